@@ -1,0 +1,135 @@
+# sfagent — one entry point: build, install, test, demo, bench.
+# `make V=1` shows full commands.
+
+VERSION := 0.1.0
+BUILD ?= build
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBEXECDIR ?= $(PREFIX)/libexec/sfagent
+
+CC ?= gcc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+WARN := -Wall -Wextra -Werror -Wno-unused-parameter
+CFLAGS ?= -O2 -g
+SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
+	-Ilib -Ibpf -Iagent -I$(BUILD)
+LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpthread
+LDLIBS_HOOK := -lyajl
+
+# Debian packages the build, the tests and the demo need.
+PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
+	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config
+PKGS_TEST := bats bats-assert bats-support runc busybox-static mosquitto \
+	mosquitto-clients podman containerd python3 valgrind libclang-rt-14-dev \
+	iproute2 strace
+PKGS_BENCH := hyperfine bpftrace strace linux-perf
+
+LIB_SRCS := $(wildcard lib/*.c)
+AGENT_SRCS := $(wildcard agent/*.c)
+HOOK_SRCS := $(wildcard hook/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
+HOOK_OBJS := $(HOOK_SRCS:%.c=$(BUILD)/%.o)
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
+SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
+
+.SECONDARY:
+.PHONY: all deps deps-test deps-bench build test demo bench install clean \
+	check-format format unit
+
+all: build
+
+build: $(BUILD)/sfagent $(if $(HOOK_SRCS),$(BUILD)/sfhook)
+
+# Install only what is missing; apt-get update only when something is.
+define install_pkgs
+	$(Q)missing=""; for p in $(1); do \
+		dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' \
+		|| missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "  APT     $$missing"; \
+		if [ "$$(id -u)" != 0 ]; then echo "sfagent: missing packages:$$missing (run as root to install them)" >&2; exit 1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends $$missing >/dev/null; fi
+endef
+
+deps:
+	$(call install_pkgs,$(PKGS_BUILD))
+deps-test: deps
+	$(call install_pkgs,$(PKGS_TEST))
+deps-bench: deps-test
+	$(call install_pkgs,$(PKGS_BENCH))
+
+$(BUILD)/vmlinux.h:
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/sfagent.h $(BUILD)/vmlinux.h
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-I$(BUILD) -Ibpf -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
+	$(call msg,SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/agent/%.o: agent/%.c $(SKELS) $(wildcard agent/*.h lib/*.h bpf/*.h)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(SF_CFLAGS) -c $< -o $@
+
+$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(SF_CFLAGS) -c $< -o $@
+
+$(BUILD)/hook/%.o: hook/%.c $(wildcard hook/*.h lib/*.h)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(SF_CFLAGS) -c $< -o $@
+
+$(BUILD)/sfagent: $(AGENT_OBJS) $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $^ $(LDLIBS_AGENT)
+
+$(BUILD)/sfhook: $(HOOK_OBJS) $(LIB_OBJS)
+	$(call msg,LD,$@)
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $^ $(LDLIBS_HOOK)
+
+# ---- tests ---------------------------------------------------------------
+-include tests/unit.mk
+
+test: deps-test build unit
+	$(Q)tests/run-bats $(TESTS)
+
+demo: deps-test build
+	$(Q)tests/demo.sh
+
+bench: deps-bench build
+	$(Q)tests/bench/run.sh
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR)
+	install -m 0755 $(BUILD)/sfagent $(DESTDIR)$(PREFIX)/bin/sfagent
+
+check-format:
+	$(Q)clang-format --dry-run --Werror $(wildcard agent/*.[ch] lib/*.[ch] hook/*.[ch] bpf/*.[ch] tests/unit/*.c)
+
+format:
+	$(Q)clang-format -i $(wildcard agent/*.[ch] lib/*.[ch] hook/*.[ch] bpf/*.[ch] tests/unit/*.c)
+
+clean:
+	rm -rf $(BUILD)

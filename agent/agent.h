@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The agent: the loaded probe, the workload table and the streams.
+ * One thread consumes the ring buffer, encodes and hands batches to sinks.
+ */
+#ifndef SF_AGENT_H
+#define SF_AGENT_H
+
+#include <signal.h>
+#include <sys/signalfd.h>
+
+#include "encode.h"
+#include "options.h"
+#include "probe.h"
+#include "workload.h"
+
+/* Hand a workload's batch to its sinks once it is this big. */
+#define SF_FLUSH_BYTES (256u << 10)
+
+struct agent {
+	const struct sf_options *opt;
+	struct probe probe;
+	struct wl_table wl;
+	int64_t boot_to_epoch; /* add to bpf boot ns for ns since the epoch */
+	char *exporter;
+	const char *mode;
+	uint64_t orphans; /* events for slots no longer in the table */
+	uint64_t last_missed_check;
+	int epfd; /* ring buffer + the caller's signalfd */
+	int epfd_sig;
+};
+
+int agent_init(struct agent *a, const struct sf_options *o,
+	       struct sf_error **err);
+void agent_fini(struct agent *a);
+
+uint64_t sf_now_ns(void);      /* CLOCK_REALTIME, ns */
+uint64_t sf_monotonic_ns(void);
+
+/* A new workload with the agent's format and no sinks yet. */
+struct workload *agent_workload_new(struct agent *a, const char *name,
+				    struct sf_error **err);
+/* Opens the sinks -o/-b name for a workload of a one-workload mode. */
+int agent_workload_sinks_from_options(struct agent *a, struct workload *wl,
+				      struct sf_error **err);
+
+/* stream.start, then the workload's cgroup is tracked */
+int stream_begin(struct agent *a, struct workload *wl, int resumed,
+		 struct sf_error **err);
+/* Drain, report what was missed, stream.end, untrack, close, free. */
+void stream_finish(struct agent *a, struct workload *wl);
+void stream_flush(struct agent *a, struct workload *wl);
+
+/*
+ * One round of the main loop: wait up to timeout_ms for events or for a
+ * signal on sigfd, then consume, flush and check for loss.  A signal that
+ * arrived is returned in *si (si->ssi_signo is 0 when none did).
+ */
+int agent_wait(struct agent *a, int sigfd, int timeout_ms,
+	       struct signalfd_siginfo *si);
+/* A signalfd for SIGINT, SIGTERM, SIGHUP, SIGCHLD, which are blocked;
+ * *old gets the previous mask for children to restore. */
+int agent_signalfd(sigset_t *old, struct sf_error **err);
+/* Everything pending: consume, flush every stream, check for loss. */
+void agent_drain(struct agent *a);
+
+#endif

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Command line: quixote-export's letters plus long options. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <string.h>
+
+#include "options.h"
+
+#define DEFAULT_RINGBUF (16u << 20)
+
+enum {
+	OPT_DURATION = 256,
+	OPT_RINGBUF,
+	OPT_BTF,
+	OPT_HELP,
+	OPT_VERSION,
+};
+
+static const struct option long_opts[] = {
+	{ "show", no_argument, NULL, 'S' },
+	{ "workload", required_argument, NULL, 'w' },
+	{ "process", no_argument, NULL, 'P' },
+	{ "execute", no_argument, NULL, 'X' },
+	{ "root", no_argument, NULL, 'R' },
+	{ "daemon", no_argument, NULL, 'D' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "broker", required_argument, NULL, 'b' },
+	{ "port", required_argument, NULL, 'p' },
+	{ "topic", required_argument, NULL, 't' },
+	{ "queue-size", required_argument, NULL, 'q' },
+	{ "exporter-id", required_argument, NULL, 'e' },
+	{ "format", required_argument, NULL, 'F' },
+	{ "follow", no_argument, NULL, 'f' },
+	{ "debug", required_argument, NULL, 'd' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "bundles", required_argument, NULL, 'B' },
+	{ "duration", required_argument, NULL, OPT_DURATION },
+	{ "ringbuf-size", required_argument, NULL, OPT_RINGBUF },
+	{ "btf", required_argument, NULL, OPT_BTF },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ 0 },
+};
+
+const char *sf_mode_name(enum sf_mode m)
+{
+	static const char *const names[] = {
+		[SF_MODE_NONE] = "none",       [SF_MODE_CONTAINER] = "container",
+		[SF_MODE_PROCESS] = "process", [SF_MODE_EXECUTE] = "execute",
+		[SF_MODE_ROOT] = "root",       [SF_MODE_SHOW] = "show",
+		[SF_MODE_DAEMON] = "daemon",
+	};
+	return names[m];
+}
+
+void sf_usage_print(FILE *f)
+{
+	fputs("Usage: sfagent MODE [OPTIONS] [-- PROGRAM [ARGS...]]\n"
+	      "Per-workload security event exporter (eBPF, cgroup filtered).\n"
+	      "\n"
+	      "Modes:\n"
+	      "  -X, --execute         run PROGRAM ARGS... in a new traced cgroup\n"
+	      "  -P, --process         run an interactive shell ($SHELL) traced\n"
+	      "  -R, --root            trace the whole host (all but sfagent itself)\n"
+	      "  -w, --workload NAME   workload name (with -X/-P; alone: run bundle NAME)\n"
+	      "  -S, --show            list bundles\n"
+	      "  -D, --daemon          per-host agent serving the OCI hook\n"
+	      "\n"
+	      "Output (one is required):\n"
+	      "  -o, --output FILE     write the stream to FILE ('-' for stdout)\n"
+	      "  -b, --broker HOST     MQTT broker;  -p PORT (1883), -t TOPIC, -q N queue\n"
+	      "  -F, --format FMT      output format: json (default)\n"
+	      "  -e, --exporter-id ID  exporter id in stream.start (default: hostname)\n"
+	      "\n"
+	      "Other options:\n"
+	      "  -f, --follow          root mode: run until SIGINT/SIGTERM\n"
+	      "      --duration SECS   root mode without -f: how long (default 10)\n"
+	      "      --ringbuf-size N  kernel ring buffer bytes, K/M suffix (default 16M)\n"
+	      "  -B, --bundles DIR     bundle directory (default /var/lib/sfagent/bundles)\n"
+	      "  -d, --debug FILE      write debug logs, libbpf's included, to FILE\n"
+	      "  -v, --verbose         more messages on stderr (repeat for more)\n"
+	      "      --help, --version\n"
+	      "\n"
+	      "Examples:\n"
+	      "  sfagent -X -w build -o build.jsonl -- make -j2\n"
+	      "  sfagent -P -w shell -o -\n"
+	      "  sfagent -R -o host.jsonl --duration 30\n"
+	      "\n"
+	      "Exit status: the program's in -X/-P modes; 1 environment error, 2 usage error.\n",
+	      f);
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_size(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	if (*end == 'K' || *end == 'k')
+		v <<= 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		v <<= 20, end++;
+	if (*end || v > (1ull << 30))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int set_mode(struct sf_options *o, enum sf_mode m, struct sf_error **err)
+{
+	if (o->mode != SF_MODE_NONE && o->mode != m)
+		return sf_usage(err, "options -%c and -%c cannot be combined: choose one mode",
+				"?-wPXRSD"[o->mode], "?-wPXRSD"[m]);
+	o->mode = m;
+	return 0;
+}
+
+int sf_parse_args(int argc, char **argv, struct sf_options *o,
+		  struct sf_error **err)
+{
+	unsigned long v;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->port = 1883;
+	o->queue_size = 1000;
+	o->format = "json";
+	o->duration = 10;
+	o->ringbuf_bytes = DEFAULT_RINGBUF;
+	o->bundle_dir = getenv("SFAGENT_BUNDLES");
+	if (!o->bundle_dir || !*o->bundle_dir)
+		o->bundle_dir = "/var/lib/sfagent/bundles";
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:Sw:PXRDo:b:p:t:q:e:F:fd:vB:", long_opts,
+				NULL)) != -1) {
+		switch (c) {
+		case 'S':
+			if (set_mode(o, SF_MODE_SHOW, err) < 0)
+				return -1;
+			break;
+		case 'P':
+			if (set_mode(o, SF_MODE_PROCESS, err) < 0)
+				return -1;
+			break;
+		case 'X':
+			if (set_mode(o, SF_MODE_EXECUTE, err) < 0)
+				return -1;
+			break;
+		case 'R':
+			if (set_mode(o, SF_MODE_ROOT, err) < 0)
+				return -1;
+			break;
+		case 'D':
+			if (set_mode(o, SF_MODE_DAEMON, err) < 0)
+				return -1;
+			break;
+		case 'w':
+			if (!*optarg)
+				return sf_usage(err, "-w needs a non-empty workload name");
+			o->workload = optarg;
+			break;
+		case 'o':
+			if (!*optarg)
+				return sf_usage(err, "-o needs a file name ('-' for stdout)");
+			o->output = optarg;
+			break;
+		case 'b':
+			o->broker = optarg;
+			break;
+		case 'p':
+			if (parse_uint(optarg, 65535, &v) < 0 || v == 0)
+				return sf_usage(err, "bad port `%s`: want 1-65535", optarg);
+			o->port = v;
+			break;
+		case 't':
+			o->topic = optarg;
+			break;
+		case 'q':
+			if (parse_uint(optarg, 10000000, &v) < 0 || v == 0)
+				return sf_usage(err, "bad queue size `%s`: want 1-10000000",
+						optarg);
+			o->queue_size = v;
+			break;
+		case 'e':
+			o->exporter = optarg;
+			break;
+		case 'F':
+			o->format = optarg;
+			break;
+		case 'f':
+			o->follow = true;
+			break;
+		case 'd':
+			o->debug_file = optarg;
+			break;
+		case 'v':
+			o->verbose++;
+			break;
+		case 'B':
+			o->bundle_dir = optarg;
+			break;
+		case OPT_DURATION:
+			if (parse_uint(optarg, 365 * 86400, &v) < 0 || v == 0)
+				return sf_usage(err, "bad --duration `%s`: want seconds > 0",
+						optarg);
+			o->duration = v;
+			break;
+		case OPT_RINGBUF:
+			/* the kernel wants a power of two, at least a page */
+			if (parse_size(optarg, &o->ringbuf_bytes) < 0 ||
+			    o->ringbuf_bytes < 4096 ||
+			    (o->ringbuf_bytes & (o->ringbuf_bytes - 1)))
+				return sf_usage(err,
+						"bad --ringbuf-size `%s`: want a power of two "
+						"from 4K to 1024M",
+						optarg);
+			break;
+		case OPT_BTF:
+			o->btf_path = optarg;
+			break;
+		case OPT_HELP:
+			o->help = true;
+			return 0;
+		case OPT_VERSION:
+			o->version = true;
+			return 0;
+		case ':':
+			if (optopt)
+				return sf_usage(err, "option -%c needs an argument (see --help)",
+						optopt);
+			return sf_usage(err, "option `%s` needs an argument (see --help)",
+					argv[optind - 1]);
+		default:
+			if (optopt)
+				return sf_usage(err, "unknown option -%c (see --help)", optopt);
+			return sf_usage(err, "unknown option `%s` (see --help)",
+					argv[optind - 1]);
+		}
+	}
+	o->argc = argc - optind;
+	o->argv = argv + optind;
+
+	if (o->mode == SF_MODE_NONE && o->workload)
+		o->mode = SF_MODE_CONTAINER;
+	if (o->mode == SF_MODE_NONE)
+		return sf_usage(err, "no mode given: use -X, -P, -R, -w NAME, -S or -D "
+				     "(see --help)");
+	if (o->mode == SF_MODE_EXECUTE && o->argc == 0)
+		return sf_usage(err, "-X needs a program to run: sfagent -X -o FILE -- PROGRAM [ARGS...]");
+	if (o->mode != SF_MODE_EXECUTE && o->argc > 0)
+		return sf_usage(err, "unexpected argument `%s` (only -X runs a program)",
+				o->argv[0]);
+	if (o->follow && o->mode != SF_MODE_ROOT)
+		return sf_usage(err, "-f only applies to root mode (-R)");
+	if (o->mode != SF_MODE_SHOW && o->mode != SF_MODE_DAEMON && !o->output &&
+	    !o->broker)
+		return sf_usage(err, "no output given: use -o FILE ('-' for stdout) "
+				     "or -b BROKER");
+	return 0;
+}

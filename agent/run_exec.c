@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Execute (-X) and process (-P) modes: run a program in a fresh cgroup that
+ * is tracked before the program's first instruction, export everything it and
+ * its descendants do, and exit with its status once the last of them is gone.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "agent.h"
+#include "cgdir.h"
+#include "cgroup.h"
+#include "run.h"
+
+#define TERM_GRACE_NS (5 * 1000000000ull)
+
+static bool is_executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	       access(path, X_OK) == 0;
+}
+
+/* PROGRAM as execvp would find it; errors name the problem. */
+static char *resolve_program(const char *prog, struct sf_error **err)
+{
+	const char *path = getenv("PATH");
+	cleanup_free char *dirs = NULL;
+	char *save = NULL, *dir;
+
+	if (strchr(prog, '/')) {
+		if (is_executable(prog))
+			return xstrdup(prog);
+		sf_usage(err, "program `%s` %s", prog,
+			 access(prog, F_OK) == 0 ? "is not an executable file" :
+						   "not found");
+		return NULL;
+	}
+	dirs = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
+	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		cleanup_free char *cand = xasprintf("%s/%s", *dir ? dir : ".", prog);
+
+		if (is_executable(cand))
+			return steal_pointer(&cand);
+	}
+	sf_usage(err, "program `%s` not found in PATH", prog);
+	return NULL;
+}
+
+static int status_to_exit(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
+}
+
+int run_execute(const struct sf_options *o, struct sf_error **err)
+{
+	char *shell_argv[] = { getenv("SHELL"), NULL };
+	char **argv = o->mode == SF_MODE_PROCESS ? shell_argv : o->argv;
+	cleanup_free char *prog = NULL, *mnt = NULL, *base = NULL, *cgname = NULL;
+	cleanup_close int sigfd = -1;
+	int pipefd[2] = { -1, -1 };
+	struct cgdir cg = { .events_fd = -1 };
+	struct agent a;
+	struct workload *wl;
+	sigset_t oldmask;
+	pid_t child = -1;
+	int child_status = 0, exec_errno = 0, ret = -1;
+	bool child_done = false, term_sent = false;
+	uint64_t term_deadline = 0;
+
+	if (!shell_argv[0] || !*shell_argv[0])
+		shell_argv[0] = "/bin/sh";
+	prog = resolve_program(argv[0], err);
+	if (!prog)
+		return -1;
+	if (geteuid() != 0)
+		return sf_fail(err, 0, "must run as root (it loads BPF programs and "
+				       "creates cgroups); try `sudo sfagent ...`");
+	if (cg2_mount_point(&mnt, err) < 0)
+		return -1;
+	base = xstrdup(prog);
+	if (agent_init(&a, o, err) < 0)
+		return -1;
+	wl = agent_workload_new(&a, o->workload ? o->workload : basename(base), err);
+	if (!wl || agent_workload_sinks_from_options(&a, wl, err) < 0)
+		goto out;
+	sigfd = agent_signalfd(&oldmask, err);
+	if (sigfd < 0)
+		goto out;
+	/* orphaned descendants come back to us, so none escapes the count */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+
+	cgname = xasprintf("x-%d", (int)getpid());
+	if (cgdir_create(&cg, cgname, err) < 0)
+		goto out;
+	wl->cgid = cg.id;
+	wl->cgroup_path = xstrdup(cg.path + strlen(mnt));
+	if (stream_begin(&a, wl, 0, err) < 0)
+		goto out;
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		sf_fail(err, errno, "pipe");
+		goto out;
+	}
+
+	child = fork();
+	if (child < 0) {
+		sf_fail(err, errno, "fork");
+		goto out;
+	}
+	if (child == 0) {
+		int e;
+
+		close(pipefd[0]);
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		e = -cgdir_enter_self(cg.path);
+		if (!e) {
+			execv(prog, argv);
+			e = errno;
+		}
+		if (write(pipefd[1], &e, sizeof(e)) < 0)
+			_exit(126);
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	close(pipefd[1]);
+	pipefd[1] = -1;
+	if (read(pipefd[0], &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno))
+		log_error("cannot run `%s`: %s", prog, strerror(exec_errno));
+	close(pipefd[0]);
+	pipefd[0] = -1;
+
+	for (;;) {
+		struct signalfd_siginfo si;
+
+		if (agent_wait(&a, sigfd, child_done ? 20 : 200, &si) < 0) {
+			sf_fail(err, errno, "wait for events");
+			goto out;
+		}
+		if (si.ssi_signo == SIGCHLD) {
+			pid_t w;
+			int st;
+
+			while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+				if (w == child) {
+					child_status = st;
+					child_done = true;
+				}
+			}
+		} else if ((si.ssi_signo == SIGINT && si.ssi_code != SI_KERNEL) ||
+			   si.ssi_signo == SIGTERM) {
+			/* A terminal's ^C reaches the program itself; a kill
+			 * aimed at sfagent ends the workload, politely first. */
+			if (!term_sent) {
+				log_info("signal %d: stopping workload `%s`",
+					 si.ssi_signo, wl->name);
+				kill(child, SIGTERM);
+				term_sent = true;
+				term_deadline = sf_monotonic_ns() + TERM_GRACE_NS;
+			} else {
+				cgdir_kill(&cg);
+			}
+		}
+		if (term_sent && term_deadline && sf_monotonic_ns() > term_deadline) {
+			cgdir_kill(&cg);
+			term_deadline = 0;
+		}
+		if (child_done && !cgdir_populated(&cg))
+			break;
+	}
+	ret = exec_errno ? (exec_errno == ENOENT ? 127 : 126) :
+			   status_to_exit(child_status);
+out:
+	if (child > 0 && !child_done) {
+		cgdir_kill(&cg);
+		waitpid(child, NULL, 0);
+	}
+	if (wl && wl->cgid)
+		stream_finish(&a, wl);
+	if (cg.path)
+		cgdir_remove(&cg);
+	if (pipefd[0] >= 0)
+		close(pipefd[0]);
+	if (pipefd[1] >= 0)
+		close(pipefd[1]);
+	agent_fini(&a);
+	return ret;
+}

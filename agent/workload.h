@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The workload table: one entry per stream, indexed by the slot number the
+ * BPF side stamps on every event.
+ */
+#ifndef SF_WORKLOAD_H
+#define SF_WORKLOAD_H
+
+#include <stdint.h>
+
+#include "encode.h"
+#include "sbuf.h"
+#include "sfagent.h"
+
+#define SF_MAX_SINKS 4
+
+struct sink;
+
+struct workload {
+	uint32_t slot;
+	char *name;
+	char *container_id; /* NULL outside container/daemon modes */
+	char *meta_json;    /* a JSON object for stream.start, or NULL */
+	uint64_t cgid;
+	char *cgroup_path;
+
+	uint64_t seq;		 /* last seq written */
+	uint64_t events;	 /* events encoded */
+	uint64_t missed_ringbuf; /* reported so far */
+	uint64_t missed_sink;	 /* reported so far */
+
+	struct sbuf out; /* encoded, not yet handed to the sinks */
+	const struct encoder *enc;
+	struct sink *sinks[SF_MAX_SINKS];
+	int nsinks;
+
+	struct workload *next; /* active list */
+};
+
+struct wl_table {
+	struct workload *slots[SF_MAX_SLOTS];
+	struct workload *active;
+	unsigned count;
+	uint32_t hint;
+};
+
+/* NULL when every slot is taken. */
+struct workload *wl_table_add(struct wl_table *t, const char *name);
+static inline struct workload *wl_table_get(struct wl_table *t, uint32_t slot)
+{
+	return slot < SF_MAX_SLOTS ? t->slots[slot] : NULL;
+}
+struct workload *wl_table_find_cgid(struct wl_table *t, uint64_t cgid);
+/* Closes the workload's sinks and frees it. */
+void wl_table_remove(struct wl_table *t, struct workload *wl);
+void wl_table_clear(struct wl_table *t);
+
+#endif

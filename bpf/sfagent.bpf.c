@@ -1,0 +1,734 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * sfagent kernel side.
+ *
+ * Every program starts with the same question: is the current task in a
+ * tracked cgroup (or below one)?  Untracked tasks answer it with one LRU hash
+ * lookup and leave.  Syscall events come from the per-syscall tracepoints
+ * syscalls/sys_exit_* (only the syscalls we export pay anything at all), with
+ * the arguments read from the task's saved user registers, so one program run
+ * per syscall both filters and emits.  Process lifecycle comes from the BTF
+ * sched_process_* tracepoints, capability checks from capability/cap_capable.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <asm/unistd_64.h>
+#include "sfagent.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define AF_UNIX 1
+#define AF_INET 2
+#define AF_INET6 10
+#define O_WRONLY 01
+#define O_CREAT 0100
+#define O_TRUNC 01000
+
+/* Bumped by the agent after every change to the tracked map. */
+volatile __u32 track_gen = 0;
+
+struct cg_cache_entry {
+	__u32 slot;
+	__u32 gen;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64); /* cgroup id */
+	__type(value, __u32); /* workload slot or SF_SLOT_EXCLUDED */
+} tracked SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct cg_cache_entry);
+} cg_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* the agent sets the real size */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SF_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sf_drop);
+} drops SEC(".maps");
+
+/*
+ * cap_capable fires on every mmap (the overcommit check asks for
+ * CAP_SYS_ADMIN), so each process image reports each (capability, result)
+ * once.  The mm pointer is part of the key: a new exec starts afresh.
+ */
+struct cap_key {
+	__u64 mm;
+	__u32 tgid;
+	__s32 cap;
+	__s32 result;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct cap_key);
+	__type(value, __u8);
+} cap_seen SEC(".maps");
+
+struct cred_stash {
+	__u32 uid, euid, gid, egid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32); /* tid */
+	__type(value, struct cred_stash);
+} cred_stash SEC(".maps");
+
+/* Returns the workload slot of the current task, or SF_SLOT_NONE. */
+static __always_inline __u32 current_slot(__u64 cgid)
+{
+	struct cg_cache_entry *c, fresh;
+	__u32 gen = track_gen; /* read before the walk: see docs/design.md */
+	__u32 slot = SF_SLOT_NONE;
+
+	c = bpf_map_lookup_elem(&cg_cache, &cgid);
+	if (c && c->gen == gen)
+		return c->slot;
+
+	/* Deepest tracked ancestor wins, so an excluded child of a tracked
+	 * parent stays excluded. */
+	for (int lvl = 0; lvl < SF_MAX_CGROUP_DEPTH; lvl++) {
+		__u64 anc = bpf_get_current_ancestor_cgroup_id(lvl);
+		__u32 *s;
+
+		if (!anc)
+			break;
+		s = bpf_map_lookup_elem(&tracked, &anc);
+		if (s)
+			slot = *s;
+		if (anc == cgid)
+			break;
+	}
+	if (slot == SF_SLOT_EXCLUDED)
+		slot = SF_SLOT_NONE;
+	fresh.slot = slot;
+	fresh.gen = gen;
+	bpf_map_update_elem(&cg_cache, &cgid, &fresh, BPF_ANY);
+	return slot;
+}
+
+static __always_inline void count_drop(__u32 slot)
+{
+	struct sf_drop *d = bpf_map_lookup_elem(&drops, &slot);
+
+	if (d)
+		d->ringbuf++;
+}
+
+static __always_inline void *reserve(__u32 slot, __u64 size)
+{
+	void *e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		count_drop(slot);
+	return e;
+}
+
+static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
+				     __u64 cgid)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	h->type = type;
+	h->flags = 0;
+	h->slot = slot;
+	h->ts_boot = bpf_ktime_get_boot_ns();
+	h->cgid = cgid;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	h->uid = (__u32)uid_gid;
+	h->gid = uid_gid >> 32;
+	h->euid = BPF_CORE_READ(t, cred, euid.val);
+	h->ret = 0;
+	h->syscall = 0;
+	h->pad = 0;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+static __always_inline void read_path(char *dst, const void *src, __u16 *flags,
+				      __u16 trunc_flag, __u16 fault_flag)
+{
+	long n;
+
+	if (!src) {
+		dst[0] = 0;
+		return;
+	}
+	n = bpf_probe_read_user_str(dst, SF_PATH_MAX, src);
+	if (n < 0) {
+		dst[0] = 0;
+		*flags |= fault_flag;
+	} else if (n == SF_PATH_MAX) {
+		*flags |= trunc_flag;
+	}
+}
+
+/* ---- syscall exits ---------------------------------------------------- */
+
+struct sys_args {
+	__u64 a[6];
+};
+
+static __always_inline void read_args(struct sys_args *args)
+{
+	struct pt_regs *regs =
+		(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	args->a[0] = BPF_CORE_READ(regs, di);
+	args->a[1] = BPF_CORE_READ(regs, si);
+	args->a[2] = BPF_CORE_READ(regs, dx);
+	args->a[3] = BPF_CORE_READ(regs, r10);
+	args->a[4] = BPF_CORE_READ(regs, r8);
+	args->a[5] = BPF_CORE_READ(regs, r9);
+}
+
+static __always_inline void file_event(long nr, long ret, __u32 slot,
+				       __u64 cgid, struct sys_args *a)
+{
+	struct sf_file_event *e;
+	const void *p1 = 0, *p2 = 0;
+	__s64 x0 = 0, x1 = 0, x2 = 0, x3 = 0;
+	__u16 type;
+
+	switch (nr) {
+	case __NR_open:
+		type = SF_EV_OPEN, p1 = (void *)a->a[0];
+		x0 = -100, x1 = a->a[1], x2 = a->a[2];
+		break;
+	case __NR_creat:
+		type = SF_EV_OPEN, p1 = (void *)a->a[0];
+		x0 = -100, x1 = O_CREAT | O_WRONLY | O_TRUNC, x2 = a->a[1];
+		break;
+	case __NR_openat:
+		type = SF_EV_OPEN, p1 = (void *)a->a[1];
+		x0 = (int)a->a[0], x1 = a->a[2], x2 = a->a[3];
+		break;
+	case __NR_openat2: {
+		struct open_how how = {};
+
+		bpf_probe_read_user(&how, sizeof(how), (void *)a->a[2]);
+		type = SF_EV_OPEN, p1 = (void *)a->a[1];
+		x0 = (int)a->a[0], x1 = how.flags, x2 = how.mode;
+		break;
+	}
+	case __NR_unlink:
+		type = SF_EV_UNLINK, p1 = (void *)a->a[0], x0 = -100;
+		break;
+	case __NR_unlinkat:
+		type = SF_EV_UNLINK, p1 = (void *)a->a[1];
+		x0 = (int)a->a[0], x1 = a->a[2];
+		break;
+	case __NR_rename:
+		type = SF_EV_RENAME, p1 = (void *)a->a[0], p2 = (void *)a->a[1];
+		x0 = -100, x1 = -100;
+		break;
+	case __NR_renameat:
+	case __NR_renameat2:
+		type = SF_EV_RENAME, p1 = (void *)a->a[1], p2 = (void *)a->a[3];
+		x0 = (int)a->a[0], x1 = (int)a->a[2];
+		x2 = nr == __NR_renameat2 ? a->a[4] : 0;
+		break;
+	case __NR_mkdir:
+		type = SF_EV_MKDIR, p1 = (void *)a->a[0], x0 = -100, x1 = a->a[1];
+		break;
+	case __NR_mkdirat:
+		type = SF_EV_MKDIR, p1 = (void *)a->a[1];
+		x0 = (int)a->a[0], x1 = a->a[2];
+		break;
+	case __NR_rmdir:
+		type = SF_EV_RMDIR, p1 = (void *)a->a[0], x0 = -100;
+		break;
+	case __NR_link:
+		type = SF_EV_LINK, p1 = (void *)a->a[0], p2 = (void *)a->a[1];
+		x0 = -100, x1 = -100;
+		break;
+	case __NR_linkat:
+		type = SF_EV_LINK, p1 = (void *)a->a[1], p2 = (void *)a->a[3];
+		x0 = (int)a->a[0], x1 = (int)a->a[2], x2 = a->a[4];
+		break;
+	case __NR_symlink:
+		type = SF_EV_SYMLINK, p1 = (void *)a->a[0], p2 = (void *)a->a[1];
+		x0 = -100;
+		break;
+	case __NR_symlinkat:
+		type = SF_EV_SYMLINK, p1 = (void *)a->a[0], p2 = (void *)a->a[2];
+		x0 = (int)a->a[1];
+		break;
+	case __NR_chmod:
+		type = SF_EV_CHMOD, p1 = (void *)a->a[0];
+		x0 = -100, x1 = a->a[1], x2 = -1;
+		break;
+	case __NR_fchmod:
+		type = SF_EV_CHMOD, x0 = -100, x1 = a->a[1], x2 = (int)a->a[0];
+		break;
+	case __NR_fchmodat:
+	case 452: /* fchmodat2 */
+		type = SF_EV_CHMOD, p1 = (void *)a->a[1];
+		x0 = (int)a->a[0], x1 = a->a[2], x2 = -1;
+		break;
+	case __NR_chown:
+	case __NR_lchown:
+		type = SF_EV_CHOWN, p1 = (void *)a->a[0];
+		x0 = -100, x1 = (int)a->a[1], x2 = (int)a->a[2], x3 = -1;
+		break;
+	case __NR_fchown:
+		type = SF_EV_CHOWN, x0 = -100, x1 = (int)a->a[1];
+		x2 = (int)a->a[2], x3 = (int)a->a[0];
+		break;
+	case __NR_fchownat:
+		type = SF_EV_CHOWN, p1 = (void *)a->a[1];
+		x0 = (int)a->a[0], x1 = (int)a->a[2], x2 = (int)a->a[3], x3 = -1;
+		break;
+	case __NR_truncate:
+		type = SF_EV_TRUNCATE, p1 = (void *)a->a[0], x0 = a->a[1], x1 = -1;
+		break;
+	case __NR_ftruncate:
+		type = SF_EV_TRUNCATE, x0 = a->a[1], x1 = (int)a->a[0];
+		break;
+	default:
+		return;
+	}
+
+	e = reserve(slot, sizeof(*e));
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, type, slot, cgid);
+	e->hdr.ret = ret;
+	e->hdr.syscall = nr;
+	e->hdr.flags |= SF_F_HAS_RET;
+	e->arg0 = x0, e->arg1 = x1, e->arg2 = x2, e->arg3 = x3;
+	read_path(e->path, p1, &e->hdr.flags, SF_F_PATH_TRUNC, SF_F_PATH_FAULT);
+	read_path(e->path2, p2, &e->hdr.flags, SF_F_PATH2_TRUNC,
+		  SF_F_PATH2_FAULT);
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
+					   bool peer)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
+	struct file *f = 0;
+	struct socket *sock;
+	struct sock *sk;
+
+	if (fd < 0)
+		return;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (e->family == AF_INET) {
+		if (peer) {
+			BPF_CORE_READ_INTO(e->addr, sk, __sk_common.skc_daddr);
+			e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		} else {
+			BPF_CORE_READ_INTO(e->addr, sk, __sk_common.skc_rcv_saddr);
+			e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		}
+	} else if (e->family == AF_INET6) {
+		if (peer) {
+			BPF_CORE_READ_INTO(e->addr, sk, __sk_common.skc_v6_daddr);
+			e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		} else {
+			BPF_CORE_READ_INTO(e->addr, sk, __sk_common.skc_v6_rcv_saddr);
+			e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		}
+	}
+}
+
+static __always_inline void user_read_addr(struct sf_net_event *e,
+					   const void *uaddr, __u32 len)
+{
+	struct sockaddr_in6 sa = {};
+
+	if (!uaddr || len < 2)
+		return;
+	bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+	e->family = sa.sin6_family;
+	if (e->family == AF_INET) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		__builtin_memcpy(e->addr, &in->sin_addr, 4);
+		e->port = bpf_ntohs(in->sin_port);
+	} else if (e->family == AF_INET6) {
+		__builtin_memcpy(e->addr, &sa.sin6_addr, 16);
+		e->port = bpf_ntohs(sa.sin6_port);
+	} else if (e->family == AF_UNIX && len > 2) {
+		/* abstract names start with a NUL: keep them readable with '@' */
+		bpf_probe_read_user(e->unix_path, sizeof(e->unix_path) - 1,
+				    (const char *)uaddr + 2);
+		if (!e->unix_path[0] && len > 3)
+			e->unix_path[0] = '@';
+		e->unix_path[sizeof(e->unix_path) - 1] = 0;
+	}
+}
+
+static __always_inline void net_event(long nr, long ret, __u32 slot,
+				      __u64 cgid, struct sys_args *a)
+{
+	struct sf_net_event *e;
+	__u16 type;
+
+	switch (nr) {
+	case __NR_socket:
+		type = SF_EV_SOCKET;
+		break;
+	case __NR_connect:
+		type = SF_EV_CONNECT;
+		break;
+	case __NR_accept:
+	case __NR_accept4:
+		type = SF_EV_ACCEPT;
+		break;
+	case __NR_bind:
+		type = SF_EV_BIND;
+		break;
+	case __NR_listen:
+		type = SF_EV_LISTEN;
+		break;
+	default:
+		return;
+	}
+	e = reserve(slot, sizeof(*e));
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, type, slot, cgid);
+	e->hdr.ret = ret;
+	e->hdr.syscall = nr;
+	e->hdr.flags |= SF_F_HAS_RET;
+	e->family = 0, e->port = 0, e->type = 0, e->protocol = 0;
+	e->backlog = 0, e->pad = 0;
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	e->unix_path[0] = 0;
+	e->fd = (int)a->a[0];
+	switch (type) {
+	case SF_EV_SOCKET:
+		e->fd = ret;
+		e->family = a->a[0];
+		e->type = a->a[1];
+		e->protocol = a->a[2];
+		break;
+	case SF_EV_CONNECT:
+	case SF_EV_BIND:
+		user_read_addr(e, (void *)a->a[1], a->a[2]);
+		break;
+	case SF_EV_ACCEPT:
+		e->fd = ret;
+		if (ret >= 0)
+			sock_read_addr(e, ret, true);
+		break;
+	case SF_EV_LISTEN:
+		e->backlog = a->a[1];
+		if (ret == 0)
+			sock_read_addr(e, e->fd, false);
+		break;
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void kill_event(long nr, long ret, __u32 slot,
+				       __u64 cgid, struct sys_args *a)
+{
+	struct sf_kill_event *e = reserve(slot, sizeof(*e));
+
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, SF_EV_KILL, slot, cgid);
+	e->hdr.ret = ret;
+	e->hdr.syscall = nr;
+	e->hdr.flags |= SF_F_HAS_RET;
+	e->pad = 0;
+	if (nr == __NR_tgkill) {
+		e->target_pid = a->a[0];
+		e->target_tid = a->a[1];
+		e->sig = a->a[2];
+	} else if (nr == __NR_tkill) {
+		e->target_pid = 0;
+		e->target_tid = a->a[0];
+		e->sig = a->a[1];
+	} else {
+		e->target_pid = a->a[0];
+		e->target_tid = 0;
+		e->sig = a->a[1];
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void cred_event(long nr, long ret, __u32 slot,
+				       __u64 cgid)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sf_cred_event *e;
+	struct cred_stash *old;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	e = reserve(slot, sizeof(*e));
+	if (!e) {
+		bpf_map_delete_elem(&cred_stash, &tid);
+		return;
+	}
+	fill_hdr(&e->hdr, SF_EV_SETUID, slot, cgid);
+	e->hdr.ret = ret;
+	e->hdr.syscall = nr;
+	e->hdr.flags |= SF_F_HAS_RET;
+	e->new_uid = BPF_CORE_READ(t, cred, uid.val);
+	e->new_euid = BPF_CORE_READ(t, cred, euid.val);
+	e->new_gid = BPF_CORE_READ(t, cred, gid.val);
+	e->new_egid = BPF_CORE_READ(t, cred, egid.val);
+	old = bpf_map_lookup_elem(&cred_stash, &tid);
+	if (old) {
+		e->old_uid = old->uid, e->old_euid = old->euid;
+		e->old_gid = old->gid, e->old_egid = old->egid;
+		bpf_map_delete_elem(&cred_stash, &tid);
+	} else {
+		e->old_uid = e->new_uid, e->old_euid = e->new_euid;
+		e->old_gid = e->new_gid, e->old_egid = e->new_egid;
+	}
+	bpf_ringbuf_submit(e, 0);
+}
+
+static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
+					    __u64 cgid, struct sys_args *a)
+{
+	struct sf_exec_event *e = reserve(slot, sizeof(*e));
+	const void *file = (void *)(nr == __NR_execveat ? a->a[1] : a->a[0]);
+
+	if (!e)
+		return;
+	fill_hdr(&e->hdr, SF_EV_EXEC, slot, cgid);
+	e->hdr.ret = ret;
+	e->hdr.syscall = nr;
+	e->hdr.flags |= SF_F_HAS_RET;
+	e->argc = 0;
+	e->argv_len = 0;
+	read_path(e->filename, file, &e->hdr.flags, SF_F_PATH_TRUNC,
+		  SF_F_PATH_FAULT);
+	bpf_ringbuf_submit(e, 0);
+}
+
+/* syscalls/sys_exit_<name> record: see its format file in tracefs.  Not
+ * struct trace_event_raw_sys_exit: the number here is an int. */
+struct sys_exit_rec {
+	__u64 common;
+	int nr;
+	int pad;
+	long ret;
+};
+
+SEC("tracepoint")
+int sf_sys_exit(struct sys_exit_rec *ctx)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid);
+	struct sys_args a;
+	long nr, ret;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	nr = ctx->nr;
+	ret = ctx->ret;
+	switch (nr) {
+	case __NR_socket:
+	case __NR_connect:
+	case __NR_accept:
+	case __NR_accept4:
+	case __NR_bind:
+	case __NR_listen:
+		read_args(&a);
+		net_event(nr, ret, slot, cgid, &a);
+		return 0;
+	case __NR_kill:
+	case __NR_tkill:
+	case __NR_tgkill:
+		read_args(&a);
+		kill_event(nr, ret, slot, cgid, &a);
+		return 0;
+	case __NR_setuid:
+	case __NR_setgid:
+	case __NR_setreuid:
+	case __NR_setregid:
+	case __NR_setresuid:
+	case __NR_setresgid:
+	case __NR_setfsuid:
+	case __NR_setfsgid:
+		cred_event(nr, ret, slot, cgid);
+		return 0;
+	case __NR_execve:
+	case __NR_execveat:
+		/* success is reported by sched_process_exec */
+		if (ret < 0) {
+			read_args(&a);
+			exec_fail_event(nr, ret, slot, cgid, &a);
+		}
+		return 0;
+	default:
+		read_args(&a);
+		file_event(nr, ret, slot, cgid, &a);
+		return 0;
+	}
+}
+
+/* setuid family: remember the ids before the call for the exit event. */
+SEC("tracepoint")
+int sf_sys_enter_cred(void *ctx)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	struct task_struct *t;
+	struct cred_stash s;
+	__u32 tid;
+
+	if (current_slot(cgid) == SF_SLOT_NONE)
+		return 0;
+	t = bpf_get_current_task_btf();
+	tid = (__u32)bpf_get_current_pid_tgid();
+	s.uid = BPF_CORE_READ(t, cred, uid.val);
+	s.euid = BPF_CORE_READ(t, cred, euid.val);
+	s.gid = BPF_CORE_READ(t, cred, gid.val);
+	s.egid = BPF_CORE_READ(t, cred, egid.val);
+	bpf_map_update_elem(&cred_stash, &tid, &s, BPF_ANY);
+	return 0;
+}
+
+/* ---- process lifecycle ------------------------------------------------ */
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid);
+	struct sf_exec_event *e;
+	unsigned long start, end, len;
+	long n;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	e = reserve(slot, sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SF_EV_EXEC, slot, cgid);
+	e->hdr.flags |= SF_F_HAS_RET;
+	e->hdr.syscall = __NR_execve;
+	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
+				      BPF_CORE_READ(bprm, filename));
+	if (n < 0)
+		e->filename[0] = 0;
+	else if (n == sizeof(e->filename))
+		e->hdr.flags |= SF_F_PATH_TRUNC;
+
+	start = BPF_CORE_READ(p, mm, arg_start);
+	end = BPF_CORE_READ(p, mm, arg_end);
+	len = end - start;
+	if (len > SF_ARGV_MAX) {
+		len = SF_ARGV_MAX;
+		e->hdr.flags |= SF_F_ARGV_TRUNC;
+	}
+	e->argc = 0;
+	if (bpf_probe_read_user(e->argv, len, (void *)start) < 0)
+		len = 0;
+	e->argv_len = len;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sf_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid);
+	struct sf_fork_event *e;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	e = reserve(slot, sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SF_EV_FORK, slot, cgid);
+	e->child_pid = child->tgid;
+	e->child_tid = child->pid;
+	e->hdr.ret = child->tgid;
+	if (child->tgid == parent->tgid)
+		e->hdr.flags |= SF_F_THREAD;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sf_exit, struct task_struct *p, bool group_dead)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid);
+	struct sf_exit_event *e;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	e = reserve(slot, sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SF_EV_EXIT, slot, cgid);
+	e->exit_code = p->exit_code;
+	e->pad = 0;
+	if (group_dead)
+		e->hdr.flags |= SF_F_GROUP_DEAD;
+	else
+		e->hdr.flags |= SF_F_THREAD;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("tp_btf/cap_capable")
+int BPF_PROG(sf_capable, const struct cred *cred, struct user_namespace *tns,
+	     const struct user_namespace *ns, int cap, int ret)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid);
+	struct sf_cap_event *e;
+	struct cap_key k = {};
+	__u8 one = 1;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	k.mm = (__u64)bpf_get_current_task_btf()->mm;
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	k.cap = cap;
+	k.result = ret;
+	if (bpf_map_lookup_elem(&cap_seen, &k))
+		return 0;
+	bpf_map_update_elem(&cap_seen, &k, &one, BPF_ANY);
+	e = reserve(slot, sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SF_EV_CAPABLE, slot, cgid);
+	e->hdr.ret = ret;
+	e->hdr.flags |= SF_F_HAS_RET;
+	e->cap = cap;
+	e->result = ret;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}

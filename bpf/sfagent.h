@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Event layout shared by the BPF programs and the agent.
+ *
+ * Fixed-layout structs only: __u32/__u64, no pointers, the header first.
+ * Every record in the ring buffer starts with struct sf_hdr; hdr.type says
+ * which struct follows.  Strings are NUL-terminated inside their arrays; the
+ * *_TRUNC flags say when the kernel side had to cut one.
+ */
+#ifndef SF_EVENT_H
+#define SF_EVENT_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define SF_COMM_LEN 16
+#define SF_PATH_MAX 512
+#define SF_ARGV_MAX 1024
+#define SF_UNIX_PATH_MAX 108
+
+/* Workload slots: index into the agent's workload table. */
+#define SF_MAX_SLOTS 1024
+#define SF_SLOT_NONE 0            /* not tracked */
+#define SF_SLOT_EXCLUDED 0xffffffu /* tracked ancestor, but explicitly excluded */
+
+/* Deepest cgroup level the filter looks at for tracked ancestors. */
+#define SF_MAX_CGROUP_DEPTH 16
+
+enum sf_event_type {
+	SF_EV_NONE = 0,
+	SF_EV_EXEC,
+	SF_EV_FORK,
+	SF_EV_EXIT,
+	SF_EV_SETUID,
+	SF_EV_OPEN,
+	SF_EV_UNLINK,
+	SF_EV_RENAME,
+	SF_EV_MKDIR,
+	SF_EV_RMDIR,
+	SF_EV_LINK,
+	SF_EV_SYMLINK,
+	SF_EV_CHMOD,
+	SF_EV_CHOWN,
+	SF_EV_TRUNCATE,
+	SF_EV_SOCKET,
+	SF_EV_CONNECT,
+	SF_EV_ACCEPT,
+	SF_EV_BIND,
+	SF_EV_LISTEN,
+	SF_EV_KILL,
+	SF_EV_CAPABLE,
+	SF_EV_MAX,
+};
+
+/* hdr.flags */
+#define SF_F_PATH_TRUNC (1u << 0)
+#define SF_F_PATH2_TRUNC (1u << 1)
+#define SF_F_ARGV_TRUNC (1u << 2)
+#define SF_F_THREAD (1u << 3)      /* fork: a thread, not a process */
+#define SF_F_GROUP_DEAD (1u << 4)  /* exit: last thread of the process */
+#define SF_F_PATH_FAULT (1u << 5)  /* path pointer could not be read */
+#define SF_F_PATH2_FAULT (1u << 6)
+#define SF_F_HAS_RET (1u << 7)
+
+struct sf_hdr {
+	__u16 type;
+	__u16 flags;
+	__u32 slot;
+	__u64 ts_boot; /* bpf_ktime_get_boot_ns() */
+	__u64 cgid;
+	__u32 pid; /* tgid */
+	__u32 tid;
+	__u32 ppid;
+	__u32 uid;
+	__u32 gid;
+	__u32 euid;
+	__s64 ret;
+	__u32 syscall; /* syscall number, where the event comes from one */
+	__u32 pad;
+	char comm[SF_COMM_LEN];
+};
+
+/*
+ * File events.  arg0..arg3 carry the syscall's numeric arguments:
+ *   open:     dirfd, flags, mode, -
+ *   unlink:   dirfd, flags
+ *   rename:   olddirfd, newdirfd, flags
+ *   mkdir:    dirfd, mode
+ *   rmdir:    -
+ *   link:     olddirfd, newdirfd, flags
+ *   symlink:  newdirfd
+ *   chmod:    dirfd, mode, fd (fchmod: fd, path empty)
+ *   chown:    dirfd, uid, gid, fd
+ *   truncate: length (arg0, 64 bit), fd
+ */
+struct sf_file_event {
+	struct sf_hdr hdr;
+	__s64 arg0;
+	__s64 arg1;
+	__s64 arg2;
+	__s64 arg3;
+	char path[SF_PATH_MAX];
+	char path2[SF_PATH_MAX]; /* rename/link/symlink: the new path */
+};
+
+struct sf_exec_event {
+	struct sf_hdr hdr;
+	__u32 argc;     /* number of arguments captured */
+	__u32 argv_len; /* bytes of argv used, NUL separated */
+	char filename[SF_PATH_MAX];
+	char argv[SF_ARGV_MAX];
+};
+
+struct sf_fork_event {
+	struct sf_hdr hdr;
+	__u32 child_pid;
+	__u32 child_tid;
+};
+
+struct sf_exit_event {
+	struct sf_hdr hdr;
+	__s32 exit_code; /* raw wait status: code << 8 | signal */
+	__u32 pad;
+};
+
+/* setuid family: old ids come from the task's creds before the call */
+struct sf_cred_event {
+	struct sf_hdr hdr;
+	__u32 old_uid, old_euid, old_gid, old_egid;
+	__u32 new_uid, new_euid, new_gid, new_egid;
+};
+
+struct sf_net_event {
+	struct sf_hdr hdr;
+	__s32 fd;
+	__u16 family;
+	__u16 port; /* host order */
+	__s32 type;
+	__s32 protocol;
+	__s32 backlog;
+	__u32 pad;
+	__u8 addr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
+	char unix_path[SF_UNIX_PATH_MAX];
+};
+
+struct sf_kill_event {
+	struct sf_hdr hdr;
+	__s32 target_pid;
+	__s32 target_tid;
+	__s32 sig;
+	__u32 pad;
+};
+
+struct sf_cap_event {
+	struct sf_hdr hdr;
+	__s32 cap;
+	__s32 result; /* 0 = granted, else -errno */
+};
+
+/* Per-CPU loss counters, indexed by workload slot. */
+struct sf_drop {
+	__u64 ringbuf; /* bpf_ringbuf_reserve() failed */
+};
+
+#endif

@@ -1,0 +1,52 @@
+# Shared by the bats suites: paths, assertions, agent helpers.
+bats_load_library bats-support
+bats_load_library bats-assert
+
+SF_TOP="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
+SFAGENT="$SF_TOP/build/sfagent"
+SFHOOK="$SF_TOP/build/sfhook"
+SF_WORKLOADS="$SF_TOP/build/tests"
+
+# jq-free JSON checks: python3 reads the stream.
+# stream_check FILE PYTHON-EXPR... : each expression must be true; `ev` is the
+# list of records, `by(type)` the records of one type.
+stream_check() {
+	local file="$1"
+	shift
+	python3 - "$file" "$@" <<'PY'
+import json, sys
+path = sys.argv[1]
+ev = [json.loads(l) for l in open(path)]
+def by(t): return [e for e in ev if e["type"] == t]
+def one(t, **kw):
+    m = [e for e in by(t) if all(e.get(k) == v for k, v in kw.items())]
+    return m[0] if m else None
+bad = 0
+for expr in sys.argv[2:]:
+    try:
+        ok = eval(expr)
+    except Exception as x:
+        ok = False
+        print("error in %s: %r" % (expr, x))
+    if not ok:
+        print("FAILED: %s" % expr)
+        bad += 1
+sys.exit(1 if bad else 0)
+PY
+}
+
+# Fails the test with the stream shown, when a check fails.
+assert_stream() {
+	run stream_check "$@"
+	if [ "$status" -ne 0 ]; then
+		echo "$output"
+		echo "--- stream (first 40 lines) ---"
+		head -40 "$1"
+		return 1
+	fi
+}
+
+# The stream's records must have seq 1..N without gaps.
+assert_seq_no_gaps() {
+	assert_stream "$1" '[e["seq"] for e in ev] == list(range(1, len(ev) + 1))'
+}
