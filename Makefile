@@ -46,7 +46,7 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
-.PHONY: all deps deps-test deps-bench build test demo bench install clean \
+.PHONY: all deps deps-test deps-bench build test demo bench install clean bundles \
 	check-format format unit
 
 all: build
@@ -109,6 +109,13 @@ $(BUILD)/sfhook: $(HOOK_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(SF_CFLAGS) -o $@ $^ $(LDLIBS_HOOK)
 
+# ---- sample bundles: rootfs from busybox-static -----------------------------
+BUNDLES := $(patsubst %/config.json,%,$(wildcard bundles/*/config.json))
+bundles: $(BUNDLES:%=%/rootfs/bin/busybox)
+bundles/%/rootfs/bin/busybox: bundles/%/config.json $(shell find bundles -path '*/files/*' -type f 2>/dev/null) bundles/mkrootfs.sh
+	$(call msg,ROOTFS,$(@D:%/bin=%))
+	$(Q)bundles/mkrootfs.sh bundles/$*
+
 # ---- tests ---------------------------------------------------------------
 -include tests/unit.mk
 
@@ -132,4 +139,4 @@ format:
 	$(Q)clang-format -i $(wildcard agent/*.[ch] lib/*.[ch] hook/*.[ch] bpf/*.[ch] tests/unit/*.c)
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf $(BUILD) bundles/*/rootfs bundles/*/rootfs.tmp
