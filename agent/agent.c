@@ -249,6 +249,10 @@ void stream_finish(struct agent *a, struct workload *wl)
 		sink_flush(wl->sinks[i], NULL);
 	log_info("workload `%s`: %llu events, %llu missed", wl->name,
 		 (unsigned long long)t.events, (unsigned long long)t.missed);
+	/* the stream itself may be what failed: say it where it is seen */
+	if (t.missed_sink)
+		log_warn("workload `%s`: %llu records could not be delivered",
+			 wl->name, (unsigned long long)t.missed_sink);
 	wl_table_remove(&a->wl, wl);
 }
 
