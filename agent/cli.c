@@ -131,7 +131,7 @@ static int set_mode(struct sf_options *o, enum sf_mode m, struct sf_error **err)
 {
 	if (o->mode != SF_MODE_NONE && o->mode != m)
 		return sf_usage(err, "options -%c and -%c cannot be combined: choose one mode",
-				"?-wPXRSD"[o->mode], "?-wPXRSD"[m]);
+				"?wPXRSD"[o->mode], "?wPXRSD"[m]);
 	o->mode = m;
 	return 0;
 }
