@@ -41,3 +41,10 @@ teardown() {
 	assert_output --partial "No space left on device"
 	assert_output --regexp "workload \`full\`: [0-9]+ records could not be delivered"
 }
+
+@test "a reader that goes away: counted once on stderr, the program's status kept" {
+	run bash -c "'$SFAGENT' -X -o - -- /bin/sh -c 'sleep 0.5; for i in 1 2 3 4 5; do cat /etc/hostname; done >/dev/null; exit 5' 2>'$T/err' | head -c 1 >/dev/null; echo \${PIPESTATUS[0]}"
+	assert_output "5"
+	[ "$(grep -c 'Broken pipe' "$T/err")" -eq 1 ]
+	grep -Eq 'records could not be delivered' "$T/err"
+}
