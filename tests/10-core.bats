@@ -122,11 +122,15 @@ teardown() {
 		"one('file.open', path='/nonexistent-nested-marker')['ret'] == -2"
 }
 
-@test "-o - writes the stream to stdout; the cgroup is removed afterwards" {
-	run "$SFAGENT" -X -w out -o - -- /bin/true
+@test "-o - writes the stream to stdout with its stream.start fields; the cgroup is removed afterwards" {
+	run "$SFAGENT" -X -w out -e exporter-1 -o - -- /bin/true
 	[ "$status" -eq 0 ]
 	echo "$output" > "$T/s.jsonl"
-	assert_stream "$T/s.jsonl" "ev[0]['type'] == 'stream.start'" "ev[-1]['type'] == 'stream.end'"
+	assert_stream "$T/s.jsonl" "ev[0]['type'] == 'stream.start'" "ev[-1]['type'] == 'stream.end'" \
+		"ev[0]['exporter'] == 'exporter-1' and ev[0]['workload'] == 'out'" \
+		"ev[0]['version'] == '$("$SFAGENT" --version | cut -d' ' -f2)' and ev[0]['schema'] == 1" \
+		"abs(ev[0]['start'] - $(date +%s%N)) < 120 * 10**9" \
+		"ev[0]['start'] <= ev[1]['ts'] <= ev[-1]['ts']"
 	cgpath=$(python3 -c "import json;print(json.loads(open('$T/s.jsonl').readline())['cgroup_path'])")
 	mnt=$(findmnt -n -t cgroup2 -o TARGET | head -1)
 	[ ! -e "$mnt$cgpath" ]
