@@ -122,7 +122,7 @@ bundles/%/rootfs/bin/busybox: bundles/%/config.json $(shell find bundles -path '
 test: deps-test build unit
 	$(Q)tests/run-bats $(TESTS)
 
-demo: deps-test build
+demo: deps-test build bundles
 	$(Q)tests/demo.sh
 
 bench: deps-bench build

@@ -314,6 +314,7 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 	struct agent a;
 	sigset_t oldmask;
 	int ret = -1;
+	bool out_new;
 
 	if (bundle_resolve(o->bundle_dir, o->workload, &bdir, &name, err) < 0)
 		return -1;
@@ -341,6 +342,8 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 		bundle_free(&b);
 		return -1;
 	}
+	/* an output file made for a stream that never began is removed */
+	out_new = o->output && strcmp(o->output, "-") != 0 && access(o->output, F_OK) < 0;
 	wl = agent_workload_new(&a, name, err);
 	if (!wl || agent_workload_sinks_from_options(&a, wl, err) < 0)
 		goto out;
@@ -398,6 +401,8 @@ out:
 	container_cleanup(&c);
 	if (wl && wl->cgid)
 		stream_finish(&a, wl);
+	else if (out_new && ret < 0)
+		unlink(o->output);
 	agent_fini(&a);
 	bundle_free(&b);
 	return ret;
