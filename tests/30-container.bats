@@ -17,7 +17,7 @@ setup() {
 	mkdir "$T/bundles"
 	ln -s "$SF_TOP/bundles/shell-demo" "$T/bundles/shell-demo"
 	ln -s "$SF_TOP/bundles/httpd" "$T/bundles/httpd"
-	CG2="$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)"
+	CG2="$(cgroup_mounts | awk '$1 == "cgroup2" { print $2; exit }')"
 }
 
 teardown() {
@@ -30,6 +30,12 @@ teardown() {
 		runc delete --force "$id" || true
 	done
 	rm -rf "$T"
+}
+
+# "fstype mountpoint" of every cgroup mount (the fstype follows the " - ")
+cgroup_mounts() {
+	awk '{ for (i = 7; i <= NF; i++) if ($i == "-") { print $(i + 1), $5; break } }' \
+		/proc/self/mountinfo | grep -E '^cgroup2? '
 }
 
 # A copy of shell-demo named NAME whose /workload.sh is SCRIPT.
@@ -50,6 +56,12 @@ assert_nothing_left() {
 	run runc state "$id"
 	assert_failure
 	[ ! -e "$CG2$cg" ]
+	# nor in the v1 hierarchies of a hybrid host
+	local mnt
+	for mnt in $(cgroup_mounts | awk '{ print $2 }'); do
+		run find "$mnt" -maxdepth 4 -type d -name "$id"
+		assert_output ""
+	done
 }
 
 @test "sfagent -w shell-demo: first exec, file, net and process events, stdio passed through" {
