@@ -41,7 +41,10 @@ static char *json_error(const char *text, size_t len)
 
 	yajl_config(h, yajl_allow_comments, 1); /* as yajl_tree_parse does */
 	st = yajl_parse(h, (const unsigned char *)text, len);
+	/* consumed includes the offending byte: point at it */
 	off = yajl_get_bytes_consumed(h);
+	if (off)
+		off--;
 	if (st == yajl_status_ok) {
 		st = yajl_complete_parse(h);
 		off = len;

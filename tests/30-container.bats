@@ -1,5 +1,6 @@
 #!/usr/bin/env bats
 # Container mode (sfagent -w NAME) with real runc, and the bundle list (-S).
+# Needs `make build bundles unit` (make test does all three).
 
 load test_helper
 
@@ -279,4 +280,14 @@ PY
 	run "$SFAGENT" -w sf30-tty -B "$T/bundles" -o "$T/s.jsonl"
 	assert_equal "$status" 1
 	assert_output --partial "config.json: process.terminal is true: sfagent passes its own stdio to the container; set it to false"
+}
+
+@test "bundle.c unit tests under ASan+UBSan (config checks, rootfs confinement, escaping)" {
+	t="$SF_TOP/build/tests/unit/test_bundle"
+	[ -x "$t" ] || { echo "$t is missing: run 'make unit'" >&2; return 1; }
+	run "$t"
+	echo "$output"
+	assert_success
+	refute_output --partial "not ok"
+	assert_line --regexp '^1\.\.[0-9]+$'
 }
