@@ -108,8 +108,16 @@ assert_nothing_left() {
 	assert_nothing_left "$f"
 }
 
-@test "sfagent -w: the container's exit status is sfagent's" {
+@test "sfagent -w: the container's exit status is sfagent's; meta escaped, env kept out" {
 	make_bundle sf30-seven 'echo seven; exit 7'
+	# untrusted annotations with quotes and newlines, a secret in the env
+	python3 - "$T/bundles/sf30-seven/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["env"].append("SECRET=hunter2-sf30")
+c["annotations"] = {"io.sfagent.workload": "x\"},\n{\"type\":\"fake\"", "k\\ey": "\u0001\u00e9"}
+json.dump(c, open(sys.argv[1], "w"))
+PY
 	run timeout 120 "$SFAGENT" -w sf30-seven -B "$T/bundles" -o "$T/s.jsonl"
 	assert_equal "$status" 7
 	assert_output --partial seven
@@ -117,7 +125,10 @@ assert_nothing_left() {
 	assert_stream "$T/s.jsonl" \
 		'ev[-1]["type"] == "stream.end"' \
 		'by("process.exec")[0]["argv"] == ["/bin/sh", "/workload.sh"]' \
-		'[e for e in by("process.exit") if e["comm"] == "sh" and e.get("exit_code") == 7]'
+		'[e for e in by("process.exit") if e["comm"] == "sh" and e.get("exit_code") == 7]' \
+		'ev[0]["meta"]["annotations"] == {"io.sfagent.workload": "x\"},\n{\"type\":\"fake\"", "k\\ey": "\u0001\u00e9"}' \
+		'not by("fake") and ev[0]["workload"] == "sf30-seven"' \
+		'"hunter2" not in open(path).read()'
 	assert_nothing_left "$T/s.jsonl"
 }
 
