@@ -300,5 +300,7 @@ PY
 	echo "$output"
 	assert_success
 	refute_output --partial "not ok"
+	refute_output --partial "ERROR: AddressSanitizer"
+	refute_output --partial "runtime error"
 	assert_line --regexp '^1\.\.[0-9]+$'
 }
