@@ -118,8 +118,13 @@ c["process"]["env"].append("SECRET=hunter2-sf30")
 c["annotations"] = {"io.sfagent.workload": "x\"},\n{\"type\":\"fake\"", "k\\ey": "\u0001\u00e9"}
 json.dump(c, open(sys.argv[1], "w"))
 PY
+	sum_before="$(sha256sum < "$T/bundles/sf30-seven/config.json")"
+	ls_before="$(ls -A "$T/bundles/sf30-seven")"
 	run timeout 120 "$SFAGENT" -w sf30-seven -B "$T/bundles" -o "$T/s.jsonl"
 	assert_equal "$status" 7
+	# the bundle is run as it is: no hook added, nothing written beside it
+	assert_equal "$(sha256sum < "$T/bundles/sf30-seven/config.json")" "$sum_before"
+	assert_equal "$(ls -A "$T/bundles/sf30-seven")" "$ls_before"
 	assert_output --partial seven
 	assert_seq_no_gaps "$T/s.jsonl"
 	assert_stream "$T/s.jsonl" \
