@@ -165,18 +165,19 @@ PY
 		'ev[-1]["type"] == "stream.end"'
 }
 
-@test "sfagent -w: SIGTERM is forwarded to the container and the stream finished" {
-	# httpd traps TERM and exits 0; it serves on loopback in its own netns
+# Runs httpd (which traps TERM and INT and exits 0; it serves on loopback in
+# its own netns), sends SIG to sfagent once the service answered a request.
+signal_httpd() {
+	local sig="$1"
 	"$SFAGENT" -w httpd -B "$T/bundles" -o "$T/h.jsonl" >"$T/out" 2>&1 &
 	BG=$!
-	# wait until the service has answered a request
 	for _ in $(seq 300); do
 		grep -q '"net.accept"' "$T/h.jsonl" 2>/dev/null && break
 		sleep 0.1
 	done
 	run grep -c '"net.accept"' "$T/h.jsonl"
 	assert_success
-	kill -TERM "$BG"
+	kill -"$sig" "$BG"
 	for _ in $(seq 300); do
 		kill -0 "$BG" 2>/dev/null || break
 		sleep 0.1
@@ -187,8 +188,17 @@ PY
 	assert_stream "$T/h.jsonl" 'ev[-1]["type"] == "stream.end"' \
 		'by("process.exec")[0]["argv"] == ["/bin/sh", "/service.sh"]' \
 		'one("net.listen", port=8080)' \
-		'[e for e in by("signal.kill") if e["sig"] == "SIGTERM"]'
+		'[e for e in by("signal.kill") if e["sig"] == "SIGTERM"]' \
+		'[e for e in by("process.exit") if e["comm"] == "sh" and e.get("exit_code") == 0]'
 	assert_nothing_left "$T/h.jsonl"
+}
+
+@test "sfagent -w: SIGTERM is forwarded to the container and the stream finished" {
+	signal_httpd TERM
+}
+
+@test "sfagent -w: SIGINT is forwarded to the container and the stream finished" {
+	signal_httpd INT
 }
 
 @test "sfagent -S lists bundles, broken ones with the reason" {
