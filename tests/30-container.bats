@@ -137,6 +137,27 @@ PY
 	assert_nothing_left "$T/s.jsonl"
 }
 
+@test "sfagent -w: two runs of one bundle at once get their own container and stream" {
+	timeout 120 "$SFAGENT" -w shell-demo -B "$T/bundles" -o "$T/a.jsonl" >/dev/null &
+	local a=$!
+	timeout 120 "$SFAGENT" -w shell-demo -B "$T/bundles" -o "$T/b.jsonl" >/dev/null &
+	local b=$!
+	wait "$a"
+	wait "$b"
+	for f in "$T/a.jsonl" "$T/b.jsonl"; do
+		assert_seq_no_gaps "$f"
+		assert_stream "$f" 'ev[-1]["type"] == "stream.end"' \
+			'by("process.exec")[0]["argv"] == ["/bin/sh", "/workload.sh"]' \
+			'all(e["container"] == ev[0]["container"] for e in ev)' \
+			'all(e["cgroup"] == ev[0]["cgroup"] for e in ev[1:-1])' \
+			'len([e for e in by("process.exec") if e["argv"] == ["/bin/sh", "/workload.sh"]]) == 1' \
+			'len([e for e in by("process.exec") if e["argv"] == ["cat", "/tmp/greeting"]]) == 1'
+		assert_nothing_left "$f"
+	done
+	assert_stream "$T/a.jsonl" \
+		'ev[0]["container"] != [json.loads(l) for l in open("'"$T/b.jsonl"'")][0]["container"]'
+}
+
 @test "sfagent -w: a container killed by a signal exits 128+N" {
 	# a pid namespace's init cannot be killed from inside: no pid namespace
 	# here, which also has a background child outlive the init
