@@ -47,6 +47,12 @@ int main(int argc, char **argv)
 	case SF_MODE_ROOT:
 		ret = run_root(&o, &err);
 		break;
+	case SF_MODE_CONTAINER:
+		ret = run_container(&o, &err);
+		break;
+	case SF_MODE_SHOW:
+		ret = run_show(&o, &err);
+		break;
 	default:
 		sf_usage(&err, "%s mode is not available in this build yet",
 			 sf_mode_name(o.mode));

@@ -10,8 +10,10 @@ run_unit() {
 	refute_output --partial "not ok"
 	refute_output --partial "ERROR: AddressSanitizer"
 	refute_output --partial "runtime error"
+	assert_line --regexp '^1\.\.[0-9]+$'
 }
 
 @test "unit: sbuf and the JSON string writer" { run_unit test_sbuf; }
 @test "unit: command-line parsing" { run_unit test_cli; }
 @test "unit: JSON encoder, every event type" { run_unit test_encode_json; }
+@test "unit: bundles (config checks, rootfs confinement, escaping)" { run_unit test_bundle; }
