@@ -126,7 +126,9 @@ demo: deps-test build
 	$(Q)tests/demo.sh
 
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
-BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o
+BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
+	$(BUILD)/bench/encbench
+ENCBENCH_SRCS := agent/sbuf.c agent/encode_json.c agent/encode_util.c lib/util.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
 	@mkdir -p $(@D)
@@ -136,6 +138,10 @@ $(BUILD)/bench/bpfattach: tests/bench/bpfattach.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
+$(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(wildcard agent/*.h lib/*.h bpf/*.h)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp
 $(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c bpf/sfagent.h $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)

@@ -5,7 +5,8 @@
 #
 # Environment: BENCH_QUICK=1 (smoke run, ~2 min), BENCH_REPS=N (repetitions,
 # default 5; 1 when quick), BENCH_RINGBUF=SIZE (agent ring buffer, default
-# the agent's own default), BUILD (build dir, default build).
+# the agent's own default), BUILD (build dir, default build),
+# BENCH_ONLY="tp traced other syscall enc" (a subset of sections, for A/B runs).
 #
 # Every figure is taken in this run.  Workloads time themselves
 # (build/bench/loadgen), so the start-up of sfagent, bpftrace and strace
@@ -19,6 +20,7 @@ BUILD=${BUILD:-build}
 SF=$BUILD/sfagent
 LG=$BUILD/bench/loadgen
 ATTACH=$BUILD/bench/bpfattach
+ENCBENCH=$BUILD/bench/encbench
 RAWTP=$BUILD/bench/rawtp.bpf.o
 REPORT=
 [ "${1:-}" = --report ] && REPORT=${2:?--report needs a file}
@@ -29,7 +31,7 @@ RBOPT=()
 [ -n "$RINGBUF" ] && RBOPT=(--ringbuf-size "$RINGBUF")
 export BPFTRACE_STRLEN=64
 
-for t in "$SF" "$LG" "$ATTACH" "$RAWTP"; do
+for t in "$SF" "$LG" "$ATTACH" "$RAWTP" "$ENCBENCH"; do
 	[ -e "$t" ] || { echo "bench: $t missing: run \`make bench\`" >&2; exit 1; }
 done
 for t in bpftrace strace python3 tar /usr/bin/time; do
@@ -277,35 +279,52 @@ busy_stop() {
 }
 
 # ---- the run --------------------------------------------------------------------
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc} "
+want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
 FORMATS=(json)
 if "$SF" -X -F quixote -o /dev/null -- true 2>/dev/null; then FORMATS+=(quixote); fi
 
+if want enc; then
+	say "encoder: hand-written writer vs yajl_gen"
+	for ((rep = 0; rep < REPS; rep++)); do
+		"$ENCBENCH" $((QUICK == 1 ? 300000 : 1000000)) | while read -r kind writer ns _; do
+			rec "enc.$kind.$writer" "$ns"
+		done
+	done
+fi
+
 say "1. throughput (kill(getpid(),0) under sfagent -X; ${TP_SECS}s per trial)"
 for ((rep = 0; rep < TP_REPS; rep++)); do
+	want tp || break
 	for f in "${FORMATS[@]}"; do tp_search "$f"; done
 done
 
-say "4. idle RSS"
-start_idle_agent
-rec res.rss_idle_kb "$(awk '/^VmRSS/ { print $2 }' "/proc/$AGENT/status")"
-stop_agent
+if want tp; then
+	say "4. idle RSS"
+	start_idle_agent
+	rec res.rss_idle_kb "$(awk '/^VmRSS/ { print $2 }' "/proc/$AGENT/status")"
+	stop_agent
+fi
 
 for ((rep = 1; rep <= REPS; rep++)); do
 	say "rep $rep/$REPS: 2. traced workloads"
 	for wl in "${WORKLOADS[@]}"; do
+		want traced || break
 		for how in none sfagent bpftrace strace; do
 			run_traced "$wl" "$how"
 		done
 	done
 	say "rep $rep/$REPS: 3. untracked workloads beside a busy tracked one"
 	for a in 0 1; do
+		want other || break
 		busy_start "$a"
 		for wl in "${WORKLOADS[@]}"; do run_other "$wl" "busy$a"; done
 		busy_stop
 	done
 	say "rep $rep/$REPS: 4. per-syscall cost, untracked process"
+	want syscall || continue
 	untracked_ns none
 	start_idle_agent
 	untracked_ns sfagent

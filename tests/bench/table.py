@@ -95,6 +95,11 @@ for w in W:
                  ratio(f"other.{w}.busy1", f"other.{w}.busy0", "{:.3f}x"),
                  f"busy container: kill loop at {meta.get('busy_rate')}/s in both; goal < 1.03x"))
 
+for kind in ["signal.kill", "file.open"]:
+    for wr, what in [("sbuf", "hand-written writer (agent/sbuf.c)"), ("yajl", "yajl_gen, validation off")]:
+        rows.append(("4 agent resources", f"encode one {kind} record: {what} (ns)",
+                     mmm(f"enc.{kind}.{wr}", "{:,.0f}"),
+                     "" if wr == "sbuf" else "yajl/sbuf " + ratio(f"enc.{kind}.yajl", f"enc.{kind}.sbuf", "{:.1f}x")))
 rows.append(("4 agent resources", "CPU seconds per million events", mmm("res.cpu_per_mev", "{:.2f}"),
              "agent user+sys in the flat-out json trial"))
 rows.append(("4 agent resources", "RSS idle (1 tracked workload)", mmm("res.rss_idle_kb") + " KiB", "VmRSS"))
