@@ -46,7 +46,7 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
-.PHONY: all deps deps-test deps-bench build test demo bench install clean bundles \
+.PHONY: all deps deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
 	check-format format unit
 
 all: build
@@ -125,8 +125,34 @@ test: deps-test build bundles unit
 demo: deps-test build bundles
 	$(Q)tests/demo.sh
 
-bench: deps-bench build
-	$(Q)tests/bench/run.sh
+# ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
+BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
+	$(BUILD)/bench/encbench
+ENCBENCH_SRCS := agent/sbuf.c agent/encode_json.c agent/encode_util.c lib/util.c
+bench-tools: $(BENCH_TOOLS)
+$(BUILD)/bench/loadgen: tests/bench/loadgen.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+$(BUILD)/bench/bpfattach: tests/bench/bpfattach.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
+$(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(wildcard agent/*.h lib/*.h bpf/*.h)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c bpf/sfagent.h $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-I$(BUILD) -Ibpf -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
+
+bench: deps-bench build bench-tools
+	$(Q)BUILD=$(BUILD) tests/bench/run.sh
+
+bench-report: deps-bench build bench-tools
+	$(Q)BUILD=$(BUILD) tests/bench/run.sh --report docs/performance.md
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR)

@@ -9,6 +9,9 @@
 #include "sink.h"
 
 #define MISSED_CHECK_NS (200 * 1000 * 1000ull)
+/* The kernel side batches wake-ups (see submit() in bpf/sfagent.bpf.c): the
+ * last records of a burst wait for this poll, so it bounds their delay. */
+#define POLL_MAX_MS 50
 
 static uint64_t clock_ns(clockid_t c)
 {
@@ -126,6 +129,8 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 			return -errno;
 		a->epfd_sig = sigfd;
 	}
+	if (timeout_ms < 0 || timeout_ms > POLL_MAX_MS)
+		timeout_ms = POLL_MAX_MS;
 	n = epoll_wait(a->epfd, ev, 4, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;
