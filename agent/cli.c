@@ -274,6 +274,8 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			o->output = optarg;
 			break;
 		case 'b':
+			if (!*optarg)
+				return sf_usage(err, "-b needs a broker host name or address");
 			o->broker = optarg;
 			break;
 		case 'p':

@@ -404,8 +404,8 @@ static const char *connack_reason(int code)
 		return "bad user name or password (check --mqtt-user and "
 		       "--mqtt-password-file)";
 	case 5:
-		return "not authorized (check --mqtt-user, the password and the "
-		       "broker's ACL)";
+		return "not authorized (check --mqtt-user and the password from "
+		       "--mqtt-password-file or SFAGENT_MQTT_PASSWORD)";
 	default:
 		return NULL;
 	}
