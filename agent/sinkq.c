@@ -87,6 +87,7 @@ uint64_t sinkq_push(struct sinkq *q, const char *buf, size_t len, bool control)
 		m = tail_for_append(q);
 		sbuf_put(&m->buf, p, nl - p);
 		m->nrec++;
+		m->nctl += control;
 		q->nrec++;
 		p = nl;
 	}

@@ -32,6 +32,7 @@ struct sinkq_msg {
 	uint64_t id;	 /* increasing, contiguous along the ring */
 	uint64_t born;	 /* monotonic ns of the first record */
 	uint32_t nrec;
+	uint32_t nctl; /* of which control records */
 	uint32_t flags;
 };
 

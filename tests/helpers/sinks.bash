@@ -114,3 +114,16 @@ sinks_teardown() {
 	fi
 	rm -rf "$SINK_DIR"
 }
+
+# http_start PORT [--fail-first N | --status CODE]: the receiver, bodies in
+# $SINK_DIR/http/bodies.ndjson, one line per request in requests.log.
+http_start() {
+	HTTP_PORT="$1"
+	shift
+	mkdir -p "$SINK_DIR/http"
+	rm -f "$SINK_DIR/http/ready"
+	python3 "$SF_TOP/tests/helpers/http_receiver.py" "$HTTP_PORT" "$SINK_DIR/http" "$@" \
+		2>"$SINK_DIR/http/stderr" &
+	HTTP_PID=$!
+	wait_for 15 test -e "$SINK_DIR/http/ready"
+}
