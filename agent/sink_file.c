@@ -29,6 +29,8 @@ struct sink_file {
 	time_t opened_wall;   /* the rotated file's suffix */
 	bool need_sep;	     /* a record is in the file: separator before the next */
 	bool failing;	     /* the last write failed */
+	time_t last_epoch;   /* the last rotated name: FILE.EPOCH[.N] */
+	unsigned last_n;
 	struct sbuf tmp;
 };
 
@@ -164,11 +166,22 @@ static void prune(struct sink_file *f)
 
 static int rotate(struct sink_file *f, struct sf_error **err)
 {
-	cleanup_free char *name = xasprintf("%s.%lld", f->path, (long long)f->opened_wall);
+	cleanup_free char *name = NULL;
 
-	for (unsigned i = 1; access(name, F_OK) == 0; i++) {
+	/* FILE.EPOCH, then FILE.EPOCH.1, .2 within one second: names keep
+	 * sorting in the order the files were written, even once pruned */
+	if (f->opened_wall == f->last_epoch)
+		f->last_n++;
+	else
+		f->last_n = 0;
+	f->last_epoch = f->opened_wall;
+	for (;; f->last_n++) {
 		free(name);
-		name = xasprintf("%s.%lld.%u", f->path, (long long)f->opened_wall, i);
+		name = f->last_n ? xasprintf("%s.%lld.%u", f->path, (long long)f->opened_wall,
+					     f->last_n) :
+				   xasprintf("%s.%lld", f->path, (long long)f->opened_wall);
+		if (access(name, F_OK) < 0)
+			break;
 	}
 	file_close_fd(f);
 	if (rename(f->path, name) < 0)
@@ -229,8 +242,9 @@ static int do_write(struct sink *s, const char *buf, size_t len, bool control,
 		int e = errno;
 
 		/* no torn record: cut back to where this batch began */
-		if (f->own_fd && ftruncate(f->fd, f->size) < 0)
-			log_debug("%s: ftruncate: %s", s->desc, strerror(errno));
+		if (f->own_fd && (ftruncate(f->fd, f->size) < 0 ||
+				  lseek(f->fd, f->size, SEEK_SET) < 0))
+			log_debug("%s: cut back: %s", s->desc, strerror(errno));
 		f->need_sep = had_sep;
 		errno = e;
 		sf_fail(err, e, "write to %s", s->desc);
