@@ -24,14 +24,14 @@ WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
 	-Ilib -Ibpf -Iagent -I$(BUILD)
-LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpthread
+LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lpthread
 LDLIBS_HOOK := -lyajl
 
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config
 PKGS_TEST := bats bats-assert bats-support runc busybox-static mosquitto \
-	mosquitto-clients podman containerd python3 valgrind libclang-rt-14-dev \
+	mosquitto-clients openssl podman containerd python3 valgrind libclang-rt-14-dev \
 	iproute2 strace
 PKGS_BENCH := hyperfine bpftrace strace linux-perf
 
