@@ -18,7 +18,7 @@
 #define OCI_ID_MAX 1024             /* container id */
 #define SF_WORKLOAD_MAX 128         /* io.sfagent.workload */
 #define SF_EXPORT_NAME_MAX 200      /* file:NAME */
-#define SF_EXPORT_MAX 8             /* entries in io.sfagent.export */
+#define SF_EXPORT_MAX 4             /* entries in io.sfagent.export (SF_MAX_SINKS) */
 
 #define ANN_EXPORT "io.sfagent.export"
 #define ANN_WORKLOAD "io.sfagent.workload"
