@@ -306,3 +306,23 @@ void daemon_finish_all(struct daemon *d)
 	while (d->a->wl.active)
 		finish(d, d->a->wl.active);
 }
+
+void daemon_reap(struct daemon *d)
+{
+	struct workload *wl, *next;
+
+	for (wl = d->a->wl.active; wl; wl = next) {
+		cleanup_free char *dir = xasprintf("%s%s", d->cg_mnt, wl->cgroup_path);
+		struct stat st;
+
+		next = wl->next;
+		if (stat(dir, &st) == 0 && st.st_ino == wl->cgid)
+			continue;
+		/* No poststop came (hook not configured for it, runtime crash):
+		 * the cgroup is gone, so is every process that could add to it. */
+		log_warn("container `%s`: cgroup `%s` is gone but no poststop came: "
+			 "ending its stream",
+			 wl->container_id, wl->cgroup_path);
+		finish(d, wl);
+	}
+}

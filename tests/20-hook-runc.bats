@@ -215,3 +215,30 @@ teardown_file() {
 	assert_output --partial "another agent is already listening"
 	[ -S "$SOCK" ]
 }
+
+@test "no poststop configured: the stream ends once the cgroup is gone" {
+	make_bundle "$HT/bnopost" '["/bin/true"]' '{"io.sfagent.workload": "nopost"}'
+	jq 'del(.hooks.poststop)' "$HT/bnopost/config.json" >"$HT/c" && mv "$HT/c" "$HT/bnopost/config.json"
+	run run_container nopost1 "$HT/bnopost"
+	assert_success
+	wait_for "stream.end" 30 stream_check "$OUT/nopost.jsonl" 'ev[-1]["type"] == "stream.end"'
+	assert_stream "$OUT/nopost.jsonl" 'by("process.exec")[0]["filename"] == "/bin/true"'
+	grep -q "container \`nopost1\`: cgroup \`/nopost1\` is gone but no poststop came" "$HT/agent.log"
+}
+
+@test "a client that connects and says nothing does not hold up others" {
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+time.sleep(8)
+' "$SOCK" &
+	silent=$!
+	make_bundle "$HT/bsilent" '["/bin/true"]' '{"io.sfagent.workload": "beside-silent"}'
+	run run_container beside-silent "$HT/bsilent"
+	assert_success
+	assert_stream "$OUT/beside-silent.jsonl" 'ev[-1]["type"] == "stream.end"'
+	wait_for "idle client dropped" 30 grep -q "dropped a client that sent no request" "$HT/agent.log"
+	kill $silent 2>/dev/null || true
+	wait $silent 2>/dev/null || true
+}
