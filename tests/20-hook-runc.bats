@@ -242,3 +242,32 @@ time.sleep(8)
 	kill $silent 2>/dev/null || true
 	wait $silent 2>/dev/null || true
 }
+
+@test "two running containers of one workload: the second gets <workload>.<id>.jsonl" {
+	make_bundle "$HT/bsame" '["/bin/sh", "-c", "sleep 1; cat /etc/group >/dev/null"]' \
+		'{"io.sfagent.workload": "same"}'
+	run_container same1 "$HT/bsame" &
+	p=$!
+	wait_for "first stream" 30 test -s "$OUT/same.jsonl"
+	run run_container same2 "$HT/bsame"
+	assert_success
+	wait $p
+	assert_stream "$OUT/same.jsonl" 'all(e["container"] == "same1" for e in ev)' \
+		'ev[-1]["type"] == "stream.end"'
+	assert_stream "$OUT/same.same2.jsonl" 'all(e["container"] == "same2" for e in ev)' \
+		'ev[-1]["type"] == "stream.end"'
+}
+
+@test "an explicit file:NAME in use by a running container is refused" {
+	make_bundle "$HT/bexp" '["/bin/sh", "-c", "sleep 1"]' \
+		'{"io.sfagent.export": "file:shared.jsonl", "io.sfagent.fail": "closed"}'
+	run_container exp1 "$HT/bexp" &
+	p=$!
+	wait_for "first stream" 30 test -s "$OUT/shared.jsonl"
+	run run_container exp2 "$HT/bexp"
+	assert_failure
+	assert_output --partial 'output file `shared.jsonl` is in use'
+	wait $p
+	[ -z "$(state_of exp2)" ] || runc --root "$RUNC_ROOT" delete -f exp2
+	assert_stream "$OUT/shared.jsonl" 'all(e["container"] == "exp1" for e in ev)'
+}
