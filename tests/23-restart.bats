@@ -113,3 +113,21 @@ os.setxattr(d, "trusted.sfagent.register", b"{\"v\":1,\"op\":\"register\",\"cont
 	grep -q "sfagent tags do not match the cgroup; ignored" "$HT/agent.log"
 	[ ! -e "$OUT/forged.jsonl" ]
 }
+
+@test "a container started (fail open) while the agent was down is picked up when it starts" {
+	stop_daemon TERM
+	make_bundle "$HT/b" "$LOOP" '{"io.sfagent.workload": "early"}'
+	run_detached early1 "$HT/b"
+	[ "$(state_of early1)" = running ]
+	run xattrs_of "$MNT/early1"
+	assert_output --partial "trusted.sfagent.register"
+	start_daemon
+	f="$OUT/early.jsonl"
+	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
+	assert_stream "$f" 'ev[0]["type"] == "stream.start" and ev[0]["resumed"] is True' \
+		'ev[1]["type"] == "stream.missed" and ev[1]["reason"] == "agent_restart"'
+	runc --root "$RUNC_ROOT" kill early1 KILL
+	wait_for "stopped" 30 test "$(state_of early1)" = stopped
+	runc --root "$RUNC_ROOT" delete early1
+	wait_for "stream.end" 30 holds "$f" 'ev[-1]["type"] == "stream.end"'
+}
