@@ -271,3 +271,42 @@ time.sleep(8)
 	[ -z "$(state_of exp2)" ] || runc --root "$RUNC_ROOT" delete -f exp2
 	assert_stream "$OUT/shared.jsonl" 'all(e["container"] == "exp1" for e in ev)'
 }
+
+@test "daemon command line: misuse is exit 2, an unusable output dir exit 1" {
+	run "$SFAGENT" -D -o "$HT/x.jsonl"
+	assert_equal "$status" 2
+	assert_output --partial "-o/-b do not apply to daemon mode"
+	run "$SFAGENT" -D --socket relative.sock
+	assert_equal "$status" 2
+	assert_output --partial "want an absolute path"
+	run "$SFAGENT" -X --socket "$HT/s" -o "$HT/x.jsonl" -- /bin/true
+	assert_equal "$status" 2
+	assert_output --partial "apply to -D and --inject-hook only"
+	run "$SFAGENT" -D --inject-hook "$HT"
+	assert_equal "$status" 2
+	assert_output --partial "options -D and --inject-hook cannot be combined"
+	touch "$HT/not-a-dir"
+	run "$SFAGENT" -D --socket "$HT/other.sock" --output-dir "$HT/not-a-dir"
+	assert_equal "$status" 1
+	assert_output --partial "open output directory"
+	assert_output --partial "Not a directory"
+	[ ! -e "$HT/other.sock" ]
+}
+
+@test "ten containers at once: ten streams, each complete" {
+	make_bundle "$HT/bten" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null"]'
+	pids=()
+	for i in $(seq 1 10); do
+		run_container "ten-$i" "$HT/bten" >/dev/null &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p"
+	done
+	for i in $(seq 1 10); do
+		assert_stream "$OUT/ten-$i.jsonl" \
+			'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
+			'all(e["container"] == "ten-'"$i"'" for e in ev)' \
+			'one("file.open", path="/etc/passwd") is not None'
+	done
+}
