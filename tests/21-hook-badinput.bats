@@ -286,3 +286,15 @@ while True:
 	assert_stream "$OUT/final.jsonl" 'by("process.exec")[0]["filename"] == "/bin/true"' \
 		'ev[-1]["type"] == "stream.end"'
 }
+
+@test "stdin that never ends: the hook gives up after its timeout, exit 2" {
+	# a writer that keeps stdin open and says nothing
+	mkfifo "$HT/stdin.fifo"
+	sleep 20 >"$HT/stdin.fifo" &
+	writer=$!
+	run timeout 15 "$SFHOOK" --socket "$SOCK" --timeout 300 prestart <"$HT/stdin.fifo"
+	kill $writer
+	wait $writer || true
+	assert_equal "$status" 2
+	assert_output --partial "did not end within 300 ms"
+}
