@@ -12,9 +12,9 @@ setup_file() {
 	start_daemon
 	make_bundle "$HT/good" '["/bin/true"]'
 	# a live container process with a cgroup of its own, never started
-	make_plain_bundle "$HT/target" '["/bin/true"]'
-	(cd "$HT/target" && runc --root "$RUNC_ROOT" create target </dev/null)
-	TARGET_PID=$(runc --root "$RUNC_ROOT" state target | jq .pid)
+	make_plain_bundle "$HT/sfh-target" '["/bin/true"]'
+	(cd "$HT/sfh-target" && runc --root "$RUNC_ROOT" create sfh-target </dev/null)
+	TARGET_PID=$(runc --root "$RUNC_ROOT" state sfh-target | jq .pid)
 	export TARGET_PID
 }
 
@@ -91,7 +91,7 @@ assert_one_line() {
 	sleep 0 &
 	gone=$!
 	wait $gone
-	run hook prestart <<<"$(state_json gone1 "$gone" "$HT/good")"
+	run hook prestart <<<"$(state_json sfh-gone1 "$gone" "$HT/good")"
 	assert_equal "$status" 1
 	assert_output --partial "container process $gone no longer exists"
 	assert_one_line
@@ -146,7 +146,7 @@ assert_one_line() {
 	run hook prestart <<<"$(state_json a6 "$TARGET_PID" "$HT/good" '{"io.sfagent.export": "file:"}')"
 	assert_equal "$status" 2
 	mnt=$(awk '$(NF-2) == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-	run python3 -c 'import os,sys; print(os.listxattr(sys.argv[1]))' "$mnt/target"
+	run python3 -c 'import os,sys; print(os.listxattr(sys.argv[1]))' "$mnt/sfh-target"
 	refute_output --partial "sfagent"
 }
 
@@ -163,24 +163,24 @@ assert_one_line() {
 
 @test "path traversal sent straight to the agent is refused there too" {
 	mnt=$(awk '$(NF-2) == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-	cgid=$(stat -c %i "$mnt/target")
-	req='{"v":1,"op":"register","container_id":"target","pid":'"$TARGET_PID"',"cgroup_id":'"$cgid"',"cgroup_path":"/target","bundle":"'"$HT/target"'","workload":"t","export":"file:../escape.jsonl"}'
+	cgid=$(stat -c %i "$mnt/sfh-target")
+	req='{"v":1,"op":"register","container_id":"sfh-target","pid":'"$TARGET_PID"',"cgroup_id":'"$cgid"',"cgroup_path":"/sfh-target","bundle":"'"$HT/sfh-target"'","workload":"t","export":"file:../escape.jsonl"}'
 	run raw_request "$req"
 	assert_output --partial '"op":"error"'
 	assert_output --partial "plain name"
 	[ ! -e "$HT/escape.jsonl" ]
 	# a cgroup id that does not match the path is refused
-	req='{"v":1,"op":"register","container_id":"target","pid":1,"cgroup_id":1,"cgroup_path":"/target","bundle":"/x","workload":"t"}'
+	req='{"v":1,"op":"register","container_id":"sfh-target","pid":1,"cgroup_id":1,"cgroup_path":"/sfh-target","bundle":"/x","workload":"t"}'
 	run raw_request "$req"
 	assert_output --partial "does not have id 1"
-	req='{"v":1,"op":"register","container_id":"target","pid":1,"cgroup_id":1,"cgroup_path":"/../x","bundle":"/x","workload":"t"}'
+	req='{"v":1,"op":"register","container_id":"sfh-target","pid":1,"cgroup_id":1,"cgroup_path":"/../x","bundle":"/x","workload":"t"}'
 	run raw_request "$req"
 	assert_output --partial "clean absolute path"
 }
 
 @test "a workload name with slashes still lands inside the output directory" {
 	make_bundle "$HT/bslash" '["/bin/true"]' '{"io.sfagent.workload": "../../escape"}'
-	run run_container slash1 "$HT/bslash"
+	run run_container sfh-slash1 "$HT/bslash"
 	assert_success
 	[ ! -e "$HT/escape.jsonl" ] && [ ! -e "$(dirname "$HT")/escape.jsonl" ]
 	assert_stream "$OUT/_._.._escape.jsonl" 'ev[0]["workload"] == "../../escape"'
@@ -214,7 +214,7 @@ while True:
 
 @test "agent hanging: the hook's timeout fires; open starts, closed refuses" {
 	start_hanging_agent
-	run timeout 20 "$SFHOOK" --socket "$HT/hang.sock" --timeout 500 prestart <<<"$(state_json h1 "$TARGET_PID" "$HT/good")"
+	run timeout 20 "$SFHOOK" --socket "$HT/hang.sock" --timeout 500 prestart <<<"$(state_json sfh-h1 "$TARGET_PID" "$HT/good")"
 	assert_success
 	assert_output --partial "did not answer within 500 ms"
 	assert_one_line
@@ -229,13 +229,13 @@ while True:
 	make_plain_bundle "$HT/bhang" '["/bin/sh", "-c", "echo started"]'
 	jq '.annotations = {"io.sfagent.fail": "closed"}' "$HT/bhang/config.json" >"$HT/bhang/c" && mv "$HT/bhang/c" "$HT/bhang/config.json"
 	"$SFAGENT" --inject-hook "$HT/bhang" --hook-path "$SFHOOK" --socket "$HT/hang.sock" >/dev/null
-	run run_container hang-closed "$HT/bhang"
+	run run_container sfh-hang-closed "$HT/bhang"
 	assert_failure
 	refute_output --partial "started"
 	assert_output --partial "did not answer within 2000 ms"
-	[ -z "$(state_of hang-closed)" ] || runc --root "$RUNC_ROOT" delete -f hang-closed
+	[ -z "$(state_of sfh-hang-closed)" ] || runc --root "$RUNC_ROOT" delete -f sfh-hang-closed
 	jq '.annotations = {}' "$HT/bhang/config.json" >"$HT/bhang/c" && mv "$HT/bhang/c" "$HT/bhang/config.json"
-	run run_container hang-open "$HT/bhang"
+	run run_container sfh-hang-open "$HT/bhang"
 	assert_success
 	assert_output --partial "started"
 }
@@ -245,12 +245,12 @@ while True:
 	ln -s "$HT/outside-target" "$OUT/planted.jsonl"
 	make_bundle "$HT/bplant" '["/bin/sh", "-c", "echo started"]' \
 		'{"io.sfagent.export": "file:planted.jsonl", "io.sfagent.fail": "closed"}'
-	run run_container planted1 "$HT/bplant"
+	run run_container sfh-planted1 "$HT/bplant"
 	assert_failure
 	refute_output --partial "started"
 	assert_output --partial "the agent refused"
 	[ ! -e "$HT/outside-target" ]
-	[ -z "$(state_of planted1)" ] || runc --root "$RUNC_ROOT" delete -f planted1
+	[ -z "$(state_of sfh-planted1)" ] || runc --root "$RUNC_ROOT" delete -f sfh-planted1
 	run hook prestart <<<"$(state_json planted2 "$TARGET_PID" "$HT/good" '{"io.sfagent.export": "file:planted.jsonl"}')"
 	assert_success
 	assert_output --partial "warning: container \`planted2\` is not tracked"
@@ -259,7 +259,7 @@ while True:
 	[ ! -e "$HT/outside-target" ]
 	# refused: the tags are gone, a restarted agent will not pick it up
 	mnt=$(awk '$(NF-2) == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-	run python3 -c 'import os,sys; print(os.listxattr(sys.argv[1]))' "$mnt/target"
+	run python3 -c 'import os,sys; print(os.listxattr(sys.argv[1]))' "$mnt/sfh-target"
 	refute_output --partial "sfagent"
 }
 
@@ -281,7 +281,7 @@ while True:
 @test "after all that the agent is alive and serves a container" {
 	kill -0 "$AGENT_PID"
 	make_bundle "$HT/bfinal" '["/bin/true"]' '{"io.sfagent.workload": "final"}'
-	run run_container final1 "$HT/bfinal"
+	run run_container sfh-final1 "$HT/bfinal"
 	assert_success
 	assert_stream "$OUT/final.jsonl" 'by("process.exec")[0]["filename"] == "/bin/true"' \
 		'ev[-1]["type"] == "stream.end"'

@@ -17,14 +17,14 @@ teardown_file() {
 @test "50 short-lived containers: every first exec and exit is streamed" {
 	make_bundle "$HT/b" '["/bin/true"]'
 	for i in $(seq 1 50); do
-		run_container "race-$i" "$HT/b" || fail "container race-$i failed"
+		run_container "sfh-race-$i" "$HT/b" || fail "container sfh-race-$i failed"
 	done
 	python3 - "$OUT" <<'PY'
 import json, os, sys
 out = sys.argv[1]
 bad = []
 for i in range(1, 51):
-    cid = "race-%d" % i
+    cid = "sfh-race-%d" % i
     path = os.path.join(out, cid + ".jsonl")
     if not os.path.exists(path):
         bad.append("%s: no stream" % cid)
