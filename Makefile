@@ -127,10 +127,10 @@ bundles/%/rootfs/bin/busybox: bundles/%/config.json $(shell find bundles -path '
 # ---- tests ---------------------------------------------------------------
 -include tests/unit.mk
 
-test: deps-test build unit
+test: deps-test build bundles unit
 	$(Q)tests/run-bats $(TESTS)
 
-demo: deps-test build
+demo: deps-test build bundles
 	$(Q)tests/demo.sh
 
 bench: deps-bench build
