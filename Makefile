@@ -6,6 +6,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBEXECDIR ?= $(PREFIX)/libexec/sfagent
+HOOKSDIR ?= /usr/share/containers/oci/hooks.d
 
 CC ?= gcc
 CLANG ?= clang
@@ -23,7 +24,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
-	-Ilib -Ibpf -Iagent -I$(BUILD)
+	-Ilib -Ibpf -Iagent -I$(BUILD) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
 LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lpthread
 LDLIBS_HOOK := -lyajl
 
@@ -32,7 +33,7 @@ PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config
 PKGS_TEST := bats bats-assert bats-support runc busybox-static mosquitto \
 	mosquitto-clients openssl podman containerd python3 valgrind libclang-rt-14-dev \
-	iproute2 strace
+	iproute2 strace jq util-linux
 PKGS_BENCH := hyperfine bpftrace strace linux-perf
 
 LIB_SRCS := $(wildcard lib/*.c)
@@ -47,11 +48,11 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
 .PHONY: all deps deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
-	check-format format unit
+	check-format format unit FORCE
 
 all: build
 
-build: $(BUILD)/sfagent $(if $(HOOK_SRCS),$(BUILD)/sfhook)
+build: $(BUILD)/.libexecdir $(BUILD)/sfagent $(if $(HOOK_SRCS),$(BUILD)/sfhook)
 
 # Install only what is missing; apt-get update only when something is.
 define install_pkgs
@@ -100,6 +101,13 @@ $(BUILD)/hook/%.o: hook/%.c $(wildcard hook/*.h lib/*.h)
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(SF_CFLAGS) -c $< -o $@
+
+# --inject-hook's default hook path is compiled in: rebuild when it changes
+$(BUILD)/agent/inject.o: $(BUILD)/.libexecdir
+$(BUILD)/.libexecdir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
+FORCE:
 
 $(BUILD)/sfagent: $(AGENT_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
@@ -155,8 +163,11 @@ bench-report: deps-bench build bench-tools
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh --report docs/performance.md
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR)
 	install -m 0755 $(BUILD)/sfagent $(DESTDIR)$(PREFIX)/bin/sfagent
+	install -m 0755 $(BUILD)/sfhook $(DESTDIR)$(LIBEXECDIR)/sfhook
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
+	chmod 0644 $(DESTDIR)$(HOOKSDIR)/sfagent.json
 
 check-format:
 	$(Q)clang-format --dry-run --Werror $(wildcard agent/*.[ch] lib/*.[ch] hook/*.[ch] bpf/*.[ch] tests/unit/*.c)

@@ -53,6 +53,12 @@ int main(int argc, char **argv)
 	case SF_MODE_SHOW:
 		ret = run_show(&o, &err);
 		break;
+	case SF_MODE_DAEMON:
+		ret = run_daemon(&o, &err);
+		break;
+	case SF_MODE_INJECT:
+		ret = run_inject_hook(&o, &err);
+		break;
 	default:
 		sf_usage(&err, "%s mode is not available in this build yet",
 			 sf_mode_name(o.mode));

@@ -16,6 +16,7 @@ enum sf_mode {
 	SF_MODE_ROOT,	   /* -R: host-wide */
 	SF_MODE_SHOW,	   /* -S: list bundles */
 	SF_MODE_DAEMON,	   /* -D: per-host agent for the hook */
+	SF_MODE_INJECT,	   /* --inject-hook BUNDLE: add sfhook to config.json */
 };
 
 struct sf_options {
@@ -55,6 +56,12 @@ struct sf_options {
 	unsigned rotate_secs;		/* -G */
 	uint64_t max_size;		/* --max-size MB, in bytes */
 	unsigned max_files;		/* --max-files */
+
+	/* daemon and hook (issue 3) */
+	const char *socket_path; /* --socket (daemon, --inject-hook) */
+	const char *output_dir;	 /* --output-dir (daemon) */
+	const char *inject_bundle; /* --inject-hook BUNDLE_DIR */
+	const char *hook_path;	 /* --hook-path (--inject-hook) */
 	bool help, version;
 	int argc;		 /* PROGRAM ARGS... */
 	char **argv;

@@ -282,7 +282,8 @@ static int file_reopen(struct sink *s, struct sf_error **err)
 {
 	struct sink_file *f = (struct sink_file *)s;
 
-	if (!f->own_fd)
+	/* stdout, or a file the daemon opened by fd: nothing to reopen by name */
+	if (!f->own_fd || !f->path)
 		return 0;
 	file_close_fd(f);
 	return file_open_fd(f, true, err);
@@ -340,4 +341,21 @@ struct sink *sink_file_open(const char *path, bool append, struct sf_error **err
 	struct sink_file_conf c = { .append = append };
 
 	return sink_file_open_conf(path, &c, err);
+}
+
+/* A file the caller opened (the daemon: openat inside its output directory,
+ * O_NOFOLLOW); no name, so no rotation and no reopen. */
+struct sink *sink_file_fdopen(int fd, char *desc)
+{
+	struct sink_file *f = xzalloc(sizeof(*f));
+	struct stat st;
+
+	f->base.ops = &file_ops;
+	f->base.desc = desc;
+	f->fd = fd;
+	f->own_fd = true;
+	f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	f->opened_mono = mono_ns();
+	f->opened_wall = time(NULL);
+	return &f->base;
 }

@@ -18,3 +18,4 @@ run_unit() {
 @test "unit: command-line parsing" { run_unit test_cli; }
 @test "unit: JSON encoder, every event type" { run_unit test_encode_json; }
 @test "unit: bundles (config checks, rootfs confinement, escaping)" { run_unit test_bundle; }
+@test "unit: OCI state, io.sfagent.* annotations, agent<->hook protocol" { run_unit test_oci; }
