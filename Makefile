@@ -33,6 +33,9 @@ PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 PKGS_TEST := bats bats-assert bats-support runc busybox-static mosquitto \
 	mosquitto-clients podman containerd python3 valgrind libclang-rt-14-dev \
 	iproute2 strace
+# deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes), the
+# containerd base spec (jq), systemd-analyze verify of the unit.
+PKGS_TEST += python3-yaml python3-kubernetes yamllint jq systemd
 PKGS_BENCH := hyperfine bpftrace strace linux-perf
 
 LIB_SRCS := $(wildcard lib/*.c)
@@ -47,7 +50,7 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
 .PHONY: all deps deps-test deps-bench build test demo bench install clean bundles \
-	check-format format unit
+	check-format format unit install-deploy
 
 all: build
 
@@ -131,6 +134,21 @@ bench: deps-bench build
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR)
 	install -m 0755 $(BUILD)/sfagent $(DESTDIR)$(PREFIX)/bin/sfagent
+
+# ---- deploy/: systemd unit, containerd handler, node installer ------------
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SFDATADIR ?= $(PREFIX)/share/sfagent
+install: install-deploy
+install-deploy:
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SFDATADIR)/containerd
+	sed 's|@BINDIR@|$(PREFIX)/bin|' deploy/systemd/sfagent.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/sfagent.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/sfagent.service
+	for f in deploy/node-install.sh oci/containerd-base-spec.sh; do \
+		sed 's|/usr/local/libexec/sfagent/sfhook|$(LIBEXECDIR)/sfhook|' $$f \
+		> $(DESTDIR)$(SFDATADIR)/$${f##*/} && chmod 0755 $(DESTDIR)$(SFDATADIR)/$${f##*/} || exit 1; done
+	install -m 0644 deploy/containerd/sfagent-v2.toml deploy/containerd/sfagent-v3.toml \
+		$(DESTDIR)$(SFDATADIR)/containerd/
 
 check-format:
 	$(Q)clang-format --dry-run --Werror $(wildcard agent/*.[ch] lib/*.[ch] hook/*.[ch] bpf/*.[ch] tests/unit/*.c)
