@@ -23,7 +23,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
-	-Ilib -Ibpf -Iagent -I$(BUILD)
+	-Ilib -Ibpf -Iagent -I$(BUILD) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
 LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpthread
 LDLIBS_HOOK := -lyajl
 

@@ -15,6 +15,10 @@ enum {
 	OPT_BTF,
 	OPT_HELP,
 	OPT_VERSION,
+	OPT_SOCKET,
+	OPT_OUTPUT_DIR,
+	OPT_INJECT_HOOK,
+	OPT_HOOK_PATH,
 };
 
 static const struct option long_opts[] = {
@@ -40,6 +44,10 @@ static const struct option long_opts[] = {
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
+	{ "inject-hook", required_argument, NULL, OPT_INJECT_HOOK },
+	{ "hook-path", required_argument, NULL, OPT_HOOK_PATH },
 	{ 0 },
 };
 
@@ -49,7 +57,7 @@ const char *sf_mode_name(enum sf_mode m)
 		[SF_MODE_NONE] = "none",       [SF_MODE_CONTAINER] = "container",
 		[SF_MODE_PROCESS] = "process", [SF_MODE_EXECUTE] = "execute",
 		[SF_MODE_ROOT] = "root",       [SF_MODE_SHOW] = "show",
-		[SF_MODE_DAEMON] = "daemon",
+		[SF_MODE_DAEMON] = "daemon",   [SF_MODE_INJECT] = "inject-hook",
 	};
 	return names[m];
 }
@@ -66,6 +74,7 @@ void sf_usage_print(FILE *f)
 	      "  -w, --workload NAME   workload name (with -X/-P; alone: run bundle NAME)\n"
 	      "  -S, --show            list bundles\n"
 	      "  -D, --daemon          per-host agent serving the OCI hook\n"
+	      "      --inject-hook DIR add sfhook (prestart+poststop) to DIR/config.json\n"
 	      "\n"
 	      "Output (one is required):\n"
 	      "  -o, --output FILE     write the stream to FILE ('-' for stdout)\n"
@@ -78,6 +87,9 @@ void sf_usage_print(FILE *f)
 	      "      --duration SECS   root mode without -f: how long (default 10)\n"
 	      "      --ringbuf-size N  kernel ring buffer bytes, K/M suffix (default 16M)\n"
 	      "  -B, --bundles DIR     bundle directory (default /var/lib/sfagent/bundles)\n"
+	      "      --socket PATH     daemon socket (default /run/sfagent/sfagent.sock)\n"
+	      "      --output-dir DIR  daemon: stream files (default /var/log/sfagent)\n"
+	      "      --hook-path PATH  --inject-hook: sfhook to run (default: installed)\n"
 	      "  -d, --debug FILE      write debug logs, libbpf's included, to FILE\n"
 	      "  -v, --verbose         more messages on stderr (repeat for more)\n"
 	      "      --help, --version\n"
@@ -129,9 +141,12 @@ static int parse_size(const char *s, uint32_t *out)
 
 static int set_mode(struct sf_options *o, enum sf_mode m, struct sf_error **err)
 {
+	static const char *const flag[] = { "?",  "-w", "-P", "-X", "-R",
+					    "-S", "-D", "--inject-hook" };
+
 	if (o->mode != SF_MODE_NONE && o->mode != m)
-		return sf_usage(err, "options -%c and -%c cannot be combined: choose one mode",
-				"?-wPXRSD"[o->mode], "?-wPXRSD"[m]);
+		return sf_usage(err, "options %s and %s cannot be combined: choose one mode",
+				flag[o->mode], flag[m]);
 	o->mode = m;
 	return 0;
 }
@@ -241,6 +256,30 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		case OPT_BTF:
 			o->btf_path = optarg;
 			break;
+		case OPT_SOCKET:
+			if (optarg[0] != '/')
+				return sf_usage(err, "--socket `%s`: want an absolute path",
+						optarg);
+			o->socket_path = optarg;
+			break;
+		case OPT_OUTPUT_DIR:
+			if (!*optarg)
+				return sf_usage(err, "--output-dir needs a directory");
+			o->output_dir = optarg;
+			break;
+		case OPT_INJECT_HOOK:
+			if (!*optarg)
+				return sf_usage(err, "--inject-hook needs a bundle directory");
+			if (set_mode(o, SF_MODE_INJECT, err) < 0)
+				return -1;
+			o->inject_bundle = optarg;
+			break;
+		case OPT_HOOK_PATH:
+			if (optarg[0] != '/')
+				return sf_usage(err, "--hook-path `%s`: want an absolute path",
+						optarg);
+			o->hook_path = optarg;
+			break;
 		case OPT_HELP:
 			o->help = true;
 			return 0;
@@ -275,8 +314,22 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 				o->argv[0]);
 	if (o->follow && o->mode != SF_MODE_ROOT)
 		return sf_usage(err, "-f only applies to root mode (-R)");
-	if (o->mode != SF_MODE_SHOW && o->mode != SF_MODE_DAEMON && !o->output &&
-	    !o->broker)
+	if (o->mode == SF_MODE_DAEMON && (o->output || o->broker))
+		return sf_usage(err, "-o/-b do not apply to daemon mode: each "
+				     "container's export comes from its "
+				     "io.sfagent.export annotation, files go to "
+				     "--output-dir");
+	if ((o->socket_path || o->output_dir) && o->mode != SF_MODE_DAEMON &&
+	    o->mode != SF_MODE_INJECT)
+		return sf_usage(err, "--socket/--output-dir apply to -D and --inject-hook only");
+	if (o->hook_path && o->mode != SF_MODE_INJECT)
+		return sf_usage(err, "--hook-path applies to --inject-hook only");
+	if (!o->socket_path)
+		o->socket_path = "/run/sfagent/sfagent.sock";
+	if (!o->output_dir)
+		o->output_dir = "/var/log/sfagent";
+	if (o->mode != SF_MODE_SHOW && o->mode != SF_MODE_DAEMON &&
+	    o->mode != SF_MODE_INJECT && !o->output && !o->broker)
 		return sf_usage(err, "no output given: use -o FILE ('-' for stdout) "
 				     "or -b BROKER");
 	return 0;

@@ -44,6 +44,12 @@ int main(int argc, char **argv)
 	case SF_MODE_ROOT:
 		ret = run_root(&o, &err);
 		break;
+	case SF_MODE_DAEMON:
+		ret = run_daemon(&o, &err);
+		break;
+	case SF_MODE_INJECT:
+		ret = run_inject_hook(&o, &err);
+		break;
 	default:
 		sf_usage(&err, "%s mode is not available in this build yet",
 			 sf_mode_name(o.mode));

@@ -16,6 +16,7 @@ enum sf_mode {
 	SF_MODE_ROOT,	   /* -R: host-wide */
 	SF_MODE_SHOW,	   /* -S: list bundles */
 	SF_MODE_DAEMON,	   /* -D: per-host agent for the hook */
+	SF_MODE_INJECT,	   /* --inject-hook BUNDLE: add sfhook to config.json */
 };
 
 struct sf_options {
@@ -35,6 +36,10 @@ struct sf_options {
 	uint32_t ringbuf_bytes;	 /* --ringbuf-size */
 	const char *bundle_dir;	 /* -B, SFAGENT_BUNDLES */
 	const char *btf_path;	 /* --btf (tests, unusual kernels) */
+	const char *socket_path; /* --socket (daemon, --inject-hook) */
+	const char *output_dir;	 /* --output-dir (daemon) */
+	const char *inject_bundle; /* --inject-hook BUNDLE_DIR */
+	const char *hook_path;	 /* --hook-path (--inject-hook) */
 	bool help, version;
 	int argc;		 /* PROGRAM ARGS... */
 	char **argv;

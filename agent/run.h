@@ -7,5 +7,7 @@
 
 int run_execute(const struct sf_options *o, struct sf_error **err);
 int run_root(const struct sf_options *o, struct sf_error **err);
+int run_daemon(const struct sf_options *o, struct sf_error **err);
+int run_inject_hook(const struct sf_options *o, struct sf_error **err);
 
 #endif

@@ -47,5 +47,8 @@ void sink_close(struct sink *s);
 /* File sink: path "-" is stdout.  append keeps what is there. */
 struct sink *sink_file_open(const char *path, bool append,
 			    struct sf_error **err);
+/* File sink on an fd the caller opened (daemon: openat in the output dir);
+ * takes ownership of fd and of desc ("file `...`", for messages). */
+struct sink *sink_file_fdopen(int fd, char *desc);
 
 #endif

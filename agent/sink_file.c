@@ -75,3 +75,14 @@ struct sink *sink_file_open(const char *path, bool append,
 	f->own_fd = fd != STDOUT_FILENO;
 	return &f->base;
 }
+
+struct sink *sink_file_fdopen(int fd, char *desc)
+{
+	struct sink_file *f = xzalloc(sizeof(*f));
+
+	f->base.ops = &file_ops;
+	f->base.desc = desc;
+	f->fd = fd;
+	f->own_fd = true;
+	return &f->base;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Daemon mode (-D): the per-host agent behind sfhook.  One agent (BPF loaded
+ * once), a unix socket for REGISTER/UNREGISTER, one stream per container
+ * written into the output directory.
+ */
+#ifndef SF_DAEMON_H
+#define SF_DAEMON_H
+
+#include <stdbool.h>
+
+#include "agent.h"
+#include "oci.h"
+#include "proto.h"
+#include "server.h"
+
+#define SF_OUTPUT_DIR_DEFAULT "/var/log/sfagent"
+
+/* What the daemon keeps per workload slot besides struct workload. */
+struct daemon_reg {
+	char *files[SF_EXPORT_MAX]; /* names in the output directory */
+	int nfiles;
+};
+
+struct daemon {
+	struct agent *a;
+	const struct sf_options *o;
+	char *cg_mnt;	   /* cgroup2 mount point */
+	char *self_cgroup; /* the agent's own cgroup v2 path */
+	int out_dirfd;	   /* every output file is opened relative to it */
+	struct server srv;
+	struct daemon_reg *reg[SF_MAX_SLOTS];
+};
+
+/*
+ * Starts the stream of a registered container: checks the request against the
+ * cgroup it names, opens its sinks inside the output directory, writes
+ * stream.start and tracks the cgroup.  resumed: after an agent restart (adds
+ * the stream.missed "agent_restart" record).  Idempotent for the same
+ * container and cgroup.
+ */
+int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
+		    struct sf_error **err);
+/* Drains and ends the container's stream; an unknown id is not an error. */
+void daemon_unregister(struct daemon *d, const char *container_id);
+/* Ends every stream (signal, shutdown).  The cgroup tags stay for a restart. */
+void daemon_finish_all(struct daemon *d);
+/* stream.start "meta" from a registration. */
+char *daemon_meta(const struct sf_msg *req);
+
+/* Resumes the tagged containers found in the cgroup tree (restart). */
+int daemon_recover(struct daemon *d, struct sf_error **err);
+
+#endif

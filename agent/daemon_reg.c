@@ -1,0 +1,308 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Daemon mode: registrations become streams. */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon.h"
+#include "json.h"
+#include "sink.h"
+
+static struct workload *find_container(struct daemon *d, const char *id)
+{
+	for (struct workload *wl = d->a->wl.active; wl; wl = wl->next)
+		if (wl->container_id && !strcmp(wl->container_id, id))
+			return wl;
+	return NULL;
+}
+
+static bool file_in_use(struct daemon *d, const char *name)
+{
+	for (struct workload *wl = d->a->wl.active; wl; wl = wl->next) {
+		struct daemon_reg *r = d->reg[wl->slot];
+
+		for (int i = 0; r && i < r->nfiles; i++)
+			if (!strcmp(r->files[i], name))
+				return true;
+	}
+	return false;
+}
+
+static void reg_free(struct daemon_reg *r)
+{
+	if (!r)
+		return;
+	for (int i = 0; i < r->nfiles; i++)
+		free(r->files[i]);
+	free(r);
+}
+
+/* Kubernetes annotations as the CRI runtimes spell them. */
+static const struct {
+	const char *field;
+	const char *keys[3];
+} k8s_fields[] = {
+	{ "pod_name", { "io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name" } },
+	{ "pod_namespace",
+	  { "io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace" } },
+	{ "pod_uid", { "io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid" } },
+	{ "container_name",
+	  { "io.kubernetes.cri.container-name", "io.kubernetes.container.name" } },
+	{ "image",
+	  { "io.kubernetes.cri.image-name", "io.kubernetes.cri-o.ImageName",
+	    "io.kubernetes.container.image" } },
+};
+
+static void gen_kv(yajl_gen g, const char *k, const char *v)
+{
+	json_gen_str(g, k);
+	json_gen_str(g, v);
+}
+
+char *daemon_meta(const struct sf_msg *req)
+{
+	static const char *const copied[] = { "hostname", "args", "cwd", "root",
+					      "annotations", "annotations_dropped" };
+	cleanup_yajl_gen yajl_gen g = json_gen_new();
+	cleanup_yajl_val yajl_val meta = NULL;
+	yajl_val ann;
+	bool k8s = false;
+
+	if (req->meta_json)
+		meta = json_parse(req->meta_json, "meta", NULL);
+	yajl_gen_map_open(g);
+	gen_kv(g, "container_id", req->container_id);
+	gen_kv(g, "workload", req->workload);
+	gen_kv(g, "bundle", req->bundle);
+	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+		yajl_val v = json_get(meta, copied[i]);
+
+		if (v) {
+			json_gen_str(g, copied[i]);
+			json_gen_tree(g, v);
+		}
+	}
+	ann = json_get(meta, "annotations");
+	for (size_t i = 0; i < sizeof(k8s_fields) / sizeof(k8s_fields[0]); i++) {
+		const char *v = NULL;
+
+		for (int k = 0; k < 3 && k8s_fields[i].keys[k] && !v; k++)
+			v = json_get_str(ann, k8s_fields[i].keys[k]);
+		if (!v)
+			continue;
+		if (!k8s) {
+			json_gen_str(g, "kubernetes");
+			yajl_gen_map_open(g);
+			k8s = true;
+		}
+		gen_kv(g, k8s_fields[i].field, v);
+	}
+	if (k8s)
+		yajl_gen_map_close(g);
+	gen_kv(g, "cgroup_path", req->cgroup_path);
+	json_gen_str(g, "cgroup_id");
+	yajl_gen_integer(g, (long long)req->cgroup_id);
+	json_gen_str(g, "pid");
+	yajl_gen_integer(g, req->pid);
+	yajl_gen_map_close(g);
+	return json_gen_take(g, NULL);
+}
+
+/* <workload>.jsonl with anything but [A-Za-z0-9._-] made '_', never hidden */
+static char *default_file_name(const char *workload)
+{
+	char *n = xasprintf("%s.jsonl", workload);
+
+	for (char *p = n; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			*p = '_';
+	if (n[0] == '.')
+		n[0] = '_';
+	return n;
+}
+
+/*
+ * Opens name inside the output directory only: relative to its fd, no
+ * symlink followed, regular files only.  *created tells whether it is new.
+ */
+static struct sink *open_file_sink(struct daemon *d, const char *name,
+				   bool *created, struct sf_error **err)
+{
+	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+	struct stat st;
+	int fd;
+
+	/* checked by the protocol already; again here, where it matters */
+	if (!sf_plain_file_name(name, SF_EXPORT_NAME_MAX + 8)) {
+		sf_usage(err, "output file name `%.100s` is not a plain name", name);
+		return NULL;
+	}
+	fd = openat(d->out_dirfd, name, flags | O_CREAT | O_EXCL, 0640);
+	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST)
+		fd = openat(d->out_dirfd, name, flags);
+	if (fd < 0) {
+		sf_fail(err, errno, "open output file `%s` in `%s`", name,
+			d->o->output_dir);
+		return NULL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		sf_fail(err, 0, "output `%s` in `%s` is not a regular file", name,
+			d->o->output_dir);
+		return NULL;
+	}
+	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
+	return sink_file_fdopen(fd, xasprintf("file `%s/%s`", d->o->output_dir, name));
+}
+
+static int open_sinks(struct daemon *d, struct workload *wl,
+		      struct daemon_reg *r, const struct sf_msg *req,
+		      bool created[], struct sf_error **err)
+{
+	struct sf_export_list l;
+	int ret = -1;
+
+	if (sf_export_parse(req->export_spec, &l, err) < 0)
+		return -1;
+	for (int i = 0; i < l.n; i++) {
+		const struct sf_export *e = &l.e[i];
+		cleanup_free char *name = NULL;
+		struct sink *s;
+		bool dup = false;
+
+		if (e->kind != SF_EXPORT_FILE) {
+			sf_usage(err, ANN_EXPORT ": export kind `%s` is not available in "
+					      "this build yet",
+				 sf_export_kind_name(e->kind));
+			goto out;
+		}
+		name = e->arg ? xstrdup(e->arg) : default_file_name(req->workload);
+		for (int k = 0; k < r->nfiles; k++)
+			dup |= !strcmp(r->files[k], name);
+		if (dup)
+			continue;
+		if (file_in_use(d, name)) {
+			sf_fail(err, 0, "output file `%s` is in use by another running "
+					"container's stream: set " ANN_EXPORT "=file:NAME or "
+					"a distinct " ANN_WORKLOAD,
+				name);
+			goto out;
+		}
+		s = open_file_sink(d, name, &created[r->nfiles], err);
+		if (!s)
+			goto out;
+		wl->sinks[wl->nsinks++] = s;
+		r->files[r->nfiles++] = steal_pointer(&name);
+	}
+	ret = 0;
+out:
+	sf_export_list_free(&l);
+	return ret;
+}
+
+/* The cgroup must be the one named, below the root, and not hold the agent. */
+static int check_cgroup(struct daemon *d, const struct sf_msg *req,
+			struct sf_error **err)
+{
+	cleanup_free char *dir = xasprintf("%s%s", d->cg_mnt, req->cgroup_path);
+	size_t n = strlen(req->cgroup_path);
+	struct stat st;
+
+	if (stat(dir, &st) < 0)
+		return sf_fail(err, errno, "cgroup `%s`", req->cgroup_path);
+	if (!S_ISDIR(st.st_mode) || st.st_ino != req->cgroup_id)
+		return sf_usage(err, "cgroup `%s` does not have id %llu",
+				req->cgroup_path, (unsigned long long)req->cgroup_id);
+	if (!strncmp(d->self_cgroup, req->cgroup_path, n) &&
+	    (d->self_cgroup[n] == 0 || d->self_cgroup[n] == '/'))
+		return sf_usage(err, "cgroup `%s` holds the agent itself: refusing to "
+				     "track it",
+				req->cgroup_path);
+	return 0;
+}
+
+static void emit_restart_gap(struct daemon *d, struct workload *wl)
+{
+	/* How much was missed is unknown: the probes were gone with the agent. */
+	wl->enc->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), 0,
+			       "agent_restart");
+	stream_flush(d->a, wl);
+}
+
+int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
+		    struct sf_error **err)
+{
+	struct workload *wl = find_container(d, req->container_id);
+	struct daemon_reg *r;
+	bool created[SF_EXPORT_MAX] = { 0 };
+
+	if (wl) {
+		if (wl->cgid == req->cgroup_id)
+			return 0; /* a retried or repeated hook */
+		return sf_usage(err, "container `%s` is already registered with "
+				     "another cgroup",
+				req->container_id);
+	}
+	if (check_cgroup(d, req, err) < 0)
+		return -1;
+	wl = wl_table_find_cgid(&d->a->wl, req->cgroup_id);
+	if (wl)
+		return sf_usage(err, "cgroup `%s` is already tracked for container `%s`",
+				req->cgroup_path, wl->container_id ? wl->container_id : wl->name);
+	wl = agent_workload_new(d->a, req->workload, err);
+	if (!wl)
+		return -1;
+	r = xzalloc(sizeof(*r));
+	wl->container_id = xstrdup(req->container_id);
+	wl->cgid = req->cgroup_id;
+	wl->cgroup_path = xstrdup(req->cgroup_path);
+	wl->meta_json = daemon_meta(req);
+	if (open_sinks(d, wl, r, req, created, err) < 0 ||
+	    stream_begin(d->a, wl, resumed, err) < 0) {
+		/* nothing half-created: files this registration made go too */
+		for (int i = 0; i < r->nfiles; i++)
+			if (created[i])
+				unlinkat(d->out_dirfd, r->files[i], 0);
+		wl->cgid = 0;
+		wl_table_remove(&d->a->wl, wl);
+		reg_free(r);
+		return -1;
+	}
+	d->reg[wl->slot] = r;
+	if (resumed)
+		emit_restart_gap(d, wl);
+	log_info("container `%s` registered: workload `%s`, cgroup `%s`%s",
+		 req->container_id, req->workload, req->cgroup_path,
+		 resumed ? " (resumed)" : "");
+	return 0;
+}
+
+static void finish(struct daemon *d, struct workload *wl)
+{
+	uint32_t slot = wl->slot;
+
+	stream_finish(d->a, wl);
+	reg_free(d->reg[slot]);
+	d->reg[slot] = NULL;
+}
+
+void daemon_unregister(struct daemon *d, const char *container_id)
+{
+	struct workload *wl = find_container(d, container_id);
+
+	if (!wl) {
+		log_debug("unregister `%s`: not registered", container_id);
+		return;
+	}
+	log_info("container `%s` unregistered", container_id);
+	finish(d, wl);
+}
+
+void daemon_finish_all(struct daemon *d)
+{
+	while (d->a->wl.active)
+		finish(d, d->a->wl.active);
+}

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * --inject-hook BUNDLE_DIR: add sfhook as a prestart and a poststop hook to
+ * the bundle's config.json.  Idempotent; everything else is written back as
+ * the same JSON (same keys in the same order, numbers as they were written).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "json.h"
+#include "oci.h"
+#include "proto.h"
+#include "run.h"
+
+#ifndef SF_LIBEXECDIR
+#define SF_LIBEXECDIR "/usr/local/libexec/sfagent"
+#endif
+/* Whole seconds the runtime gives the hook; sfhook's own timeout is 2 s. */
+#define HOOK_RUNTIME_TIMEOUT 10
+
+struct inject {
+	const char *hook;
+	const char *socket; /* NULL: the default */
+};
+
+static bool has_hook(yajl_val stage, const char *hook)
+{
+	if (!YAJL_IS_ARRAY(stage))
+		return false;
+	for (size_t i = 0; i < stage->u.array.len; i++) {
+		const char *p = json_get_str(stage->u.array.values[i], "path");
+
+		if (p && !strcmp(p, hook))
+			return true;
+	}
+	return false;
+}
+
+static void gen_entry(yajl_gen g, const struct inject *in, const char *stage)
+{
+	yajl_gen_map_open(g);
+	json_gen_str(g, "path");
+	json_gen_str(g, in->hook);
+	json_gen_str(g, "args");
+	yajl_gen_array_open(g);
+	json_gen_str(g, "sfhook");
+	if (in->socket) {
+		json_gen_str(g, "--socket");
+		json_gen_str(g, in->socket);
+	}
+	json_gen_str(g, stage);
+	yajl_gen_array_close(g);
+	json_gen_str(g, "timeout");
+	yajl_gen_integer(g, HOOK_RUNTIME_TIMEOUT);
+	yajl_gen_map_close(g);
+}
+
+/* hooks.<stage>: what was there, plus our entry unless it is there */
+static void gen_stage(yajl_gen g, const struct inject *in, const char *stage,
+		      yajl_val old)
+{
+	json_gen_str(g, stage);
+	yajl_gen_array_open(g);
+	for (size_t i = 0; YAJL_IS_ARRAY(old) && i < old->u.array.len; i++)
+		json_gen_tree(g, old->u.array.values[i]);
+	if (!has_hook(old, in->hook))
+		gen_entry(g, in, stage);
+	yajl_gen_array_close(g);
+}
+
+static void gen_hooks(yajl_gen g, const struct inject *in, yajl_val hooks)
+{
+	yajl_gen_map_open(g);
+	for (size_t i = 0; YAJL_IS_OBJECT(hooks) && i < hooks->u.object.len; i++) {
+		const char *k = hooks->u.object.keys[i];
+
+		if (!strcmp(k, "prestart") || !strcmp(k, "poststop")) {
+			gen_stage(g, in, k, hooks->u.object.values[i]);
+		} else {
+			json_gen_str(g, k);
+			json_gen_tree(g, hooks->u.object.values[i]);
+		}
+	}
+	if (!json_get(hooks, "prestart"))
+		gen_stage(g, in, "prestart", NULL);
+	if (!json_get(hooks, "poststop"))
+		gen_stage(g, in, "poststop", NULL);
+	yajl_gen_map_close(g);
+}
+
+static int write_atomic(const char *path, const char *buf, size_t len,
+			mode_t mode, struct sf_error **err)
+{
+	cleanup_free char *tmp = xasprintf("%s.sfagent-XXXXXX", path);
+	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
+
+	if (fd < 0)
+		return sf_fail(err, errno, "create a temporary file next to `%s`", path);
+	if (fchmod(fd, mode & 07777) < 0 || write_all(fd, buf, len) < 0 ||
+	    fsync(fd) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return sf_fail(err, e, "write `%s`", path);
+	}
+	return 0;
+}
+
+int run_inject_hook(const struct sf_options *o, struct sf_error **err)
+{
+	cleanup_free char *path = xasprintf("%s/config.json", o->inject_bundle);
+	cleanup_free char *buf = NULL, *def_hook = NULL, *text = NULL;
+	cleanup_yajl_val yajl_val root = NULL;
+	cleanup_yajl_gen yajl_gen g = NULL;
+	struct inject in = { 0 };
+	const unsigned char *out;
+	yajl_val hooks;
+	struct stat st;
+	size_t outlen;
+
+	def_hook = xasprintf("%s/sfhook", SF_LIBEXECDIR);
+	in.hook = o->hook_path ? o->hook_path : def_hook;
+	in.socket = strcmp(o->socket_path, SF_SOCKET_DEFAULT) ? o->socket_path : NULL;
+	if (stat(path, &st) < 0)
+		return sf_usage(err, "`%s` is not a bundle: %s has no config.json (%s)",
+				o->inject_bundle, o->inject_bundle, strerror(errno));
+	if (read_file(path, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
+		return -1;
+	root = json_parse(buf, path, err);
+	if (!root)
+		return -1;
+	if (!YAJL_IS_OBJECT(root))
+		return sf_usage(err, "`%s` is not a JSON object", path);
+	hooks = json_get(root, "hooks");
+	if (hooks && !YAJL_IS_OBJECT(hooks))
+		return sf_usage(err, "`%s`: \"hooks\" is not an object", path);
+	if (has_hook(json_get(hooks, "prestart"), in.hook) &&
+	    has_hook(json_get(hooks, "poststop"), in.hook)) {
+		printf("%s: sfhook hooks already present\n", path);
+		return 0;
+	}
+	if (access(in.hook, X_OK) < 0)
+		log_warn("hook `%s` is not an executable file (yet): install it "
+			 "(make install) or pass --hook-path",
+			 in.hook);
+
+	g = json_gen_new();
+	yajl_gen_config(g, yajl_gen_beautify, 1);
+	yajl_gen_config(g, yajl_gen_indent_string, "\t");
+	yajl_gen_map_open(g);
+	for (size_t i = 0; i < root->u.object.len; i++) {
+		const char *k = root->u.object.keys[i];
+
+		json_gen_str(g, k);
+		if (!strcmp(k, "hooks"))
+			gen_hooks(g, &in, hooks);
+		else
+			json_gen_tree(g, root->u.object.values[i]);
+	}
+	if (!hooks) {
+		json_gen_str(g, "hooks");
+		gen_hooks(g, &in, NULL);
+	}
+	yajl_gen_map_close(g);
+	yajl_gen_get_buf(g, &out, &outlen);
+	text = xasprintf("%.*s\n", (int)outlen, (const char *)out);
+	if (write_atomic(path, text, outlen + 1, st.st_mode, err) < 0)
+		return -1;
+	printf("%s: added sfhook (%s) as prestart and poststop hook\n", path, in.hook);
+	return 0;
+}

@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Daemon mode (-D): load the BPF programs once, serve sfhook on a unix socket,
+ * write each registered container's stream into the output directory, resume
+ * tagged containers after a restart.  Runs until SIGINT/SIGTERM, then ends
+ * every stream cleanly (drained, stream.end).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/stat.h>
+
+#include "cgroup.h"
+#include "daemon.h"
+#include "run.h"
+
+static void handle(void *ctx, const struct sf_msg *req, struct sf_msg *reply)
+{
+	cleanup_error struct sf_error *err = NULL;
+	struct daemon *d = ctx;
+
+	if (req->op == SF_MSG_UNREGISTER) {
+		daemon_unregister(d, req->container_id);
+		reply->op = SF_MSG_ACK;
+		return;
+	}
+	if (daemon_register(d, req, false, &err) < 0) {
+		log_warn("container `%s` not registered: %s", req->container_id,
+			 err->msg);
+		reply->op = SF_MSG_ERROR;
+		reply->error = xstrdup(err->msg);
+		return;
+	}
+	reply->op = SF_MSG_ACK;
+}
+
+static int open_output_dir(const char *dir, struct sf_error **err)
+{
+	cleanup_free char *p = xstrdup(dir);
+	int fd;
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return sf_fail(err, errno, "create output directory `%s`", p);
+		*s = '/';
+	}
+	if (mkdir(p, 0750) < 0 && errno != EEXIST)
+		return sf_fail(err, errno, "create output directory `%s`", dir);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return sf_fail(err, errno, "open output directory `%s`", dir);
+	return fd;
+}
+
+int run_daemon(const struct sf_options *o, struct sf_error **err)
+{
+	cleanup_close int sigfd = -1;
+	struct daemon d = { .o = o, .out_dirfd = -1 };
+	struct agent a;
+	sigset_t oldmask;
+	int ret = -1;
+
+	d.srv.listen_fd = d.srv.epfd = -1;
+	if (geteuid() != 0)
+		return sf_fail(err, 0, "must run as root (it loads BPF programs); "
+				       "try `sudo sfagent -D`");
+	if (cg2_mount_point(&d.cg_mnt, err) < 0 ||
+	    cg2_path_of_pid(getpid(), &d.self_cgroup, err) < 0)
+		goto out_free;
+	d.out_dirfd = open_output_dir(o->output_dir, err);
+	if (d.out_dirfd < 0)
+		goto out_free;
+	if (agent_init(&a, o, err) < 0)
+		goto out_free;
+	d.a = &a;
+	sigfd = agent_signalfd(&oldmask, err);
+	if (sigfd < 0)
+		goto out;
+	if (server_open(&d.srv, o->socket_path, handle, &d, err) < 0)
+		goto out;
+	/* the server's own epoll fd wakes agent_wait() for clients */
+	if (epoll_ctl(a.epfd, EPOLL_CTL_ADD, d.srv.epfd,
+		      &(struct epoll_event){ .events = EPOLLIN,
+					     .data.fd = d.srv.epfd }) < 0) {
+		sf_fail(err, errno, "epoll");
+		goto out;
+	}
+	if (daemon_recover(&d, err) < 0)
+		goto out;
+	log_info("listening on `%s`, streams in `%s`", o->socket_path, o->output_dir);
+
+	for (;;) {
+		struct signalfd_siginfo si;
+
+		if (agent_wait(&a, sigfd, 200, &si) < 0) {
+			sf_fail(err, errno, "wait for events");
+			goto out;
+		}
+		server_process(&d.srv);
+		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
+			log_info("signal %d: ending %u streams", si.ssi_signo, a.wl.count);
+			break;
+		}
+	}
+	ret = 0;
+out:
+	if (d.srv.epfd >= 0)
+		server_close(&d.srv);
+	daemon_finish_all(&d);
+	agent_fini(&a);
+out_free:
+	if (d.out_dirfd >= 0)
+		close(d.out_dirfd);
+	free(d.cg_mnt);
+	free(d.self_cgroup);
+	return ret;
+}

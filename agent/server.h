@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The daemon's unix socket: accepts hooks (root peers only), reads one request
+ * per connection, hands it to a handler, sends the reply and closes.  All
+ * nonblocking, driven by its own epoll fd, which the caller adds to the
+ * agent's epoll set so agent_wait() wakes up for clients too.
+ */
+#ifndef SF_SERVER_H
+#define SF_SERVER_H
+
+#include <stdint.h>
+
+#include "proto.h"
+
+#define SERVER_MAX_CLIENTS 256
+#define SERVER_CLIENT_TIMEOUT_NS (5 * 1000000000ull)
+
+struct server_client {
+	int fd;
+	uint64_t deadline; /* monotonic ns: idle clients are dropped */
+};
+
+/* Fills reply (ack or error) for req. */
+typedef void (*server_handler)(void *ctx, const struct sf_msg *req,
+			       struct sf_msg *reply);
+
+struct server {
+	int listen_fd;
+	int epfd;
+	char *path;
+	struct server_client clients[SERVER_MAX_CLIENTS];
+	int nclients;
+	server_handler handle;
+	void *ctx;
+	uint64_t rejected; /* non-root peers, malformed requests */
+};
+
+/* Creates the socket's directory (0700), refuses to take over a live agent's
+ * socket, removes a stale one, binds (0600) and listens. */
+int server_open(struct server *s, const char *path, server_handler h,
+		void *ctx, struct sf_error **err);
+/* Serves whatever is ready now, drops idle clients; never blocks. */
+void server_process(struct server *s);
+void server_close(struct server *s);
+
+#endif

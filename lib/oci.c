@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "oci.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <string.h>
+
+#include "json.h"
+
+int oci_read_input(int fd, size_t max, char **out, size_t *len,
+		   struct sf_error **err)
+{
+	cleanup_free char *buf = xmalloc(max + 2);
+	size_t used = 0;
+
+	/* read one byte past the cap to tell "exactly max" from "more" */
+	while (used <= max) {
+		ssize_t n = read(fd, buf + used, max + 1 - used);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return sf_fail(err, errno, "read the OCI state from stdin");
+		}
+		if (n == 0)
+			break;
+		used += n;
+	}
+	if (used > max)
+		return sf_usage(err, "the OCI state on stdin is larger than %zu KiB: "
+				     "refusing it (a runtime's state is a few KiB)",
+				max >> 10);
+	buf[used] = 0;
+	if (memchr(buf, 0, used))
+		return sf_usage(err, "the OCI state on stdin contains a NUL byte");
+	*out = steal_pointer(&buf);
+	*len = used;
+	return 0;
+}
+
+bool sf_name_printable(const char *s, size_t max)
+{
+	size_t n = 0;
+
+	if (!s || !*s)
+		return false;
+	for (; *s; s++, n++)
+		if (n >= max || (unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			return false;
+	return true;
+}
+
+bool sf_plain_file_name(const char *s, size_t max)
+{
+	return sf_name_printable(s, max) && !strchr(s, '/') && s[0] != '.' &&
+	       !strchr(s, '\\');
+}
+
+const char *oci_kv_get(const struct oci_kv *kv, size_t n, const char *key)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(kv[i].key, key) == 0)
+			return kv[i].value;
+	return NULL;
+}
+
+static void kv_free(struct oci_kv *kv, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(kv[i].key);
+		free(kv[i].value);
+	}
+	free(kv);
+}
+
+/* "annotations": string -> string; anything else is an error. */
+static int parse_annotations(yajl_val obj, const char *what,
+			     struct oci_kv **out, size_t *nout,
+			     struct sf_error **err)
+{
+	struct oci_kv *kv;
+	size_t n;
+
+	*out = NULL;
+	*nout = 0;
+	if (!obj || YAJL_IS_NULL(obj))
+		return 0;
+	if (!YAJL_IS_OBJECT(obj))
+		return sf_usage(err, "%s: \"annotations\" is not an object", what);
+	n = obj->u.object.len;
+	kv = xzalloc(sizeof(*kv) * (n ? n : 1));
+	for (size_t i = 0; i < n; i++) {
+		yajl_val v = obj->u.object.values[i];
+
+		if (!YAJL_IS_STRING(v)) {
+			kv_free(kv, i);
+			return sf_usage(err, "%s: annotation `%.100s` is not a string",
+					what, obj->u.object.keys[i]);
+		}
+		kv[i].key = xstrdup(obj->u.object.keys[i]);
+		kv[i].value = xstrdup(YAJL_GET_STRING(v));
+	}
+	*out = kv;
+	*nout = n;
+	return 0;
+}
+
+int oci_state_parse(const char *buf, bool need_pid, struct oci_state *st,
+		    struct sf_error **err)
+{
+	cleanup_yajl_val yajl_val root = NULL;
+	const char *id, *status, *bundle;
+	yajl_val pid;
+
+	memset(st, 0, sizeof(*st));
+	if (!buf[strspn(buf, " \t\r\n")])
+		return sf_usage(err, "no OCI state on stdin (empty input): sfhook is "
+				     "an OCI hook and reads the container state "
+				     "the runtime writes to its stdin");
+	root = json_parse(buf, "the OCI state on stdin", err);
+	if (!root)
+		return -1;
+	if (!YAJL_IS_OBJECT(root))
+		return sf_usage(err, "the OCI state on stdin is not a JSON object");
+	id = json_get_str(root, "id");
+	if (!id)
+		return sf_usage(err, "the OCI state on stdin has no string \"id\"");
+	if (!sf_name_printable(id, OCI_ID_MAX) || strchr(id, '/'))
+		return sf_usage(err, "the OCI state has an invalid container id "
+				     "(want 1-%d printable characters, no '/')",
+				OCI_ID_MAX);
+	status = json_get_str(root, "status");
+	bundle = json_get_str(root, "bundle");
+	if (json_get(root, "bundle") && !bundle)
+		return sf_usage(err, "the OCI state's \"bundle\" is not a string");
+	if (bundle && (bundle[0] != '/' || strlen(bundle) >= PATH_MAX))
+		return sf_usage(err, "the OCI state's \"bundle\" `%.200s` is not an "
+				     "absolute path",
+				bundle);
+	pid = json_get(root, "pid");
+	if (pid) {
+		if (!YAJL_IS_INTEGER(pid))
+			return sf_usage(err, "the OCI state's \"pid\" is not a number");
+		if (YAJL_GET_INTEGER(pid) <= 0 || YAJL_GET_INTEGER(pid) > INT_MAX)
+			return sf_usage(err, "the OCI state's \"pid\" %lld is out of range",
+					YAJL_GET_INTEGER(pid));
+		st->pid = YAJL_GET_INTEGER(pid);
+	} else if (need_pid) {
+		return sf_usage(err, "the OCI state on stdin has no \"pid\" (a "
+				     "prestart or createRuntime state has one)");
+	}
+	if (parse_annotations(json_get(root, "annotations"), "the OCI state",
+			      &st->ann, &st->nann, err) < 0)
+		return -1;
+	st->id = xstrdup(id);
+	st->status = status ? xstrdup(status) : NULL;
+	st->bundle = bundle ? xstrdup(bundle) : NULL;
+	return 0;
+}
+
+void oci_state_free(struct oci_state *st)
+{
+	free(st->id);
+	free(st->status);
+	free(st->bundle);
+	kv_free(st->ann, st->nann);
+	memset(st, 0, sizeof(*st));
+}
+
+int oci_config_load(const char *bundle, struct oci_config *c,
+		    struct sf_error **err)
+{
+	cleanup_free char *path = xasprintf("%s/config.json", bundle);
+	cleanup_free char *buf = NULL;
+	cleanup_yajl_val yajl_val root = NULL;
+	const char *s;
+	yajl_val proc, args, rootv;
+
+	memset(c, 0, sizeof(*c));
+	if (read_file(path, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
+		return sf_error_wrap(err, "bundle config");
+	root = json_parse(buf, path, err);
+	if (!root)
+		return -1;
+	if (!YAJL_IS_OBJECT(root))
+		return sf_usage(err, "`%s` is not a JSON object", path);
+	proc = json_get(root, "process");
+	if (proc && !YAJL_IS_OBJECT(proc))
+		return sf_usage(err, "`%s`: \"process\" is not an object", path);
+	args = json_get(proc, "args");
+	if (args && !YAJL_IS_ARRAY(args))
+		return sf_usage(err, "`%s`: \"process.args\" is not an array", path);
+	if (args) {
+		c->args = xzalloc(sizeof(char *) * (args->u.array.len + 1));
+		for (size_t i = 0; i < args->u.array.len; i++) {
+			yajl_val a = args->u.array.values[i];
+
+			if (!YAJL_IS_STRING(a)) {
+				oci_config_free(c);
+				return sf_usage(err, "`%s`: \"process.args\" holds a non-string",
+						path);
+			}
+			c->args[c->nargs++] = xstrdup(YAJL_GET_STRING(a));
+		}
+	}
+	if ((s = json_get_str(proc, "cwd")))
+		c->cwd = xstrdup(s);
+	if ((s = json_get_str(root, "hostname")))
+		c->hostname = xstrdup(s);
+	rootv = json_get(root, "root");
+	if ((s = json_get_str(rootv, "path")))
+		c->root_path = xstrdup(s);
+	if (parse_annotations(json_get(root, "annotations"), path, &c->ann,
+			      &c->nann, err) < 0) {
+		oci_config_free(c);
+		return -1;
+	}
+	return 0;
+}
+
+void oci_config_free(struct oci_config *c)
+{
+	for (size_t i = 0; i < c->nargs; i++)
+		free(c->args[i]);
+	free(c->args);
+	free(c->hostname);
+	free(c->cwd);
+	free(c->root_path);
+	kv_free(c->ann, c->nann);
+	memset(c, 0, sizeof(*c));
+}
+
+const char *sf_export_kind_name(enum sf_export_kind k)
+{
+	static const char *const names[] = { "file", "mqtt", "http" };
+
+	return names[k];
+}
+
+static int export_entry(const char *ent, struct sf_export *e,
+			struct sf_error **err)
+{
+	const char *colon = strchr(ent, ':');
+	size_t klen = colon ? (size_t)(colon - ent) : strlen(ent);
+	const char *arg = colon ? colon + 1 : NULL;
+
+	if (klen == 4 && strncmp(ent, "file", 4) == 0) {
+		e->kind = SF_EXPORT_FILE;
+		if (arg && !sf_plain_file_name(arg, SF_EXPORT_NAME_MAX))
+			return sf_usage(err, ANN_EXPORT " `file:%.100s`: the file name "
+						      "must be a plain name inside the "
+						      "agent's output directory (no '/', "
+						      "no leading '.', printable, at most "
+						      "%d bytes)",
+					arg, SF_EXPORT_NAME_MAX);
+	} else if (klen == 4 && strncmp(ent, "mqtt", 4) == 0) {
+		e->kind = SF_EXPORT_MQTT;
+		if (arg && (!sf_name_printable(arg, 256) || strpbrk(arg, "+#")))
+			return sf_usage(err, ANN_EXPORT " `mqtt:%.100s`: the topic must "
+						      "be printable, at most 256 bytes, "
+						      "without wildcards",
+					arg);
+	} else if (klen == 4 && strncmp(ent, "http", 4) == 0) {
+		e->kind = SF_EXPORT_HTTP;
+		if (arg && !sf_name_printable(arg, 1024))
+			return sf_usage(err, ANN_EXPORT " `http:%.100s`: invalid "
+						      "collector address",
+					arg);
+	} else {
+		return sf_usage(err, ANN_EXPORT ": unknown export kind `%.*s`: use "
+					      "file, file:NAME, mqtt[:TOPIC] or http",
+				(int)(klen > 64 ? 64 : klen), ent);
+	}
+	if (arg && !*arg)
+		return sf_usage(err, ANN_EXPORT " `%.100s`: empty value after ':'", ent);
+	e->arg = arg ? xstrdup(arg) : NULL;
+	return 0;
+}
+
+int sf_export_parse(const char *spec, struct sf_export_list *l,
+		    struct sf_error **err)
+{
+	cleanup_free char *copy = NULL;
+	char *p, *ent;
+
+	memset(l, 0, sizeof(*l));
+	if (!spec)
+		spec = "file";
+	if (strlen(spec) > 4096)
+		return sf_usage(err, ANN_EXPORT " is longer than 4096 bytes");
+	copy = xstrdup(spec);
+	for (p = copy; p;) {
+		ent = p;
+		p = strchr(p, ',');
+		if (p)
+			*p++ = 0;
+		ent += strspn(ent, " ");
+		for (char *t = ent + strlen(ent); t > ent && t[-1] == ' ';)
+			*--t = 0;
+		if (!*ent) {
+			sf_export_list_free(l);
+			return sf_usage(err, ANN_EXPORT " `%.100s`: empty entry in the "
+						      "list",
+					spec);
+		}
+		if (l->n == SF_EXPORT_MAX) {
+			sf_export_list_free(l);
+			return sf_usage(err, ANN_EXPORT ": more than %d entries",
+					SF_EXPORT_MAX);
+		}
+		if (export_entry(ent, &l->e[l->n], err) < 0) {
+			sf_export_list_free(l);
+			return -1;
+		}
+		l->n++;
+	}
+	return 0;
+}
+
+void sf_export_list_free(struct sf_export_list *l)
+{
+	for (int i = 0; i < l->n; i++)
+		free(l->e[i].arg);
+	l->n = 0;
+}
+
+int sf_fail_policy_parse(const char *v, bool *closed, struct sf_error **err)
+{
+	if (!v || strcmp(v, "open") == 0) {
+		*closed = false;
+		return 0;
+	}
+	if (strcmp(v, "closed") == 0) {
+		*closed = true;
+		return 0;
+	}
+	return sf_usage(err, ANN_FAIL " `%.64s` is invalid: use `open` (start the "
+				  "container when the agent is unreachable) or "
+				  "`closed` (refuse to start it)",
+			v);
+}
+
+int sf_workload_from_annotations(const struct oci_kv *kv, size_t n,
+				 const char *id, char **out,
+				 struct sf_error **err)
+{
+	const char *w = oci_kv_get(kv, n, ANN_WORKLOAD);
+
+	if (w) {
+		if (!sf_name_printable(w, SF_WORKLOAD_MAX))
+			return sf_usage(err, ANN_WORKLOAD " is invalid: want 1-%d "
+							  "printable ASCII characters",
+					SF_WORKLOAD_MAX);
+		*out = xstrdup(w);
+		return 0;
+	}
+	w = oci_kv_get(kv, n, "io.kubernetes.cri.container-name");
+	if (!w)
+		w = oci_kv_get(kv, n, "io.kubernetes.container.name");
+	if (w && sf_name_printable(w, SF_WORKLOAD_MAX)) {
+		*out = xstrdup(w);
+		return 0;
+	}
+	*out = xstrndup(id, SF_WORKLOAD_MAX);
+	return 0;
+}

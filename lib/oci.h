@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * OCI runtime state (what a hook reads on stdin) and bundle config.json, and
+ * the io.sfagent.* annotations.  Everything here is untrusted input: sizes are
+ * capped, strings checked, and the process environment is never read (it holds
+ * secrets).
+ */
+#ifndef SF_OCI_H
+#define SF_OCI_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "util.h"
+
+#define OCI_STATE_MAX (256u << 10)  /* stdin cap */
+#define OCI_CONFIG_MAX (4u << 20)   /* config.json cap */
+#define OCI_ID_MAX 1024             /* container id */
+#define SF_WORKLOAD_MAX 128         /* io.sfagent.workload */
+#define SF_EXPORT_NAME_MAX 200      /* file:NAME */
+#define SF_EXPORT_MAX 4             /* entries in io.sfagent.export (SF_MAX_SINKS) */
+
+#define ANN_EXPORT "io.sfagent.export"
+#define ANN_WORKLOAD "io.sfagent.workload"
+#define ANN_FAIL "io.sfagent.fail"
+
+struct oci_kv {
+	char *key, *value;
+};
+
+struct oci_state {
+	char *id;
+	char *status;
+	char *bundle;
+	pid_t pid; /* 0 when absent (poststop) */
+	struct oci_kv *ann;
+	size_t nann;
+};
+
+struct oci_config {
+	char *hostname;
+	char **args;
+	size_t nargs;
+	char *cwd;
+	char *root_path;
+	struct oci_kv *ann;
+	size_t nann;
+};
+
+/* Reads fd to EOF, at most max bytes (more is an error), NUL-terminated. */
+int oci_read_input(int fd, size_t max, char **out, size_t *len,
+		   struct sf_error **err);
+/* need_pid: a missing or non-positive pid is an error. */
+int oci_state_parse(const char *buf, bool need_pid, struct oci_state *st,
+		    struct sf_error **err);
+void oci_state_free(struct oci_state *st);
+/* bundle/config.json */
+int oci_config_load(const char *bundle, struct oci_config *c,
+		    struct sf_error **err);
+void oci_config_free(struct oci_config *c);
+
+const char *oci_kv_get(const struct oci_kv *kv, size_t n, const char *key);
+
+/* A string fit for names and ids: non-empty, at most max bytes, printable
+ * ASCII (no control characters, no quotes games in logs). */
+bool sf_name_printable(const char *s, size_t max);
+/* A plain file name: no '/', not "." or "..", no leading '.', bounded. */
+bool sf_plain_file_name(const char *s, size_t max);
+
+/* io.sfagent.export: a comma-separated list of typed entries. */
+enum sf_export_kind { SF_EXPORT_FILE, SF_EXPORT_MQTT, SF_EXPORT_HTTP };
+struct sf_export {
+	enum sf_export_kind kind;
+	char *arg; /* file: NAME or NULL (default); mqtt: TOPIC; http: URL */
+};
+struct sf_export_list {
+	struct sf_export e[SF_EXPORT_MAX];
+	int n;
+};
+const char *sf_export_kind_name(enum sf_export_kind k);
+/* "file", "file:NAME", "mqtt[:TOPIC]", "http[:URL]", comma separated. */
+int sf_export_parse(const char *spec, struct sf_export_list *l,
+		    struct sf_error **err);
+void sf_export_list_free(struct sf_export_list *l);
+
+/* io.sfagent.fail: true for "closed" */
+int sf_fail_policy_parse(const char *v, bool *closed, struct sf_error **err);
+/* The workload name for a container: io.sfagent.workload, the Kubernetes
+ * container name, or the container id.  Checked. */
+int sf_workload_from_annotations(const struct oci_kv *kv, size_t n,
+				 const char *id, char **out,
+				 struct sf_error **err);
+
+#endif
