@@ -134,16 +134,8 @@ static void accept_clients(struct server *s)
 				log_warn("accept on `%s`: %s", s->path, strerror(errno));
 			return;
 		}
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 ||
-		    cred.uid != 0) {
-			s->rejected++;
-			log_warn("refused a client with uid %d: only root may register "
-				 "containers",
-				 (int)cred.uid);
-			reply_error(fd, "permission denied: only root may talk to the agent");
-			close(fd);
-			continue;
-		}
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+			cred.uid = (uid_t)-1;
 		for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
 			if (s->clients[i].fd < 0) {
 				c = &s->clients[i];
@@ -156,6 +148,7 @@ static void accept_clients(struct server *s)
 			continue;
 		}
 		c->fd = fd;
+		c->uid = cred.uid;
 		c->deadline = sf_monotonic_ns() + SERVER_CLIENT_TIMEOUT_NS;
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd,
 			      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = c }) < 0) {
@@ -175,6 +168,18 @@ static void serve(struct server *s, struct server_client *c)
 
 	if (r == -2)
 		return;
+	if (c->uid != 0) {
+		/* answered after reading, so the peer gets the reply, not a reset */
+		s->rejected++;
+		log_warn("refused a client with uid %d: only root may register "
+			 "containers",
+			 (int)c->uid);
+		reply_error(c->fd, "permission denied: only root may talk to the agent");
+		if (r == 0)
+			sf_msg_free(&req);
+		client_drop(s, c);
+		return;
+	}
 	if (r < 0) {
 		/* a peer that hung up needs no answer */
 		if (err->status == SF_EXIT_USAGE) {

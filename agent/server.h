@@ -9,6 +9,7 @@
 #define SF_SERVER_H
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "proto.h"
 
@@ -17,6 +18,7 @@
 
 struct server_client {
 	int fd;
+	uid_t uid;	   /* SO_PEERCRED: only root is served */
 	uint64_t deadline; /* monotonic ns: idle clients are dropped */
 };
 

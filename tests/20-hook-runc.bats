@@ -1,0 +1,217 @@
+#!/usr/bin/env bats
+# runc with sfhook in config.json and a real `sfagent -D`: streams per
+# container, enrichment, poststop drain, isolation between containers.
+
+load test_helper
+load hook_helper
+
+setup_file() {
+	hook_suite_setup
+	start_daemon
+}
+
+teardown_file() {
+	hook_suite_teardown
+}
+
+@test "runc container with the hook: enriched stream, first exec, stream.end last" {
+	make_bundle "$HT/b1" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null; echo ran"]' \
+		'{"io.sfagent.workload": "one", "com.example.team": "blue"}'
+	run run_container h1 "$HT/b1"
+	assert_success
+	assert_output "ran"
+	f="$OUT/one.jsonl"
+	[ -f "$f" ]
+	assert_seq_no_gaps "$f"
+	assert_stream "$f" \
+		'ev[0]["type"] == "stream.start" and ev[0]["mode"] == "daemon"' \
+		'ev[-1]["type"] == "stream.end" and ev[-1]["events"] == len(ev) - 2' \
+		'all(e["workload"] == "one" and e["container"] == "h1" for e in ev)' \
+		'ev[0]["meta"]["container_id"] == "h1" and ev[0]["meta"]["workload"] == "one"' \
+		'ev[0]["meta"]["bundle"] == "'"$HT/b1"'"' \
+		'ev[0]["meta"]["hostname"] == "shell-demo" and ev[0]["meta"]["cwd"] == "/"' \
+		'ev[0]["meta"]["args"] == ["/bin/sh", "-c", "cat /etc/passwd >/dev/null; echo ran"]' \
+		'ev[0]["meta"]["root"] == "'"$ROOTFS"'"' \
+		'ev[0]["meta"]["annotations"]["com.example.team"] == "blue"' \
+		'"env" not in ev[0]["meta"] and "PATH=" not in open(sys.argv[1]).read()' \
+		'ev[0]["meta"]["cgroup_path"] == "/h1" and ev[0]["meta"]["cgroup_id"] == ev[0]["cgroup"]' \
+		'by("process.exec")[0]["filename"] == "/bin/sh"' \
+		'one("file.open", path="/etc/passwd") is not None'
+	# poststop drained: the container's last process exit precedes stream.end
+	assert_stream "$f" \
+		'[e for e in ev if e["type"] == "process.exit" and e["comm"] == "cat"]' \
+		'max(i for i, e in enumerate(ev) if e["type"] == "process.exit") == len(ev) - 2'
+}
+
+@test "two containers at once: two streams, no cross-talk" {
+	make_bundle "$HT/ba" '["/bin/sh", "-c", "for i in 1 2 3 4 5; do cat /etc/group >/tmp/only-a; sleep 0.2; done"]' \
+		'{"io.sfagent.workload": "wa"}'
+	make_bundle "$HT/bb" '["/bin/sh", "-c", "for i in 1 2 3 4 5; do cat /etc/group >/tmp/only-b; sleep 0.2; done"]' \
+		'{"io.sfagent.workload": "wb"}'
+	run_container ca "$HT/ba" &
+	pa=$!
+	run_container cb "$HT/bb" &
+	pb=$!
+	wait $pa
+	wait $pb
+	assert_stream "$OUT/wa.jsonl" \
+		'ev[-1]["type"] == "stream.end"' \
+		'all(e["container"] == "ca" for e in ev)' \
+		'one("file.open", path="/tmp/only-a") is not None' \
+		'one("file.open", path="/tmp/only-b") is None' \
+		'len(set(e["cgroup"] for e in ev if "cgroup" in e)) == 1'
+	assert_stream "$OUT/wb.jsonl" \
+		'ev[-1]["type"] == "stream.end"' \
+		'all(e["container"] == "cb" for e in ev)' \
+		'one("file.open", path="/tmp/only-b") is not None' \
+		'one("file.open", path="/tmp/only-a") is None'
+	ca=$(head -1 "$OUT/wa.jsonl" | jq .cgroup)
+	cb=$(head -1 "$OUT/wb.jsonl" | jq .cgroup)
+	[ "$ca" != "$cb" ]
+}
+
+@test "a container without the hook produces no events" {
+	make_plain_bundle "$HT/bplain" '["/bin/sh", "-c", "cat /etc/group >/tmp/unregistered-marker"]'
+	make_bundle "$HT/bhooked" '["/bin/sh", "-c", "sleep 0.5; cat /etc/group >/dev/null"]' \
+		'{"io.sfagent.workload": "hooked"}'
+	run_container hooked "$HT/bhooked" &
+	p=$!
+	run run_container plain "$HT/bplain"
+	assert_success
+	wait $p
+	run grep -rl -e unregistered-marker -e '"container":"plain"' "$OUT"
+	assert_failure
+	[ ! -e "$OUT/plain.jsonl" ]
+	assert_stream "$OUT/hooked.jsonl" 'ev[-1]["type"] == "stream.end"'
+}
+
+@test "workload name defaults to the Kubernetes container name; meta has the pod" {
+	make_bundle "$HT/bk8s" '["/bin/true"]' \
+		'{"io.kubernetes.cri.container-name": "web",
+		  "io.kubernetes.cri.sandbox-name": "shop-7d9",
+		  "io.kubernetes.cri.sandbox-namespace": "prod",
+		  "io.kubernetes.cri.sandbox-uid": "c0ffee",
+		  "io.kubernetes.cri.image-name": "docker.io/library/busybox:1.36"}'
+	run run_container k8s1 "$HT/bk8s"
+	assert_success
+	assert_stream "$OUT/web.jsonl" \
+		'ev[0]["workload"] == "web"' \
+		'ev[0]["meta"]["kubernetes"] == {"pod_name": "shop-7d9", "pod_namespace": "prod", "pod_uid": "c0ffee", "container_name": "web", "image": "docker.io/library/busybox:1.36"}'
+}
+
+@test "workload name defaults to the container id" {
+	make_bundle "$HT/bid" '["/bin/true"]'
+	run run_container byid-1 "$HT/bid"
+	assert_success
+	assert_stream "$OUT/byid-1.jsonl" 'ev[0]["workload"] == "byid-1"' \
+		'ev[-1]["type"] == "stream.end"'
+}
+
+@test "io.sfagent.export=file:NAME writes NAME in the output directory" {
+	make_bundle "$HT/bname" '["/bin/true"]' \
+		'{"io.sfagent.export": "file:custom-name.log", "io.sfagent.workload": "named"}'
+	run run_container named1 "$HT/bname"
+	assert_success
+	[ ! -e "$OUT/named.jsonl" ]
+	assert_stream "$OUT/custom-name.log" 'ev[0]["workload"] == "named"' \
+		'by("process.exec")[0]["filename"] == "/bin/true"'
+}
+
+@test "runs of the same workload append stream after stream to its file" {
+	make_bundle "$HT/bapp" '["/bin/true"]' '{"io.sfagent.workload": "again"}'
+	run_container again1 "$HT/bapp"
+	run_container again2 "$HT/bapp"
+	assert_stream "$OUT/again.jsonl" \
+		'[e["type"] for e in ev if e["type"].startswith("stream.")] == ["stream.start", "stream.end", "stream.start", "stream.end"]' \
+		'[e["container"] for e in by("stream.start")] == ["again1", "again2"]'
+}
+
+@test "--inject-hook is idempotent and keeps the rest of config.json" {
+	b="$HT/binject"
+	make_plain_bundle "$b" '["/bin/true"]'
+	jq '.hooks = {"poststart": [{"path": "/bin/true"}]}' "$b/config.json" >"$b/c"
+	# a number as written (1.50), which a JSON round trip must not rewrite
+	sed '0,/{/s//{"x": 1.50,/' "$b/c" >"$b/config.json"
+	cp "$b/config.json" "$HT/orig.json"
+	run "$SFAGENT" --inject-hook "$b" --hook-path "$SFHOOK" --socket "$SOCK"
+	assert_success
+	assert_output --partial "added sfhook"
+	cp "$b/config.json" "$HT/once.json"
+	run "$SFAGENT" --inject-hook "$b" --hook-path "$SFHOOK" --socket "$SOCK"
+	assert_success
+	assert_output --partial "already present"
+	cmp "$b/config.json" "$HT/once.json"
+	# everything but the two added entries is the same JSON
+	diff <(jq -S 'del(.hooks.prestart, .hooks.poststop)' "$HT/orig.json") \
+	     <(jq -S 'del(.hooks.prestart, .hooks.poststop)' "$b/config.json")
+	grep -q '1.50' "$b/config.json"
+	run jq -c '[.hooks.prestart[].args, .hooks.poststop[].args]' "$b/config.json"
+	assert_output '[["sfhook","--socket","'"$SOCK"'","prestart"],["sfhook","--socket","'"$SOCK"'","poststop"]]'
+}
+
+@test "--inject-hook on a directory without config.json: exit 2, nothing created" {
+	mkdir -p "$HT/notabundle"
+	run "$SFAGENT" --inject-hook "$HT/notabundle"
+	assert_equal "$status" 2
+	assert_output --partial "has no config.json"
+	[ -z "$(ls -A "$HT/notabundle")" ]
+}
+
+@test "the daemon makes its socket root-only (0600 in a new 0700 directory)" {
+	[ "$(stat -c %a "$SOCK")" = 600 ]
+	"$SFAGENT" -D --socket "$HT/rundir/sub/s.sock" --output-dir "$HT/out2" 2>"$HT/d2.log" &
+	p=$!
+	wait_for "second daemon socket" 30 test -S "$HT/rundir/sub/s.sock"
+	[ "$(stat -c %a "$HT/rundir/sub")" = 700 ]
+	[ "$(stat -c %a "$HT/rundir/sub/s.sock")" = 600 ]
+	[ "$(stat -c %a "$HT/out2")" = 750 ]
+	kill -TERM $p
+	wait $p
+	# a clean stop removes the socket
+	[ ! -e "$HT/rundir/sub/s.sock" ]
+}
+
+@test "a non-root peer is refused (SO_PEERCRED), the agent keeps serving" {
+	# open the socket to everyone for a moment so the kernel lets nobody in:
+	# then the agent's own peer check is what refuses
+	chmod 0755 "$HT"
+	chmod 0666 "$SOCK"
+	state='{"id":"nobody-1","status":"stopped","annotations":{"io.sfagent.fail":"closed"}}'
+	run setpriv --reuid=65534 --regid=65534 --clear-groups \
+		"$SFHOOK" --socket "$SOCK" poststop <<<"$state"
+	chmod 0600 "$SOCK"
+	chmod 0700 "$HT"
+	assert_equal "$status" 1
+	assert_output --partial "permission denied: only root"
+	grep -q "refused a client with uid 65534" "$HT/agent.log"
+	make_bundle "$HT/bafter" '["/bin/true"]' '{"io.sfagent.workload": "after-nobody"}'
+	run run_container after-nobody "$HT/bafter"
+	assert_success
+}
+
+@test "malformed and oversized messages get an error reply; others are served" {
+	run raw_request 'this is not json'
+	assert_success
+	assert_output --partial '"op":"error"'
+	assert_output --partial 'malformed request'
+	run raw_request '{"v":99,"op":"register"}'
+	assert_output --partial 'protocol version 99 is not supported'
+	run raw_request '{"v":1,"op":"register","container_id":"x"}'
+	assert_output --partial 'register: no \"pid\"'
+	run raw_request "$(python3 -c 'print("{\"v\":1,\"op\":\"ack\",\"error\":\"" + "x" * 70000 + "\"}")')"
+	assert_output --partial 'larger than'
+	run raw_request '{"v":1,"op":"unregister","container_id":"never-registered"}'
+	assert_output '{"v":1,"op":"ack"}'
+	make_bundle "$HT/bok" '["/bin/true"]' '{"io.sfagent.workload": "after-garbage"}'
+	run run_container after-garbage "$HT/bok"
+	assert_success
+	assert_stream "$OUT/after-garbage.jsonl" 'ev[-1]["type"] == "stream.end"'
+	kill -0 "$AGENT_PID"
+}
+
+@test "a second daemon on the same socket refuses to start" {
+	run "$SFAGENT" -D --socket "$SOCK" --output-dir "$OUT"
+	assert_equal "$status" 1
+	assert_output --partial "another agent is already listening"
+	[ -S "$SOCK" ]
+}

@@ -1,0 +1,123 @@
+# Helpers for the hook suites (20-24): a private daemon, bundles, runc.
+# Each suite gets its own temp dir, socket, output dir and runc state root, so
+# suites never see each other's containers.
+
+hook_suite_setup() {
+	HT="$(mktemp -d)"
+	SOCK="$HT/sfagent.sock"
+	OUT="$HT/out"
+	RUNC_ROOT="$HT/runc"
+	ROOTFS="$SF_TOP/bundles/shell-demo/rootfs"
+	export HT SOCK OUT RUNC_ROOT ROOTFS
+	if [ ! -x "$SFHOOK" ]; then
+		echo "build/sfhook is missing: run 'make build'" >&2
+		return 1
+	fi
+	if [ ! -x "$ROOTFS/bin/busybox" ]; then
+		make -s -C "$SF_TOP" bundles >&2 || return 1
+	fi
+}
+
+hook_suite_teardown() {
+	stop_daemon
+	local id
+	for id in $(runc --root "$RUNC_ROOT" list -q 2>/dev/null); do
+		runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true
+	done
+	[ -n "${HT:-}" ] && rm -rf "$HT"
+}
+
+# start_daemon [ARGS...]: sfagent -D on the suite's socket, ready when the
+# socket answers.  Its stderr goes to $HT/agent.log.
+start_daemon() {
+	"$SFAGENT" -D --socket "$SOCK" --output-dir "$OUT" -v "$@" \
+		2>>"$HT/agent.log" &
+	AGENT_PID=$!
+	export AGENT_PID
+	local i
+	for i in $(seq 300); do
+		if [ -S "$SOCK" ] && grep -q "listening on" "$HT/agent.log"; then
+			return 0
+		fi
+		if ! kill -0 "$AGENT_PID" 2>/dev/null; then
+			cat "$HT/agent.log" >&2
+			return 1
+		fi
+		sleep 0.1
+	done
+	echo "agent did not start listening in 30 s" >&2
+	return 1
+}
+
+# stop_daemon [SIGNAL]: stops the daemon and waits for it.
+stop_daemon() {
+	[ -n "${AGENT_PID:-}" ] || return 0
+	kill -"${1:-TERM}" "$AGENT_PID" 2>/dev/null || true
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+}
+
+# make_bundle DIR ARGS-JSON [ANNOTATIONS-JSON]: a bundle on the shared
+# read-only rootfs (tmpfs /tmp) with sfhook injected for the suite's socket.
+make_bundle() {
+	local dir="$1" args="$2" ann="${3:-{\}}"
+	mkdir -p "$dir"
+	jq --arg r "$ROOTFS" --argjson a "$args" --argjson ann "$ann" '
+		.root.path = $r | .root.readonly = true | .process.args = $a |
+		.annotations = $ann |
+		.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+			     "options": ["nosuid", "nodev", "mode=1777"]}]' \
+		"$SF_TOP/bundles/shell-demo/config.json" >"$dir/config.json"
+	"$SFAGENT" --inject-hook "$dir" --hook-path "$SFHOOK" --socket "$SOCK" >/dev/null
+}
+
+# make_plain_bundle DIR ARGS-JSON: the same without any hook.
+make_plain_bundle() {
+	mkdir -p "$1"
+	jq --arg r "$ROOTFS" --argjson a "$2" '
+		.root.path = $r | .root.readonly = true | .process.args = $a |
+		.annotations = {} |
+		.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]' \
+		"$SF_TOP/bundles/shell-demo/config.json" >"$1/config.json"
+}
+
+# run_container ID BUNDLE: runc run in the foreground (hooks run as configured).
+run_container() {
+	(cd "$2" && timeout 60 runc --root "$RUNC_ROOT" run "$1" </dev/null)
+}
+
+# state_of ID: runc's status of a container, "" when gone.
+state_of() {
+	runc --root "$RUNC_ROOT" state "$1" 2>/dev/null | jq -r .status
+}
+
+# wait_for DESC SECONDS CMD...: polls CMD until it succeeds.
+wait_for() {
+	local desc="$1" secs="$2" i
+	shift 2
+	for i in $(seq $((secs * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	echo "timed out after ${secs}s waiting for: $desc" >&2
+	return 1
+}
+
+# raw_request JSON-OR-TEXT: one packet to the agent's socket, prints the reply.
+raw_request() {
+	python3 - "$SOCK" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.send(sys.argv[2].encode())
+print(s.recv(65536).decode())
+PY
+}
+
+# state_json ID PID BUNDLE [ANNOTATIONS-JSON]: an OCI state as runc writes it.
+state_json() {
+	jq -cn --arg id "$1" --argjson pid "$2" --arg b "$3" --argjson ann "${4:-{\}}" \
+		'{ociVersion: "1.0.2", id: $id, status: "creating", pid: $pid,
+		  bundle: $b, annotations: $ann}'
+}
