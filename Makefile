@@ -139,8 +139,12 @@ install: build
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SFDATADIR ?= $(PREFIX)/share/sfagent
 install: install-deploy
-install-deploy:
-	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SFDATADIR)/containerd
+install-deploy: build
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SFDATADIR)/containerd \
+		$(DESTDIR)$(LIBEXECDIR)
+	# the base spec, the unit and the image run sfhook from here (issue 3
+	# asks `make install` for it too: one of the two lines can go on merge)
+	install -m 0755 $(BUILD)/sfhook $(DESTDIR)$(LIBEXECDIR)/sfhook
 	sed 's|@BINDIR@|$(PREFIX)/bin|' deploy/systemd/sfagent.service \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/sfagent.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/sfagent.service

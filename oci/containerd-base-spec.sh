@@ -75,11 +75,12 @@ else
 		die "\`$ctr oci spec\` failed: $(head -c 300 "$tmp.out")"
 fi
 
-# Both stages get the same argv shape: sfhook STAGE --socket PATH.  The
-# poststop hook ends the stream after runc deleted the container.
+# Both stages get the same argv shape: sfhook --socket PATH STAGE (options
+# first: sfhook stops at the first operand).  The poststop hook ends the
+# stream after the runtime deleted the container.
 jq --arg hook "$hook" --arg socket "$socket" --arg stage "$stage" \
 	--argjson timeout "$timeout" '
-	def sfhook($st): {path: $hook, args: ["sfhook", $st, "--socket", $socket],
+	def sfhook($st): {path: $hook, args: ["sfhook", "--socket", $socket, $st],
 			  timeout: $timeout};
 	def others($st): ((.hooks[$st] // []) | map(select(.path != $hook)));
 	if (type != "object") or (.ociVersion | type) != "string"
