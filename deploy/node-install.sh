@@ -96,7 +96,10 @@ runtimes_of() { # dump-file prefix -> runtime names, one a line
 
 dump "$node_tmp/base.toml" > "$tmpdir/base.dump" ||
 	die "containerd cannot load \`$config\` as it is: $(head -c 300 "$tmpdir/dump.err")"
-version=$(sed -n 's/^version = \([0-9]*\)$/\1/p' "$tmpdir/base.dump" | head -1)
+# The file's own version (containerd's dump shows a version 1 file migrated).
+version=$(awk '/^[ \t]*\[/ { exit }
+	/^[ \t]*version[ \t]*=/ { sub(/^[^=]*=[ \t]*/, ""); sub(/[ \t]*(#.*)?$/, ""); print; exit }' \
+	"$tmpdir/base.toml")
 case $version in
 2) frag=$fragdir/sfagent-v2.toml; prefix='plugins\."io\.containerd\.grpc\.v1\.cri"' ;;
 3) frag=$fragdir/sfagent-v3.toml; prefix='plugins\.'"'"'io\.containerd\.cri\.v1\.runtime'"'" ;;
