@@ -50,7 +50,7 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
 .PHONY: all deps deps-test deps-bench build test demo bench install clean bundles \
-	check-format format unit install-deploy
+	check-format format unit install-deploy sfhook-static
 
 all: build
 
@@ -153,6 +153,12 @@ install-deploy: build
 		> $(DESTDIR)$(SFDATADIR)/$${f##*/} && chmod 0755 $(DESTDIR)$(SFDATADIR)/$${f##*/} || exit 1; done
 	install -m 0644 deploy/containerd/sfagent-v2.toml deploy/containerd/sfagent-v3.toml \
 		$(DESTDIR)$(SFDATADIR)/containerd/
+
+# sfhook linked statically: the DaemonSet copies it onto nodes, which may not
+# have libyajl (deploy/Containerfile).
+sfhook-static:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/static $(BUILD)/static/sfhook \
+		LDLIBS_HOOK="-static $$($(CC) -print-file-name=libyajl_s.a)"
 
 check-format:
 	$(Q)clang-format --dry-run --Werror $(wildcard agent/*.[ch] lib/*.[ch] hook/*.[ch] bpf/*.[ch] tests/unit/*.c)

@@ -27,7 +27,10 @@ setup_file() {
 	# what the image gets: make install with the image's prefix
 	INST="$HT/inst"
 	make -s -C "$SF_TOP" install DESTDIR="$INST" PREFIX=/usr/local >/dev/null
-	export INST
+	# the sfhook the image carries (deploy/Containerfile)
+	make -s -C "$SF_TOP" sfhook-static BUILD="$HT/sb" >/dev/null
+	STATIC_HOOK="$HT/sb/static/sfhook"
+	export INST STATIC_HOOK
 }
 
 teardown_file() {
@@ -218,34 +221,67 @@ PY
 	assert_output --partial 'outside SystemCallFilter: none'
 }
 
-@test "DaemonSet: the agent container's command and readiness probe work against a real agent" {
+@test "DaemonSet on a simulated node: init container installs the handler, agent starts, probe answers, a container through the base spec is streamed" {
 	local ds="$SF_TOP/deploy/kubernetes/daemonset.yaml"
 	local cm="$SF_TOP/deploy/kubernetes/configmap.yaml"
-	yaml_get "$ds" 'd["spec"]["template"]["spec"]["containers"][0]["args"][0]' >"$HT/agent.sh"
-	yaml_get "$ds" 'd["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["exec"]["command"][2]' \
-		>"$HT/probe.sh"
-	# the ConfigMap as the pod's environment
+	local tspec='d["spec"]["template"]["spec"]'
+	yaml_get "$ds" "$tspec"'["initContainers"][0]["args"][0]' >"$HT/init.sh"
+	yaml_get "$ds" "$tspec"'["containers"][0]["args"][0]' >"$HT/agent.sh"
+	yaml_get "$ds" "$tspec"'["containers"][0]["readinessProbe"]["exec"]["command"][2]' >"$HT/probe.sh"
+	# the ConfigMap as the pods' environment
 	"$PY" - "$cm" >"$HT/env.sh" <<'PY'
 import shlex, sys, yaml
 for k, v in yaml.safe_load(open(sys.argv[1]))["data"].items():
     print("export %s=%s" % (k, shlex.quote(v)))
 PY
-	# The pod's paths, in a private mount namespace (tmpfs over /run and
-	# /var/log there only); sfagent and sfhook from this build where the
-	# image has them.
-	mkdir -p "$HT/bin"
+	# Image paths -> the `make install` tree and the static sfhook the image
+	# carries; the node's / (mounted at /host in the pod) -> a fake node root;
+	# restarting containerd through PID 1 -> a marker file.  Each edit must
+	# apply, or the manifest changed under this test.
+	subst() { # FILE FROM TO
+		grep -qF -- "$2" "$1" || { echo "$1 has no \`$2\`"; return 1; }
+		FROM="$2" TO="$3" "$PY" -c 'import os,sys; p=sys.argv[1]; s=open(p).read(); open(p,"w").write(s.replace(os.environ["FROM"], os.environ["TO"]))' "$1"
+	}
+	subst "$HT/init.sh" /usr/local/share/sfagent/ "$INST/usr/local/share/sfagent/"
+	subst "$HT/init.sh" /usr/local/libexec/sfagent/sfhook "$STATIC_HOOK"
+	subst "$HT/init.sh" "--root /host" "--root $HT/node"
+	subst "$HT/init.sh" '"nsenter --target 1 --mount --uts --ipc --net --pid -- systemctl restart containerd"' \
+		"\"touch $HT/restarted\""
+	subst "$HT/probe.sh" /usr/local/libexec/sfagent/sfhook "$STATIC_HOOK"
+	mkdir -p "$HT/bin" "$HT/node/usr" "$HT/node/etc/containerd" "$HT/node/tmp" "$HT/node/opt"
 	ln -sf "$SFAGENT" "$HT/bin/sfagent"
-	sed -i "s|/usr/local/libexec/sfagent/sfhook|$SFHOOK|" "$HT/probe.sh"
-	"$SF_TOP/oci/containerd-base-spec.sh" --from "$SF_TOP/bundles/shell-demo/config.json" \
-		--hook "$SFHOOK" -o "$HT/ds-spec.json"
-	spec_bundle "$HT/db" "$HT/ds-spec.json" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null"]' '{}'
+	local d
+	for d in bin sbin lib lib64; do
+		[ -L "/$d" ] && ln -sfn "$(readlink "/$d")" "$HT/node/$d"
+	done
+	# a kubeadm-style node config: runc declared, systemd cgroups
+	cat >"$HT/node/etc/containerd/config.toml" <<'EOF'
+version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  default_runtime_name = "runc"
+[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+  runtime_type = "io.containerd.runc.v2"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+    SystemdCgroup = true
+EOF
 	cat >"$HT/pod.sh" <<EOF
 set -e
+# the node: its /usr for chroot; the pod's view: private /run, /var/log, /opt
+mount --rbind /usr "$HT/node/usr"
 mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /var/log
-mkdir -p /run/sfagent /var/log/sfagent
+mount -t tmpfs tmpfs /opt
 . "$HT/env.sh"
 export NODE_NAME=node-a PATH="$HT/bin:\$PATH"
+# init container, twice: the second run must change nothing
+sh "$HT/init.sh"
+test -f "$HT/restarted" || { echo "init did not restart containerd after a change"; exit 1; }
+rm "$HT/restarted"
+sh "$HT/init.sh"
+test ! -f "$HT/restarted" || { echo "init restarted containerd with nothing changed"; exit 1; }
+# what runc on the node would run: the hook where init put it
+mkdir -p /opt/sfagent /run/sfagent /var/log/sfagent
+mount --bind "$HT/node/opt/sfagent" /opt/sfagent
 if sh "$HT/probe.sh" 2>/dev/null; then echo "probe passed with no agent"; exit 1; fi
 sh "$HT/agent.sh" >/dev/null 2>"$HT/ds-agent.log" &
 agent=\$!
@@ -262,12 +298,48 @@ kill \$agent; wait \$agent || true
 if sh "$HT/probe.sh" 2>/dev/null; then echo "probe passed after the agent stopped"; exit 1; fi
 cp /var/log/sfagent/dsc1.jsonl "$HT/ds-stream.jsonl"
 EOF
+	# the bundle is made after init wrote the base spec (inside pod.sh's
+	# namespace the paths are the same): build it lazily from there
+	sed -i "s|^echo ready\$|echo ready\nsh \"$HT/mkbundle.sh\"|" "$HT/pod.sh"
+	cat >"$HT/mkbundle.sh" <<EOF
+jq --arg r "$ROOTFS" --slurpfile base "$HT/node/etc/sfagent/containerd-base-spec.json" '
+	.root.path = \$r | .root.readonly = true |
+	.process.args = ["/bin/sh", "-c", "cat /etc/passwd >/dev/null"] |
+	.annotations = {} | .hooks = \$base[0].hooks |
+	.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs"}]' \
+	"$SF_TOP/bundles/shell-demo/config.json" >"$HT/db/config.json"
+EOF
+	mkdir -p "$HT/db"
 	run unshare --mount --propagation private sh "$HT/pod.sh"
 	assert_success
 	assert_line ready
+	# the node after init: handler in its containerd config, hooks in its base spec
+	run containerd --config "$HT/node/etc/containerd/config.toml" config dump
+	assert_success
+	assert_line --regexp '^ *\[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.sfagent\]$'
+	assert_line --regexp '^ *base_runtime_spec = "/etc/sfagent/containerd-base-spec.json"$'
+	assert_line --regexp '^ *SystemdCgroup = true$'
+	run jq -r '[.hooks.createRuntime[0].path, .hooks.poststop[0].path] | join(" ")' \
+		"$HT/node/etc/sfagent/containerd-base-spec.json"
+	assert_output "/opt/sfagent/bin/sfhook /opt/sfagent/bin/sfhook"
+	cmp "$STATIC_HOOK" "$HT/node/opt/sfagent/bin/sfhook"
 	# exporter id = the node (-e \$NODE_NAME): what the topic template's %h uses
 	assert_stream "$HT/ds-stream.jsonl" \
 		'ev[0]["type"] == "stream.start" and ev[0]["exporter"] == "node-a"' \
 		'ev[-1]["type"] == "stream.end"' \
 		'by("process.exec")[0]["filename"] == "/bin/sh"'
+}
+
+@test "Containerfile: the make targets it runs exist; the image's sfhook is static and works" {
+	local cf="$SF_TOP/deploy/Containerfile" t
+	for t in $(grep -oE '(RUN|&&) +make [a-z -]+' "$cf" | sed -E 's/^(RUN|&&) +make //' |
+		tr ' ' '\n' | grep -v '^-' | sort -u); do
+		run make -n -C "$SF_TOP" "$t"
+		assert_success
+	done
+	grep -q 'install -m 0755 build/static/sfhook /out/usr/local/libexec/sfagent/sfhook' "$cf"
+	run ldd "$STATIC_HOOK"
+	assert_output --partial "not a dynamic executable"
+	run "$STATIC_HOOK" --version
+	assert_success
 }
