@@ -265,6 +265,8 @@ teardown_file() {
 		'ev[0]["meta"]["container_id"] == "ctd-run1" and ev[0]["meta"]["workload"] == "demo"' \
 		'ev[0]["meta"]["annotations"]["io.sfagent.export"] == "file"' \
 		'ev[0]["meta"]["annotations"]["io.kubernetes.cri.sandbox-name"] == "sfagent-demo"' \
+		'ev[0]["meta"]["kubernetes"]["pod_name"] == "sfagent-demo"' \
+		'ev[0]["meta"]["kubernetes"]["pod_namespace"] == "default"' \
 		'ev[0]["meta"]["hostname"] == "ctd-demo"' \
 		'ev[0]["meta"]["cgroup_path"].endswith("/sfagent-test-ctd-run1")' \
 		'all(e["container"] == "ctd-run1" for e in ev)' \
