@@ -184,7 +184,7 @@ spec_bundle() {
 		--hook "$SFHOOK" --socket "$HT/unit.sock" -o "$HT/unit-spec.json"
 	spec_bundle "$HT/ub" "$HT/unit-spec.json" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null"]' \
 		'{"io.sfagent.workload": "unit"}'
-	run run_container unit1 "$HT/ub"
+	run run_container sfd-unit1 "$HT/ub"
 	assert_success
 	kill "$apid"
 	wait "$spid" || true
@@ -293,10 +293,10 @@ until sh "$HT/probe.sh" 2>/dev/null; do
 	sleep 0.1
 done
 echo ready
-(cd "$HT/db" && runc --root "$HT/runc" run dsc1 </dev/null)
+(cd "$HT/db" && runc --root "$HT/runc" run sfd-dsc1 </dev/null)
 kill \$agent; wait \$agent || true
 if sh "$HT/probe.sh" 2>/dev/null; then echo "probe passed after the agent stopped"; exit 1; fi
-cp /var/log/sfagent/dsc1.jsonl "$HT/ds-stream.jsonl"
+cp /var/log/sfagent/sfd-dsc1.jsonl "$HT/ds-stream.jsonl"
 EOF
 	# the bundle is made after init wrote the base spec (inside pod.sh's
 	# namespace the paths are the same): build it lazily from there
@@ -338,6 +338,16 @@ EOF
 		assert_success
 	done
 	grep -q 'install -m 0755 build/static/sfhook /out/usr/local/libexec/sfagent/sfhook' "$cf"
+	# its runtime-package step, run here on this Debian's build/sfagent
+	sed -n '/^RUN for lib in/,/runtime-packages$/p' "$cf" |
+		sed 's/^RUN //; s|/out/runtime-packages|"$1"|; s|build/sfagent|"$2"|' >"$HT/pkgs.sh"
+	grep -q 'dpkg -S' "$HT/pkgs.sh"
+	run sh "$HT/pkgs.sh" "$HT/runtime-packages" "$SFAGENT"
+	assert_success
+	run cat "$HT/runtime-packages"
+	assert_line libbpf1
+	assert_line libyajl2
+	assert_line libc6
 	run ldd "$STATIC_HOOK"
 	assert_output --partial "not a dynamic executable"
 	run "$STATIC_HOOK" --version
