@@ -6,6 +6,7 @@ BUILD ?= build
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBEXECDIR ?= $(PREFIX)/libexec/sfagent
+HOOKSDIR ?= /usr/share/containers/oci/hooks.d
 
 CC ?= gcc
 CLANG ?= clang
@@ -32,10 +33,10 @@ PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config
 PKGS_TEST := bats bats-assert bats-support runc busybox-static mosquitto \
 	mosquitto-clients podman containerd python3 valgrind libclang-rt-14-dev \
-	iproute2 strace
-# deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes), the
-# containerd base spec (jq), systemd-analyze verify of the unit.
-PKGS_TEST += python3-yaml python3-kubernetes yamllint jq systemd
+	iproute2 strace jq util-linux
+# deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
+# systemd-analyze verify of the unit.
+PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd
 PKGS_BENCH := hyperfine bpftrace strace linux-perf
 
 LIB_SRCS := $(wildcard lib/*.c)
@@ -50,11 +51,11 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
 .PHONY: all deps deps-test deps-bench build test demo bench install clean bundles \
-	check-format format unit install-deploy sfhook-static
+	check-format format unit FORCE install-deploy sfhook-static
 
 all: build
 
-build: $(BUILD)/sfagent $(if $(HOOK_SRCS),$(BUILD)/sfhook)
+build: $(BUILD)/.libexecdir $(BUILD)/sfagent $(if $(HOOK_SRCS),$(BUILD)/sfhook)
 
 # Install only what is missing; apt-get update only when something is.
 define install_pkgs
@@ -104,6 +105,13 @@ $(BUILD)/hook/%.o: hook/%.c $(wildcard hook/*.h lib/*.h)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(SF_CFLAGS) -c $< -o $@
 
+# --inject-hook's default hook path is compiled in: rebuild when it changes
+$(BUILD)/agent/inject.o: $(BUILD)/.libexecdir
+$(BUILD)/.libexecdir: FORCE
+	@mkdir -p $(@D)
+	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
+FORCE:
+
 $(BUILD)/sfagent: $(AGENT_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(SF_CFLAGS) -o $@ $^ $(LDLIBS_AGENT)
@@ -122,29 +130,28 @@ bundles/%/rootfs/bin/busybox: bundles/%/config.json $(shell find bundles -path '
 # ---- tests ---------------------------------------------------------------
 -include tests/unit.mk
 
-test: deps-test build unit
+test: deps-test build bundles unit
 	$(Q)tests/run-bats $(TESTS)
 
-demo: deps-test build
+demo: deps-test build bundles
 	$(Q)tests/demo.sh
 
 bench: deps-bench build
 	$(Q)tests/bench/run.sh
 
 install: build
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR)
 	install -m 0755 $(BUILD)/sfagent $(DESTDIR)$(PREFIX)/bin/sfagent
+	install -m 0755 $(BUILD)/sfhook $(DESTDIR)$(LIBEXECDIR)/sfhook
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
+	chmod 0644 $(DESTDIR)$(HOOKSDIR)/sfagent.json
 
 # ---- deploy/: systemd unit, containerd handler, node installer ------------
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 SFDATADIR ?= $(PREFIX)/share/sfagent
 install: install-deploy
 install-deploy: build
-	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SFDATADIR)/containerd \
-		$(DESTDIR)$(LIBEXECDIR)
-	# the base spec, the unit and the image run sfhook from here (issue 3
-	# asks `make install` for it too: one of the two lines can go on merge)
-	install -m 0755 $(BUILD)/sfhook $(DESTDIR)$(LIBEXECDIR)/sfhook
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SFDATADIR)/containerd
 	sed 's|@BINDIR@|$(PREFIX)/bin|' deploy/systemd/sfagent.service \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/sfagent.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/sfagent.service

@@ -182,9 +182,19 @@ void stream_flush(struct agent *a, struct workload *wl)
 		return;
 	for (int i = 0; i < wl->nsinks; i++) {
 		cleanup_error struct sf_error *err = NULL;
+		unsigned bit = 1u << i;
 
-		if (sink_write(wl->sinks[i], wl->out.data, wl->out.len, &err) < 0)
-			log_warn("workload `%s`: %s", wl->name, err->msg);
+		/* one warning when a sink starts failing, one when it recovers;
+		 * what it lost in between is counted and reported in the stream */
+		if (sink_write(wl->sinks[i], wl->out.data, wl->out.len, &err) < 0) {
+			if (!(wl->sinks_failing & bit))
+				log_warn("workload `%s`: %s", wl->name, err->msg);
+			wl->sinks_failing |= bit;
+		} else if (wl->sinks_failing & bit) {
+			log_warn("workload `%s`: %s works again", wl->name,
+				 wl->sinks[i]->desc);
+			wl->sinks_failing &= ~bit;
+		}
 	}
 	wl->out.len = 0;
 }
@@ -249,6 +259,10 @@ void stream_finish(struct agent *a, struct workload *wl)
 		sink_flush(wl->sinks[i], NULL);
 	log_info("workload `%s`: %llu events, %llu missed", wl->name,
 		 (unsigned long long)t.events, (unsigned long long)t.missed);
+	/* the stream itself may be what failed: say it where it is seen */
+	if (t.missed_sink)
+		log_warn("workload `%s`: %llu records could not be delivered",
+			 wl->name, (unsigned long long)t.missed_sink);
 	wl_table_remove(&a->wl, wl);
 }
 

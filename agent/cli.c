@@ -72,7 +72,7 @@ void sf_usage_print(FILE *f)
 	      "  -P, --process         run an interactive shell ($SHELL) traced\n"
 	      "  -R, --root            trace the whole host (all but sfagent itself)\n"
 	      "  -w, --workload NAME   workload name (with -X/-P; alone: run bundle NAME)\n"
-	      "  -S, --show            list bundles\n"
+	      "  -S, --show            list the bundles in the bundle directory\n"
 	      "  -D, --daemon          per-host agent serving the OCI hook\n"
 	      "      --inject-hook DIR add sfhook (prestart+poststop) to DIR/config.json\n"
 	      "\n"
@@ -98,8 +98,11 @@ void sf_usage_print(FILE *f)
 	      "  sfagent -X -w build -o build.jsonl -- make -j2\n"
 	      "  sfagent -P -w shell -o -\n"
 	      "  sfagent -R -o host.jsonl --duration 30\n"
+	      "  sfagent -S -B bundles\n"
+	      "  sfagent -w shell-demo -B bundles -o demo.jsonl\n"
 	      "\n"
-	      "Exit status: the program's in -X/-P modes; 1 environment error, 2 usage error.\n",
+	      "Exit status: the program's in -X/-P modes, the container's with -w NAME;\n"
+	      "1 environment error, 2 usage error.\n",
 	      f);
 }
 

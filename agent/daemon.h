@@ -43,6 +43,8 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 		    struct sf_error **err);
 /* Drains and ends the container's stream; an unknown id is not an error. */
 void daemon_unregister(struct daemon *d, const char *container_id);
+/* Ends the streams whose cgroup was removed without a poststop. */
+void daemon_reap(struct daemon *d);
 /* Ends every stream (signal, shutdown).  The cgroup tags stay for a restart. */
 void daemon_finish_all(struct daemon *d);
 /* stream.start "meta" from a registration. */

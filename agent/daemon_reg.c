@@ -109,10 +109,15 @@ char *daemon_meta(const struct sf_msg *req)
 	return json_gen_take(g, NULL);
 }
 
-/* <workload>.jsonl with anything but [A-Za-z0-9._-] made '_', never hidden */
-static char *default_file_name(const char *workload)
+/*
+ * <workload>.jsonl, or <workload>.<container id>.jsonl while another running
+ * container's stream has the first; anything but [A-Za-z0-9._-] made '_',
+ * never hidden.
+ */
+static char *default_file_name(const char *workload, const char *id)
 {
-	char *n = xasprintf("%s.jsonl", workload);
+	char *n = id ? xasprintf("%s.%.64s.jsonl", workload, id) :
+		       xasprintf("%s.jsonl", workload);
 
 	for (char *p = n; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -179,15 +184,19 @@ static int open_sinks(struct daemon *d, struct workload *wl,
 				 sf_export_kind_name(e->kind));
 			goto out;
 		}
-		name = e->arg ? xstrdup(e->arg) : default_file_name(req->workload);
+		name = e->arg ? xstrdup(e->arg) : default_file_name(req->workload, NULL);
+		if (!e->arg && file_in_use(d, name)) {
+			free(name);
+			name = default_file_name(req->workload, req->container_id);
+		}
 		for (int k = 0; k < r->nfiles; k++)
 			dup |= !strcmp(r->files[k], name);
 		if (dup)
 			continue;
 		if (file_in_use(d, name)) {
 			sf_fail(err, 0, "output file `%s` is in use by another running "
-					"container's stream: set " ANN_EXPORT "=file:NAME or "
-					"a distinct " ANN_WORKLOAD,
+					"container's stream: choose another " ANN_EXPORT
+					"=file:NAME",
 				name);
 			goto out;
 		}
@@ -305,4 +314,24 @@ void daemon_finish_all(struct daemon *d)
 {
 	while (d->a->wl.active)
 		finish(d, d->a->wl.active);
+}
+
+void daemon_reap(struct daemon *d)
+{
+	struct workload *wl, *next;
+
+	for (wl = d->a->wl.active; wl; wl = next) {
+		cleanup_free char *dir = xasprintf("%s%s", d->cg_mnt, wl->cgroup_path);
+		struct stat st;
+
+		next = wl->next;
+		if (stat(dir, &st) == 0 && st.st_ino == wl->cgid)
+			continue;
+		/* No poststop came (hook not configured for it, runtime crash):
+		 * the cgroup is gone, so is every process that could add to it. */
+		log_warn("container `%s`: cgroup `%s` is gone but no poststop came: "
+			 "ending its stream",
+			 wl->container_id, wl->cgroup_path);
+		finish(d, wl);
+	}
 }

@@ -108,7 +108,8 @@ void sf_open_flags(struct sbuf *o, uint64_t flags)
 		{ O_NOCTTY, "O_NOCTTY" },     { O_TRUNC, "O_TRUNC" },
 		{ O_APPEND, "O_APPEND" },     { O_NONBLOCK, "O_NONBLOCK" },
 		{ O_DSYNC, "O_DSYNC" },	      { O_DIRECT, "O_DIRECT" },
-		{ O_LARGEFILE, "O_LARGEFILE" }, { O_DIRECTORY, "O_DIRECTORY" },
+		/* the kernel's value: glibc defines O_LARGEFILE as 0 on 64 bit */
+		{ 0100000, "O_LARGEFILE" }, { O_DIRECTORY, "O_DIRECTORY" },
 		{ O_NOFOLLOW, "O_NOFOLLOW" }, { O_NOATIME, "O_NOATIME" },
 		{ O_CLOEXEC, "O_CLOEXEC" },   { O_PATH, "O_PATH" },
 		{ 020000000, "O_TMPFILE" }, { 04000000, "O_SYNC" },

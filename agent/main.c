@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 #include "options.h"
@@ -13,6 +14,8 @@ int main(int argc, char **argv)
 	int ret;
 
 	sf_log_init("sfagent", SF_LOG_WARN, NULL);
+	/* a reader that goes away is a sink error to count, not a reason to die */
+	signal(SIGPIPE, SIG_IGN);
 	if (sf_parse_args(argc, argv, &o, &err) < 0)
 		return sf_error_report("sfagent", err);
 	if (o.help) {
@@ -43,6 +46,12 @@ int main(int argc, char **argv)
 		break;
 	case SF_MODE_ROOT:
 		ret = run_root(&o, &err);
+		break;
+	case SF_MODE_CONTAINER:
+		ret = run_container(&o, &err);
+		break;
+	case SF_MODE_SHOW:
+		ret = run_show(&o, &err);
 		break;
 	case SF_MODE_DAEMON:
 		ret = run_daemon(&o, &err);

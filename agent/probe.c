@@ -226,6 +226,7 @@ uint64_t probe_drops(struct probe *p, uint32_t slot)
 	struct sf_drop d[p->ncpus];
 	uint64_t sum = 0;
 
+	memset(d, 0, sizeof(d)); /* valgrind cannot see the kernel fill it */
 	if (bpf_map__lookup_elem(p->skel->maps.drops, &slot, sizeof(slot), d,
 				 sizeof(d), 0) < 0)
 		return 0;

@@ -7,6 +7,8 @@
 
 int run_execute(const struct sf_options *o, struct sf_error **err);
 int run_root(const struct sf_options *o, struct sf_error **err);
+int run_container(const struct sf_options *o, struct sf_error **err);
+int run_show(const struct sf_options *o, struct sf_error **err);
 int run_daemon(const struct sf_options *o, struct sf_error **err);
 int run_inject_hook(const struct sf_options *o, struct sf_error **err);
 

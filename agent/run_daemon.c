@@ -15,6 +15,9 @@
 #include "daemon.h"
 #include "run.h"
 
+/* How often streams are checked for a cgroup that vanished without poststop */
+#define REAP_INTERVAL_NS (1000 * 1000000ull)
+
 static void handle(void *ctx, const struct sf_msg *req, struct sf_msg *reply)
 {
 	cleanup_error struct sf_error *err = NULL;
@@ -62,6 +65,7 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	struct daemon d = { .o = o, .out_dirfd = -1 };
 	struct agent a;
 	sigset_t oldmask;
+	uint64_t next_reap;
 	int ret = -1;
 
 	d.srv.listen_fd = d.srv.epfd = -1;
@@ -92,6 +96,7 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	if (daemon_recover(&d, err) < 0)
 		goto out;
 	log_info("listening on `%s`, streams in `%s`", o->socket_path, o->output_dir);
+	next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
 
 	for (;;) {
 		struct signalfd_siginfo si;
@@ -101,6 +106,10 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 			goto out;
 		}
 		server_process(&d.srv);
+		if (sf_monotonic_ns() >= next_reap) {
+			daemon_reap(&d);
+			next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
+		}
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			log_info("signal %d: ending %u streams", si.ssi_signo, a.wl.count);
 			break;

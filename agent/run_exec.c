@@ -122,6 +122,7 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 
 		close(pipefd[0]);
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+		signal(SIGPIPE, SIG_DFL);
 		e = -cgdir_enter_self(cg.path);
 		if (!e) {
 			execv(prog, argv);

@@ -344,22 +344,25 @@ static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
 		return;
 	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (e->family == AF_INET) {
-		if (peer) {
-			BPF_CORE_READ_INTO(e->addr, sk, __sk_common.skc_daddr);
-			e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		} else {
-			BPF_CORE_READ_INTO(e->addr, sk, __sk_common.skc_rcv_saddr);
-			e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
-		}
+		__u32 a4 = peer ? BPF_CORE_READ(sk, __sk_common.skc_daddr) :
+				  BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+
+		__builtin_memcpy(e->addr, &a4, 4);
 	} else if (e->family == AF_INET6) {
-		if (peer) {
-			BPF_CORE_READ_INTO(e->addr, sk, __sk_common.skc_v6_daddr);
-			e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-		} else {
-			BPF_CORE_READ_INTO(e->addr, sk, __sk_common.skc_v6_rcv_saddr);
-			e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
-		}
+		struct in6_addr a6;
+
+		if (peer)
+			BPF_CORE_READ_INTO(&a6, sk, __sk_common.skc_v6_daddr);
+		else
+			BPF_CORE_READ_INTO(&a6, sk, __sk_common.skc_v6_rcv_saddr);
+		__builtin_memcpy(e->addr, &a6, 16);
+	} else {
+		return;
 	}
+	if (peer)
+		e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	else
+		e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
 }
 
 static __always_inline void user_read_addr(struct sf_net_event *e,

@@ -332,7 +332,9 @@ int main(int argc, char **argv)
 	openlog(PROG, LOG_PID, LOG_DAEMON);
 	if (parse_args(argc, argv, &h, &err) < 0)
 		return sf_error_report(PROG, err);
-	if (oci_read_input(STDIN_FILENO, OCI_STATE_MAX, &input, &len, &err) < 0)
+	/* a runtime writes the state at once: stdin gets the hook's timeout too */
+	if (oci_read_input(STDIN_FILENO, OCI_STATE_MAX, h.timeout_ms, &input, &len,
+			   &err) < 0)
 		return sf_error_report(PROG, err);
 	/* the pid is checked once the stage is known */
 	if (oci_state_parse(input, false, &h.st, &err) < 0)

@@ -3,19 +3,36 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <string.h>
+#include <time.h>
 
 #include "json.h"
 
-int oci_read_input(int fd, size_t max, char **out, size_t *len,
+int oci_read_input(int fd, size_t max, int timeout_ms, char **out, size_t *len,
 		   struct sf_error **err)
 {
 	cleanup_free char *buf = xmalloc(max + 2);
 	size_t used = 0;
+	struct timespec now, end;
 
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout_ms / 1000;
+	end.tv_nsec += (timeout_ms % 1000) * 1000000L;
 	/* read one byte past the cap to tell "exactly max" from "more" */
 	while (used <= max) {
-		ssize_t n = read(fd, buf + used, max + 1 - used);
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		long left;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = (end.tv_sec - now.tv_sec) * 1000 +
+		       (end.tv_nsec - now.tv_nsec) / 1000000;
+		if (left <= 0 || poll(&p, 1, (int)left) == 0)
+			return sf_usage(err, "the OCI state on stdin did not end within "
+					     "%d ms: the runtime writes it and closes stdin",
+					timeout_ms);
+		n = read(fd, buf + used, max + 1 - used);
 
 		if (n < 0) {
 			if (errno == EINTR)

@@ -47,8 +47,9 @@ struct oci_config {
 	size_t nann;
 };
 
-/* Reads fd to EOF, at most max bytes (more is an error), NUL-terminated. */
-int oci_read_input(int fd, size_t max, char **out, size_t *len,
+/* Reads fd to EOF within timeout_ms, at most max bytes (more is an error),
+ * NUL-terminated. */
+int oci_read_input(int fd, size_t max, int timeout_ms, char **out, size_t *len,
 		   struct sf_error **err);
 /* need_pid: a missing or non-positive pid is an error. */
 int oci_state_parse(const char *buf, bool need_pid, struct oci_state *st,

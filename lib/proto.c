@@ -305,20 +305,22 @@ int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return sf_fail(err, errno, "socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		if (errno != EAGAIN && errno != EINPROGRESS)
+	/* EAGAIN: the agent's backlog is full; try again until the deadline */
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
 			return sf_fail(err, errno, "cannot reach the agent at `%s`%s",
 				       path,
 				       errno == ENOENT || errno == ECONNREFUSED ?
 					       " (is `sfagent -D` running?)" :
 					       "");
-		/* backlog full: wait for room */
-		r = wait_fd(fd, POLLOUT, &deadline);
-		if (r <= 0)
-			return sf_fail(err, r < 0 ? errno : 0,
+		if (ms_left(&deadline) <= 0)
+			return sf_fail(err, 0,
 				       "the agent at `%s` did not accept the connection "
 				       "within %d ms",
 				       path, timeout_ms);
+		poll(NULL, 0, 5);
 	}
 	if (sf_msg_send(fd, req, err) < 0)
 		return -1;

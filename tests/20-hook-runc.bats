@@ -17,7 +17,7 @@ teardown_file() {
 @test "runc container with the hook: enriched stream, first exec, stream.end last" {
 	make_bundle "$HT/b1" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null; echo ran"]' \
 		'{"io.sfagent.workload": "one", "com.example.team": "blue"}'
-	run run_container h1 "$HT/b1"
+	run run_container sfh-h1 "$HT/b1"
 	assert_success
 	assert_output "ran"
 	f="$OUT/one.jsonl"
@@ -26,15 +26,15 @@ teardown_file() {
 	assert_stream "$f" \
 		'ev[0]["type"] == "stream.start" and ev[0]["mode"] == "daemon"' \
 		'ev[-1]["type"] == "stream.end" and ev[-1]["events"] == len(ev) - 2' \
-		'all(e["workload"] == "one" and e["container"] == "h1" for e in ev)' \
-		'ev[0]["meta"]["container_id"] == "h1" and ev[0]["meta"]["workload"] == "one"' \
+		'all(e["workload"] == "one" and e["container"] == "sfh-h1" for e in ev)' \
+		'ev[0]["meta"]["container_id"] == "sfh-h1" and ev[0]["meta"]["workload"] == "one"' \
 		'ev[0]["meta"]["bundle"] == "'"$HT/b1"'"' \
 		'ev[0]["meta"]["hostname"] == "shell-demo" and ev[0]["meta"]["cwd"] == "/"' \
 		'ev[0]["meta"]["args"] == ["/bin/sh", "-c", "cat /etc/passwd >/dev/null; echo ran"]' \
 		'ev[0]["meta"]["root"] == "'"$ROOTFS"'"' \
 		'ev[0]["meta"]["annotations"]["com.example.team"] == "blue"' \
 		'"env" not in ev[0]["meta"] and "PATH=" not in open(sys.argv[1]).read()' \
-		'ev[0]["meta"]["cgroup_path"] == "/h1" and ev[0]["meta"]["cgroup_id"] == ev[0]["cgroup"]' \
+		'ev[0]["meta"]["cgroup_path"] == "/sfh-h1" and ev[0]["meta"]["cgroup_id"] == ev[0]["cgroup"]' \
 		'by("process.exec")[0]["filename"] == "/bin/sh"' \
 		'one("file.open", path="/etc/passwd") is not None'
 	# poststop drained: the container's last process exit precedes stream.end
@@ -48,21 +48,21 @@ teardown_file() {
 		'{"io.sfagent.workload": "wa"}'
 	make_bundle "$HT/bb" '["/bin/sh", "-c", "for i in 1 2 3 4 5; do cat /etc/group >/tmp/only-b; sleep 0.2; done"]' \
 		'{"io.sfagent.workload": "wb"}'
-	run_container ca "$HT/ba" &
+	run_container sfh-ca "$HT/ba" &
 	pa=$!
-	run_container cb "$HT/bb" &
+	run_container sfh-cb "$HT/bb" &
 	pb=$!
 	wait $pa
 	wait $pb
 	assert_stream "$OUT/wa.jsonl" \
 		'ev[-1]["type"] == "stream.end"' \
-		'all(e["container"] == "ca" for e in ev)' \
+		'all(e["container"] == "sfh-ca" for e in ev)' \
 		'one("file.open", path="/tmp/only-a") is not None' \
 		'one("file.open", path="/tmp/only-b") is None' \
 		'len(set(e["cgroup"] for e in ev if "cgroup" in e)) == 1'
 	assert_stream "$OUT/wb.jsonl" \
 		'ev[-1]["type"] == "stream.end"' \
-		'all(e["container"] == "cb" for e in ev)' \
+		'all(e["container"] == "sfh-cb" for e in ev)' \
 		'one("file.open", path="/tmp/only-b") is not None' \
 		'one("file.open", path="/tmp/only-a") is None'
 	ca=$(head -1 "$OUT/wa.jsonl" | jq .cgroup)
@@ -73,16 +73,16 @@ teardown_file() {
 @test "a container without the hook produces no events" {
 	make_plain_bundle "$HT/bplain" '["/bin/sh", "-c", "cat /etc/group >/tmp/unregistered-marker"]'
 	make_bundle "$HT/bhooked" '["/bin/sh", "-c", "sleep 0.5; cat /etc/group >/dev/null"]' \
-		'{"io.sfagent.workload": "hooked"}'
-	run_container hooked "$HT/bhooked" &
+		'{"io.sfagent.workload": "sfh-hooked"}'
+	run_container sfh-hooked "$HT/bhooked" &
 	p=$!
-	run run_container plain "$HT/bplain"
+	run run_container sfh-plain "$HT/bplain"
 	assert_success
 	wait $p
-	run grep -rl -e unregistered-marker -e '"container":"plain"' "$OUT"
+	run grep -rl -e unregistered-marker -e '"container":"sfh-plain"' "$OUT"
 	assert_failure
-	[ ! -e "$OUT/plain.jsonl" ]
-	assert_stream "$OUT/hooked.jsonl" 'ev[-1]["type"] == "stream.end"'
+	[ ! -e "$OUT/sfh-plain.jsonl" ]
+	assert_stream "$OUT/sfh-hooked.jsonl" 'ev[-1]["type"] == "stream.end"'
 }
 
 @test "workload name defaults to the Kubernetes container name; meta has the pod" {
@@ -92,7 +92,7 @@ teardown_file() {
 		  "io.kubernetes.cri.sandbox-namespace": "prod",
 		  "io.kubernetes.cri.sandbox-uid": "c0ffee",
 		  "io.kubernetes.cri.image-name": "docker.io/library/busybox:1.36"}'
-	run run_container k8s1 "$HT/bk8s"
+	run run_container sfh-k8s1 "$HT/bk8s"
 	assert_success
 	assert_stream "$OUT/web.jsonl" \
 		'ev[0]["workload"] == "web"' \
@@ -101,16 +101,16 @@ teardown_file() {
 
 @test "workload name defaults to the container id" {
 	make_bundle "$HT/bid" '["/bin/true"]'
-	run run_container byid-1 "$HT/bid"
+	run run_container sfh-byid-1 "$HT/bid"
 	assert_success
-	assert_stream "$OUT/byid-1.jsonl" 'ev[0]["workload"] == "byid-1"' \
+	assert_stream "$OUT/sfh-byid-1.jsonl" 'ev[0]["workload"] == "sfh-byid-1"' \
 		'ev[-1]["type"] == "stream.end"'
 }
 
 @test "io.sfagent.export=file:NAME writes NAME in the output directory" {
 	make_bundle "$HT/bname" '["/bin/true"]' \
 		'{"io.sfagent.export": "file:custom-name.log", "io.sfagent.workload": "named"}'
-	run run_container named1 "$HT/bname"
+	run run_container sfh-named1 "$HT/bname"
 	assert_success
 	[ ! -e "$OUT/named.jsonl" ]
 	assert_stream "$OUT/custom-name.log" 'ev[0]["workload"] == "named"' \
@@ -119,11 +119,11 @@ teardown_file() {
 
 @test "runs of the same workload append stream after stream to its file" {
 	make_bundle "$HT/bapp" '["/bin/true"]' '{"io.sfagent.workload": "again"}'
-	run_container again1 "$HT/bapp"
-	run_container again2 "$HT/bapp"
+	run_container sfh-again1 "$HT/bapp"
+	run_container sfh-again2 "$HT/bapp"
 	assert_stream "$OUT/again.jsonl" \
 		'[e["type"] for e in ev if e["type"].startswith("stream.")] == ["stream.start", "stream.end", "stream.start", "stream.end"]' \
-		'[e["container"] for e in by("stream.start")] == ["again1", "again2"]'
+		'[e["container"] for e in by("stream.start")] == ["sfh-again1", "sfh-again2"]'
 }
 
 @test "--inject-hook is idempotent and keeps the rest of config.json" {
@@ -184,8 +184,8 @@ teardown_file() {
 	assert_equal "$status" 1
 	assert_output --partial "permission denied: only root"
 	grep -q "refused a client with uid 65534" "$HT/agent.log"
-	make_bundle "$HT/bafter" '["/bin/true"]' '{"io.sfagent.workload": "after-nobody"}'
-	run run_container after-nobody "$HT/bafter"
+	make_bundle "$HT/bafter" '["/bin/true"]' '{"io.sfagent.workload": "sfh-after-nobody"}'
+	run run_container sfh-after-nobody "$HT/bafter"
 	assert_success
 }
 
@@ -202,10 +202,10 @@ teardown_file() {
 	assert_output --partial 'larger than'
 	run raw_request '{"v":1,"op":"unregister","container_id":"never-registered"}'
 	assert_output '{"v":1,"op":"ack"}'
-	make_bundle "$HT/bok" '["/bin/true"]' '{"io.sfagent.workload": "after-garbage"}'
-	run run_container after-garbage "$HT/bok"
+	make_bundle "$HT/bok" '["/bin/true"]' '{"io.sfagent.workload": "sfh-after-garbage"}'
+	run run_container sfh-after-garbage "$HT/bok"
 	assert_success
-	assert_stream "$OUT/after-garbage.jsonl" 'ev[-1]["type"] == "stream.end"'
+	assert_stream "$OUT/sfh-after-garbage.jsonl" 'ev[-1]["type"] == "stream.end"'
 	kill -0 "$AGENT_PID"
 }
 
@@ -214,4 +214,99 @@ teardown_file() {
 	assert_equal "$status" 1
 	assert_output --partial "another agent is already listening"
 	[ -S "$SOCK" ]
+}
+
+@test "no poststop configured: the stream ends once the cgroup is gone" {
+	make_bundle "$HT/bnopost" '["/bin/true"]' '{"io.sfagent.workload": "nopost"}'
+	jq 'del(.hooks.poststop)' "$HT/bnopost/config.json" >"$HT/c" && mv "$HT/c" "$HT/bnopost/config.json"
+	run run_container sfh-nopost1 "$HT/bnopost"
+	assert_success
+	wait_for "stream.end" 30 stream_check "$OUT/nopost.jsonl" 'ev[-1]["type"] == "stream.end"'
+	assert_stream "$OUT/nopost.jsonl" 'by("process.exec")[0]["filename"] == "/bin/true"'
+	grep -q "container \`sfh-nopost1\`: cgroup \`/sfh-nopost1\` is gone but no poststop came" "$HT/agent.log"
+}
+
+@test "a client that connects and says nothing does not hold up others" {
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])
+time.sleep(8)
+' "$SOCK" &
+	silent=$!
+	make_bundle "$HT/bsilent" '["/bin/true"]' '{"io.sfagent.workload": "sfh-beside-silent"}'
+	run run_container sfh-beside-silent "$HT/bsilent"
+	assert_success
+	assert_stream "$OUT/sfh-beside-silent.jsonl" 'ev[-1]["type"] == "stream.end"'
+	wait_for "idle client dropped" 30 grep -q "dropped a client that sent no request" "$HT/agent.log"
+	kill $silent 2>/dev/null || true
+	wait $silent 2>/dev/null || true
+}
+
+@test "two running containers of one workload: the second gets <workload>.<id>.jsonl" {
+	make_bundle "$HT/bsame" '["/bin/sh", "-c", "sleep 1; cat /etc/group >/dev/null"]' \
+		'{"io.sfagent.workload": "same"}'
+	run_container sfh-same1 "$HT/bsame" &
+	p=$!
+	wait_for "first stream" 30 test -s "$OUT/same.jsonl"
+	run run_container sfh-same2 "$HT/bsame"
+	assert_success
+	wait $p
+	assert_stream "$OUT/same.jsonl" 'all(e["container"] == "sfh-same1" for e in ev)' \
+		'ev[-1]["type"] == "stream.end"'
+	assert_stream "$OUT/same.sfh-same2.jsonl" 'all(e["container"] == "sfh-same2" for e in ev)' \
+		'ev[-1]["type"] == "stream.end"'
+}
+
+@test "an explicit file:NAME in use by a running container is refused" {
+	make_bundle "$HT/bexp" '["/bin/sh", "-c", "sleep 1"]' \
+		'{"io.sfagent.export": "file:shared.jsonl", "io.sfagent.fail": "closed"}'
+	run_container sfh-exp1 "$HT/bexp" &
+	p=$!
+	wait_for "first stream" 30 test -s "$OUT/shared.jsonl"
+	run run_container sfh-exp2 "$HT/bexp"
+	assert_failure
+	assert_output --partial 'output file `shared.jsonl` is in use'
+	wait $p
+	[ -z "$(state_of sfh-exp2)" ] || runc --root "$RUNC_ROOT" delete -f sfh-exp2
+	assert_stream "$OUT/shared.jsonl" 'all(e["container"] == "sfh-exp1" for e in ev)'
+}
+
+@test "daemon command line: misuse is exit 2, an unusable output dir exit 1" {
+	run "$SFAGENT" -D -o "$HT/x.jsonl"
+	assert_equal "$status" 2
+	assert_output --partial "-o/-b do not apply to daemon mode"
+	run "$SFAGENT" -D --socket relative.sock
+	assert_equal "$status" 2
+	assert_output --partial "want an absolute path"
+	run "$SFAGENT" -X --socket "$HT/s" -o "$HT/x.jsonl" -- /bin/true
+	assert_equal "$status" 2
+	assert_output --partial "apply to -D and --inject-hook only"
+	run "$SFAGENT" -D --inject-hook "$HT"
+	assert_equal "$status" 2
+	assert_output --partial "options -D and --inject-hook cannot be combined"
+	touch "$HT/not-a-dir"
+	run "$SFAGENT" -D --socket "$HT/other.sock" --output-dir "$HT/not-a-dir"
+	assert_equal "$status" 1
+	assert_output --partial "open output directory"
+	assert_output --partial "Not a directory"
+	[ ! -e "$HT/other.sock" ]
+}
+
+@test "ten containers at once: ten streams, each complete" {
+	make_bundle "$HT/bten" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null"]'
+	pids=()
+	for i in $(seq 1 10); do
+		run_container "sfh-ten-$i" "$HT/bten" >/dev/null &
+		pids+=($!)
+	done
+	for p in "${pids[@]}"; do
+		wait "$p"
+	done
+	for i in $(seq 1 10); do
+		assert_stream "$OUT/sfh-ten-$i.jsonl" \
+			'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
+			'all(e["container"] == "sfh-ten-'"$i"'" for e in ev)' \
+			'one("file.open", path="/etc/passwd") is not None'
+	done
 }

@@ -24,7 +24,12 @@ hook_suite_teardown() {
 	for id in $(runc --root "$RUNC_ROOT" list -q 2>/dev/null); do
 		runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1 || true
 	done
-	[ -n "${HT:-}" ] && rm -rf "$HT"
+	if [ -n "${HT:-}" ]; then
+		# anything a runtime left mounted below the temp dir, deepest first
+		awk -v d="$HT/" 'index($2, d) == 1 { print $2 }' /proc/self/mounts |
+			sort -r | xargs -r -n1 umount -l 2>/dev/null || true
+		rm -rf "$HT"
+	fi
 }
 
 # start_daemon [ARGS...]: sfagent -D on the suite's socket, ready when the

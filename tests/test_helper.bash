@@ -9,7 +9,8 @@ SF_WORKLOADS="$SF_TOP/build/tests"
 
 # jq-free JSON checks: python3 reads the stream.
 # stream_check FILE PYTHON-EXPR... : each expression must be true; `ev` is the
-# list of records, `by(type)` the records of one type.
+# list of records, `by(type)` the records of one type, `one(type, k=v...)` the
+# first record of a type with those fields, `f` the JSON in $SF_FACTS if set.
 stream_check() {
 	local file="$1"
 	shift
@@ -17,6 +18,8 @@ stream_check() {
 import json, sys
 path = sys.argv[1]
 ev = [json.loads(l) for l in open(path)]
+import os
+f = json.load(open(os.environ["SF_FACTS"])) if os.environ.get("SF_FACTS") else None
 def by(t): return [e for e in ev if e["type"] == t]
 def one(t, **kw):
     m = [e for e in by(t) if all(e.get(k) == v for k, v in kw.items())]

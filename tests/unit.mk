@@ -6,7 +6,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/u
 # agent sources the unit tests link against (no BPF, no main)
 UNIT_DEPS := agent/sbuf.c agent/cli.c agent/encode.c agent/encode_util.c \
 	agent/encode_json.c agent/workload.c agent/sink.c agent/sink_file.c \
-	lib/util.c lib/cgroup.c
+	agent/bundle.c lib/util.c lib/cgroup.c lib/json.c lib/oci.c lib/proto.c
 
 $(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(UNIT_DEPS) $(wildcard agent/*.h lib/*.h bpf/*.h)
 	@mkdir -p $(@D)

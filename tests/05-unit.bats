@@ -1,0 +1,19 @@
+#!/usr/bin/env bats
+# C unit tests (built with ASan + UBSan by `make unit`), TAP each.
+
+load test_helper
+
+run_unit() {
+	run "$SF_TOP/build/tests/unit/$1"
+	echo "$output"
+	assert_success
+	refute_output --partial "not ok"
+	refute_output --partial "ERROR: AddressSanitizer"
+	refute_output --partial "runtime error"
+	assert_line --regexp '^1\.\.[0-9]+$'
+}
+
+@test "unit: sbuf and the JSON string writer" { run_unit test_sbuf; }
+@test "unit: command-line parsing" { run_unit test_cli; }
+@test "unit: JSON encoder, every event type" { run_unit test_encode_json; }
+@test "unit: bundles (config checks, rootfs confinement, escaping)" { run_unit test_bundle; }

@@ -1,0 +1,169 @@
+#!/usr/bin/env bats
+# Core: sfagent -X/-P/-R with real BPF programs in the real kernel.
+
+load test_helper
+
+setup() {
+	T=$(mktemp -d)
+	mkdir "$T/work"
+}
+
+teardown() {
+	[ -n "${NOISE_PID:-}" ] && kill "$NOISE_PID" 2>/dev/null || true
+	rm -rf "$T"
+}
+
+@test "fidelity: each event of a deterministic workload, with its fields" {
+	# a noisy process outside the workload at the same time
+	( while :; do cat /etc/hostname "$T/noise-marker" >/dev/null 2>&1 || true; done ) &
+	NOISE_PID=$!
+	run "$SFAGENT" -X -w fid -o "$T/s.jsonl" -- "$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"
+	[ "$status" -eq 3 ]
+	kill "$NOISE_PID" # fails if the noise did not run all along
+	NOISE_PID=
+	W="$T/work"
+	export SF_FACTS="$T/facts.json"
+	assert_stream "$T/s.jsonl" \
+		"ev[0]['type'] == 'stream.start' and ev[0]['workload'] == 'fid'" \
+		"ev[-1]['type'] == 'stream.end' and ev[-1]['events'] == len(ev) - 2 and ev[-1]['missed'] == 0"
+	# exec of the workload itself: first event of its pid
+	assert_stream "$T/s.jsonl" \
+		"[e for e in by('process.exec') if e['filename'].endswith('/fidelity')][0]['argv'][1:] == ['$W', '$T/facts.json']" \
+		"set(one('file.open', path='$W/a')['flags'].split('|')) >= {'O_WRONLY', 'O_CREAT', 'O_TRUNC'} and one('file.open', path='$W/a')['mode'] == '0640' and one('file.open', path='$W/a')['ret'] >= 3" \
+		"one('file.open', path='$W/missing')['ret'] == -2" \
+		"one('file.rename', path='$W/a')['newpath'] == '$W/b' and one('file.rename', path='$W/a')['ret'] == 0" \
+		"one('file.link', path='$W/b')['newpath'] == '$W/c'" \
+		"one('file.symlink', path='$W/b')['newpath'] == '$W/d'" \
+		"one('file.chmod', path='$W/b')['mode'] == '0600'" \
+		"one('file.chown', path='$W/b')['owner'] == 0 and one('file.chown', path='$W/b')['group'] == 0" \
+		"one('file.truncate', path='$W/b')['length'] == 4" \
+		"one('file.mkdir', path='$W/sub')['mode'] == '0750'" \
+		"one('file.rmdir', path='$W/sub')['ret'] == 0" \
+		"sorted(e['path'] for e in by('file.unlink')) == ['$W/b', '$W/c', '$W/d', '$W/sock']"
+	assert_stream "$T/s.jsonl" \
+		"one('net.listen', pid=f['pid'])['port'] == f['port']" \
+		"one('net.connect', addr='127.0.0.1', port=f['port'])['ret'] == 0" \
+		"one('net.bind', family='AF_INET', addr='127.0.0.1') is not None" \
+		"one('net.bind', family='AF_UNIX', addr='$W/sock') is not None" \
+		"one('net.accept', addr='127.0.0.1')['ret'] >= 3" \
+		"len([e for e in by('net.socket') if e['family'] == 'AF_INET' and e['socktype'] == 1]) == 2"
+}
+
+@test "fidelity: process, signal and credential events carry pids and ids" {
+	run "$SFAGENT" -X -w fid -o "$T/s.jsonl" -- "$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"
+	[ "$status" -eq 3 ]
+	export SF_FACTS="$T/facts.json"
+	assert_stream "$T/s.jsonl" \
+		"(lambda f: \
+		  one('process.fork', child_pid=f['exec_child'])['pid'] == f['pid'] and \
+		  one('process.exec', pid=f['exec_child'])['argv'] == ['sh', '-c', 'exit 5'] and \
+		  one('process.exec', pid=f['exec_child'])['ppid'] == f['pid'] and \
+		  one('process.exit', pid=f['exec_child'])['exit_code'] == 5 and \
+		  one('signal.kill', target_pid=f['kill_child'])['sig'] == 'SIGTERM' and \
+		  one('process.exit', pid=f['kill_child'])['sig'] == 'SIGTERM' and \
+		  one('process.setuid', pid=f['uid_child'], syscall='setresuid')['new_uid'] == 65534 and \
+		  one('process.setuid', pid=f['uid_child'], syscall='setresuid')['old_uid'] == 0 and \
+		  one('process.setuid', pid=f['uid_child'], syscall='setresgid')['new_gid'] == 65534 and \
+		  one('process.exit', pid=f['pid'])['exit_code'] == 3 \
+		)(f)"
+}
+
+@test "noise outside the workload contributes zero events" {
+	( while :; do cat "$T/noise-marker" >/dev/null 2>&1 || true; done ) &
+	NOISE_PID=$!
+	run "$SFAGENT" -X -w quiet -o "$T/s.jsonl" -- /bin/sh -c 'for i in 1 2 3 4 5; do cat /etc/hostname >/dev/null; done'
+	[ "$status" -eq 0 ]
+	kill -0 "$NOISE_PID" # the noise really ran all along
+	assert_stream "$T/s.jsonl" \
+		"not [e for e in ev if 'noise-marker' in json.dumps(e)]" \
+		"len({e['cgroup'] for e in ev if 'pid' in e}) == 1" \
+		"len([e for e in by('process.exec') if e['filename'] == '/usr/bin/cat']) == 5"
+}
+
+@test "seq has no gaps; every descendant's fork, exec and exit appear" {
+	run "$SFAGENT" -X -w tree -o "$T/s.jsonl" -- /bin/sh -c '(/bin/true; /bin/sh -c "/bin/true &"; wait) ; /bin/true'
+	[ "$status" -eq 0 ]
+	assert_seq_no_gaps "$T/s.jsonl"
+	assert_stream "$T/s.jsonl" \
+		"all(any(x['pid'] == f['child_pid'] for x in by('process.exit')) for f in by('process.fork') if not f['thread'])" \
+		"len([e for e in by('process.exec') if e['filename'] == '/bin/true']) == 3" \
+		"[e['type'] for e in ev][-2:] == ['process.exit', 'stream.end']"
+}
+
+@test "exit status of the program is sfagent's exit status" {
+	run "$SFAGENT" -X -o "$T/s.jsonl" -- /bin/sh -c 'exit 42'
+	[ "$status" -eq 42 ]
+	run "$SFAGENT" -X -o "$T/s.jsonl" -- /bin/sh -c 'kill -KILL $$'
+	[ "$status" -eq 137 ]
+	assert_stream "$T/s.jsonl" "by('process.exit')[-1]['sig'] == 'SIGKILL'"
+}
+
+@test "descendants that outlive the program are followed until the last exits" {
+	run "$SFAGENT" -X -w bg -o "$T/s.jsonl" -- /bin/sh -c '(sleep 1; cat /etc/hostname > /dev/null) & exit 0'
+	[ "$status" -eq 0 ]
+	assert_stream "$T/s.jsonl" \
+		"one('file.open', path='/etc/hostname') is not None" \
+		"ev[-1]['type'] == 'stream.end'"
+}
+
+@test "cgroups created inside the workload stay tracked" {
+	run "$SFAGENT" -X -w nest -o "$T/s.jsonl" -- /bin/sh -c '
+		mnt=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+		cg=$(sed -n "s/^0:://p" /proc/self/cgroup)
+		mkdir "$mnt$cg/inner"
+		echo $$ > "$mnt$cg/inner/cgroup.procs"
+		cat /etc/hostname /nonexistent-nested-marker 2>/dev/null
+		echo $$ > "$mnt$cg/cgroup.procs"
+		rmdir "$mnt$cg/inner"
+		true'
+	[ "$status" -eq 0 ]
+	assert_stream "$T/s.jsonl" \
+		"one('file.open', path='/nonexistent-nested-marker')['cgroup'] != ev[0]['cgroup']" \
+		"one('file.open', path='/nonexistent-nested-marker')['ret'] == -2"
+}
+
+@test "-o - writes the stream to stdout with its stream.start fields; the cgroup is removed afterwards" {
+	run "$SFAGENT" -X -w out -e exporter-1 -o - -- /bin/true
+	[ "$status" -eq 0 ]
+	echo "$output" > "$T/s.jsonl"
+	assert_stream "$T/s.jsonl" "ev[0]['type'] == 'stream.start'" "ev[-1]['type'] == 'stream.end'" \
+		"ev[0]['exporter'] == 'exporter-1' and ev[0]['workload'] == 'out'" \
+		"ev[0]['version'] == '$("$SFAGENT" --version | cut -d' ' -f2)' and ev[0]['schema'] == 1" \
+		"abs(ev[0]['start'] - $(date +%s%N)) < 120 * 10**9" \
+		"ev[0]['start'] <= ev[1]['ts'] <= ev[-1]['ts']"
+	cgpath=$(python3 -c "import json;print(json.loads(open('$T/s.jsonl').readline())['cgroup_path'])")
+	mnt=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+	[ ! -e "$mnt$cgpath" ]
+}
+
+@test "SIGTERM to sfagent stops the workload and still ends the stream" {
+	"$SFAGENT" -X -w term -o "$T/s.jsonl" -- /bin/sleep 60 &
+	pid=$!
+	for _ in $(seq 300); do grep -q '"process.exec"' "$T/s.jsonl" 2>/dev/null && break; sleep 0.05; done
+	kill -TERM "$pid"
+	status=0
+	wait "$pid" || status=$?
+	[ "$status" -eq 143 ]
+	assert_stream "$T/s.jsonl" "ev[-1]['type'] == 'stream.end'" \
+		"by('process.exit')[-1]['sig'] == 'SIGTERM'"
+}
+
+@test "root mode: host-wide events, none from sfagent itself" {
+	"$SFAGENT" -R -o "$T/s.jsonl" --duration 3 &
+	pid=$!
+	for _ in $(seq 300); do [ -s "$T/s.jsonl" ] && break; sleep 0.05; done
+	for _ in 1 2 3 4 5; do cat "$T/root-marker" >/dev/null 2>&1 || true; done
+	wait "$pid"
+	assert_stream "$T/s.jsonl" \
+		"ev[0]['type'] == 'stream.start' and ev[0]['mode'] == 'root'" \
+		"len([e for e in by('file.open') if e['path'] == '$T/root-marker']) == 5" \
+		"not [e for e in ev if e.get('pid') == $pid]" \
+		"ev[-1]['type'] == 'stream.end'"
+}
+
+@test "process mode runs \$SHELL under tracking" {
+	run env SHELL=/bin/sh "$SFAGENT" -P -w sh -o "$T/s.jsonl" <<<'cat /etc/hostname >/dev/null; exit 4'
+	[ "$status" -eq 4 ]
+	assert_stream "$T/s.jsonl" "by('process.exec')[0]['filename'] == '/bin/sh'" \
+		"one('file.open', path='/etc/hostname') is not None"
+}

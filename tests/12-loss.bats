@@ -1,0 +1,50 @@
+#!/usr/bin/env bats
+# Loss is never silent: a deliberately tiny ring buffer under a flood.
+
+load test_helper
+
+setup() {
+	T=$(mktemp -d)
+}
+
+teardown() {
+	rm -rf "$T"
+}
+
+@test "ring buffer overflow: stream.missed counts + events written = what happened" {
+	# the same deterministic flood, once with room for everything...
+	run "$SFAGENT" -X -w flood -o "$T/full.jsonl" -- "$SF_WORKLOADS/flood" 100000
+	assert_success
+	assert_stream "$T/full.jsonl" "ev[-1]['missed'] == 0" \
+		"len([e for e in by('file.open') if e['path'] == '/nonexistent/sfagent-flood']) == 100000"
+	total=$(python3 -c "import json;print(json.loads(open('$T/full.jsonl').readlines()[-1])['events'])")
+	# ...and once with a 16 KiB ring buffer that must overflow
+	run "$SFAGENT" -X -w flood -o "$T/tiny.jsonl" --ringbuf-size 16K -- "$SF_WORKLOADS/flood" 100000
+	assert_success
+	assert_seq_no_gaps "$T/tiny.jsonl"
+	assert_stream "$T/tiny.jsonl" \
+		"ev[-1]['type'] == 'stream.end'" \
+		"ev[-1]['missed_ringbuf'] > 0" \
+		"sum(e['count'] for e in by('stream.missed')) == ev[-1]['missed']" \
+		"all(e['reason'] == 'ringbuf' for e in by('stream.missed'))" \
+		"ev[-1]['events'] == len(ev) - 2 - len(by('stream.missed'))" \
+		"ev[-1]['events'] + ev[-1]['missed'] == $total"
+}
+
+@test "sink failure: a full disk is counted and reported, the agent keeps going" {
+	mkdir "$T/small"
+	mount -t tmpfs -o size=64k none "$T/small"
+	run "$SFAGENT" -X -w full -o "$T/small/s.jsonl" -- "$SF_WORKLOADS/flood" 2000
+	umount "$T/small"
+	# the program's own status, not a crash of sfagent
+	assert_success
+	assert_output --partial "No space left on device"
+	assert_output --regexp "workload \`full\`: [0-9]+ records could not be delivered"
+}
+
+@test "a reader that goes away: counted once on stderr, the program's status kept" {
+	run bash -c "'$SFAGENT' -X -o - -- /bin/sh -c 'sleep 0.5; for i in 1 2 3 4 5; do cat /etc/hostname; done >/dev/null; exit 5' 2>'$T/err' | head -c 1 >/dev/null; echo \${PIPESTATUS[0]}"
+	assert_output "5"
+	[ "$(grep -c 'Broken pipe' "$T/err")" -eq 1 ]
+	grep -Eq 'records could not be delivered' "$T/err"
+}

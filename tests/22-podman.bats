@@ -1,0 +1,108 @@
+#!/usr/bin/env bats
+# podman with the hooks.d file that `make install` produces: containers with
+# io.sfagent.export are streamed, the others are not.  podman runs on private
+# storage under the suite's temp dir, from a `podman import`ed busybox rootfs.
+
+bats_require_minimum_version 1.5.0
+load test_helper
+load hook_helper
+
+setup_file() {
+	hook_suite_setup
+	start_daemon
+	# the hooks.d file as installed, pointed at the installed sfhook and at
+	# the suite's socket
+	make -s -C "$SF_TOP" install DESTDIR="$HT/dest" >/dev/null
+	installed="$HT/dest/usr/share/containers/oci/hooks.d/sfagent.json"
+	hook_bin=$(jq -r .hook.path "$installed")
+	[ -x "$HT/dest$hook_bin" ]
+	mkdir -p "$HT/hooks" "$HT/hooks-absent"
+	jq --arg p "$HT/dest$hook_bin" --arg s "$SOCK" \
+		'.hook.path = $p | .hook.args = ["sfhook", "--socket", $s]' \
+		"$installed" >"$HT/hooks/sfagent.json"
+	jq --arg p "$HT/dest$hook_bin" --arg s "$HT/absent.sock" \
+		'.hook.path = $p | .hook.args = ["sfhook", "--socket", $s]' \
+		"$installed" >"$HT/hooks-absent/sfagent.json"
+	tar -C "$ROOTFS" -cf "$HT/rootfs.tar" .
+	pm import "$HT/rootfs.tar" localhost/sfagent-busybox:test >/dev/null
+}
+
+teardown_file() {
+	pm rm -af >/dev/null 2>&1 || true
+	hook_suite_teardown
+}
+
+# podman on private storage; the ulimits are needed on this machine
+pm() {
+	podman --root "$HT/storage" --runroot "$HT/runroot" --storage-driver vfs \
+		--cgroup-manager cgroupfs --events-backend file \
+		--hooks-dir "${HOOKS_DIR:-$HT/hooks}" "$@"
+}
+
+pm_run() {
+	timeout 120 podman --root "$HT/storage" --runroot "$HT/runroot" \
+		--storage-driver vfs --cgroup-manager cgroupfs --events-backend file \
+		--hooks-dir "${HOOKS_DIR:-$HT/hooks}" run --rm --network none \
+		--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$@"
+}
+
+@test "podman run with io.sfagent.export=file is streamed via hooks.d" {
+	run pm_run --cidfile "$HT/cid1" --annotation io.sfagent.export=file \
+		--annotation io.sfagent.workload=podwl \
+		localhost/sfagent-busybox:test /bin/sh -c 'cat /etc/passwd >/dev/null; echo hi'
+	assert_success
+	assert_output "hi"
+	cid=$(cat "$HT/cid1")
+	f="$OUT/podwl.jsonl"
+	assert_seq_no_gaps "$f"
+	assert_stream "$f" \
+		'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
+		'all(e["container"] == "'"$cid"'" for e in ev)' \
+		'ev[0]["meta"]["annotations"]["io.sfagent.export"] == "file"' \
+		'ev[0]["meta"]["cgroup_path"].endswith("'"$cid"'")' \
+		'by("process.exec")[0]["filename"] == "/bin/sh"' \
+		'one("file.open", path="/etc/passwd") is not None'
+}
+
+@test "podman run without the annotation is not streamed" {
+	before=$(ls "$OUT" | wc -l)
+	run pm_run --cidfile "$HT/cid2" localhost/sfagent-busybox:test /bin/sh -c 'cat /etc/group >/dev/null; echo plain'
+	assert_success
+	assert_output "plain"
+	cid=$(cat "$HT/cid2")
+	[ "$(ls "$OUT" | wc -l)" = "$before" ]
+	run grep -rl "$cid" "$OUT"
+	assert_failure
+}
+
+@test "podman: file:NAME and the container id as default workload name" {
+	run pm_run --cidfile "$HT/cid3" --annotation io.sfagent.export=file:podman-named.jsonl \
+		localhost/sfagent-busybox:test /bin/true
+	assert_success
+	cid=$(cat "$HT/cid3")
+	assert_stream "$OUT/podman-named.jsonl" 'ev[0]["workload"] == "'"$cid"'"' \
+		'by("process.exec")[0]["filename"] == "/bin/true"' \
+		'ev[-1]["type"] == "stream.end"'
+}
+
+@test "podman: an invalid annotation stops the container with the hook's message" {
+	run pm_run --annotation io.sfagent.export=file:../escape.jsonl \
+		localhost/sfagent-busybox:test /bin/echo started
+	assert_failure
+	refute_output --partial "started"
+	assert_output --partial "must be a plain name"
+	[ ! -e "$HT/escape.jsonl" ]
+}
+
+@test "podman: agent absent, fail open starts the container, fail closed does not" {
+	HOOKS_DIR="$HT/hooks-absent" run pm_run --annotation io.sfagent.export=file \
+		localhost/sfagent-busybox:test /bin/echo started-open
+	assert_success
+	assert_output --partial "started-open"
+	# podman reports a failed OCI hook as 127
+	HOOKS_DIR="$HT/hooks-absent" run -127 pm_run --annotation io.sfagent.export=file \
+		--annotation io.sfagent.fail=closed localhost/sfagent-busybox:test /bin/echo started-closed
+	assert_failure
+	refute_output --partial "started-closed"
+	assert_output --partial "io.sfagent.fail=closed"
+}

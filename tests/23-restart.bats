@@ -1,0 +1,133 @@
+#!/usr/bin/env bats
+# Agent restart: tagged cgroups are rediscovered and their streams resumed
+# (appended, with stream.missed "agent_restart"); containers that ended while
+# the agent was down are closed out.
+
+load test_helper
+load hook_helper
+
+setup() {
+	hook_suite_setup
+	start_daemon
+	MNT=$(awk '$(NF-2) == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+}
+
+teardown() {
+	hook_suite_teardown
+}
+
+LOOP='["/bin/sh", "-c", "while true; do cat /etc/hostname >/dev/null; sleep 0.1; done"]'
+
+run_detached() {
+	(cd "$2" && runc --root "$RUNC_ROOT" run -d "$1" </dev/null >/dev/null 2>&1)
+}
+
+# count_in FILE PYTHON-EXPR: true when the expression holds for the stream
+holds() {
+	stream_check "$@" >/dev/null 2>&1
+}
+
+xattrs_of() {
+	python3 -c 'import os,sys; print(" ".join(os.listxattr(sys.argv[1])))' "$1"
+}
+
+@test "restart after SIGTERM: the running container's stream is resumed and ends at poststop" {
+	make_bundle "$HT/b" "$LOOP" '{"io.sfagent.workload": "long"}'
+	run_detached sfh-long1 "$HT/b"
+	f="$OUT/long.jsonl"
+	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
+	stop_daemon TERM
+	# a clean stop ends the stream, the tags stay for the next agent
+	assert_stream "$f" 'ev[-1]["type"] == "stream.end"'
+	run xattrs_of "$MNT/sfh-long1"
+	assert_output --partial "trusted.sfagent.container"
+	assert_output --partial "trusted.sfagent.register"
+	start_daemon
+	grep -q "1 streams resumed" "$HT/agent.log"
+	wait_for "events after the restart" 30 holds "$f" \
+		'len(by("stream.start")) == 2 and any(e.get("path") == "/etc/hostname" for e in ev[ev.index(by("stream.start")[1]):])'
+	runc --root "$RUNC_ROOT" kill sfh-long1 KILL
+	wait_for "stopped" 30 test "$(state_of sfh-long1)" = stopped
+	runc --root "$RUNC_ROOT" delete sfh-long1
+	wait_for "stream.end" 30 holds "$f" 'ev[-1]["type"] == "stream.end" and len(by("stream.end")) == 2'
+	assert_stream "$f" \
+		'[e["type"] for e in ev if e["type"].startswith("stream.")] == ["stream.start", "stream.end", "stream.start", "stream.missed", "stream.end"]' \
+		'"resumed" not in by("stream.start")[0] and by("stream.start")[1]["resumed"] is True' \
+		'by("stream.missed")[0]["reason"] == "agent_restart"' \
+		'ev.index(by("stream.missed")[0]) == ev.index(by("stream.start")[1]) + 1' \
+		'all(e["container"] == "sfh-long1" for e in ev)' \
+		'by("stream.start")[1]["meta"] == by("stream.start")[0]["meta"]'
+}
+
+@test "restart after SIGKILL: stale socket replaced, stream resumed" {
+	make_bundle "$HT/b" "$LOOP" '{"io.sfagent.workload": "killed"}'
+	run_detached sfh-killed1 "$HT/b"
+	f="$OUT/killed.jsonl"
+	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
+	stop_daemon KILL
+	[ -S "$SOCK" ]
+	start_daemon
+	wait_for "resumed stream" 30 holds "$f" 'len(by("stream.start")) == 2'
+	assert_stream "$f" 'len(by("stream.end")) == 0' \
+		'by("stream.start")[1]["resumed"] is True' \
+		'by("stream.missed")[-1]["reason"] == "agent_restart"'
+	# and the hook contract holds for new containers
+	make_bundle "$HT/b2" '["/bin/true"]' '{"io.sfagent.workload": "new-after-kill"}'
+	run run_container sfh-new1 "$HT/b2"
+	assert_success
+	assert_stream "$OUT/new-after-kill.jsonl" 'ev[-1]["type"] == "stream.end"'
+}
+
+@test "a container that ended while the agent was down is closed out and untagged" {
+	make_bundle "$HT/b" "$LOOP" '{"io.sfagent.workload": "gone"}'
+	run_detached sfh-gone1 "$HT/b"
+	f="$OUT/gone.jsonl"
+	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
+	stop_daemon TERM
+	runc --root "$RUNC_ROOT" kill sfh-gone1 KILL
+	wait_for "stopped" 30 test "$(state_of sfh-gone1)" = stopped
+	[ -d "$MNT/sfh-gone1" ]
+	start_daemon
+	grep -q "1 closed out" "$HT/agent.log"
+	assert_stream "$f" \
+		'[e["type"] for e in ev if e["type"].startswith("stream.")] == ["stream.start", "stream.end", "stream.start", "stream.missed", "stream.end"]'
+	run xattrs_of "$MNT/sfh-gone1"
+	refute_output --partial "sfagent"
+	# its poststop comes later and is still answered
+	run runc --root "$RUNC_ROOT" delete sfh-gone1
+	assert_success
+	kill -0 "$AGENT_PID"
+}
+
+@test "a forged tag that does not match its cgroup is ignored" {
+	make_plain_bundle "$HT/p" "$LOOP"
+	run_detached sfh-forged1 "$HT/p"
+	python3 -c '
+import os, sys
+d = sys.argv[1]
+os.setxattr(d, "trusted.sfagent.container", b"someone-else")
+os.setxattr(d, "trusted.sfagent.register", b"{\"v\":1,\"op\":\"register\",\"container_id\":\"someone-else\",\"pid\":1,\"cgroup_id\":1,\"cgroup_path\":\"/elsewhere\",\"bundle\":\"/x\",\"workload\":\"forged\"}")
+' "$MNT/sfh-forged1"
+	stop_daemon TERM
+	start_daemon
+	grep -q "sfagent tags do not match the cgroup; ignored" "$HT/agent.log"
+	[ ! -e "$OUT/forged.jsonl" ]
+}
+
+@test "a container started (fail open) while the agent was down is picked up when it starts" {
+	stop_daemon TERM
+	make_bundle "$HT/b" "$LOOP" '{"io.sfagent.workload": "early"}'
+	run_detached sfh-early1 "$HT/b"
+	[ "$(state_of sfh-early1)" = running ]
+	run xattrs_of "$MNT/sfh-early1"
+	assert_output --partial "trusted.sfagent.register"
+	start_daemon
+	f="$OUT/early.jsonl"
+	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
+	assert_stream "$f" 'ev[0]["type"] == "stream.start" and ev[0]["resumed"] is True' \
+		'ev[1]["type"] == "stream.missed" and ev[1]["reason"] == "agent_restart"'
+	runc --root "$RUNC_ROOT" kill sfh-early1 KILL
+	wait_for "stopped" 30 test "$(state_of sfh-early1)" = stopped
+	runc --root "$RUNC_ROOT" delete sfh-early1
+	wait_for "stream.end" 30 holds "$f" 'ev[-1]["type"] == "stream.end"'
+}

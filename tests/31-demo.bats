@@ -1,0 +1,31 @@
+#!/usr/bin/env bats
+# `make demo` (tests/demo.sh): the sample bundle under sfagent -w, summarised.
+
+load test_helper
+
+@test "tests/demo.sh runs shell-demo in a container and summarises its stream" {
+	if [ ! -x "$SF_TOP/bundles/shell-demo/rootfs/bin/busybox" ]; then
+		echo "bundles/shell-demo has no rootfs: run 'make bundles'" >&2
+		return 1
+	fi
+	run timeout 120 "$SF_TOP/tests/demo.sh"
+	assert_success
+	# the container's own output passes through
+	assert_line "hello from shell-demo"
+	assert_line --regexp "^Stream build/demo.jsonl: [0-9]+ records, workload 'shell-demo', container sfagent-shell-demo-[0-9]+-[0-9a-f]+$"
+	assert_line --regexp "^  stream.end: [0-9]+ events, 0 missed; container exit status 0$"
+	assert_line "Events by type:"
+	# counts by type, each matching the stream
+	f="$SF_TOP/build/demo.jsonl"
+	for t in process.exec process.fork process.exit file.open file.rename \
+		file.symlink net.connect net.listen; do
+		n="$(grep -c "\"type\":\"$t\"" "$f")"
+		[ "$n" -gt 0 ]
+		assert_line --regexp "^  ${t//./\\.} +$n$"
+	done
+	# the first events in one-line form, from the workload's first exec on
+	assert_line --regexp "^First events from the container's process on \([0-9]+ events of runc's own container setup came before\):$"
+	assert_line --regexp "^ +[0-9]+  process\.exec +sh +/bin/sh /workload\.sh = 0$"
+	assert_line --regexp "^ +[0-9]+  file\.open +sh +/workload\.sh = [0-9]+$"
+	assert_seq_no_gaps "$f"
+}

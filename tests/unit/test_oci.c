@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: GPL-2.0
+/* lib/oci.c and lib/proto.c: annotations, export specs, the wire format. */
+#include <string.h>
+
+#include "oci.h"
+#include "proto.h"
+#include "tap.h"
+
+static int export_ok(const char *spec)
+{
+	struct sf_export_list l;
+	struct sf_error *err = NULL;
+	int r = sf_export_parse(spec, &l, &err);
+
+	sf_error_free(err);
+	sf_export_list_free(&l);
+	return r == 0;
+}
+
+static void test_export(void)
+{
+	struct sf_export_list l;
+	struct sf_error *err = NULL;
+
+	int r = sf_export_parse("file, file:a.jsonl,mqtt:t/x,http", &l, &err);
+
+	/* tap.h's ok() evaluates its condition twice: no calls inside it */
+	ok(r == 0, "a list of typed entries parses");
+	ok(l.n == 4 && l.e[0].kind == SF_EXPORT_FILE && !l.e[0].arg, "file");
+	is_str(l.e[1].arg, "a.jsonl", "file:NAME keeps NAME");
+	ok(l.e[2].kind == SF_EXPORT_MQTT && !strcmp(l.e[2].arg, "t/x"), "mqtt:TOPIC");
+	ok(l.e[3].kind == SF_EXPORT_HTTP && !l.e[3].arg, "http");
+	sf_export_list_free(&l);
+	r = sf_export_parse(NULL, &l, &err);
+	ok(r == 0 && l.n == 1 && l.e[0].kind == SF_EXPORT_FILE, "absent means file");
+	sf_export_list_free(&l);
+
+	r = export_ok("file:../x");
+	ok(!r, "../ refused");
+	r = export_ok("file:/etc/passwd");
+	ok(!r, "absolute refused");
+	r = export_ok("file:..");
+	ok(!r, ".. refused");
+	r = export_ok("file:.");
+	ok(!r, ". refused");
+	r = export_ok("file:a/b");
+	ok(!r, "a/b refused");
+	r = export_ok("file:.hidden");
+	ok(!r, "hidden refused");
+	r = export_ok("file:a\\b");
+	ok(!r, "backslash refused");
+	r = export_ok("file:a\tb");
+	ok(!r, "control character refused");
+	r = export_ok("file:");
+	ok(!r, "empty name refused");
+	r = export_ok("ftp");
+	ok(!r, "unknown kind refused");
+	r = export_ok("file,,file");
+	ok(!r, "empty entry refused");
+	r = export_ok("mqtt:a/#");
+	ok(!r, "mqtt wildcard refused");
+	r = export_ok("file,file,file,file,file");
+	ok(!r, "more than SF_EXPORT_MAX refused");
+	{
+		char name[SF_EXPORT_NAME_MAX + 10];
+		char spec[sizeof(name) + 8];
+
+		memset(name, 'a', sizeof(name) - 1);
+		name[sizeof(name) - 1] = 0;
+		snprintf(spec, sizeof(spec), "file:%s", name);
+		r = export_ok(spec);
+	ok(!r, "over-long name refused");
+	}
+	r = sf_export_parse("file:../x", &l, &err);
+	ok(r < 0 && err->status == SF_EXIT_USAGE && strstr(err->msg, "plain name"),
+	   "the message names the rule");
+	sf_error_free(err);
+}
+
+static void test_state(void)
+{
+	struct oci_state st;
+	struct sf_error *err = NULL;
+	int r = oci_state_parse("{\"id\":\"c1\",\"pid\":42,\"status\":\"creating\","
+				"\"bundle\":\"/b\",\"annotations\":{\"k\":\"v\"}}",
+				true, &st, &err);
+
+	ok(r == 0, "a runc state parses");
+	ok(st.pid == 42 && !strcmp(st.id, "c1") && !strcmp(st.bundle, "/b") &&
+		   st.nann == 1 && !strcmp(oci_kv_get(st.ann, st.nann, "k"), "v"),
+	   "fields read");
+	oci_state_free(&st);
+	r = oci_state_parse("{\"id\":\"c1\"}", true, &st, &err);
+	ok(r < 0, "no pid refused");
+	sf_error_free(err);
+	err = NULL;
+	r = oci_state_parse("{\"id\":\"c1\",\"pid\":1.5}", true, &st, &err);
+	ok(r < 0, "fractional pid refused");
+	sf_error_free(err);
+	err = NULL;
+	r = oci_state_parse("{\"id\":\"c1\",\"annotations\":{\"a\":1}}", false, &st,
+			    &err);
+	ok(r < 0, "non-string annotation refused");
+	sf_error_free(err);
+	err = NULL;
+	r = oci_state_parse("", false, &st, &err);
+	ok(r < 0 && strstr(err->msg, "empty"), "empty refused");
+	sf_error_free(err);
+}
+
+static void test_workload(void)
+{
+	struct oci_kv k8s[] = { { "io.kubernetes.cri.container-name", "web" } };
+	struct oci_kv own[] = { { "io.kubernetes.cri.container-name", "web" },
+				{ "io.sfagent.workload", "mine" } };
+	struct sf_error *err = NULL;
+	char *w = NULL;
+
+	sf_workload_from_annotations(k8s, 1, "id1", &w, &err);
+	is_str(w, "web", "Kubernetes container name is the default");
+	free(w);
+	sf_workload_from_annotations(own, 2, "id1", &w, &err);
+	is_str(w, "mine", "io.sfagent.workload wins");
+	free(w);
+	sf_workload_from_annotations(NULL, 0, "id1", &w, &err);
+	is_str(w, "id1", "else the container id");
+	free(w);
+}
+
+static void test_proto(void)
+{
+	struct sf_msg m = {
+		.op = SF_MSG_REGISTER,
+		.container_id = "c1",
+		.pid = 7,
+		.cgroup_id = 1234,
+		.cgroup_path = "/c1",
+		.bundle = "/b",
+		.workload = "w",
+		.meta_json = "{\"args\":[\"a\"]}",
+	}, d;
+	struct sf_error *err = NULL;
+	size_t len;
+	char *enc = sf_msg_encode(&m, &len, &err);
+	int r = enc ? sf_msg_decode(enc, len, &d, &err) : -1;
+
+	ok(r == 0, "register round trip");
+	ok(d.op == SF_MSG_REGISTER && d.pid == 7 && d.cgroup_id == 1234 &&
+		   !strcmp(d.cgroup_path, "/c1") && !strcmp(d.export_spec, "file") &&
+		   !strcmp(d.meta_json, "{\"args\":[\"a\"]}"),
+	   "fields survive");
+	sf_msg_free(&d);
+	free(enc);
+
+	static const char *const bad[] = {
+		"", "null", "[]", "{\"op\":\"ack\"}", "{\"v\":2,\"op\":\"ack\"}",
+		"{\"v\":1,\"op\":\"bogus\"}",
+		"{\"v\":1,\"op\":\"unregister\"}",
+		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,"
+		"\"cgroup_id\":2,\"cgroup_path\":\"/\",\"bundle\":\"/b\",\"workload\":\"w\"}",
+		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,"
+		"\"cgroup_id\":2,\"cgroup_path\":\"/a/../b\",\"bundle\":\"/b\",\"workload\":\"w\"}",
+		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,"
+		"\"cgroup_id\":2,\"cgroup_path\":\"/a\",\"bundle\":\"/b\",\"workload\":\"w\","
+		"\"meta\":[1]}",
+		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":-1}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = sf_msg_decode(bad[i], strlen(bad[i]), &d, &err);
+		ok(r < 0 && err->status == SF_EXIT_USAGE, "malformed message %zu refused", i);
+		sf_error_free(err);
+		err = NULL;
+	}
+}
+
+int main(void)
+{
+	test_export();
+	test_state();
+	test_workload();
+	test_proto();
+	return tap_done();
+}
