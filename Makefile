@@ -35,8 +35,8 @@ PKGS_TEST := bats bats-assert bats-support runc busybox-static mosquitto \
 	mosquitto-clients podman containerd python3 valgrind libclang-rt-14-dev \
 	iproute2 strace jq util-linux
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
-# systemd-analyze verify of the unit.
-PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd
+# systemd-analyze verify of the unit, shellcheck of the node scripts.
+PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
 PKGS_BENCH := hyperfine bpftrace strace linux-perf
 
 LIB_SRCS := $(wildcard lib/*.c)

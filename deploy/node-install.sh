@@ -39,7 +39,7 @@ end_mark="# END sfagent runtime handler"
 
 die() { echo "$prog: $*" >&2; exit "${status:-1}"; }
 usage() { status=2 die "$*"; }
-need() { [ "$#" -ge 2 ] && [ -n "$2" ] || usage "option $1 needs a value"; }
+need() { if [ "$#" -lt 2 ] || [ -z "$2" ]; then usage "option $1 needs a value"; fi; }
 say() { echo "$prog: $*" >&2; }
 
 while [ "$#" -gt 0 ]; do
@@ -112,7 +112,10 @@ esac
 replace() { # tmp-file dest: install atomically when different
 	if [ -f "$2" ] && cmp -s "$1" "$2"; then return 0; fi
 	mkdir -p "$(dirname -- "$2")"
-	cp "$1" "$2.sfagent-new" && mv -f "$2.sfagent-new" "$2" || die "cannot write \`$2\`"
+	if ! { cp "$1" "$2.sfagent-new" && mv -f "$2.sfagent-new" "$2"; }; then
+		rm -f "$2.sfagent-new"
+		die "cannot write \`$2\`"
+	fi
 	changed=yes
 }
 
@@ -156,7 +159,7 @@ else
 			echo "$begin_mark"
 			echo "# handlers containerd had built in, declared so they stay: $lost"
 			for name in $lost; do
-				P="^ *\\[$prefix\\.containerd\\.runtimes\\.$name[].]" awk '
+				P="^ *\\[$prefix\\.containerd\\.runtimes\\.${name}[].]" awk '
 					BEGIN { p = ENVIRON["P"] }
 					/^ *\[/ { keep = ($0 ~ p) }
 					keep' "$tmpdir/base.dump"
@@ -170,9 +173,11 @@ else
 		lost=$(comm -23 "$tmpdir/before" "$tmpdir/after" | tr '\n' ' ')
 		[ -z "$lost" ] || die "adding the handler would drop the node's runtime handlers: $lost"
 	fi
-	grep -q "^ *\[$prefix\.containerd\.runtimes\.sfagent\]\$" "$tmpdir/new.dump" &&
-		grep -q "base_runtime_spec = [\"']$base_spec[\"']" "$tmpdir/new.dump" ||
+	if ! grep -q "^ *\[$prefix\.containerd\.runtimes\.sfagent\]\$" "$tmpdir/new.dump" ||
+		! grep -qF -e "base_runtime_spec = \"$base_spec\"" -e "base_runtime_spec = '$base_spec'" \
+			"$tmpdir/new.dump"; then
 		die "containerd does not show the sfagent handler after the merge (config dump)"
+	fi
 	replace "$tmpdir/new.toml" "$root$config"
 	say "sfagent handler in $config (containerd config version $version), base spec $base_spec, hook $hook"
 fi

@@ -31,7 +31,7 @@ output=
 
 die() { echo "$prog: $*" >&2; exit "${status:-1}"; }
 usage() { status=2 die "$*"; }
-need() { [ "$#" -ge 2 ] && [ -n "$2" ] || usage "option $1 needs a value"; }
+need() { if [ "$#" -lt 2 ] || [ -z "$2" ]; then usage "option $1 needs a value"; fi; }
 
 while [ "$#" -gt 0 ]; do
 	case $1 in

@@ -75,6 +75,18 @@ spec_bundle() {
 	assert_success
 }
 
+@test "shell: the deploy scripts and the DaemonSet's inline scripts pass shellcheck" {
+	local ds="$SF_TOP/deploy/kubernetes/daemonset.yaml" tspec='d["spec"]["template"]["spec"]'
+	run shellcheck -s sh "$SF_TOP/deploy/node-install.sh" "$SF_TOP/oci/containerd-base-spec.sh"
+	assert_success
+	yaml_get "$ds" "$tspec"'["initContainers"][0]["args"][0]' >"$HT/sc-init.sh"
+	yaml_get "$ds" "$tspec"'["containers"][0]["args"][0]' >"$HT/sc-agent.sh"
+	yaml_get "$ds" "$tspec"'["containers"][0]["readinessProbe"]["exec"]["command"][2]' >"$HT/sc-ready.sh"
+	yaml_get "$ds" "$tspec"'["containers"][0]["livenessProbe"]["exec"]["command"][2]' >"$HT/sc-live.sh"
+	run shellcheck -s sh "$HT/sc-init.sh" "$HT/sc-agent.sh" "$HT/sc-ready.sh" "$HT/sc-live.sh"
+	assert_success
+}
+
 @test "manifests: Kubernetes API schema, and names/handler/labels/paths agree across files and the image" {
 	run "$PY" "$SF_TOP/tests/deploy_check.py" "$SF_TOP/deploy" "$INST"
 	assert_success
