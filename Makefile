@@ -34,6 +34,9 @@ PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 PKGS_TEST := bats bats-assert bats-support runc busybox-static mosquitto \
 	mosquitto-clients openssl podman containerd python3 valgrind libclang-rt-14-dev \
 	iproute2 strace jq util-linux
+# deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
+# systemd-analyze verify of the unit, shellcheck of the node scripts.
+PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
 PKGS_BENCH := hyperfine bpftrace strace linux-perf
 
 LIB_SRCS := $(wildcard lib/*.c)
@@ -48,7 +51,7 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
 .PHONY: all deps deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
-	check-format format unit FORCE
+	check-format format unit FORCE install-deploy sfhook-static
 
 all: build
 
@@ -168,6 +171,27 @@ install: build
 	install -m 0755 $(BUILD)/sfhook $(DESTDIR)$(LIBEXECDIR)/sfhook
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/sfagent.json
+
+# ---- deploy/: systemd unit, containerd handler, node installer ------------
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SFDATADIR ?= $(PREFIX)/share/sfagent
+install: install-deploy
+install-deploy: build
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SFDATADIR)/containerd
+	sed 's|@BINDIR@|$(PREFIX)/bin|' deploy/systemd/sfagent.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/sfagent.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/sfagent.service
+	for f in deploy/node-install.sh oci/containerd-base-spec.sh; do \
+		sed 's|/usr/local/libexec/sfagent/sfhook|$(LIBEXECDIR)/sfhook|' $$f \
+		> $(DESTDIR)$(SFDATADIR)/$${f##*/} && chmod 0755 $(DESTDIR)$(SFDATADIR)/$${f##*/} || exit 1; done
+	install -m 0644 deploy/containerd/sfagent-v2.toml deploy/containerd/sfagent-v3.toml \
+		$(DESTDIR)$(SFDATADIR)/containerd/
+
+# sfhook linked statically: the DaemonSet copies it onto nodes, which may not
+# have libyajl (deploy/Containerfile).
+sfhook-static:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/static $(BUILD)/static/sfhook \
+		LDLIBS_HOOK="-static $$($(CC) -print-file-name=libyajl_s.a)"
 
 check-format:
 	$(Q)clang-format --dry-run --Werror $(wildcard agent/*.[ch] lib/*.[ch] hook/*.[ch] bpf/*.[ch] tests/unit/*.c)
