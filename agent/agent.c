@@ -76,9 +76,6 @@ int agent_init(struct agent *a, const struct sf_options *o,
 		host[sizeof(host) - 1] = 0;
 		a->exporter = xstrdup(host);
 	}
-	if (!encoder_find(o->format))
-		return sf_usage(err, "unknown format `%s`: choose one of %s",
-				o->format, encoder_names());
 	a->boot_to_epoch = (int64_t)sf_now_ns() - (int64_t)clock_ns(CLOCK_BOOTTIME);
 	if (probe_open(&a->probe, &po, err) < 0) {
 		probe_close(&a->probe);
@@ -303,9 +300,13 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	probe_reset_drops(&a->probe, wl->slot);
 	stream_flush(a, wl);
 	wl->enc->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
-	stream_flush_control(wl);
-	if (probe_track(&a->probe, wl->cgid, wl->slot, err) < 0)
+	/* track before the start record leaves: whoever sees stream.start
+	 * may rely on the workload being watched already */
+	if (probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
+		stream_flush_control(wl);
 		return sf_error_wrap(err, "workload `%s`", wl->name);
+	}
+	stream_flush_control(wl);
 	return 0;
 }
 

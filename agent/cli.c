@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "encode.h"
 #include "options.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
@@ -190,6 +191,8 @@ static int parse_size(const char *s, uint32_t *out)
 	v = strtoull(s, &end, 10);
 	if (errno)
 		return -1;
+	if (v > (1ull << 30))
+		return -1;
 	if (*end == 'K' || *end == 'k')
 		v <<= 10, end++;
 	else if (*end == 'M' || *end == 'm')
@@ -314,6 +317,9 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			o->exporter = optarg;
 			break;
 		case 'F':
+			if (!encoder_find(optarg))
+				return sf_usage(err, "unknown format `%s`: choose one of %s",
+						optarg, encoder_names());
 			o->format = optarg;
 			break;
 		case 'f':
