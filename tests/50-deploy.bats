@@ -137,6 +137,11 @@ spec_bundle() {
 	assert_failure
 	assert_output --partial 'key SFAGENT_UNUSED is used by no container'
 
+	mutate systemd/sfagent.service 's/^CapabilityBoundingSet=CAP_BPF /CapabilityBoundingSet=CAP_NET_ADMIN CAP_BPF /'
+	run "$PY" "$SF_TOP/tests/deploy_check.py" "$d"
+	assert_failure
+	assert_output --partial "differ from the systemd unit's"
+
 	mutate containerd/sfagent-v3.toml "s|base_runtime_spec = '/etc/sfagent/|base_runtime_spec = '/etc/other/|"
 	run "$PY" "$SF_TOP/tests/deploy_check.py" "$d"
 	assert_failure
