@@ -360,7 +360,7 @@ static void json_stream_start(struct sbuf *o, const struct workload *wl,
 	sbuf_key(o, "schema");
 	sbuf_u64(o, SF_SCHEMA_VERSION);
 	sbuf_key(o, "format");
-	sbuf_lit(o, "\"json\"");
+	sbuf_json_str(o, wl->enc ? wl->enc->name : "json", SIZE_MAX);
 	sbuf_key(o, "mode");
 	sbuf_json_str(o, si->mode, SIZE_MAX);
 	sbuf_key(o, "start");

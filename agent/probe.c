@@ -154,6 +154,8 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 	if (r < 0)
 		return sf_fail(err, -r, "set ring buffer size to %u bytes",
 			       o->ringbuf_bytes);
+	/* wake the agent early once an eighth of the ring waits */
+	s->rodata->wake_bytes = o->ringbuf_bytes / 8;
 	r = sfagent_bpf__load(s);
 	if (r < 0) {
 		sf_fail(err, -r, "load BPF programs");

@@ -156,6 +156,8 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 					child_done = true;
 				}
 			}
+		} else if (si.ssi_signo == SIGHUP) {
+			agent_reopen(&a); /* logrotate */
 		} else if ((si.ssi_signo == SIGINT && si.ssi_code != SI_KERNEL) ||
 			   si.ssi_signo == SIGTERM) {
 			/* A terminal's ^C reaches the program itself; a kill

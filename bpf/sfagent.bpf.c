@@ -30,6 +30,20 @@ char LICENSE[] SEC("license") = "GPL";
 /* Bumped by the agent after every change to the tracked map. */
 volatile __u32 track_gen = 0;
 
+/*
+ * Wake-up batching.  A plain bpf_ringbuf_submit() wakes the agent (an IPI and
+ * a context switch) for every record it has caught up with, which at high
+ * rates costs the traced task more than the record itself.  Records are
+ * submitted with BPF_RB_NO_WAKEUP and the agent is woken only when the last
+ * wake-up is WAKE_NS old (so a quiet stream still gets its first record at
+ * once) or when wake_bytes are waiting (at most every WAKE_MIN_NS).  The
+ * agent's poll timeout bounds the delay of a burst's last records.
+ */
+#define WAKE_NS (10 * 1000 * 1000)
+#define WAKE_MIN_NS (100 * 1000)
+volatile const __u64 wake_bytes = 1 << 20; /* the agent sets it */
+__u64 last_wake = 0;
+
 struct cg_cache_entry {
 	__u32 slot;
 	__u32 gen;
@@ -140,6 +154,20 @@ static __always_inline void *reserve(__u32 slot, __u64 size)
 	if (!e)
 		count_drop(slot);
 	return e;
+}
+
+static __always_inline void submit(void *e)
+{
+	__u64 ts = ((struct sf_hdr *)e)->ts_boot, since = ts - last_wake;
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (since >= WAKE_NS ||
+	    (since >= WAKE_MIN_NS &&
+	     bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes)) {
+		last_wake = ts;
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
+	bpf_ringbuf_submit(e, flags);
 }
 
 static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
@@ -321,7 +349,7 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 	read_path(e->path, p1, &e->hdr.flags, SF_F_PATH_TRUNC, SF_F_PATH_FAULT);
 	read_path(e->path2, p2, &e->hdr.flags, SF_F_PATH2_TRUNC,
 		  SF_F_PATH2_FAULT);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
@@ -452,7 +480,7 @@ static __always_inline void net_event(long nr, long ret, __u32 slot,
 			sock_read_addr(e, e->fd, false);
 		break;
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 static __always_inline void kill_event(long nr, long ret, __u32 slot,
@@ -480,7 +508,7 @@ static __always_inline void kill_event(long nr, long ret, __u32 slot,
 		e->target_tid = 0;
 		e->sig = a->a[1];
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 static __always_inline void cred_event(long nr, long ret, __u32 slot,
@@ -513,7 +541,7 @@ static __always_inline void cred_event(long nr, long ret, __u32 slot,
 		e->old_uid = e->new_uid, e->old_euid = e->new_euid;
 		e->old_gid = e->new_gid, e->old_egid = e->new_egid;
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
@@ -532,7 +560,7 @@ static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
 	e->argv_len = 0;
 	read_path(e->filename, file, &e->hdr.flags, SF_F_PATH_TRUNC,
 		  SF_F_PATH_FAULT);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 /* syscalls/sys_exit_<name> record: see its format file in tracefs.  Not
@@ -656,7 +684,7 @@ int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
 	if (bpf_probe_read_user(e->argv, len, (void *)start) < 0)
 		len = 0;
 	e->argv_len = len;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -678,7 +706,7 @@ int BPF_PROG(sf_fork, struct task_struct *parent, struct task_struct *child)
 	e->hdr.ret = child->tgid;
 	if (child->tgid == parent->tgid)
 		e->hdr.flags |= SF_F_THREAD;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -701,7 +729,7 @@ int BPF_PROG(sf_exit, struct task_struct *p, bool group_dead)
 		e->hdr.flags |= SF_F_GROUP_DEAD;
 	else
 		e->hdr.flags |= SF_F_THREAD;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -732,6 +760,6 @@ int BPF_PROG(sf_capable, const struct cred *cred, struct user_namespace *tns,
 	e->hdr.flags |= SF_F_HAS_RET;
 	e->cap = cap;
 	e->result = ret;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }

@@ -54,3 +54,43 @@ PY
 	run grep -c "unregistered" "$HT/agent.log"
 	assert_output 50
 }
+
+@test "valgrind: the daemon through container churn, bad requests and a restart frees everything" {
+	stop_daemon
+	vgd() {
+		valgrind --suppressions="$SF_TOP/tests/valgrind.supp" --leak-check=full \
+			--show-leak-kinds=definite,indirect \
+			--errors-for-leak-kinds=definite,indirect --error-exitcode=99 -q \
+			"$SFAGENT" -D --socket "$SOCK" --output-dir "$OUT" 2>>"$HT/vg.log" &
+		VG_PID=$!
+		wait_for "agent under valgrind" 120 test -S "$SOCK"
+	}
+	vgd
+	make_bundle "$HT/bvg" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null"]' \
+		'{"io.sfagent.export": "file,file:vg-copy.jsonl"}'
+	for i in 1 2 3 4 5; do
+		run_container "sfh-vg-$i" "$HT/bvg" >/dev/null
+	done
+	raw_request 'not json' >/dev/null
+	raw_request '{"v":1,"op":"register","container_id":"x","pid":1,"cgroup_id":1,"cgroup_path":"/nope","bundle":"/b","workload":"w"}' >/dev/null
+	make_bundle "$HT/bvgl" '["/bin/sleep", "60"]' '{"io.sfagent.workload": "vg-long"}'
+	(cd "$HT/bvgl" && runc --root "$RUNC_ROOT" run -d sfh-vg-long </dev/null >/dev/null 2>&1)
+	kill -TERM $VG_PID
+	rc=0
+	wait $VG_PID || rc=$?
+	[ "$rc" = 0 ] || { cat "$HT/vg.log"; false; }
+	# again, resuming the running container on start
+	vgd
+	wait_for "resumed" 60 stream_check "$OUT/vg-long.jsonl" 'len(by("stream.start")) == 2'
+	runc --root "$RUNC_ROOT" kill sfh-vg-long KILL
+	wait_for "stopped" 30 test "$(state_of sfh-vg-long)" = stopped
+	runc --root "$RUNC_ROOT" delete sfh-vg-long
+	kill -TERM $VG_PID
+	rc=0
+	wait $VG_PID || rc=$?
+	[ "$rc" = 0 ] || { cat "$HT/vg.log"; false; }
+	run grep -v "unhandled eBPF" "$HT/vg.log"
+	refute_output --partial "definitely lost"
+	refute_output --partial "Invalid"
+	assert_stream "$OUT/vg-long.jsonl" 'ev[-1]["type"] == "stream.end"'
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env python3
+"""HTTP receiver for the sink suites: records every POST body.
+
+usage: http_receiver.py PORT DIR [--fail-first N] [--status CODE]
+
+Bodies of requests answered 2xx are appended to DIR/bodies.ndjson; every
+request is logged to DIR/requests.log as "STATUS CONTENT-TYPE BYTES HEADER..."
+(headers named X-*, and Authorization).  --fail-first N answers 503 to the
+first N requests; --status CODE answers CODE to every request.  DIR/ready
+appears once the socket listens.
+"""
+import http.server
+import os
+import sys
+
+port, out = int(sys.argv[1]), sys.argv[2]
+args = sys.argv[3:]
+fail_first = int(args[args.index("--fail-first") + 1]) if "--fail-first" in args else 0
+always = int(args[args.index("--status") + 1]) if "--status" in args else 0
+count = 0
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self):
+        global count
+        n = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(n)
+        count += 1
+        status = always or (503 if count <= fail_first else 200)
+        extra = " ".join("%s=%s" % (k, v) for k, v in self.headers.items()
+                         if k.lower().startswith("x-") or k.lower() == "authorization")
+        with open(os.path.join(out, "requests.log"), "a") as f:
+            f.write("%d %s %d %s\n" % (status, self.headers.get("Content-Type"), n, extra))
+        if 200 <= status < 300:
+            with open(os.path.join(out, "bodies.ndjson"), "ab") as f:
+                f.write(body if body.endswith(b"\n") else body + b"\n")
+        reply = b"ok\n" if status < 300 else b"rejected by test receiver\n"
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+    def log_message(self, *a):
+        pass
+
+
+srv = http.server.HTTPServer(("127.0.0.1", port), Handler)
+open(os.path.join(out, "ready"), "w").close()
+srv.serve_forever()
