@@ -14,7 +14,14 @@
 #   --timeout SECS       runtime's kill timeout for the hook (default 10; sfhook's
 #                        own --timeout, 2 s, fires well inside it)
 #   --ctr CMD            ctr command (default `ctr`; e.g. "chroot /host ctr")
-#   --from FILE          start from FILE instead of `ctr oci spec` ('-' = stdin)
+#   --from FILE          start from FILE instead of `ctr oci spec` ('-' = stdin),
+#                        taken as it is (your own base spec, your own limits)
+#
+# From `ctr oci spec`, the rlimits, seccomp and AppArmor defaults are dropped,
+# as containerd's CRI plugin drops them for a handler without a base spec
+# (WithoutDefaultSecuritySettings).  With a base spec it keeps them: pods of
+# the RuntimeClass would otherwise get `ctr`'s RLIMIT_NOFILE 1024 instead of
+# the limits every other pod gets.
 #
 # Idempotent: hooks pointing at the same sfhook path are replaced, any other
 # hooks already in the spec (another vendor's) are kept in order.
@@ -71,8 +78,11 @@ if [ -n "$from" ]; then
 	cat -- "$from" > "$tmp" || die "cannot read \`$from\`"
 else
 	# shellcheck disable=SC2086 # --ctr may be a command with arguments
-	$ctr oci spec > "$tmp" 2>"$tmp.out" ||
-		die "\`$ctr oci spec\` failed: $(head -c 300 "$tmp.out")"
+	$ctr oci spec > "$tmp.out" 2>"$tmp.err" ||
+		die "\`$ctr oci spec\` failed: $(head -c 300 "$tmp.err")"
+	jq 'del(.process.rlimits, .process.apparmorProfile, .linux.seccomp)' \
+		< "$tmp.out" > "$tmp" 2>"$tmp.err" ||
+		die "\`$ctr oci spec\` printed no JSON: $(head -c 300 "$tmp.err")"
 fi
 
 # Both stages get the same argv shape: sfhook --socket PATH STAGE (options

@@ -137,6 +137,11 @@ spec_bundle() {
 	assert_failure
 	assert_output --partial 'key SFAGENT_UNUSED is used by no container'
 
+	mutate systemd/sfagent.service 's/^CapabilityBoundingSet=CAP_BPF /CapabilityBoundingSet=CAP_NET_ADMIN CAP_BPF /'
+	run "$PY" "$SF_TOP/tests/deploy_check.py" "$d"
+	assert_failure
+	assert_output --partial "differ from the systemd unit's"
+
 	mutate containerd/sfagent-v3.toml "s|base_runtime_spec = '/etc/sfagent/|base_runtime_spec = '/etc/other/|"
 	run "$PY" "$SF_TOP/tests/deploy_check.py" "$d"
 	assert_failure
@@ -155,8 +160,12 @@ spec_bundle() {
 	[ -f "$unit" ]
 	grep -qx 'ExecStart=/usr/local/bin/sfagent -D --socket /run/sfagent/sfagent.sock --output-dir /var/log/sfagent $SFAGENT_OPTS' "$unit"
 	grep -qx 'Restart=on-failure' "$unit"
-	# verify needs ExecStart to exist: install once more with a real prefix
-	make -s -C "$SF_TOP" install PREFIX="$HT/prefix" >/dev/null
+	# verify needs ExecStart to exist: the same unit, pointed at the DESTDIR
+	# tree (never `make install` without DESTDIR here: that writes the host)
+	mkdir -p "$HT/prefix/lib/systemd/system"
+	sed "s|^ExecStart=/usr/local/bin/sfagent |ExecStart=$INST/usr/local/bin/sfagent |" "$unit" \
+		>"$HT/prefix/lib/systemd/system/sfagent.service"
+	grep -q "^ExecStart=$INST/" "$HT/prefix/lib/systemd/system/sfagent.service"
 	run systemd-analyze verify "$HT/prefix/lib/systemd/system/sfagent.service"
 	assert_success
 	assert_output ""

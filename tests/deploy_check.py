@@ -278,6 +278,22 @@ def main():
     if not agent.get("readinessProbe"):
         bad(dsf, "agent has no readinessProbe")
 
+    # The agent container gets exactly the systemd unit's capabilities: one
+    # list, tested once (tests/50-deploy.bats runs the agent within it).
+    unit = os.path.join(deploy, "systemd", "sfagent.service")
+    try:
+        with open(unit) as f:
+            m = re.search(r"^CapabilityBoundingSet=(.*)$", f.read(), re.M)
+        unit_caps = sorted(c.replace("CAP_", "", 1) for c in m.group(1).split()) if m else []
+    except OSError as e:
+        bad(unit, "cannot read: %s" % e)
+        unit_caps = []
+    ds_caps = sorted(dig(agent, "securityContext", "capabilities", "add", default=[]) or [])
+    if ds_caps != unit_caps:
+        bad(dsf, "agent capabilities %r differ from the systemd unit's %r" % (ds_caps, unit_caps))
+    if dig(agent, "securityContext", "capabilities", "drop") != ["ALL"]:
+        bad(dsf, "agent must drop ALL other capabilities")
+
     # One socket, one output dir, one base spec path, everywhere.
     agent_words = words_of(agent.get("args") or [])
     init_words = words_of((init.get("args") or []))
