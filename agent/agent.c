@@ -139,6 +139,9 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 
 void agent_fini(struct agent *a)
 {
+	if (a->orphans)
+		log_warn("%llu events arrived for streams already ended and were "
+			 "dropped", (unsigned long long)a->orphans);
 	wl_table_clear(&a->wl);
 	if (a->epfd >= 0)
 		close(a->epfd);
@@ -316,7 +319,12 @@ void stream_finish(struct agent *a, struct workload *wl)
 
 	probe_consume(&a->probe);
 	probe_untrack(&a->probe, wl->cgid);
-	/* events already in the ring buffer still belong to this stream */
+	/* Events already in the ring buffer still belong to this stream.  A
+	 * program that passed the filter just before the untrack may still be
+	 * filling its record on another CPU: BPF programs do not sleep, so a
+	 * millisecond is ample before the last look. */
+	probe_consume(&a->probe);
+	nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	probe_consume(&a->probe);
 	/* what network sinks still hold is delivered (bounded wait) or
 	 * counted, so that stream.end tells the whole loss */

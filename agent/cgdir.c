@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -70,6 +71,28 @@ bool cgdir_populated(struct cgdir *c)
 		return true; /* cannot tell: keep waiting for exit */
 	buf[n] = 0;
 	return !strstr(buf, "populated 0");
+}
+
+static int signal_procs(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	cleanup_free char *procs = NULL;
+	cleanup_fclose FILE *f = NULL;
+	int pid;
+
+	if (flag != FTW_D)
+		return 0;
+	procs = xasprintf("%s/cgroup.procs", path);
+	f = fopen(procs, "re");
+	while (f && fscanf(f, "%d", &pid) == 1)
+		kill(pid, SIGTERM);
+	return 0;
+}
+
+void cgdir_terminate(struct cgdir *c)
+{
+	/* by cgroup membership, never by a pid that may have been reused */
+	nftw(c->path, signal_procs, 16, FTW_PHYS | FTW_MOUNT);
 }
 
 void cgdir_kill(struct cgdir *c)

@@ -165,7 +165,11 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 			if (!term_sent) {
 				log_info("signal %d: stopping workload `%s`",
 					 si.ssi_signo, wl->name);
-				kill(child, SIGTERM);
+				/* once reaped, the pid may belong to someone else */
+				if (!child_done)
+					kill(child, SIGTERM);
+				else
+					cgdir_terminate(&cg);
 				term_sent = true;
 				term_deadline = sf_monotonic_ns() + TERM_GRACE_NS;
 			} else {
