@@ -40,7 +40,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (size < sizeof(*h))
 		return 0;
 	wl = wl_table_get(&a->wl, h->slot);
-	if (!wl) {
+	if (!wl || wl->closing) {
 		a->orphans++;
 		return 0;
 	}
@@ -313,10 +313,8 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	return 0;
 }
 
-void stream_finish(struct agent *a, struct workload *wl)
+void stream_finish_begin(struct agent *a, struct workload *wl)
 {
-	struct stream_totals t;
-
 	probe_consume(&a->probe);
 	probe_untrack(&a->probe, wl->cgid);
 	/* Events already in the ring buffer still belong to this stream.  A
@@ -326,11 +324,13 @@ void stream_finish(struct agent *a, struct workload *wl)
 	probe_consume(&a->probe);
 	nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
 	probe_consume(&a->probe);
-	/* what network sinks still hold is delivered (bounded wait) or
-	 * counted, so that stream.end tells the whole loss */
 	stream_flush(a, wl);
-	for (int i = 0; i < wl->nsinks; i++)
-		sink_flush(wl->sinks[i], NULL);
+}
+
+void stream_finish_end(struct agent *a, struct workload *wl)
+{
+	struct stream_totals t;
+
 	check_missed(a, wl);
 	t.events = wl->events;
 	t.missed_ringbuf = wl->missed_ringbuf;
@@ -341,14 +341,24 @@ void stream_finish(struct agent *a, struct workload *wl)
 	if (stream_flush_control(wl))
 		log_error("workload `%s`: stream.end could not be written to every output",
 			  wl->name);
-	for (int i = 0; i < wl->nsinks; i++)
-		sink_flush(wl->sinks[i], NULL);
 	log_info("workload `%s`: %llu events, %llu missed", wl->name,
 		 (unsigned long long)t.events, (unsigned long long)t.missed);
 	/* the stream itself may be what failed: say it where it is seen */
 	if (t.missed_sink)
 		log_warn("workload `%s`: %llu records could not be delivered",
 			 wl->name, (unsigned long long)t.missed_sink);
+}
+
+void stream_finish(struct agent *a, struct workload *wl)
+{
+	stream_finish_begin(a, wl);
+	/* what network sinks still hold is delivered (bounded wait) or
+	 * counted, so that stream.end tells the whole loss */
+	for (int i = 0; i < wl->nsinks; i++)
+		sink_flush(wl->sinks[i], NULL);
+	stream_finish_end(a, wl);
+	for (int i = 0; i < wl->nsinks; i++)
+		sink_flush(wl->sinks[i], NULL);
 	wl_table_remove(&a->wl, wl);
 }
 
@@ -361,6 +371,8 @@ void agent_drain(struct agent *a)
 	if (check)
 		a->last_missed_check = now;
 	for (struct workload *wl = a->wl.active; wl; wl = wl->next) {
+		if (wl->closing)
+			continue;
 		if (check)
 			check_missed(a, wl);
 		stream_flush(a, wl);

@@ -52,6 +52,12 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 		 struct sf_error **err);
 /* Drain, report what was missed, stream.end, untrack, close, free. */
 void stream_finish(struct agent *a, struct workload *wl);
+/* stream_finish in steps, for the daemon, which must not wait for sinks:
+ * begin untracks and drains the ring buffer into the sinks; once the sinks
+ * have delivered (sink_drain), end reports the loss and writes stream.end;
+ * once that is delivered too, wl_table_remove closes and frees. */
+void stream_finish_begin(struct agent *a, struct workload *wl);
+void stream_finish_end(struct agent *a, struct workload *wl);
 void stream_flush(struct agent *a, struct workload *wl);
 
 /*

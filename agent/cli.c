@@ -51,6 +51,7 @@ static const struct option long_opts[] = {
 	{ "broker", required_argument, NULL, 'b' },
 	{ "port", required_argument, NULL, 'p' },
 	{ "topic", required_argument, NULL, 't' },
+	{ "topic-template", required_argument, NULL, 't' },
 	{ "queue-size", required_argument, NULL, 'q' },
 	{ "exporter-id", required_argument, NULL, 'e' },
 	{ "format", required_argument, NULL, 'F' },
@@ -117,6 +118,8 @@ void sf_usage_print(FILE *f)
 	      "Output (one is required):\n"
 	      "  -o, --output FILE     write the stream to FILE ('-' for stdout)\n"
 	      "  -b, --broker HOST     MQTT broker;  -p PORT (1883), -t TOPIC, -q N queue\n"
+	      "  -t, --topic-template T  topic, %h exporter, %w workload, %c container id\n"
+	      "                        (daemon default sfagent/%h/%w)\n"
 	      "      --http URL        POST batches of JSON lines to URL (x-ndjson)\n"
 	      "  -F, --format FMT      output format: json (default), quixote, cadets\n"
 	      "  -e, --exporter-id ID  exporter id in stream.start (default: hostname)\n"
@@ -225,15 +228,14 @@ static int sf_check_sink_options(const struct sf_options *o, struct sf_error **e
 	if (o->max_files && !o->rotate_secs && !o->max_size)
 		return sf_usage(err, "--max-files needs -G SECONDS or --max-size MB");
 	if ((o->mqtt_user || o->mqtt_password_file || o->mqtt_cafile || o->mqtt_cert ||
-	     o->mqtt_key || o->mqtt_client_id || o->topic) && !o->broker &&
-	    o->mode != SF_MODE_DAEMON)
-		return sf_usage(err, "MQTT options (-t, --mqtt-*) need a broker: add -b HOST");
+	     o->mqtt_key || o->mqtt_client_id || o->topic) && !o->broker)
+		return sf_usage(err, "MQTT options (-t, --topic-template, --mqtt-*) need a "
+				     "broker: add -b HOST");
 	if (o->mqtt_password_file && !o->mqtt_user)
 		return sf_usage(err, "--mqtt-password-file needs --mqtt-user");
 	if (!!o->mqtt_cert != !!o->mqtt_key)
 		return sf_usage(err, "--mqtt-cert and --mqtt-key go together");
-	if ((o->http_nheaders || o->http_cafile) && !o->http_url &&
-	    o->mode != SF_MODE_DAEMON)
+	if ((o->http_nheaders || o->http_cafile) && !o->http_url)
 		return sf_usage(err, "--http-* options need --http URL");
 	return 0;
 }
@@ -495,8 +497,8 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 				o->argv[0]);
 	if (o->follow && o->mode != SF_MODE_ROOT)
 		return sf_usage(err, "-f only applies to root mode (-R)");
-	if (o->mode == SF_MODE_DAEMON && (o->output || o->broker || o->http_url))
-		return sf_usage(err, "-o/-b/--http do not apply to daemon mode: each "
+	if (o->mode == SF_MODE_DAEMON && o->output)
+		return sf_usage(err, "-o does not apply to daemon mode: each "
 				     "container's export comes from its "
 				     "io.sfagent.export annotation, files go to "
 				     "--output-dir");

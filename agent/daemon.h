@@ -16,10 +16,21 @@
 
 #define SF_OUTPUT_DIR_DEFAULT "/var/log/sfagent"
 
+enum daemon_phase {
+	DAEMON_LIVE,	/* tracked, streaming */
+	DAEMON_DRAIN,	/* untracked; the sinks deliver what they hold */
+	DAEMON_ENDING,	/* stream.end written; the sinks deliver it */
+};
+
 /* What the daemon keeps per workload slot besides struct workload. */
 struct daemon_reg {
 	char *files[SF_EXPORT_MAX]; /* names in the output directory */
 	int nfiles;
+	char *topics[SF_EXPORT_MAX]; /* MQTT topics it publishes to */
+	int ntopics;
+	bool http;
+	enum daemon_phase phase;
+	uint64_t deadline_ns; /* monotonic: when the current phase gives up */
 };
 
 struct daemon {
@@ -41,12 +52,30 @@ struct daemon {
  */
 int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 		    struct sf_error **err);
-/* Drains and ends the container's stream; an unknown id is not an error. */
+/* Drains and ends the container's stream; an unknown id is not an error.
+ * Network sinks that cannot deliver at once are drained from the main loop
+ * (daemon_close_poll), never by blocking it. */
 void daemon_unregister(struct daemon *d, const char *container_id);
 /* Ends the streams whose cgroup was removed without a poststop. */
 void daemon_reap(struct daemon *d);
 /* Ends every stream (signal, shutdown).  The cgroup tags stay for a restart. */
 void daemon_finish_all(struct daemon *d);
+/* Checks -b/--http/-t at start: the template, the broker (connects once),
+ * the collector's URL.  A broker that refuses is an error here. */
+int daemon_check_exports(struct daemon *d, struct sf_error **err);
+
+/* Closing streams (daemon_close.c). */
+void daemon_reg_free(struct daemon_reg *r);
+/* Untracks wl and starts draining it; waits up to wait_ns for its sinks. */
+void daemon_close(struct daemon *d, struct workload *wl, uint64_t wait_ns);
+/* One step for every closing stream, without waiting. */
+void daemon_close_poll(struct daemon *d);
+/* A stream being closed: its id and cgroup are free for a new one. */
+static inline bool daemon_closing(const struct workload *wl)
+{
+	return wl->closing;
+}
+
 /* stream.start "meta" from a registration. */
 char *daemon_meta(const struct sf_msg *req);
 

@@ -4,38 +4,44 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "json.h"
 #include "sink.h"
 
+/* Closing streams are not found: their id is free for a new container. */
 static struct workload *find_container(struct daemon *d, const char *id)
 {
 	for (struct workload *wl = d->a->wl.active; wl; wl = wl->next)
-		if (wl->container_id && !strcmp(wl->container_id, id))
+		if (!wl->closing && wl->container_id && !strcmp(wl->container_id, id))
 			return wl;
 	return NULL;
 }
 
+/* A stream still writing, closing or not, holds its files and topics. */
 static bool file_in_use(struct daemon *d, const char *name)
 {
 	for (struct workload *wl = d->a->wl.active; wl; wl = wl->next) {
 		struct daemon_reg *r = d->reg[wl->slot];
 
-		for (int i = 0; r && i < r->nfiles; i++)
+		for (int i = 0; r && r->phase != DAEMON_ENDING && i < r->nfiles; i++)
 			if (!strcmp(r->files[i], name))
 				return true;
 	}
 	return false;
 }
 
-static void reg_free(struct daemon_reg *r)
+static bool topic_in_use(struct daemon *d, const char *topic)
 {
-	if (!r)
-		return;
-	for (int i = 0; i < r->nfiles; i++)
-		free(r->files[i]);
-	free(r);
+	for (struct workload *wl = d->a->wl.active; wl; wl = wl->next) {
+		struct daemon_reg *r = d->reg[wl->slot];
+
+		for (int i = 0; r && r->phase != DAEMON_ENDING && i < r->ntopics; i++)
+			if (!strcmp(r->topics[i], topic))
+				return true;
+	}
+	return false;
 }
 
 /* Kubernetes annotations as the CRI runtimes spell them. */
@@ -163,6 +169,71 @@ static struct sink *open_file_sink(struct daemon *d, const char *name,
 	return sink_file_fdopen(fd, xasprintf("file `%s/%s`", d->o->output_dir, name));
 }
 
+/* '%' doubled: an expanded topic handed to sink_open_spec, which expands. */
+static char *topic_literal(const char *topic)
+{
+	char *out = xmalloc(2 * strlen(topic) + 1), *p = out;
+
+	for (; *topic; topic++) {
+		*p++ = *topic;
+		if (*topic == '%')
+			*p++ = '%';
+	}
+	*p = 0;
+	return out;
+}
+
+/*
+ * mqtt: the daemon's template (-t, default sfagent/%h/%w); while another
+ * running stream publishes there (two replicas of one workload), the
+ * container id is added as one more level.  mqtt:TOPIC: that topic (a
+ * template too), refused while another stream publishes there.  Values
+ * substituted cannot add levels or wildcards (sink_topic_expand).
+ */
+static int open_mqtt(struct daemon *d, struct workload *wl, struct daemon_reg *r,
+		     const struct sf_export *e, const struct sf_msg *req,
+		     struct sf_error **err)
+{
+	const struct sf_options *o = d->o;
+	const char *tmpl = e->arg ? e->arg : o->topic ? o->topic : SINK_TOPIC_DEFAULT;
+	cleanup_free char *topic = NULL, *lit = NULL;
+
+	if (!o->broker)
+		return sf_usage(err, ANN_EXPORT " asks for mqtt but the agent has no "
+					      "broker: start it with -b HOST, or export "
+					      "to a file");
+	topic = sink_topic_expand(tmpl, d->a->exporter, req->workload,
+				  req->container_id, err);
+	if (!topic)
+		return sf_error_wrap(err, ANN_EXPORT);
+	for (int k = 0; k < r->ntopics; k++)
+		if (!strcmp(r->topics[k], topic))
+			return 0; /* listed twice */
+	if (topic_in_use(d, topic)) {
+		cleanup_free char *t2 = NULL, *esc = NULL;
+
+		if (e->arg)
+			return sf_fail(err, 0, "MQTT topic `%s` is in use by another "
+					       "running container's stream: choose "
+					       "another " ANN_EXPORT "=mqtt:TOPIC",
+				       topic);
+		esc = topic_literal(topic);
+		t2 = xasprintf("%s/%%c", esc);
+		free(topic);
+		topic = sink_topic_expand(t2, d->a->exporter, req->workload,
+					  req->container_id, err);
+		if (!topic)
+			return -1;
+		if (topic_in_use(d, topic))
+			return sf_fail(err, 0, "MQTT topic `%s` is in use", topic);
+	}
+	lit = topic_literal(topic);
+	if (sink_open_spec(d->a, wl, "mqtt", lit, err) < 0)
+		return -1;
+	r->topics[r->ntopics++] = steal_pointer(&topic);
+	return 0;
+}
+
 static int open_sinks(struct daemon *d, struct workload *wl,
 		      struct daemon_reg *r, const struct sf_msg *req,
 		      bool created[], struct sf_error **err)
@@ -172,18 +243,39 @@ static int open_sinks(struct daemon *d, struct workload *wl,
 
 	if (sf_export_parse(req->export_spec, &l, err) < 0)
 		return -1;
+	/* network sinks first: one that fails leaves no file behind */
+	for (int i = 0; i < l.n; i++) {
+		const struct sf_export *e = &l.e[i];
+
+		if (e->kind == SF_EXPORT_MQTT && open_mqtt(d, wl, r, e, req, err) < 0)
+			goto out;
+		if (e->kind != SF_EXPORT_HTTP || r->http)
+			continue;
+		if (e->arg) {
+			/* the agent's headers may hold credentials */
+			sf_usage(err, ANN_EXPORT " `http:URL`: a container cannot choose "
+					      "the collector: write `http` (the agent's "
+					      "--http URL)");
+			goto out;
+		}
+		if (!d->o->http_url) {
+			sf_usage(err, ANN_EXPORT " asks for http but the agent has no "
+					      "collector: start it with --http URL, or "
+					      "export to a file");
+			goto out;
+		}
+		if (sink_open_spec(d->a, wl, "http", NULL, err) < 0)
+			goto out;
+		r->http = true;
+	}
 	for (int i = 0; i < l.n; i++) {
 		const struct sf_export *e = &l.e[i];
 		cleanup_free char *name = NULL;
 		struct sink *s;
 		bool dup = false;
 
-		if (e->kind != SF_EXPORT_FILE) {
-			sf_usage(err, ANN_EXPORT ": export kind `%s` is not available in "
-					      "this build yet",
-				 sf_export_kind_name(e->kind));
-			goto out;
-		}
+		if (e->kind != SF_EXPORT_FILE)
+			continue;
 		name = e->arg ? xstrdup(e->arg) : default_file_name(req->workload, NULL);
 		if (!e->arg && file_in_use(d, name)) {
 			free(name);
@@ -258,7 +350,7 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	if (check_cgroup(d, req, err) < 0)
 		return -1;
 	wl = wl_table_find_cgid(&d->a->wl, req->cgroup_id);
-	if (wl)
+	if (wl && !wl->closing)
 		return sf_usage(err, "cgroup `%s` is already tracked for container `%s`",
 				req->cgroup_path, wl->container_id ? wl->container_id : wl->name);
 	wl = agent_workload_new(d->a, req->workload, err);
@@ -277,7 +369,7 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 				unlinkat(d->out_dirfd, r->files[i], 0);
 		wl->cgid = 0;
 		wl_table_remove(&d->a->wl, wl);
-		reg_free(r);
+		daemon_reg_free(r);
 		return -1;
 	}
 	d->reg[wl->slot] = r;
@@ -289,13 +381,13 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	return 0;
 }
 
+/* How long an UNREGISTER waits for network sinks before draining them in
+ * the background: a broker nearby acknowledges in milliseconds. */
+#define CLOSE_GRACE_NS (100 * 1000000ull)
+
 static void finish(struct daemon *d, struct workload *wl)
 {
-	uint32_t slot = wl->slot;
-
-	stream_finish(d->a, wl);
-	reg_free(d->reg[slot]);
-	d->reg[slot] = NULL;
+	daemon_close(d, wl, CLOSE_GRACE_NS);
 }
 
 void daemon_unregister(struct daemon *d, const char *container_id)
@@ -310,10 +402,21 @@ void daemon_unregister(struct daemon *d, const char *container_id)
 	finish(d, wl);
 }
 
+/* Every stream drains at once, so the wait is one drain timeout in all. */
 void daemon_finish_all(struct daemon *d)
 {
-	while (d->a->wl.active)
-		finish(d, d->a->wl.active);
+	struct workload *wl, *next;
+
+	for (wl = d->a->wl.active; wl; wl = next) {
+		next = wl->next; /* daemon_close may free wl */
+		if (!wl->closing)
+			daemon_close(d, wl, 0);
+	}
+	while (d->a->wl.active) {
+		daemon_close_poll(d);
+		if (d->a->wl.active)
+			nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+	}
 }
 
 void daemon_reap(struct daemon *d)
@@ -325,7 +428,7 @@ void daemon_reap(struct daemon *d)
 		struct stat st;
 
 		next = wl->next;
-		if (stat(dir, &st) == 0 && st.st_ino == wl->cgid)
+		if (wl->closing || (stat(dir, &st) == 0 && st.st_ino == wl->cgid))
 			continue;
 		/* No poststop came (hook not configured for it, runtime crash):
 		 * the cgroup is gone, so is every process that could add to it. */

@@ -14,6 +14,7 @@
 #include "cgroup.h"
 #include "daemon.h"
 #include "run.h"
+#include "sink.h"
 
 /* How often streams are checked for a cgroup that vanished without poststop */
 #define REAP_INTERVAL_NS (1000 * 1000000ull)
@@ -36,6 +37,45 @@ static void handle(void *ctx, const struct sf_msg *req, struct sf_msg *reply)
 		return;
 	}
 	reply->op = SF_MSG_ACK;
+}
+
+int daemon_check_exports(struct daemon *d, struct sf_error **err)
+{
+	const struct sf_options *o = d->o;
+	const char *tmpl = o->topic ? o->topic : SINK_TOPIC_DEFAULT;
+	cleanup_free char *t1 = NULL, *t2 = NULL, *id = NULL;
+	struct sink *s;
+
+	if (o->broker) {
+		t1 = sink_topic_expand(tmpl, d->a->exporter, "w1", "c1", err);
+		if (!t1)
+			return sf_error_wrap(err, "-t/--topic-template");
+		t2 = sink_topic_expand(tmpl, d->a->exporter, "w2", "c2", err);
+		if (!t2)
+			return sf_error_wrap(err, "-t/--topic-template");
+		if (!strcmp(t1, t2))
+			return sf_usage(err, "topic template `%s` has neither %%w nor "
+					     "%%c: every container would publish to one "
+					     "topic (try 'sfagent/%%h/%%w')",
+					tmpl);
+		/* the broker's answer now: credentials and TLS files that do
+		 * not work are an error at start, not at each container */
+		id = o->mqtt_client_id ? xasprintf("%s-check", o->mqtt_client_id) :
+					 xasprintf("sfagent-%.64s-%d-check",
+						   d->a->exporter, (int)getpid());
+		s = sink_mqtt_open(o, t1, id, err);
+		if (!s)
+			return -1;
+		sink_close(s);
+	}
+	if (o->http_url) {
+		/* URL and --http-cafile; the collector may come later */
+		s = sink_http_open(o, o->http_url, err);
+		if (!s)
+			return -1;
+		sink_close(s);
+	}
+	return 0;
 }
 
 static int open_output_dir(const char *dir, struct sf_error **err)
@@ -84,6 +124,9 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	sigfd = agent_signalfd(&oldmask, err);
 	if (sigfd < 0)
 		goto out;
+	/* after the signals are blocked: the sinks' threads inherit that */
+	if (daemon_check_exports(&d, err) < 0)
+		goto out;
 	if (server_open(&d.srv, o->socket_path, handle, &d, err) < 0)
 		goto out;
 	/* the server's own epoll fd wakes agent_wait() for clients */
@@ -106,6 +149,7 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 			goto out;
 		}
 		server_process(&d.srv);
+		daemon_close_poll(&d);
 		if (sf_monotonic_ns() >= next_reap) {
 			daemon_reap(&d);
 			next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;

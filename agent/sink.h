@@ -32,6 +32,13 @@ struct sink_ops {
 			     struct sf_error **err);
 	/* Optional.  SIGHUP: reopen (files moved away by logrotate). */
 	int (*reopen)(struct sink *s, struct sf_error **err);
+	/* Optional (network sinks): flush without blocking, for the daemon,
+	 * which must keep serving while a stream drains.  The stream is
+	 * ending: send what is queued without waiting for a batch to fill and
+	 * return how many records are not delivered yet.  give_up: count those
+	 * as dropped, say so on stderr, stop sending, return 0.  NULL: nothing
+	 * is ever pending. */
+	uint64_t (*drain)(struct sink *s, bool give_up);
 };
 
 struct sink {
@@ -76,6 +83,11 @@ static inline int sink_flush(struct sink *s, struct sf_error **err)
 	return s->ops->flush ? s->ops->flush(s, err) : 0;
 }
 
+static inline uint64_t sink_drain(struct sink *s, bool give_up)
+{
+	return s->ops->drain ? s->ops->drain(s, give_up) : 0;
+}
+
 void sink_close(struct sink *s);
 
 /* File sink: path "-" is stdout.  append keeps what is there. */
@@ -102,6 +114,11 @@ struct sf_options;
  * error here, not later). */
 struct sink *sink_mqtt_open(const struct sf_options *o, const char *topic,
 			    const char *client_id, struct sf_error **err);
+/* The same without waiting for the first connection (daemon mode: checked
+ * once at start): records queue until it is made, reconnecting with backoff. */
+struct sink *sink_mqtt_open_background(const struct sf_options *o,
+				       const char *topic, const char *client_id,
+				       struct sf_error **err);
 /* HTTP: POSTs batches from a thread of its own. */
 struct sink *sink_http_open(const struct sf_options *o, const char *url,
 			    struct sf_error **err);

@@ -204,10 +204,12 @@ static int http_write_control(struct sink *s, const char *buf, size_t len,
 	return 0;
 }
 
+static void give_up(struct sink_http *h);
+
 static int http_flush(struct sink *s, struct sf_error **err)
 {
 	struct sink_http *h = (struct sink_http *)s;
-	uint64_t deadline = mono_ns() + h->drain_timeout * 1000000000ull, lost;
+	uint64_t deadline = mono_ns() + h->drain_timeout * 1000000000ull;
 
 	pthread_mutex_lock(&h->q.mu);
 	h->draining = true;
@@ -220,16 +222,45 @@ static int http_flush(struct sink *s, struct sf_error **err)
 		return 0;
 	}
 	pthread_mutex_unlock(&h->q.mu);
+	give_up(h);
+	return 0;
+}
+
+static void give_up(struct sink_http *h)
+{
+	uint64_t lost;
+
 	/* a POST may be under way: stop the thread before emptying the queue */
 	stop_thread(h);
 	pthread_mutex_lock(&h->q.mu);
 	lost = sinkq_discard(&h->q);
 	h->dead = true;
 	pthread_mutex_unlock(&h->q.mu);
-	sink_count_dropped(s, lost);
+	if (!lost)
+		return;
+	sink_count_dropped(&h->base, lost);
 	log_error("%s: %llu records not delivered within %us: counted as missed",
-		  s->desc, (unsigned long long)lost, h->drain_timeout);
-	return 0;
+		  h->base.desc, (unsigned long long)lost, h->drain_timeout);
+}
+
+static uint64_t http_drain(struct sink *s, bool give)
+{
+	struct sink_http *h = (struct sink_http *)s;
+	uint64_t n;
+
+	if (give) {
+		give_up(h);
+		return 0;
+	}
+	pthread_mutex_lock(&h->q.mu);
+	/* the stream is ending: no partial batch waits for --http-interval */
+	if (!h->draining) {
+		h->draining = true;
+		pthread_cond_broadcast(&h->q.cv);
+	}
+	n = h->q.nrec;
+	pthread_mutex_unlock(&h->q.mu);
+	return n;
 }
 
 static void http_close(struct sink *s)
@@ -252,6 +283,7 @@ static const struct sink_ops http_ops = {
 	.write_control = http_write_control,
 	.flush = http_flush,
 	.close = http_close,
+	.drain = http_drain,
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

@@ -303,11 +303,13 @@ static int mqtt_write_control(struct sink *s, const char *buf, size_t len,
 	return 0;
 }
 
+static void give_up(struct sink_mqtt *m);
+
 /* At the end of a stream: bounded wait for delivery, count the rest. */
 static int mqtt_flush(struct sink *s, struct sf_error **err)
 {
 	struct sink_mqtt *m = (struct sink_mqtt *)s;
-	uint64_t deadline = mono_ns() + m->drain_timeout * 1000000000ull, lost;
+	uint64_t deadline = mono_ns() + m->drain_timeout * 1000000000ull;
 
 	pthread_mutex_lock(&m->q.mu);
 	while (m->q.count && !m->dead && mono_ns() < deadline)
@@ -317,17 +319,41 @@ static int mqtt_flush(struct sink *s, struct sf_error **err)
 		return 0;
 	}
 	pthread_mutex_unlock(&m->q.mu);
-	/* Gone for good: stop sending so the queue can be emptied safely. */
+	give_up(m);
+	return 0;
+}
+
+/* Gone for good: stop sending so the queue can be emptied safely. */
+static void give_up(struct sink_mqtt *m)
+{
+	uint64_t lost;
+
 	stop_thread(m);
 	pthread_mutex_lock(&m->q.mu);
 	lost = sinkq_discard(&m->q);
 	m->dead = true;
 	pthread_mutex_unlock(&m->q.mu);
-	sink_count_dropped(s, lost);
+	if (!lost)
+		return;
+	sink_count_dropped(&m->base, lost);
 	log_error("%s: %llu records not delivered within %us (broker down?): "
 		  "counted as missed",
-		  s->desc, (unsigned long long)lost, m->drain_timeout);
-	return 0;
+		  m->base.desc, (unsigned long long)lost, m->drain_timeout);
+}
+
+static uint64_t mqtt_drain(struct sink *s, bool give)
+{
+	struct sink_mqtt *m = (struct sink_mqtt *)s;
+	uint64_t n;
+
+	if (give) {
+		give_up(m);
+		return 0;
+	}
+	pthread_mutex_lock(&m->q.mu);
+	n = m->q.nrec;
+	pthread_mutex_unlock(&m->q.mu);
+	return n;
 }
 
 static void mqtt_close(struct sink *s)
@@ -368,6 +394,7 @@ static const struct sink_ops mqtt_ops = {
 	.write_control = mqtt_write_control,
 	.flush = mqtt_flush,
 	.close = mqtt_close,
+	.drain = mqtt_drain,
 };
 
 /* Password from --mqtt-password-file, else $SFAGENT_MQTT_PASSWORD. */
@@ -411,8 +438,9 @@ static const char *connack_reason(int code)
 	}
 }
 
-struct sink *sink_mqtt_open(const struct sf_options *o, const char *topic,
-			    const char *client_id, struct sf_error **err)
+static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
+			      const char *client_id, bool wait,
+			      struct sf_error **err)
 {
 	MQTTAsync_connectOptions conn = MQTTAsync_connectOptions_initializer;
 	MQTTAsync_SSLOptions ssl = MQTTAsync_SSLOptions_initializer;
@@ -486,9 +514,17 @@ struct sink *sink_mqtt_open(const struct sf_options *o, const char *topic,
 	m->state = MQTT_CONNECTING;
 	pthread_mutex_unlock(&m->q.mu);
 	rc = MQTTAsync_connect(m->client, &m->conn);
-	if (rc != MQTTASYNC_SUCCESS) {
+	if (rc != MQTTASYNC_SUCCESS && wait) {
 		sf_fail(err, 0, "cannot connect to MQTT broker %s: error %d", uri, rc);
 		goto fail;
+	}
+	if (!wait) {
+		/* the thread retries with backoff (on_connect_fail or here) */
+		pthread_mutex_lock(&m->q.mu);
+		if (rc != MQTTASYNC_SUCCESS && m->state == MQTT_CONNECTING)
+			connection_down(m);
+		pthread_mutex_unlock(&m->q.mu);
+		goto start;
 	}
 	deadline = mono_ns() + (CONNECT_TIMEOUT_S + 2) * 1000000000ull;
 	pthread_mutex_lock(&m->q.mu);
@@ -511,6 +547,7 @@ struct sink *sink_mqtt_open(const struct sf_options *o, const char *topic,
 		goto fail;
 	}
 	pthread_mutex_unlock(&m->q.mu);
+start:
 	if (pthread_create(&m->thread, NULL, mqtt_thread, m) != 0) {
 		sf_fail(err, errno, "MQTT sender thread");
 		goto fail;
@@ -520,4 +557,17 @@ struct sink *sink_mqtt_open(const struct sf_options *o, const char *topic,
 fail:
 	mqtt_close(&m->base);
 	return NULL;
+}
+
+struct sink *sink_mqtt_open(const struct sf_options *o, const char *topic,
+			    const char *client_id, struct sf_error **err)
+{
+	return mqtt_open(o, topic, client_id, true, err);
+}
+
+struct sink *sink_mqtt_open_background(const struct sf_options *o,
+				       const char *topic, const char *client_id,
+				       struct sf_error **err)
+{
+	return mqtt_open(o, topic, client_id, false, err);
 }

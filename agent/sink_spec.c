@@ -47,11 +47,23 @@ static int open_spec(struct agent *a, struct workload *wl, const char *kind,
 					  a->exporter, wl->name, wl->container_id, err);
 		if (!topic)
 			return -1;
-		client_id = o->mqtt_client_id ?
-				    xstrdup(o->mqtt_client_id) :
-				    xasprintf("sfagent-%.64s-%d-%u", a->exporter,
+		/* one client per stream: in daemon mode --mqtt-client-id is a
+		 * prefix, as two clients with one id would push each other off
+		 * the broker */
+		if (o->mqtt_client_id && o->mode == SF_MODE_DAEMON)
+			client_id = xasprintf("%s-%u", o->mqtt_client_id, wl->slot);
+		else if (o->mqtt_client_id)
+			client_id = xstrdup(o->mqtt_client_id);
+		else
+			client_id = xasprintf("sfagent-%.64s-%d-%u", a->exporter,
 					      (int)getpid(), wl->slot);
-		s = sink_mqtt_open(o, topic, client_id, err);
+		/* the daemon connects in the background: a registration never
+		 * waits for the broker, and a broker that is away when a
+		 * container starts costs nothing but queue room */
+		if (o->mode == SF_MODE_DAEMON)
+			s = sink_mqtt_open_background(o, topic, client_id, err);
+		else
+			s = sink_mqtt_open(o, topic, client_id, err);
 	} else if (strcmp(kind, "http") == 0) {
 		if (!arg)
 			arg = o->http_url;

@@ -64,6 +64,13 @@ char *sink_topic_expand(const char *tmpl, const char *exporter,
 			 b.len ? "too long" : "empty", SINK_TOPIC_MAX);
 		goto bad;
 	}
+	if (b.data[0] == '$') {
+		/* $SYS/...: the broker's own topics, not for clients */
+		sf_usage(err, "MQTT topic from `%s` starts with `$`: such topics are "
+			      "the broker's own",
+			 tmpl);
+		goto bad;
+	}
 	sbuf_putc(&b, 0);
 	return b.data;
 bad:

@@ -6,6 +6,7 @@
 #ifndef SF_WORKLOAD_H
 #define SF_WORKLOAD_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "encode.h"
@@ -33,6 +34,8 @@ struct workload {
 	const struct encoder *enc;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
+	/* Untracked, being drained (daemon): the main loop leaves it alone. */
+	bool closing;
 
 	struct workload *next; /* active list */
 };

@@ -247,6 +247,20 @@ void oci_config_free(struct oci_config *c)
 	memset(c, 0, sizeof(*c));
 }
 
+bool sf_mqtt_topic_valid(const char *t)
+{
+	if (!sf_name_printable(t, SF_TOPIC_MAX) || strpbrk(t, "+#") || t[0] == '$')
+		return false;
+	for (; *t; t++) {
+		if (*t != '%')
+			continue;
+		t++;
+		if (*t != 'h' && *t != 'w' && *t != 'c' && *t != '%')
+			return false;
+	}
+	return true;
+}
+
 const char *sf_export_kind_name(enum sf_export_kind k)
 {
 	static const char *const names[] = { "file", "mqtt", "http" };
@@ -272,16 +286,21 @@ static int export_entry(const char *ent, struct sf_export *e,
 					arg, SF_EXPORT_NAME_MAX);
 	} else if (klen == 4 && strncmp(ent, "mqtt", 4) == 0) {
 		e->kind = SF_EXPORT_MQTT;
-		if (arg && (!sf_name_printable(arg, 256) || strpbrk(arg, "+#")))
+		if (arg && !sf_mqtt_topic_valid(arg))
 			return sf_usage(err, ANN_EXPORT " `mqtt:%.100s`: the topic must "
-						      "be printable, at most 256 bytes, "
-						      "without wildcards",
-					arg);
+						      "be printable ASCII, at most %d bytes, "
+						      "without wildcards (+ #), not start "
+						      "with `$`, and use %% only in %%h, "
+						      "%%w, %%c or %%%%",
+					arg, SF_TOPIC_MAX);
 	} else if (klen == 4 && strncmp(ent, "http", 4) == 0) {
 		e->kind = SF_EXPORT_HTTP;
-		if (arg && !sf_name_printable(arg, 1024))
-			return sf_usage(err, ANN_EXPORT " `http:%.100s`: invalid "
-						      "collector address",
+		/* the agent's --http-header may carry credentials: the
+		 * collector is the agent's choice, never a container's */
+		if (arg)
+			return sf_usage(err, ANN_EXPORT " `http:%.100s`: a container "
+						      "cannot choose the collector: write "
+						      "`http` (the agent's --http URL)",
 					arg);
 	} else {
 		return sf_usage(err, ANN_EXPORT ": unknown export kind `%.*s`: use "

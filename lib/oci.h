@@ -68,18 +68,23 @@ bool sf_name_printable(const char *s, size_t max);
 /* A plain file name: no '/', not "." or "..", no leading '.', bounded. */
 bool sf_plain_file_name(const char *s, size_t max);
 
+#define SF_TOPIC_MAX 256 /* mqtt:TOPIC */
+/* mqtt:TOPIC: printable ASCII, bounded, no wildcard, not a $SYS-like topic,
+ * '%' only in the template's %h %w %c %%. */
+bool sf_mqtt_topic_valid(const char *t);
+
 /* io.sfagent.export: a comma-separated list of typed entries. */
 enum sf_export_kind { SF_EXPORT_FILE, SF_EXPORT_MQTT, SF_EXPORT_HTTP };
 struct sf_export {
 	enum sf_export_kind kind;
-	char *arg; /* file: NAME or NULL (default); mqtt: TOPIC; http: URL */
+	char *arg; /* file: NAME or NULL (default); mqtt: TOPIC; http: never */
 };
 struct sf_export_list {
 	struct sf_export e[SF_EXPORT_MAX];
 	int n;
 };
 const char *sf_export_kind_name(enum sf_export_kind k);
-/* "file", "file:NAME", "mqtt[:TOPIC]", "http[:URL]", comma separated. */
+/* "file", "file:NAME", "mqtt[:TOPIC]", "http", comma separated. */
 int sf_export_parse(const char *spec, struct sf_export_list *l,
 		    struct sf_error **err);
 void sf_export_list_free(struct sf_export_list *l);
