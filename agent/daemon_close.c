@@ -81,7 +81,7 @@ void daemon_close(struct daemon *d, struct workload *wl, uint64_t wait_ns)
 	r->deadline_ns = sf_monotonic_ns() + d->o->drain_timeout * 1000000000ull;
 	while (!step(d, wl)) {
 		if (sf_monotonic_ns() >= until) {
-			log_debug("container `%s`: draining in the background",
+			log_info("container `%s`: draining in the background",
 				  wl->container_id);
 			return;
 		}

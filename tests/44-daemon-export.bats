@@ -1,0 +1,232 @@
+#!/usr/bin/env bats
+# Daemon mode exporting per container to MQTT and HTTP: a real mosquitto and
+# real mosquitto_sub subscribers, the real HTTP receiver, a real `sfagent -D`
+# and real runc containers through the real sfhook.  Ports 17600-17619.
+
+load test_helper
+load hook_helper
+load helpers/sinks # after hook_helper: its wait_for (SECONDS CMD...) is used
+
+setup_file() {
+	hook_suite_setup
+	export SINK_DIR="$HT/sinks"
+	mkdir -p "$SINK_DIR"
+	mqtt_start 17601
+	http_start 17602
+	export MQTT_PORT MQTT_PID HTTP_PORT HTTP_PID
+	start_daemon -e hostT -b 127.0.0.1 -p 17601 --http http://127.0.0.1:17602/ingest \
+		--http-interval 100 --drain-timeout 20 -q 500
+}
+
+teardown_file() {
+	local p
+	stop_daemon
+	for p in ${HTTP_PID:-} ${MQTT_PID:-} $(cat "$HT/mqtt.pid" 2>/dev/null); do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	hook_suite_teardown
+}
+
+setup() {
+	SUB_PIDS=
+}
+
+teardown() {
+	local p
+	for p in ${SUB_PIDS:-} ${AGENT2_PID:-}; do
+		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+}
+
+# busybox activity: N rounds of a fork, an exec and opens
+busy() {
+	echo '["/bin/sh", "-c", "i=0; while [ $i -lt '"$1"' ]; do cat /etc/group >/dev/null; i=$((i+1)); done"]'
+}
+
+# same_records A B: the same records in the same order (a file's lines and
+# an MQTT topic's payloads).
+same_records() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+b = [json.loads(l) for l in open(sys.argv[2]) if l.strip()]
+assert len(a) > 2 and a == b, (len(a), len(b))
+PY
+}
+
+@test "export=mqtt: the stream on sfagent/<exporter>/<workload>, in order, no gaps, stream.end last" {
+	sub_start m1 'sfagent/hostT/dm1'
+	make_bundle "$HT/b1" "$(busy 20)" \
+		'{"io.sfagent.workload": "dm1", "io.sfagent.export": "mqtt"}'
+	run run_container dx-1 "$HT/b1"
+	assert_success
+	wait_for 30 has_end "$SINK_DIR/m1.out"
+	assert_seq_no_gaps "$SINK_DIR/m1.out"
+	assert_stream "$SINK_DIR/m1.out" \
+		'ev[0]["type"] == "stream.start" and ev[0]["mode"] == "daemon"' \
+		'ev[0]["meta"]["container_id"] == "dx-1" and ev[0]["exporter"] == "hostT"' \
+		'ev[-1]["type"] == "stream.end" and ev[-1]["events"] == len(ev) - 2' \
+		'ev[-1]["missed"] == 0 and not by("stream.missed")' \
+		'all(e["container"] == "dx-1" for e in ev)' \
+		'by("process.exec")[0]["filename"] == "/bin/sh"' \
+		'len([e for e in by("file.open") if e.get("path") == "/etc/group"]) >= 20'
+	# mqtt alone: no file
+	[ ! -e "$OUT/dm1.jsonl" ]
+}
+
+@test "export=file,mqtt: the file and the topic get the same records" {
+	sub_start m2 'sfagent/hostT/dm2'
+	make_bundle "$HT/b2" "$(busy 10)" \
+		'{"io.sfagent.workload": "dm2", "io.sfagent.export": "file,mqtt"}'
+	run run_container dx-2 "$HT/b2"
+	assert_success
+	wait_for 30 has_end "$SINK_DIR/m2.out"
+	wait_for 10 has_end "$OUT/dm2.jsonl"
+	assert_seq_no_gaps "$OUT/dm2.jsonl"
+	same_records "$OUT/dm2.jsonl" "$SINK_DIR/m2.out"
+}
+
+@test "export=mqtt:TOPIC publishes there; workload names cannot add topic levels" {
+	sub_start all 'custom/#' -v
+	sub_start wild 'sfagent/hostT/#' -v
+	make_bundle "$HT/b3" "$(busy 3)" \
+		'{"io.sfagent.workload": "dm3", "io.sfagent.export": "mqtt:custom/topic"}'
+	make_bundle "$HT/b4" "$(busy 3)" \
+		'{"io.sfagent.workload": "a/b+c#d", "io.sfagent.export": "mqtt"}'
+	run run_container dx-3 "$HT/b3"
+	assert_success
+	run run_container dx-4 "$HT/b4"
+	assert_success
+	wait_for 30 grep -q '^custom/topic {"type":"stream.end"' "$SINK_DIR/all.out"
+	wait_for 30 grep -q '^sfagent/hostT/a_b_c_d {"type":"stream.end"' "$SINK_DIR/wild.out"
+	# every record on exactly the topic asked for
+	run grep -vc '^custom/topic {' "$SINK_DIR/all.out"
+	assert_output 0
+	run grep -vc '^sfagent/hostT/a_b_c_d {' "$SINK_DIR/wild.out"
+	assert_output 0
+	grep -q '"container":"dx-3"' "$SINK_DIR/all.out"
+	! grep -q '"container":"dx-3"' "$SINK_DIR/wild.out"
+	! grep -q '"container":"dx-4"' "$SINK_DIR/all.out"
+}
+
+@test "export=mqtt:bad/# and other bad topics: the hook refuses the container, exit 2" {
+	local bad
+	for bad in 'mqtt:bad/#' 'mqtt:a/+/b' 'mqtt:$SYS/x' 'mqtt:x/%q' 'http:http://127.0.0.1:1/'; do
+		make_bundle "$HT/b5" "$(busy 1)" \
+			"$(jq -cn --arg e "$bad" '{"io.sfagent.workload": "dm5", "io.sfagent.export": $e}')"
+		run run_container dx-5 "$HT/b5"
+		assert_failure
+		assert_output --partial "io.sfagent.export \`$bad\`"
+		runc --root "$RUNC_ROOT" delete -f dx-5 >/dev/null 2>&1 || true
+	done
+	# an agent that never heard of it
+	! grep -q 'dx-5' "$HT/agent.log"
+	[ ! -e "$OUT/dm5.jsonl" ]
+}
+
+@test "export=http: the stream is POSTed to the collector as x-ndjson" {
+	make_bundle "$HT/b6" "$(busy 5)" \
+		'{"io.sfagent.workload": "dm6", "io.sfagent.export": "http"}'
+	run run_container dx-6 "$HT/b6"
+	assert_success
+	wait_for 30 has_end "$SINK_DIR/http/bodies.ndjson"
+	assert_seq_no_gaps "$SINK_DIR/http/bodies.ndjson"
+	assert_stream "$SINK_DIR/http/bodies.ndjson" \
+		'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
+		'all(e["container"] == "dx-6" for e in ev)' \
+		'ev[-1]["events"] == len(ev) - 2'
+	grep -q '^200 application/x-ndjson' "$SINK_DIR/http/requests.log"
+	[ ! -e "$OUT/dm6.jsonl" ]
+}
+
+@test "mqtt or http asked of an agent without a broker or collector: a clear hook error" {
+	local sock2="$HT/s2.sock"
+	"$SFAGENT" -D --socket "$sock2" --output-dir "$HT/out2" -v 2>"$HT/agent2.log" &
+	AGENT2_PID=$!
+	wait_for 30 grep -q "listening on" "$HT/agent2.log"
+	SOCK="$sock2" make_bundle "$HT/b7" "$(busy 1)" \
+		'{"io.sfagent.workload": "dm7", "io.sfagent.export": "file,mqtt", "io.sfagent.fail": "closed"}'
+	run run_container dx-7 "$HT/b7"
+	assert_failure
+	assert_output --partial "asks for mqtt but the agent has no broker: start it with -b HOST"
+	runc --root "$RUNC_ROOT" delete -f dx-7 >/dev/null 2>&1 || true
+	SOCK="$sock2" make_bundle "$HT/b8" "$(busy 1)" \
+		'{"io.sfagent.workload": "dm8", "io.sfagent.export": "http", "io.sfagent.fail": "closed"}'
+	run run_container dx-8 "$HT/b8"
+	assert_failure
+	assert_output --partial "asks for http but the agent has no collector: start it with --http URL"
+	runc --root "$RUNC_ROOT" delete -f dx-8 >/dev/null 2>&1 || true
+	# nothing half-created: not even the file of file,mqtt
+	[ ! -e "$HT/out2/dm7.jsonl" ]
+}
+
+@test "two containers at once: two topics, no cross-talk; one workload twice: the second on <topic>/<id>" {
+	sub_start both 'sfagent/hostT/#' -v
+	make_bundle "$HT/ba" '["/bin/sh", "-c", "for i in 1 2 3 4 5; do cat /etc/group >/tmp/only-a; sleep 0.2; done"]' \
+		'{"io.sfagent.workload": "dwa", "io.sfagent.export": "mqtt"}'
+	make_bundle "$HT/bb" '["/bin/sh", "-c", "for i in 1 2 3 4 5; do cat /etc/group >/tmp/only-b; sleep 0.2; done"]' \
+		'{"io.sfagent.workload": "dwb", "io.sfagent.export": "mqtt"}'
+	make_bundle "$HT/bc" '["/bin/sh", "-c", "for i in 1 2 3 4 5; do cat /etc/group >/tmp/only-c; sleep 0.2; done"]' \
+		'{"io.sfagent.workload": "dwa", "io.sfagent.export": "mqtt"}'
+	run_container dx-a "$HT/ba" &
+	pa=$!
+	wait_for 10 grep -q "container \`dx-a\` registered" "$HT/agent.log"
+	run_container dx-b "$HT/bb" &
+	pb=$!
+	run_container dx-c "$HT/bc" &
+	pc=$!
+	wait $pa
+	wait $pb
+	wait $pc
+	for t in dwa dwb dwa/dx-c; do
+		wait_for 30 grep -q "^sfagent/hostT/$t {\"type\":\"stream.end\"" "$SINK_DIR/both.out"
+	done
+	python3 - "$SINK_DIR/both.out" <<'PY'
+import json, sys
+topics = {}
+for l in open(sys.argv[1]):
+    t, p = l.rstrip("\n").split(" ", 1)
+    topics.setdefault(t, []).append(json.loads(p))
+want = {"sfagent/hostT/dwa": ("dx-a", "/tmp/only-a"),
+        "sfagent/hostT/dwb": ("dx-b", "/tmp/only-b"),
+        "sfagent/hostT/dwa/dx-c": ("dx-c", "/tmp/only-c")}
+for t, (cid, path) in want.items():
+    ev = topics[t]
+    assert all(e["container"] == cid for e in ev), t
+    assert [e["seq"] for e in ev] == list(range(1, len(ev) + 1)), t
+    opens = {e.get("path") for e in ev if e["type"] == "file.open"}
+    assert path in opens and not ({"/tmp/only-a", "/tmp/only-b", "/tmp/only-c"} - {path}) & opens, t
+    assert ev[-1]["type"] == "stream.end"
+PY
+}
+
+@test "broker down: poststop does not wait, others register meanwhile; queue overflow is stream.missed on the topic" {
+	sub_start m9 'sfagent/hostT/dm9'
+	mqtt_stop
+	make_bundle "$HT/b9" "$(busy 300)" \
+		'{"io.sfagent.workload": "dm9", "io.sfagent.export": "mqtt"}'
+	make_bundle "$HT/b10" "$(busy 1)" \
+		'{"io.sfagent.workload": "dm10"}'
+	start=$SECONDS
+	run run_container dx-9 "$HT/b9"
+	assert_success
+	# its stream is still draining (no broker): a file container goes through
+	run run_container dx-10 "$HT/b10"
+	assert_success
+	has_end "$OUT/dm10.jsonl"
+	[ $((SECONDS - start)) -lt 15 ]
+	grep -q 'container `dx-9`: draining in the background' "$HT/agent.log"
+	mqtt_start 17601
+	echo "$MQTT_PID" >"$HT/mqtt.pid"
+	wait_for 30 has_end "$SINK_DIR/m9.out"
+	unique_stream "$SINK_DIR/m9.out" "$SINK_DIR/m9.u"
+	# -q 500: what did not fit is counted, reported on the topic, and the
+	# counts add up
+	assert_stream "$SINK_DIR/m9.u" \
+		'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
+		'sum(e["count"] for e in by("stream.missed") if e["reason"] == "sink") == ev[-1]["missed"]' \
+		'ev[-1]["missed"] > 0' \
+		'len([e for e in ev if not e["type"].startswith("stream.")]) + ev[-1]["missed"] == ev[-1]["events"]'
+}
