@@ -70,6 +70,8 @@ void daemon_reg_free(struct daemon_reg *r);
 void daemon_close(struct daemon *d, struct workload *wl, uint64_t wait_ns);
 /* One step for every closing stream, without waiting. */
 void daemon_close_poll(struct daemon *d);
+/* Waits until the sinks of ended streams are closed (at exit). */
+void daemon_close_wait(void);
 /* A stream being closed: its id and cgroup are free for a new one. */
 static inline bool daemon_closing(const struct workload *wl)
 {

@@ -12,12 +12,81 @@
  * it reports the loss, writes stream.end, waits for that to be delivered in
  * turn (at most a second more past the timeout) and closes the sinks.
  */
+#include <pthread.h>
 #include <time.h>
 
 #include "daemon.h"
 #include "sink.h"
 
 #define ENDING_MIN_NS (1000 * 1000000ull)
+
+/*
+ * Closing a network sink takes time too (an MQTT DISCONNECT goes through
+ * paho's threads: about 100 ms): a thread of its own closes a stream's
+ * sinks once everything is delivered.  They are counted so that the agent
+ * waits for them before it exits.
+ */
+static pthread_mutex_t closers_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t closers_cv = PTHREAD_COND_INITIALIZER;
+static unsigned closers;
+
+struct closer {
+	struct sink *sinks[SF_MAX_SINKS];
+	int n;
+};
+
+static void *closer_thread(void *arg)
+{
+	struct closer *c = arg;
+
+	for (int i = 0; i < c->n; i++)
+		sink_close(c->sinks[i]);
+	free(c);
+	pthread_mutex_lock(&closers_mu);
+	closers--;
+	pthread_cond_broadcast(&closers_cv);
+	pthread_mutex_unlock(&closers_mu);
+	return NULL;
+}
+
+/* Takes the sinks away from wl and closes them, network ones off the loop. */
+static void close_sinks(struct workload *wl)
+{
+	struct closer *c = xzalloc(sizeof(*c));
+	bool network = false;
+	pthread_attr_t attr;
+	pthread_t t;
+
+	for (int i = 0; i < wl->nsinks; i++) {
+		c->sinks[c->n++] = wl->sinks[i];
+		network |= wl->sinks[i]->ops->drain != NULL;
+	}
+	wl->nsinks = 0;
+	if (network) {
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		pthread_mutex_lock(&closers_mu);
+		if (pthread_create(&t, &attr, closer_thread, c) == 0) {
+			closers++;
+			c = NULL;
+		}
+		pthread_mutex_unlock(&closers_mu);
+		pthread_attr_destroy(&attr);
+		if (!c)
+			return;
+	}
+	for (int i = 0; i < c->n; i++)
+		sink_close(c->sinks[i]);
+	free(c);
+}
+
+void daemon_close_wait(void)
+{
+	pthread_mutex_lock(&closers_mu);
+	while (closers)
+		pthread_cond_wait(&closers_cv, &closers_mu);
+	pthread_mutex_unlock(&closers_mu);
+}
 
 void daemon_reg_free(struct daemon_reg *r)
 {
@@ -66,6 +135,7 @@ static bool step(struct daemon *d, struct workload *wl)
 	}
 	d->reg[wl->slot] = NULL;
 	daemon_reg_free(r);
+	close_sinks(wl);
 	wl_table_remove(&d->a->wl, wl);
 	return true;
 }

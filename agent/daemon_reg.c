@@ -417,6 +417,7 @@ void daemon_finish_all(struct daemon *d)
 		if (d->a->wl.active)
 			nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
 	}
+	daemon_close_wait();
 }
 
 void daemon_reap(struct daemon *d)

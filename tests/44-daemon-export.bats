@@ -119,6 +119,7 @@ PY
 		run run_container dx-5 "$HT/b5"
 		assert_failure
 		assert_output --partial "io.sfagent.export \`$bad\`"
+		assert_output --partial "exit status 2"
 		runc --root "$RUNC_ROOT" delete -f dx-5 >/dev/null 2>&1 || true
 	done
 	# an agent that never heard of it
@@ -199,6 +200,72 @@ for t, (cid, path) in want.items():
     opens = {e.get("path") for e in ev if e["type"] == "file.open"}
     assert path in opens and not ({"/tmp/only-a", "/tmp/only-b", "/tmp/only-c"} - {path}) & opens, t
     assert ev[-1]["type"] == "stream.end"
+PY
+}
+
+# agent_res: threads and sockets of the daemon (an MQTT client has both; files
+# are left out: the daemon may resume other suites' tagged containers)
+agent_res() {
+	echo "$(awk '/^Threads:/ { print $2 }' /proc/"$AGENT_PID"/status)" \
+		"$(find /proc/"$AGENT_PID"/fd -lname 'socket:*' | wc -l)"
+}
+
+sockets_are() {
+	[ "$(agent_res | cut -d' ' -f2)" = "$1" ]
+}
+
+@test "50 containers back to back with file,mqtt: every stream whole on its topic, nothing grows with churn" {
+	sub_start churn 'sfagent/hostT/#' -v
+	make_bundle "$HT/bn" '["/bin/true"]' '{"io.sfagent.export": "file,mqtt"}'
+	make_bundle "$HT/bf" '["/bin/true"]' '{"io.sfagent.export": "file"}'
+	# the first MQTT client loads what paho keeps for the process's life
+	run_container dx-warm "$HT/bn"
+	# the warm-up stream's client closed (in the background): the listening
+	# socket only; paho may keep its own threads for the next client
+	wait_for 15 sockets_are 1
+	before=$(agent_res)
+	t0=$(date +%s%N)
+	for i in $(seq 1 50); do
+		run_container "dx-n$i" "$HT/bn" || fail "container dx-n$i failed"
+	done
+	t1=$(date +%s%N)
+	for i in $(seq 1 10); do
+		run_container "dx-f$i" "$HT/bf" || fail "container dx-f$i failed"
+	done
+	t2=$(date +%s%N)
+	wait_for 30 grep -q '^sfagent/hostT/dx-n50 {"type":"stream.end"' "$SINK_DIR/churn.out"
+	# every stream ended (by its poststop, or by the reaper when runc
+	# removed the cgroup first)
+	wait_for 10 test "$(grep -c 'workload `dx-.*`: [0-9]* events' "$HT/agent.log")" -ge 61
+	# every MQTT client is gone again, and its thread
+	w0=$SECONDS
+	wait_for 15 sockets_are 1
+	echo "# idle again $((SECONDS - w0)) s after the last stream.end;" \
+		"threads, sockets: $before before, $(agent_res) after" >&3
+	[ "$(agent_res | cut -d' ' -f1)" -le "${before% *}" ]
+	echo "# 50 file,mqtt containers: $(((t1 - t0) / 50000000)) ms each;" \
+		"10 file-only: $(((t2 - t1) / 10000000)) ms each" >&3
+	python3 - "$SINK_DIR/churn.out" "$OUT" <<'PY'
+import json, os, sys
+topics = {}
+for l in open(sys.argv[1]):
+    t, p = l.rstrip("\n").split(" ", 1)
+    topics.setdefault(t, []).append(json.loads(p))
+bad = []
+for i in range(1, 51):
+    cid = "dx-n%d" % i
+    ev = topics.get("sfagent/hostT/" + cid, [])
+    f = [json.loads(l) for l in open(os.path.join(sys.argv[2], cid + ".jsonl"))]
+    if ev != f:
+        bad.append("%s: topic and file differ (%d, %d records)" % (cid, len(ev), len(f)))
+    elif ev[0]["type"] != "stream.start" or ev[-1]["type"] != "stream.end":
+        bad.append("%s: not framed" % cid)
+    elif not [e for e in ev if e["type"] == "process.exec" and e["filename"] == "/bin/true"]:
+        bad.append("%s: first exec missing" % cid)
+    elif [e["seq"] for e in ev] != list(range(1, len(ev) + 1)):
+        bad.append("%s: seq gaps" % cid)
+print("\n".join(bad))
+sys.exit(1 if bad else 0)
 PY
 }
 

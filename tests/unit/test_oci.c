@@ -59,6 +59,30 @@ static void test_export(void)
 	ok(!r, "empty entry refused");
 	r = export_ok("mqtt:a/#");
 	ok(!r, "mqtt wildcard refused");
+	r = export_ok("mqtt:a/+/b");
+	ok(!r, "mqtt single-level wildcard refused");
+	r = export_ok("mqtt:$SYS/x");
+	ok(!r, "mqtt $-topic refused");
+	r = export_ok("mqtt:a\x01b");
+	ok(!r, "mqtt control character refused");
+	r = export_ok("mqtt:a/%q");
+	ok(!r, "mqtt unknown %%-escape refused");
+	r = export_ok("mqtt:team/%w/%c/100%%");
+	ok(r, "mqtt template escapes accepted");
+	r = export_ok("http:http://10.0.0.1/x");
+	ok(!r, "http:URL refused (the collector is the agent's)");
+	r = export_ok("file,mqtt,http");
+	ok(r, "file,mqtt,http accepted");
+	{
+		char topic[SF_TOPIC_MAX + 10];
+		char spec[sizeof(topic) + 8];
+
+		memset(topic, 't', sizeof(topic) - 1);
+		topic[sizeof(topic) - 1] = 0;
+		snprintf(spec, sizeof(spec), "mqtt:%s", topic);
+		r = export_ok(spec);
+		ok(!r, "over-long topic refused");
+	}
 	r = export_ok("file,file,file,file,file");
 	ok(!r, "more than SF_EXPORT_MAX refused");
 	{
