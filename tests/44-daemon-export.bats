@@ -297,3 +297,27 @@ PY
 		'ev[-1]["missed"] > 0' \
 		'len([e for e in ev if not e["type"].startswith("stream.")]) + ev[-1]["missed"] == ev[-1]["events"]'
 }
+
+@test "daemon command line: bad template, unreachable broker, bad URL, options without -b: clear, exit 2 or 1" {
+	local d="$HT/cli"
+	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" -b 127.0.0.1 -p 17601 -t 'fixed/topic'
+	assert_equal "$status" 2
+	assert_output --partial "has neither %w nor %c: every container would publish to one topic"
+	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" -b 127.0.0.1 -p 17601 -t 'a/#/%w'
+	assert_equal "$status" 2
+	assert_output --partial "holds a wildcard"
+	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" -b 127.0.0.1 -p 17619
+	assert_equal "$status" 1
+	assert_output --partial "cannot connect to MQTT broker tcp://127.0.0.1:17619"
+	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" --http 'ftp://127.0.0.1/'
+	assert_equal "$status" 2
+	assert_output --partial "bad --http URL"
+	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" --topic-template 'x/%w'
+	assert_equal "$status" 2
+	assert_output --partial "need a broker: add -b HOST"
+	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" --http-header 'X-A: b'
+	assert_equal "$status" 2
+	assert_output --partial "need --http URL"
+	# nothing left listening
+	[ ! -e "$d/s" ]
+}
