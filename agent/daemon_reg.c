@@ -118,11 +118,18 @@ char *daemon_meta(const struct sf_msg *req)
 /*
  * <workload>.jsonl, or <workload>.<container id>.jsonl while another running
  * container's stream has the first; anything but [A-Za-z0-9._-] made '_',
- * never hidden.
+ * never hidden.  Formats that frame a whole file (cadets: one JSON array)
+ * cannot append a stream to another: <workload>.<container id>.json, and
+ * with a time suffix when that exists (a stream resumed after a restart).
  */
-static char *default_file_name(const char *workload, const char *id)
+static char *default_file_name(const char *workload, const char *id,
+			       const struct encoder *enc, bool again)
 {
-	char *n = id ? xasprintf("%s.%.64s.jsonl", workload, id) :
+	char *n = enc->file_prefix ?
+			  (again ? xasprintf("%s.%.64s.%lld.json", workload, id,
+					     (long long)time(NULL)) :
+				   xasprintf("%s.%.64s.json", workload, id)) :
+		  id ? xasprintf("%s.%.64s.jsonl", workload, id) :
 		       xasprintf("%s.jsonl", workload);
 
 	for (char *p = n; *p; p++)
@@ -138,9 +145,15 @@ static char *default_file_name(const char *workload, const char *id)
  * Opens name inside the output directory only: relative to its fd, no
  * symlink followed, regular files only.  *created tells whether it is new.
  */
-static struct sink *open_file_sink(struct daemon *d, const char *name,
-				   bool *created, struct sf_error **err)
+static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
+				   const char *name, bool *created,
+				   struct sf_error **err)
 {
+	struct sink_file_conf c = {
+		.prefix = wl->enc->file_prefix,
+		.separator = wl->enc->file_separator,
+		.suffix = wl->enc->file_suffix,
+	};
 	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
 	struct stat st;
 	int fd;
@@ -152,6 +165,13 @@ static struct sink *open_file_sink(struct daemon *d, const char *name,
 	}
 	fd = openat(d->out_dirfd, name, flags | O_CREAT | O_EXCL, 0640);
 	*created = fd >= 0;
+	if (fd < 0 && errno == EEXIST && c.prefix) {
+		sf_fail(err, EEXIST, "format %s writes one JSON array per file, and "
+				     "`%s` in `%s` holds one already: choose a new "
+				     ANN_EXPORT "=file:NAME",
+			wl->enc->name, name, d->o->output_dir);
+		return NULL;
+	}
 	if (fd < 0 && errno == EEXIST)
 		fd = openat(d->out_dirfd, name, flags);
 	if (fd < 0) {
@@ -166,7 +186,8 @@ static struct sink *open_file_sink(struct daemon *d, const char *name,
 		return NULL;
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
-	return sink_file_fdopen(fd, xasprintf("file `%s/%s`", d->o->output_dir, name));
+	return sink_file_fdopen_conf(fd, xasprintf("file `%s/%s`", d->o->output_dir, name),
+				     &c);
 }
 
 /* '%' doubled: an expanded topic handed to sink_open_spec, which expands. */
@@ -276,10 +297,21 @@ static int open_sinks(struct daemon *d, struct workload *wl,
 
 		if (e->kind != SF_EXPORT_FILE)
 			continue;
-		name = e->arg ? xstrdup(e->arg) : default_file_name(req->workload, NULL);
+		name = e->arg ? xstrdup(e->arg) :
+				default_file_name(req->workload,
+						  wl->enc->file_prefix ? req->container_id :
+									 NULL,
+						  wl->enc, false);
 		if (!e->arg && file_in_use(d, name)) {
 			free(name);
-			name = default_file_name(req->workload, req->container_id);
+			name = default_file_name(req->workload, req->container_id,
+						 wl->enc, false);
+		}
+		if (!e->arg && wl->enc->file_prefix &&
+		    faccessat(d->out_dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+			free(name);
+			name = default_file_name(req->workload, req->container_id,
+						 wl->enc, true);
 		}
 		for (int k = 0; k < r->nfiles; k++)
 			dup |= !strcmp(r->files[k], name);
@@ -292,7 +324,7 @@ static int open_sinks(struct daemon *d, struct workload *wl,
 				name);
 			goto out;
 		}
-		s = open_file_sink(d, name, &created[r->nfiles], err);
+		s = open_file_sink(d, wl, name, &created[r->nfiles], err);
 		if (!s)
 			goto out;
 		wl->sinks[wl->nsinks++] = s;
@@ -356,6 +388,16 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	wl = agent_workload_new(d->a, req->workload, err);
 	if (!wl)
 		return -1;
+	if (req->format) {
+		/* checked by the protocol; the table is the agent's */
+		wl->enc = encoder_find(req->format);
+		if (!wl->enc) {
+			wl_table_remove(&d->a->wl, wl);
+			return sf_usage(err, ANN_FORMAT " `%s` is not a format of this "
+						      "agent: use %s",
+					req->format, encoder_names());
+		}
+	}
 	r = xzalloc(sizeof(*r));
 	wl->container_id = xstrdup(req->container_id);
 	wl->cgid = req->cgroup_id;

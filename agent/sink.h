@@ -96,6 +96,10 @@ struct sink *sink_file_open(const char *path, bool append,
 /* File sink on an fd the caller opened (daemon: openat in the output dir);
  * takes ownership of fd and of desc ("file `...`", for messages). */
 struct sink *sink_file_fdopen(int fd, char *desc);
+struct sink_file_conf;
+/* The same with the encoder's framing (a cadets file is a JSON array). */
+struct sink *sink_file_fdopen_conf(int fd, char *desc,
+				   const struct sink_file_conf *c);
 
 struct sink_file_conf {
 	bool append;

@@ -344,8 +344,9 @@ struct sink *sink_file_open(const char *path, bool append, struct sf_error **err
 }
 
 /* A file the caller opened (the daemon: openat inside its output directory,
- * O_NOFOLLOW); no name, so no rotation and no reopen. */
-struct sink *sink_file_fdopen(int fd, char *desc)
+ * O_NOFOLLOW); no name, so no rotation and no reopen.  Framing from c (an
+ * empty file gets the prefix); rotation settings are ignored. */
+struct sink *sink_file_fdopen_conf(int fd, char *desc, const struct sink_file_conf *c)
 {
 	struct sink_file *f = xzalloc(sizeof(*f));
 	struct stat st;
@@ -354,8 +355,25 @@ struct sink *sink_file_fdopen(int fd, char *desc)
 	f->base.desc = desc;
 	f->fd = fd;
 	f->own_fd = true;
+	f->c.prefix = c->prefix;
+	f->c.separator = c->separator;
+	f->c.suffix = c->suffix;
 	f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 	f->opened_mono = mono_ns();
 	f->opened_wall = time(NULL);
+	f->need_sep = f->size > slen(f->c.prefix);
+	if (f->size == 0 && f->c.prefix) {
+		if (write_all(fd, f->c.prefix, strlen(f->c.prefix)) < 0)
+			log_warn("%s: cannot start the file: %s", desc, strerror(errno));
+		else
+			f->size = strlen(f->c.prefix);
+	}
 	return &f->base;
+}
+
+struct sink *sink_file_fdopen(int fd, char *desc)
+{
+	struct sink_file_conf c = { 0 };
+
+	return sink_file_fdopen_conf(fd, desc, &c);
 }

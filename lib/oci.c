@@ -360,6 +360,20 @@ void sf_export_list_free(struct sf_export_list *l)
 	l->n = 0;
 }
 
+int sf_format_check(const char *v, struct sf_error **err)
+{
+	static const char *const names[] = { "json", "quixote", "cadets" };
+
+	if (!v)
+		return 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(v, names[i]))
+			return 0;
+	return sf_usage(err, ANN_FORMAT " `%.64s` is invalid: use json, quixote or "
+				    "cadets",
+			v);
+}
+
 int sf_fail_policy_parse(const char *v, bool *closed, struct sf_error **err)
 {
 	if (!v || strcmp(v, "open") == 0) {

@@ -23,6 +23,7 @@
 #define ANN_EXPORT "io.sfagent.export"
 #define ANN_WORKLOAD "io.sfagent.workload"
 #define ANN_FAIL "io.sfagent.fail"
+#define ANN_FORMAT "io.sfagent.format"
 
 struct oci_kv {
 	char *key, *value;
@@ -88,6 +89,10 @@ const char *sf_export_kind_name(enum sf_export_kind k);
 int sf_export_parse(const char *spec, struct sf_export_list *l,
 		    struct sf_error **err);
 void sf_export_list_free(struct sf_export_list *l);
+
+/* io.sfagent.format: json, quixote or cadets (the agent's encoders); NULL
+ * (absent) is fine: the agent's -F. */
+int sf_format_check(const char *v, struct sf_error **err);
 
 /* io.sfagent.fail: true for "closed" */
 int sf_fail_policy_parse(const char *v, bool *closed, struct sf_error **err);

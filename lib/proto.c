@@ -53,6 +53,7 @@ char *sf_msg_encode(const struct sf_msg *m, size_t *len, struct sf_error **err)
 	gen_kv_str(g, "bundle", m->bundle);
 	gen_kv_str(g, "workload", m->workload);
 	gen_kv_str(g, "export", m->export_spec);
+	gen_kv_str(g, "format", m->format);
 	if (m->meta_json) {
 		cleanup_yajl_val yajl_val meta = json_parse(m->meta_json, "metadata", err);
 
@@ -121,6 +122,8 @@ static int check_register(struct sf_msg *m, struct sf_error **err)
 				SF_WORKLOAD_MAX);
 	if (!m->export_spec)
 		m->export_spec = xstrdup("file");
+	if (sf_format_check(m->format, err) < 0)
+		return -1;
 	return 0;
 }
 
@@ -162,6 +165,7 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 	    get_str(root, "bundle", PATH_MAX, &m->bundle, err) < 0 ||
 	    get_str(root, "workload", SF_WORKLOAD_MAX, &m->workload, err) < 0 ||
 	    get_str(root, "export", 4096, &m->export_spec, err) < 0 ||
+	    get_str(root, "format", 64, &m->format, err) < 0 ||
 	    get_str(root, "error", 4096, &m->error, err) < 0)
 		goto bad;
 	v = json_get(root, "pid");
@@ -214,6 +218,7 @@ void sf_msg_free(struct sf_msg *m)
 	free(m->bundle);
 	free(m->workload);
 	free(m->export_spec);
+	free(m->format);
 	free(m->meta_json);
 	free(m->error);
 	memset(m, 0, sizeof(*m));

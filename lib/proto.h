@@ -6,7 +6,7 @@
  * the kernel.  A message is one JSON object, at most SF_PROTO_MAX bytes, with
  * "v" (SF_PROTO_VERSION) and "op":
  *   hook -> agent  register    container_id pid cgroup_id cgroup_path bundle
- *                              workload export meta{...}
+ *                              workload export [format] meta{...}
  *                  unregister  container_id
  *   agent -> hook  ack | error (with "error": one line for the user)
  * The hook sends one request and waits for one reply.  A malformed request
@@ -41,6 +41,7 @@ struct sf_msg {
 	char *bundle;
 	char *workload;
 	char *export_spec; /* io.sfagent.export as given ("file" when absent) */
+	char *format;	   /* io.sfagent.format, NULL: the agent's -F */
 	char *meta_json;   /* a JSON object: hostname, args, cwd, root, annotations */
 	char *error;	   /* SF_MSG_ERROR */
 };

@@ -298,6 +298,43 @@ PY
 		'len([e for e in ev if not e["type"].startswith("stream.")]) + ev[-1]["missed"] == ev[-1]["events"]'
 }
 
+@test "io.sfagent.format per container: quixote to file and topic, cadets a JSON array file; bad values refused" {
+	sub_start q 'sfagent/hostT/dfq'
+	make_bundle "$HT/bq" "$(busy 3)" \
+		'{"io.sfagent.workload": "dfq", "io.sfagent.export": "file,mqtt", "io.sfagent.format": "quixote"}'
+	make_bundle "$HT/bc" "$(busy 3)" \
+		'{"io.sfagent.workload": "dfc", "io.sfagent.format": "cadets"}'
+	run run_container dx-q "$HT/bq"
+	assert_success
+	run run_container dx-c1 "$HT/bc"
+	assert_success
+	wait_for 30 grep -q '"stream.end"' "$SINK_DIR/q.out"
+	same_records "$OUT/dfq.jsonl" "$SINK_DIR/q.out"
+	cp "$OUT/dfq.jsonl" "$HT/q.cp"
+	python3 - "$HT/q.cp" "$OUT/dfc.dx-c1.json" <<'PY'
+import json, sys
+q = [json.loads(l) for l in open(sys.argv[1])]
+assert q[0]["export"]["type"] == "stream.start" and q[-1]["export"]["type"] == "stream.end"
+assert q[0]["sfagent"]["format"] == "quixote"
+ev = [e for e in q if e["export"]["type"] == "async_event"]
+assert any(e["event"]["type"] == "file_open" for e in ev)
+c = json.load(open(sys.argv[2]))  # one JSON array
+assert isinstance(c, list) and any(e.get("event", "").startswith("audit:event:") for e in c), c[:3]
+PY
+	# the same workload again in cadets: a new array, never appended to one
+	run run_container dx-c2 "$HT/bc"
+	assert_success
+	python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$OUT/dfc.dx-c2.json"
+	make_bundle "$HT/bbad" "$(busy 1)" '{"io.sfagent.workload": "dfb", "io.sfagent.format": "xml"}'
+	run run_container dx-fb "$HT/bbad"
+	assert_failure
+	assert_output --partial 'io.sfagent.format `xml` is invalid: use json, quixote or cadets'
+	runc --root "$RUNC_ROOT" delete -f dx-fb >/dev/null 2>&1 || true
+	# the agent checks it again
+	run raw_request '{"v":1,"op":"register","container_id":"x","pid":1,"cgroup_id":1,"cgroup_path":"/nope","bundle":"/b","workload":"w","format":"xml"}'
+	assert_output --partial 'io.sfagent.format `xml` is invalid'
+}
+
 @test "daemon command line: bad template, unreachable broker, bad URL, options without -b: clear, exit 2 or 1" {
 	local d="$HT/cli"
 	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" -b 127.0.0.1 -p 17601 -t 'fixed/topic'
