@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "options.h"
+#include "sink.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
 
@@ -214,6 +215,25 @@ static int sf_check_sink_options(const struct sf_options *o, struct sf_error **e
 	if ((o->http_nheaders || o->http_cafile) && !o->http_url &&
 	    o->mode != SF_MODE_DAEMON)
 		return sf_usage(err, "--http-* options need --http URL");
+	/* what can be checked now is, before the probe loads */
+	if (o->topic) {
+		char *t = sink_topic_expand(o->topic, "h", "w", "c", err);
+
+		if (!t)
+			return -1;
+		free(t);
+	}
+	{
+		const char *files[] = { o->mqtt_password_file, o->mqtt_cafile, o->mqtt_cert,
+					o->mqtt_key, o->http_cafile };
+		const char *names[] = { "--mqtt-password-file", "--mqtt-cafile", "--mqtt-cert",
+					"--mqtt-key", "--http-cafile" };
+
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+			if (files[i] && access(files[i], R_OK) < 0)
+				return sf_fail(err, errno, "cannot read %s `%s`", names[i],
+					       files[i]);
+	}
 	return 0;
 }
 

@@ -137,7 +137,7 @@ password_file $SINK_DIR/passwd"
 	run "$SFAGENT" -X --mqtt-user alice --mqtt-password-file "$SINK_DIR/missing" \
 		-b 127.0.0.1 -p 17315 -t auth/x -- /bin/true
 	assert_failure 1
-	assert_output --partial 'MQTT password file'
+	assert_output --partial 'cannot read --mqtt-password-file'
 	assert_output --partial 'missing'
 	run "$SFAGENT" -X --mqtt-user alice --mqtt-password 'x' -b 127.0.0.1 -t a -- /bin/true
 	assert_failure 2
@@ -176,7 +176,7 @@ require_certificate true"
 	assert_output --partial 'cannot connect to MQTT broker ssl://127.0.0.1:17316'
 	run "$SFAGENT" -X --mqtt-cafile nope.crt -b 127.0.0.1 -p 17316 -t tls/x -- /bin/true
 	assert_failure 1
-	assert_output --partial 'cannot read TLS file `nope.crt`'
+	assert_output --partial 'cannot read --mqtt-cafile `nope.crt`'
 }
 
 @test "mqtt: broker gone at exit: bounded wait, loss told on stderr and in the totals" {
