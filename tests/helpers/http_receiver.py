@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """HTTP receiver for the sink suites: records every POST body.
 
-usage: http_receiver.py PORT DIR [--fail-first N] [--status CODE]
+usage: http_receiver.py PORT DIR [--fail-first N] [--status CODE] [--tls CERT KEY]
 
 Bodies of requests answered 2xx are appended to DIR/bodies.ndjson; every
 request is logged to DIR/requests.log as "STATUS CONTENT-TYPE BYTES HEADER...
@@ -56,5 +56,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 srv = http.server.HTTPServer(("127.0.0.1", port), Handler)
+if "--tls" in args:
+    import ssl
+    i = args.index("--tls")
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(args[i + 1], args[i + 2])
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 open(os.path.join(out, "ready"), "w").close()
 srv.serve_forever()
