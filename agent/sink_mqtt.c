@@ -21,7 +21,7 @@
 #include "sink.h"
 #include "sinkq.h"
 
-#define WINDOW 1024			     /* messages in flight */
+#define WINDOW 128 /* messages in flight: paho scans its in-flight list per send */
 #define CONNECT_TIMEOUT_S 5
 #define BACKOFF_MIN_NS (100 * 1000000ull)
 #define BACKOFF_MAX_NS (5 * 1000000000ull)
