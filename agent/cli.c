@@ -107,7 +107,9 @@ void sf_usage_print(FILE *f)
 	      "\n"
 	      "Output (one is required):\n"
 	      "  -o, --output FILE     write the stream to FILE ('-' for stdout)\n"
-	      "  -b, --broker HOST     MQTT broker;  -p PORT (1883), -t TOPIC, -q N queue\n"
+	      "  -b, --broker HOST     MQTT broker;  -p PORT (1883), -q N queue\n"
+	      "  -t, --topic TOPIC     MQTT topic; %h exporter, %w workload, %c container\n"
+	      "                        (default sfagent/%h/%w)\n"
 	      "      --http URL        POST batches of JSON lines to URL (x-ndjson)\n"
 	      "  -F, --format FMT      output format: json (default), quixote, cadets\n"
 	      "  -e, --exporter-id ID  exporter id in stream.start (default: hostname)\n"
@@ -145,6 +147,8 @@ void sf_usage_print(FILE *f)
 	      "  sfagent -X -w build -o build.jsonl -- make -j2\n"
 	      "  sfagent -P -w shell -o -\n"
 	      "  sfagent -R -o host.jsonl --duration 30\n"
+	      "  sfagent -X -b 127.0.0.1 -t 'lab/%w' -- ./job\n"
+	      "  sfagent -R -f -o host.jsonl -G 3600 --max-files 24\n"
 	      "\n"
 	      "Exit status: the program's in -X/-P modes; 1 environment error, 2 usage error.\n",
 	      f);
