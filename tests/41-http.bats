@@ -142,6 +142,18 @@ assert end["missed_sink"] == end["events"], end
 	assert_stream "$SINK_DIR/f.jsonl" 'ev[-1]["missed_sink"] > 0'
 }
 
+@test "http: a collector that never answers holds the exit no longer than --drain-timeout" {
+	http_start 17337 --hang
+	start=$SECONDS
+	run "$SFAGENT" -X -w hang --http http://127.0.0.1:17337/ --http-interval 10 --drain-timeout 1 \
+		-- "$SINKLOAD" opens 10
+	assert_success
+	test -e "$SINK_DIR/http/hung"
+	assert_output --partial 'not delivered within 1s'
+	# curl's own timeout is 30 s: the POST under way was cut short
+	[ $((SECONDS - start)) -lt 20 ]
+}
+
 @test "http: bad input" {
 	run "$SFAGENT" -X --http 'ftp://127.0.0.1/x' -- /bin/true
 	assert_failure 2

@@ -1,13 +1,13 @@
 #!/usr/bin/env python3
 """HTTP receiver for the sink suites: records every POST body.
 
-usage: http_receiver.py PORT DIR [--fail-first N] [--status CODE] [--tls CERT KEY]
+usage: http_receiver.py PORT DIR [--fail-first N] [--status CODE] [--tls CERT KEY] [--hang]
 
 Bodies of requests answered 2xx are appended to DIR/bodies.ndjson; every
 request is logged to DIR/requests.log as "STATUS CONTENT-TYPE BYTES HEADER...
 TIME" (headers named X-*, and Authorization; TIME: seconds since the epoch).  --fail-first N answers 503 to the
 first N requests; --status CODE answers CODE to every request.  DIR/ready
-appears once the socket listens.
+appears once the socket listens.  --hang reads requests and never answers.
 """
 import http.server
 import os
@@ -35,6 +35,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         global count
         n = int(self.headers.get("Content-Length", "0"))
         body = self.rfile.read(n)
+        if "--hang" in args:
+            open(os.path.join(out, "hung"), "w").close()
+            time.sleep(3600)
         count += 1
         status = always or (503 if count <= fail_first else 200)
         extra = " ".join("%s=%s" % (k, v) for k, v in self.headers.items()
