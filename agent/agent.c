@@ -73,9 +73,12 @@ int agent_init(struct agent *a, const struct sf_options *o,
 		host[sizeof(host) - 1] = 0;
 		a->exporter = xstrdup(host);
 	}
-	if (!encoder_find(o->format))
+	if (!encoder_find(o->format)) {
+		free(a->exporter);
+		a->exporter = NULL;
 		return sf_usage(err, "unknown format `%s`: choose one of %s",
 				o->format, encoder_names());
+	}
 	a->boot_to_epoch = (int64_t)sf_now_ns() - (int64_t)clock_ns(CLOCK_BOOTTIME);
 	if (probe_open(&a->probe, &po, err) < 0) {
 		probe_close(&a->probe);
