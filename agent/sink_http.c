@@ -254,12 +254,24 @@ static void http_close(struct sink *s)
 	free(h);
 }
 
+static bool http_congested(struct sink *s)
+{
+	struct sink_http *h = (struct sink_http *)s;
+	bool c;
+
+	pthread_mutex_lock(&h->q.mu);
+	c = !h->dead && (h->failing || h->q.nrec >= h->q.max_rec);
+	pthread_mutex_unlock(&h->q.mu);
+	return c;
+}
+
 static const struct sink_ops http_ops = {
 	.name = "http",
 	.write = http_write,
 	.write_control = http_write_control,
 	.flush = http_flush,
 	.close = http_close,
+	.congested = http_congested,
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;

@@ -88,7 +88,8 @@ teardown() {
 		'sum(e["count"] for e in by("stream.missed") if e["reason"] == "sink") > 0' \
 		'ev[-1]["seq"] - len(ev) == sum(e["count"] for e in by("stream.missed"))' \
 		'ev[-1]["missed_sink"] == sum(e["count"] for e in by("stream.missed"))' \
-		'ev[-1]["events"] + len(by("stream.missed")) + 2 - ev[-1]["missed"] == len(ev)'
+		'ev[-1]["events"] + len(by("stream.missed")) + 2 - ev[-1]["missed"] == len(ev)' \
+		'1 <= len(by("stream.missed")) <= 2'  # one for the outage, not one per check
 }
 
 @test "mqtt: --mqtt-batch packs records into fewer messages; QoS 0 works" {
