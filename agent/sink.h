@@ -32,6 +32,10 @@ struct sink_ops {
 			     struct sf_error **err);
 	/* Optional.  SIGHUP: reopen (files moved away by logrotate). */
 	int (*reopen)(struct sink *s, struct sf_error **err);
+	/* Optional.  True while the sink cannot deliver (disconnected, queue
+	 * full): the stream then waits to report the loss, so one
+	 * stream.missed covers an outage rather than one every check. */
+	bool (*congested)(struct sink *s);
 };
 
 struct sink {
@@ -58,6 +62,11 @@ static inline int sink_write_control(struct sink *s, const char *buf,
 	if (s->ops->write_control)
 		return s->ops->write_control(s, buf, len, err);
 	return s->ops->write(s, buf, len, err);
+}
+
+static inline bool sink_congested(struct sink *s)
+{
+	return s->ops->congested ? s->ops->congested(s) : false;
 }
 
 static inline int sink_reopen(struct sink *s, struct sf_error **err)
