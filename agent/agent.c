@@ -247,12 +247,15 @@ static uint64_t sinks_dropped(struct workload *wl)
  * seq included, and tried again at the next check, so the count always
  * reaches the reader.
  */
-static void report_sink_missed(struct agent *a, struct workload *wl)
+static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
 {
 	bool ok[SF_MAX_SINKS];
 	uint64_t sink;
 	int failed = 0;
 
+	for (int i = 0; !final && i < wl->nsinks; i++)
+		if (sink_congested(wl->sinks[i]))
+			return; /* one record for the whole outage, later */
 	stream_flush(a, wl);
 	sink = sinks_dropped(wl);
 	if (sink <= wl->missed_sink)
@@ -278,7 +281,7 @@ static void report_sink_missed(struct agent *a, struct workload *wl)
 }
 
 /* Turn new loss counts into stream.missed records. */
-static void check_missed(struct agent *a, struct workload *wl)
+static void check_missed(struct agent *a, struct workload *wl, bool final)
 {
 	uint64_t rb = probe_drops(&a->probe, wl->slot);
 
@@ -287,7 +290,7 @@ static void check_missed(struct agent *a, struct workload *wl)
 		wl->missed_ringbuf = rb;
 	}
 	if (sinks_dropped(wl) > wl->missed_sink)
-		report_sink_missed(a, wl);
+		report_sink_missed(a, wl, final);
 }
 
 int stream_begin(struct agent *a, struct workload *wl, int resumed,
@@ -331,7 +334,7 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 {
 	struct stream_totals t;
 
-	check_missed(a, wl);
+	check_missed(a, wl, true);
 	t.events = wl->events;
 	t.missed_ringbuf = wl->missed_ringbuf;
 	t.missed_sink = sinks_dropped(wl);
@@ -374,7 +377,7 @@ void agent_drain(struct agent *a)
 		if (wl->closing)
 			continue;
 		if (check)
-			check_missed(a, wl);
+			check_missed(a, wl, false);
 		stream_flush(a, wl);
 	}
 }

@@ -7,6 +7,7 @@
 
 #include "encode.h"
 #include "options.h"
+#include "sink.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
 
@@ -117,9 +118,10 @@ void sf_usage_print(FILE *f)
 	      "\n"
 	      "Output (one is required):\n"
 	      "  -o, --output FILE     write the stream to FILE ('-' for stdout)\n"
-	      "  -b, --broker HOST     MQTT broker;  -p PORT (1883), -t TOPIC, -q N queue\n"
-	      "  -t, --topic-template T  topic, %h exporter, %w workload, %c container id\n"
-	      "                        (daemon default sfagent/%h/%w)\n"
+	      "  -b, --broker HOST     MQTT broker;  -p PORT (1883), -q N queue\n"
+	      "  -t, --topic TOPIC     MQTT topic; %h exporter, %w workload, %c container\n"
+	      "                        (default sfagent/%h/%w); -D: --topic-template,\n"
+	      "                        which needs %w or %c (a topic per container)\n"
 	      "      --http URL        POST batches of JSON lines to URL (x-ndjson)\n"
 	      "  -F, --format FMT      output format: json (default), quixote, cadets\n"
 	      "  -e, --exporter-id ID  exporter id in stream.start (default: hostname)\n"
@@ -162,6 +164,8 @@ void sf_usage_print(FILE *f)
 	      "  sfagent -R -o host.jsonl --duration 30\n"
 	      "  sfagent -S -B bundles\n"
 	      "  sfagent -w shell-demo -B bundles -o demo.jsonl\n"
+	      "  sfagent -X -b 127.0.0.1 -t 'lab/%w' -- ./job\n"
+	      "  sfagent -R -f -o host.jsonl -G 3600 --max-files 24\n"
 	      "\n"
 	      "Exit status: the program's in -X/-P modes, the container's with -w NAME;\n"
 	      "1 environment error, 2 usage error.\n",
@@ -237,6 +241,35 @@ static int sf_check_sink_options(const struct sf_options *o, struct sf_error **e
 		return sf_usage(err, "--mqtt-cert and --mqtt-key go together");
 	if ((o->http_nheaders || o->http_cafile) && !o->http_url)
 		return sf_usage(err, "--http-* options need --http URL");
+	/* what can be checked now is, before the probe loads */
+	if (o->topic) {
+		char *t = sink_topic_expand(o->topic, "h", "w", "c", err);
+		char *t2;
+		bool same;
+
+		if (!t)
+			return -1;
+		t2 = sink_topic_expand(o->topic, "h", "w2", "c2", NULL);
+		same = t2 && !strcmp(t, t2);
+		free(t);
+		free(t2);
+		if (same && o->mode == SF_MODE_DAEMON)
+			return sf_usage(err, "topic template `%s` has neither %%w nor %%c: "
+					     "every container would publish to one topic "
+					     "(try 'sfagent/%%h/%%w')",
+					o->topic);
+	}
+	{
+		const char *files[] = { o->mqtt_password_file, o->mqtt_cafile, o->mqtt_cert,
+					o->mqtt_key, o->http_cafile };
+		const char *names[] = { "--mqtt-password-file", "--mqtt-cafile", "--mqtt-cert",
+					"--mqtt-key", "--http-cafile" };
+
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+			if (files[i] && access(files[i], R_OK) < 0)
+				return sf_fail(err, errno, "cannot read %s `%s`", names[i],
+					       files[i]);
+	}
 	return 0;
 }
 

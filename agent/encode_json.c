@@ -94,10 +94,6 @@ static void file_fields(struct sbuf *o, const struct sf_file_event *e)
 		DIRFD(o, "dirfd", e->arg0);
 		if (e->hdr.type == SF_EV_MKDIR)
 			mode_field(o, e->arg1);
-		if (e->hdr.type == SF_EV_UNLINK && (e->arg1 & 0x200)) {
-			sbuf_key(o, "removedir");
-			sbuf_lit(o, "true");
-		}
 		break;
 	case SF_EV_RENAME:
 	case SF_EV_LINK:

@@ -53,14 +53,6 @@ static char *resolve_program(const char *prog, struct sf_error **err)
 	return NULL;
 }
 
-static int status_to_exit(int st)
-{
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return 1;
-}
 
 int run_execute(const struct sf_options *o, struct sf_error **err)
 {
@@ -184,7 +176,7 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 			break;
 	}
 	ret = exec_errno ? (exec_errno == ENOENT ? 127 : 126) :
-			   status_to_exit(child_status);
+			   sf_exit_status(child_status);
 out:
 	if (child > 0 && !child_done) {
 		cgdir_kill(&cg);

@@ -39,6 +39,10 @@ struct sink_ops {
 	 * as dropped, say so on stderr, stop sending, return 0.  NULL: nothing
 	 * is ever pending. */
 	uint64_t (*drain)(struct sink *s, bool give_up);
+	/* Optional.  True while the sink cannot deliver (disconnected, queue
+	 * full): the stream then waits to report the loss, so one
+	 * stream.missed covers an outage rather than one every check. */
+	bool (*congested)(struct sink *s);
 };
 
 struct sink {
@@ -65,6 +69,11 @@ static inline int sink_write_control(struct sink *s, const char *buf,
 	if (s->ops->write_control)
 		return s->ops->write_control(s, buf, len, err);
 	return s->ops->write(s, buf, len, err);
+}
+
+static inline bool sink_congested(struct sink *s)
+{
+	return s->ops->congested ? s->ops->congested(s) : false;
 }
 
 static inline int sink_reopen(struct sink *s, struct sf_error **err)

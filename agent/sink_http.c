@@ -69,6 +69,14 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+/* A POST under way gives up when the sink stops (end of the drain time). */
+static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+{
+	struct sink_http *h = ctx;
+
+	return __atomic_load_n(&h->stop, __ATOMIC_RELAXED) ? 1 : 0;
+}
+
 /* POST one batch.  Returns the HTTP status, or 0 with *cerr set. */
 static long post(struct sink_http *h, const char *data, size_t len, CURLcode *cerr)
 {
@@ -177,7 +185,7 @@ static void stop_thread(struct sink_http *h)
 	if (!h->thread_running)
 		return;
 	pthread_mutex_lock(&h->q.mu);
-	h->stop = true;
+	__atomic_store_n(&h->stop, true, __ATOMIC_RELAXED);
 	pthread_cond_broadcast(&h->q.cv);
 	pthread_mutex_unlock(&h->q.mu);
 	pthread_join(h->thread, NULL);
@@ -277,6 +285,17 @@ static void http_close(struct sink *s)
 	free(h);
 }
 
+static bool http_congested(struct sink *s)
+{
+	struct sink_http *h = (struct sink_http *)s;
+	bool c;
+
+	pthread_mutex_lock(&h->q.mu);
+	c = !h->dead && (h->failing || h->q.nrec >= h->q.max_rec);
+	pthread_mutex_unlock(&h->q.mu);
+	return c;
+}
+
 static const struct sink_ops http_ops = {
 	.name = "http",
 	.write = http_write,
@@ -284,6 +303,7 @@ static const struct sink_ops http_ops = {
 	.flush = http_flush,
 	.close = http_close,
 	.drain = http_drain,
+	.congested = http_congested,
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -347,6 +367,9 @@ struct sink *sink_http_open(const struct sf_options *o, const char *url,
 	curl_easy_setopt(h->curl, CURLOPT_TIMEOUT, 30L);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, h);
+	curl_easy_setopt(h->curl, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(h->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(h->curl, CURLOPT_XFERINFODATA, h);
 	curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "sfagent/" SF_VERSION);
 	if (o->http_cafile)
 		curl_easy_setopt(h->curl, CURLOPT_CAINFO, o->http_cafile);

@@ -21,7 +21,7 @@
 #include "sink.h"
 #include "sinkq.h"
 
-#define WINDOW 1024			     /* messages in flight */
+#define WINDOW 128 /* messages in flight: paho scans its in-flight list per send */
 #define CONNECT_TIMEOUT_S 5
 #define BACKOFF_MIN_NS (100 * 1000000ull)
 #define BACKOFF_MAX_NS (5 * 1000000000ull)
@@ -388,6 +388,17 @@ static void mqtt_close(struct sink *s)
 	free(m);
 }
 
+static bool mqtt_congested(struct sink *s)
+{
+	struct sink_mqtt *m = (struct sink_mqtt *)s;
+	bool c;
+
+	pthread_mutex_lock(&m->q.mu);
+	c = !m->dead && (m->state != MQTT_UP || m->q.nrec >= m->q.max_rec);
+	pthread_mutex_unlock(&m->q.mu);
+	return c;
+}
+
 static const struct sink_ops mqtt_ops = {
 	.name = "mqtt",
 	.write = mqtt_write,
@@ -395,6 +406,7 @@ static const struct sink_ops mqtt_ops = {
 	.flush = mqtt_flush,
 	.close = mqtt_close,
 	.drain = mqtt_drain,
+	.congested = mqtt_congested,
 };
 
 /* Password from --mqtt-password-file, else $SFAGENT_MQTT_PASSWORD. */

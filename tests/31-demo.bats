@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
-# `make demo` (tests/demo.sh): the sample bundle under sfagent -w, summarised.
+# `make demo` (tests/demo.sh): the sample bundle through the hook path
+# (sfagent -D + runc + sfhook), summarised.
 
 load test_helper
 
-@test "tests/demo.sh runs shell-demo in a container and summarises its stream" {
+@test "tests/demo.sh runs shell-demo through sfhook and sfagent -D and summarises its stream" {
 	if [ ! -x "$SF_TOP/bundles/shell-demo/rootfs/bin/busybox" ]; then
 		echo "bundles/shell-demo has no rootfs: run 'make bundles'" >&2
 		return 1
@@ -12,11 +13,11 @@ load test_helper
 	assert_success
 	# the container's own output passes through
 	assert_line "hello from shell-demo"
-	assert_line --regexp "^Stream build/demo.jsonl: [0-9]+ records, workload 'shell-demo', container sfagent-shell-demo-[0-9]+-[0-9a-f]+$"
+	assert_line --regexp "^Stream build/demo/streams/shell-demo.jsonl: [0-9]+ records, workload 'shell-demo', container sfdemo-[0-9]+$"
 	assert_line --regexp "^  stream.end: [0-9]+ events, 0 missed; container exit status 0$"
 	assert_line "Events by type:"
 	# counts by type, each matching the stream
-	f="$SF_TOP/build/demo.jsonl"
+	f="$SF_TOP/build/demo/streams/shell-demo.jsonl"
 	for t in process.exec process.fork process.exit file.open file.rename \
 		file.symlink net.connect net.listen; do
 		n="$(grep -c "\"type\":\"$t\"" "$f")"

@@ -88,7 +88,8 @@ teardown() {
 		'sum(e["count"] for e in by("stream.missed") if e["reason"] == "sink") > 0' \
 		'ev[-1]["seq"] - len(ev) == sum(e["count"] for e in by("stream.missed"))' \
 		'ev[-1]["missed_sink"] == sum(e["count"] for e in by("stream.missed"))' \
-		'ev[-1]["events"] + len(by("stream.missed")) + 2 - ev[-1]["missed"] == len(ev)'
+		'ev[-1]["events"] + len(by("stream.missed")) + 2 - ev[-1]["missed"] == len(ev)' \
+		'1 <= len(by("stream.missed")) <= 2'  # one for the outage, not one per check
 }
 
 @test "mqtt: --mqtt-batch packs records into fewer messages; QoS 0 works" {
@@ -137,7 +138,7 @@ password_file $SINK_DIR/passwd"
 	run "$SFAGENT" -X --mqtt-user alice --mqtt-password-file "$SINK_DIR/missing" \
 		-b 127.0.0.1 -p 17315 -t auth/x -- /bin/true
 	assert_failure 1
-	assert_output --partial 'MQTT password file'
+	assert_output --partial 'cannot read --mqtt-password-file'
 	assert_output --partial 'missing'
 	run "$SFAGENT" -X --mqtt-user alice --mqtt-password 'x' -b 127.0.0.1 -t a -- /bin/true
 	assert_failure 2
@@ -176,7 +177,7 @@ require_certificate true"
 	assert_output --partial 'cannot connect to MQTT broker ssl://127.0.0.1:17316'
 	run "$SFAGENT" -X --mqtt-cafile nope.crt -b 127.0.0.1 -p 17316 -t tls/x -- /bin/true
 	assert_failure 1
-	assert_output --partial 'cannot read TLS file `nope.crt`'
+	assert_output --partial 'cannot read --mqtt-cafile `nope.crt`'
 }
 
 @test "mqtt: broker gone at exit: bounded wait, loss told on stderr and in the totals" {

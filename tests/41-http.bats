@@ -119,6 +119,41 @@ assert end["missed_sink"] == end["events"], end
 		'ev[-1]["missed_sink"] == sum(e["count"] for e in by("stream.missed"))'
 }
 
+@test "http: https with --http-cafile (certificates made by the test)" {
+	cd "$SINK_DIR"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sfagent-test-ca \
+		-keyout ca.key -out ca.crt 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
+	openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+		-extfile san.ext -out srv.crt 2>/dev/null
+	http_start 17336 --tls srv.crt srv.key
+	run "$SFAGENT" -X -w tls --http https://127.0.0.1:17336/ --http-cafile ca.crt \
+		-- "$SINKLOAD" opens 20
+	assert_success
+	assert_seq_no_gaps "$SINK_DIR/http/bodies.ndjson"
+	assert_stream "$SINK_DIR/http/bodies.ndjson" 'ev[-1]["type"] == "stream.end"'
+	# without the CA the certificate is not trusted: retried, then counted
+	run "$SFAGENT" -X -w untrusted --http https://127.0.0.1:17336/ --drain-timeout 1 \
+		-o "$SINK_DIR/f.jsonl" -- /bin/true
+	assert_success
+	assert_output --partial 'retrying with backoff'
+	assert_output --partial 'not delivered within 1s'
+	assert_stream "$SINK_DIR/f.jsonl" 'ev[-1]["missed_sink"] > 0'
+}
+
+@test "http: a collector that never answers holds the exit no longer than --drain-timeout" {
+	http_start 17337 --hang
+	start=$SECONDS
+	run "$SFAGENT" -X -w hang --http http://127.0.0.1:17337/ --http-interval 10 --drain-timeout 1 \
+		-- "$SINKLOAD" opens 10
+	assert_success
+	test -e "$SINK_DIR/http/hung"
+	assert_output --partial 'not delivered within 1s'
+	# curl's own timeout is 30 s: the POST under way was cut short
+	[ $((SECONDS - start)) -lt 20 ]
+}
+
 @test "http: bad input" {
 	run "$SFAGENT" -X --http 'ftp://127.0.0.1/x' -- /bin/true
 	assert_failure 2

@@ -1,25 +1,79 @@
 #!/bin/sh
-# `make demo`: runs the sample bundle bundles/shell-demo with runc under
-# `sfagent -w` (container mode), then summarises the stream it wrote.
+# `make demo`: the hook path end to end.  The per-host agent (sfagent -D)
+# runs on a private socket, runc runs the sample bundle bundles/shell-demo with
+# sfhook as its prestart and poststop hook, and the stream the agent wrote for
+# the container is summarised.  (`sfagent -w shell-demo` is the one-command
+# way to do the same without the hook, see docs/modes.md.)
 # Run as root after `make build bundles` (make demo does both).
 set -eu
 cd "$(dirname "$0")/.."
 bundle=bundles/shell-demo
-out=build/demo.jsonl
+out=build/demo
+stream=$out/streams/shell-demo.jsonl
 
-if [ ! -x build/sfagent ] || [ ! -x "$bundle/rootfs/bin/busybox" ]; then
-	echo "demo: run it with \`make demo\`, which builds sfagent and the bundle rootfs" >&2
+if [ ! -x build/sfagent ] || [ ! -x build/sfhook ] || [ ! -x "$bundle/rootfs/bin/busybox" ]; then
+	echo "demo: run it with \`make demo\`, which builds sfagent, sfhook and the bundle rootfs" >&2
 	exit 1
 fi
-echo "\$ sfagent -w $bundle -o $out"
+rm -rf "$out"
+mkdir -p "$out/streams"
+tmp=$(mktemp -d)
+agent=
+cleanup() {
+	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
+	runc --root "$tmp/runc" delete -f "sfdemo-$$" >/dev/null 2>&1 || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+# 1. the per-host agent, on a private socket
+echo "\$ sfagent -D --socket $tmp/sfagent.sock --output-dir $out/streams &"
+build/sfagent -D --socket "$tmp/sfagent.sock" --output-dir "$out/streams" -v \
+	2>"$out/agent.log" &
+agent=$!
+i=0
+until grep -q "listening on" "$out/agent.log" 2>/dev/null; do
+	i=$((i + 1))
+	if [ "$i" -gt 300 ] || ! kill -0 "$agent" 2>/dev/null; then
+		cat "$out/agent.log" >&2
+		echo "demo: the agent did not start" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+
+# 2. the bundle's config.json, copied, with sfhook as prestart/poststop hook
+mkdir "$tmp/bundle"
+python3 - "$bundle" "$tmp/bundle/config.json" <<'PY'
+import json, os, sys
+c = json.load(open(os.path.join(sys.argv[1], "config.json")))
+c["root"]["path"] = os.path.abspath(os.path.join(sys.argv[1], "rootfs"))
+json.dump(c, open(sys.argv[2], "w"), indent=2)
+PY
+echo "\$ sfagent --inject-hook BUNDLE --hook-path build/sfhook --socket $tmp/sfagent.sock"
+build/sfagent --inject-hook "$tmp/bundle" --hook-path "$PWD/build/sfhook" \
+	--socket "$tmp/sfagent.sock" >/dev/null
+
+# 3. runc runs it: the hook registers the container before its first
+#    instruction, and poststop ends its stream
+echo "\$ runc run --bundle BUNDLE sfdemo-$$"
 echo "--- the container's own output ---"
 status=0
-build/sfagent -w "$bundle" -o "$out" || status=$?
+runc --root "$tmp/runc" run --bundle "$tmp/bundle" "sfdemo-$$" || status=$?
 echo "--- end of the container's output (exit status $status) ---"
-if [ ! -s "$out" ]; then
-	echo "demo: sfagent wrote no stream to $out" >&2
-	exit 1
-fi
+i=0
+until grep -q '"stream.end"' "$stream" 2>/dev/null; do
+	i=$((i + 1))
+	if [ "$i" -gt 100 ]; then
+		echo "demo: no stream.end in $stream" >&2
+		exit 1
+	fi
+	sleep 0.1
+done
+kill "$agent"
+wait "$agent" || true
+agent=
+out=$stream
 python3 - "$out" "$status" <<'PY'
 import collections, json, sys
 
