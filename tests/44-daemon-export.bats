@@ -358,3 +358,39 @@ PY
 	# nothing left listening
 	[ ! -e "$d/s" ]
 }
+
+@test "the DaemonSet's agent command with SFAGENT_BROKER, SFAGENT_TOPIC_TEMPLATE and SFAGENT_HTTP_URL set streams mqtt containers" {
+	stop_daemon
+	# the agent container's script and the ConfigMap's keys, broker set
+	python3 - "$SF_TOP/deploy/kubernetes/daemonset.yaml" "$SF_TOP/deploy/kubernetes/configmap.yaml" \
+		>"$HT/ds-agent.sh" <<'PY'
+import shlex, sys, yaml
+ds = next(x for x in yaml.safe_load_all(open(sys.argv[1])) if x)
+cm = next(x for x in yaml.safe_load_all(open(sys.argv[2])) if x)
+env = dict(cm["data"], SFAGENT_BROKER="127.0.0.1", SFAGENT_PORT="17601",
+           SFAGENT_TOPIC_TEMPLATE="k8s/%h/%w", SFAGENT_HTTP_URL="http://127.0.0.1:17602/ds",
+           SFAGENT_EXTRA_ARGS="-v", NODE_NAME="node-a")
+for k, v in env.items():
+    print("export %s=%s" % (k, shlex.quote(v)))
+print(ds["spec"]["template"]["spec"]["containers"][0]["args"][0])
+PY
+	# `sfagent` on its PATH: the real one, on this suite's socket and
+	# output directory (the last --socket and --output-dir count)
+	mkdir -p "$HT/dsbin"
+	printf '#!/bin/sh\nexec "%s" "$@" --socket "%s" --output-dir "%s"\n' \
+		"$SFAGENT" "$SOCK" "$OUT" >"$HT/dsbin/sfagent"
+	chmod +x "$HT/dsbin/sfagent"
+	PATH="$HT/dsbin:$PATH" sh "$HT/ds-agent.sh" 2>>"$HT/ds.log" &
+	AGENT2_PID=$!
+	wait_for 30 grep -q "listening on" "$HT/ds.log"
+	sub_start ds 'k8s/node-a/dds'
+	make_bundle "$HT/bds" "$(busy 2)" \
+		'{"io.sfagent.workload": "dds", "io.sfagent.export": "mqtt,http"}'
+	run run_container dx-ds "$HT/bds"
+	assert_success
+	wait_for 30 has_end "$SINK_DIR/ds.out"
+	assert_seq_no_gaps "$SINK_DIR/ds.out"
+	assert_stream "$SINK_DIR/ds.out" 'ev[0]["exporter"] == "node-a"'
+	wait_for 30 grep -q '"container":"dx-ds".*"stream.end"\|"stream.end".*"container":"dx-ds"' \
+		"$SINK_DIR/http/bodies.ndjson"
+}
