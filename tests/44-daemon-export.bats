@@ -122,6 +122,15 @@ PY
 		assert_output --partial "exit status 2"
 		runc --root "$RUNC_ROOT" delete -f dx-5 >/dev/null 2>&1 || true
 	done
+	# a NUL cannot cut a value short ("mqtt:a" + NUL + "#" read as "mqtt:a")
+	# (set after --inject-hook, whose yajl rewrite would cut it short itself)
+	make_bundle "$HT/b5" "$(busy 1)" '{"io.sfagent.workload": "dm5"}'
+	jq '.annotations["io.sfagent.export"] = "mqtt:a\u0000#"' "$HT/b5/config.json" >"$HT/b5/c.json"
+	mv "$HT/b5/c.json" "$HT/b5/config.json"
+	run run_container dx-5 "$HT/b5"
+	assert_failure
+	assert_output --partial "annotations hold a NUL character"
+	runc --root "$RUNC_ROOT" delete -f dx-5 >/dev/null 2>&1 || true
 	# an agent that never heard of it
 	! grep -q 'dx-5' "$HT/agent.log"
 	[ ! -e "$OUT/dm5.jsonl" ]
@@ -357,6 +366,45 @@ PY
 	assert_output --partial "need --http URL"
 	# nothing left listening
 	[ ! -e "$d/s" ]
+}
+
+@test "valgrind: the daemon with MQTT and HTTP streams, a background drain and a stop while draining frees everything" {
+	local sock2="$HT/vg.sock"
+	valgrind --suppressions="$SF_TOP/tests/valgrind.supp" --leak-check=full \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=99 -q \
+		"$SFAGENT" -D --socket "$sock2" --output-dir "$HT/outvg" -e hostV -b 127.0.0.1 -p 17601 \
+		--http http://127.0.0.1:17602/vg --drain-timeout 3 -v 2>"$HT/vg.log" &
+	AGENT2_PID=$!
+	wait_for 120 grep -q "listening on" "$HT/vg.log"
+	SOCK="$sock2" make_bundle "$HT/bvg1" "$(busy 3)" \
+		'{"io.sfagent.workload": "vg1", "io.sfagent.export": "file,mqtt,http"}'
+	SOCK="$sock2" make_bundle "$HT/bvg2" "$(busy 3)" \
+		'{"io.sfagent.workload": "vg2", "io.sfagent.export": "mqtt", "io.sfagent.format": "cadets"}'
+	SOCK="$sock2" make_bundle "$HT/bvg3" '["/bin/sleep", "30"]' \
+		'{"io.sfagent.workload": "vg3", "io.sfagent.export": "mqtt"}'
+	run_container dx-vg1 "$HT/bvg1"
+	run_container dx-vg2 "$HT/bvg2"
+	(cd "$HT/bvg3" && runc --root "$RUNC_ROOT" run -d dx-vg3 </dev/null >/dev/null 2>&1)
+	mqtt_stop
+	# vg3 ends while the broker is away: drained in the background, then
+	# the agent is stopped while it drains
+	runc --root "$RUNC_ROOT" kill dx-vg3 KILL
+	wait_for 30 test "$(state_of dx-vg3)" = stopped
+	runc --root "$RUNC_ROOT" delete dx-vg3
+	wait_for 30 grep -q 'dx-vg3`: draining in the background' "$HT/vg.log"
+	kill -TERM "$AGENT2_PID"
+	rc=0
+	wait "$AGENT2_PID" || rc=$?
+	AGENT2_PID=
+	mqtt_start 17601
+	echo "$MQTT_PID" >"$HT/mqtt.pid"
+	[ "$rc" = 0 ] || { cat "$HT/vg.log"; false; }
+	run grep -v "unhandled eBPF" "$HT/vg.log"
+	refute_output --partial "definitely lost"
+	refute_output --partial "Invalid"
+	refute_output --partial "uninitialised"
+	grep -q 'records not delivered within 3s' "$HT/vg.log"
 }
 
 @test "the DaemonSet's agent command with SFAGENT_BROKER, SFAGENT_TOPIC_TEMPLATE and SFAGENT_HTTP_URL set streams mqtt containers" {

@@ -130,6 +130,25 @@ static void test_state(void)
 	r = oci_state_parse("", false, &st, &err);
 	ok(r < 0 && strstr(err->msg, "empty"), "empty refused");
 	sf_error_free(err);
+	err = NULL;
+	r = oci_state_parse("{\"id\":\"c1\",\"annotations\":{\"io.sfagent.export\":"
+			    "\"mqtt:a\\u0000#\"}}",
+			    false, &st, &err);
+	ok(r < 0 && strstr(err->msg, "NUL"), "NUL in an annotation value refused");
+	sf_error_free(err);
+	err = NULL;
+	r = oci_state_parse("{\"id\":\"c1\",\"annotations\":{\"k\\u0000x\":\"v\"}}",
+			    false, &st, &err);
+	ok(r < 0 && strstr(err->msg, "NUL"), "NUL in an annotation key refused");
+	sf_error_free(err);
+	err = NULL;
+	r = oci_state_parse("{\"id\":\"c1\",\"x\":{\"annotations\":{\"k\":\"a\\u0000\"}},"
+			    "\"annotations\":{\"k\":\"v\"}}",
+			    false, &st, &err);
+	ok(r == 0, "NUL outside the top-level annotations is not theirs");
+	if (r == 0)
+		oci_state_free(&st);
+	sf_error_free(err);
 }
 
 static void test_workload(void)
