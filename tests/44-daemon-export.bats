@@ -11,9 +11,9 @@ setup_file() {
 	hook_suite_setup
 	export SINK_DIR="$HT/sinks"
 	mkdir -p "$SINK_DIR"
-	mqtt_start 17601
+	broker_start
 	http_start 17602
-	export MQTT_PORT MQTT_PID HTTP_PORT HTTP_PID
+	export MQTT_PORT HTTP_PORT HTTP_PID
 	start_daemon -e hostT -b 127.0.0.1 -p 17601 --http http://127.0.0.1:17602/ingest \
 		--http-interval 100 --drain-timeout 20 -q 500
 }
@@ -21,7 +21,8 @@ setup_file() {
 teardown_file() {
 	local p
 	stop_daemon
-	for p in ${HTTP_PID:-} ${MQTT_PID:-} $(cat "$HT/mqtt.pid" 2>/dev/null); do
+	broker_stop
+	for p in ${HTTP_PID:-}; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
@@ -30,6 +31,23 @@ teardown_file() {
 
 setup() {
 	SUB_PIDS=
+}
+
+# The broker is stopped and started by some tests: its pid is kept in a file,
+# so that every test and the suite's teardown stop the one that runs.
+broker_start() {
+	mqtt_start 17601
+	echo "$MQTT_PID" >"$HT/mqtt.pid"
+}
+
+broker_stop() {
+	local pid
+	pid=$(cat "$HT/mqtt.pid" 2>/dev/null) || return 0
+	MQTT_PID=$pid
+	mqtt_stop
+	# started by another test's shell: not a child to wait for
+	wait_for 15 sh -c "! kill -0 $pid 2>/dev/null"
+	rm -f "$HT/mqtt.pid"
 }
 
 teardown() {
@@ -280,7 +298,7 @@ PY
 
 @test "broker down: poststop does not wait, others register meanwhile; queue overflow is stream.missed on the topic" {
 	sub_start m9 'sfagent/hostT/dm9'
-	mqtt_stop
+	broker_stop
 	make_bundle "$HT/b9" "$(busy 300)" \
 		'{"io.sfagent.workload": "dm9", "io.sfagent.export": "mqtt"}'
 	make_bundle "$HT/b10" "$(busy 1)" \
@@ -294,8 +312,7 @@ PY
 	has_end "$OUT/dm10.jsonl"
 	[ $((SECONDS - start)) -lt 15 ]
 	grep -q 'container `dx-9`: draining in the background' "$HT/agent.log"
-	mqtt_start 17601
-	echo "$MQTT_PID" >"$HT/mqtt.pid"
+	broker_start
 	wait_for 30 has_end "$SINK_DIR/m9.out"
 	unique_stream "$SINK_DIR/m9.out" "$SINK_DIR/m9.u"
 	# -q 500: what did not fit is counted, reported on the topic, and the
@@ -386,7 +403,7 @@ PY
 	run_container dx-vg1 "$HT/bvg1"
 	run_container dx-vg2 "$HT/bvg2"
 	(cd "$HT/bvg3" && runc --root "$RUNC_ROOT" run -d dx-vg3 </dev/null >/dev/null 2>&1)
-	mqtt_stop
+	broker_stop
 	# vg3 ends while the broker is away: drained in the background, then
 	# the agent is stopped while it drains
 	runc --root "$RUNC_ROOT" kill dx-vg3 KILL
@@ -397,8 +414,7 @@ PY
 	rc=0
 	wait "$AGENT2_PID" || rc=$?
 	AGENT2_PID=
-	mqtt_start 17601
-	echo "$MQTT_PID" >"$HT/mqtt.pid"
+	broker_start
 	[ "$rc" = 0 ] || { cat "$HT/vg.log"; false; }
 	run grep -v "unhandled eBPF" "$HT/vg.log"
 	refute_output --partial "definitely lost"
