@@ -20,6 +20,7 @@
 struct daemon_reg {
 	char *files[SF_EXPORT_MAX]; /* names in the output directory */
 	int nfiles;
+	uint64_t gone_since; /* monotonic ns the cgroup was first seen gone */
 };
 
 struct daemon {

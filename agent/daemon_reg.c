@@ -9,6 +9,9 @@
 #include "json.h"
 #include "sink.h"
 
+/* How long a stream outlives its cgroup waiting for the poststop */
+#define REAP_GRACE_NS (3 * 1000000000ull)
+
 static struct workload *find_container(struct daemon *d, const char *id)
 {
 	for (struct workload *wl = d->a->wl.active; wl; wl = wl->next)
@@ -337,21 +340,34 @@ void daemon_finish_all(struct daemon *d)
 
 void daemon_reap(struct daemon *d)
 {
+	uint64_t now = sf_monotonic_ns();
 	struct workload *wl, *next;
 
 	for (wl = d->a->wl.active; wl; wl = next) {
 		cleanup_free char *dir =
 			xasprintf("%s%s", d->cg_mnt, wl->cgroup_path);
+		struct daemon_reg *r = d->reg[wl->slot];
 		struct stat st;
 
 		next = wl->next;
-		if (stat(dir, &st) == 0 && st.st_ino == wl->cgid)
+		if (!r)
+			continue;
+		if (stat(dir, &st) == 0 && st.st_ino == wl->cgid) {
+			r->gone_since = 0;
+			continue;
+		}
+		/* runc removes the cgroup just before it runs poststop: give
+		 * the UNREGISTER time to arrive first */
+		if (!r->gone_since) {
+			r->gone_since = now;
+			continue;
+		}
+		if (now - r->gone_since < REAP_GRACE_NS)
 			continue;
 		/* No poststop came (hook not configured for it, runtime crash):
 		 * the cgroup is gone, so is every process that could add to it. */
 		log_warn("container `%s`: cgroup `%s` is gone but no poststop "
-			 "came: "
-			 "ending its stream",
+			 "came: ending its stream",
 			 wl->container_id, wl->cgroup_path);
 		finish(d, wl);
 	}
