@@ -25,15 +25,18 @@ WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
 	-Ilib -Ibpf -Iagent -I$(BUILD) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
-LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpthread
+LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lpthread
 LDLIBS_HOOK := -lyajl
 
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config
 PKGS_TEST := bats bats-assert bats-support runc busybox-static mosquitto \
-	mosquitto-clients podman containerd python3 valgrind libclang-rt-14-dev \
+	mosquitto-clients openssl podman containerd python3 valgrind libclang-rt-14-dev \
 	iproute2 strace jq util-linux
+# deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
+# systemd-analyze verify of the unit, shellcheck of the node scripts.
+PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
 PKGS_BENCH := hyperfine bpftrace strace linux-perf
 
 LIB_SRCS := $(wildcard lib/*.c)
@@ -47,8 +50,8 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
-.PHONY: all deps deps-test deps-bench build test demo bench install clean bundles \
-	check-format format unit FORCE
+.PHONY: all deps deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
+	check-format format unit FORCE install-deploy sfhook-static
 
 all: build
 
@@ -133,8 +136,34 @@ test: deps-test build bundles unit
 demo: deps-test build bundles
 	$(Q)tests/demo.sh
 
-bench: deps-bench build
-	$(Q)tests/bench/run.sh
+# ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
+BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
+	$(BUILD)/bench/encbench
+ENCBENCH_SRCS := agent/sbuf.c agent/encode_json.c agent/encode_util.c lib/util.c
+bench-tools: $(BENCH_TOOLS)
+$(BUILD)/bench/loadgen: tests/bench/loadgen.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+$(BUILD)/bench/bpfattach: tests/bench/bpfattach.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
+$(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(wildcard agent/*.h lib/*.h bpf/*.h)
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c bpf/sfagent.h $(BUILD)/vmlinux.h
+	@mkdir -p $(@D)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+		-I$(BUILD) -Ibpf -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
+
+bench: deps-bench build bench-tools
+	$(Q)BUILD=$(BUILD) tests/bench/run.sh
+
+bench-report: deps-bench build bench-tools
+	$(Q)BUILD=$(BUILD) tests/bench/run.sh --report docs/performance.md
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR)
@@ -142,6 +171,27 @@ install: build
 	install -m 0755 $(BUILD)/sfhook $(DESTDIR)$(LIBEXECDIR)/sfhook
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/sfagent.json
+
+# ---- deploy/: systemd unit, containerd handler, node installer ------------
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+SFDATADIR ?= $(PREFIX)/share/sfagent
+install: install-deploy
+install-deploy: build
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SFDATADIR)/containerd
+	sed 's|@BINDIR@|$(PREFIX)/bin|' deploy/systemd/sfagent.service \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/sfagent.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/sfagent.service
+	for f in deploy/node-install.sh oci/containerd-base-spec.sh; do \
+		sed 's|/usr/local/libexec/sfagent/sfhook|$(LIBEXECDIR)/sfhook|' $$f \
+		> $(DESTDIR)$(SFDATADIR)/$${f##*/} && chmod 0755 $(DESTDIR)$(SFDATADIR)/$${f##*/} || exit 1; done
+	install -m 0644 deploy/containerd/sfagent-v2.toml deploy/containerd/sfagent-v3.toml \
+		$(DESTDIR)$(SFDATADIR)/containerd/
+
+# sfhook linked statically: the DaemonSet copies it onto nodes, which may not
+# have libyajl (deploy/Containerfile).
+sfhook-static:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/static $(BUILD)/static/sfhook \
+		LDLIBS_HOOK="-static $$($(CC) -print-file-name=libyajl_s.a)"
 
 check-format:
 	$(Q)clang-format --dry-run --Werror $(wildcard agent/*.[ch] lib/*.[ch] hook/*.[ch] bpf/*.[ch] tests/unit/*.c)

@@ -9,6 +9,9 @@
 #include "sink.h"
 
 #define MISSED_CHECK_NS (200 * 1000 * 1000ull)
+/* The kernel side batches wake-ups (see submit() in bpf/sfagent.bpf.c): the
+ * last records of a burst wait for this poll, so it bounds their delay. */
+#define POLL_MAX_MS 50
 
 static uint64_t clock_ns(clockid_t c)
 {
@@ -73,9 +76,6 @@ int agent_init(struct agent *a, const struct sf_options *o,
 		host[sizeof(host) - 1] = 0;
 		a->exporter = xstrdup(host);
 	}
-	if (!encoder_find(o->format))
-		return sf_usage(err, "unknown format `%s`: choose one of %s",
-				o->format, encoder_names());
 	a->boot_to_epoch = (int64_t)sf_now_ns() - (int64_t)clock_ns(CLOCK_BOOTTIME);
 	if (probe_open(&a->probe, &po, err) < 0) {
 		probe_close(&a->probe);
@@ -126,6 +126,8 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 			return -errno;
 		a->epfd_sig = sigfd;
 	}
+	if (timeout_ms < 0 || timeout_ms > POLL_MAX_MS)
+		timeout_ms = POLL_MAX_MS;
 	n = epoll_wait(a->epfd, ev, 4, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;
@@ -137,6 +139,9 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 
 void agent_fini(struct agent *a)
 {
+	if (a->orphans)
+		log_warn("%llu events arrived for streams already ended and were "
+			 "dropped", (unsigned long long)a->orphans);
 	wl_table_clear(&a->wl);
 	if (a->epfd >= 0)
 		close(a->epfd);
@@ -164,16 +169,26 @@ int agent_workload_sinks_from_options(struct agent *a, struct workload *wl,
 {
 	const struct sf_options *o = a->opt;
 
-	if (o->broker)
-		return sf_usage(err, "MQTT export (-b) is not available in this build yet; use -o FILE");
-	if (o->output) {
-		struct sink *s = sink_file_open(o->output, false, err);
-
-		if (!s)
-			return -1;
-		wl->sinks[wl->nsinks++] = s;
-	}
+	/* the file last: a network sink that fails leaves no file behind */
+	if (o->broker && sink_open_spec(a, wl, "mqtt", NULL, err) < 0)
+		return -1;
+	if (o->http_url && sink_open_spec(a, wl, "http", NULL, err) < 0)
+		return -1;
+	if (o->output && sink_open_spec(a, wl, "file", NULL, err) < 0)
+		return -1;
 	return 0;
+}
+
+void agent_reopen(struct agent *a)
+{
+	for (struct workload *wl = a->wl.active; wl; wl = wl->next) {
+		for (int i = 0; i < wl->nsinks; i++) {
+			cleanup_error struct sf_error *err = NULL;
+
+			if (sink_reopen(wl->sinks[i], &err) < 0)
+				log_warn("workload `%s`: reopen: %s", wl->name, err->msg);
+		}
+	}
 }
 
 void stream_flush(struct agent *a, struct workload *wl)
@@ -182,21 +197,33 @@ void stream_flush(struct agent *a, struct workload *wl)
 		return;
 	for (int i = 0; i < wl->nsinks; i++) {
 		cleanup_error struct sf_error *err = NULL;
-		unsigned bit = 1u << i;
 
-		/* one warning when a sink starts failing, one when it recovers;
-		 * what it lost in between is counted and reported in the stream */
-		if (sink_write(wl->sinks[i], wl->out.data, wl->out.len, &err) < 0) {
-			if (!(wl->sinks_failing & bit))
-				log_warn("workload `%s`: %s", wl->name, err->msg);
-			wl->sinks_failing |= bit;
-		} else if (wl->sinks_failing & bit) {
-			log_warn("workload `%s`: %s works again", wl->name,
-				 wl->sinks[i]->desc);
-			wl->sinks_failing &= ~bit;
+		/* the sink counts the loss and says so once on stderr */
+		if (sink_write(wl->sinks[i], wl->out.data, wl->out.len, &err) < 0)
+			log_debug("workload `%s`: %s", wl->name, err->msg);
+	}
+	wl->out.len = 0;
+}
+
+/*
+ * Hands wl->out, which holds only stream records, to every sink as control
+ * records (never dropped for lack of queue room).  Returns how many sinks
+ * could not take them.
+ */
+static int stream_flush_control(struct workload *wl)
+{
+	int failed = 0;
+
+	for (int i = 0; i < wl->nsinks; i++) {
+		cleanup_error struct sf_error *err = NULL;
+
+		if (sink_write_control(wl->sinks[i], wl->out.data, wl->out.len, &err) < 0) {
+			log_debug("workload `%s`: %s", wl->name, err->msg);
+			failed++;
 		}
 	}
 	wl->out.len = 0;
+	return failed;
 }
 
 static void emit_missed(struct workload *wl, uint64_t count, const char *reason)
@@ -205,21 +232,65 @@ static void emit_missed(struct workload *wl, uint64_t count, const char *reason)
 			       reason);
 }
 
-/* Turn new loss counts into stream.missed records. */
-static void check_missed(struct agent *a, struct workload *wl)
+static uint64_t sinks_dropped(struct workload *wl)
 {
-	uint64_t rb = probe_drops(&a->probe, wl->slot), sink = 0;
+	uint64_t n = 0;
+
+	for (int i = 0; i < wl->nsinks; i++)
+		n += sink_dropped(wl->sinks[i]);
+	return n;
+}
+
+/*
+ * Sink loss: the stream.missed record goes out on its own as a control
+ * record.  When no sink can take it (disk still full), it is taken back,
+ * seq included, and tried again at the next check, so the count always
+ * reaches the reader.
+ */
+static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
+{
+	bool ok[SF_MAX_SINKS];
+	uint64_t sink;
+	int failed = 0;
+
+	for (int i = 0; !final && i < wl->nsinks; i++)
+		if (sink_congested(wl->sinks[i]))
+			return; /* one record for the whole outage, later */
+	stream_flush(a, wl);
+	sink = sinks_dropped(wl);
+	if (sink <= wl->missed_sink)
+		return;
+	emit_missed(wl, sink - wl->missed_sink, "sink");
+	for (int i = 0; i < wl->nsinks; i++) {
+		cleanup_error struct sf_error *err = NULL;
+
+		ok[i] = sink_write_control(wl->sinks[i], wl->out.data, wl->out.len,
+					   &err) == 0;
+		failed += !ok[i];
+	}
+	wl->out.len = 0;
+	if (failed == wl->nsinks) {
+		wl->seq--;
+		return;
+	}
+	/* the sinks that lack it count it, and tell at the next check */
+	for (int i = 0; i < wl->nsinks; i++)
+		if (!ok[i])
+			sink_count_dropped(wl->sinks[i], 1);
+	wl->missed_sink = sink;
+}
+
+/* Turn new loss counts into stream.missed records. */
+static void check_missed(struct agent *a, struct workload *wl, bool final)
+{
+	uint64_t rb = probe_drops(&a->probe, wl->slot);
 
 	if (rb > wl->missed_ringbuf) {
 		emit_missed(wl, rb - wl->missed_ringbuf, "ringbuf");
 		wl->missed_ringbuf = rb;
 	}
-	for (int i = 0; i < wl->nsinks; i++)
-		sink += wl->sinks[i]->dropped;
-	if (sink > wl->missed_sink) {
-		emit_missed(wl, sink - wl->missed_sink, "sink");
-		wl->missed_sink = sink;
-	}
+	if (sinks_dropped(wl) > wl->missed_sink)
+		report_sink_missed(a, wl, final);
 }
 
 int stream_begin(struct agent *a, struct workload *wl, int resumed,
@@ -233,10 +304,15 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	};
 
 	probe_reset_drops(&a->probe, wl->slot);
-	wl->enc->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
 	stream_flush(a, wl);
-	if (probe_track(&a->probe, wl->cgid, wl->slot, err) < 0)
+	wl->enc->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
+	/* track before the start record leaves: whoever sees stream.start
+	 * may rely on the workload being watched already */
+	if (probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
+		stream_flush_control(wl);
 		return sf_error_wrap(err, "workload `%s`", wl->name);
+	}
+	stream_flush_control(wl);
 	return 0;
 }
 
@@ -246,15 +322,28 @@ void stream_finish(struct agent *a, struct workload *wl)
 
 	probe_consume(&a->probe);
 	probe_untrack(&a->probe, wl->cgid);
-	/* events already in the ring buffer still belong to this stream */
+	/* Events already in the ring buffer still belong to this stream.  A
+	 * program that passed the filter just before the untrack may still be
+	 * filling its record on another CPU: BPF programs do not sleep, so a
+	 * millisecond is ample before the last look. */
 	probe_consume(&a->probe);
-	check_missed(a, wl);
+	nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	probe_consume(&a->probe);
+	/* what network sinks still hold is delivered (bounded wait) or
+	 * counted, so that stream.end tells the whole loss */
+	stream_flush(a, wl);
+	for (int i = 0; i < wl->nsinks; i++)
+		sink_flush(wl->sinks[i], NULL);
+	check_missed(a, wl, true);
 	t.events = wl->events;
 	t.missed_ringbuf = wl->missed_ringbuf;
-	t.missed_sink = wl->missed_sink;
+	t.missed_sink = sinks_dropped(wl);
 	t.missed = t.missed_ringbuf + t.missed_sink;
-	wl->enc->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
 	stream_flush(a, wl);
+	wl->enc->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
+	if (stream_flush_control(wl))
+		log_error("workload `%s`: stream.end could not be written to every output",
+			  wl->name);
 	for (int i = 0; i < wl->nsinks; i++)
 		sink_flush(wl->sinks[i], NULL);
 	log_info("workload `%s`: %llu events, %llu missed", wl->name,
@@ -276,7 +365,7 @@ void agent_drain(struct agent *a)
 		a->last_missed_check = now;
 	for (struct workload *wl = a->wl.active; wl; wl = wl->next) {
 		if (check)
-			check_missed(a, wl);
+			check_missed(a, wl, false);
 		stream_flush(a, wl);
 	}
 }

@@ -44,6 +44,9 @@ struct workload *agent_workload_new(struct agent *a, const char *name,
 int agent_workload_sinks_from_options(struct agent *a, struct workload *wl,
 				      struct sf_error **err);
 
+/* SIGHUP: every sink that can reopens (files moved by logrotate). */
+void agent_reopen(struct agent *a);
+
 /* stream.start, then the workload's cgroup is tracked */
 int stream_begin(struct agent *a, struct workload *wl, int resumed,
 		 struct sf_error **err);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "cgdir.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -10,6 +12,32 @@
 #include "cgroup.h"
 
 #include <ftw.h>
+
+/* Cgroups left by an sfagent that was killed (x-PID, agent-PID whose PID is
+ * gone): empty ones are removed, so they do not pile up. */
+static void sweep_stale(const char *parent)
+{
+	DIR *d = opendir(parent);
+	struct dirent *de;
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		const char *dash = strchr(de->d_name, '-');
+		char *end;
+		long pid;
+
+		if (!dash || (strncmp(de->d_name, "x-", 2) != 0 &&
+			      strncmp(de->d_name, "agent-", 6) != 0))
+			continue;
+		pid = strtol(dash + 1, &end, 10);
+		if (*end || pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
+			log_info("removed stale cgroup %s/%s", parent, de->d_name);
+	}
+	closedir(d);
+}
 
 int cgdir_create(struct cgdir *c, const char *name, struct sf_error **err)
 {
@@ -22,6 +50,7 @@ int cgdir_create(struct cgdir *c, const char *name, struct sf_error **err)
 	parent = xasprintf("%s/sfagent", mnt);
 	if (mkdir(parent, 0755) < 0 && errno != EEXIST)
 		return sf_fail(err, errno, "create cgroup `%s`", parent);
+	sweep_stale(parent);
 	c->path = xasprintf("%s/%s", parent, name);
 	if (mkdir(c->path, 0755) < 0) {
 		sf_fail(err, errno, "create cgroup `%s`", c->path);
@@ -70,6 +99,28 @@ bool cgdir_populated(struct cgdir *c)
 		return true; /* cannot tell: keep waiting for exit */
 	buf[n] = 0;
 	return !strstr(buf, "populated 0");
+}
+
+static int signal_procs(const char *path, const struct stat *st, int flag,
+			struct FTW *ftw)
+{
+	cleanup_free char *procs = NULL;
+	cleanup_fclose FILE *f = NULL;
+	int pid;
+
+	if (flag != FTW_D)
+		return 0;
+	procs = xasprintf("%s/cgroup.procs", path);
+	f = fopen(procs, "re");
+	while (f && fscanf(f, "%d", &pid) == 1)
+		kill(pid, SIGTERM);
+	return 0;
+}
+
+void cgdir_terminate(struct cgdir *c)
+{
+	/* by cgroup membership, never by a pid that may have been reused */
+	nftw(c->path, signal_procs, 16, FTW_PHYS | FTW_MOUNT);
 }
 
 void cgdir_kill(struct cgdir *c)

@@ -20,6 +20,8 @@ int cgdir_create(struct cgdir *c, const char *name, struct sf_error **err);
 int cgdir_enter_self(const char *dir);
 /* false once no task is left in it or below */
 bool cgdir_populated(struct cgdir *c);
+/* SIGTERM every process inside, this cgroup and those below. */
+void cgdir_terminate(struct cgdir *c);
 /* SIGKILL every task inside (cgroup.kill). */
 void cgdir_kill(struct cgdir *c);
 void cgdir_remove(struct cgdir *c);

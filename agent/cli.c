@@ -5,7 +5,9 @@
 #include <limits.h>
 #include <string.h>
 
+#include "encode.h"
 #include "options.h"
+#include "sink.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
 
@@ -15,6 +17,24 @@ enum {
 	OPT_BTF,
 	OPT_HELP,
 	OPT_VERSION,
+	/* sinks */
+	OPT_MQTT_QOS,
+	OPT_MQTT_USER,
+	OPT_MQTT_PASSWORD,
+	OPT_MQTT_PASSWORD_FILE,
+	OPT_MQTT_CAFILE,
+	OPT_MQTT_CERT,
+	OPT_MQTT_KEY,
+	OPT_MQTT_CLIENT_ID,
+	OPT_MQTT_BATCH,
+	OPT_DRAIN_TIMEOUT,
+	OPT_HTTP,
+	OPT_HTTP_BATCH,
+	OPT_HTTP_INTERVAL,
+	OPT_HTTP_HEADER,
+	OPT_HTTP_CAFILE,
+	OPT_MAX_SIZE,
+	OPT_MAX_FILES,
 	OPT_SOCKET,
 	OPT_OUTPUT_DIR,
 	OPT_INJECT_HOOK,
@@ -44,6 +64,25 @@ static const struct option long_opts[] = {
 	{ "btf", required_argument, NULL, OPT_BTF },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "mqtt-qos", required_argument, NULL, OPT_MQTT_QOS },
+	{ "mqtt-user", required_argument, NULL, OPT_MQTT_USER },
+	{ "mqtt-password", required_argument, NULL, OPT_MQTT_PASSWORD },
+	{ "mqtt-password-file", required_argument, NULL, OPT_MQTT_PASSWORD_FILE },
+	{ "mqtt-cafile", required_argument, NULL, OPT_MQTT_CAFILE },
+	{ "mqtt-cert", required_argument, NULL, OPT_MQTT_CERT },
+	{ "mqtt-key", required_argument, NULL, OPT_MQTT_KEY },
+	{ "mqtt-client-id", required_argument, NULL, OPT_MQTT_CLIENT_ID },
+	{ "mqtt-batch", required_argument, NULL, OPT_MQTT_BATCH },
+	{ "drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
+	{ "mqtt-drain-timeout", required_argument, NULL, OPT_DRAIN_TIMEOUT },
+	{ "http", required_argument, NULL, OPT_HTTP },
+	{ "http-batch", required_argument, NULL, OPT_HTTP_BATCH },
+	{ "http-interval", required_argument, NULL, OPT_HTTP_INTERVAL },
+	{ "http-header", required_argument, NULL, OPT_HTTP_HEADER },
+	{ "http-cafile", required_argument, NULL, OPT_HTTP_CAFILE },
+	{ "rotate", required_argument, NULL, 'G' },
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "max-files", required_argument, NULL, OPT_MAX_FILES },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "output-dir", required_argument, NULL, OPT_OUTPUT_DIR },
 	{ "inject-hook", required_argument, NULL, OPT_INJECT_HOOK },
@@ -78,9 +117,32 @@ void sf_usage_print(FILE *f)
 	      "\n"
 	      "Output (one is required):\n"
 	      "  -o, --output FILE     write the stream to FILE ('-' for stdout)\n"
-	      "  -b, --broker HOST     MQTT broker;  -p PORT (1883), -t TOPIC, -q N queue\n"
-	      "  -F, --format FMT      output format: json (default)\n"
+	      "  -b, --broker HOST     MQTT broker;  -p PORT (1883), -q N queue\n"
+	      "  -t, --topic TOPIC     MQTT topic; %h exporter, %w workload, %c container\n"
+	      "                        (default sfagent/%h/%w)\n"
+	      "      --http URL        POST batches of JSON lines to URL (x-ndjson)\n"
+	      "  -F, --format FMT      output format: json (default), quixote, cadets\n"
 	      "  -e, --exporter-id ID  exporter id in stream.start (default: hostname)\n"
+	      "\n"
+	      "MQTT (-b):\n"
+	      "      --mqtt-qos 0|1    QoS of published messages (default 1)\n"
+	      "      --mqtt-user USER  user name; password from --mqtt-password-file FILE\n"
+	      "                        or $SFAGENT_MQTT_PASSWORD (never on the command line)\n"
+	      "      --mqtt-cafile F   TLS: trust F; --mqtt-cert F, --mqtt-key F client cert\n"
+	      "      --mqtt-client-id ID  (default sfagent-HOST-PID)\n"
+	      "      --mqtt-batch N    records per message (default 1)\n"
+	      "  -q, --queue-size N    records kept while a broker/collector is away (1000)\n"
+	      "      --drain-timeout S at exit, wait S seconds for delivery (default 10)\n"
+	      "HTTP (--http):\n"
+	      "      --http-batch N    records per POST (default 1000)\n"
+	      "      --http-interval MS  send a partial batch after MS ms (default 1000)\n"
+	      "      --http-header 'K: V'  extra request header (repeatable)\n"
+	      "      --http-cafile F   trust F for https\n"
+	      "Files (-o):\n"
+	      "  -G, --rotate SECS     start a new file every SECS seconds\n"
+	      "      --max-size MB     start a new file before MB megabytes\n"
+	      "      --max-files N     keep the newest N rotated files\n"
+	      "                        (rotated files are FILE.EPOCH; SIGHUP reopens FILE)\n"
 	      "\n"
 	      "Other options:\n"
 	      "  -f, --follow          root mode: run until SIGINT/SIGTERM\n"
@@ -100,6 +162,8 @@ void sf_usage_print(FILE *f)
 	      "  sfagent -R -o host.jsonl --duration 30\n"
 	      "  sfagent -S -B bundles\n"
 	      "  sfagent -w shell-demo -B bundles -o demo.jsonl\n"
+	      "  sfagent -X -b 127.0.0.1 -t 'lab/%w' -- ./job\n"
+	      "  sfagent -R -f -o host.jsonl -G 3600 --max-files 24\n"
 	      "\n"
 	      "Exit status: the program's in -X/-P modes, the container's with -w NAME;\n"
 	      "1 environment error, 2 usage error.\n",
@@ -132,6 +196,8 @@ static int parse_size(const char *s, uint32_t *out)
 	v = strtoull(s, &end, 10);
 	if (errno)
 		return -1;
+	if (v > (1ull << 30))
+		return -1;
 	if (*end == 'K' || *end == 'k')
 		v <<= 10, end++;
 	else if (*end == 'M' || *end == 'm')
@@ -154,6 +220,48 @@ static int set_mode(struct sf_options *o, enum sf_mode m, struct sf_error **err)
 	return 0;
 }
 
+/* Combinations of sink options that cannot work, refused before anything starts. */
+static int sf_check_sink_options(const struct sf_options *o, struct sf_error **err)
+{
+	if ((o->rotate_secs || o->max_size || o->max_files) &&
+	    (!o->output || strcmp(o->output, "-") == 0))
+		return sf_usage(err, "-G, --max-size and --max-files rotate an output file: "
+				     "give -o FILE (not stdout)");
+	if (o->max_files && !o->rotate_secs && !o->max_size)
+		return sf_usage(err, "--max-files needs -G SECONDS or --max-size MB");
+	if ((o->mqtt_user || o->mqtt_password_file || o->mqtt_cafile || o->mqtt_cert ||
+	     o->mqtt_key || o->mqtt_client_id || o->topic) && !o->broker &&
+	    o->mode != SF_MODE_DAEMON)
+		return sf_usage(err, "MQTT options (-t, --mqtt-*) need a broker: add -b HOST");
+	if (o->mqtt_password_file && !o->mqtt_user)
+		return sf_usage(err, "--mqtt-password-file needs --mqtt-user");
+	if (!!o->mqtt_cert != !!o->mqtt_key)
+		return sf_usage(err, "--mqtt-cert and --mqtt-key go together");
+	if ((o->http_nheaders || o->http_cafile) && !o->http_url &&
+	    o->mode != SF_MODE_DAEMON)
+		return sf_usage(err, "--http-* options need --http URL");
+	/* what can be checked now is, before the probe loads */
+	if (o->topic) {
+		char *t = sink_topic_expand(o->topic, "h", "w", "c", err);
+
+		if (!t)
+			return -1;
+		free(t);
+	}
+	{
+		const char *files[] = { o->mqtt_password_file, o->mqtt_cafile, o->mqtt_cert,
+					o->mqtt_key, o->http_cafile };
+		const char *names[] = { "--mqtt-password-file", "--mqtt-cafile", "--mqtt-cert",
+					"--mqtt-key", "--http-cafile" };
+
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+			if (files[i] && access(files[i], R_OK) < 0)
+				return sf_fail(err, errno, "cannot read %s `%s`", names[i],
+					       files[i]);
+	}
+	return 0;
+}
+
 int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		  struct sf_error **err)
 {
@@ -166,13 +274,18 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 	o->format = "json";
 	o->duration = 10;
 	o->ringbuf_bytes = DEFAULT_RINGBUF;
+	o->mqtt_qos = 1;
+	o->mqtt_batch = 1;
+	o->drain_timeout = 10;
+	o->http_batch = 1000;
+	o->http_interval_ms = 1000;
 	o->bundle_dir = getenv("SFAGENT_BUNDLES");
 	if (!o->bundle_dir || !*o->bundle_dir)
 		o->bundle_dir = "/var/lib/sfagent/bundles";
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:Sw:PXRDo:b:p:t:q:e:F:fd:vB:", long_opts,
+	while ((c = getopt_long(argc, argv, "+:Sw:PXRDo:b:p:t:q:e:F:fd:vB:G:", long_opts,
 				NULL)) != -1) {
 		switch (c) {
 		case 'S':
@@ -206,6 +319,8 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			o->output = optarg;
 			break;
 		case 'b':
+			if (!*optarg)
+				return sf_usage(err, "-b needs a broker host name or address");
 			o->broker = optarg;
 			break;
 		case 'p':
@@ -226,6 +341,9 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			o->exporter = optarg;
 			break;
 		case 'F':
+			if (!encoder_find(optarg))
+				return sf_usage(err, "unknown format `%s`: choose one of %s",
+						optarg, encoder_names());
 			o->format = optarg;
 			break;
 		case 'f':
@@ -258,6 +376,90 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			break;
 		case OPT_BTF:
 			o->btf_path = optarg;
+			break;
+		case OPT_MQTT_QOS:
+			if (parse_uint(optarg, 1, &v) < 0)
+				return sf_usage(err, "bad --mqtt-qos `%s`: want 0 or 1", optarg);
+			o->mqtt_qos = v;
+			break;
+		case OPT_MQTT_USER:
+			o->mqtt_user = optarg;
+			break;
+		case OPT_MQTT_PASSWORD:
+			return sf_usage(err, "a password on the command line is visible to every "
+					     "user: use --mqtt-password-file FILE or "
+					     "SFAGENT_MQTT_PASSWORD");
+		case OPT_MQTT_PASSWORD_FILE:
+			o->mqtt_password_file = optarg;
+			break;
+		case OPT_MQTT_CAFILE:
+			o->mqtt_cafile = optarg;
+			break;
+		case OPT_MQTT_CERT:
+			o->mqtt_cert = optarg;
+			break;
+		case OPT_MQTT_KEY:
+			o->mqtt_key = optarg;
+			break;
+		case OPT_MQTT_CLIENT_ID:
+			if (!*optarg || strlen(optarg) > 256)
+				return sf_usage(err, "bad --mqtt-client-id: want 1-256 characters");
+			o->mqtt_client_id = optarg;
+			break;
+		case OPT_MQTT_BATCH:
+			if (parse_uint(optarg, 100000, &v) < 0 || v == 0)
+				return sf_usage(err, "bad --mqtt-batch `%s`: want 1-100000", optarg);
+			o->mqtt_batch = v;
+			break;
+		case OPT_DRAIN_TIMEOUT:
+			if (parse_uint(optarg, 3600, &v) < 0)
+				return sf_usage(err, "bad --drain-timeout `%s`: want 0-3600 seconds",
+						optarg);
+			o->drain_timeout = v;
+			break;
+		case OPT_HTTP:
+			if (!*optarg)
+				return sf_usage(err, "--http needs a URL (http://HOST:PORT/PATH)");
+			o->http_url = optarg;
+			break;
+		case OPT_HTTP_BATCH:
+			if (parse_uint(optarg, 1000000, &v) < 0 || v == 0)
+				return sf_usage(err, "bad --http-batch `%s`: want 1-1000000", optarg);
+			o->http_batch = v;
+			break;
+		case OPT_HTTP_INTERVAL:
+			if (parse_uint(optarg, 3600000, &v) < 0 || v == 0)
+				return sf_usage(err, "bad --http-interval `%s`: want 1-3600000 ms",
+						optarg);
+			o->http_interval_ms = v;
+			break;
+		case OPT_HTTP_HEADER:
+			if (!strchr(optarg, ':') || *optarg == ':' || strpbrk(optarg, "\r\n"))
+				return sf_usage(err, "bad --http-header `%s`: want 'Name: value'",
+						optarg);
+			if (o->http_nheaders >= (int)(sizeof(o->http_headers) /
+						      sizeof(o->http_headers[0])))
+				return sf_usage(err, "too many --http-header options (at most 16)");
+			o->http_headers[o->http_nheaders++] = optarg;
+			break;
+		case OPT_HTTP_CAFILE:
+			o->http_cafile = optarg;
+			break;
+		case 'G':
+			if (parse_uint(optarg, 365 * 86400, &v) < 0 || v == 0)
+				return sf_usage(err, "bad -G `%s`: want seconds > 0", optarg);
+			o->rotate_secs = v;
+			break;
+		case OPT_MAX_SIZE:
+			if (parse_uint(optarg, 1 << 20, &v) < 0 || v == 0)
+				return sf_usage(err, "bad --max-size `%s`: want megabytes > 0",
+						optarg);
+			o->max_size = (uint64_t)v << 20;
+			break;
+		case OPT_MAX_FILES:
+			if (parse_uint(optarg, 100000, &v) < 0 || v == 0)
+				return sf_usage(err, "bad --max-files `%s`: want 1-100000", optarg);
+			o->max_files = v;
 			break;
 		case OPT_SOCKET:
 			if (optarg[0] != '/')
@@ -317,8 +519,8 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 				o->argv[0]);
 	if (o->follow && o->mode != SF_MODE_ROOT)
 		return sf_usage(err, "-f only applies to root mode (-R)");
-	if (o->mode == SF_MODE_DAEMON && (o->output || o->broker))
-		return sf_usage(err, "-o/-b do not apply to daemon mode: each "
+	if (o->mode == SF_MODE_DAEMON && (o->output || o->broker || o->http_url))
+		return sf_usage(err, "-o/-b/--http do not apply to daemon mode: each "
 				     "container's export comes from its "
 				     "io.sfagent.export annotation, files go to "
 				     "--output-dir");
@@ -332,8 +534,8 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 	if (!o->output_dir)
 		o->output_dir = "/var/log/sfagent";
 	if (o->mode != SF_MODE_SHOW && o->mode != SF_MODE_DAEMON &&
-	    o->mode != SF_MODE_INJECT && !o->output && !o->broker)
-		return sf_usage(err, "no output given: use -o FILE ('-' for stdout) "
-				     "or -b BROKER");
-	return 0;
+	    o->mode != SF_MODE_INJECT && !o->output && !o->broker && !o->http_url)
+		return sf_usage(err, "no output given: use -o FILE ('-' for stdout), "
+				     "-b BROKER or --http URL");
+	return sf_check_sink_options(o, err);
 }

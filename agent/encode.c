@@ -6,6 +6,8 @@
 
 static const struct encoder *const encoders[] = {
 	&encoder_json,
+	&encoder_quixote,
+	&encoder_cadets,
 };
 
 const struct encoder *encoder_find(const char *name)
@@ -18,5 +20,5 @@ const struct encoder *encoder_find(const char *name)
 
 const char *encoder_names(void)
 {
-	return "json";
+	return "json, quixote, cadets";
 }

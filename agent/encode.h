@@ -30,6 +30,10 @@ struct stream_totals {
 
 struct encoder {
 	const char *name;
+	/* How a file frames the records, e.g. a JSON array: written before the
+	 * first record, between two records, after the last.  NULL: nothing
+	 * (JSON lines).  Message sinks send bare records. */
+	const char *file_prefix, *file_separator, *file_suffix;
 	void (*event)(struct sbuf *o, const struct workload *wl, uint64_t seq,
 		      uint64_t ts, const void *ev, size_t size);
 	void (*stream_start)(struct sbuf *o, const struct workload *wl,
@@ -44,6 +48,8 @@ struct encoder {
 };
 
 extern const struct encoder encoder_json;
+extern const struct encoder encoder_quixote;
+extern const struct encoder encoder_cadets;
 
 const struct encoder *encoder_find(const char *name);
 /* "json, quixote, ..." for messages */

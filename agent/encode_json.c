@@ -94,10 +94,6 @@ static void file_fields(struct sbuf *o, const struct sf_file_event *e)
 		DIRFD(o, "dirfd", e->arg0);
 		if (e->hdr.type == SF_EV_MKDIR)
 			mode_field(o, e->arg1);
-		if (e->hdr.type == SF_EV_UNLINK && (e->arg1 & 0x200)) {
-			sbuf_key(o, "removedir");
-			sbuf_lit(o, "true");
-		}
 		break;
 	case SF_EV_RENAME:
 	case SF_EV_LINK:
@@ -184,6 +180,10 @@ static void net_fields(struct sbuf *o, const struct sf_net_event *e)
 {
 	sbuf_key(o, "fd");
 	sbuf_i64(o, e->fd);
+	if (e->hdr.type == SF_EV_ACCEPT) {
+		sbuf_key(o, "listen_fd");
+		sbuf_i64(o, e->listen_fd);
+	}
 	if (e->hdr.type != SF_EV_SOCKET && !e->family)
 		return;
 	sbuf_key(o, "family");
@@ -207,10 +207,11 @@ static void net_fields(struct sbuf *o, const struct sf_net_event *e)
 		sf_addr_str(o, e->family, e->addr);
 		sbuf_key(o, "port");
 		sbuf_u64(o, e->port);
-	} else if (e->family == 1) {
+	} else if (e->family == 1 && e->unix_path[0]) {
 		sbuf_key(o, "addr");
 		sbuf_json_str(o, e->unix_path, sizeof(e->unix_path));
 	}
+
 }
 
 static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
@@ -244,6 +245,14 @@ static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
 	if (h->flags & SF_F_HAS_RET) {
 		sbuf_key(o, "ret");
 		sbuf_i64(o, h->ret);
+	}
+	if (h->flags & SF_F_INTERRUPTED) {
+		sbuf_key(o, "interrupted");
+		sbuf_lit(o, "true");
+	}
+	if (h->flags & SF_F_COMPAT) {
+		sbuf_key(o, "compat");
+		sbuf_lit(o, "true");
 	}
 
 	switch (h->type) {
@@ -360,7 +369,7 @@ static void json_stream_start(struct sbuf *o, const struct workload *wl,
 	sbuf_key(o, "schema");
 	sbuf_u64(o, SF_SCHEMA_VERSION);
 	sbuf_key(o, "format");
-	sbuf_lit(o, "\"json\"");
+	sbuf_json_str(o, wl->enc ? wl->enc->name : "json", SIZE_MAX);
 	sbuf_key(o, "mode");
 	sbuf_json_str(o, si->mode, SIZE_MAX);
 	sbuf_key(o, "start");

@@ -36,6 +36,28 @@ struct sf_options {
 	uint32_t ringbuf_bytes;	 /* --ringbuf-size */
 	const char *bundle_dir;	 /* -B, SFAGENT_BUNDLES */
 	const char *btf_path;	 /* --btf (tests, unusual kernels) */
+
+	/* sinks (issue 4): MQTT, HTTP, file rotation */
+	int mqtt_qos;			/* --mqtt-qos 0|1 */
+	const char *mqtt_user;		/* --mqtt-user */
+	const char *mqtt_password_file; /* --mqtt-password-file */
+	const char *mqtt_cafile;	/* --mqtt-cafile: TLS */
+	const char *mqtt_cert;		/* --mqtt-cert */
+	const char *mqtt_key;		/* --mqtt-key */
+	const char *mqtt_client_id;	/* --mqtt-client-id */
+	unsigned mqtt_batch;		/* --mqtt-batch: records per message */
+	unsigned drain_timeout;		/* --drain-timeout SECS at exit */
+	const char *http_url;		/* --http */
+	unsigned http_batch;		/* --http-batch */
+	unsigned http_interval_ms;	/* --http-interval */
+	const char *http_headers[16];	/* --http-header, repeatable */
+	int http_nheaders;
+	const char *http_cafile;	/* --http-cafile */
+	unsigned rotate_secs;		/* -G */
+	uint64_t max_size;		/* --max-size MB, in bytes */
+	unsigned max_files;		/* --max-files */
+
+	/* daemon and hook (issue 3) */
 	const char *socket_path; /* --socket (daemon, --inject-hook) */
 	const char *output_dir;	 /* --output-dir (daemon) */
 	const char *inject_bundle; /* --inject-hook BUNDLE_DIR */

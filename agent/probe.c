@@ -37,15 +37,17 @@ static const char *const cred_syscalls[] = {
 static int libbpf_log(enum libbpf_print_level level, const char *fmt,
 		      va_list ap)
 {
-	char buf[1024];
-	size_t n;
+	cleanup_free char *buf = NULL;
+	char *line, *save = NULL;
 
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	n = strlen(buf);
-	if (n && buf[n - 1] == '\n')
-		buf[n - 1] = 0;
-	/* libbpf's own chatter only when asked for (-v / -d) */
-	sf_log(level == LIBBPF_WARN ? SF_LOG_INFO : SF_LOG_DEBUG, "%s", buf);
+	/* the verifier's log comes in one piece and its verdict is at the
+	 * end: keep all of it, one log line per line */
+	if (vasprintf(&buf, fmt, ap) < 0)
+		return 0;
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save))
+		sf_log(level == LIBBPF_WARN ? SF_LOG_INFO : SF_LOG_DEBUG, "%s",
+		       line);
 	return 0;
 }
 
@@ -113,9 +115,16 @@ static int attach_syscalls(struct probe *p, struct bpf_program *prog,
 
 		snprintf(tp, sizeof(tp), "%s%s", prefix, names[i]);
 		if (!syscall_tp_exists(dir, tp)) {
-			/* e.g. fchmodat2 on kernels before 6.6 */
-			log_debug("no tracepoint syscalls/%s on this kernel", tp);
-			continue;
+			/* fchmodat2 came with 6.6; every other one must be there,
+			 * or a whole class of events would be silently missing */
+			if (strcmp(names[i], "fchmodat2") == 0) {
+				log_debug("no tracepoint syscalls/%s on this kernel", tp);
+				continue;
+			}
+			return sf_fail(err, 0,
+				       "tracepoint syscalls/%s not found under %s/events: "
+				       "sfagent needs a kernel with CONFIG_FTRACE_SYSCALLS=y",
+				       tp, dir);
 		}
 		if (add_link(p, bpf_program__attach_tracepoint(prog, "syscalls", tp),
 			     tp, err) < 0)
@@ -154,18 +163,24 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 	if (r < 0)
 		return sf_fail(err, -r, "set ring buffer size to %u bytes",
 			       o->ringbuf_bytes);
+	/* wake the agent early once an eighth of the ring waits */
+	s->rodata->wake_bytes = o->ringbuf_bytes / 8;
 	r = sfagent_bpf__load(s);
 	if (r < 0) {
-		sf_fail(err, -r, "load BPF programs");
-		if (r == -EINVAL && st.st_size > 0)
-			sf_error_wrap(err, "(kernel BTF at %s unusable?)", btf);
-		return sf_error_wrap(err, "run with -d FILE for libbpf's log");
+		char msg[128];
+
+		libbpf_strerror(r, msg, sizeof(msg));
+		return sf_fail(err, 0,
+			       "load BPF programs: %s (kernel BTF %s; run with "
+			       "-d FILE for libbpf's and the verifier's log)",
+			       msg, btf);
 	}
 
 	if (add_link(p, bpf_program__attach(s->progs.sf_exec), "sched_process_exec", err) < 0 ||
 	    add_link(p, bpf_program__attach(s->progs.sf_fork), "sched_process_fork", err) < 0 ||
 	    add_link(p, bpf_program__attach(s->progs.sf_exit), "sched_process_exit", err) < 0 ||
-	    add_link(p, bpf_program__attach(s->progs.sf_capable), "cap_capable", err) < 0)
+	    add_link(p, bpf_program__attach(s->progs.sf_capable), "cap_capable", err) < 0 ||
+	    add_link(p, bpf_program__attach(s->progs.sf_sys_exit_compat), "sys_exit (32-bit syscalls)", err) < 0)
 		return -1;
 	if (attach_syscalls(p, s->progs.sf_sys_exit, "sys_exit_", exit_syscalls,
 			    sizeof(exit_syscalls) / sizeof(exit_syscalls[0]), err) < 0 ||

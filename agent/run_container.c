@@ -128,14 +128,6 @@ static char *status_str(int st)
 	return xasprintf("wait status %#x", st);
 }
 
-static int status_to_exit(int st)
-{
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return 1;
-}
 
 static pid_t parent_of(pid_t pid)
 {
@@ -390,7 +382,7 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 	if (container_wait(&a, &c, sigfd, name, err) < 0)
 		goto out;
 	if (c.init_done) {
-		ret = status_to_exit(c.init_status);
+		ret = sf_exit_status(c.init_status);
 	} else {
 		log_warn("the exit status of container `%s` is unknown", name);
 		ret = SF_EXIT_ENV;

@@ -53,14 +53,6 @@ static char *resolve_program(const char *prog, struct sf_error **err)
 	return NULL;
 }
 
-static int status_to_exit(int st)
-{
-	if (WIFEXITED(st))
-		return WEXITSTATUS(st);
-	if (WIFSIGNALED(st))
-		return 128 + WTERMSIG(st);
-	return 1;
-}
 
 int run_execute(const struct sf_options *o, struct sf_error **err)
 {
@@ -156,6 +148,8 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 					child_done = true;
 				}
 			}
+		} else if (si.ssi_signo == SIGHUP) {
+			agent_reopen(&a); /* logrotate */
 		} else if ((si.ssi_signo == SIGINT && si.ssi_code != SI_KERNEL) ||
 			   si.ssi_signo == SIGTERM) {
 			/* A terminal's ^C reaches the program itself; a kill
@@ -163,7 +157,11 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 			if (!term_sent) {
 				log_info("signal %d: stopping workload `%s`",
 					 si.ssi_signo, wl->name);
-				kill(child, SIGTERM);
+				/* once reaped, the pid may belong to someone else */
+				if (!child_done)
+					kill(child, SIGTERM);
+				else
+					cgdir_terminate(&cg);
 				term_sent = true;
 				term_deadline = sf_monotonic_ns() + TERM_GRACE_NS;
 			} else {
@@ -178,7 +176,7 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 			break;
 	}
 	ret = exec_errno ? (exec_errno == ENOENT ? 127 : 126) :
-			   status_to_exit(child_status);
+			   sf_exit_status(child_status);
 out:
 	if (child > 0 && !child_done) {
 		cgdir_kill(&cg);

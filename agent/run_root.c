@@ -63,6 +63,8 @@ int run_root(const struct sf_options *o, struct sf_error **err)
 			sf_fail(err, errno, "wait for events");
 			goto out;
 		}
+		if (si.ssi_signo == SIGHUP)
+			agent_reopen(&a); /* logrotate */
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			log_info("signal %d: stopping", si.ssi_signo);
 			break;

@@ -21,16 +21,50 @@ void sbuf_free(struct sbuf *b)
 	b->len = b->cap = 0;
 }
 
+/* Two digits per division: a record has a dozen numbers, this is hot. */
+static const char digit_pairs[201] =
+	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+	"8081828384858687888990919293949596979899";
+
+static unsigned u64_digits(uint64_t v)
+{
+	unsigned n = 1;
+
+	while (v >= 10000) {
+		v /= 10000;
+		n += 4;
+	}
+	if (v >= 100) {
+		v /= 100;
+		n += 2;
+	}
+	return n + (v >= 10);
+}
+
+/* Written in place, back to front: a temporary copied with memcpy stalls on
+ * store forwarding. */
 void sbuf_u64(struct sbuf *b, uint64_t v)
 {
-	char tmp[20];
-	int i = sizeof(tmp);
+	unsigned n = u64_digits(v);
+	char *p;
 
-	do {
-		tmp[--i] = '0' + v % 10;
-		v /= 10;
-	} while (v);
-	sbuf_put(b, tmp + i, sizeof(tmp) - i);
+	sbuf_reserve(b, n);
+	p = b->data + b->len + n;
+	b->len += n;
+	while (v >= 100) {
+		unsigned d = (v % 100) * 2;
+
+		v /= 100;
+		*--p = digit_pairs[d + 1];
+		*--p = digit_pairs[d];
+	}
+	if (v >= 10) {
+		*--p = digit_pairs[v * 2 + 1];
+		*--p = digit_pairs[v * 2];
+	} else {
+		*--p = '0' + v;
+	}
 }
 
 void sbuf_i64(struct sbuf *b, int64_t v)

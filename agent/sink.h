@@ -21,15 +21,58 @@ struct sink_ops {
 	const char *name;
 	int (*write)(struct sink *s, const char *buf, size_t len,
 		     struct sf_error **err);
+	/* Waits (bounded by --drain-timeout) until what was written is
+	 * delivered; what cannot be is counted in `dropped` and told on stderr. */
 	int (*flush)(struct sink *s, struct sf_error **err);
 	void (*close)(struct sink *s);
+	/* Optional.  stream.start/missed/end: never dropped for lack of queue
+	 * room (a queue may exceed its bound for them), and a failure is not
+	 * counted in `dropped`: the caller decides.  NULL: write. */
+	int (*write_control)(struct sink *s, const char *buf, size_t len,
+			     struct sf_error **err);
+	/* Optional.  SIGHUP: reopen (files moved away by logrotate). */
+	int (*reopen)(struct sink *s, struct sf_error **err);
+	/* Optional.  True while the sink cannot deliver (disconnected, queue
+	 * full): the stream then waits to report the loss, so one
+	 * stream.missed covers an outage rather than one every check. */
+	bool (*congested)(struct sink *s);
 };
 
 struct sink {
 	const struct sink_ops *ops;
-	uint64_t dropped; /* records lost, reported and cleared by the stream */
+	/* Records lost.  Sinks with threads add to it from those threads:
+	 * read it with sink_dropped(). */
+	uint64_t dropped;
 	char *desc;	  /* "file /var/log/x.jsonl" for messages */
 };
+
+static inline uint64_t sink_dropped(const struct sink *s)
+{
+	return __atomic_load_n(&s->dropped, __ATOMIC_RELAXED);
+}
+
+static inline void sink_count_dropped(struct sink *s, uint64_t n)
+{
+	__atomic_fetch_add(&s->dropped, n, __ATOMIC_RELAXED);
+}
+
+static inline int sink_write_control(struct sink *s, const char *buf,
+				     size_t len, struct sf_error **err)
+{
+	if (s->ops->write_control)
+		return s->ops->write_control(s, buf, len, err);
+	return s->ops->write(s, buf, len, err);
+}
+
+static inline bool sink_congested(struct sink *s)
+{
+	return s->ops->congested ? s->ops->congested(s) : false;
+}
+
+static inline int sink_reopen(struct sink *s, struct sf_error **err)
+{
+	return s->ops->reopen ? s->ops->reopen(s, err) : 0;
+}
 
 static inline int sink_write(struct sink *s, const char *buf, size_t len,
 			     struct sf_error **err)
@@ -50,5 +93,52 @@ struct sink *sink_file_open(const char *path, bool append,
 /* File sink on an fd the caller opened (daemon: openat in the output dir);
  * takes ownership of fd and of desc ("file `...`", for messages). */
 struct sink *sink_file_fdopen(int fd, char *desc);
+
+struct sink_file_conf {
+	bool append;
+	unsigned rotate_secs; /* -G: new file every N seconds, 0: never */
+	uint64_t max_size;    /* --max-size: bytes, 0: no limit */
+	unsigned max_files;   /* --max-files: rotated files kept, 0: all */
+	/* Framing from the encoder (cadets: a JSON array), NULL for lines. */
+	const char *prefix, *separator, *suffix;
+};
+struct sink *sink_file_open_conf(const char *path,
+				 const struct sink_file_conf *c,
+				 struct sf_error **err);
+
+struct sf_options;
+/* MQTT: connects before returning (a refused or unreachable broker is an
+ * error here, not later). */
+struct sink *sink_mqtt_open(const struct sf_options *o, const char *topic,
+			    const char *client_id, struct sf_error **err);
+/* HTTP: POSTs batches from a thread of its own. */
+struct sink *sink_http_open(const struct sf_options *o, const char *url,
+			    struct sf_error **err);
+
+/*
+ * Opening a workload's sinks by name, for every mode (the daemon calls it
+ * per container).  kind is "file", "mqtt" or "http"; arg is, for a file,
+ * its path; for MQTT the topic or a topic template; for HTTP the URL.  A
+ * NULL arg takes the command line's (-o, -t or sfagent/%h/%w, --http).
+ * The sink is added to wl->sinks.
+ */
+struct agent;
+struct workload;
+int sink_open_spec(struct agent *a, struct workload *wl, const char *kind,
+		   const char *arg, struct sf_error **err);
+
+#define SINK_TOPIC_MAX 1024
+#define SINK_TOPIC_DEFAULT "sfagent/%h/%w"
+/*
+ * Expands %h (exporter id), %w (workload name), %c (container id, empty
+ * outside containers) and %% in a topic template.  The template may not
+ * hold MQTT wildcards (+ #); in substituted values '/', '+', '#' and control
+ * characters become '_', so a name cannot add topic levels or reach another
+ * workload's topic.  NULL and a usage error on a bad template or a result
+ * that is empty or longer than SINK_TOPIC_MAX bytes.
+ */
+char *sink_topic_expand(const char *tmpl, const char *exporter,
+			const char *workload, const char *container_id,
+			struct sf_error **err);
 
 #endif

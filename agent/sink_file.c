@@ -1,16 +1,46 @@
 // SPDX-License-Identifier: GPL-2.0
-/* File sink: whole batches of records with one write(2) each. */
+/*
+ * File sink: whole batches of records with one write(2) each.
+ *
+ * Rotation (-G, --max-size) happens between batches, so a rotated file holds
+ * complete records only; the rotated file is renamed FILE.EPOCH (the second
+ * the file was started, .N added if taken) and --max-files prunes the oldest.
+ * A write that fails (disk full) is cut back to the last record boundary,
+ * its records are counted as dropped, and the next batch tries again.
+ */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "sink.h"
+#include "sbuf.h"
 
 struct sink_file {
 	struct sink base;
+	char *path;
 	int fd;
 	bool own_fd;
+	struct sink_file_conf c;
+	uint64_t size;	     /* bytes in the current file */
+	uint64_t opened_mono; /* for -G */
+	time_t opened_wall;   /* the rotated file's suffix */
+	bool need_sep;	     /* a record is in the file: separator before the next */
+	bool failing;	     /* the last write failed */
+	time_t last_epoch;   /* the last rotated name: FILE.EPOCH[.N] */
+	unsigned last_n;
+	struct sbuf tmp;
 };
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
 
 static uint64_t count_records(const char *buf, size_t len)
 {
@@ -21,26 +51,251 @@ static uint64_t count_records(const char *buf, size_t len)
 	return n;
 }
 
+static size_t slen(const char *s)
+{
+	return s ? strlen(s) : 0;
+}
+
+/* Opens f->path; a new or emptied file gets the prefix. */
+static int file_open_fd(struct sink_file *f, bool append, struct sf_error **err)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(f->path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
+		  0640);
+	if (fd < 0)
+		return sf_fail(err, errno, "cannot open output file `%s`", f->path);
+	f->fd = fd;
+	f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	f->opened_mono = mono_ns();
+	f->opened_wall = time(NULL);
+	f->need_sep = f->size > slen(f->c.prefix);
+	if (f->size == 0 && f->c.prefix) {
+		if (write_all(fd, f->c.prefix, strlen(f->c.prefix)) < 0) {
+			int e = errno;
+
+			close(fd);
+			f->fd = -1;
+			return sf_fail(err, e, "write to `%s`", f->path);
+		}
+		f->size = strlen(f->c.prefix);
+	}
+	return 0;
+}
+
+static void file_close_fd(struct sink_file *f)
+{
+	if (f->fd < 0)
+		return;
+	if (f->c.suffix && write_all(f->fd, f->c.suffix, strlen(f->c.suffix)) < 0)
+		log_warn("%s: cannot end the file: %s", f->base.desc, strerror(errno));
+	if (f->own_fd)
+		close(f->fd);
+	f->fd = -1;
+}
+
+/* FILE.EPOCH[.N]: epoch and N, or -1 when name is not a rotated FILE. */
+static int rotated_key(const char *name, const char *base, size_t blen,
+		       unsigned long long *epoch, unsigned long *n)
+{
+	char *end;
+
+	if (strncmp(name, base, blen) != 0 || name[blen] != '.' ||
+	    !(name[blen + 1] >= '0' && name[blen + 1] <= '9'))
+		return -1;
+	*epoch = strtoull(name + blen + 1, &end, 10);
+	*n = 0;
+	if (*end == '.' && end[1] >= '0' && end[1] <= '9')
+		*n = strtoul(end + 1, &end, 10);
+	return *end ? -1 : 0;
+}
+
+struct rotated {
+	unsigned long long epoch;
+	unsigned long n;
+	char *name;
+};
+
+static int rotated_cmp(const void *a, const void *b)
+{
+	const struct rotated *x = a, *y = b;
+
+	if (x->epoch != y->epoch)
+		return x->epoch < y->epoch ? -1 : 1;
+	return x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* --max-files: keep the newest N rotated files. */
+static void prune(struct sink_file *f)
+{
+	cleanup_free char *dir = xstrdup(f->path);
+	char *slash = strrchr(dir, '/');
+	const char *base = slash ? slash + 1 : f->path;
+	size_t blen = strlen(base), n = 0, cap = 0;
+	struct rotated *r = NULL;
+	struct dirent *de;
+	DIR *d;
+
+	if (slash)
+		*slash = 0;
+	d = opendir(slash ? (*dir ? dir : "/") : ".");
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		struct rotated x;
+
+		if (rotated_key(de->d_name, base, blen, &x.epoch, &x.n) < 0)
+			continue;
+		if (n == cap)
+			r = xrealloc(r, (cap = cap ? cap * 2 : 16) * sizeof(*r));
+		x.name = xstrdup(de->d_name);
+		r[n++] = x;
+	}
+	qsort(r, n, sizeof(*r), rotated_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (n - i > f->c.max_files &&
+		    unlinkat(dirfd(d), r[i].name, 0) < 0 && errno != ENOENT)
+			log_warn("%s: cannot remove old file `%s`: %s", f->base.desc,
+				 r[i].name, strerror(errno));
+		free(r[i].name);
+	}
+	free(r);
+	closedir(d);
+}
+
+static int rotate(struct sink_file *f, struct sf_error **err)
+{
+	cleanup_free char *name = NULL;
+
+	/* FILE.EPOCH, then FILE.EPOCH.1, .2 within one second: names keep
+	 * sorting in the order the files were written, even once pruned */
+	if (f->opened_wall == f->last_epoch)
+		f->last_n++;
+	else
+		f->last_n = 0;
+	f->last_epoch = f->opened_wall;
+	for (;; f->last_n++) {
+		free(name);
+		name = f->last_n ? xasprintf("%s.%lld.%u", f->path, (long long)f->opened_wall,
+					     f->last_n) :
+				   xasprintf("%s.%lld", f->path, (long long)f->opened_wall);
+		if (access(name, F_OK) < 0)
+			break;
+	}
+	file_close_fd(f);
+	if (rename(f->path, name) < 0)
+		log_warn("%s: cannot rotate to `%s`: %s; starting over", f->base.desc,
+			 name, strerror(errno));
+	if (file_open_fd(f, false, err) < 0)
+		return -1;
+	if (f->c.max_files)
+		prune(f);
+	return 0;
+}
+
+static bool want_rotate(struct sink_file *f, size_t len)
+{
+	if (!f->own_fd || f->size <= slen(f->c.prefix))
+		return false; /* never an empty rotated file */
+	if (f->c.rotate_secs &&
+	    mono_ns() - f->opened_mono >= f->c.rotate_secs * 1000000000ull)
+		return true;
+	return f->c.max_size && f->size + len + slen(f->c.suffix) > f->c.max_size;
+}
+
+static int do_write(struct sink *s, const char *buf, size_t len, bool control,
+		    struct sf_error **err)
+{
+	struct sink_file *f = (struct sink_file *)s;
+	uint64_t nrec = count_records(buf, len);
+	bool had_sep = f->need_sep;
+
+	if (f->fd < 0 && file_open_fd(f, true, err) < 0)
+		goto lost;
+	if (want_rotate(f, len)) {
+		cleanup_error struct sf_error *e = NULL;
+
+		if (rotate(f, &e) < 0) {
+			log_warn("%s: %s", s->desc, e->msg);
+			if (f->fd < 0 && file_open_fd(f, true, err) < 0)
+				goto lost;
+		}
+		had_sep = f->need_sep;
+	}
+	if (f->c.separator) {
+		const char *p = buf, *end = buf + len, *nl;
+
+		f->tmp.len = 0;
+		for (; p < end; p = nl) {
+			nl = memchr(p, '\n', end - p);
+			nl = nl ? nl + 1 : end;
+			if (f->need_sep)
+				sbuf_puts(&f->tmp, f->c.separator);
+			sbuf_put(&f->tmp, p, nl - p);
+			f->need_sep = true;
+		}
+		buf = f->tmp.data;
+		len = f->tmp.len;
+	}
+	if (write_all(f->fd, buf, len) < 0) {
+		int e = errno;
+
+		/* no torn record: cut back to where this batch began */
+		if (f->own_fd && (ftruncate(f->fd, f->size) < 0 ||
+				  lseek(f->fd, f->size, SEEK_SET) < 0))
+			log_debug("%s: cut back: %s", s->desc, strerror(errno));
+		f->need_sep = had_sep;
+		errno = e;
+		sf_fail(err, e, "write to %s", s->desc);
+		goto lost;
+	}
+	f->size += len;
+	if (f->failing)
+		log_warn("%s: writing again", s->desc);
+	f->failing = false;
+	return 0;
+lost:
+	if (!control)
+		sink_count_dropped(s, nrec);
+	if (!f->failing)
+		log_warn("%s; records are counted as missed until writing works again",
+			 err && *err ? (*err)->msg : s->desc);
+	f->failing = true;
+	return -1;
+}
+
 static int file_write(struct sink *s, const char *buf, size_t len,
 		      struct sf_error **err)
 {
+	return do_write(s, buf, len, false, err);
+}
+
+static int file_write_control(struct sink *s, const char *buf, size_t len,
+			      struct sf_error **err)
+{
+	return do_write(s, buf, len, true, err);
+}
+
+/* SIGHUP: the file may have been moved away (logrotate): start it again. */
+static int file_reopen(struct sink *s, struct sf_error **err)
+{
 	struct sink_file *f = (struct sink_file *)s;
 
-	if (write_all(f->fd, buf, len) < 0) {
-		/* A partial write may have torn the last record; what did not
-		 * reach the file is counted as missed. */
-		s->dropped += count_records(buf, len);
-		return sf_fail(err, errno, "write to %s", s->desc);
-	}
-	return 0;
+	/* stdout, or a file the daemon opened by fd: nothing to reopen by name */
+	if (!f->own_fd || !f->path)
+		return 0;
+	file_close_fd(f);
+	return file_open_fd(f, true, err);
 }
 
 static void file_close(struct sink *s)
 {
 	struct sink_file *f = (struct sink_file *)s;
 
-	if (f->own_fd)
-		close(f->fd);
+	file_close_fd(f);
+	sbuf_free(&f->tmp);
+	free(f->path);
 	free(s->desc);
 	free(f);
 }
@@ -48,41 +303,59 @@ static void file_close(struct sink *s)
 static const struct sink_ops file_ops = {
 	.name = "file",
 	.write = file_write,
+	.write_control = file_write_control,
+	.reopen = file_reopen,
 	.close = file_close,
 };
 
-struct sink *sink_file_open(const char *path, bool append,
-			    struct sf_error **err)
+struct sink *sink_file_open_conf(const char *path, const struct sink_file_conf *c,
+				 struct sf_error **err)
 {
-	struct sink_file *f;
-	int fd;
+	struct sink_file *f = xzalloc(sizeof(*f));
 
-	if (strcmp(path, "-") == 0) {
-		fd = STDOUT_FILENO;
-	} else {
-		fd = open(path,
-			  O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
-			  0640);
-		if (fd < 0) {
-			sf_fail(err, errno, "cannot open output file `%s`", path);
-			return NULL;
-		}
-	}
-	f = xzalloc(sizeof(*f));
 	f->base.ops = &file_ops;
 	f->base.desc = xasprintf("file `%s`", path);
-	f->fd = fd;
-	f->own_fd = fd != STDOUT_FILENO;
+	f->path = xstrdup(path);
+	f->c = *c;
+	f->fd = -1;
+	if (strcmp(path, "-") == 0) {
+		f->fd = STDOUT_FILENO;
+		f->opened_mono = mono_ns();
+		if (c->prefix && write_all(f->fd, c->prefix, strlen(c->prefix)) < 0) {
+			sf_fail(err, errno, "write to stdout");
+			file_close(&f->base);
+			return NULL;
+		}
+		return &f->base;
+	}
+	f->own_fd = true;
+	if (file_open_fd(f, c->append, err) < 0) {
+		file_close(&f->base);
+		return NULL;
+	}
 	return &f->base;
 }
 
+struct sink *sink_file_open(const char *path, bool append, struct sf_error **err)
+{
+	struct sink_file_conf c = { .append = append };
+
+	return sink_file_open_conf(path, &c, err);
+}
+
+/* A file the caller opened (the daemon: openat inside its output directory,
+ * O_NOFOLLOW); no name, so no rotation and no reopen. */
 struct sink *sink_file_fdopen(int fd, char *desc)
 {
 	struct sink_file *f = xzalloc(sizeof(*f));
+	struct stat st;
 
 	f->base.ops = &file_ops;
 	f->base.desc = desc;
 	f->fd = fd;
 	f->own_fd = true;
+	f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	f->opened_mono = mono_ns();
+	f->opened_wall = time(NULL);
 	return &f->base;
 }

@@ -33,7 +33,6 @@ struct workload {
 	const struct encoder *enc;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
-	unsigned sinks_failing; /* bit i: sinks[i]'s last write failed */
 
 	struct workload *next; /* active list */
 };

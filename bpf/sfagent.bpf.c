@@ -30,6 +30,20 @@ char LICENSE[] SEC("license") = "GPL";
 /* Bumped by the agent after every change to the tracked map. */
 volatile __u32 track_gen = 0;
 
+/*
+ * Wake-up batching.  A plain bpf_ringbuf_submit() wakes the agent (an IPI and
+ * a context switch) for every record it has caught up with, which at high
+ * rates costs the traced task more than the record itself.  Records are
+ * submitted with BPF_RB_NO_WAKEUP and the agent is woken only when the last
+ * wake-up is WAKE_NS old (so a quiet stream still gets its first record at
+ * once) or when wake_bytes are waiting (at most every WAKE_MIN_NS).  The
+ * agent's poll timeout bounds the delay of a burst's last records.
+ */
+#define WAKE_NS (10 * 1000 * 1000)
+#define WAKE_MIN_NS (100 * 1000)
+volatile const __u64 wake_bytes = 1 << 20; /* the agent sets it */
+__u64 last_wake = 0;
+
 struct cg_cache_entry {
 	__u32 slot;
 	__u32 gen;
@@ -86,7 +100,9 @@ struct cred_stash {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
+	/* LRU: an entry whose exit never comes (tracking ended in between)
+	 * must not stay forever */
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 8192);
 	__type(key, __u32); /* tid */
 	__type(value, struct cred_stash);
@@ -142,6 +158,20 @@ static __always_inline void *reserve(__u32 slot, __u64 size)
 	return e;
 }
 
+static __always_inline void submit(void *e)
+{
+	__u64 ts = ((struct sf_hdr *)e)->ts_boot, since = ts - last_wake;
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (since >= WAKE_NS ||
+	    (since >= WAKE_MIN_NS &&
+	     bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes)) {
+		last_wake = ts;
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
+	bpf_ringbuf_submit(e, flags);
+}
+
 static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
 				     __u64 cgid)
 {
@@ -180,11 +210,28 @@ static __always_inline void read_path(char *dst, const void *src, __u16 *flags,
 		dst[0] = 0;
 		*flags |= fault_flag;
 	} else if (n == SF_PATH_MAX) {
-		*flags |= trunc_flag;
+		/* a full buffer is a cut path only if the source goes on */
+		char c = 0;
+
+		bpf_probe_read_user(&c, 1, (const char *)src + SF_PATH_MAX - 1);
+		if (c)
+			*flags |= trunc_flag;
 	}
 }
 
 /* ---- syscall exits ---------------------------------------------------- */
+
+/* A syscall the kernel will restart returns an internal ERESTART* code;
+ * the process sees -EINTR (or nothing, and a second event for the restart). */
+static __always_inline void set_ret(struct sf_hdr *h, long ret)
+{
+	h->flags |= SF_F_HAS_RET;
+	if (ret <= -512 && ret >= -516) {
+		ret = -4;
+		h->flags |= SF_F_INTERRUPTED;
+	}
+	h->ret = ret;
+}
 
 struct sys_args {
 	__u64 a[6];
@@ -204,7 +251,7 @@ static __always_inline void read_args(struct sys_args *args)
 }
 
 static __always_inline void file_event(long nr, long ret, __u32 slot,
-				       __u64 cgid, struct sys_args *a)
+				       __u64 cgid, struct sys_args *a, __u16 xf)
 {
 	struct sf_file_event *e;
 	const void *p1 = 0, *p2 = 0;
@@ -235,8 +282,9 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 	case __NR_unlink:
 		type = SF_EV_UNLINK, p1 = (void *)a->a[0], x0 = -100;
 		break;
-	case __NR_unlinkat:
-		type = SF_EV_UNLINK, p1 = (void *)a->a[1];
+	case __NR_unlinkat: /* with AT_REMOVEDIR it removes a directory */
+		type = a->a[2] & 0x200 ? SF_EV_RMDIR : SF_EV_UNLINK;
+		p1 = (void *)a->a[1];
 		x0 = (int)a->a[0], x1 = a->a[2];
 		break;
 	case __NR_rename:
@@ -314,14 +362,14 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 	if (!e)
 		return;
 	fill_hdr(&e->hdr, type, slot, cgid);
-	e->hdr.ret = ret;
+	set_ret(&e->hdr, ret);
 	e->hdr.syscall = nr;
-	e->hdr.flags |= SF_F_HAS_RET;
+	e->hdr.flags |= xf;
 	e->arg0 = x0, e->arg1 = x1, e->arg2 = x2, e->arg3 = x3;
 	read_path(e->path, p1, &e->hdr.flags, SF_F_PATH_TRUNC, SF_F_PATH_FAULT);
 	read_path(e->path2, p2, &e->hdr.flags, SF_F_PATH2_TRUNC,
 		  SF_F_PATH2_FAULT);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
@@ -369,31 +417,41 @@ static __always_inline void user_read_addr(struct sf_net_event *e,
 					   const void *uaddr, __u32 len)
 {
 	struct sockaddr_in6 sa = {};
+	__u64 n = len;
 
 	if (!uaddr || len < 2)
 		return;
-	bpf_probe_read_user(&sa, sizeof(sa), uaddr);
+	/* only the bytes the caller gave: the rest may be anything */
+	if (n > sizeof(sa))
+		n = sizeof(sa);
+	barrier_var(n);
+	bpf_probe_read_user(&sa, n, uaddr);
 	e->family = sa.sin6_family;
-	if (e->family == AF_INET) {
+	if (e->family == AF_INET && len >= sizeof(struct sockaddr_in)) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
 
 		__builtin_memcpy(e->addr, &in->sin_addr, 4);
 		e->port = bpf_ntohs(in->sin_port);
-	} else if (e->family == AF_INET6) {
+	} else if (e->family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
 		__builtin_memcpy(e->addr, &sa.sin6_addr, 16);
 		e->port = bpf_ntohs(sa.sin6_port);
 	} else if (e->family == AF_UNIX && len > 2) {
+		__u64 plen = (__u64)len - 2;
+
+		if (plen > sizeof(e->unix_path) - 1)
+			plen = sizeof(e->unix_path) - 1;
+		barrier_var(plen); /* the verifier must see the clamped value */
+		bpf_probe_read_user(e->unix_path, plen, (const char *)uaddr + 2);
+		if (plen < sizeof(e->unix_path))
+			e->unix_path[plen] = 0;
 		/* abstract names start with a NUL: keep them readable with '@' */
-		bpf_probe_read_user(e->unix_path, sizeof(e->unix_path) - 1,
-				    (const char *)uaddr + 2);
-		if (!e->unix_path[0] && len > 3)
+		if (!e->unix_path[0] && plen > 1)
 			e->unix_path[0] = '@';
-		e->unix_path[sizeof(e->unix_path) - 1] = 0;
 	}
 }
 
 static __always_inline void net_event(long nr, long ret, __u32 slot,
-				      __u64 cgid, struct sys_args *a)
+				      __u64 cgid, struct sys_args *a, __u16 xf)
 {
 	struct sf_net_event *e;
 	__u16 type;
@@ -422,11 +480,11 @@ static __always_inline void net_event(long nr, long ret, __u32 slot,
 	if (!e)
 		return;
 	fill_hdr(&e->hdr, type, slot, cgid);
-	e->hdr.ret = ret;
+	set_ret(&e->hdr, ret);
 	e->hdr.syscall = nr;
-	e->hdr.flags |= SF_F_HAS_RET;
+	e->hdr.flags |= xf;
 	e->family = 0, e->port = 0, e->type = 0, e->protocol = 0;
-	e->backlog = 0, e->pad = 0;
+	e->backlog = 0, e->listen_fd = -1;
 	__builtin_memset(e->addr, 0, sizeof(e->addr));
 	e->unix_path[0] = 0;
 	e->fd = (int)a->a[0];
@@ -442,6 +500,7 @@ static __always_inline void net_event(long nr, long ret, __u32 slot,
 		user_read_addr(e, (void *)a->a[1], a->a[2]);
 		break;
 	case SF_EV_ACCEPT:
+		e->listen_fd = e->fd;
 		e->fd = ret;
 		if (ret >= 0)
 			sock_read_addr(e, ret, true);
@@ -452,20 +511,20 @@ static __always_inline void net_event(long nr, long ret, __u32 slot,
 			sock_read_addr(e, e->fd, false);
 		break;
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 static __always_inline void kill_event(long nr, long ret, __u32 slot,
-				       __u64 cgid, struct sys_args *a)
+				       __u64 cgid, struct sys_args *a, __u16 xf)
 {
 	struct sf_kill_event *e = reserve(slot, sizeof(*e));
 
 	if (!e)
 		return;
 	fill_hdr(&e->hdr, SF_EV_KILL, slot, cgid);
-	e->hdr.ret = ret;
+	set_ret(&e->hdr, ret);
 	e->hdr.syscall = nr;
-	e->hdr.flags |= SF_F_HAS_RET;
+	e->hdr.flags |= xf;
 	e->pad = 0;
 	if (nr == __NR_tgkill) {
 		e->target_pid = a->a[0];
@@ -480,11 +539,11 @@ static __always_inline void kill_event(long nr, long ret, __u32 slot,
 		e->target_tid = 0;
 		e->sig = a->a[1];
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 static __always_inline void cred_event(long nr, long ret, __u32 slot,
-				       __u64 cgid)
+				       __u64 cgid, __u16 xf)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct sf_cred_event *e;
@@ -497,9 +556,9 @@ static __always_inline void cred_event(long nr, long ret, __u32 slot,
 		return;
 	}
 	fill_hdr(&e->hdr, SF_EV_SETUID, slot, cgid);
-	e->hdr.ret = ret;
+	set_ret(&e->hdr, ret);
 	e->hdr.syscall = nr;
-	e->hdr.flags |= SF_F_HAS_RET;
+	e->hdr.flags |= xf;
 	e->new_uid = BPF_CORE_READ(t, cred, uid.val);
 	e->new_euid = BPF_CORE_READ(t, cred, euid.val);
 	e->new_gid = BPF_CORE_READ(t, cred, gid.val);
@@ -513,11 +572,11 @@ static __always_inline void cred_event(long nr, long ret, __u32 slot,
 		e->old_uid = e->new_uid, e->old_euid = e->new_euid;
 		e->old_gid = e->new_gid, e->old_egid = e->new_egid;
 	}
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
-					    __u64 cgid, struct sys_args *a)
+					    __u64 cgid, struct sys_args *a, __u16 xf)
 {
 	struct sf_exec_event *e = reserve(slot, sizeof(*e));
 	const void *file = (void *)(nr == __NR_execveat ? a->a[1] : a->a[0]);
@@ -525,14 +584,14 @@ static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
 	if (!e)
 		return;
 	fill_hdr(&e->hdr, SF_EV_EXEC, slot, cgid);
-	e->hdr.ret = ret;
+	set_ret(&e->hdr, ret);
 	e->hdr.syscall = nr;
-	e->hdr.flags |= SF_F_HAS_RET;
+	e->hdr.flags |= xf;
 	e->argc = 0;
 	e->argv_len = 0;
 	read_path(e->filename, file, &e->hdr.flags, SF_F_PATH_TRUNC,
 		  SF_F_PATH_FAULT);
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 }
 
 /* syscalls/sys_exit_<name> record: see its format file in tracefs.  Not
@@ -544,18 +603,11 @@ struct sys_exit_rec {
 	long ret;
 };
 
-SEC("tracepoint")
-int sf_sys_exit(struct sys_exit_rec *ctx)
+/* One exported syscall's exit, native numbering, arguments already read. */
+static __always_inline void on_sys_exit(long nr, long ret, __u32 slot,
+					__u64 cgid, struct sys_args *a,
+					__u16 xf)
 {
-	__u64 cgid = bpf_get_current_cgroup_id();
-	__u32 slot = current_slot(cgid);
-	struct sys_args a;
-	long nr, ret;
-
-	if (slot == SF_SLOT_NONE)
-		return 0;
-	nr = ctx->nr;
-	ret = ctx->ret;
 	switch (nr) {
 	case __NR_socket:
 	case __NR_connect:
@@ -563,15 +615,13 @@ int sf_sys_exit(struct sys_exit_rec *ctx)
 	case __NR_accept4:
 	case __NR_bind:
 	case __NR_listen:
-		read_args(&a);
-		net_event(nr, ret, slot, cgid, &a);
-		return 0;
+		net_event(nr, ret, slot, cgid, a, xf);
+		return;
 	case __NR_kill:
 	case __NR_tkill:
 	case __NR_tgkill:
-		read_args(&a);
-		kill_event(nr, ret, slot, cgid, &a);
-		return 0;
+		kill_event(nr, ret, slot, cgid, a, xf);
+		return;
 	case __NR_setuid:
 	case __NR_setgid:
 	case __NR_setreuid:
@@ -580,21 +630,152 @@ int sf_sys_exit(struct sys_exit_rec *ctx)
 	case __NR_setresgid:
 	case __NR_setfsuid:
 	case __NR_setfsgid:
-		cred_event(nr, ret, slot, cgid);
-		return 0;
+		cred_event(nr, ret, slot, cgid, xf);
+		return;
 	case __NR_execve:
 	case __NR_execveat:
 		/* success is reported by sched_process_exec */
-		if (ret < 0) {
-			read_args(&a);
-			exec_fail_event(nr, ret, slot, cgid, &a);
-		}
-		return 0;
+		if (ret < 0)
+			exec_fail_event(nr, ret, slot, cgid, a, xf);
+		return;
 	default:
-		read_args(&a);
-		file_event(nr, ret, slot, cgid, &a);
-		return 0;
+		file_event(nr, ret, slot, cgid, a, xf);
+		return;
 	}
+}
+
+SEC("tracepoint")
+int sf_sys_exit(struct sys_exit_rec *ctx)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid);
+	struct sys_args a;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	read_args(&a);
+	on_sys_exit(ctx->nr, ctx->ret, slot, cgid, &a, 0);
+	return 0;
+}
+
+/*
+ * 32-bit syscalls (a 32-bit program, or int $0x80 from a 64-bit one) never
+ * reach the syscalls/sys_exit_* tracepoints on x86-64, so without this a
+ * workload could do its file, network and privilege work unseen.  The only
+ * hook that sees them is the generic sys_exit tracepoint, which fires for
+ * every syscall on the host: the first thing done is the TS_COMPAT test,
+ * one load, before anything else.  ia32 numbers are mapped to the native
+ * ones and the ia32 argument registers used.
+ */
+#define TS_COMPAT 0x0002
+#define SYS_SOCKET 1
+#define SYS_BIND 2
+#define SYS_CONNECT 3
+#define SYS_LISTEN 4
+#define SYS_ACCEPT 5
+#define SYS_ACCEPT4 18
+
+static __always_inline long ia32_to_native(long nr)
+{
+	switch (nr) {
+	case 5: return __NR_open;
+	case 8: return __NR_creat;
+	case 9: return __NR_link;
+	case 10: return __NR_unlink;
+	case 11: return __NR_execve;
+	case 15: return __NR_chmod;
+	case 16: case 198: return __NR_lchown;
+	case 23: case 213: return __NR_setuid;
+	case 37: return __NR_kill;
+	case 38: return __NR_rename;
+	case 39: return __NR_mkdir;
+	case 40: return __NR_rmdir;
+	case 46: case 214: return __NR_setgid;
+	case 70: case 203: return __NR_setreuid;
+	case 71: case 204: return __NR_setregid;
+	case 83: return __NR_symlink;
+	case 92: case 193: return __NR_truncate;
+	case 93: case 194: return __NR_ftruncate;
+	case 94: return __NR_fchmod;
+	case 95: case 207: return __NR_fchown;
+	case 138: case 215: return __NR_setfsuid;
+	case 139: case 216: return __NR_setfsgid;
+	case 164: case 208: return __NR_setresuid;
+	case 170: case 210: return __NR_setresgid;
+	case 182: case 212: return __NR_chown;
+	case 238: return __NR_tkill;
+	case 270: return __NR_tgkill;
+	case 295: return __NR_openat;
+	case 296: return __NR_mkdirat;
+	case 298: return __NR_fchownat;
+	case 301: return __NR_unlinkat;
+	case 302: return __NR_renameat;
+	case 303: return __NR_linkat;
+	case 304: return __NR_symlinkat;
+	case 306: return __NR_fchmodat;
+	case 353: return __NR_renameat2;
+	case 358: return __NR_execveat;
+	case 359: return __NR_socket;
+	case 361: return __NR_bind;
+	case 362: return __NR_connect;
+	case 363: return __NR_listen;
+	case 364: return __NR_accept4;
+	case 437: return __NR_openat2;
+	case 452: return 452; /* fchmodat2 */
+	default: return -1;
+	}
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sf_sys_exit_compat, struct pt_regs *regs, long ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sys_args a;
+	long nr32, nr;
+	__u64 cgid;
+	__u32 slot;
+
+	if (!(BPF_CORE_READ(t, thread_info.status) & TS_COMPAT))
+		return 0;
+	cgid = bpf_get_current_cgroup_id();
+	slot = current_slot(cgid);
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	nr32 = BPF_CORE_READ(regs, orig_ax);
+	a.a[0] = (__u32)BPF_CORE_READ(regs, bx);
+	a.a[1] = (__u32)BPF_CORE_READ(regs, cx);
+	a.a[2] = (__u32)BPF_CORE_READ(regs, dx);
+	a.a[3] = (__u32)BPF_CORE_READ(regs, si);
+	a.a[4] = (__u32)BPF_CORE_READ(regs, di);
+	a.a[5] = (__u32)BPF_CORE_READ(regs, bp);
+	if (nr32 == 102) { /* socketcall(call, args) */
+		__u32 args[3] = {};
+		long call = a.a[0];
+
+		bpf_probe_read_user(args, sizeof(args), (void *)a.a[1]);
+		a.a[0] = args[0], a.a[1] = args[1], a.a[2] = args[2];
+		nr = call == SYS_SOCKET ? __NR_socket :
+		     call == SYS_BIND ? __NR_bind :
+		     call == SYS_CONNECT ? __NR_connect :
+		     call == SYS_LISTEN ? __NR_listen :
+		     call == SYS_ACCEPT ? __NR_accept :
+		     call == SYS_ACCEPT4 ? __NR_accept4 : -1;
+	} else {
+		nr = ia32_to_native(nr32);
+		/* truncate64/ftruncate64: the length comes in two registers */
+		if (nr32 == 193 || nr32 == 194)
+			a.a[1] |= a.a[2] << 32;
+		/* 32-bit ints that mean -1/AT_FDCWD must stay negative */
+		if (nr == __NR_openat || nr == __NR_mkdirat || nr == __NR_fchownat ||
+		    nr == __NR_unlinkat || nr == __NR_renameat || nr == __NR_linkat ||
+		    nr == __NR_fchmodat || nr == __NR_renameat2 || nr == __NR_openat2 ||
+		    nr == __NR_execveat || nr == 452)
+			a.a[0] = (__s32)a.a[0];
+	}
+	if (nr < 0)
+		return 0;
+	on_sys_exit(nr, ret, slot, cgid, &a, SF_F_COMPAT);
+	return 0;
 }
 
 /* setuid family: remember the ids before the call for the exit event. */
@@ -637,7 +818,7 @@ int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
 		return 0;
 	fill_hdr(&e->hdr, SF_EV_EXEC, slot, cgid);
 	e->hdr.flags |= SF_F_HAS_RET;
-	e->hdr.syscall = __NR_execve;
+	e->hdr.syscall = 0; /* execve or execveat: this tracepoint cannot tell */
 	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
 				      BPF_CORE_READ(bprm, filename));
 	if (n < 0)
@@ -656,7 +837,7 @@ int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
 	if (bpf_probe_read_user(e->argv, len, (void *)start) < 0)
 		len = 0;
 	e->argv_len = len;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -678,7 +859,7 @@ int BPF_PROG(sf_fork, struct task_struct *parent, struct task_struct *child)
 	e->hdr.ret = child->tgid;
 	if (child->tgid == parent->tgid)
 		e->hdr.flags |= SF_F_THREAD;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -701,7 +882,7 @@ int BPF_PROG(sf_exit, struct task_struct *p, bool group_dead)
 		e->hdr.flags |= SF_F_GROUP_DEAD;
 	else
 		e->hdr.flags |= SF_F_THREAD;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }
 
@@ -732,6 +913,6 @@ int BPF_PROG(sf_capable, const struct cred *cred, struct user_namespace *tns,
 	e->hdr.flags |= SF_F_HAS_RET;
 	e->cap = cap;
 	e->result = ret;
-	bpf_ringbuf_submit(e, 0);
+	submit(e);
 	return 0;
 }

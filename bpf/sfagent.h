@@ -62,6 +62,8 @@ enum sf_event_type {
 #define SF_F_PATH_FAULT (1u << 5)  /* path pointer could not be read */
 #define SF_F_PATH2_FAULT (1u << 6)
 #define SF_F_HAS_RET (1u << 7)
+#define SF_F_INTERRUPTED (1u << 8) /* ERESTART*: reported as -EINTR */
+#define SF_F_COMPAT (1u << 9)      /* a 32-bit (ia32) syscall */
 
 struct sf_hdr {
 	__u16 type;
@@ -139,7 +141,7 @@ struct sf_net_event {
 	__s32 type;
 	__s32 protocol;
 	__s32 backlog;
-	__u32 pad;
+	__s32 listen_fd; /* accept: the listening socket */
 	__u8 addr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
 	char unix_path[SF_UNIX_PATH_MAX];
 };

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 
 static void oom(void)
@@ -184,6 +185,15 @@ void sf_log(int level, const char *fmt, ...)
 	va_start(ap, fmt);
 	sf_vlog(level, fmt, ap);
 	va_end(ap);
+}
+
+int sf_exit_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return 1;
 }
 
 int write_all(int fd, const void *buf, size_t len)

@@ -106,6 +106,9 @@ void sf_vlog(int level, const char *fmt, va_list ap);
 /* Prints "prog: <msg>" once and returns the exit status to use. */
 int sf_error_report(const char *prog, struct sf_error *err);
 
+/* A wait status as a shell reports it: the code, or 128 + the signal. */
+int sf_exit_status(int wait_status);
+
 /* small file helpers */
 int write_all(int fd, const void *buf, size_t len);
 int read_file(const char *path, char **out, size_t *len, size_t max,

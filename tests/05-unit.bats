@@ -14,6 +14,7 @@ run_unit() {
 }
 
 @test "unit: sbuf and the JSON string writer" { run_unit test_sbuf; }
+@test "unit: JSON writer against yajl on random bytes, integers against printf" { run_unit test_sbuf_random; }
 @test "unit: command-line parsing" { run_unit test_cli; }
 @test "unit: JSON encoder, every event type" { run_unit test_encode_json; }
 @test "unit: bundles (config checks, rootfs confinement, escaping)" { run_unit test_bundle; }

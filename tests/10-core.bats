@@ -35,17 +35,24 @@ teardown() {
 		"one('file.link', path='$W/b')['newpath'] == '$W/c'" \
 		"one('file.symlink', path='$W/b')['newpath'] == '$W/d'" \
 		"one('file.chmod', path='$W/b')['mode'] == '0600'" \
-		"one('file.chown', path='$W/b')['owner'] == 0 and one('file.chown', path='$W/b')['group'] == 0" \
+		"one('file.chown', path='$W/b')['owner'] == 65534 and one('file.chown', path='$W/b')['group'] == 65533" \
 		"one('file.truncate', path='$W/b')['length'] == 4" \
 		"one('file.mkdir', path='$W/sub')['mode'] == '0750'" \
 		"one('file.rmdir', path='$W/sub')['ret'] == 0" \
-		"sorted(e['path'] for e in by('file.unlink')) == ['$W/b', '$W/c', '$W/d', '$W/sock']"
+		"one('file.rmdir', path='$W/sub2')['syscall'] == 'unlinkat'" \
+		"one('file.unlink', path='$W/sub2') is None" \
+		"sorted(e['path'] for e in by('file.unlink')) == ['$W/b', '$W/c', '$W/d', '$W/fifo', '$W/sock']" \
+		"(lambda r: len(r) >= 2 and r[-1][0] >= 0 and r[-1][1] is None and set(r[:-1]) == {(-4, True)})([(e['ret'], e.get('interrupted')) for e in by('file.open') if e['path'] == '$W/fifo' and e['pid'] == f['pid']])"
 	assert_stream "$T/s.jsonl" \
 		"one('net.listen', pid=f['pid'])['port'] == f['port']" \
 		"one('net.connect', addr='127.0.0.1', port=f['port'])['ret'] == 0" \
 		"one('net.bind', family='AF_INET', addr='127.0.0.1') is not None" \
 		"one('net.bind', family='AF_UNIX', addr='$W/sock') is not None" \
 		"one('net.accept', addr='127.0.0.1')['ret'] >= 3" \
+		"one('net.accept', addr='127.0.0.1')['listen_fd'] == one('net.listen', pid=f['pid'])['fd']" \
+		"one('net.bind', family='AF_UNIX', addr='@sfagent-abs') is not None" \
+		"one('net.connect', family='AF_INET6', addr='::1', port=9) is not None" \
+		"one('signal.kill', syscall='tgkill')['target_tid'] == f['pid'] and one('signal.kill', syscall='tgkill')['sig'] == '0'" \
 		"len([e for e in by('net.socket') if e['family'] == 'AF_INET' and e['socktype'] == 1]) == 2"
 }
 
@@ -64,8 +71,35 @@ teardown() {
 		  one('process.setuid', pid=f['uid_child'], syscall='setresuid')['new_uid'] == 65534 and \
 		  one('process.setuid', pid=f['uid_child'], syscall='setresuid')['old_uid'] == 0 and \
 		  one('process.setuid', pid=f['uid_child'], syscall='setresgid')['new_gid'] == 65534 and \
-		  one('process.exit', pid=f['pid'])['exit_code'] == 3 \
+		  one('process.exit', pid=f['uid_child'])['uid'] == 65534 and \
+		  one('process.exit', pid=f['uid_child'])['euid'] == 65534 and \
+		  one('process.exit', pid=f['uid_child'])['gid'] == 65534 and \
+		  one('process.exit', pid=f['pid'])['exit_code'] == 3 and \
+		  one('process.exit', pid=f['pid'])['comm'] == 'fidelity' and \
+		  all(e['tid'] == e['pid'] for e in ev if e.get('pid') == f['pid']) \
 		)(f)"
+}
+
+@test "32-bit syscalls (int \$0x80 from a 64-bit program) are traced too" {
+	run "$SFAGENT" -X -w c32 -o "$T/s.jsonl" -- "$SF_WORKLOADS/compat32" "$T/work"
+	[ "$status" -eq 0 ]
+	assert_stream "$T/s.jsonl" \
+		"one('file.mkdir', path='$T/work/int80-dir')['compat'] is True" \
+		"one('file.mkdir', path='$T/work/int80-dir')['mode'] == '0750'" \
+		"set(one('file.open', path='$T/work/int80-file')['flags'].split('|')) >= {'O_WRONLY', 'O_CREAT'}" \
+		"one('file.open', path='$T/work/int80-file')['ret'] >= 3" \
+		"one('file.unlink', path='$T/work/int80-file')['compat'] is True" \
+		"one('file.rmdir', path='$T/work/int80-dir')['ret'] == 0"
+}
+
+@test "cgroups left behind by a killed sfagent are swept at the next start" {
+	mnt=$(findmnt -n -t cgroup2 -o TARGET | head -1)
+	sh -c 'exit 0' & dead=$!
+	wait "$dead"
+	mkdir -p "$mnt/sfagent/x-$dead"
+	run "$SFAGENT" -X -o "$T/s.jsonl" -- /bin/true
+	[ "$status" -eq 0 ]
+	[ ! -e "$mnt/sfagent/x-$dead" ]
 }
 
 @test "noise outside the workload contributes zero events" {

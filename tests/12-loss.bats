@@ -13,7 +13,7 @@ teardown() {
 
 @test "ring buffer overflow: stream.missed counts + events written = what happened" {
 	# the same deterministic flood, once with room for everything...
-	run "$SFAGENT" -X -w flood -o "$T/full.jsonl" -- "$SF_WORKLOADS/flood" 100000
+	run "$SFAGENT" -X -w flood -o "$T/full.jsonl" --ringbuf-size 256M -- "$SF_WORKLOADS/flood" 100000
 	assert_success
 	assert_stream "$T/full.jsonl" "ev[-1]['missed'] == 0" \
 		"len([e for e in by('file.open') if e['path'] == '/nonexistent/sfagent-flood']) == 100000"
@@ -35,7 +35,10 @@ teardown() {
 	mkdir "$T/small"
 	mount -t tmpfs -o size=64k none "$T/small"
 	run "$SFAGENT" -X -w full -o "$T/small/s.jsonl" -- "$SF_WORKLOADS/flood" 2000
+	cp "$T/small/s.jsonl" "$T/kept.jsonl"
 	umount "$T/small"
+	# what did reach the disk is whole records only, never a torn line
+	python3 -c "import json,sys; [json.loads(l) for l in open(sys.argv[1])]" "$T/kept.jsonl"
 	# the program's own status, not a crash of sfagent
 	assert_success
 	assert_output --partial "No space left on device"

@@ -275,7 +275,7 @@ time.sleep(8)
 @test "daemon command line: misuse is exit 2, an unusable output dir exit 1" {
 	run "$SFAGENT" -D -o "$HT/x.jsonl"
 	assert_equal "$status" 2
-	assert_output --partial "-o/-b do not apply to daemon mode"
+	assert_output --partial "-o/-b/--http do not apply to daemon mode"
 	run "$SFAGENT" -D --socket relative.sock
 	assert_equal "$status" 2
 	assert_output --partial "want an absolute path"

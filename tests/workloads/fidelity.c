@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <stddef.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -33,6 +36,41 @@ static char *path(const char *dir, const char *name)
 
 	snprintf(b, 512, "%s/%s", dir, name);
 	return b;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static void interrupted_open(const char *dir)
+{
+	struct sigaction sa = { .sa_handler = on_alarm, .sa_flags = SA_RESTART };
+	/* every 50 ms until the writer comes: on a loaded machine the first
+	 * tick may come before the open blocks, a later one will not */
+	struct itimerval it = { .it_value = { .tv_usec = 50000 },
+				.it_interval = { .tv_usec = 50000 } };
+	struct itimerval off = { 0 };
+	pid_t writer;
+	int fd;
+
+	if (mkfifo(path(dir, "fifo"), 0600) < 0)
+		die("mkfifo");
+	sigaction(SIGALRM, &sa, NULL);
+	writer = fork();
+	if (writer == 0) {
+		usleep(600000);
+		fd = open(path(dir, "fifo"), O_WRONLY);
+		_exit(fd < 0);
+	}
+	setitimer(ITIMER_REAL, &it, NULL);
+	fd = open(path(dir, "fifo"), O_RDONLY);
+	setitimer(ITIMER_REAL, &off, NULL);
+	if (fd < 0)
+		die("open fifo");
+	close(fd);
+	waitpid(writer, NULL, 0);
+	unlink(path(dir, "fifo"));
 }
 
 int main(int argc, char **argv)
@@ -66,7 +104,7 @@ int main(int argc, char **argv)
 		die("symlink");
 	if (chmod(path(dir, "b"), 0600) < 0)
 		die("chmod");
-	if (chown(path(dir, "b"), 0, 0) < 0)
+	if (chown(path(dir, "b"), 65534, 65533) < 0)
 		die("chown");
 	if (truncate(path(dir, "b"), 4) < 0)
 		die("truncate");
@@ -74,6 +112,10 @@ int main(int argc, char **argv)
 		die("mkdir");
 	if (rmdir(path(dir, "sub")) < 0)
 		die("rmdir");
+	/* rm -r removes directories this way */
+	if (mkdir(path(dir, "sub2"), 0700) < 0 ||
+	    unlinkat(AT_FDCWD, path(dir, "sub2"), AT_REMOVEDIR) < 0)
+		die("unlinkat dir");
 	/* a failing open: the event carries the error */
 	if (open(path(dir, "missing"), O_RDONLY) >= 0 || errno != ENOENT)
 		die("open missing");
@@ -107,6 +149,32 @@ int main(int argc, char **argv)
 		die("bind unix");
 	close(ufd);
 	unlink(path(dir, "sock"));
+	/* an abstract unix name: a leading NUL, exactly addrlen bytes */
+	ufd = socket(AF_UNIX, SOCK_STREAM, 0);
+	memset(su.sun_path, 0, sizeof(su.sun_path));
+	memcpy(su.sun_path + 1, "sfagent-abs", 11);
+	if (bind(ufd, (struct sockaddr *)&su,
+		 offsetof(struct sockaddr_un, sun_path) + 12) < 0)
+		die("bind abstract");
+	close(ufd);
+	/* IPv6 loopback: the event carries the address whether or not it works */
+	cfd = socket(AF_INET6, SOCK_STREAM, 0);
+	{
+		struct sockaddr_in6 s6 = { .sin6_family = AF_INET6,
+					   .sin6_port = htons(9),
+					   .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+
+		connect(cfd, (struct sockaddr *)&s6, sizeof(s6));
+	}
+	close(cfd);
+	/* a signal to oneself by thread id */
+	if (syscall(SYS_tgkill, getpid(), gettid(), 0) < 0)
+		die("tgkill");
+
+	/* an open interrupted by a signal handler (SA_RESTART): the kernel
+	 * restarts it, the stream shows -EINTR with "interrupted" and then
+	 * the open that succeeded */
+	interrupted_open(dir);
 
 	/* process: a child that execs and exits 5 */
 	exec_child = fork();

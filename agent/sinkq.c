@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The network sinks' bounded queue: see sinkq.h for the drop policy. */
+#include "sinkq.h"
+
+#include <time.h>
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+void sinkq_init(struct sinkq *q, uint64_t max_rec, uint32_t batch)
+{
+	pthread_condattr_t ca;
+
+	memset(q, 0, sizeof(*q));
+	pthread_mutex_init(&q->mu, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&q->cv, &ca);
+	pthread_condattr_destroy(&ca);
+	q->max_rec = max_rec;
+	q->batch = batch ? batch : 1;
+	q->next_id = 1;
+}
+
+void sinkq_fini(struct sinkq *q)
+{
+	sinkq_discard(q);
+	free(q->ring);
+	q->ring = NULL;
+	pthread_cond_destroy(&q->cv);
+	pthread_mutex_destroy(&q->mu);
+}
+
+static void grow(struct sinkq *q)
+{
+	size_t cap = q->cap ? q->cap * 2 : 64;
+	struct sinkq_msg *r = xzalloc(cap * sizeof(*r));
+
+	for (size_t i = 0; i < q->count; i++)
+		r[i] = *sinkq_at(q, i);
+	free(q->ring);
+	q->ring = r;
+	q->cap = cap;
+	q->head = 0;
+}
+
+/* The message the next record goes into: the unsent tail if it has room. */
+static struct sinkq_msg *tail_for_append(struct sinkq *q)
+{
+	struct sinkq_msg *m;
+
+	if (q->count > q->next) {
+		m = sinkq_at(q, q->count - 1);
+		if (!(m->flags & SINKQ_SENT) && m->nrec < q->batch)
+			return m;
+	}
+	if (q->count == q->cap)
+		grow(q);
+	m = sinkq_at(q, q->count++);
+	memset(m, 0, sizeof(*m));
+	m->id = q->next_id++;
+	m->born = mono_ns();
+	return m;
+}
+
+uint64_t sinkq_push(struct sinkq *q, const char *buf, size_t len, bool control)
+{
+	const char *p = buf, *end = buf + len, *nl;
+	uint64_t dropped = 0;
+
+	pthread_mutex_lock(&q->mu);
+	while (p < end) {
+		struct sinkq_msg *m;
+
+		nl = memchr(p, '\n', end - p);
+		nl = nl ? nl + 1 : end;
+		if (!control && q->nrec >= q->max_rec) {
+			dropped++;
+			p = nl;
+			continue;
+		}
+		m = tail_for_append(q);
+		sbuf_put(&m->buf, p, nl - p);
+		m->nrec++;
+		m->nctl += control;
+		q->nrec++;
+		p = nl;
+	}
+	pthread_cond_broadcast(&q->cv);
+	pthread_mutex_unlock(&q->mu);
+	return dropped;
+}
+
+struct sinkq_msg *sinkq_take(struct sinkq *q)
+{
+	while (q->next < q->count) {
+		struct sinkq_msg *m = sinkq_at(q, q->next++);
+
+		if (m->flags & (SINKQ_ACKED | SINKQ_SENT))
+			continue;
+		m->flags |= SINKQ_SENT;
+		return m;
+	}
+	return NULL;
+}
+
+static void pop_done(struct sinkq *q)
+{
+	while (q->count && (sinkq_at(q, 0)->flags & SINKQ_ACKED)) {
+		struct sinkq_msg *m = sinkq_at(q, 0);
+
+		q->nrec -= m->nrec;
+		sbuf_free(&m->buf);
+		q->head = (q->head + 1) % q->cap;
+		q->count--;
+		if (q->next)
+			q->next--;
+	}
+}
+
+void sinkq_ack(struct sinkq *q, uint64_t id)
+{
+	uint64_t first;
+
+	if (!q->count)
+		return;
+	first = sinkq_at(q, 0)->id;
+	if (id < first || id - first >= q->count)
+		return; /* acknowledged twice (sent again after a reconnect) */
+	sinkq_at(q, id - first)->flags |= SINKQ_ACKED;
+	pop_done(q);
+	pthread_cond_broadcast(&q->cv);
+}
+
+void sinkq_rewind(struct sinkq *q)
+{
+	for (size_t i = 0; i < q->count; i++)
+		sinkq_at(q, i)->flags &= ~SINKQ_SENT;
+	q->next = 0;
+}
+
+uint64_t sinkq_discard(struct sinkq *q)
+{
+	uint64_t n = q->nrec;
+
+	for (size_t i = 0; i < q->count; i++)
+		sbuf_free(&sinkq_at(q, i)->buf);
+	q->count = q->next = 0;
+	q->head = 0;
+	q->nrec = 0;
+	return n;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The bounded record queue behind the network sinks (MQTT, HTTP).
+ *
+ * The ring-buffer consumer pushes records; a sender thread takes messages
+ * (up to `batch` records each) and acknowledges them once delivered.  A
+ * message stays queued until acknowledged, so whatever was in flight when a
+ * connection broke is sent again (at-least-once).
+ *
+ * When `max_rec` records are queued, new records are dropped (drop newest):
+ * what is queued is older and goes out in order, so a subscriber sees one
+ * contiguous gap, told by a stream.missed record placed right where the gap
+ * is.  Dropping the oldest would instead punch holes into the backlog being
+ * resent and could drop the stream.missed record itself.  Control records
+ * (stream.start/missed/end) are always accepted, beyond the bound: they are
+ * few and they are what tells the reader about the loss.
+ */
+#ifndef SF_SINKQ_H
+#define SF_SINKQ_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sbuf.h"
+
+#define SINKQ_SENT (1u << 0)
+#define SINKQ_ACKED (1u << 1)
+
+struct sinkq_msg {
+	struct sbuf buf; /* records, each ending in '\n' */
+	uint64_t id;	 /* increasing, contiguous along the ring */
+	uint64_t born;	 /* monotonic ns of the first record */
+	uint32_t nrec;
+	uint32_t nctl; /* of which control records */
+	uint32_t flags;
+};
+
+struct sinkq {
+	pthread_mutex_t mu;
+	pthread_cond_t cv;   /* records pushed, messages acknowledged */
+	struct sinkq_msg *ring;
+	size_t cap, head, count; /* messages ring[head .. head+count) */
+	size_t next;		 /* index (from head) of the first unsent one */
+	uint64_t next_id;
+	uint64_t nrec;	  /* records queued, sent or not, not acknowledged */
+	uint64_t max_rec; /* bound for ordinary records */
+	uint32_t batch;	  /* records per message */
+};
+
+void sinkq_init(struct sinkq *q, uint64_t max_rec, uint32_t batch);
+void sinkq_fini(struct sinkq *q);
+
+/* Locked.  Returns the records dropped for lack of room. */
+uint64_t sinkq_push(struct sinkq *q, const char *buf, size_t len,
+		    bool control);
+
+/* The rest run with q->mu held. */
+static inline struct sinkq_msg *sinkq_at(struct sinkq *q, size_t i)
+{
+	return &q->ring[(q->head + i) % q->cap];
+}
+/* The next message to send, marked SENT, or NULL. */
+struct sinkq_msg *sinkq_take(struct sinkq *q);
+/* Delivered (or given up): frees what is done at the head. */
+void sinkq_ack(struct sinkq *q, uint64_t id);
+/* A connection broke: everything not acknowledged is to be sent again. */
+void sinkq_rewind(struct sinkq *q);
+/* Drops everything still queued; returns the number of records. */
+uint64_t sinkq_discard(struct sinkq *q);
+
+#endif

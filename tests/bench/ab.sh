@@ -1,0 +1,44 @@
+#!/bin/bash
+# Per-event CPU cost, the A/B figure quoted in docs/performance.md "what each
+# change bought": N kill(getpid(),0) under `sfagent -X -o FILE` versus
+# untraced, REPS times interleaved; prints medians of
+#   producer ns/event  (the traced loop's extra user+sys CPU per event)
+#   agent ns/event     (sfagent's own user+sys CPU per event)
+#   wall rate          (events/s of the traced loop)
+# CPU time, not wall time, so the other users of this shared machine disturb
+# it less.  Usage: tests/bench/ab.sh [N [REPS [WORKLOAD...]]]
+# WORKLOAD defaults to "kill"; "openfail" gives file.open events.
+set -euo pipefail
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD:-build}
+SF=$TOP/$BUILD/sfagent
+LG=$TOP/$BUILD/bench/loadgen
+N=${1:-500000}
+REPS=${2:-5}
+shift 2 || true
+WL=("${@:-kill}")
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+for wl in "${WL[@]}"; do
+	for ((i = 0; i < REPS; i++)); do
+		base=$("$LG" "$wl" "$N")
+		traced=$(/usr/bin/time -f 'user=%U sys=%S' -o "$W/t" "$SF" -X -o "$W/out" -- "$LG" "$wl" "$N")
+		end=$(grep '"stream.end"' "$W/out")
+		echo "$base|$traced|$(cat "$W/t")|$end"
+	done | python3 -c '
+import re, sys, statistics as st
+prod, agent, rate, missed = [], [], [], 0
+for line in sys.stdin:
+    b, t, tm, end = line.split("|")
+    b = dict(re.findall(r"(\w+)=([\d.]+)", b)); t = dict(re.findall(r"(\w+)=([\d.]+)", t))
+    tm = dict(re.findall(r"(\w+)=([\d.]+)", tm))
+    n = int(t["ops"])
+    tc = int(t["user_ns"]) + int(t["sys_ns"]); bc = int(b["user_ns"]) + int(b["sys_ns"])
+    prod.append((tc - bc) / n)
+    agent.append(((float(tm["user"]) + float(tm["sys"])) * 1e9 - tc) / n)
+    rate.append(float(t["rate"]))
+    missed += int(re.search(r"\"missed\":(\d+)", end).group(1))
+f = lambda v: "%.0f (%.0f-%.0f)" % (st.median(v), min(v), max(v))
+print("%s: producer +ns/event %s | agent ns/event %s | traced rate %s/s | missed %d"
+      % (sys.argv[1], f(prod), f(agent), f(rate), missed))' "$wl"
+done

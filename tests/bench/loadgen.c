@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Benchmark load generator: syscall loops that time themselves, so a
+ * tracer's start-up never counts in a figure.
+ *
+ *   loadgen kill N [RATE]        kill(getpid(), 0) N times (signal.kill)
+ *   loadgen openfail N [RATE]    open() of a missing path (file.open, ret<0)
+ *   loadgen orc N FILE           open/read/close of FILE
+ *   loadgen openclose N FILE     open/close of FILE
+ *   loadgen getpid N             getpid() through syscall(2)
+ *   loadgen forkexec N PROG      fork + exec PROG noop + wait
+ *   loadgen noop                 exit 0
+ *   loadgen time CMD [ARG...]    run CMD, time it
+ *
+ * RATE > 0 paces the loop to that many calls per second (checked every
+ * 256 calls).  Prints one line on stdout:
+ *   ops=N elapsed_ns=N rate=N user_ns=N sys_ns=N
+ * where user/sys are this process's own CPU time (children excluded, except
+ * for `time`, which reports the children's).
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static uint64_t tv_ns(struct timeval tv)
+{
+	return (uint64_t)tv.tv_sec * 1000000000ull + tv.tv_usec * 1000ull;
+}
+
+static void pace(uint64_t start, uint64_t done, double rate)
+{
+	uint64_t due, t;
+
+	if (rate <= 0)
+		return;
+	due = start + (uint64_t)(done / rate * 1e9);
+	t = now_ns();
+	if (t < due) {
+		struct timespec ts = { (due - t) / 1000000000ull,
+				       (due - t) % 1000000000ull };
+
+		nanosleep(&ts, NULL);
+	}
+}
+
+static void report(uint64_t ops, uint64_t start, int who)
+{
+	uint64_t el = now_ns() - start;
+	struct rusage ru;
+
+	getrusage(who, &ru);
+	printf("ops=%llu elapsed_ns=%llu rate=%.0f user_ns=%llu sys_ns=%llu\n",
+	       (unsigned long long)ops, (unsigned long long)el,
+	       el ? ops * 1e9 / el : 0, (unsigned long long)tv_ns(ru.ru_utime),
+	       (unsigned long long)tv_ns(ru.ru_stime));
+	fflush(stdout);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: loadgen kill|openfail|orc|openclose|getpid|"
+			"forkexec|noop|time ...\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *mode = argc > 1 ? argv[1] : "";
+	uint64_t n = argc > 2 ? strtoull(argv[2], NULL, 10) : 0, i, start;
+	double rate = 0;
+	char buf[4096];
+	pid_t me = getpid();
+
+	if (!strcmp(mode, "noop"))
+		return 0;
+	if (!strcmp(mode, "time")) {
+		pid_t c;
+		int st;
+
+		if (argc < 3)
+			return usage();
+		start = now_ns();
+		c = fork();
+		if (c == 0) {
+			execvp(argv[2], argv + 2);
+			_exit(127);
+		}
+		if (c < 0 || waitpid(c, &st, 0) < 0)
+			return 1;
+		report(1, start, RUSAGE_CHILDREN);
+		return WIFEXITED(st) ? WEXITSTATUS(st) : 1;
+	}
+	if (argc < 3)
+		return usage();
+	start = now_ns();
+	if (!strcmp(mode, "kill") || !strcmp(mode, "openfail")) {
+		bool kill_mode = mode[0] == 'k';
+
+		rate = argc > 3 ? atof(argv[3]) : 0;
+		for (i = 0; i < n; i++) {
+			if (kill_mode)
+				kill(me, 0);
+			else
+				open("/nonexistent/sfagent-bench", O_RDONLY);
+			if ((i & 255) == 255)
+				pace(start, i + 1, rate);
+		}
+	} else if (!strcmp(mode, "orc") || !strcmp(mode, "openclose")) {
+		bool rd = mode[0] == 'o' && mode[1] == 'r';
+
+		if (argc < 4)
+			return usage();
+		for (i = 0; i < n; i++) {
+			int fd = open(argv[3], O_RDONLY);
+
+			if (fd < 0) {
+				perror(argv[3]);
+				return 1;
+			}
+			if (rd && read(fd, buf, sizeof(buf)) < 0)
+				return 1;
+			close(fd);
+		}
+	} else if (!strcmp(mode, "getpid")) {
+		for (i = 0; i < n; i++)
+			syscall(SYS_getpid);
+	} else if (!strcmp(mode, "forkexec")) {
+		if (argc < 4)
+			return usage();
+		for (i = 0; i < n; i++) {
+			pid_t c = fork();
+			int st;
+
+			if (c == 0) {
+				execl(argv[3], argv[3], "noop", (char *)NULL);
+				_exit(127);
+			}
+			if (c < 0 || waitpid(c, &st, 0) < 0 || st != 0)
+				return 1;
+		}
+	} else {
+		return usage();
+	}
+	report(n, start, RUSAGE_SELF);
+	return 0;
+}

@@ -1,0 +1,360 @@
+#!/bin/bash
+# sfagent benchmark: every measurement side by side in one run, one table.
+#
+#   tests/bench/run.sh [--report docs/performance.md]   (make bench / make bench-report)
+#
+# Environment: BENCH_QUICK=1 (smoke run, ~2 min), BENCH_REPS=N (repetitions,
+# default 5; 1 when quick), BENCH_RINGBUF=SIZE (agent ring buffer, default
+# the agent's own default), BUILD (build dir, default build),
+# BENCH_ONLY="tp traced other syscall enc" (a subset of sections, for A/B runs).
+#
+# Every figure is taken in this run.  Workloads time themselves
+# (build/bench/loadgen), so the start-up of sfagent, bpftrace and strace
+# never counts; each repetition runs all variants back to back, so drift on
+# this shared machine hits them alike.  Ratios are what count.
+set -euo pipefail
+
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$TOP"
+BUILD=${BUILD:-build}
+SF=$BUILD/sfagent
+LG=$BUILD/bench/loadgen
+ATTACH=$BUILD/bench/bpfattach
+ENCBENCH=$BUILD/bench/encbench
+RAWTP=$BUILD/bench/rawtp.bpf.o
+REPORT=
+[ "${1:-}" = --report ] && REPORT=${2:?--report needs a file}
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then REPS=${BENCH_REPS:-1}; else REPS=${BENCH_REPS:-5}; fi
+RINGBUF=${BENCH_RINGBUF:-}
+RBOPT=()
+[ -n "$RINGBUF" ] && RBOPT=(--ringbuf-size "$RINGBUF")
+export BPFTRACE_STRLEN=64
+
+for t in "$SF" "$LG" "$ATTACH" "$RAWTP" "$ENCBENCH"; do
+	[ -e "$t" ] || { echo "bench: $t missing: run \`make bench\`" >&2; exit 1; }
+done
+for t in bpftrace strace python3 tar /usr/bin/time; do
+	command -v "$t" >/dev/null || { echo "bench: $t missing: run \`make deps-bench\`" >&2; exit 1; }
+done
+[ "$(id -u)" = 0 ] || { echo "bench: must run as root (BPF, cgroups)" >&2; exit 1; }
+
+W=$(mktemp -d)
+CG2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+BCG=$CG2/sfbench-$$
+PIDS=()
+forget() { # a waited-for pid is no longer ours to kill
+	local p keep=()
+	for p in "${PIDS[@]+"${PIDS[@]}"}"; do [ "$p" = "$1" ] || keep+=("$p"); done
+	PIDS=("${keep[@]+"${keep[@]}"}")
+}
+cleanup() {
+	for p in "${PIDS[@]+"${PIDS[@]}"}"; do kill "$p" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	for d in "$BCG"/*/; do
+		[ -d "$d" ] || continue
+		for p in $(cat "$d/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done
+	done
+	sleep 0.2
+	rmdir "$BCG"/* "$BCG" 2>/dev/null || true
+	rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$BCG/traced" "$BCG/other" "$BCG/busy"
+TRACED_ID=$(stat -c %i "$BCG/traced")
+
+RES=$W/results.tsv
+: >"$RES"
+rec() { printf '%s\t%s\n' "$1" "$2" >>"$RES"; }
+say() { printf 'bench: %s\n' "$*" >&2; }
+field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" | tail -1; }
+
+# run CMD... inside cgroup $1
+in_cg() {
+	local cg=$1
+	shift
+	sh -c 'echo $$ >"$0/cgroup.procs" && exec "$@"' "$cg" "$@"
+}
+
+# stream.end of a sfagent output: "events missed"
+stream_end() {
+	python3 -c '
+import json, sys
+end = None
+for line in open(sys.argv[1], errors="replace"):
+    if "\"stream.end\"" in line:
+        end = json.loads(line)
+print(end["events"], end["missed"]) if end else print("0 -1")' "$1"
+}
+
+wait_for() { # FILE PATTERN TIMEOUT_S
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# ---- workloads --------------------------------------------------------------
+if [ "$QUICK" = 1 ]; then
+	N_ORC=60000 N_FORK=300 N_FILES=1000 N_GETPID=1000000 N_OC=100000
+	TP_SECS=1 TP_STEPS=3 TP_REPS=1
+else
+	N_ORC=200000 N_FORK=1000 N_FILES=3000 N_GETPID=3000000 N_OC=300000
+	TP_SECS=3 TP_STEPS=6 TP_REPS=3
+fi
+DATA=$W/data
+mkdir -p "$DATA/src"
+echo "sfagent bench file" >"$DATA/small"
+(cd "$DATA/src" && for i in $(seq "$N_FILES"); do
+	d=d$((i % 30))
+	mkdir -p "$d"
+	printf 'file %s\n' "$i" >"$d/f$i"
+done)
+tar -cf "$DATA/src.tar" -C "$DATA/src" .
+cat >"$DATA/tarjob" <<EOF
+#!/bin/sh
+set -e
+rm -rf "$DATA/x" "$DATA/out.tar"
+mkdir "$DATA/x"
+tar -xf "$DATA/src.tar" -C "$DATA/x"
+tar -cf "$DATA/out.tar" -C "$DATA/x" .
+EOF
+chmod +x "$DATA/tarjob"
+
+WORKLOADS=(orc fork tar)
+wl_desc() {
+	case $1 in
+	orc) echo "open/read/close x$N_ORC" ;;
+	fork) echo "fork+exec x$N_FORK" ;;
+	tar) echo "tar x+c of $N_FILES files" ;;
+	esac
+}
+wl_cmd() {
+	case $1 in
+	orc) echo "$LG orc $N_ORC $DATA/small" ;;
+	fork) echo "$LG forkexec $N_FORK $TOP/$LG" ;;
+	tar) echo "$LG time $DATA/tarjob" ;;
+	esac
+}
+
+# elapsed ns of workload $1 under tracer $2, in cgroup traced
+run_traced() {
+	local wl=$1 how=$2 out ns
+	# shellcheck disable=SC2207
+	local cmd=($(wl_cmd "$wl"))
+	case $how in
+	none)
+		out=$(in_cg "$BCG/traced" "${cmd[@]}")
+		;;
+	sfagent)
+		out=$("$SF" -X "${RBOPT[@]}" -o "$W/sf.json" -- "${cmd[@]}")
+		read -r ev missed < <(stream_end "$W/sf.json")
+		rec "events.$wl.sfagent" "$ev"
+		rec "missed.$wl.sfagent" "$missed"
+		;;
+	bpftrace)
+		rm -f "$W/bt.json"
+		bpftrace -o "$W/bt.json" tests/bench/peer.bt "$TRACED_ID" 2>"$W/bt.err" &
+		local bt=$!
+		PIDS+=("$bt")
+		wait_for "$W/bt.json" Attaching 120 || { say "bpftrace did not start: $(cat "$W/bt.err")"; exit 1; }
+		out=$(in_cg "$BCG/traced" "${cmd[@]}")
+		kill -INT "$bt"
+		wait "$bt" || true
+		forget "$bt"
+		rec "events.$wl.bpftrace" "$(grep -c '^{' "$W/bt.json" || true)"
+		rec "lost.$wl.bpftrace" "$(cat "$W/bt.json" "$W/bt.err" | awk '/^Lost [0-9]+ events/ { n += $2 } END { print n + 0 }')"
+		;;
+	strace)
+		out=$(in_cg "$BCG/traced" strace -f -o "$W/st.txt" "${cmd[@]}")
+		rec "events.$wl.strace" "$(wc -l <"$W/st.txt")"
+		;;
+	esac
+	ns=$(echo "$out" | field elapsed_ns)
+	rec "traced.$wl.$how" "$ns"
+}
+
+# ---- 1. throughput -----------------------------------------------------------
+# One trial: COUNT kill(getpid(),0) at RATE/s (0 = flat out) under sfagent -X.
+# Prints "achieved_rate events missed agent_cpu_s maxrss_kb".
+tp_trial() {
+	local rate=$1 fmt=$2 count out ev missed
+	if [ "$rate" = 0 ]; then count=$((TP_SECS * 400000)); else count=$((TP_SECS * rate)); fi
+	out=$(/usr/bin/time -f 'TIME user=%U sys=%S rss=%M' -o "$W/time.txt" \
+		"$SF" -X -F "$fmt" "${RBOPT[@]}" -o "$W/tp.out" -- "$LG" kill "$count" "$rate")
+	read -r ev missed < <(stream_end "$W/tp.out")
+	python3 - "$out" "$(cat "$W/time.txt")" "$ev" "$missed" <<'EOF'
+import re, sys
+lg = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[1]))
+tm = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[2]))
+agent_cpu = float(tm["user"]) + float(tm["sys"]) - (int(lg["user_ns"]) + int(lg["sys_ns"])) / 1e9
+print(lg["rate"], sys.argv[3], sys.argv[4], "%.3f" % max(agent_cpu, 0), tm["rss"])
+EOF
+}
+
+# Largest rate with 0 missed: flat out first; if that loses events, bisect
+# between 0 and the flat-out rate.
+tp_search() {
+	local fmt=$1 best=0 lo hi mid r ev missed cpu rss
+	read -r r ev missed cpu rss < <(tp_trial 0 "$fmt")
+	say "  $fmt flat out: $r ev/s, $ev events, $missed missed"
+	rec "tp.$fmt.flatout_rate" "$r"
+	rec "tp.$fmt.flatout_missed" "$missed"
+	if [ "$ev" -gt 0 ]; then
+		rec "res.cpu_per_mev" "$(python3 -c "print('%.3f' % ($cpu / $ev * 1e6))")"
+		rec "res.rss_load_kb" "$rss"
+	fi
+	if [ "$missed" = 0 ]; then
+		rec "tp.$fmt.limit" source
+		rec "tp.$fmt" "$r"
+		return
+	fi
+	rec "tp.$fmt.limit" agent
+	lo=0 hi=${r%.*}
+	for ((i = 0; i < TP_STEPS; i++)); do
+		mid=$(((lo + hi) / 2))
+		read -r r ev missed cpu rss < <(tp_trial "$mid" "$fmt")
+		say "  $fmt at $mid/s: $r ev/s, $missed missed"
+		if [ "$missed" = 0 ]; then
+			lo=$mid
+			best=${r%.*}
+		else
+			hi=$mid
+		fi
+	done
+	rec "tp.$fmt" "$best"
+}
+
+# ---- 4. per-syscall cost for an untracked process -----------------------------
+untracked_ns() { # label
+	local out
+	out=$(in_cg "$BCG/other" "$LG" getpid "$N_GETPID")
+	rec "sys.getpid.$1" "$(echo "$out" | python3 -c 'import re,sys; d=dict(re.findall(r"(\w+)=([\d.]+)", sys.stdin.read())); print("%.1f" % (int(d["elapsed_ns"]) / int(d["ops"])))')"
+	out=$(in_cg "$BCG/other" "$LG" openclose "$N_OC" "$DATA/small")
+	rec "sys.openclose.$1" "$(echo "$out" | python3 -c 'import re,sys; d=dict(re.findall(r"(\w+)=([\d.]+)", sys.stdin.read())); print("%.1f" % (int(d["elapsed_ns"]) / int(d["ops"])))')"
+}
+
+start_idle_agent() { # the agent loaded, tracking one idle workload
+	"$SF" -X -o "$W/idle.json" -- sleep 100000 &
+	AGENT=$!
+	PIDS+=("$AGENT")
+	wait_for "$W/idle.json" stream.start 60 || { say "sfagent did not start"; exit 1; }
+	sleep 0.5
+}
+stop_agent() {
+	kill -TERM "$AGENT" 2>/dev/null || true
+	wait "$AGENT" 2>/dev/null || true
+	forget "$AGENT"
+}
+
+# ---- 3. cost to everyone else ------------------------------------------------
+BUSY_RATE=${BENCH_BUSY_RATE:-100000}
+run_other() { # workload label
+	local out
+	# shellcheck disable=SC2207
+	local cmd=($(wl_cmd "$1"))
+	out=$(in_cg "$BCG/other" "${cmd[@]}")
+	rec "other.$1.$2" "$(echo "$out" | field elapsed_ns)"
+}
+busy_start() { # with_agent(0/1)
+	if [ "$1" = 1 ]; then
+		"$SF" -X -o "$W/busy.json" -- "$LG" kill 1000000000000 "$BUSY_RATE" >/dev/null &
+		BUSY=$!
+		wait_for "$W/busy.json" signal.kill 60 || { say "busy agent did not start"; exit 1; }
+	else
+		in_cg "$BCG/busy" "$LG" kill 1000000000000 "$BUSY_RATE" >/dev/null &
+		BUSY=$!
+	fi
+	PIDS+=("$BUSY")
+	sleep 0.5
+}
+busy_stop() {
+	kill -TERM "$BUSY" 2>/dev/null || true
+	wait "$BUSY" 2>/dev/null || true
+	forget "$BUSY"
+	rm -f "$W/busy.json"
+}
+
+# ---- the run --------------------------------------------------------------------
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc} "
+want() { [[ $ONLY == *" $1 "* ]]; }
+T0=$(date +%s)
+say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
+FORMATS=(json)
+if "$SF" -X -F quixote -o /dev/null -- true 2>/dev/null; then FORMATS+=(quixote); fi
+
+if want enc; then
+	say "encoder: hand-written writer vs yajl_gen"
+	for ((rep = 0; rep < REPS; rep++)); do
+		"$ENCBENCH" $((QUICK == 1 ? 300000 : 1000000)) | while read -r kind writer ns _; do
+			rec "enc.$kind.$writer" "$ns"
+		done
+	done
+fi
+
+say "1. throughput (kill(getpid(),0) under sfagent -X; ${TP_SECS}s per trial)"
+for ((rep = 0; rep < TP_REPS; rep++)); do
+	want tp || break
+	for f in "${FORMATS[@]}"; do tp_search "$f"; done
+done
+
+if want tp; then
+	say "4. idle RSS"
+	start_idle_agent
+	rec res.rss_idle_kb "$(awk '/^VmRSS/ { print $2 }' "/proc/$AGENT/status")"
+	stop_agent
+fi
+
+for ((rep = 1; rep <= REPS; rep++)); do
+	say "rep $rep/$REPS: 2. traced workloads"
+	for wl in "${WORKLOADS[@]}"; do
+		want traced || break
+		for how in none sfagent bpftrace strace; do
+			run_traced "$wl" "$how"
+		done
+	done
+	say "rep $rep/$REPS: 3. untracked workloads beside a busy tracked one"
+	for a in 0 1; do
+		want other || break
+		busy_start "$a"
+		for wl in "${WORKLOADS[@]}"; do run_other "$wl" "busy$a"; done
+		busy_stop
+	done
+	say "rep $rep/$REPS: 4. per-syscall cost, untracked process"
+	want syscall || continue
+	untracked_ns none
+	start_idle_agent
+	untracked_ns sfagent
+	stop_agent
+	"$ATTACH" "$RAWTP" "$TRACED_ID" >"$W/attach.out" &
+	AT=$!
+	PIDS+=("$AT")
+	wait_for "$W/attach.out" ready 60 || { say "bpfattach failed"; exit 1; }
+	untracked_ns rawtp
+	kill -TERM "$AT"
+	wait "$AT" || true
+	forget "$AT"
+done
+T1=$(date +%s)
+
+META=$W/meta
+{
+	echo "date=$(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "kernel=$(uname -r)"
+	echo "cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1) x $(nproc)"
+	echo "commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- agent bpf 2>/dev/null || echo +dirty)"
+	echo "reps=$REPS"
+	echo "quick=$QUICK"
+	echo "seconds=$((T1 - T0))"
+	echo "ringbuf=${RINGBUF:-$("$SF" --help 2>&1 | sed -n 's/.*ringbuf-size.*default \([0-9A-Za-z]*\)).*/\1/p')}"
+	echo "tp_secs=$TP_SECS"
+	echo "busy_rate=$BUSY_RATE"
+	echo "formats=${FORMATS[*]}"
+	for wl in "${WORKLOADS[@]}"; do echo "wl.$wl=$(wl_desc "$wl")"; done
+	echo "n_getpid=$N_GETPID"
+	echo "n_openclose=$N_OC"
+} >"$META"
+python3 tests/bench/table.py "$RES" "$META" ${REPORT:+--report "$REPORT"}

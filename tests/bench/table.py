@@ -1,0 +1,173 @@
+#!/usr/bin/env python3
+"""Turns tests/bench/run.sh results into one table (stdout) and, with
+--report FILE, rewrites the generated part of docs/performance.md (between
+the bench:begin/bench:end markers; the text around them is kept)."""
+import statistics
+import sys
+from collections import defaultdict
+
+res_path, meta_path = sys.argv[1], sys.argv[2]
+report = sys.argv[4] if len(sys.argv) > 4 and sys.argv[3] == "--report" else None
+
+vals = defaultdict(list)
+for line in open(res_path):
+    k, _, v = line.rstrip("\n").partition("\t")
+    vals[k].append(v)
+meta = dict(l.rstrip("\n").split("=", 1) for l in open(meta_path) if "=" in l)
+
+
+def nums(k):
+    out = []
+    for v in vals.get(k, []):
+        try:
+            out.append(float(v))
+        except ValueError:
+            pass
+    return out
+
+
+def med(k):
+    n = nums(k)
+    return statistics.median(n) if n else None
+
+
+def mmm(k, fmt="{:,.0f}", scale=1.0):
+    n = nums(k)
+    if not n:
+        return "n/a"
+    m = statistics.median(n) * scale
+    if len(n) == 1:
+        return fmt.format(m)
+    return (fmt + " ({}–{})").format(m, fmt.format(min(n) * scale), fmt.format(max(n) * scale))
+
+
+def ratio(k, base, fmt="{:.2f}x"):
+    """median of per-rep ratios, with min-max"""
+    a, b = nums(k), nums(base)
+    r = [x / y for x, y in zip(a, b) if y]
+    if not r:
+        return "n/a"
+    m = statistics.median(r)
+    if len(r) == 1:
+        return fmt.format(m)
+    return (fmt + " ({}–{})").format(m, fmt.format(min(r)), fmt.format(max(r)))
+
+
+rows = []  # (section, measurement, value, note)
+W = ["orc", "fork", "tar"]
+
+for f in ["json", "quixote"]:
+    if f in meta.get("formats", "").split():
+        lim = vals.get(f"tp.{f}.limit", ["?"])
+        lim = "source (the traced generator could go no faster; no loss)" if all(
+            x == "source" for x in lim) else "agent (bisected to the largest rate with 0 missed)"
+        rows.append(("1 throughput", f"{f} to a file, 0 missed (ev/s)",
+                     mmm(f"tp.{f}"), f"ring buffer {meta.get('ringbuf')}; limit: {lim}"))
+        rows.append(("1 throughput", f"{f} flat out (ev/s, missed)",
+                     mmm(f"tp.{f}.flatout_rate") + ", missed " + mmm(f"tp.{f}.flatout_missed"),
+                     "kill(getpid(),0) loop as fast as it goes"))
+    else:
+        rows.append(("1 throughput", f"{f} to a file, 0 missed (ev/s)", "pending",
+                     "sfagent does not accept -F quixote yet (branch sinks)"))
+
+for w in W:
+    desc = meta.get(f"wl.{w}", w)
+    base = mmm(f"traced.{w}.none", "{:,.0f}", 1e-6) + " ms"
+    rows.append(("2 traced workload", f"{desc}: untraced", base, "wall time"))
+    for how in ["sfagent", "bpftrace", "strace"]:
+        ev = mmm(f"events.{w}.{how}")
+        note = f"{ev} records"
+        if how == "sfagent":
+            note += f", missed {mmm(f'missed.{w}.sfagent')}"
+        if how == "bpftrace":
+            note += f", lost {mmm(f'lost.{w}.bpftrace')}"
+        rows.append(("2 traced workload", f"{desc}: {how}", ratio(f"traced.{w}.{how}", f"traced.{w}.none"), note))
+    sf = [x / y - 1 for x, y in zip(nums(f"traced.{w}.sfagent"), nums(f"traced.{w}.none")) if y]
+    bt = [x / y - 1 for x, y in zip(nums(f"traced.{w}.bpftrace"), nums(f"traced.{w}.none")) if y]
+    if sf and bt and statistics.median(bt) > 0:
+        g = statistics.median(sf) / statistics.median(bt)
+        rows.append(("2 traced workload", f"{desc}: sfagent overhead / bpftrace overhead",
+                     f"{g:.2f}", "goal <= 0.5" + (" (met)" if g <= 0.5 else " (MISSED)")))
+
+for w in W:
+    desc = meta.get(f"wl.{w}", w)
+    rows.append(("3 everyone else", f"{desc}: agent tracking busy container vs none",
+                 ratio(f"other.{w}.busy1", f"other.{w}.busy0", "{:.3f}x"),
+                 f"busy container: kill loop at {meta.get('busy_rate')}/s in both; goal < 1.03x"))
+
+for kind in ["signal.kill", "file.open"]:
+    for wr, what in [("sbuf", "hand-written writer (agent/sbuf.c)"), ("yajl", "yajl_gen, validation off")]:
+        rows.append(("4 agent resources", f"encode one {kind} record: {what} (ns)",
+                     mmm(f"enc.{kind}.{wr}", "{:,.0f}"),
+                     "" if wr == "sbuf" else "yajl/sbuf " + ratio(f"enc.{kind}.yajl", f"enc.{kind}.sbuf", "{:.1f}x")))
+rows.append(("4 agent resources", "CPU seconds per million events", mmm("res.cpu_per_mev", "{:.2f}"),
+             "agent user+sys in the flat-out json trial"))
+rows.append(("4 agent resources", "RSS idle (1 tracked workload)", mmm("res.rss_idle_kb") + " KiB", "VmRSS"))
+rows.append(("4 agent resources", "RSS under load (max)", mmm("res.rss_load_kb") + " KiB",
+             "max RSS in the flat-out trial, ring buffer pages included"))
+rows.append(("4 agent resources", "RSS with 100 tracked containers / after 1,000 churned", "pending",
+             "needs daemon mode (-D, branch hook)"))
+
+for sc in ["getpid", "openclose"]:
+    for lab, what in [("none", "no agent"), ("sfagent", "sfagent (sys_exit_* x45 + tp_btf + cap_capable)"),
+                      ("rawtp", "alternative: raw_tp sys_enter+sys_exit, same filter")]:
+        v = mmm(f"sys.{sc}.{lab}", "{:,.1f}") + " ns"
+        note = "" if lab == "none" else "+" + "{:,.1f}".format(
+            (med(f"sys.{sc}.{lab}") or 0) - (med(f"sys.{sc}.none") or 0)) + " ns/call, " + ratio(
+            f"sys.{sc}.{lab}", f"sys.{sc}.none")
+        rows.append(("5 untracked syscall", f"{sc}: {what}", v, note))
+
+rows.append(("6 peers' figures", "hook cost on container start (median, p95)", "pending", "branch hook"))
+rows.append(("6 peers' figures", "MQTT / HTTP delivery rate", "pending", "branch sinks"))
+
+
+def text_table():
+    w1 = max(len(r[1]) for r in rows)
+    w2 = max(len(r[2]) for r in rows)
+    out, sec = [], None
+    for s, m, v, n in rows:
+        if s != sec:
+            out.append(f"-- {s} " + "-" * max(0, w1 + w2 - len(s)))
+            sec = s
+        out.append(f"  {m:<{w1}}  {v:>{w2}}  {n}")
+    return "\n".join(out)
+
+
+def md_table():
+    out = ["| | measurement | median (min–max) | notes |", "|---|---|---|---|"]
+    for s, m, v, n in rows:
+        out.append(f"| {s} | {m} | {v} | {n} |")
+    return "\n".join(out)
+
+
+print(f"sfagent bench  {meta['date']}  kernel {meta['kernel']}  {meta['cpu']}")
+print(f"commit {meta['commit']}, {meta['reps']} reps, quick={meta['quick']}, {meta['seconds']} s")
+print(text_table())
+
+if report:
+    gen = "\n".join([
+        "<!-- bench:begin (generated by `make bench-report`; edit outside the markers) -->",
+        f"Measured {meta['date']} on kernel {meta['kernel']}, {meta['cpu']}, "
+        f"commit {meta['commit']}, {meta['reps']} repetitions"
+        f"{' (BENCH_QUICK=1)' if meta['quick'] == '1' else ''}, {meta['seconds']} s in all. "
+        f"Ring buffer: {meta['ringbuf']}. Throughput trials: {meta['tp_secs']} s each.",
+        "",
+        md_table(),
+        "",
+        "Reproduce: `make bench-report` (all of the above, rewrites this table), "
+        "`make bench` (prints it), `BENCH_QUICK=1 make bench` (smoke run), "
+        "`BENCH_REPS=N`, `BENCH_RINGBUF=SIZE`.",
+        "<!-- bench:end -->",
+    ])
+    try:
+        doc = open(report).read()
+    except FileNotFoundError:
+        doc = "# Performance\n\n<!-- bench:begin -->\n<!-- bench:end -->\n"
+    b = doc.find("<!-- bench:begin")
+    e = doc.find("<!-- bench:end -->")
+    if b < 0 or e < 0:
+        doc = doc.rstrip("\n") + "\n\n" + gen + "\n"
+    else:
+        doc = doc[:b] + gen + doc[e + len("<!-- bench:end -->"):]
+    open(report, "w").write(doc)
+    print(f"bench: wrote {report}", file=sys.stderr)

@@ -1,0 +1,122 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The network sinks' queue (drop newest, control records, resend) and the
+ * MQTT topic templates. */
+#include "sink.h"
+#include "sinkq.h"
+#include "tap.h"
+
+static void test_queue(void)
+{
+	struct sinkq q;
+	struct sinkq_msg *m;
+	uint64_t id1, id2, n;
+
+	/* ok() evaluates its condition more than once: no side effects in it */
+	sinkq_init(&q, 3, 2);
+	n = sinkq_push(&q, "a\nb\nc\n", 6, false);
+	ok(n == 0, "three records fit a queue of 3");
+	ok(q.count == 2 && q.nrec == 3, "batch 2: two messages (%zu)", q.count);
+	n = sinkq_push(&q, "d\ne\n", 4, false);
+	ok(n == 2, "full: the newest are dropped");
+	n = sinkq_push(&q, "M\n", 2, true);
+	ok(n == 0 && q.nrec == 4, "a control record goes in beyond the bound");
+	m = sinkq_take(&q);
+	ok(m && m->nrec == 2 && memcmp(m->buf.data, "a\nb\n", 4) == 0, "first message: a b");
+	id1 = m->id;
+	m = sinkq_take(&q);
+	ok(m && m->nrec == 2 && memcmp(m->buf.data, "c\nM\n", 4) == 0 && m->nctl == 1,
+	   "second: c and the control record");
+	id2 = m->id;
+	ok(!sinkq_take(&q), "nothing else to send");
+	sinkq_push(&q, "f\n", 2, true);
+	ok(q.count == 3, "a sent message takes no more records");
+	sinkq_ack(&q, id2);
+	ok(q.count == 3, "acknowledged out of order: kept until the head goes");
+	sinkq_rewind(&q);
+	m = sinkq_take(&q);
+	ok(m && m->id == id1, "after a reconnect the unacknowledged head is sent again");
+	m = sinkq_take(&q);
+	ok(m && m->id == id2 + 1, "the acknowledged one is not");
+	sinkq_ack(&q, id1);
+	ok(q.count == 1 && q.nrec == 1, "head acknowledged: both freed");
+	sinkq_ack(&q, id1);
+	ok(q.count == 1, "a duplicate acknowledgement is ignored");
+	n = sinkq_discard(&q);
+	ok(n == 1 && q.count == 0, "discard counts what was left");
+	sinkq_fini(&q);
+
+	/* growth across the ring's wrap */
+	sinkq_init(&q, 100000, 1);
+	for (int i = 0; i < 1000; i++) {
+		char r[16];
+		int n = snprintf(r, sizeof(r), "%d\n", i);
+
+		sinkq_push(&q, r, n, false);
+		if (i % 3 == 0) {
+			m = sinkq_take(&q);
+			sinkq_ack(&q, m->id);
+		}
+	}
+	m = sinkq_take(&q);
+	ok(m && strncmp(m->buf.data, "334\n", 4) == 0, "order kept across growth (%.*s)",
+	   m ? (int)m->buf.len - 1 : 0, m ? m->buf.data : "");
+	sinkq_fini(&q);
+}
+
+static void test_topics(void)
+{
+	struct sf_error *err = NULL;
+	char *t;
+
+	t = sink_topic_expand("sfagent/%h/%w", "host1", "web", NULL, &err);
+	is_str(t, "sfagent/host1/web", "exporter and workload");
+	free(t);
+	t = sink_topic_expand("a/%c/%%/%w", "h", "x/y+z#", "c0ffee", &err);
+	is_str(t, "a/c0ffee/%/x_y_z_", "container, %%, values cannot add levels or wildcards");
+	free(t);
+	t = sink_topic_expand("a/%c", "h", "w", NULL, &err);
+	is_str(t, "a/", "no container: empty");
+	free(t);
+	t = sink_topic_expand("a/+/b", "h", "w", NULL, &err);
+	ok(!t && err && err->status == SF_EXIT_USAGE, "+ refused");
+	sf_error_free(err);
+	err = NULL;
+	t = sink_topic_expand("#", "h", "w", NULL, &err);
+	ok(!t, "# refused");
+	sf_error_free(err);
+	err = NULL;
+	t = sink_topic_expand("a/%q", "h", "w", NULL, &err);
+	ok(!t && strstr(err->msg, "%q"),
+	   "unknown escape refused: %s", err ? err->msg : "");
+	sf_error_free(err);
+	err = NULL;
+	t = sink_topic_expand("%c", "h", "w", NULL, &err);
+	ok(!t, "empty result refused");
+	sf_error_free(err);
+	err = NULL;
+	t = sink_topic_expand("a\tb", "h", "w", NULL, &err);
+	ok(!t, "control character refused");
+	sf_error_free(err);
+	err = NULL;
+	{
+		char big[SINK_TOPIC_MAX + 2];
+
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = 0;
+		t = sink_topic_expand(big, "h", "w", NULL, &err);
+		ok(!t, "too long refused");
+		sf_error_free(err);
+		err = NULL;
+	}
+	t = sink_topic_expand("a%", "h", "w", NULL, &err);
+	free(t);
+	ok(1, "trailing %% does not read past the end");
+	sf_error_free(err);
+}
+
+int main(void)
+{
+	test_queue();
+	test_topics();
+	return tap_done();
+}

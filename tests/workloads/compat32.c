@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * compat32 DIR: file work through 32-bit syscalls (int $0x80) from a 64-bit
+ * program, as a workload hiding from 64-bit-only tracing would do it.
+ * The strings live in static storage, below 4 GiB in this non-PIE binary.
+ */
+#include <stdio.h>
+#include <string.h>
+
+static char dir_path[256], file_path[256];
+
+static long int80(long nr, long a, long b, long c)
+{
+	long r;
+
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(nr), "b"(a), "c"(b), "d"(c)
+			 : "memory");
+	return r;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2 || strlen(argv[1]) > 200)
+		return 2;
+	snprintf(dir_path, sizeof(dir_path), "%s/int80-dir", argv[1]);
+	snprintf(file_path, sizeof(file_path), "%s/int80-file", argv[1]);
+	if (int80(39, (long)dir_path, 0750, 0) < 0) /* ia32 mkdir */
+		return 3;
+	long fd = int80(5, (long)file_path, 0101, 0600); /* open O_WRONLY|O_CREAT */
+	if (fd < 0)
+		return 4;
+	int80(6, fd, 0, 0);		     /* close */
+	int80(10, (long)file_path, 0, 0);    /* unlink */
+	int80(40, (long)dir_path, 0, 0);     /* rmdir */
+	return 0;
+}
