@@ -27,18 +27,6 @@ holds() {
 	stream_check "$@" >/dev/null 2>&1
 }
 
-# stop_container ID: SIGKILL until runc says stopped (the cgroup stays)
-stop_container() {
-	local i
-	for i in $(seq 120); do
-		[ "$(state_of "$1")" = stopped ] && return 0
-		runc --root "$RUNC_ROOT" kill "$1" KILL 2>/dev/null || true
-		sleep 0.5
-	done
-	echo "container $1 did not stop: $(runc --root "$RUNC_ROOT" state "$1")" >&2
-	return 1
-}
-
 xattrs_of() {
 	python3 -c 'import os,sys; print(" ".join(os.listxattr(sys.argv[1])))' "$1"
 }

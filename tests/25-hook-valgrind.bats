@@ -56,8 +56,7 @@ quiet() {
 	# again, resuming the running container on start
 	vgd
 	wait_for "resumed" 120 quiet stream_check "$OUT/vg-long.jsonl" 'len(by("stream.start")) == 2'
-	runc --root "$RUNC_ROOT" kill sfh-vg-long KILL
-	wait_for "stopped" 30 test "$(state_of sfh-vg-long)" = stopped
+	stop_container sfh-vg-long
 	runc --root "$RUNC_ROOT" delete sfh-vg-long
 	kill -TERM $VG_PID
 	rc=0

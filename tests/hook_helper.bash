@@ -96,6 +96,18 @@ state_of() {
 	runc --root "$RUNC_ROOT" state "$1" 2>/dev/null | jq -r .status
 }
 
+# stop_container ID: SIGKILL until runc says stopped (the cgroup stays)
+stop_container() {
+	local i
+	for i in $(seq 120); do
+		[ "$(state_of "$1")" = stopped ] && return 0
+		runc --root "$RUNC_ROOT" kill "$1" KILL 2>/dev/null || true
+		sleep 0.5
+	done
+	echo "container $1 did not stop: $(runc --root "$RUNC_ROOT" state "$1")" >&2
+	return 1
+}
+
 # wait_for DESC SECONDS CMD...: polls CMD until it succeeds.
 wait_for() {
 	local desc="$1" secs="$2" i
