@@ -18,8 +18,7 @@ teardown() {
 
 # slow_hook BUNDLE: sfhook waits up to 30 s for the agent (runtime: 60 s)
 slow_hook() {
-	jq '(.hooks.prestart[], .hooks.poststop[]) |= (.args |= (.[0:1] + ["--timeout", "30000"] + .[1:]) | .timeout = 60)' \
-		"$1/config.json" >"$1/c" && mv "$1/c" "$1/config.json"
+	hook_timeout "$1" 30000
 }
 
 quiet() {

@@ -74,6 +74,18 @@ make_bundle() {
 			     "options": ["nosuid", "nodev", "mode=1777"]}]' \
 		"$SF_TOP/bundles/shell-demo/config.json" >"$dir/config.json"
 	"$SFAGENT" --inject-hook "$dir" --hook-path "$SFHOOK" --socket "$SOCK" >/dev/null
+	# a loaded test machine must not turn a slow ACK into a fail-open start
+	hook_timeout "$dir" 10000
+}
+
+# hook_timeout BUNDLE MS: sfhook --timeout MS (the runtime gets twice that)
+hook_timeout() {
+	jq --arg ms "$2" '(.hooks.prestart[], .hooks.poststop[]) |=
+		(.args |= ((indices("--timeout") | first) as $i |
+			   if $i then .[$i + 1] = $ms
+			   else .[0:1] + ["--timeout", $ms] + .[1:] end) |
+		 .timeout = (($ms | tonumber) * 2 / 1000 | ceil))' \
+		"$1/config.json" >"$1/config.json.tmp" && mv "$1/config.json.tmp" "$1/config.json"
 }
 
 # make_plain_bundle DIR ARGS-JSON: the same without any hook.
