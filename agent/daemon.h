@@ -20,14 +20,15 @@
 struct daemon_reg {
 	char *files[SF_EXPORT_MAX]; /* names in the output directory */
 	int nfiles;
+	uint64_t gone_since; /* monotonic ns the cgroup was first seen gone */
 };
 
 struct daemon {
 	struct agent *a;
 	const struct sf_options *o;
-	char *cg_mnt;	   /* cgroup2 mount point */
+	char *cg_mnt; /* cgroup2 mount point */
 	char *self_cgroup; /* the agent's own cgroup v2 path */
-	int out_dirfd;	   /* every output file is opened relative to it */
+	int out_dirfd; /* every output file is opened relative to it */
 	struct server srv;
 	struct daemon_reg *reg[SF_MAX_SLOTS];
 };

@@ -9,6 +9,9 @@
 #include "json.h"
 #include "sink.h"
 
+/* How long a stream outlives its cgroup waiting for the poststop */
+#define REAP_GRACE_NS (3 * 1000000000ull)
+
 static struct workload *find_container(struct daemon *d, const char *id)
 {
 	for (struct workload *wl = d->a->wl.active; wl; wl = wl->next)
@@ -43,15 +46,17 @@ static const struct {
 	const char *field;
 	const char *keys[3];
 } k8s_fields[] = {
-	{ "pod_name", { "io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name" } },
-	{ "pod_namespace",
-	  { "io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace" } },
-	{ "pod_uid", { "io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid" } },
-	{ "container_name",
-	  { "io.kubernetes.cri.container-name", "io.kubernetes.container.name" } },
-	{ "image",
-	  { "io.kubernetes.cri.image-name", "io.kubernetes.cri-o.ImageName",
-	    "io.kubernetes.container.image" } },
+	{"pod_name",
+	 {"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"}},
+	{"pod_namespace",
+	 {"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod."
+						 "namespace"}},
+	{"pod_uid", {"io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"}},
+	{"container_name",
+	 {"io.kubernetes.cri.container-name", "io.kubernetes.container.name"}},
+	{"image",
+	 {"io.kubernetes.cri.image-name", "io.kubernetes.cri-o.ImageName",
+	  "io.kubernetes.container.image"}},
 };
 
 static void gen_kv(yajl_gen g, const char *k, const char *v)
@@ -62,8 +67,9 @@ static void gen_kv(yajl_gen g, const char *k, const char *v)
 
 char *daemon_meta(const struct sf_msg *req)
 {
-	static const char *const copied[] = { "hostname", "args", "cwd", "root",
-					      "annotations", "annotations_dropped" };
+	static const char *const copied[] = {
+		"hostname", "args",	   "cwd",
+		"root",	    "annotations", "annotations_dropped"};
 	cleanup_yajl_gen yajl_gen g = json_gen_new();
 	cleanup_yajl_val yajl_val meta = NULL;
 	yajl_val ann;
@@ -84,7 +90,8 @@ char *daemon_meta(const struct sf_msg *req)
 		}
 	}
 	ann = json_get(meta, "annotations");
-	for (size_t i = 0; i < sizeof(k8s_fields) / sizeof(k8s_fields[0]); i++) {
+	for (size_t i = 0; i < sizeof(k8s_fields) / sizeof(k8s_fields[0]);
+	     i++) {
 		const char *v = NULL;
 
 		for (int k = 0; k < 3 && k8s_fields[i].keys[k] && !v; k++)
@@ -116,12 +123,13 @@ char *daemon_meta(const struct sf_msg *req)
  */
 static char *default_file_name(const char *workload, const char *id)
 {
-	char *n = id ? xasprintf("%s.%.64s.jsonl", workload, id) :
-		       xasprintf("%s.jsonl", workload);
+	char *n = id ? xasprintf("%s.%.64s.jsonl", workload, id)
+		     : xasprintf("%s.jsonl", workload);
 
 	for (char *p = n; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		      *p == '-'))
 			*p = '_';
 	if (n[0] == '.')
 		n[0] = '_';
@@ -141,7 +149,8 @@ static struct sink *open_file_sink(struct daemon *d, const char *name,
 
 	/* checked by the protocol already; again here, where it matters */
 	if (!sf_plain_file_name(name, SF_EXPORT_NAME_MAX + 8)) {
-		sf_usage(err, "output file name `%.100s` is not a plain name", name);
+		sf_usage(err, "output file name `%.100s` is not a plain name",
+			 name);
 		return NULL;
 	}
 	fd = openat(d->out_dirfd, name, flags | O_CREAT | O_EXCL, 0640);
@@ -155,12 +164,13 @@ static struct sink *open_file_sink(struct daemon *d, const char *name,
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		sf_fail(err, 0, "output `%s` in `%s` is not a regular file", name,
-			d->o->output_dir);
+		sf_fail(err, 0, "output `%s` in `%s` is not a regular file",
+			name, d->o->output_dir);
 		return NULL;
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
-	return sink_file_fdopen(fd, xasprintf("file `%s/%s`", d->o->output_dir, name));
+	return sink_file_fdopen(fd, xasprintf("file `%s/%s`", d->o->output_dir,
+					      name));
 }
 
 static int open_sinks(struct daemon *d, struct workload *wl,
@@ -179,24 +189,29 @@ static int open_sinks(struct daemon *d, struct workload *wl,
 		bool dup = false;
 
 		if (e->kind != SF_EXPORT_FILE) {
-			sf_usage(err, ANN_EXPORT ": export kind `%s` is not available in "
-					      "this build yet",
+			sf_usage(err,
+				 ANN_EXPORT ": export kind `%s` is not "
+					    "available in "
+					    "this build yet",
 				 sf_export_kind_name(e->kind));
 			goto out;
 		}
-		name = e->arg ? xstrdup(e->arg) : default_file_name(req->workload, NULL);
+		name = e->arg ? xstrdup(e->arg)
+			      : default_file_name(req->workload, NULL);
 		if (!e->arg && file_in_use(d, name)) {
 			free(name);
-			name = default_file_name(req->workload, req->container_id);
+			name = default_file_name(req->workload,
+						 req->container_id);
 		}
 		for (int k = 0; k < r->nfiles; k++)
 			dup |= !strcmp(r->files[k], name);
 		if (dup)
 			continue;
 		if (file_in_use(d, name)) {
-			sf_fail(err, 0, "output file `%s` is in use by another running "
-					"container's stream: choose another " ANN_EXPORT
-					"=file:NAME",
+			sf_fail(err, 0,
+				"output file `%s` is in use by another running "
+				"container's stream: choose another " ANN_EXPORT
+				"=file:NAME",
 				name);
 			goto out;
 		}
@@ -224,11 +239,14 @@ static int check_cgroup(struct daemon *d, const struct sf_msg *req,
 		return sf_fail(err, errno, "cgroup `%s`", req->cgroup_path);
 	if (!S_ISDIR(st.st_mode) || st.st_ino != req->cgroup_id)
 		return sf_usage(err, "cgroup `%s` does not have id %llu",
-				req->cgroup_path, (unsigned long long)req->cgroup_id);
+				req->cgroup_path,
+				(unsigned long long)req->cgroup_id);
 	if (!strncmp(d->self_cgroup, req->cgroup_path, n) &&
 	    (d->self_cgroup[n] == 0 || d->self_cgroup[n] == '/'))
-		return sf_usage(err, "cgroup `%s` holds the agent itself: refusing to "
-				     "track it",
+		return sf_usage(err,
+				"cgroup `%s` holds the agent itself: refusing "
+				"to "
+				"track it",
 				req->cgroup_path);
 	return 0;
 }
@@ -246,21 +264,25 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 {
 	struct workload *wl = find_container(d, req->container_id);
 	struct daemon_reg *r;
-	bool created[SF_EXPORT_MAX] = { 0 };
+	bool created[SF_EXPORT_MAX] = {0};
 
 	if (wl) {
 		if (wl->cgid == req->cgroup_id)
 			return 0; /* a retried or repeated hook */
-		return sf_usage(err, "container `%s` is already registered with "
-				     "another cgroup",
+		return sf_usage(err,
+				"container `%s` is already registered with "
+				"another cgroup",
 				req->container_id);
 	}
 	if (check_cgroup(d, req, err) < 0)
 		return -1;
 	wl = wl_table_find_cgid(&d->a->wl, req->cgroup_id);
 	if (wl)
-		return sf_usage(err, "cgroup `%s` is already tracked for container `%s`",
-				req->cgroup_path, wl->container_id ? wl->container_id : wl->name);
+		return sf_usage(err,
+				"cgroup `%s` is already tracked for container "
+				"`%s`",
+				req->cgroup_path,
+				wl->container_id ? wl->container_id : wl->name);
 	wl = agent_workload_new(d->a, req->workload, err);
 	if (!wl)
 		return -1;
@@ -318,19 +340,34 @@ void daemon_finish_all(struct daemon *d)
 
 void daemon_reap(struct daemon *d)
 {
+	uint64_t now = sf_monotonic_ns();
 	struct workload *wl, *next;
 
 	for (wl = d->a->wl.active; wl; wl = next) {
-		cleanup_free char *dir = xasprintf("%s%s", d->cg_mnt, wl->cgroup_path);
+		cleanup_free char *dir =
+			xasprintf("%s%s", d->cg_mnt, wl->cgroup_path);
+		struct daemon_reg *r = d->reg[wl->slot];
 		struct stat st;
 
 		next = wl->next;
-		if (stat(dir, &st) == 0 && st.st_ino == wl->cgid)
+		if (!r)
+			continue;
+		if (stat(dir, &st) == 0 && st.st_ino == wl->cgid) {
+			r->gone_since = 0;
+			continue;
+		}
+		/* runc removes the cgroup just before it runs poststop: give
+		 * the UNREGISTER time to arrive first */
+		if (!r->gone_since) {
+			r->gone_since = now;
+			continue;
+		}
+		if (now - r->gone_since < REAP_GRACE_NS)
 			continue;
 		/* No poststop came (hook not configured for it, runtime crash):
 		 * the cgroup is gone, so is every process that could add to it. */
-		log_warn("container `%s`: cgroup `%s` is gone but no poststop came: "
-			 "ending its stream",
+		log_warn("container `%s`: cgroup `%s` is gone but no poststop "
+			 "came: ending its stream",
 			 wl->container_id, wl->cgroup_path);
 		finish(d, wl);
 	}

@@ -20,8 +20,8 @@
 
 #include "util.h"
 
-#define SF_PROTO_VERSION 1
-#define SF_PROTO_MAX (48u << 10) /* fits in one xattr value, too */
+#define SF_PROTO_VERSION  1
+#define SF_PROTO_MAX	  (48u << 10) /* fits in one xattr value, too */
 #define SF_SOCKET_DEFAULT "/run/sfagent/sfagent.sock"
 
 enum sf_msg_op {
@@ -41,8 +41,8 @@ struct sf_msg {
 	char *bundle;
 	char *workload;
 	char *export_spec; /* io.sfagent.export as given ("file" when absent) */
-	char *meta_json;   /* a JSON object: hostname, args, cwd, root, annotations */
-	char *error;	   /* SF_MSG_ERROR */
+	char *meta_json; /* a JSON object: hostname, args, cwd, root, annotations */
+	char *error; /* SF_MSG_ERROR */
 };
 
 const char *sf_msg_op_name(enum sf_msg_op op);
