@@ -65,7 +65,7 @@ for f in ["json", "quixote"]:
                      mmm(f"tp.{f}"), f"ring buffer {meta.get('ringbuf')}; limit: {lim}"))
         rows.append(("1 throughput", f"{f} flat out (ev/s, missed)",
                      mmm(f"tp.{f}.flatout_rate") + ", missed " + mmm(f"tp.{f}.flatout_missed"),
-                     "kill(getpid(),0) loop as fast as it goes"))
+                     f"{meta.get('tp_procs')} kill(getpid(),0) loops as fast as they go"))
     else:
         rows.append(("1 throughput", f"{f} to a file, 0 missed (ev/s)", "pending",
                      "sfagent does not accept -F quixote yet (branch sinks)"))
@@ -80,7 +80,7 @@ for w in W:
         if how == "sfagent":
             note += f", missed {mmm(f'missed.{w}.sfagent')}"
         if how == "bpftrace":
-            note += f", lost {mmm(f'lost.{w}.bpftrace')}"
+            note += f", lost (whole run) {mmm('lost.bpftrace')}"
         rows.append(("2 traced workload", f"{desc}: {how}", ratio(f"traced.{w}.{how}", f"traced.{w}.none"), note))
     sf = [x / y - 1 for x, y in zip(nums(f"traced.{w}.sfagent"), nums(f"traced.{w}.none")) if y]
     bt = [x / y - 1 for x, y in zip(nums(f"traced.{w}.bpftrace"), nums(f"traced.{w}.none")) if y]
@@ -115,7 +115,7 @@ for sc in ["getpid", "openclose"]:
         note = "" if lab == "none" else "+" + "{:,.1f}".format(
             (med(f"sys.{sc}.{lab}") or 0) - (med(f"sys.{sc}.none") or 0)) + " ns/call, " + ratio(
             f"sys.{sc}.{lab}", f"sys.{sc}.none")
-        rows.append(("5 untracked syscall", f"{sc}: {what}", v, note))
+        rows.append(("5 untracked syscall", f"{sc}: {what} (CPU ns per call)", v, note))
 
 rows.append(("6 peers' figures", "hook cost on container start (median, p95)", "pending", "branch hook"))
 rows.append(("6 peers' figures", "MQTT / HTTP delivery rate", "pending", "branch sinks"))
@@ -150,7 +150,8 @@ if report:
         f"Measured {meta['date']} on kernel {meta['kernel']}, {meta['cpu']}, "
         f"commit {meta['commit']}, {meta['reps']} repetitions"
         f"{' (BENCH_QUICK=1)' if meta['quick'] == '1' else ''}, {meta['seconds']} s in all. "
-        f"Ring buffer: {meta['ringbuf']}. Throughput trials: {meta['tp_secs']} s each.",
+        f"Ring buffer: {meta['ringbuf']}. Throughput trials: {meta['tp_secs']} s each, "
+        f"{meta['tp_procs']} generator processes.",
         "",
         md_table(),
         "",
