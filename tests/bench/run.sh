@@ -4,7 +4,7 @@
 #   tests/bench/run.sh [--report docs/performance.md]   (make bench / make bench-report)
 #
 # Environment: BENCH_QUICK=1 (smoke run, ~2 min), BENCH_REPS=N (repetitions,
-# default 5; 1 when quick), BENCH_TP_PROCS (generator processes in the
+# default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
 # throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
 # BENCH_ONLY="tp traced other syscall enc" (a subset of sections, for A/B runs).
@@ -26,7 +26,7 @@ RAWTP=$BUILD/bench/rawtp.bpf.o
 REPORT=
 [ "${1:-}" = --report ] && REPORT=${2:?--report needs a file}
 QUICK=${BENCH_QUICK:-0}
-if [ "$QUICK" = 1 ]; then REPS=${BENCH_REPS:-1}; else REPS=${BENCH_REPS:-5}; fi
+if [ "$QUICK" = 1 ]; then REPS=${BENCH_REPS:-1}; else REPS=${BENCH_REPS:-3}; fi
 TP_PROCS=${BENCH_TP_PROCS:-2}
 RINGBUF=${BENCH_RINGBUF:-}
 RBOPT=()
@@ -71,6 +71,11 @@ RES=$W/results.tsv
 rec() { printf '%s\t%s\n' "$1" "$2" >>"$RES"; }
 say() { printf 'bench: %s\n' "$*" >&2; }
 field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" | tail -1; }
+
+# user+sys CPU ns of a loadgen report line
+cpu_ns() {
+	python3 -c 'import re,sys; d=dict(re.findall(r"(\w+)=([\d.]+)", sys.stdin.read())); print(int(d["user_ns"]) + int(d["sys_ns"]))'
+}
 
 # run CMD... inside cgroup $1
 in_cg() {
@@ -174,6 +179,7 @@ run_traced() {
 	esac
 	ns=$(echo "$out" | field elapsed_ns)
 	rec "traced.$wl.$how" "$ns"
+	rec "traced_cpu.$wl.$how" "$(echo "$out" | cpu_ns)"
 }
 
 # One bpftrace per repetition for the three workloads (it takes many seconds
@@ -279,6 +285,7 @@ run_other() { # workload label
 	local cmd=($(wl_cmd "$1"))
 	out=$(in_cg "$BCG/other" "${cmd[@]}")
 	rec "other.$1.$2" "$(echo "$out" | field elapsed_ns)"
+	rec "other_cpu.$1.$2" "$(echo "$out" | cpu_ns)"
 }
 busy_start() { # with_agent(0/1)
 	if [ "$1" = 1 ]; then
