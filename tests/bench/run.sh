@@ -264,8 +264,11 @@ untracked_ns() { # label
 	rec "sys.openclose.$1" "$(echo "$out" | cpu_per_op)"
 }
 
-start_idle_agent() { # the agent loaded, tracking one idle workload
-	"$SF" -X -o "$W/idle.json" -- sleep 100000 &
+start_idle_agent() { # [AGENT OPTIONS]: the agent loaded, tracking one idle workload
+	local opts=("$@")
+	[ $# -gt 0 ] || opts=("${RBOPT[@]}")
+	rm -f "$W/idle.json"
+	"$SF" -X "${opts[@]}" -o "$W/idle.json" -- sleep 100000 &
 	AGENT=$!
 	PIDS+=("$AGENT")
 	wait_for "$W/idle.json" stream.start 60 || { say "sfagent did not start"; exit 1; }
@@ -334,6 +337,11 @@ if want tp; then
 	start_idle_agent
 	rec res.rss_idle_kb "$(awk '/^VmRSS/ { print $2 }' "/proc/$AGENT/status")"
 	stop_agent
+	for rb in 1M 64M; do
+		start_idle_agent --ringbuf-size "$rb"
+		rec "res.rss_idle_kb.$rb" "$(awk '/^VmRSS/ { print $2 }' "/proc/$AGENT/status")"
+		stop_agent
+	done
 fi
 
 for ((rep = 1; rep <= REPS; rep++)); do
