@@ -33,7 +33,7 @@ PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 PKGS_TEST := bats bats-assert bats-support runc busybox-static mosquitto \
 	mosquitto-clients podman containerd python3 valgrind libclang-rt-14-dev \
 	iproute2 strace
-PKGS_BENCH := hyperfine bpftrace strace linux-perf
+PKGS_BENCH := hyperfine bpftrace strace linux-perf time
 
 LIB_SRCS := $(wildcard lib/*.c)
 AGENT_SRCS := $(wildcard agent/*.c)
