@@ -248,6 +248,7 @@ tp_search() {
 		fi
 	done
 	rec "tp.$fmt" "$best"
+	[ "$best" != 0 ] || rec "tp.$fmt.below" "$hi"
 }
 
 # ---- 4. per-syscall cost for an untracked process -----------------------------

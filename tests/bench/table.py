@@ -61,8 +61,11 @@ for f in ["json", "quixote"]:
         lim = vals.get(f"tp.{f}.limit", ["?"])
         lim = "source (the traced generator could go no faster; no loss)" if all(
             x == "source" for x in lim) else "agent (bisected to the largest rate with 0 missed)"
+        v = mmm(f"tp.{f}")
+        if med(f"tp.{f}") == 0 and nums(f"tp.{f}.below"):
+            v = "below {:,.0f}".format(min(nums(f"tp.{f}.below")))
         rows.append(("1 throughput", f"{f} to a file, 0 missed (ev/s)",
-                     mmm(f"tp.{f}"), f"ring buffer {meta.get('ringbuf')}; limit: {lim}"))
+                     v, f"ring buffer {meta.get('ringbuf')}; limit: {lim}"))
         rows.append(("1 throughput", f"{f} flat out (ev/s, missed)",
                      mmm(f"tp.{f}.flatout_rate") + ", missed " + mmm(f"tp.{f}.flatout_missed"),
                      f"{meta.get('tp_procs')} kill(getpid(),0) loops as fast as they go"))
