@@ -109,7 +109,7 @@ for kind in ["signal.kill", "file.open"]:
                      mmm(f"enc.{kind}.{wr}", "{:,.0f}"),
                      "" if wr == "sbuf" else "yajl/sbuf " + ratio(f"enc.{kind}.yajl", f"enc.{kind}.sbuf", "{:.1f}x")))
 rows.append(("4 agent resources", "CPU seconds per million events", mmm("res.cpu_per_mev", "{:.2f}"),
-             "agent user+sys in the flat-out json trial"))
+             "agent user+sys in the flat-out json trial, its start-up (BPF load, attach) included"))
 c = med("res.cpu_per_mev")
 if c:
     rows.append(("4 agent resources", "agent capacity per CPU core (derived)", "{:,.0f} ev/s".format(1e6 / c),
