@@ -186,10 +186,12 @@ static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
 	h->cgid = cgid;
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
-	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	/* direct loads through the BTF task pointer: the verifier turns them
+	 * into fault-safe loads, cheaper than a bpf_probe_read_kernel each */
+	h->ppid = t->real_parent->tgid;
 	h->uid = (__u32)uid_gid;
 	h->gid = uid_gid >> 32;
-	h->euid = BPF_CORE_READ(t, cred, euid.val);
+	h->euid = t->cred->euid.val;
 	h->ret = 0;
 	h->syscall = 0;
 	h->pad = 0;
@@ -242,12 +244,13 @@ static __always_inline void read_args(struct sys_args *args)
 	struct pt_regs *regs =
 		(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	args->a[0] = BPF_CORE_READ(regs, di);
-	args->a[1] = BPF_CORE_READ(regs, si);
-	args->a[2] = BPF_CORE_READ(regs, dx);
-	args->a[3] = BPF_CORE_READ(regs, r10);
-	args->a[4] = BPF_CORE_READ(regs, r8);
-	args->a[5] = BPF_CORE_READ(regs, r9);
+	/* bpf_task_pt_regs() returns a BTF pointer: load, do not probe-read */
+	args->a[0] = regs->di;
+	args->a[1] = regs->si;
+	args->a[2] = regs->dx;
+	args->a[3] = regs->r10;
+	args->a[4] = regs->r8;
+	args->a[5] = regs->r9;
 }
 
 static __always_inline void file_event(long nr, long ret, __u32 slot,
