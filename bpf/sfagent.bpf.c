@@ -34,13 +34,16 @@ volatile __u32 track_gen = 0;
  * Wake-up batching.  A plain bpf_ringbuf_submit() wakes the agent (an IPI and
  * a context switch) for every record it has caught up with, which at high
  * rates costs the traced task more than the record itself.  Records are
- * submitted with BPF_RB_NO_WAKEUP and the agent is woken only when the last
- * wake-up is WAKE_NS old (so a quiet stream still gets its first record at
- * once) or when wake_bytes are waiting (at most every WAKE_MIN_NS).  The
- * agent's poll timeout bounds the delay of a burst's last records.
+ * submitted with BPF_RB_NO_WAKEUP and the agent is woken, at most every
+ * WAKE_MIN_NS, when this record is alone in the ring (the agent has caught up
+ * and is probably asleep: a quiet stream gets its records at once) or when
+ * wake_bytes are waiting, and in any case when the last wake-up is WAKE_NS
+ * old.  The agent's poll timeout bounds the delay of records that fall
+ * between (a burst's last records within WAKE_MIN_NS of a wake-up).
  */
 #define WAKE_NS (10 * 1000 * 1000)
 #define WAKE_MIN_NS (100 * 1000)
+#define WAKE_ALONE_BYTES 2048 /* more than any one record */
 volatile const __u64 wake_bytes = 1 << 20; /* the agent sets it */
 __u64 last_wake = 0;
 
@@ -161,11 +164,12 @@ static __always_inline void *reserve(__u32 slot, __u64 size)
 static __always_inline void submit(void *e)
 {
 	__u64 ts = ((struct sf_hdr *)e)->ts_boot, since = ts - last_wake;
-	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u64 flags = BPF_RB_NO_WAKEUP, avail;
 
 	if (since >= WAKE_NS ||
 	    (since >= WAKE_MIN_NS &&
-	     bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes)) {
+	     ((avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA)) >= wake_bytes ||
+	      avail <= WAKE_ALONE_BYTES))) {
 		last_wake = ts;
 		flags = BPF_RB_FORCE_WAKEUP;
 	}

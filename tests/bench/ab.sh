@@ -8,7 +8,7 @@
 # CPU time, not wall time, so the other users of this shared machine disturb
 # it less.  Then, where perf can count tracepoints, the agent's epoll_wait,
 # write and read calls for one run of N events, and the encoder
-# micro-benchmark (best of REPS).
+# micro-benchmark (best of REPS), and the delay of a few lone records.
 # Usage: tests/bench/ab.sh [N [REPS [WORKLOAD...]]]
 # WORKLOAD defaults to "kill"; "openfail" gives file.open events.
 set -euo pipefail
@@ -55,3 +55,26 @@ if [ -x "$ENCBENCH" ]; then
 	for ((i = 0; i < REPS; i++)); do "$ENCBENCH" 1000000 sbuf; done |
 		awk '{ if (!($1 in m) || $3 < m[$1]) m[$1] = $3 } END { for (k in m) printf "encoder %s: best %s ns/record\n", k, m[k] }'
 fi
+# record latency: ms from an event's timestamp to its line in the file, for
+# a lone kill after a quiet second and for two kills 0.3 s later, right after
+# a process exit woke the agent
+F=$W/lat.json
+"$SF" -X -o "$F" -- sh -c 'sleep 1; kill -0 $$; sleep 0.3; kill -0 $$; kill -0 $$; sleep 0.5' >/dev/null &
+python3 - "$F" <<'EOF'
+import json, sys, time
+seen, out, t_end = set(), [], time.time() + 3
+while time.time() < t_end and len(seen) < 3:
+    try:
+        lines = open(sys.argv[1], errors="replace").readlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        if '"signal.kill"' in line and line.endswith("\n"):
+            e = json.loads(line)
+            if e["seq"] not in seen:
+                seen.add(e["seq"])
+                out.append("%.1f" % ((time.time_ns() - e["ts"]) / 1e6))
+    time.sleep(0.001)
+print("record latency ms (lone kill, then two after an exit):", " ".join(out))
+EOF
+wait
