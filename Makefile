@@ -37,7 +37,7 @@ PKGS_TEST := bats bats-assert bats-support runc busybox-static mosquitto \
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
 # systemd-analyze verify of the unit, shellcheck of the node scripts.
 PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
-PKGS_BENCH := hyperfine bpftrace strace linux-perf
+PKGS_BENCH := hyperfine bpftrace strace linux-perf time
 
 LIB_SRCS := $(wildcard lib/*.c)
 AGENT_SRCS := $(wildcard agent/*.c)

@@ -85,8 +85,13 @@ int agent_init(struct agent *a, const struct sf_options *o,
 	}
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->epfd < 0 ||
+	    /* edge-triggered: every wait drains the ring, and a level-triggered
+	     * ring is ready again at once while records stream in, which turned
+	     * the loop into an epoll_wait per handful of records; now the agent
+	     * sleeps until the kernel side's batched wake-up or the timeout */
 	    epoll_ctl(a->epfd, EPOLL_CTL_ADD, probe_epoll_fd(&a->probe),
-		      &(struct epoll_event){ .events = EPOLLIN, .data.fd = -1 }) < 0) {
+		      &(struct epoll_event){ .events = EPOLLIN | EPOLLET,
+					     .data.fd = -1 }) < 0) {
 		sf_fail(err, errno, "epoll");
 		agent_fini(a);
 		return -1;
@@ -132,8 +137,11 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 	if (n < 0 && errno != EINTR)
 		return -errno;
 	agent_drain(a);
-	if (sigfd >= 0 && read(sigfd, si, sizeof(*si)) != sizeof(*si))
-		memset(si, 0, sizeof(*si));
+	for (int i = 0; i < n; i++) {
+		if (sigfd >= 0 && ev[i].data.fd == sigfd &&
+		    read(sigfd, si, sizeof(*si)) != sizeof(*si))
+			memset(si, 0, sizeof(*si));
+	}
 	return 0;
 }
 

@@ -18,7 +18,8 @@
 #include <yajl/yajl_tree.h>
 
 #define CONFIG_MAX (4u << 20)
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define DEFAULT_PATH \
+	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static inline void yajl_tree_freep(yajl_val *v)
 {
@@ -65,10 +66,11 @@ static char *json_error(const char *text, size_t len)
 		*nl = 0;
 	/* "parse error: invalid object key ..." -> "parse error at line 3, ..." */
 	if (strncmp((char *)msg, "parse error: ", 13) == 0)
-		r = xasprintf("parse error at line %zu, column %zu: %s", line, col,
-			      (char *)msg + 13);
+		r = xasprintf("parse error at line %zu, column %zu: %s", line,
+			      col, (char *)msg + 13);
 	else
-		r = xasprintf("%s at line %zu, column %zu", (char *)msg, line, col);
+		r = xasprintf("%s at line %zu, column %zu", (char *)msg, line,
+			      col);
 	yajl_free_error(h, msg);
 	yajl_free(h);
 	return r;
@@ -76,7 +78,7 @@ static char *json_error(const char *text, size_t len)
 
 static yajl_val get(yajl_val v, const char *a, const char *b)
 {
-	const char *path[] = { a, b, NULL };
+	const char *path[] = {a, b, NULL};
 
 	return yajl_tree_get(v, path, yajl_t_any);
 }
@@ -133,14 +135,15 @@ static bool rootfs_has_program(int rootfd, const char *prog, const char *path)
 	struct stat st;
 
 	if (strchr(prog, '/'))
-		return rootfs_stat(rootfd, prog, &st) == 0 && S_ISREG(st.st_mode) &&
-		       (st.st_mode & 0111);
+		return rootfs_stat(rootfd, prog, &st) == 0 &&
+		       S_ISREG(st.st_mode) && (st.st_mode & 0111);
 	dirs = xstrdup(path);
-	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+	for (dir = strtok_r(dirs, ":", &save); dir;
+	     dir = strtok_r(NULL, ":", &save)) {
 		cleanup_free char *cand = xasprintf("%s/%s", dir, prog);
 
-		if (rootfs_stat(rootfd, cand, &st) == 0 && S_ISREG(st.st_mode) &&
-		    (st.st_mode & 0111))
+		if (rootfs_stat(rootfd, cand, &st) == 0 &&
+		    S_ISREG(st.st_mode) && (st.st_mode & 0111))
 			return true;
 	}
 	return false;
@@ -154,28 +157,34 @@ static int check_rootfs(struct bundle *b, yajl_val root, yajl_val env,
 	struct stat st;
 
 	if (!path || !*path)
-		return bad_config(b, err, "root.path is missing or not a string",
-				  "set it to the rootfs directory, e.g. \"rootfs\"");
-	b->rootfs = path[0] == '/' ? xstrdup(path) : xasprintf("%s/%s", b->dir, path);
+		return bad_config(b, err,
+				  "root.path is missing or not a string",
+				  "set it to the rootfs directory, e.g. "
+				  "\"rootfs\"");
+	b->rootfs = path[0] == '/' ? xstrdup(path)
+				   : xasprintf("%s/%s", b->dir, path);
 	fd = open(b->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0) {
 		int e = errno;
 
 		b->root = e == ENOENT ? BUNDLE_MISSING : BUNDLE_INVALID;
 		if (e == ENOENT)
-			return sf_fail(err, 0, "rootfs `%s` does not exist: build it "
-					       "(for the sample bundles: make bundles)",
+			return sf_fail(err, 0,
+				       "rootfs `%s` does not exist: build it "
+				       "(for the sample bundles: make bundles)",
 				       b->rootfs);
 		return sf_fail(err, e, "rootfs `%s`", b->rootfs);
 	}
 	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
 		b->root = BUNDLE_INVALID;
-		return sf_fail(err, 0, "rootfs `%s` is not a directory", b->rootfs);
+		return sf_fail(err, 0, "rootfs `%s` is not a directory",
+			       b->rootfs);
 	}
 	if (!rootfs_has_program(fd, b->args[0], env_path(env))) {
 		b->root = BUNDLE_INVALID;
-		return sf_fail(err, 0, "rootfs `%s` has no executable `%s` "
-				       "(process.args[0])",
+		return sf_fail(err, 0,
+			       "rootfs `%s` has no executable `%s` "
+			       "(process.args[0])",
 			       b->rootfs, b->args[0]);
 	}
 	b->root = BUNDLE_OK;
@@ -195,7 +204,7 @@ static void meta_str_array(struct sbuf *o, char **v, size_t n)
 
 static void build_meta(struct bundle *b, yajl_val ann)
 {
-	struct sbuf o = { 0 };
+	struct sbuf o = {0};
 
 	sbuf_lit(&o, "{\"bundle\":");
 	sbuf_json_str(&o, b->dir, SIZE_MAX);
@@ -216,7 +225,8 @@ static void build_meta(struct bundle *b, yajl_val ann)
 			sbuf_putc(&o, ',');
 		sbuf_json_str(&o, ann->u.object.keys[i], SIZE_MAX);
 		sbuf_putc(&o, ':');
-		sbuf_json_str(&o, YAJL_GET_STRING(ann->u.object.values[i]), SIZE_MAX);
+		sbuf_json_str(&o, YAJL_GET_STRING(ann->u.object.values[i]),
+			      SIZE_MAX);
 	}
 	sbuf_lit(&o, "}}");
 	sbuf_putc(&o, 0);
@@ -235,25 +245,31 @@ static int parse_config(struct bundle *b, yajl_val cfg, yajl_val *ann_out,
 				  "container mode runs the bundle's process");
 	args = get(proc, "args", NULL);
 	if (!YAJL_IS_ARRAY(args) || args->u.array.len == 0)
-		return bad_config(b, err, "process.args is missing or empty", NULL);
+		return bad_config(b, err, "process.args is missing or empty",
+				  NULL);
 	b->args = xzalloc((args->u.array.len + 1) * sizeof(char *));
 	for (size_t i = 0; i < args->u.array.len; i++) {
 		const char *a = YAJL_GET_STRING(args->u.array.values[i]);
 
 		if (!a)
-			return bad_config(b, err, "process.args holds a non-string", NULL);
+			return bad_config(b, err,
+					  "process.args holds a non-string",
+					  NULL);
 		b->args[b->nargs++] = xstrdup(a);
 	}
 	if (!*b->args[0])
 		return bad_config(b, err, "process.args[0] is empty", NULL);
 	v = get(proc, "cwd", NULL);
 	if (!YAJL_IS_STRING(v) || YAJL_GET_STRING(v)[0] != '/')
-		return bad_config(b, err, "process.cwd is missing or not an absolute path",
+		return bad_config(b, err,
+				  "process.cwd is missing or not an absolute "
+				  "path",
 				  NULL);
 	b->cwd = xstrdup(YAJL_GET_STRING(v));
 	if (YAJL_IS_TRUE(get(proc, "terminal", NULL)))
 		return bad_config(b, err, "process.terminal is true",
-				  "sfagent passes its own stdio to the container; set it to false");
+				  "sfagent passes its own stdio to the "
+				  "container; set it to false");
 	v = get(cfg, "hostname", NULL);
 	if (v && !YAJL_IS_STRING(v))
 		return bad_config(b, err, "hostname is not a string", NULL);
@@ -264,7 +280,8 @@ static int parse_config(struct bundle *b, yajl_val cfg, yajl_val *ann_out,
 		return bad_config(b, err, "annotations is not an object", NULL);
 	for (size_t i = 0; ann && i < ann->u.object.len; i++)
 		if (!YAJL_IS_STRING(ann->u.object.values[i]))
-			return bad_config(b, err, "annotations hold a non-string value",
+			return bad_config(b, err,
+					  "annotations hold a non-string value",
 					  NULL);
 	*ann_out = ann;
 	*env_out = get(proc, "env", NULL);
@@ -295,8 +312,9 @@ int bundle_load(struct bundle *b, const char *dir, const char *name,
 	path = xasprintf("%s/config.json", b->dir);
 	if (access(path, F_OK) < 0) {
 		b->config = BUNDLE_MISSING;
-		return sf_fail(err, 0, "config.json is missing: a bundle needs one "
-				       "(`runc spec` writes a template)");
+		return sf_fail(err, 0,
+			       "config.json is missing: a bundle needs one "
+			       "(`runc spec` writes a template)");
 	}
 	if (read_file(path, &text, &len, CONFIG_MAX, err) < 0) {
 		b->config = BUNDLE_INVALID;
@@ -338,26 +356,34 @@ int bundle_resolve(const char *bundle_dir, const char *arg, char **dir,
 	if (strchr(arg, '/')) {
 		d = realpath(arg, NULL);
 		if (!d)
-			return sf_usage(err, "bundle `%s`: %s", arg, strerror(errno));
+			return sf_usage(err, "bundle `%s`: %s", arg,
+					strerror(errno));
 		if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode))
-			return sf_usage(err, "bundle `%s` is not a directory", arg);
+			return sf_usage(err, "bundle `%s` is not a directory",
+					arg);
 		base = strrchr(d, '/') + 1;
 		*name = xstrdup(*base ? base : "root");
 		*dir = steal_pointer(&d);
 		return 0;
 	}
 	if (strcmp(arg, ".") == 0 || strcmp(arg, "..") == 0)
-		return sf_usage(err, "`%s` is not a bundle name; give a path such as ./%s",
+		return sf_usage(err,
+				"`%s` is not a bundle name; give a path such "
+				"as ./%s",
 				arg, arg);
 	if (stat(bundle_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return sf_usage(err, "bundle `%s`: bundle directory `%s` does not exist "
-				     "(set it with -B DIR or SFAGENT_BUNDLES, or give "
-				     "the bundle's path)",
+		return sf_usage(err,
+				"bundle `%s`: bundle directory `%s` does not "
+				"exist "
+				"(set it with -B DIR or SFAGENT_BUNDLES, or "
+				"give "
+				"the bundle's path)",
 				arg, bundle_dir);
 	d = xasprintf("%s/%s", bundle_dir, arg);
 	if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode))
-		return sf_usage(err, "no bundle `%s` in `%s` (list them with "
-				     "`sfagent -S`, or give a path containing '/')",
+		return sf_usage(err,
+				"no bundle `%s` in `%s` (list them with "
+				"`sfagent -S`, or give a path containing '/')",
 				arg, bundle_dir);
 	*name = xstrdup(arg);
 	*dir = steal_pointer(&d);
@@ -366,7 +392,8 @@ int bundle_resolve(const char *bundle_dir, const char *arg, char **dir,
 
 void bundle_display_str(struct sbuf *o, const char *s, bool quote)
 {
-	quote = quote && (!*s || strpbrk(s, " \t'\"\\$`;&|<>()*?[]{}~#!") != NULL);
+	quote = quote &&
+		(!*s || strpbrk(s, " \t'\"\\$`;&|<>()*?[]{}~#!") != NULL);
 
 	if (quote)
 		sbuf_putc(o, '\'');
@@ -382,7 +409,7 @@ void bundle_display_str(struct sbuf *o, const char *s, bool quote)
 
 char *bundle_display_args(const struct bundle *b)
 {
-	struct sbuf o = { 0 };
+	struct sbuf o = {0};
 
 	for (size_t i = 0; i < b->nargs; i++) {
 		if (i)

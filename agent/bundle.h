@@ -22,13 +22,13 @@ enum bundle_state {
 };
 
 struct bundle {
-	char *name;	/* workload name: the bundle's name */
-	char *dir;	/* absolute bundle directory */
-	char **args;	/* process.args, NULL-terminated */
+	char *name; /* workload name: the bundle's name */
+	char *dir; /* absolute bundle directory */
+	char **args; /* process.args, NULL-terminated */
 	size_t nargs;
-	char *cwd;	/* process.cwd */
+	char *cwd; /* process.cwd */
 	char *hostname; /* NULL when config.json has none */
-	char *rootfs;	/* root.path made absolute */
+	char *rootfs; /* root.path made absolute */
 	char *meta_json; /* stream.start "meta": never the environment */
 	enum bundle_state config, root;
 };

@@ -34,7 +34,8 @@ static void sweep_stale(const char *parent)
 		if (*end || pid <= 0 || kill(pid, 0) == 0 || errno != ESRCH)
 			continue;
 		if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) == 0)
-			log_info("removed stale cgroup %s/%s", parent, de->d_name);
+			log_info("removed stale cgroup %s/%s", parent,
+				 de->d_name);
 	}
 	closedir(d);
 }
@@ -155,9 +156,10 @@ void cgdir_remove(struct cgdir *c)
 	if (c->path) {
 		/* Tasks leave a cgroup a moment after they are reaped; retry
 		 * briefly rather than leave an empty directory behind. */
-		for (int i = 0; i < 200 && rmdir(c->path) < 0 && errno == EBUSY; i++) {
+		for (int i = 0; i < 200 && rmdir(c->path) < 0 && errno == EBUSY;
+		     i++) {
 			remove_children(c->path);
-			nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+			nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
 		}
 		if (access(c->path, F_OK) == 0)
 			log_warn("cannot remove cgroup `%s`: %s", c->path,

@@ -31,14 +31,15 @@ struct daemon_reg {
 	bool http;
 	enum daemon_phase phase;
 	uint64_t deadline_ns; /* monotonic: when the current phase gives up */
+	uint64_t gone_since; /* monotonic ns the cgroup was first seen gone */
 };
 
 struct daemon {
 	struct agent *a;
 	const struct sf_options *o;
-	char *cg_mnt;	   /* cgroup2 mount point */
+	char *cg_mnt; /* cgroup2 mount point */
 	char *self_cgroup; /* the agent's own cgroup v2 path */
-	int out_dirfd;	   /* every output file is opened relative to it */
+	int out_dirfd; /* every output file is opened relative to it */
 	struct server srv;
 	struct daemon_reg *reg[SF_MAX_SLOTS];
 };

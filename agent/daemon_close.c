@@ -129,7 +129,8 @@ static bool step(struct daemon *d, struct workload *wl)
 	if (left && now < r->deadline_ns)
 		return false;
 	if (left) {
-		log_error("container `%s`: stream.end not delivered to every output",
+		log_error("container `%s`: stream.end not delivered to every "
+			  "output",
 			  wl->container_id);
 		pending(wl, true);
 	}
@@ -148,14 +149,15 @@ void daemon_close(struct daemon *d, struct workload *wl, uint64_t wait_ns)
 	stream_finish_begin(d->a, wl);
 	wl->closing = true;
 	r->phase = DAEMON_DRAIN;
-	r->deadline_ns = sf_monotonic_ns() + d->o->drain_timeout * 1000000000ull;
+	r->deadline_ns =
+		sf_monotonic_ns() + d->o->drain_timeout * 1000000000ull;
 	while (!step(d, wl)) {
 		if (sf_monotonic_ns() >= until) {
 			log_info("container `%s`: draining in the background",
-				  wl->container_id);
+				 wl->container_id);
 			return;
 		}
-		nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	}
 }
 

@@ -10,6 +10,9 @@
 #include "json.h"
 #include "sink.h"
 
+/* How long a stream outlives its cgroup waiting for the poststop */
+#define REAP_GRACE_NS (3 * 1000000000ull)
+
 /* Closing streams are not found: their id is free for a new container. */
 static struct workload *find_container(struct daemon *d, const char *id)
 {
@@ -49,15 +52,17 @@ static const struct {
 	const char *field;
 	const char *keys[3];
 } k8s_fields[] = {
-	{ "pod_name", { "io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name" } },
-	{ "pod_namespace",
-	  { "io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod.namespace" } },
-	{ "pod_uid", { "io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid" } },
-	{ "container_name",
-	  { "io.kubernetes.cri.container-name", "io.kubernetes.container.name" } },
-	{ "image",
-	  { "io.kubernetes.cri.image-name", "io.kubernetes.cri-o.ImageName",
-	    "io.kubernetes.container.image" } },
+	{"pod_name",
+	 {"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"}},
+	{"pod_namespace",
+	 {"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod."
+						 "namespace"}},
+	{"pod_uid", {"io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"}},
+	{"container_name",
+	 {"io.kubernetes.cri.container-name", "io.kubernetes.container.name"}},
+	{"image",
+	 {"io.kubernetes.cri.image-name", "io.kubernetes.cri-o.ImageName",
+	  "io.kubernetes.container.image"}},
 };
 
 static void gen_kv(yajl_gen g, const char *k, const char *v)
@@ -68,8 +73,9 @@ static void gen_kv(yajl_gen g, const char *k, const char *v)
 
 char *daemon_meta(const struct sf_msg *req)
 {
-	static const char *const copied[] = { "hostname", "args", "cwd", "root",
-					      "annotations", "annotations_dropped" };
+	static const char *const copied[] = {
+		"hostname", "args",	   "cwd",
+		"root",	    "annotations", "annotations_dropped"};
 	cleanup_yajl_gen yajl_gen g = json_gen_new();
 	cleanup_yajl_val yajl_val meta = NULL;
 	yajl_val ann;
@@ -90,7 +96,8 @@ char *daemon_meta(const struct sf_msg *req)
 		}
 	}
 	ann = json_get(meta, "annotations");
-	for (size_t i = 0; i < sizeof(k8s_fields) / sizeof(k8s_fields[0]); i++) {
+	for (size_t i = 0; i < sizeof(k8s_fields) / sizeof(k8s_fields[0]);
+	     i++) {
 		const char *v = NULL;
 
 		for (int k = 0; k < 3 && k8s_fields[i].keys[k] && !v; k++)
@@ -134,7 +141,8 @@ static char *default_file_name(const char *workload, const char *id,
 
 	for (char *p = n; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' ||
+		      *p == '-'))
 			*p = '_';
 	if (n[0] == '.')
 		n[0] = '_';
@@ -160,7 +168,8 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 
 	/* checked by the protocol already; again here, where it matters */
 	if (!sf_plain_file_name(name, SF_EXPORT_NAME_MAX + 8)) {
-		sf_usage(err, "output file name `%.100s` is not a plain name", name);
+		sf_usage(err, "output file name `%.100s` is not a plain name",
+			 name);
 		return NULL;
 	}
 	fd = openat(d->out_dirfd, name, flags | O_CREAT | O_EXCL, 0640);
@@ -181,8 +190,8 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
-		sf_fail(err, 0, "output `%s` in `%s` is not a regular file", name,
-			d->o->output_dir);
+		sf_fail(err, 0, "output `%s` in `%s` is not a regular file",
+			name, d->o->output_dir);
 		return NULL;
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
@@ -318,9 +327,10 @@ static int open_sinks(struct daemon *d, struct workload *wl,
 		if (dup)
 			continue;
 		if (file_in_use(d, name)) {
-			sf_fail(err, 0, "output file `%s` is in use by another running "
-					"container's stream: choose another " ANN_EXPORT
-					"=file:NAME",
+			sf_fail(err, 0,
+				"output file `%s` is in use by another running "
+				"container's stream: choose another " ANN_EXPORT
+				"=file:NAME",
 				name);
 			goto out;
 		}
@@ -348,11 +358,14 @@ static int check_cgroup(struct daemon *d, const struct sf_msg *req,
 		return sf_fail(err, errno, "cgroup `%s`", req->cgroup_path);
 	if (!S_ISDIR(st.st_mode) || st.st_ino != req->cgroup_id)
 		return sf_usage(err, "cgroup `%s` does not have id %llu",
-				req->cgroup_path, (unsigned long long)req->cgroup_id);
+				req->cgroup_path,
+				(unsigned long long)req->cgroup_id);
 	if (!strncmp(d->self_cgroup, req->cgroup_path, n) &&
 	    (d->self_cgroup[n] == 0 || d->self_cgroup[n] == '/'))
-		return sf_usage(err, "cgroup `%s` holds the agent itself: refusing to "
-				     "track it",
+		return sf_usage(err,
+				"cgroup `%s` holds the agent itself: refusing "
+				"to "
+				"track it",
 				req->cgroup_path);
 	return 0;
 }
@@ -370,13 +383,14 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 {
 	struct workload *wl = find_container(d, req->container_id);
 	struct daemon_reg *r;
-	bool created[SF_EXPORT_MAX] = { 0 };
+	bool created[SF_EXPORT_MAX] = {0};
 
 	if (wl) {
 		if (wl->cgid == req->cgroup_id)
 			return 0; /* a retried or repeated hook */
-		return sf_usage(err, "container `%s` is already registered with "
-				     "another cgroup",
+		return sf_usage(err,
+				"container `%s` is already registered with "
+				"another cgroup",
 				req->container_id);
 	}
 	if (check_cgroup(d, req, err) < 0)
@@ -464,19 +478,34 @@ void daemon_finish_all(struct daemon *d)
 
 void daemon_reap(struct daemon *d)
 {
+	uint64_t now = sf_monotonic_ns();
 	struct workload *wl, *next;
 
 	for (wl = d->a->wl.active; wl; wl = next) {
-		cleanup_free char *dir = xasprintf("%s%s", d->cg_mnt, wl->cgroup_path);
+		cleanup_free char *dir =
+			xasprintf("%s%s", d->cg_mnt, wl->cgroup_path);
+		struct daemon_reg *r = d->reg[wl->slot];
 		struct stat st;
 
 		next = wl->next;
-		if (wl->closing || (stat(dir, &st) == 0 && st.st_ino == wl->cgid))
+		if (!r || wl->closing)
+			continue;
+		if (stat(dir, &st) == 0 && st.st_ino == wl->cgid) {
+			r->gone_since = 0;
+			continue;
+		}
+		/* runc removes the cgroup just before it runs poststop: give
+		 * the UNREGISTER time to arrive first */
+		if (!r->gone_since) {
+			r->gone_since = now;
+			continue;
+		}
+		if (now - r->gone_since < REAP_GRACE_NS)
 			continue;
 		/* No poststop came (hook not configured for it, runtime crash):
 		 * the cgroup is gone, so is every process that could add to it. */
-		log_warn("container `%s`: cgroup `%s` is gone but no poststop came: "
-			 "ending its stream",
+		log_warn("container `%s`: cgroup `%s` is gone but no poststop "
+			 "came: ending its stream",
 			 wl->container_id, wl->cgroup_path);
 		finish(d, wl);
 	}

@@ -16,16 +16,16 @@ struct workload;
 /* What a stream.start record says besides the workload itself. */
 struct stream_info {
 	const char *exporter; /* -e, hostname by default */
-	const char *mode;     /* execute, process, root, container, daemon */
-	uint64_t start_ts;    /* ns since the epoch */
-	int resumed;          /* the agent restarted and appends to the stream */
+	const char *mode; /* execute, process, root, container, daemon */
+	uint64_t start_ts; /* ns since the epoch */
+	int resumed; /* the agent restarted and appends to the stream */
 };
 
 struct stream_totals {
-	uint64_t events;         /* events written */
-	uint64_t missed;         /* all missed, whatever the reason */
+	uint64_t events; /* events written */
+	uint64_t missed; /* all missed, whatever the reason */
 	uint64_t missed_ringbuf; /* kernel ring buffer full */
-	uint64_t missed_sink;    /* a sink could not take them */
+	uint64_t missed_sink; /* a sink could not take them */
 };
 
 struct encoder {

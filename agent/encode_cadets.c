@@ -15,15 +15,15 @@
 #include "workload.h"
 
 static const char *const aue_names[SF_EV_MAX] = {
-	[SF_EV_EXEC] = "aue_execve",	 [SF_EV_FORK] = "aue_fork",
-	[SF_EV_EXIT] = "aue_exit",	 [SF_EV_SETUID] = "aue_setuid",
-	[SF_EV_UNLINK] = "aue_unlinkat", [SF_EV_RENAME] = "aue_renameat",
-	[SF_EV_MKDIR] = "aue_mkdirat",	 [SF_EV_RMDIR] = "aue_rmdir",
-	[SF_EV_LINK] = "aue_linkat",	 [SF_EV_SYMLINK] = "aue_symlinkat",
-	[SF_EV_CHMOD] = "aue_fchmodat",	 [SF_EV_CHOWN] = "aue_fchownat",
+	[SF_EV_EXEC] = "aue_execve",	   [SF_EV_FORK] = "aue_fork",
+	[SF_EV_EXIT] = "aue_exit",	   [SF_EV_SETUID] = "aue_setuid",
+	[SF_EV_UNLINK] = "aue_unlinkat",   [SF_EV_RENAME] = "aue_renameat",
+	[SF_EV_MKDIR] = "aue_mkdirat",	   [SF_EV_RMDIR] = "aue_rmdir",
+	[SF_EV_LINK] = "aue_linkat",	   [SF_EV_SYMLINK] = "aue_symlinkat",
+	[SF_EV_CHMOD] = "aue_fchmodat",	   [SF_EV_CHOWN] = "aue_fchownat",
 	[SF_EV_TRUNCATE] = "aue_truncate", [SF_EV_SOCKET] = "aue_socket",
-	[SF_EV_CONNECT] = "aue_connect", [SF_EV_ACCEPT] = "aue_accept",
-	[SF_EV_BIND] = "aue_bind",	 [SF_EV_LISTEN] = "aue_listen",
+	[SF_EV_CONNECT] = "aue_connect",   [SF_EV_ACCEPT] = "aue_accept",
+	[SF_EV_BIND] = "aue_bind",	   [SF_EV_LISTEN] = "aue_listen",
 	[SF_EV_KILL] = "aue_kill",
 };
 
@@ -51,11 +51,12 @@ static void subj_uuid(struct sbuf *o, const struct workload *wl, uint32_t pid)
 	a = fnv1a(a, wl->name, strlen(wl->name));
 	b = fnv1a(a ^ 0x5f5f63616465ull, &pid, sizeof(pid));
 	a = fnv1a(a, &pid, sizeof(pid));
-	a = (a & ~0xf000ull) | 0x8000ull;			/* version 8 */
+	a = (a & ~0xf000ull) | 0x8000ull; /* version 8 */
 	b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull; /* variant */
 	sbuf_printf(o, ",\"subjuuid\":\"%08x-%04x-%04x-%04x-%012llx\"",
-		    (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff, (unsigned)a & 0xffff,
-		    (unsigned)(b >> 48), (unsigned long long)b & 0xffffffffffffull);
+		    (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+		    (unsigned)a & 0xffff, (unsigned)(b >> 48),
+		    (unsigned long long)b & 0xffffffffffffull);
 }
 
 /* aue_open{,at}_{r,w,rw}[t][c], as FreeBSD's audit names the variants */
@@ -96,7 +97,8 @@ static void upath(struct sbuf *o, const char *k, const char *p, bool fault)
 
 static void file_fields(struct sbuf *o, const struct sf_file_event *e)
 {
-	bool f1 = e->hdr.flags & SF_F_PATH_FAULT, f2 = e->hdr.flags & SF_F_PATH2_FAULT;
+	bool f1 = e->hdr.flags & SF_F_PATH_FAULT,
+	     f2 = e->hdr.flags & SF_F_PATH2_FAULT;
 
 	switch (e->hdr.type) {
 	case SF_EV_OPEN:
@@ -117,9 +119,9 @@ static void file_fields(struct sbuf *o, const struct sf_file_event *e)
 	case SF_EV_CHMOD:
 	case SF_EV_CHOWN:
 	case SF_EV_TRUNCATE: {
-		int64_t fd = e->hdr.type == SF_EV_CHMOD	 ? e->arg2 :
-			     e->hdr.type == SF_EV_CHOWN	 ? e->arg3 :
-							   e->arg1;
+		int64_t fd = e->hdr.type == SF_EV_CHMOD	  ? e->arg2
+			     : e->hdr.type == SF_EV_CHOWN ? e->arg3
+							  : e->arg1;
 
 		if (fd >= 0) {
 			sbuf_key(o, "fd");
@@ -151,19 +153,21 @@ static void file_fields(struct sbuf *o, const struct sf_file_event *e)
 	}
 }
 
-static void cadets_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
-			 uint64_t ts, const void *ev, size_t size)
+static void cadets_event(struct sbuf *o, const struct workload *wl,
+			 uint64_t seq, uint64_t ts, const void *ev, size_t size)
 {
 	const struct sf_hdr *h = ev;
 
 	sbuf_lit(o, "{\"event\":\"");
 	if (h->type == SF_EV_CAPABLE) {
 		sbuf_lit(o, "sfagent:cap:capable:"); /* no audit equivalent */
-	} else if (h->type == SF_EV_OPEN && size >= sizeof(struct sf_file_event)) {
+	} else if (h->type == SF_EV_OPEN &&
+		   size >= sizeof(struct sf_file_event)) {
 		sbuf_lit(o, "audit:event:");
 		open_name(o, h, ((const struct sf_file_event *)ev)->arg1);
 		sbuf_putc(o, ':');
-	} else if (h->type >= SF_EV_UNLINK && h->type <= SF_EV_TRUNCATE && h->syscall) {
+	} else if (h->type >= SF_EV_UNLINK && h->type <= SF_EV_TRUNCATE &&
+		   h->syscall) {
 		/* the audit event is named after the syscall: aue_rename,
 		 * aue_renameat, aue_fchmod... (renameat2 is renameat) */
 		const char *sc = sf_syscall_name(h->syscall);
@@ -212,10 +216,12 @@ static void cadets_event(struct sbuf *o, const struct workload *wl, uint64_t seq
 	case SF_EV_EXEC:
 		if (size >= sizeof(struct sf_exec_event)) {
 			const struct sf_exec_event *e = ev;
-			uint32_t len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX;
-			struct sbuf cmd = { 0 };
+			uint32_t len = e->argv_len < SF_ARGV_MAX ? e->argv_len
+								 : SF_ARGV_MAX;
+			struct sbuf cmd = {0};
 
-			upath(o, "upath1", e->filename, h->flags & SF_F_PATH_FAULT);
+			upath(o, "upath1", e->filename,
+			      h->flags & SF_F_PATH_FAULT);
 			for (uint32_t i = 0; i < len;) {
 				size_t n = strnlen(e->argv + i, len - i);
 
@@ -243,13 +249,15 @@ static void cadets_event(struct sbuf *o, const struct workload *wl, uint64_t seq
 	case SF_EV_EXIT:
 		if (size >= sizeof(struct sf_exit_event)) {
 			sbuf_key(o, "exit_status");
-			sbuf_i64(o, ((const struct sf_exit_event *)ev)->exit_code);
+			sbuf_i64(o,
+				 ((const struct sf_exit_event *)ev)->exit_code);
 		}
 		break;
 	case SF_EV_SETUID:
 		if (size >= sizeof(struct sf_cred_event)) {
 			sbuf_key(o, "arg_uid");
-			sbuf_u64(o, ((const struct sf_cred_event *)ev)->new_uid);
+			sbuf_u64(o,
+				 ((const struct sf_cred_event *)ev)->new_uid);
 		}
 		break;
 	case SF_EV_SOCKET:
@@ -263,8 +271,11 @@ static void cadets_event(struct sbuf *o, const struct workload *wl, uint64_t seq
 			sbuf_key(o, "fd");
 			sbuf_i64(o, e->fd);
 			if (h->type == SF_EV_SOCKET) {
-				sbuf_printf(o, ",\"domain\":%u,\"type\":%d,\"protocol\":%d",
-					    e->family, e->type & 0xf, e->protocol);
+				sbuf_printf(o,
+					    ",\"domain\":%u,\"type\":%d,"
+					    "\"protocol\":%d",
+					    e->family, e->type & 0xf,
+					    e->protocol);
 			} else if (e->family == 2 || e->family == 10) {
 				sbuf_key(o, "address");
 				sf_addr_str(o, e->family, e->addr);
@@ -272,7 +283,8 @@ static void cadets_event(struct sbuf *o, const struct workload *wl, uint64_t seq
 				sbuf_u64(o, e->port);
 			} else if (e->family == 1) {
 				sbuf_key(o, "address");
-				sbuf_json_str(o, e->unix_path, sizeof(e->unix_path));
+				sbuf_json_str(o, e->unix_path,
+					      sizeof(e->unix_path));
 			}
 		}
 		break;
@@ -281,15 +293,20 @@ static void cadets_event(struct sbuf *o, const struct workload *wl, uint64_t seq
 			const struct sf_kill_event *e = ev;
 
 			sbuf_printf(o, ",\"arg_pid\":%d,\"signum\":%d",
-				    e->target_pid ? e->target_pid : e->target_tid, e->sig);
+				    e->target_pid ? e->target_pid
+						  : e->target_tid,
+				    e->sig);
 		}
 		break;
 	case SF_EV_CAPABLE:
 		if (size >= sizeof(struct sf_cap_event)) {
 			const struct sf_cap_event *e = ev;
 
-			sbuf_printf(o, ",\"cap\":%d,\"cap_name\":\"%s\",\"granted\":%s", e->cap,
-				    sf_cap_name(e->cap), e->result == 0 ? "true" : "false");
+			sbuf_printf(o,
+				    ",\"cap\":%d,\"cap_name\":\"%s\","
+				    "\"granted\":%s",
+				    e->cap, sf_cap_name(e->cap),
+				    e->result == 0 ? "true" : "false");
 		}
 		break;
 	default:
@@ -316,24 +333,27 @@ static void wrap_end(struct sbuf *o)
 	sbuf_lit(o, "}\n");
 }
 
-static void cadets_stream_start(struct sbuf *o, const struct workload *wl, uint64_t seq,
-				uint64_t ts, const struct stream_info *si)
+static void cadets_stream_start(struct sbuf *o, const struct workload *wl,
+				uint64_t seq, uint64_t ts,
+				const struct stream_info *si)
 {
 	wrap_begin(o, "start", ts);
 	encoder_json.stream_start(o, wl, seq, ts, si);
 	wrap_end(o);
 }
 
-static void cadets_stream_missed(struct sbuf *o, const struct workload *wl, uint64_t seq,
-				 uint64_t ts, uint64_t count, const char *reason)
+static void cadets_stream_missed(struct sbuf *o, const struct workload *wl,
+				 uint64_t seq, uint64_t ts, uint64_t count,
+				 const char *reason)
 {
 	wrap_begin(o, "missed", ts);
 	encoder_json.stream_missed(o, wl, seq, ts, count, reason);
 	wrap_end(o);
 }
 
-static void cadets_stream_end(struct sbuf *o, const struct workload *wl, uint64_t seq,
-			      uint64_t ts, const struct stream_totals *t)
+static void cadets_stream_end(struct sbuf *o, const struct workload *wl,
+			      uint64_t seq, uint64_t ts,
+			      const struct stream_totals *t)
 {
 	wrap_begin(o, "end", ts);
 	encoder_json.stream_end(o, wl, seq, ts, t);

@@ -41,7 +41,8 @@ static void path_field(struct sbuf *o, const char *key, size_t klen,
 	}
 }
 
-#define PATH_FIELD(o, k, p, fl, t, f) path_field(o, ",\"" k "\":", sizeof(k) + 3, p, fl, t, f)
+#define PATH_FIELD(o, k, p, fl, t, f) \
+	path_field(o, ",\"" k "\":", sizeof(k) + 3, p, fl, t, f)
 
 static void dirfd_field(struct sbuf *o, const char *k, size_t kl, int64_t fd)
 {
@@ -76,7 +77,8 @@ static void file_fields(struct sbuf *o, const struct sf_file_event *e)
 
 	switch (e->hdr.type) {
 	case SF_EV_OPEN:
-		PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC, SF_F_PATH_FAULT);
+		PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC,
+			   SF_F_PATH_FAULT);
 		DIRFD(o, "dirfd", e->arg0);
 		sbuf_key(o, "flags");
 		sf_open_flags(o, e->arg1);
@@ -90,7 +92,8 @@ static void file_fields(struct sbuf *o, const struct sf_file_event *e)
 	case SF_EV_UNLINK:
 	case SF_EV_RMDIR:
 	case SF_EV_MKDIR:
-		PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC, SF_F_PATH_FAULT);
+		PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC,
+			   SF_F_PATH_FAULT);
 		DIRFD(o, "dirfd", e->arg0);
 		if (e->hdr.type == SF_EV_MKDIR)
 			mode_field(o, e->arg1);
@@ -98,7 +101,8 @@ static void file_fields(struct sbuf *o, const struct sf_file_event *e)
 	case SF_EV_RENAME:
 	case SF_EV_LINK:
 	case SF_EV_SYMLINK:
-		PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC, SF_F_PATH_FAULT);
+		PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC,
+			   SF_F_PATH_FAULT);
 		PATH_FIELD(o, "newpath", e->path2, fl, SF_F_PATH2_TRUNC,
 			   SF_F_PATH2_FAULT);
 		if (e->hdr.type == SF_EV_SYMLINK) {
@@ -211,7 +215,6 @@ static void net_fields(struct sbuf *o, const struct sf_net_event *e)
 		sbuf_key(o, "addr");
 		sbuf_json_str(o, e->unix_path, sizeof(e->unix_path));
 	}
-
 }
 
 static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
@@ -302,10 +305,13 @@ static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
 			const struct sf_cred_event *e = ev;
 
 			sbuf_printf(o,
-				    ",\"old_uid\":%u,\"old_euid\":%u,\"old_gid\":%u,\"old_egid\":%u"
-				    ",\"new_uid\":%u,\"new_euid\":%u,\"new_gid\":%u,\"new_egid\":%u",
-				    e->old_uid, e->old_euid, e->old_gid, e->old_egid,
-				    e->new_uid, e->new_euid, e->new_gid, e->new_egid);
+				    ",\"old_uid\":%u,\"old_euid\":%u,\"old_"
+				    "gid\":%u,\"old_egid\":%u"
+				    ",\"new_uid\":%u,\"new_euid\":%u,\"new_"
+				    "gid\":%u,\"new_egid\":%u",
+				    e->old_uid, e->old_euid, e->old_gid,
+				    e->old_egid, e->new_uid, e->new_euid,
+				    e->new_gid, e->new_egid);
 		}
 		break;
 	case SF_EV_SOCKET:

@@ -84,8 +84,10 @@ static void net_body(struct sbuf *o, const struct sf_net_event *e)
 	if (e->hdr.type == SF_EV_LISTEN)
 		qnum(o, "backlog", e->backlog);
 	if (e->family == 2 || e->family == 10) {
-		sbuf_puts(o, e->family == 2 ? ",\"addr\":{\"af_inet\":{\"port\":\"" :
-					      ",\"addr\":{\"af_inet6\":{\"port\":\"");
+		sbuf_puts(o, e->family == 2 ? ",\"addr\":{\"af_inet\":{"
+					      "\"port\":\""
+					    : ",\"addr\":{\"af_inet6\":{"
+					      "\"port\":\"");
 		sbuf_u64(o, e->port);
 		sbuf_lit(o, "\",\"address\":");
 		sf_addr_str(o, e->family, e->addr);
@@ -101,7 +103,8 @@ static void net_body(struct sbuf *o, const struct sf_net_event *e)
 
 static void file_body(struct sbuf *o, const struct sf_file_event *e)
 {
-	bool f1 = e->hdr.flags & SF_F_PATH_FAULT, f2 = e->hdr.flags & SF_F_PATH2_FAULT;
+	bool f1 = e->hdr.flags & SF_F_PATH_FAULT,
+	     f2 = e->hdr.flags & SF_F_PATH2_FAULT;
 
 	switch (e->hdr.type) {
 	case SF_EV_OPEN:
@@ -114,7 +117,8 @@ static void file_body(struct sbuf *o, const struct sf_file_event *e)
 			sbuf_json_str(o, e->path, SF_PATH_MAX);
 		sbuf_lit(o, "}}");
 		if (e->arg1 & (0100 | 020000000))
-			sbuf_printf(o, ",\"mode\":\"0%llo\"", (unsigned long long)e->arg2 & 07777);
+			sbuf_printf(o, ",\"mode\":\"0%llo\"",
+				    (unsigned long long)e->arg2 & 07777);
 		break;
 	case SF_EV_UNLINK:
 	case SF_EV_RMDIR:
@@ -126,7 +130,8 @@ static void file_body(struct sbuf *o, const struct sf_file_event *e)
 			sbuf_json_str(o, e->path, SF_PATH_MAX);
 		sbuf_putc(o, '}');
 		if (e->hdr.type == SF_EV_MKDIR)
-			sbuf_printf(o, ",\"mode\":\"0%llo\"", (unsigned long long)e->arg1 & 07777);
+			sbuf_printf(o, ",\"mode\":\"0%llo\"",
+				    (unsigned long long)e->arg1 & 07777);
 		break;
 	case SF_EV_RENAME:
 	case SF_EV_LINK:
@@ -134,11 +139,13 @@ static void file_body(struct sbuf *o, const struct sf_file_event *e)
 		sbuf_lit(o, "\"flags\":\"");
 		sbuf_i64(o, e->hdr.type == SF_EV_SYMLINK ? 0 : e->arg2);
 		sbuf_putc(o, '"');
-		qpath(o, e->hdr.type == SF_EV_SYMLINK ? "target" : "old_dentry", e->path, f1);
+		qpath(o, e->hdr.type == SF_EV_SYMLINK ? "target" : "old_dentry",
+		      e->path, f1);
 		qpath(o, "new_dentry", e->path2, f2);
 		break;
 	case SF_EV_CHMOD:
-		sbuf_printf(o, "\"mode\":\"0%llo\"", (unsigned long long)e->arg1 & 07777);
+		sbuf_printf(o, "\"mode\":\"0%llo\"",
+			    (unsigned long long)e->arg1 & 07777);
 		if (e->arg2 >= 0)
 			qnum(o, "fd", e->arg2);
 		else
@@ -168,7 +175,8 @@ static void file_body(struct sbuf *o, const struct sf_file_event *e)
 
 static void exec_body(struct sbuf *o, const struct sf_exec_event *e)
 {
-	uint32_t len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX, i = 0;
+	uint32_t len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX,
+		 i = 0;
 
 	sbuf_lit(o, "\"file\":{\"path\":{\"pathname\":");
 	sbuf_json_str(o, e->filename, SF_PATH_MAX);
@@ -184,15 +192,17 @@ static void exec_body(struct sbuf *o, const struct sf_exec_event *e)
 	sbuf_putc(o, ']');
 }
 
-static void quixote_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
-			  uint64_t ts, const void *ev, size_t size)
+static void quixote_event(struct sbuf *o, const struct workload *wl,
+			  uint64_t seq, uint64_t ts, const void *ev,
+			  size_t size)
 {
 	const struct sf_hdr *h = ev;
-	const char *name = h->type < SF_EV_MAX && tsem_names[h->type] ?
-				   tsem_names[h->type] :
-				   "unknown";
+	const char *name = h->type < SF_EV_MAX && tsem_names[h->type]
+				   ? tsem_names[h->type]
+				   : "unknown";
 
-	sbuf_lit(o, "{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"");
+	sbuf_lit(o, "{\"export\":{\"type\":\"async_event\"},\"event\":{"
+		    "\"number\":\"");
 	sbuf_u64(o, seq);
 	sbuf_lit(o, "\",\"type\":\"");
 	sbuf_puts(o, name);
@@ -213,9 +223,12 @@ static void quixote_event(struct sbuf *o, const struct workload *wl, uint64_t se
 	/* the BPF side reads uid, gid, euid: the rest of TSEM's COE is
 	 * derived, see docs/formats.md */
 	sbuf_printf(o,
-		    "},\"COE\":{\"uid\":\"%u\",\"euid\":\"%u\",\"suid\":\"%u\",\"gid\":\"%u\","
-		    "\"egid\":\"%u\",\"sgid\":\"%u\",\"fsuid\":\"%u\",\"fsgid\":\"%u\"},\"",
-		    h->uid, h->euid, h->euid, h->gid, h->gid, h->gid, h->euid, h->gid);
+		    "},\"COE\":{\"uid\":\"%u\",\"euid\":\"%u\",\"suid\":\"%u\","
+		    "\"gid\":\"%u\","
+		    "\"egid\":\"%u\",\"sgid\":\"%u\",\"fsuid\":\"%u\","
+		    "\"fsgid\":\"%u\"},\"",
+		    h->uid, h->euid, h->euid, h->gid, h->gid, h->gid, h->euid,
+		    h->gid);
 	sbuf_puts(o, name);
 	sbuf_lit(o, "\":{");
 	switch (h->type) {
@@ -227,8 +240,11 @@ static void quixote_event(struct sbuf *o, const struct workload *wl, uint64_t se
 		if (size >= sizeof(struct sf_fork_event)) {
 			const struct sf_fork_event *e = ev;
 
-			sbuf_printf(o, "\"child_pid\":\"%u\",\"child_tid\":\"%u\",\"thread\":\"%d\"",
-				    e->child_pid, e->child_tid, !!(h->flags & SF_F_THREAD));
+			sbuf_printf(o,
+				    "\"child_pid\":\"%u\",\"child_tid\":\"%u\","
+				    "\"thread\":\"%d\"",
+				    e->child_pid, e->child_tid,
+				    !!(h->flags & SF_F_THREAD));
 		}
 		break;
 	case SF_EV_EXIT:
@@ -236,7 +252,8 @@ static void quixote_event(struct sbuf *o, const struct workload *wl, uint64_t se
 			const struct sf_exit_event *e = ev;
 
 			sbuf_printf(o, "\"exit_code\":\"%d\",\"signal\":\"%d\"",
-				    (e->exit_code >> 8) & 0xff, e->exit_code & 0x7f);
+				    (e->exit_code >> 8) & 0xff,
+				    e->exit_code & 0x7f);
 		}
 		break;
 	case SF_EV_SETUID:
@@ -244,10 +261,13 @@ static void quixote_event(struct sbuf *o, const struct workload *wl, uint64_t se
 			const struct sf_cred_event *e = ev;
 
 			sbuf_printf(o,
-				    "\"old\":{\"uid\":\"%u\",\"euid\":\"%u\",\"gid\":\"%u\",\"egid\":\"%u\"},"
-				    "\"new\":{\"uid\":\"%u\",\"euid\":\"%u\",\"gid\":\"%u\",\"egid\":\"%u\"}",
-				    e->old_uid, e->old_euid, e->old_gid, e->old_egid, e->new_uid,
-				    e->new_euid, e->new_gid, e->new_egid);
+				    "\"old\":{\"uid\":\"%u\",\"euid\":\"%u\","
+				    "\"gid\":\"%u\",\"egid\":\"%u\"},"
+				    "\"new\":{\"uid\":\"%u\",\"euid\":\"%u\","
+				    "\"gid\":\"%u\",\"egid\":\"%u\"}",
+				    e->old_uid, e->old_euid, e->old_gid,
+				    e->old_egid, e->new_uid, e->new_euid,
+				    e->new_gid, e->new_egid);
 		}
 		break;
 	case SF_EV_SOCKET:
@@ -262,15 +282,21 @@ static void quixote_event(struct sbuf *o, const struct workload *wl, uint64_t se
 		if (size >= sizeof(struct sf_kill_event)) {
 			const struct sf_kill_event *e = ev;
 
-			sbuf_printf(o, "\"cross_model\":\"0\",\"signal\":\"%d\",\"target\":\"%d\"",
-				    e->sig, e->target_pid ? e->target_pid : e->target_tid);
+			sbuf_printf(o,
+				    "\"cross_model\":\"0\",\"signal\":\"%d\","
+				    "\"target\":\"%d\"",
+				    e->sig,
+				    e->target_pid ? e->target_pid
+						  : e->target_tid);
 		}
 		break;
 	case SF_EV_CAPABLE:
 		if (size >= sizeof(struct sf_cap_event)) {
 			const struct sf_cap_event *e = ev;
 
-			sbuf_printf(o, "\"cap\":\"%d\",\"opts\":\"0\",\"name\":\"%s\",\"result\":\"%d\"",
+			sbuf_printf(o,
+				    "\"cap\":\"%d\",\"opts\":\"0\",\"name\":\"%"
+				    "s\",\"result\":\"%d\"",
 				    e->cap, sf_cap_name(e->cap), e->result);
 		}
 		break;
@@ -296,8 +322,9 @@ static void wrap_end(struct sbuf *o)
 	sbuf_lit(o, "}\n");
 }
 
-static void quixote_stream_start(struct sbuf *o, const struct workload *wl, uint64_t seq,
-				 uint64_t ts, const struct stream_info *si)
+static void quixote_stream_start(struct sbuf *o, const struct workload *wl,
+				 uint64_t seq, uint64_t ts,
+				 const struct stream_info *si)
 {
 	wrap_begin(o, "stream.start");
 	encoder_json.stream_start(o, wl, seq, ts, si);
@@ -313,8 +340,9 @@ static void quixote_stream_missed(struct sbuf *o, const struct workload *wl,
 	wrap_end(o);
 }
 
-static void quixote_stream_end(struct sbuf *o, const struct workload *wl, uint64_t seq,
-			       uint64_t ts, const struct stream_totals *t)
+static void quixote_stream_end(struct sbuf *o, const struct workload *wl,
+			       uint64_t seq, uint64_t ts,
+			       const struct stream_totals *t)
 {
 	wrap_begin(o, "stream.end");
 	encoder_json.stream_end(o, wl, seq, ts, t);

@@ -47,7 +47,8 @@ const char *sf_syscall_name(unsigned nr)
 	if (nr >= SYSCALL_TABLE)
 		return "unknown";
 	if (!syscall_names[nr]) {
-		char *n = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+		char *n =
+			seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
 
 		syscall_names[nr] = n ? n : xasprintf("syscall_%u", nr);
 	}
@@ -55,20 +56,47 @@ const char *sf_syscall_name(unsigned nr)
 }
 
 static const char *const cap_names[] = {
-	"CAP_CHOWN",	      "CAP_DAC_OVERRIDE",   "CAP_DAC_READ_SEARCH",
-	"CAP_FOWNER",	      "CAP_FSETID",	    "CAP_KILL",
-	"CAP_SETGID",	      "CAP_SETUID",	    "CAP_SETPCAP",
-	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN",      "CAP_NET_RAW",	    "CAP_IPC_LOCK",
-	"CAP_IPC_OWNER",      "CAP_SYS_MODULE",	    "CAP_SYS_RAWIO",
-	"CAP_SYS_CHROOT",     "CAP_SYS_PTRACE",	    "CAP_SYS_PACCT",
-	"CAP_SYS_ADMIN",      "CAP_SYS_BOOT",	    "CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE",   "CAP_SYS_TIME",	    "CAP_SYS_TTY_CONFIG",
-	"CAP_MKNOD",	      "CAP_LEASE",	    "CAP_AUDIT_WRITE",
-	"CAP_AUDIT_CONTROL",  "CAP_SETFCAP",	    "CAP_MAC_OVERRIDE",
-	"CAP_MAC_ADMIN",      "CAP_SYSLOG",	    "CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND",  "CAP_AUDIT_READ",	    "CAP_PERFMON",
-	"CAP_BPF",	      "CAP_CHECKPOINT_RESTORE",
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",
+	"CAP_NET_RAW",
+	"CAP_IPC_LOCK",
+	"CAP_IPC_OWNER",
+	"CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG",
+	"CAP_MKNOD",
+	"CAP_LEASE",
+	"CAP_AUDIT_WRITE",
+	"CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN",
+	"CAP_SYSLOG",
+	"CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND",
+	"CAP_AUDIT_READ",
+	"CAP_PERFMON",
+	"CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
 };
 
 const char *sf_cap_name(int cap)
@@ -104,15 +132,23 @@ void sf_open_flags(struct sbuf *o, uint64_t flags)
 		uint64_t bit;
 		const char *name;
 	} bits[] = {
-		{ O_CREAT, "O_CREAT" },	      { O_EXCL, "O_EXCL" },
-		{ O_NOCTTY, "O_NOCTTY" },     { O_TRUNC, "O_TRUNC" },
-		{ O_APPEND, "O_APPEND" },     { O_NONBLOCK, "O_NONBLOCK" },
-		{ O_DSYNC, "O_DSYNC" },	      { O_DIRECT, "O_DIRECT" },
+		{O_CREAT, "O_CREAT"},
+		{O_EXCL, "O_EXCL"},
+		{O_NOCTTY, "O_NOCTTY"},
+		{O_TRUNC, "O_TRUNC"},
+		{O_APPEND, "O_APPEND"},
+		{O_NONBLOCK, "O_NONBLOCK"},
+		{O_DSYNC, "O_DSYNC"},
+		{O_DIRECT, "O_DIRECT"},
 		/* the kernel's value: glibc defines O_LARGEFILE as 0 on 64 bit */
-		{ 0100000, "O_LARGEFILE" }, { O_DIRECTORY, "O_DIRECTORY" },
-		{ O_NOFOLLOW, "O_NOFOLLOW" }, { O_NOATIME, "O_NOATIME" },
-		{ O_CLOEXEC, "O_CLOEXEC" },   { O_PATH, "O_PATH" },
-		{ 020000000, "O_TMPFILE" }, { 04000000, "O_SYNC" },
+		{0100000, "O_LARGEFILE"},
+		{O_DIRECTORY, "O_DIRECTORY"},
+		{O_NOFOLLOW, "O_NOFOLLOW"},
+		{O_NOATIME, "O_NOATIME"},
+		{O_CLOEXEC, "O_CLOEXEC"},
+		{O_PATH, "O_PATH"},
+		{020000000, "O_TMPFILE"},
+		{04000000, "O_SYNC"},
 	};
 
 	sbuf_putc(o, '"');

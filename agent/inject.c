@@ -73,7 +73,8 @@ static void gen_stage(yajl_gen g, const struct inject *in, const char *stage,
 static void gen_hooks(yajl_gen g, const struct inject *in, yajl_val hooks)
 {
 	yajl_gen_map_open(g);
-	for (size_t i = 0; YAJL_IS_OBJECT(hooks) && i < hooks->u.object.len; i++) {
+	for (size_t i = 0; YAJL_IS_OBJECT(hooks) && i < hooks->u.object.len;
+	     i++) {
 		const char *k = hooks->u.object.keys[i];
 
 		if (!strcmp(k, "prestart") || !strcmp(k, "poststop")) {
@@ -97,7 +98,8 @@ static int write_atomic(const char *path, const char *buf, size_t len,
 	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
 
 	if (fd < 0)
-		return sf_fail(err, errno, "create a temporary file next to `%s`", path);
+		return sf_fail(err, errno,
+			       "create a temporary file next to `%s`", path);
 	if (fchmod(fd, mode & 07777) < 0 || write_all(fd, buf, len) < 0 ||
 	    fsync(fd) < 0 || rename(tmp, path) < 0) {
 		int e = errno;
@@ -114,7 +116,7 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 	cleanup_free char *buf = NULL, *def_hook = NULL, *text = NULL;
 	cleanup_yajl_val yajl_val root = NULL;
 	cleanup_yajl_gen yajl_gen g = NULL;
-	struct inject in = { 0 };
+	struct inject in = {0};
 	const unsigned char *out;
 	yajl_val hooks;
 	struct stat st;
@@ -122,10 +124,12 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 
 	def_hook = xasprintf("%s/sfhook", SF_LIBEXECDIR);
 	in.hook = o->hook_path ? o->hook_path : def_hook;
-	in.socket = strcmp(o->socket_path, SF_SOCKET_DEFAULT) ? o->socket_path : NULL;
+	in.socket = strcmp(o->socket_path, SF_SOCKET_DEFAULT) ? o->socket_path
+							      : NULL;
 	if (stat(path, &st) < 0)
-		return sf_usage(err, "`%s` is not a bundle: %s has no config.json (%s)",
-				o->inject_bundle, o->inject_bundle, strerror(errno));
+		return sf_usage(
+			err, "`%s` is not a bundle: %s has no config.json (%s)",
+			o->inject_bundle, o->inject_bundle, strerror(errno));
 	if (read_file(path, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
 		return -1;
 	root = json_parse(buf, path, err);
@@ -142,7 +146,8 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 		return 0;
 	}
 	if (access(in.hook, X_OK) < 0)
-		log_warn("hook `%s` is not an executable file (yet): install it "
+		log_warn("hook `%s` is not an executable file (yet): install "
+			 "it "
 			 "(make install) or pass --hook-path",
 			 in.hook);
 
@@ -168,6 +173,7 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 	text = xasprintf("%.*s\n", (int)outlen, (const char *)out);
 	if (write_atomic(path, text, outlen + 1, st.st_mode, err) < 0)
 		return -1;
-	printf("%s: added sfhook (%s) as prestart and poststop hook\n", path, in.hook);
+	printf("%s: added sfhook (%s) as prestart and poststop hook\n", path,
+	       in.hook);
 	return 0;
 }

@@ -29,14 +29,16 @@ int main(int argc, char **argv)
 	if (o.debug_file) {
 		debug = fopen(o.debug_file, "ae");
 		if (!debug) {
-			fprintf(stderr, "sfagent: cannot open debug file `%s`: %s\n",
+			fprintf(stderr,
+				"sfagent: cannot open debug file `%s`: %s\n",
 				o.debug_file, strerror(errno));
 			return SF_EXIT_ENV;
 		}
 	}
-	sf_log_init("sfagent", SF_LOG_WARN + o.verbose > SF_LOG_DEBUG ?
-				       SF_LOG_DEBUG :
-				       SF_LOG_WARN + o.verbose,
+	sf_log_init("sfagent",
+		    SF_LOG_WARN + o.verbose > SF_LOG_DEBUG
+			    ? SF_LOG_DEBUG
+			    : SF_LOG_WARN + o.verbose,
 		    debug);
 
 	switch (o.mode) {

@@ -17,15 +17,15 @@
 
 /* Syscalls whose exit we export (tracepoint syscalls/sys_exit_<name>). */
 static const char *const exit_syscalls[] = {
-	"open",	    "creat",	 "openat",    "openat2",   "unlink",
-	"unlinkat", "rename",	 "renameat",  "renameat2", "mkdir",
-	"mkdirat",  "rmdir",	 "link",      "linkat",	   "symlink",
-	"symlinkat", "chmod",	 "fchmod",    "fchmodat",  "fchmodat2",
-	"chown",    "lchown",	 "fchown",    "fchownat",  "truncate",
-	"ftruncate", "socket",	 "connect",   "accept",	   "accept4",
-	"bind",	    "listen",	 "kill",      "tkill",	   "tgkill",
-	"setuid",   "setgid",	 "setreuid",  "setregid",  "setresuid",
-	"setresgid", "setfsuid", "setfsgid",  "execve",	   "execveat",
+	"open",	     "creat",	 "openat",   "openat2",	  "unlink",
+	"unlinkat",  "rename",	 "renameat", "renameat2", "mkdir",
+	"mkdirat",   "rmdir",	 "link",     "linkat",	  "symlink",
+	"symlinkat", "chmod",	 "fchmod",   "fchmodat",  "fchmodat2",
+	"chown",     "lchown",	 "fchown",   "fchownat",  "truncate",
+	"ftruncate", "socket",	 "connect",  "accept",	  "accept4",
+	"bind",	     "listen",	 "kill",     "tkill",	  "tgkill",
+	"setuid",    "setgid",	 "setreuid", "setregid",  "setresuid",
+	"setresgid", "setfsuid", "setfsgid", "execve",	  "execveat",
 };
 
 /* setuid family: the enter side remembers the ids before the call */
@@ -106,9 +106,9 @@ static int attach_syscalls(struct probe *p, struct bpf_program *prog,
 			   const char *prefix, const char *const *names,
 			   size_t n, struct sf_error **err)
 {
-	const char *dir = access("/sys/kernel/debug/tracing/events", F_OK) == 0 ?
-				  "/sys/kernel/debug/tracing" :
-				  "/sys/kernel/tracing";
+	const char *dir = access("/sys/kernel/debug/tracing/events", F_OK) == 0
+				  ? "/sys/kernel/debug/tracing"
+				  : "/sys/kernel/tracing";
 
 	for (size_t i = 0; i < n; i++) {
 		char tp[64];
@@ -118,15 +118,21 @@ static int attach_syscalls(struct probe *p, struct bpf_program *prog,
 			/* fchmodat2 came with 6.6; every other one must be there,
 			 * or a whole class of events would be silently missing */
 			if (strcmp(names[i], "fchmodat2") == 0) {
-				log_debug("no tracepoint syscalls/%s on this kernel", tp);
+				log_debug("no tracepoint syscalls/%s on this "
+					  "kernel",
+					  tp);
 				continue;
 			}
 			return sf_fail(err, 0,
-				       "tracepoint syscalls/%s not found under %s/events: "
-				       "sfagent needs a kernel with CONFIG_FTRACE_SYSCALLS=y",
+				       "tracepoint syscalls/%s not found under "
+				       "%s/events: "
+				       "sfagent needs a kernel with "
+				       "CONFIG_FTRACE_SYSCALLS=y",
 				       tp, dir);
 		}
-		if (add_link(p, bpf_program__attach_tracepoint(prog, "syscalls", tp),
+		if (add_link(p,
+			     bpf_program__attach_tracepoint(prog, "syscalls",
+							    tp),
 			     tp, err) < 0)
 			return -1;
 	}
@@ -146,7 +152,8 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 	libbpf_set_print(libbpf_log);
 	if (stat(btf, &st) < 0 || st.st_size == 0)
 		return sf_fail(err, 0,
-			       "kernel BTF not found at %s: sfagent needs a kernel "
+			       "kernel BTF not found at %s: sfagent needs a "
+			       "kernel "
 			       "built with CONFIG_DEBUG_INFO_BTF=y",
 			       btf);
 	if (probe_mount_fs(err) < 0)
@@ -176,20 +183,27 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 			       msg, btf);
 	}
 
-	if (add_link(p, bpf_program__attach(s->progs.sf_exec), "sched_process_exec", err) < 0 ||
-	    add_link(p, bpf_program__attach(s->progs.sf_fork), "sched_process_fork", err) < 0 ||
-	    add_link(p, bpf_program__attach(s->progs.sf_exit), "sched_process_exit", err) < 0 ||
-	    add_link(p, bpf_program__attach(s->progs.sf_capable), "cap_capable", err) < 0 ||
-	    add_link(p, bpf_program__attach(s->progs.sf_sys_exit_compat), "sys_exit (32-bit syscalls)", err) < 0)
+	if (add_link(p, bpf_program__attach(s->progs.sf_exec),
+		     "sched_process_exec", err) < 0 ||
+	    add_link(p, bpf_program__attach(s->progs.sf_fork),
+		     "sched_process_fork", err) < 0 ||
+	    add_link(p, bpf_program__attach(s->progs.sf_exit),
+		     "sched_process_exit", err) < 0 ||
+	    add_link(p, bpf_program__attach(s->progs.sf_capable), "cap_capable",
+		     err) < 0 ||
+	    add_link(p, bpf_program__attach(s->progs.sf_sys_exit_compat),
+		     "sys_exit (32-bit syscalls)", err) < 0)
 		return -1;
 	if (attach_syscalls(p, s->progs.sf_sys_exit, "sys_exit_", exit_syscalls,
-			    sizeof(exit_syscalls) / sizeof(exit_syscalls[0]), err) < 0 ||
-	    attach_syscalls(p, s->progs.sf_sys_enter_cred, "sys_enter_", cred_syscalls,
-			    sizeof(cred_syscalls) / sizeof(cred_syscalls[0]), err) < 0)
+			    sizeof(exit_syscalls) / sizeof(exit_syscalls[0]),
+			    err) < 0 ||
+	    attach_syscalls(
+		    p, s->progs.sf_sys_enter_cred, "sys_enter_", cred_syscalls,
+		    sizeof(cred_syscalls) / sizeof(cred_syscalls[0]), err) < 0)
 		return -1;
 
-	p->rb = ring_buffer__new(bpf_map__fd(s->maps.events), o->on_event, o->ctx,
-				 NULL);
+	p->rb = ring_buffer__new(bpf_map__fd(s->maps.events), o->on_event,
+				 o->ctx, NULL);
 	if (!p->rb)
 		return sf_fail(err, errno, "create ring buffer reader");
 	log_debug("BPF loaded: %d links, ring buffer %u bytes", p->nlinks,
@@ -230,7 +244,8 @@ int probe_track(struct probe *p, uint64_t cgid, uint32_t slot,
 
 int probe_untrack(struct probe *p, uint64_t cgid)
 {
-	int r = bpf_map__delete_elem(p->skel->maps.tracked, &cgid, sizeof(cgid), 0);
+	int r = bpf_map__delete_elem(p->skel->maps.tracked, &cgid, sizeof(cgid),
+				     0);
 
 	bump_gen(p);
 	return r;

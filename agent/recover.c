@@ -57,14 +57,16 @@ static void recover_one(struct daemon *d, const char *dir, const char *buf,
 	    strcmp(dir + strlen(d->cg_mnt), m.cgroup_path) != 0 ||
 	    cg2_id(dir, &cgid, NULL) < 0 || cgid != m.cgroup_id) {
 		/* e.g. a cgroup re-created under the same name */
-		log_warn("cgroup `%s`: sfagent tags do not match the cgroup; ignored",
+		log_warn("cgroup `%s`: sfagent tags do not match the cgroup; "
+			 "ignored",
 			 dir);
 		walk_bad++;
 		sf_msg_free(&m);
 		return;
 	}
 	if (daemon_register(d, &m, true, &err) < 0) {
-		log_warn("cannot resume container `%s`: %s", m.container_id, err->msg);
+		log_warn("cannot resume container `%s`: %s", m.container_id,
+			 err->msg);
 		walk_bad++;
 	} else if (!populated) {
 		/* It ended while the agent was down: close its stream out. */
@@ -104,9 +106,11 @@ int daemon_recover(struct daemon *d, struct sf_error **err)
 	walk_daemon = d;
 	walk_resumed = walk_closed = walk_bad = 0;
 	if (nftw(d->cg_mnt, visit, 32, FTW_PHYS | FTW_MOUNT) < 0)
-		return sf_fail(err, errno, "walk the cgroup tree `%s`", d->cg_mnt);
+		return sf_fail(err, errno, "walk the cgroup tree `%s`",
+			       d->cg_mnt);
 	if (walk_resumed || walk_closed || walk_bad)
-		log_info("restart recovery: %u streams resumed, %u closed out, %u "
+		log_info("restart recovery: %u streams resumed, %u closed out, "
+			 "%u "
 			 "tags ignored",
 			 walk_resumed, walk_closed, walk_bad);
 	walk_daemon = NULL;

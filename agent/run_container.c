@@ -29,16 +29,16 @@
 #include "cgroup.h"
 #include "run.h"
 
-#define TERM_GRACE_NS (5 * 1000000000ull)
+#define TERM_GRACE_NS	      (5 * 1000000000ull)
 #define CONTAINER_ID_NAME_MAX 48
 
 struct container {
-	char *runc;	/* runc binary */
-	char *id;	/* unique container id */
-	char *tmpdir;	/* holds runc's pid file */
+	char *runc; /* runc binary */
+	char *id; /* unique container id */
+	char *tmpdir; /* holds runc's pid file */
 	char *pidfile;
-	pid_t init;	/* the container's init, our child once runc exits */
-	bool created;	/* runc may know the container: delete it */
+	pid_t init; /* the container's init, our child once runc exits */
+	bool created; /* runc may know the container: delete it */
 	bool create_failed;
 	bool init_done; /* reaped */
 	int init_status;
@@ -49,15 +49,21 @@ struct container {
 static char *find_in_path(const char *prog)
 {
 	const char *path = getenv("PATH");
-	cleanup_free char *dirs = xstrdup(path && *path ? path :
-					  "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+	cleanup_free char *dirs = xstrdup(path && *path ? path
+							: "/usr/local/sbin:/"
+							  "usr/local/bin:/usr/"
+							  "sbin:/usr/bin:/"
+							  "sbin:/bin");
 	char *save = NULL, *dir;
 
-	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		cleanup_free char *cand = xasprintf("%s/%s", *dir ? dir : ".", prog);
+	for (dir = strtok_r(dirs, ":", &save); dir;
+	     dir = strtok_r(NULL, ":", &save)) {
+		cleanup_free char *cand =
+			xasprintf("%s/%s", *dir ? dir : ".", prog);
 		struct stat st;
 
-		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) && access(cand, X_OK) == 0)
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode) &&
+		    access(cand, X_OK) == 0)
 			return steal_pointer(&cand);
 	}
 	return NULL;
@@ -74,9 +80,9 @@ static char *container_id(const char *name)
 
 		clean[i] = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 					   (c >= '0' && c <= '9') || c == '_' ||
-					   c == '+' || c == '.' || c == '-' ?
-				   c :
-				   '_';
+					   c == '+' || c == '.' || c == '-'
+				   ? c
+				   : '_';
 	}
 	clean[i] = 0;
 	return xasprintf("sfagent-%s-%d-%04x", clean, (int)getpid(),
@@ -90,7 +96,7 @@ static char *container_id(const char *name)
  */
 static int runc_call(struct container *c, bool quiet, const char *const *args)
 {
-	const char *argv[16] = { "runc" };
+	const char *argv[16] = {"runc"};
 	int n = 1, st;
 	pid_t pid;
 
@@ -128,10 +134,10 @@ static char *status_str(int st)
 	return xasprintf("wait status %#x", st);
 }
 
-
 static pid_t parent_of(pid_t pid)
 {
-	cleanup_free char *path = xasprintf("/proc/%d/stat", (int)pid), *text = NULL;
+	cleanup_free char *path = xasprintf("/proc/%d/stat", (int)pid),
+			  *text = NULL;
 	char *p;
 	int ppid;
 
@@ -147,8 +153,8 @@ static pid_t parent_of(pid_t pid)
 static int container_create(struct container *c, const struct bundle *b,
 			    struct sf_error **err)
 {
-	const char *args[] = { "create", "--bundle", b->dir, "--pid-file",
-			       c->pidfile, c->id, NULL };
+	const char *args[] = {"create",	  "--bundle", b->dir, "--pid-file",
+			      c->pidfile, c->id,      NULL};
 	cleanup_free char *text = NULL, *how = NULL;
 	int st;
 	char *end;
@@ -160,19 +166,23 @@ static int container_create(struct container *c, const struct bundle *b,
 	c->create_failed = st != 0;
 	if (st != 0) {
 		how = status_str(st);
-		return sf_fail(err, 0, "runc create failed (%s); runc's message is above",
+		return sf_fail(err, 0,
+			       "runc create failed (%s); runc's message is "
+			       "above",
 			       how);
 	}
 	if (read_file(c->pidfile, &text, NULL, 64, err) < 0)
 		return sf_error_wrap(err, "runc's pid file");
 	pid = strtol(text, &end, 10);
 	if (pid <= 1 || (*end && *end != '\n'))
-		return sf_fail(err, 0, "runc's pid file holds `%s`, not a pid", text);
+		return sf_fail(err, 0, "runc's pid file holds `%s`, not a pid",
+			       text);
 	c->init = pid;
 	if (parent_of(c->init) != getpid())
 		/* runc did not leave the init to us: we can still see it end
 		 * (its cgroup empties) but not how */
-		log_warn("container init %d is not sfagent's child: its exit status "
+		log_warn("container init %d is not sfagent's child: its exit "
+			 "status "
 			 "will not be known",
 			 (int)c->init);
 	return 0;
@@ -180,8 +190,8 @@ static int container_create(struct container *c, const struct bundle *b,
 
 /* The init's cgroup v2 directory, which must be its own: never the root
  * (that would track the whole host) nor sfagent's. */
-static int container_cgroup(struct container *c, const char *mnt,
-			    char **cgpath, struct sf_error **err)
+static int container_cgroup(struct container *c, const char *mnt, char **cgpath,
+			    struct sf_error **err)
 {
 	cleanup_free char *self = NULL, *ev = NULL;
 
@@ -189,8 +199,9 @@ static int container_cgroup(struct container *c, const char *mnt,
 	    cg2_path_of_pid(getpid(), &self, err) < 0)
 		return -1;
 	if (strcmp(*cgpath, "/") == 0 || strcmp(*cgpath, self) == 0)
-		return sf_fail(err, 0, "runc left the container in cgroup v2 `%s`, not "
-				       "in one of its own: it cannot be tracked alone",
+		return sf_fail(err, 0,
+			       "runc left the container in cgroup v2 `%s`, not "
+			       "in one of its own: it cannot be tracked alone",
 			       *cgpath);
 	c->cg.path = xasprintf("%s%s", mnt, *cgpath);
 	if (cg2_id(c->cg.path, &c->cg.id, err) < 0)
@@ -217,7 +228,7 @@ static void reap(struct container *c)
 
 static void container_signal(struct container *c, int sig)
 {
-	const char *args[] = { "kill", c->id, sigabbrev_np(sig), NULL };
+	const char *args[] = {"kill", c->id, sigabbrev_np(sig), NULL};
 	int st = runc_call(c, true, args);
 
 	if (st != 0)
@@ -253,7 +264,8 @@ static int container_wait(struct agent *a, struct container *c, int sigfd,
 			}
 		}
 		if (deadline && sf_monotonic_ns() > deadline) {
-			log_info("container `%s` still running %llu s after the "
+			log_info("container `%s` still running %llu s after "
+				 "the "
 				 "signal: killing it",
 				 name, TERM_GRACE_NS / 1000000000ull);
 			cgdir_kill(&c->cg);
@@ -270,12 +282,14 @@ static int container_wait(struct agent *a, struct container *c, int sigfd,
 static void container_cleanup(struct container *c)
 {
 	if (c->created) {
-		const char *force[] = { "delete", "--force", c->id, NULL };
-		const char *plain[] = { "delete", c->id, NULL };
-		int st = runc_call(c, c->create_failed, c->init_done ? plain : force);
+		const char *force[] = {"delete", "--force", c->id, NULL};
+		const char *plain[] = {"delete", c->id, NULL};
+		int st = runc_call(c, c->create_failed,
+				   c->init_done ? plain : force);
 
 		if (st != 0 && !c->create_failed)
-			log_warn("runc delete %s failed: the container may be left "
+			log_warn("runc delete %s failed: the container may be "
+				 "left "
 				 "over (see `runc list`)",
 				 c->id);
 		if (c->init > 0 && !c->init_done &&
@@ -297,10 +311,11 @@ static void container_cleanup(struct container *c)
 
 int run_container(const struct sf_options *o, struct sf_error **err)
 {
-	cleanup_free char *bdir = NULL, *name = NULL, *mnt = NULL, *cgpath = NULL;
+	cleanup_free char *bdir = NULL, *name = NULL, *mnt = NULL,
+			  *cgpath = NULL;
 	cleanup_close int sigfd = -1;
-	struct container c = { .cg.events_fd = -1 };
-	struct bundle b = { 0 };
+	struct container c = {.cg.events_fd = -1};
+	struct bundle b = {0};
 	struct workload *wl = NULL;
 	const char *tmp = getenv("TMPDIR");
 	struct agent a;
@@ -318,13 +333,15 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 	c.runc = find_in_path("runc");
 	if (!c.runc) {
 		bundle_free(&b);
-		return sf_fail(err, 0, "runc not found in PATH: install it "
-				       "(apt-get install runc)");
+		return sf_fail(err, 0,
+			       "runc not found in PATH: install it "
+			       "(apt-get install runc)");
 	}
 	if (geteuid() != 0 || cg2_mount_point(&mnt, err) < 0) {
 		if (geteuid() != 0)
-			sf_fail(err, 0, "must run as root (it loads BPF programs and "
-					"runs runc); try `sudo sfagent ...`");
+			sf_fail(err, 0,
+				"must run as root (it loads BPF programs and "
+				"runs runc); try `sudo sfagent ...`");
 		free(c.runc);
 		bundle_free(&b);
 		return -1;
@@ -335,7 +352,8 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 		return -1;
 	}
 	/* an output file made for a stream that never began is removed */
-	out_new = o->output && strcmp(o->output, "-") != 0 && access(o->output, F_OK) < 0;
+	out_new = o->output && strcmp(o->output, "-") != 0 &&
+		  access(o->output, F_OK) < 0;
 	wl = agent_workload_new(&a, name, err);
 	if (!wl || agent_workload_sinks_from_options(&a, wl, err) < 0)
 		goto out;
@@ -350,7 +368,8 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 	}
 	c.tmpdir = xasprintf("%s/sfagent-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(c.tmpdir)) {
-		sf_fail(err, errno, "create a directory for runc's pid file in `%s`",
+		sf_fail(err, errno,
+			"create a directory for runc's pid file in `%s`",
 			tmp && *tmp ? tmp : "/tmp");
 		free(steal_pointer(&c.tmpdir));
 		goto out;
@@ -368,13 +387,15 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 	if (stream_begin(&a, wl, 0, err) < 0)
 		goto out;
 	{
-		const char *args[] = { "start", c.id, NULL };
+		const char *args[] = {"start", c.id, NULL};
 		int st = runc_call(&c, false, args);
 
 		if (st != 0) {
 			cleanup_free char *how = status_str(st);
 
-			sf_fail(err, 0, "runc start failed (%s); runc's message is above",
+			sf_fail(err, 0,
+				"runc start failed (%s); runc's message is "
+				"above",
 				how);
 			goto out;
 		}

@@ -88,7 +88,8 @@ static int open_output_dir(const char *dir, struct sf_error **err)
 			continue;
 		*s = 0;
 		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return sf_fail(err, errno, "create output directory `%s`", p);
+			return sf_fail(err, errno,
+				       "create output directory `%s`", p);
 		*s = '/';
 	}
 	if (mkdir(p, 0750) < 0 && errno != EEXIST)
@@ -102,7 +103,7 @@ static int open_output_dir(const char *dir, struct sf_error **err)
 int run_daemon(const struct sf_options *o, struct sf_error **err)
 {
 	cleanup_close int sigfd = -1;
-	struct daemon d = { .o = o, .out_dirfd = -1 };
+	struct daemon d = {.o = o, .out_dirfd = -1};
 	struct agent a;
 	sigset_t oldmask;
 	uint64_t next_reap;
@@ -110,8 +111,9 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 
 	d.srv.listen_fd = d.srv.epfd = -1;
 	if (geteuid() != 0)
-		return sf_fail(err, 0, "must run as root (it loads BPF programs); "
-				       "try `sudo sfagent -D`");
+		return sf_fail(err, 0,
+			       "must run as root (it loads BPF programs); "
+			       "try `sudo sfagent -D`");
 	if (cg2_mount_point(&d.cg_mnt, err) < 0 ||
 	    cg2_path_of_pid(getpid(), &d.self_cgroup, err) < 0)
 		goto out_free;
@@ -131,14 +133,15 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 		goto out;
 	/* the server's own epoll fd wakes agent_wait() for clients */
 	if (epoll_ctl(a.epfd, EPOLL_CTL_ADD, d.srv.epfd,
-		      &(struct epoll_event){ .events = EPOLLIN,
-					     .data.fd = d.srv.epfd }) < 0) {
+		      &(struct epoll_event){.events = EPOLLIN,
+					    .data.fd = d.srv.epfd}) < 0) {
 		sf_fail(err, errno, "epoll");
 		goto out;
 	}
 	if (daemon_recover(&d, err) < 0)
 		goto out;
-	log_info("listening on `%s`, streams in `%s`", o->socket_path, o->output_dir);
+	log_info("listening on `%s`, streams in `%s`", o->socket_path,
+		 o->output_dir);
 	next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
 
 	for (;;) {
@@ -155,7 +158,8 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 			next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
 		}
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
-			log_info("signal %d: ending %u streams", si.ssi_signo, a.wl.count);
+			log_info("signal %d: ending %u streams", si.ssi_signo,
+				 a.wl.count);
 			break;
 		}
 	}

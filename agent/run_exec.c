@@ -38,13 +38,15 @@ static char *resolve_program(const char *prog, struct sf_error **err)
 		if (is_executable(prog))
 			return xstrdup(prog);
 		sf_usage(err, "program `%s` %s", prog,
-			 access(prog, F_OK) == 0 ? "is not an executable file" :
-						   "not found");
+			 access(prog, F_OK) == 0 ? "is not an executable file"
+						 : "not found");
 		return NULL;
 	}
 	dirs = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
-	for (dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		cleanup_free char *cand = xasprintf("%s/%s", *dir ? dir : ".", prog);
+	for (dir = strtok_r(dirs, ":", &save); dir;
+	     dir = strtok_r(NULL, ":", &save)) {
+		cleanup_free char *cand =
+			xasprintf("%s/%s", *dir ? dir : ".", prog);
 
 		if (is_executable(cand))
 			return steal_pointer(&cand);
@@ -53,15 +55,15 @@ static char *resolve_program(const char *prog, struct sf_error **err)
 	return NULL;
 }
 
-
 int run_execute(const struct sf_options *o, struct sf_error **err)
 {
-	char *shell_argv[] = { getenv("SHELL"), NULL };
+	char *shell_argv[] = {getenv("SHELL"), NULL};
 	char **argv = o->mode == SF_MODE_PROCESS ? shell_argv : o->argv;
-	cleanup_free char *prog = NULL, *mnt = NULL, *base = NULL, *cgname = NULL;
+	cleanup_free char *prog = NULL, *mnt = NULL, *base = NULL,
+			  *cgname = NULL;
 	cleanup_close int sigfd = -1;
-	int pipefd[2] = { -1, -1 };
-	struct cgdir cg = { .events_fd = -1 };
+	int pipefd[2] = {-1, -1};
+	struct cgdir cg = {.events_fd = -1};
 	struct agent a;
 	struct workload *wl;
 	sigset_t oldmask;
@@ -76,14 +78,16 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 	if (!prog)
 		return -1;
 	if (geteuid() != 0)
-		return sf_fail(err, 0, "must run as root (it loads BPF programs and "
-				       "creates cgroups); try `sudo sfagent ...`");
+		return sf_fail(err, 0,
+			       "must run as root (it loads BPF programs and "
+			       "creates cgroups); try `sudo sfagent ...`");
 	if (cg2_mount_point(&mnt, err) < 0)
 		return -1;
 	base = xstrdup(prog);
 	if (agent_init(&a, o, err) < 0)
 		return -1;
-	wl = agent_workload_new(&a, o->workload ? o->workload : basename(base), err);
+	wl = agent_workload_new(&a, o->workload ? o->workload : basename(base),
+				err);
 	if (!wl || agent_workload_sinks_from_options(&a, wl, err) < 0)
 		goto out;
 	sigfd = agent_signalfd(&oldmask, err);
@@ -126,7 +130,8 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 	}
 	close(pipefd[1]);
 	pipefd[1] = -1;
-	if (read(pipefd[0], &exec_errno, sizeof(exec_errno)) == sizeof(exec_errno))
+	if (read(pipefd[0], &exec_errno, sizeof(exec_errno)) ==
+	    sizeof(exec_errno))
 		log_error("cannot run `%s`: %s", prog, strerror(exec_errno));
 	close(pipefd[0]);
 	pipefd[0] = -1;
@@ -150,7 +155,8 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 			}
 		} else if (si.ssi_signo == SIGHUP) {
 			agent_reopen(&a); /* logrotate */
-		} else if ((si.ssi_signo == SIGINT && si.ssi_code != SI_KERNEL) ||
+		} else if ((si.ssi_signo == SIGINT &&
+			    si.ssi_code != SI_KERNEL) ||
 			   si.ssi_signo == SIGTERM) {
 			/* A terminal's ^C reaches the program itself; a kill
 			 * aimed at sfagent ends the workload, politely first. */
@@ -163,20 +169,22 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 				else
 					cgdir_terminate(&cg);
 				term_sent = true;
-				term_deadline = sf_monotonic_ns() + TERM_GRACE_NS;
+				term_deadline =
+					sf_monotonic_ns() + TERM_GRACE_NS;
 			} else {
 				cgdir_kill(&cg);
 			}
 		}
-		if (term_sent && term_deadline && sf_monotonic_ns() > term_deadline) {
+		if (term_sent && term_deadline &&
+		    sf_monotonic_ns() > term_deadline) {
 			cgdir_kill(&cg);
 			term_deadline = 0;
 		}
 		if (child_done && !cgdir_populated(&cg))
 			break;
 	}
-	ret = exec_errno ? (exec_errno == ENOENT ? 127 : 126) :
-			   sf_exit_status(child_status);
+	ret = exec_errno ? (exec_errno == ENOENT ? 127 : 126)
+			 : sf_exit_status(child_status);
 out:
 	if (child > 0 && !child_done) {
 		cgdir_kill(&cg);

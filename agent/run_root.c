@@ -14,9 +14,10 @@
 
 int run_root(const struct sf_options *o, struct sf_error **err)
 {
-	cleanup_free char *mnt = NULL, *orig = NULL, *orig_dir = NULL, *name = NULL;
+	cleanup_free char *mnt = NULL, *orig = NULL, *orig_dir = NULL,
+			  *name = NULL;
 	cleanup_close int sigfd = -1;
-	struct cgdir self = { .events_fd = -1 };
+	struct cgdir self = {.events_fd = -1};
 	struct workload *wl = NULL;
 	struct agent a;
 	sigset_t oldmask;
@@ -25,8 +26,9 @@ int run_root(const struct sf_options *o, struct sf_error **err)
 	bool moved = false;
 
 	if (geteuid() != 0)
-		return sf_fail(err, 0, "must run as root (it loads BPF programs); "
-				       "try `sudo sfagent ...`");
+		return sf_fail(err, 0,
+			       "must run as root (it loads BPF programs); "
+			       "try `sudo sfagent ...`");
 	if (cg2_mount_point(&mnt, err) < 0 || cg2_id(mnt, &root_id, err) < 0 ||
 	    cg2_path_of_pid(getpid(), &orig, err) < 0)
 		return -1;
@@ -79,7 +81,8 @@ out:
 	if (self.id)
 		probe_untrack(&a.probe, self.id);
 	if (moved && (r = cgdir_enter_self(orig_dir)) < 0)
-		log_warn("cannot move back to cgroup `%s`: %s", orig_dir, strerror(-r));
+		log_warn("cannot move back to cgroup `%s`: %s", orig_dir,
+			 strerror(-r));
 	if (self.path)
 		cgdir_remove(&self);
 	agent_fini(&a);

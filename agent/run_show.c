@@ -13,7 +13,7 @@
 #include "run.h"
 
 struct show_row {
-	char *name;  /* display form */
+	char *name; /* display form */
 	const char *config, *root;
 	char *process; /* args, or "broken: why" */
 };
@@ -34,14 +34,15 @@ static const char *state_name(enum bundle_state s)
 
 static char *display(const char *s)
 {
-	struct sbuf o = { 0 };
+	struct sbuf o = {0};
 
 	bundle_display_str(&o, s, true);
 	sbuf_putc(&o, 0);
 	return o.data;
 }
 
-static void show_row_fill(struct show_row *r, const char *bdir, const char *name)
+static void show_row_fill(struct show_row *r, const char *bdir,
+			  const char *name)
 {
 	cleanup_error struct sf_error *err = NULL;
 	cleanup_free char *dir = xasprintf("%s/%s", bdir, name);
@@ -55,7 +56,7 @@ static void show_row_fill(struct show_row *r, const char *bdir, const char *name
 		return;
 	}
 	if (bundle_load(&b, dir, name, &err) < 0) {
-		struct sbuf o = { 0 };
+		struct sbuf o = {0};
 
 		sbuf_lit(&o, "broken: ");
 		bundle_display_str(&o, err->msg, false);
@@ -110,12 +111,16 @@ int run_show(const struct sf_options *o, struct sf_error **err)
 	int n, wn, wc, wr;
 
 	if (stat(bdir, &st) < 0)
-		return sf_fail(err, 0, "bundle directory `%s` %s: create it, or point "
-				       "-B DIR or SFAGENT_BUNDLES at one",
-			       bdir, errno == ENOENT ? "does not exist" : strerror(errno));
+		return sf_fail(err, 0,
+			       "bundle directory `%s` %s: create it, or point "
+			       "-B DIR or SFAGENT_BUNDLES at one",
+			       bdir,
+			       errno == ENOENT ? "does not exist"
+					       : strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return sf_fail(err, 0, "bundle directory `%s` is not a directory: "
-				       "point -B DIR or SFAGENT_BUNDLES at one",
+		return sf_fail(err, 0,
+			       "bundle directory `%s` is not a directory: "
+			       "point -B DIR or SFAGENT_BUNDLES at one",
 			       bdir);
 	n = scandir(bdir, &ents, skip_dots, alphasort);
 	if (n < 0)

@@ -22,10 +22,11 @@ void sbuf_free(struct sbuf *b)
 }
 
 /* Two digits per division: a record has a dozen numbers, this is hot. */
-static const char digit_pairs[201] =
-	"00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-	"40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-	"8081828384858687888990919293949596979899";
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192"
+				     "021222324252627282930313233343536373839"
+				     "40414243444546474849505152535455565758596"
+				     "061626364656667686970717273747576777879"
+				     "8081828384858687888990919293949596979899";
 
 static unsigned u64_digits(uint64_t v)
 {
@@ -169,7 +170,8 @@ void sbuf_json_str(struct sbuf *b, const char *str, size_t n)
 			sbuf_lit(b, "\\r");
 			break;
 		default: {
-			char esc[6] = { '\\', 'u', '0', '0', hex[c >> 4], hex[c & 15] };
+			char esc[6] = {'\\', 'u',	  '0',
+				       '0',  hex[c >> 4], hex[c & 15]};
 
 			sbuf_put(b, esc, 6);
 		}

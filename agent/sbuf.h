@@ -49,7 +49,7 @@ static inline void sbuf_puts(struct sbuf *b, const char *s)
 void sbuf_u64(struct sbuf *b, uint64_t v);
 void sbuf_i64(struct sbuf *b, int64_t v);
 __attribute__((format(printf, 2, 3))) void sbuf_printf(struct sbuf *b,
-							const char *fmt, ...);
+						       const char *fmt, ...);
 
 /*
  * A JSON string, quoted and escaped, from at most n bytes of s (stops at NUL).

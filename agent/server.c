@@ -40,10 +40,10 @@ static bool socket_live(const struct sockaddr_un *sa)
 	return live;
 }
 
-int server_open(struct server *s, const char *path, server_handler h,
-		void *ctx, struct sf_error **err)
+int server_open(struct server *s, const char *path, server_handler h, void *ctx,
+		struct sf_error **err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	cleanup_free char *dir = xstrdup(path);
 	struct stat st;
 	char *slash;
@@ -53,7 +53,9 @@ int server_open(struct server *s, const char *path, server_handler h,
 	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return sf_usage(err, "socket path `%s` is too long (at most %zu bytes)",
+		return sf_usage(err,
+				"socket path `%s` is too long (at most %zu "
+				"bytes)",
 				path, sizeof(sa.sun_path) - 1);
 	if (path[0] != '/')
 		return sf_usage(err, "socket path `%s` must be absolute", path);
@@ -62,19 +64,25 @@ int server_open(struct server *s, const char *path, server_handler h,
 	if (slash != dir) {
 		*slash = 0;
 		if (mkdir_p(dir, 0700) < 0)
-			return sf_fail(err, errno, "create socket directory `%s`", dir);
+			return sf_fail(err, errno,
+				       "create socket directory `%s`", dir);
 	}
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
-			return sf_usage(err, "`%s` exists and is not a socket: remove it "
-					     "or choose another --socket",
+			return sf_usage(err,
+					"`%s` exists and is not a socket: "
+					"remove it "
+					"or choose another --socket",
 					path);
 		if (socket_live(&sa))
-			return sf_fail(err, 0, "another agent is already listening on `%s`",
+			return sf_fail(err, 0,
+				       "another agent is already listening on "
+				       "`%s`",
 				       path);
 		unlink(path);
 	}
-	s->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	s->listen_fd = socket(AF_UNIX,
+			      SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (s->listen_fd < 0)
 		return sf_fail(err, errno, "socket");
 	/* umask covers the window between bind and chmod */
@@ -96,7 +104,8 @@ int server_open(struct server *s, const char *path, server_handler h,
 	s->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (s->epfd < 0 ||
 	    epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->listen_fd,
-		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = NULL }) < 0) {
+		      &(struct epoll_event){.events = EPOLLIN,
+					    .data.ptr = NULL}) < 0) {
 		sf_fail(err, errno, "epoll");
 		server_close(s);
 		return -1;
@@ -116,7 +125,7 @@ static void client_drop(struct server *s, struct server_client *c)
 
 static void reply_error(int fd, const char *msg)
 {
-	struct sf_msg r = { .op = SF_MSG_ERROR, .error = (char *)msg };
+	struct sf_msg r = {.op = SF_MSG_ERROR, .error = (char *)msg};
 
 	sf_msg_send(fd, &r, NULL);
 }
@@ -127,11 +136,13 @@ static void accept_clients(struct server *s)
 		struct ucred cred;
 		socklen_t len = sizeof(cred);
 		struct server_client *c = NULL;
-		int fd = accept4(s->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		int fd = accept4(s->listen_fd, NULL, NULL,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EINTR)
-				log_warn("accept on `%s`: %s", s->path, strerror(errno));
+				log_warn("accept on `%s`: %s", s->path,
+					 strerror(errno));
 			return;
 		}
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
@@ -151,7 +162,8 @@ static void accept_clients(struct server *s)
 		c->uid = cred.uid;
 		c->deadline = sf_monotonic_ns() + SERVER_CLIENT_TIMEOUT_NS;
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd,
-			      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = c }) < 0) {
+			      &(struct epoll_event){.events = EPOLLIN,
+						    .data.ptr = c}) < 0) {
 			close(fd);
 			c->fd = -1;
 			continue;
@@ -163,7 +175,7 @@ static void accept_clients(struct server *s)
 static void serve(struct server *s, struct server_client *c)
 {
 	cleanup_error struct sf_error *err = NULL;
-	struct sf_msg req, reply = { 0 };
+	struct sf_msg req, reply = {0};
 	int r = sf_msg_recv(c->fd, &req, &err);
 
 	if (r == -2)
@@ -174,7 +186,8 @@ static void serve(struct server *s, struct server_client *c)
 		log_warn("refused a client with uid %d: only root may register "
 			 "containers",
 			 (int)c->uid);
-		reply_error(c->fd, "permission denied: only root may talk to the agent");
+		reply_error(c->fd, "permission denied: only root may talk to "
+				   "the agent");
 		if (r == 0)
 			sf_msg_free(&req);
 		client_drop(s, c);
@@ -185,7 +198,8 @@ static void serve(struct server *s, struct server_client *c)
 		if (err->status == SF_EXIT_USAGE) {
 			s->rejected++;
 			log_warn("malformed request: %s", err->msg);
-			cleanup_free char *m = xasprintf("malformed request: %s", err->msg);
+			cleanup_free char *m =
+				xasprintf("malformed request: %s", err->msg);
 
 			reply_error(c->fd, m);
 		}
@@ -193,7 +207,8 @@ static void serve(struct server *s, struct server_client *c)
 		return;
 	}
 	if (req.op != SF_MSG_REGISTER && req.op != SF_MSG_UNREGISTER) {
-		reply_error(c->fd, "unexpected request: send register or unregister");
+		reply_error(c->fd, "unexpected request: send register or "
+				   "unregister");
 	} else {
 		s->handle(s->ctx, &req, &reply);
 		if (sf_msg_send(c->fd, &reply, &err) < 0)
@@ -225,7 +240,8 @@ void server_process(struct server *s)
 	now = sf_monotonic_ns();
 	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
 		if (s->clients[i].fd >= 0 && now > s->clients[i].deadline) {
-			log_warn("dropped a client that sent no request within %llu s",
+			log_warn("dropped a client that sent no request within "
+				 "%llu s",
 				 SERVER_CLIENT_TIMEOUT_NS / 1000000000ull);
 			client_drop(s, &s->clients[i]);
 		}

@@ -13,12 +13,12 @@
 
 #include "proto.h"
 
-#define SERVER_MAX_CLIENTS 256
+#define SERVER_MAX_CLIENTS	 256
 #define SERVER_CLIENT_TIMEOUT_NS (5 * 1000000000ull)
 
 struct server_client {
 	int fd;
-	uid_t uid;	   /* SO_PEERCRED: only root is served */
+	uid_t uid; /* SO_PEERCRED: only root is served */
 	uint64_t deadline; /* monotonic ns: idle clients are dropped */
 };
 
@@ -39,8 +39,8 @@ struct server {
 
 /* Creates the socket's directory (0700), refuses to take over a live agent's
  * socket, removes a stale one, binds (0600) and listens. */
-int server_open(struct server *s, const char *path, server_handler h,
-		void *ctx, struct sf_error **err);
+int server_open(struct server *s, const char *path, server_handler h, void *ctx,
+		struct sf_error **err);
 /* Serves whatever is ready now, drops idle clients; never blocks. */
 void server_process(struct server *s);
 void server_close(struct server *s);

@@ -24,12 +24,12 @@ struct sink_file {
 	int fd;
 	bool own_fd;
 	struct sink_file_conf c;
-	uint64_t size;	     /* bytes in the current file */
+	uint64_t size; /* bytes in the current file */
 	uint64_t opened_mono; /* for -G */
-	time_t opened_wall;   /* the rotated file's suffix */
-	bool need_sep;	     /* a record is in the file: separator before the next */
-	bool failing;	     /* the last write failed */
-	time_t last_epoch;   /* the last rotated name: FILE.EPOCH[.N] */
+	time_t opened_wall; /* the rotated file's suffix */
+	bool need_sep; /* a record is in the file: separator before the next */
+	bool failing; /* the last write failed */
+	time_t last_epoch; /* the last rotated name: FILE.EPOCH[.N] */
 	unsigned last_n;
 	struct sbuf tmp;
 };
@@ -62,10 +62,13 @@ static int file_open_fd(struct sink_file *f, bool append, struct sf_error **err)
 	struct stat st;
 	int fd;
 
-	fd = open(f->path, O_WRONLY | O_CREAT | O_CLOEXEC | (append ? O_APPEND : O_TRUNC),
+	fd = open(f->path,
+		  O_WRONLY | O_CREAT | O_CLOEXEC |
+			  (append ? O_APPEND : O_TRUNC),
 		  0640);
 	if (fd < 0)
-		return sf_fail(err, errno, "cannot open output file `%s`", f->path);
+		return sf_fail(err, errno, "cannot open output file `%s`",
+			       f->path);
 	f->fd = fd;
 	f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 	f->opened_mono = mono_ns();
@@ -88,8 +91,10 @@ static void file_close_fd(struct sink_file *f)
 {
 	if (f->fd < 0)
 		return;
-	if (f->c.suffix && write_all(f->fd, f->c.suffix, strlen(f->c.suffix)) < 0)
-		log_warn("%s: cannot end the file: %s", f->base.desc, strerror(errno));
+	if (f->c.suffix &&
+	    write_all(f->fd, f->c.suffix, strlen(f->c.suffix)) < 0)
+		log_warn("%s: cannot end the file: %s", f->base.desc,
+			 strerror(errno));
 	if (f->own_fd)
 		close(f->fd);
 	f->fd = -1;
@@ -148,7 +153,8 @@ static void prune(struct sink_file *f)
 		if (rotated_key(de->d_name, base, blen, &x.epoch, &x.n) < 0)
 			continue;
 		if (n == cap)
-			r = xrealloc(r, (cap = cap ? cap * 2 : 16) * sizeof(*r));
+			r = xrealloc(r,
+				     (cap = cap ? cap * 2 : 16) * sizeof(*r));
 		x.name = xstrdup(de->d_name);
 		r[n++] = x;
 	}
@@ -156,8 +162,8 @@ static void prune(struct sink_file *f)
 	for (size_t i = 0; i < n; i++) {
 		if (n - i > f->c.max_files &&
 		    unlinkat(dirfd(d), r[i].name, 0) < 0 && errno != ENOENT)
-			log_warn("%s: cannot remove old file `%s`: %s", f->base.desc,
-				 r[i].name, strerror(errno));
+			log_warn("%s: cannot remove old file `%s`: %s",
+				 f->base.desc, r[i].name, strerror(errno));
 		free(r[i].name);
 	}
 	free(r);
@@ -177,16 +183,18 @@ static int rotate(struct sink_file *f, struct sf_error **err)
 	f->last_epoch = f->opened_wall;
 	for (;; f->last_n++) {
 		free(name);
-		name = f->last_n ? xasprintf("%s.%lld.%u", f->path, (long long)f->opened_wall,
-					     f->last_n) :
-				   xasprintf("%s.%lld", f->path, (long long)f->opened_wall);
+		name = f->last_n
+			       ? xasprintf("%s.%lld.%u", f->path,
+					   (long long)f->opened_wall, f->last_n)
+			       : xasprintf("%s.%lld", f->path,
+					   (long long)f->opened_wall);
 		if (access(name, F_OK) < 0)
 			break;
 	}
 	file_close_fd(f);
 	if (rename(f->path, name) < 0)
-		log_warn("%s: cannot rotate to `%s`: %s; starting over", f->base.desc,
-			 name, strerror(errno));
+		log_warn("%s: cannot rotate to `%s`: %s; starting over",
+			 f->base.desc, name, strerror(errno));
 	if (file_open_fd(f, false, err) < 0)
 		return -1;
 	if (f->c.max_files)
@@ -201,7 +209,8 @@ static bool want_rotate(struct sink_file *f, size_t len)
 	if (f->c.rotate_secs &&
 	    mono_ns() - f->opened_mono >= f->c.rotate_secs * 1000000000ull)
 		return true;
-	return f->c.max_size && f->size + len + slen(f->c.suffix) > f->c.max_size;
+	return f->c.max_size &&
+	       f->size + len + slen(f->c.suffix) > f->c.max_size;
 }
 
 static int do_write(struct sink *s, const char *buf, size_t len, bool control,
@@ -259,7 +268,8 @@ lost:
 	if (!control)
 		sink_count_dropped(s, nrec);
 	if (!f->failing)
-		log_warn("%s; records are counted as missed until writing works again",
+		log_warn("%s; records are counted as missed until writing "
+			 "works again",
 			 err && *err ? (*err)->msg : s->desc);
 	f->failing = true;
 	return -1;
@@ -308,7 +318,8 @@ static const struct sink_ops file_ops = {
 	.close = file_close,
 };
 
-struct sink *sink_file_open_conf(const char *path, const struct sink_file_conf *c,
+struct sink *sink_file_open_conf(const char *path,
+				 const struct sink_file_conf *c,
 				 struct sf_error **err)
 {
 	struct sink_file *f = xzalloc(sizeof(*f));
@@ -321,7 +332,8 @@ struct sink *sink_file_open_conf(const char *path, const struct sink_file_conf *
 	if (strcmp(path, "-") == 0) {
 		f->fd = STDOUT_FILENO;
 		f->opened_mono = mono_ns();
-		if (c->prefix && write_all(f->fd, c->prefix, strlen(c->prefix)) < 0) {
+		if (c->prefix &&
+		    write_all(f->fd, c->prefix, strlen(c->prefix)) < 0) {
 			sf_fail(err, errno, "write to stdout");
 			file_close(&f->base);
 			return NULL;
@@ -336,9 +348,10 @@ struct sink *sink_file_open_conf(const char *path, const struct sink_file_conf *
 	return &f->base;
 }
 
-struct sink *sink_file_open(const char *path, bool append, struct sf_error **err)
+struct sink *sink_file_open(const char *path, bool append,
+			    struct sf_error **err)
 {
-	struct sink_file_conf c = { .append = append };
+	struct sink_file_conf c = {.append = append};
 
 	return sink_file_open_conf(path, &c, err);
 }

@@ -70,7 +70,8 @@ static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 }
 
 /* A POST under way gives up when the sink stops (end of the drain time). */
-static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, curl_off_t un)
+static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut,
+		       curl_off_t un)
 {
 	struct sink_http *h = ctx;
 
@@ -78,7 +79,8 @@ static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut, c
 }
 
 /* POST one batch.  Returns the HTTP status, or 0 with *cerr set. */
-static long post(struct sink_http *h, const char *data, size_t len, CURLcode *cerr)
+static long post(struct sink_http *h, const char *data, size_t len,
+		 CURLcode *cerr)
 {
 	long status = 0;
 
@@ -114,7 +116,6 @@ static void *http_thread(void *arg)
 		uint32_t nrec;
 		long status;
 
-
 		if (!h->q.count) {
 			wait_until(h, now + 100 * 1000000ull);
 			continue;
@@ -149,31 +150,40 @@ static void *http_thread(void *arg)
 			sinkq_ack(&h->q, id);
 		} else if (!retryable(status)) {
 			if (status != h->rejected_status)
-				log_error("%s answered %ld: %u records dropped, not retried%s%s "
-					  "(check the URL and --http-header); further rejections "
+				log_error("%s answered %ld: %u records "
+					  "dropped, not retried%s%s "
+					  "(check the URL and --http-header); "
+					  "further rejections "
 					  "are counted as missed",
-					  h->base.desc, status, nrec, h->answer_len ? ": " : "",
-					  h->answer);
+					  h->base.desc, status, nrec,
+					  h->answer_len ? ": " : "", h->answer);
 			h->rejected_status = status;
 			sink_count_dropped(&h->base, nrec);
 			sinkq_ack(&h->q, id);
 		} else {
 			if (!h->failing) {
 				if (status)
-					log_warn("%s answered %ld; retrying with backoff, keeping up "
+					log_warn("%s answered %ld; retrying "
+						 "with backoff, keeping up "
 						 "to %llu records",
-						 h->base.desc, status, (unsigned long long)h->q.max_rec);
+						 h->base.desc, status,
+						 (unsigned long long)
+							 h->q.max_rec);
 				else
-					log_warn("%s: %s; retrying with backoff, keeping up to %llu "
+					log_warn("%s: %s; retrying with "
+						 "backoff, keeping up to %llu "
 						 "records",
-						 h->base.desc, curl_easy_strerror(cerr),
-						 (unsigned long long)h->q.max_rec);
+						 h->base.desc,
+						 curl_easy_strerror(cerr),
+						 (unsigned long long)
+							 h->q.max_rec);
 			}
 			h->failing = true;
 			sinkq_rewind(&h->q);
 			h->retry_at = mono_ns() + h->backoff;
-			h->backoff = h->backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS :
-								       h->backoff * 2;
+			h->backoff = h->backoff * 2 > BACKOFF_MAX_NS
+					     ? BACKOFF_MAX_NS
+					     : h->backoff * 2;
 		}
 	}
 	pthread_mutex_unlock(&h->q.mu);
@@ -322,8 +332,10 @@ static int check_url(const char *url, struct sf_error **err)
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-		r = sf_usage(err, "bad --http URL `%s`: want http://HOST[:PORT]/PATH or "
-				  "https://...",
+		r = sf_usage(err,
+			     "bad --http URL `%s`: want "
+			     "http://HOST[:PORT]/PATH or "
+			     "https://...",
 			     url);
 	curl_free(scheme);
 	curl_url_cleanup(u);
@@ -339,7 +351,8 @@ struct sink *sink_http_open(const struct sf_options *o, const char *url,
 	if (check_url(url, err) < 0)
 		return NULL;
 	if (o->http_cafile && access(o->http_cafile, R_OK) < 0) {
-		sf_fail(err, errno, "cannot read --http-cafile `%s`", o->http_cafile);
+		sf_fail(err, errno, "cannot read --http-cafile `%s`",
+			o->http_cafile);
 		return NULL;
 	}
 	h = xzalloc(sizeof(*h));
@@ -355,7 +368,8 @@ struct sink *sink_http_open(const struct sf_options *o, const char *url,
 		sf_fail(err, 0, "libcurl initialisation failed");
 		goto fail;
 	}
-	h->headers = curl_slist_append(NULL, "Content-Type: application/x-ndjson");
+	h->headers = curl_slist_append(NULL, "Content-Type: "
+					     "application/x-ndjson");
 	h->headers = curl_slist_append(h->headers, "Expect:");
 	for (int i = 0; i < o->http_nheaders; i++)
 		h->headers = curl_slist_append(h->headers, o->http_headers[i]);

@@ -21,10 +21,11 @@
 #include "sink.h"
 #include "sinkq.h"
 
-#define WINDOW 128 /* messages in flight: paho scans its in-flight list per send */
+#define WINDOW \
+	128 /* messages in flight: paho scans its in-flight list per send */
 #define CONNECT_TIMEOUT_S 5
-#define BACKOFF_MIN_NS (100 * 1000000ull)
-#define BACKOFF_MAX_NS (5 * 1000000000ull)
+#define BACKOFF_MIN_NS	  (100 * 1000000ull)
+#define BACKOFF_MAX_NS	  (5 * 1000000000ull)
 
 enum mqtt_state { MQTT_DOWN, MQTT_CONNECTING, MQTT_UP };
 
@@ -33,7 +34,7 @@ struct sink_mqtt;
 /* One publish in flight; freed by its callback (or at close). */
 struct mqtt_send {
 	struct sink_mqtt *m;
-	uint64_t id;  /* the sinkq message */
+	uint64_t id; /* the sinkq message */
 	uint32_t gen; /* connection it was sent on */
 	struct mqtt_send *prev, *next;
 };
@@ -99,7 +100,8 @@ static void connection_down(struct sink_mqtt *m)
 	m->inflight = 0;
 	sinkq_rewind(&m->q);
 	m->retry_at = mono_ns() + m->backoff;
-	m->backoff = m->backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : m->backoff * 2;
+	m->backoff = m->backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS
+						     : m->backoff * 2;
 	pthread_cond_broadcast(&m->q.cv);
 }
 
@@ -114,8 +116,8 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData *d)
 	m->backoff = BACKOFF_MIN_NS;
 	sinkq_rewind(&m->q);
 	if (m->lost_logged)
-		log_warn("%s: connected again; sending %llu queued records", m->base.desc,
-			 (unsigned long long)m->q.nrec);
+		log_warn("%s: connected again; sending %llu queued records",
+			 m->base.desc, (unsigned long long)m->q.nrec);
 	m->lost_logged = false;
 	m->first_done = true;
 	pthread_cond_broadcast(&m->q.cv);
@@ -142,7 +144,8 @@ static void on_connection_lost(void *ctx, char *cause)
 
 	pthread_mutex_lock(&m->q.mu);
 	if (!m->lost_logged)
-		log_warn("%s: connection lost; reconnecting, keeping up to %llu records",
+		log_warn("%s: connection lost; reconnecting, keeping up to "
+			 "%llu records",
 			 m->base.desc, (unsigned long long)m->q.max_rec);
 	m->lost_logged = true;
 	m->backoff = BACKOFF_MIN_NS;
@@ -196,7 +199,8 @@ static void publish_some(struct sink_mqtt *m)
 
 	while (m->state == MQTT_UP && m->inflight < WINDOW &&
 	       (msg = sinkq_take(&m->q))) {
-		MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
+		MQTTAsync_responseOptions ro =
+			MQTTAsync_responseOptions_initializer;
 		struct mqtt_send *x = xzalloc(sizeof(*x));
 		size_t len = msg->buf.len;
 		char *payload;
@@ -221,7 +225,8 @@ static void publish_some(struct sink_mqtt *m)
 		ro.onFailure = on_send_fail;
 		ro.context = x;
 		pthread_mutex_unlock(&m->q.mu);
-		rc = MQTTAsync_send(m->client, m->topic, len, payload, m->qos, 0, &ro);
+		rc = MQTTAsync_send(m->client, m->topic, len, payload, m->qos,
+				    0, &ro);
 		free(payload);
 		pthread_mutex_lock(&m->q.mu);
 		if (rc != MQTTASYNC_SUCCESS) {
@@ -254,14 +259,16 @@ static void *mqtt_thread(void *arg)
 			pthread_mutex_unlock(&m->q.mu);
 			rc = MQTTAsync_connect(m->client, &m->conn);
 			pthread_mutex_lock(&m->q.mu);
-			if (rc != MQTTASYNC_SUCCESS && m->state == MQTT_CONNECTING)
+			if (rc != MQTTASYNC_SUCCESS &&
+			    m->state == MQTT_CONNECTING)
 				connection_down(m);
 			continue;
 		}
 		publish_some(m);
 		if (m->stop)
 			break;
-		if (m->state == MQTT_DOWN && m->retry_at < now + 100 * 1000000ull)
+		if (m->state == MQTT_DOWN &&
+		    m->retry_at < now + 100 * 1000000ull)
 			wait_until(m, m->retry_at);
 		else if (!(m->state == MQTT_UP && m->inflight < WINDOW &&
 			   m->q.next < m->q.count))
@@ -363,12 +370,14 @@ static void mqtt_close(struct sink *s)
 	stop_thread(m);
 	if (m->client) {
 		if (MQTTAsync_isConnected(m->client)) {
-			MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
+			MQTTAsync_disconnectOptions d =
+				MQTTAsync_disconnectOptions_initializer;
 
 			d.timeout = 1000;
 			MQTTAsync_disconnect(m->client, &d);
 			/* no callback: destroy waits for paho's threads */
-			for (int i = 0; i < 100 && MQTTAsync_isConnected(m->client); i++)
+			for (int i = 0;
+			     i < 100 && MQTTAsync_isConnected(m->client); i++)
 				usleep(10000);
 		}
 		MQTTAsync_destroy(&m->client);
@@ -420,7 +429,8 @@ static int read_password(const struct sf_options *o, char **out,
 	*out = NULL;
 	if (o->mqtt_password_file) {
 		if (read_file(o->mqtt_password_file, &buf, &len, 4096, err) < 0)
-			return sf_error_wrap(err, "MQTT password file (--mqtt-password-file)");
+			return sf_error_wrap(err, "MQTT password file "
+						  "(--mqtt-password-file)");
 		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 			buf[--len] = 0;
 		*out = buf;
@@ -443,7 +453,8 @@ static const char *connack_reason(int code)
 		return "bad user name or password (check --mqtt-user and "
 		       "--mqtt-password-file)";
 	case 5:
-		return "not authorized (check --mqtt-user and the password from "
+		return "not authorized (check --mqtt-user and the password "
+		       "from "
 		       "--mqtt-password-file or SFAGENT_MQTT_PASSWORD)";
 	default:
 		return NULL;
@@ -462,11 +473,12 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 	uint64_t deadline;
 	int rc;
 
-	const char *files[] = { o->mqtt_cafile, o->mqtt_cert, o->mqtt_key };
+	const char *files[] = {o->mqtt_cafile, o->mqtt_cert, o->mqtt_key};
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
 		if (files[i] && access(files[i], R_OK) < 0) {
-			sf_fail(err, errno, "cannot read TLS file `%s`", files[i]);
+			sf_fail(err, errno, "cannot read TLS file `%s`",
+				files[i]);
 			return NULL;
 		}
 	m = xzalloc(sizeof(*m));
@@ -477,22 +489,28 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 	m->backoff = BACKOFF_MIN_NS;
 	sinkq_init(&m->q, o->queue_size, o->mqtt_batch);
 	if (strchr(o->broker, ':') && o->broker[0] != '[')
-		uri = xasprintf("%s://[%s]:%d", tls ? "ssl" : "tcp", o->broker, o->port);
+		uri = xasprintf("%s://[%s]:%d", tls ? "ssl" : "tcp", o->broker,
+				o->port);
 	else
-		uri = xasprintf("%s://%s:%d", tls ? "ssl" : "tcp", o->broker, o->port);
+		uri = xasprintf("%s://%s:%d", tls ? "ssl" : "tcp", o->broker,
+				o->port);
 	m->base.desc = xasprintf("MQTT %s topic `%s`", uri, topic);
 	if (read_password(o, &m->password, err) < 0)
 		goto fail;
 	if (m->password && !o->mqtt_user) {
-		sf_usage(err, "SFAGENT_MQTT_PASSWORD is set but no --mqtt-user given");
+		sf_usage(err, "SFAGENT_MQTT_PASSWORD is set but no --mqtt-user "
+			      "given");
 		goto fail;
 	}
-	rc = MQTTAsync_create(&m->client, uri, client_id, MQTTCLIENT_PERSISTENCE_NONE, NULL);
+	rc = MQTTAsync_create(&m->client, uri, client_id,
+			      MQTTCLIENT_PERSISTENCE_NONE, NULL);
 	if (rc != MQTTASYNC_SUCCESS) {
-		sf_usage(err, "bad MQTT broker address `%s` (-b/-p): error %d", uri, rc);
+		sf_usage(err, "bad MQTT broker address `%s` (-b/-p): error %d",
+			 uri, rc);
 		goto fail;
 	}
-	rc = MQTTAsync_setCallbacks(m->client, m, on_connection_lost, on_message, NULL);
+	rc = MQTTAsync_setCallbacks(m->client, m, on_connection_lost,
+				    on_message, NULL);
 	if (rc != MQTTASYNC_SUCCESS) {
 		sf_fail(err, 0, "MQTT client setup: error %d", rc);
 		goto fail;
@@ -546,14 +564,20 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 		const char *why = connack_reason(m->first_code);
 
 		if (!m->first_done)
-			sf_fail(err, ETIMEDOUT, "cannot connect to MQTT broker %s", uri);
+			sf_fail(err, ETIMEDOUT,
+				"cannot connect to MQTT broker %s", uri);
 		else if (why)
-			sf_fail(err, 0, "MQTT broker %s refused the connection: %s", uri, why);
+			sf_fail(err, 0,
+				"MQTT broker %s refused the connection: %s",
+				uri, why);
 		else
 			sf_fail(err, 0,
-				"cannot connect to MQTT broker %s: %s (is the broker running "
+				"cannot connect to MQTT broker %s: %s (is the "
+				"broker running "
 				"and reachable? check -b and -p%s)",
-				uri, m->first_msg ? m->first_msg : "connection failed",
+				uri,
+				m->first_msg ? m->first_msg
+					     : "connection failed",
 				tls ? ", and the TLS files" : "");
 		pthread_mutex_unlock(&m->q.mu);
 		goto fail;

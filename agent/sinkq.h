@@ -24,13 +24,13 @@
 
 #include "sbuf.h"
 
-#define SINKQ_SENT (1u << 0)
+#define SINKQ_SENT  (1u << 0)
 #define SINKQ_ACKED (1u << 1)
 
 struct sinkq_msg {
 	struct sbuf buf; /* records, each ending in '\n' */
-	uint64_t id;	 /* increasing, contiguous along the ring */
-	uint64_t born;	 /* monotonic ns of the first record */
+	uint64_t id; /* increasing, contiguous along the ring */
+	uint64_t born; /* monotonic ns of the first record */
 	uint32_t nrec;
 	uint32_t nctl; /* of which control records */
 	uint32_t flags;
@@ -38,22 +38,21 @@ struct sinkq_msg {
 
 struct sinkq {
 	pthread_mutex_t mu;
-	pthread_cond_t cv;   /* records pushed, messages acknowledged */
+	pthread_cond_t cv; /* records pushed, messages acknowledged */
 	struct sinkq_msg *ring;
 	size_t cap, head, count; /* messages ring[head .. head+count) */
-	size_t next;		 /* index (from head) of the first unsent one */
+	size_t next; /* index (from head) of the first unsent one */
 	uint64_t next_id;
-	uint64_t nrec;	  /* records queued, sent or not, not acknowledged */
+	uint64_t nrec; /* records queued, sent or not, not acknowledged */
 	uint64_t max_rec; /* bound for ordinary records */
-	uint32_t batch;	  /* records per message */
+	uint32_t batch; /* records per message */
 };
 
 void sinkq_init(struct sinkq *q, uint64_t max_rec, uint32_t batch);
 void sinkq_fini(struct sinkq *q);
 
 /* Locked.  Returns the records dropped for lack of room. */
-uint64_t sinkq_push(struct sinkq *q, const char *buf, size_t len,
-		    bool control);
+uint64_t sinkq_push(struct sinkq *q, const char *buf, size_t len, bool control);
 
 /* The rest run with q->mu held. */
 static inline struct sinkq_msg *sinkq_at(struct sinkq *q, size_t i)

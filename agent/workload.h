@@ -21,14 +21,14 @@ struct workload {
 	uint32_t slot;
 	char *name;
 	char *container_id; /* NULL outside container/daemon modes */
-	char *meta_json;    /* a JSON object for stream.start, or NULL */
+	char *meta_json; /* a JSON object for stream.start, or NULL */
 	uint64_t cgid;
 	char *cgroup_path;
 
-	uint64_t seq;		 /* last seq written */
-	uint64_t events;	 /* events encoded */
+	uint64_t seq; /* last seq written */
+	uint64_t events; /* events encoded */
 	uint64_t missed_ringbuf; /* reported so far */
-	uint64_t missed_sink;	 /* reported so far */
+	uint64_t missed_sink; /* reported so far */
 
 	struct sbuf out; /* encoded, not yet handed to the sinks */
 	const struct encoder *enc;

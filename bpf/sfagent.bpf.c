@@ -20,12 +20,12 @@
 
 char LICENSE[] SEC("license") = "GPL";
 
-#define AF_UNIX 1
-#define AF_INET 2
+#define AF_UNIX	 1
+#define AF_INET	 2
 #define AF_INET6 10
 #define O_WRONLY 01
-#define O_CREAT 0100
-#define O_TRUNC 01000
+#define O_CREAT	 0100
+#define O_TRUNC	 01000
 
 /* Bumped by the agent after every change to the tracked map. */
 volatile __u32 track_gen = 0;
@@ -34,13 +34,16 @@ volatile __u32 track_gen = 0;
  * Wake-up batching.  A plain bpf_ringbuf_submit() wakes the agent (an IPI and
  * a context switch) for every record it has caught up with, which at high
  * rates costs the traced task more than the record itself.  Records are
- * submitted with BPF_RB_NO_WAKEUP and the agent is woken only when the last
- * wake-up is WAKE_NS old (so a quiet stream still gets its first record at
- * once) or when wake_bytes are waiting (at most every WAKE_MIN_NS).  The
- * agent's poll timeout bounds the delay of a burst's last records.
+ * submitted with BPF_RB_NO_WAKEUP and the agent is woken, at most every
+ * WAKE_MIN_NS, when this record is alone in the ring (the agent has caught up
+ * and is probably asleep: a quiet stream gets its records at once) or when
+ * wake_bytes are waiting, and in any case when the last wake-up is WAKE_NS
+ * old.  The agent's poll timeout bounds the delay of records that fall
+ * between (a burst's last records within WAKE_MIN_NS of a wake-up).
  */
-#define WAKE_NS (10 * 1000 * 1000)
-#define WAKE_MIN_NS (100 * 1000)
+#define WAKE_NS		 (10 * 1000 * 1000)
+#define WAKE_MIN_NS	 (100 * 1000)
+#define WAKE_ALONE_BYTES 2048 /* more than any one record */
 volatile const __u64 wake_bytes = 1 << 20; /* the agent sets it */
 __u64 last_wake = 0;
 
@@ -161,11 +164,13 @@ static __always_inline void *reserve(__u32 slot, __u64 size)
 static __always_inline void submit(void *e)
 {
 	__u64 ts = ((struct sf_hdr *)e)->ts_boot, since = ts - last_wake;
-	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u64 flags = BPF_RB_NO_WAKEUP, avail;
 
 	if (since >= WAKE_NS ||
 	    (since >= WAKE_MIN_NS &&
-	     bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= wake_bytes)) {
+	     ((avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA)) >=
+		      wake_bytes ||
+	      avail <= WAKE_ALONE_BYTES))) {
 		last_wake = ts;
 		flags = BPF_RB_FORCE_WAKEUP;
 	}
@@ -186,10 +191,12 @@ static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
 	h->cgid = cgid;
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
-	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
+	/* direct loads through the BTF task pointer: the verifier turns them
+	 * into fault-safe loads, cheaper than a bpf_probe_read_kernel each */
+	h->ppid = t->real_parent->tgid;
 	h->uid = (__u32)uid_gid;
 	h->gid = uid_gid >> 32;
-	h->euid = BPF_CORE_READ(t, cred, euid.val);
+	h->euid = t->cred->euid.val;
 	h->ret = 0;
 	h->syscall = 0;
 	h->pad = 0;
@@ -242,12 +249,13 @@ static __always_inline void read_args(struct sys_args *args)
 	struct pt_regs *regs =
 		(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 
-	args->a[0] = BPF_CORE_READ(regs, di);
-	args->a[1] = BPF_CORE_READ(regs, si);
-	args->a[2] = BPF_CORE_READ(regs, dx);
-	args->a[3] = BPF_CORE_READ(regs, r10);
-	args->a[4] = BPF_CORE_READ(regs, r8);
-	args->a[5] = BPF_CORE_READ(regs, r9);
+	/* bpf_task_pt_regs() returns a BTF pointer: load, do not probe-read */
+	args->a[0] = regs->di;
+	args->a[1] = regs->si;
+	args->a[2] = regs->dx;
+	args->a[3] = regs->r10;
+	args->a[4] = regs->r8;
+	args->a[5] = regs->r9;
 }
 
 static __always_inline void file_event(long nr, long ret, __u32 slot,
@@ -298,7 +306,8 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 		x2 = nr == __NR_renameat2 ? a->a[4] : 0;
 		break;
 	case __NR_mkdir:
-		type = SF_EV_MKDIR, p1 = (void *)a->a[0], x0 = -100, x1 = a->a[1];
+		type = SF_EV_MKDIR, p1 = (void *)a->a[0], x0 = -100,
+		x1 = a->a[1];
 		break;
 	case __NR_mkdirat:
 		type = SF_EV_MKDIR, p1 = (void *)a->a[1];
@@ -316,11 +325,13 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 		x0 = (int)a->a[0], x1 = (int)a->a[2], x2 = a->a[4];
 		break;
 	case __NR_symlink:
-		type = SF_EV_SYMLINK, p1 = (void *)a->a[0], p2 = (void *)a->a[1];
+		type = SF_EV_SYMLINK, p1 = (void *)a->a[0],
+		p2 = (void *)a->a[1];
 		x0 = -100;
 		break;
 	case __NR_symlinkat:
-		type = SF_EV_SYMLINK, p1 = (void *)a->a[0], p2 = (void *)a->a[2];
+		type = SF_EV_SYMLINK, p1 = (void *)a->a[0],
+		p2 = (void *)a->a[2];
 		x0 = (int)a->a[1];
 		break;
 	case __NR_chmod:
@@ -346,10 +357,12 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 		break;
 	case __NR_fchownat:
 		type = SF_EV_CHOWN, p1 = (void *)a->a[1];
-		x0 = (int)a->a[0], x1 = (int)a->a[2], x2 = (int)a->a[3], x3 = -1;
+		x0 = (int)a->a[0], x1 = (int)a->a[2], x2 = (int)a->a[3],
+		x3 = -1;
 		break;
 	case __NR_truncate:
-		type = SF_EV_TRUNCATE, p1 = (void *)a->a[0], x0 = a->a[1], x1 = -1;
+		type = SF_EV_TRUNCATE, p1 = (void *)a->a[0], x0 = a->a[1],
+		x1 = -1;
 		break;
 	case __NR_ftruncate:
 		type = SF_EV_TRUNCATE, x0 = a->a[1], x1 = (int)a->a[0];
@@ -392,8 +405,8 @@ static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
 		return;
 	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	if (e->family == AF_INET) {
-		__u32 a4 = peer ? BPF_CORE_READ(sk, __sk_common.skc_daddr) :
-				  BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		__u32 a4 = peer ? BPF_CORE_READ(sk, __sk_common.skc_daddr)
+				: BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
 
 		__builtin_memcpy(e->addr, &a4, 4);
 	} else if (e->family == AF_INET6) {
@@ -402,7 +415,8 @@ static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
 		if (peer)
 			BPF_CORE_READ_INTO(&a6, sk, __sk_common.skc_v6_daddr);
 		else
-			BPF_CORE_READ_INTO(&a6, sk, __sk_common.skc_v6_rcv_saddr);
+			BPF_CORE_READ_INTO(&a6, sk,
+					   __sk_common.skc_v6_rcv_saddr);
 		__builtin_memcpy(e->addr, &a6, 16);
 	} else {
 		return;
@@ -432,7 +446,8 @@ static __always_inline void user_read_addr(struct sf_net_event *e,
 
 		__builtin_memcpy(e->addr, &in->sin_addr, 4);
 		e->port = bpf_ntohs(in->sin_port);
-	} else if (e->family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+	} else if (e->family == AF_INET6 &&
+		   len >= sizeof(struct sockaddr_in6)) {
 		__builtin_memcpy(e->addr, &sa.sin6_addr, 16);
 		e->port = bpf_ntohs(sa.sin6_port);
 	} else if (e->family == AF_UNIX && len > 2) {
@@ -441,7 +456,8 @@ static __always_inline void user_read_addr(struct sf_net_event *e,
 		if (plen > sizeof(e->unix_path) - 1)
 			plen = sizeof(e->unix_path) - 1;
 		barrier_var(plen); /* the verifier must see the clamped value */
-		bpf_probe_read_user(e->unix_path, plen, (const char *)uaddr + 2);
+		bpf_probe_read_user(e->unix_path, plen,
+				    (const char *)uaddr + 2);
 		if (plen < sizeof(e->unix_path))
 			e->unix_path[plen] = 0;
 		/* abstract names start with a NUL: keep them readable with '@' */
@@ -450,8 +466,8 @@ static __always_inline void user_read_addr(struct sf_net_event *e,
 	}
 }
 
-static __always_inline void net_event(long nr, long ret, __u32 slot,
-				      __u64 cgid, struct sys_args *a, __u16 xf)
+static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
+				      struct sys_args *a, __u16 xf)
 {
 	struct sf_net_event *e;
 	__u16 type;
@@ -576,7 +592,8 @@ static __always_inline void cred_event(long nr, long ret, __u32 slot,
 }
 
 static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
-					    __u64 cgid, struct sys_args *a, __u16 xf)
+					    __u64 cgid, struct sys_args *a,
+					    __u16 xf)
 {
 	struct sf_exec_event *e = reserve(slot, sizeof(*e));
 	const void *file = (void *)(nr == __NR_execveat ? a->a[1] : a->a[0]);
@@ -667,62 +684,120 @@ int sf_sys_exit(struct sys_exit_rec *ctx)
  * one load, before anything else.  ia32 numbers are mapped to the native
  * ones and the ia32 argument registers used.
  */
-#define TS_COMPAT 0x0002
-#define SYS_SOCKET 1
-#define SYS_BIND 2
+#define TS_COMPAT   0x0002
+#define SYS_SOCKET  1
+#define SYS_BIND    2
 #define SYS_CONNECT 3
-#define SYS_LISTEN 4
-#define SYS_ACCEPT 5
+#define SYS_LISTEN  4
+#define SYS_ACCEPT  5
 #define SYS_ACCEPT4 18
 
 static __always_inline long ia32_to_native(long nr)
 {
 	switch (nr) {
-	case 5: return __NR_open;
-	case 8: return __NR_creat;
-	case 9: return __NR_link;
-	case 10: return __NR_unlink;
-	case 11: return __NR_execve;
-	case 15: return __NR_chmod;
-	case 16: case 198: return __NR_lchown;
-	case 23: case 213: return __NR_setuid;
-	case 37: return __NR_kill;
-	case 38: return __NR_rename;
-	case 39: return __NR_mkdir;
-	case 40: return __NR_rmdir;
-	case 46: case 214: return __NR_setgid;
-	case 70: case 203: return __NR_setreuid;
-	case 71: case 204: return __NR_setregid;
-	case 83: return __NR_symlink;
-	case 92: case 193: return __NR_truncate;
-	case 93: case 194: return __NR_ftruncate;
-	case 94: return __NR_fchmod;
-	case 95: case 207: return __NR_fchown;
-	case 138: case 215: return __NR_setfsuid;
-	case 139: case 216: return __NR_setfsgid;
-	case 164: case 208: return __NR_setresuid;
-	case 170: case 210: return __NR_setresgid;
-	case 182: case 212: return __NR_chown;
-	case 238: return __NR_tkill;
-	case 270: return __NR_tgkill;
-	case 295: return __NR_openat;
-	case 296: return __NR_mkdirat;
-	case 298: return __NR_fchownat;
-	case 301: return __NR_unlinkat;
-	case 302: return __NR_renameat;
-	case 303: return __NR_linkat;
-	case 304: return __NR_symlinkat;
-	case 306: return __NR_fchmodat;
-	case 353: return __NR_renameat2;
-	case 358: return __NR_execveat;
-	case 359: return __NR_socket;
-	case 361: return __NR_bind;
-	case 362: return __NR_connect;
-	case 363: return __NR_listen;
-	case 364: return __NR_accept4;
-	case 437: return __NR_openat2;
-	case 452: return 452; /* fchmodat2 */
-	default: return -1;
+	case 5:
+		return __NR_open;
+	case 8:
+		return __NR_creat;
+	case 9:
+		return __NR_link;
+	case 10:
+		return __NR_unlink;
+	case 11:
+		return __NR_execve;
+	case 15:
+		return __NR_chmod;
+	case 16:
+	case 198:
+		return __NR_lchown;
+	case 23:
+	case 213:
+		return __NR_setuid;
+	case 37:
+		return __NR_kill;
+	case 38:
+		return __NR_rename;
+	case 39:
+		return __NR_mkdir;
+	case 40:
+		return __NR_rmdir;
+	case 46:
+	case 214:
+		return __NR_setgid;
+	case 70:
+	case 203:
+		return __NR_setreuid;
+	case 71:
+	case 204:
+		return __NR_setregid;
+	case 83:
+		return __NR_symlink;
+	case 92:
+	case 193:
+		return __NR_truncate;
+	case 93:
+	case 194:
+		return __NR_ftruncate;
+	case 94:
+		return __NR_fchmod;
+	case 95:
+	case 207:
+		return __NR_fchown;
+	case 138:
+	case 215:
+		return __NR_setfsuid;
+	case 139:
+	case 216:
+		return __NR_setfsgid;
+	case 164:
+	case 208:
+		return __NR_setresuid;
+	case 170:
+	case 210:
+		return __NR_setresgid;
+	case 182:
+	case 212:
+		return __NR_chown;
+	case 238:
+		return __NR_tkill;
+	case 270:
+		return __NR_tgkill;
+	case 295:
+		return __NR_openat;
+	case 296:
+		return __NR_mkdirat;
+	case 298:
+		return __NR_fchownat;
+	case 301:
+		return __NR_unlinkat;
+	case 302:
+		return __NR_renameat;
+	case 303:
+		return __NR_linkat;
+	case 304:
+		return __NR_symlinkat;
+	case 306:
+		return __NR_fchmodat;
+	case 353:
+		return __NR_renameat2;
+	case 358:
+		return __NR_execveat;
+	case 359:
+		return __NR_socket;
+	case 361:
+		return __NR_bind;
+	case 362:
+		return __NR_connect;
+	case 363:
+		return __NR_listen;
+	case 364:
+		return __NR_accept4;
+	case 437:
+		return __NR_openat2;
+	case 452:
+		return 452; /* fchmodat2 */
+	default:
+		return -1;
 	}
 }
 
@@ -754,22 +829,24 @@ int BPF_PROG(sf_sys_exit_compat, struct pt_regs *regs, long ret)
 
 		bpf_probe_read_user(args, sizeof(args), (void *)a.a[1]);
 		a.a[0] = args[0], a.a[1] = args[1], a.a[2] = args[2];
-		nr = call == SYS_SOCKET ? __NR_socket :
-		     call == SYS_BIND ? __NR_bind :
-		     call == SYS_CONNECT ? __NR_connect :
-		     call == SYS_LISTEN ? __NR_listen :
-		     call == SYS_ACCEPT ? __NR_accept :
-		     call == SYS_ACCEPT4 ? __NR_accept4 : -1;
+		nr = call == SYS_SOCKET	   ? __NR_socket
+		     : call == SYS_BIND	   ? __NR_bind
+		     : call == SYS_CONNECT ? __NR_connect
+		     : call == SYS_LISTEN  ? __NR_listen
+		     : call == SYS_ACCEPT  ? __NR_accept
+		     : call == SYS_ACCEPT4 ? __NR_accept4
+					   : -1;
 	} else {
 		nr = ia32_to_native(nr32);
 		/* truncate64/ftruncate64: the length comes in two registers */
 		if (nr32 == 193 || nr32 == 194)
 			a.a[1] |= a.a[2] << 32;
 		/* 32-bit ints that mean -1/AT_FDCWD must stay negative */
-		if (nr == __NR_openat || nr == __NR_mkdirat || nr == __NR_fchownat ||
-		    nr == __NR_unlinkat || nr == __NR_renameat || nr == __NR_linkat ||
-		    nr == __NR_fchmodat || nr == __NR_renameat2 || nr == __NR_openat2 ||
-		    nr == __NR_execveat || nr == 452)
+		if (nr == __NR_openat || nr == __NR_mkdirat ||
+		    nr == __NR_fchownat || nr == __NR_unlinkat ||
+		    nr == __NR_renameat || nr == __NR_linkat ||
+		    nr == __NR_fchmodat || nr == __NR_renameat2 ||
+		    nr == __NR_openat2 || nr == __NR_execveat || nr == 452)
 			a.a[0] = (__s32)a.a[0];
 	}
 	if (nr < 0)
@@ -818,7 +895,8 @@ int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
 		return 0;
 	fill_hdr(&e->hdr, SF_EV_EXEC, slot, cgid);
 	e->hdr.flags |= SF_F_HAS_RET;
-	e->hdr.syscall = 0; /* execve or execveat: this tracepoint cannot tell */
+	e->hdr.syscall =
+		0; /* execve or execveat: this tracepoint cannot tell */
 	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
 				      BPF_CORE_READ(bprm, filename));
 	if (n < 0)

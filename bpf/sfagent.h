@@ -14,15 +14,16 @@
 #include <linux/types.h>
 #endif
 
-#define SF_COMM_LEN 16
-#define SF_PATH_MAX 512
-#define SF_ARGV_MAX 1024
+#define SF_COMM_LEN	 16
+#define SF_PATH_MAX	 512
+#define SF_ARGV_MAX	 1024
 #define SF_UNIX_PATH_MAX 108
 
 /* Workload slots: index into the agent's workload table. */
 #define SF_MAX_SLOTS 1024
-#define SF_SLOT_NONE 0            /* not tracked */
-#define SF_SLOT_EXCLUDED 0xffffffu /* tracked ancestor, but explicitly excluded */
+#define SF_SLOT_NONE 0 /* not tracked */
+#define SF_SLOT_EXCLUDED \
+	0xffffffu /* tracked ancestor, but explicitly excluded */
 
 /* Deepest cgroup level the filter looks at for tracked ancestors. */
 #define SF_MAX_CGROUP_DEPTH 16
@@ -54,16 +55,16 @@ enum sf_event_type {
 };
 
 /* hdr.flags */
-#define SF_F_PATH_TRUNC (1u << 0)
+#define SF_F_PATH_TRUNC	 (1u << 0)
 #define SF_F_PATH2_TRUNC (1u << 1)
-#define SF_F_ARGV_TRUNC (1u << 2)
-#define SF_F_THREAD (1u << 3)      /* fork: a thread, not a process */
-#define SF_F_GROUP_DEAD (1u << 4)  /* exit: last thread of the process */
-#define SF_F_PATH_FAULT (1u << 5)  /* path pointer could not be read */
+#define SF_F_ARGV_TRUNC	 (1u << 2)
+#define SF_F_THREAD	 (1u << 3) /* fork: a thread, not a process */
+#define SF_F_GROUP_DEAD	 (1u << 4) /* exit: last thread of the process */
+#define SF_F_PATH_FAULT	 (1u << 5) /* path pointer could not be read */
 #define SF_F_PATH2_FAULT (1u << 6)
-#define SF_F_HAS_RET (1u << 7)
+#define SF_F_HAS_RET	 (1u << 7)
 #define SF_F_INTERRUPTED (1u << 8) /* ERESTART*: reported as -EINTR */
-#define SF_F_COMPAT (1u << 9)      /* a 32-bit (ia32) syscall */
+#define SF_F_COMPAT	 (1u << 9) /* a 32-bit (ia32) syscall */
 
 struct sf_hdr {
 	__u16 type;
@@ -108,7 +109,7 @@ struct sf_file_event {
 
 struct sf_exec_event {
 	struct sf_hdr hdr;
-	__u32 argc;     /* number of arguments captured */
+	__u32 argc; /* number of arguments captured */
 	__u32 argv_len; /* bytes of argv used, NUL separated */
 	char filename[SF_PATH_MAX];
 	char argv[SF_ARGV_MAX];

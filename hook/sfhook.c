@@ -24,9 +24,9 @@
 #include "proto.h"
 #include "xattr_names.h"
 
-#define PROG "sfhook"
+#define PROG		   "sfhook"
 #define TIMEOUT_DEFAULT_MS 2000
-#define TIMEOUT_MAX_MS 60000
+#define TIMEOUT_MAX_MS	   60000
 
 enum stage { STAGE_NONE, STAGE_REGISTER, STAGE_UNREGISTER };
 
@@ -42,7 +42,8 @@ static void usage(FILE *f)
 {
 	fputs("Usage: sfhook [--socket PATH] [--timeout MS] [STAGE] < STATE\n"
 	      "OCI hook for sfagent: reads the container state on stdin.\n"
-	      "STAGE: prestart | createRuntime (register) | poststop (unregister);\n"
+	      "STAGE: prestart | createRuntime (register) | poststop "
+	      "(unregister);\n"
 	      "       default: from the state's status.\n"
 	      "  --socket PATH  agent socket (default " SF_SOCKET_DEFAULT ")\n"
 	      "  --timeout MS   how long to wait for the agent (default 2000)\n"
@@ -57,11 +58,11 @@ static int parse_args(int argc, char **argv, struct hook *h,
 		      struct sf_error **err)
 {
 	static const struct option opts[] = {
-		{ "socket", required_argument, NULL, 's' },
-		{ "timeout", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ "version", no_argument, NULL, 'V' },
-		{ 0 },
+		{"socket", required_argument, NULL, 's'},
+		{"timeout", required_argument, NULL, 't'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
 	};
 	char *end;
 	long v;
@@ -80,8 +81,11 @@ static int parse_args(int argc, char **argv, struct hook *h,
 		case 't':
 			errno = 0;
 			v = strtol(optarg, &end, 10);
-			if (errno || *end || end == optarg || v < 1 || v > TIMEOUT_MAX_MS)
-				return sf_usage(err, "bad --timeout `%s`: want 1-%d ms",
+			if (errno || *end || end == optarg || v < 1 ||
+			    v > TIMEOUT_MAX_MS)
+				return sf_usage(err,
+						"bad --timeout `%s`: want 1-%d "
+						"ms",
 						optarg, TIMEOUT_MAX_MS);
 			h->timeout_ms = v;
 			break;
@@ -114,9 +118,12 @@ static int stage_of(const struct hook *h, enum stage *s, struct sf_error **err)
 		else if (!strcmp(a, "poststop"))
 			*s = STAGE_UNREGISTER;
 		else
-			return sf_usage(err, "stage `%.64s` is not handled: configure "
-					     "sfhook for prestart (or createRuntime) "
-					     "and poststop",
+			return sf_usage(err,
+					"stage `%.64s` is not handled: "
+					"configure "
+					"sfhook for prestart (or "
+					"createRuntime) "
+					"and poststop",
 					a);
 		return 0;
 	}
@@ -126,9 +133,10 @@ static int stage_of(const struct hook *h, enum stage *s, struct sf_error **err)
 	else if (a && !strcmp(a, "stopped"))
 		*s = STAGE_UNREGISTER;
 	else
-		return sf_usage(err, "no stage given and the state's status `%.64s` "
-				     "does not tell one: pass prestart or poststop "
-				     "as an argument",
+		return sf_usage(err,
+				"no stage given and the state's status `%.64s` "
+				"does not tell one: pass prestart or poststop "
+				"as an argument",
 				a ? a : "(none)");
 	return 0;
 }
@@ -184,7 +192,8 @@ static int tag(const char *dir, const struct sf_msg *m, const char *enc,
 	       size_t enclen, struct sf_error **err)
 {
 	if (setxattr(dir, SF_XATTR_REG, enc, enclen, 0) < 0 ||
-	    setxattr(dir, SF_XATTR_WORKLOAD, m->workload, strlen(m->workload), 0) < 0 ||
+	    setxattr(dir, SF_XATTR_WORKLOAD, m->workload, strlen(m->workload),
+		     0) < 0 ||
 	    setxattr(dir, SF_XATTR_CONTAINER, m->container_id,
 		     strlen(m->container_id), 0) < 0) {
 		int e = errno;
@@ -200,12 +209,14 @@ static int agent_failed(const struct hook *h, const char *what,
 			struct sf_error *e)
 {
 	if (h->fail_closed) {
-		fprintf(stderr, PROG ": container `%s`: %s (" ANN_FAIL "=closed): %s\n",
+		fprintf(stderr,
+			PROG ": container `%s`: %s (" ANN_FAIL "=closed): %s\n",
 			h->st.id, what, e->msg);
 		return SF_EXIT_ENV;
 	}
-	fprintf(stderr, PROG ": warning: container `%s` is not tracked: %s (" ANN_FAIL
-			     "=open): %s\n",
+	fprintf(stderr,
+		PROG ": warning: container `%s` is not tracked: %s (" ANN_FAIL
+		     "=open): %s\n",
 		h->st.id, what, e->msg);
 	syslog(LOG_WARNING, "container `%s` is not tracked: %s: %s", h->st.id,
 	       what, e->msg);
@@ -220,8 +231,11 @@ static int call_agent(struct hook *h, const struct sf_msg *req,
 	int ret;
 
 	if (sf_proto_call(h->socket, req, h->timeout_ms, &reply, &e) < 0)
-		return agent_failed(h, req->op == SF_MSG_REGISTER ? "not registered" :
-								    "not unregistered",
+		return agent_failed(h,
+				    req->op == SF_MSG_REGISTER ? "not "
+								 "registered"
+							       : "not "
+								 "unregistered",
 				    e);
 	if (reply.op == SF_MSG_ACK) {
 		sf_msg_free(&reply);
@@ -230,10 +244,12 @@ static int call_agent(struct hook *h, const struct sf_msg *req,
 	/* The agent said no: it will not pick the tags up after a restart. */
 	if (tagged_dir)
 		untag(tagged_dir);
-	sf_fail(&e, 0, "the agent refused: %s", reply.error ? reply.error : "(no reason)");
+	sf_fail(&e, 0, "the agent refused: %s",
+		reply.error ? reply.error : "(no reason)");
 	sf_msg_free(&reply);
-	ret = agent_failed(h, req->op == SF_MSG_REGISTER ? "not registered" :
-							   "not unregistered",
+	ret = agent_failed(h,
+			   req->op == SF_MSG_REGISTER ? "not registered"
+						      : "not unregistered",
 			   e);
 	return ret;
 }
@@ -244,22 +260,24 @@ static int do_register(struct hook *h, struct sf_error **err)
 	cleanup_free char *workload = NULL, *enc = NULL;
 	struct oci_config cfg;
 	struct sf_export_list exports;
-	struct sf_msg req = { .op = SF_MSG_REGISTER };
+	struct sf_msg req = {.op = SF_MSG_REGISTER};
 	const struct oci_kv *ann;
 	size_t nann, enclen;
 	uint64_t cgid;
 	int ret = -1;
 
 	if (!h->st.bundle)
-		return sf_usage(err, "the OCI state on stdin has no \"bundle\"");
+		return sf_usage(err, "the OCI state on stdin has no "
+				     "\"bundle\"");
 	if (oci_config_load(h->st.bundle, &cfg, err) < 0)
 		return -1;
 	/* runtimes copy config annotations into the state; older ones may not */
 	ann = h->st.nann ? h->st.ann : cfg.ann;
 	nann = h->st.nann ? h->st.nann : cfg.nann;
-	if (sf_fail_policy_parse(oci_kv_get(ann, nann, ANN_FAIL), &h->fail_closed,
-				 err) < 0 ||
-	    sf_export_parse(oci_kv_get(ann, nann, ANN_EXPORT), &exports, err) < 0)
+	if (sf_fail_policy_parse(oci_kv_get(ann, nann, ANN_FAIL),
+				 &h->fail_closed, err) < 0 ||
+	    sf_export_parse(oci_kv_get(ann, nann, ANN_EXPORT), &exports, err) <
+		    0)
 		goto out;
 	sf_export_list_free(&exports);
 	if (sf_format_check(oci_kv_get(ann, nann, ANN_FORMAT), err) < 0)
@@ -268,17 +286,22 @@ static int do_register(struct hook *h, struct sf_error **err)
 		goto out;
 
 	if (kill(h->st.pid, 0) < 0 && errno == ESRCH) {
-		sf_fail(err, 0, "container process %d no longer exists", (int)h->st.pid);
+		sf_fail(err, 0, "container process %d no longer exists",
+			(int)h->st.pid);
 		goto out;
 	}
-	if (cg2_mount_point(&mnt, err) < 0 || cg2_path_of_pid(h->st.pid, &cgpath, err) < 0 ||
+	if (cg2_mount_point(&mnt, err) < 0 ||
+	    cg2_path_of_pid(h->st.pid, &cgpath, err) < 0 ||
 	    cg2_path_of_pid(getpid(), &own, err) < 0)
 		goto out;
 	/* Tagging a shared cgroup would stream the runtime or the host. */
 	if (!strcmp(cgpath, "/") || !strcmp(cgpath, own)) {
-		sf_fail(err, 0, "container process %d has no cgroup v2 directory of its "
-				"own (it is in `%s`, like the runtime): cannot track it "
-				"apart from the host",
+		sf_fail(err, 0,
+			"container process %d has no cgroup v2 directory of "
+			"its "
+			"own (it is in `%s`, like the runtime): cannot track "
+			"it "
+			"apart from the host",
 			(int)h->st.pid, cgpath);
 		goto out;
 	}
@@ -315,7 +338,7 @@ out:
 
 static int do_unregister(struct hook *h, struct sf_error **err)
 {
-	struct sf_msg req = { .op = SF_MSG_UNREGISTER, .container_id = h->st.id };
+	struct sf_msg req = {.op = SF_MSG_UNREGISTER, .container_id = h->st.id};
 
 	if (sf_fail_policy_parse(oci_kv_get(h->st.ann, h->st.nann, ANN_FAIL),
 				 &h->fail_closed, err) < 0)
@@ -327,7 +350,7 @@ int main(int argc, char **argv)
 {
 	cleanup_error struct sf_error *err = NULL;
 	cleanup_free char *input = NULL;
-	struct hook h = { 0 };
+	struct hook h = {0};
 	enum stage stage = STAGE_NONE;
 	size_t len;
 	int ret;
@@ -337,8 +360,8 @@ int main(int argc, char **argv)
 	if (parse_args(argc, argv, &h, &err) < 0)
 		return sf_error_report(PROG, err);
 	/* a runtime writes the state at once: stdin gets the hook's timeout too */
-	if (oci_read_input(STDIN_FILENO, OCI_STATE_MAX, h.timeout_ms, &input, &len,
-			   &err) < 0)
+	if (oci_read_input(STDIN_FILENO, OCI_STATE_MAX, h.timeout_ms, &input,
+			   &len, &err) < 0)
 		return sf_error_report(PROG, err);
 	/* the pid is checked once the stage is known */
 	if (oci_state_parse(input, false, &h.st, &err) < 0)
@@ -348,12 +371,13 @@ int main(int argc, char **argv)
 		return sf_error_report(PROG, err);
 	}
 	if (stage == STAGE_REGISTER && !h.st.pid) {
-		sf_usage(&err, "the OCI state on stdin has no \"pid\" (a prestart or "
+		sf_usage(&err, "the OCI state on stdin has no \"pid\" (a "
+			       "prestart or "
 			       "createRuntime state has one)");
 		ret = -1;
 	} else {
-		ret = stage == STAGE_REGISTER ? do_register(&h, &err) :
-						do_unregister(&h, &err);
+		ret = stage == STAGE_REGISTER ? do_register(&h, &err)
+					      : do_unregister(&h, &err);
 	}
 	if (ret < 0) {
 		sf_error_wrap(&err, "container `%s`", h.st.id);

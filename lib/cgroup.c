@@ -13,7 +13,8 @@ static void unescape_octal(char *s)
 	while (*s) {
 		if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' &&
 		    s[2] <= '7' && s[3] >= '0' && s[3] <= '7') {
-			*d++ = (s[1] - '0') << 6 | (s[2] - '0') << 3 | (s[3] - '0');
+			*d++ = (s[1] - '0') << 6 | (s[2] - '0') << 3 |
+			       (s[3] - '0');
 			s += 4;
 		} else {
 			*d++ = *s++;
@@ -51,8 +52,10 @@ int cg2_mount_point(char **out, struct sf_error **err)
 		return 0;
 	}
 	return sf_fail(err, 0,
-		       "cgroup v2 is not mounted (no cgroup2 entry in /proc/self/mountinfo); "
-		       "mount it, e.g. `mount -t cgroup2 none /sys/fs/cgroup/unified`");
+		       "cgroup v2 is not mounted (no cgroup2 entry in "
+		       "/proc/self/mountinfo); "
+		       "mount it, e.g. `mount -t cgroup2 none "
+		       "/sys/fs/cgroup/unified`");
 }
 
 int cg2_path_of_pid(pid_t pid, char **out, struct sf_error **err)
@@ -73,8 +76,8 @@ int cg2_path_of_pid(pid_t pid, char **out, struct sf_error **err)
 		*out = xstrdup(line + 3);
 		return 0;
 	}
-	return sf_fail(err, 0, "process %d has no cgroup v2 entry in `%s`", (int)pid,
-		       path);
+	return sf_fail(err, 0, "process %d has no cgroup v2 entry in `%s`",
+		       (int)pid, path);
 }
 
 int cg2_id(const char *dir, uint64_t *id, struct sf_error **err)

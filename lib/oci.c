@@ -23,7 +23,7 @@ int oci_read_input(int fd, size_t max, int timeout_ms, char **out, size_t *len,
 	end.tv_nsec += (timeout_ms % 1000) * 1000000L;
 	/* read one byte past the cap to tell "exactly max" from "more" */
 	while (used <= max) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
+		struct pollfd p = {.fd = fd, .events = POLLIN};
 		long left;
 		ssize_t n;
 
@@ -31,27 +31,34 @@ int oci_read_input(int fd, size_t max, int timeout_ms, char **out, size_t *len,
 		left = (end.tv_sec - now.tv_sec) * 1000 +
 		       (end.tv_nsec - now.tv_nsec) / 1000000;
 		if (left <= 0 || poll(&p, 1, (int)left) == 0)
-			return sf_usage(err, "the OCI state on stdin did not end within "
-					     "%d ms: the runtime writes it and closes stdin",
+			return sf_usage(err,
+					"the OCI state on stdin did not end "
+					"within "
+					"%d ms: the runtime writes it and "
+					"closes stdin",
 					timeout_ms);
 		n = read(fd, buf + used, max + 1 - used);
 
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return sf_fail(err, errno, "read the OCI state from stdin");
+			return sf_fail(err, errno,
+				       "read the OCI state from stdin");
 		}
 		if (n == 0)
 			break;
 		used += n;
 	}
 	if (used > max)
-		return sf_usage(err, "the OCI state on stdin is larger than %zu KiB: "
-				     "refusing it (a runtime's state is a few KiB)",
+		return sf_usage(err,
+				"the OCI state on stdin is larger than %zu "
+				"KiB: "
+				"refusing it (a runtime's state is a few KiB)",
 				max >> 10);
 	buf[used] = 0;
 	if (memchr(buf, 0, used))
-		return sf_usage(err, "the OCI state on stdin contains a NUL byte");
+		return sf_usage(err, "the OCI state on stdin contains a NUL "
+				     "byte");
 	*out = steal_pointer(&buf);
 	*len = used;
 	return 0;
@@ -64,7 +71,8 @@ bool sf_name_printable(const char *s, size_t max)
 	if (!s || !*s)
 		return false;
 	for (; *s; s++, n++)
-		if (n >= max || (unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+		if (n >= max || (unsigned char)*s < 0x20 ||
+		    (unsigned char)*s > 0x7e)
 			return false;
 	return true;
 }
@@ -105,7 +113,8 @@ static int parse_annotations(yajl_val obj, const char *what,
 	if (!obj || YAJL_IS_NULL(obj))
 		return 0;
 	if (!YAJL_IS_OBJECT(obj))
-		return sf_usage(err, "%s: \"annotations\" is not an object", what);
+		return sf_usage(err, "%s: \"annotations\" is not an object",
+				what);
 	n = obj->u.object.len;
 	kv = xzalloc(sizeof(*kv) * (n ? n : 1));
 	for (size_t i = 0; i < n; i++) {
@@ -113,7 +122,9 @@ static int parse_annotations(yajl_val obj, const char *what,
 
 		if (!YAJL_IS_STRING(v)) {
 			kv_free(kv, i);
-			return sf_usage(err, "%s: annotation `%.100s` is not a string",
+			return sf_usage(err,
+					"%s: annotation `%.100s` is not a "
+					"string",
 					what, obj->u.object.keys[i]);
 		}
 		kv[i].key = xstrdup(obj->u.object.keys[i]);
@@ -221,8 +232,10 @@ int oci_state_parse(const char *buf, bool need_pid, struct oci_state *st,
 
 	memset(st, 0, sizeof(*st));
 	if (!buf[strspn(buf, " \t\r\n")])
-		return sf_usage(err, "no OCI state on stdin (empty input): sfhook is "
-				     "an OCI hook and reads the container state "
+		return sf_usage(err, "no OCI state on stdin (empty input): "
+				     "sfhook is "
+				     "an OCI hook and reads the container "
+				     "state "
 				     "the runtime writes to its stdin");
 	root = json_parse(buf, "the OCI state on stdin", err);
 	if (!root)
@@ -232,33 +245,43 @@ int oci_state_parse(const char *buf, bool need_pid, struct oci_state *st,
 				     "(\\u0000): refusing them rather than reading them "
 				     "cut short");
 	if (!YAJL_IS_OBJECT(root))
-		return sf_usage(err, "the OCI state on stdin is not a JSON object");
+		return sf_usage(err, "the OCI state on stdin is not a JSON "
+				     "object");
 	id = json_get_str(root, "id");
 	if (!id)
-		return sf_usage(err, "the OCI state on stdin has no string \"id\"");
+		return sf_usage(err, "the OCI state on stdin has no string "
+				     "\"id\"");
 	if (!sf_name_printable(id, OCI_ID_MAX) || strchr(id, '/'))
-		return sf_usage(err, "the OCI state has an invalid container id "
-				     "(want 1-%d printable characters, no '/')",
+		return sf_usage(err,
+				"the OCI state has an invalid container id "
+				"(want 1-%d printable characters, no '/')",
 				OCI_ID_MAX);
 	status = json_get_str(root, "status");
 	bundle = json_get_str(root, "bundle");
 	if (json_get(root, "bundle") && !bundle)
-		return sf_usage(err, "the OCI state's \"bundle\" is not a string");
+		return sf_usage(err, "the OCI state's \"bundle\" is not a "
+				     "string");
 	if (bundle && (bundle[0] != '/' || strlen(bundle) >= PATH_MAX))
-		return sf_usage(err, "the OCI state's \"bundle\" `%.200s` is not an "
-				     "absolute path",
+		return sf_usage(err,
+				"the OCI state's \"bundle\" `%.200s` is not an "
+				"absolute path",
 				bundle);
 	pid = json_get(root, "pid");
 	if (pid) {
 		if (!YAJL_IS_INTEGER(pid))
-			return sf_usage(err, "the OCI state's \"pid\" is not a number");
-		if (YAJL_GET_INTEGER(pid) <= 0 || YAJL_GET_INTEGER(pid) > INT_MAX)
-			return sf_usage(err, "the OCI state's \"pid\" %lld is out of range",
+			return sf_usage(err, "the OCI state's \"pid\" is not a "
+					     "number");
+		if (YAJL_GET_INTEGER(pid) <= 0 ||
+		    YAJL_GET_INTEGER(pid) > INT_MAX)
+			return sf_usage(err,
+					"the OCI state's \"pid\" %lld is out "
+					"of range",
 					YAJL_GET_INTEGER(pid));
 		st->pid = YAJL_GET_INTEGER(pid);
 	} else if (need_pid) {
 		return sf_usage(err, "the OCI state on stdin has no \"pid\" (a "
-				     "prestart or createRuntime state has one)");
+				     "prestart or createRuntime state has "
+				     "one)");
 	}
 	if (parse_annotations(json_get(root, "annotations"), "the OCI state",
 			      &st->ann, &st->nann, err) < 0)
@@ -303,10 +326,12 @@ int oci_config_load(const char *bundle, struct oci_config *c,
 		return sf_usage(err, "`%s` is not a JSON object", path);
 	proc = json_get(root, "process");
 	if (proc && !YAJL_IS_OBJECT(proc))
-		return sf_usage(err, "`%s`: \"process\" is not an object", path);
+		return sf_usage(err, "`%s`: \"process\" is not an object",
+				path);
 	args = json_get(proc, "args");
 	if (args && !YAJL_IS_ARRAY(args))
-		return sf_usage(err, "`%s`: \"process.args\" is not an array", path);
+		return sf_usage(err, "`%s`: \"process.args\" is not an array",
+				path);
 	if (args) {
 		c->args = xzalloc(sizeof(char *) * (args->u.array.len + 1));
 		for (size_t i = 0; i < args->u.array.len; i++) {
@@ -314,7 +339,9 @@ int oci_config_load(const char *bundle, struct oci_config *c,
 
 			if (!YAJL_IS_STRING(a)) {
 				oci_config_free(c);
-				return sf_usage(err, "`%s`: \"process.args\" holds a non-string",
+				return sf_usage(err,
+						"`%s`: \"process.args\" holds "
+						"a non-string",
 						path);
 			}
 			c->args[c->nargs++] = xstrdup(YAJL_GET_STRING(a));
@@ -363,7 +390,7 @@ bool sf_mqtt_topic_valid(const char *t)
 
 const char *sf_export_kind_name(enum sf_export_kind k)
 {
-	static const char *const names[] = { "file", "mqtt", "http" };
+	static const char *const names[] = {"file", "mqtt", "http"};
 
 	return names[k];
 }
@@ -378,11 +405,16 @@ static int export_entry(const char *ent, struct sf_export *e,
 	if (klen == 4 && strncmp(ent, "file", 4) == 0) {
 		e->kind = SF_EXPORT_FILE;
 		if (arg && !sf_plain_file_name(arg, SF_EXPORT_NAME_MAX))
-			return sf_usage(err, ANN_EXPORT " `file:%.100s`: the file name "
-						      "must be a plain name inside the "
-						      "agent's output directory (no '/', "
-						      "no leading '.', printable, at most "
-						      "%d bytes)",
+			return sf_usage(err,
+					ANN_EXPORT " `file:%.100s`: the file "
+						   "name "
+						   "must be a plain name "
+						   "inside the "
+						   "agent's output directory "
+						   "(no '/', "
+						   "no leading '.', printable, "
+						   "at most "
+						   "%d bytes)",
 					arg, SF_EXPORT_NAME_MAX);
 	} else if (klen == 4 && strncmp(ent, "mqtt", 4) == 0) {
 		e->kind = SF_EXPORT_MQTT;
@@ -403,12 +435,16 @@ static int export_entry(const char *ent, struct sf_export *e,
 						      "`http` (the agent's --http URL)",
 					arg);
 	} else {
-		return sf_usage(err, ANN_EXPORT ": unknown export kind `%.*s`: use "
-					      "file, file:NAME, mqtt[:TOPIC] or http",
+		return sf_usage(err,
+				ANN_EXPORT ": unknown export kind `%.*s`: use "
+					   "file, file:NAME, mqtt[:TOPIC] or "
+					   "http",
 				(int)(klen > 64 ? 64 : klen), ent);
 	}
 	if (arg && !*arg)
-		return sf_usage(err, ANN_EXPORT " `%.100s`: empty value after ':'", ent);
+		return sf_usage(err,
+				ANN_EXPORT " `%.100s`: empty value after ':'",
+				ent);
 	e->arg = arg ? xstrdup(arg) : NULL;
 	return 0;
 }
@@ -435,13 +471,16 @@ int sf_export_parse(const char *spec, struct sf_export_list *l,
 			*--t = 0;
 		if (!*ent) {
 			sf_export_list_free(l);
-			return sf_usage(err, ANN_EXPORT " `%.100s`: empty entry in the "
-						      "list",
+			return sf_usage(err,
+					ANN_EXPORT " `%.100s`: empty entry in "
+						   "the "
+						   "list",
 					spec);
 		}
 		if (l->n == SF_EXPORT_MAX) {
 			sf_export_list_free(l);
-			return sf_usage(err, ANN_EXPORT ": more than %d entries",
+			return sf_usage(err,
+					ANN_EXPORT ": more than %d entries",
 					SF_EXPORT_MAX);
 		}
 		if (export_entry(ent, &l->e[l->n], err) < 0) {
@@ -484,9 +523,10 @@ int sf_fail_policy_parse(const char *v, bool *closed, struct sf_error **err)
 		*closed = true;
 		return 0;
 	}
-	return sf_usage(err, ANN_FAIL " `%.64s` is invalid: use `open` (start the "
-				  "container when the agent is unreachable) or "
-				  "`closed` (refuse to start it)",
+	return sf_usage(err,
+			ANN_FAIL " `%.64s` is invalid: use `open` (start the "
+				 "container when the agent is unreachable) or "
+				 "`closed` (refuse to start it)",
 			v);
 }
 
@@ -498,8 +538,10 @@ int sf_workload_from_annotations(const struct oci_kv *kv, size_t n,
 
 	if (w) {
 		if (!sf_name_printable(w, SF_WORKLOAD_MAX))
-			return sf_usage(err, ANN_WORKLOAD " is invalid: want 1-%d "
-							  "printable ASCII characters",
+			return sf_usage(err,
+					ANN_WORKLOAD " is invalid: want 1-%d "
+						     "printable ASCII "
+						     "characters",
 					SF_WORKLOAD_MAX);
 		*out = xstrdup(w);
 		return 0;

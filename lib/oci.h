@@ -13,17 +13,17 @@
 
 #include "util.h"
 
-#define OCI_STATE_MAX (256u << 10)  /* stdin cap */
-#define OCI_CONFIG_MAX (4u << 20)   /* config.json cap */
-#define OCI_ID_MAX 1024             /* container id */
-#define SF_WORKLOAD_MAX 128         /* io.sfagent.workload */
-#define SF_EXPORT_NAME_MAX 200      /* file:NAME */
-#define SF_EXPORT_MAX 4             /* entries in io.sfagent.export (SF_MAX_SINKS) */
+#define OCI_STATE_MAX	   (256u << 10) /* stdin cap */
+#define OCI_CONFIG_MAX	   (4u << 20) /* config.json cap */
+#define OCI_ID_MAX	   1024 /* container id */
+#define SF_WORKLOAD_MAX	   128 /* io.sfagent.workload */
+#define SF_EXPORT_NAME_MAX 200 /* file:NAME */
+#define SF_EXPORT_MAX	   4 /* entries in io.sfagent.export (SF_MAX_SINKS) */
 
-#define ANN_EXPORT "io.sfagent.export"
+#define ANN_EXPORT   "io.sfagent.export"
 #define ANN_WORKLOAD "io.sfagent.workload"
-#define ANN_FAIL "io.sfagent.fail"
-#define ANN_FORMAT "io.sfagent.format"
+#define ANN_FAIL     "io.sfagent.fail"
+#define ANN_FORMAT   "io.sfagent.format"
 
 struct oci_kv {
 	char *key, *value;

@@ -13,8 +13,10 @@
 #include "oci.h"
 
 static const char *const op_names[] = {
-	[SF_MSG_NONE] = "none",		    [SF_MSG_REGISTER] = "register",
-	[SF_MSG_UNREGISTER] = "unregister", [SF_MSG_ACK] = "ack",
+	[SF_MSG_NONE] = "none",
+	[SF_MSG_REGISTER] = "register",
+	[SF_MSG_UNREGISTER] = "unregister",
+	[SF_MSG_ACK] = "ack",
 	[SF_MSG_ERROR] = "error",
 };
 
@@ -55,7 +57,8 @@ char *sf_msg_encode(const struct sf_msg *m, size_t *len, struct sf_error **err)
 	gen_kv_str(g, "export", m->export_spec);
 	gen_kv_str(g, "format", m->format);
 	if (m->meta_json) {
-		cleanup_yajl_val yajl_val meta = json_parse(m->meta_json, "metadata", err);
+		cleanup_yajl_val yajl_val meta =
+			json_parse(m->meta_json, "metadata", err);
 
 		if (!meta)
 			return NULL;
@@ -67,7 +70,8 @@ char *sf_msg_encode(const struct sf_msg *m, size_t *len, struct sf_error **err)
 	out = json_gen_take(g, len);
 	if (*len > SF_PROTO_MAX) {
 		free(out);
-		sf_usage(err, "%s message is %zu bytes, more than the protocol's %u",
+		sf_usage(err,
+			 "%s message is %zu bytes, more than the protocol's %u",
 			 sf_msg_op_name(m->op), *len, SF_PROTO_MAX);
 		return NULL;
 	}
@@ -85,7 +89,8 @@ static int get_str(yajl_val root, const char *key, size_t max, char **out,
 	if (!YAJL_IS_STRING(v))
 		return sf_usage(err, "field \"%s\" is not a string", key);
 	if (strlen(v->u.string) > max)
-		return sf_usage(err, "field \"%s\" is longer than %zu bytes", key, max);
+		return sf_usage(err, "field \"%s\" is longer than %zu bytes",
+				key, max);
 	*out = xstrdup(v->u.string);
 	return 0;
 }
@@ -96,9 +101,10 @@ static bool path_clean(const char *p)
 	if (p[0] != '/')
 		return false;
 	for (const char *c = p; *c; c++) {
-		if (c[0] == '/' && (c[1] == '/' ||
-				    (c[1] == '.' && (c[2] == 0 || c[2] == '/')) ||
-				    (c[1] == '.' && c[2] == '.' && (c[3] == 0 || c[3] == '/'))))
+		if (c[0] == '/' &&
+		    (c[1] == '/' ||
+		     (c[1] == '.' && (c[2] == 0 || c[2] == '/')) ||
+		     (c[1] == '.' && c[2] == '.' && (c[3] == 0 || c[3] == '/'))))
 			return false;
 	}
 	return true;
@@ -112,13 +118,16 @@ static int check_register(struct sf_msg *m, struct sf_error **err)
 		return sf_usage(err, "register: no \"cgroup_id\"");
 	if (!m->cgroup_path || !path_clean(m->cgroup_path) ||
 	    strcmp(m->cgroup_path, "/") == 0)
-		return sf_usage(err, "register: \"cgroup_path\" must be a clean "
+		return sf_usage(err, "register: \"cgroup_path\" must be a "
+				     "clean "
 				     "absolute path below the cgroup2 root");
 	if (!m->bundle || !path_clean(m->bundle))
-		return sf_usage(err, "register: \"bundle\" must be an absolute path");
+		return sf_usage(err, "register: \"bundle\" must be an absolute "
+				     "path");
 	if (!m->workload || !sf_name_printable(m->workload, SF_WORKLOAD_MAX))
-		return sf_usage(err, "register: \"workload\" must be 1-%d printable "
-				     "characters",
+		return sf_usage(err,
+				"register: \"workload\" must be 1-%d printable "
+				"characters",
 				SF_WORKLOAD_MAX);
 	if (!m->export_spec)
 		m->export_spec = xstrdup("file");
@@ -138,7 +147,8 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 
 	memset(m, 0, sizeof(*m));
 	if (len > SF_PROTO_MAX)
-		return sf_usage(err, "message larger than %u bytes", SF_PROTO_MAX);
+		return sf_usage(err, "message larger than %u bytes",
+				SF_PROTO_MAX);
 	if (memchr(buf, 0, len))
 		return sf_usage(err, "message contains a NUL byte");
 	copy = xstrndup(buf, len);
@@ -151,8 +161,10 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 	if (!v || !YAJL_IS_INTEGER(v))
 		return sf_usage(err, "message has no protocol version \"v\"");
 	if (YAJL_GET_INTEGER(v) != SF_PROTO_VERSION)
-		return sf_usage(err, "protocol version %lld is not supported (this "
-				     "side speaks %d): install matching sfagent and sfhook",
+		return sf_usage(err,
+				"protocol version %lld is not supported (this "
+				"side speaks %d): install matching sfagent and "
+				"sfhook",
 				YAJL_GET_INTEGER(v), SF_PROTO_VERSION);
 	op = json_get_str(root, "op");
 	for (i = 1; op && i < sizeof(op_names) / sizeof(op_names[0]); i++)
@@ -160,7 +172,8 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 			m->op = i;
 	if (m->op == SF_MSG_NONE)
 		return sf_usage(err, "message has an unknown or no \"op\"");
-	if (get_str(root, "container_id", OCI_ID_MAX, &m->container_id, err) < 0 ||
+	if (get_str(root, "container_id", OCI_ID_MAX, &m->container_id, err) <
+		    0 ||
 	    get_str(root, "cgroup_path", PATH_MAX, &m->cgroup_path, err) < 0 ||
 	    get_str(root, "bundle", PATH_MAX, &m->bundle, err) < 0 ||
 	    get_str(root, "workload", SF_WORKLOAD_MAX, &m->workload, err) < 0 ||
@@ -172,7 +185,8 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 	if (v) {
 		if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0 ||
 		    YAJL_GET_INTEGER(v) > INT_MAX) {
-			sf_usage(err, "field \"pid\" is not a positive integer");
+			sf_usage(err, "field \"pid\" is not a positive "
+				      "integer");
 			goto bad;
 		}
 		m->pid = YAJL_GET_INTEGER(v);
@@ -180,7 +194,8 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 	v = json_get(root, "cgroup_id");
 	if (v) {
 		if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0) {
-			sf_usage(err, "field \"cgroup_id\" is not a positive integer");
+			sf_usage(err, "field \"cgroup_id\" is not a positive "
+				      "integer");
 			goto bad;
 		}
 		m->cgroup_id = YAJL_GET_INTEGER(v);
@@ -197,7 +212,8 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 		m->meta_json = json_gen_take(g, NULL);
 	}
 	if ((m->op == SF_MSG_REGISTER || m->op == SF_MSG_UNREGISTER) &&
-	    (!m->container_id || !sf_name_printable(m->container_id, OCI_ID_MAX) ||
+	    (!m->container_id ||
+	     !sf_name_printable(m->container_id, OCI_ID_MAX) ||
 	     strchr(m->container_id, '/'))) {
 		sf_usage(err, "%s: \"container_id\" missing or invalid",
 			 sf_msg_op_name(m->op));
@@ -237,7 +253,8 @@ int sf_msg_send(int fd, const struct sf_msg *m, struct sf_error **err)
 		n = send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return sf_fail(err, errno, "send %s message", sf_msg_op_name(m->op));
+		return sf_fail(err, errno, "send %s message",
+			       sf_msg_op_name(m->op));
 	return 0;
 }
 
@@ -257,8 +274,8 @@ int sf_msg_recv(int fd, struct sf_msg *m, struct sf_error **err)
 	if (n == 0)
 		return sf_fail(err, 0, "connection closed by the peer");
 	if ((size_t)n > SF_PROTO_MAX)
-		return sf_usage(err, "message of %zd bytes is larger than %u", n,
-				SF_PROTO_MAX);
+		return sf_usage(err, "message of %zd bytes is larger than %u",
+				n, SF_PROTO_MAX);
 	return sf_msg_decode(buf, n, m, err);
 }
 
@@ -273,7 +290,7 @@ static int64_t ms_left(const struct timespec *deadline)
 
 static int wait_fd(int fd, short events, const struct timespec *deadline)
 {
-	struct pollfd p = { .fd = fd, .events = events };
+	struct pollfd p = {.fd = fd, .events = events};
 	int64_t left;
 	int r;
 
@@ -291,7 +308,7 @@ static int wait_fd(int fd, short events, const struct timespec *deadline)
 int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
 		  struct sf_msg *reply, struct sf_error **err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	cleanup_close int fd = -1;
 	struct timespec deadline;
 	int r;
@@ -315,14 +332,15 @@ int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
 		if (errno == EINTR)
 			continue;
 		if (errno != EAGAIN)
-			return sf_fail(err, errno, "cannot reach the agent at `%s`%s",
-				       path,
-				       errno == ENOENT || errno == ECONNREFUSED ?
-					       " (is `sfagent -D` running?)" :
-					       "");
+			return sf_fail(err, errno,
+				       "cannot reach the agent at `%s`%s", path,
+				       errno == ENOENT || errno == ECONNREFUSED
+					       ? " (is `sfagent -D` running?)"
+					       : "");
 		if (ms_left(&deadline) <= 0)
 			return sf_fail(err, 0,
-				       "the agent at `%s` did not accept the connection "
+				       "the agent at `%s` did not accept the "
+				       "connection "
 				       "within %d ms",
 				       path, timeout_ms);
 		poll(NULL, 0, 5);
@@ -332,9 +350,12 @@ int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
 	for (;;) {
 		r = wait_fd(fd, POLLIN, &deadline);
 		if (r < 0)
-			return sf_fail(err, errno, "wait for the agent's reply");
+			return sf_fail(err, errno,
+				       "wait for the agent's reply");
 		if (r == 0)
-			return sf_fail(err, 0, "the agent at `%s` did not answer within %d ms",
+			return sf_fail(err, 0,
+				       "the agent at `%s` did not answer "
+				       "within %d ms",
 				       path, timeout_ms);
 		r = sf_msg_recv(fd, reply, err);
 		if (r == -2)
@@ -343,7 +364,8 @@ int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
 			return sf_error_wrap(err, "reply from the agent");
 		if (reply->op != SF_MSG_ACK && reply->op != SF_MSG_ERROR) {
 			sf_msg_free(reply);
-			return sf_fail(err, 0, "the agent sent an unexpected reply");
+			return sf_fail(err, 0,
+				       "the agent sent an unexpected reply");
 		}
 		return 0;
 	}

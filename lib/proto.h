@@ -20,8 +20,8 @@
 
 #include "util.h"
 
-#define SF_PROTO_VERSION 1
-#define SF_PROTO_MAX (48u << 10) /* fits in one xattr value, too */
+#define SF_PROTO_VERSION  1
+#define SF_PROTO_MAX	  (48u << 10) /* fits in one xattr value, too */
 #define SF_SOCKET_DEFAULT "/run/sfagent/sfagent.sock"
 
 enum sf_msg_op {

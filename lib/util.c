@@ -154,7 +154,7 @@ int sf_log_level(void)
 
 void sf_vlog(int level, const char *fmt, va_list ap)
 {
-	static const char *names[] = { "error", "warning", "info", "debug" };
+	static const char *names[] = {"error", "warning", "info", "debug"};
 
 	if (log_debug_file) {
 		struct timespec ts;
@@ -162,7 +162,8 @@ void sf_vlog(int level, const char *fmt, va_list ap)
 
 		clock_gettime(CLOCK_REALTIME, &ts);
 		va_copy(aq, ap);
-		fprintf(log_debug_file, "%lld.%06ld %s: %s: ", (long long)ts.tv_sec,
+		fprintf(log_debug_file,
+			"%lld.%06ld %s: %s: ", (long long)ts.tv_sec,
 			ts.tv_nsec / 1000, log_prog, names[level]);
 		vfprintf(log_debug_file, fmt, aq);
 		fputc('\n', log_debug_file);
@@ -229,7 +230,8 @@ int read_file(const char *path, char **out, size_t *len, size_t max,
 
 		if (used + 1 >= cap) {
 			if (cap > max)
-				return sf_fail(err, 0, "`%s` is larger than %zu bytes",
+				return sf_fail(err, 0,
+					       "`%s` is larger than %zu bytes",
 					       path, max);
 			cap *= 2;
 			buf = xrealloc(buf, cap);
@@ -245,7 +247,8 @@ int read_file(const char *path, char **out, size_t *len, size_t max,
 		used += n;
 	}
 	if (used > max)
-		return sf_fail(err, 0, "`%s` is larger than %zu bytes", path, max);
+		return sf_fail(err, 0, "`%s` is larger than %zu bytes", path,
+			       max);
 	buf[used] = 0;
 	*out = steal_pointer(&buf);
 	if (len)

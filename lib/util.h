@@ -21,24 +21,25 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define SF_EXIT_ENV 1
+#define SF_EXIT_ENV   1
 #define SF_EXIT_USAGE 2
 
 struct sf_error {
 	int status; /* exit status to use: SF_EXIT_ENV or SF_EXIT_USAGE */
-	int errno_;  /* errno at the failure, or 0 */
+	int errno_; /* errno at the failure, or 0 */
 	char *msg;
 };
 
-__attribute__((format(printf, 4, 5))) int
-sf_error_set(struct sf_error **err, int status, int errno_, const char *fmt,
-	     ...);
-__attribute__((format(printf, 2, 3))) int
-sf_error_wrap(struct sf_error **err, const char *fmt, ...);
+__attribute__((format(printf, 4, 5))) int sf_error_set(struct sf_error **err,
+						       int status, int errno_,
+						       const char *fmt, ...);
+__attribute__((format(printf, 2, 3))) int sf_error_wrap(struct sf_error **err,
+							const char *fmt, ...);
 void sf_error_free(struct sf_error *err);
 
 /* Shorthands: an environment problem (exit 1) or a usage problem (exit 2). */
-#define sf_fail(err, errno_, ...) sf_error_set(err, SF_EXIT_ENV, errno_, __VA_ARGS__)
+#define sf_fail(err, errno_, ...) \
+	sf_error_set(err, SF_EXIT_ENV, errno_, __VA_ARGS__)
 #define sf_usage(err, ...) sf_error_set(err, SF_EXIT_USAGE, 0, __VA_ARGS__)
 
 void *xmalloc(size_t n);
@@ -70,10 +71,10 @@ static inline void sf_error_freep(struct sf_error **e)
 	sf_error_free(*e);
 	*e = NULL;
 }
-#define cleanup_free __attribute__((cleanup(freep)))
-#define cleanup_close __attribute__((cleanup(closep)))
+#define cleanup_free   __attribute__((cleanup(freep)))
+#define cleanup_close  __attribute__((cleanup(closep)))
 #define cleanup_fclose __attribute__((cleanup(fclosep)))
-#define cleanup_error __attribute__((cleanup(sf_error_freep)))
+#define cleanup_error  __attribute__((cleanup(sf_error_freep)))
 
 static inline void *steal_ptr(void *pp)
 {
@@ -96,11 +97,11 @@ enum sf_log_level { SF_LOG_ERROR, SF_LOG_WARN, SF_LOG_INFO, SF_LOG_DEBUG };
 void sf_log_init(const char *prog, int level, FILE *debug_file);
 int sf_log_level(void);
 __attribute__((format(printf, 2, 3))) void sf_log(int level, const char *fmt,
-						   ...);
+						  ...);
 void sf_vlog(int level, const char *fmt, va_list ap);
 #define log_error(...) sf_log(SF_LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) sf_log(SF_LOG_WARN, __VA_ARGS__)
-#define log_info(...) sf_log(SF_LOG_INFO, __VA_ARGS__)
+#define log_warn(...)  sf_log(SF_LOG_WARN, __VA_ARGS__)
+#define log_info(...)  sf_log(SF_LOG_INFO, __VA_ARGS__)
 #define log_debug(...) sf_log(SF_LOG_DEBUG, __VA_ARGS__)
 
 /* Prints "prog: <msg>" once and returns the exit status to use. */

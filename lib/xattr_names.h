@@ -8,7 +8,7 @@
 #define SF_XATTR_NAMES_H
 
 #define SF_XATTR_CONTAINER "trusted.sfagent.container" /* container id */
-#define SF_XATTR_WORKLOAD "trusted.sfagent.workload"   /* workload name */
-#define SF_XATTR_REG "trusted.sfagent.register"	       /* the REGISTER message */
+#define SF_XATTR_WORKLOAD  "trusted.sfagent.workload" /* workload name */
+#define SF_XATTR_REG	   "trusted.sfagent.register" /* the REGISTER message */
 
 #endif

@@ -54,6 +54,8 @@ pm_run() {
 	assert_output "hi"
 	cid=$(cat "$HT/cid1")
 	f="$OUT/podwl.jsonl"
+	# podman runs poststop from its cleanup process: give it a moment
+	wait_for "stream.end" 30 stream_check "$f" 'ev[-1]["type"] == "stream.end"'
 	assert_seq_no_gaps "$f"
 	assert_stream "$f" \
 		'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
@@ -80,6 +82,7 @@ pm_run() {
 		localhost/sfagent-busybox:test /bin/true
 	assert_success
 	cid=$(cat "$HT/cid3")
+	wait_for "stream.end" 30 stream_check "$OUT/podman-named.jsonl" 'ev[-1]["type"] == "stream.end"'
 	assert_stream "$OUT/podman-named.jsonl" 'ev[0]["workload"] == "'"$cid"'"' \
 		'by("process.exec")[0]["filename"] == "/bin/true"' \
 		'ev[-1]["type"] == "stream.end"'

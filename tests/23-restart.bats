@@ -46,8 +46,7 @@ xattrs_of() {
 	grep -q "1 streams resumed" "$HT/agent.log"
 	wait_for "events after the restart" 30 holds "$f" \
 		'len(by("stream.start")) == 2 and any(e.get("path") == "/etc/hostname" for e in ev[ev.index(by("stream.start")[1]):])'
-	runc --root "$RUNC_ROOT" kill sfh-long1 KILL
-	wait_for "stopped" 30 test "$(state_of sfh-long1)" = stopped
+	stop_container sfh-long1
 	runc --root "$RUNC_ROOT" delete sfh-long1
 	wait_for "stream.end" 30 holds "$f" 'ev[-1]["type"] == "stream.end" and len(by("stream.end")) == 2'
 	assert_stream "$f" \
@@ -84,9 +83,9 @@ xattrs_of() {
 	f="$OUT/gone.jsonl"
 	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
 	stop_daemon TERM
-	runc --root "$RUNC_ROOT" kill sfh-gone1 KILL
-	wait_for "stopped" 30 test "$(state_of sfh-gone1)" = stopped
+	stop_container sfh-gone1
 	[ -d "$MNT/sfh-gone1" ]
+	wait_for "cgroup empty" 30 grep -q "populated 0" "$MNT/sfh-gone1/cgroup.events"
 	start_daemon
 	grep -q "1 closed out" "$HT/agent.log"
 	assert_stream "$f" \
@@ -126,8 +125,7 @@ os.setxattr(d, "trusted.sfagent.register", b"{\"v\":1,\"op\":\"register\",\"cont
 	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
 	assert_stream "$f" 'ev[0]["type"] == "stream.start" and ev[0]["resumed"] is True' \
 		'ev[1]["type"] == "stream.missed" and ev[1]["reason"] == "agent_restart"'
-	runc --root "$RUNC_ROOT" kill sfh-early1 KILL
-	wait_for "stopped" 30 test "$(state_of sfh-early1)" = stopped
+	stop_container sfh-early1
 	runc --root "$RUNC_ROOT" delete sfh-early1
 	wait_for "stream.end" 30 holds "$f" 'ev[-1]["type"] == "stream.end"'
 }

@@ -74,6 +74,18 @@ make_bundle() {
 			     "options": ["nosuid", "nodev", "mode=1777"]}]' \
 		"$SF_TOP/bundles/shell-demo/config.json" >"$dir/config.json"
 	"$SFAGENT" --inject-hook "$dir" --hook-path "$SFHOOK" --socket "$SOCK" >/dev/null
+	# a loaded test machine must not turn a slow ACK into a fail-open start
+	hook_timeout "$dir" 10000
+}
+
+# hook_timeout BUNDLE MS: sfhook --timeout MS (the runtime gets twice that)
+hook_timeout() {
+	jq --arg ms "$2" '(.hooks.prestart[], .hooks.poststop[]) |=
+		(.args |= ((indices("--timeout") | first) as $i |
+			   if $i then .[$i + 1] = $ms
+			   else .[0:1] + ["--timeout", $ms] + .[1:] end) |
+		 .timeout = (($ms | tonumber) * 2 / 1000 | ceil))' \
+		"$1/config.json" >"$1/config.json.tmp" && mv "$1/config.json.tmp" "$1/config.json"
 }
 
 # make_plain_bundle DIR ARGS-JSON: the same without any hook.
@@ -94,6 +106,18 @@ run_container() {
 # state_of ID: runc's status of a container, "" when gone.
 state_of() {
 	runc --root "$RUNC_ROOT" state "$1" 2>/dev/null | jq -r .status
+}
+
+# stop_container ID: SIGKILL until runc says stopped (the cgroup stays)
+stop_container() {
+	local i
+	for i in $(seq 120); do
+		[ "$(state_of "$1")" = stopped ] && return 0
+		runc --root "$RUNC_ROOT" kill "$1" KILL 2>/dev/null || true
+		sleep 0.5
+	done
+	echo "container $1 did not stop: $(runc --root "$RUNC_ROOT" state "$1")" >&2
+	return 1
 }
 
 # wait_for DESC SECONDS CMD...: polls CMD until it succeeds.

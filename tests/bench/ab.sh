@@ -6,7 +6,10 @@
 #   agent ns/event     (sfagent's own user+sys CPU per event)
 #   wall rate          (events/s of the traced loop)
 # CPU time, not wall time, so the other users of this shared machine disturb
-# it less.  Usage: tests/bench/ab.sh [N [REPS [WORKLOAD...]]]
+# it less.  Then, where perf can count tracepoints, the agent's epoll_wait,
+# write and read calls for one run of N events, and the encoder
+# micro-benchmark (best of REPS), and the delay of a few lone records.
+# Usage: tests/bench/ab.sh [N [REPS [WORKLOAD...]]]
 # WORKLOAD defaults to "kill"; "openfail" gives file.open events.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
@@ -17,6 +20,7 @@ N=${1:-500000}
 REPS=${2:-5}
 shift 2 || true
 WL=("${@:-kill}")
+ENCBENCH=$TOP/$BUILD/bench/encbench
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 for wl in "${WL[@]}"; do
@@ -42,3 +46,35 @@ f = lambda v: "%.0f (%.0f-%.0f)" % (st.median(v), min(v), max(v))
 print("%s: producer +ns/event %s | agent ns/event %s | traced rate %s/s | missed %d"
       % (sys.argv[1], f(prod), f(agent), f(rate), missed))' "$wl"
 done
+if perf stat -e syscalls:sys_enter_write -o /dev/null true 2>/dev/null; then
+	perf stat -x, -e syscalls:sys_enter_epoll_wait,syscalls:sys_enter_write,syscalls:sys_enter_read \
+		-o "$W/ps" -- "$SF" -X -o "$W/out" -- "$LG" kill "$N" >/dev/null
+	echo "agent syscalls for $N events (agent + workload): $(awk -F, '/syscalls/ { sub(/.*sys_enter_/, "", $3); printf "%s %s  ", $3, $1 }' "$W/ps")"
+fi
+if [ -x "$ENCBENCH" ]; then
+	for ((i = 0; i < REPS; i++)); do "$ENCBENCH" 1000000 sbuf; done |
+		awk '{ if (!($1 in m) || $3 < m[$1]) m[$1] = $3 } END { for (k in m) printf "encoder %s: best %s ns/record\n", k, m[k] }'
+fi
+# record latency: ms from an event's timestamp to its line in the file, for
+# a lone kill after a quiet second and for two kills 0.3 s later, right after
+# a process exit woke the agent
+F=$W/lat.json
+"$SF" -X -o "$F" -- sh -c 'sleep 1; kill -0 $$; sleep 0.3; kill -0 $$; kill -0 $$; sleep 0.5' >/dev/null &
+python3 - "$F" <<'EOF'
+import json, sys, time
+seen, out, t_end = set(), [], time.time() + 3
+while time.time() < t_end and len(seen) < 3:
+    try:
+        lines = open(sys.argv[1], errors="replace").readlines()
+    except FileNotFoundError:
+        lines = []
+    for line in lines:
+        if '"signal.kill"' in line and line.endswith("\n"):
+            e = json.loads(line)
+            if e["seq"] not in seen:
+                seen.add(e["seq"])
+                out.append("%.1f" % ((time.time_ns() - e["ts"]) / 1e6))
+    time.sleep(0.001)
+print("record latency ms (lone kill, then two after an exit):", " ".join(out))
+EOF
+wait

@@ -3,8 +3,8 @@
  * Benchmark load generator: syscall loops that time themselves, so a
  * tracer's start-up never counts in a figure.
  *
- *   loadgen kill N [RATE]        kill(getpid(), 0) N times (signal.kill)
- *   loadgen openfail N [RATE]    open() of a missing path (file.open, ret<0)
+ *   loadgen kill N [RATE [PROCS]]      kill(getpid(), 0) N times (signal.kill)
+ *   loadgen openfail N [RATE [PROCS]]  open() of a missing path (file.open)
  *   loadgen orc N FILE           open/read/close of FILE
  *   loadgen openclose N FILE     open/close of FILE
  *   loadgen getpid N             getpid() through syscall(2)
@@ -13,7 +13,8 @@
  *   loadgen time CMD [ARG...]    run CMD, time it
  *
  * RATE > 0 paces the loop to that many calls per second (checked every
- * 256 calls).  Prints one line on stdout:
+ * 256 calls); PROCS > 1 shares N and RATE among that many processes.
+ * Prints one line on stdout:
  *   ops=N elapsed_ns=N rate=N user_ns=N sys_ns=N
  * where user/sys are this process's own CPU time (children excluded, except
  * for `time`, which reports the children's).
@@ -67,6 +68,15 @@ static void report(uint64_t ops, uint64_t start, int who)
 	struct rusage ru;
 
 	getrusage(who, &ru);
+	if (who == RUSAGE_SELF) {
+		struct rusage c;
+
+		getrusage(RUSAGE_CHILDREN, &c);
+		ru.ru_utime.tv_sec += c.ru_utime.tv_sec;
+		ru.ru_utime.tv_usec += c.ru_utime.tv_usec;
+		ru.ru_stime.tv_sec += c.ru_stime.tv_sec;
+		ru.ru_stime.tv_usec += c.ru_stime.tv_usec;
+	}
 	printf("ops=%llu elapsed_ns=%llu rate=%.0f user_ns=%llu sys_ns=%llu\n",
 	       (unsigned long long)ops, (unsigned long long)el,
 	       el ? ops * 1e9 / el : 0, (unsigned long long)tv_ns(ru.ru_utime),
@@ -84,7 +94,8 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "";
-	uint64_t n = argc > 2 ? strtoull(argv[2], NULL, 10) : 0, i, start;
+	uint64_t n = argc > 2 ? strtoull(argv[2], NULL, 10) : 0, i, start, total;
+	int children = 1;
 	double rate = 0;
 	char buf[4096];
 	pid_t me = getpid();
@@ -111,10 +122,23 @@ int main(int argc, char **argv)
 	if (argc < 3)
 		return usage();
 	start = now_ns();
+	total = n;
 	if (!strcmp(mode, "kill") || !strcmp(mode, "openfail")) {
 		bool kill_mode = mode[0] == 'k';
+		int procs = argc > 4 ? atoi(argv[4]) : 1;
 
 		rate = argc > 3 ? atof(argv[3]) : 0;
+		if (procs > 1) {
+			/* the children's CPU time joins ours once reaped */
+			rate /= procs;
+			n /= procs;
+			total = n * procs;
+			for (int p = 1; p < procs; p++)
+				if (fork() == 0) {
+					children = 0;
+					break;
+				}
+		}
 		for (i = 0; i < n; i++) {
 			if (kill_mode)
 				kill(me, 0);
@@ -122,6 +146,12 @@ int main(int argc, char **argv)
 				open("/nonexistent/sfagent-bench", O_RDONLY);
 			if ((i & 255) == 255)
 				pace(start, i + 1, rate);
+		}
+		if (total != n) {
+			if (!children)
+				return 0;
+			while (wait(NULL) > 0)
+				;
 		}
 	} else if (!strcmp(mode, "orc") || !strcmp(mode, "openclose")) {
 		bool rd = mode[0] == 'o' && mode[1] == 'r';
@@ -159,6 +189,6 @@ int main(int argc, char **argv)
 	} else {
 		return usage();
 	}
-	report(n, start, RUSAGE_SELF);
+	report(total, start, RUSAGE_SELF);
 	return 0;
 }

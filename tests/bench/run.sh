@@ -4,7 +4,8 @@
 #   tests/bench/run.sh [--report docs/performance.md]   (make bench / make bench-report)
 #
 # Environment: BENCH_QUICK=1 (smoke run, ~2 min), BENCH_REPS=N (repetitions,
-# default 5; 1 when quick), BENCH_RINGBUF=SIZE (agent ring buffer, default
+# default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
+# throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
 # BENCH_ONLY="tp traced other syscall enc" (a subset of sections, for A/B runs).
 #
@@ -25,7 +26,8 @@ RAWTP=$BUILD/bench/rawtp.bpf.o
 REPORT=
 [ "${1:-}" = --report ] && REPORT=${2:?--report needs a file}
 QUICK=${BENCH_QUICK:-0}
-if [ "$QUICK" = 1 ]; then REPS=${BENCH_REPS:-1}; else REPS=${BENCH_REPS:-5}; fi
+if [ "$QUICK" = 1 ]; then REPS=${BENCH_REPS:-1}; else REPS=${BENCH_REPS:-3}; fi
+TP_PROCS=${BENCH_TP_PROCS:-2}
 RINGBUF=${BENCH_RINGBUF:-}
 RBOPT=()
 [ -n "$RINGBUF" ] && RBOPT=(--ringbuf-size "$RINGBUF")
@@ -70,6 +72,11 @@ rec() { printf '%s\t%s\n' "$1" "$2" >>"$RES"; }
 say() { printf 'bench: %s\n' "$*" >&2; }
 field() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" | tail -1; }
 
+# user+sys CPU ns of a loadgen report line
+cpu_ns() {
+	python3 -c 'import re,sys; d=dict(re.findall(r"(\w+)=([\d.]+)", sys.stdin.read())); print(int(d["user_ns"]) + int(d["sys_ns"]))'
+}
+
 # run CMD... inside cgroup $1
 in_cg() {
 	local cg=$1
@@ -102,7 +109,7 @@ if [ "$QUICK" = 1 ]; then
 	N_ORC=60000 N_FORK=300 N_FILES=1000 N_GETPID=1000000 N_OC=100000
 	TP_SECS=1 TP_STEPS=3 TP_REPS=1
 else
-	N_ORC=200000 N_FORK=1000 N_FILES=3000 N_GETPID=3000000 N_OC=300000
+	N_ORC=100000 N_FORK=1000 N_FILES=3000 N_GETPID=3000000 N_OC=300000
 	TP_SECS=3 TP_STEPS=6 TP_REPS=3
 fi
 DATA=$W/data
@@ -156,17 +163,14 @@ run_traced() {
 		rec "missed.$wl.sfagent" "$missed"
 		;;
 	bpftrace)
-		rm -f "$W/bt.json"
-		bpftrace -o "$W/bt.json" tests/bench/peer.bt "$TRACED_ID" 2>"$W/bt.err" &
-		local bt=$!
-		PIDS+=("$bt")
-		wait_for "$W/bt.json" Attaching 120 || { say "bpftrace did not start: $(cat "$W/bt.err")"; exit 1; }
+		# one bpftrace per repetition (its start-up takes many seconds):
+		# records per workload are the lines it added during the workload
+		local before after
+		before=$(grep -c '^{' "$W/bt.json" || true)
 		out=$(in_cg "$BCG/traced" "${cmd[@]}")
-		kill -INT "$bt"
-		wait "$bt" || true
-		forget "$bt"
-		rec "events.$wl.bpftrace" "$(grep -c '^{' "$W/bt.json" || true)"
-		rec "lost.$wl.bpftrace" "$(cat "$W/bt.json" "$W/bt.err" | awk '/^Lost [0-9]+ events/ { n += $2 } END { print n + 0 }')"
+		sleep 0.3
+		after=$(grep -c '^{' "$W/bt.json" || true)
+		rec "events.$wl.bpftrace" $((after - before))
 		;;
 	strace)
 		out=$(in_cg "$BCG/traced" strace -f -o "$W/st.txt" "${cmd[@]}")
@@ -175,6 +179,24 @@ run_traced() {
 	esac
 	ns=$(echo "$out" | field elapsed_ns)
 	rec "traced.$wl.$how" "$ns"
+	rec "traced_cpu.$wl.$how" "$(echo "$out" | cpu_ns)"
+}
+
+# One bpftrace per repetition for the three workloads (it takes many seconds
+# to start), started after the other variants ran: its attached programs
+# would slow every other process on the host.
+bt_start() {
+	rm -f "$W/bt.json"
+	bpftrace -o "$W/bt.json" tests/bench/peer.bt "$TRACED_ID" >/dev/null 2>"$W/bt.err" &
+	BT=$!
+	PIDS+=("$BT")
+	wait_for "$W/bt.json" Attaching 180 || { say "bpftrace did not start: $(cat "$W/bt.err")"; exit 1; }
+}
+bt_stop() {
+	kill -INT "$BT"
+	wait "$BT" || true
+	forget "$BT"
+	rec "lost.bpftrace" "$(cat "$W/bt.json" "$W/bt.err" | awk '/^Lost [0-9]+ events/ { n += $2 } END { print n + 0 }')"
 }
 
 # ---- 1. throughput -----------------------------------------------------------
@@ -182,9 +204,9 @@ run_traced() {
 # Prints "achieved_rate events missed agent_cpu_s maxrss_kb".
 tp_trial() {
 	local rate=$1 fmt=$2 count out ev missed
-	if [ "$rate" = 0 ]; then count=$((TP_SECS * 400000)); else count=$((TP_SECS * rate)); fi
+	if [ "$rate" = 0 ]; then count=$((TP_SECS * 600000)); else count=$((TP_SECS * rate)); fi
 	out=$(/usr/bin/time -f 'TIME user=%U sys=%S rss=%M' -o "$W/time.txt" \
-		"$SF" -X -F "$fmt" "${RBOPT[@]}" -o "$W/tp.out" -- "$LG" kill "$count" "$rate")
+		"$SF" -X -F "$fmt" "${RBOPT[@]}" -o "$W/tp.out" -- "$LG" kill "$count" "$rate" "$TP_PROCS")
 	read -r ev missed < <(stream_end "$W/tp.out")
 	python3 - "$out" "$(cat "$W/time.txt")" "$ev" "$missed" <<'EOF'
 import re, sys
@@ -226,19 +248,28 @@ tp_search() {
 		fi
 	done
 	rec "tp.$fmt" "$best"
+	[ "$best" != 0 ] || rec "tp.$fmt.below" "$hi"
 }
 
 # ---- 4. per-syscall cost for an untracked process -----------------------------
+# CPU (user+sys) ns per call: less disturbed than wall time by the other
+# users of a shared machine
+cpu_per_op() {
+	python3 -c 'import re,sys; d=dict(re.findall(r"(\w+)=([\d.]+)", sys.stdin.read())); print("%.1f" % ((int(d["user_ns"]) + int(d["sys_ns"])) / int(d["ops"])))'
+}
 untracked_ns() { # label
 	local out
 	out=$(in_cg "$BCG/other" "$LG" getpid "$N_GETPID")
-	rec "sys.getpid.$1" "$(echo "$out" | python3 -c 'import re,sys; d=dict(re.findall(r"(\w+)=([\d.]+)", sys.stdin.read())); print("%.1f" % (int(d["elapsed_ns"]) / int(d["ops"])))')"
+	rec "sys.getpid.$1" "$(echo "$out" | cpu_per_op)"
 	out=$(in_cg "$BCG/other" "$LG" openclose "$N_OC" "$DATA/small")
-	rec "sys.openclose.$1" "$(echo "$out" | python3 -c 'import re,sys; d=dict(re.findall(r"(\w+)=([\d.]+)", sys.stdin.read())); print("%.1f" % (int(d["elapsed_ns"]) / int(d["ops"])))')"
+	rec "sys.openclose.$1" "$(echo "$out" | cpu_per_op)"
 }
 
-start_idle_agent() { # the agent loaded, tracking one idle workload
-	"$SF" -X -o "$W/idle.json" -- sleep 100000 &
+start_idle_agent() { # [AGENT OPTIONS]: the agent loaded, tracking one idle workload
+	local opts=("$@")
+	[ $# -gt 0 ] || opts=("${RBOPT[@]}")
+	rm -f "$W/idle.json"
+	"$SF" -X "${opts[@]}" -o "$W/idle.json" -- sleep 100000 &
 	AGENT=$!
 	PIDS+=("$AGENT")
 	wait_for "$W/idle.json" stream.start 60 || { say "sfagent did not start"; exit 1; }
@@ -258,6 +289,7 @@ run_other() { # workload label
 	local cmd=($(wl_cmd "$1"))
 	out=$(in_cg "$BCG/other" "${cmd[@]}")
 	rec "other.$1.$2" "$(echo "$out" | field elapsed_ns)"
+	rec "other_cpu.$1.$2" "$(echo "$out" | cpu_ns)"
 }
 busy_start() { # with_agent(0/1)
 	if [ "$1" = 1 ]; then
@@ -306,16 +338,25 @@ if want tp; then
 	start_idle_agent
 	rec res.rss_idle_kb "$(awk '/^VmRSS/ { print $2 }' "/proc/$AGENT/status")"
 	stop_agent
+	for rb in 1M 64M; do
+		start_idle_agent --ringbuf-size "$rb"
+		rec "res.rss_idle_kb.$rb" "$(awk '/^VmRSS/ { print $2 }' "/proc/$AGENT/status")"
+		stop_agent
+	done
 fi
 
 for ((rep = 1; rep <= REPS; rep++)); do
 	say "rep $rep/$REPS: 2. traced workloads"
-	for wl in "${WORKLOADS[@]}"; do
-		want traced || break
-		for how in none sfagent bpftrace strace; do
-			run_traced "$wl" "$how"
+	if want traced; then
+		for wl in "${WORKLOADS[@]}"; do
+			for how in none sfagent strace; do
+				run_traced "$wl" "$how"
+			done
 		done
-	done
+		bt_start
+		for wl in "${WORKLOADS[@]}"; do run_traced "$wl" bpftrace; done
+		bt_stop
+	fi
 	say "rep $rep/$REPS: 3. untracked workloads beside a busy tracked one"
 	for a in 0 1; do
 		want other || break
@@ -351,6 +392,7 @@ META=$W/meta
 	echo "seconds=$((T1 - T0))"
 	echo "ringbuf=${RINGBUF:-$("$SF" --help 2>&1 | sed -n 's/.*ringbuf-size.*default \([0-9A-Za-z]*\)).*/\1/p')}"
 	echo "tp_secs=$TP_SECS"
+	echo "tp_procs=$TP_PROCS"
 	echo "busy_rate=$BUSY_RATE"
 	echo "formats=${FORMATS[*]}"
 	for wl in "${WORKLOADS[@]}"; do echo "wl.$wl=$(wl_desc "$wl")"; done

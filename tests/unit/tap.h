@@ -7,24 +7,25 @@
 
 static int tap_n, tap_failed;
 
-#define ok(cond, ...)                                                   \
-	do {                                                            \
-		tap_n++;                                                \
-		if (!(cond))                                            \
-			tap_failed++;                                   \
-		printf("%sok %d - ", (cond) ? "" : "not ", tap_n);      \
-		printf(__VA_ARGS__);                                    \
-		printf("\n");                                           \
-		if (!(cond))                                            \
+#define ok(cond, ...)                                                        \
+	do {                                                                 \
+		tap_n++;                                                     \
+		if (!(cond))                                                 \
+			tap_failed++;                                        \
+		printf("%sok %d - ", (cond) ? "" : "not ", tap_n);           \
+		printf(__VA_ARGS__);                                         \
+		printf("\n");                                                \
+		if (!(cond))                                                 \
 			printf("#   failed at %s:%d\n", __FILE__, __LINE__); \
 	} while (0)
 
-#define is_str(got, want, ...)                                          \
-	do {                                                            \
-		const char *g_ = (got), *w_ = (want);                   \
-		ok(g_ && strcmp(g_, w_) == 0, __VA_ARGS__);             \
-		if (!g_ || strcmp(g_, w_) != 0)                         \
-			printf("#   got:  %s\n#   want: %s\n", g_ ? g_ : "(null)", w_); \
+#define is_str(got, want, ...)                                 \
+	do {                                                   \
+		const char *g_ = (got), *w_ = (want);          \
+		ok(g_ &&strcmp(g_, w_) == 0, __VA_ARGS__);     \
+		if (!g_ || strcmp(g_, w_) != 0)                \
+			printf("#   got:  %s\n#   want: %s\n", \
+			       g_ ? g_ : "(null)", w_);        \
 	} while (0)
 
 static inline int tap_done(void)

@@ -6,16 +6,17 @@
 #include "tap.h"
 #include "workload.h"
 
-static struct workload wl = { .name = "wl\"1", .slot = 1 };
+static struct workload wl = {.name = "wl\"1", .slot = 1};
 
 static yajl_val encode(const void *ev, size_t size)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	char err[256];
 	yajl_val v;
 
 	encoder_json.event(&b, &wl, 7, 1700000000000000000ull, ev, size);
-	if (!b.len || b.data[b.len - 1] != '\n' || memchr(b.data, '\n', b.len - 1)) {
+	if (!b.len || b.data[b.len - 1] != '\n' ||
+	    memchr(b.data, '\n', b.len - 1)) {
 		sbuf_free(&b);
 		return NULL; /* not exactly one line */
 	}
@@ -29,7 +30,7 @@ static yajl_val encode(const void *ev, size_t size)
 
 static const char *s(yajl_val v, const char *key)
 {
-	const char *path[] = { key, NULL };
+	const char *path[] = {key, NULL};
 	yajl_val x = yajl_tree_get(v, path, yajl_t_string);
 
 	return x ? YAJL_GET_STRING(x) : NULL;
@@ -37,7 +38,7 @@ static const char *s(yajl_val v, const char *key)
 
 static long long n(yajl_val v, const char *key)
 {
-	const char *path[] = { key, NULL };
+	const char *path[] = {key, NULL};
 	yajl_val x = yajl_tree_get(v, path, yajl_t_number);
 
 	return x ? YAJL_GET_INTEGER(x) : -999999;
@@ -73,7 +74,8 @@ int main(void)
 	ok(v != NULL, "file.open is one valid JSON line");
 	is_str(s(v, "type"), "file.open", "type");
 	is_str(s(v, "workload"), "wl\"1", "workload escaped");
-	ok(n(v, "seq") == 7 && n(v, "pid") == 100 && n(v, "ret") == 3 && n(v, "fd") == 3,
+	ok(n(v, "seq") == 7 && n(v, "pid") == 100 && n(v, "ret") == 3 &&
+		   n(v, "fd") == 3,
 	   "seq, pid, ret, fd");
 	is_str(s(v, "path"), "/tmp/\xc3\xbf\"x", "invalid byte kept as U+00FF");
 	is_str(s(v, "flags"), "O_WRONLY|O_CREAT", "flags decoded");
@@ -88,9 +90,10 @@ int main(void)
 	v = encode(&f, sizeof(f));
 	is_str(s(v, "newpath"), "/tmp/new", "rename newpath");
 	{
-		const char *p[] = { "newpath_truncated", NULL };
+		const char *p[] = {"newpath_truncated", NULL};
 
-		ok(YAJL_IS_TRUE(yajl_tree_get(v, p, yajl_t_true)), "truncation flagged");
+		ok(YAJL_IS_TRUE(yajl_tree_get(v, p, yajl_t_true)), "truncation "
+								   "flagged");
 	}
 	yajl_tree_free(v);
 
@@ -101,12 +104,13 @@ int main(void)
 	x.argv_len = 11;
 	v = encode(&x, sizeof(x));
 	{
-		const char *p[] = { "argv", NULL };
+		const char *p[] = {"argv", NULL};
 		yajl_val a = yajl_tree_get(v, p, yajl_t_array);
 
-		const char *third = a && a->u.array.len == 3 ?
-					    YAJL_GET_STRING(a->u.array.values[2]) :
-					    NULL;
+		const char *third =
+			a && a->u.array.len == 3
+				? YAJL_GET_STRING(a->u.array.values[2])
+				: NULL;
 
 		is_str(third, "/tmp", "exec argv split");
 	}
@@ -132,7 +136,8 @@ int main(void)
 	hdr(&k.hdr, SF_EV_KILL);
 	k.target_pid = 55, k.sig = 9;
 	v = encode(&k, sizeof(k));
-	ok(n(v, "target_pid") == 55 && strcmp(s(v, "sig"), "SIGKILL") == 0, "kill");
+	ok(n(v, "target_pid") == 55 && strcmp(s(v, "sig"), "SIGKILL") == 0,
+	   "kill");
 	yajl_tree_free(v);
 
 	memset(&ex, 0, sizeof(ex));

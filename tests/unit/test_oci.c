@@ -28,11 +28,14 @@ static void test_export(void)
 	ok(r == 0, "a list of typed entries parses");
 	ok(l.n == 4 && l.e[0].kind == SF_EXPORT_FILE && !l.e[0].arg, "file");
 	is_str(l.e[1].arg, "a.jsonl", "file:NAME keeps NAME");
-	ok(l.e[2].kind == SF_EXPORT_MQTT && !strcmp(l.e[2].arg, "t/x"), "mqtt:TOPIC");
+	ok(l.e[2].kind == SF_EXPORT_MQTT && !strcmp(l.e[2].arg, "t/x"), "mqtt:"
+									"TOPI"
+									"C");
 	ok(l.e[3].kind == SF_EXPORT_HTTP && !l.e[3].arg, "http");
 	sf_export_list_free(&l);
 	r = sf_export_parse(NULL, &l, &err);
-	ok(r == 0 && l.n == 1 && l.e[0].kind == SF_EXPORT_FILE, "absent means file");
+	ok(r == 0 && l.n == 1 && l.e[0].kind == SF_EXPORT_FILE, "absent means "
+								"file");
 	sf_export_list_free(&l);
 
 	r = export_ok("file:../x");
@@ -93,10 +96,11 @@ static void test_export(void)
 		name[sizeof(name) - 1] = 0;
 		snprintf(spec, sizeof(spec), "file:%s", name);
 		r = export_ok(spec);
-	ok(!r, "over-long name refused");
+		ok(!r, "over-long name refused");
 	}
 	r = sf_export_parse("file:../x", &l, &err);
-	ok(r < 0 && err->status == SF_EXIT_USAGE && strstr(err->msg, "plain name"),
+	ok(r < 0 && err->status == SF_EXIT_USAGE &&
+		   strstr(err->msg, "plain name"),
 	   "the message names the rule");
 	sf_error_free(err);
 }
@@ -105,13 +109,16 @@ static void test_state(void)
 {
 	struct oci_state st;
 	struct sf_error *err = NULL;
-	int r = oci_state_parse("{\"id\":\"c1\",\"pid\":42,\"status\":\"creating\","
-				"\"bundle\":\"/b\",\"annotations\":{\"k\":\"v\"}}",
+	int r = oci_state_parse("{\"id\":\"c1\",\"pid\":42,\"status\":"
+				"\"creating\","
+				"\"bundle\":\"/"
+				"b\",\"annotations\":{\"k\":\"v\"}}",
 				true, &st, &err);
 
 	ok(r == 0, "a runc state parses");
 	ok(st.pid == 42 && !strcmp(st.id, "c1") && !strcmp(st.bundle, "/b") &&
-		   st.nann == 1 && !strcmp(oci_kv_get(st.ann, st.nann, "k"), "v"),
+		   st.nann == 1 &&
+		   !strcmp(oci_kv_get(st.ann, st.nann, "k"), "v"),
 	   "fields read");
 	oci_state_free(&st);
 	r = oci_state_parse("{\"id\":\"c1\"}", true, &st, &err);
@@ -122,8 +129,8 @@ static void test_state(void)
 	ok(r < 0, "fractional pid refused");
 	sf_error_free(err);
 	err = NULL;
-	r = oci_state_parse("{\"id\":\"c1\",\"annotations\":{\"a\":1}}", false, &st,
-			    &err);
+	r = oci_state_parse("{\"id\":\"c1\",\"annotations\":{\"a\":1}}", false,
+			    &st, &err);
 	ok(r < 0, "non-string annotation refused");
 	sf_error_free(err);
 	err = NULL;
@@ -153,9 +160,9 @@ static void test_state(void)
 
 static void test_workload(void)
 {
-	struct oci_kv k8s[] = { { "io.kubernetes.cri.container-name", "web" } };
-	struct oci_kv own[] = { { "io.kubernetes.cri.container-name", "web" },
-				{ "io.sfagent.workload", "mine" } };
+	struct oci_kv k8s[] = {{"io.kubernetes.cri.container-name", "web"}};
+	struct oci_kv own[] = {{"io.kubernetes.cri.container-name", "web"},
+			       {"io.sfagent.workload", "mine"}};
 	struct sf_error *err = NULL;
 	char *w = NULL;
 
@@ -172,16 +179,18 @@ static void test_workload(void)
 
 static void test_proto(void)
 {
-	struct sf_msg m = {
-		.op = SF_MSG_REGISTER,
-		.container_id = "c1",
-		.pid = 7,
-		.cgroup_id = 1234,
-		.cgroup_path = "/c1",
-		.bundle = "/b",
-		.workload = "w",
-		.meta_json = "{\"args\":[\"a\"]}",
-	}, d;
+	struct sf_msg m =
+			      {
+				      .op = SF_MSG_REGISTER,
+				      .container_id = "c1",
+				      .pid = 7,
+				      .cgroup_id = 1234,
+				      .cgroup_path = "/c1",
+				      .bundle = "/b",
+				      .workload = "w",
+				      .meta_json = "{\"args\":[\"a\"]}",
+			      },
+		      d;
 	struct sf_error *err = NULL;
 	size_t len;
 	char *enc = sf_msg_encode(&m, &len, &err);
@@ -189,28 +198,38 @@ static void test_proto(void)
 
 	ok(r == 0, "register round trip");
 	ok(d.op == SF_MSG_REGISTER && d.pid == 7 && d.cgroup_id == 1234 &&
-		   !strcmp(d.cgroup_path, "/c1") && !strcmp(d.export_spec, "file") &&
+		   !strcmp(d.cgroup_path, "/c1") &&
+		   !strcmp(d.export_spec, "file") &&
 		   !strcmp(d.meta_json, "{\"args\":[\"a\"]}"),
 	   "fields survive");
 	sf_msg_free(&d);
 	free(enc);
 
 	static const char *const bad[] = {
-		"", "null", "[]", "{\"op\":\"ack\"}", "{\"v\":2,\"op\":\"ack\"}",
+		"",
+		"null",
+		"[]",
+		"{\"op\":\"ack\"}",
+		"{\"v\":2,\"op\":\"ack\"}",
 		"{\"v\":1,\"op\":\"bogus\"}",
 		"{\"v\":1,\"op\":\"unregister\"}",
 		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,"
-		"\"cgroup_id\":2,\"cgroup_path\":\"/\",\"bundle\":\"/b\",\"workload\":\"w\"}",
+		"\"cgroup_id\":2,\"cgroup_path\":\"/\",\"bundle\":\"/"
+		"b\",\"workload\":\"w\"}",
 		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,"
-		"\"cgroup_id\":2,\"cgroup_path\":\"/a/../b\",\"bundle\":\"/b\",\"workload\":\"w\"}",
+		"\"cgroup_id\":2,\"cgroup_path\":\"/a/../b\",\"bundle\":\"/"
+		"b\",\"workload\":\"w\"}",
 		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,"
-		"\"cgroup_id\":2,\"cgroup_path\":\"/a\",\"bundle\":\"/b\",\"workload\":\"w\","
+		"\"cgroup_id\":2,\"cgroup_path\":\"/a\",\"bundle\":\"/"
+		"b\",\"workload\":\"w\","
 		"\"meta\":[1]}",
-		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":-1}",
+		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":-"
+		"1}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r = sf_msg_decode(bad[i], strlen(bad[i]), &d, &err);
-		ok(r < 0 && err->status == SF_EXIT_USAGE, "malformed message %zu refused", i);
+		ok(r < 0 && err->status == SF_EXIT_USAGE,
+		   "malformed message %zu refused", i);
 		sf_error_free(err);
 		err = NULL;
 	}

@@ -30,20 +30,27 @@ static char *roundtrip(const char *encoded)
 
 int main(void)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	char *r;
 
 	is_str(str_json(&b, "plain", 100), "\"plain\"", "plain ASCII");
-	is_str(str_json(&b, "a\"b\\c", 100), "\"a\\\"b\\\\c\"", "quote and backslash");
-	is_str(str_json(&b, "l1\nl2\tx\r", 100), "\"l1\\nl2\\tx\\r\"", "newline, tab, CR");
-	is_str(str_json(&b, "\x01\x1f", 100), "\"\\u0001\\u001f\"", "control characters");
-	is_str(str_json(&b, "caf\xc3\xa9", 100), "\"caf\xc3\xa9\"", "valid UTF-8 passes");
+	is_str(str_json(&b, "a\"b\\c", 100), "\"a\\\"b\\\\c\"",
+	       "quote and backslash");
+	is_str(str_json(&b, "l1\nl2\tx\r", 100), "\"l1\\nl2\\tx\\r\"",
+	       "newline, tab, CR");
+	is_str(str_json(&b, "\x01\x1f", 100), "\"\\u0001\\u001f\"",
+	       "control characters");
+	is_str(str_json(&b, "caf\xc3\xa9", 100), "\"caf\xc3\xa9\"",
+	       "valid UTF-8 passes");
 	is_str(str_json(&b, "\xe2\x82\xac\xf0\x9f\x98\x80", 100),
 	       "\"\xe2\x82\xac\xf0\x9f\x98\x80\"", "3 and 4 byte UTF-8");
-	is_str(str_json(&b, "\xff\xfe", 100), "\"\\u00ff\\u00fe\"", "invalid bytes escaped");
+	is_str(str_json(&b, "\xff\xfe", 100), "\"\\u00ff\\u00fe\"",
+	       "invalid bytes escaped");
 	is_str(str_json(&b, "\xc3", 100), "\"\\u00c3\"", "truncated sequence");
-	is_str(str_json(&b, "\xc0\xaf", 100), "\"\\u00c0\\u00af\"", "overlong form rejected");
-	is_str(str_json(&b, "\xed\xa0\x80", 100), "\"\\u00ed\\u00a0\\u0080\"", "surrogate rejected");
+	is_str(str_json(&b, "\xc0\xaf", 100), "\"\\u00c0\\u00af\"",
+	       "overlong form rejected");
+	is_str(str_json(&b, "\xed\xa0\x80", 100), "\"\\u00ed\\u00a0\\u0080\"",
+	       "surrogate rejected");
 	is_str(str_json(&b, "abcdef", 3), "\"abc\"", "length bound honoured");
 	is_str(str_json(&b, "ab\0cd", 5), "\"ab\"", "stops at NUL");
 
@@ -61,11 +68,13 @@ int main(void)
 			bad++;
 		free(r);
 	}
-	ok(bad == 0, "2000 random byte strings all encode to valid JSON (%d bad)", bad);
+	ok(bad == 0,
+	   "2000 random byte strings all encode to valid JSON (%d bad)", bad);
 
 	/* ASCII and valid UTF-8 round-trip exactly */
 	r = roundtrip(str_json(&b, "/tmp/a \"b\"\\c\n\xc3\xa9", 100));
-	is_str(r, "/tmp/a \"b\"\\c\n\xc3\xa9", "round-trip through a JSON parser");
+	is_str(r, "/tmp/a \"b\"\\c\n\xc3\xa9",
+	       "round-trip through a JSON parser");
 	free(r);
 
 	b.len = 0;
@@ -77,7 +86,8 @@ int main(void)
 	sbuf_putc(&b, ' ');
 	sbuf_i64(&b, -42);
 	sbuf_putc(&b, 0);
-	is_str(b.data, "0 18446744073709551615 -9223372036854775808 -42", "integers");
+	is_str(b.data, "0 18446744073709551615 -9223372036854775808 -42",
+	       "integers");
 
 	sbuf_free(&b);
 	return tap_done();

@@ -78,16 +78,16 @@ static size_t expected(const unsigned char *s, size_t n, char *out)
 }
 
 static const unsigned char alphabet[] = {
-	'a', 'Z', '0', ' ', '"', '\\', '/', '\n', '\r', '\t', 0x01, 0x1f, 0x7f,
-	0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xa9, 0xdf, 0xe0, 0xe2, 0x82, 0xac,
-	0xed, 0xa0, 0xef, 0xbb, 0xf0, 0x9f, 0x98, 0x80, 0xf4, 0x8f, 0xf5, 0xff,
-	0x00,
+	'a',  'Z',  '0',  ' ',	'"',  '\\', '/',  '\n', '\r', '\t',
+	0x01, 0x1f, 0x7f, 0x80, 0xbf, 0xc0, 0xc1, 0xc2, 0xc3, 0xa9,
+	0xdf, 0xe0, 0xe2, 0x82, 0xac, 0xed, 0xa0, 0xef, 0xbb, 0xf0,
+	0x9f, 0x98, 0x80, 0xf4, 0x8f, 0xf5, 0xff, 0x00,
 };
 
 /* Encode s, parse it back, compare with the expected decoding. */
 static int roundtrip(const unsigned char *s, size_t n, char *why, size_t whylen)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 	char *want = malloc(2 * n + 1), err[256];
 	const char *got;
 	yajl_val v;
@@ -120,17 +120,24 @@ int main(void)
 	char why[1024] = "";
 	int bad = 0;
 
-	ok(roundtrip((const unsigned char *)"plain", 5, why, sizeof(why)), "plain ASCII");
-	ok(roundtrip((const unsigned char *)"q\"b\\s/\x01\x1f\x7f", 9, why, sizeof(why)),
+	ok(roundtrip((const unsigned char *)"plain", 5, why, sizeof(why)), "pla"
+									   "in "
+									   "ASC"
+									   "I"
+									   "I");
+	ok(roundtrip((const unsigned char *)"q\"b\\s/\x01\x1f\x7f", 9, why,
+		     sizeof(why)),
 	   "quotes, backslash, control characters");
-	ok(roundtrip((const unsigned char *)"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", 14, why,
-		     sizeof(why)),
+	ok(roundtrip((const unsigned char *)"caf\xc3\xa9 \xe2\x82\xac "
+					    "\xf0\x9f\x98\x80",
+		     14, why, sizeof(why)),
 	   "valid UTF-8 passes through");
-	ok(roundtrip((const unsigned char *)"\xc0\xaf \xed\xa0\x80 \xf5\x80 \xff \xc3", 13, why,
-		     sizeof(why)),
+	ok(roundtrip((const unsigned char *)"\xc0\xaf \xed\xa0\x80 \xf5\x80 "
+					    "\xff \xc3",
+		     13, why, sizeof(why)),
 	   "overlong, surrogate, out of range, truncated sequences");
 	{
-		struct sbuf b = { 0 };
+		struct sbuf b = {0};
 
 		sbuf_json_str(&b, "ab\0cd", 5);
 		ok(b.len == 4 && !memcmp(b.data, "\"ab\"", 4), "stops at NUL");
@@ -146,26 +153,29 @@ int main(void)
 		for (size_t j = 0; j < n; j++) {
 			uint64_t r = next();
 
-			s[j] = r & 1 ? alphabet[(r >> 1) % sizeof(alphabet)] : (unsigned char)(r >> 8);
+			s[j] = r & 1 ? alphabet[(r >> 1) % sizeof(alphabet)]
+				     : (unsigned char)(r >> 8);
 		}
 		if (!roundtrip(s, n, why, sizeof(why))) {
 			bad++;
 			printf("# %s\n", why);
 		}
 	}
-	ok(bad == 0, "200000 random byte strings: valid JSON, decode to the input");
+	ok(bad == 0, "200000 random byte strings: valid JSON, decode to the "
+		     "input");
 
 	{
-		struct sbuf b = { 0 };
+		struct sbuf b = {0};
 		char want[32];
 		int nbad = 0;
-		uint64_t fixed[] = { 0, 9, 10, 99, 100, 9999, 10000, UINT64_MAX };
+		uint64_t fixed[] = {0, 9, 10, 99, 100, 9999, 10000, UINT64_MAX};
 
 		for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 			b.len = 0;
 			sbuf_u64(&b, fixed[i]);
 			snprintf(want, sizeof(want), "%" PRIu64, fixed[i]);
-			nbad += b.len != strlen(want) || memcmp(b.data, want, b.len);
+			nbad += b.len != strlen(want) ||
+				memcmp(b.data, want, b.len);
 		}
 		for (int i = 0; i < 1000000; i++) {
 			uint64_t v = next() >> (next() % 64);
@@ -174,16 +184,20 @@ int main(void)
 			b.len = 0;
 			sbuf_u64(&b, v);
 			snprintf(want, sizeof(want), "%" PRIu64, v);
-			nbad += b.len != strlen(want) || memcmp(b.data, want, b.len);
+			nbad += b.len != strlen(want) ||
+				memcmp(b.data, want, b.len);
 			b.len = 0;
 			sbuf_i64(&b, sv);
 			snprintf(want, sizeof(want), "%" PRId64, sv);
-			nbad += b.len != strlen(want) || memcmp(b.data, want, b.len);
+			nbad += b.len != strlen(want) ||
+				memcmp(b.data, want, b.len);
 		}
 		b.len = 0;
 		sbuf_i64(&b, INT64_MIN);
-		nbad += b.len != 20 || memcmp(b.data, "-9223372036854775808", 20);
-		ok(nbad == 0, "sbuf_u64/sbuf_i64 match printf (edges and 1e6 random)");
+		nbad += b.len != 20 ||
+			memcmp(b.data, "-9223372036854775808", 20);
+		ok(nbad == 0, "sbuf_u64/sbuf_i64 match printf (edges and 1e6 "
+			      "random)");
 		sbuf_free(&b);
 	}
 	return tap_done();

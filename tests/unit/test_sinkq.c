@@ -21,10 +21,13 @@ static void test_queue(void)
 	n = sinkq_push(&q, "M\n", 2, true);
 	ok(n == 0 && q.nrec == 4, "a control record goes in beyond the bound");
 	m = sinkq_take(&q);
-	ok(m && m->nrec == 2 && memcmp(m->buf.data, "a\nb\n", 4) == 0, "first message: a b");
+	ok(m && m->nrec == 2 && memcmp(m->buf.data, "a\nb\n", 4) == 0, "first "
+								       "message"
+								       ": a b");
 	id1 = m->id;
 	m = sinkq_take(&q);
-	ok(m && m->nrec == 2 && memcmp(m->buf.data, "c\nM\n", 4) == 0 && m->nctl == 1,
+	ok(m && m->nrec == 2 && memcmp(m->buf.data, "c\nM\n", 4) == 0 &&
+		   m->nctl == 1,
 	   "second: c and the control record");
 	id2 = m->id;
 	ok(!sinkq_take(&q), "nothing else to send");
@@ -34,7 +37,8 @@ static void test_queue(void)
 	ok(q.count == 3, "acknowledged out of order: kept until the head goes");
 	sinkq_rewind(&q);
 	m = sinkq_take(&q);
-	ok(m && m->id == id1, "after a reconnect the unacknowledged head is sent again");
+	ok(m && m->id == id1, "after a reconnect the unacknowledged head is "
+			      "sent again");
 	m = sinkq_take(&q);
 	ok(m && m->id == id2 + 1, "the acknowledged one is not");
 	sinkq_ack(&q, id1);
@@ -58,8 +62,9 @@ static void test_queue(void)
 		}
 	}
 	m = sinkq_take(&q);
-	ok(m && strncmp(m->buf.data, "334\n", 4) == 0, "order kept across growth (%.*s)",
-	   m ? (int)m->buf.len - 1 : 0, m ? m->buf.data : "");
+	ok(m && strncmp(m->buf.data, "334\n", 4) == 0,
+	   "order kept across growth (%.*s)", m ? (int)m->buf.len - 1 : 0,
+	   m ? m->buf.data : "");
 	sinkq_fini(&q);
 }
 
@@ -72,7 +77,8 @@ static void test_topics(void)
 	is_str(t, "sfagent/host1/web", "exporter and workload");
 	free(t);
 	t = sink_topic_expand("a/%c/%%/%w", "h", "x/y+z#", "c0ffee", &err);
-	is_str(t, "a/c0ffee/%/x_y_z_", "container, %%, values cannot add levels or wildcards");
+	is_str(t, "a/c0ffee/%/x_y_z_",
+	       "container, %%, values cannot add levels or wildcards");
 	free(t);
 	t = sink_topic_expand("a/%c", "h", "w", NULL, &err);
 	is_str(t, "a/", "no container: empty");
@@ -86,8 +92,8 @@ static void test_topics(void)
 	sf_error_free(err);
 	err = NULL;
 	t = sink_topic_expand("a/%q", "h", "w", NULL, &err);
-	ok(!t && strstr(err->msg, "%q"),
-	   "unknown escape refused: %s", err ? err->msg : "");
+	ok(!t && strstr(err->msg, "%q"), "unknown escape refused: %s",
+	   err ? err->msg : "");
 	sf_error_free(err);
 	err = NULL;
 	t = sink_topic_expand("%c", "h", "w", NULL, &err);
