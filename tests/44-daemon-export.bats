@@ -14,13 +14,28 @@ setup_file() {
 	broker_start
 	http_start 17602
 	export MQTT_PORT HTTP_PORT HTTP_PID
+	start_main_daemon
+}
+
+# The suite's daemon; its pid in a file too, as a test may restart it.
+start_main_daemon() {
 	start_daemon -e hostT -b 127.0.0.1 -p 17601 --http http://127.0.0.1:17602/ingest \
 		--http-interval 100 --drain-timeout 20 -q 500
+	echo "$AGENT_PID" >"$HT/agent.pid"
+}
+
+stop_main_daemon() {
+	local pid
+	pid=$(cat "$HT/agent.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || true
+	wait_for 60 sh -c "! kill -0 $pid 2>/dev/null"
+	rm -f "$HT/agent.pid"
+	AGENT_PID=
 }
 
 teardown_file() {
 	local p
-	stop_daemon
+	stop_main_daemon
 	broker_stop
 	for p in ${HTTP_PID:-}; do
 		kill "$p" 2>/dev/null || true
@@ -230,6 +245,11 @@ for t, (cid, path) in want.items():
 PY
 }
 
+# count_at_least N PATTERN FILE: (polled) FILE has N lines matching PATTERN
+count_at_least() {
+	[ "$(grep -c "$2" "$3" 2>/dev/null)" -ge "$1" ]
+}
+
 # agent_res: threads and sockets of the daemon (an MQTT client has both; files
 # are left out: the daemon may resume other suites' tagged containers)
 agent_res() {
@@ -263,7 +283,7 @@ sockets_are() {
 	wait_for 30 grep -q '^sfagent/hostT/dx-n50 {"type":"stream.end"' "$SINK_DIR/churn.out"
 	# every stream ended (by its poststop, or by the reaper when runc
 	# removed the cgroup first)
-	wait_for 10 test "$(grep -c 'workload `dx-.*`: [0-9]* events' "$HT/agent.log")" -ge 61
+	wait_for 10 count_at_least 61 'workload `dx-.*`: [0-9]* events' "$HT/agent.log"
 	# every MQTT client is gone again, and its thread
 	w0=$SECONDS
 	wait_for 15 sockets_are 1
@@ -385,6 +405,30 @@ PY
 	[ ! -e "$d/s" ]
 }
 
+@test "agent restart: an mqtt stream is resumed on its topic, the gap told there" {
+	sub_start rs 'sfagent/hostT/drs'
+	make_bundle "$HT/brs" '["/bin/sh", "-c", "while :; do cat /etc/group >/dev/null; sleep 0.2; done"]' \
+		'{"io.sfagent.workload": "drs", "io.sfagent.export": "mqtt"}'
+	(cd "$HT/brs" && runc --root "$RUNC_ROOT" run -d dx-rs </dev/null >/dev/null 2>&1)
+	wait_for 30 grep -q '"file.open"' "$SINK_DIR/rs.out"
+	stop_main_daemon
+	has_end "$SINK_DIR/rs.out"
+	mv "$HT/agent.log" "$HT/agent.log.1"
+	start_main_daemon
+	wait_for 30 grep -q '"agent_restart"' "$SINK_DIR/rs.out"
+	n=$(grep -c '"file.open"' "$SINK_DIR/rs.out")
+	wait_for 30 count_at_least $((n + 5)) '"file.open"' "$SINK_DIR/rs.out"
+	stop_container dx-rs
+	runc --root "$RUNC_ROOT" delete dx-rs
+	wait_for 30 count_at_least 2 '"stream.end"' "$SINK_DIR/rs.out"
+	assert_stream "$SINK_DIR/rs.out" \
+		'len(by("stream.start")) == 2 and by("stream.start")[1].get("resumed") is True' \
+		'one("stream.missed", reason="agent_restart") is not None' \
+		'[e for e in ev[ev.index(by("stream.start")[1]):] if e["type"] == "file.open"]' \
+		'ev[-1]["type"] == "stream.end"' \
+		'all(e["container"] == "dx-rs" for e in ev)'
+}
+
 @test "valgrind: the daemon with MQTT and HTTP streams, a background drain and a stop while draining frees everything" {
 	local sock2="$HT/vg.sock"
 	valgrind --suppressions="$SF_TOP/tests/valgrind.supp" --leak-check=full \
@@ -406,8 +450,7 @@ PY
 	broker_stop
 	# vg3 ends while the broker is away: drained in the background, then
 	# the agent is stopped while it drains
-	runc --root "$RUNC_ROOT" kill dx-vg3 KILL
-	wait_for 30 test "$(state_of dx-vg3)" = stopped
+	stop_container dx-vg3
 	runc --root "$RUNC_ROOT" delete dx-vg3
 	wait_for 30 grep -q 'dx-vg3`: draining in the background' "$HT/vg.log"
 	kill -TERM "$AGENT2_PID"
@@ -424,7 +467,7 @@ PY
 }
 
 @test "the DaemonSet's agent command with SFAGENT_BROKER, SFAGENT_TOPIC_TEMPLATE and SFAGENT_HTTP_URL set streams mqtt containers" {
-	stop_daemon
+	stop_main_daemon
 	# the agent container's script and the ConfigMap's keys, broker set
 	python3 - "$SF_TOP/deploy/kubernetes/daemonset.yaml" "$SF_TOP/deploy/kubernetes/configmap.yaml" \
 		>"$HT/ds-agent.sh" <<'PY'
