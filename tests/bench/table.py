@@ -70,8 +70,8 @@ for f in ["json", "quixote"]:
                      mmm(f"tp.{f}.flatout_rate") + ", missed " + mmm(f"tp.{f}.flatout_missed"),
                      f"{meta.get('tp_procs')} kill(getpid(),0) loops as fast as they go"))
     else:
-        rows.append(("1 throughput", f"{f} to a file, 0 missed (ev/s)", "pending",
-                     "sfagent does not accept -F quixote yet (branch sinks)"))
+        rows.append(("1 throughput", f"{f} to a file, 0 missed (ev/s)", "not measured",
+                     "`sfagent -X -F quixote` did not run on this build"))
 
 for w in W:
     desc = meta.get(f"wl.{w}", w)
@@ -113,7 +113,7 @@ rows.append(("4 agent resources", "CPU seconds per million events", mmm("res.cpu
 c = med("res.cpu_per_mev")
 if c:
     rows.append(("4 agent resources", "agent capacity per CPU core (derived)", "{:,.0f} ev/s".format(1e6 / c),
-                 "1 / (CPU seconds per event): not a measured rate, the agent never lost an event here"))
+                 "1 / (CPU seconds per event): not a measured rate; the json trials lost no event"))
 rows.append(("4 agent resources", "RSS idle (1 tracked workload)", mmm("res.rss_idle_kb") + " KiB", "VmRSS"))
 for rb in ["1M", "64M"]:
     rows.append(("4 agent resources", f"RSS idle with --ringbuf-size {rb}", mmm(f"res.rss_idle_kb.{rb}") + " KiB",
