@@ -222,13 +222,18 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 		qnum(o, "ret", h->ret);
 	/* the BPF side reads uid, gid, euid: the rest of TSEM's COE is
 	 * derived, see docs/formats.md */
-	sbuf_printf(o,
-		    "},\"COE\":{\"uid\":\"%u\",\"euid\":\"%u\",\"suid\":\"%u\","
-		    "\"gid\":\"%u\","
-		    "\"egid\":\"%u\",\"sgid\":\"%u\",\"fsuid\":\"%u\","
-		    "\"fsgid\":\"%u\"},\"",
-		    h->uid, h->euid, h->euid, h->gid, h->gid, h->gid, h->euid,
-		    h->gid);
+	/* no printf on the hot path: one field after the other */
+	sbuf_lit(o, "},\"COE\":{\"uid\":\"");
+	sbuf_u64(o, h->uid);
+	sbuf_lit(o, "\"");
+	qnum(o, "euid", h->euid);
+	qnum(o, "suid", h->euid);
+	qnum(o, "gid", h->gid);
+	qnum(o, "egid", h->gid);
+	qnum(o, "sgid", h->gid);
+	qnum(o, "fsuid", h->euid);
+	qnum(o, "fsgid", h->gid);
+	sbuf_lit(o, "},\"");
 	sbuf_puts(o, name);
 	sbuf_lit(o, "\":{");
 	switch (h->type) {

@@ -83,13 +83,17 @@ void sbuf_printf(struct sbuf *b, const char *fmt, ...)
 	va_list ap;
 	int n;
 
+	/* one formatting pass when it fits, which is nearly always */
+	sbuf_reserve(b, 128);
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, ap);
 	va_end(ap);
-	sbuf_reserve(b, n + 1);
-	va_start(ap, fmt);
-	vsnprintf(b->data + b->len, n + 1, fmt, ap);
-	va_end(ap);
+	if ((size_t)n >= b->cap - b->len) {
+		sbuf_reserve(b, n + 1);
+		va_start(ap, fmt);
+		vsnprintf(b->data + b->len, n + 1, fmt, ap);
+		va_end(ap);
+	}
 	b->len += n;
 }
 

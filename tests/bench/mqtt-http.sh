@@ -13,8 +13,8 @@ cd "$(dirname "$0")/../.."
 N="${1:-200000}"
 SFAGENT=build/sfagent
 LOAD=build/tests/sinkload
-PORT=17390
-HPORT=17391
+PORT=${MQTT_PORT:-17390}
+HPORT=${HTTP_PORT:-17391}
 DIR="$(mktemp -d)"
 MQ=
 HP=

@@ -7,7 +7,8 @@
 # default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
 # throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
-# BENCH_ONLY="tp traced other syscall enc" (a subset of sections, for A/B runs).
+# BENCH_ONLY="tp traced other syscall enc churn hook sinks" (a subset of
+# sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS, BENCH_SINK_EVENTS.
 #
 # Every figure is taken in this run.  Workloads time themselves
 # (build/bench/loadgen), so the start-up of sfagent, bpftrace and strace
@@ -59,6 +60,11 @@ cleanup() {
 	done
 	sleep 0.2
 	rmdir "$BCG"/* "$BCG" 2>/dev/null || true
+	if [ -d "$W/runc" ]; then
+		for id in $(runc --root "$W/runc" list -q 2>/dev/null); do
+			runc --root "$W/runc" delete -f "$id" >/dev/null 2>&1 || true
+		done
+	fi
 	rm -rf "$W"
 }
 trap cleanup EXIT
@@ -92,6 +98,7 @@ end = None
 for line in open(sys.argv[1], errors="replace"):
     if "\"stream.end\"" in line:
         end = json.loads(line)
+        end = end.get("sfagent", end)  # -F quixote wraps the native record
 print(end["events"], end["missed"]) if end else print("0 -1")' "$1"
 }
 
@@ -107,9 +114,12 @@ wait_for() { # FILE PATTERN TIMEOUT_S
 # ---- workloads --------------------------------------------------------------
 if [ "$QUICK" = 1 ]; then
 	N_ORC=60000 N_FORK=300 N_FILES=1000 N_GETPID=1000000 N_OC=100000
+	N_TRACKED=20 N_CHURN=100 CHURN_SECS=60 N_HOOK=10 N_SINK=20000
 	TP_SECS=1 TP_STEPS=3 TP_REPS=1
 else
 	N_ORC=100000 N_FORK=1000 N_FILES=3000 N_GETPID=3000000 N_OC=300000
+	N_TRACKED=100 N_CHURN=1000 CHURN_SECS=${BENCH_CHURN_SECS:-180}
+	N_HOOK=${BENCH_HOOK_RUNS:-30} N_SINK=${BENCH_SINK_EVENTS:-50000}
 	TP_SECS=3 TP_STEPS=6 TP_REPS=3
 fi
 DATA=$W/data
@@ -225,7 +235,7 @@ tp_search() {
 	say "  $fmt flat out: $r ev/s, $ev events, $missed missed"
 	rec "tp.$fmt.flatout_rate" "$r"
 	rec "tp.$fmt.flatout_missed" "$missed"
-	if [ "$ev" -gt 0 ]; then
+	if [ "$ev" -gt 0 ] && [ "$fmt" = json ]; then
 		rec "res.cpu_per_mev" "$(python3 -c "print('%.3f' % ($cpu / $ev * 1e6))")"
 		rec "res.rss_load_kb" "$rss"
 	fi
@@ -310,8 +320,95 @@ busy_stop() {
 	rm -f "$W/busy.json"
 }
 
+# ---- 4. agent RSS with many containers (sfagent -D + sfhook + runc) -------------
+# The daemon tracks containers started by runc with sfhook injected, on the
+# shared read-only busybox rootfs (as tests/hook_helper.bash make_bundle).
+# RSS of the daemon: idle, with N_TRACKED `sleep` containers, after they are
+# deleted, and after up to N_CHURN short-lived containers (or CHURN_SECS).
+agent_rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+churn_bundle() { # DIR ARGS-JSON
+	mkdir -p "$1"
+	jq --arg r "$TOP/bundles/shell-demo/rootfs" --argjson a "$2" '
+		.root.path = $r | .root.readonly = true | .process.args = $a |
+		.annotations = {} |
+		.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+			     "options": ["nosuid", "nodev", "mode=1777"]}]' \
+		bundles/shell-demo/config.json >"$1/config.json"
+	"$SF" --inject-hook "$1" --hook-path "$TOP/$BUILD/sfhook" --socket "$W/d.sock" >/dev/null
+	# a loaded machine must not turn a slow ACK into a fail-open start
+	jq '(.hooks.prestart[], .hooks.poststop[]) |=
+		(.args |= ((indices("--timeout") | first) as $i |
+			   if $i then .[$i + 1] = "10000"
+			   else .[0:1] + ["--timeout", "10000"] + .[1:] end) |
+		 .timeout = 20)' \
+		"$1/config.json" >"$1/c.tmp" && mv "$1/c.tmp" "$1/config.json"
+}
+churn_run() {
+	local rr=$W/runc i n t_end d
+	for t in runc jq; do
+		command -v "$t" >/dev/null || { say "  $t missing: skipped"; return; }
+	done
+	[ -x "$BUILD/sfhook" ] || { say "  $BUILD/sfhook missing: skipped"; return; }
+	[ -x bundles/shell-demo/rootfs/bin/busybox ] || make -s bundles >&2
+	churn_bundle "$W/b-sleep" '["sleep", "100000"]'
+	churn_bundle "$W/b-true" '["/bin/true"]'
+	"$SF" -D --socket "$W/d.sock" --output-dir "$W/dout" 2>"$W/d.log" &
+	DAEMON=$!
+	PIDS+=("$DAEMON")
+	wait_for "$W/d.log" "listening on" 60 || [ -S "$W/d.sock" ] || { say "daemon did not start: $(cat "$W/d.log")"; exit 1; }
+	sleep 0.5
+	rec res.d_rss_idle_kb "$(agent_rss "$DAEMON")"
+	for ((i = 1; i <= N_TRACKED; i++)); do
+		(cd "$W/b-sleep" && runc --root "$rr" run -d "s$i" </dev/null >/dev/null 2>>"$W/runc.err")
+	done
+	n=$(grep -l '"stream.start"' "$W"/dout/* 2>/dev/null | wc -l)
+	rec res.d_tracked "$n"
+	sleep 1
+	rec res.d_rss_tracked_kb "$(agent_rss "$DAEMON")"
+	say "  $n containers tracked: RSS $(agent_rss "$DAEMON") KiB"
+	for ((i = 1; i <= N_TRACKED; i++)); do
+		runc --root "$rr" delete -f "s$i" >/dev/null 2>>"$W/runc.err" || true
+	done
+	sleep 1
+	rec res.d_rss_deleted_kb "$(agent_rss "$DAEMON")"
+	t_end=$(($(date +%s) + CHURN_SECS))
+	for ((i = 1; i <= N_CHURN; i++)); do
+		[ "$(date +%s)" -lt "$t_end" ] || break
+		(cd "$W/b-true" && runc --root "$rr" run "c$i" </dev/null >/dev/null 2>>"$W/runc.err") || true
+	done
+	rec res.d_churned "$((i - 1))"
+	sleep 1
+	rec res.d_rss_churned_kb "$(agent_rss "$DAEMON")"
+	rec res.d_streams_ended "$(cat "$W"/dout/* | grep -c '"stream.end"')"
+	say "  $((i - 1)) short-lived containers: RSS $(agent_rss "$DAEMON") KiB"
+	kill -TERM "$DAEMON"
+	wait "$DAEMON" || true
+	forget "$DAEMON"
+	rm -rf "$W/dout"
+}
+
+# ---- 6. the hook and sink suites' own benchmarks --------------------------------
+hook_start() {
+	local out
+	out=$(tests/bench/hook-start.sh "$N_HOOK" 2>"$W/hook.err") || { say "  hook-start.sh failed: $(tail -3 "$W/hook.err")"; return; }
+	echo "$out" >&2
+	# rows: NAME... median p95 min +median +p95
+	echo "$out" | awk '/^(hook \+ agent|hook, no agent|\/bin\/true hook|without hook) / {
+		k = $0; sub(/ +[0-9.-]+ +[0-9.-]+ +[0-9.-]+ +[0-9.-]+ +[0-9.-]+$/, "", k); gsub(/[ ,+\/]+/, "_", k)
+		printf "hook.%s.med\t%s\nhook.%s.p95\t%s\nhook.%s.dmed\t%s\nhook.%s.dp95\t%s\n", k, $(NF-4), k, $(NF-3), k, $(NF-1), k, $NF }' >>"$RES"
+}
+sink_rates() {
+	local out
+	out=$(MQTT_PORT=17710 HTTP_PORT=17711 tests/bench/mqtt-http.sh "$N_SINK" 2>"$W/sink.err") ||
+		{ say "  mqtt-http.sh failed: $(tail -3 "$W/sink.err")"; return; }
+	echo "$out" >&2
+	echo "$out" | awk '/^MQTT / { q = $2; sub(/qos=/, "", q); b = $3; sub(/batch=/, "", b)
+			printf "sink.mqtt_q%s_b%s\t%s\n", q, b, $(NF-3) }
+		/^HTTP / { b = $2; sub(/batch=/, "", b); printf "sink.http_b%s\t%s\n", b, $(NF-3) }' >>"$RES"
+}
+
 # ---- the run --------------------------------------------------------------------
-ONLY=" ${BENCH_ONLY:-tp traced other syscall enc} "
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
@@ -379,6 +476,18 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	wait "$AT" || true
 	forget "$AT"
 done
+if want churn; then
+	say "4. daemon RSS: $N_TRACKED tracked containers, then up to $N_CHURN short-lived ones (${CHURN_SECS}s at most)"
+	churn_run
+fi
+if want hook; then
+	say "6. hook cost on container start: tests/bench/hook-start.sh $N_HOOK"
+	hook_start
+fi
+if want sinks; then
+	say "6. MQTT/HTTP delivery: tests/bench/mqtt-http.sh $N_SINK"
+	sink_rates
+fi
 T1=$(date +%s)
 
 META=$W/meta
@@ -398,5 +507,10 @@ META=$W/meta
 	for wl in "${WORKLOADS[@]}"; do echo "wl.$wl=$(wl_desc "$wl")"; done
 	echo "n_getpid=$N_GETPID"
 	echo "n_openclose=$N_OC"
+	echo "n_tracked=$N_TRACKED"
+	echo "n_churn=$N_CHURN"
+	echo "churn_secs=$CHURN_SECS"
+	echo "n_hook=$N_HOOK"
+	echo "n_sink=$N_SINK"
 } >"$META"
 python3 tests/bench/table.py "$RES" "$META" ${REPORT:+--report "$REPORT"}

@@ -70,8 +70,8 @@ for f in ["json", "quixote"]:
                      mmm(f"tp.{f}.flatout_rate") + ", missed " + mmm(f"tp.{f}.flatout_missed"),
                      f"{meta.get('tp_procs')} kill(getpid(),0) loops as fast as they go"))
     else:
-        rows.append(("1 throughput", f"{f} to a file, 0 missed (ev/s)", "pending",
-                     "sfagent does not accept -F quixote yet (branch sinks)"))
+        rows.append(("1 throughput", f"{f} to a file, 0 missed (ev/s)", "not measured",
+                     "`sfagent -X -F quixote` did not run on this build"))
 
 for w in W:
     desc = meta.get(f"wl.{w}", w)
@@ -113,15 +113,30 @@ rows.append(("4 agent resources", "CPU seconds per million events", mmm("res.cpu
 c = med("res.cpu_per_mev")
 if c:
     rows.append(("4 agent resources", "agent capacity per CPU core (derived)", "{:,.0f} ev/s".format(1e6 / c),
-                 "1 / (CPU seconds per event): not a measured rate, the agent never lost an event here"))
+                 "1 / (CPU seconds per event): not a measured rate; the json trials lost no event"))
 rows.append(("4 agent resources", "RSS idle (1 tracked workload)", mmm("res.rss_idle_kb") + " KiB", "VmRSS"))
 for rb in ["1M", "64M"]:
     rows.append(("4 agent resources", f"RSS idle with --ringbuf-size {rb}", mmm(f"res.rss_idle_kb.{rb}") + " KiB",
                  "the ring's data pages are mapped twice (libbpf), so VmRSS counts them twice"))
 rows.append(("4 agent resources", "RSS under load (max)", mmm("res.rss_load_kb") + " KiB",
              "max RSS in the flat-out trial, ring buffer pages included"))
-rows.append(("4 agent resources", "RSS with 100 tracked containers / after 1,000 churned", "pending",
-             "needs daemon mode (-D, branch hook)"))
+if nums("res.d_rss_idle_kb"):
+    dnote = "sfagent -D, runc containers with sfhook, shared read-only busybox rootfs"
+    rows.append(("4 agent resources", "daemon RSS idle (no container)", mmm("res.d_rss_idle_kb") + " KiB", dnote))
+    rows.append(("4 agent resources", f"daemon RSS with {mmm('res.d_tracked')} tracked containers",
+                 mmm("res.d_rss_tracked_kb") + " KiB", f"{meta.get('n_tracked')} `sleep` containers started, "
+                 f"{mmm('res.d_tracked')} streams started"))
+    rows.append(("4 agent resources", "daemon RSS after those were deleted", mmm("res.d_rss_deleted_kb") + " KiB", ""))
+    ch = med("res.d_churned") or 0
+    rows.append(("4 agent resources", f"daemon RSS after {ch:,.0f} short-lived containers",
+                 mmm("res.d_rss_churned_kb") + " KiB",
+                 f"`/bin/true` containers one after another, at most {meta.get('n_churn')} or "
+                 f"{meta.get('churn_secs')} s; {mmm('res.d_streams_ended')} stream.end records in all; "
+                 "vs before churn: " + ("{:+,.0f} KiB".format(med("res.d_rss_churned_kb") - med("res.d_rss_deleted_kb"))
+                                       if nums("res.d_rss_churned_kb") and nums("res.d_rss_deleted_kb") else "n/a")))
+else:
+    rows.append(("4 agent resources", "RSS with 100 tracked containers / after 1,000 churned", "not measured",
+                 "section churn not run (or runc/jq/sfhook missing)"))
 
 for sc in ["getpid", "openclose"]:
     for lab, what in [("none", "no agent"), ("sfagent", "sfagent (sys_exit_* x45 + tp_btf + cap_capable)"),
@@ -132,8 +147,32 @@ for sc in ["getpid", "openclose"]:
             f"sys.{sc}.{lab}", f"sys.{sc}.none")
         rows.append(("5 untracked syscall", f"{sc}: {what} (CPU ns per call)", v, note))
 
-rows.append(("6 peers' figures", "hook cost on container start (median, p95)", "pending", "branch hook"))
-rows.append(("6 peers' figures", "MQTT / HTTP delivery rate", "pending", "branch sinks"))
+hk = [("hook_agent", "sfhook + sfagent -D (container traced)"), ("hook_no_agent", "sfhook, no agent (fail open)"),
+      ("_bin_true_hook", "/bin/true as prestart + poststop hook")]
+if nums("hook.without_hook.med"):
+    rows.append(("6 peers' figures", "`runc run /bin/true` without hook: median, p95 (ms)",
+                 "{:.1f}, {:.1f}".format(med("hook.without_hook.med"), med("hook.without_hook.p95")),
+                 f"tests/bench/hook-start.sh {meta.get('n_hook')} (runs interleaved)"))
+    for k, what in hk:
+        if nums(f"hook.{k}.med"):
+            rows.append(("6 peers' figures", f"hook cost on container start, {what}: +median, +p95 (ms)",
+                         "{:+.1f}, {:+.1f}".format(med(f"hook.{k}.dmed"), med(f"hook.{k}.dp95")),
+                         "start to exit of `runc run` vs without hook; median {:.1f}, p95 {:.1f} ms".format(
+                             med(f"hook.{k}.med"), med(f"hook.{k}.p95"))))
+else:
+    rows.append(("6 peers' figures", "hook cost on container start (median, p95)", "not measured",
+                 "section hook not run or tests/bench/hook-start.sh failed"))
+sk = [("mqtt_q0_b1", "MQTT QoS 0, batch 1"), ("mqtt_q1_b1", "MQTT QoS 1, batch 1"),
+      ("mqtt_q0_b64", "MQTT QoS 0, batch 64"), ("mqtt_q1_b64", "MQTT QoS 1, batch 64"),
+      ("http_b1000", "HTTP, batch 1000"), ("http_b5000", "HTTP, batch 5000")]
+if any(nums(f"sink.{k}") for k, _ in sk):
+    for k, what in sk:
+        rows.append(("6 peers' figures", f"delivery rate {what} (ev/s)", mmm(f"sink.{k}"),
+                     f"tests/bench/mqtt-http.sh {meta.get('n_sink')}: file.open events to a local mosquitto "
+                     "subscriber / tests/helpers/http_receiver.py, zero loss checked" if k == "mqtt_q0_b1" else ""))
+else:
+    rows.append(("6 peers' figures", "MQTT / HTTP delivery rate", "not measured",
+                 "section sinks not run or tests/bench/mqtt-http.sh failed"))
 
 
 def text_table():
