@@ -76,7 +76,8 @@ int agent_init(struct agent *a, const struct sf_options *o,
 		host[sizeof(host) - 1] = 0;
 		a->exporter = xstrdup(host);
 	}
-	a->boot_to_epoch = (int64_t)sf_now_ns() - (int64_t)clock_ns(CLOCK_BOOTTIME);
+	a->boot_to_epoch =
+		(int64_t)sf_now_ns() - (int64_t)clock_ns(CLOCK_BOOTTIME);
 	if (probe_open(&a->probe, &po, err) < 0) {
 		probe_close(&a->probe);
 		free(a->exporter);
@@ -90,8 +91,8 @@ int agent_init(struct agent *a, const struct sf_options *o,
 	     * the loop into an epoll_wait per handful of records; now the agent
 	     * sleeps until the kernel side's batched wake-up or the timeout */
 	    epoll_ctl(a->epfd, EPOLL_CTL_ADD, probe_epoll_fd(&a->probe),
-		      &(struct epoll_event){ .events = EPOLLIN | EPOLLET,
-					     .data.fd = -1 }) < 0) {
+		      &(struct epoll_event){.events = EPOLLIN | EPOLLET,
+					    .data.fd = -1}) < 0) {
 		sf_fail(err, errno, "epoll");
 		agent_fini(a);
 		return -1;
@@ -126,8 +127,8 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 	memset(si, 0, sizeof(*si));
 	if (sigfd >= 0 && a->epfd_sig != sigfd) {
 		if (epoll_ctl(a->epfd, EPOLL_CTL_ADD, sigfd,
-			      &(struct epoll_event){ .events = EPOLLIN,
-						     .data.fd = sigfd }) < 0)
+			      &(struct epoll_event){.events = EPOLLIN,
+						    .data.fd = sigfd}) < 0)
 			return -errno;
 		a->epfd_sig = sigfd;
 	}
@@ -148,8 +149,10 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 void agent_fini(struct agent *a)
 {
 	if (a->orphans)
-		log_warn("%llu events arrived for streams already ended and were "
-			 "dropped", (unsigned long long)a->orphans);
+		log_warn("%llu events arrived for streams already ended and "
+			 "were "
+			 "dropped",
+			 (unsigned long long)a->orphans);
 	wl_table_clear(&a->wl);
 	if (a->epfd >= 0)
 		close(a->epfd);
@@ -194,7 +197,8 @@ void agent_reopen(struct agent *a)
 			cleanup_error struct sf_error *err = NULL;
 
 			if (sink_reopen(wl->sinks[i], &err) < 0)
-				log_warn("workload `%s`: reopen: %s", wl->name, err->msg);
+				log_warn("workload `%s`: reopen: %s", wl->name,
+					 err->msg);
 		}
 	}
 }
@@ -207,7 +211,8 @@ void stream_flush(struct agent *a, struct workload *wl)
 		cleanup_error struct sf_error *err = NULL;
 
 		/* the sink counts the loss and says so once on stderr */
-		if (sink_write(wl->sinks[i], wl->out.data, wl->out.len, &err) < 0)
+		if (sink_write(wl->sinks[i], wl->out.data, wl->out.len, &err) <
+		    0)
 			log_debug("workload `%s`: %s", wl->name, err->msg);
 	}
 	wl->out.len = 0;
@@ -225,7 +230,8 @@ static int stream_flush_control(struct workload *wl)
 	for (int i = 0; i < wl->nsinks; i++) {
 		cleanup_error struct sf_error *err = NULL;
 
-		if (sink_write_control(wl->sinks[i], wl->out.data, wl->out.len, &err) < 0) {
+		if (sink_write_control(wl->sinks[i], wl->out.data, wl->out.len,
+				       &err) < 0) {
 			log_debug("workload `%s`: %s", wl->name, err->msg);
 			failed++;
 		}
@@ -272,8 +278,8 @@ static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
 	for (int i = 0; i < wl->nsinks; i++) {
 		cleanup_error struct sf_error *err = NULL;
 
-		ok[i] = sink_write_control(wl->sinks[i], wl->out.data, wl->out.len,
-					   &err) == 0;
+		ok[i] = sink_write_control(wl->sinks[i], wl->out.data,
+					   wl->out.len, &err) == 0;
 		failed += !ok[i];
 	}
 	wl->out.len = 0;
@@ -333,7 +339,7 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	 * filling its record on another CPU: BPF programs do not sleep, so a
 	 * millisecond is ample before the last look. */
 	probe_consume(&a->probe);
-	nanosleep(&(struct timespec){ .tv_nsec = 1000000 }, NULL);
+	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	probe_consume(&a->probe);
 	stream_flush(a, wl);
 }
@@ -350,7 +356,8 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 	stream_flush(a, wl);
 	wl->enc->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
 	if (stream_flush_control(wl))
-		log_error("workload `%s`: stream.end could not be written to every output",
+		log_error("workload `%s`: stream.end could not be written to "
+			  "every output",
 			  wl->name);
 	log_info("workload `%s`: %llu events, %llu missed", wl->name,
 		 (unsigned long long)t.events, (unsigned long long)t.missed);

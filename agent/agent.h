@@ -34,7 +34,7 @@ int agent_init(struct agent *a, const struct sf_options *o,
 	       struct sf_error **err);
 void agent_fini(struct agent *a);
 
-uint64_t sf_now_ns(void);      /* CLOCK_REALTIME, ns */
+uint64_t sf_now_ns(void); /* CLOCK_REALTIME, ns */
 uint64_t sf_monotonic_ns(void);
 
 /* A new workload with the agent's format and no sinks yet. */

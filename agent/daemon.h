@@ -17,9 +17,9 @@
 #define SF_OUTPUT_DIR_DEFAULT "/var/log/sfagent"
 
 enum daemon_phase {
-	DAEMON_LIVE,	/* tracked, streaming */
-	DAEMON_DRAIN,	/* untracked; the sinks deliver what they hold */
-	DAEMON_ENDING,	/* stream.end written; the sinks deliver it */
+	DAEMON_LIVE, /* tracked, streaming */
+	DAEMON_DRAIN, /* untracked; the sinks deliver what they hold */
+	DAEMON_ENDING, /* stream.end written; the sinks deliver it */
 };
 
 /* What the daemon keeps per workload slot besides struct workload. */

@@ -17,7 +17,8 @@
 static struct workload *find_container(struct daemon *d, const char *id)
 {
 	for (struct workload *wl = d->a->wl.active; wl; wl = wl->next)
-		if (!wl->closing && wl->container_id && !strcmp(wl->container_id, id))
+		if (!wl->closing && wl->container_id &&
+		    !strcmp(wl->container_id, id))
 			return wl;
 	return NULL;
 }
@@ -28,7 +29,8 @@ static bool file_in_use(struct daemon *d, const char *name)
 	for (struct workload *wl = d->a->wl.active; wl; wl = wl->next) {
 		struct daemon_reg *r = d->reg[wl->slot];
 
-		for (int i = 0; r && r->phase != DAEMON_ENDING && i < r->nfiles; i++)
+		for (int i = 0; r && r->phase != DAEMON_ENDING && i < r->nfiles;
+		     i++)
 			if (!strcmp(r->files[i], name))
 				return true;
 	}
@@ -40,7 +42,8 @@ static bool topic_in_use(struct daemon *d, const char *topic)
 	for (struct workload *wl = d->a->wl.active; wl; wl = wl->next) {
 		struct daemon_reg *r = d->reg[wl->slot];
 
-		for (int i = 0; r && r->phase != DAEMON_ENDING && i < r->ntopics; i++)
+		for (int i = 0;
+		     r && r->phase != DAEMON_ENDING && i < r->ntopics; i++)
 			if (!strcmp(r->topics[i], topic))
 				return true;
 	}
@@ -132,12 +135,12 @@ char *daemon_meta(const struct sf_msg *req)
 static char *default_file_name(const char *workload, const char *id,
 			       const struct encoder *enc, bool again)
 {
-	char *n = enc->file_prefix ?
-			  (again ? xasprintf("%s.%.64s.%lld.json", workload, id,
-					     (long long)time(NULL)) :
-				   xasprintf("%s.%.64s.json", workload, id)) :
-		  id ? xasprintf("%s.%.64s.jsonl", workload, id) :
-		       xasprintf("%s.jsonl", workload);
+	char *n = enc->file_prefix
+			  ? (again ? xasprintf("%s.%.64s.%lld.json", workload,
+					       id, (long long)time(NULL))
+				   : xasprintf("%s.%.64s.json", workload, id))
+		  : id ? xasprintf("%s.%.64s.jsonl", workload, id)
+		       : xasprintf("%s.jsonl", workload);
 
 	for (char *p = n; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -175,9 +178,10 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 	fd = openat(d->out_dirfd, name, flags | O_CREAT | O_EXCL, 0640);
 	*created = fd >= 0;
 	if (fd < 0 && errno == EEXIST && c.prefix) {
-		sf_fail(err, EEXIST, "format %s writes one JSON array per file, and "
-				     "`%s` in `%s` holds one already: choose a new "
-				     ANN_EXPORT "=file:NAME",
+		sf_fail(err, EEXIST,
+			"format %s writes one JSON array per file, and "
+			"`%s` in `%s` holds one already: choose a "
+			"new " ANN_EXPORT "=file:NAME",
 			wl->enc->name, name, d->o->output_dir);
 		return NULL;
 	}
@@ -195,8 +199,8 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 		return NULL;
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
-	return sink_file_fdopen_conf(fd, xasprintf("file `%s/%s`", d->o->output_dir, name),
-				     &c);
+	return sink_file_fdopen_conf(
+		fd, xasprintf("file `%s/%s`", d->o->output_dir, name), &c);
 }
 
 /* '%' doubled: an expanded topic handed to sink_open_spec, which expands. */
@@ -220,18 +224,22 @@ static char *topic_literal(const char *topic)
  * template too), refused while another stream publishes there.  Values
  * substituted cannot add levels or wildcards (sink_topic_expand).
  */
-static int open_mqtt(struct daemon *d, struct workload *wl, struct daemon_reg *r,
-		     const struct sf_export *e, const struct sf_msg *req,
-		     struct sf_error **err)
+static int open_mqtt(struct daemon *d, struct workload *wl,
+		     struct daemon_reg *r, const struct sf_export *e,
+		     const struct sf_msg *req, struct sf_error **err)
 {
 	const struct sf_options *o = d->o;
-	const char *tmpl = e->arg ? e->arg : o->topic ? o->topic : SINK_TOPIC_DEFAULT;
+	const char *tmpl = e->arg     ? e->arg
+			   : o->topic ? o->topic
+				      : SINK_TOPIC_DEFAULT;
 	cleanup_free char *topic = NULL, *lit = NULL;
 
 	if (!o->broker)
-		return sf_usage(err, ANN_EXPORT " asks for mqtt but the agent has no "
-					      "broker: start it with -b HOST, or export "
-					      "to a file");
+		return sf_usage(err, ANN_EXPORT " asks for mqtt but the agent "
+						"has no "
+						"broker: start it with -b "
+						"HOST, or export "
+						"to a file");
 	topic = sink_topic_expand(tmpl, d->a->exporter, req->workload,
 				  req->container_id, err);
 	if (!topic)
@@ -243,9 +251,10 @@ static int open_mqtt(struct daemon *d, struct workload *wl, struct daemon_reg *r
 		cleanup_free char *t2 = NULL, *esc = NULL;
 
 		if (e->arg)
-			return sf_fail(err, 0, "MQTT topic `%s` is in use by another "
-					       "running container's stream: choose "
-					       "another " ANN_EXPORT "=mqtt:TOPIC",
+			return sf_fail(err, 0,
+				       "MQTT topic `%s` is in use by another "
+				       "running container's stream: choose "
+				       "another " ANN_EXPORT "=mqtt:TOPIC",
 				       topic);
 		esc = topic_literal(topic);
 		t2 = xasprintf("%s/%%c", esc);
@@ -255,7 +264,8 @@ static int open_mqtt(struct daemon *d, struct workload *wl, struct daemon_reg *r
 		if (!topic)
 			return -1;
 		if (topic_in_use(d, topic))
-			return sf_fail(err, 0, "MQTT topic `%s` is in use", topic);
+			return sf_fail(err, 0, "MQTT topic `%s` is in use",
+				       topic);
 	}
 	lit = topic_literal(topic);
 	if (sink_open_spec(d->a, wl, "mqtt", lit, err) < 0)
@@ -277,21 +287,26 @@ static int open_sinks(struct daemon *d, struct workload *wl,
 	for (int i = 0; i < l.n; i++) {
 		const struct sf_export *e = &l.e[i];
 
-		if (e->kind == SF_EXPORT_MQTT && open_mqtt(d, wl, r, e, req, err) < 0)
+		if (e->kind == SF_EXPORT_MQTT &&
+		    open_mqtt(d, wl, r, e, req, err) < 0)
 			goto out;
 		if (e->kind != SF_EXPORT_HTTP || r->http)
 			continue;
 		if (e->arg) {
 			/* the agent's headers may hold credentials */
-			sf_usage(err, ANN_EXPORT " `http:URL`: a container cannot choose "
-					      "the collector: write `http` (the agent's "
-					      "--http URL)");
+			sf_usage(err, ANN_EXPORT " `http:URL`: a container "
+						 "cannot choose "
+						 "the collector: write `http` "
+						 "(the agent's "
+						 "--http URL)");
 			goto out;
 		}
 		if (!d->o->http_url) {
-			sf_usage(err, ANN_EXPORT " asks for http but the agent has no "
-					      "collector: start it with --http URL, or "
-					      "export to a file");
+			sf_usage(err, ANN_EXPORT " asks for http but the agent "
+						 "has no "
+						 "collector: start it with "
+						 "--http URL, or "
+						 "export to a file");
 			goto out;
 		}
 		if (sink_open_spec(d->a, wl, "http", NULL, err) < 0)
@@ -306,21 +321,25 @@ static int open_sinks(struct daemon *d, struct workload *wl,
 
 		if (e->kind != SF_EXPORT_FILE)
 			continue;
-		name = e->arg ? xstrdup(e->arg) :
-				default_file_name(req->workload,
-						  wl->enc->file_prefix ? req->container_id :
-									 NULL,
+		name = e->arg ? xstrdup(e->arg)
+			      : default_file_name(req->workload,
+						  wl->enc->file_prefix
+							  ? req->container_id
+							  : NULL,
 						  wl->enc, false);
 		if (!e->arg && file_in_use(d, name)) {
 			free(name);
-			name = default_file_name(req->workload, req->container_id,
-						 wl->enc, false);
+			name = default_file_name(req->workload,
+						 req->container_id, wl->enc,
+						 false);
 		}
 		if (!e->arg && wl->enc->file_prefix &&
-		    faccessat(d->out_dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		    faccessat(d->out_dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) ==
+			    0) {
 			free(name);
-			name = default_file_name(req->workload, req->container_id,
-						 wl->enc, true);
+			name = default_file_name(req->workload,
+						 req->container_id, wl->enc,
+						 true);
 		}
 		for (int k = 0; k < r->nfiles; k++)
 			dup |= !strcmp(r->files[k], name);
@@ -397,8 +416,11 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 		return -1;
 	wl = wl_table_find_cgid(&d->a->wl, req->cgroup_id);
 	if (wl && !wl->closing)
-		return sf_usage(err, "cgroup `%s` is already tracked for container `%s`",
-				req->cgroup_path, wl->container_id ? wl->container_id : wl->name);
+		return sf_usage(err,
+				"cgroup `%s` is already tracked for container "
+				"`%s`",
+				req->cgroup_path,
+				wl->container_id ? wl->container_id : wl->name);
 	wl = agent_workload_new(d->a, req->workload, err);
 	if (!wl)
 		return -1;
@@ -407,8 +429,10 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 		wl->enc = encoder_find(req->format);
 		if (!wl->enc) {
 			wl_table_remove(&d->a->wl, wl);
-			return sf_usage(err, ANN_FORMAT " `%s` is not a format of this "
-						      "agent: use %s",
+			return sf_usage(err,
+					ANN_FORMAT " `%s` is not a format of "
+						   "this "
+						   "agent: use %s",
 					req->format, encoder_names());
 		}
 	}
@@ -471,7 +495,7 @@ void daemon_finish_all(struct daemon *d)
 	while (d->a->wl.active) {
 		daemon_close_poll(d);
 		if (d->a->wl.active)
-			nanosleep(&(struct timespec){ .tv_nsec = 5000000 }, NULL);
+			nanosleep(&(struct timespec){.tv_nsec = 5000000}, NULL);
 	}
 	daemon_close_wait();
 }

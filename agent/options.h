@@ -11,59 +11,59 @@
 enum sf_mode {
 	SF_MODE_NONE,
 	SF_MODE_CONTAINER, /* -w NAME: run bundle NAME with runc */
-	SF_MODE_PROCESS,   /* -P: an interactive shell */
-	SF_MODE_EXECUTE,   /* -X: PROGRAM ARGS... */
-	SF_MODE_ROOT,	   /* -R: host-wide */
-	SF_MODE_SHOW,	   /* -S: list bundles */
-	SF_MODE_DAEMON,	   /* -D: per-host agent for the hook */
-	SF_MODE_INJECT,	   /* --inject-hook BUNDLE: add sfhook to config.json */
+	SF_MODE_PROCESS, /* -P: an interactive shell */
+	SF_MODE_EXECUTE, /* -X: PROGRAM ARGS... */
+	SF_MODE_ROOT, /* -R: host-wide */
+	SF_MODE_SHOW, /* -S: list bundles */
+	SF_MODE_DAEMON, /* -D: per-host agent for the hook */
+	SF_MODE_INJECT, /* --inject-hook BUNDLE: add sfhook to config.json */
 };
 
 struct sf_options {
 	enum sf_mode mode;
-	const char *workload;	 /* -w */
-	const char *output;	 /* -o, "-" for stdout */
-	const char *broker;	 /* -b */
-	int port;		 /* -p */
-	const char *topic;	 /* -t */
-	unsigned queue_size;	 /* -q */
-	const char *exporter;	 /* -e, default: hostname */
-	const char *format;	 /* -F */
-	const char *debug_file;	 /* -d */
-	int verbose;		 /* -v, repeatable */
-	bool follow;		 /* -f (root mode) */
-	unsigned duration;	 /* --duration, seconds (root mode) */
-	uint32_t ringbuf_bytes;	 /* --ringbuf-size */
-	const char *bundle_dir;	 /* -B, SFAGENT_BUNDLES */
-	const char *btf_path;	 /* --btf (tests, unusual kernels) */
+	const char *workload; /* -w */
+	const char *output; /* -o, "-" for stdout */
+	const char *broker; /* -b */
+	int port; /* -p */
+	const char *topic; /* -t */
+	unsigned queue_size; /* -q */
+	const char *exporter; /* -e, default: hostname */
+	const char *format; /* -F */
+	const char *debug_file; /* -d */
+	int verbose; /* -v, repeatable */
+	bool follow; /* -f (root mode) */
+	unsigned duration; /* --duration, seconds (root mode) */
+	uint32_t ringbuf_bytes; /* --ringbuf-size */
+	const char *bundle_dir; /* -B, SFAGENT_BUNDLES */
+	const char *btf_path; /* --btf (tests, unusual kernels) */
 
 	/* sinks (issue 4): MQTT, HTTP, file rotation */
-	int mqtt_qos;			/* --mqtt-qos 0|1 */
-	const char *mqtt_user;		/* --mqtt-user */
+	int mqtt_qos; /* --mqtt-qos 0|1 */
+	const char *mqtt_user; /* --mqtt-user */
 	const char *mqtt_password_file; /* --mqtt-password-file */
-	const char *mqtt_cafile;	/* --mqtt-cafile: TLS */
-	const char *mqtt_cert;		/* --mqtt-cert */
-	const char *mqtt_key;		/* --mqtt-key */
-	const char *mqtt_client_id;	/* --mqtt-client-id */
-	unsigned mqtt_batch;		/* --mqtt-batch: records per message */
-	unsigned drain_timeout;		/* --drain-timeout SECS at exit */
-	const char *http_url;		/* --http */
-	unsigned http_batch;		/* --http-batch */
-	unsigned http_interval_ms;	/* --http-interval */
-	const char *http_headers[16];	/* --http-header, repeatable */
+	const char *mqtt_cafile; /* --mqtt-cafile: TLS */
+	const char *mqtt_cert; /* --mqtt-cert */
+	const char *mqtt_key; /* --mqtt-key */
+	const char *mqtt_client_id; /* --mqtt-client-id */
+	unsigned mqtt_batch; /* --mqtt-batch: records per message */
+	unsigned drain_timeout; /* --drain-timeout SECS at exit */
+	const char *http_url; /* --http */
+	unsigned http_batch; /* --http-batch */
+	unsigned http_interval_ms; /* --http-interval */
+	const char *http_headers[16]; /* --http-header, repeatable */
 	int http_nheaders;
-	const char *http_cafile;	/* --http-cafile */
-	unsigned rotate_secs;		/* -G */
-	uint64_t max_size;		/* --max-size MB, in bytes */
-	unsigned max_files;		/* --max-files */
+	const char *http_cafile; /* --http-cafile */
+	unsigned rotate_secs; /* -G */
+	uint64_t max_size; /* --max-size MB, in bytes */
+	unsigned max_files; /* --max-files */
 
 	/* daemon and hook (issue 3) */
 	const char *socket_path; /* --socket (daemon, --inject-hook) */
-	const char *output_dir;	 /* --output-dir (daemon) */
+	const char *output_dir; /* --output-dir (daemon) */
 	const char *inject_bundle; /* --inject-hook BUNDLE_DIR */
-	const char *hook_path;	 /* --hook-path (--inject-hook) */
+	const char *hook_path; /* --hook-path (--inject-hook) */
 	bool help, version;
-	int argc;		 /* PROGRAM ARGS... */
+	int argc; /* PROGRAM ARGS... */
 	char **argv;
 };
 

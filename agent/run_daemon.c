@@ -54,15 +54,19 @@ int daemon_check_exports(struct daemon *d, struct sf_error **err)
 		if (!t2)
 			return sf_error_wrap(err, "-t/--topic-template");
 		if (!strcmp(t1, t2))
-			return sf_usage(err, "topic template `%s` has neither %%w nor "
-					     "%%c: every container would publish to one "
-					     "topic (try 'sfagent/%%h/%%w')",
+			return sf_usage(err,
+					"topic template `%s` has neither %%w "
+					"nor "
+					"%%c: every container would publish to "
+					"one "
+					"topic (try 'sfagent/%%h/%%w')",
 					tmpl);
 		/* the broker's answer now: credentials and TLS files that do
 		 * not work are an error at start, not at each container */
-		id = o->mqtt_client_id ? xasprintf("%s-check", o->mqtt_client_id) :
-					 xasprintf("sfagent-%.64s-%d-check",
-						   d->a->exporter, (int)getpid());
+		id = o->mqtt_client_id
+			     ? xasprintf("%s-check", o->mqtt_client_id)
+			     : xasprintf("sfagent-%.64s-%d-check",
+					 d->a->exporter, (int)getpid());
 		s = sink_mqtt_open(o, t1, id, err);
 		if (!s)
 			return -1;

@@ -50,7 +50,7 @@ struct sink {
 	/* Records lost.  Sinks with threads add to it from those threads:
 	 * read it with sink_dropped(). */
 	uint64_t dropped;
-	char *desc;	  /* "file /var/log/x.jsonl" for messages */
+	char *desc; /* "file /var/log/x.jsonl" for messages */
 };
 
 static inline uint64_t sink_dropped(const struct sink *s)
@@ -113,8 +113,8 @@ struct sink *sink_file_fdopen_conf(int fd, char *desc,
 struct sink_file_conf {
 	bool append;
 	unsigned rotate_secs; /* -G: new file every N seconds, 0: never */
-	uint64_t max_size;    /* --max-size: bytes, 0: no limit */
-	unsigned max_files;   /* --max-files: rotated files kept, 0: all */
+	uint64_t max_size; /* --max-size: bytes, 0: no limit */
+	unsigned max_files; /* --max-files: rotated files kept, 0: all */
 	/* Framing from the encoder (cadets: a JSON array), NULL for lines. */
 	const char *prefix, *separator, *suffix;
 };
@@ -148,7 +148,7 @@ struct workload;
 int sink_open_spec(struct agent *a, struct workload *wl, const char *kind,
 		   const char *arg, struct sf_error **err);
 
-#define SINK_TOPIC_MAX 1024
+#define SINK_TOPIC_MAX	   1024
 #define SINK_TOPIC_DEFAULT "sfagent/%h/%w"
 /*
  * Expands %h (exporter id), %w (workload name), %c (container id, empty

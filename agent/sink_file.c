@@ -359,7 +359,8 @@ struct sink *sink_file_open(const char *path, bool append,
 /* A file the caller opened (the daemon: openat inside its output directory,
  * O_NOFOLLOW); no name, so no rotation and no reopen.  Framing from c (an
  * empty file gets the prefix); rotation settings are ignored. */
-struct sink *sink_file_fdopen_conf(int fd, char *desc, const struct sink_file_conf *c)
+struct sink *sink_file_fdopen_conf(int fd, char *desc,
+				   const struct sink_file_conf *c)
 {
 	struct sink_file *f = xzalloc(sizeof(*f));
 	struct stat st;
@@ -377,7 +378,8 @@ struct sink *sink_file_fdopen_conf(int fd, char *desc, const struct sink_file_co
 	f->need_sep = f->size > slen(f->c.prefix);
 	if (f->size == 0 && f->c.prefix) {
 		if (write_all(fd, f->c.prefix, strlen(f->c.prefix)) < 0)
-			log_warn("%s: cannot start the file: %s", desc, strerror(errno));
+			log_warn("%s: cannot start the file: %s", desc,
+				 strerror(errno));
 		else
 			f->size = strlen(f->c.prefix);
 	}
@@ -386,7 +388,7 @@ struct sink *sink_file_fdopen_conf(int fd, char *desc, const struct sink_file_co
 
 struct sink *sink_file_fdopen(int fd, char *desc)
 {
-	struct sink_file_conf c = { 0 };
+	struct sink_file_conf c = {0};
 
 	return sink_file_fdopen_conf(fd, desc, &c);
 }

@@ -257,7 +257,8 @@ static void give_up(struct sink_http *h)
 	if (!lost)
 		return;
 	sink_count_dropped(&h->base, lost);
-	log_error("%s: %llu records not delivered within %us: counted as missed",
+	log_error("%s: %llu records not delivered within %us: counted as "
+		  "missed",
 		  h->base.desc, (unsigned long long)lost, h->drain_timeout);
 }
 

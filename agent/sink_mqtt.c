@@ -545,7 +545,8 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 	pthread_mutex_unlock(&m->q.mu);
 	rc = MQTTAsync_connect(m->client, &m->conn);
 	if (rc != MQTTASYNC_SUCCESS && wait) {
-		sf_fail(err, 0, "cannot connect to MQTT broker %s: error %d", uri, rc);
+		sf_fail(err, 0, "cannot connect to MQTT broker %s: error %d",
+			uri, rc);
 		goto fail;
 	}
 	if (!wait) {

@@ -30,8 +30,8 @@ static int open_spec(struct agent *a, struct workload *wl, const char *kind,
 	struct sink *s = NULL;
 
 	if (wl->nsinks >= SF_MAX_SINKS)
-		return sf_usage(err, "workload `%s`: at most %d outputs", wl->name,
-				SF_MAX_SINKS);
+		return sf_usage(err, "workload `%s`: at most %d outputs",
+				wl->name, SF_MAX_SINKS);
 	if (strcmp(kind, "file") == 0) {
 		if (!arg)
 			arg = o->output;
@@ -42,21 +42,27 @@ static int open_spec(struct agent *a, struct workload *wl, const char *kind,
 		cleanup_free char *topic = NULL, *client_id = NULL;
 
 		if (!o->broker)
-			return sf_usage(err, "MQTT output needs a broker: -b HOST");
-		topic = sink_topic_expand(arg ? arg : o->topic ? o->topic : SINK_TOPIC_DEFAULT,
-					  a->exporter, wl->name, wl->container_id, err);
+			return sf_usage(err, "MQTT output needs a broker: -b "
+					     "HOST");
+		topic = sink_topic_expand(arg	     ? arg
+					  : o->topic ? o->topic
+						     : SINK_TOPIC_DEFAULT,
+					  a->exporter, wl->name,
+					  wl->container_id, err);
 		if (!topic)
 			return -1;
 		/* one client per stream: in daemon mode --mqtt-client-id is a
 		 * prefix, as two clients with one id would push each other off
 		 * the broker */
 		if (o->mqtt_client_id && o->mode == SF_MODE_DAEMON)
-			client_id = xasprintf("%s-%u", o->mqtt_client_id, wl->slot);
+			client_id =
+				xasprintf("%s-%u", o->mqtt_client_id, wl->slot);
 		else if (o->mqtt_client_id)
 			client_id = xstrdup(o->mqtt_client_id);
 		else
-			client_id = xasprintf("sfagent-%.64s-%d-%u", a->exporter,
-					      (int)getpid(), wl->slot);
+			client_id = xasprintf("sfagent-%.64s-%d-%u",
+					      a->exporter, (int)getpid(),
+					      wl->slot);
 		/* the daemon connects in the background: a registration never
 		 * waits for the broker, and a broker that is away when a
 		 * container starts costs nothing but queue room */
@@ -68,10 +74,13 @@ static int open_spec(struct agent *a, struct workload *wl, const char *kind,
 		if (!arg)
 			arg = o->http_url;
 		if (!arg)
-			return sf_usage(err, "HTTP output needs a URL: --http URL");
+			return sf_usage(err, "HTTP output needs a URL: --http "
+					     "URL");
 		s = sink_http_open(o, arg, err);
 	} else {
-		return sf_usage(err, "unknown output `%s`: use file, mqtt or http", kind);
+		return sf_usage(err,
+				"unknown output `%s`: use file, mqtt or http",
+				kind);
 	}
 	if (!s)
 		return sf_error_wrap(err, "workload `%s`", wl->name);

@@ -10,9 +10,10 @@ static void put_value(struct sbuf *b, const char *v)
 	for (; v && *v; v++) {
 		unsigned char c = *v;
 
-		sbuf_putc(b, c == '/' || c == '+' || c == '#' || c < 0x20 || c == 0x7f ?
-				     '_' :
-				     c);
+		sbuf_putc(b, c == '/' || c == '+' || c == '#' || c < 0x20 ||
+					     c == 0x7f
+				     ? '_'
+				     : c);
 	}
 }
 
@@ -20,17 +21,21 @@ char *sink_topic_expand(const char *tmpl, const char *exporter,
 			const char *workload, const char *container_id,
 			struct sf_error **err)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = {0};
 
 	if (strpbrk(tmpl, "+#")) {
-		sf_usage(err, "MQTT topic `%s` holds a wildcard (+ or #): a topic to "
-			      "publish to must name one topic",
+		sf_usage(err,
+			 "MQTT topic `%s` holds a wildcard (+ or #): a topic "
+			 "to "
+			 "publish to must name one topic",
 			 tmpl);
 		return NULL;
 	}
 	for (const char *p = tmpl; *p; p++) {
 		if ((unsigned char)*p < 0x20) {
-			sf_usage(err, "MQTT topic `%s` holds a control character", tmpl);
+			sf_usage(err,
+				 "MQTT topic `%s` holds a control character",
+				 tmpl);
 			goto bad;
 		}
 		if (*p != '%') {
@@ -51,8 +56,10 @@ char *sink_topic_expand(const char *tmpl, const char *exporter,
 			sbuf_putc(&b, '%');
 			break;
 		default:
-			sf_usage(err, "MQTT topic `%s`: unknown `%%%.1s`: use %%h (exporter), "
-				      "%%w (workload), %%c (container id) or %%%%",
+			sf_usage(err,
+				 "MQTT topic `%s`: unknown `%%%.1s`: use %%h "
+				 "(exporter), "
+				 "%%w (workload), %%c (container id) or %%%%",
 				 tmpl, p);
 			goto bad;
 		}
@@ -60,14 +67,16 @@ char *sink_topic_expand(const char *tmpl, const char *exporter,
 			break;
 	}
 	if (!b.len || b.len > SINK_TOPIC_MAX) {
-		sf_usage(err, "MQTT topic from `%s` is %s (1 to %d bytes)", tmpl,
-			 b.len ? "too long" : "empty", SINK_TOPIC_MAX);
+		sf_usage(err, "MQTT topic from `%s` is %s (1 to %d bytes)",
+			 tmpl, b.len ? "too long" : "empty", SINK_TOPIC_MAX);
 		goto bad;
 	}
 	if (b.data[0] == '$') {
 		/* $SYS/...: the broker's own topics, not for clients */
-		sf_usage(err, "MQTT topic from `%s` starts with `$`: such topics are "
-			      "the broker's own",
+		sf_usage(err,
+			 "MQTT topic from `%s` starts with `$`: such topics "
+			 "are "
+			 "the broker's own",
 			 tmpl);
 		goto bad;
 	}

@@ -47,7 +47,8 @@ static void usage(FILE *f)
 	      "       default: from the state's status.\n"
 	      "  --socket PATH  agent socket (default " SF_SOCKET_DEFAULT ")\n"
 	      "  --timeout MS   how long to wait for the agent (default 2000)\n"
-	      "Annotations: io.sfagent.export=file|file:NAME|mqtt|mqtt:TOPIC|http[,...],\n"
+	      "Annotations: "
+	      "io.sfagent.export=file|file:NAME|mqtt|mqtt:TOPIC|http[,...],\n"
 	      "             io.sfagent.format=json|quixote|cadets, "
 	      "io.sfagent.workload=NAME,\n"
 	      "             io.sfagent.fail=open|closed\n",
@@ -282,7 +283,8 @@ static int do_register(struct hook *h, struct sf_error **err)
 	sf_export_list_free(&exports);
 	if (sf_format_check(oci_kv_get(ann, nann, ANN_FORMAT), err) < 0)
 		goto out;
-	if (sf_workload_from_annotations(ann, nann, h->st.id, &workload, err) < 0)
+	if (sf_workload_from_annotations(ann, nann, h->st.id, &workload, err) <
+	    0)
 		goto out;
 
 	if (kill(h->st.pid, 0) < 0 && errno == ESRCH) {

@@ -160,7 +160,8 @@ static int scan_key(void *ctx, const unsigned char *s, size_t len)
 	struct nul_scan *n = ctx;
 
 	n->found |= n->ann_depth && memchr(s, 0, len);
-	n->next_is_ann = n->depth == 1 && len == 11 && !memcmp(s, "annotations", 11);
+	n->next_is_ann = n->depth == 1 && len == 11 &&
+			 !memcmp(s, "annotations", 11);
 	return 1;
 }
 
@@ -214,10 +215,11 @@ static bool annotations_have_nul(const char *buf)
 		.yajl_start_array = scan_open,
 		.yajl_end_array = scan_close,
 	};
-	struct nul_scan n = { 0 };
+	struct nul_scan n = {0};
 	yajl_handle h = yajl_alloc(&cb, NULL, &n);
 
-	if (yajl_parse(h, (const unsigned char *)buf, strlen(buf)) == yajl_status_ok)
+	if (yajl_parse(h, (const unsigned char *)buf, strlen(buf)) ==
+	    yajl_status_ok)
 		yajl_complete_parse(h);
 	yajl_free(h);
 	return n.found;
@@ -241,8 +243,10 @@ int oci_state_parse(const char *buf, bool need_pid, struct oci_state *st,
 	if (!root)
 		return -1;
 	if (annotations_have_nul(buf))
-		return sf_usage(err, "the OCI state's annotations hold a NUL character "
-				     "(\\u0000): refusing them rather than reading them "
+		return sf_usage(err, "the OCI state's annotations hold a NUL "
+				     "character "
+				     "(\\u0000): refusing them rather than "
+				     "reading them "
 				     "cut short");
 	if (!YAJL_IS_OBJECT(root))
 		return sf_usage(err, "the OCI state on stdin is not a JSON "
@@ -315,8 +319,9 @@ int oci_config_load(const char *bundle, struct oci_config *c,
 		return sf_error_wrap(err, "bundle config");
 	root = json_parse(buf, path, err);
 	if (root && annotations_have_nul(buf)) {
-		sf_usage(err, "`%s`: annotations hold a NUL character (\\u0000): "
-			      "refusing them rather than reading them cut short",
+		sf_usage(err,
+			 "`%s`: annotations hold a NUL character (\\u0000): "
+			 "refusing them rather than reading them cut short",
 			 path);
 		return -1;
 	}
@@ -376,7 +381,8 @@ void oci_config_free(struct oci_config *c)
 
 bool sf_mqtt_topic_valid(const char *t)
 {
-	if (!sf_name_printable(t, SF_TOPIC_MAX) || strpbrk(t, "+#") || t[0] == '$')
+	if (!sf_name_printable(t, SF_TOPIC_MAX) || strpbrk(t, "+#") ||
+	    t[0] == '$')
 		return false;
 	for (; *t; t++) {
 		if (*t != '%')
@@ -419,20 +425,29 @@ static int export_entry(const char *ent, struct sf_export *e,
 	} else if (klen == 4 && strncmp(ent, "mqtt", 4) == 0) {
 		e->kind = SF_EXPORT_MQTT;
 		if (arg && !sf_mqtt_topic_valid(arg))
-			return sf_usage(err, ANN_EXPORT " `mqtt:%.100s`: the topic must "
-						      "be printable ASCII, at most %d bytes, "
-						      "without wildcards (+ #), not start "
-						      "with `$`, and use %% only in %%h, "
-						      "%%w, %%c or %%%%",
+			return sf_usage(err,
+					ANN_EXPORT " `mqtt:%.100s`: the topic "
+						   "must "
+						   "be printable ASCII, at "
+						   "most %d bytes, "
+						   "without wildcards (+ #), "
+						   "not start "
+						   "with `$`, and use %% only "
+						   "in %%h, "
+						   "%%w, %%c or %%%%",
 					arg, SF_TOPIC_MAX);
 	} else if (klen == 4 && strncmp(ent, "http", 4) == 0) {
 		e->kind = SF_EXPORT_HTTP;
 		/* the agent's --http-header may carry credentials: the
 		 * collector is the agent's choice, never a container's */
 		if (arg)
-			return sf_usage(err, ANN_EXPORT " `http:%.100s`: a container "
-						      "cannot choose the collector: write "
-						      "`http` (the agent's --http URL)",
+			return sf_usage(err,
+					ANN_EXPORT " `http:%.100s`: a "
+						   "container "
+						   "cannot choose the "
+						   "collector: write "
+						   "`http` (the agent's --http "
+						   "URL)",
 					arg);
 	} else {
 		return sf_usage(err,
@@ -501,15 +516,16 @@ void sf_export_list_free(struct sf_export_list *l)
 
 int sf_format_check(const char *v, struct sf_error **err)
 {
-	static const char *const names[] = { "json", "quixote", "cadets" };
+	static const char *const names[] = {"json", "quixote", "cadets"};
 
 	if (!v)
 		return 0;
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(v, names[i]))
 			return 0;
-	return sf_usage(err, ANN_FORMAT " `%.64s` is invalid: use json, quixote or "
-				    "cadets",
+	return sf_usage(err,
+			ANN_FORMAT " `%.64s` is invalid: use json, quixote or "
+				   "cadets",
 			v);
 }
 

@@ -41,9 +41,9 @@ struct sf_msg {
 	char *bundle;
 	char *workload;
 	char *export_spec; /* io.sfagent.export as given ("file" when absent) */
-	char *format;	   /* io.sfagent.format, NULL: the agent's -F */
-	char *meta_json;   /* a JSON object: hostname, args, cwd, root, annotations */
-	char *error;	   /* SF_MSG_ERROR */
+	char *format; /* io.sfagent.format, NULL: the agent's -F */
+	char *meta_json; /* a JSON object: hostname, args, cwd, root, annotations */
+	char *error; /* SF_MSG_ERROR */
 };
 
 const char *sf_msg_op_name(enum sf_msg_op op);

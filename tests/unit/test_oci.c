@@ -138,18 +138,23 @@ static void test_state(void)
 	ok(r < 0 && strstr(err->msg, "empty"), "empty refused");
 	sf_error_free(err);
 	err = NULL;
-	r = oci_state_parse("{\"id\":\"c1\",\"annotations\":{\"io.sfagent.export\":"
+	r = oci_state_parse("{\"id\":\"c1\",\"annotations\":{\"io.sfagent."
+			    "export\":"
 			    "\"mqtt:a\\u0000#\"}}",
 			    false, &st, &err);
-	ok(r < 0 && strstr(err->msg, "NUL"), "NUL in an annotation value refused");
+	ok(r < 0 && strstr(err->msg, "NUL"), "NUL in an annotation value "
+					     "refused");
 	sf_error_free(err);
 	err = NULL;
-	r = oci_state_parse("{\"id\":\"c1\",\"annotations\":{\"k\\u0000x\":\"v\"}}",
+	r = oci_state_parse("{\"id\":\"c1\",\"annotations\":{\"k\\u0000x\":"
+			    "\"v\"}}",
 			    false, &st, &err);
-	ok(r < 0 && strstr(err->msg, "NUL"), "NUL in an annotation key refused");
+	ok(r < 0 && strstr(err->msg, "NUL"), "NUL in an annotation key "
+					     "refused");
 	sf_error_free(err);
 	err = NULL;
-	r = oci_state_parse("{\"id\":\"c1\",\"x\":{\"annotations\":{\"k\":\"a\\u0000\"}},"
+	r = oci_state_parse("{\"id\":\"c1\",\"x\":{\"annotations\":{\"k\":"
+			    "\"a\\u0000\"}},"
 			    "\"annotations\":{\"k\":\"v\"}}",
 			    false, &st, &err);
 	ok(r == 0, "NUL outside the top-level annotations is not theirs");
