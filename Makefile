@@ -31,7 +31,7 @@ LDLIBS_HOOK := -lyajl
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config
-PKGS_TEST := bats bats-assert bats-support runc busybox-static mosquitto \
+PKGS_TEST := clang-format bats bats-assert bats-support runc busybox-static mosquitto \
 	mosquitto-clients openssl podman containerd python3 valgrind libclang-rt-14-dev \
 	iproute2 strace jq util-linux
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
@@ -130,7 +130,7 @@ bundles/%/rootfs/bin/busybox: bundles/%/config.json $(shell find bundles -path '
 # ---- tests ---------------------------------------------------------------
 -include tests/unit.mk
 
-test: deps-test build bundles unit
+test: deps-test build bundles unit check-format
 	$(Q)tests/run-bats $(TESTS)
 
 demo: deps-test build bundles
