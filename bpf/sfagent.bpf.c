@@ -258,6 +258,17 @@ static __always_inline void read_args(struct sys_args *args)
 	args->a[5] = regs->r9;
 }
 
+/* The header of an event that comes from a syscall's exit. */
+static __always_inline void fill_sys_hdr(struct sf_hdr *h, __u16 type,
+					 __u32 slot, __u64 cgid, long nr,
+					 long ret, __u16 xf)
+{
+	fill_hdr(h, type, slot, cgid);
+	set_ret(h, ret);
+	h->syscall = nr;
+	h->flags |= xf;
+}
+
 static __always_inline void file_event(long nr, long ret, __u32 slot,
 				       __u64 cgid, struct sys_args *a, __u16 xf)
 {
@@ -374,10 +385,7 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 	e = reserve(slot, sizeof(*e));
 	if (!e)
 		return;
-	fill_hdr(&e->hdr, type, slot, cgid);
-	set_ret(&e->hdr, ret);
-	e->hdr.syscall = nr;
-	e->hdr.flags |= xf;
+	fill_sys_hdr(&e->hdr, type, slot, cgid, nr, ret, xf);
 	e->arg0 = x0, e->arg1 = x1, e->arg2 = x2, e->arg3 = x3;
 	read_path(e->path, p1, &e->hdr.flags, SF_F_PATH_TRUNC, SF_F_PATH_FAULT);
 	read_path(e->path2, p2, &e->hdr.flags, SF_F_PATH2_TRUNC,
@@ -495,10 +503,7 @@ static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
 	e = reserve(slot, sizeof(*e));
 	if (!e)
 		return;
-	fill_hdr(&e->hdr, type, slot, cgid);
-	set_ret(&e->hdr, ret);
-	e->hdr.syscall = nr;
-	e->hdr.flags |= xf;
+	fill_sys_hdr(&e->hdr, type, slot, cgid, nr, ret, xf);
 	e->family = 0, e->port = 0, e->type = 0, e->protocol = 0;
 	e->backlog = 0, e->listen_fd = -1;
 	__builtin_memset(e->addr, 0, sizeof(e->addr));
@@ -537,10 +542,7 @@ static __always_inline void kill_event(long nr, long ret, __u32 slot,
 
 	if (!e)
 		return;
-	fill_hdr(&e->hdr, SF_EV_KILL, slot, cgid);
-	set_ret(&e->hdr, ret);
-	e->hdr.syscall = nr;
-	e->hdr.flags |= xf;
+	fill_sys_hdr(&e->hdr, SF_EV_KILL, slot, cgid, nr, ret, xf);
 	e->pad = 0;
 	if (nr == __NR_tgkill) {
 		e->target_pid = a->a[0];
@@ -571,10 +573,7 @@ static __always_inline void cred_event(long nr, long ret, __u32 slot,
 		bpf_map_delete_elem(&cred_stash, &tid);
 		return;
 	}
-	fill_hdr(&e->hdr, SF_EV_SETUID, slot, cgid);
-	set_ret(&e->hdr, ret);
-	e->hdr.syscall = nr;
-	e->hdr.flags |= xf;
+	fill_sys_hdr(&e->hdr, SF_EV_SETUID, slot, cgid, nr, ret, xf);
 	e->new_uid = BPF_CORE_READ(t, cred, uid.val);
 	e->new_euid = BPF_CORE_READ(t, cred, euid.val);
 	e->new_gid = BPF_CORE_READ(t, cred, gid.val);
@@ -600,10 +599,7 @@ static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
 
 	if (!e)
 		return;
-	fill_hdr(&e->hdr, SF_EV_EXEC, slot, cgid);
-	set_ret(&e->hdr, ret);
-	e->hdr.syscall = nr;
-	e->hdr.flags |= xf;
+	fill_sys_hdr(&e->hdr, SF_EV_EXEC, slot, cgid, nr, ret, xf);
 	e->argc = 0;
 	e->argv_len = 0;
 	read_path(e->filename, file, &e->hdr.flags, SF_F_PATH_TRUNC,
