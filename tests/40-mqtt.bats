@@ -100,7 +100,11 @@ teardown() {
 		-- "$SINKLOAD" opens 2000
 	assert_success
 	wait_for 30 has_end "$SINK_DIR/a.out"
-	assert_seq_no_gaps "$SINK_DIR/a.out"
+	# QoS 0 is at most once: on a loaded machine the client may have to
+	# drop, and then what is missing must be what stream.missed says
+	assert_stream "$SINK_DIR/a.out" \
+		"all(b['seq'] > a['seq'] for a, b in zip(ev, ev[1:]))" \
+		"ev[-1]['seq'] - len(ev) == sum(e['count'] for e in by('stream.missed'))"
 	wait_for 10 test -s "$SINK_DIR/len.out"
 	records=$(wc -l <"$SINK_DIR/a.out")
 	sleep 0.5
