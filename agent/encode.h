@@ -63,5 +63,8 @@ const char *sf_family_name(unsigned family);
 void sf_open_flags(struct sbuf *o, uint64_t flags);
 void sf_signal_name(struct sbuf *o, int sig);
 void sf_addr_str(struct sbuf *o, unsigned family, const uint8_t *addr);
+/* Closes a record that wraps a native JSON record: drops the native
+ * record's '\n' and ends the outer object (quixote, cadets stream records). */
+void sf_wrap_native_end(struct sbuf *o);
 
 #endif

@@ -327,19 +327,13 @@ static void wrap_begin(struct sbuf *o, const char *name, uint64_t ts)
 	sbuf_lit(o, ",\"sfagent\":");
 }
 
-static void wrap_end(struct sbuf *o)
-{
-	o->len--; /* the native record's '\n' */
-	sbuf_lit(o, "}\n");
-}
-
 static void cadets_stream_start(struct sbuf *o, const struct workload *wl,
 				uint64_t seq, uint64_t ts,
 				const struct stream_info *si)
 {
 	wrap_begin(o, "start", ts);
 	encoder_json.stream_start(o, wl, seq, ts, si);
-	wrap_end(o);
+	sf_wrap_native_end(o);
 }
 
 static void cadets_stream_missed(struct sbuf *o, const struct workload *wl,
@@ -348,7 +342,7 @@ static void cadets_stream_missed(struct sbuf *o, const struct workload *wl,
 {
 	wrap_begin(o, "missed", ts);
 	encoder_json.stream_missed(o, wl, seq, ts, count, reason);
-	wrap_end(o);
+	sf_wrap_native_end(o);
 }
 
 static void cadets_stream_end(struct sbuf *o, const struct workload *wl,
@@ -357,7 +351,7 @@ static void cadets_stream_end(struct sbuf *o, const struct workload *wl,
 {
 	wrap_begin(o, "end", ts);
 	encoder_json.stream_end(o, wl, seq, ts, t);
-	wrap_end(o);
+	sf_wrap_native_end(o);
 }
 
 const struct encoder encoder_cadets = {

@@ -321,19 +321,13 @@ static void wrap_begin(struct sbuf *o, const char *type)
 	sbuf_lit(o, "\"},\"sfagent\":");
 }
 
-static void wrap_end(struct sbuf *o)
-{
-	o->len--; /* the native record's '\n' */
-	sbuf_lit(o, "}\n");
-}
-
 static void quixote_stream_start(struct sbuf *o, const struct workload *wl,
 				 uint64_t seq, uint64_t ts,
 				 const struct stream_info *si)
 {
 	wrap_begin(o, "stream.start");
 	encoder_json.stream_start(o, wl, seq, ts, si);
-	wrap_end(o);
+	sf_wrap_native_end(o);
 }
 
 static void quixote_stream_missed(struct sbuf *o, const struct workload *wl,
@@ -342,7 +336,7 @@ static void quixote_stream_missed(struct sbuf *o, const struct workload *wl,
 {
 	wrap_begin(o, "stream.missed");
 	encoder_json.stream_missed(o, wl, seq, ts, count, reason);
-	wrap_end(o);
+	sf_wrap_native_end(o);
 }
 
 static void quixote_stream_end(struct sbuf *o, const struct workload *wl,
@@ -351,7 +345,7 @@ static void quixote_stream_end(struct sbuf *o, const struct workload *wl,
 {
 	wrap_begin(o, "stream.end");
 	encoder_json.stream_end(o, wl, seq, ts, t);
-	wrap_end(o);
+	sf_wrap_native_end(o);
 }
 
 const struct encoder encoder_quixote = {

@@ -200,3 +200,9 @@ void sf_addr_str(struct sbuf *o, unsigned family, const uint8_t *addr)
 	sbuf_puts(o, s);
 	sbuf_putc(o, '"');
 }
+
+void sf_wrap_native_end(struct sbuf *o)
+{
+	o->len--;
+	sbuf_lit(o, "}\n");
+}
