@@ -23,8 +23,13 @@ endif
 
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
+# agent/ is split by role (docs/hacking.md); its subfolders are include paths.
+AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks
+SF_INCLUDES := -Ilib -Ibpf $(AGENT_DIRS:%=-I%) -I$(BUILD)
 SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
-	-Ilib -Ibpf -Iagent -I$(BUILD) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
+	$(SF_INCLUDES) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
+# header dependencies come from the compiler (build/**/*.d)
+DEPFLAGS = -MMD -MP
 LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lpthread
 LDLIBS_HOOK := -lyajl
 
@@ -40,7 +45,7 @@ PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
 PKGS_BENCH := hyperfine bpftrace strace linux-perf time
 
 LIB_SRCS := $(wildcard lib/*.c)
-AGENT_SRCS := $(wildcard agent/*.c)
+AGENT_SRCS := $(foreach d,$(AGENT_DIRS),$(wildcard $(d)/*.c))
 HOOK_SRCS := $(wildcard hook/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 AGENT_OBJS := $(AGENT_SRCS:%.c=$(BUILD)/%.o)
@@ -50,6 +55,7 @@ BPF_OBJS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.bpf.o)
 SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
+.DELETE_ON_ERROR:
 .PHONY: all deps deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
 	check-format format unit FORCE install-deploy sfhook-static
 
@@ -81,7 +87,7 @@ $(BUILD)/vmlinux.h:
 	$(call msg,GEN,$@)
 	$(Q)$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/%.bpf.o: bpf/%.bpf.c bpf/sfagent.h $(BUILD)/vmlinux.h
+$(BUILD)/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h bpf/*.def) $(BUILD)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 		-I$(BUILD) -Ibpf -I/usr/include/$(shell uname -m)-linux-gnu -c $< -o $@
@@ -90,23 +96,26 @@ $(BUILD)/%.skel.h: $(BUILD)/%.bpf.o
 	$(call msg,SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
 
-$(BUILD)/agent/%.o: agent/%.c $(SKELS) $(wildcard agent/*.h lib/*.h bpf/*.h)
+$(BUILD)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(SF_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(SF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
-$(BUILD)/lib/%.o: lib/%.c $(wildcard lib/*.h)
-	@mkdir -p $(@D)
-	$(call msg,CC,$@)
-	$(Q)$(CC) $(SF_CFLAGS) -c $< -o $@
+# only the loader includes the BPF skeleton
+$(BUILD)/agent/probe.o: $(SKELS)
 
-$(BUILD)/hook/%.o: hook/%.c $(wildcard hook/*.h lib/*.h)
+$(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(SF_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(SF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/hook/%.o: hook/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(SF_CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 # --inject-hook's default hook path is compiled in: rebuild when it changes
-$(BUILD)/agent/inject.o: $(BUILD)/.libexecdir
+$(BUILD)/agent/modes/run_inject.o: $(BUILD)/.libexecdir
 $(BUILD)/.libexecdir: FORCE
 	@mkdir -p $(@D)
 	@echo '$(LIBEXECDIR)' | cmp -s - $@ || echo '$(LIBEXECDIR)' > $@
@@ -139,7 +148,7 @@ demo: deps-test build bundles
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
 	$(BUILD)/bench/encbench
-ENCBENCH_SRCS := agent/sbuf.c agent/encode_json.c agent/encode_util.c lib/util.c
+ENCBENCH_SRCS := agent/sbuf.c agent/encoders/encode_json.c agent/encoders/encode_util.c lib/util.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
 	@mkdir -p $(@D)
@@ -149,7 +158,7 @@ $(BUILD)/bench/bpfattach: tests/bench/bpfattach.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
-$(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(wildcard agent/*.h lib/*.h bpf/*.h)
+$(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp
@@ -193,11 +202,14 @@ sfhook-static:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/static $(BUILD)/static/sfhook \
 		LDLIBS_HOOK="-static $$($(CC) -print-file-name=libyajl_s.a)"
 
+FORMAT_SRCS = $(foreach d,$(AGENT_DIRS) lib hook bpf tests/unit,$(wildcard $(d)/*.[ch]))
 check-format:
-	$(Q)clang-format --dry-run --Werror $(wildcard agent/*.[ch] lib/*.[ch] hook/*.[ch] bpf/*.[ch] tests/unit/*.c)
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
 
 format:
-	$(Q)clang-format -i $(wildcard agent/*.[ch] lib/*.[ch] hook/*.[ch] bpf/*.[ch] tests/unit/*.c)
+	$(Q)clang-format -i $(FORMAT_SRCS)
 
 clean:
 	rm -rf $(BUILD) bundles/*/rootfs bundles/*/rootfs.tmp
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

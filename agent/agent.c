@@ -149,10 +149,9 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 void agent_fini(struct agent *a)
 {
 	if (a->orphans)
-		log_warn("%llu events arrived for streams already ended and "
-			 "were "
-			 "dropped",
-			 (unsigned long long)a->orphans);
+		log_warn(
+			"%llu events arrived for streams already ended and were dropped",
+			(unsigned long long)a->orphans);
 	wl_table_clear(&a->wl);
 	if (a->epfd >= 0)
 		close(a->epfd);
@@ -356,9 +355,9 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 	stream_flush(a, wl);
 	wl->enc->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
 	if (stream_flush_control(wl))
-		log_error("workload `%s`: stream.end could not be written to "
-			  "every output",
-			  wl->name);
+		log_error(
+			"workload `%s`: stream.end could not be written to every output",
+			wl->name);
 	log_info("workload `%s`: %llu events, %llu missed", wl->name,
 		 (unsigned long long)t.events, (unsigned long long)t.missed);
 	/* the stream itself may be what failed: say it where it is seen */

@@ -112,83 +112,54 @@ void sf_usage_print(FILE *f)
 	      "Per-workload security event exporter (eBPF, cgroup filtered).\n"
 	      "\n"
 	      "Modes:\n"
-	      "  -X, --execute         run PROGRAM ARGS... in a new traced "
-	      "cgroup\n"
-	      "  -P, --process         run an interactive shell ($SHELL) "
-	      "traced\n"
-	      "  -R, --root            trace the whole host (all but sfagent "
-	      "itself)\n"
-	      "  -w, --workload NAME   workload name (with -X/-P; alone: run "
-	      "bundle NAME)\n"
-	      "  -S, --show            list the bundles in the bundle "
-	      "directory\n"
+	      "  -X, --execute         run PROGRAM ARGS... in a new traced cgroup\n"
+	      "  -P, --process         run an interactive shell ($SHELL) traced\n"
+	      "  -R, --root            trace the whole host (all but sfagent itself)\n"
+	      "  -w, --workload NAME   workload name (with -X/-P; alone: run bundle NAME)\n"
+	      "  -S, --show            list the bundles in the bundle directory\n"
 	      "  -D, --daemon          per-host agent serving the OCI hook\n"
-	      "      --inject-hook DIR add sfhook (prestart+poststop) to "
-	      "DIR/config.json\n"
+	      "      --inject-hook DIR add sfhook (prestart+poststop) to DIR/config.json\n"
 	      "\n"
 	      "Output (one is required):\n"
-	      "  -o, --output FILE     write the stream to FILE ('-' for "
-	      "stdout)\n"
-	      "  -b, --broker HOST     MQTT broker;  -p PORT (1883), -q N "
-	      "queue\n"
-	      "  -t, --topic TOPIC     MQTT topic; %h exporter, %w workload, "
-	      "%c container\n"
-	      "                        (default sfagent/%h/%w); -D: "
-	      "--topic-template,\n"
-	      "                        which needs %w or %c (a topic per "
-	      "container)\n"
-	      "      --http URL        POST batches of JSON lines to URL "
-	      "(x-ndjson)\n"
-	      "  -F, --format FMT      output format: json (default), quixote, "
-	      "cadets\n"
-	      "  -e, --exporter-id ID  exporter id in stream.start (default: "
-	      "hostname)\n"
+	      "  -o, --output FILE     write the stream to FILE ('-' for stdout)\n"
+	      "  -b, --broker HOST     MQTT broker;  -p PORT (1883), -q N queue\n"
+	      "  -t, --topic TOPIC     MQTT topic; %h exporter, %w workload, %c container\n"
+	      "                        (default sfagent/%h/%w); -D: --topic-template,\n"
+	      "                        which needs %w or %c (a topic per container)\n"
+	      "      --http URL        POST batches of JSON lines to URL (x-ndjson)\n"
+	      "  -F, --format FMT      output format: json (default), quixote, cadets\n"
+	      "  -e, --exporter-id ID  exporter id in stream.start (default: hostname)\n"
 	      "\n"
 	      "MQTT (-b):\n"
 	      "      --mqtt-qos 0|1    QoS of published messages (default 1)\n"
-	      "      --mqtt-user USER  user name; password from "
-	      "--mqtt-password-file FILE\n"
-	      "                        or $SFAGENT_MQTT_PASSWORD (never on the "
-	      "command line)\n"
-	      "      --mqtt-cafile F   TLS: trust F; --mqtt-cert F, --mqtt-key "
-	      "F client cert\n"
+	      "      --mqtt-user USER  user name; password from --mqtt-password-file FILE\n"
+	      "                        or $SFAGENT_MQTT_PASSWORD (never on the command line)\n"
+	      "      --mqtt-cafile F   TLS: trust F; --mqtt-cert F, --mqtt-key F client cert\n"
 	      "      --mqtt-client-id ID  (default sfagent-HOST-PID)\n"
 	      "      --mqtt-batch N    records per message (default 1)\n"
-	      "  -q, --queue-size N    records kept while a broker/collector "
-	      "is away (1000)\n"
-	      "      --drain-timeout S at exit, wait S seconds for delivery "
-	      "(default 10)\n"
+	      "  -q, --queue-size N    records kept while a broker/collector is away (1000)\n"
+	      "      --drain-timeout S at exit, wait S seconds for delivery (default 10)\n"
 	      "HTTP (--http):\n"
 	      "      --http-batch N    records per POST (default 1000)\n"
-	      "      --http-interval MS  send a partial batch after MS ms "
-	      "(default 1000)\n"
+	      "      --http-interval MS  send a partial batch after MS ms (default 1000)\n"
 	      "      --http-header 'K: V'  extra request header (repeatable)\n"
 	      "      --http-cafile F   trust F for https\n"
 	      "Files (-o):\n"
 	      "  -G, --rotate SECS     start a new file every SECS seconds\n"
 	      "      --max-size MB     start a new file before MB megabytes\n"
 	      "      --max-files N     keep the newest N rotated files\n"
-	      "                        (rotated files are FILE.EPOCH; SIGHUP "
-	      "reopens FILE)\n"
+	      "                        (rotated files are FILE.EPOCH; SIGHUP reopens FILE)\n"
 	      "\n"
 	      "Other options:\n"
 	      "  -f, --follow          root mode: run until SIGINT/SIGTERM\n"
-	      "      --duration SECS   root mode without -f: how long (default "
-	      "10)\n"
-	      "      --ringbuf-size N  kernel ring buffer bytes, K/M suffix "
-	      "(default 16M)\n"
-	      "  -B, --bundles DIR     bundle directory (default "
-	      "/var/lib/sfagent/bundles)\n"
-	      "      --socket PATH     daemon socket (default "
-	      "/run/sfagent/sfagent.sock)\n"
-	      "      --output-dir DIR  daemon: stream files (default "
-	      "/var/log/sfagent)\n"
-	      "      --hook-path PATH  --inject-hook: sfhook to run (default: "
-	      "installed)\n"
-	      "  -d, --debug FILE      write debug logs, libbpf's included, to "
-	      "FILE\n"
-	      "  -v, --verbose         more messages on stderr (repeat for "
-	      "more)\n"
+	      "      --duration SECS   root mode without -f: how long (default 10)\n"
+	      "      --ringbuf-size N  kernel ring buffer bytes, K/M suffix (default 16M)\n"
+	      "  -B, --bundles DIR     bundle directory (default /var/lib/sfagent/bundles)\n"
+	      "      --socket PATH     daemon socket (default /run/sfagent/sfagent.sock)\n"
+	      "      --output-dir DIR  daemon: stream files (default /var/log/sfagent)\n"
+	      "      --hook-path PATH  --inject-hook: sfhook to run (default: installed)\n"
+	      "  -d, --debug FILE      write debug logs, libbpf's included, to FILE\n"
+	      "  -v, --verbose         more messages on stderr (repeat for more)\n"
 	      "      --help, --version\n"
 	      "\n"
 	      "Examples:\n"
@@ -200,8 +171,7 @@ void sf_usage_print(FILE *f)
 	      "  sfagent -X -b 127.0.0.1 -t 'lab/%w' -- ./job\n"
 	      "  sfagent -R -f -o host.jsonl -G 3600 --max-files 24\n"
 	      "\n"
-	      "Exit status: the program's in -X/-P modes, the container's with "
-	      "-w NAME;\n"
+	      "Exit status: the program's in -X/-P modes, the container's with -w NAME;\n"
 	      "1 environment error, 2 usage error.\n",
 	      f);
 }
@@ -250,10 +220,10 @@ static int set_mode(struct sf_options *o, enum sf_mode m, struct sf_error **err)
 					   "-R", "-S", "-D", "--inject-hook"};
 
 	if (o->mode != SF_MODE_NONE && o->mode != m)
-		return sf_usage(err,
-				"options %s and %s cannot be combined: choose "
-				"one mode",
-				flag[o->mode], flag[m]);
+		return sf_usage(
+			err,
+			"options %s and %s cannot be combined: choose one mode",
+			flag[o->mode], flag[m]);
 	o->mode = m;
 	return 0;
 }
@@ -264,18 +234,18 @@ static int sf_check_sink_options(const struct sf_options *o,
 {
 	if ((o->rotate_secs || o->max_size || o->max_files) &&
 	    (!o->output || strcmp(o->output, "-") == 0))
-		return sf_usage(err, "-G, --max-size and --max-files rotate an "
-				     "output file: "
-				     "give -o FILE (not stdout)");
+		return sf_usage(
+			err,
+			"-G, --max-size and --max-files rotate an output file: give -o FILE (not stdout)");
 	if (o->max_files && !o->rotate_secs && !o->max_size)
-		return sf_usage(err, "--max-files needs -G SECONDS or "
-				     "--max-size MB");
+		return sf_usage(
+			err, "--max-files needs -G SECONDS or --max-size MB");
 	if ((o->mqtt_user || o->mqtt_password_file || o->mqtt_cafile ||
 	     o->mqtt_cert || o->mqtt_key || o->mqtt_client_id || o->topic) &&
 	    !o->broker)
-		return sf_usage(err, "MQTT options (-t, --topic-template, "
-				     "--mqtt-*) need a "
-				     "broker: add -b HOST");
+		return sf_usage(
+			err,
+			"MQTT options (-t, --topic-template, --mqtt-*) need a broker: add -b HOST");
 	if (o->mqtt_password_file && !o->mqtt_user)
 		return sf_usage(err, "--mqtt-password-file needs --mqtt-user");
 	if (!!o->mqtt_cert != !!o->mqtt_key)
@@ -295,13 +265,10 @@ static int sf_check_sink_options(const struct sf_options *o,
 		free(t);
 		free(t2);
 		if (same && o->mode == SF_MODE_DAEMON)
-			return sf_usage(err,
-					"topic template `%s` has neither %%w "
-					"nor %%c: "
-					"every container would publish to one "
-					"topic "
-					"(try 'sfagent/%%h/%%w')",
-					o->topic);
+			return sf_usage(
+				err,
+				"topic template `%s` has neither %%w nor %%c: every container would publish to one topic (try 'sfagent/%%h/%%w')",
+				o->topic);
 	}
 	{
 		const char *files[] = {o->mqtt_password_file, o->mqtt_cafile,
@@ -368,20 +335,23 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			break;
 		case 'w':
 			if (!*optarg)
-				return sf_usage(err, "-w needs a non-empty "
-						     "workload name");
+				return sf_usage(
+					err,
+					"-w needs a non-empty workload name");
 			o->workload = optarg;
 			break;
 		case 'o':
 			if (!*optarg)
-				return sf_usage(err, "-o needs a file name "
-						     "('-' for stdout)");
+				return sf_usage(
+					err,
+					"-o needs a file name ('-' for stdout)");
 			o->output = optarg;
 			break;
 		case 'b':
 			if (!*optarg)
-				return sf_usage(err, "-b needs a broker host "
-						     "name or address");
+				return sf_usage(
+					err,
+					"-b needs a broker host name or address");
 			o->broker = optarg;
 			break;
 		case 'p':
@@ -396,10 +366,10 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			break;
 		case 'q':
 			if (parse_uint(optarg, 10000000, &v) < 0 || v == 0)
-				return sf_usage(err,
-						"bad queue size `%s`: want "
-						"1-10000000",
-						optarg);
+				return sf_usage(
+					err,
+					"bad queue size `%s`: want 1-10000000",
+					optarg);
 			o->queue_size = v;
 			break;
 		case 'e':
@@ -407,10 +377,10 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			break;
 		case 'F':
 			if (!encoder_find(optarg))
-				return sf_usage(err,
-						"unknown format `%s`: choose "
-						"one of %s",
-						optarg, encoder_names());
+				return sf_usage(
+					err,
+					"unknown format `%s`: choose one of %s",
+					optarg, encoder_names());
 			o->format = optarg;
 			break;
 		case 'f':
@@ -427,10 +397,10 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			break;
 		case OPT_DURATION:
 			if (parse_uint(optarg, 365 * 86400, &v) < 0 || v == 0)
-				return sf_usage(err,
-						"bad --duration `%s`: want "
-						"seconds > 0",
-						optarg);
+				return sf_usage(
+					err,
+					"bad --duration `%s`: want seconds > 0",
+					optarg);
 			o->duration = v;
 			break;
 		case OPT_RINGBUF:
@@ -438,32 +408,28 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			if (parse_size(optarg, &o->ringbuf_bytes) < 0 ||
 			    o->ringbuf_bytes < 4096 ||
 			    (o->ringbuf_bytes & (o->ringbuf_bytes - 1)))
-				return sf_usage(err,
-						"bad --ringbuf-size `%s`: want "
-						"a power of two "
-						"from 4K to 1024M",
-						optarg);
+				return sf_usage(
+					err,
+					"bad --ringbuf-size `%s`: want a power of two from 4K to 1024M",
+					optarg);
 			break;
 		case OPT_BTF:
 			o->btf_path = optarg;
 			break;
 		case OPT_MQTT_QOS:
 			if (parse_uint(optarg, 1, &v) < 0)
-				return sf_usage(err,
-						"bad --mqtt-qos `%s`: want 0 "
-						"or 1",
-						optarg);
+				return sf_usage(
+					err, "bad --mqtt-qos `%s`: want 0 or 1",
+					optarg);
 			o->mqtt_qos = v;
 			break;
 		case OPT_MQTT_USER:
 			o->mqtt_user = optarg;
 			break;
 		case OPT_MQTT_PASSWORD:
-			return sf_usage(err, "a password on the command line "
-					     "is visible to every "
-					     "user: use --mqtt-password-file "
-					     "FILE or "
-					     "SFAGENT_MQTT_PASSWORD");
+			return sf_usage(
+				err,
+				"a password on the command line is visible to every user: use --mqtt-password-file FILE or SFAGENT_MQTT_PASSWORD");
 		case OPT_MQTT_PASSWORD_FILE:
 			o->mqtt_password_file = optarg;
 			break;
@@ -478,60 +444,63 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			break;
 		case OPT_MQTT_CLIENT_ID:
 			if (!*optarg || strlen(optarg) > 256)
-				return sf_usage(err, "bad --mqtt-client-id: "
-						     "want 1-256 characters");
+				return sf_usage(
+					err,
+					"bad --mqtt-client-id: want 1-256 characters");
 			o->mqtt_client_id = optarg;
 			break;
 		case OPT_MQTT_BATCH:
 			if (parse_uint(optarg, 100000, &v) < 0 || v == 0)
-				return sf_usage(err,
-						"bad --mqtt-batch `%s`: want "
-						"1-100000",
-						optarg);
+				return sf_usage(
+					err,
+					"bad --mqtt-batch `%s`: want 1-100000",
+					optarg);
 			o->mqtt_batch = v;
 			break;
 		case OPT_DRAIN_TIMEOUT:
 			if (parse_uint(optarg, 3600, &v) < 0)
-				return sf_usage(err,
-						"bad --drain-timeout `%s`: "
-						"want 0-3600 seconds",
-						optarg);
+				return sf_usage(
+					err,
+					"bad --drain-timeout `%s`: want 0-3600 seconds",
+					optarg);
 			o->drain_timeout = v;
 			break;
 		case OPT_HTTP:
 			if (!*optarg)
-				return sf_usage(err, "--http needs a URL "
-						     "(http://HOST:PORT/PATH)");
+				return sf_usage(
+					err,
+					"--http needs a URL (http://HOST:PORT/PATH)");
 			o->http_url = optarg;
 			break;
 		case OPT_HTTP_BATCH:
 			if (parse_uint(optarg, 1000000, &v) < 0 || v == 0)
-				return sf_usage(err,
-						"bad --http-batch `%s`: want "
-						"1-1000000",
-						optarg);
+				return sf_usage(
+					err,
+					"bad --http-batch `%s`: want 1-1000000",
+					optarg);
 			o->http_batch = v;
 			break;
 		case OPT_HTTP_INTERVAL:
 			if (parse_uint(optarg, 3600000, &v) < 0 || v == 0)
-				return sf_usage(err,
-						"bad --http-interval `%s`: "
-						"want 1-3600000 ms",
-						optarg);
+				return sf_usage(
+					err,
+					"bad --http-interval `%s`: want 1-3600000 ms",
+					optarg);
 			o->http_interval_ms = v;
 			break;
 		case OPT_HTTP_HEADER:
 			if (!strchr(optarg, ':') || *optarg == ':' ||
 			    strpbrk(optarg, "\r\n"))
-				return sf_usage(err,
-						"bad --http-header `%s`: want "
-						"'Name: value'",
-						optarg);
+				return sf_usage(
+					err,
+					"bad --http-header `%s`: want 'Name: value'",
+					optarg);
 			if (o->http_nheaders >=
 			    (int)(sizeof(o->http_headers) /
 				  sizeof(o->http_headers[0])))
-				return sf_usage(err, "too many --http-header "
-						     "options (at most 16)");
+				return sf_usage(
+					err,
+					"too many --http-header options (at most 16)");
 			o->http_headers[o->http_nheaders++] = optarg;
 			break;
 		case OPT_HTTP_CAFILE:
@@ -546,48 +515,49 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			break;
 		case OPT_MAX_SIZE:
 			if (parse_uint(optarg, 1 << 20, &v) < 0 || v == 0)
-				return sf_usage(err,
-						"bad --max-size `%s`: want "
-						"megabytes > 0",
-						optarg);
+				return sf_usage(
+					err,
+					"bad --max-size `%s`: want megabytes > 0",
+					optarg);
 			o->max_size = (uint64_t)v << 20;
 			break;
 		case OPT_MAX_FILES:
 			if (parse_uint(optarg, 100000, &v) < 0 || v == 0)
-				return sf_usage(err,
-						"bad --max-files `%s`: want "
-						"1-100000",
-						optarg);
+				return sf_usage(
+					err,
+					"bad --max-files `%s`: want 1-100000",
+					optarg);
 			o->max_files = v;
 			break;
 		case OPT_SOCKET:
 			if (optarg[0] != '/')
-				return sf_usage(err,
-						"--socket `%s`: want an "
-						"absolute path",
-						optarg);
+				return sf_usage(
+					err,
+					"--socket `%s`: want an absolute path",
+					optarg);
 			o->socket_path = optarg;
 			break;
 		case OPT_OUTPUT_DIR:
 			if (!*optarg)
-				return sf_usage(err, "--output-dir needs a "
-						     "directory");
+				return sf_usage(
+					err, "--output-dir needs a directory");
 			o->output_dir = optarg;
 			break;
 		case OPT_INJECT_HOOK:
 			if (!*optarg)
-				return sf_usage(err, "--inject-hook needs a "
-						     "bundle directory");
+				return sf_usage(
+					err,
+					"--inject-hook needs a bundle directory");
 			if (set_mode(o, SF_MODE_INJECT, err) < 0)
 				return -1;
 			o->inject_bundle = optarg;
 			break;
 		case OPT_HOOK_PATH:
 			if (optarg[0] != '/')
-				return sf_usage(err,
-						"--hook-path `%s`: want an "
-						"absolute path",
-						optarg);
+				return sf_usage(
+					err,
+					"--hook-path `%s`: want an absolute path",
+					optarg);
 			o->hook_path = optarg;
 			break;
 		case OPT_HELP:
@@ -598,20 +568,19 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 			return 0;
 		case ':':
 			if (optopt)
-				return sf_usage(err,
-						"option -%c needs an argument "
-						"(see --help)",
-						optopt);
-			return sf_usage(err,
-					"option `%s` needs an argument (see "
-					"--help)",
-					argv[optind - 1]);
+				return sf_usage(
+					err,
+					"option -%c needs an argument (see --help)",
+					optopt);
+			return sf_usage(
+				err,
+				"option `%s` needs an argument (see --help)",
+				argv[optind - 1]);
 		default:
 			if (optopt)
-				return sf_usage(err,
-						"unknown option -%c (see "
-						"--help)",
-						optopt);
+				return sf_usage(
+					err, "unknown option -%c (see --help)",
+					optopt);
 			return sf_usage(err, "unknown option `%s` (see --help)",
 					argv[optind - 1]);
 		}
@@ -622,32 +591,32 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 	if (o->mode == SF_MODE_NONE && o->workload)
 		o->mode = SF_MODE_CONTAINER;
 	if (o->mode == SF_MODE_NONE)
-		return sf_usage(err, "no mode given: use -X, -P, -R, -w NAME, "
-				     "-S or -D "
-				     "(see --help)");
+		return sf_usage(
+			err,
+			"no mode given: use -X, -P, -R, -w NAME, -S or -D (see --help)");
 	if (o->mode == SF_MODE_EXECUTE && o->argc == 0)
-		return sf_usage(err, "-X needs a program to run: sfagent -X -o "
-				     "FILE -- PROGRAM [ARGS...]");
+		return sf_usage(
+			err,
+			"-X needs a program to run: sfagent -X -o FILE -- PROGRAM [ARGS...]");
 	if (o->mode != SF_MODE_EXECUTE && o->argc > 0)
-		return sf_usage(err,
-				"unexpected argument `%s` (only -X runs a "
-				"program)",
-				o->argv[0]);
+		return sf_usage(
+			err,
+			"unexpected argument `%s` (only -X runs a program)",
+			o->argv[0]);
 	if (o->follow && o->mode != SF_MODE_ROOT)
 		return sf_usage(err, "-f only applies to root mode (-R)");
 	if (o->mode == SF_MODE_DAEMON && o->output)
-		return sf_usage(err, "-o does not apply to daemon mode: each "
-				     "container's export comes from its "
-				     "io.sfagent.export annotation, files go "
-				     "to "
-				     "--output-dir");
+		return sf_usage(
+			err,
+			"-o does not apply to daemon mode: each container's export comes from its io.sfagent.export annotation, files go to --output-dir");
 	if ((o->socket_path || o->output_dir) && o->mode != SF_MODE_DAEMON &&
 	    o->mode != SF_MODE_INJECT)
-		return sf_usage(err, "--socket/--output-dir apply to -D and "
-				     "--inject-hook only");
+		return sf_usage(
+			err,
+			"--socket/--output-dir apply to -D and --inject-hook only");
 	if (o->hook_path && o->mode != SF_MODE_INJECT)
-		return sf_usage(err, "--hook-path applies to --inject-hook "
-				     "only");
+		return sf_usage(err,
+				"--hook-path applies to --inject-hook only");
 	if (!o->socket_path)
 		o->socket_path = "/run/sfagent/sfagent.sock";
 	if (!o->output_dir)
@@ -655,8 +624,8 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 	if (o->mode != SF_MODE_SHOW && o->mode != SF_MODE_DAEMON &&
 	    o->mode != SF_MODE_INJECT && !o->output && !o->broker &&
 	    !o->http_url)
-		return sf_usage(err, "no output given: use -o FILE ('-' for "
-				     "stdout), "
-				     "-b BROKER or --http URL");
+		return sf_usage(
+			err,
+			"no output given: use -o FILE ('-' for stdout), -b BROKER or --http URL");
 	return sf_check_sink_options(o, err);
 }

@@ -64,10 +64,10 @@ static int mount_if_absent(const char *path, const char *type, long magic,
 	if (is_fs(path, magic))
 		return 0;
 	if (mount(type, path, type, 0, NULL) < 0)
-		return sf_fail(err, errno,
-			       "%s is not mounted at %s and mounting it failed "
-			       "(fix: `mount -t %s %s %s`)",
-			       type, path, type, type, path);
+		return sf_fail(
+			err, errno,
+			"%s is not mounted at %s and mounting it failed (fix: `mount -t %s %s %s`)",
+			type, path, type, type, path);
 	log_info("mounted %s at %s", type, path);
 	return 0;
 }
@@ -118,17 +118,15 @@ static int attach_syscalls(struct probe *p, struct bpf_program *prog,
 			/* fchmodat2 came with 6.6; every other one must be there,
 			 * or a whole class of events would be silently missing */
 			if (strcmp(names[i], "fchmodat2") == 0) {
-				log_debug("no tracepoint syscalls/%s on this "
-					  "kernel",
-					  tp);
+				log_debug(
+					"no tracepoint syscalls/%s on this kernel",
+					tp);
 				continue;
 			}
-			return sf_fail(err, 0,
-				       "tracepoint syscalls/%s not found under "
-				       "%s/events: "
-				       "sfagent needs a kernel with "
-				       "CONFIG_FTRACE_SYSCALLS=y",
-				       tp, dir);
+			return sf_fail(
+				err, 0,
+				"tracepoint syscalls/%s not found under %s/events: sfagent needs a kernel with CONFIG_FTRACE_SYSCALLS=y",
+				tp, dir);
 		}
 		if (add_link(p,
 			     bpf_program__attach_tracepoint(prog, "syscalls",
@@ -151,11 +149,10 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 	memset(p, 0, sizeof(*p));
 	libbpf_set_print(libbpf_log);
 	if (stat(btf, &st) < 0 || st.st_size == 0)
-		return sf_fail(err, 0,
-			       "kernel BTF not found at %s: sfagent needs a "
-			       "kernel "
-			       "built with CONFIG_DEBUG_INFO_BTF=y",
-			       btf);
+		return sf_fail(
+			err, 0,
+			"kernel BTF not found at %s: sfagent needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+			btf);
 	if (probe_mount_fs(err) < 0)
 		return -1;
 	p->ncpus = libbpf_num_possible_cpus();
@@ -177,10 +174,10 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 		char msg[128];
 
 		libbpf_strerror(r, msg, sizeof(msg));
-		return sf_fail(err, 0,
-			       "load BPF programs: %s (kernel BTF %s; run with "
-			       "-d FILE for libbpf's and the verifier's log)",
-			       msg, btf);
+		return sf_fail(
+			err, 0,
+			"load BPF programs: %s (kernel BTF %s; run with -d FILE for libbpf's and the verifier's log)",
+			msg, btf);
 	}
 
 	if (add_link(p, bpf_program__attach(s->progs.sf_exec),

@@ -42,15 +42,12 @@ static void usage(FILE *f)
 {
 	fputs("Usage: sfhook [--socket PATH] [--timeout MS] [STAGE] < STATE\n"
 	      "OCI hook for sfagent: reads the container state on stdin.\n"
-	      "STAGE: prestart | createRuntime (register) | poststop "
-	      "(unregister);\n"
+	      "STAGE: prestart | createRuntime (register) | poststop (unregister);\n"
 	      "       default: from the state's status.\n"
 	      "  --socket PATH  agent socket (default " SF_SOCKET_DEFAULT ")\n"
 	      "  --timeout MS   how long to wait for the agent (default 2000)\n"
-	      "Annotations: "
-	      "io.sfagent.export=file|file:NAME|mqtt|mqtt:TOPIC|http[,...],\n"
-	      "             io.sfagent.format=json|quixote|cadets, "
-	      "io.sfagent.workload=NAME,\n"
+	      "Annotations: io.sfagent.export=file|file:NAME|mqtt|mqtt:TOPIC|http[,...],\n"
+	      "             io.sfagent.format=json|quixote|cadets, io.sfagent.workload=NAME,\n"
 	      "             io.sfagent.fail=open|closed\n",
 	      f);
 }
@@ -84,10 +81,9 @@ static int parse_args(int argc, char **argv, struct hook *h,
 			v = strtol(optarg, &end, 10);
 			if (errno || *end || end == optarg || v < 1 ||
 			    v > TIMEOUT_MAX_MS)
-				return sf_usage(err,
-						"bad --timeout `%s`: want 1-%d "
-						"ms",
-						optarg, TIMEOUT_MAX_MS);
+				return sf_usage(
+					err, "bad --timeout `%s`: want 1-%d ms",
+					optarg, TIMEOUT_MAX_MS);
 			h->timeout_ms = v;
 			break;
 		case 'h':
@@ -119,13 +115,10 @@ static int stage_of(const struct hook *h, enum stage *s, struct sf_error **err)
 		else if (!strcmp(a, "poststop"))
 			*s = STAGE_UNREGISTER;
 		else
-			return sf_usage(err,
-					"stage `%.64s` is not handled: "
-					"configure "
-					"sfhook for prestart (or "
-					"createRuntime) "
-					"and poststop",
-					a);
+			return sf_usage(
+				err,
+				"stage `%.64s` is not handled: configure sfhook for prestart (or createRuntime) and poststop",
+				a);
 		return 0;
 	}
 	a = h->st.status;
@@ -134,11 +127,10 @@ static int stage_of(const struct hook *h, enum stage *s, struct sf_error **err)
 	else if (a && !strcmp(a, "stopped"))
 		*s = STAGE_UNREGISTER;
 	else
-		return sf_usage(err,
-				"no stage given and the state's status `%.64s` "
-				"does not tell one: pass prestart or poststop "
-				"as an argument",
-				a ? a : "(none)");
+		return sf_usage(
+			err,
+			"no stage given and the state's status `%.64s` does not tell one: pass prestart or poststop as an argument",
+			a ? a : "(none)");
 	return 0;
 }
 
@@ -233,10 +225,9 @@ static int call_agent(struct hook *h, const struct sf_msg *req,
 
 	if (sf_proto_call(h->socket, req, h->timeout_ms, &reply, &e) < 0)
 		return agent_failed(h,
-				    req->op == SF_MSG_REGISTER ? "not "
-								 "registered"
-							       : "not "
-								 "unregistered",
+				    req->op == SF_MSG_REGISTER
+					    ? "not registered"
+					    : "not unregistered",
 				    e);
 	if (reply.op == SF_MSG_ACK) {
 		sf_msg_free(&reply);
@@ -268,8 +259,8 @@ static int do_register(struct hook *h, struct sf_error **err)
 	int ret = -1;
 
 	if (!h->st.bundle)
-		return sf_usage(err, "the OCI state on stdin has no "
-				     "\"bundle\"");
+		return sf_usage(err,
+				"the OCI state on stdin has no \"bundle\"");
 	if (oci_config_load(h->st.bundle, &cfg, err) < 0)
 		return -1;
 	/* runtimes copy config annotations into the state; older ones may not */
@@ -299,11 +290,7 @@ static int do_register(struct hook *h, struct sf_error **err)
 	/* Tagging a shared cgroup would stream the runtime or the host. */
 	if (!strcmp(cgpath, "/") || !strcmp(cgpath, own)) {
 		sf_fail(err, 0,
-			"container process %d has no cgroup v2 directory of "
-			"its "
-			"own (it is in `%s`, like the runtime): cannot track "
-			"it "
-			"apart from the host",
+			"container process %d has no cgroup v2 directory of its own (it is in `%s`, like the runtime): cannot track it apart from the host",
 			(int)h->st.pid, cgpath);
 		goto out;
 	}
@@ -373,9 +360,9 @@ int main(int argc, char **argv)
 		return sf_error_report(PROG, err);
 	}
 	if (stage == STAGE_REGISTER && !h.st.pid) {
-		sf_usage(&err, "the OCI state on stdin has no \"pid\" (a "
-			       "prestart or "
-			       "createRuntime state has one)");
+		sf_usage(
+			&err,
+			"the OCI state on stdin has no \"pid\" (a prestart or createRuntime state has one)");
 		ret = -1;
 	} else {
 		ret = stage == STAGE_REGISTER ? do_register(&h, &err)

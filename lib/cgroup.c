@@ -51,11 +51,9 @@ int cg2_mount_point(char **out, struct sf_error **err)
 		*out = xstrdup(fields[4]);
 		return 0;
 	}
-	return sf_fail(err, 0,
-		       "cgroup v2 is not mounted (no cgroup2 entry in "
-		       "/proc/self/mountinfo); "
-		       "mount it, e.g. `mount -t cgroup2 none "
-		       "/sys/fs/cgroup/unified`");
+	return sf_fail(
+		err, 0,
+		"cgroup v2 is not mounted (no cgroup2 entry in /proc/self/mountinfo); mount it, e.g. `mount -t cgroup2 none /sys/fs/cgroup/unified`");
 }
 
 int cg2_path_of_pid(pid_t pid, char **out, struct sf_error **err)

@@ -31,12 +31,10 @@ int oci_read_input(int fd, size_t max, int timeout_ms, char **out, size_t *len,
 		left = (end.tv_sec - now.tv_sec) * 1000 +
 		       (end.tv_nsec - now.tv_nsec) / 1000000;
 		if (left <= 0 || poll(&p, 1, (int)left) == 0)
-			return sf_usage(err,
-					"the OCI state on stdin did not end "
-					"within "
-					"%d ms: the runtime writes it and "
-					"closes stdin",
-					timeout_ms);
+			return sf_usage(
+				err,
+				"the OCI state on stdin did not end within %d ms: the runtime writes it and closes stdin",
+				timeout_ms);
 		n = read(fd, buf + used, max + 1 - used);
 
 		if (n < 0) {
@@ -50,15 +48,14 @@ int oci_read_input(int fd, size_t max, int timeout_ms, char **out, size_t *len,
 		used += n;
 	}
 	if (used > max)
-		return sf_usage(err,
-				"the OCI state on stdin is larger than %zu "
-				"KiB: "
-				"refusing it (a runtime's state is a few KiB)",
-				max >> 10);
+		return sf_usage(
+			err,
+			"the OCI state on stdin is larger than %zu KiB: refusing it (a runtime's state is a few KiB)",
+			max >> 10);
 	buf[used] = 0;
 	if (memchr(buf, 0, used))
-		return sf_usage(err, "the OCI state on stdin contains a NUL "
-				     "byte");
+		return sf_usage(err,
+				"the OCI state on stdin contains a NUL byte");
 	*out = steal_pointer(&buf);
 	*len = used;
 	return 0;
@@ -122,10 +119,9 @@ static int parse_annotations(yajl_val obj, const char *what,
 
 		if (!YAJL_IS_STRING(v)) {
 			kv_free(kv, i);
-			return sf_usage(err,
-					"%s: annotation `%.100s` is not a "
-					"string",
-					what, obj->u.object.keys[i]);
+			return sf_usage(
+				err, "%s: annotation `%.100s` is not a string",
+				what, obj->u.object.keys[i]);
 		}
 		kv[i].key = xstrdup(obj->u.object.keys[i]);
 		kv[i].value = xstrdup(YAJL_GET_STRING(v));
@@ -234,58 +230,54 @@ int oci_state_parse(const char *buf, bool need_pid, struct oci_state *st,
 
 	memset(st, 0, sizeof(*st));
 	if (!buf[strspn(buf, " \t\r\n")])
-		return sf_usage(err, "no OCI state on stdin (empty input): "
-				     "sfhook is "
-				     "an OCI hook and reads the container "
-				     "state "
-				     "the runtime writes to its stdin");
+		return sf_usage(
+			err,
+			"no OCI state on stdin (empty input): sfhook is an OCI hook and reads the container state the runtime writes to its stdin");
 	root = json_parse(buf, "the OCI state on stdin", err);
 	if (!root)
 		return -1;
 	if (annotations_have_nul(buf))
-		return sf_usage(err, "the OCI state's annotations hold a NUL "
-				     "character "
-				     "(\\u0000): refusing them rather than "
-				     "reading them "
-				     "cut short");
+		return sf_usage(
+			err,
+			"the OCI state's annotations hold a NUL character (\\u0000): refusing them rather than reading them cut short");
 	if (!YAJL_IS_OBJECT(root))
-		return sf_usage(err, "the OCI state on stdin is not a JSON "
-				     "object");
+		return sf_usage(err,
+				"the OCI state on stdin is not a JSON object");
 	id = json_get_str(root, "id");
 	if (!id)
-		return sf_usage(err, "the OCI state on stdin has no string "
-				     "\"id\"");
-	if (!sf_name_printable(id, OCI_ID_MAX) || strchr(id, '/'))
 		return sf_usage(err,
-				"the OCI state has an invalid container id "
-				"(want 1-%d printable characters, no '/')",
-				OCI_ID_MAX);
+				"the OCI state on stdin has no string \"id\"");
+	if (!sf_name_printable(id, OCI_ID_MAX) || strchr(id, '/'))
+		return sf_usage(
+			err,
+			"the OCI state has an invalid container id (want 1-%d printable characters, no '/')",
+			OCI_ID_MAX);
 	status = json_get_str(root, "status");
 	bundle = json_get_str(root, "bundle");
 	if (json_get(root, "bundle") && !bundle)
-		return sf_usage(err, "the OCI state's \"bundle\" is not a "
-				     "string");
-	if (bundle && (bundle[0] != '/' || strlen(bundle) >= PATH_MAX))
 		return sf_usage(err,
-				"the OCI state's \"bundle\" `%.200s` is not an "
-				"absolute path",
-				bundle);
+				"the OCI state's \"bundle\" is not a string");
+	if (bundle && (bundle[0] != '/' || strlen(bundle) >= PATH_MAX))
+		return sf_usage(
+			err,
+			"the OCI state's \"bundle\" `%.200s` is not an absolute path",
+			bundle);
 	pid = json_get(root, "pid");
 	if (pid) {
 		if (!YAJL_IS_INTEGER(pid))
-			return sf_usage(err, "the OCI state's \"pid\" is not a "
-					     "number");
+			return sf_usage(
+				err, "the OCI state's \"pid\" is not a number");
 		if (YAJL_GET_INTEGER(pid) <= 0 ||
 		    YAJL_GET_INTEGER(pid) > INT_MAX)
-			return sf_usage(err,
-					"the OCI state's \"pid\" %lld is out "
-					"of range",
-					YAJL_GET_INTEGER(pid));
+			return sf_usage(
+				err,
+				"the OCI state's \"pid\" %lld is out of range",
+				YAJL_GET_INTEGER(pid));
 		st->pid = YAJL_GET_INTEGER(pid);
 	} else if (need_pid) {
-		return sf_usage(err, "the OCI state on stdin has no \"pid\" (a "
-				     "prestart or createRuntime state has "
-				     "one)");
+		return sf_usage(
+			err,
+			"the OCI state on stdin has no \"pid\" (a prestart or createRuntime state has one)");
 	}
 	if (parse_annotations(json_get(root, "annotations"), "the OCI state",
 			      &st->ann, &st->nann, err) < 0)
@@ -319,10 +311,10 @@ int oci_config_load(const char *bundle, struct oci_config *c,
 		return sf_error_wrap(err, "bundle config");
 	root = json_parse(buf, path, err);
 	if (root && annotations_have_nul(buf)) {
-		sf_usage(err,
-			 "`%s`: annotations hold a NUL character (\\u0000): "
-			 "refusing them rather than reading them cut short",
-			 path);
+		sf_usage(
+			err,
+			"`%s`: annotations hold a NUL character (\\u0000): refusing them rather than reading them cut short",
+			path);
 		return -1;
 	}
 	if (!root)
@@ -344,10 +336,10 @@ int oci_config_load(const char *bundle, struct oci_config *c,
 
 			if (!YAJL_IS_STRING(a)) {
 				oci_config_free(c);
-				return sf_usage(err,
-						"`%s`: \"process.args\" holds "
-						"a non-string",
-						path);
+				return sf_usage(
+					err,
+					"`%s`: \"process.args\" holds a non-string",
+					path);
 			}
 			c->args[c->nargs++] = xstrdup(YAJL_GET_STRING(a));
 		}
@@ -411,50 +403,35 @@ static int export_entry(const char *ent, struct sf_export *e,
 	if (klen == 4 && strncmp(ent, "file", 4) == 0) {
 		e->kind = SF_EXPORT_FILE;
 		if (arg && !sf_plain_file_name(arg, SF_EXPORT_NAME_MAX))
-			return sf_usage(err,
-					ANN_EXPORT " `file:%.100s`: the file "
-						   "name "
-						   "must be a plain name "
-						   "inside the "
-						   "agent's output directory "
-						   "(no '/', "
-						   "no leading '.', printable, "
-						   "at most "
-						   "%d bytes)",
-					arg, SF_EXPORT_NAME_MAX);
+			return sf_usage(
+				err,
+				ANN_EXPORT
+				" `file:%.100s`: the file name must be a plain name inside the agent's output directory (no '/', no leading '.', printable, at most %d bytes)",
+				arg, SF_EXPORT_NAME_MAX);
 	} else if (klen == 4 && strncmp(ent, "mqtt", 4) == 0) {
 		e->kind = SF_EXPORT_MQTT;
 		if (arg && !sf_mqtt_topic_valid(arg))
-			return sf_usage(err,
-					ANN_EXPORT " `mqtt:%.100s`: the topic "
-						   "must "
-						   "be printable ASCII, at "
-						   "most %d bytes, "
-						   "without wildcards (+ #), "
-						   "not start "
-						   "with `$`, and use %% only "
-						   "in %%h, "
-						   "%%w, %%c or %%%%",
-					arg, SF_TOPIC_MAX);
+			return sf_usage(
+				err,
+				ANN_EXPORT
+				" `mqtt:%.100s`: the topic must be printable ASCII, at most %d bytes, without wildcards (+ #), not start with `$`, and use %% only in %%h, %%w, %%c or %%%%",
+				arg, SF_TOPIC_MAX);
 	} else if (klen == 4 && strncmp(ent, "http", 4) == 0) {
 		e->kind = SF_EXPORT_HTTP;
 		/* the agent's --http-header may carry credentials: the
 		 * collector is the agent's choice, never a container's */
 		if (arg)
-			return sf_usage(err,
-					ANN_EXPORT " `http:%.100s`: a "
-						   "container "
-						   "cannot choose the "
-						   "collector: write "
-						   "`http` (the agent's --http "
-						   "URL)",
-					arg);
+			return sf_usage(
+				err,
+				ANN_EXPORT
+				" `http:%.100s`: a container cannot choose the collector: write `http` (the agent's --http URL)",
+				arg);
 	} else {
-		return sf_usage(err,
-				ANN_EXPORT ": unknown export kind `%.*s`: use "
-					   "file, file:NAME, mqtt[:TOPIC] or "
-					   "http",
-				(int)(klen > 64 ? 64 : klen), ent);
+		return sf_usage(
+			err,
+			ANN_EXPORT
+			": unknown export kind `%.*s`: use file, file:NAME, mqtt[:TOPIC] or http",
+			(int)(klen > 64 ? 64 : klen), ent);
 	}
 	if (arg && !*arg)
 		return sf_usage(err,
@@ -487,9 +464,8 @@ int sf_export_parse(const char *spec, struct sf_export_list *l,
 		if (!*ent) {
 			sf_export_list_free(l);
 			return sf_usage(err,
-					ANN_EXPORT " `%.100s`: empty entry in "
-						   "the "
-						   "list",
+					ANN_EXPORT
+					" `%.100s`: empty entry in the list",
 					spec);
 		}
 		if (l->n == SF_EXPORT_MAX) {
@@ -524,8 +500,8 @@ int sf_format_check(const char *v, struct sf_error **err)
 		if (!strcmp(v, names[i]))
 			return 0;
 	return sf_usage(err,
-			ANN_FORMAT " `%.64s` is invalid: use json, quixote or "
-				   "cadets",
+			ANN_FORMAT
+			" `%.64s` is invalid: use json, quixote or cadets",
 			v);
 }
 
@@ -539,11 +515,11 @@ int sf_fail_policy_parse(const char *v, bool *closed, struct sf_error **err)
 		*closed = true;
 		return 0;
 	}
-	return sf_usage(err,
-			ANN_FAIL " `%.64s` is invalid: use `open` (start the "
-				 "container when the agent is unreachable) or "
-				 "`closed` (refuse to start it)",
-			v);
+	return sf_usage(
+		err,
+		ANN_FAIL
+		" `%.64s` is invalid: use `open` (start the container when the agent is unreachable) or `closed` (refuse to start it)",
+		v);
 }
 
 int sf_workload_from_annotations(const struct oci_kv *kv, size_t n,
@@ -554,11 +530,11 @@ int sf_workload_from_annotations(const struct oci_kv *kv, size_t n,
 
 	if (w) {
 		if (!sf_name_printable(w, SF_WORKLOAD_MAX))
-			return sf_usage(err,
-					ANN_WORKLOAD " is invalid: want 1-%d "
-						     "printable ASCII "
-						     "characters",
-					SF_WORKLOAD_MAX);
+			return sf_usage(
+				err,
+				ANN_WORKLOAD
+				" is invalid: want 1-%d printable ASCII characters",
+				SF_WORKLOAD_MAX);
 		*out = xstrdup(w);
 		return 0;
 	}

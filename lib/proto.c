@@ -118,17 +118,17 @@ static int check_register(struct sf_msg *m, struct sf_error **err)
 		return sf_usage(err, "register: no \"cgroup_id\"");
 	if (!m->cgroup_path || !path_clean(m->cgroup_path) ||
 	    strcmp(m->cgroup_path, "/") == 0)
-		return sf_usage(err, "register: \"cgroup_path\" must be a "
-				     "clean "
-				     "absolute path below the cgroup2 root");
+		return sf_usage(
+			err,
+			"register: \"cgroup_path\" must be a clean absolute path below the cgroup2 root");
 	if (!m->bundle || !path_clean(m->bundle))
-		return sf_usage(err, "register: \"bundle\" must be an absolute "
-				     "path");
+		return sf_usage(
+			err, "register: \"bundle\" must be an absolute path");
 	if (!m->workload || !sf_name_printable(m->workload, SF_WORKLOAD_MAX))
-		return sf_usage(err,
-				"register: \"workload\" must be 1-%d printable "
-				"characters",
-				SF_WORKLOAD_MAX);
+		return sf_usage(
+			err,
+			"register: \"workload\" must be 1-%d printable characters",
+			SF_WORKLOAD_MAX);
 	if (!m->export_spec)
 		m->export_spec = xstrdup("file");
 	if (sf_format_check(m->format, err) < 0)
@@ -161,11 +161,10 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 	if (!v || !YAJL_IS_INTEGER(v))
 		return sf_usage(err, "message has no protocol version \"v\"");
 	if (YAJL_GET_INTEGER(v) != SF_PROTO_VERSION)
-		return sf_usage(err,
-				"protocol version %lld is not supported (this "
-				"side speaks %d): install matching sfagent and "
-				"sfhook",
-				YAJL_GET_INTEGER(v), SF_PROTO_VERSION);
+		return sf_usage(
+			err,
+			"protocol version %lld is not supported (this side speaks %d): install matching sfagent and sfhook",
+			YAJL_GET_INTEGER(v), SF_PROTO_VERSION);
 	op = json_get_str(root, "op");
 	for (i = 1; op && i < sizeof(op_names) / sizeof(op_names[0]); i++)
 		if (strcmp(op, op_names[i]) == 0)
@@ -185,8 +184,8 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 	if (v) {
 		if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0 ||
 		    YAJL_GET_INTEGER(v) > INT_MAX) {
-			sf_usage(err, "field \"pid\" is not a positive "
-				      "integer");
+			sf_usage(err,
+				 "field \"pid\" is not a positive integer");
 			goto bad;
 		}
 		m->pid = YAJL_GET_INTEGER(v);
@@ -194,8 +193,9 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 	v = json_get(root, "cgroup_id");
 	if (v) {
 		if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) <= 0) {
-			sf_usage(err, "field \"cgroup_id\" is not a positive "
-				      "integer");
+			sf_usage(
+				err,
+				"field \"cgroup_id\" is not a positive integer");
 			goto bad;
 		}
 		m->cgroup_id = YAJL_GET_INTEGER(v);
@@ -338,11 +338,10 @@ int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
 					       ? " (is `sfagent -D` running?)"
 					       : "");
 		if (ms_left(&deadline) <= 0)
-			return sf_fail(err, 0,
-				       "the agent at `%s` did not accept the "
-				       "connection "
-				       "within %d ms",
-				       path, timeout_ms);
+			return sf_fail(
+				err, 0,
+				"the agent at `%s` did not accept the connection within %d ms",
+				path, timeout_ms);
 		poll(NULL, 0, 5);
 	}
 	if (sf_msg_send(fd, req, err) < 0)
@@ -353,10 +352,10 @@ int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
 			return sf_fail(err, errno,
 				       "wait for the agent's reply");
 		if (r == 0)
-			return sf_fail(err, 0,
-				       "the agent at `%s` did not answer "
-				       "within %d ms",
-				       path, timeout_ms);
+			return sf_fail(
+				err, 0,
+				"the agent at `%s` did not answer within %d ms",
+				path, timeout_ms);
 		r = sf_msg_recv(fd, reply, err);
 		if (r == -2)
 			continue;

@@ -1,18 +1,26 @@
 # C unit tests: small TAP executables under ASan + UBSan, run by tests/05-unit.bats.
+# The agent and lib objects they link are built once, with the sanitizers, into
+# $(BUILD)/unit-obj (no BPF, no main).
 UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE \
-	-DSF_VERSION='"$(VERSION)"' -Ilib -Ibpf -Iagent -I$(BUILD) -Itests/unit
+	-DSF_VERSION='"$(VERSION)"' $(SF_INCLUDES) -Itests/unit
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
-# agent sources the unit tests link against (no BPF, no main)
-UNIT_DEPS := agent/sbuf.c agent/cli.c agent/encode.c agent/encode_util.c \
-	agent/encode_json.c agent/workload.c agent/sink.c agent/sink_file.c \
-	agent/sinkq.c agent/sink_topic.c agent/encode_quixote.c agent/encode_cadets.c \
-	agent/bundle.c lib/util.c lib/cgroup.c lib/json.c lib/oci.c lib/proto.c
+UNIT_SRCS := agent/sbuf.c agent/cli.c agent/encoders/encode.c agent/encoders/encode_util.c \
+	agent/encoders/encode_json.c agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
+	agent/sinks/sinkq.c agent/sinks/sink_topic.c agent/encoders/encode_quixote.c \
+	agent/encoders/encode_cadets.c agent/modes/bundle.c lib/util.c lib/cgroup.c lib/json.c \
+	lib/oci.c lib/proto.c
+UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
 
-$(BUILD)/tests/unit/%: tests/unit/%.c tests/unit/tap.h $(UNIT_DEPS) $(wildcard agent/*.h lib/*.h bpf/*.h)
+$(BUILD)/unit-obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,UNIT,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) -o $@ $< $(UNIT_DEPS) -lseccomp -lyajl -lpthread
+	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpthread
 
 # test workloads (plain programs the suites run under sfagent)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Encoder micro-benchmark: the native JSON encoder (agent/encode_json.c on
+ * Encoder micro-benchmark: the native JSON encoder (agent/encoders/encode_json.c on
  * the hand-written writer agent/sbuf.c) against the same records written
  * with yajl_gen, on the same synthetic events, single-threaded, no I/O.
  *   encbench [N [sbuf]]   prints ns/record for each (kind, writer);

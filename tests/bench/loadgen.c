@@ -86,8 +86,7 @@ static void report(uint64_t ops, uint64_t start, int who)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: loadgen kill|openfail|orc|openclose|getpid|"
-			"forkexec|noop|time ...\n");
+	fprintf(stderr, "usage: loadgen kill|openfail|orc|openclose|getpid|forkexec|noop|time ...\n");
 	return 2;
 }
 

@@ -64,12 +64,12 @@ static void test_config_errors(void)
 	bundle_free(&b);
 
 	mk("bad");
-	put("bad/config.json", "{\n  \"process\": {\"args\": "
-			       "[\"/bin/sh\"],,\n}\n");
+	put("bad/config.json",
+	    "{\n  \"process\": {\"args\": [\"/bin/sh\"],,\n}\n");
 	m = load("bad", &b);
-	ok(strcmp(m, "config.json: parse error at line 2, column 35: invalid "
-		     "object "
-		     "key (must be a string)") == 0 &&
+	ok(strcmp(m,
+		  "config.json: parse error at line 2, column 35: invalid object key (must be a string)") ==
+			   0 &&
 		   b.config == BUNDLE_INVALID,
 	   "malformed config.json says where: %s", m);
 	free(m);
@@ -88,33 +88,32 @@ static void test_config_errors(void)
 	free(m);
 	bundle_free(&b);
 
-	put("bad/config.json", "{\"process\": {\"args\": [\"/bin/sh\", 3], "
-			       "\"cwd\": \"/\"}}");
+	put("bad/config.json",
+	    "{\"process\": {\"args\": [\"/bin/sh\", 3], \"cwd\": \"/\"}}");
 	m = load("bad", &b);
 	is_str(m, "config.json: process.args holds a non-string",
 	       "non-string arg");
 	free(m);
 	bundle_free(&b);
 
-	put("bad/config.json", "{\"process\": {\"args\": [\"/bin/sh\"], "
-			       "\"cwd\": \"tmp\"}}");
+	put("bad/config.json",
+	    "{\"process\": {\"args\": [\"/bin/sh\"], \"cwd\": \"tmp\"}}");
 	m = load("bad", &b);
 	is_str(m, "config.json: process.cwd is missing or not an absolute path",
 	       "relative cwd");
 	free(m);
 	bundle_free(&b);
 
-	put("bad/config.json", "{\"process\": {\"args\": [\"/bin/sh\"], "
-			       "\"cwd\": \"/\"},"
-			       " \"annotations\": {\"a\": 1}}");
+	put("bad/config.json",
+	    "{\"process\": {\"args\": [\"/bin/sh\"], \"cwd\": \"/\"}, \"annotations\": {\"a\": 1}}");
 	m = load("bad", &b);
 	is_str(m, "config.json: annotations hold a non-string value",
 	       "non-string annotation");
 	free(m);
 	bundle_free(&b);
 
-	put("bad/config.json", "{\"process\": {\"args\": [\"/bin/sh\"], "
-			       "\"cwd\": \"/\"}}");
+	put("bad/config.json",
+	    "{\"process\": {\"args\": [\"/bin/sh\"], \"cwd\": \"/\"}}");
 	m = load("bad", &b);
 	ok(strstr(m, "root.path is missing") && b.root == BUNDLE_UNCHECKED,
 	   "no root.path: %s", m);
@@ -128,9 +127,8 @@ static void test_rootfs(void)
 	char *m;
 
 	mk("rfs");
-	put("rfs/config.json", "{\"process\": {\"args\": [\"/bin/sh\"], "
-			       "\"cwd\": \"/\"}, \"root\": {\"path\": "
-			       "\"rootfs\"}}");
+	put("rfs/config.json",
+	    "{\"process\": {\"args\": [\"/bin/sh\"], \"cwd\": \"/\"}, \"root\": {\"path\": \"rootfs\"}}");
 	m = load("rfs", &b);
 	ok(strstr(m, "/rfs/rootfs` does not exist") && b.config == BUNDLE_OK &&
 		   b.root == BUNDLE_MISSING,
@@ -173,17 +171,14 @@ static void test_rootfs(void)
 	bundle_free(&b);
 
 	/* relative args[0]: the PATH of process.env, as runc looks it up */
-	put("rfs/config.json", "{\"process\": {\"args\": [\"busybox\"], "
-			       "\"cwd\": \"/\", \"env\": "
-			       "[\"PATH=/nope:/usr/bin\"]},"
-			       " \"root\": {\"path\": \"rootfs\"}}");
+	put("rfs/config.json",
+	    "{\"process\": {\"args\": [\"busybox\"], \"cwd\": \"/\", \"env\": [\"PATH=/nope:/usr/bin\"]}, \"root\": {\"path\": \"rootfs\"}}");
 	m = load("rfs", &b);
 	is_str(m, "", "relative program found through process.env PATH");
 	free(m);
 	bundle_free(&b);
-	put("rfs/config.json", "{\"process\": {\"args\": [\"busybox\"], "
-			       "\"cwd\": \"/\", \"env\": [\"PATH=/bin\"]},"
-			       " \"root\": {\"path\": \"rootfs\"}}");
+	put("rfs/config.json",
+	    "{\"process\": {\"args\": [\"busybox\"], \"cwd\": \"/\", \"env\": [\"PATH=/bin\"]}, \"root\": {\"path\": \"rootfs\"}}");
 	m = load("rfs", &b);
 	ok(strstr(m, "has no executable `busybox`") != NULL,
 	   "relative program not on that PATH: %s", m);
@@ -197,24 +192,13 @@ static void test_meta(void)
 	cleanup_free char *want = NULL, *shown = NULL;
 	char *m;
 
-	put("rfs/config.json", "{\"process\": {\"args\": [\"/bin/sh\", \"-c\", "
-			       "\"echo \\\"hi\\\"\\n\"], \"cwd\": \"/srv\","
-			       " \"env\": [\"SECRET=hunter2\"]}, \"hostname\": "
-			       "\"h\\u00e9\","
-			       " \"root\": {\"path\": \"rootfs\"},"
-			       " \"annotations\": {\"k\\\"ey\": "
-			       "\"v\\nal\\u0001\", \"io.kubernetes.pod.name\": "
-			       "\"p\"}}");
+	put("rfs/config.json",
+	    "{\"process\": {\"args\": [\"/bin/sh\", \"-c\", \"echo \\\"hi\\\"\\n\"], \"cwd\": \"/srv\", \"env\": [\"SECRET=hunter2\"]}, \"hostname\": \"h\\u00e9\", \"root\": {\"path\": \"rootfs\"}, \"annotations\": {\"k\\\"ey\": \"v\\nal\\u0001\", \"io.kubernetes.pod.name\": \"p\"}}");
 	m = load("rfs", &b);
 	is_str(m, "", "bundle loads");
-	want = xasprintf("{\"bundle\":\"%s/rfs\",\"hostname\":\"h\xc3\xa9\","
-			 "\"args\":[\"/bin/sh\",\"-c\",\"echo "
-			 "\\\"hi\\\"\\n\"],\"cwd\":\"/srv\","
-			 "\"root\":\"%s/rfs/"
-			 "rootfs\",\"annotations\":{\"k\\\"ey\":"
-			 "\"v\\nal\\u0001\","
-			 "\"io.kubernetes.pod.name\":\"p\"}}",
-			 top, top);
+	want = xasprintf(
+		"{\"bundle\":\"%s/rfs\",\"hostname\":\"h\xc3\xa9\",\"args\":[\"/bin/sh\",\"-c\",\"echo \\\"hi\\\"\\n\"],\"cwd\":\"/srv\",\"root\":\"%s/rfs/rootfs\",\"annotations\":{\"k\\\"ey\":\"v\\nal\\u0001\",\"io.kubernetes.pod.name\":\"p\"}}",
+		top, top);
 	is_str(b.meta_json, want, "meta: escaped, annotations kept, no env");
 	ok(!strstr(b.meta_json, "hunter2"), "the environment stays out");
 	shown = bundle_display_args(&b);
@@ -252,9 +236,8 @@ static void test_display_resolve(void)
 		cleanup_free char *p = xasprintf("%s/rfs/", top);
 
 		r = bundle_resolve("/nonexistent", p, &dir, &name, &err);
-		ok(r == 0 && strcmp(name, "rfs") == 0, "a path names the "
-						       "bundle after its "
-						       "directory");
+		ok(r == 0 && strcmp(name, "rfs") == 0,
+		   "a path names the bundle after its directory");
 		free(dir);
 		free(name);
 		dir = name = NULL;

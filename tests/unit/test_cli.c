@@ -45,8 +45,8 @@ int main(void)
 	ok(parse(&o, &err, "-w", "bundle", "-o", "f", NULL) == 0 &&
 		   o.mode == SF_MODE_CONTAINER,
 	   "-w alone is container mode");
-	ok(parse(&o, &err, "-R", "-o", "-", "-f", NULL) == 0 && o.follow, "-R "
-									  "-f");
+	ok(parse(&o, &err, "-R", "-o", "-", "-f", NULL) == 0 && o.follow,
+	   "-R -f");
 	ok(parse(&o, &err, "-R", "-o", "x", "--duration", "30", NULL) == 0 &&
 		   o.duration == 30,
 	   "--duration");
@@ -54,11 +54,8 @@ int main(void)
 			   0 &&
 		   o.ringbuf_bytes == 65536,
 	   "--ringbuf-size with suffix");
-	ok(parse(&o, &err, "-S", NULL) == 0 && o.mode == SF_MODE_SHOW, "-S "
-								       "needs "
-								       "no "
-								       "outpu"
-								       "t");
+	ok(parse(&o, &err, "-S", NULL) == 0 && o.mode == SF_MODE_SHOW,
+	   "-S needs no output");
 	ok(parse(&o, &err, "-R", "-b", "localhost", "-p", "8883", "-t", "t",
 		 NULL) == 0 &&
 		   o.port == 8883 && strcmp(o.broker, "localhost") == 0,

@@ -92,8 +92,8 @@ int main(void)
 	{
 		const char *p[] = {"newpath_truncated", NULL};
 
-		ok(YAJL_IS_TRUE(yajl_tree_get(v, p, yajl_t_true)), "truncation "
-								   "flagged");
+		ok(YAJL_IS_TRUE(yajl_tree_get(v, p, yajl_t_true)),
+		   "truncation flagged");
 	}
 	yajl_tree_free(v);
 

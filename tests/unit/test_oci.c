@@ -28,14 +28,13 @@ static void test_export(void)
 	ok(r == 0, "a list of typed entries parses");
 	ok(l.n == 4 && l.e[0].kind == SF_EXPORT_FILE && !l.e[0].arg, "file");
 	is_str(l.e[1].arg, "a.jsonl", "file:NAME keeps NAME");
-	ok(l.e[2].kind == SF_EXPORT_MQTT && !strcmp(l.e[2].arg, "t/x"), "mqtt:"
-									"TOPI"
-									"C");
+	ok(l.e[2].kind == SF_EXPORT_MQTT && !strcmp(l.e[2].arg, "t/x"),
+	   "mqtt:TOPIC");
 	ok(l.e[3].kind == SF_EXPORT_HTTP && !l.e[3].arg, "http");
 	sf_export_list_free(&l);
 	r = sf_export_parse(NULL, &l, &err);
-	ok(r == 0 && l.n == 1 && l.e[0].kind == SF_EXPORT_FILE, "absent means "
-								"file");
+	ok(r == 0 && l.n == 1 && l.e[0].kind == SF_EXPORT_FILE,
+	   "absent means file");
 	sf_export_list_free(&l);
 
 	r = export_ok("file:../x");
@@ -109,11 +108,9 @@ static void test_state(void)
 {
 	struct oci_state st;
 	struct sf_error *err = NULL;
-	int r = oci_state_parse("{\"id\":\"c1\",\"pid\":42,\"status\":"
-				"\"creating\","
-				"\"bundle\":\"/"
-				"b\",\"annotations\":{\"k\":\"v\"}}",
-				true, &st, &err);
+	int r = oci_state_parse(
+		"{\"id\":\"c1\",\"pid\":42,\"status\":\"creating\",\"bundle\":\"/b\",\"annotations\":{\"k\":\"v\"}}",
+		true, &st, &err);
 
 	ok(r == 0, "a runc state parses");
 	ok(st.pid == 42 && !strcmp(st.id, "c1") && !strcmp(st.bundle, "/b") &&
@@ -138,25 +135,23 @@ static void test_state(void)
 	ok(r < 0 && strstr(err->msg, "empty"), "empty refused");
 	sf_error_free(err);
 	err = NULL;
-	r = oci_state_parse("{\"id\":\"c1\",\"annotations\":{\"io.sfagent."
-			    "export\":"
-			    "\"mqtt:a\\u0000#\"}}",
-			    false, &st, &err);
-	ok(r < 0 && strstr(err->msg, "NUL"), "NUL in an annotation value "
-					     "refused");
+	r = oci_state_parse(
+		"{\"id\":\"c1\",\"annotations\":{\"io.sfagent.export\":\"mqtt:a\\u0000#\"}}",
+		false, &st, &err);
+	ok(r < 0 && strstr(err->msg, "NUL"),
+	   "NUL in an annotation value refused");
 	sf_error_free(err);
 	err = NULL;
-	r = oci_state_parse("{\"id\":\"c1\",\"annotations\":{\"k\\u0000x\":"
-			    "\"v\"}}",
-			    false, &st, &err);
-	ok(r < 0 && strstr(err->msg, "NUL"), "NUL in an annotation key "
-					     "refused");
+	r = oci_state_parse(
+		"{\"id\":\"c1\",\"annotations\":{\"k\\u0000x\":\"v\"}}", false,
+		&st, &err);
+	ok(r < 0 && strstr(err->msg, "NUL"),
+	   "NUL in an annotation key refused");
 	sf_error_free(err);
 	err = NULL;
-	r = oci_state_parse("{\"id\":\"c1\",\"x\":{\"annotations\":{\"k\":"
-			    "\"a\\u0000\"}},"
-			    "\"annotations\":{\"k\":\"v\"}}",
-			    false, &st, &err);
+	r = oci_state_parse(
+		"{\"id\":\"c1\",\"x\":{\"annotations\":{\"k\":\"a\\u0000\"}},\"annotations\":{\"k\":\"v\"}}",
+		false, &st, &err);
 	ok(r == 0, "NUL outside the top-level annotations is not theirs");
 	if (r == 0)
 		oci_state_free(&st);
@@ -218,18 +213,10 @@ static void test_proto(void)
 		"{\"v\":2,\"op\":\"ack\"}",
 		"{\"v\":1,\"op\":\"bogus\"}",
 		"{\"v\":1,\"op\":\"unregister\"}",
-		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,"
-		"\"cgroup_id\":2,\"cgroup_path\":\"/\",\"bundle\":\"/"
-		"b\",\"workload\":\"w\"}",
-		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,"
-		"\"cgroup_id\":2,\"cgroup_path\":\"/a/../b\",\"bundle\":\"/"
-		"b\",\"workload\":\"w\"}",
-		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,"
-		"\"cgroup_id\":2,\"cgroup_path\":\"/a\",\"bundle\":\"/"
-		"b\",\"workload\":\"w\","
-		"\"meta\":[1]}",
-		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":-"
-		"1}",
+		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,\"cgroup_id\":2,\"cgroup_path\":\"/\",\"bundle\":\"/b\",\"workload\":\"w\"}",
+		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,\"cgroup_id\":2,\"cgroup_path\":\"/a/../b\",\"bundle\":\"/b\",\"workload\":\"w\"}",
+		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":1,\"cgroup_id\":2,\"cgroup_path\":\"/a\",\"bundle\":\"/b\",\"workload\":\"w\",\"meta\":[1]}",
+		"{\"v\":1,\"op\":\"register\",\"container_id\":\"c\",\"pid\":-1}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		r = sf_msg_decode(bad[i], strlen(bad[i]), &d, &err);

@@ -120,20 +120,17 @@ int main(void)
 	char why[1024] = "";
 	int bad = 0;
 
-	ok(roundtrip((const unsigned char *)"plain", 5, why, sizeof(why)), "pla"
-									   "in "
-									   "ASC"
-									   "I"
-									   "I");
+	ok(roundtrip((const unsigned char *)"plain", 5, why, sizeof(why)),
+	   "plain ASCII");
 	ok(roundtrip((const unsigned char *)"q\"b\\s/\x01\x1f\x7f", 9, why,
 		     sizeof(why)),
 	   "quotes, backslash, control characters");
-	ok(roundtrip((const unsigned char *)"caf\xc3\xa9 \xe2\x82\xac "
-					    "\xf0\x9f\x98\x80",
+	ok(roundtrip((const unsigned char
+			      *)"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80",
 		     14, why, sizeof(why)),
 	   "valid UTF-8 passes through");
-	ok(roundtrip((const unsigned char *)"\xc0\xaf \xed\xa0\x80 \xf5\x80 "
-					    "\xff \xc3",
+	ok(roundtrip((const unsigned char
+			      *)"\xc0\xaf \xed\xa0\x80 \xf5\x80 \xff \xc3",
 		     13, why, sizeof(why)),
 	   "overlong, surrogate, out of range, truncated sequences");
 	{
@@ -161,8 +158,8 @@ int main(void)
 			printf("# %s\n", why);
 		}
 	}
-	ok(bad == 0, "200000 random byte strings: valid JSON, decode to the "
-		     "input");
+	ok(bad == 0,
+	   "200000 random byte strings: valid JSON, decode to the input");
 
 	{
 		struct sbuf b = {0};
@@ -196,8 +193,8 @@ int main(void)
 		sbuf_i64(&b, INT64_MIN);
 		nbad += b.len != 20 ||
 			memcmp(b.data, "-9223372036854775808", 20);
-		ok(nbad == 0, "sbuf_u64/sbuf_i64 match printf (edges and 1e6 "
-			      "random)");
+		ok(nbad == 0,
+		   "sbuf_u64/sbuf_i64 match printf (edges and 1e6 random)");
 		sbuf_free(&b);
 	}
 	return tap_done();

@@ -21,9 +21,8 @@ static void test_queue(void)
 	n = sinkq_push(&q, "M\n", 2, true);
 	ok(n == 0 && q.nrec == 4, "a control record goes in beyond the bound");
 	m = sinkq_take(&q);
-	ok(m && m->nrec == 2 && memcmp(m->buf.data, "a\nb\n", 4) == 0, "first "
-								       "message"
-								       ": a b");
+	ok(m && m->nrec == 2 && memcmp(m->buf.data, "a\nb\n", 4) == 0,
+	   "first message: a b");
 	id1 = m->id;
 	m = sinkq_take(&q);
 	ok(m && m->nrec == 2 && memcmp(m->buf.data, "c\nM\n", 4) == 0 &&
@@ -37,8 +36,8 @@ static void test_queue(void)
 	ok(q.count == 3, "acknowledged out of order: kept until the head goes");
 	sinkq_rewind(&q);
 	m = sinkq_take(&q);
-	ok(m && m->id == id1, "after a reconnect the unacknowledged head is "
-			      "sent again");
+	ok(m && m->id == id1,
+	   "after a reconnect the unacknowledged head is sent again");
 	m = sinkq_take(&q);
 	ok(m && m->id == id2 + 1, "the acknowledged one is not");
 	sinkq_ack(&q, id1);

@@ -210,8 +210,7 @@ int main(int argc, char **argv)
 	if (!facts)
 		die("facts");
 	fprintf(facts,
-		"{\"pid\":%d,\"ppid\":%d,\"port\":%d,\"dir\":\"%s\",\"exec_child\":%d,"
-		"\"kill_child\":%d,\"uid_child\":%d}\n",
+		"{\"pid\":%d,\"ppid\":%d,\"port\":%d,\"dir\":\"%s\",\"exec_child\":%d,\"kill_child\":%d,\"uid_child\":%d}\n",
 		getpid(), getppid(), ntohs(sa.sin_port), dir, exec_child, kill_child,
 		uid_child);
 	fclose(facts);

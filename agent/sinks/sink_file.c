@@ -268,9 +268,9 @@ lost:
 	if (!control)
 		sink_count_dropped(s, nrec);
 	if (!f->failing)
-		log_warn("%s; records are counted as missed until writing "
-			 "works again",
-			 err && *err ? (*err)->msg : s->desc);
+		log_warn(
+			"%s; records are counted as missed until writing works again",
+			err && *err ? (*err)->msg : s->desc);
 	f->failing = true;
 	return -1;
 }

@@ -129,9 +129,9 @@ static bool step(struct daemon *d, struct workload *wl)
 	if (left && now < r->deadline_ns)
 		return false;
 	if (left) {
-		log_error("container `%s`: stream.end not delivered to every "
-			  "output",
-			  wl->container_id);
+		log_error(
+			"container `%s`: stream.end not delivered to every output",
+			wl->container_id);
 		pending(wl, true);
 	}
 	d->reg[wl->slot] = NULL;

@@ -78,9 +78,9 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 	if (!prog)
 		return -1;
 	if (geteuid() != 0)
-		return sf_fail(err, 0,
-			       "must run as root (it loads BPF programs and "
-			       "creates cgroups); try `sudo sfagent ...`");
+		return sf_fail(
+			err, 0,
+			"must run as root (it loads BPF programs and creates cgroups); try `sudo sfagent ...`");
 	if (cg2_mount_point(&mnt, err) < 0)
 		return -1;
 	base = xstrdup(prog);

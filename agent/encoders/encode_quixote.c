@@ -84,10 +84,9 @@ static void net_body(struct sbuf *o, const struct sf_net_event *e)
 	if (e->hdr.type == SF_EV_LISTEN)
 		qnum(o, "backlog", e->backlog);
 	if (e->family == 2 || e->family == 10) {
-		sbuf_puts(o, e->family == 2 ? ",\"addr\":{\"af_inet\":{"
-					      "\"port\":\""
-					    : ",\"addr\":{\"af_inet6\":{"
-					      "\"port\":\"");
+		sbuf_puts(o, e->family == 2
+				     ? ",\"addr\":{\"af_inet\":{\"port\":\""
+				     : ",\"addr\":{\"af_inet6\":{\"port\":\"");
 		sbuf_u64(o, e->port);
 		sbuf_lit(o, "\",\"address\":");
 		sf_addr_str(o, e->family, e->addr);
@@ -201,8 +200,9 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 				   ? tsem_names[h->type]
 				   : "unknown";
 
-	sbuf_lit(o, "{\"export\":{\"type\":\"async_event\"},\"event\":{"
-		    "\"number\":\"");
+	sbuf_lit(
+		o,
+		"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"");
 	sbuf_u64(o, seq);
 	sbuf_lit(o, "\",\"type\":\"");
 	sbuf_puts(o, name);
@@ -245,11 +245,11 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 		if (size >= sizeof(struct sf_fork_event)) {
 			const struct sf_fork_event *e = ev;
 
-			sbuf_printf(o,
-				    "\"child_pid\":\"%u\",\"child_tid\":\"%u\","
-				    "\"thread\":\"%d\"",
-				    e->child_pid, e->child_tid,
-				    !!(h->flags & SF_F_THREAD));
+			sbuf_printf(
+				o,
+				"\"child_pid\":\"%u\",\"child_tid\":\"%u\",\"thread\":\"%d\"",
+				e->child_pid, e->child_tid,
+				!!(h->flags & SF_F_THREAD));
 		}
 		break;
 	case SF_EV_EXIT:
@@ -265,14 +265,12 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 		if (size >= sizeof(struct sf_cred_event)) {
 			const struct sf_cred_event *e = ev;
 
-			sbuf_printf(o,
-				    "\"old\":{\"uid\":\"%u\",\"euid\":\"%u\","
-				    "\"gid\":\"%u\",\"egid\":\"%u\"},"
-				    "\"new\":{\"uid\":\"%u\",\"euid\":\"%u\","
-				    "\"gid\":\"%u\",\"egid\":\"%u\"}",
-				    e->old_uid, e->old_euid, e->old_gid,
-				    e->old_egid, e->new_uid, e->new_euid,
-				    e->new_gid, e->new_egid);
+			sbuf_printf(
+				o,
+				"\"old\":{\"uid\":\"%u\",\"euid\":\"%u\",\"gid\":\"%u\",\"egid\":\"%u\"},\"new\":{\"uid\":\"%u\",\"euid\":\"%u\",\"gid\":\"%u\",\"egid\":\"%u\"}",
+				e->old_uid, e->old_euid, e->old_gid,
+				e->old_egid, e->new_uid, e->new_euid,
+				e->new_gid, e->new_egid);
 		}
 		break;
 	case SF_EV_SOCKET:
@@ -287,22 +285,21 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 		if (size >= sizeof(struct sf_kill_event)) {
 			const struct sf_kill_event *e = ev;
 
-			sbuf_printf(o,
-				    "\"cross_model\":\"0\",\"signal\":\"%d\","
-				    "\"target\":\"%d\"",
-				    e->sig,
-				    e->target_pid ? e->target_pid
-						  : e->target_tid);
+			sbuf_printf(
+				o,
+				"\"cross_model\":\"0\",\"signal\":\"%d\",\"target\":\"%d\"",
+				e->sig,
+				e->target_pid ? e->target_pid : e->target_tid);
 		}
 		break;
 	case SF_EV_CAPABLE:
 		if (size >= sizeof(struct sf_cap_event)) {
 			const struct sf_cap_event *e = ev;
 
-			sbuf_printf(o,
-				    "\"cap\":\"%d\",\"opts\":\"0\",\"name\":\"%"
-				    "s\",\"result\":\"%d\"",
-				    e->cap, sf_cap_name(e->cap), e->result);
+			sbuf_printf(
+				o,
+				"\"cap\":\"%d\",\"opts\":\"0\",\"name\":\"%s\",\"result\":\"%d\"",
+				e->cap, sf_cap_name(e->cap), e->result);
 		}
 		break;
 	default:

@@ -304,14 +304,12 @@ static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
 		if (size >= sizeof(struct sf_cred_event)) {
 			const struct sf_cred_event *e = ev;
 
-			sbuf_printf(o,
-				    ",\"old_uid\":%u,\"old_euid\":%u,\"old_"
-				    "gid\":%u,\"old_egid\":%u"
-				    ",\"new_uid\":%u,\"new_euid\":%u,\"new_"
-				    "gid\":%u,\"new_egid\":%u",
-				    e->old_uid, e->old_euid, e->old_gid,
-				    e->old_egid, e->new_uid, e->new_euid,
-				    e->new_gid, e->new_egid);
+			sbuf_printf(
+				o,
+				",\"old_uid\":%u,\"old_euid\":%u,\"old_gid\":%u,\"old_egid\":%u,\"new_uid\":%u,\"new_euid\":%u,\"new_gid\":%u,\"new_egid\":%u",
+				e->old_uid, e->old_euid, e->old_gid,
+				e->old_egid, e->new_uid, e->new_euid,
+				e->new_gid, e->new_egid);
 		}
 		break;
 	case SF_EV_SOCKET:

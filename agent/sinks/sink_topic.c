@@ -24,11 +24,10 @@ char *sink_topic_expand(const char *tmpl, const char *exporter,
 	struct sbuf b = {0};
 
 	if (strpbrk(tmpl, "+#")) {
-		sf_usage(err,
-			 "MQTT topic `%s` holds a wildcard (+ or #): a topic "
-			 "to "
-			 "publish to must name one topic",
-			 tmpl);
+		sf_usage(
+			err,
+			"MQTT topic `%s` holds a wildcard (+ or #): a topic to publish to must name one topic",
+			tmpl);
 		return NULL;
 	}
 	for (const char *p = tmpl; *p; p++) {
@@ -56,11 +55,10 @@ char *sink_topic_expand(const char *tmpl, const char *exporter,
 			sbuf_putc(&b, '%');
 			break;
 		default:
-			sf_usage(err,
-				 "MQTT topic `%s`: unknown `%%%.1s`: use %%h "
-				 "(exporter), "
-				 "%%w (workload), %%c (container id) or %%%%",
-				 tmpl, p);
+			sf_usage(
+				err,
+				"MQTT topic `%s`: unknown `%%%.1s`: use %%h (exporter), %%w (workload), %%c (container id) or %%%%",
+				tmpl, p);
 			goto bad;
 		}
 		if (!*p)
@@ -73,11 +71,10 @@ char *sink_topic_expand(const char *tmpl, const char *exporter,
 	}
 	if (b.data[0] == '$') {
 		/* $SYS/...: the broker's own topics, not for clients */
-		sf_usage(err,
-			 "MQTT topic from `%s` starts with `$`: such topics "
-			 "are "
-			 "the broker's own",
-			 tmpl);
+		sf_usage(
+			err,
+			"MQTT topic from `%s` starts with `$`: such topics are the broker's own",
+			tmpl);
 		goto bad;
 	}
 	sbuf_putc(&b, 0);

@@ -150,33 +150,28 @@ static void *http_thread(void *arg)
 			sinkq_ack(&h->q, id);
 		} else if (!retryable(status)) {
 			if (status != h->rejected_status)
-				log_error("%s answered %ld: %u records "
-					  "dropped, not retried%s%s "
-					  "(check the URL and --http-header); "
-					  "further rejections "
-					  "are counted as missed",
-					  h->base.desc, status, nrec,
-					  h->answer_len ? ": " : "", h->answer);
+				log_error(
+					"%s answered %ld: %u records dropped, not retried%s%s (check the URL and --http-header); further rejections are counted as missed",
+					h->base.desc, status, nrec,
+					h->answer_len ? ": " : "", h->answer);
 			h->rejected_status = status;
 			sink_count_dropped(&h->base, nrec);
 			sinkq_ack(&h->q, id);
 		} else {
 			if (!h->failing) {
 				if (status)
-					log_warn("%s answered %ld; retrying "
-						 "with backoff, keeping up "
-						 "to %llu records",
-						 h->base.desc, status,
-						 (unsigned long long)
-							 h->q.max_rec);
+					log_warn(
+						"%s answered %ld; retrying with backoff, keeping up to %llu records",
+						h->base.desc, status,
+						(unsigned long long)
+							h->q.max_rec);
 				else
-					log_warn("%s: %s; retrying with "
-						 "backoff, keeping up to %llu "
-						 "records",
-						 h->base.desc,
-						 curl_easy_strerror(cerr),
-						 (unsigned long long)
-							 h->q.max_rec);
+					log_warn(
+						"%s: %s; retrying with backoff, keeping up to %llu records",
+						h->base.desc,
+						curl_easy_strerror(cerr),
+						(unsigned long long)
+							h->q.max_rec);
 			}
 			h->failing = true;
 			sinkq_rewind(&h->q);
@@ -257,9 +252,9 @@ static void give_up(struct sink_http *h)
 	if (!lost)
 		return;
 	sink_count_dropped(&h->base, lost);
-	log_error("%s: %llu records not delivered within %us: counted as "
-		  "missed",
-		  h->base.desc, (unsigned long long)lost, h->drain_timeout);
+	log_error(
+		"%s: %llu records not delivered within %us: counted as missed",
+		h->base.desc, (unsigned long long)lost, h->drain_timeout);
 }
 
 static uint64_t http_drain(struct sink *s, bool give)
@@ -333,11 +328,10 @@ static int check_url(const char *url, struct sf_error **err)
 	if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
 	    (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0))
-		r = sf_usage(err,
-			     "bad --http URL `%s`: want "
-			     "http://HOST[:PORT]/PATH or "
-			     "https://...",
-			     url);
+		r = sf_usage(
+			err,
+			"bad --http URL `%s`: want http://HOST[:PORT]/PATH or https://...",
+			url);
 	curl_free(scheme);
 	curl_url_cleanup(u);
 	return r;
@@ -369,8 +363,8 @@ struct sink *sink_http_open(const struct sf_options *o, const char *url,
 		sf_fail(err, 0, "libcurl initialisation failed");
 		goto fail;
 	}
-	h->headers = curl_slist_append(NULL, "Content-Type: "
-					     "application/x-ndjson");
+	h->headers =
+		curl_slist_append(NULL, "Content-Type: application/x-ndjson");
 	h->headers = curl_slist_append(h->headers, "Expect:");
 	for (int i = 0; i < o->http_nheaders; i++)
 		h->headers = curl_slist_append(h->headers, o->http_headers[i]);

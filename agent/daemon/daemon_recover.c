@@ -57,9 +57,9 @@ static void recover_one(struct daemon *d, const char *dir, const char *buf,
 	    strcmp(dir + strlen(d->cg_mnt), m.cgroup_path) != 0 ||
 	    cg2_id(dir, &cgid, NULL) < 0 || cgid != m.cgroup_id) {
 		/* e.g. a cgroup re-created under the same name */
-		log_warn("cgroup `%s`: sfagent tags do not match the cgroup; "
-			 "ignored",
-			 dir);
+		log_warn(
+			"cgroup `%s`: sfagent tags do not match the cgroup; ignored",
+			dir);
 		walk_bad++;
 		sf_msg_free(&m);
 		return;
@@ -109,10 +109,9 @@ int daemon_recover(struct daemon *d, struct sf_error **err)
 		return sf_fail(err, errno, "walk the cgroup tree `%s`",
 			       d->cg_mnt);
 	if (walk_resumed || walk_closed || walk_bad)
-		log_info("restart recovery: %u streams resumed, %u closed out, "
-			 "%u "
-			 "tags ignored",
-			 walk_resumed, walk_closed, walk_bad);
+		log_info(
+			"restart recovery: %u streams resumed, %u closed out, %u tags ignored",
+			walk_resumed, walk_closed, walk_bad);
 	walk_daemon = NULL;
 	return 0;
 }

@@ -54,13 +54,10 @@ int daemon_check_exports(struct daemon *d, struct sf_error **err)
 		if (!t2)
 			return sf_error_wrap(err, "-t/--topic-template");
 		if (!strcmp(t1, t2))
-			return sf_usage(err,
-					"topic template `%s` has neither %%w "
-					"nor "
-					"%%c: every container would publish to "
-					"one "
-					"topic (try 'sfagent/%%h/%%w')",
-					tmpl);
+			return sf_usage(
+				err,
+				"topic template `%s` has neither %%w nor %%c: every container would publish to one topic (try 'sfagent/%%h/%%w')",
+				tmpl);
 		/* the broker's answer now: credentials and TLS files that do
 		 * not work are an error at start, not at each container */
 		id = o->mqtt_client_id
@@ -115,9 +112,9 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 
 	d.srv.listen_fd = d.srv.epfd = -1;
 	if (geteuid() != 0)
-		return sf_fail(err, 0,
-			       "must run as root (it loads BPF programs); "
-			       "try `sudo sfagent -D`");
+		return sf_fail(
+			err, 0,
+			"must run as root (it loads BPF programs); try `sudo sfagent -D`");
 	if (cg2_mount_point(&d.cg_mnt, err) < 0 ||
 	    cg2_path_of_pid(getpid(), &d.self_cgroup, err) < 0)
 		goto out_free;

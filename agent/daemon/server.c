@@ -53,10 +53,9 @@ int server_open(struct server *s, const char *path, server_handler h, void *ctx,
 	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
 		s->clients[i].fd = -1;
 	if (strlen(path) >= sizeof(sa.sun_path))
-		return sf_usage(err,
-				"socket path `%s` is too long (at most %zu "
-				"bytes)",
-				path, sizeof(sa.sun_path) - 1);
+		return sf_usage(
+			err, "socket path `%s` is too long (at most %zu bytes)",
+			path, sizeof(sa.sun_path) - 1);
 	if (path[0] != '/')
 		return sf_usage(err, "socket path `%s` must be absolute", path);
 	strcpy(sa.sun_path, path);
@@ -69,16 +68,15 @@ int server_open(struct server *s, const char *path, server_handler h, void *ctx,
 	}
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
-			return sf_usage(err,
-					"`%s` exists and is not a socket: "
-					"remove it "
-					"or choose another --socket",
-					path);
+			return sf_usage(
+				err,
+				"`%s` exists and is not a socket: remove it or choose another --socket",
+				path);
 		if (socket_live(&sa))
-			return sf_fail(err, 0,
-				       "another agent is already listening on "
-				       "`%s`",
-				       path);
+			return sf_fail(
+				err, 0,
+				"another agent is already listening on `%s`",
+				path);
 		unlink(path);
 	}
 	s->listen_fd = socket(AF_UNIX,
@@ -183,11 +181,12 @@ static void serve(struct server *s, struct server_client *c)
 	if (c->uid != 0) {
 		/* answered after reading, so the peer gets the reply, not a reset */
 		s->rejected++;
-		log_warn("refused a client with uid %d: only root may register "
-			 "containers",
-			 (int)c->uid);
-		reply_error(c->fd, "permission denied: only root may talk to "
-				   "the agent");
+		log_warn(
+			"refused a client with uid %d: only root may register containers",
+			(int)c->uid);
+		reply_error(
+			c->fd,
+			"permission denied: only root may talk to the agent");
 		if (r == 0)
 			sf_msg_free(&req);
 		client_drop(s, c);
@@ -207,8 +206,8 @@ static void serve(struct server *s, struct server_client *c)
 		return;
 	}
 	if (req.op != SF_MSG_REGISTER && req.op != SF_MSG_UNREGISTER) {
-		reply_error(c->fd, "unexpected request: send register or "
-				   "unregister");
+		reply_error(c->fd,
+			    "unexpected request: send register or unregister");
 	} else {
 		s->handle(s->ctx, &req, &reply);
 		if (sf_msg_send(c->fd, &reply, &err) < 0)
@@ -240,9 +239,9 @@ void server_process(struct server *s)
 	now = sf_monotonic_ns();
 	for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
 		if (s->clients[i].fd >= 0 && now > s->clients[i].deadline) {
-			log_warn("dropped a client that sent no request within "
-				 "%llu s",
-				 SERVER_CLIENT_TIMEOUT_NS / 1000000000ull);
+			log_warn(
+				"dropped a client that sent no request within %llu s",
+				SERVER_CLIENT_TIMEOUT_NS / 1000000000ull);
 			client_drop(s, &s->clients[i]);
 		}
 	}

@@ -146,10 +146,9 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 		return 0;
 	}
 	if (access(in.hook, X_OK) < 0)
-		log_warn("hook `%s` is not an executable file (yet): install "
-			 "it "
-			 "(make install) or pass --hook-path",
-			 in.hook);
+		log_warn(
+			"hook `%s` is not an executable file (yet): install it (make install) or pass --hook-path",
+			in.hook);
 
 	g = json_gen_new();
 	yajl_gen_config(g, yajl_gen_beautify, 1);

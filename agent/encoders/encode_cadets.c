@@ -271,11 +271,10 @@ static void cadets_event(struct sbuf *o, const struct workload *wl,
 			sbuf_key(o, "fd");
 			sbuf_i64(o, e->fd);
 			if (h->type == SF_EV_SOCKET) {
-				sbuf_printf(o,
-					    ",\"domain\":%u,\"type\":%d,"
-					    "\"protocol\":%d",
-					    e->family, e->type & 0xf,
-					    e->protocol);
+				sbuf_printf(
+					o,
+					",\"domain\":%u,\"type\":%d,\"protocol\":%d",
+					e->family, e->type & 0xf, e->protocol);
 			} else if (e->family == 2 || e->family == 10) {
 				sbuf_key(o, "address");
 				sf_addr_str(o, e->family, e->addr);
@@ -302,11 +301,11 @@ static void cadets_event(struct sbuf *o, const struct workload *wl,
 		if (size >= sizeof(struct sf_cap_event)) {
 			const struct sf_cap_event *e = ev;
 
-			sbuf_printf(o,
-				    ",\"cap\":%d,\"cap_name\":\"%s\","
-				    "\"granted\":%s",
-				    e->cap, sf_cap_name(e->cap),
-				    e->result == 0 ? "true" : "false");
+			sbuf_printf(
+				o,
+				",\"cap\":%d,\"cap_name\":\"%s\",\"granted\":%s",
+				e->cap, sf_cap_name(e->cap),
+				e->result == 0 ? "true" : "false");
 		}
 		break;
 	default:

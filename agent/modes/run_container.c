@@ -49,11 +49,10 @@ struct container {
 static char *find_in_path(const char *prog)
 {
 	const char *path = getenv("PATH");
-	cleanup_free char *dirs = xstrdup(path && *path ? path
-							: "/usr/local/sbin:/"
-							  "usr/local/bin:/usr/"
-							  "sbin:/usr/bin:/"
-							  "sbin:/bin");
+	cleanup_free char *dirs = xstrdup(
+		path && *path
+			? path
+			: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
 	char *save = NULL, *dir;
 
 	for (dir = strtok_r(dirs, ":", &save); dir;
@@ -166,10 +165,10 @@ static int container_create(struct container *c, const struct bundle *b,
 	c->create_failed = st != 0;
 	if (st != 0) {
 		how = status_str(st);
-		return sf_fail(err, 0,
-			       "runc create failed (%s); runc's message is "
-			       "above",
-			       how);
+		return sf_fail(
+			err, 0,
+			"runc create failed (%s); runc's message is above",
+			how);
 	}
 	if (read_file(c->pidfile, &text, NULL, 64, err) < 0)
 		return sf_error_wrap(err, "runc's pid file");
@@ -181,10 +180,9 @@ static int container_create(struct container *c, const struct bundle *b,
 	if (parent_of(c->init) != getpid())
 		/* runc did not leave the init to us: we can still see it end
 		 * (its cgroup empties) but not how */
-		log_warn("container init %d is not sfagent's child: its exit "
-			 "status "
-			 "will not be known",
-			 (int)c->init);
+		log_warn(
+			"container init %d is not sfagent's child: its exit status will not be known",
+			(int)c->init);
 	return 0;
 }
 
@@ -199,10 +197,10 @@ static int container_cgroup(struct container *c, const char *mnt, char **cgpath,
 	    cg2_path_of_pid(getpid(), &self, err) < 0)
 		return -1;
 	if (strcmp(*cgpath, "/") == 0 || strcmp(*cgpath, self) == 0)
-		return sf_fail(err, 0,
-			       "runc left the container in cgroup v2 `%s`, not "
-			       "in one of its own: it cannot be tracked alone",
-			       *cgpath);
+		return sf_fail(
+			err, 0,
+			"runc left the container in cgroup v2 `%s`, not in one of its own: it cannot be tracked alone",
+			*cgpath);
 	c->cg.path = xasprintf("%s%s", mnt, *cgpath);
 	if (cg2_id(c->cg.path, &c->cg.id, err) < 0)
 		return -1;
@@ -264,10 +262,9 @@ static int container_wait(struct agent *a, struct container *c, int sigfd,
 			}
 		}
 		if (deadline && sf_monotonic_ns() > deadline) {
-			log_info("container `%s` still running %llu s after "
-				 "the "
-				 "signal: killing it",
-				 name, TERM_GRACE_NS / 1000000000ull);
+			log_info(
+				"container `%s` still running %llu s after the signal: killing it",
+				name, TERM_GRACE_NS / 1000000000ull);
 			cgdir_kill(&c->cg);
 			deadline = 0;
 		}
@@ -288,10 +285,9 @@ static void container_cleanup(struct container *c)
 				   c->init_done ? plain : force);
 
 		if (st != 0 && !c->create_failed)
-			log_warn("runc delete %s failed: the container may be "
-				 "left "
-				 "over (see `runc list`)",
-				 c->id);
+			log_warn(
+				"runc delete %s failed: the container may be left over (see `runc list`)",
+				c->id);
 		if (c->init > 0 && !c->init_done &&
 		    waitpid(c->init, &c->init_status, 0) == c->init)
 			c->init_done = true;
@@ -333,15 +329,14 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 	c.runc = find_in_path("runc");
 	if (!c.runc) {
 		bundle_free(&b);
-		return sf_fail(err, 0,
-			       "runc not found in PATH: install it "
-			       "(apt-get install runc)");
+		return sf_fail(
+			err, 0,
+			"runc not found in PATH: install it (apt-get install runc)");
 	}
 	if (geteuid() != 0 || cg2_mount_point(&mnt, err) < 0) {
 		if (geteuid() != 0)
 			sf_fail(err, 0,
-				"must run as root (it loads BPF programs and "
-				"runs runc); try `sudo sfagent ...`");
+				"must run as root (it loads BPF programs and runs runc); try `sudo sfagent ...`");
 		free(c.runc);
 		bundle_free(&b);
 		return -1;
@@ -394,8 +389,7 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 			cleanup_free char *how = status_str(st);
 
 			sf_fail(err, 0,
-				"runc start failed (%s); runc's message is "
-				"above",
+				"runc start failed (%s); runc's message is above",
 				how);
 			goto out;
 		}

@@ -157,10 +157,9 @@ static int check_rootfs(struct bundle *b, yajl_val root, yajl_val env,
 	struct stat st;
 
 	if (!path || !*path)
-		return bad_config(b, err,
-				  "root.path is missing or not a string",
-				  "set it to the rootfs directory, e.g. "
-				  "\"rootfs\"");
+		return bad_config(
+			b, err, "root.path is missing or not a string",
+			"set it to the rootfs directory, e.g. \"rootfs\"");
 	b->rootfs = path[0] == '/' ? xstrdup(path)
 				   : xasprintf("%s/%s", b->dir, path);
 	fd = open(b->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -169,10 +168,10 @@ static int check_rootfs(struct bundle *b, yajl_val root, yajl_val env,
 
 		b->root = e == ENOENT ? BUNDLE_MISSING : BUNDLE_INVALID;
 		if (e == ENOENT)
-			return sf_fail(err, 0,
-				       "rootfs `%s` does not exist: build it "
-				       "(for the sample bundles: make bundles)",
-				       b->rootfs);
+			return sf_fail(
+				err, 0,
+				"rootfs `%s` does not exist: build it (for the sample bundles: make bundles)",
+				b->rootfs);
 		return sf_fail(err, e, "rootfs `%s`", b->rootfs);
 	}
 	if (fstat(fd, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -182,10 +181,10 @@ static int check_rootfs(struct bundle *b, yajl_val root, yajl_val env,
 	}
 	if (!rootfs_has_program(fd, b->args[0], env_path(env))) {
 		b->root = BUNDLE_INVALID;
-		return sf_fail(err, 0,
-			       "rootfs `%s` has no executable `%s` "
-			       "(process.args[0])",
-			       b->rootfs, b->args[0]);
+		return sf_fail(
+			err, 0,
+			"rootfs `%s` has no executable `%s` (process.args[0])",
+			b->rootfs, b->args[0]);
 	}
 	b->root = BUNDLE_OK;
 	return 0;
@@ -261,15 +260,14 @@ static int parse_config(struct bundle *b, yajl_val cfg, yajl_val *ann_out,
 		return bad_config(b, err, "process.args[0] is empty", NULL);
 	v = get(proc, "cwd", NULL);
 	if (!YAJL_IS_STRING(v) || YAJL_GET_STRING(v)[0] != '/')
-		return bad_config(b, err,
-				  "process.cwd is missing or not an absolute "
-				  "path",
-				  NULL);
+		return bad_config(
+			b, err,
+			"process.cwd is missing or not an absolute path", NULL);
 	b->cwd = xstrdup(YAJL_GET_STRING(v));
 	if (YAJL_IS_TRUE(get(proc, "terminal", NULL)))
-		return bad_config(b, err, "process.terminal is true",
-				  "sfagent passes its own stdio to the "
-				  "container; set it to false");
+		return bad_config(
+			b, err, "process.terminal is true",
+			"sfagent passes its own stdio to the container; set it to false");
 	v = get(cfg, "hostname", NULL);
 	if (v && !YAJL_IS_STRING(v))
 		return bad_config(b, err, "hostname is not a string", NULL);
@@ -312,9 +310,9 @@ int bundle_load(struct bundle *b, const char *dir, const char *name,
 	path = xasprintf("%s/config.json", b->dir);
 	if (access(path, F_OK) < 0) {
 		b->config = BUNDLE_MISSING;
-		return sf_fail(err, 0,
-			       "config.json is missing: a bundle needs one "
-			       "(`runc spec` writes a template)");
+		return sf_fail(
+			err, 0,
+			"config.json is missing: a bundle needs one (`runc spec` writes a template)");
 	}
 	if (read_file(path, &text, &len, CONFIG_MAX, err) < 0) {
 		b->config = BUNDLE_INVALID;
@@ -367,24 +365,21 @@ int bundle_resolve(const char *bundle_dir, const char *arg, char **dir,
 		return 0;
 	}
 	if (strcmp(arg, ".") == 0 || strcmp(arg, "..") == 0)
-		return sf_usage(err,
-				"`%s` is not a bundle name; give a path such "
-				"as ./%s",
-				arg, arg);
+		return sf_usage(
+			err,
+			"`%s` is not a bundle name; give a path such as ./%s",
+			arg, arg);
 	if (stat(bundle_dir, &st) < 0 || !S_ISDIR(st.st_mode))
-		return sf_usage(err,
-				"bundle `%s`: bundle directory `%s` does not "
-				"exist "
-				"(set it with -B DIR or SFAGENT_BUNDLES, or "
-				"give "
-				"the bundle's path)",
-				arg, bundle_dir);
+		return sf_usage(
+			err,
+			"bundle `%s`: bundle directory `%s` does not exist (set it with -B DIR or SFAGENT_BUNDLES, or give the bundle's path)",
+			arg, bundle_dir);
 	d = xasprintf("%s/%s", bundle_dir, arg);
 	if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode))
-		return sf_usage(err,
-				"no bundle `%s` in `%s` (list them with "
-				"`sfagent -S`, or give a path containing '/')",
-				arg, bundle_dir);
+		return sf_usage(
+			err,
+			"no bundle `%s` in `%s` (list them with `sfagent -S`, or give a path containing '/')",
+			arg, bundle_dir);
 	*name = xstrdup(arg);
 	*dir = steal_pointer(&d);
 	return 0;

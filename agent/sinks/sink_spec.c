@@ -42,8 +42,8 @@ static int open_spec(struct agent *a, struct workload *wl, const char *kind,
 		cleanup_free char *topic = NULL, *client_id = NULL;
 
 		if (!o->broker)
-			return sf_usage(err, "MQTT output needs a broker: -b "
-					     "HOST");
+			return sf_usage(err,
+					"MQTT output needs a broker: -b HOST");
 		topic = sink_topic_expand(arg	     ? arg
 					  : o->topic ? o->topic
 						     : SINK_TOPIC_DEFAULT,
@@ -74,8 +74,8 @@ static int open_spec(struct agent *a, struct workload *wl, const char *kind,
 		if (!arg)
 			arg = o->http_url;
 		if (!arg)
-			return sf_usage(err, "HTTP output needs a URL: --http "
-					     "URL");
+			return sf_usage(err,
+					"HTTP output needs a URL: --http URL");
 		s = sink_http_open(o, arg, err);
 	} else {
 		return sf_usage(err,

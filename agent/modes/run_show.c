@@ -111,17 +111,16 @@ int run_show(const struct sf_options *o, struct sf_error **err)
 	int n, wn, wc, wr;
 
 	if (stat(bdir, &st) < 0)
-		return sf_fail(err, 0,
-			       "bundle directory `%s` %s: create it, or point "
-			       "-B DIR or SFAGENT_BUNDLES at one",
-			       bdir,
-			       errno == ENOENT ? "does not exist"
-					       : strerror(errno));
+		return sf_fail(
+			err, 0,
+			"bundle directory `%s` %s: create it, or point -B DIR or SFAGENT_BUNDLES at one",
+			bdir,
+			errno == ENOENT ? "does not exist" : strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return sf_fail(err, 0,
-			       "bundle directory `%s` is not a directory: "
-			       "point -B DIR or SFAGENT_BUNDLES at one",
-			       bdir);
+		return sf_fail(
+			err, 0,
+			"bundle directory `%s` is not a directory: point -B DIR or SFAGENT_BUNDLES at one",
+			bdir);
 	n = scandir(bdir, &ents, skip_dots, alphasort);
 	if (n < 0)
 		return sf_fail(err, errno, "read bundle directory `%s`", bdir);

@@ -58,8 +58,8 @@ static const struct {
 	{"pod_name",
 	 {"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"}},
 	{"pod_namespace",
-	 {"io.kubernetes.cri.sandbox-namespace", "io.kubernetes.pod."
-						 "namespace"}},
+	 {"io.kubernetes.cri.sandbox-namespace",
+	  "io.kubernetes.pod.namespace"}},
 	{"pod_uid", {"io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"}},
 	{"container_name",
 	 {"io.kubernetes.cri.container-name", "io.kubernetes.container.name"}},
@@ -179,9 +179,8 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 	*created = fd >= 0;
 	if (fd < 0 && errno == EEXIST && c.prefix) {
 		sf_fail(err, EEXIST,
-			"format %s writes one JSON array per file, and "
-			"`%s` in `%s` holds one already: choose a "
-			"new " ANN_EXPORT "=file:NAME",
+			"format %s writes one JSON array per file, and `%s` in `%s` holds one already: choose a new " ANN_EXPORT
+			"=file:NAME",
 			wl->enc->name, name, d->o->output_dir);
 		return NULL;
 	}
@@ -235,11 +234,9 @@ static int open_mqtt(struct daemon *d, struct workload *wl,
 	cleanup_free char *topic = NULL, *lit = NULL;
 
 	if (!o->broker)
-		return sf_usage(err, ANN_EXPORT " asks for mqtt but the agent "
-						"has no "
-						"broker: start it with -b "
-						"HOST, or export "
-						"to a file");
+		return sf_usage(
+			err, ANN_EXPORT
+			" asks for mqtt but the agent has no broker: start it with -b HOST, or export to a file");
 	topic = sink_topic_expand(tmpl, d->a->exporter, req->workload,
 				  req->container_id, err);
 	if (!topic)
@@ -251,11 +248,11 @@ static int open_mqtt(struct daemon *d, struct workload *wl,
 		cleanup_free char *t2 = NULL, *esc = NULL;
 
 		if (e->arg)
-			return sf_fail(err, 0,
-				       "MQTT topic `%s` is in use by another "
-				       "running container's stream: choose "
-				       "another " ANN_EXPORT "=mqtt:TOPIC",
-				       topic);
+			return sf_fail(
+				err, 0,
+				"MQTT topic `%s` is in use by another running container's stream: choose another " ANN_EXPORT
+				"=mqtt:TOPIC",
+				topic);
 		esc = topic_literal(topic);
 		t2 = xasprintf("%s/%%c", esc);
 		free(topic);
@@ -294,19 +291,15 @@ static int open_sinks(struct daemon *d, struct workload *wl,
 			continue;
 		if (e->arg) {
 			/* the agent's headers may hold credentials */
-			sf_usage(err, ANN_EXPORT " `http:URL`: a container "
-						 "cannot choose "
-						 "the collector: write `http` "
-						 "(the agent's "
-						 "--http URL)");
+			sf_usage(
+				err, ANN_EXPORT
+				" `http:URL`: a container cannot choose the collector: write `http` (the agent's --http URL)");
 			goto out;
 		}
 		if (!d->o->http_url) {
-			sf_usage(err, ANN_EXPORT " asks for http but the agent "
-						 "has no "
-						 "collector: start it with "
-						 "--http URL, or "
-						 "export to a file");
+			sf_usage(
+				err, ANN_EXPORT
+				" asks for http but the agent has no collector: start it with --http URL, or export to a file");
 			goto out;
 		}
 		if (sink_open_spec(d->a, wl, "http", NULL, err) < 0)
@@ -347,8 +340,7 @@ static int open_sinks(struct daemon *d, struct workload *wl,
 			continue;
 		if (file_in_use(d, name)) {
 			sf_fail(err, 0,
-				"output file `%s` is in use by another running "
-				"container's stream: choose another " ANN_EXPORT
+				"output file `%s` is in use by another running container's stream: choose another " ANN_EXPORT
 				"=file:NAME",
 				name);
 			goto out;
@@ -381,11 +373,10 @@ static int check_cgroup(struct daemon *d, const struct sf_msg *req,
 				(unsigned long long)req->cgroup_id);
 	if (!strncmp(d->self_cgroup, req->cgroup_path, n) &&
 	    (d->self_cgroup[n] == 0 || d->self_cgroup[n] == '/'))
-		return sf_usage(err,
-				"cgroup `%s` holds the agent itself: refusing "
-				"to "
-				"track it",
-				req->cgroup_path);
+		return sf_usage(
+			err,
+			"cgroup `%s` holds the agent itself: refusing to track it",
+			req->cgroup_path);
 	return 0;
 }
 
@@ -407,20 +398,20 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	if (wl) {
 		if (wl->cgid == req->cgroup_id)
 			return 0; /* a retried or repeated hook */
-		return sf_usage(err,
-				"container `%s` is already registered with "
-				"another cgroup",
-				req->container_id);
+		return sf_usage(
+			err,
+			"container `%s` is already registered with another cgroup",
+			req->container_id);
 	}
 	if (check_cgroup(d, req, err) < 0)
 		return -1;
 	wl = wl_table_find_cgid(&d->a->wl, req->cgroup_id);
 	if (wl && !wl->closing)
-		return sf_usage(err,
-				"cgroup `%s` is already tracked for container "
-				"`%s`",
-				req->cgroup_path,
-				wl->container_id ? wl->container_id : wl->name);
+		return sf_usage(
+			err,
+			"cgroup `%s` is already tracked for container `%s`",
+			req->cgroup_path,
+			wl->container_id ? wl->container_id : wl->name);
 	wl = agent_workload_new(d->a, req->workload, err);
 	if (!wl)
 		return -1;
@@ -429,11 +420,11 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 		wl->enc = encoder_find(req->format);
 		if (!wl->enc) {
 			wl_table_remove(&d->a->wl, wl);
-			return sf_usage(err,
-					ANN_FORMAT " `%s` is not a format of "
-						   "this "
-						   "agent: use %s",
-					req->format, encoder_names());
+			return sf_usage(
+				err,
+				ANN_FORMAT
+				" `%s` is not a format of this agent: use %s",
+				req->format, encoder_names());
 		}
 	}
 	r = xzalloc(sizeof(*r));
@@ -528,9 +519,9 @@ void daemon_reap(struct daemon *d)
 			continue;
 		/* No poststop came (hook not configured for it, runtime crash):
 		 * the cgroup is gone, so is every process that could add to it. */
-		log_warn("container `%s`: cgroup `%s` is gone but no poststop "
-			 "came: ending its stream",
-			 wl->container_id, wl->cgroup_path);
+		log_warn(
+			"container `%s`: cgroup `%s` is gone but no poststop came: ending its stream",
+			wl->container_id, wl->cgroup_path);
 		finish(d, wl);
 	}
 }

@@ -144,9 +144,9 @@ static void on_connection_lost(void *ctx, char *cause)
 
 	pthread_mutex_lock(&m->q.mu);
 	if (!m->lost_logged)
-		log_warn("%s: connection lost; reconnecting, keeping up to "
-			 "%llu records",
-			 m->base.desc, (unsigned long long)m->q.max_rec);
+		log_warn(
+			"%s: connection lost; reconnecting, keeping up to %llu records",
+			m->base.desc, (unsigned long long)m->q.max_rec);
 	m->lost_logged = true;
 	m->backoff = BACKOFF_MIN_NS;
 	connection_down(m);
@@ -343,9 +343,9 @@ static void give_up(struct sink_mqtt *m)
 	if (!lost)
 		return;
 	sink_count_dropped(&m->base, lost);
-	log_error("%s: %llu records not delivered within %us (broker down?): "
-		  "counted as missed",
-		  m->base.desc, (unsigned long long)lost, m->drain_timeout);
+	log_error(
+		"%s: %llu records not delivered within %us (broker down?): counted as missed",
+		m->base.desc, (unsigned long long)lost, m->drain_timeout);
 }
 
 static uint64_t mqtt_drain(struct sink *s, bool give)
@@ -429,8 +429,9 @@ static int read_password(const struct sf_options *o, char **out,
 	*out = NULL;
 	if (o->mqtt_password_file) {
 		if (read_file(o->mqtt_password_file, &buf, &len, 4096, err) < 0)
-			return sf_error_wrap(err, "MQTT password file "
-						  "(--mqtt-password-file)");
+			return sf_error_wrap(
+				err,
+				"MQTT password file (--mqtt-password-file)");
 		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
 			buf[--len] = 0;
 		*out = buf;
@@ -450,12 +451,9 @@ static const char *connack_reason(int code)
 	case 3:
 		return "server unavailable";
 	case 4:
-		return "bad user name or password (check --mqtt-user and "
-		       "--mqtt-password-file)";
+		return "bad user name or password (check --mqtt-user and --mqtt-password-file)";
 	case 5:
-		return "not authorized (check --mqtt-user and the password "
-		       "from "
-		       "--mqtt-password-file or SFAGENT_MQTT_PASSWORD)";
+		return "not authorized (check --mqtt-user and the password from --mqtt-password-file or SFAGENT_MQTT_PASSWORD)";
 	default:
 		return NULL;
 	}
@@ -498,8 +496,9 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 	if (read_password(o, &m->password, err) < 0)
 		goto fail;
 	if (m->password && !o->mqtt_user) {
-		sf_usage(err, "SFAGENT_MQTT_PASSWORD is set but no --mqtt-user "
-			      "given");
+		sf_usage(
+			err,
+			"SFAGENT_MQTT_PASSWORD is set but no --mqtt-user given");
 		goto fail;
 	}
 	rc = MQTTAsync_create(&m->client, uri, client_id,
@@ -573,9 +572,7 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 				uri, why);
 		else
 			sf_fail(err, 0,
-				"cannot connect to MQTT broker %s: %s (is the "
-				"broker running "
-				"and reachable? check -b and -p%s)",
+				"cannot connect to MQTT broker %s: %s (is the broker running and reachable? check -b and -p%s)",
 				uri,
 				m->first_msg ? m->first_msg
 					     : "connection failed",
