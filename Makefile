@@ -38,7 +38,7 @@ PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config
 PKGS_TEST := clang-format bats bats-assert bats-support runc busybox-static mosquitto \
 	mosquitto-clients openssl podman containerd python3 valgrind libclang-rt-14-dev \
-	iproute2 strace jq util-linux
+	iproute2 strace jq util-linux liburing-dev
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
 # systemd-analyze verify of the unit, shellcheck of the node scripts.
 PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck

@@ -190,7 +190,11 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 	    add_link(p, bpf_program__attach(s->progs.sf_capable), "cap_capable",
 		     err) < 0 ||
 	    add_link(p, bpf_program__attach(s->progs.sf_sys_exit_compat),
-		     "sys_exit (32-bit syscalls)", err) < 0)
+		     "sys_exit (32-bit syscalls)", err) < 0 ||
+	    add_link(p, bpf_program__attach(s->progs.sf_uring_submit),
+		     "io_uring_submit_req", err) < 0 ||
+	    add_link(p, bpf_program__attach(s->progs.sf_uring_complete),
+		     "io_uring_complete", err) < 0)
 		return -1;
 	if (attach_syscalls(p, s->progs.sf_sys_exit, "sys_exit_", 0, err) < 0 ||
 	    attach_syscalls(p, s->progs.sf_sys_enter_cred, "sys_enter_",

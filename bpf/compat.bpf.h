@@ -2,7 +2,7 @@
 /*
  * The program on the generic sys_exit tracepoint, which sees every syscall
  * of the host: 32-bit (ia32) syscalls, which never reach syscalls/sys_exit_*
- * on x86-64.  Included by sfagent.bpf.c after on_sys_exit(), which it
+ * on x86-64, and the native syscalls caught by number (numbered()).  Included by sfagent.bpf.c after on_sys_exit(), which it
  * feeds with native numbers.
  */
 #ifndef SF_COMPAT_BPF_H
@@ -134,6 +134,22 @@ static __always_inline long ia32_to_native(long nr)
 	}
 }
 
+/*
+ * Native syscalls caught by number: security-relevant ones that have no
+ * tracepoint of their own on some kernels (without CONFIG_MODULES there is
+ * no syscalls/sys_exit_init_module, yet an attempt, and its ENOSYS, is what
+ * a user wants to see).  One range test keeps the cost for every other
+ * syscall of the host at a compare.
+ */
+static __always_inline bool numbered(long nr)
+{
+	if (nr < __NR_init_module || nr > __NR_kexec_file_load)
+		return false;
+	return nr == __NR_init_module || nr == __NR_finit_module ||
+	       nr == __NR_delete_module || nr == __NR_kexec_load ||
+	       nr == __NR_kexec_file_load;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(sf_sys_exit_compat, struct pt_regs *regs, long ret)
 {
@@ -143,8 +159,19 @@ int BPF_PROG(sf_sys_exit_compat, struct pt_regs *regs, long ret)
 	__u64 cgid;
 	__u32 slot;
 
-	if (!(BPF_CORE_READ(t, thread_info.status) & TS_COMPAT))
+	if (!(BPF_CORE_READ(t, thread_info.status) & TS_COMPAT)) {
+		/* native: only the few caught by number, see numbered() */
+		nr = BPF_CORE_READ(regs, orig_ax);
+		if (!numbered(nr))
+			return 0;
+		cgid = bpf_get_current_cgroup_id();
+		slot = current_slot(cgid);
+		if (slot == SF_SLOT_NONE)
+			return 0;
+		read_args(&a);
+		sec_event(nr, ret, slot, cgid, &a, 0);
 		return 0;
+	}
 	cgid = bpf_get_current_cgroup_id();
 	slot = current_slot(cgid);
 	if (slot == SF_SLOT_NONE)

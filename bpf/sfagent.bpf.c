@@ -10,7 +10,12 @@
  *   net.bpf.h      network events from syscall exits
  *   process.bpf.h  exec/fork/exit (sched_process_*), signals, setuid family,
  *                  capability checks
- *   compat.bpf.h   the generic sys_exit program: ia32 syscalls
+ *   kpath.bpf.h    paths the kernel resolved (an fd's file, exe, cwd)
+ *   sec.bpf.h      security-relevant syscalls: ptrace, namespaces, mounts,
+ *                  modules, bpf(), xattrs, W+X memory, memfd, dup, keys
+ *   uring.bpf.h    io_uring requests, mapped to the same event types
+ *   compat.bpf.h   the generic sys_exit program: ia32 syscalls, and the
+ *                  syscalls without tracepoints of their own (by number)
  *   syscalls.def   the one list of exported syscalls (also read by the loader)
  *
  * Syscall events come from the per-syscall tracepoints syscalls/sys_exit_*
@@ -31,9 +36,11 @@ char LICENSE[] SEC("license") = "GPL";
 
 #include "filter.bpf.h"
 #include "event.bpf.h"
+#include "kpath.bpf.h"
 #include "file.bpf.h"
 #include "net.bpf.h"
 #include "process.bpf.h"
+#include "sec.bpf.h"
 
 /* syscalls/sys_exit_<name> record: see its format file in tracefs.  Not
  * struct trace_event_raw_sys_exit: the number here is an int. */
@@ -52,6 +59,7 @@ enum sys_class {
 	SC_kill,
 	SC_cred,
 	SC_exec_fail,
+	SC_sec,
 };
 
 /* One exported syscall's exit, native numbering, arguments already read.
@@ -89,6 +97,9 @@ static __always_inline void on_sys_exit(long nr, long ret, __u32 slot,
 	case SC_exec_fail:
 		exec_fail_event(nr, ret, slot, cgid, a, xf);
 		break;
+	case SC_sec:
+		sec_event(nr, ret, slot, cgid, a, xf);
+		break;
 	case SC_none:
 		break;
 	}
@@ -108,4 +119,5 @@ int sf_sys_exit(struct sys_exit_rec *ctx)
 	return 0;
 }
 
+#include "uring.bpf.h"
 #include "compat.bpf.h"
