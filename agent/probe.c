@@ -246,18 +246,41 @@ int probe_untrack(struct probe *p, uint64_t cgid)
 	return r;
 }
 
-uint64_t probe_drops(struct probe *p, uint32_t slot)
+/* The slot's sf_drop counters summed over CPUs. */
+static struct sf_drop drop_sum(struct probe *p, uint32_t slot)
 {
-	struct sf_drop d[p->ncpus];
-	uint64_t sum = 0;
+	struct sf_drop d[p->ncpus], sum = {0};
 
 	memset(d, 0, sizeof(d)); /* valgrind cannot see the kernel fill it */
 	if (bpf_map__lookup_elem(p->skel->maps.drops, &slot, sizeof(slot), d,
 				 sizeof(d), 0) < 0)
-		return 0;
-	for (int i = 0; i < p->ncpus; i++)
-		sum += d[i].ringbuf;
+		return sum;
+	for (int i = 0; i < p->ncpus; i++) {
+		sum.ringbuf += d[i].ringbuf;
+		sum.filtered += d[i].filtered;
+	}
 	return sum;
+}
+
+uint64_t probe_drops(struct probe *p, uint32_t slot)
+{
+	return drop_sum(p, slot).ringbuf;
+}
+
+uint64_t probe_filtered(struct probe *p, uint32_t slot)
+{
+	return drop_sum(p, slot).filtered;
+}
+
+int probe_set_filter_mask(struct probe *p, uint32_t slot,
+			  const struct sf_type_mask *m, struct sf_error **err)
+{
+	int r = bpf_map__update_elem(p->skel->maps.filter_mask, &slot,
+				     sizeof(slot), m, sizeof(*m), BPF_ANY);
+
+	if (r < 0)
+		return sf_fail(err, -r, "set the filter mask of slot %u", slot);
+	return 0;
 }
 
 void probe_reset_drops(struct probe *p, uint32_t slot)

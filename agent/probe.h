@@ -36,6 +36,13 @@ int probe_untrack(struct probe *p, uint64_t cgid);
 /* Ring buffer reservations that failed for slot, summed over CPUs. */
 uint64_t probe_drops(struct probe *p, uint32_t slot);
 void probe_reset_drops(struct probe *p, uint32_t slot);
+/* Events the slot's filter_mask dropped in the kernel, summed over CPUs
+ * (reset with the drops). */
+uint64_t probe_filtered(struct probe *p, uint32_t slot);
+struct sf_type_mask;
+/* The event types the kernel drops for slot (docs/filters.md). */
+int probe_set_filter_mask(struct probe *p, uint32_t slot,
+			  const struct sf_type_mask *m, struct sf_error **err);
 
 int probe_epoll_fd(struct probe *p);
 /* Consume what is in the ring buffer now; returns records or -errno. */

@@ -852,7 +852,7 @@ static char *squeeze(const char *s)
 	return o;
 }
 
-struct filter *filter_parse(const char *text, const char *label,
+static struct filter *parse(const char *text, const char *label, size_t max_len,
 			    struct sf_error **err)
 {
 	struct parser p = {.s = text, .label = label, .err = err};
@@ -860,7 +860,7 @@ struct filter *filter_parse(const char *text, const char *label,
 	size_t n = strlen(text);
 	int root;
 
-	if (n > FILTER_MAX_LEN) {
+	if (n > max_len) {
 		sf_usage(err,
 			 "%s: %zu bytes, longer than the %d a filter may have",
 			 label, n, FILTER_MAX_LEN);
@@ -894,6 +894,21 @@ struct filter *filter_parse(const char *text, const char *label,
 	f->root = root;
 	f->text = squeeze(text);
 	return f;
+}
+
+struct filter *filter_parse(const char *text, const char *label,
+			    struct sf_error **err)
+{
+	return parse(text, label, FILTER_MAX_LEN, err);
+}
+
+struct filter *filter_and(const struct filter *a, const struct filter *b,
+			  struct sf_error **err)
+{
+	cleanup_free char *text = xasprintf("(%s) & (%s)", a->text, b->text);
+
+	/* both were within the bounds alone; only the term count can fail */
+	return parse(text, "filter", SIZE_MAX, err);
 }
 
 /* Comments ('#' at a line's start or after a blank, outside quotes, to the
@@ -968,6 +983,14 @@ const char *filter_text(const struct filter *f)
 bool filter_is_static(const struct filter *f)
 {
 	return !f->has_event_keys;
+}
+
+const char *filter_event_key(const struct filter *f)
+{
+	for (int i = 0; i < f->nterms; i++)
+		if (f->terms[i].cls == KC_EVENT)
+			return filter_key_name(f->terms[i].key);
+	return NULL;
 }
 
 bool filter_uses_key(const struct filter *f, enum filter_key key)
@@ -1066,6 +1089,11 @@ struct filter_plan *filter_bind(const struct filter *f, filter_get_fn get,
 					 : FILTER_MAYBE;
 	}
 	return p;
+}
+
+const struct filter *filter_plan_filter(const struct filter_plan *p)
+{
+	return p->f;
 }
 
 void filter_plan_free(struct filter_plan *p)

@@ -109,14 +109,19 @@ struct filter *filter_parse(const char *text, const char *label,
  * that runs to the end of the line, newlines are spaces). */
 struct filter *filter_parse_arg(const char *arg, const char *label,
 				struct sf_error **err);
+/* a & b, as one new filter (the daemon's --filter and a container's
+ * io.sfagent.filter: the container can only narrow). */
+struct filter *filter_and(const struct filter *a, const struct filter *b,
+			  struct sf_error **err);
 void filter_free(struct filter *f);
 /* The expression, comments dropped and blanks squeezed, for stream.start. */
 const char *filter_text(const struct filter *f);
 /* True when the filter names no event key (type, priority and stream keys
  * only): its plan decides every event from the type. */
 bool filter_is_static(const struct filter *f);
-/* True when it names a stream key other than workload: --select needs
- * those to be known at registration. */
+/* The first event key the filter names, NULL when it names none. */
+const char *filter_event_key(const struct filter *f);
+/* True when the filter has a term on key. */
 bool filter_uses_key(const struct filter *f, enum filter_key key);
 
 /* Binds f to a stream whose keys get() answers (ctx passed back).  f must
@@ -124,6 +129,7 @@ bool filter_uses_key(const struct filter *f, enum filter_key key);
 struct filter_plan *filter_bind(const struct filter *f, filter_get_fn get,
 				const void *ctx);
 void filter_plan_free(struct filter_plan *p);
+const struct filter *filter_plan_filter(const struct filter_plan *p);
 
 enum filter_verdict { FILTER_NEVER, FILTER_ALWAYS, FILTER_MAYBE };
 enum filter_verdict filter_plan_verdict(const struct filter_plan *p,

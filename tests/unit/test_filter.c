@@ -374,6 +374,25 @@ static void test_plan(void)
 	f = filter_parse("[workload = db*]", "select", &err);
 	ok(!filter_eval_stream(f, stream_get, &web), "--select: db* skips web");
 	filter_free(f);
+	{
+		struct filter *a = filter_parse("[type file] | [type process]",
+						"filter", &err);
+		struct filter *b = filter_parse("[uid = 0]", "filter", &err);
+		struct filter *ab = filter_and(a, b, &err);
+
+		is_str(filter_text(ab),
+		       "([type file] | [type process]) & ([uid = 0])",
+		       "filter_and keeps each side whole");
+		filter_free(a);
+		filter_free(b);
+		filter_free(ab);
+		is_str(pass_set("([type file] | [type process]) & ([uid = 0])",
+				&web),
+		       "101010", "and of an or: narrows only");
+	}
+	f = filter_parse("[workload = w] & [comm = x]", "select", &err);
+	is_str(filter_event_key(f), "comm", "filter_event_key names comm");
+	filter_free(f);
 	ok(filter_plan_eval(NULL, SF_EV_OPEN, NULL, NULL),
 	   "no filter: everything passes");
 }
