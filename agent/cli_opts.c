@@ -428,7 +428,7 @@ const struct sf_opt cli_opts[] = {
 		SF_MB_STREAM),
 	FILTER_OPT(
 		"file-filter", file_filter,
-		"what -o (with -D: export files) receives, ANDed with --filter",
+		"what -o (-D: the export files) receives, and --filter",
 		SF_MB_STREAM),
 	FILTER_OPT("mqtt-filter", mqtt_filter,
 		   "what MQTT receives, e.g. '[priority >= 300]'",
@@ -437,7 +437,7 @@ const struct sf_opt cli_opts[] = {
 		   SF_MB_STREAM),
 	FILTER_OPT(
 		"select", select,
-		"daemon: track only the containers EXPR selects, from their\nkeys (workload, container, image, k8s.*, annotation.*)",
+		"daemon: track only the containers EXPR selects, by\nworkload, container, image, k8s.*, annotation.*",
 		SF_MB(SF_MODE_DAEMON)),
 
 	SECTION("Other options"),
