@@ -426,10 +426,9 @@ const struct sf_opt cli_opts[] = {
 		"filter", filter,
 		"keep only the events EXPR selects, e.g. '[type process]\n| [type file] & [path = /etc/*]'; with -D every stream's",
 		SF_MB_STREAM),
-	FILTER_OPT(
-		"file-filter", file_filter,
-		"what -o (-D: the export files) receives, and --filter",
-		SF_MB_STREAM),
+	FILTER_OPT("file-filter", file_filter,
+		   "what -o (-D: the export files) receives, and --filter",
+		   SF_MB_STREAM),
 	FILTER_OPT("mqtt-filter", mqtt_filter,
 		   "what MQTT receives, e.g. '[priority >= 300]'",
 		   SF_MB_STREAM),
