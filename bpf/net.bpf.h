@@ -135,9 +135,7 @@ static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
 	default:
 		return;
 	}
-	if (!type_wanted(slot, type))
-		return;
-	e = reserve(slot, sizeof(*e));
+	e = reserve(slot, type, sizeof(*e));
 	if (!e)
 		return;
 	fill_sys_hdr(&e->hdr, type, slot, cgid, nr, ret, xf);

@@ -384,11 +384,11 @@ static __always_inline void sec_event(long nr, long ret, __u32 slot, __u64 cgid,
 	struct sf_sec_event *e;
 	__u16 type = 0, carry = 0;
 
-	if (!sec_wanted(nr, ret, a, &type) || !type_wanted(slot, type))
+	if (!sec_wanted(nr, ret, a, &type))
 		return;
 	if (type == SF_EV_MEM_EXEC && !rate_ok(type, 0, &carry))
 		return;
-	e = reserve(slot, sizeof(*e));
+	e = reserve(slot, type, sizeof(*e));
 	if (!e)
 		return;
 	fill_sys_hdr(&e->hdr, type, slot, cgid, nr, ret, xf);

@@ -345,7 +345,7 @@ int BPF_PROG(sf_uring_submit, struct io_kiocb *req)
 		p->r.hdr.suppressed = carry;
 		break;
 	}
-	if (!type_wanted(slot, p->r.hdr.type))
+	if (filtered_out(slot, p->r.hdr.type))
 		return 0;
 	bpf_map_update_elem(&uring_pending, &key, p, BPF_ANY);
 	return 0;
