@@ -23,6 +23,7 @@
 #define SF_URING_BPF_H
 
 #define AT_REMOVEDIR_ 0x200
+#define O_LARGEFILE_  0100000
 
 union uring_rec {
 	struct sf_hdr hdr;
@@ -84,7 +85,9 @@ static __always_inline void uring_file(struct uring_pend *p,
 			return;
 		}
 		e->arg0 = BPF_CORE_READ(o, dfd);
-		e->arg1 = BPF_CORE_READ(o, how.flags);
+		/* the prep adds O_LARGEFILE on 64-bit, as open(2) does
+		 * inside: the syscall's event shows the flags as passed */
+		e->arg1 = BPF_CORE_READ(o, how.flags) & ~O_LARGEFILE_;
 		e->arg2 = BPF_CORE_READ(o, how.mode);
 		kname(e->path, BPF_CORE_READ(o, filename), fl, SF_F_PATH_FAULT);
 		return;
@@ -147,19 +150,37 @@ static __always_inline void uring_file(struct uring_pend *p,
 	}
 }
 
-/* A socket address the prep copied into the request's async data. */
+/*
+ * A socket address the prep copied into the request's async data: for
+ * CONNECT and BIND the async data is the struct sockaddr_storage itself
+ * since a 2026 stable fix, before that (and for SENDMSG) the address in a
+ * struct io_async_msghdr.  The old layout starts with a kernel pointer, so a
+ * socket family in the first two bytes tells the new one.
+ */
 static __always_inline void uring_addr(struct sf_net_event *e,
-				       struct io_kiocb *req, int len)
+				       struct io_kiocb *req, int len,
+				       bool msghdr_only)
 {
 	struct io_async_msghdr *am = BPF_CORE_READ(req, async_data);
 	struct sockaddr_in6 sa = {};
+	const void *src = am;
+	__u16 fam = 0;
 
-	if (!am || !bpf_core_type_exists(struct io_async_msghdr) ||
-	    !bpf_core_field_exists(am->addr)) {
+	if (!am) {
 		e->hdr.flags |= SF_F_UNRESOLVED;
 		return;
 	}
-	bpf_probe_read_kernel(&sa, sizeof(sa), &am->addr);
+	bpf_probe_read_kernel(&fam, sizeof(fam), am);
+	if (msghdr_only ||
+	    (fam != AF_INET && fam != AF_INET6 && fam != AF_UNIX)) {
+		if (!bpf_core_type_exists(struct io_async_msghdr) ||
+		    !bpf_core_field_exists(am->addr)) {
+			e->hdr.flags |= SF_F_UNRESOLVED;
+			return;
+		}
+		src = (void *)am + bpf_core_field_offset(am->addr);
+	}
+	bpf_probe_read_kernel(&sa, sizeof(sa), src);
 	e->family = sa.sin6_family;
 	if (e->family == AF_INET && len >= sizeof(struct sockaddr_in)) {
 		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
@@ -172,7 +193,7 @@ static __always_inline void uring_addr(struct sf_net_event *e,
 		e->port = bpf_ntohs(sa.sin6_port);
 	} else if (e->family == AF_UNIX) {
 		bpf_probe_read_kernel_str(e->unix_path, sizeof(e->unix_path),
-					  (char *)&am->addr + 2);
+					  (char *)src + 2);
 		if (!e->unix_path[0] && len > 3)
 			e->unix_path[0] = '@';
 	}
@@ -204,14 +225,14 @@ static __always_inline bool uring_net(struct uring_pend *p,
 		struct io_connect *c = (void *)req;
 
 		e->hdr.type = SF_EV_CONNECT;
-		uring_addr(e, req, BPF_CORE_READ(c, addr_len));
+		uring_addr(e, req, BPF_CORE_READ(c, addr_len), false);
 		return true;
 	}
 	case IORING_OP_BIND: {
 		struct io_bind *b = (void *)req;
 
 		e->hdr.type = SF_EV_BIND;
-		uring_addr(e, req, BPF_CORE_READ(b, addr_len));
+		uring_addr(e, req, BPF_CORE_READ(b, addr_len), false);
 		return true;
 	}
 	case IORING_OP_LISTEN: {
@@ -235,7 +256,7 @@ static __always_inline bool uring_net(struct uring_pend *p,
 		if (nl <= 0)
 			return false;
 		e->hdr.type = SF_EV_SENDTO;
-		uring_addr(e, req, nl);
+		uring_addr(e, req, nl, true);
 		return true;
 	}
 	}
