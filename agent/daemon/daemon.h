@@ -44,6 +44,9 @@ struct daemon {
 	int out_dirfd; /* every output file is opened relative to it */
 	struct server srv;
 	struct daemon_reg *reg[SF_MAX_SLOTS];
+	/* tests only (SFAGENT_TEST_TRACK_DELAY_MS): a pause before the cgroup
+	 * goes into the BPF map, so an ACK sent before it would be seen */
+	unsigned test_track_delay_ms;
 };
 
 /*

@@ -540,6 +540,13 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	if (open_sinks(d, wl, r, req, created, &notes, err) == 0)
 		wl->meta_json = daemon_meta(req, &notes);
 	export_notes_free(&notes);
+	if (d->test_track_delay_ms)
+		nanosleep(
+			&(struct timespec){
+				.tv_sec = d->test_track_delay_ms / 1000,
+				.tv_nsec = (d->test_track_delay_ms % 1000) *
+					   1000000L},
+			NULL);
 	if (!wl->meta_json || stream_begin(d->a, wl, resumed, err) < 0) {
 		/* nothing half-created: files this registration made go too */
 		for (int i = 0; i < r->nfiles; i++)

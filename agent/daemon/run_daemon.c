@@ -134,9 +134,8 @@ static int self_visit(const char *path, const struct stat *st, int type,
 {
 	if (type != FTW_D || !procs_hold(path, self_walk_pid))
 		return 0;
-	self_walk_found = xstrdup(path[self_walk_mnt_len] ? path +
-								   self_walk_mnt_len
-							 : "/");
+	self_walk_found = xstrdup(
+		path[self_walk_mnt_len] ? path + self_walk_mnt_len : "/");
 	return 1;
 }
 
@@ -165,8 +164,9 @@ static int find_self_cgroup(struct daemon *d, struct sf_error **err)
 			err, 0,
 			"cannot find the agent's own cgroup below `%s` (it says `%s`): run it where the cgroup v2 mount shows its cgroup",
 			d->cg_mnt, d->self_cgroup);
-	log_info("own cgroup `%s` (it reads as `%s` inside its cgroup namespace)",
-		 self_walk_found, d->self_cgroup);
+	log_info(
+		"own cgroup `%s` (it reads as `%s` inside its cgroup namespace)",
+		self_walk_found, d->self_cgroup);
 	free(d->self_cgroup);
 	d->self_cgroup = steal_pointer(&self_walk_found);
 	return 0;
@@ -182,6 +182,9 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	int ret = -1;
 
 	d.srv.listen_fd = d.srv.epfd = -1;
+	if (getenv("SFAGENT_TEST_TRACK_DELAY_MS"))
+		d.test_track_delay_ms = strtoul(
+			getenv("SFAGENT_TEST_TRACK_DELAY_MS"), NULL, 10);
 	if (geteuid() != 0)
 		return sf_fail(
 			err, 0,
