@@ -185,10 +185,7 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	if (getenv("SFAGENT_TEST_TRACK_DELAY_MS"))
 		d.test_track_delay_ms = strtoul(
 			getenv("SFAGENT_TEST_TRACK_DELAY_MS"), NULL, 10);
-	if (geteuid() != 0)
-		return sf_fail(
-			err, 0,
-			"must run as root (it loads BPF programs); try `sudo sfagent -D`");
+	/* root: checked by main (the mode table) */
 	if (cg2_mount_point(&d.cg_mnt, err) < 0 ||
 	    find_self_cgroup(&d, err) < 0)
 		goto out_free;
