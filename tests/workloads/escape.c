@@ -108,8 +108,7 @@ static void do_mounts(void)
 		int fs = syscall(SYS_fsopen, "tmpfs", FSOPEN_CLOEXEC), m;
 
 		syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0);
-		m = syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC,
-			    MOUNT_ATTR_NODEV);
+		m = syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
 		syscall(SYS_move_mount, m, "", AT_FDCWD, mnt2,
 			MOVE_MOUNT_F_EMPTY_PATH);
 		syscall(SYS_open_tree, AT_FDCWD, mnt2, OPEN_TREE_CLONE);
@@ -240,8 +239,8 @@ static void do_mem(void)
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	fprintf(facts, "\"rwx_addr\": %lu, ", (unsigned long)p);
-	mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
-	     -1, 0);
+	mmap(NULL, 4096, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+	     0);
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	mprotect(p, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
