@@ -127,7 +127,8 @@ void sf_usage_print(FILE *f)
 	      "                        (default sfagent/%h/%w); -D: --topic-template,\n"
 	      "                        which needs %w or %c (a topic per container)\n"
 	      "      --http URL        POST batches of JSON lines to URL (x-ndjson)\n"
-	      "  -F, --format FMT      output format: json (default), quixote, cadets\n"
+	      "  -F, --format FMT      output format: " SF_FORMAT_LIST
+	      " (default " SF_FORMAT_DEFAULT ")\n"
 	      "  -e, --exporter-id ID  exporter id in stream.start (default: hostname)\n"
 	      "\n"
 	      "MQTT (-b):\n"

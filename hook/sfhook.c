@@ -19,6 +19,7 @@
 #include <syslog.h>
 
 #include "cgroup.h"
+#include "formats.h"
 #include "json.h"
 #include "oci.h"
 #include "proto.h"
@@ -47,7 +48,8 @@ static void usage(FILE *f)
 	      "  --socket PATH  agent socket (default " SF_SOCKET_DEFAULT ")\n"
 	      "  --timeout MS   how long to wait for the agent (default 2000)\n"
 	      "Annotations: io.sfagent.export=file|file:NAME|mqtt|mqtt:TOPIC|http[,...],\n"
-	      "             io.sfagent.format=json|quixote|cadets, io.sfagent.workload=NAME,\n"
+	      "             io.sfagent.format=" SF_FORMAT_CHOICES
+	      ", io.sfagent.workload=NAME,\n"
 	      "             io.sfagent.fail=open|closed\n",
 	      f);
 }
