@@ -19,3 +19,5 @@ run_unit() {
 @test "unit: JSON encoder, every event type" { run_unit test_encode_json; }
 @test "unit: bundles (config checks, rootfs confinement, escaping)" { run_unit test_bundle; }
 @test "unit: OCI state, io.sfagent.* annotations, agent<->hook protocol" { run_unit test_oci; }
+@test "unit: decoder on crafted, short, oversized and garbage records; every type has a writer per format" { run_unit test_decode; }
+@test "unit: quixote and cadets writers on decoded views, field by field" { run_unit test_encode_formats; }

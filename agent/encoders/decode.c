@@ -297,44 +297,12 @@ struct decode_entry {
 	void (*fill)(struct decode_event *v, const void *raw);
 };
 
-#define FILE_EV(n, f)                                                 \
-	{                                                             \
-		n, DECODE_CLASS_FILE, sizeof(struct sf_file_event), f \
-	}
-#define NET_EV(n)                                                         \
-	{                                                                 \
-		n, DECODE_CLASS_NET, sizeof(struct sf_net_event), dec_net \
-	}
+#define DECODE_ENTRY(id, name, cls, raw, kind)                             \
+	[SF_EV_##id] = {name, DECODE_CLASS_##cls, sizeof(struct sf_##raw), \
+			dec_##kind},
 
 static const struct decode_entry decode_table[SF_EV_MAX] = {
-	[SF_EV_EXEC] = {"process.exec", DECODE_CLASS_EXEC,
-			sizeof(struct sf_exec_event), dec_exec},
-	[SF_EV_FORK] = {"process.fork", DECODE_CLASS_FORK,
-			sizeof(struct sf_fork_event), dec_fork},
-	[SF_EV_EXIT] = {"process.exit", DECODE_CLASS_EXIT,
-			sizeof(struct sf_exit_event), dec_exit},
-	[SF_EV_SETUID] = {"process.setuid", DECODE_CLASS_CRED,
-			  sizeof(struct sf_cred_event), dec_cred},
-	[SF_EV_OPEN] = FILE_EV("file.open", dec_open),
-	[SF_EV_UNLINK] = FILE_EV("file.unlink", dec_path_at),
-	[SF_EV_RENAME] = FILE_EV("file.rename", dec_two_paths),
-	[SF_EV_MKDIR] = FILE_EV("file.mkdir", dec_path_at),
-	[SF_EV_RMDIR] = FILE_EV("file.rmdir", dec_path_at),
-	[SF_EV_LINK] = FILE_EV("file.link", dec_two_paths),
-	[SF_EV_SYMLINK] = FILE_EV("file.symlink", dec_two_paths),
-	[SF_EV_CHMOD] = FILE_EV("file.chmod", dec_chmod),
-	[SF_EV_CHOWN] = FILE_EV("file.chown", dec_chown),
-	[SF_EV_TRUNCATE] = FILE_EV("file.truncate", dec_truncate),
-	[SF_EV_SOCKET] = NET_EV("net.socket"),
-	[SF_EV_CONNECT] = NET_EV("net.connect"),
-	[SF_EV_ACCEPT] = NET_EV("net.accept"),
-	[SF_EV_BIND] = NET_EV("net.bind"),
-	[SF_EV_LISTEN] = NET_EV("net.listen"),
-	[SF_EV_KILL] = {"signal.kill", DECODE_CLASS_KILL,
-			sizeof(struct sf_kill_event), dec_kill},
-	[SF_EV_CAPABLE] = {"cap.capable", DECODE_CLASS_CAP,
-			   sizeof(struct sf_cap_event), dec_cap},
-};
+	DECODE_EVENTS(DECODE_ENTRY)};
 
 int decode_event(struct decode_event *v, const void *raw, size_t size)
 {

@@ -12,9 +12,9 @@
  * header fields (up to `compat`) are always set.  Strings point into the
  * raw record, which must outlive the view; none is copied.
  *
- * Adding an event type: the BPF side (bpf/sfagent.h), one entry in the
- * table in decode.c (and fields here if it brings new ones), one body
- * writer per format (docs/hacking.md).
+ * Adding an event type: the BPF side (bpf/sfagent.h), one line in
+ * DECODE_EVENTS below with its decoder in decode.c (and fields here if it
+ * brings new ones), one body writer per format (docs/hacking.md).
  */
 #ifndef SF_DECODE_H
 #define SF_DECODE_H
@@ -86,6 +86,46 @@ enum decode_class {
 	DECODE_CLASS_KILL,
 	DECODE_CLASS_CAP,
 };
+
+/*
+ * The event types user space knows: one line each.
+ *   X(ID, name, class, raw, kind)
+ *   ID:    SF_EV_<ID> of bpf/sfagent.h
+ *   name:  the type as the native format names it
+ *   class: DECODE_CLASS_<class>
+ *   raw:   struct sf_<raw>, what the record comes in (its size is checked)
+ *   kind:  names the decoder dec_<kind> in decode.c and each format's
+ *          writer body_<kind> (types of one kind share both); a format
+ *          that lacks a writer does not compile
+ */
+/* clang-format off */
+#define DECODE_EVENTS(X)                                                     \
+	X(EXEC, "process.exec", EXEC, exec_event, exec)                     \
+	X(FORK, "process.fork", FORK, fork_event, fork)                     \
+	X(EXIT, "process.exit", EXIT, exit_event, exit)                     \
+	X(SETUID, "process.setuid", CRED, cred_event, cred)                 \
+	X(OPEN, "file.open", FILE, file_event, open)                        \
+	X(UNLINK, "file.unlink", FILE, file_event, path_at)                 \
+	X(RENAME, "file.rename", FILE, file_event, two_paths)               \
+	X(MKDIR, "file.mkdir", FILE, file_event, path_at)                   \
+	X(RMDIR, "file.rmdir", FILE, file_event, path_at)                   \
+	X(LINK, "file.link", FILE, file_event, two_paths)                   \
+	X(SYMLINK, "file.symlink", FILE, file_event, two_paths)             \
+	X(CHMOD, "file.chmod", FILE, file_event, chmod)                     \
+	X(CHOWN, "file.chown", FILE, file_event, chown)                     \
+	X(TRUNCATE, "file.truncate", FILE, file_event, truncate)            \
+	X(SOCKET, "net.socket", NET, net_event, net)                        \
+	X(CONNECT, "net.connect", NET, net_event, net)                      \
+	X(ACCEPT, "net.accept", NET, net_event, net)                        \
+	X(BIND, "net.bind", NET, net_event, net)                            \
+	X(LISTEN, "net.listen", NET, net_event, net)                        \
+	X(KILL, "signal.kill", KILL, kill_event, kill)                      \
+	X(CAPABLE, "cap.capable", CAP, cap_event, cap)
+/* clang-format on */
+
+/* A format's table of writers, indexed by type: {DECODE_EVENTS(...)} */
+#define DECODE_WRITER_ENTRY(id, name, cls, raw, kind) \
+	[SF_EV_##id] = body_##kind,
 
 struct decode_event {
 	/* the header: always set */

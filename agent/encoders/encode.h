@@ -73,6 +73,9 @@ const struct encoder *encoder_table(size_t *n);
 /* Writer helpers shared by the encoders (encode_util.c). */
 /* v->flags as "O_WRONLY|O_CREAT" (quoted), by v->flag_names */
 void encode_util_flags(struct sbuf *o, const struct decode_event *v);
+/* v->argv as a JSON array of strings, or (array false) as one string, the
+ * arguments separated by spaces */
+void encode_util_argv(struct sbuf *o, const struct decode_event *v, bool array);
 /* Closes a record that wraps a native JSON record: drops the native
  * record's '\n' and ends the outer object (quixote, cadets stream records). */
 void encode_util_wrap_native_end(struct sbuf *o);

@@ -141,20 +141,10 @@ static void body_two_paths(struct sbuf *o, const struct decode_event *v)
 
 static void body_exec(struct sbuf *o, const struct decode_event *v)
 {
-	uint32_t pos = 0;
-	const char *arg;
-	size_t n;
-
 	PATH_FIELD(o, "filename", &v->path);
 	sbuf_key(o, "argv");
-	sbuf_putc(o, '[');
 	/* a cut last argument is still shown, flagged below */
-	while (decode_argv_next(v, &pos, &arg, &n)) {
-		if (pos > n + 1)
-			sbuf_putc(o, ',');
-		sbuf_json_str(o, arg, n);
-	}
-	sbuf_putc(o, ']');
+	encode_util_argv(o, v, true);
 	if (v->argv_truncated) {
 		sbuf_key(o, "argv_truncated");
 		sbuf_lit(o, "true");
@@ -252,19 +242,14 @@ static void body_cap(struct sbuf *o, const struct decode_event *v)
 	bool_val(o, v->granted);
 }
 
+/* the writers by kind (DECODE_EVENTS); some kinds share one */
+#define body_path_at  body_file
+#define body_chmod    body_file
+#define body_chown    body_file
+#define body_truncate body_file
+
 static const encoder_body_fn json_bodies[SF_EV_MAX] = {
-	[SF_EV_EXEC] = body_exec,	  [SF_EV_FORK] = body_fork,
-	[SF_EV_EXIT] = body_exit,	  [SF_EV_SETUID] = body_cred,
-	[SF_EV_OPEN] = body_open,	  [SF_EV_UNLINK] = body_file,
-	[SF_EV_RENAME] = body_two_paths,  [SF_EV_MKDIR] = body_file,
-	[SF_EV_RMDIR] = body_file,	  [SF_EV_LINK] = body_two_paths,
-	[SF_EV_SYMLINK] = body_two_paths, [SF_EV_CHMOD] = body_file,
-	[SF_EV_CHOWN] = body_file,	  [SF_EV_TRUNCATE] = body_file,
-	[SF_EV_SOCKET] = body_net,	  [SF_EV_CONNECT] = body_net,
-	[SF_EV_ACCEPT] = body_net,	  [SF_EV_BIND] = body_net,
-	[SF_EV_LISTEN] = body_net,	  [SF_EV_KILL] = body_kill,
-	[SF_EV_CAPABLE] = body_cap,
-};
+	DECODE_EVENTS(DECODE_WRITER_ENTRY)};
 
 static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
 		       uint64_t ts, const struct decode_event *v)

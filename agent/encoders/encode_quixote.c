@@ -149,20 +149,11 @@ static void body_truncate(struct sbuf *o, const struct decode_event *v)
 
 static void body_exec(struct sbuf *o, const struct decode_event *v)
 {
-	uint32_t pos = 0;
-	const char *arg;
-	size_t n;
-
 	/* TSEM's bprm has a file: a fault reads as "" */
 	sbuf_lit(o, "\"file\":{\"path\":{\"pathname\":");
 	sbuf_json_str(o, v->path.s, v->path.len);
-	sbuf_lit(o, "}},\"argv\":[");
-	while (decode_argv_next(v, &pos, &arg, &n)) {
-		if (pos > n + 1)
-			sbuf_putc(o, ',');
-		sbuf_json_str(o, arg, n);
-	}
-	sbuf_putc(o, ']');
+	sbuf_lit(o, "}},\"argv\":");
+	encode_util_argv(o, v, true);
 }
 
 static void body_fork(struct sbuf *o, const struct decode_event *v)
@@ -234,19 +225,11 @@ static void body_cap(struct sbuf *o, const struct decode_event *v)
 		v->cap, v->cap_name, v->cap_result);
 }
 
+/* the writers by kind (DECODE_EVENTS); some kinds share one */
+#define body_path_at body_dentry
+
 static const encoder_body_fn quixote_bodies[SF_EV_MAX] = {
-	[SF_EV_EXEC] = body_exec,	  [SF_EV_FORK] = body_fork,
-	[SF_EV_EXIT] = body_exit,	  [SF_EV_SETUID] = body_cred,
-	[SF_EV_OPEN] = body_open,	  [SF_EV_UNLINK] = body_dentry,
-	[SF_EV_RENAME] = body_two_paths,  [SF_EV_MKDIR] = body_dentry,
-	[SF_EV_RMDIR] = body_dentry,	  [SF_EV_LINK] = body_two_paths,
-	[SF_EV_SYMLINK] = body_two_paths, [SF_EV_CHMOD] = body_chmod,
-	[SF_EV_CHOWN] = body_chown,	  [SF_EV_TRUNCATE] = body_truncate,
-	[SF_EV_SOCKET] = body_net,	  [SF_EV_CONNECT] = body_net,
-	[SF_EV_ACCEPT] = body_net,	  [SF_EV_BIND] = body_net,
-	[SF_EV_LISTEN] = body_net,	  [SF_EV_KILL] = body_kill,
-	[SF_EV_CAPABLE] = body_cap,
-};
+	DECODE_EVENTS(DECODE_WRITER_ENTRY)};
 
 static void quixote_event(struct sbuf *o, const struct workload *wl,
 			  uint64_t seq, uint64_t ts,

@@ -47,6 +47,24 @@ void encode_util_flags(struct sbuf *o, const struct decode_event *v)
 	sbuf_putc(o, '"');
 }
 
+void encode_util_argv(struct sbuf *o, const struct decode_event *v, bool array)
+{
+	uint32_t pos = 0;
+	const char *arg;
+	size_t n;
+
+	sbuf_putc(o, array ? '[' : '"');
+	while (decode_argv_next(v, &pos, &arg, &n)) {
+		if (pos > n + 1) /* not the first */
+			sbuf_putc(o, array ? ',' : ' ');
+		if (array)
+			sbuf_json_str(o, arg, n);
+		else
+			sbuf_json_str_body(o, arg, n);
+	}
+	sbuf_putc(o, array ? ']' : '"');
+}
+
 void encode_util_wrap_native_end(struct sbuf *o)
 {
 	o->len--;
