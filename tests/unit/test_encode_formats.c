@@ -8,6 +8,7 @@
 
 #include "decode.h"
 #include "encode.h"
+#include "oci.h"
 #include "tap.h"
 #include "workload.h"
 
@@ -262,9 +263,41 @@ static void test_cadets(void)
 	}
 }
 
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* the registry: every format has an encoder; the hook takes those marked */
+static void test_registry(void)
+{
+	size_t bad = 0;
+
+	for (size_t i = 0; i < formats_count; i++) {
+		const struct sf_format *f = &formats_table[i];
+		struct sf_error *err = NULL;
+		const struct encoder *e = encoder_find(f->name);
+
+		bad += !e || !e->ops || !e->ops->event ||
+		       !same(e->file_prefix, f->file_prefix) ||
+		       !same(e->file_separator, f->file_separator) ||
+		       !same(e->file_suffix, f->file_suffix);
+		bad += (sf_format_check(f->name, &err) == 0) != f->hook;
+		sf_error_free(err);
+	}
+	ok(bad == 0, "each of the %zu formats has its encoder and framing; "
+		     "io.sfagent.format takes the ones marked for the hook",
+	   formats_count);
+	ok(!encoder_find("xml") && !formats_find(NULL), "unknown names");
+	ok(strcmp(encoder_names(), "json, quixote, cadets") == 0 ||
+		   strncmp(encoder_names(), "json, quixote, cadets, ", 23) == 0,
+	   "names for messages: %s", encoder_names());
+}
+
 int main(void)
 {
 	test_quixote();
 	test_cadets();
+	test_registry();
 	return tap_done();
 }
