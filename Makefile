@@ -7,6 +7,9 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 LIBEXECDIR ?= $(PREFIX)/libexec/sfagent
 HOOKSDIR ?= /usr/share/containers/oci/hooks.d
+# sfhook's fail policy in the installed hooks.d file (the operator's, never
+# a pod's): open or closed
+HOOK_FAIL ?= open
 
 CC ?= gcc
 CLANG ?= clang
@@ -24,7 +27,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 # agent/ is split by role (docs/hacking.md); its subfolders are include paths.
-AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks
+AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks agent/filter
 SF_INCLUDES := -Ilib -Ibpf $(AGENT_DIRS:%=-I%) -I$(BUILD)
 SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
 	$(SF_INCLUDES) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
@@ -162,7 +165,7 @@ $(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(foreach d,$(A
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp
-$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c bpf/sfagent.h $(BUILD)/vmlinux.h
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -178,7 +181,8 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR)
 	install -m 0755 $(BUILD)/sfagent $(DESTDIR)$(PREFIX)/bin/sfagent
 	install -m 0755 $(BUILD)/sfhook $(DESTDIR)$(LIBEXECDIR)/sfhook
-	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
+	case '$(HOOK_FAIL)' in open|closed) ;; *) echo "HOOK_FAIL must be open or closed" >&2; exit 2;; esac
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g;s|@HOOK_FAIL@|$(HOOK_FAIL)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/sfagent.json
 
 # ---- deploy/: systemd unit, containerd handler, node installer ------------

@@ -70,6 +70,12 @@ const struct encoder *encoder_table(size_t *n);
 /* "json, quixote, ..." for messages */
 #define encoder_names() SF_FORMAT_LIST
 
+/* The names before the decoder existed, for code not yet moved over. */
+#define sf_event_type_name decode_type_name
+#define sf_syscall_name	   decode_syscall_name
+#define sf_cap_name	   decode_cap_name
+#define sf_family_name	   decode_family_name
+
 /* Writer helpers shared by the encoders (encode_util.c). */
 /* v->flags as "O_WRONLY|O_CREAT" (quoted), by v->flag_names */
 void encode_util_flags(struct sbuf *o, const struct decode_event *v);

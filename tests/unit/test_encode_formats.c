@@ -285,8 +285,9 @@ static void test_registry(void)
 		bad += (sf_format_check(f->name, &err) == 0) != f->hook;
 		sf_error_free(err);
 	}
-	ok(bad == 0, "each of the %zu formats has its encoder and framing; "
-		     "io.sfagent.format takes the ones marked for the hook",
+	ok(bad == 0,
+	   "each of the %zu formats has its encoder and framing; "
+	   "io.sfagent.format takes the ones marked for the hook",
 	   formats_count);
 	ok(!encoder_find("xml") && !formats_find(NULL), "unknown names");
 	ok(strcmp(encoder_names(), "json, quixote, cadets") == 0 ||
