@@ -148,8 +148,9 @@ static __always_inline void read_ustr(char *dst, const void *src, __u16 *flags,
 {
 	long n;
 
-	if (!src) {
+	if (!src) { /* NULL (mount's source, request_key's callout): null */
 		dst[0] = 0;
+		*flags |= fault_flag;
 		return;
 	}
 	n = bpf_probe_read_user_str(dst, SF_STR_MAX, src);

@@ -180,6 +180,7 @@ static void dec_exec(struct decode_event *v, const void *raw)
 	v->argv_len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX;
 	v->argv_truncated = e->hdr.flags & SF_F_ARGV_TRUNC;
 	v->has |= DECODE_HAS_ARGV;
+	decode_sec_exec(v, raw); /* what really ran: exe_*, cwd */
 }
 
 static void dec_fork(struct decode_event *v, const void *raw)
@@ -190,6 +191,7 @@ static void dec_fork(struct decode_event *v, const void *raw)
 	v->child_tid = e->child_tid;
 	v->thread = e->hdr.flags & SF_F_THREAD;
 	v->has |= DECODE_HAS_CHILD;
+	decode_sec_fork(v, raw); /* ns_flags */
 }
 
 static void dec_exit(struct decode_event *v, const void *raw)
@@ -288,6 +290,8 @@ static void dec_cap(struct decode_event *v, const void *raw)
 	v->has |= DECODE_HAS_CAP;
 }
 
+#define dec_sec decode_sec
+
 /* ---- the table: one line per event type ----------------------------- */
 
 struct decode_entry {
@@ -340,6 +344,7 @@ int decode_event(struct decode_event *v, const void *raw, size_t size)
 	v->ret = h->ret;
 	v->interrupted = h->flags & SF_F_INTERRUPTED;
 	v->compat = h->flags & SF_F_COMPAT;
+	decode_sec_hdr(v, raw);
 	d->fill(v, raw);
 	return DECODE_OK;
 }
