@@ -202,3 +202,47 @@ PY
 		"one('file.open', path='/tmp/u/secret')['via'] == 'io_uring'" \
 		"one('file.open', path='/tmp/u/secret')['comm'].startswith('iou-sqp')"
 }
+
+@test "quixote and cadets: each security type mapped (TSEM names where they exist), fields by name" {
+	run "$SFAGENT" -X -w esc -F quixote -o "$T/q.jsonl" -- "$SF_WORKLOADS/escape" "$T/work" "$T/facts.json"
+	[ "$status" -eq 0 ]
+	python3 - "$T/q.jsonl" "$T/work" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+names = {e["event"]["type"] for e in ev if "event" in e}
+want = {"ptrace_access_check", "sb_mount", "sb_umount", "sb_pivotroot", "path_chroot",
+        "move_mount", "kernel_load_data", "kernel_read_file", "kernel_module_delete",
+        "bpf", "perf_event_open", "inode_setxattr", "inode_removexattr", "mmap_file",
+        "file_mprotect", "memfd_create", "fd_dup", "socket_sendmsg", "uring_setup",
+        "uring_register", "userfaultfd", "key_alloc", "key_request", "key_permission",
+        "ns_unshare", "ns_setns", "open_by_handle_at"}
+assert want <= names, sorted(want - names)
+def body(t, **kw):
+    for e in ev:
+        if e.get("event", {}).get("type") == t and all(e[t].get(k) == v for k, v in kw.items()):
+            return e
+    raise AssertionError("no %s %r" % (t, kw))
+m = body("sb_mount", target=sys.argv[2] + "/mnt")
+assert m["sb_mount"]["fstype"] == "tmpfs" and m["sb_mount"]["flags"] == "MS_NOSUID|MS_NODEV", m
+assert body("kernel_load_data", params="sfparam=1")["event"]["ret"] == "-38"
+assert body("mmap_file", prot="PROT_READ|PROT_WRITE|PROT_EXEC")["mmap_file"]["len"] == "4096"
+x = body("inode_setxattr", name="security.capability")["inode_setxattr"]
+assert x["caps_permitted"] == "CAP_NET_RAW" and x["caps_effective"] == "true", x
+e = [e for e in ev if e.get("event", {}).get("type") == "bprm_check_security" and e["bprm_check_security"].get("exe_memfd") == "true"]
+assert e and e[0]["bprm_check_security"]["file"]["path"]["pathname"] == "/memfd:sfagent-memfd", e
+PY
+	run "$SFAGENT" -X -w esc -F cadets -o "$T/c.json" -- "$SF_WORKLOADS/escape" "$T/work" "$T/facts.json"
+	[ "$status" -eq 0 ]
+	python3 - "$T/c.json" <<'PY'
+import json, sys
+ev = json.load(open(sys.argv[1]))
+names = {e["event"] for e in ev}
+want = {"audit:event:aue_%s:" % s for s in ("ptrace", "mount", "umount2", "pivot_root", "chroot",
+        "init_module", "finit_module", "delete_module", "bpf", "perf_event_open", "setxattr",
+        "removexattr", "mmap", "mprotect", "memfd_create", "dup2", "sendto", "io_uring_setup",
+        "add_key", "keyctl", "unshare", "setns", "open_by_handle_at")}
+assert want <= names, sorted(want - names)
+p = [e for e in ev if e["event"] == "audit:event:aue_ptrace:" and e.get("request") == "PTRACE_ATTACH"][0]
+assert isinstance(p["target_pid"], int) and p["retval"] == 0, p
+PY
+}
