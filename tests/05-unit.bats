@@ -21,5 +21,6 @@ run_unit() {
 @test "unit: OCI state, io.sfagent.* annotations, agent<->hook protocol" { run_unit test_oci; }
 @test "unit: decoder on crafted, short, oversized and garbage records; every type has a writer per format" { run_unit test_decode; }
 @test "unit: quixote and cadets writers on decoded views, field by field" { run_unit test_encode_formats; }
+@test "unit: security types decoded: kernel paths, named flags, io_uring header, exec image" { run_unit test_decode_sec; }
 @test "unit: filter expressions (parser, evaluator, kernel verdicts, errors, random)" { run_unit test_filter; }
 @test "unit: loss accounting of the consumer loop, fed by a probe without BPF" { run_unit test_loss; }
