@@ -159,9 +159,11 @@ int BPF_PROG(sf_sys_exit_compat, struct pt_regs *regs, long ret)
 	__u64 cgid;
 	__u32 slot;
 
-	if (!(BPF_CORE_READ(t, thread_info.status) & TS_COMPAT)) {
+	/* this runs for every syscall of the host: direct loads through the
+	 * BTF pointers (no probe-read helper calls) until it is sure */
+	if (!(t->thread_info.status & TS_COMPAT)) {
 		/* native: only the few caught by number, see numbered() */
-		nr = BPF_CORE_READ(regs, orig_ax);
+		nr = regs->orig_ax;
 		if (!numbered(nr))
 			return 0;
 		cgid = bpf_get_current_cgroup_id();
