@@ -64,7 +64,7 @@ struct sf_options {
 	const char *inject_bundle; /* --inject-hook BUNDLE_DIR */
 	const char *hook_path; /* --hook-path (--inject-hook) */
 	bool help, version;
-	bool help_man, completion; /* --help-man, --completion-bash */
+	const char *doc; /* --doc NAME: print a document made from the options */
 	int argc; /* PROGRAM ARGS... */
 	char **argv;
 };
