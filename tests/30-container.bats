@@ -218,6 +218,35 @@ signal_httpd() {
 	signal_httpd TERM
 }
 
+@test "sfagent -w: SIGHUP reopens -o FILE (logrotate) and the container keeps running" {
+	"$SFAGENT" -w httpd -B "$T/bundles" -o "$T/h.jsonl" >"$T/out" 2>&1 &
+	BG=$!
+	for _ in $(seq 300); do
+		grep -q '"net.accept"' "$T/h.jsonl" 2>/dev/null && break
+		sleep 0.1
+	done
+	mv "$T/h.jsonl" "$T/h.jsonl.1"
+	kill -HUP "$BG"
+	for _ in $(seq 100); do
+		[ -e "$T/h.jsonl" ] && break
+		sleep 0.1
+	done
+	[ -e "$T/h.jsonl" ]
+	sleep 1
+	# not forwarded: the container and sfagent still run
+	kill -0 "$BG"
+	kill -TERM "$BG"
+	for _ in $(seq 300); do
+		kill -0 "$BG" 2>/dev/null || break
+		sleep 0.1
+	done
+	run wait "$BG"
+	assert_success
+	grep -q '"type":"stream.start"' "$T/h.jsonl.1"
+	tail -1 "$T/h.jsonl" | grep -q '"type":"stream.end"'
+	! grep -q '"sig":"SIGHUP"' "$T/h.jsonl.1" "$T/h.jsonl"
+}
+
 @test "sfagent -w: SIGINT is forwarded to the container and the stream finished" {
 	signal_httpd INT
 }
