@@ -19,3 +19,5 @@ run_unit() {
 @test "unit: JSON encoder, every event type" { run_unit test_encode_json; }
 @test "unit: bundles (config checks, rootfs confinement, escaping)" { run_unit test_bundle; }
 @test "unit: OCI state, io.sfagent.* annotations, agent<->hook protocol" { run_unit test_oci; }
+@test "unit: filter expressions (parser, evaluator, kernel verdicts, errors, random)" { run_unit test_filter; }
+@test "unit: loss accounting of the consumer loop, fed by a probe without BPF" { run_unit test_loss; }
