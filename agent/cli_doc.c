@@ -26,8 +26,18 @@ static const char *const examples[] = {
 };
 
 static const char exit_status[] =
-	"the program's in -X/-P modes, the container's with -w NAME;\n"
-	"0 success, 1 environment error, 2 usage error.";
+	"the program's in -X/-P modes (128+N when killed by signal N,\n"
+	"126/127 when it cannot be run), the container's with -w NAME;\n"
+	"otherwise 0 success, 1 environment error, 2 usage error.";
+
+static const char signals[] =
+	"SIGINT, SIGTERM  end the stream(s) with stream.end and exit; -X/-P send\n"
+	"                 the program SIGTERM first, -w forwards the signal to\n"
+	"                 the container (runc kill), -D ends every stream\n"
+	"SIGHUP           reopen the output files (logrotate): -o FILE, with -D\n"
+	"                 the stream files in --output-dir; in every mode, never\n"
+	"                 forwarded to the program or the container\n"
+	"stdout closed    (-o - and its reader gone, EPIPE): as SIGTERM";
 
 static const char environment[] =
 	"SFAGENT_BUNDLES        bundle directory when -B is not given\n"
@@ -88,6 +98,13 @@ void cli_doc_help(FILE *f)
 	fputs("\nExamples:\n", f);
 	for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++)
 		fprintf(f, "  %s\n", examples[i]);
+	fputs("\nSignals:\n", f);
+	for (const char *p = signals; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		fprintf(f, "  %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
 	fprintf(f, "\nExit status: %s\n", exit_status);
 	fputs("Man page: sfagent(8); docs/ in the source tree.\n", f);
 }
@@ -192,11 +209,9 @@ void cli_doc_man(FILE *f)
 	}
 	fputs(".SH ENVIRONMENT\n", f);
 	man_lines(f, environment);
-	fputs(".SH SIGNALS\n"
-	      "SIGINT and SIGTERM end the stream with its \\fBstream.end\\fR record and exit.\n"
-	      "SIGHUP: see \\fIdocs/outputs.md\\fR for its meaning in each mode.\n"
-	      ".SH EXIT STATUS\n",
-	      f);
+	fputs(".SH SIGNALS\n", f);
+	man_lines(f, signals);
+	fputs(".SH EXIT STATUS\n", f);
 	man_text(f, exit_status);
 	fputs("\n.SH EXAMPLES\n", f);
 	for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
