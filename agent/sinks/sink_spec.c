@@ -18,6 +18,10 @@ static struct sink *open_file(struct agent *a, struct workload *wl,
 		.prefix = wl->enc->file_prefix,
 		.separator = wl->enc->file_separator,
 		.suffix = wl->enc->file_suffix,
+		/* -o FILE appends, as the daemon's streams do (each stream is
+		 * framed by stream.start ... stream.end); a format that is one
+		 * document per file (cadets: a JSON array) starts it again */
+		.append = !wl->enc->file_prefix,
 	};
 
 	return sink_file_open_conf(path, &c, err);
