@@ -147,6 +147,10 @@ struct agent;
 struct workload;
 int sink_open_spec(struct agent *a, struct workload *wl, const char *kind,
 		   const char *arg, struct sf_error **err);
+/* Every sink the command line asks for (-b, --http, -o, ...), network sinks
+ * first: one that fails leaves no file behind. */
+int sink_open_from_options(struct agent *a, struct workload *wl,
+			   struct sf_error **err);
 
 #define SINK_TOPIC_MAX	   1024
 #define SINK_TOPIC_DEFAULT "sfagent/%h/%w"
