@@ -16,6 +16,7 @@
 
 #include <curl/curl.h>
 
+#include "agent.h"
 #include "options.h"
 #include "sink_net.h"
 
@@ -74,13 +75,13 @@ static bool retryable(long status)
 	return status == 0 || status >= 500 || status == 408 || status == 429;
 }
 
-static enum sink_net_sent http_send(struct sink_net *n, uint64_t id,
-				    uint32_t gen, const char *buf, size_t len,
-				    uint32_t nrec, char *why, size_t why_len)
+static enum sink_net_sent http_send(struct sink_net *n,
+				    const struct sink_net_msg *m, char *why,
+				    size_t why_len)
 {
 	struct sink_http *h = (struct sink_http *)n;
 	CURLcode cerr;
-	long status = post(h, buf, len, &cerr);
+	long status = post(h, m->buf, m->len, &cerr);
 
 	if (status >= 200 && status < 300)
 		return SINK_NET_DONE;
@@ -94,8 +95,8 @@ static enum sink_net_sent http_send(struct sink_net *n, uint64_t id,
 	if (status != h->rejected_status)
 		log_error(
 			"%s answered %ld: %u records dropped, not retried%s%s (check the URL and --http-header); further rejections are counted as missed",
-			n->base.desc, status, nrec, h->answer_len ? ": " : "",
-			h->answer);
+			n->base.desc, status, m->nrec,
+			h->answer_len ? ": " : "", h->answer);
 	h->rejected_status = status;
 	return SINK_NET_REJECTED;
 }
@@ -198,3 +199,26 @@ struct sink *sink_http_open(const struct sf_options *o, const char *url,
 	}
 	return &h->net.base;
 }
+
+static struct sink *open_http(struct agent *a, struct workload *wl,
+			      const char *arg, struct sf_error **err)
+{
+	if (!arg)
+		arg = a->opt->http_url;
+	if (!arg) {
+		sf_usage(err, "HTTP output needs a URL: --http URL");
+		return NULL;
+	}
+	return sink_http_open(a->opt, arg, err);
+}
+
+static bool want_http(const struct sf_options *o)
+{
+	return o->http_url;
+}
+
+const struct sink_kind sink_http_kind = {
+	.name = "http",
+	.wanted = want_http,
+	.open = open_http,
+};

@@ -15,6 +15,7 @@
 
 #include <MQTTAsync.h>
 
+#include "agent.h"
 #include "options.h"
 #include "sink_net.h"
 
@@ -124,22 +125,23 @@ static int mqtt_connect(struct sink_net *n)
 									   : -1;
 }
 
-static enum sink_net_sent mqtt_send(struct sink_net *n, uint64_t id,
-				    uint32_t gen, const char *buf, size_t len,
-				    uint32_t nrec, char *why, size_t why_len)
+static enum sink_net_sent mqtt_send(struct sink_net *n,
+				    const struct sink_net_msg *msg, char *why,
+				    size_t why_len)
 {
 	struct sink_mqtt *m = (struct sink_mqtt *)n;
 	MQTTAsync_responseOptions ro = MQTTAsync_responseOptions_initializer;
 	struct mqtt_send *x = xzalloc(sizeof(*x));
+	size_t len = msg->len;
 	int rc;
 
 	/* a message is whole records; the last '\n' is not sent, as
 	 * quixote-export sends one bare JSON object per message */
-	if (len && buf[len - 1] == '\n')
+	if (len && msg->buf[len - 1] == '\n')
 		len--;
 	x->m = m;
-	x->id = id;
-	x->gen = gen;
+	x->id = msg->id;
+	x->gen = msg->gen;
 	pthread_mutex_lock(&n->q.mu);
 	x->next = m->sends;
 	if (m->sends)
@@ -150,8 +152,8 @@ static enum sink_net_sent mqtt_send(struct sink_net *n, uint64_t id,
 	ro.onFailure = on_send_fail;
 	ro.context = x;
 	/* paho copies the payload */
-	rc = MQTTAsync_send(m->client, m->topic, len, (void *)buf, m->qos, 0,
-			    &ro);
+	rc = MQTTAsync_send(m->client, m->topic, len, (void *)msg->buf, m->qos,
+			    0, &ro);
 	if (rc == MQTTASYNC_SUCCESS)
 		return SINK_NET_PENDING;
 	pthread_mutex_lock(&n->q.mu);
@@ -381,3 +383,47 @@ struct sink *sink_mqtt_open_background(const struct sf_options *o,
 {
 	return mqtt_open(o, topic, client_id, false, err);
 }
+
+static struct sink *open_mqtt(struct agent *a, struct workload *wl,
+			      const char *arg, struct sf_error **err)
+{
+	const struct sf_options *o = a->opt;
+	cleanup_free char *topic = NULL, *client_id = NULL;
+
+	if (!o->broker) {
+		sf_usage(err, "MQTT output needs a broker: -b HOST");
+		return NULL;
+	}
+	topic = sink_topic_expand(arg	     ? arg
+				  : o->topic ? o->topic
+					     : SINK_TOPIC_DEFAULT,
+				  a->exporter, wl->name, wl->container_id, err);
+	if (!topic)
+		return NULL;
+	/* one client per stream: in daemon mode --mqtt-client-id is a prefix,
+	 * as two clients with one id would push each other off the broker */
+	if (o->mqtt_client_id && o->mode == SF_MODE_DAEMON)
+		client_id = xasprintf("%s-%u", o->mqtt_client_id, wl->slot);
+	else if (o->mqtt_client_id)
+		client_id = xstrdup(o->mqtt_client_id);
+	else
+		client_id = xasprintf("sfagent-%.64s-%d-%u", a->exporter,
+				      (int)getpid(), wl->slot);
+	/* the daemon connects in the background: a registration never waits
+	 * for the broker, and a broker that is away when a container starts
+	 * costs nothing but queue room */
+	if (o->mode == SF_MODE_DAEMON)
+		return sink_mqtt_open_background(o, topic, client_id, err);
+	return sink_mqtt_open(o, topic, client_id, err);
+}
+
+static bool want_mqtt(const struct sf_options *o)
+{
+	return o->broker;
+}
+
+const struct sink_kind sink_mqtt_kind = {
+	.name = "mqtt",
+	.wanted = want_mqtt,
+	.open = open_mqtt,
+};

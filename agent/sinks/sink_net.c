@@ -169,10 +169,10 @@ static void send_some(struct sink_net *n)
 	char why[256];
 
 	while (n->state == SINK_NET_UP && n->inflight < n->window && !n->stop) {
-		uint64_t now = mono_ns(), id;
+		uint64_t now = mono_ns();
 		struct sinkq_msg *m;
+		struct sink_net_msg msg;
 		enum sink_net_sent r;
-		uint32_t gen = n->gen, nrec;
 
 		if (now < n->retry_at) {
 			wait_until(n, n->retry_at);
@@ -186,15 +186,21 @@ static void send_some(struct sink_net *n)
 		/* our copy: an ack from another thread may free the message */
 		n->scratch.len = 0;
 		sbuf_put(&n->scratch, m->buf.data, m->buf.len);
-		id = m->id;
-		nrec = m->nrec - m->nctl;
+		msg = (struct sink_net_msg){
+			.id = m->id,
+			.gen = n->gen,
+			.buf = n->scratch.data,
+			.len = n->scratch.len,
+			.nrec = m->nrec - m->nctl,
+			.tag = m->tag,
+			.rid = m->rid,
+		};
 		n->inflight++;
 		why[0] = 0;
 		pthread_mutex_unlock(&n->q.mu);
-		r = n->ops->send(n, id, gen, n->scratch.data, n->scratch.len,
-				 nrec, why, sizeof(why));
+		r = n->ops->send(n, &msg, why, sizeof(why));
 		pthread_mutex_lock(&n->q.mu);
-		sent(n, r, id, gen, nrec, why);
+		sent(n, r, msg.id, msg.gen, msg.nrec, why);
 	}
 }
 
@@ -370,10 +376,14 @@ static const struct sink_ops net_sink_ops = {
 void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 		   const struct sink_net_conf *c, char *desc)
 {
+	struct timespec now;
+
 	n->base.ops = &net_sink_ops;
 	n->base.desc = desc;
 	n->ops = ops;
 	sinkq_init(&n->q, c->max_rec, c->batch);
+	clock_gettime(CLOCK_REALTIME, &now);
+	n->q.tag = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 	n->window = c->window ? c->window : 1;
 	n->interval_ns = c->interval_ns;
 	n->drain_timeout = c->drain_timeout;

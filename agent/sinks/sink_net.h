@@ -35,20 +35,30 @@ enum sink_net_sent {
 
 struct sink_net;
 
+/* One message to send, valid during the send call only. */
+struct sink_net_msg {
+	uint64_t id; /* for sink_net_acked() */
+	uint32_t gen; /* the connection it goes out on */
+	const char *buf; /* whole records, each ending in '\n' */
+	size_t len;
+	uint32_t nrec; /* ordinary records (not stream records) in it */
+	/* Who wrote its first record: the sink's start (ns since the epoch,
+	 * kept across an agent restart by the spool) and the record's number
+	 * in it, from 1: a resend has the same pair (idempotent publishing). */
+	uint64_t tag, rid;
+};
+
 struct sink_net_ops {
 	/* Optional.  Starts connecting; 0: under way or made, and the
 	 * protocol calls sink_net_up() or sink_net_down() when it knows; < 0:
 	 * failed at once (the base backs off).  NULL: nothing to connect
 	 * (HTTP: every request is its own try). */
 	int (*connect)(struct sink_net *n);
-	/* One message: whole records, each ending in '\n', nrec of them
-	 * ordinary (not stream records).  buf is valid during the call only.
-	 * gen: the connection it goes out on, for sink_net_acked().  On
-	 * SINK_NET_DOWN_NOW or _REJECTED, why (why_len bytes) may say why
-	 * for stderr. */
-	enum sink_net_sent (*send)(struct sink_net *n, uint64_t id,
-				   uint32_t gen, const char *buf, size_t len,
-				   uint32_t nrec, char *why, size_t why_len);
+	/* One message.  On SINK_NET_DOWN_NOW, why (why_len bytes) may say
+	 * why, for stderr. */
+	enum sink_net_sent (*send)(struct sink_net *n,
+				   const struct sink_net_msg *m, char *why,
+				   size_t why_len);
 	/* Frees the protocol's part (disconnect, client handle); the sender
 	 * thread is stopped.  The base frees the struct itself. */
 	void (*close)(struct sink_net *n);

@@ -7,51 +7,6 @@
 #include "agent.h"
 #include "sink.h"
 
-static struct sink *open_mqtt(struct agent *a, struct workload *wl,
-			      const char *arg, struct sf_error **err)
-{
-	const struct sf_options *o = a->opt;
-	cleanup_free char *topic = NULL, *client_id = NULL;
-
-	if (!o->broker) {
-		sf_usage(err, "MQTT output needs a broker: -b HOST");
-		return NULL;
-	}
-	topic = sink_topic_expand(arg	     ? arg
-				  : o->topic ? o->topic
-					     : SINK_TOPIC_DEFAULT,
-				  a->exporter, wl->name, wl->container_id, err);
-	if (!topic)
-		return NULL;
-	/* one client per stream: in daemon mode --mqtt-client-id is a prefix,
-	 * as two clients with one id would push each other off the broker */
-	if (o->mqtt_client_id && o->mode == SF_MODE_DAEMON)
-		client_id = xasprintf("%s-%u", o->mqtt_client_id, wl->slot);
-	else if (o->mqtt_client_id)
-		client_id = xstrdup(o->mqtt_client_id);
-	else
-		client_id = xasprintf("sfagent-%.64s-%d-%u", a->exporter,
-				      (int)getpid(), wl->slot);
-	/* the daemon connects in the background: a registration never waits
-	 * for the broker, and a broker that is away when a container starts
-	 * costs nothing but queue room */
-	if (o->mode == SF_MODE_DAEMON)
-		return sink_mqtt_open_background(o, topic, client_id, err);
-	return sink_mqtt_open(o, topic, client_id, err);
-}
-
-static struct sink *open_http(struct agent *a, struct workload *wl,
-			      const char *arg, struct sf_error **err)
-{
-	if (!arg)
-		arg = a->opt->http_url;
-	if (!arg) {
-		sf_usage(err, "HTTP output needs a URL: --http URL");
-		return NULL;
-	}
-	return sink_http_open(a->opt, arg, err);
-}
-
 static struct sink *open_file(struct agent *a, struct workload *wl,
 			      const char *arg, struct sf_error **err)
 {
@@ -74,36 +29,26 @@ static struct sink *open_file(struct agent *a, struct workload *wl,
 	return sink_file_open_conf(arg, &c, err);
 }
 
-static bool want_mqtt(const struct sf_options *o)
-{
-	return o->broker;
-}
-
-static bool want_http(const struct sf_options *o)
-{
-	return o->http_url;
-}
-
 static bool want_file(const struct sf_options *o)
 {
 	return o->output;
 }
 
+static const struct sink_kind file_kind = {
+	.name = "file",
+	.wanted = want_file,
+	.open = open_file,
+};
+
 /*
- * The sink kinds, one row each: its name (in messages and export specs),
- * whether the command line asks for it, and how to open it.  The order is
- * the order sinks open in from the command line: network sinks first, so
- * one that fails leaves no file behind.
+ * The sink kinds.  The order is the order sinks open in from the command
+ * line: network sinks first, so one that fails leaves no file behind.
  */
-static const struct sink_kind {
-	const char *name;
-	bool (*wanted)(const struct sf_options *o);
-	struct sink *(*open)(struct agent *a, struct workload *wl,
-			     const char *arg, struct sf_error **err);
-} kinds[] = {
-	{"mqtt", want_mqtt, open_mqtt},
-	{"http", want_http, open_http},
-	{"file", want_file, open_file},
+extern const struct sink_kind sink_mqtt_kind, sink_http_kind;
+static const struct sink_kind *const kinds[] = {
+	&sink_mqtt_kind,
+	&sink_http_kind,
+	&file_kind,
 };
 
 #define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
@@ -115,15 +60,15 @@ static int open_spec(struct agent *a, struct workload *wl, const char *kind,
 	struct sink *s;
 
 	for (size_t i = 0; i < NKINDS && !k; i++)
-		if (strcmp(kinds[i].name, kind) == 0)
-			k = &kinds[i];
+		if (strcmp(kinds[i]->name, kind) == 0)
+			k = kinds[i];
 	if (!k) {
 		char names[128] = "";
 
 		for (size_t i = 0; i < NKINDS; i++)
 			snprintf(names + strlen(names),
 				 sizeof(names) - strlen(names), "%s%s",
-				 i ? ", " : "", kinds[i].name);
+				 i ? ", " : "", kinds[i]->name);
 		return sf_usage(err, "unknown output `%s`: use one of %s", kind,
 				names);
 	}
@@ -156,8 +101,8 @@ int sink_open_from_options(struct agent *a, struct workload *wl,
 			   struct sf_error **err)
 {
 	for (size_t i = 0; i < NKINDS; i++)
-		if (kinds[i].wanted(a->opt) &&
-		    sink_open_spec(a, wl, kinds[i].name, NULL, err) < 0)
+		if (kinds[i]->wanted(a->opt) &&
+		    sink_open_spec(a, wl, kinds[i]->name, NULL, err) < 0)
 			return -1;
 	return 0;
 }

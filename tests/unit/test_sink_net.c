@@ -27,9 +27,9 @@ struct fake {
 	unsigned npending;
 };
 
-static enum sink_net_sent fake_send(struct sink_net *n, uint64_t id,
-				    uint32_t gen, const char *buf, size_t len,
-				    uint32_t nrec, char *why, size_t why_len)
+static enum sink_net_sent fake_send(struct sink_net *n,
+				    const struct sink_net_msg *m, char *why,
+				    size_t why_len)
 {
 	struct fake *f = (struct fake *)n;
 	enum sink_net_sent r;
@@ -38,11 +38,11 @@ static enum sink_net_sent fake_send(struct sink_net *n, uint64_t id,
 	r = f->sends < f->nscript ? f->script[f->sends] : f->then;
 	f->sends++;
 	if (r == SINK_NET_DONE)
-		sbuf_put(&f->got, buf, len);
+		sbuf_put(&f->got, m->buf, m->len);
 	if (r == SINK_NET_PENDING && f->npending < 64) {
-		sbuf_put(&f->got, buf, len);
-		f->pending_id[f->npending] = id;
-		f->pending_gen[f->npending++] = gen;
+		sbuf_put(&f->got, m->buf, m->len);
+		f->pending_id[f->npending] = m->id;
+		f->pending_gen[f->npending++] = m->gen;
 	}
 	if (r == SINK_NET_DOWN_NOW)
 		snprintf(why, why_len, "fake outage");
