@@ -340,6 +340,13 @@ static int check_sinks(const struct sf_options *o, struct sf_error **err)
 	if (o->max_files && !o->rotate_secs && !o->max_size)
 		return sf_usage(
 			err, "--max-files needs -G SECONDS or --max-size MB");
+	if (o->mqtt_filter && !o->broker)
+		return sf_usage(err,
+				"--mqtt-filter needs a broker: add -b HOST");
+	if (o->http_filter && !o->http_url)
+		return sf_usage(err, "--http-filter needs --http URL");
+	if (o->file_filter && !o->output && o->mode != SF_MODE_DAEMON)
+		return sf_usage(err, "--file-filter needs -o FILE");
 	if ((o->mqtt_user || o->mqtt_password_file || o->mqtt_cafile ||
 	     o->mqtt_cert || o->mqtt_key || o->mqtt_client_id || o->topic) &&
 	    !o->broker)
