@@ -16,7 +16,7 @@
 
 #include "util.h"
 
-#define O_TMPFILE_BITS 020000000 /* the kernel's; includes O_DIRECTORY */
+#define O_TMPFILE_BITS 020000000 /* the kernel's __O_TMPFILE */
 
 static void str_set(struct decode_str *d, const char *s, size_t cap,
 		    bool truncated, bool fault)
@@ -133,7 +133,8 @@ static void dec_two_paths(struct decode_event *v, const void *raw)
 	dirfd1(v, e->arg0);
 	v->newdirfd = e->arg1;
 	v->flags = e->arg2;
-	v->flag_names = NULL;
+	v->flag_names = e->hdr.type == SF_EV_RENAME ? &decode_rename_flags
+						    : &decode_link_flags;
 	v->has |= DECODE_HAS_FLAGS;
 }
 
@@ -179,7 +180,10 @@ static void dec_exec(struct decode_event *v, const void *raw)
 	v->argv = e->argv;
 	v->argv_len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX;
 	v->argv_truncated = e->hdr.flags & SF_F_ARGV_TRUNC;
-	v->has |= DECODE_HAS_ARGV;
+	/* a failed exec is seen at the syscall's exit, where the arguments
+	 * are no longer read: none captured is not "no arguments" */
+	if (!(e->hdr.flags & SF_F_HAS_RET) || e->hdr.ret >= 0)
+		v->has |= DECODE_HAS_ARGV;
 }
 
 static void dec_fork(struct decode_event *v, const void *raw)
@@ -190,6 +194,12 @@ static void dec_fork(struct decode_event *v, const void *raw)
 	v->child_tid = e->child_tid;
 	v->thread = e->hdr.flags & SF_F_THREAD;
 	v->has |= DECODE_HAS_CHILD;
+	/* what fork/clone returned in the parent: the child's pid, for a
+	 * new thread its tid */
+	if (!v->has_ret) {
+		v->has_ret = true;
+		v->ret = e->child_tid;
+	}
 }
 
 static void dec_exit(struct decode_event *v, const void *raw)
@@ -203,6 +213,8 @@ static void dec_exit(struct decode_event *v, const void *raw)
 	v->core_dumped = st & 0x80;
 	v->thread = e->hdr.flags & SF_F_THREAD;
 	v->has |= DECODE_HAS_EXIT;
+	if (!v->exit_sig)
+		v->has |= DECODE_HAS_EXIT_CODE;
 	if (v->exit_sig) {
 		v->sig = v->exit_sig;
 		v->sig_name = signal_name(v->sig_buf, v->sig);
@@ -485,4 +497,25 @@ const struct decode_flagset decode_open_flags = {
 	.bits = open_bits,
 	.n = sizeof(open_bits) / sizeof(open_bits[0]),
 	.accmode = true,
+};
+
+static const struct decode_flag rename_bits[] = {
+	{1u << 0, "RENAME_NOREPLACE"},
+	{1u << 1, "RENAME_EXCHANGE"},
+	{1u << 2, "RENAME_WHITEOUT"},
+};
+
+const struct decode_flagset decode_rename_flags = {
+	.bits = rename_bits,
+	.n = sizeof(rename_bits) / sizeof(rename_bits[0]),
+};
+
+static const struct decode_flag link_bits[] = {
+	{0x400, "AT_SYMLINK_FOLLOW"},
+	{0x1000, "AT_EMPTY_PATH"},
+};
+
+const struct decode_flagset decode_link_flags = {
+	.bits = link_bits,
+	.n = sizeof(link_bits) / sizeof(link_bits[0]),
 };
