@@ -93,6 +93,26 @@ teardown() {
 		)(f)"
 }
 
+@test "schema: the fidelity stream is what docs/events.md says (keys, types, presence)" {
+	run "$SFAGENT" -X -w fid -o "$T/s.jsonl" -- "$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"
+	[ "$status" -eq 3 ]
+	run "$SFAGENT" -X -w c32 -o "$T/c.jsonl" -- "$SF_WORKLOADS/compat32" "$T/work"
+	[ "$status" -eq 0 ]
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" --all-types "$T/s.jsonl" "$T/c.jsonl"
+	echo "$output"
+	assert_success
+	assert_output --regexp ', 0 problems$'
+	# the check bites: an undocumented key, a wrong type, a missing key
+	sed -n 2p "$T/s.jsonl" | sed 's/}$/,"bogus":1}/' >"$T/bad.jsonl"
+	grep -m1 '"file.rename"' "$T/s.jsonl" | sed 's/"flags":"[^"]*"/"flags":0/' >>"$T/bad.jsonl"
+	grep -m1 '"process.fork"' "$T/s.jsonl" | sed 's/"ret":[0-9]*,//' >>"$T/bad.jsonl"
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$T/bad.jsonl"
+	assert_failure
+	assert_output --partial 'not documented for it'
+	assert_output --partial 'documented as string'
+	assert_output --partial 'lacks `ret` (documented: always)'
+}
+
 @test "32-bit syscalls (int \$0x80 from a 64-bit program) are traced too" {
 	run "$SFAGENT" -X -w c32 -o "$T/s.jsonl" -- "$SF_WORKLOADS/compat32" "$T/work"
 	[ "$status" -eq 0 ]
