@@ -22,7 +22,7 @@ static void str_set(struct decode_str *d, const char *s, size_t cap,
 		    bool truncated, bool fault)
 {
 	d->s = s;
-	d->len = strnlen(s, cap);
+	d->max = cap;
 	d->truncated = truncated;
 	d->fault = fault;
 }
@@ -68,26 +68,33 @@ static bool by_fd(struct decode_event *v, int64_t fd)
 	return true;
 }
 
-/* "SIGTERM" from a table made once; "0"; "SIG77" for one with no name */
-static const char *signal_name(char buf[16], int sig)
-{
-	static char names[65][12];
-	const char *n;
+/* Signal names, made once: "SIGTERM"; "SIG77" for one with no name. */
+static char signal_names[65][12];
 
-	if (sig == 0)
-		return "0";
-	if (sig > 0 && sig <= 64 && names[sig][0])
-		return names[sig];
-	n = sig > 0 ? sigabbrev_np(sig) : NULL;
-	if (n && sig <= 64 && strlen(n) < sizeof(names[0]) - 3) {
-		snprintf(names[sig], sizeof(names[0]), "SIG%s", n);
-		return names[sig];
+static __attribute__((noinline)) const char *signal_name_slow(char buf[16],
+							      int sig)
+{
+	const char *n = sig > 0 ? sigabbrev_np(sig) : NULL;
+
+	if (n && sig <= 64 && strlen(n) < sizeof(signal_names[0]) - 3) {
+		snprintf(signal_names[sig], sizeof(signal_names[0]), "SIG%s",
+			 n);
+		return signal_names[sig];
 	}
 	if (n)
 		snprintf(buf, 16, "SIG%.12s", n);
 	else
 		snprintf(buf, 16, "SIG%d", sig);
 	return buf;
+}
+
+static inline const char *signal_name(char buf[16], int sig)
+{
+	if (sig == 0)
+		return "0";
+	if (sig > 0 && sig <= 64 && signal_names[sig][0])
+		return signal_names[sig];
+	return signal_name_slow(buf, sig);
 }
 
 /* ---- one function per event type or class -------------------------- */
