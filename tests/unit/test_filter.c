@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "filter.h"
+#include "filter_stream.h"
 #include "sfagent.h"
 #include "tap.h"
 
@@ -640,6 +641,49 @@ static void test_random_valid(void)
 	   bad);
 }
 
+/* Stream keys from a workload's metadata, as the daemon builds it. */
+static void test_stream_keys(void)
+{
+	static const char meta[] =
+		"{\"annotations\":{\"team\":\"blue\",\"io.sfagent.filter\":\"[type file]\"},"
+		"\"kubernetes\":{\"pod_namespace\":\"prod\",\"pod_name\":\"web-1\","
+		"\"container_name\":\"nginx\",\"image\":\"nginx:1.25\"}}";
+	static const struct {
+		const char *expr;
+		bool pass;
+	} sel[] = {
+		{"[workload = web]", true},
+		{"[container = abc*]", true},
+		{"[image = nginx:*]", true},
+		{"[k8s.namespace = prod] & [k8s.pod = web-?]", true},
+		{"[k8s.container = nginx]", true},
+		{"[annotation.team = blue]", true},
+		{"[annotation.team = red]", false},
+		{"[annotation.nope = x]", false},
+		{"![annotation.nope = x]", true},
+		{"[workload = db] | [k8s.namespace = dev]", false},
+	};
+	struct filter_stream s;
+
+	filter_stream_init(&s, "web", "abc123", meta);
+	is_str(filter_stream_annotation(&s, "io.sfagent.filter"), "[type file]",
+	       "annotation read back");
+	for (size_t i = 0; i < sizeof(sel) / sizeof(sel[0]); i++) {
+		cleanup_error struct sf_error *err = NULL;
+		struct filter *f = filter_parse(sel[i].expr, "select", &err);
+
+		ok(f && filter_eval_stream(f, filter_stream_get, &s) ==
+				   sel[i].pass,
+		   "select %s: %s", sel[i].expr,
+		   sel[i].pass ? "tracked" : "skipped");
+		filter_free(f);
+	}
+	filter_stream_fini(&s);
+	filter_stream_init(&s, "web", NULL, NULL);
+	ok(!filter_stream_annotation(&s, "x"), "no metadata: no annotations");
+	filter_stream_fini(&s);
+}
+
 int main(void)
 {
 	test_evals();
@@ -648,6 +692,7 @@ int main(void)
 	test_plan();
 	test_priority();
 	test_file();
+	test_stream_keys();
 	test_random();
 	test_random_valid();
 	return tap_done();
