@@ -78,9 +78,15 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	}
 	a->boot_to_epoch =
 		(int64_t)sf_now_ns() - (int64_t)clock_ns(CLOCK_BOOTTIME);
+	if (filter_conf_init(&a->filters, o, err) < 0) {
+		free(a->exporter);
+		a->exporter = NULL;
+		return -1;
+	}
 	if (probe_open(&a->probe, ops, &po, err) < 0 ||
 	    probe_attach(&a->probe, err) < 0) {
 		probe_close(&a->probe);
+		filter_conf_fini(&a->filters);
 		free(a->exporter);
 		a->exporter = NULL;
 		return -1;
@@ -158,6 +164,7 @@ void agent_fini(struct agent *a)
 		close(a->epfd);
 	a->epfd = -1;
 	probe_close(&a->probe);
+	filter_conf_fini(&a->filters);
 	free(a->exporter);
 	a->exporter = NULL;
 }
@@ -205,6 +212,9 @@ void agent_reopen(struct agent *a)
 
 void stream_flush(struct agent *a, struct workload *wl)
 {
+	/* outputs with their own filter have their own buffers */
+	if (filter_wl_flush(wl))
+		return;
 	if (!wl->out.len)
 		return;
 	for (int i = 0; i < wl->nsinks; i++) {
@@ -336,6 +346,10 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	};
 
 	probe_reset_drops(&a->probe, wl->slot);
+	/* the kernel's type mask is in place before the cgroup is tracked */
+	if (filter_wl_setup(wl, &a->filters, &a->probe, err) < 0)
+		return sf_error_wrap(err, "workload `%s`", wl->name);
+	filter_wl_info(wl, &si);
 	stream_flush(a, wl);
 	wl->enc->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
 	/* track before the start record leaves: whoever sees stream.start
@@ -364,7 +378,7 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 
 void stream_finish_end(struct agent *a, struct workload *wl)
 {
-	struct stream_totals t;
+	struct stream_totals t = {0};
 
 	check_missed(a, wl, true);
 	t.events = wl->events;
@@ -374,14 +388,16 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 		t.missed_ringbuf = wl->missed_ringbuf;
 	t.missed_sink = sinks_dropped(wl);
 	t.missed = t.missed_ringbuf + t.missed_sink;
+	filter_wl_totals(wl, probe_filtered(&a->probe, wl->slot), &t);
 	stream_flush(a, wl);
 	wl->enc->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
 	if (stream_flush_control(wl))
 		log_error(
 			"workload `%s`: stream.end could not be written to every output",
 			wl->name);
-	log_info("workload `%s`: %llu events, %llu missed", wl->name,
-		 (unsigned long long)t.events, (unsigned long long)t.missed);
+	log_info("workload `%s`: %llu events, %llu filtered, %llu missed",
+		 wl->name, (unsigned long long)t.events,
+		 (unsigned long long)t.filtered, (unsigned long long)t.missed);
 	/* the stream itself may be what failed: say it where it is seen */
 	if (t.missed_sink)
 		log_warn("workload `%s`: %llu records could not be delivered",

@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 
 #include "encode.h"
+#include "filter_wl.h"
 #include "options.h"
 #include "probe.h"
 #include "workload.h"
@@ -26,6 +27,7 @@ struct agent {
 	const char *mode;
 	uint64_t orphans; /* events for slots no longer in the table */
 	uint64_t last_missed_check;
+	struct filter_conf filters; /* --filter, --file-filter ... */
 	int epfd; /* ring buffer + the caller's signalfd */
 	int epfd_sig;
 };

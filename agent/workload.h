@@ -16,6 +16,8 @@
 #define SF_MAX_SINKS 4
 
 struct sink;
+struct filter;
+struct filter_wl;
 
 struct workload {
 	uint32_t slot;
@@ -34,6 +36,11 @@ struct workload {
 	const struct encoder *enc;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
+	/* Its filters at work (agent/filter/filter_wl.h), NULL: none. */
+	struct filter_wl *filter;
+	/* The container's own filter (io.sfagent.filter) until the stream
+	 * begins and filter_wl_setup() takes it. */
+	struct filter *filter_own;
 	/* Untracked, being drained (daemon): the main loop leaves it alone. */
 	bool closing;
 

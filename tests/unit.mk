@@ -11,7 +11,7 @@ UNIT_SRCS := agent/agent.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
 	agent/encoders/encode_json.c agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
 	agent/sinks/sinkq.c agent/sinks/sink_topic.c agent/encoders/encode_quixote.c \
 	agent/encoders/encode_cadets.c agent/modes/bundle.c lib/util.c lib/cgroup.c lib/json.c \
-	lib/oci.c lib/proto.c agent/filter/filter.c agent/filter/filter_stream.c
+	lib/oci.c lib/proto.c agent/filter/filter.c agent/filter/filter_stream.c agent/filter/filter_wl.c
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
 
 $(BUILD)/unit-obj/%.o: %.c

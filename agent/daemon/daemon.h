@@ -42,6 +42,7 @@ struct daemon {
 	int out_dirfd; /* every output file is opened relative to it */
 	struct server srv;
 	struct daemon_reg *reg[SF_MAX_SLOTS];
+	struct filter *select; /* --select, NULL: every container */
 };
 
 /*

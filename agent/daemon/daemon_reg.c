@@ -394,6 +394,9 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	struct workload *wl = find_container(d, req->container_id);
 	struct daemon_reg *r;
 	bool created[SF_EXPORT_MAX] = {0};
+	cleanup_free char *meta = NULL;
+	struct filter *own = NULL;
+	int admit;
 
 	if (wl) {
 		if (wl->cgid == req->cgroup_id)
@@ -412,9 +415,18 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 			"cgroup `%s` is already tracked for container `%s`",
 			req->cgroup_path,
 			wl->container_id ? wl->container_id : wl->name);
+	/* --select and io.sfagent.filter, before anything is made */
+	meta = daemon_meta(req);
+	admit = filter_wl_admit(d->select, req->workload, req->container_id,
+				meta, &own, err);
+	if (admit <= 0)
+		return admit;
 	wl = agent_workload_new(d->a, req->workload, err);
-	if (!wl)
+	if (!wl) {
+		filter_free(own);
 		return -1;
+	}
+	wl->filter_own = own;
 	if (req->format) {
 		/* checked by the protocol; the table is the agent's */
 		wl->enc = encoder_find(req->format);
@@ -431,7 +443,7 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	wl->container_id = xstrdup(req->container_id);
 	wl->cgid = req->cgroup_id;
 	wl->cgroup_path = xstrdup(req->cgroup_path);
-	wl->meta_json = daemon_meta(req);
+	wl->meta_json = steal_pointer(&meta);
 	if (open_sinks(d, wl, r, req, created, err) < 0 ||
 	    stream_begin(d->a, wl, resumed, err) < 0) {
 		/* nothing half-created: files this registration made go too */
