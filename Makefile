@@ -7,6 +7,9 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 LIBEXECDIR ?= $(PREFIX)/libexec/sfagent
 HOOKSDIR ?= /usr/share/containers/oci/hooks.d
+# sfhook's fail policy in the installed hooks.d file (the operator's, never
+# a pod's): open or closed
+HOOK_FAIL ?= open
 
 CC ?= gcc
 CLANG ?= clang
@@ -178,7 +181,8 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR)
 	install -m 0755 $(BUILD)/sfagent $(DESTDIR)$(PREFIX)/bin/sfagent
 	install -m 0755 $(BUILD)/sfhook $(DESTDIR)$(LIBEXECDIR)/sfhook
-	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
+	case '$(HOOK_FAIL)' in open|closed) ;; *) echo "HOOK_FAIL must be open or closed" >&2; exit 2;; esac
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g;s|@HOOK_FAIL@|$(HOOK_FAIL)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/sfagent.json
 
 # ---- deploy/: systemd unit, containerd handler, node installer ------------

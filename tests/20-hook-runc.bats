@@ -258,18 +258,19 @@ time.sleep(8)
 		'ev[-1]["type"] == "stream.end"'
 }
 
-@test "an explicit file:NAME in use by a running container is refused" {
+@test "an explicit file:NAME in use by a running container: the second goes to its default file" {
 	make_bundle "$HT/bexp" '["/bin/sh", "-c", "sleep 1"]' \
-		'{"io.sfagent.export": "file:shared.jsonl", "io.sfagent.fail": "closed"}'
+		'{"io.sfagent.export": "file:shared.jsonl", "io.sfagent.fail": "closed", "io.sfagent.workload": "sfh-exp"}'
 	run_container sfh-exp1 "$HT/bexp" &
 	p=$!
 	wait_for "first stream" 30 test -s "$OUT/shared.jsonl"
 	run run_container sfh-exp2 "$HT/bexp"
-	assert_failure
-	assert_output --partial 'output file `shared.jsonl` is in use'
+	assert_success
 	wait $p
-	[ -z "$(state_of sfh-exp2)" ] || runc --root "$RUNC_ROOT" delete -f sfh-exp2
 	assert_stream "$OUT/shared.jsonl" 'all(e["container"] == "sfh-exp1" for e in ev)'
+	assert_stream "$OUT/sfh-exp.jsonl" 'all(e["container"] == "sfh-exp2" for e in ev)' \
+		'"output file `shared.jsonl` is in use" in ev[0]["meta"]["export_notes"][0]'
+	grep -q 'output file `shared.jsonl` is in use' "$HT/agent.log"
 }
 
 @test "daemon command line: misuse is exit 2, an unusable output dir exit 1" {

@@ -132,7 +132,8 @@ int filter_wl_admit(const struct filter *select, const char *workload,
 		*own = filter_parse(ann, ANN_FILTER, err);
 		if (!*own)
 			ret = -1;
-	} else if (json_get(keys.meta, "annotations_dropped")) {
+	} else if (json_get(keys.meta, "annotations_dropped") ||
+		   json_get(keys.meta, "meta_dropped")) {
 		log_warn(
 			"container `%s`: its annotations were too large to register, so an " ANN_FILTER
 			" it may have is not applied (the daemon's --filter is)",
