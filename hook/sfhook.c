@@ -56,7 +56,7 @@ static void usage(FILE *f)
 	      "                 A pod's io.sfagent.fail=closed makes it stricter only.\n"
 	      "Annotations: io.sfagent.export=file|file:NAME|mqtt|mqtt:TOPIC|http[,...],\n"
 	      "             io.sfagent.format=json|quixote|cadets, io.sfagent.workload=NAME,\n"
-	      "             io.sfagent.fail=open|closed\n",
+	      "             io.sfagent.fail=open|closed, io.sfagent.filter=EXPR\n",
 	      f);
 }
 
