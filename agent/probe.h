@@ -29,7 +29,7 @@ struct probe_opts {
 	void *ctx;
 };
 
-struct sf_type_mask;
+struct sf_filter_mask;
 
 struct probe_ops {
 	const char *name;
@@ -57,7 +57,7 @@ struct probe_ops {
 	/* Optional.  The event types dropped for slot before they take
 	 * ring-buffer space. */
 	int (*set_filter_mask)(struct probe *p, uint32_t slot,
-			       const struct sf_type_mask *m,
+			       const struct sf_filter_mask *m,
 			       struct sf_error **err);
 };
 
@@ -143,7 +143,7 @@ static inline uint64_t probe_filtered(struct probe *p, uint32_t slot)
 }
 
 static inline int probe_set_filter_mask(struct probe *p, uint32_t slot,
-					const struct sf_type_mask *m,
+					const struct sf_filter_mask *m,
 					struct sf_error **err)
 {
 	return p->ops->set_filter_mask

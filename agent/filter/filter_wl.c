@@ -58,8 +58,11 @@ static const struct filter *sink_conf(const struct filter_conf *c,
 
 /* Bit t set: no output can receive type t, the kernel drops it. */
 static void kernel_mask(const struct workload *wl, const struct filter_wl *fw,
-			struct sf_type_mask *m)
+			struct sf_filter_mask *m)
 {
+	const char *s;
+	int64_t n;
+
 	memset(m, 0, sizeof(*m));
 	for (unsigned t = 1; t < SF_EV_MAX && t < SF_TYPE_MASK_BITS; t++) {
 		bool any = !wl->nsinks;
@@ -69,12 +72,23 @@ static void kernel_mask(const struct workload *wl, const struct filter_wl *fw,
 		if (!filter_plan_may_pass(fw->plan, t) || !any)
 			m->drop[t / 64] |= 1ull << (t % 64);
 	}
+	if (!fw->plan)
+		return;
+	/* what every event the stream keeps has: the kernel tests it too */
+	if (filter_plan_implied(fw->plan, FILTER_KEY_UID, &n, &s))
+		m->need |= SF_NEED_UID, m->uid = n;
+	if (filter_plan_implied(fw->plan, FILTER_KEY_PID, &n, &s))
+		m->need |= SF_NEED_PID, m->pid = n;
+	if (filter_plan_implied(fw->plan, FILTER_KEY_COMM, &n, &s)) {
+		m->need |= SF_NEED_COMM;
+		strncpy(m->comm, s, sizeof(m->comm) - 1);
+	}
 }
 
 int filter_wl_setup(struct workload *wl, const struct filter_conf *c,
 		    struct probe *probe, struct sf_error **err)
 {
-	struct sf_type_mask m = {0};
+	struct sf_filter_mask m = {0};
 	const struct filter *f = c ? c->stream : NULL;
 	struct filter *own = steal_pointer(&wl->filter_own);
 	struct filter_wl *fw;

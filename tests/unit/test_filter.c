@@ -398,6 +398,57 @@ static void test_plan(void)
 	   "no filter: everything passes");
 }
 
+/* What the kernel may test besides the type: implied uid/pid/comm. */
+static void test_implied(void)
+{
+	static const struct {
+		const char *expr;
+		enum filter_key key;
+		bool implied;
+		int64_t num;
+		const char *str;
+	} cases[] = {
+		{"[uid = 1000]", FILTER_KEY_UID, true, 1000, NULL},
+		{"[type file] & [uid = 0]", FILTER_KEY_UID, true, 0, NULL},
+		{"[type file] & [uid = 0] | [type net] & [uid = 0]",
+		 FILTER_KEY_UID, true, 0, NULL},
+		{"[type file] & [uid = 0] | [type net]", FILTER_KEY_UID, false,
+		 0, NULL},
+		{"[uid = 0] | [uid = 1]", FILTER_KEY_UID, false, 0, NULL},
+		{"![uid = 0]", FILTER_KEY_UID, false, 0, NULL},
+		{"[uid != 0]", FILTER_KEY_UID, false, 0, NULL},
+		{"[uid = -1]", FILTER_KEY_UID, false, 0, NULL},
+		{"[pid = 42] & ([type process] | [comm = x])", FILTER_KEY_PID,
+		 true, 42, NULL},
+		{"[comm = nginx] & [type net]", FILTER_KEY_COMM, true, 0,
+		 "nginx"},
+		{"[comm = ngin*]", FILTER_KEY_COMM, false, 0, NULL},
+		{"[comm = a-name-of-16-chars]", FILTER_KEY_COMM, false, 0,
+		 NULL},
+		{"[workload = web] & [comm = sshd] | [workload = db]",
+		 FILTER_KEY_COMM, true, 0, "sshd"},
+		{"[workload = db] & [comm = sshd] | [workload = web]",
+		 FILTER_KEY_COMM, false, 0, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cleanup_error struct sf_error *err = NULL;
+		struct filter *f = filter_parse(cases[i].expr, "filter", &err);
+		struct filter_plan *p = filter_bind(f, stream_get, &web);
+		int64_t num = -1;
+		const char *str = NULL;
+		bool got = filter_plan_implied(p, cases[i].key, &num, &str);
+
+		ok(got == cases[i].implied &&
+			   (!got || (cases[i].str ? !strcmp(str, cases[i].str)
+						  : num == cases[i].num)),
+		   "%s: %s implied", cases[i].expr,
+		   cases[i].implied ? "is" : "is not");
+		filter_plan_free(p);
+		filter_free(f);
+	}
+}
+
 static void test_priority(void)
 {
 	ok(filter_type_priority(SF_EV_OPEN) == 100, "file.open 100");
@@ -691,6 +742,7 @@ int main(void)
 	test_limits();
 	test_plan();
 	test_priority();
+	test_implied();
 	test_file();
 	test_stream_keys();
 	test_random();
