@@ -185,16 +185,7 @@ struct workload *agent_workload_new(struct agent *a, const char *name,
 int agent_workload_sinks_from_options(struct agent *a, struct workload *wl,
 				      struct sf_error **err)
 {
-	const struct sf_options *o = a->opt;
-
-	/* the file last: a network sink that fails leaves no file behind */
-	if (o->broker && sink_open_spec(a, wl, "mqtt", NULL, err) < 0)
-		return -1;
-	if (o->http_url && sink_open_spec(a, wl, "http", NULL, err) < 0)
-		return -1;
-	if (o->output && sink_open_spec(a, wl, "file", NULL, err) < 0)
-		return -1;
-	return 0;
+	return sink_open_from_options(a, wl, err);
 }
 
 void agent_reopen(struct agent *a)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "proto.h"
 #include "sink.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
@@ -389,8 +390,10 @@ static int check_sink_values(const struct sf_options *o, struct sf_error **err)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		if (files[i] && access(files[i], R_OK) < 0)
-			return sf_fail(err, errno, "cannot read %s `%s`",
-				       names[i], files[i]);
+			return sf_fail(
+				err, 0,
+				"cannot read %s `%s`: %s: give a file this user can read",
+				names[i], files[i], strerror(errno));
 	return 0;
 }
 
@@ -411,7 +414,7 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 	if (check_combinations(o, err) < 0 || check_modes(o, seen, err) < 0)
 		return -1;
 	if (!o->socket_path)
-		o->socket_path = "/run/sfagent/sfagent.sock";
+		o->socket_path = SF_SOCKET_DEFAULT;
 	if (!o->output_dir)
 		o->output_dir = "/var/log/sfagent";
 	if (check_output(o, err) < 0 || check_sinks(o, err) < 0)

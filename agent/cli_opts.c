@@ -94,6 +94,17 @@ static int opt_inject_hook(struct sf_options *o, const struct sf_opt *d,
 	return 0;
 }
 
+/* --doc man|bash-completion|default: for make install (hidden) */
+static int opt_doc(struct sf_options *o, const struct sf_opt *d,
+		   const char *arg, struct sf_error **err)
+{
+	if (!cli_doc_find(arg))
+		return sf_usage(err, "unknown --doc `%s`: choose one of %s",
+				arg, cli_doc_names());
+	o->doc = arg;
+	return 0;
+}
+
 /* Filters are compiled here only to refuse a bad one before anything
  * starts; the agent compiles them again for use (filter_conf_init). */
 static int opt_filter(struct sf_options *o, const struct sf_opt *d,
@@ -500,14 +511,10 @@ const struct sf_opt cli_opts[] = {
 	 .off = OFF(version),
 	 .stop = 1,
 	 .help = "print the version and exit"},
-	{.name = "help-man",
-	 .kind = SF_OPT_BOOL,
-	 .off = OFF(help_man),
-	 .stop = 1,
-	 .hidden = 1},
-	{.name = "completion-bash",
-	 .kind = SF_OPT_BOOL,
-	 .off = OFF(completion),
+	{.name = "doc",
+	 .kind = SF_OPT_FUNC,
+	 .parse = opt_doc,
+	 .arg = "NAME",
 	 .stop = 1,
 	 .hidden = 1},
 };

@@ -70,7 +70,7 @@ struct sf_options {
 	const char *http_filter; /* --http-filter */
 	const char *select; /* --select (daemon): containers tracked */
 	bool help, version;
-	bool help_man, completion; /* --help-man, --completion-bash */
+	const char *doc; /* --doc NAME: print a document made from the options */
 	int argc; /* PROGRAM ARGS... */
 	char **argv;
 };
