@@ -10,6 +10,7 @@
 #include "options.h"
 #include "probe.h"
 #include "sink.h"
+#include "sink_net.h"
 
 int filter_conf_init(struct filter_conf *c, const struct sf_options *o,
 		     struct sf_error **err)
@@ -42,10 +43,19 @@ void filter_conf_fini(struct filter_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
+/* "file", "mqtt", "http": network sinks share one base, their protocol
+ * says which */
+static const char *sink_kind(const struct sink *s)
+{
+	if (!strcmp(s->ops->name, "net"))
+		return ((const struct sink_net *)s)->ops->name;
+	return s->ops->name;
+}
+
 static const struct filter *sink_conf(const struct filter_conf *c,
 				      const struct sink *s)
 {
-	const char *kind = s->ops->name;
+	const char *kind = sink_kind(s);
 
 	if (!strcmp(kind, "file"))
 		return c->file;
@@ -263,7 +273,7 @@ static int sink_kinds(const struct workload *wl, const char **kinds, int *first)
 	int n = 0;
 
 	for (int i = 0; fw && i < wl->nsinks; i++) {
-		const char *k = wl->sinks[i]->ops->name;
+		const char *k = sink_kind(wl->sinks[i]);
 		bool seen = false;
 
 		if (!fw->sink_f[i])
