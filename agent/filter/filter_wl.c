@@ -10,7 +10,6 @@
 #include "options.h"
 #include "probe.h"
 #include "sink.h"
-#include "sink_net.h"
 
 int filter_conf_init(struct filter_conf *c, const struct sf_options *o,
 		     struct sf_error **err)
@@ -43,13 +42,10 @@ void filter_conf_fini(struct filter_conf *c)
 	memset(c, 0, sizeof(*c));
 }
 
-/* "file", "mqtt", "http": network sinks share one base, their protocol
- * says which */
+/* "file", "mqtt", "http" */
 static const char *sink_kind(const struct sink *s)
 {
-	if (!strcmp(s->ops->name, "net"))
-		return ((const struct sink_net *)s)->ops->name;
-	return s->ops->name;
+	return s->kind ? s->kind : s->ops->name;
 }
 
 static const struct filter *sink_conf(const struct filter_conf *c,
