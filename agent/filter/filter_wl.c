@@ -189,14 +189,12 @@ static void fan_out(struct workload *wl)
 	wl->out.len = 0;
 }
 
-bool filter_wl_pass(struct workload *wl, unsigned type, filter_get_fn get,
+bool filter_wl_eval(struct workload *wl, unsigned type, filter_get_fn get,
 		    const void *ctx)
 {
 	struct filter_wl *fw = wl->filter;
 	unsigned mask = 0;
 
-	if (!fw)
-		return true;
 	if (!filter_plan_eval(fw->plan, type, get, ctx)) {
 		fw->filtered++;
 		return false;
@@ -216,11 +214,11 @@ bool filter_wl_pass(struct workload *wl, unsigned type, filter_get_fn get,
 	return true;
 }
 
-void filter_wl_route(struct workload *wl)
+void filter_wl_split(struct workload *wl)
 {
 	struct filter_wl *fw = wl->filter;
 
-	if (!fw || !fw->split)
+	if (!fw->split)
 		return;
 	for (int i = 0; i < wl->nsinks; i++) {
 		if (fw->pass_mask & (1u << i))
