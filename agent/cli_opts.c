@@ -209,9 +209,10 @@ const struct sf_opt cli_opts[] = {
 	 .kind = SF_OPT_FUNC,
 	 .parse = opt_format,
 	 .arg = "FMT",
-	 .help = "output format: json (default), quixote, cadets",
+	 .help = "output format: " SF_FORMAT_LIST " (default " SF_FORMAT_DEFAULT
+		 ")",
 	 .modes = SF_MB_STREAM,
-	 .complete = "json quixote cadets"},
+	 .complete = SF_FORMAT_NAMES(" ")},
 	{.name = "exporter-id",
 	 .letter = 'e',
 	 .kind = SF_OPT_STR,

@@ -533,8 +533,8 @@ static int check_cgroup(struct daemon *d, const struct sf_msg *req,
 static void emit_restart_gap(struct daemon *d, struct workload *wl)
 {
 	/* How much was missed is unknown: the probes were gone with the agent. */
-	wl->enc->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), 0,
-			       "agent_restart");
+	wl->enc->ops->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), 0,
+				    "agent_restart");
 	stream_flush(d->a, wl);
 }
 
