@@ -4,6 +4,8 @@
 # subscriber, the daemon's --filter, io.sfagent.filter and --select through
 # runc and the hook.  MQTT ports 17360-17369.
 
+bats_require_minimum_version 1.5.0
+
 load test_helper
 load helpers/sinks
 
@@ -25,7 +27,7 @@ teardown() {
 root_start() {
 	"$SFAGENT" -R -f -w host -o "$T/root.jsonl" 2>"$T/root.err" &
 	ROOT_PID=$!
-	wait_for 30 grep -q '"stream.start"' "$T/root.jsonl"
+	wait_for 30 grep -qs '"stream.start"' "$T/root.jsonl"
 }
 
 root_stop() {
