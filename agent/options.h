@@ -27,6 +27,7 @@ struct sf_options {
 	const char *broker; /* -b */
 	int port; /* -p */
 	const char *topic; /* -t */
+	const char *topic_root; /* --topic-root (-D: container-chosen topics) */
 	unsigned queue_size; /* -q */
 	const char *exporter; /* -e, default: hostname */
 	const char *format; /* -F */
@@ -63,8 +64,14 @@ struct sf_options {
 	const char *output_dir; /* --output-dir (daemon) */
 	const char *inject_bundle; /* --inject-hook BUNDLE_DIR */
 	const char *hook_path; /* --hook-path (--inject-hook) */
+	/* filters (docs/filters.md): the expression, or @FILE */
+	const char *filter; /* --filter: the stream's */
+	const char *file_filter; /* --file-filter, ANDed with --filter */
+	const char *mqtt_filter; /* --mqtt-filter */
+	const char *http_filter; /* --http-filter */
+	const char *select; /* --select (daemon): containers tracked */
 	bool help, version;
-	bool help_man, completion; /* --help-man, --completion-bash */
+	const char *doc; /* --doc NAME: print a document made from the options */
 	int argc; /* PROGRAM ARGS... */
 	char **argv;
 };

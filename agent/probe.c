@@ -496,19 +496,43 @@ static int bpf_untrack(struct probe *p, uint64_t cgid)
 	return r;
 }
 
-static uint64_t bpf_drops(struct probe *p, uint32_t slot)
+/* The slot's sf_drop counters summed over CPUs. */
+static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 {
 	struct probe_bpf *b = bpf_of(p);
-	struct sf_drop d[b->ncpus];
-	uint64_t sum = 0;
+	struct sf_drop d[b->ncpus], sum = {0};
 
 	memset(d, 0, sizeof(d)); /* valgrind cannot see the kernel fill it */
 	if (bpf_map__lookup_elem(b->skel->maps.drops, &slot, sizeof(slot), d,
 				 sizeof(d), 0) < 0)
-		return 0;
-	for (int i = 0; i < b->ncpus; i++)
-		sum += d[i].ringbuf;
+		return sum;
+	for (int i = 0; i < b->ncpus; i++) {
+		sum.ringbuf += d[i].ringbuf;
+		sum.filtered += d[i].filtered;
+	}
 	return sum;
+}
+
+static uint64_t bpf_drops(struct probe *p, uint32_t slot)
+{
+	return bpf_drop_sum(p, slot).ringbuf;
+}
+
+static uint64_t bpf_filtered(struct probe *p, uint32_t slot)
+{
+	return bpf_drop_sum(p, slot).filtered;
+}
+
+static int bpf_set_filter_mask(struct probe *p, uint32_t slot,
+			       const struct sf_type_mask *m,
+			       struct sf_error **err)
+{
+	int r = bpf_map__update_elem(bpf_of(p)->skel->maps.filter_mask, &slot,
+				     sizeof(slot), m, sizeof(*m), BPF_ANY);
+
+	if (r < 0)
+		return sf_fail(err, -r, "set the filter mask of slot %u", slot);
+	return 0;
 }
 
 static void bpf_reset_drops(struct probe *p, uint32_t slot)
@@ -543,4 +567,6 @@ const struct probe_ops probe_bpf_ops = {
 	.untrack = bpf_untrack,
 	.drops = bpf_drops,
 	.reset_drops = bpf_reset_drops,
+	.filtered = bpf_filtered,
+	.set_filter_mask = bpf_set_filter_mask,
 };

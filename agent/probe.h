@@ -29,6 +29,8 @@ struct probe_opts {
 	void *ctx;
 };
 
+struct sf_type_mask;
+
 struct probe_ops {
 	const char *name;
 	int (*open)(struct probe *p, const struct probe_opts *o,
@@ -49,6 +51,14 @@ struct probe_ops {
 	 * since the last reset. */
 	uint64_t (*drops)(struct probe *p, uint32_t slot);
 	void (*reset_drops)(struct probe *p, uint32_t slot);
+	/* Optional.  Events the slot's type mask dropped (docs/filters.md),
+	 * since the last reset_drops. */
+	uint64_t (*filtered)(struct probe *p, uint32_t slot);
+	/* Optional.  The event types dropped for slot before they take
+	 * ring-buffer space. */
+	int (*set_filter_mask)(struct probe *p, uint32_t slot,
+			       const struct sf_type_mask *m,
+			       struct sf_error **err);
 };
 
 struct probe {
@@ -125,6 +135,20 @@ static inline uint64_t probe_drops(struct probe *p, uint32_t slot)
 static inline void probe_reset_drops(struct probe *p, uint32_t slot)
 {
 	p->ops->reset_drops(p, slot);
+}
+
+static inline uint64_t probe_filtered(struct probe *p, uint32_t slot)
+{
+	return p->ops->filtered ? p->ops->filtered(p, slot) : 0;
+}
+
+static inline int probe_set_filter_mask(struct probe *p, uint32_t slot,
+					const struct sf_type_mask *m,
+					struct sf_error **err)
+{
+	return p->ops->set_filter_mask
+		       ? p->ops->set_filter_mask(p, slot, m, err)
+		       : 0;
 }
 
 /* Make sure bpffs and tracefs are mounted (mounts them if absent). */
