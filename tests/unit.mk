@@ -9,7 +9,7 @@ UNIT_SRCS := agent/sbuf.c agent/cli.c agent/encoders/encode.c agent/encoders/enc
 	agent/encoders/encode_json.c agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
 	agent/sinks/sinkq.c agent/sinks/sink_topic.c agent/encoders/encode_quixote.c \
 	agent/encoders/encode_cadets.c agent/modes/bundle.c lib/util.c lib/cgroup.c lib/json.c \
-	lib/oci.c lib/proto.c
+	lib/oci.c lib/proto.c agent/seccomp/seccomp_profile.c
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
 
 $(BUILD)/unit-obj/%.o: %.c
