@@ -210,6 +210,9 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 
 void probe_close(struct probe *p)
 {
+	for (int i = 0; i < 2; i++)
+		bpf_link__destroy(p->seccomp_links[i]);
+	p->seccomp_links[0] = p->seccomp_links[1] = NULL;
 	ring_buffer__free(p->rb);
 	p->rb = NULL;
 	for (int i = 0; i < p->nlinks; i++)
@@ -279,4 +282,66 @@ int probe_epoll_fd(struct probe *p)
 int probe_consume(struct probe *p)
 {
 	return ring_buffer__consume(p->rb);
+}
+
+int probe_seccomp_start(struct probe *p, uint32_t slot, struct sf_error **err)
+{
+	struct sf_seccomp_bits b[p->ncpus];
+	__u32 on = 1;
+	int r;
+
+	memset(b, 0, sizeof(b));
+	r = bpf_map__update_elem(p->skel->maps.seccomp_bits, &slot,
+				 sizeof(slot), b, sizeof(b), BPF_ANY);
+	if (!r)
+		r = bpf_map__update_elem(p->skel->maps.seccomp_on, &slot,
+					 sizeof(slot), &on, sizeof(on),
+					 BPF_ANY);
+	if (r < 0)
+		return sf_fail(err, -r, "seccomp recording: BPF map update");
+	if (p->seccomp_users++ == 0) {
+		p->seccomp_links[0] =
+			bpf_program__attach(p->skel->progs.sf_seccomp_enter);
+		/* io_uring may be compiled out: the syscalls still count */
+		p->seccomp_links[1] =
+			bpf_program__attach(p->skel->progs.sf_seccomp_uring);
+		if (!p->seccomp_links[0]) {
+			p->seccomp_users = 0;
+			on = 0;
+			bpf_map__update_elem(p->skel->maps.seccomp_on, &slot,
+					     sizeof(slot), &on, sizeof(on),
+					     BPF_ANY);
+			return sf_fail(err, errno, "seccomp recording: attach to sys_enter");
+		}
+	}
+	return 0;
+}
+
+void probe_seccomp_stop(struct probe *p, uint32_t slot,
+			struct sf_seccomp_bits *out)
+{
+	struct sf_seccomp_bits b[p->ncpus];
+	__u32 off = 0;
+
+	memset(out, 0, sizeof(*out));
+	memset(b, 0, sizeof(b)); /* valgrind cannot see the kernel fill it */
+	if (!p->seccomp_users)
+		return;
+	bpf_map__update_elem(p->skel->maps.seccomp_on, &slot, sizeof(slot),
+			     &off, sizeof(off), BPF_ANY);
+	if (bpf_map__lookup_elem(p->skel->maps.seccomp_bits, &slot,
+				 sizeof(slot), b, sizeof(b), 0) == 0)
+		for (int c = 0; c < p->ncpus; c++) {
+			for (int i = 0; i < SF_SECCOMP_NR_MAX / 64; i++) {
+				out->native[i] |= b[c].native[i];
+				out->compat[i] |= b[c].compat[i];
+			}
+			for (int i = 0; i < SF_SECCOMP_URING_MAX / 64; i++)
+				out->uring[i] |= b[c].uring[i];
+		}
+	if (--p->seccomp_users == 0)
+		for (int i = 0; i < 2; i++) {
+			bpf_link__destroy(p->seccomp_links[i]);
+			p->seccomp_links[i] = NULL;
+		}
 }

@@ -16,6 +16,9 @@ struct probe {
 	struct bpf_link **links;
 	int nlinks;
 	int ncpus;
+	/* seccomp recording programs, attached while some slot records */
+	struct bpf_link *seccomp_links[2];
+	unsigned seccomp_users;
 };
 
 struct probe_opts {
@@ -40,6 +43,15 @@ void probe_reset_drops(struct probe *p, uint32_t slot);
 int probe_epoll_fd(struct probe *p);
 /* Consume what is in the ring buffer now; returns records or -errno. */
 int probe_consume(struct probe *p);
+
+struct sf_seccomp_bits;
+/* Seccomp recording for slot: clears its bits and sets its flag; the
+ * recording programs are attached while any slot records. */
+int probe_seccomp_start(struct probe *p, uint32_t slot, struct sf_error **err);
+/* Reads the slot's bits (the CPUs ORed) and clears its flag; detaches the
+ * programs when no slot records any more. */
+void probe_seccomp_stop(struct probe *p, uint32_t slot,
+			struct sf_seccomp_bits *out);
 
 /* Make sure bpffs and tracefs are mounted (mounts them if absent). */
 int probe_mount_fs(struct sf_error **err);

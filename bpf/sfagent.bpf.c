@@ -990,3 +990,5 @@ int BPF_PROG(sf_capable, const struct cred *cred, struct user_namespace *tns,
 	submit(e);
 	return 0;
 }
+
+#include "seccomp.bpf.h"

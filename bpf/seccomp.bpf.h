@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Seccomp recording: one bit per syscall a recording workload enters, and per
+ * io_uring opcode it submits (struct sf_seccomp_bits, sfagent.h).  Every
+ * syscall counts, not only the exported ones, so this sits on the generic
+ * sys_enter (sys_exit would miss exit_group and a successful execve).  The
+ * agent attaches these two programs only while some stream records
+ * (probe_seccomp_start), so nobody pays for them otherwise; then the cgroup
+ * filter comes first, and a per-slot flag second.
+ */
+#ifndef SF_SECCOMP_BPF_H
+#define SF_SECCOMP_BPF_H
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SF_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sf_seccomp_bits);
+} seccomp_bits SEC(".maps");
+
+/* slot -> 1 while its stream records a profile */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SF_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, __u32);
+} seccomp_on SEC(".maps");
+
+#define SF_TS_COMPAT 0x0002
+
+static __always_inline struct sf_seccomp_bits *seccomp_slot_bits(void)
+{
+	__u32 slot = current_slot(bpf_get_current_cgroup_id());
+	__u32 *on;
+
+	if (slot == SF_SLOT_NONE)
+		return NULL;
+	on = bpf_map_lookup_elem(&seccomp_on, &slot);
+	if (!on || !*on)
+		return NULL;
+	return bpf_map_lookup_elem(&seccomp_bits, &slot);
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(sf_seccomp_enter, struct pt_regs *regs, long id)
+{
+	struct sf_seccomp_bits *b = seccomp_slot_bits();
+	struct task_struct *t;
+	__u32 nr = (__u32)id;
+
+	if (!b || id < 0 || nr >= SF_SECCOMP_NR_MAX)
+		return 0;
+	t = bpf_get_current_task_btf();
+	/* per-CPU value, migration disabled here: no atomics needed */
+	if (BPF_CORE_READ(t, thread_info.status) & SF_TS_COMPAT)
+		b->compat[nr / 64] |= 1ull << (nr % 64);
+	else
+		b->native[nr / 64] |= 1ull << (nr % 64);
+	return 0;
+}
+
+/* io_uring requests bypass seccomp: the profile says which were made. */
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(sf_seccomp_uring, struct io_kiocb *req)
+{
+	struct sf_seccomp_bits *b = seccomp_slot_bits();
+	__u32 op;
+
+	if (!b)
+		return 0;
+	op = BPF_CORE_READ(req, opcode);
+	if (op < SF_SECCOMP_URING_MAX)
+		b->uring[op / 64] |= 1ull << (op % 64);
+	return 0;
+}
+
+#endif
