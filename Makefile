@@ -162,7 +162,7 @@ $(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(foreach d,$(A
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp
-$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c bpf/sfagent.h $(BUILD)/vmlinux.h
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \

@@ -15,23 +15,17 @@
 
 #define DEFAULT_BTF "/sys/kernel/btf/vmlinux"
 
-/* Syscalls whose exit we export (tracepoint syscalls/sys_exit_<name>). */
-static const char *const exit_syscalls[] = {
-	"open",	     "creat",	 "openat",   "openat2",	  "unlink",
-	"unlinkat",  "rename",	 "renameat", "renameat2", "mkdir",
-	"mkdirat",   "rmdir",	 "link",     "linkat",	  "symlink",
-	"symlinkat", "chmod",	 "fchmod",   "fchmodat",  "fchmodat2",
-	"chown",     "lchown",	 "fchown",   "fchownat",  "truncate",
-	"ftruncate", "socket",	 "connect",  "accept",	  "accept4",
-	"bind",	     "listen",	 "kill",     "tkill",	  "tgkill",
-	"setuid",    "setgid",	 "setreuid", "setregid",  "setresuid",
-	"setresgid", "setfsuid", "setfsgid", "execve",	  "execveat",
+/* Syscalls whose exit we export (tracepoint syscalls/sys_exit_<tp>): the
+ * one list in bpf/syscalls.def, which the BPF side's dispatch comes from. */
+struct exported_syscall {
+	const char *tp;
+	unsigned flags; /* SF_SC_* */
 };
 
-/* setuid family: the enter side remembers the ids before the call */
-static const char *const cred_syscalls[] = {
-	"setuid",    "setgid",	  "setreuid", "setregid",
-	"setresuid", "setresgid", "setfsuid", "setfsgid",
+static const struct exported_syscall exported_syscalls[] = {
+#define SF_SYSCALL(tp, nr, class, flags) {#tp, flags},
+#include "syscalls.def"
+#undef SF_SYSCALL
 };
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt,
@@ -102,22 +96,29 @@ static bool syscall_tp_exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* Attaches prog to syscalls/<prefix><tp> of every exported syscall that
+ * has all of the flags in `need`. */
 static int attach_syscalls(struct probe *p, struct bpf_program *prog,
-			   const char *prefix, const char *const *names,
-			   size_t n, struct sf_error **err)
+			   const char *prefix, unsigned need,
+			   struct sf_error **err)
 {
 	const char *dir = access("/sys/kernel/debug/tracing/events", F_OK) == 0
 				  ? "/sys/kernel/debug/tracing"
 				  : "/sys/kernel/tracing";
+	size_t n = sizeof(exported_syscalls) / sizeof(exported_syscalls[0]);
 
 	for (size_t i = 0; i < n; i++) {
+		const struct exported_syscall *sc = &exported_syscalls[i];
 		char tp[64];
 
-		snprintf(tp, sizeof(tp), "%s%s", prefix, names[i]);
+		if ((sc->flags & need) != need)
+			continue;
+		snprintf(tp, sizeof(tp), "%s%s", prefix, sc->tp);
 		if (!syscall_tp_exists(dir, tp)) {
-			/* fchmodat2 came with 6.6; every other one must be there,
-			 * or a whole class of events would be silently missing */
-			if (strcmp(names[i], "fchmodat2") == 0) {
+			/* an optional one is newer than some kernels; every other
+			 * one must be there, or a whole class of events would be
+			 * silently missing */
+			if (sc->flags & SF_SC_OPTIONAL) {
 				log_debug(
 					"no tracepoint syscalls/%s on this kernel",
 					tp);
@@ -191,12 +192,9 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 	    add_link(p, bpf_program__attach(s->progs.sf_sys_exit_compat),
 		     "sys_exit (32-bit syscalls)", err) < 0)
 		return -1;
-	if (attach_syscalls(p, s->progs.sf_sys_exit, "sys_exit_", exit_syscalls,
-			    sizeof(exit_syscalls) / sizeof(exit_syscalls[0]),
-			    err) < 0 ||
-	    attach_syscalls(
-		    p, s->progs.sf_sys_enter_cred, "sys_enter_", cred_syscalls,
-		    sizeof(cred_syscalls) / sizeof(cred_syscalls[0]), err) < 0)
+	if (attach_syscalls(p, s->progs.sf_sys_exit, "sys_exit_", 0, err) < 0 ||
+	    attach_syscalls(p, s->progs.sf_sys_enter_cred, "sys_enter_",
+			    SF_SC_ENTER, err) < 0)
 		return -1;
 
 	p->rb = ring_buffer__new(bpf_map__fd(s->maps.events), o->on_event,

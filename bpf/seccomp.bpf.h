@@ -26,7 +26,6 @@ struct {
 	__type(value, __u32);
 } seccomp_on SEC(".maps");
 
-#define SF_TS_COMPAT 0x0002
 
 static __always_inline struct sf_seccomp_bits *seccomp_slot_bits(void)
 {
@@ -52,7 +51,7 @@ int BPF_PROG(sf_seccomp_enter, struct pt_regs *regs, long id)
 		return 0;
 	t = bpf_get_current_task_btf();
 	/* per-CPU value, migration disabled here: no atomics needed */
-	if (BPF_CORE_READ(t, thread_info.status) & SF_TS_COMPAT)
+	if (BPF_CORE_READ(t, thread_info.status) & TS_COMPAT)
 		b->compat[nr / 64] |= 1ull << (nr % 64);
 	else
 		b->native[nr / 64] |= 1ull << (nr % 64);

@@ -25,6 +25,10 @@
 #define SF_SLOT_EXCLUDED \
 	0xffffffu /* tracked ancestor, but explicitly excluded */
 
+/* syscalls.def flags (read by the loader) */
+#define SF_SC_OPTIONAL (1u << 0) /* a kernel may lack it: skip, do not fail */
+#define SF_SC_ENTER    (1u << 1) /* attach the sys_enter side too */
+
 /* Deepest cgroup level the filter looks at for tracked ancestors. */
 #define SF_MAX_CGROUP_DEPTH 16
 
