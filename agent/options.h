@@ -62,6 +62,11 @@ struct sf_options {
 	const char *output_dir; /* --output-dir (daemon) */
 	const char *inject_bundle; /* --inject-hook BUNDLE_DIR */
 	const char *hook_path; /* --hook-path (--inject-hook) */
+	/* seccomp (agent/seccomp/) */
+	const char *seccomp_profile; /* -X/-w --seccomp-profile FILE */
+	const char *seccomp_dir; /* --seccomp-dir: base profiles (-D) */
+	bool no_sandbox; /* --no-sandbox: -D without its own seccomp filter */
+	bool sandbox_selftest; /* --sandbox-selftest (tests only) */
 	bool help, version;
 	int argc; /* PROGRAM ARGS... */
 	char **argv;

@@ -309,7 +309,9 @@ int probe_seccomp_start(struct probe *p, uint32_t slot, struct sf_error **err)
 			bpf_map__update_elem(p->skel->maps.seccomp_on, &slot,
 					     sizeof(slot), &on, sizeof(on),
 					     BPF_ANY);
-			return sf_fail(err, errno, "seccomp recording: attach to sys_enter");
+			return sf_fail(
+				err, errno,
+				"seccomp recording: attach to sys_enter");
 		}
 	}
 	return 0;

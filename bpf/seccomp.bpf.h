@@ -26,6 +26,11 @@ struct {
 	__type(value, __u32);
 } seccomp_on SEC(".maps");
 
+/* bits[nr]: the word index masked so the verifier sees it bounded */
+static __always_inline void seccomp_set_bit(__u64 *bits, __u32 nr, __u32 words)
+{
+	bits[(nr >> 6) & (words - 1)] |= 1ull << (nr & 63);
+}
 
 static __always_inline struct sf_seccomp_bits *seccomp_slot_bits(void)
 {
@@ -52,9 +57,9 @@ int BPF_PROG(sf_seccomp_enter, struct pt_regs *regs, long id)
 	t = bpf_get_current_task_btf();
 	/* per-CPU value, migration disabled here: no atomics needed */
 	if (BPF_CORE_READ(t, thread_info.status) & TS_COMPAT)
-		b->compat[nr / 64] |= 1ull << (nr % 64);
+		seccomp_set_bit(b->compat, nr, SF_SECCOMP_NR_MAX / 64);
 	else
-		b->native[nr / 64] |= 1ull << (nr % 64);
+		seccomp_set_bit(b->native, nr, SF_SECCOMP_NR_MAX / 64);
 	return 0;
 }
 
@@ -69,7 +74,7 @@ int BPF_PROG(sf_seccomp_uring, struct io_kiocb *req)
 		return 0;
 	op = BPF_CORE_READ(req, opcode);
 	if (op < SF_SECCOMP_URING_MAX)
-		b->uring[op / 64] |= 1ull << (op % 64);
+		seccomp_set_bit(b->uring, op, SF_SECCOMP_URING_MAX / 64);
 	return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "seccomp_record.h"
 #include "json.h"
 #include "sink.h"
 
@@ -432,8 +433,14 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	wl->cgid = req->cgroup_id;
 	wl->cgroup_path = xstrdup(req->cgroup_path);
 	wl->meta_json = daemon_meta(req);
-	if (open_sinks(d, wl, r, req, created, err) < 0 ||
-	    stream_begin(d->a, wl, resumed, err) < 0) {
+	if (open_sinks(d, wl, r, req, created, err) < 0)
+		goto fail;
+	wl->seccomp = seccomp_record_from_meta(req->meta_json, d->out_dirfd,
+					       r->nfiles ? r->files[0] : NULL,
+					       wl->name, req->container_id,
+					       resumed);
+	if (stream_begin(d->a, wl, resumed, err) < 0) {
+	fail:
 		/* nothing half-created: files this registration made go too */
 		for (int i = 0; i < r->nfiles; i++)
 			if (created[i])

@@ -26,55 +26,183 @@
  */
 static const char *const allowed[] = {
 	/* files and directories */
-	"read", "write", "readv", "writev", "pread64", "pwrite64", "preadv",
-	"pwritev", "open", "openat", "openat2", "close", "close_range",
-	"stat", "fstat", "lstat", "newfstatat", "statx", "statfs", "fstatfs",
-	"lseek", "access", "faccessat", "faccessat2", "readlink", "readlinkat",
-	"getdents64", "mkdir", "mkdirat", "unlink", "unlinkat", "rename",
-	"renameat", "renameat2", "rmdir", "ftruncate", "fsync", "fdatasync",
-	"fcntl", "dup", "dup2", "dup3", "pipe", "pipe2", "ioctl", "flock",
-	"fchmod", "fchmodat", "umask", "chdir", "fchdir", "getcwd", "fadvise64",
-	"getxattr", "lgetxattr", "fgetxattr", "setxattr", "lsetxattr",
-	"fsetxattr", "removexattr", "lremovexattr", "fremovexattr",
-	"listxattr", "llistxattr", "flistxattr", "utimensat", "sendfile",
+	"read",
+	"write",
+	"readv",
+	"writev",
+	"pread64",
+	"pwrite64",
+	"preadv",
+	"pwritev",
+	"open",
+	"openat",
+	"openat2",
+	"close",
+	"close_range",
+	"stat",
+	"fstat",
+	"lstat",
+	"newfstatat",
+	"statx",
+	"statfs",
+	"fstatfs",
+	"lseek",
+	"access",
+	"faccessat",
+	"faccessat2",
+	"readlink",
+	"readlinkat",
+	"getdents64",
+	"mkdir",
+	"mkdirat",
+	"unlink",
+	"unlinkat",
+	"rename",
+	"renameat",
+	"renameat2",
+	"rmdir",
+	"ftruncate",
+	"fsync",
+	"fdatasync",
+	"fcntl",
+	"dup",
+	"dup2",
+	"dup3",
+	"pipe",
+	"pipe2",
+	"ioctl",
+	"flock",
+	"fchmod",
+	"fchmodat",
+	"umask",
+	"chdir",
+	"fchdir",
+	"getcwd",
+	"fadvise64",
+	"getxattr",
+	"lgetxattr",
+	"fgetxattr",
+	"setxattr",
+	"lsetxattr",
+	"fsetxattr",
+	"removexattr",
+	"lremovexattr",
+	"fremovexattr",
+	"listxattr",
+	"llistxattr",
+	"flistxattr",
+	"utimensat",
+	"sendfile",
 	/* memory */
-	"mmap", "munmap", "mprotect", "madvise", "brk", "mremap", "mincore",
+	"mmap",
+	"munmap",
+	"mprotect",
+	"madvise",
+	"brk",
+	"mremap",
+	"mincore",
 	/* threads, signals, time */
-	"futex", "set_robust_list", "get_robust_list", "rseq", "clone",
-	"clone3", "exit", "exit_group", "gettid", "getpid", "getppid",
-	"getuid", "geteuid", "getgid", "getegid", "getgroups", "getresuid",
-	"getresgid", "kill", "tgkill", "tkill", "rt_sigaction",
-	"rt_sigprocmask", "rt_sigreturn", "rt_sigtimedwait", "sigaltstack",
-	"restart_syscall", "set_tid_address", "sched_yield",
-	"sched_getaffinity", "prctl", "prlimit64", "getrlimit", "getrusage",
-	"wait4", "waitid", "clock_gettime", "clock_getres", "clock_nanosleep",
-	"nanosleep", "gettimeofday", "time", "uname", "sysinfo", "getrandom",
+	"futex",
+	"set_robust_list",
+	"get_robust_list",
+	"rseq",
+	"clone",
+	"clone3",
+	"exit",
+	"exit_group",
+	"gettid",
+	"getpid",
+	"getppid",
+	"getuid",
+	"geteuid",
+	"getgid",
+	"getegid",
+	"getgroups",
+	"getresuid",
+	"getresgid",
+	"kill",
+	"tgkill",
+	"tkill",
+	"rt_sigaction",
+	"rt_sigprocmask",
+	"rt_sigreturn",
+	"rt_sigtimedwait",
+	"sigaltstack",
+	"restart_syscall",
+	"set_tid_address",
+	"sched_yield",
+	"sched_getaffinity",
+	"prctl",
+	"prlimit64",
+	"getrlimit",
+	"getrusage",
+	"wait4",
+	"waitid",
+	"clock_gettime",
+	"clock_getres",
+	"clock_nanosleep",
+	"nanosleep",
+	"gettimeofday",
+	"time",
+	"uname",
+	"sysinfo",
+	"getrandom",
 	"membarrier",
 	/* event loop */
-	"epoll_create", "epoll_create1", "epoll_ctl", "epoll_wait",
-	"epoll_pwait", "epoll_pwait2", "poll", "ppoll", "select", "pselect6",
-	"signalfd4", "eventfd2", "timerfd_create", "timerfd_settime",
+	"epoll_create",
+	"epoll_create1",
+	"epoll_ctl",
+	"epoll_wait",
+	"epoll_pwait",
+	"epoll_pwait2",
+	"poll",
+	"ppoll",
+	"select",
+	"pselect6",
+	"signalfd4",
+	"eventfd2",
+	"timerfd_create",
+	"timerfd_settime",
 	"timerfd_gettime",
 	/* sockets: the hook's, the sinks' */
-	"socket", "socketpair", "connect", "accept", "accept4", "bind",
-	"listen", "getsockname", "getpeername", "setsockopt", "getsockopt",
-	"sendto", "recvfrom", "sendmsg", "recvmsg", "sendmmsg", "recvmmsg",
+	"socket",
+	"socketpair",
+	"connect",
+	"accept",
+	"accept4",
+	"bind",
+	"listen",
+	"getsockname",
+	"getpeername",
+	"setsockopt",
+	"getsockopt",
+	"sendto",
+	"recvfrom",
+	"sendmsg",
+	"recvmsg",
+	"sendmmsg",
+	"recvmmsg",
 	"shutdown",
 	/* BPF: map updates, programs attached and detached on demand */
-	"bpf", "perf_event_open",
+	"bpf",
+	"perf_event_open",
 	/* a stricter filter may still be stacked (no widening is possible) */
 	"seccomp",
 };
 
 /* The capabilities kept, each for a reason (docs/hook.md). */
-static const int kept_caps[] = {
-	CAP_SYS_ADMIN, /* trusted.* xattrs on cgroups; BPF before 5.8 */
-	CAP_BPF, /* map updates, program attach/detach */
-	CAP_PERFMON, /* tracepoint attach (perf_event_open) */
-	CAP_DAC_READ_SEARCH, /* bundles and /proc of any owner */
-	CAP_SYS_PTRACE, /* /proc/PID/{exe,root,cgroup} of container processes */
-	CAP_SYS_RESOURCE, /* RLIMIT_MEMLOCK on kernels before 5.11 */
+static const struct {
+	int cap;
+	const char *name;
+} kept_caps[] = {
+	{CAP_SYS_ADMIN, "CAP_SYS_ADMIN"}, /* trusted.* xattrs; BPF before 5.8 */
+	{CAP_BPF, "CAP_BPF"}, /* map updates, program attach/detach */
+	{CAP_PERFMON, "CAP_PERFMON"}, /* tracepoint attach */
+	{CAP_DAC_READ_SEARCH, "CAP_DAC_READ_SEARCH"}, /* bundles, /proc */
+	{CAP_SYS_PTRACE, "CAP_SYS_PTRACE"}, /* /proc/PID/{exe,root} */
+	{CAP_SYS_RESOURCE, "CAP_SYS_RESOURCE"}, /* memlock before 5.11 */
 };
+#define NKEPT (sizeof(kept_caps) / sizeof(kept_caps[0]))
 
 #define DENIED_MAX 1024
 static unsigned long denied_count[DENIED_MAX];
@@ -90,7 +218,7 @@ static void on_sigsys(int sig, siginfo_t *si, void *uctx)
 	__atomic_fetch_add(&denied_total, 1, __ATOMIC_RELAXED);
 	if (nr < DENIED_MAX)
 		__atomic_fetch_add(&denied_count[nr], 1, __ATOMIC_RELAXED);
-	/* the call returns EPERM, as an ERRNO action would */
+		/* the call returns EPERM, as an ERRNO action would */
 #if defined(__x86_64__)
 	uc->uc_mcontext.gregs[REG_RAX] = -EPERM;
 #elif defined(__aarch64__)
@@ -102,8 +230,8 @@ static void on_sigsys(int sig, siginfo_t *si, void *uctx)
 
 static bool cap_kept(int cap)
 {
-	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
-		if (kept_caps[i] == cap)
+	for (size_t i = 0; i < NKEPT; i++)
+		if (kept_caps[i].cap == cap)
 			return true;
 	return false;
 }
@@ -116,12 +244,16 @@ static int drop_caps(struct sf_error **err)
 	size_t o = 0;
 
 	if (syscall(SYS_capget, &h, d) < 0)
-		return sf_fail(err, errno, "sandbox: capget: %s", strerror(errno));
+		return sf_fail(err, errno, "sandbox: capget: %s",
+			       strerror(errno));
 	/* the bounding set first: dropping it needs CAP_SETPCAP */
 	for (int cap = 0; cap <= CAP_LAST_CAP; cap++)
 		if (!cap_kept(cap) && prctl(PR_CAPBSET_READ, cap) == 1 &&
 		    prctl(PR_CAPBSET_DROP, cap) < 0)
-			return sf_fail(err, errno, "sandbox: drop capability %d from the bounding set: %s", cap, strerror(errno));
+			return sf_fail(
+				err, errno,
+				"sandbox: drop capability %d from the bounding set: %s",
+				cap, strerror(errno));
 	prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
 	for (int i = 0; i < 2; i++) {
 		__u32 keep = 0;
@@ -134,16 +266,17 @@ static int drop_caps(struct sf_error **err)
 		d[i].inheritable = 0;
 	}
 	if (syscall(SYS_capset, &h, d) < 0)
-		return sf_fail(err, errno, "sandbox: capset: %s", strerror(errno));
+		return sf_fail(err, errno, "sandbox: capset: %s",
+			       strerror(errno));
 	kept[0] = 0;
-	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++) {
-		int c = kept_caps[i];
+	for (size_t i = 0; i < NKEPT; i++) {
+		int c = kept_caps[i].cap;
 
 		if (d[c / 32].permitted & (1u << (c % 32)))
-			o += (size_t)snprintf(kept + o, sizeof(kept) - o, " %d",
-					      c);
+			o += (size_t)snprintf(kept + o, sizeof(kept) - o, " %s",
+					      kept_caps[i].name);
 	}
-	log_info("sandbox: capabilities kept (numbers):%s", kept);
+	log_info("sandbox: capabilities kept:%s", kept[0] ? kept : " none");
 	return 0;
 }
 
@@ -156,7 +289,8 @@ static int install_filter(struct sf_error **err)
 	int rc = 0;
 
 	if (!ctx)
-		return sf_fail(err, ENOMEM, "sandbox: libseccomp could not start a filter");
+		return sf_fail(err, ENOMEM,
+			       "sandbox: libseccomp could not start a filter");
 	sigaction(SIGSYS, &sa, NULL);
 	sigemptyset(&sys);
 	sigaddset(&sys, SIGSYS);
@@ -168,16 +302,22 @@ static int install_filter(struct sf_error **err)
 		if (nr == __NR_SCMP_ERROR)
 			continue;
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, nr, 0) < 0) {
-			rc = sf_fail(err, 0, "sandbox: libseccomp refuses `%s`", allowed[i]);
+			rc = sf_fail(err, 0, "sandbox: libseccomp refuses `%s`",
+				     allowed[i]);
 			goto out;
 		}
 	}
 	/* every thread, the sinks' too */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
 	if (seccomp_load(ctx) < 0)
-		rc = sf_fail(err, errno, "sandbox: install the seccomp filter: %s (run with --no-sandbox to go without)", strerror(errno));
+		rc = sf_fail(
+			err, errno,
+			"sandbox: install the seccomp filter: %s (run with --no-sandbox to go without)",
+			strerror(errno));
 	else
-		log_info("sandbox: seccomp allow-list of %zu syscalls installed, others fail with EPERM and are logged", sizeof(allowed) / sizeof(allowed[0]));
+		log_info(
+			"sandbox: seccomp allow-list of %zu syscalls installed, others fail with EPERM and are logged",
+			sizeof(allowed) / sizeof(allowed[0]));
 out:
 	seccomp_release(ctx);
 	return rc;
@@ -192,6 +332,12 @@ int seccomp_self_sandbox(struct sf_error **err)
 
 void seccomp_self_report(void)
 {
+	static unsigned long total_reported;
+	unsigned long total = seccomp_self_denied();
+
+	if (total == total_reported)
+		return;
+	total_reported = total;
 	for (unsigned nr = 0; nr < DENIED_MAX; nr++) {
 		unsigned long n =
 			__atomic_load_n(&denied_count[nr], __ATOMIC_RELAXED);
@@ -201,7 +347,9 @@ void seccomp_self_report(void)
 			continue;
 		name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE,
 							(int)nr);
-		log_warn("sandbox: denied syscall %s (%u), %lu calls so far: the agent's seccomp filter refused it with EPERM", name ? name : "?", nr, n);
+		log_warn(
+			"sandbox: denied syscall %s (%u), %lu calls so far: the agent's seccomp filter refused it with EPERM",
+			name ? name : "?", nr, n);
 		free(name);
 		denied_reported[nr] = n;
 	}
@@ -219,8 +367,11 @@ void seccomp_self_test(void)
 	long r = syscall(SYS_personality, 0xffffffffUL);
 
 	if (r == -1 && errno == EPERM)
-		log_warn("sandbox self-test: personality() failed with EPERM: denied as designed");
+		log_warn(
+			"sandbox self-test: personality() failed with EPERM: denied as designed");
 	else
-		log_error("sandbox self-test: personality() returned %ld: the sandbox is NOT in force", r);
+		log_error(
+			"sandbox self-test: personality() returned %ld: the sandbox is NOT in force",
+			r);
 	seccomp_self_report();
 }
