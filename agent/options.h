@@ -17,6 +17,7 @@ enum sf_mode {
 	SF_MODE_SHOW, /* -S: list bundles */
 	SF_MODE_DAEMON, /* -D: per-host agent for the hook */
 	SF_MODE_INJECT, /* --inject-hook BUNDLE: add sfhook to config.json */
+	SF_MODE_COUNT /* not a mode: how many there are */
 };
 
 struct sf_options {
@@ -68,13 +69,16 @@ struct sf_options {
 	bool no_sandbox; /* --no-sandbox: -D without its own seccomp filter */
 	bool sandbox_selftest; /* --sandbox-selftest (tests only) */
 	bool help, version;
+	bool help_man, completion; /* --help-man, --completion-bash */
 	int argc; /* PROGRAM ARGS... */
 	char **argv;
 };
 
-/* Parses argv into o.  Usage errors come back with status SF_EXIT_USAGE. */
+/* Parses argv into o (the option table in cli.c, described in cli.h).  Usage
+ * errors come back with status SF_EXIT_USAGE. */
 int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		  struct sf_error **err);
+/* --help, made from the option table */
 void sf_usage_print(FILE *f);
 const char *sf_mode_name(enum sf_mode m);
 

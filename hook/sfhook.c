@@ -45,7 +45,7 @@ static void usage(FILE *f)
 	      "STAGE: prestart | createRuntime (register) | poststop (unregister);\n"
 	      "       default: from the state's status.\n"
 	      "  --socket PATH  agent socket (default " SF_SOCKET_DEFAULT ")\n"
-	      "  --timeout MS   how long to wait for the agent (default 2000)\n"
+	      "  --timeout MS   how long to wait for the agent (default 2000, at most 60000)\n"
 	      "Annotations: io.sfagent.export=file|file:NAME|mqtt|mqtt:TOPIC|http[,...],\n"
 	      "             io.sfagent.format=json|quixote|cadets, io.sfagent.workload=NAME,\n"
 	      "             io.sfagent.fail=open|closed\n",
@@ -69,7 +69,28 @@ static int parse_args(int argc, char **argv, struct hook *h,
 	h->socket = SF_SOCKET_DEFAULT;
 	h->timeout_ms = TIMEOUT_DEFAULT_MS;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	/* GNU order: options may follow the stage (prestart --socket PATH, as
+	 * runc users write it in config.json); "+" and taking the stage here
+	 * make that hold even with POSIXLY_CORRECT set */
+	while (optind < argc) {
+		c = getopt_long(argc, argv, "+", opts, NULL);
+		if (c == -1) {
+			/* after "--" nothing is an option */
+			bool dashdash = !strcmp(argv[optind - 1], "--");
+
+			if (optind >= argc)
+				break;
+			if (!h->stage_arg)
+				h->stage_arg = argv[optind++];
+			else
+				dashdash = true;
+			if (dashdash && optind < argc)
+				return sf_usage(
+					err,
+					"unexpected argument `%s` (see --help)",
+					argv[optind]);
+			continue;
+		}
 		switch (c) {
 		case 's':
 			if (!*optarg)
@@ -97,11 +118,6 @@ static int parse_args(int argc, char **argv, struct hook *h,
 					argv[optind - 1]);
 		}
 	}
-	if (optind < argc)
-		h->stage_arg = argv[optind++];
-	if (optind < argc)
-		return sf_usage(err, "unexpected argument `%s` (see --help)",
-				argv[optind]);
 	return 0;
 }
 
@@ -347,6 +363,9 @@ int main(int argc, char **argv)
 	sf_log_init(PROG, SF_LOG_WARN, NULL);
 	openlog(PROG, LOG_PID, LOG_DAEMON);
 	if (parse_args(argc, argv, &h, &err) < 0)
+		return sf_error_report(PROG, err);
+	/* a stage given is checked before waiting for the state */
+	if (h.stage_arg && stage_of(&h, &stage, &err) < 0)
 		return sf_error_report(PROG, err);
 	/* a runtime writes the state at once: stdin gets the hook's timeout too */
 	if (oci_read_input(STDIN_FILENO, OCI_STATE_MAX, h.timeout_ms, &input,

@@ -276,6 +276,31 @@ while True:
 	run "$SFHOOK" --timeout 0
 	assert_equal "$status" 2
 	assert_output --partial "bad --timeout"
+	# an unknown stage is named before stdin is read (empty here)
+	run "$SFHOOK" bogus </dev/null
+	assert_equal "$status" 2
+	assert_output 'sfhook: stage `bogus` is not handled: configure sfhook for prestart (or createRuntime) and poststop'
+	run "$SFHOOK" prestart extra </dev/null
+	assert_equal "$status" 2
+	assert_output --partial 'unexpected argument `extra`'
+	run "$SFHOOK" prestart -- --socket </dev/null
+	assert_equal "$status" 2
+	assert_output --partial 'unexpected argument `--socket`'
+	run "$SFHOOK" --help
+	assert_output --partial "at most 60000"
+}
+
+@test "options after the stage (GNU order): prestart --socket PATH registers the container" {
+	make_bundle "$HT/bgnu" '["/bin/true"]' '{"io.sfagent.workload": "gnu", "io.sfagent.fail": "closed"}'
+	# the stage first, then the options, as runc users write config.json
+	jq '(.hooks.prestart[], .hooks.poststop[]) |= (.args |= [.[0], .[-1]] + .[1:-1])' \
+		"$HT/bgnu/config.json" >"$HT/bgnu/c.tmp" && mv "$HT/bgnu/c.tmp" "$HT/bgnu/config.json"
+	run jq -r '.hooks.prestart[0].args | "\(.[1]) \(.[-2])"' "$HT/bgnu/config.json"
+	assert_output "prestart --socket"
+	run run_container sfh-gnu1 "$HT/bgnu"
+	assert_success
+	assert_stream "$OUT/gnu.jsonl" 'by("process.exec")[0]["filename"] == "/bin/true"' \
+		'ev[-1]["type"] == "stream.end"'
 }
 
 @test "after all that the agent is alive and serves a container" {

@@ -5,7 +5,7 @@ UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE \
 	-DSF_VERSION='"$(VERSION)"' $(SF_INCLUDES) -Itests/unit
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
-UNIT_SRCS := agent/sbuf.c agent/cli.c agent/encoders/encode.c agent/encoders/encode_util.c \
+UNIT_SRCS := agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c agent/encoders/encode.c agent/encoders/encode_util.c \
 	agent/encoders/encode_json.c agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
 	agent/sinks/sinkq.c agent/sinks/sink_topic.c agent/encoders/encode_quixote.c \
 	agent/encoders/encode_cadets.c agent/modes/bundle.c lib/util.c lib/cgroup.c lib/json.c \

@@ -112,10 +112,7 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	int ret = -1;
 
 	d.srv.listen_fd = d.srv.epfd = -1;
-	if (geteuid() != 0)
-		return sf_fail(
-			err, 0,
-			"must run as root (it loads BPF programs); try `sudo sfagent -D`");
+	/* root: checked by main (the mode table) */
 	if (cg2_mount_point(&d.cg_mnt, err) < 0 ||
 	    cg2_path_of_pid(getpid(), &d.self_cgroup, err) < 0)
 		goto out_free;

@@ -334,10 +334,8 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 			err, 0,
 			"runc not found in PATH: install it (apt-get install runc)");
 	}
-	if (geteuid() != 0 || cg2_mount_point(&mnt, err) < 0) {
-		if (geteuid() != 0)
-			sf_fail(err, 0,
-				"must run as root (it loads BPF programs and runs runc); try `sudo sfagent ...`");
+	/* root: checked by main (the mode table) */
+	if (cg2_mount_point(&mnt, err) < 0) {
 		free(c.runc);
 		bundle_free(&b);
 		return -1;
