@@ -68,6 +68,7 @@ struct sf_options {
 	const char *seccomp_dir; /* --seccomp-dir: base profiles (-D) */
 	bool no_sandbox; /* --no-sandbox: -D without its own seccomp filter */
 	bool sandbox_selftest; /* --sandbox-selftest (tests only) */
+	bool sandbox_list; /* --sandbox-list */
 	bool help, version;
 	bool help_man, completion; /* --help-man, --completion-bash */
 	int argc; /* PROGRAM ARGS... */

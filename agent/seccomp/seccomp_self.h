@@ -11,6 +11,7 @@
 #define SF_SECCOMP_SELF_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "util.h"
 
@@ -19,6 +20,8 @@ int seccomp_self_sandbox(struct sf_error **err);
 /* Logs syscalls denied since the last call (main loop; not signal-safe
  * work is done here, never in the trap handler). */
 void seccomp_self_report(void);
+/* --sandbox-list: the allow-list, one name a line. */
+void seccomp_self_list(FILE *f);
 /* Total denied calls so far. */
 unsigned long seccomp_self_denied(void);
 /* Test-only (--sandbox-selftest): makes one call the filter denies and
