@@ -53,8 +53,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int agent_init(struct agent *a, const struct sf_options *o,
-	       struct sf_error **err)
+int agent_init_probe(struct agent *a, const struct sf_options *o,
+		     const struct probe_ops *ops, struct sf_error **err)
 {
 	struct probe_opts po = {
 		.btf_path = o->btf_path,
@@ -79,7 +79,8 @@ int agent_init(struct agent *a, const struct sf_options *o,
 	}
 	a->boot_to_epoch =
 		(int64_t)sf_now_ns() - (int64_t)clock_ns(CLOCK_BOOTTIME);
-	if (probe_open(&a->probe, &po, err) < 0) {
+	if (probe_open(&a->probe, ops, &po, err) < 0 ||
+	    probe_attach(&a->probe, err) < 0) {
 		probe_close(&a->probe);
 		free(a->exporter);
 		a->exporter = NULL;
@@ -178,16 +179,7 @@ struct workload *agent_workload_new(struct agent *a, const char *name,
 int agent_workload_sinks_from_options(struct agent *a, struct workload *wl,
 				      struct sf_error **err)
 {
-	const struct sf_options *o = a->opt;
-
-	/* the file last: a network sink that fails leaves no file behind */
-	if (o->broker && sink_open_spec(a, wl, "mqtt", NULL, err) < 0)
-		return -1;
-	if (o->http_url && sink_open_spec(a, wl, "http", NULL, err) < 0)
-		return -1;
-	if (o->output && sink_open_spec(a, wl, "file", NULL, err) < 0)
-		return -1;
-	return 0;
+	return sink_open_from_options(a, wl, err);
 }
 
 void agent_reopen(struct agent *a)
@@ -256,16 +248,51 @@ static uint64_t sinks_dropped(struct workload *wl)
 }
 
 /*
- * Sink loss: the stream.missed record goes out on its own as a control
- * record.  When no sink can take it (disk still full), it is taken back,
- * seq included, and tried again at the next check, so the count always
- * reaches the reader.
+ * Sends wl->out, one stream.missed record, as a control record: never
+ * dropped for lack of queue room, and never lost with a batch of events a
+ * sink refused, which would lose the count it carries.  When no sink can
+ * take it (disk still full), it is taken back, seq included, and the caller
+ * tries again at the next check, so the count always reaches the reader.
+ * A sink that lacks it while others have it counts it, and tells at the
+ * next check.  Returns whether it was sent.
  */
-static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
+static bool send_missed(struct workload *wl)
 {
 	bool ok[SF_MAX_SINKS];
-	uint64_t sink;
 	int failed = 0;
+
+	for (int i = 0; i < wl->nsinks; i++) {
+		cleanup_error struct sf_error *err = NULL;
+
+		ok[i] = sink_write_control(wl->sinks[i], wl->out.data,
+					   wl->out.len, &err) == 0;
+		failed += !ok[i];
+	}
+	wl->out.len = 0;
+	if (wl->nsinks && failed == wl->nsinks) {
+		wl->seq--;
+		return false;
+	}
+	for (int i = 0; i < wl->nsinks; i++)
+		if (!ok[i])
+			sink_count_dropped(wl->sinks[i], 1);
+	return true;
+}
+
+/* Ring buffer loss, told after the events encoded before it. */
+static void report_ringbuf_missed(struct agent *a, struct workload *wl,
+				  uint64_t rb)
+{
+	stream_flush(a, wl);
+	emit_missed(wl, rb - wl->missed_ringbuf, "ringbuf");
+	if (send_missed(wl))
+		wl->missed_ringbuf = rb;
+}
+
+/* Sink loss: one stream.missed for an outage, once the sinks deliver. */
+static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
+{
+	uint64_t sink;
 
 	for (int i = 0; !final && i < wl->nsinks; i++)
 		if (sink_congested(wl->sinks[i]))
@@ -275,23 +302,8 @@ static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
 	if (sink <= wl->missed_sink)
 		return;
 	emit_missed(wl, sink - wl->missed_sink, "sink");
-	for (int i = 0; i < wl->nsinks; i++) {
-		cleanup_error struct sf_error *err = NULL;
-
-		ok[i] = sink_write_control(wl->sinks[i], wl->out.data,
-					   wl->out.len, &err) == 0;
-		failed += !ok[i];
-	}
-	wl->out.len = 0;
-	if (failed == wl->nsinks) {
-		wl->seq--;
-		return;
-	}
-	/* the sinks that lack it count it, and tell at the next check */
-	for (int i = 0; i < wl->nsinks; i++)
-		if (!ok[i])
-			sink_count_dropped(wl->sinks[i], 1);
-	wl->missed_sink = sink;
+	if (send_missed(wl))
+		wl->missed_sink = sink;
 }
 
 /* Turn new loss counts into stream.missed records. */
@@ -299,10 +311,8 @@ static void check_missed(struct agent *a, struct workload *wl, bool final)
 {
 	uint64_t rb = probe_drops(&a->probe, wl->slot);
 
-	if (rb > wl->missed_ringbuf) {
-		emit_missed(wl, rb - wl->missed_ringbuf, "ringbuf");
-		wl->missed_ringbuf = rb;
-	}
+	if (rb > wl->missed_ringbuf)
+		report_ringbuf_missed(a, wl, rb);
 	if (sinks_dropped(wl) > wl->missed_sink)
 		report_sink_missed(a, wl, final);
 }
@@ -363,7 +373,10 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 		seccomp_record_end(&a->probe, wl->seccomp, wl->slot,
 				   a->opt->seccomp_dir, wl->name, &t);
 	t.events = wl->events;
-	t.missed_ringbuf = wl->missed_ringbuf;
+	/* the whole loss, also when its stream.missed could not be written */
+	t.missed_ringbuf = probe_drops(&a->probe, wl->slot);
+	if (t.missed_ringbuf < wl->missed_ringbuf)
+		t.missed_ringbuf = wl->missed_ringbuf;
 	t.missed_sink = sinks_dropped(wl);
 	t.missed = t.missed_ringbuf + t.missed_sink;
 	stream_flush(a, wl);

@@ -30,8 +30,15 @@ struct agent {
 	int epfd_sig;
 };
 
-int agent_init(struct agent *a, const struct sf_options *o,
-	       struct sf_error **err);
+/* The agent on the probe `ops` (a unit test's own, without BPF). */
+int agent_init_probe(struct agent *a, const struct sf_options *o,
+		     const struct probe_ops *ops, struct sf_error **err);
+/* The agent on the BPF programs. */
+static inline int agent_init(struct agent *a, const struct sf_options *o,
+			     struct sf_error **err)
+{
+	return agent_init_probe(a, o, &probe_bpf_ops, err);
+}
 void agent_fini(struct agent *a);
 
 uint64_t sf_now_ns(void); /* CLOCK_REALTIME, ns */

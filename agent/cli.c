@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "proto.h"
 #include "sink.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
@@ -340,6 +341,13 @@ static int check_sinks(const struct sf_options *o, struct sf_error **err)
 	if (o->max_files && !o->rotate_secs && !o->max_size)
 		return sf_usage(
 			err, "--max-files needs -G SECONDS or --max-size MB");
+	if (o->mqtt_filter && !o->broker)
+		return sf_usage(err,
+				"--mqtt-filter needs a broker: add -b HOST");
+	if (o->http_filter && !o->http_url)
+		return sf_usage(err, "--http-filter needs --http URL");
+	if (o->file_filter && !o->output && o->mode != SF_MODE_DAEMON)
+		return sf_usage(err, "--file-filter needs -o FILE");
 	if ((o->mqtt_user || o->mqtt_password_file || o->mqtt_cafile ||
 	     o->mqtt_cert || o->mqtt_key || o->mqtt_client_id || o->topic) &&
 	    !o->broker)
@@ -382,8 +390,10 @@ static int check_sink_values(const struct sf_options *o, struct sf_error **err)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		if (files[i] && access(files[i], R_OK) < 0)
-			return sf_fail(err, errno, "cannot read %s `%s`",
-				       names[i], files[i]);
+			return sf_fail(
+				err, 0,
+				"cannot read %s `%s`: %s: give a file this user can read",
+				names[i], files[i], strerror(errno));
 	return 0;
 }
 
@@ -404,7 +414,7 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 	if (check_combinations(o, err) < 0 || check_modes(o, seen, err) < 0)
 		return -1;
 	if (!o->socket_path)
-		o->socket_path = "/run/sfagent/sfagent.sock";
+		o->socket_path = SF_SOCKET_DEFAULT;
 	if (!o->output_dir)
 		o->output_dir = "/var/log/sfagent";
 	if (!o->seccomp_dir)

@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "encode.h"
+#include "filter.h"
 
 #define OFF(field) offsetof(struct sf_options, field)
 #define DAY_SECS   (365ul * 86400)
@@ -92,6 +93,47 @@ static int opt_inject_hook(struct sf_options *o, const struct sf_opt *d,
 	o->inject_bundle = arg;
 	return 0;
 }
+
+/* --doc man|bash-completion|default: for make install (hidden) */
+static int opt_doc(struct sf_options *o, const struct sf_opt *d,
+		   const char *arg, struct sf_error **err)
+{
+	if (!cli_doc_find(arg))
+		return sf_usage(err, "unknown --doc `%s`: choose one of %s",
+				arg, cli_doc_names());
+	o->doc = arg;
+	return 0;
+}
+
+/* Filters are compiled here only to refuse a bad one before anything
+ * starts; the agent compiles them again for use (filter_conf_init). */
+static int opt_filter(struct sf_options *o, const struct sf_opt *d,
+		      const char *arg, struct sf_error **err)
+{
+	struct filter *f = filter_parse_arg(arg, d->name, err);
+	const char *ek;
+
+	if (!f)
+		return -1;
+	ek = filter_event_key(f);
+	if (d->off == OFF(select) && ek) {
+		filter_free(f);
+		return sf_usage(
+			err,
+			"select: `%s` is a key of events; --select decides from the container's keys (workload, container, image, k8s.*, annotation.*)",
+			ek);
+	}
+	filter_free(f);
+	*(const char **)((char *)o + d->off) = arg;
+	return 0;
+}
+
+#define FILTER_OPT(name_, field, help_, modes_)                          \
+	{                                                                \
+		.name = (name_), .kind = SF_OPT_FUNC, .off = OFF(field), \
+		.parse = opt_filter, .arg = "EXPR", .help = (help_),     \
+		.modes = (modes_)                                        \
+	}
 
 #define SECTION(title)                                  \
 	{                                               \
@@ -390,6 +432,23 @@ const struct sf_opt cli_opts[] = {
 	 .modes_bad = "--hook-path applies to --inject-hook only",
 	 .complete = "file"},
 
+	SECTION("Filters (docs/filters.md; EXPR or @FILE)"),
+	FILTER_OPT(
+		"filter", filter,
+		"keep only the events EXPR selects, e.g. '[type process]\n| [type file] & [path = /etc/*]'; with -D every stream's",
+		SF_MB_STREAM),
+	FILTER_OPT("file-filter", file_filter,
+		   "what -o (-D: the export files) receives, and --filter",
+		   SF_MB_STREAM),
+	FILTER_OPT("mqtt-filter", mqtt_filter,
+		   "what MQTT receives, e.g. '[priority >= 300]'",
+		   SF_MB_STREAM),
+	FILTER_OPT("http-filter", http_filter, "what --http receives",
+		   SF_MB_STREAM),
+	FILTER_OPT(
+		"select", select,
+		"daemon: track only the containers EXPR selects, by\nworkload, container, image, k8s.*, annotation.*",
+		SF_MB(SF_MODE_DAEMON)),
 	SECTION("Seccomp"),
 	{.name = "seccomp-profile",
 	 .kind = SF_OPT_STR,
@@ -489,14 +548,10 @@ const struct sf_opt cli_opts[] = {
 	 .off = OFF(version),
 	 .stop = 1,
 	 .help = "print the version and exit"},
-	{.name = "help-man",
-	 .kind = SF_OPT_BOOL,
-	 .off = OFF(help_man),
-	 .stop = 1,
-	 .hidden = 1},
-	{.name = "completion-bash",
-	 .kind = SF_OPT_BOOL,
-	 .off = OFF(completion),
+	{.name = "doc",
+	 .kind = SF_OPT_FUNC,
+	 .parse = opt_doc,
+	 .arg = "NAME",
 	 .stop = 1,
 	 .hidden = 1},
 };

@@ -36,15 +36,13 @@ static int run_mode(const struct sf_options *o, struct sf_error **err)
 			sf_mode_name(o->mode));
 }
 
-/* --help, --version, --help-man, --completion-bash: 1 if one was printed */
+/* --help, --version, --doc NAME: 1 if one was printed */
 static int print_doc(const struct sf_options *o)
 {
 	if (o->help)
 		cli_doc_help(stdout);
-	else if (o->help_man)
-		cli_doc_man(stdout);
-	else if (o->completion)
-		cli_doc_completion(stdout);
+	else if (o->doc)
+		cli_doc_find(o->doc)(stdout);
 	else if (o->version)
 		printf("sfagent %s\n", SF_VERSION);
 	else if (o->sandbox_list)

@@ -63,6 +63,12 @@ struct sf_options {
 	const char *output_dir; /* --output-dir (daemon) */
 	const char *inject_bundle; /* --inject-hook BUNDLE_DIR */
 	const char *hook_path; /* --hook-path (--inject-hook) */
+	/* filters (docs/filters.md): the expression, or @FILE */
+	const char *filter; /* --filter: the stream's */
+	const char *file_filter; /* --file-filter, ANDed with --filter */
+	const char *mqtt_filter; /* --mqtt-filter */
+	const char *http_filter; /* --http-filter */
+	const char *select; /* --select (daemon): containers tracked */
 	/* seccomp (agent/seccomp/) */
 	const char *seccomp_profile; /* -X/-w --seccomp-profile FILE */
 	const char *seccomp_dir; /* --seccomp-dir: base profiles (-D) */
@@ -70,7 +76,7 @@ struct sf_options {
 	bool sandbox_selftest; /* --sandbox-selftest (tests only) */
 	bool sandbox_list; /* --sandbox-list */
 	bool help, version;
-	bool help_man, completion; /* --help-man, --completion-bash */
+	const char *doc; /* --doc NAME: print a document made from the options */
 	int argc; /* PROGRAM ARGS... */
 	char **argv;
 };

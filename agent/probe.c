@@ -15,6 +15,23 @@
 
 #define DEFAULT_BTF "/sys/kernel/btf/vmlinux"
 
+/* The BPF backend's state (probe->state). */
+struct probe_bpf {
+	struct sfagent_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links;
+	int nlinks;
+	int ncpus;
+	/* seccomp recording programs, attached while some slot records */
+	struct bpf_link *seccomp_links[2];
+	unsigned seccomp_users;
+};
+
+static struct probe_bpf *bpf_of(struct probe *p)
+{
+	return p->state;
+}
+
 /* Syscalls whose exit we export (tracepoint syscalls/sys_exit_<tp>): the
  * one list in bpf/syscalls.def, which the BPF side's dispatch comes from. */
 struct exported_syscall {
@@ -81,10 +98,12 @@ int probe_mount_fs(struct sf_error **err)
 static int add_link(struct probe *p, struct bpf_link *l, const char *what,
 		    struct sf_error **err)
 {
+	struct probe_bpf *b = bpf_of(p);
+
 	if (!l)
 		return sf_fail(err, errno, "attach BPF program to %s", what);
-	p->links = xrealloc(p->links, (p->nlinks + 1) * sizeof(*p->links));
-	p->links[p->nlinks++] = l;
+	b->links = xrealloc(b->links, (b->nlinks + 1) * sizeof(*b->links));
+	b->links[b->nlinks++] = l;
 	return 0;
 }
 
@@ -138,16 +157,16 @@ static int attach_syscalls(struct probe *p, struct bpf_program *prog,
 	return 0;
 }
 
-int probe_open(struct probe *p, const struct probe_opts *o,
-	       struct sf_error **err)
+static int bpf_open(struct probe *p, const struct probe_opts *o,
+		    struct sf_error **err)
 {
 	const char *btf = o->btf_path ? o->btf_path : DEFAULT_BTF;
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
+	struct probe_bpf *b;
 	struct sfagent_bpf *s;
 	struct stat st;
 	int r;
 
-	memset(p, 0, sizeof(*p));
 	libbpf_set_print(libbpf_log);
 	if (stat(btf, &st) < 0 || st.st_size == 0)
 		return sf_fail(
@@ -156,14 +175,15 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 			btf);
 	if (probe_mount_fs(err) < 0)
 		return -1;
-	p->ncpus = libbpf_num_possible_cpus();
-	if (p->ncpus <= 0)
-		return sf_fail(err, -p->ncpus, "count possible CPUs");
+	b = p->state = xzalloc(sizeof(*b));
+	b->ncpus = libbpf_num_possible_cpus();
+	if (b->ncpus <= 0)
+		return sf_fail(err, -b->ncpus, "count possible CPUs");
 
 	s = sfagent_bpf__open_opts(&oo);
 	if (!s)
 		return sf_fail(err, errno, "open BPF object");
-	p->skel = s;
+	b->skel = s;
 	r = bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
 	if (r < 0)
 		return sf_fail(err, -r, "set ring buffer size to %u bytes",
@@ -180,6 +200,28 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 			"load BPF programs: %s (kernel BTF %s; run with -d FILE for libbpf's and the verifier's log)",
 			msg, btf);
 	}
+	b->rb = ring_buffer__new(bpf_map__fd(s->maps.events), o->on_event,
+				 o->ctx, NULL);
+	if (!b->rb)
+		return sf_fail(err, errno, "create ring buffer reader");
+	log_debug("BPF loaded: ring buffer %u bytes", o->ringbuf_bytes);
+	return 0;
+}
+
+static void bpf_detach(struct probe *p)
+{
+	struct probe_bpf *b = bpf_of(p);
+
+	for (int i = 0; i < b->nlinks; i++)
+		bpf_link__destroy(b->links[i]);
+	free(b->links);
+	b->links = NULL;
+	b->nlinks = 0;
+}
+
+static int bpf_attach(struct probe *p, struct sf_error **err)
+{
+	struct sfagent_bpf *s = bpf_of(p)->skel;
 
 	if (add_link(p, bpf_program__attach(s->progs.sf_exec),
 		     "sched_process_exec", err) < 0 ||
@@ -191,147 +233,175 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 		     err) < 0 ||
 	    add_link(p, bpf_program__attach(s->progs.sf_sys_exit_compat),
 		     "sys_exit (32-bit syscalls)", err) < 0)
-		return -1;
+		goto fail;
 	if (attach_syscalls(p, s->progs.sf_sys_exit, "sys_exit_", 0, err) < 0 ||
 	    attach_syscalls(p, s->progs.sf_sys_enter_cred, "sys_enter_",
 			    SF_SC_ENTER, err) < 0)
-		return -1;
-
-	p->rb = ring_buffer__new(bpf_map__fd(s->maps.events), o->on_event,
-				 o->ctx, NULL);
-	if (!p->rb)
-		return sf_fail(err, errno, "create ring buffer reader");
-	log_debug("BPF loaded: %d links, ring buffer %u bytes", p->nlinks,
-		  o->ringbuf_bytes);
+		goto fail;
+	log_debug("BPF attached: %d links", bpf_of(p)->nlinks);
 	return 0;
+fail:
+	bpf_detach(p);
+	return -1;
 }
 
-void probe_close(struct probe *p)
+static void bpf_close(struct probe *p)
 {
+	struct probe_bpf *b = bpf_of(p);
+
+	if (!b)
+		return;
+	bpf_detach(p);
 	for (int i = 0; i < 2; i++)
-		bpf_link__destroy(p->seccomp_links[i]);
-	p->seccomp_links[0] = p->seccomp_links[1] = NULL;
-	ring_buffer__free(p->rb);
-	p->rb = NULL;
-	for (int i = 0; i < p->nlinks; i++)
-		bpf_link__destroy(p->links[i]);
-	free(p->links);
-	p->links = NULL;
-	p->nlinks = 0;
-	sfagent_bpf__destroy(p->skel);
-	p->skel = NULL;
+		bpf_link__destroy(b->seccomp_links[i]);
+	ring_buffer__free(b->rb);
+	sfagent_bpf__destroy(b->skel);
+	free(b);
+	p->state = NULL;
 }
 
-static void bump_gen(struct probe *p)
+static void bump_gen(struct probe_bpf *b)
 {
-	__atomic_add_fetch(&p->skel->bss->track_gen, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&b->skel->bss->track_gen, 1, __ATOMIC_SEQ_CST);
 }
 
-int probe_track(struct probe *p, uint64_t cgid, uint32_t slot,
-		struct sf_error **err)
+static int bpf_track(struct probe *p, uint64_t cgid, uint32_t slot,
+		     struct sf_error **err)
 {
-	int r = bpf_map__update_elem(p->skel->maps.tracked, &cgid, sizeof(cgid),
+	struct probe_bpf *b = bpf_of(p);
+	int r = bpf_map__update_elem(b->skel->maps.tracked, &cgid, sizeof(cgid),
 				     &slot, sizeof(slot), BPF_ANY);
 
 	if (r < 0)
 		return sf_fail(err, -r, "track cgroup %llu",
 			       (unsigned long long)cgid);
-	bump_gen(p);
+	bump_gen(b);
 	return 0;
 }
 
-int probe_untrack(struct probe *p, uint64_t cgid)
+static int bpf_untrack(struct probe *p, uint64_t cgid)
 {
-	int r = bpf_map__delete_elem(p->skel->maps.tracked, &cgid, sizeof(cgid),
+	struct probe_bpf *b = bpf_of(p);
+	int r = bpf_map__delete_elem(b->skel->maps.tracked, &cgid, sizeof(cgid),
 				     0);
 
-	bump_gen(p);
+	bump_gen(b);
 	return r;
 }
 
-uint64_t probe_drops(struct probe *p, uint32_t slot)
+/* The slot's sf_drop counters summed over CPUs. */
+static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 {
-	struct sf_drop d[p->ncpus];
-	uint64_t sum = 0;
+	struct probe_bpf *b = bpf_of(p);
+	struct sf_drop d[b->ncpus], sum = {0};
 
 	memset(d, 0, sizeof(d)); /* valgrind cannot see the kernel fill it */
-	if (bpf_map__lookup_elem(p->skel->maps.drops, &slot, sizeof(slot), d,
+	if (bpf_map__lookup_elem(b->skel->maps.drops, &slot, sizeof(slot), d,
 				 sizeof(d), 0) < 0)
-		return 0;
-	for (int i = 0; i < p->ncpus; i++)
-		sum += d[i].ringbuf;
+		return sum;
+	for (int i = 0; i < b->ncpus; i++) {
+		sum.ringbuf += d[i].ringbuf;
+		sum.filtered += d[i].filtered;
+	}
 	return sum;
 }
 
-void probe_reset_drops(struct probe *p, uint32_t slot)
+static uint64_t bpf_drops(struct probe *p, uint32_t slot)
 {
-	struct sf_drop d[p->ncpus];
+	return bpf_drop_sum(p, slot).ringbuf;
+}
+
+static uint64_t bpf_filtered(struct probe *p, uint32_t slot)
+{
+	return bpf_drop_sum(p, slot).filtered;
+}
+
+static int bpf_set_filter_mask(struct probe *p, uint32_t slot,
+			       const struct sf_type_mask *m,
+			       struct sf_error **err)
+{
+	int r = bpf_map__update_elem(bpf_of(p)->skel->maps.filter_mask, &slot,
+				     sizeof(slot), m, sizeof(*m), BPF_ANY);
+
+	if (r < 0)
+		return sf_fail(err, -r, "set the filter mask of slot %u", slot);
+	return 0;
+}
+
+static void bpf_reset_drops(struct probe *p, uint32_t slot)
+{
+	struct probe_bpf *b = bpf_of(p);
+	struct sf_drop d[b->ncpus];
 
 	memset(d, 0, sizeof(d));
-	bpf_map__update_elem(p->skel->maps.drops, &slot, sizeof(slot), d,
+	bpf_map__update_elem(b->skel->maps.drops, &slot, sizeof(slot), d,
 			     sizeof(d), BPF_ANY);
 }
 
-int probe_epoll_fd(struct probe *p)
+static int bpf_epoll_fd(struct probe *p)
 {
-	return ring_buffer__epoll_fd(p->rb);
+	return ring_buffer__epoll_fd(bpf_of(p)->rb);
 }
 
-int probe_consume(struct probe *p)
+static int bpf_poll(struct probe *p)
 {
-	return ring_buffer__consume(p->rb);
+	return ring_buffer__consume(bpf_of(p)->rb);
 }
 
-int probe_seccomp_start(struct probe *p, uint32_t slot, struct sf_error **err)
+static int bpf_seccomp_start(struct probe *p, uint32_t slot,
+			     struct sf_error **err)
 {
-	struct sf_seccomp_bits b[p->ncpus];
+	struct probe_bpf *pb = bpf_of(p);
+	struct sf_seccomp_bits b[pb->ncpus];
 	__u32 on = 1;
 	int r;
 
 	memset(b, 0, sizeof(b));
-	r = bpf_map__update_elem(p->skel->maps.seccomp_bits, &slot,
+	r = bpf_map__update_elem(pb->skel->maps.seccomp_bits, &slot,
 				 sizeof(slot), b, sizeof(b), BPF_ANY);
 	if (!r)
-		r = bpf_map__update_elem(p->skel->maps.seccomp_on, &slot,
+		r = bpf_map__update_elem(pb->skel->maps.seccomp_on, &slot,
 					 sizeof(slot), &on, sizeof(on),
 					 BPF_ANY);
 	if (r < 0)
 		return sf_fail(err, -r, "seccomp recording: BPF map update");
-	if (p->seccomp_users++ == 0) {
-		p->seccomp_links[0] =
-			bpf_program__attach(p->skel->progs.sf_seccomp_enter);
+	if (pb->seccomp_users++ == 0) {
+		pb->seccomp_links[0] =
+			bpf_program__attach(pb->skel->progs.sf_seccomp_enter);
 		/* io_uring may be compiled out: the syscalls still count */
-		p->seccomp_links[1] =
-			bpf_program__attach(p->skel->progs.sf_seccomp_uring);
-		if (!p->seccomp_links[0]) {
-			p->seccomp_users = 0;
+		pb->seccomp_links[1] =
+			bpf_program__attach(pb->skel->progs.sf_seccomp_uring);
+		if (!pb->seccomp_links[0]) {
+			int e = errno;
+
+			pb->seccomp_users = 0;
 			on = 0;
-			bpf_map__update_elem(p->skel->maps.seccomp_on, &slot,
+			bpf_map__update_elem(pb->skel->maps.seccomp_on, &slot,
 					     sizeof(slot), &on, sizeof(on),
 					     BPF_ANY);
 			return sf_fail(
-				err, errno,
+				err, e,
 				"seccomp recording: attach to sys_enter");
 		}
 	}
 	return 0;
 }
 
-void probe_seccomp_stop(struct probe *p, uint32_t slot,
-			struct sf_seccomp_bits *out)
+static void bpf_seccomp_stop(struct probe *p, uint32_t slot,
+			     struct sf_seccomp_bits *out)
 {
-	struct sf_seccomp_bits b[p->ncpus];
+	struct probe_bpf *pb = bpf_of(p);
+	struct sf_seccomp_bits b[pb->ncpus];
 	__u32 off = 0;
 
-	memset(out, 0, sizeof(*out));
 	memset(b, 0, sizeof(b)); /* valgrind cannot see the kernel fill it */
-	if (!p->seccomp_users)
+	if (!pb->seccomp_users)
 		return;
-	bpf_map__update_elem(p->skel->maps.seccomp_on, &slot, sizeof(slot),
+	bpf_map__update_elem(pb->skel->maps.seccomp_on, &slot, sizeof(slot),
 			     &off, sizeof(off), BPF_ANY);
-	if (bpf_map__lookup_elem(p->skel->maps.seccomp_bits, &slot,
+	if (bpf_map__lookup_elem(pb->skel->maps.seccomp_bits, &slot,
 				 sizeof(slot), b, sizeof(b), 0) == 0)
-		for (int c = 0; c < p->ncpus; c++) {
+		for (int c = 0; c < pb->ncpus; c++) {
 			for (int i = 0; i < SF_SECCOMP_NR_MAX / 64; i++) {
 				out->native[i] |= b[c].native[i];
 				out->compat[i] |= b[c].compat[i];
@@ -339,9 +409,27 @@ void probe_seccomp_stop(struct probe *p, uint32_t slot,
 			for (int i = 0; i < SF_SECCOMP_URING_MAX / 64; i++)
 				out->uring[i] |= b[c].uring[i];
 		}
-	if (--p->seccomp_users == 0)
+	if (--pb->seccomp_users == 0)
 		for (int i = 0; i < 2; i++) {
-			bpf_link__destroy(p->seccomp_links[i]);
-			p->seccomp_links[i] = NULL;
+			bpf_link__destroy(pb->seccomp_links[i]);
+			pb->seccomp_links[i] = NULL;
 		}
 }
+
+const struct probe_ops probe_bpf_ops = {
+	.name = "bpf",
+	.open = bpf_open,
+	.attach = bpf_attach,
+	.detach = bpf_detach,
+	.poll = bpf_poll,
+	.close = bpf_close,
+	.epoll_fd = bpf_epoll_fd,
+	.track = bpf_track,
+	.untrack = bpf_untrack,
+	.drops = bpf_drops,
+	.reset_drops = bpf_reset_drops,
+	.filtered = bpf_filtered,
+	.set_filter_mask = bpf_set_filter_mask,
+	.seccomp_start = bpf_seccomp_start,
+	.seccomp_stop = bpf_seccomp_stop,
+};

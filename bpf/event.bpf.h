@@ -4,8 +4,9 @@
  * wake-up batching, the common header, and the helpers that read syscall
  * arguments and user strings.  Every event program does, in this order:
  *   current_slot() (filter.bpf.h)  -> untracked: return
- *   [per-event-type checks: rate limits, later per-workload masks]
- *   reserve() -> fill_hdr()/fill_sys_hdr() -> fields -> submit()
+ *   [per-event-type checks: rate limits]
+ *   reserve(slot, type, size): the workload's type mask (filter_mask), then
+ *     the ring buffer -> fill_hdr()/fill_sys_hdr() -> fields -> submit()
  * so a check that can drop an event goes before reserve(), where it costs no
  * ring-buffer space.
  */
@@ -49,9 +50,45 @@ static __always_inline void count_drop(__u32 slot)
 		d->ringbuf++;
 }
 
-static __always_inline void *reserve(__u32 slot, __u64 size)
+/*
+ * The workload's filter, as far as the event type decides it (agent/filter,
+ * docs/filters.md): a set bit drops that type here, before the record takes
+ * ring-buffer space, and counts it in sf_drop.filtered.  All clear (the
+ * array's zeroes): nothing is dropped.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SF_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sf_type_mask);
+} filter_mask SEC(".maps");
+
+static __always_inline bool filtered_out(__u32 slot, __u16 type)
 {
-	void *e = bpf_ringbuf_reserve(&events, size, 0);
+	struct sf_type_mask *m = bpf_map_lookup_elem(&filter_mask, &slot);
+	struct sf_drop *d;
+	__u64 w;
+
+	if (!m || type >= SF_TYPE_MASK_BITS)
+		return false;
+	w = type < 64 ? m->drop[0] : m->drop[1];
+	if (!(w & (1ull << (type & 63))))
+		return false;
+	d = bpf_map_lookup_elem(&drops, &slot);
+	if (d)
+		d->filtered++;
+	return true;
+}
+
+/* NULL: filtered (the type is masked for slot) or the ring buffer is full;
+ * both are counted. */
+static __always_inline void *reserve(__u32 slot, __u16 type, __u64 size)
+{
+	void *e;
+
+	if (filtered_out(slot, type))
+		return NULL;
+	e = bpf_ringbuf_reserve(&events, size, 0);
 
 	if (!e)
 		count_drop(slot);

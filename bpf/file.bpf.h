@@ -123,7 +123,7 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 		return;
 	}
 
-	e = reserve(slot, sizeof(*e));
+	e = reserve(slot, type, sizeof(*e));
 	if (!e)
 		return;
 	fill_sys_hdr(&e->hdr, type, slot, cgid, nr, ret, xf);

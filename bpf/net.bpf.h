@@ -118,7 +118,7 @@ static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
 	default:
 		return;
 	}
-	e = reserve(slot, sizeof(*e));
+	e = reserve(slot, type, sizeof(*e));
 	if (!e)
 		return;
 	fill_sys_hdr(&e->hdr, type, slot, cgid, nr, ret, xf);

@@ -44,7 +44,7 @@ struct {
 static __always_inline void kill_event(long nr, long ret, __u32 slot,
 				       __u64 cgid, struct sys_args *a, __u16 xf)
 {
-	struct sf_kill_event *e = reserve(slot, sizeof(*e));
+	struct sf_kill_event *e = reserve(slot, SF_EV_KILL, sizeof(*e));
 
 	if (!e)
 		return;
@@ -74,7 +74,7 @@ static __always_inline void cred_event(long nr, long ret, __u32 slot,
 	struct cred_stash *old;
 	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
-	e = reserve(slot, sizeof(*e));
+	e = reserve(slot, SF_EV_SETUID, sizeof(*e));
 	if (!e) {
 		bpf_map_delete_elem(&cred_stash, &tid);
 		return;
@@ -106,7 +106,7 @@ static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
 	/* success is reported by sched_process_exec */
 	if (ret >= 0)
 		return;
-	e = reserve(slot, sizeof(*e));
+	e = reserve(slot, SF_EV_EXEC, sizeof(*e));
 	if (!e)
 		return;
 	fill_sys_hdr(&e->hdr, SF_EV_EXEC, slot, cgid, nr, ret, xf);
@@ -150,7 +150,7 @@ int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
 
 	if (slot == SF_SLOT_NONE)
 		return 0;
-	e = reserve(slot, sizeof(*e));
+	e = reserve(slot, SF_EV_EXEC, sizeof(*e));
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, SF_EV_EXEC, slot, cgid);
@@ -188,7 +188,7 @@ int BPF_PROG(sf_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (slot == SF_SLOT_NONE)
 		return 0;
-	e = reserve(slot, sizeof(*e));
+	e = reserve(slot, SF_EV_FORK, sizeof(*e));
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, SF_EV_FORK, slot, cgid);
@@ -210,7 +210,7 @@ int BPF_PROG(sf_exit, struct task_struct *p, bool group_dead)
 
 	if (slot == SF_SLOT_NONE)
 		return 0;
-	e = reserve(slot, sizeof(*e));
+	e = reserve(slot, SF_EV_EXIT, sizeof(*e));
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, SF_EV_EXIT, slot, cgid);
@@ -243,7 +243,7 @@ int BPF_PROG(sf_capable, const struct cred *cred, struct user_namespace *tns,
 	if (bpf_map_lookup_elem(&cap_seen, &k))
 		return 0;
 	bpf_map_update_elem(&cap_seen, &k, &one, BPF_ANY);
-	e = reserve(slot, sizeof(*e));
+	e = reserve(slot, SF_EV_CAPABLE, sizeof(*e));
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, SF_EV_CAPABLE, slot, cgid);

@@ -165,9 +165,17 @@ struct sf_cap_event {
 	__s32 result; /* 0 = granted, else -errno */
 };
 
+/* A workload's filter as far as the event type decides it (filter_mask map,
+ * indexed by slot): bit t set drops event type t in the kernel. */
+#define SF_TYPE_MASK_BITS 128
+struct sf_type_mask {
+	__u64 drop[SF_TYPE_MASK_BITS / 64];
+};
+
 /* Per-CPU loss counters, indexed by workload slot. */
 struct sf_drop {
 	__u64 ringbuf; /* bpf_ringbuf_reserve() failed */
+	__u64 filtered; /* dropped by the workload's filter_mask */
 };
 
 /* Seccomp recording (bpf/seccomp.bpf.h): per workload slot, one bit per

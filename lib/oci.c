@@ -7,8 +7,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <yajl/yajl_parse.h>
-
 #include "json.h"
 
 int oci_read_input(int fd, size_t max, int timeout_ms, char **out, size_t *len,
@@ -131,96 +129,6 @@ static int parse_annotations(yajl_val obj, const char *what,
 	return 0;
 }
 
-/*
- * yajl's tree keeps strings NUL-terminated without their length, so a
- * "\u0000" in an annotation would silently cut its value short (an export
- * spec or topic seen shorter than written).  One pass of the event parser
- * finds such keys and values in the top-level "annotations" object.
- */
-struct nul_scan {
-	int depth, ann_depth;
-	bool next_is_ann, found;
-};
-
-static int scan_str(void *ctx, const unsigned char *s, size_t len)
-{
-	struct nul_scan *n = ctx;
-
-	n->found |= n->ann_depth && memchr(s, 0, len);
-	n->next_is_ann = false;
-	return 1;
-}
-
-static int scan_key(void *ctx, const unsigned char *s, size_t len)
-{
-	struct nul_scan *n = ctx;
-
-	n->found |= n->ann_depth && memchr(s, 0, len);
-	n->next_is_ann = n->depth == 1 && len == 11 &&
-			 !memcmp(s, "annotations", 11);
-	return 1;
-}
-
-static int scan_scalar(void *ctx)
-{
-	((struct nul_scan *)ctx)->next_is_ann = false;
-	return 1;
-}
-
-static int scan_bool(void *ctx, int b)
-{
-	return scan_scalar(ctx);
-}
-
-static int scan_number(void *ctx, const char *s, size_t len)
-{
-	return scan_scalar(ctx);
-}
-
-static int scan_open(void *ctx)
-{
-	struct nul_scan *n = ctx;
-
-	n->depth++;
-	if (n->next_is_ann && n->depth == 2)
-		n->ann_depth = 2;
-	n->next_is_ann = false;
-	return 1;
-}
-
-static int scan_close(void *ctx)
-{
-	struct nul_scan *n = ctx;
-
-	if (n->depth == n->ann_depth)
-		n->ann_depth = 0;
-	n->depth--;
-	return 1;
-}
-
-static bool annotations_have_nul(const char *buf)
-{
-	static const yajl_callbacks cb = {
-		.yajl_null = scan_scalar,
-		.yajl_boolean = scan_bool,
-		.yajl_number = scan_number,
-		.yajl_string = scan_str,
-		.yajl_start_map = scan_open,
-		.yajl_map_key = scan_key,
-		.yajl_end_map = scan_close,
-		.yajl_start_array = scan_open,
-		.yajl_end_array = scan_close,
-	};
-	struct nul_scan n = {0};
-	yajl_handle h = yajl_alloc(&cb, NULL, &n);
-
-	if (yajl_parse(h, (const unsigned char *)buf, strlen(buf)) ==
-	    yajl_status_ok)
-		yajl_complete_parse(h);
-	yajl_free(h);
-	return n.found;
-}
-
 int oci_state_parse(const char *buf, bool need_pid, struct oci_state *st,
 		    struct sf_error **err)
 {
@@ -236,10 +144,6 @@ int oci_state_parse(const char *buf, bool need_pid, struct oci_state *st,
 	root = json_parse(buf, "the OCI state on stdin", err);
 	if (!root)
 		return -1;
-	if (annotations_have_nul(buf))
-		return sf_usage(
-			err,
-			"the OCI state's annotations hold a NUL character (\\u0000): refusing them rather than reading them cut short");
 	if (!YAJL_IS_OBJECT(root))
 		return sf_usage(err,
 				"the OCI state on stdin is not a JSON object");
@@ -310,13 +214,6 @@ int oci_config_load(const char *bundle, struct oci_config *c,
 	if (read_file(path, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
 		return sf_error_wrap(err, "bundle config");
 	root = json_parse(buf, path, err);
-	if (root && annotations_have_nul(buf)) {
-		sf_usage(
-			err,
-			"`%s`: annotations hold a NUL character (\\u0000): refusing them rather than reading them cut short",
-			path);
-		return -1;
-	}
 	if (!root)
 		return -1;
 	if (!YAJL_IS_OBJECT(root))

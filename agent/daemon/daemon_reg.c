@@ -69,34 +69,35 @@ static const struct {
 	  "io.kubernetes.container.image"}},
 };
 
-static void gen_kv(yajl_gen g, const char *k, const char *v)
+static yajl_gen_status gen_kv(yajl_gen g, const char *k, const char *v)
 {
-	json_gen_str(g, k);
-	json_gen_str(g, v);
+	return json_gen_str(g, k) | json_gen_str(g, v);
 }
 
-char *daemon_meta(const struct sf_msg *req)
+static char *meta_gen(const struct sf_msg *req, const struct export_notes *nt,
+		      bool copy)
 {
 	static const char *const copied[] = {
-		"hostname", "args",	   "cwd",
-		"root",	    "annotations", "annotations_dropped"};
+		"hostname", "args", "args_truncated", "fields_truncated",
+		"cwd",	    "root", "annotations",    "annotations_dropped"};
 	cleanup_yajl_gen yajl_gen g = json_gen_new();
 	cleanup_yajl_val yajl_val meta = NULL;
+	yajl_gen_status st;
 	yajl_val ann;
 	bool k8s = false;
 
-	if (req->meta_json)
+	if (req->meta_json && copy)
 		meta = json_parse(req->meta_json, "meta", NULL);
-	yajl_gen_map_open(g);
-	gen_kv(g, "container_id", req->container_id);
-	gen_kv(g, "workload", req->workload);
-	gen_kv(g, "bundle", req->bundle);
+	st = yajl_gen_map_open(g);
+	st |= gen_kv(g, "container_id", req->container_id);
+	st |= gen_kv(g, "workload", req->workload);
+	st |= gen_kv(g, "bundle", req->bundle);
 	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
 		yajl_val v = json_get(meta, copied[i]);
 
 		if (v) {
-			json_gen_str(g, copied[i]);
-			json_gen_tree(g, v);
+			st |= json_gen_str(g, copied[i]);
+			st |= json_gen_tree(g, v);
 		}
 	}
 	ann = json_get(meta, "annotations");
@@ -109,21 +110,51 @@ char *daemon_meta(const struct sf_msg *req)
 		if (!v)
 			continue;
 		if (!k8s) {
-			json_gen_str(g, "kubernetes");
-			yajl_gen_map_open(g);
+			st |= json_gen_str(g, "kubernetes");
+			st |= yajl_gen_map_open(g);
 			k8s = true;
 		}
-		gen_kv(g, k8s_fields[i].field, v);
+		st |= gen_kv(g, k8s_fields[i].field, v);
 	}
 	if (k8s)
-		yajl_gen_map_close(g);
-	gen_kv(g, "cgroup_path", req->cgroup_path);
-	json_gen_str(g, "cgroup_id");
-	yajl_gen_integer(g, (long long)req->cgroup_id);
-	json_gen_str(g, "pid");
-	yajl_gen_integer(g, req->pid);
-	yajl_gen_map_close(g);
+		st |= yajl_gen_map_close(g);
+	if (!copy) {
+		st |= json_gen_str(g, "meta_dropped");
+		st |= yajl_gen_bool(g, 1);
+	}
+	if (nt && nt->n) {
+		st |= json_gen_str(g, "export_notes");
+		st |= yajl_gen_array_open(g);
+		for (int i = 0; i < nt->n; i++)
+			st |= json_gen_str(g, nt->m[i]);
+		st |= yajl_gen_array_close(g);
+	}
+	st |= gen_kv(g, "cgroup_path", req->cgroup_path);
+	st |= json_gen_str(g, "cgroup_id");
+	st |= yajl_gen_integer(g, (long long)req->cgroup_id);
+	st |= json_gen_str(g, "pid");
+	st |= yajl_gen_integer(g, req->pid);
+	st |= yajl_gen_map_close(g);
+	if (st != yajl_gen_status_ok) {
+		log_warn(
+			"container `%s`: its metadata cannot be written (%s): stream.start says meta_dropped",
+			req->container_id, json_gen_status_str(st));
+		return NULL;
+	}
 	return json_gen_take(g, NULL);
+}
+
+/* The hook's metadata as received; when it cannot be written back, what the
+ * agent knows itself, with "meta_dropped" (never a silent loss). */
+char *daemon_meta(const struct sf_msg *req, const struct export_notes *nt)
+{
+	char *m = meta_gen(req, nt, true);
+
+	if (!m)
+		m = meta_gen(req, nt, false);
+	if (!m)
+		abort(); /* only the agent's own checked fields are left */
+	return m;
 }
 
 /*
@@ -133,15 +164,22 @@ char *daemon_meta(const struct sf_msg *req)
  * cannot append a stream to another: <workload>.<container id>.json, and
  * with a time suffix when that exists (a stream resumed after a restart).
  */
+/* The workload part of a default name: the whole name stays within the
+ * limit open_file_sink checks (a 128-byte workload, a 64-byte id and a time
+ * suffix did not, and such a container went untracked). */
+#define NAME_WORKLOAD_MAX 100
+
 static char *default_file_name(const char *workload, const char *id,
 			       const struct encoder *enc, bool again)
 {
-	char *n = enc->file_prefix
-			  ? (again ? xasprintf("%s.%.64s.%lld.json", workload,
-					       id, (long long)time(NULL))
-				   : xasprintf("%s.%.64s.json", workload, id))
-		  : id ? xasprintf("%s.%.64s.jsonl", workload, id)
-		       : xasprintf("%s.jsonl", workload);
+	int w = NAME_WORKLOAD_MAX;
+	char *n = enc->file_prefix ? (again ? xasprintf("%.*s.%.64s.%lld.json",
+							w, workload, id,
+							(long long)time(NULL))
+					    : xasprintf("%.*s.%.64s.json", w,
+							workload, id))
+		  : id ? xasprintf("%.*s.%.64s.jsonl", w, workload, id)
+		       : xasprintf("%.*s.jsonl", w, workload);
 
 	for (char *p = n; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -196,6 +234,15 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 		close(fd);
 		sf_fail(err, 0, "output `%s` in `%s` is not a regular file",
 			name, d->o->output_dir);
+		return NULL;
+	}
+	/* a hard link planted in the directory would have the stream written
+	 * into a file elsewhere */
+	if (st.st_nlink > 1) {
+		close(fd);
+		sf_fail(err, 0,
+			"output `%s` in `%s` has %ju hard links: refusing to write through it (remove it)",
+			name, d->o->output_dir, (uintmax_t)st.st_nlink);
 		return NULL;
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
@@ -272,90 +319,139 @@ static int open_mqtt(struct daemon *d, struct workload *wl,
 	return 0;
 }
 
+/* An export this agent cannot serve: said in stream.start and in the log,
+ * and the stream goes to the default file instead (the container stays
+ * watched: what a pod asks for never opts it out). */
+static void export_fallback(struct daemon_reg *r, struct export_notes *nt,
+			    const struct sf_msg *req, const struct sf_export *e,
+			    struct sf_error **err)
+{
+	char *note = xasprintf(
+		"export `%s%s%.100s` cannot be served (%s): the stream goes to the agent's default file instead",
+		sf_export_kind_name(e->kind), e->arg ? ":" : "",
+		e->arg ? e->arg : "", *err ? (*err)->msg : "?");
+
+	log_warn("container `%s`: %s", req->container_id, note);
+	sf_error_free(*err);
+	*err = NULL;
+	if (nt->n < SF_EXPORT_MAX)
+		nt->m[nt->n++] = note;
+	else
+		free(note);
+	r->fallback = true;
+}
+
+static int open_network(struct daemon *d, struct workload *wl,
+			struct daemon_reg *r, const struct sf_export *e,
+			const struct sf_msg *req, struct sf_error **err)
+{
+	if (e->kind == SF_EXPORT_MQTT)
+		return open_mqtt(d, wl, r, e, req, err);
+	if (e->kind != SF_EXPORT_HTTP || r->http)
+		return 0;
+	if (e->arg)
+		/* the agent's headers may hold credentials */
+		return sf_usage(
+			err, ANN_EXPORT
+			" `http:URL`: a container cannot choose the collector: write `http` (the agent's --http URL)");
+	if (!d->o->http_url)
+		return sf_usage(
+			err, ANN_EXPORT
+			" asks for http but the agent has no collector: start it with --http URL, or export to a file");
+	if (sink_open_spec(d->a, wl, "http", NULL, err) < 0)
+		return -1;
+	r->http = true;
+	return 0;
+}
+
+/* file (arg NULL: the default name) or file:NAME */
+static int open_file_export(struct daemon *d, struct workload *wl,
+			    struct daemon_reg *r, const char *arg,
+			    const struct sf_msg *req, bool created[],
+			    struct sf_error **err)
+{
+	cleanup_free char *name = NULL;
+	struct sink *s;
+
+	name = arg ? xstrdup(arg)
+		   : default_file_name(req->workload,
+				       wl->enc->file_prefix ? req->container_id
+							    : NULL,
+				       wl->enc, false);
+	if (!arg && file_in_use(d, name)) {
+		free(name);
+		name = default_file_name(req->workload, req->container_id,
+					 wl->enc, false);
+	}
+	if (!arg && wl->enc->file_prefix &&
+	    faccessat(d->out_dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		free(name);
+		name = default_file_name(req->workload, req->container_id,
+					 wl->enc, true);
+	}
+	for (int k = 0; k < r->nfiles; k++)
+		if (!strcmp(r->files[k], name))
+			return 0; /* listed twice */
+	if (file_in_use(d, name))
+		return sf_fail(
+			err, 0,
+			"output file `%s` is in use by another running container's stream: choose another " ANN_EXPORT
+			"=file:NAME",
+			name);
+	s = open_file_sink(d, wl, name, &created[r->nfiles], err);
+	if (!s)
+		return -1;
+	wl->sinks[wl->nsinks++] = s;
+	r->files[r->nfiles++] = steal_pointer(&name);
+	return 0;
+}
+
 static int open_sinks(struct daemon *d, struct workload *wl,
 		      struct daemon_reg *r, const struct sf_msg *req,
-		      bool created[], struct sf_error **err)
+		      bool created[], struct export_notes *nt,
+		      struct sf_error **err)
 {
 	struct sf_export_list l;
+	bool has_default = false;
 	int ret = -1;
 
 	if (sf_export_parse(req->export_spec, &l, err) < 0)
 		return -1;
 	/* network sinks first: one that fails leaves no file behind */
+	for (int i = 0; i < l.n; i++)
+		if (l.e[i].kind != SF_EXPORT_FILE &&
+		    open_network(d, wl, r, &l.e[i], req, err) < 0)
+			export_fallback(r, nt, req, &l.e[i], err);
 	for (int i = 0; i < l.n; i++) {
 		const struct sf_export *e = &l.e[i];
-
-		if (e->kind == SF_EXPORT_MQTT &&
-		    open_mqtt(d, wl, r, e, req, err) < 0)
-			goto out;
-		if (e->kind != SF_EXPORT_HTTP || r->http)
-			continue;
-		if (e->arg) {
-			/* the agent's headers may hold credentials */
-			sf_usage(
-				err, ANN_EXPORT
-				" `http:URL`: a container cannot choose the collector: write `http` (the agent's --http URL)");
-			goto out;
-		}
-		if (!d->o->http_url) {
-			sf_usage(
-				err, ANN_EXPORT
-				" asks for http but the agent has no collector: start it with --http URL, or export to a file");
-			goto out;
-		}
-		if (sink_open_spec(d->a, wl, "http", NULL, err) < 0)
-			goto out;
-		r->http = true;
-	}
-	for (int i = 0; i < l.n; i++) {
-		const struct sf_export *e = &l.e[i];
-		cleanup_free char *name = NULL;
-		struct sink *s;
-		bool dup = false;
 
 		if (e->kind != SF_EXPORT_FILE)
 			continue;
-		name = e->arg ? xstrdup(e->arg)
-			      : default_file_name(req->workload,
-						  wl->enc->file_prefix
-							  ? req->container_id
-							  : NULL,
-						  wl->enc, false);
-		if (!e->arg && file_in_use(d, name)) {
-			free(name);
-			name = default_file_name(req->workload,
-						 req->container_id, wl->enc,
-						 false);
+		has_default |= !e->arg;
+		if (open_file_export(d, wl, r, e->arg, req, created, err) < 0) {
+			if (!e->arg)
+				goto out; /* nothing left to fall back to */
+			export_fallback(r, nt, req, e, err);
 		}
-		if (!e->arg && wl->enc->file_prefix &&
-		    faccessat(d->out_dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) ==
-			    0) {
-			free(name);
-			name = default_file_name(req->workload,
-						 req->container_id, wl->enc,
-						 true);
-		}
-		for (int k = 0; k < r->nfiles; k++)
-			dup |= !strcmp(r->files[k], name);
-		if (dup)
-			continue;
-		if (file_in_use(d, name)) {
-			sf_fail(err, 0,
-				"output file `%s` is in use by another running container's stream: choose another " ANN_EXPORT
-				"=file:NAME",
-				name);
-			goto out;
-		}
-		s = open_file_sink(d, wl, name, &created[r->nfiles], err);
-		if (!s)
-			goto out;
-		wl->sinks[wl->nsinks++] = s;
-		r->files[r->nfiles++] = steal_pointer(&name);
 	}
+	if (r->fallback && !has_default &&
+	    open_file_export(d, wl, r, NULL, req, created, err) < 0)
+		goto out;
 	ret = 0;
 out:
 	sf_export_list_free(&l);
 	return ret;
+}
+
+/* "/a/b" is level 2: the root is level 0, as for
+ * bpf_get_current_ancestor_cgroup_id() */
+static int cg_level(const char *path)
+{
+	int n = 0;
+
+	for (; *path; path++)
+		n += *path == '/' && path[1];
+	return n;
 }
 
 /* The cgroup must be the one named, below the root, and not hold the agent. */
@@ -372,6 +468,15 @@ static int check_cgroup(struct daemon *d, const struct sf_msg *req,
 		return sf_usage(err, "cgroup `%s` does not have id %llu",
 				req->cgroup_path,
 				(unsigned long long)req->cgroup_id);
+	/* the BPF filter looks at ancestor levels 0..SF_MAX_CGROUP_DEPTH-1:
+	 * an ACK for a deeper cgroup would be a stream that never gets an
+	 * event */
+	if (cg_level(req->cgroup_path) >= SF_MAX_CGROUP_DEPTH)
+		return sf_fail(
+			err, 0,
+			"cgroup `%.200s` is %d levels deep: the agent tracks cgroups up to level %d (run the container in a shallower cgroup)",
+			req->cgroup_path, cg_level(req->cgroup_path),
+			SF_MAX_CGROUP_DEPTH - 1);
 	if (!strncmp(d->self_cgroup, req->cgroup_path, n) &&
 	    (d->self_cgroup[n] == 0 || d->self_cgroup[n] == '/'))
 		return sf_usage(
@@ -394,7 +499,8 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 {
 	struct workload *wl = find_container(d, req->container_id);
 	struct daemon_reg *r;
-	bool created[SF_EXPORT_MAX] = {0};
+	bool created[SF_EXPORT_MAX + 1] = {0};
+	struct export_notes notes = {0};
 
 	if (wl) {
 		if (wl->cgid == req->cgroup_id)
@@ -432,15 +538,22 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	wl->container_id = xstrdup(req->container_id);
 	wl->cgid = req->cgroup_id;
 	wl->cgroup_path = xstrdup(req->cgroup_path);
-	wl->meta_json = daemon_meta(req);
-	if (open_sinks(d, wl, r, req, created, err) < 0)
-		goto fail;
-	wl->seccomp = seccomp_record_from_meta(req->meta_json, d->out_dirfd,
-					       r->nfiles ? r->files[0] : NULL,
-					       wl->name, req->container_id,
-					       resumed);
-	if (stream_begin(d->a, wl, resumed, err) < 0) {
-	fail:
+	if (open_sinks(d, wl, r, req, created, &notes, err) == 0)
+		wl->meta_json = daemon_meta(req, &notes);
+	export_notes_free(&notes);
+	if (wl->meta_json)
+		wl->seccomp = seccomp_record_from_meta(
+			req->meta_json, d->out_dirfd,
+			r->nfiles ? r->files[0] : NULL, wl->name,
+			req->container_id, resumed);
+	if (d->test_track_delay_ms)
+		nanosleep(
+			&(struct timespec){
+				.tv_sec = d->test_track_delay_ms / 1000,
+				.tv_nsec = (d->test_track_delay_ms % 1000) *
+					   1000000L},
+			NULL);
+	if (!wl->meta_json || stream_begin(d->a, wl, resumed, err) < 0) {
 		/* nothing half-created: files this registration made go too */
 		for (int i = 0; i < r->nfiles; i++)
 			if (created[i])

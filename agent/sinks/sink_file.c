@@ -7,10 +7,12 @@
  * the file was started, .N added if taken) and --max-files prunes the oldest.
  * A write that fails (disk full) is cut back to the last record boundary,
  * its records are counted as dropped, and the next batch tries again.
+ * EPIPE on stdout is the reader going away: SIGTERM to ourselves.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -29,6 +31,7 @@ struct sink_file {
 	time_t opened_wall; /* the rotated file's suffix */
 	bool need_sep; /* a record is in the file: separator before the next */
 	bool failing; /* the last write failed */
+	bool reader_gone; /* stdout: EPIPE, SIGTERM sent */
 	time_t last_epoch; /* the last rotated name: FILE.EPOCH[.N] */
 	unsigned last_n;
 	struct sbuf tmp;
@@ -56,6 +59,32 @@ static size_t slen(const char *s)
 	return s ? strlen(s) : 0;
 }
 
+/* The error for an output file that does not open, with the fix. */
+static int open_error(const char *path, struct sf_error **err)
+{
+	int e = errno;
+	cleanup_free char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	const char *fix = NULL;
+
+	if (slash)
+		*slash = '\0';
+	if (e == EISDIR)
+		return sf_fail(
+			err, 0,
+			"cannot open output file `%s`: %s: give a file name in it (-o %s/stream.jsonl)",
+			path, strerror(e), path);
+	if (e == ENOENT && slash)
+		return sf_fail(
+			err, 0,
+			"cannot open output file `%s`: %s: create its directory first (mkdir -p %s) or give another -o FILE",
+			path, strerror(e), *dir ? dir : "/");
+	if (e == EACCES || e == EROFS || e == EPERM)
+		fix = "give a file this user can write";
+	return sf_fail(err, 0, "cannot open output file `%s`: %s%s%s", path,
+		       strerror(e), fix ? ": " : "", fix ? fix : "");
+}
+
 /* Opens f->path; a new or emptied file gets the prefix. */
 static int file_open_fd(struct sink_file *f, bool append, struct sf_error **err)
 {
@@ -67,8 +96,7 @@ static int file_open_fd(struct sink_file *f, bool append, struct sf_error **err)
 			  (append ? O_APPEND : O_TRUNC),
 		  0640);
 	if (fd < 0)
-		return sf_fail(err, errno, "cannot open output file `%s`",
-			       f->path);
+		return open_error(f->path, err);
 	f->fd = fd;
 	f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 	f->opened_mono = mono_ns();
@@ -249,6 +277,18 @@ static int do_write(struct sink *s, const char *buf, size_t len, bool control,
 	}
 	if (write_all(f->fd, buf, len) < 0) {
 		int e = errno;
+
+		/* stdout's reader went away (sfagent -o - | head): the same as
+		 * being asked to stop, so the mode ends the stream and exits
+		 * (docs/outputs.md) instead of counting every record after */
+		if (e == EPIPE && !f->own_fd && f->fd == STDOUT_FILENO &&
+		    !f->reader_gone) {
+			f->reader_gone = true;
+			f->failing = true; /* said here, not as a disk error */
+			log_warn(
+				"stdout was closed by its reader: ending the stream");
+			kill(getpid(), SIGTERM);
+		}
 
 		/* no torn record: cut back to where this batch began */
 		if (f->own_fd && (ftruncate(f->fd, f->size) < 0 ||
