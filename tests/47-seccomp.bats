@@ -113,8 +113,8 @@ allowed_names() {
 		'{"io.sfagent.workload": "strc", "io.sfagent.seccomp": "record"}'
 	(cd "$HT/s1" && runc --root "$RUNC_ROOT" create sc-s1 </dev/null >/dev/null)
 	pid=$(runc --root "$RUNC_ROOT" state sc-s1 | jq .pid)
-	# every thread of runc's init (Go runtime threads too), and children
-	strace -f -qq -o "$HT/s1.trace" $(sed 's/^/-p /' <(ls /proc/"$pid"/task)) &
+	# -f with -p: every thread of runc's init, and its children
+	strace -f -qq -o "$HT/s1.trace" -p "$pid" &
 	spid=$!
 	sleep 0.5
 	runc --root "$RUNC_ROOT" start sc-s1
