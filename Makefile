@@ -157,7 +157,7 @@ demo: deps-demo build bundles
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
 	$(BUILD)/bench/encbench
-ENCBENCH_SRCS := agent/sbuf.c agent/encoders/encode_json.c agent/encoders/encode_util.c lib/util.c
+ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
 	@mkdir -p $(@D)

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "formats.h"
 #include "proto.h"
 #include "sink.h"
 
@@ -212,7 +213,7 @@ static void set_defaults(struct sf_options *o)
 	memset(o, 0, sizeof(*o));
 	o->port = 1883;
 	o->queue_size = 1000;
-	o->format = "json";
+	o->format = SF_FORMAT_DEFAULT;
 	o->duration = 10;
 	o->ringbuf_bytes = DEFAULT_RINGBUF;
 	o->mqtt_qos = 1;

@@ -27,6 +27,7 @@ struct sf_options {
 	const char *broker; /* -b */
 	int port; /* -p */
 	const char *topic; /* -t */
+	const char *topic_root; /* --topic-root (-D: container-chosen topics) */
 	unsigned queue_size; /* -q */
 	const char *exporter; /* -e, default: hostname */
 	const char *format; /* -F */

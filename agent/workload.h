@@ -30,6 +30,8 @@ struct workload {
 	uint64_t events; /* events encoded */
 	uint64_t missed_ringbuf; /* reported so far */
 	uint64_t missed_sink; /* reported so far */
+	uint64_t malformed; /* records decode_event() refused */
+	uint64_t missed_malformed; /* reported so far */
 
 	struct sbuf out; /* encoded, not yet handed to the sinks */
 	const struct encoder *enc;

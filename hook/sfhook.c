@@ -22,6 +22,7 @@
 #include <syslog.h>
 
 #include "cgroup.h"
+#include "formats.h"
 #include "json.h"
 #include "oci.h"
 #include "proto.h"
@@ -55,7 +56,8 @@ static void usage(FILE *f)
 	      "                 track, with a warning; closed: refuse to start it.\n"
 	      "                 A pod's io.sfagent.fail=closed makes it stricter only.\n"
 	      "Annotations: io.sfagent.export=file|file:NAME|mqtt|mqtt:TOPIC|http[,...],\n"
-	      "             io.sfagent.format=json|quixote|cadets, io.sfagent.workload=NAME,\n"
+	      "             io.sfagent.format=" SF_FORMAT_CHOICES
+	      ", io.sfagent.workload=NAME,\n"
 	      "             io.sfagent.fail=open|closed\n",
 	      f);
 }

@@ -82,3 +82,23 @@ teardown_file() {
 	refute_output --partial "started-closed"
 	assert_output --partial "io.sfagent.fail=closed"
 }
+
+@test "podman: an mqtt export the agent (no -b) cannot serve still streams the container, to the default file" {
+	run pm_run --cidfile "$HT/cid-mq" --annotation io.sfagent.export=mqtt \
+		--annotation io.sfagent.workload=podmq localhost/sfagent-busybox:test /bin/echo hi
+	assert_success
+	assert_output "hi"
+	wait_for "stream.end" 30 stream_check "$OUT/podmq.jsonl" 'ev[-1]["type"] == "stream.end"'
+	assert_stream "$OUT/podmq.jsonl" \
+		'"`mqtt` cannot be served" in ev[0]["meta"]["export_notes"][0]' \
+		'by("process.exec")[0]["filename"] == "/bin/echo"'
+}
+
+@test "podman: hooks.d with --fail closed, the pod says io.sfagent.fail=open, agent absent: not started" {
+	grep -q '"--fail", "closed"' "$HT/dest-closed/usr/share/containers/oci/hooks.d/sfagent.json"
+	HOOKS_DIR="$HT/hooks-closed" run -127 pm_run --annotation io.sfagent.export=file \
+		--annotation io.sfagent.fail=open localhost/sfagent-busybox:test /bin/echo started-anyway
+	assert_failure
+	refute_output --partial "started-anyway"
+	assert_output --partial "(--fail closed)"
+}

@@ -75,7 +75,7 @@ allowed_names() {
 }
 
 @test "podman: record through hooks.d, then run with --security-opt seccomp=FILE; one syscall more fails with EPERM" {
-	run pm_run --runtime runc --annotation io.sfagent.export=file \
+	run pm_run --annotation io.sfagent.export=file \
 		--annotation io.sfagent.workload=podrec --annotation io.sfagent.seccomp=record \
 		localhost/sfagent-busybox:test /bin/sh -c "$WORK"
 	assert_success
@@ -83,11 +83,11 @@ allowed_names() {
 	p="$OUT/podrec.seccomp.json"
 	wait_for "profile" 30 test -f "$p"
 	assert_stream "$OUT/podrec.jsonl" 'ev[-1]["seccomp_profile"] == "podrec.seccomp.json"'
-	run pm_run --runtime runc --security-opt seccomp="$p" \
+	run pm_run --security-opt seccomp="$p" \
 		localhost/sfagent-busybox:test /bin/sh -c "$WORK"
 	assert_success
 	assert_output "hello"
-	run pm_run --runtime runc --security-opt seccomp="$p" \
+	run pm_run --security-opt seccomp="$p" \
 		localhost/sfagent-busybox:test /bin/sh -c "$WORK; ln -s /tmp/f /tmp/g; echo after"
 	assert_line "hello"
 	assert_line "after"

@@ -49,6 +49,12 @@ int daemon_check_exports(struct daemon *d, struct sf_error **err)
 	struct sink *s;
 
 	if (o->broker) {
+		t1 = sink_topic_expand(o->topic_root ? o->topic_root
+						     : SINK_TOPIC_ROOT_DEFAULT,
+				       d->a->exporter, "w1", "c1", err);
+		if (!t1)
+			return sf_error_wrap(err, "--topic-root");
+		free(t1);
 		t1 = sink_topic_expand(tmpl, d->a->exporter, "w1", "c1", err);
 		if (!t1)
 			return sf_error_wrap(err, "-t/--topic-template");

@@ -163,6 +163,8 @@ int sink_open_from_options(struct agent *a, struct workload *wl,
 
 #define SINK_TOPIC_MAX	   1024
 #define SINK_TOPIC_DEFAULT "sfagent/%h/%w"
+/* -D: where containers' own mqtt:TOPIC go (--topic-root) */
+#define SINK_TOPIC_ROOT_DEFAULT "sfagent/%h"
 /*
  * Expands %h (exporter id), %w (workload name), %c (container id, empty
  * outside containers) and %% in a topic template.  The template may not
