@@ -19,7 +19,9 @@
  * ring buffer (epoll), write stream files (openat in the output directory,
  * rename for rotation), run sink threads (clone3, futex) that speak MQTT and
  * HTTP over TCP/TLS (socket, connect, poll, getrandom) and resolve names.
- * Not here, so denied: exec, fork, ptrace, process_vm_*, mount and the new
+ * clone stays whole: at exit the probe forks a child that only closes
+ * tracepoint links (agent/probe.c), and a child can exec nothing either.
+ * Not here, so denied: exec, ptrace, process_vm_*, mount and the new
  * mount API, namespaces (unshare, setns), chroot/pivot_root, module and kexec
  * loading, keyrings, userfaultfd, io_uring, personality, reboot, clock
  * setting, setuid and friends, capset after the drop.
