@@ -4,7 +4,6 @@
 
 #include <string.h>
 
-
 static void num(struct filter_value *v, int64_t n)
 {
 	v->kind = FILTER_NUM;
