@@ -364,17 +364,14 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	};
 
 	probe_reset_drops(&a->probe, wl->slot);
-<<<<<<< HEAD
 	/* the kernel's type mask is in place before the cgroup is tracked */
 	if (filter_wl_setup(wl, &a->filters, &a->probe, err) < 0)
 		return sf_error_wrap(err, "workload `%s`", wl->name);
 	filter_wl_info(wl, &si);
-=======
 	/* before the track: the workload's first syscall is recorded too */
 	if (wl->seccomp)
 		seccomp_record_begin(&a->probe, wl->seccomp, wl->slot,
 				     wl->name);
->>>>>>> main
 	stream_flush(a, wl);
 	wl->enc->ops->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
 	/* track before the start record leaves: whoever sees stream.start

@@ -32,12 +32,8 @@ struct probe_opts {
 	void *ctx;
 };
 
-<<<<<<< HEAD
 struct sf_filter_mask;
-=======
-struct sf_type_mask;
 struct sf_seccomp_bits;
->>>>>>> main
 
 struct probe_ops {
 	const char *name;

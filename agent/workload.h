@@ -16,12 +16,9 @@
 #define SF_MAX_SINKS 4
 
 struct sink;
-<<<<<<< HEAD
 struct filter;
 struct filter_wl;
-=======
 struct wl_seccomp;
->>>>>>> main
 
 struct workload {
 	uint32_t slot;
@@ -42,15 +39,12 @@ struct workload {
 	const struct encoder *enc;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
-<<<<<<< HEAD
 	/* Its filters at work (agent/filter/filter_wl.h), NULL: none. */
 	struct filter_wl *filter;
 	/* The container's own filter (io.sfagent.filter) until the stream
 	 * begins and filter_wl_setup() takes it. */
 	struct filter *filter_own;
-=======
 	struct wl_seccomp *seccomp; /* recording a seccomp profile, or NULL */
->>>>>>> main
 	/* Untracked, being drained (daemon): the main loop leaves it alone. */
 	bool closing;
 

@@ -44,19 +44,16 @@ struct stream_totals {
 	uint64_t missed; /* all missed, whatever the reason */
 	uint64_t missed_ringbuf; /* kernel ring buffer full */
 	uint64_t missed_sink; /* a sink could not take them */
-<<<<<<< HEAD
 	uint64_t filtered; /* not kept by the filter (docs/filters.md) */
 	uint64_t filtered_kernel; /* of those, dropped in the kernel */
 	int nsink_filtered;
 	struct stream_sink_filter sink_filtered[STREAM_SINK_KINDS];
-=======
 	/* seccomp recording (agent/seccomp/seccomp_record.c): the profile
 	 * written and how many syscalls it allows, or why there is none */
 	const char *seccomp_profile;
 	unsigned seccomp_syscalls, seccomp_blocked;
 	bool seccomp_partial;
 	const char *seccomp_error;
->>>>>>> main
 };
 
 /* Writes the type-specific part of an event. */

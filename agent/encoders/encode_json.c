@@ -387,7 +387,6 @@ static void json_stream_end(struct sbuf *o, const struct workload *wl,
 	sbuf_u64(o, t->missed_ringbuf);
 	sbuf_key(o, "missed_sink");
 	sbuf_u64(o, t->missed_sink);
-<<<<<<< HEAD
 	sbuf_key(o, "filtered");
 	sbuf_u64(o, t->filtered);
 	sbuf_key(o, "filtered_kernel");
@@ -402,9 +401,7 @@ static void json_stream_end(struct sbuf *o, const struct workload *wl,
 		}
 		sbuf_putc(o, '}');
 	}
-=======
 	json_seccomp_totals(o, t);
->>>>>>> main
 	sbuf_lit(o, "}\n");
 }
 
