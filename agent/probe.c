@@ -60,6 +60,9 @@ struct probe_bpf {
 	int natt;
 	int ncpus;
 	struct release_queue rq;
+	/* seccomp recording programs, attached while some slot records */
+	struct bpf_link *seccomp_links[2];
+	unsigned seccomp_users;
 };
 
 static struct probe_bpf *bpf_of(struct probe *p)
@@ -466,6 +469,8 @@ static void bpf_close(struct probe *p)
 		free(b->att[i].tp);
 	}
 	free(b->att);
+	for (int i = 0; i < 2; i++)
+		bpf_link__destroy(b->seccomp_links[i]);
 	ring_buffer__free(b->rb);
 	sfagent_bpf__destroy(b->skel);
 	pthread_mutex_destroy(&b->rq.lock);
@@ -562,6 +567,74 @@ static int bpf_poll(struct probe *p)
 	return ring_buffer__consume(bpf_of(p)->rb);
 }
 
+static int bpf_seccomp_start(struct probe *p, uint32_t slot,
+			     struct sf_error **err)
+{
+	struct probe_bpf *pb = bpf_of(p);
+	struct sf_seccomp_bits b[pb->ncpus];
+	__u32 on = 1;
+	int r;
+
+	memset(b, 0, sizeof(b));
+	r = bpf_map__update_elem(pb->skel->maps.seccomp_bits, &slot,
+				 sizeof(slot), b, sizeof(b), BPF_ANY);
+	if (!r)
+		r = bpf_map__update_elem(pb->skel->maps.seccomp_on, &slot,
+					 sizeof(slot), &on, sizeof(on),
+					 BPF_ANY);
+	if (r < 0)
+		return sf_fail(err, -r, "seccomp recording: BPF map update");
+	if (pb->seccomp_users++ == 0) {
+		pb->seccomp_links[0] =
+			bpf_program__attach(pb->skel->progs.sf_seccomp_enter);
+		/* io_uring may be compiled out: the syscalls still count */
+		pb->seccomp_links[1] =
+			bpf_program__attach(pb->skel->progs.sf_seccomp_uring);
+		if (!pb->seccomp_links[0]) {
+			int e = errno;
+
+			pb->seccomp_users = 0;
+			on = 0;
+			bpf_map__update_elem(pb->skel->maps.seccomp_on, &slot,
+					     sizeof(slot), &on, sizeof(on),
+					     BPF_ANY);
+			return sf_fail(
+				err, e,
+				"seccomp recording: attach to sys_enter");
+		}
+	}
+	return 0;
+}
+
+static void bpf_seccomp_stop(struct probe *p, uint32_t slot,
+			     struct sf_seccomp_bits *out)
+{
+	struct probe_bpf *pb = bpf_of(p);
+	struct sf_seccomp_bits b[pb->ncpus];
+	__u32 off = 0;
+
+	memset(b, 0, sizeof(b)); /* valgrind cannot see the kernel fill it */
+	if (!pb->seccomp_users)
+		return;
+	bpf_map__update_elem(pb->skel->maps.seccomp_on, &slot, sizeof(slot),
+			     &off, sizeof(off), BPF_ANY);
+	if (bpf_map__lookup_elem(pb->skel->maps.seccomp_bits, &slot,
+				 sizeof(slot), b, sizeof(b), 0) == 0)
+		for (int c = 0; c < pb->ncpus; c++) {
+			for (int i = 0; i < SF_SECCOMP_NR_MAX / 64; i++) {
+				out->native[i] |= b[c].native[i];
+				out->compat[i] |= b[c].compat[i];
+			}
+			for (int i = 0; i < SF_SECCOMP_URING_MAX / 64; i++)
+				out->uring[i] |= b[c].uring[i];
+		}
+	if (--pb->seccomp_users == 0)
+		for (int i = 0; i < 2; i++) {
+			bpf_link__destroy(pb->seccomp_links[i]);
+			pb->seccomp_links[i] = NULL;
+		}
+}
+
 const struct probe_ops probe_bpf_ops = {
 	.name = "bpf",
 	.open = bpf_open,
@@ -576,4 +649,6 @@ const struct probe_ops probe_bpf_ops = {
 	.reset_drops = bpf_reset_drops,
 	.filtered = bpf_filtered,
 	.set_filter_mask = bpf_set_filter_mask,
+	.seccomp_start = bpf_seccomp_start,
+	.seccomp_stop = bpf_seccomp_stop,
 };

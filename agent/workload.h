@@ -16,6 +16,7 @@
 #define SF_MAX_SINKS 4
 
 struct sink;
+struct wl_seccomp;
 
 struct workload {
 	uint32_t slot;
@@ -36,6 +37,7 @@ struct workload {
 	const struct encoder *enc;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
+	struct wl_seccomp *seccomp; /* recording a seccomp profile, or NULL */
 	/* Untracked, being drained (daemon): the main loop leaves it alone. */
 	bool closing;
 

@@ -11,6 +11,7 @@
  *   process.bpf.h  exec/fork/exit (sched_process_*), signals, setuid family,
  *                  capability checks
  *   compat.bpf.h   ia32 syscalls, for the sys_exit program
+ *   seccomp.bpf.h  seccomp recording: every syscall of a recording workload
  *   syscalls.def   the one list of exported syscalls (also read by the loader)
  *
  * Syscall events come from one program on the generic sys_exit tracepoint
@@ -140,3 +141,5 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 		on_sys_exit(nr, ret, slot, cgid, &a, compat ? SF_F_COMPAT : 0);
 	return 0;
 }
+
+#include "seccomp.bpf.h"

@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 
+#include "seccomp_self.h"
 #include "cgroup.h"
 #include "daemon.h"
 #include "run.h"
@@ -218,6 +219,11 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	}
 	if (daemon_recover(&d, err) < 0)
 		goto out;
+	/* loaded, attached, recovered: from here on it only serves */
+	if (!o->no_sandbox && seccomp_self_sandbox(err) < 0)
+		goto out;
+	if (o->sandbox_selftest)
+		seccomp_self_test();
 	log_info("listening on `%s`, streams in `%s`", o->socket_path,
 		 o->output_dir);
 	next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
@@ -231,6 +237,7 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 		}
 		server_process(&d.srv);
 		daemon_close_poll(&d);
+		seccomp_self_report();
 		if (sf_monotonic_ns() >= next_reap) {
 			daemon_reap(&d);
 			next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
