@@ -32,8 +32,11 @@ static void handle(void *ctx, const struct sf_msg *req, struct sf_msg *reply)
 		return;
 	}
 	if (daemon_register(d, req, false, &err) < 0) {
-		log_warn("container `%s` not registered: %s", req->container_id,
-			 err->msg);
+		/* the hook's warning goes to its stderr, which runtimes hide
+		 * when it exits 0 (fail open): say it where the operator looks */
+		log_warn(
+			"container `%s` not registered: %s; it starts untracked if its hook is fail-open (the default)",
+			req->container_id, err->msg);
 		reply->op = SF_MSG_ERROR;
 		reply->error = xstrdup(err->msg);
 		return;
