@@ -6,6 +6,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "budget.h"
 #include "sink.h"
 
 #define MISSED_CHECK_NS (200 * 1000 * 1000ull)
@@ -36,6 +37,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	struct agent *a = ctx;
 	const struct sf_hdr *h = data;
 	struct workload *wl;
+	size_t mark;
 
 	if (size < sizeof(*h))
 		return 0;
@@ -44,9 +46,15 @@ static int on_event(void *ctx, void *data, size_t size)
 		a->orphans++;
 		return 0;
 	}
+	/* over budget (daemon): dropped before encoding, counted */
+	if (wl->budget && !budget_admit(a, wl, h->ts_boot))
+		return 0;
+	mark = wl->out.len;
 	wl->enc->event(&wl->out, wl, ++wl->seq, h->ts_boot + a->boot_to_epoch,
 		       data, size);
 	wl->events++;
+	if (wl->budget)
+		budget_charge(a, wl, mark);
 	if (wl->out.len >= SF_FLUSH_BYTES)
 		stream_flush(a, wl);
 	return 0;
@@ -302,6 +310,7 @@ static void check_missed(struct agent *a, struct workload *wl, bool final)
 		emit_missed(wl, rb - wl->missed_ringbuf, "ringbuf");
 		wl->missed_ringbuf = rb;
 	}
+	budget_check(a, wl, final);
 	if (sinks_dropped(wl) > wl->missed_sink)
 		report_sink_missed(a, wl, final);
 }
@@ -351,7 +360,8 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 	t.events = wl->events;
 	t.missed_ringbuf = wl->missed_ringbuf;
 	t.missed_sink = sinks_dropped(wl);
-	t.missed = t.missed_ringbuf + t.missed_sink;
+	t.missed_quota = budget_missed(a, wl);
+	t.missed = t.missed_ringbuf + t.missed_sink + t.missed_quota;
 	stream_flush(a, wl);
 	wl->enc->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
 	if (stream_flush_control(wl))

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "budget.h"
 #include "encode.h"
 #include "options.h"
 #include "sink.h"
@@ -39,6 +40,10 @@ enum {
 	OPT_OUTPUT_DIR,
 	OPT_INJECT_HOOK,
 	OPT_HOOK_PATH,
+	OPT_STREAM_RATE,
+	OPT_STREAM_BURST,
+	OPT_STREAM_MAX_BYTES,
+	OPT_OUTPUT_MAX_BYTES,
 };
 
 static const struct option long_opts[] = {
@@ -88,6 +93,10 @@ static const struct option long_opts[] = {
 	{"output-dir", required_argument, NULL, OPT_OUTPUT_DIR},
 	{"inject-hook", required_argument, NULL, OPT_INJECT_HOOK},
 	{"hook-path", required_argument, NULL, OPT_HOOK_PATH},
+	{"stream-rate", required_argument, NULL, OPT_STREAM_RATE},
+	{"stream-burst", required_argument, NULL, OPT_STREAM_BURST},
+	{"stream-max-bytes", required_argument, NULL, OPT_STREAM_MAX_BYTES},
+	{"output-max-bytes", required_argument, NULL, OPT_OUTPUT_MAX_BYTES},
 	{0},
 };
 
@@ -144,11 +153,19 @@ void sf_usage_print(FILE *f)
 	      "      --http-interval MS  send a partial batch after MS ms (default 1000)\n"
 	      "      --http-header 'K: V'  extra request header (repeatable)\n"
 	      "      --http-cafile F   trust F for https\n"
-	      "Files (-o):\n"
+	      "Files (-o; -D: each container's file):\n"
 	      "  -G, --rotate SECS     start a new file every SECS seconds\n"
 	      "      --max-size MB     start a new file before MB megabytes\n"
 	      "      --max-files N     keep the newest N rotated files\n"
 	      "                        (rotated files are FILE.EPOCH; SIGHUP reopens FILE)\n"
+	      "Budgets (-D, per container stream; 'off' for none; refused events are\n"
+	      "counted as stream.missed \"quota\"):\n"
+	      "      --stream-rate N   events per second (default 10000)\n"
+	      "      --stream-burst N  events above the rate at once (default 5 x rate)\n"
+	      "      --stream-max-bytes SIZE  the stream's files together, rotated ones\n"
+	      "                        included (default 1G; K, M, G, T suffixes)\n"
+	      "      --output-max-bytes SIZE|N%  all files in --output-dir together\n"
+	      "                        (default 10% of its file system)\n"
 	      "\n"
 	      "Other options:\n"
 	      "  -f, --follow          root mode: run until SIGINT/SIGTERM\n"
@@ -214,6 +231,134 @@ static int parse_size(const char *s, uint32_t *out)
 	return 0;
 }
 
+/* Not given: the daemon's defaults apply (sf_budget_defaults). */
+#define OPT_UNSET UINT64_MAX
+
+/* N, or "off" (0: no limit). */
+static int parse_count(const char *s, unsigned long max, uint64_t *out)
+{
+	unsigned long v;
+
+	if (!strcmp(s, "off")) {
+		*out = 0;
+		return 0;
+	}
+	if (parse_uint(s, max, &v) < 0 || v == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* N[KMGT] bytes from 4K to 1P, or "off" (0: no limit). */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	static const char suffix[] = "KMGTP";
+	unsigned long long v;
+	const char *p;
+	char *end;
+
+	if (!strcmp(s, "off")) {
+		*out = 0;
+		return 0;
+	}
+	if (!*s || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || v > (1ull << 50))
+		return -1;
+	if (*end && (p = strchr(suffix, *end & ~0x20))) {
+		for (int i = 0; i <= p - suffix; i++)
+			if ((v <<= 10) > (1ull << 50))
+				return -1;
+		end++;
+	}
+	if (*end || v < 4096 || v > (1ull << 50))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_budget(int c, const char *arg, struct sf_options *o,
+			struct sf_error **err)
+{
+	unsigned long pct;
+	size_t n = strlen(arg);
+
+	switch (c) {
+	case OPT_STREAM_RATE:
+		if (parse_count(arg, 10000000, &o->stream_rate) < 0)
+			return sf_usage(
+				err,
+				"bad --stream-rate `%s`: want events per second from 1 to 10000000, or off",
+				arg);
+		break;
+	case OPT_STREAM_BURST:
+		if (parse_count(arg, 100000000, &o->stream_burst) < 0 ||
+		    !o->stream_burst)
+			return sf_usage(
+				err,
+				"bad --stream-burst `%s`: want events from 1 to 100000000",
+				arg);
+		break;
+	case OPT_STREAM_MAX_BYTES:
+		if (parse_bytes(arg, &o->stream_max_bytes) < 0)
+			return sf_usage(
+				err,
+				"bad --stream-max-bytes `%s`: want a size from 4K to 1P (suffix K, M, G, T or P), or off",
+				arg);
+		break;
+	case OPT_OUTPUT_MAX_BYTES:
+		o->output_max_pct = 0;
+		if (n > 1 && arg[n - 1] == '%') {
+			cleanup_free char *num = xstrndup(arg, n - 1);
+
+			if (parse_uint(num, 100, &pct) == 0 && pct > 0) {
+				o->output_max_pct = pct;
+				o->output_max_bytes = 0;
+				break;
+			}
+		} else if (parse_bytes(arg, &o->output_max_bytes) == 0) {
+			break;
+		}
+		return sf_usage(
+			err,
+			"bad --output-max-bytes `%s`: want a size from 4K to 1P (suffix K, M, G, T or P), a share of the file system from 1%% to 100%%, or off",
+			arg);
+	}
+	return 0;
+}
+
+/* The budgets apply to -D only; there, what is not given is the default. */
+static int sf_budget_defaults(struct sf_options *o, bool given,
+			      struct sf_error **err)
+{
+	if (o->mode != SF_MODE_DAEMON) {
+		if (given)
+			return sf_usage(
+				err,
+				"--stream-rate, --stream-burst, --stream-max-bytes and --output-max-bytes apply to -D only");
+		o->stream_rate = o->stream_burst = 0;
+		o->stream_max_bytes = o->output_max_bytes = 0;
+		o->output_max_pct = 0;
+		return 0;
+	}
+	if (o->stream_rate == OPT_UNSET)
+		o->stream_rate = BUDGET_DEFAULT_RATE;
+	if (o->stream_burst != OPT_UNSET && !o->stream_rate)
+		return sf_usage(
+			err, "--stream-burst needs a --stream-rate (not off)");
+	if (o->stream_burst == OPT_UNSET)
+		o->stream_burst = o->stream_rate * BUDGET_DEFAULT_BURST_SECS;
+	if (o->stream_max_bytes == OPT_UNSET)
+		o->stream_max_bytes = BUDGET_DEFAULT_STREAM_BYTES;
+	if (o->output_max_bytes == OPT_UNSET) {
+		o->output_max_bytes = 0;
+		o->output_max_pct = BUDGET_DEFAULT_OUTPUT_PCT;
+	}
+	return 0;
+}
+
 static int set_mode(struct sf_options *o, enum sf_mode m, struct sf_error **err)
 {
 	static const char *const flag[] = {"?",	 "-w", "-P", "-X",
@@ -233,10 +378,11 @@ static int sf_check_sink_options(const struct sf_options *o,
 				 struct sf_error **err)
 {
 	if ((o->rotate_secs || o->max_size || o->max_files) &&
+	    o->mode != SF_MODE_DAEMON &&
 	    (!o->output || strcmp(o->output, "-") == 0))
 		return sf_usage(
 			err,
-			"-G, --max-size and --max-files rotate an output file: give -o FILE (not stdout)");
+			"-G, --max-size and --max-files rotate an output file: give -o FILE (not stdout), or use them with -D");
 	if (o->max_files && !o->rotate_secs && !o->max_size)
 		return sf_usage(
 			err, "--max-files needs -G SECONDS or --max-size MB");
@@ -290,10 +436,13 @@ static int sf_check_sink_options(const struct sf_options *o,
 int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		  struct sf_error **err)
 {
+	bool budget_given = false;
 	unsigned long v;
 	int c;
 
 	memset(o, 0, sizeof(*o));
+	o->stream_rate = o->stream_burst = OPT_UNSET;
+	o->stream_max_bytes = o->output_max_bytes = OPT_UNSET;
 	o->port = 1883;
 	o->queue_size = 1000;
 	o->format = "json";
@@ -560,6 +709,14 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 					optarg);
 			o->hook_path = optarg;
 			break;
+		case OPT_STREAM_RATE:
+		case OPT_STREAM_BURST:
+		case OPT_STREAM_MAX_BYTES:
+		case OPT_OUTPUT_MAX_BYTES:
+			if (parse_budget(c, optarg, o, err) < 0)
+				return -1;
+			budget_given = true;
+			break;
 		case OPT_HELP:
 			o->help = true;
 			return 0;
@@ -621,6 +778,8 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		o->socket_path = "/run/sfagent/sfagent.sock";
 	if (!o->output_dir)
 		o->output_dir = "/var/log/sfagent";
+	if (sf_budget_defaults(o, budget_given, err) < 0)
+		return -1;
 	if (o->mode != SF_MODE_SHOW && o->mode != SF_MODE_DAEMON &&
 	    o->mode != SF_MODE_INJECT && !o->output && !o->broker &&
 	    !o->http_url)

@@ -62,6 +62,13 @@ struct sf_options {
 	const char *output_dir; /* --output-dir (daemon) */
 	const char *inject_bundle; /* --inject-hook BUNDLE_DIR */
 	const char *hook_path; /* --hook-path (--inject-hook) */
+
+	/* daemon budgets per stream (issue 10), 0: no limit */
+	uint64_t stream_rate; /* --stream-rate: events/s */
+	uint64_t stream_burst; /* --stream-burst: events */
+	uint64_t stream_max_bytes; /* --stream-max-bytes */
+	uint64_t output_max_bytes; /* --output-max-bytes SIZE */
+	unsigned output_max_pct; /* --output-max-bytes N%: of the file system */
 	bool help, version;
 	int argc; /* PROGRAM ARGS... */
 	char **argv;

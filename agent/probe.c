@@ -271,6 +271,27 @@ void probe_reset_drops(struct probe *p, uint32_t slot)
 			     sizeof(d), BPF_ANY);
 }
 
+void probe_pause(struct probe *p, uint32_t slot, bool paused)
+{
+	/* a plain store into the mmapped .bss: no syscall on the hot path */
+	__atomic_store_n(&p->skel->bss->paused[slot & (SF_MAX_SLOTS - 1)],
+			 paused, __ATOMIC_RELAXED);
+}
+
+uint64_t probe_paused_drops(struct probe *p, uint32_t slot)
+{
+	struct sf_drop d[p->ncpus];
+	uint64_t sum = 0;
+
+	memset(d, 0, sizeof(d));
+	if (bpf_map__lookup_elem(p->skel->maps.drops, &slot, sizeof(slot), d,
+				 sizeof(d), 0) < 0)
+		return 0;
+	for (int i = 0; i < p->ncpus; i++)
+		sum += d[i].paused;
+	return sum;
+}
+
 int probe_epoll_fd(struct probe *p)
 {
 	return ring_buffer__epoll_fd(p->rb);

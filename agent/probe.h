@@ -3,6 +3,7 @@
 #ifndef SF_PROBE_H
 #define SF_PROBE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "util.h"
@@ -36,6 +37,10 @@ int probe_untrack(struct probe *p, uint64_t cgid);
 /* Ring buffer reservations that failed for slot, summed over CPUs. */
 uint64_t probe_drops(struct probe *p, uint32_t slot);
 void probe_reset_drops(struct probe *p, uint32_t slot);
+/* Over budget: the kernel counts slot's events instead of sending them. */
+void probe_pause(struct probe *p, uint32_t slot, bool paused);
+/* Events not sent while slot was paused, summed over CPUs. */
+uint64_t probe_paused_drops(struct probe *p, uint32_t slot);
 
 int probe_epoll_fd(struct probe *p);
 /* Consume what is in the ring buffer now; returns records or -errno. */

@@ -16,6 +16,7 @@
 #define SF_MAX_SINKS 4
 
 struct sink;
+struct budget;
 
 struct workload {
 	uint32_t slot;
@@ -29,6 +30,9 @@ struct workload {
 	uint64_t events; /* events encoded */
 	uint64_t missed_ringbuf; /* reported so far */
 	uint64_t missed_sink; /* reported so far */
+	/* Daemon: what the stream may cost (daemon/budget.h), NULL: no limit;
+	 * owned by the daemon. */
+	struct budget *budget;
 
 	struct sbuf out; /* encoded, not yet handed to the sinks */
 	const struct encoder *enc;

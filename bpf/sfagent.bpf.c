@@ -144,20 +144,33 @@ static __always_inline __u32 current_slot(__u64 cgid)
 	return slot;
 }
 
-static __always_inline void count_drop(__u32 slot)
+/*
+ * Set by the agent (through the mmapped .bss) while a slot is over its
+ * budget: its events are counted here instead of filling the ring buffer.
+ */
+volatile __u8 paused[SF_MAX_SLOTS];
+
+static __always_inline void count_drop(__u32 slot, bool pause)
 {
 	struct sf_drop *d = bpf_map_lookup_elem(&drops, &slot);
 
-	if (d)
+	if (d && pause)
+		d->paused++;
+	else if (d)
 		d->ringbuf++;
 }
 
 static __always_inline void *reserve(__u32 slot, __u64 size)
 {
-	void *e = bpf_ringbuf_reserve(&events, size, 0);
+	void *e;
 
+	if (paused[slot & (SF_MAX_SLOTS - 1)]) {
+		count_drop(slot, true);
+		return NULL;
+	}
+	e = bpf_ringbuf_reserve(&events, size, 0);
 	if (!e)
-		count_drop(slot);
+		count_drop(slot, false);
 	return e;
 }
 

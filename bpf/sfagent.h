@@ -164,6 +164,7 @@ struct sf_cap_event {
 /* Per-CPU loss counters, indexed by workload slot. */
 struct sf_drop {
 	__u64 ringbuf; /* bpf_ringbuf_reserve() failed */
+	__u64 paused; /* not sent: the agent paused the slot (over budget) */
 };
 
 #endif

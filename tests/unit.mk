@@ -29,4 +29,11 @@ $(BUILD)/tests/%: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -no-pie -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
 
-unit: $(UNIT_TESTS) $(WORKLOADS)
+# static copies for containers (a busybox rootfs has no libc): bind-mounted in
+STATIC_WORKLOADS := $(BUILD)/tests/static/flood
+$(BUILD)/tests/static/%: tests/workloads/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -static -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+
+unit: $(UNIT_TESTS) $(WORKLOADS) $(STATIC_WORKLOADS)

@@ -161,6 +161,10 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 				   struct sf_error **err)
 {
 	struct sink_file_conf c = {
+		/* -G, --max-size, --max-files: each stream's file rotates */
+		.rotate_secs = d->o->rotate_secs,
+		.max_size = d->o->max_size,
+		.max_files = d->o->max_files,
 		.prefix = wl->enc->file_prefix,
 		.separator = wl->enc->file_separator,
 		.suffix = wl->enc->file_suffix,
@@ -198,8 +202,9 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 		return NULL;
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
-	return sink_file_fdopen_conf(
-		fd, xasprintf("file `%s/%s`", d->o->output_dir, name), &c);
+	return sink_file_openat(
+		d->out_dirfd, name, fd,
+		xasprintf("file `%s/%s`", d->o->output_dir, name), &c, err);
 }
 
 /* '%' doubled: an expanded topic handed to sink_open_spec, which expands. */
@@ -346,8 +351,11 @@ static int open_sinks(struct daemon *d, struct workload *wl,
 			goto out;
 		}
 		s = open_file_sink(d, wl, name, &created[r->nfiles], err);
-		if (!s)
+		if (!s) {
+			if (created[r->nfiles])
+				unlinkat(d->out_dirfd, name, 0);
 			goto out;
+		}
 		wl->sinks[wl->nsinks++] = s;
 		r->files[r->nfiles++] = steal_pointer(&name);
 	}
@@ -394,6 +402,7 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	struct workload *wl = find_container(d, req->container_id);
 	struct daemon_reg *r;
 	bool created[SF_EXPORT_MAX] = {0};
+	bool ok;
 
 	if (wl) {
 		if (wl->cgid == req->cgroup_id)
@@ -432,12 +441,19 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	wl->cgid = req->cgroup_id;
 	wl->cgroup_path = xstrdup(req->cgroup_path);
 	wl->meta_json = daemon_meta(req);
-	if (open_sinks(d, wl, r, req, created, err) < 0 ||
-	    stream_begin(d->a, wl, resumed, err) < 0) {
+	ok = open_sinks(d, wl, r, req, created, err) == 0;
+	if (ok) {
+		/* before the cgroup is tracked: its first events count too */
+		r->budget = budget_new(d->o, &d->budget_dir, wl);
+		wl->budget = r->budget;
+		ok = stream_begin(d->a, wl, resumed, err) == 0;
+	}
+	if (!ok) {
 		/* nothing half-created: files this registration made go too */
 		for (int i = 0; i < r->nfiles; i++)
 			if (created[i])
 				unlinkat(d->out_dirfd, r->files[i], 0);
+		wl->budget = NULL;
 		wl->cgid = 0;
 		wl_table_remove(&d->a->wl, wl);
 		daemon_reg_free(r);

@@ -26,6 +26,7 @@ struct stream_totals {
 	uint64_t missed; /* all missed, whatever the reason */
 	uint64_t missed_ringbuf; /* kernel ring buffer full */
 	uint64_t missed_sink; /* a sink could not take them */
+	uint64_t missed_quota; /* over the stream's budget (daemon) */
 };
 
 struct encoder {
