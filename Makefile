@@ -7,6 +7,9 @@ PREFIX ?= /usr/local
 DESTDIR ?=
 LIBEXECDIR ?= $(PREFIX)/libexec/sfagent
 HOOKSDIR ?= /usr/share/containers/oci/hooks.d
+# sfhook's fail policy in the installed hooks.d file (the operator's, never
+# a pod's): open or closed
+HOOK_FAIL ?= open
 
 CC ?= gcc
 CLANG ?= clang
@@ -24,7 +27,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 # agent/ is split by role (docs/hacking.md); its subfolders are include paths.
-AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks
+AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks agent/filter
 SF_INCLUDES := -Ilib -Ibpf $(AGENT_DIRS:%=-I%) -I$(BUILD)
 SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
 	$(SF_INCLUDES) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
@@ -36,12 +39,16 @@ LDLIBS_HOOK := -lyajl
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config
-PKGS_TEST := clang-format bats bats-assert bats-support runc busybox-static mosquitto \
-	mosquitto-clients openssl podman containerd python3 valgrind libclang-rt-14-dev \
+# make demo needs only runc, a busybox for the sample bundle and python3
+PKGS_DEMO := runc busybox-static python3
+PKGS_TEST := $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto \
+	mosquitto-clients openssl podman containerd valgrind libclang-rt-14-dev \
 	iproute2 strace jq util-linux
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
 # systemd-analyze verify of the unit, shellcheck of the node scripts.
 PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
+# the man pages: mandoc -T lint (tests/06-docs.bats)
+PKGS_TEST += mandoc
 PKGS_BENCH := hyperfine bpftrace strace linux-perf time
 
 LIB_SRCS := $(wildcard lib/*.c)
@@ -56,8 +63,8 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
 .DELETE_ON_ERROR:
-.PHONY: all deps deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
-	check-format format unit FORCE install-deploy sfhook-static
+.PHONY: all deps deps-demo deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
+	check-format format unit FORCE install-deploy sfhook-static docs-gen
 
 all: build
 
@@ -77,6 +84,8 @@ endef
 
 deps:
 	$(call install_pkgs,$(PKGS_BUILD))
+deps-demo: deps
+	$(call install_pkgs,$(PKGS_DEMO))
 deps-test: deps
 	$(call install_pkgs,$(PKGS_TEST))
 deps-bench: deps-test
@@ -142,13 +151,13 @@ bundles/%/rootfs/bin/busybox: bundles/%/config.json $(shell find bundles -path '
 test: deps-test build bundles unit check-format
 	$(Q)tests/run-bats $(TESTS)
 
-demo: deps-test build bundles
+demo: deps-demo build bundles
 	$(Q)tests/demo.sh
 
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
 	$(BUILD)/bench/encbench
-ENCBENCH_SRCS := agent/sbuf.c agent/encoders/encode_json.c agent/encoders/encode_util.c lib/util.c
+ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
 	@mkdir -p $(@D)
@@ -162,7 +171,7 @@ $(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(foreach d,$(A
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp
-$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c bpf/sfagent.h $(BUILD)/vmlinux.h
+$(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
@@ -174,12 +183,39 @@ bench: deps-bench build bench-tools
 bench-report: deps-bench build bench-tools
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh --report docs/performance.md
 
-install: build
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR)
+# Made from the option table (agent/cli_opts.c): the man page, the bash
+# completion, the sample /etc/default/sfagent.  sfhook(8) is docs/sfhook.8.
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= /etc
+GENDOCS := $(BUILD)/doc/sfagent.8 $(BUILD)/doc/sfagent.bash $(BUILD)/doc/sfagent.default
+docs-gen: $(GENDOCS)
+$(BUILD)/doc/sfagent.8: $(BUILD)/sfagent
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)$< --doc man > $@
+$(BUILD)/doc/sfagent.bash: $(BUILD)/sfagent
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)$< --doc bash-completion > $@
+$(BUILD)/doc/sfagent.default: $(BUILD)/sfagent
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)$< --doc default > $@
+
+install: build docs-gen
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)/default
 	install -m 0755 $(BUILD)/sfagent $(DESTDIR)$(PREFIX)/bin/sfagent
 	install -m 0755 $(BUILD)/sfhook $(DESTDIR)$(LIBEXECDIR)/sfhook
-	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
+	case '$(HOOK_FAIL)' in open|closed) ;; *) echo "HOOK_FAIL must be open or closed" >&2; exit 2;; esac
+	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g;s|@HOOK_FAIL@|$(HOOK_FAIL)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/sfagent.json
+	install -m 0644 $(BUILD)/doc/sfagent.8 docs/sfhook.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(BUILD)/doc/sfagent.bash $(DESTDIR)$(BASHCOMPDIR)/sfagent
+	@# a configuration already there is the admin's: never overwritten
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/sfagent ] || \
+		install -m 0644 $(BUILD)/doc/sfagent.default $(DESTDIR)$(SYSCONFDIR)/default/sfagent
 
 # ---- deploy/: systemd unit, containerd handler, node installer ------------
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system

@@ -36,22 +36,31 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
 	const struct sf_hdr *h = data;
+	struct decode_event v;
 	struct workload *wl;
 	size_t mark;
 
-	if (size < sizeof(*h))
+	if (size < sizeof(*h)) {
+		a->malformed++;
 		return 0;
+	}
 	wl = wl_table_get(&a->wl, h->slot);
 	if (!wl || wl->closing) {
 		a->orphans++;
 		return 0;
 	}
-	/* over budget (daemon): dropped before encoding, counted */
+	/* over budget (daemon): dropped before any work, counted */
 	if (wl->budget && !budget_admit(a, wl, h->ts_boot))
 		return 0;
+	/* checked and decoded once, for the filter and the encoder */
+	if (decode_event(&v, data, size) < 0) {
+		a->malformed++;
+		wl->malformed++;
+		return 0;
+	}
 	mark = wl->out.len;
-	wl->enc->event(&wl->out, wl, ++wl->seq, h->ts_boot + a->boot_to_epoch,
-		       data, size);
+	wl->enc->ops->event(&wl->out, wl, ++wl->seq,
+			    v.ts_boot + a->boot_to_epoch, &v);
 	wl->events++;
 	if (wl->budget)
 		budget_charge(a, wl, mark);
@@ -60,8 +69,8 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int agent_init(struct agent *a, const struct sf_options *o,
-	       struct sf_error **err)
+int agent_init_probe(struct agent *a, const struct sf_options *o,
+		     const struct probe_ops *ops, struct sf_error **err)
 {
 	struct probe_opts po = {
 		.btf_path = o->btf_path,
@@ -86,7 +95,8 @@ int agent_init(struct agent *a, const struct sf_options *o,
 	}
 	a->boot_to_epoch =
 		(int64_t)sf_now_ns() - (int64_t)clock_ns(CLOCK_BOOTTIME);
-	if (probe_open(&a->probe, &po, err) < 0) {
+	if (probe_open(&a->probe, ops, &po, err) < 0 ||
+	    probe_attach(&a->probe, err) < 0) {
 		probe_close(&a->probe);
 		free(a->exporter);
 		a->exporter = NULL;
@@ -156,6 +166,10 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 
 void agent_fini(struct agent *a)
 {
+	if (a->malformed)
+		log_warn(
+			"%llu malformed records from the kernel side were dropped (counted in stream.missed, reason malformed)",
+			(unsigned long long)a->malformed);
 	if (a->orphans)
 		log_warn(
 			"%llu events arrived for streams already ended and were dropped",
@@ -185,16 +199,7 @@ struct workload *agent_workload_new(struct agent *a, const char *name,
 int agent_workload_sinks_from_options(struct agent *a, struct workload *wl,
 				      struct sf_error **err)
 {
-	const struct sf_options *o = a->opt;
-
-	/* the file last: a network sink that fails leaves no file behind */
-	if (o->broker && sink_open_spec(a, wl, "mqtt", NULL, err) < 0)
-		return -1;
-	if (o->http_url && sink_open_spec(a, wl, "http", NULL, err) < 0)
-		return -1;
-	if (o->output && sink_open_spec(a, wl, "file", NULL, err) < 0)
-		return -1;
-	return 0;
+	return sink_open_from_options(a, wl, err);
 }
 
 void agent_reopen(struct agent *a)
@@ -249,8 +254,8 @@ static int stream_flush_control(struct workload *wl)
 
 static void emit_missed(struct workload *wl, uint64_t count, const char *reason)
 {
-	wl->enc->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), count,
-			       reason);
+	wl->enc->ops->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), count,
+				    reason);
 }
 
 static uint64_t sinks_dropped(struct workload *wl)
@@ -263,16 +268,51 @@ static uint64_t sinks_dropped(struct workload *wl)
 }
 
 /*
- * Sink loss: the stream.missed record goes out on its own as a control
- * record.  When no sink can take it (disk still full), it is taken back,
- * seq included, and tried again at the next check, so the count always
- * reaches the reader.
+ * Sends wl->out, one stream.missed record, as a control record: never
+ * dropped for lack of queue room, and never lost with a batch of events a
+ * sink refused, which would lose the count it carries.  When no sink can
+ * take it (disk still full), it is taken back, seq included, and the caller
+ * tries again at the next check, so the count always reaches the reader.
+ * A sink that lacks it while others have it counts it, and tells at the
+ * next check.  Returns whether it was sent.
  */
-static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
+static bool send_missed(struct workload *wl)
 {
 	bool ok[SF_MAX_SINKS];
-	uint64_t sink;
 	int failed = 0;
+
+	for (int i = 0; i < wl->nsinks; i++) {
+		cleanup_error struct sf_error *err = NULL;
+
+		ok[i] = sink_write_control(wl->sinks[i], wl->out.data,
+					   wl->out.len, &err) == 0;
+		failed += !ok[i];
+	}
+	wl->out.len = 0;
+	if (wl->nsinks && failed == wl->nsinks) {
+		wl->seq--;
+		return false;
+	}
+	for (int i = 0; i < wl->nsinks; i++)
+		if (!ok[i])
+			sink_count_dropped(wl->sinks[i], 1);
+	return true;
+}
+
+/* Ring buffer loss, told after the events encoded before it. */
+static void report_ringbuf_missed(struct agent *a, struct workload *wl,
+				  uint64_t rb)
+{
+	stream_flush(a, wl);
+	emit_missed(wl, rb - wl->missed_ringbuf, "ringbuf");
+	if (send_missed(wl))
+		wl->missed_ringbuf = rb;
+}
+
+/* Sink loss: one stream.missed for an outage, once the sinks deliver. */
+static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
+{
+	uint64_t sink;
 
 	for (int i = 0; !final && i < wl->nsinks; i++)
 		if (sink_congested(wl->sinks[i]))
@@ -282,35 +322,32 @@ static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
 	if (sink <= wl->missed_sink)
 		return;
 	emit_missed(wl, sink - wl->missed_sink, "sink");
-	for (int i = 0; i < wl->nsinks; i++) {
-		cleanup_error struct sf_error *err = NULL;
-
-		ok[i] = sink_write_control(wl->sinks[i], wl->out.data,
-					   wl->out.len, &err) == 0;
-		failed += !ok[i];
-	}
-	wl->out.len = 0;
-	if (failed == wl->nsinks) {
-		wl->seq--;
-		return;
-	}
-	/* the sinks that lack it count it, and tell at the next check */
-	for (int i = 0; i < wl->nsinks; i++)
-		if (!ok[i])
-			sink_count_dropped(wl->sinks[i], 1);
-	wl->missed_sink = sink;
+	if (send_missed(wl))
+		wl->missed_sink = sink;
 }
 
 /* Turn new loss counts into stream.missed records. */
 static void check_missed(struct agent *a, struct workload *wl, bool final)
 {
-	uint64_t rb = probe_drops(&a->probe, wl->slot);
+	uint64_t rb = probe_drops(&a->probe, wl->slot), quota;
 
-	if (rb > wl->missed_ringbuf) {
-		emit_missed(wl, rb - wl->missed_ringbuf, "ringbuf");
-		wl->missed_ringbuf = rb;
+	if (rb > wl->missed_ringbuf)
+		report_ringbuf_missed(a, wl, rb);
+	if (wl->malformed > wl->missed_malformed) {
+		stream_flush(a, wl);
+		emit_missed(wl, wl->malformed - wl->missed_malformed,
+			    "malformed");
+		if (send_missed(wl))
+			wl->missed_malformed = wl->malformed;
 	}
-	budget_check(a, wl, final);
+	/* over budget: at most one stream.missed a second */
+	quota = budget_check(a, wl, final);
+	if (quota) {
+		stream_flush(a, wl);
+		emit_missed(wl, quota, "quota");
+		if (send_missed(wl))
+			budget_reported(wl, quota);
+	}
 	if (sinks_dropped(wl) > wl->missed_sink)
 		report_sink_missed(a, wl, final);
 }
@@ -327,7 +364,7 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 
 	probe_reset_drops(&a->probe, wl->slot);
 	stream_flush(a, wl);
-	wl->enc->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
+	wl->enc->ops->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
 	/* track before the start record leaves: whoever sees stream.start
 	 * may rely on the workload being watched already */
 	if (probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
@@ -358,12 +395,16 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 
 	check_missed(a, wl, true);
 	t.events = wl->events;
-	t.missed_ringbuf = wl->missed_ringbuf;
+	/* the whole loss, also when its stream.missed could not be written */
+	t.missed_ringbuf = probe_drops(&a->probe, wl->slot);
+	if (t.missed_ringbuf < wl->missed_ringbuf)
+		t.missed_ringbuf = wl->missed_ringbuf;
 	t.missed_sink = sinks_dropped(wl);
 	t.missed_quota = budget_missed(a, wl);
-	t.missed = t.missed_ringbuf + t.missed_sink + t.missed_quota;
+	t.missed = t.missed_ringbuf + t.missed_sink + wl->malformed +
+		   t.missed_quota;
 	stream_flush(a, wl);
-	wl->enc->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
+	wl->enc->ops->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
 	if (stream_flush_control(wl))
 		log_error(
 			"workload `%s`: stream.end could not be written to every output",

@@ -25,13 +25,21 @@ struct agent {
 	char *exporter;
 	const char *mode;
 	uint64_t orphans; /* events for slots no longer in the table */
+	uint64_t malformed; /* records decode_event() refused */
 	uint64_t last_missed_check;
 	int epfd; /* ring buffer + the caller's signalfd */
 	int epfd_sig;
 };
 
-int agent_init(struct agent *a, const struct sf_options *o,
-	       struct sf_error **err);
+/* The agent on the probe `ops` (a unit test's own, without BPF). */
+int agent_init_probe(struct agent *a, const struct sf_options *o,
+		     const struct probe_ops *ops, struct sf_error **err);
+/* The agent on the BPF programs. */
+static inline int agent_init(struct agent *a, const struct sf_options *o,
+			     struct sf_error **err)
+{
+	return agent_init_probe(a, o, &probe_bpf_ops, err);
+}
 void agent_fini(struct agent *a);
 
 uint64_t sf_now_ns(void); /* CLOCK_REALTIME, ns */

@@ -2,9 +2,52 @@
 #include <errno.h>
 #include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
-#include "options.h"
+#include "cli.h"
 #include "run.h"
+
+static const struct sf_mode_desc modes[] = {
+	{SF_MODE_EXECUTE, run_execute,
+	 "must run as root (it loads BPF programs and creates cgroups); try `sudo sfagent ...`"},
+	{SF_MODE_PROCESS, run_execute,
+	 "must run as root (it loads BPF programs and creates cgroups); try `sudo sfagent ...`"},
+	{SF_MODE_ROOT, run_root,
+	 "must run as root (it loads BPF programs); try `sudo sfagent ...`"},
+	{SF_MODE_CONTAINER, run_container,
+	 "must run as root (it loads BPF programs and runs runc); try `sudo sfagent ...`"},
+	{SF_MODE_SHOW, run_show, NULL},
+	{SF_MODE_DAEMON, run_daemon,
+	 "must run as root (it loads BPF programs); try `sudo sfagent -D`"},
+	{SF_MODE_INJECT, run_inject_hook, NULL},
+};
+
+static int run_mode(const struct sf_options *o, struct sf_error **err)
+{
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (modes[i].mode != o->mode)
+			continue;
+		if (modes[i].needs_root && geteuid() != 0)
+			return sf_fail(err, 0, "%s", modes[i].needs_root);
+		return modes[i].run(o, err);
+	}
+	return sf_usage(err, "%s mode is not available in this build yet",
+			sf_mode_name(o->mode));
+}
+
+/* --help, --version, --doc NAME: 1 if one was printed */
+static int print_doc(const struct sf_options *o)
+{
+	if (o->help)
+		cli_doc_help(stdout);
+	else if (o->doc)
+		cli_doc_find(o->doc)(stdout);
+	else if (o->version)
+		printf("sfagent %s\n", SF_VERSION);
+	else
+		return 0;
+	return 1;
+}
 
 int main(int argc, char **argv)
 {
@@ -18,14 +61,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (sf_parse_args(argc, argv, &o, &err) < 0)
 		return sf_error_report("sfagent", err);
-	if (o.help) {
-		sf_usage_print(stdout);
+	if (print_doc(&o))
 		return 0;
-	}
-	if (o.version) {
-		printf("sfagent %s\n", SF_VERSION);
-		return 0;
-	}
 	if (o.debug_file) {
 		debug = fopen(o.debug_file, "ae");
 		if (!debug) {
@@ -40,33 +77,7 @@ int main(int argc, char **argv)
 			    ? SF_LOG_DEBUG
 			    : SF_LOG_WARN + o.verbose,
 		    debug);
-
-	switch (o.mode) {
-	case SF_MODE_EXECUTE:
-	case SF_MODE_PROCESS:
-		ret = run_execute(&o, &err);
-		break;
-	case SF_MODE_ROOT:
-		ret = run_root(&o, &err);
-		break;
-	case SF_MODE_CONTAINER:
-		ret = run_container(&o, &err);
-		break;
-	case SF_MODE_SHOW:
-		ret = run_show(&o, &err);
-		break;
-	case SF_MODE_DAEMON:
-		ret = run_daemon(&o, &err);
-		break;
-	case SF_MODE_INJECT:
-		ret = run_inject_hook(&o, &err);
-		break;
-	default:
-		sf_usage(&err, "%s mode is not available in this build yet",
-			 sf_mode_name(o.mode));
-		ret = -1;
-		break;
-	}
+	ret = run_mode(&o, &err);
 	if (ret < 0)
 		return sf_error_report("sfagent", err);
 	return ret;

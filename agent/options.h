@@ -17,6 +17,7 @@ enum sf_mode {
 	SF_MODE_SHOW, /* -S: list bundles */
 	SF_MODE_DAEMON, /* -D: per-host agent for the hook */
 	SF_MODE_INJECT, /* --inject-hook BUNDLE: add sfhook to config.json */
+	SF_MODE_COUNT /* not a mode: how many there are */
 };
 
 struct sf_options {
@@ -26,6 +27,7 @@ struct sf_options {
 	const char *broker; /* -b */
 	int port; /* -p */
 	const char *topic; /* -t */
+	const char *topic_root; /* --topic-root (-D: container-chosen topics) */
 	unsigned queue_size; /* -q */
 	const char *exporter; /* -e, default: hostname */
 	const char *format; /* -F */
@@ -62,6 +64,12 @@ struct sf_options {
 	const char *output_dir; /* --output-dir (daemon) */
 	const char *inject_bundle; /* --inject-hook BUNDLE_DIR */
 	const char *hook_path; /* --hook-path (--inject-hook) */
+	/* filters (docs/filters.md): the expression, or @FILE */
+	const char *filter; /* --filter: the stream's */
+	const char *file_filter; /* --file-filter, ANDed with --filter */
+	const char *mqtt_filter; /* --mqtt-filter */
+	const char *http_filter; /* --http-filter */
+	const char *select; /* --select (daemon): containers tracked */
 
 	/* daemon budgets per stream (issue 10), 0: no limit */
 	uint64_t stream_rate; /* --stream-rate: events/s */
@@ -70,13 +78,16 @@ struct sf_options {
 	uint64_t output_max_bytes; /* --output-max-bytes SIZE */
 	unsigned output_max_pct; /* --output-max-bytes N%: of the file system */
 	bool help, version;
+	const char *doc; /* --doc NAME: print a document made from the options */
 	int argc; /* PROGRAM ARGS... */
 	char **argv;
 };
 
-/* Parses argv into o.  Usage errors come back with status SF_EXIT_USAGE. */
+/* Parses argv into o (the option table in cli.c, described in cli.h).  Usage
+ * errors come back with status SF_EXIT_USAGE. */
 int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		  struct sf_error **err);
+/* --help, made from the option table */
 void sf_usage_print(FILE *f);
 const char *sf_mode_name(enum sf_mode m);
 

@@ -15,23 +15,31 @@
 
 #define DEFAULT_BTF "/sys/kernel/btf/vmlinux"
 
-/* Syscalls whose exit we export (tracepoint syscalls/sys_exit_<name>). */
-static const char *const exit_syscalls[] = {
-	"open",	     "creat",	 "openat",   "openat2",	  "unlink",
-	"unlinkat",  "rename",	 "renameat", "renameat2", "mkdir",
-	"mkdirat",   "rmdir",	 "link",     "linkat",	  "symlink",
-	"symlinkat", "chmod",	 "fchmod",   "fchmodat",  "fchmodat2",
-	"chown",     "lchown",	 "fchown",   "fchownat",  "truncate",
-	"ftruncate", "socket",	 "connect",  "accept",	  "accept4",
-	"bind",	     "listen",	 "kill",     "tkill",	  "tgkill",
-	"setuid",    "setgid",	 "setreuid", "setregid",  "setresuid",
-	"setresgid", "setfsuid", "setfsgid", "execve",	  "execveat",
+/* The BPF backend's state (probe->state). */
+struct probe_bpf {
+	struct sfagent_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link **links;
+	int nlinks;
+	int ncpus;
 };
 
-/* setuid family: the enter side remembers the ids before the call */
-static const char *const cred_syscalls[] = {
-	"setuid",    "setgid",	  "setreuid", "setregid",
-	"setresuid", "setresgid", "setfsuid", "setfsgid",
+static struct probe_bpf *bpf_of(struct probe *p)
+{
+	return p->state;
+}
+
+/* Syscalls whose exit we export (tracepoint syscalls/sys_exit_<tp>): the
+ * one list in bpf/syscalls.def, which the BPF side's dispatch comes from. */
+struct exported_syscall {
+	const char *tp;
+	unsigned flags; /* SF_SC_* */
+};
+
+static const struct exported_syscall exported_syscalls[] = {
+#define SF_SYSCALL(tp, nr, class, flags) {#tp, flags},
+#include "syscalls.def"
+#undef SF_SYSCALL
 };
 
 static int libbpf_log(enum libbpf_print_level level, const char *fmt,
@@ -87,10 +95,12 @@ int probe_mount_fs(struct sf_error **err)
 static int add_link(struct probe *p, struct bpf_link *l, const char *what,
 		    struct sf_error **err)
 {
+	struct probe_bpf *b = bpf_of(p);
+
 	if (!l)
 		return sf_fail(err, errno, "attach BPF program to %s", what);
-	p->links = xrealloc(p->links, (p->nlinks + 1) * sizeof(*p->links));
-	p->links[p->nlinks++] = l;
+	b->links = xrealloc(b->links, (b->nlinks + 1) * sizeof(*b->links));
+	b->links[b->nlinks++] = l;
 	return 0;
 }
 
@@ -102,22 +112,29 @@ static bool syscall_tp_exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
+/* Attaches prog to syscalls/<prefix><tp> of every exported syscall that
+ * has all of the flags in `need`. */
 static int attach_syscalls(struct probe *p, struct bpf_program *prog,
-			   const char *prefix, const char *const *names,
-			   size_t n, struct sf_error **err)
+			   const char *prefix, unsigned need,
+			   struct sf_error **err)
 {
 	const char *dir = access("/sys/kernel/debug/tracing/events", F_OK) == 0
 				  ? "/sys/kernel/debug/tracing"
 				  : "/sys/kernel/tracing";
+	size_t n = sizeof(exported_syscalls) / sizeof(exported_syscalls[0]);
 
 	for (size_t i = 0; i < n; i++) {
+		const struct exported_syscall *sc = &exported_syscalls[i];
 		char tp[64];
 
-		snprintf(tp, sizeof(tp), "%s%s", prefix, names[i]);
+		if ((sc->flags & need) != need)
+			continue;
+		snprintf(tp, sizeof(tp), "%s%s", prefix, sc->tp);
 		if (!syscall_tp_exists(dir, tp)) {
-			/* fchmodat2 came with 6.6; every other one must be there,
-			 * or a whole class of events would be silently missing */
-			if (strcmp(names[i], "fchmodat2") == 0) {
+			/* an optional one is newer than some kernels; every other
+			 * one must be there, or a whole class of events would be
+			 * silently missing */
+			if (sc->flags & SF_SC_OPTIONAL) {
 				log_debug(
 					"no tracepoint syscalls/%s on this kernel",
 					tp);
@@ -137,16 +154,16 @@ static int attach_syscalls(struct probe *p, struct bpf_program *prog,
 	return 0;
 }
 
-int probe_open(struct probe *p, const struct probe_opts *o,
-	       struct sf_error **err)
+static int bpf_open(struct probe *p, const struct probe_opts *o,
+		    struct sf_error **err)
 {
 	const char *btf = o->btf_path ? o->btf_path : DEFAULT_BTF;
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
+	struct probe_bpf *b;
 	struct sfagent_bpf *s;
 	struct stat st;
 	int r;
 
-	memset(p, 0, sizeof(*p));
 	libbpf_set_print(libbpf_log);
 	if (stat(btf, &st) < 0 || st.st_size == 0)
 		return sf_fail(
@@ -155,14 +172,15 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 			btf);
 	if (probe_mount_fs(err) < 0)
 		return -1;
-	p->ncpus = libbpf_num_possible_cpus();
-	if (p->ncpus <= 0)
-		return sf_fail(err, -p->ncpus, "count possible CPUs");
+	b = p->state = xzalloc(sizeof(*b));
+	b->ncpus = libbpf_num_possible_cpus();
+	if (b->ncpus <= 0)
+		return sf_fail(err, -b->ncpus, "count possible CPUs");
 
 	s = sfagent_bpf__open_opts(&oo);
 	if (!s)
 		return sf_fail(err, errno, "open BPF object");
-	p->skel = s;
+	b->skel = s;
 	r = bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
 	if (r < 0)
 		return sf_fail(err, -r, "set ring buffer size to %u bytes",
@@ -179,6 +197,28 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 			"load BPF programs: %s (kernel BTF %s; run with -d FILE for libbpf's and the verifier's log)",
 			msg, btf);
 	}
+	b->rb = ring_buffer__new(bpf_map__fd(s->maps.events), o->on_event,
+				 o->ctx, NULL);
+	if (!b->rb)
+		return sf_fail(err, errno, "create ring buffer reader");
+	log_debug("BPF loaded: ring buffer %u bytes", o->ringbuf_bytes);
+	return 0;
+}
+
+static void bpf_detach(struct probe *p)
+{
+	struct probe_bpf *b = bpf_of(p);
+
+	for (int i = 0; i < b->nlinks; i++)
+		bpf_link__destroy(b->links[i]);
+	free(b->links);
+	b->links = NULL;
+	b->nlinks = 0;
+}
+
+static int bpf_attach(struct probe *p, struct sf_error **err)
+{
+	struct sfagent_bpf *s = bpf_of(p)->skel;
 
 	if (add_link(p, bpf_program__attach(s->progs.sf_exec),
 		     "sched_process_exec", err) < 0 ||
@@ -190,114 +230,147 @@ int probe_open(struct probe *p, const struct probe_opts *o,
 		     err) < 0 ||
 	    add_link(p, bpf_program__attach(s->progs.sf_sys_exit_compat),
 		     "sys_exit (32-bit syscalls)", err) < 0)
-		return -1;
-	if (attach_syscalls(p, s->progs.sf_sys_exit, "sys_exit_", exit_syscalls,
-			    sizeof(exit_syscalls) / sizeof(exit_syscalls[0]),
-			    err) < 0 ||
-	    attach_syscalls(
-		    p, s->progs.sf_sys_enter_cred, "sys_enter_", cred_syscalls,
-		    sizeof(cred_syscalls) / sizeof(cred_syscalls[0]), err) < 0)
-		return -1;
-
-	p->rb = ring_buffer__new(bpf_map__fd(s->maps.events), o->on_event,
-				 o->ctx, NULL);
-	if (!p->rb)
-		return sf_fail(err, errno, "create ring buffer reader");
-	log_debug("BPF loaded: %d links, ring buffer %u bytes", p->nlinks,
-		  o->ringbuf_bytes);
+		goto fail;
+	if (attach_syscalls(p, s->progs.sf_sys_exit, "sys_exit_", 0, err) < 0 ||
+	    attach_syscalls(p, s->progs.sf_sys_enter_cred, "sys_enter_",
+			    SF_SC_ENTER, err) < 0)
+		goto fail;
+	log_debug("BPF attached: %d links", bpf_of(p)->nlinks);
 	return 0;
+fail:
+	bpf_detach(p);
+	return -1;
 }
 
-void probe_close(struct probe *p)
+static void bpf_close(struct probe *p)
 {
-	ring_buffer__free(p->rb);
-	p->rb = NULL;
-	for (int i = 0; i < p->nlinks; i++)
-		bpf_link__destroy(p->links[i]);
-	free(p->links);
-	p->links = NULL;
-	p->nlinks = 0;
-	sfagent_bpf__destroy(p->skel);
-	p->skel = NULL;
+	struct probe_bpf *b = bpf_of(p);
+
+	if (!b)
+		return;
+	bpf_detach(p);
+	ring_buffer__free(b->rb);
+	sfagent_bpf__destroy(b->skel);
+	free(b);
+	p->state = NULL;
 }
 
-static void bump_gen(struct probe *p)
+static void bump_gen(struct probe_bpf *b)
 {
-	__atomic_add_fetch(&p->skel->bss->track_gen, 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&b->skel->bss->track_gen, 1, __ATOMIC_SEQ_CST);
 }
 
-int probe_track(struct probe *p, uint64_t cgid, uint32_t slot,
-		struct sf_error **err)
+static int bpf_track(struct probe *p, uint64_t cgid, uint32_t slot,
+		     struct sf_error **err)
 {
-	int r = bpf_map__update_elem(p->skel->maps.tracked, &cgid, sizeof(cgid),
+	struct probe_bpf *b = bpf_of(p);
+	int r = bpf_map__update_elem(b->skel->maps.tracked, &cgid, sizeof(cgid),
 				     &slot, sizeof(slot), BPF_ANY);
 
 	if (r < 0)
 		return sf_fail(err, -r, "track cgroup %llu",
 			       (unsigned long long)cgid);
-	bump_gen(p);
+	bump_gen(b);
 	return 0;
 }
 
-int probe_untrack(struct probe *p, uint64_t cgid)
+static int bpf_untrack(struct probe *p, uint64_t cgid)
 {
-	int r = bpf_map__delete_elem(p->skel->maps.tracked, &cgid, sizeof(cgid),
+	struct probe_bpf *b = bpf_of(p);
+	int r = bpf_map__delete_elem(b->skel->maps.tracked, &cgid, sizeof(cgid),
 				     0);
 
-	bump_gen(p);
+	bump_gen(b);
 	return r;
 }
 
-uint64_t probe_drops(struct probe *p, uint32_t slot)
+/* The slot's sf_drop counters summed over CPUs. */
+static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 {
-	struct sf_drop d[p->ncpus];
-	uint64_t sum = 0;
+	struct probe_bpf *b = bpf_of(p);
+	struct sf_drop d[b->ncpus], sum = {0};
 
 	memset(d, 0, sizeof(d)); /* valgrind cannot see the kernel fill it */
-	if (bpf_map__lookup_elem(p->skel->maps.drops, &slot, sizeof(slot), d,
+	if (bpf_map__lookup_elem(b->skel->maps.drops, &slot, sizeof(slot), d,
 				 sizeof(d), 0) < 0)
-		return 0;
-	for (int i = 0; i < p->ncpus; i++)
-		sum += d[i].ringbuf;
+		return sum;
+	for (int i = 0; i < b->ncpus; i++) {
+		sum.ringbuf += d[i].ringbuf;
+		sum.filtered += d[i].filtered;
+		sum.paused += d[i].paused;
+	}
 	return sum;
 }
 
-void probe_reset_drops(struct probe *p, uint32_t slot)
+static uint64_t bpf_drops(struct probe *p, uint32_t slot)
 {
-	struct sf_drop d[p->ncpus];
+	return bpf_drop_sum(p, slot).ringbuf;
+}
+
+static uint64_t bpf_filtered(struct probe *p, uint32_t slot)
+{
+	return bpf_drop_sum(p, slot).filtered;
+}
+
+static int bpf_set_filter_mask(struct probe *p, uint32_t slot,
+			       const struct sf_type_mask *m,
+			       struct sf_error **err)
+{
+	int r = bpf_map__update_elem(bpf_of(p)->skel->maps.filter_mask, &slot,
+				     sizeof(slot), m, sizeof(*m), BPF_ANY);
+
+	if (r < 0)
+		return sf_fail(err, -r, "set the filter mask of slot %u", slot);
+	return 0;
+}
+
+static void bpf_reset_drops(struct probe *p, uint32_t slot)
+{
+	struct probe_bpf *b = bpf_of(p);
+	struct sf_drop d[b->ncpus];
 
 	memset(d, 0, sizeof(d));
-	bpf_map__update_elem(p->skel->maps.drops, &slot, sizeof(slot), d,
+	bpf_map__update_elem(b->skel->maps.drops, &slot, sizeof(slot), d,
 			     sizeof(d), BPF_ANY);
 }
 
-void probe_pause(struct probe *p, uint32_t slot, bool paused)
+static void bpf_pause(struct probe *p, uint32_t slot, bool paused)
 {
 	/* a plain store into the mmapped .bss: no syscall on the hot path */
-	__atomic_store_n(&p->skel->bss->paused[slot & (SF_MAX_SLOTS - 1)],
-			 paused, __ATOMIC_RELAXED);
+	__atomic_store_n(
+		&bpf_of(p)->skel->bss->paused[slot & (SF_MAX_SLOTS - 1)],
+		paused, __ATOMIC_RELAXED);
 }
 
-uint64_t probe_paused_drops(struct probe *p, uint32_t slot)
+static uint64_t bpf_paused_drops(struct probe *p, uint32_t slot)
 {
-	struct sf_drop d[p->ncpus];
-	uint64_t sum = 0;
-
-	memset(d, 0, sizeof(d));
-	if (bpf_map__lookup_elem(p->skel->maps.drops, &slot, sizeof(slot), d,
-				 sizeof(d), 0) < 0)
-		return 0;
-	for (int i = 0; i < p->ncpus; i++)
-		sum += d[i].paused;
-	return sum;
+	return bpf_drop_sum(p, slot).paused;
 }
 
-int probe_epoll_fd(struct probe *p)
+static int bpf_epoll_fd(struct probe *p)
 {
-	return ring_buffer__epoll_fd(p->rb);
+	return ring_buffer__epoll_fd(bpf_of(p)->rb);
 }
 
-int probe_consume(struct probe *p)
+static int bpf_poll(struct probe *p)
 {
-	return ring_buffer__consume(p->rb);
+	return ring_buffer__consume(bpf_of(p)->rb);
 }
+
+const struct probe_ops probe_bpf_ops = {
+	.name = "bpf",
+	.open = bpf_open,
+	.attach = bpf_attach,
+	.detach = bpf_detach,
+	.poll = bpf_poll,
+	.close = bpf_close,
+	.epoll_fd = bpf_epoll_fd,
+	.track = bpf_track,
+	.untrack = bpf_untrack,
+	.drops = bpf_drops,
+	.reset_drops = bpf_reset_drops,
+	.filtered = bpf_filtered,
+	.set_filter_mask = bpf_set_filter_mask,
+	.pause = bpf_pause,
+	.paused_drops = bpf_paused_drops,
+};

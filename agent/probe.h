@@ -1,50 +1,172 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The BPF side as the agent sees it: load, attach, track cgroups, poll. */
+/*
+ * The probe: where raw event records come from, as the agent sees it.  One
+ * backend is the BPF one (probe.c); the ops let a unit test feed records to
+ * the consumer without BPF, as the sinks' ops let it read what comes out.
+ *
+ * Lifecycle: open (load; nothing attached yet, so nothing is seen), attach
+ * (events flow for tracked cgroups), detach (no hook attached, so the host
+ * pays nothing), attach again as often as needed, close.  poll() hands every
+ * record that is there now to the on_event callback given to open, on the
+ * caller's thread.
+ */
 #ifndef SF_PROBE_H
 #define SF_PROBE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "util.h"
 
-struct sfagent_bpf;
-struct ring_buffer;
-
-struct probe {
-	struct sfagent_bpf *skel;
-	struct ring_buffer *rb;
-	struct bpf_link **links;
-	int nlinks;
-	int ncpus;
-};
+struct probe;
 
 struct probe_opts {
 	const char *btf_path; /* NULL: /sys/kernel/btf/vmlinux */
 	uint32_t ringbuf_bytes;
-	/* called for every ring buffer record */
+	/* called for every record, from poll() */
 	int (*on_event)(void *ctx, void *data, size_t size);
 	void *ctx;
 };
 
-int probe_open(struct probe *p, const struct probe_opts *o,
-	       struct sf_error **err);
-void probe_close(struct probe *p);
+struct sf_type_mask;
 
-int probe_track(struct probe *p, uint64_t cgid, uint32_t slot,
-		struct sf_error **err);
-int probe_untrack(struct probe *p, uint64_t cgid);
-/* Ring buffer reservations that failed for slot, summed over CPUs. */
-uint64_t probe_drops(struct probe *p, uint32_t slot);
-void probe_reset_drops(struct probe *p, uint32_t slot);
-/* Over budget: the kernel counts slot's events instead of sending them. */
-void probe_pause(struct probe *p, uint32_t slot, bool paused);
-/* Events not sent while slot was paused, summed over CPUs. */
-uint64_t probe_paused_drops(struct probe *p, uint32_t slot);
+struct probe_ops {
+	const char *name;
+	int (*open)(struct probe *p, const struct probe_opts *o,
+		    struct sf_error **err);
+	int (*attach)(struct probe *p, struct sf_error **err);
+	void (*detach)(struct probe *p);
+	/* Consumes what is there now; returns records or -errno. */
+	int (*poll)(struct probe *p);
+	/* Detaches if attached; frees everything. */
+	void (*close)(struct probe *p);
+	/* The fd that is readable when records wait (for epoll). */
+	int (*epoll_fd)(struct probe *p);
+	/* Events of cgroup cgid (and of its descendants) go to slot. */
+	int (*track)(struct probe *p, uint64_t cgid, uint32_t slot,
+		     struct sf_error **err);
+	int (*untrack)(struct probe *p, uint64_t cgid);
+	/* Records for slot that could not be written (ring buffer full),
+	 * since the last reset. */
+	uint64_t (*drops)(struct probe *p, uint32_t slot);
+	void (*reset_drops)(struct probe *p, uint32_t slot);
+	/* Optional.  Events the slot's type mask dropped (docs/filters.md),
+	 * since the last reset_drops. */
+	uint64_t (*filtered)(struct probe *p, uint32_t slot);
+	/* Optional.  The event types dropped for slot before they take
+	 * ring-buffer space. */
+	int (*set_filter_mask)(struct probe *p, uint32_t slot,
+			       const struct sf_type_mask *m,
+			       struct sf_error **err);
+	/* Optional.  Over budget (agent/daemon/budget.h): slot's events are
+	 * counted instead of taking ring-buffer space, until unpaused. */
+	void (*pause)(struct probe *p, uint32_t slot, bool paused);
+	/* Optional.  Events not sent while slot was paused, since the last
+	 * reset_drops. */
+	uint64_t (*paused_drops)(struct probe *p, uint32_t slot);
+};
 
-int probe_epoll_fd(struct probe *p);
-/* Consume what is in the ring buffer now; returns records or -errno. */
-int probe_consume(struct probe *p);
+struct probe {
+	const struct probe_ops *ops;
+	void *state; /* the backend's */
+	bool attached;
+};
+
+/* Loads the BPF programs (probe.c). */
+extern const struct probe_ops probe_bpf_ops;
+
+static inline int probe_open(struct probe *p, const struct probe_ops *ops,
+			     const struct probe_opts *o, struct sf_error **err)
+{
+	p->ops = ops;
+	p->state = NULL;
+	p->attached = false;
+	return ops->open(p, o, err);
+}
+
+static inline int probe_attach(struct probe *p, struct sf_error **err)
+{
+	if (p->attached)
+		return 0;
+	if (p->ops->attach(p, err) < 0)
+		return -1;
+	p->attached = true;
+	return 0;
+}
+
+static inline void probe_detach(struct probe *p)
+{
+	if (!p->attached)
+		return;
+	p->ops->detach(p);
+	p->attached = false;
+}
+
+static inline void probe_close(struct probe *p)
+{
+	if (p->ops)
+		p->ops->close(p);
+	p->ops = NULL;
+	p->state = NULL;
+	p->attached = false;
+}
+
+static inline int probe_consume(struct probe *p)
+{
+	return p->ops->poll(p);
+}
+
+static inline int probe_epoll_fd(struct probe *p)
+{
+	return p->ops->epoll_fd(p);
+}
+
+static inline int probe_track(struct probe *p, uint64_t cgid, uint32_t slot,
+			      struct sf_error **err)
+{
+	return p->ops->track(p, cgid, slot, err);
+}
+
+static inline int probe_untrack(struct probe *p, uint64_t cgid)
+{
+	return p->ops->untrack(p, cgid);
+}
+
+static inline uint64_t probe_drops(struct probe *p, uint32_t slot)
+{
+	return p->ops->drops(p, slot);
+}
+
+static inline void probe_reset_drops(struct probe *p, uint32_t slot)
+{
+	p->ops->reset_drops(p, slot);
+}
+
+static inline uint64_t probe_filtered(struct probe *p, uint32_t slot)
+{
+	return p->ops->filtered ? p->ops->filtered(p, slot) : 0;
+}
+
+static inline int probe_set_filter_mask(struct probe *p, uint32_t slot,
+					const struct sf_type_mask *m,
+					struct sf_error **err)
+{
+	return p->ops->set_filter_mask
+		       ? p->ops->set_filter_mask(p, slot, m, err)
+		       : 0;
+}
+
+static inline void probe_pause(struct probe *p, uint32_t slot, bool paused)
+{
+	if (p->ops->pause)
+		p->ops->pause(p, slot, paused);
+}
+
+static inline uint64_t probe_paused_drops(struct probe *p, uint32_t slot)
+{
+	return p->ops->paused_drops ? p->ops->paused_drops(p, slot) : 0;
+}
 
 /* Make sure bpffs and tracefs are mounted (mounts them if absent). */
 int probe_mount_fs(struct sf_error **err);

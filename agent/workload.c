@@ -26,7 +26,7 @@ struct workload *wl_table_add(struct wl_table *t, const char *name)
 	wl = xzalloc(sizeof(*wl));
 	wl->slot = slot;
 	wl->name = xstrdup(name);
-	wl->enc = &encoder_json;
+	wl->enc = encoder_find(SF_FORMAT_DEFAULT);
 	wl->next = t->active;
 	t->active = wl;
 	t->slots[slot] = wl;

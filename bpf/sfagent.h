@@ -25,6 +25,10 @@
 #define SF_SLOT_EXCLUDED \
 	0xffffffu /* tracked ancestor, but explicitly excluded */
 
+/* syscalls.def flags (read by the loader) */
+#define SF_SC_OPTIONAL (1u << 0) /* a kernel may lack it: skip, do not fail */
+#define SF_SC_ENTER    (1u << 1) /* attach the sys_enter side too */
+
 /* Deepest cgroup level the filter looks at for tracked ancestors. */
 #define SF_MAX_CGROUP_DEPTH 16
 
@@ -161,9 +165,17 @@ struct sf_cap_event {
 	__s32 result; /* 0 = granted, else -errno */
 };
 
+/* A workload's filter as far as the event type decides it (filter_mask map,
+ * indexed by slot): bit t set drops event type t in the kernel. */
+#define SF_TYPE_MASK_BITS 128
+struct sf_type_mask {
+	__u64 drop[SF_TYPE_MASK_BITS / 64];
+};
+
 /* Per-CPU loss counters, indexed by workload slot. */
 struct sf_drop {
 	__u64 ringbuf; /* bpf_ringbuf_reserve() failed */
+	__u64 filtered; /* dropped by the workload's filter_mask */
 	__u64 paused; /* not sent: the agent paused the slot (over budget) */
 };
 

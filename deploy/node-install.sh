@@ -18,6 +18,8 @@
 #   --hook-src FILE     copy this sfhook binary to --hook (default: leave --hook alone)
 #   --base-spec PATH    node path of the base spec (default /etc/sfagent/containerd-base-spec.json)
 #   --socket PATH       agent socket (default /run/sfagent/sfagent.sock)
+#   --fail POLICY       sfhook's fail policy in the base spec: open (default) or
+#                       closed; a pod's io.sfagent.fail can only make it stricter
 #   --restart           restart containerd when the config or base spec changed
 #   --restart-cmd CMD   how (default `systemctl restart containerd`, run on the node)
 #   --uninstall         remove the handler block, base spec and copied sfhook
@@ -31,6 +33,7 @@ hook=/usr/local/libexec/sfagent/sfhook
 hook_src=
 base_spec=/etc/sfagent/containerd-base-spec.json
 socket=/run/sfagent/sfagent.sock
+fail=open
 restart=no
 restart_cmd="systemctl restart containerd"
 uninstall=no
@@ -50,6 +53,7 @@ while [ "$#" -gt 0 ]; do
 	--hook-src) need "$@"; hook_src=$2; shift 2 ;;
 	--base-spec) need "$@"; base_spec=$2; shift 2 ;;
 	--socket) need "$@"; socket=$2; shift 2 ;;
+	--fail) need "$@"; fail=$2; shift 2 ;;
 	--restart) restart=yes; shift ;;
 	--restart-cmd) need "$@"; restart_cmd=$2; shift 2 ;;
 	--uninstall) uninstall=yes; shift ;;
@@ -132,7 +136,7 @@ else
 	fi
 	[ -x "$root$hook" ] || die "sfhook is not installed at \`$hook\` on the node (use --hook-src, or \`make install\`)"
 
-	"$basespec_sh" --ctr "${root:+chroot $root} ctr" --hook "$hook" --socket "$socket" \
+	"$basespec_sh" --ctr "${root:+chroot $root} ctr" --hook "$hook" --socket "$socket" --fail "$fail" \
 		> "$tmpdir/spec.json"
 	replace "$tmpdir/spec.json" "$root$base_spec"
 

@@ -3,12 +3,140 @@
 
 #include <string.h>
 
+/*
+ * One pass over the raw text before yajl sees it, with yajl's own lexing of
+ * strings and comments: the nesting depth (yajl_tree_free recurses, and
+ * yajl_gen stops at 128 levels), NUL characters (yajl's tree keeps strings
+ * without their length, so "a\u0000b" would read as "a") and UTF-16
+ * surrogates that do not pair (yajl turns a lone one into "?" or into bytes
+ * that are not UTF-8).  Returns NULL or what is wrong.
+ */
+static int hex4(const char *p)
+{
+	int v = 0;
+
+	for (int i = 0; i < 4; i++) {
+		char c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= c - '0';
+		else if (c >= 'a' && c <= 'f')
+			v |= c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			v |= c - 'A' + 10;
+		else
+			return -1;
+	}
+	return v;
+}
+
+/* p points after a backslash inside a string; returns the bytes consumed */
+static size_t scan_escape(const char *p, const char *end, const char **why)
+{
+	int u, lo;
+
+	if (p >= end || *p != 'u')
+		return p < end ? 1 : 0;
+	if (end - p < 5 || (u = hex4(p + 1)) < 0)
+		return 1; /* yajl refuses it */
+	if (u == 0) {
+		*why = "holds a NUL character (\\u0000)";
+		return 5;
+	}
+	if (u >= 0xdc00 && u <= 0xdfff) {
+		*why = "holds a lone UTF-16 surrogate (\\udc00-\\udfff without a \\ud800-\\udbff before it)";
+		return 5;
+	}
+	if (u < 0xd800 || u > 0xdbff)
+		return 5;
+	if (end - p < 11 || p[5] != '\\' || p[6] != 'u' ||
+	    (lo = hex4(p + 7)) < 0xdc00 || lo > 0xdfff) {
+		*why = "holds a lone UTF-16 surrogate (\\ud800-\\udbff not followed by \\udc00-\\udfff)";
+		return 5;
+	}
+	return 11;
+}
+
+const char *json_check_text(const char *buf, size_t len)
+{
+	const char *p = buf, *end = buf + len, *why = NULL;
+	int depth = 0;
+
+	if (memchr(buf, 0, len))
+		return "holds a NUL byte";
+	while (p < end && !why) {
+		char c = *p++;
+
+		if (c == '"') {
+			while (p < end && *p != '"' && !why) {
+				if (*p++ == '\\')
+					p += scan_escape(p, end, &why);
+			}
+			p++;
+		} else if (c == '/' && p < end && *p == '*') {
+			const char *e = strstr(p + 1, "*/");
+
+			p = e ? e + 2 : end;
+		} else if (c == '/' && p < end && *p == '/') {
+			const char *e = memchr(p, '\n', end - p);
+
+			p = e ? e + 1 : end;
+		} else if (c == '[' || c == '{') {
+			if (++depth > JSON_DEPTH_MAX)
+				return "is nested deeper than " JSON_DEPTH_MAX_S
+				       " levels";
+		} else if (c == ']' || c == '}') {
+			depth--;
+		}
+	}
+	return why;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* A key given twice: readers disagree on which one counts (first, last). */
+static const char *dup_key(yajl_val v)
+{
+	const char *d = NULL;
+
+	if (YAJL_IS_ARRAY(v)) {
+		for (size_t i = 0; i < v->u.array.len && !d; i++)
+			d = dup_key(v->u.array.values[i]);
+		return d;
+	}
+	if (!YAJL_IS_OBJECT(v))
+		return NULL;
+	if (v->u.object.len > 1) {
+		size_t n = v->u.object.len;
+		cleanup_free const char **k = xmalloc(n * sizeof(*k));
+
+		memcpy(k, v->u.object.keys, n * sizeof(*k));
+		qsort(k, n, sizeof(*k), key_cmp);
+		for (size_t i = 1; i < n; i++)
+			if (!strcmp(k[i - 1], k[i]))
+				return k[i];
+	}
+	for (size_t i = 0; i < v->u.object.len && !d; i++)
+		d = dup_key(v->u.object.values[i]);
+	return d;
+}
+
 yajl_val json_parse(const char *buf, const char *what, struct sf_error **err)
 {
 	char ebuf[256];
+	const char *why, *dup;
 	yajl_val v;
 	char *nl;
 
+	why = json_check_text(buf, strlen(buf));
+	if (why) {
+		sf_usage(err, "%s %s: refusing it", what, why);
+		return NULL;
+	}
 	ebuf[0] = 0;
 	v = yajl_tree_parse(buf, ebuf, sizeof(ebuf));
 	if (!v) {
@@ -18,6 +146,16 @@ yajl_val json_parse(const char *buf, const char *what, struct sf_error **err)
 			*nl = 0;
 		sf_usage(err, "%s is not valid JSON (%s)", what,
 			 ebuf[0] ? ebuf : "parse error");
+		return NULL;
+	}
+	dup = dup_key(v);
+	if (dup) {
+		sf_usage(
+			err,
+			"%s has the key `%.100s` twice in one object: refusing it (readers disagree on which one counts)",
+			what, dup);
+		yajl_tree_free(v);
+		return NULL;
 	}
 	return v;
 }
@@ -45,51 +183,72 @@ yajl_gen json_gen_new(void)
 
 	if (!g)
 		abort();
-	yajl_gen_config(g, yajl_gen_validate_utf8, 0);
+	/* what is not UTF-8 is an error status, never written out */
+	yajl_gen_config(g, yajl_gen_validate_utf8, 1);
 	return g;
 }
 
-void json_gen_str(yajl_gen g, const char *s)
+yajl_gen_status json_gen_str(yajl_gen g, const char *s)
 {
-	yajl_gen_string(g, (const unsigned char *)s, strlen(s));
+	return yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
 
-void json_gen_tree(yajl_gen g, yajl_val v)
+static yajl_gen_status gen_tree(yajl_gen g, yajl_val v, int depth)
 {
-	if (!v) {
-		yajl_gen_null(g);
-		return;
-	}
+	yajl_gen_status st = yajl_gen_status_ok;
+
+	if (!v)
+		return yajl_gen_null(g);
 	switch (v->type) {
 	case yajl_t_string:
-		json_gen_str(g, v->u.string);
-		break;
+		return json_gen_str(g, v->u.string);
 	case yajl_t_number:
-		yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
-		break;
+		return yajl_gen_number(g, v->u.number.r, strlen(v->u.number.r));
 	case yajl_t_object:
-		yajl_gen_map_open(g);
-		for (size_t i = 0; i < v->u.object.len; i++) {
-			json_gen_str(g, v->u.object.keys[i]);
-			json_gen_tree(g, v->u.object.values[i]);
+		if (depth >= JSON_DEPTH_MAX)
+			return yajl_max_depth_exceeded;
+		st = yajl_gen_map_open(g);
+		for (size_t i = 0; !st && i < v->u.object.len; i++) {
+			st = json_gen_str(g, v->u.object.keys[i]);
+			if (!st)
+				st = gen_tree(g, v->u.object.values[i],
+					      depth + 1);
 		}
-		yajl_gen_map_close(g);
-		break;
+		return st ? st : yajl_gen_map_close(g);
 	case yajl_t_array:
-		yajl_gen_array_open(g);
-		for (size_t i = 0; i < v->u.array.len; i++)
-			json_gen_tree(g, v->u.array.values[i]);
-		yajl_gen_array_close(g);
-		break;
+		if (depth >= JSON_DEPTH_MAX)
+			return yajl_max_depth_exceeded;
+		st = yajl_gen_array_open(g);
+		for (size_t i = 0; !st && i < v->u.array.len; i++)
+			st = gen_tree(g, v->u.array.values[i], depth + 1);
+		return st ? st : yajl_gen_array_close(g);
 	case yajl_t_true:
-		yajl_gen_bool(g, 1);
-		break;
+		return yajl_gen_bool(g, 1);
 	case yajl_t_false:
-		yajl_gen_bool(g, 0);
-		break;
+		return yajl_gen_bool(g, 0);
 	default:
-		yajl_gen_null(g);
-		break;
+		return yajl_gen_null(g);
+	}
+}
+
+yajl_gen_status json_gen_tree(yajl_gen g, yajl_val v)
+{
+	return gen_tree(g, v, 0);
+}
+
+const char *json_gen_status_str(yajl_gen_status st)
+{
+	switch (st) {
+	case yajl_gen_status_ok:
+		return "ok";
+	case yajl_max_depth_exceeded:
+		return "nested too deep";
+	case yajl_gen_invalid_string:
+		return "a string that is not UTF-8";
+	case yajl_gen_invalid_number:
+		return "an invalid number";
+	default:
+		return "a generator error";
 	}
 }
 

@@ -7,8 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include <yajl/yajl_parse.h>
-
+#include "formats.h"
 #include "json.h"
 
 int oci_read_input(int fd, size_t max, int timeout_ms, char **out, size_t *len,
@@ -131,96 +130,6 @@ static int parse_annotations(yajl_val obj, const char *what,
 	return 0;
 }
 
-/*
- * yajl's tree keeps strings NUL-terminated without their length, so a
- * "\u0000" in an annotation would silently cut its value short (an export
- * spec or topic seen shorter than written).  One pass of the event parser
- * finds such keys and values in the top-level "annotations" object.
- */
-struct nul_scan {
-	int depth, ann_depth;
-	bool next_is_ann, found;
-};
-
-static int scan_str(void *ctx, const unsigned char *s, size_t len)
-{
-	struct nul_scan *n = ctx;
-
-	n->found |= n->ann_depth && memchr(s, 0, len);
-	n->next_is_ann = false;
-	return 1;
-}
-
-static int scan_key(void *ctx, const unsigned char *s, size_t len)
-{
-	struct nul_scan *n = ctx;
-
-	n->found |= n->ann_depth && memchr(s, 0, len);
-	n->next_is_ann = n->depth == 1 && len == 11 &&
-			 !memcmp(s, "annotations", 11);
-	return 1;
-}
-
-static int scan_scalar(void *ctx)
-{
-	((struct nul_scan *)ctx)->next_is_ann = false;
-	return 1;
-}
-
-static int scan_bool(void *ctx, int b)
-{
-	return scan_scalar(ctx);
-}
-
-static int scan_number(void *ctx, const char *s, size_t len)
-{
-	return scan_scalar(ctx);
-}
-
-static int scan_open(void *ctx)
-{
-	struct nul_scan *n = ctx;
-
-	n->depth++;
-	if (n->next_is_ann && n->depth == 2)
-		n->ann_depth = 2;
-	n->next_is_ann = false;
-	return 1;
-}
-
-static int scan_close(void *ctx)
-{
-	struct nul_scan *n = ctx;
-
-	if (n->depth == n->ann_depth)
-		n->ann_depth = 0;
-	n->depth--;
-	return 1;
-}
-
-static bool annotations_have_nul(const char *buf)
-{
-	static const yajl_callbacks cb = {
-		.yajl_null = scan_scalar,
-		.yajl_boolean = scan_bool,
-		.yajl_number = scan_number,
-		.yajl_string = scan_str,
-		.yajl_start_map = scan_open,
-		.yajl_map_key = scan_key,
-		.yajl_end_map = scan_close,
-		.yajl_start_array = scan_open,
-		.yajl_end_array = scan_close,
-	};
-	struct nul_scan n = {0};
-	yajl_handle h = yajl_alloc(&cb, NULL, &n);
-
-	if (yajl_parse(h, (const unsigned char *)buf, strlen(buf)) ==
-	    yajl_status_ok)
-		yajl_complete_parse(h);
-	yajl_free(h);
-	return n.found;
-}
-
 int oci_state_parse(const char *buf, bool need_pid, struct oci_state *st,
 		    struct sf_error **err)
 {
@@ -236,10 +145,6 @@ int oci_state_parse(const char *buf, bool need_pid, struct oci_state *st,
 	root = json_parse(buf, "the OCI state on stdin", err);
 	if (!root)
 		return -1;
-	if (annotations_have_nul(buf))
-		return sf_usage(
-			err,
-			"the OCI state's annotations hold a NUL character (\\u0000): refusing them rather than reading them cut short");
 	if (!YAJL_IS_OBJECT(root))
 		return sf_usage(err,
 				"the OCI state on stdin is not a JSON object");
@@ -310,13 +215,6 @@ int oci_config_load(const char *bundle, struct oci_config *c,
 	if (read_file(path, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
 		return sf_error_wrap(err, "bundle config");
 	root = json_parse(buf, path, err);
-	if (root && annotations_have_nul(buf)) {
-		sf_usage(
-			err,
-			"`%s`: annotations hold a NUL character (\\u0000): refusing them rather than reading them cut short",
-			path);
-		return -1;
-	}
 	if (!root)
 		return -1;
 	if (!YAJL_IS_OBJECT(root))
@@ -492,17 +390,12 @@ void sf_export_list_free(struct sf_export_list *l)
 
 int sf_format_check(const char *v, struct sf_error **err)
 {
-	static const char *const names[] = {"json", "quixote", "cadets"};
+	const struct sf_format *f = formats_find(v);
 
-	if (!v)
+	if (!v || (f && f->hook))
 		return 0;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(v, names[i]))
-			return 0;
-	return sf_usage(err,
-			ANN_FORMAT
-			" `%.64s` is invalid: use json, quixote or cadets",
-			v);
+	return sf_usage(err, ANN_FORMAT " `%.64s` is invalid: use one of %s", v,
+			SF_FORMAT_LIST);
 }
 
 int sf_fail_policy_parse(const char *v, bool *closed, struct sf_error **err)
@@ -538,13 +431,65 @@ int sf_workload_from_annotations(const struct oci_kv *kv, size_t n,
 		*out = xstrdup(w);
 		return 0;
 	}
-	w = oci_kv_get(kv, n, "io.kubernetes.cri.container-name");
-	if (!w)
-		w = oci_kv_get(kv, n, "io.kubernetes.container.name");
+	w = sf_k8s_field(kv, n, sf_k8s_runtime_of(kv, n), "container_name");
 	if (w && sf_name_printable(w, SF_WORKLOAD_MAX)) {
 		*out = xstrdup(w);
 		return 0;
 	}
 	*out = xstrndup(id, SF_WORKLOAD_MAX);
 	return 0;
+}
+
+/* The keys each runtime sets itself, field by field (k8s_fields order). */
+static const char *const k8s_field_names[] = {
+	"pod_name", "pod_namespace", "pod_uid", "container_name", "image"};
+static const char *const k8s_keys[][5] = {
+	[SF_K8S_CONTAINERD] = {"io.kubernetes.cri.sandbox-name",
+			       "io.kubernetes.cri.sandbox-namespace",
+			       "io.kubernetes.cri.sandbox-uid",
+			       "io.kubernetes.cri.container-name",
+			       "io.kubernetes.cri.image-name"},
+	[SF_K8S_CRIO] = {"io.kubernetes.pod.name",
+			 "io.kubernetes.pod.namespace", "io.kubernetes.pod.uid",
+			 "io.kubernetes.container.name",
+			 "io.kubernetes.cri-o.ImageName"},
+};
+
+enum sf_k8s_runtime sf_k8s_runtime_of(const struct oci_kv *kv, size_t n)
+{
+	bool cri = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(kv[i].key, "io.kubernetes.cri-o.", 20))
+			return SF_K8S_CRIO;
+		cri |= !strcmp(kv[i].key, "io.kubernetes.cri.container-type") ||
+		       !strcmp(kv[i].key, "io.kubernetes.cri.sandbox-id");
+	}
+	return cri ? SF_K8S_CONTAINERD : SF_K8S_NONE;
+}
+
+const char *sf_k8s_runtime_name(enum sf_k8s_runtime rt)
+{
+	return rt == SF_K8S_CONTAINERD ? "containerd"
+	       : rt == SF_K8S_CRIO     ? "cri-o"
+				       : NULL;
+}
+
+const char *sf_k8s_field(const struct oci_kv *kv, size_t n,
+			 enum sf_k8s_runtime rt, const char *field)
+{
+	if (rt == SF_K8S_NONE)
+		return NULL;
+	for (size_t f = 0;
+	     f < sizeof(k8s_field_names) / sizeof(k8s_field_names[0]); f++)
+		if (!strcmp(field, k8s_field_names[f]))
+			return oci_kv_get(kv, n, k8s_keys[rt][f]);
+	return NULL;
+}
+
+const char *sf_k8s_field_name(size_t i)
+{
+	return i < sizeof(k8s_field_names) / sizeof(k8s_field_names[0])
+		       ? k8s_field_names[i]
+		       : NULL;
 }

@@ -25,48 +25,57 @@ const char *sf_msg_op_name(enum sf_msg_op op)
 	return op < sizeof(op_names) / sizeof(op_names[0]) ? op_names[op] : "?";
 }
 
-static void gen_kv_str(yajl_gen g, const char *k, const char *v)
+static yajl_gen_status gen_kv_str(yajl_gen g, const char *k, const char *v)
 {
 	if (!v)
-		return;
-	json_gen_str(g, k);
-	json_gen_str(g, v);
+		return yajl_gen_status_ok;
+	return json_gen_str(g, k) | json_gen_str(g, v);
 }
 
 char *sf_msg_encode(const struct sf_msg *m, size_t *len, struct sf_error **err)
 {
 	cleanup_yajl_gen yajl_gen g = json_gen_new();
+	yajl_gen_status st;
 	char *out;
 
-	yajl_gen_map_open(g);
-	json_gen_str(g, "v");
-	yajl_gen_integer(g, SF_PROTO_VERSION);
-	gen_kv_str(g, "op", sf_msg_op_name(m->op));
-	gen_kv_str(g, "container_id", m->container_id);
+	st = yajl_gen_map_open(g);
+	st |= json_gen_str(g, "v");
+	st |= yajl_gen_integer(g, SF_PROTO_VERSION);
+	st |= gen_kv_str(g, "op", sf_msg_op_name(m->op));
+	st |= gen_kv_str(g, "container_id", m->container_id);
 	if (m->pid) {
-		json_gen_str(g, "pid");
-		yajl_gen_integer(g, m->pid);
+		st |= json_gen_str(g, "pid");
+		st |= yajl_gen_integer(g, m->pid);
 	}
 	if (m->cgroup_id) {
-		json_gen_str(g, "cgroup_id");
-		yajl_gen_integer(g, (long long)m->cgroup_id);
+		st |= json_gen_str(g, "cgroup_id");
+		st |= yajl_gen_integer(g, (long long)m->cgroup_id);
 	}
-	gen_kv_str(g, "cgroup_path", m->cgroup_path);
-	gen_kv_str(g, "bundle", m->bundle);
-	gen_kv_str(g, "workload", m->workload);
-	gen_kv_str(g, "export", m->export_spec);
-	gen_kv_str(g, "format", m->format);
+	st |= gen_kv_str(g, "cgroup_path", m->cgroup_path);
+	st |= gen_kv_str(g, "bundle", m->bundle);
+	st |= gen_kv_str(g, "workload", m->workload);
+	st |= gen_kv_str(g, "export", m->export_spec);
+	st |= gen_kv_str(g, "format", m->format);
 	if (m->meta_json) {
 		cleanup_yajl_val yajl_val meta =
 			json_parse(m->meta_json, "metadata", err);
 
 		if (!meta)
 			return NULL;
-		json_gen_str(g, "meta");
-		json_gen_tree(g, meta);
+		st |= json_gen_str(g, "meta");
+		st |= json_gen_tree(g, meta);
 	}
-	gen_kv_str(g, "error", m->error);
-	yajl_gen_map_close(g);
+	st |= gen_kv_str(g, "error", m->error);
+	if (m->busy) {
+		st |= json_gen_str(g, "busy");
+		st |= yajl_gen_bool(g, 1);
+	}
+	st |= yajl_gen_map_close(g);
+	if (st != yajl_gen_status_ok) {
+		sf_usage(err, "%s message: cannot write it as JSON (%s)",
+			 sf_msg_op_name(m->op), json_gen_status_str(st));
+		return NULL;
+	}
 	out = json_gen_take(g, len);
 	if (*len > SF_PROTO_MAX) {
 		free(out);
@@ -200,6 +209,8 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 		}
 		m->cgroup_id = YAJL_GET_INTEGER(v);
 	}
+	v = json_get(root, "busy");
+	m->busy = v && YAJL_IS_TRUE(v);
 	v = json_get(root, "meta");
 	if (v) {
 		cleanup_yajl_gen yajl_gen g = json_gen_new();
@@ -208,7 +219,10 @@ int sf_msg_decode(const char *buf, size_t len, struct sf_msg *m,
 			sf_usage(err, "field \"meta\" is not an object");
 			goto bad;
 		}
-		json_gen_tree(g, v);
+		if (json_gen_tree(g, v) != yajl_gen_status_ok) {
+			sf_usage(err, "field \"meta\" cannot be written back");
+			goto bad;
+		}
 		m->meta_json = json_gen_take(g, NULL);
 	}
 	if ((m->op == SF_MSG_REGISTER || m->op == SF_MSG_UNREGISTER) &&
@@ -305,24 +319,14 @@ static int wait_fd(int fd, short events, const struct timespec *deadline)
 	}
 }
 
-int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
-		  struct sf_msg *reply, struct sf_error **err)
+static int call_once(const char *path, const struct sf_msg *req, int timeout_ms,
+		     const struct timespec *deadline, struct sf_msg *reply,
+		     struct sf_error **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	cleanup_close int fd = -1;
-	struct timespec deadline;
 	int r;
 
-	memset(reply, 0, sizeof(*reply));
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += timeout_ms / 1000;
-	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return sf_usage(err, "socket path `%s` is too long", path);
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -337,7 +341,7 @@ int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
 				       errno == ENOENT || errno == ECONNREFUSED
 					       ? " (is `sfagent -D` running?)"
 					       : "");
-		if (ms_left(&deadline) <= 0)
+		if (ms_left(deadline) <= 0)
 			return sf_fail(
 				err, 0,
 				"the agent at `%s` did not accept the connection within %d ms",
@@ -347,7 +351,7 @@ int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
 	if (sf_msg_send(fd, req, err) < 0)
 		return -1;
 	for (;;) {
-		r = wait_fd(fd, POLLIN, &deadline);
+		r = wait_fd(fd, POLLIN, deadline);
 		if (r < 0)
 			return sf_fail(err, errno,
 				       "wait for the agent's reply");
@@ -367,5 +371,36 @@ int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
 				       "the agent sent an unexpected reply");
 		}
 		return 0;
+	}
+}
+
+int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
+		  struct sf_msg *reply, struct sf_error **err)
+{
+	struct sockaddr_un sa;
+	struct timespec deadline;
+	int wait_ms = 5;
+
+	memset(reply, 0, sizeof(*reply));
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_ms / 1000;
+	deadline.tv_nsec += (timeout_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
+	}
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return sf_usage(err, "socket path `%s` is too long", path);
+	for (;;) {
+		if (call_once(path, req, timeout_ms, &deadline, reply, err) < 0)
+			return -1;
+		if (reply->op != SF_MSG_ERROR || !reply->busy ||
+		    ms_left(&deadline) <= wait_ms)
+			return 0;
+		/* the agent had no room: again, a little later each time */
+		sf_msg_free(reply);
+		poll(NULL, 0, wait_ms);
+		if (wait_ms < 100)
+			wait_ms *= 2;
 	}
 }

@@ -8,7 +8,8 @@
  *   hook -> agent  register    container_id pid cgroup_id cgroup_path bundle
  *                              workload export [format] meta{...}
  *                  unregister  container_id
- *   agent -> hook  ack | error (with "error": one line for the user)
+ *   agent -> hook  ack | error (with "error": one line for the user, and
+ *                  "busy": true when trying again soon may succeed)
  * The hook sends one request and waits for one reply.  A malformed request
  * gets an error reply and closes only that connection.
  */
@@ -44,6 +45,7 @@ struct sf_msg {
 	char *format; /* io.sfagent.format, NULL: the agent's -F */
 	char *meta_json; /* a JSON object: hostname, args, cwd, root, annotations */
 	char *error; /* SF_MSG_ERROR */
+	bool busy; /* SF_MSG_ERROR: the agent had no room; try again */
 };
 
 const char *sf_msg_op_name(enum sf_msg_op op);
@@ -60,7 +62,8 @@ int sf_msg_recv(int fd, struct sf_msg *m, struct sf_error **err);
 
 /*
  * The hook's side: connect to path, send req, wait for the reply, all within
- * timeout_ms.  Returns 0 with *reply filled (ack or error), -1 with *err.
+ * timeout_ms; a "busy" answer is retried until then.  Returns 0 with *reply
+ * filled (ack or error), -1 with *err.
  */
 int sf_proto_call(const char *path, const struct sf_msg *req, int timeout_ms,
 		  struct sf_msg *reply, struct sf_error **err);

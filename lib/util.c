@@ -66,6 +66,36 @@ static char *xvasprintf(const char *fmt, va_list ap)
 	return r;
 }
 
+/* Control characters as \n, \t, \xNN: a message a container's strings end
+ * up in stays one line (a value with a newline cannot forge a second). */
+static char *escape_ctl(char *m)
+{
+	size_t n = 0;
+	char *out, *p;
+
+	for (const char *c = m; *c; c++)
+		n += ((unsigned char)*c < 0x20 || *c == 0x7f) ? 4 : 1;
+	if (n == strlen(m))
+		return m;
+	out = p = xmalloc(n + 1);
+	for (const char *c = m; *c; c++) {
+		unsigned char u = *c;
+
+		if (u == '\n' || u == '\t' || u == '\r')
+			p += sprintf(p, "\\%c",
+				     u == '\n'	 ? 'n'
+				     : u == '\t' ? 't'
+						 : 'r');
+		else if (u < 0x20 || u == 0x7f)
+			p += sprintf(p, "\\x%02x", u);
+		else
+			*p++ = u;
+	}
+	*p = 0;
+	free(m);
+	return out;
+}
+
 char *xasprintf(const char *fmt, ...)
 {
 	va_list ap;
@@ -84,7 +114,7 @@ int sf_error_set(struct sf_error **err, int status, int errno_, const char *fmt,
 	char *m;
 
 	va_start(ap, fmt);
-	m = xvasprintf(fmt, ap);
+	m = escape_ctl(xvasprintf(fmt, ap));
 	va_end(ap);
 	if (!err) {
 		free(m);
@@ -111,7 +141,7 @@ int sf_error_wrap(struct sf_error **err, const char *fmt, ...)
 	if (!err || !*err)
 		return -1;
 	va_start(ap, fmt);
-	ctx = xvasprintf(fmt, ap);
+	ctx = escape_ctl(xvasprintf(fmt, ap));
 	va_end(ap);
 	m = xasprintf("%s: %s", ctx, (*err)->msg);
 	free((*err)->msg);
@@ -155,28 +185,25 @@ int sf_log_level(void)
 void sf_vlog(int level, const char *fmt, va_list ap)
 {
 	static const char *names[] = {"error", "warning", "info", "debug"};
+	cleanup_free char *m = NULL;
 
+	if (!log_debug_file && level > log_lvl)
+		return;
+	m = escape_ctl(xvasprintf(fmt, ap));
 	if (log_debug_file) {
 		struct timespec ts;
-		va_list aq;
 
 		clock_gettime(CLOCK_REALTIME, &ts);
-		va_copy(aq, ap);
-		fprintf(log_debug_file,
-			"%lld.%06ld %s: %s: ", (long long)ts.tv_sec,
-			ts.tv_nsec / 1000, log_prog, names[level]);
-		vfprintf(log_debug_file, fmt, aq);
-		fputc('\n', log_debug_file);
+		fprintf(log_debug_file, "%lld.%06ld %s: %s: %s\n",
+			(long long)ts.tv_sec, ts.tv_nsec / 1000, log_prog,
+			names[level], m);
 		fflush(log_debug_file);
-		va_end(aq);
 	}
 	if (level > log_lvl)
 		return;
-	fprintf(stderr, "%s: %s%s", log_prog,
+	fprintf(stderr, "%s: %s%s%s\n", log_prog,
 		level == SF_LOG_ERROR ? "" : names[level],
-		level == SF_LOG_ERROR ? "" : ": ");
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+		level == SF_LOG_ERROR ? "" : ": ", m);
 }
 
 void sf_log(int level, const char *fmt, ...)

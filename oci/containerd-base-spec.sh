@@ -11,6 +11,9 @@
 #   --hook PATH          sfhook on the node (default /usr/local/libexec/sfagent/sfhook)
 #   --socket PATH        agent socket (default /run/sfagent/sfagent.sock)
 #   --stage STAGE        createRuntime (default) or prestart: when the tag+register runs
+#   --fail POLICY        sfhook's fail policy: open (default; a container the agent
+#                        cannot track starts, with a warning) or closed (it does not
+#                        start).  The operator's choice: a pod can only make it stricter
 #   --timeout SECS       runtime's kill timeout for the hook (default 10; sfhook's
 #                        own --timeout, 2 s, fires well inside it)
 #   --ctr CMD            ctr command (default `ctr`; e.g. "chroot /host ctr")
@@ -32,6 +35,7 @@ hook=/usr/local/libexec/sfagent/sfhook
 socket=/run/sfagent/sfagent.sock
 stage=createRuntime
 timeout=10
+fail=open
 ctr=ctr
 from=
 output=
@@ -47,6 +51,7 @@ while [ "$#" -gt 0 ]; do
 	--socket) need "$@"; socket=$2; shift 2 ;;
 	--stage) need "$@"; stage=$2; shift 2 ;;
 	--timeout) need "$@"; timeout=$2; shift 2 ;;
+	--fail) need "$@"; fail=$2; shift 2 ;;
 	--ctr) need "$@"; ctr=$2; shift 2 ;;
 	--from) need "$@"; from=$2; shift 2 ;;
 	-h|--help) sed -n '2,/^set -eu/p' "$0" | sed '$d;s/^# \{0,1\}//'; exit 0 ;;
@@ -57,6 +62,10 @@ done
 case $stage in
 createRuntime|prestart) ;;
 *) usage "bad --stage \`$stage\`: want createRuntime or prestart" ;;
+esac
+case $fail in
+open|closed) ;;
+*) usage "bad --fail \`$fail\`: want open or closed" ;;
 esac
 case $hook in
 /*) ;;
@@ -85,12 +94,12 @@ else
 		die "\`$ctr oci spec\` printed no JSON: $(head -c 300 "$tmp.err")"
 fi
 
-# Both stages get the same argv shape: sfhook --socket PATH STAGE (options
+# Both stages get the same argv shape: sfhook --socket PATH --fail POLICY STAGE (options
 # first: sfhook stops at the first operand).  The poststop hook ends the
 # stream after the runtime deleted the container.
 jq --arg hook "$hook" --arg socket "$socket" --arg stage "$stage" \
-	--argjson timeout "$timeout" '
-	def sfhook($st): {path: $hook, args: ["sfhook", "--socket", $socket, $st],
+	--arg fail "$fail" --argjson timeout "$timeout" '
+	def sfhook($st): {path: $hook, args: ["sfhook", "--socket", $socket, "--fail", $fail, $st],
 			  timeout: $timeout};
 	def others($st): ((.hooks[$st] // []) | map(select(.path != $hook)));
 	if (type != "object") or (.ociVersion | type) != "string"

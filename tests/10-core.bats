@@ -26,6 +26,10 @@ teardown() {
 	assert_stream "$T/s.jsonl" \
 		"ev[0]['type'] == 'stream.start' and ev[0]['workload'] == 'fid'" \
 		"ev[-1]['type'] == 'stream.end' and ev[-1]['events'] == len(ev) - 2 and ev[-1]['missed'] == 0"
+	# the noise ran beside it and none of it is in the stream
+	assert_stream "$T/s.jsonl" \
+		"not [e for e in ev if 'noise-marker' in json.dumps(e) or e.get('path') == '/etc/hostname']" \
+		"not [e for e in ev if e.get('comm') == 'cat']"
 	# exec of the workload itself: first event of its pid
 	assert_stream "$T/s.jsonl" \
 		"[e for e in by('process.exec') if e['filename'].endswith('/fidelity')][0]['argv'][1:] == ['$W', '$T/facts.json']" \

@@ -240,27 +240,19 @@ while True:
 	assert_output --partial "started"
 }
 
-@test "agent returning an error: closed refuses, open starts; nothing written outside" {
-	# the agent opens output files with O_NOFOLLOW: a planted symlink is an error
+@test "a planted symlink as file:NAME: the default file instead, nothing written outside" {
+	# the agent opens output files with O_NOFOLLOW: a planted symlink is
+	# refused, and the stream goes to the default file (tests/26-hostile.bats
+	# has the refusals that fail a container)
 	ln -s "$HT/outside-target" "$OUT/planted.jsonl"
 	make_bundle "$HT/bplant" '["/bin/sh", "-c", "echo started"]' \
-		'{"io.sfagent.export": "file:planted.jsonl", "io.sfagent.fail": "closed"}'
+		'{"io.sfagent.export": "file:planted.jsonl", "io.sfagent.fail": "closed", "io.sfagent.workload": "planted-w"}'
 	run run_container sfh-planted1 "$HT/bplant"
-	assert_failure
-	refute_output --partial "started"
-	assert_output --partial "the agent refused"
-	[ ! -e "$HT/outside-target" ]
-	[ -z "$(state_of sfh-planted1)" ] || runc --root "$RUNC_ROOT" delete -f sfh-planted1
-	run hook prestart <<<"$(state_json planted2 "$TARGET_PID" "$HT/good" '{"io.sfagent.export": "file:planted.jsonl"}')"
 	assert_success
-	assert_output --partial "warning: container \`planted2\` is not tracked"
-	assert_output --partial "the agent refused"
-	assert_one_line
+	assert_output "started"
 	[ ! -e "$HT/outside-target" ]
-	# refused: the tags are gone, a restarted agent will not pick it up
-	mnt=$(awk '$(NF-2) == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
-	run python3 -c 'import os,sys; print(os.listxattr(sys.argv[1]))' "$mnt/sfh-target"
-	refute_output --partial "sfagent"
+	assert_stream "$OUT/planted-w.jsonl" 'ev[0]["container"] == "sfh-planted1"' \
+		'"cannot be served" in ev[0]["meta"]["export_notes"][0]'
 }
 
 @test "bad options and stages: exit 2" {
@@ -276,6 +268,31 @@ while True:
 	run "$SFHOOK" --timeout 0
 	assert_equal "$status" 2
 	assert_output --partial "bad --timeout"
+	# an unknown stage is named before stdin is read (empty here)
+	run "$SFHOOK" bogus </dev/null
+	assert_equal "$status" 2
+	assert_output 'sfhook: stage `bogus` is not handled: configure sfhook for prestart (or createRuntime) and poststop'
+	run "$SFHOOK" prestart extra </dev/null
+	assert_equal "$status" 2
+	assert_output --partial 'unexpected argument `extra`'
+	run "$SFHOOK" prestart -- --socket </dev/null
+	assert_equal "$status" 2
+	assert_output --partial 'unexpected argument `--socket`'
+	run "$SFHOOK" --help
+	assert_output --partial "at most 60000"
+}
+
+@test "options after the stage (GNU order): prestart --socket PATH registers the container" {
+	make_bundle "$HT/bgnu" '["/bin/true"]' '{"io.sfagent.workload": "gnu", "io.sfagent.fail": "closed"}'
+	# the stage first, then the options, as runc users write config.json
+	jq '(.hooks.prestart[], .hooks.poststop[]) |= (.args |= [.[0], .[-1]] + .[1:-1])' \
+		"$HT/bgnu/config.json" >"$HT/bgnu/c.tmp" && mv "$HT/bgnu/c.tmp" "$HT/bgnu/config.json"
+	run jq -r '.hooks.prestart[0].args | "\(.[1]) \(.[-2])"' "$HT/bgnu/config.json"
+	assert_output "prestart --socket"
+	run run_container sfh-gnu1 "$HT/bgnu"
+	assert_success
+	assert_stream "$OUT/gnu.jsonl" 'by("process.exec")[0]["filename"] == "/bin/true"' \
+		'ev[-1]["type"] == "stream.end"'
 }
 
 @test "after all that the agent is alive and serves a container" {

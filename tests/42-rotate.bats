@@ -61,7 +61,9 @@ check_pieces() {
 	for f in $(head -n -1 "$SINK_DIR/pieces"); do
 		epoch=${f##*/t.jsonl.}
 		epoch=${epoch%%.*}
-		[ $((now - epoch)) -ge 0 ] && [ $((now - epoch)) -lt 120 ]
+		# two lines: under errexit `[ a ] && [ b ]` ignores a false a
+		[ $((now - epoch)) -ge 0 ]
+		[ $((now - epoch)) -lt 120 ]
 	done
 	assert_seq_no_gaps "$SINK_DIR/joined"
 }

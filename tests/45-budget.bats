@@ -255,7 +255,7 @@ assert_quota_exact() {
 	assert_output 'sfagent: --stream-burst needs a --stream-rate (not off)'
 	run "$SFAGENT" -X -o "$HT/x.jsonl" --stream-rate 10 -- /bin/true
 	assert_failure 2
-	assert_output --partial 'apply to -D only'
+	assert_output --partial 'it applies to -D'
 	[ ! -e "$HT/bad" ]
 	run "$SFAGENT" --help
 	assert_output --partial '--stream-max-bytes SIZE'

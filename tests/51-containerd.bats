@@ -157,7 +157,7 @@ teardown_file() {
 	assert_line --regexp '^ *default_runtime_name = "runc"$'
 	# the base spec: the node's own default spec plus exactly our hooks
 	run jq -c '.hooks' "$d/spec.json"
-	assert_output '{"createRuntime":[{"path":"'"$SFHOOK"'","args":["sfhook","--socket","'"$SOCK"'","createRuntime"],"timeout":10}],"poststop":[{"path":"'"$SFHOOK"'","args":["sfhook","--socket","'"$SOCK"'","poststop"],"timeout":10}]}'
+	assert_output '{"createRuntime":[{"path":"'"$SFHOOK"'","args":["sfhook","--socket","'"$SOCK"'","--fail","open","createRuntime"],"timeout":10}],"poststop":[{"path":"'"$SFHOOK"'","args":["sfhook","--socket","'"$SOCK"'","--fail","open","poststop"],"timeout":10}]}'
 	# (less what the CRI plugin drops from its default spec: rlimits, seccomp,
 	# AppArmor; kept in a base spec, they would set nofile 1024 on the pods)
 	ctr oci spec | jq -S 'del(.hooks, .process.rlimits, .process.apparmorProfile, .linux.seccomp)' \

@@ -5,11 +5,12 @@ UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE \
 	-DSF_VERSION='"$(VERSION)"' $(SF_INCLUDES) -Itests/unit
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
-UNIT_SRCS := agent/sbuf.c agent/cli.c agent/encoders/encode.c agent/encoders/encode_util.c \
-	agent/encoders/encode_json.c agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
-	agent/sinks/sinkq.c agent/sinks/sink_topic.c agent/encoders/encode_quixote.c \
-	agent/encoders/encode_cadets.c agent/modes/bundle.c lib/util.c lib/cgroup.c lib/json.c \
-	lib/oci.c lib/proto.c
+UNIT_SRCS := agent/agent.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
+	agent/sinks/sink_http.c agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c \
+	$(wildcard agent/encoders/*.c) agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
+	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_topic.c agent/modes/bundle.c \
+	lib/util.c lib/cgroup.c lib/json.c lib/oci.c lib/proto.c lib/formats.c agent/filter/filter.c \
+	agent/daemon/budget.c
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
 
 $(BUILD)/unit-obj/%.o: %.c
@@ -20,7 +21,7 @@ $(BUILD)/unit-obj/%.o: %.c
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,UNIT,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpthread
+	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lpthread
 
 # test workloads (plain programs the suites run under sfagent)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))

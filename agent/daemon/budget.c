@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "agent.h"
+#include "cli.h"
 #include "sink.h"
 
 #define REPORT_NS   (1000 * 1000000ull) /* stream.missed "quota": 1/s */
@@ -142,13 +143,13 @@ uint64_t budget_missed(struct agent *a, struct workload *wl)
 	return b->missed + b->missed_kernel;
 }
 
-void budget_check(struct agent *a, struct workload *wl, bool final)
+uint64_t budget_check(struct agent *a, struct workload *wl, bool final)
 {
 	struct budget *b = wl->budget;
 	uint64_t now = sf_monotonic_ns(), missed;
 
 	if (!b)
-		return;
+		return 0;
 	/* tokens are back: let the kernel send again (an event that does not
 	 * fit pauses it again at once) */
 	if (b->paused &&
@@ -165,9 +166,7 @@ void budget_check(struct agent *a, struct workload *wl, bool final)
 	b->seen_missed = missed;
 	if (missed <= b->reported ||
 	    (!final && now - b->last_report_ns < REPORT_NS))
-		return;
-	wl->enc->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(),
-			       missed - b->reported, "quota");
+		return 0;
 	log_debug(
 		"workload `%s`: %llu events over budget (since the last report, refused here: rate %llu, stream bytes %llu, output bytes %llu; in all, not sent by the kernel: %llu)",
 		wl->name, (unsigned long long)(missed - b->reported),
@@ -175,8 +174,15 @@ void budget_check(struct agent *a, struct workload *wl, bool final)
 		(unsigned long long)b->why[BUDGET_STREAM_BYTES],
 		(unsigned long long)b->why[BUDGET_OUTPUT_BYTES],
 		(unsigned long long)b->missed_kernel);
-	b->reported = missed;
-	b->last_report_ns = now;
+	return missed - b->reported;
+}
+
+void budget_reported(struct workload *wl, uint64_t count)
+{
+	struct budget *b = wl->budget;
+
+	b->reported += count;
+	b->last_report_ns = sf_monotonic_ns();
 	memset(b->why, 0, sizeof(b->why));
 }
 
@@ -234,5 +240,131 @@ int budget_dir_limit(struct budget_dir *d, const struct sf_options *o,
 		(uint64_t)vfs.f_blocks * vfs.f_frsize / 100 * o->output_max_pct;
 	log_info("--output-max-bytes %u%% of `%s`'s file system: %llu MiB",
 		 o->output_max_pct, path, (unsigned long long)(d->max >> 20));
+	return 0;
+}
+
+/* N from 1 to max, or "off" (0: no limit). */
+static int parse_count(const char *s, unsigned long max, uint64_t *out)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!strcmp(s, "off")) {
+		*out = 0;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v == 0 || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* N[KMGTP] bytes (powers of 1024) from 4K to 1P, or "off" (0: no limit). */
+static int parse_bytes(const char *s, uint64_t *out)
+{
+	static const char suffix[] = "KMGTP";
+	unsigned long long v;
+	const char *p;
+	char *end;
+
+	if (!strcmp(s, "off")) {
+		*out = 0;
+		return 0;
+	}
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || v > (1ull << 50))
+		return -1;
+	if (*end && (p = strchr(suffix, *end & ~0x20))) {
+		for (int i = 0; i <= p - suffix; i++)
+			if ((v <<= 10) > (1ull << 50))
+				return -1;
+		end++;
+	}
+	if (*end || v < 4096 || v > (1ull << 50))
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/* --output-max-bytes: a size, or N% of the output directory's file system */
+static int parse_output_max(struct sf_options *o, const char *arg)
+{
+	size_t n = strlen(arg);
+	cleanup_free char *num = NULL;
+	uint64_t pct;
+
+	o->output_max_pct = 0;
+	if (n < 2 || arg[n - 1] != '%')
+		return parse_bytes(arg, &o->output_max_bytes);
+	num = xstrndup(arg, n - 1);
+	if (!strcmp(num, "off") || parse_count(num, 100, &pct) < 0)
+		return -1;
+	o->output_max_pct = pct;
+	o->output_max_bytes = 0;
+	return 0;
+}
+
+#define OPT_IS(d, field) ((d)->off == offsetof(struct sf_options, field))
+
+int budget_opt_parse(struct sf_options *o, const struct sf_opt *d,
+		     const char *arg, struct sf_error **err)
+{
+	if (OPT_IS(d, stream_rate) &&
+	    parse_count(arg, 10000000, &o->stream_rate) < 0)
+		return sf_usage(
+			err,
+			"bad --stream-rate `%s`: want events per second from 1 to 10000000, or off",
+			arg);
+	if (OPT_IS(d, stream_burst) &&
+	    (strcmp(arg, "off") == 0 ||
+	     parse_count(arg, 100000000, &o->stream_burst) < 0))
+		return sf_usage(
+			err,
+			"bad --stream-burst `%s`: want events from 1 to 100000000",
+			arg);
+	if (OPT_IS(d, stream_max_bytes) &&
+	    parse_bytes(arg, &o->stream_max_bytes) < 0)
+		return sf_usage(
+			err,
+			"bad --stream-max-bytes `%s`: want a size from 4K to 1P (suffix K, M, G, T or P), or off",
+			arg);
+	if (OPT_IS(d, output_max_bytes) && parse_output_max(o, arg) < 0)
+		return sf_usage(
+			err,
+			"bad --output-max-bytes `%s`: want a size from 4K to 1P (suffix K, M, G, T or P), a share of the file system from 1%% to 100%%, or off",
+			arg);
+	return 0;
+}
+
+void budget_opt_defaults(struct sf_options *o)
+{
+	o->stream_rate = BUDGET_DEFAULT_RATE;
+	o->stream_burst = 0; /* BUDGET_DEFAULT_BURST_SECS x the rate */
+	o->stream_max_bytes = BUDGET_DEFAULT_STREAM_BYTES;
+	o->output_max_bytes = 0;
+	o->output_max_pct = BUDGET_DEFAULT_OUTPUT_PCT;
+}
+
+int budget_opt_check(struct sf_options *o, struct sf_error **err)
+{
+	if (o->mode != SF_MODE_DAEMON) {
+		/* given elsewhere, the table refused them already */
+		o->stream_rate = o->stream_burst = 0;
+		o->stream_max_bytes = o->output_max_bytes = 0;
+		o->output_max_pct = 0;
+		return 0;
+	}
+	if (o->stream_burst && !o->stream_rate)
+		return sf_usage(
+			err, "--stream-burst needs a --stream-rate (not off)");
+	if (!o->stream_burst)
+		o->stream_burst = o->stream_rate * BUDGET_DEFAULT_BURST_SECS;
 	return 0;
 }

@@ -92,15 +92,25 @@ void budget_charge(struct agent *a, struct workload *wl, uint64_t mark);
 
 /* Refused so far, the kernel's count included. */
 uint64_t budget_missed(struct agent *a, struct workload *wl);
-/* From the loss check: pauses or resumes the kernel side, resyncs the
- * stream's bytes with its files, and writes a stream.missed "quota" record
- * into wl->out when new loss is due (a second after the last, or final). */
-void budget_check(struct agent *a, struct workload *wl, bool final);
+/* From the loss check: resumes the kernel side once tokens are back,
+ * resyncs the stream's bytes with its files, and returns the loss due for a
+ * stream.missed "quota" now (a second after the last report, or final), 0
+ * for none.  The caller tells budget_reported() once the record is out. */
+uint64_t budget_check(struct agent *a, struct workload *wl, bool final);
+void budget_reported(struct workload *wl, uint64_t count);
 
 /* The output directory: scans its files (at start, every second, SIGHUP). */
 void budget_dir_scan(struct budget_dir *d, struct agent *a);
 /* Scans when due. */
 void budget_dir_tick(struct budget_dir *d, struct agent *a);
+
+/* The options (the table in cli_opts.c calls budget_opt_parse; cli.c the
+ * defaults before parsing and the check after). */
+struct sf_opt;
+int budget_opt_parse(struct sf_options *o, const struct sf_opt *d,
+		     const char *arg, struct sf_error **err);
+void budget_opt_defaults(struct sf_options *o);
+int budget_opt_check(struct sf_options *o, struct sf_error **err);
 
 /* "--output-max-bytes" from a size or a percentage of the file system. */
 int budget_dir_limit(struct budget_dir *d, const struct sf_options *o,

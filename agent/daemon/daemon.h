@@ -25,11 +25,13 @@ enum daemon_phase {
 
 /* What the daemon keeps per workload slot besides struct workload. */
 struct daemon_reg {
-	char *files[SF_EXPORT_MAX]; /* names in the output directory */
+	/* names in the output directory (+1: the fallback default file) */
+	char *files[SF_EXPORT_MAX + 1];
 	int nfiles;
 	char *topics[SF_EXPORT_MAX]; /* MQTT topics it publishes to */
 	int ntopics;
 	bool http;
+	bool fallback; /* an export fell back to the default file */
 	enum daemon_phase phase;
 	uint64_t deadline_ns; /* monotonic: when the current phase gives up */
 	uint64_t gone_since; /* monotonic ns the cgroup was first seen gone */
@@ -45,6 +47,9 @@ struct daemon {
 	struct server srv;
 	struct budget_dir budget_dir; /* --output-max-bytes */
 	struct daemon_reg *reg[SF_MAX_SLOTS];
+	/* tests only (SFAGENT_TEST_TRACK_DELAY_MS): a pause before the cgroup
+	 * goes into the BPF map, so an ACK sent before it would be seen */
+	unsigned test_track_delay_ms;
 };
 
 /*
@@ -82,8 +87,20 @@ static inline bool daemon_closing(const struct workload *wl)
 	return wl->closing;
 }
 
-/* stream.start "meta" from a registration. */
-char *daemon_meta(const struct sf_msg *req);
+/* What stream.start's meta says about exports that fell back. */
+struct export_notes {
+	char *m[SF_EXPORT_MAX];
+	int n;
+};
+static inline void export_notes_free(struct export_notes *nt)
+{
+	for (int i = 0; i < nt->n; i++)
+		free(nt->m[i]);
+	nt->n = 0;
+}
+
+/* stream.start "meta" from a registration, with the export notes. */
+char *daemon_meta(const struct sf_msg *req, const struct export_notes *nt);
 
 /* Resumes the tagged containers found in the cgroup tree (restart). */
 int daemon_recover(struct daemon *d, struct sf_error **err);

@@ -50,79 +50,145 @@ static bool topic_in_use(struct daemon *d, const char *topic)
 	return false;
 }
 
-/* Kubernetes annotations as the CRI runtimes spell them. */
-static const struct {
-	const char *field;
-	const char *keys[3];
-} k8s_fields[] = {
-	{"pod_name",
-	 {"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"}},
-	{"pod_namespace",
-	 {"io.kubernetes.cri.sandbox-namespace",
-	  "io.kubernetes.pod.namespace"}},
-	{"pod_uid", {"io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"}},
-	{"container_name",
-	 {"io.kubernetes.cri.container-name", "io.kubernetes.container.name"}},
-	{"image",
-	 {"io.kubernetes.cri.image-name", "io.kubernetes.cri-o.ImageName",
-	  "io.kubernetes.container.image"}},
-};
-
-static void gen_kv(yajl_gen g, const char *k, const char *v)
+static yajl_gen_status gen_kv(yajl_gen g, const char *k, const char *v)
 {
-	json_gen_str(g, k);
-	json_gen_str(g, v);
+	return json_gen_str(g, k) | json_gen_str(g, v);
 }
 
-char *daemon_meta(const struct sf_msg *req)
+/* The annotations object as key/value pointers (no copies). */
+static size_t ann_kv(yajl_val ann, struct oci_kv **out)
 {
-	static const char *const copied[] = {
-		"hostname", "args",	   "cwd",
-		"root",	    "annotations", "annotations_dropped"};
-	cleanup_yajl_gen yajl_gen g = json_gen_new();
-	cleanup_yajl_val yajl_val meta = NULL;
-	yajl_val ann;
+	size_t n = YAJL_IS_OBJECT(ann) ? ann->u.object.len : 0, k = 0;
+
+	*out = xzalloc((n ? n : 1) * sizeof(**out));
+	for (size_t i = 0; i < n; i++)
+		if (YAJL_IS_STRING(ann->u.object.values[i])) {
+			(*out)[k].key = (char *)ann->u.object.keys[i];
+			(*out)[k++].value =
+				YAJL_GET_STRING(ann->u.object.values[i]);
+		}
+	return k;
+}
+
+/*
+ * Where the metadata came from.  "kubernetes" only from the keys the runtime
+ * sets itself (lib/oci.h), with "kubernetes_runtime"; "workload_source" says
+ * whether the pod chose the workload name (annotation) or the runtime did
+ * (kubernetes, container_id); "pod_asserted" lists the meta keys whose values
+ * the pod chose: nothing there is identity.
+ */
+static yajl_gen_status gen_provenance(yajl_gen g, const struct sf_msg *req,
+				      yajl_val ann, yajl_val meta)
+{
+	static const char *const pod_keys[] = {"hostname", "args", "cwd",
+					       "annotations"};
+	cleanup_free struct oci_kv *kv = NULL;
+	size_t n = ann_kv(ann, &kv);
+	enum sf_k8s_runtime rt = sf_k8s_runtime_of(kv, n);
+	const char *w_ann = oci_kv_get(kv, n, ANN_WORKLOAD);
+	const char *w_k8s = sf_k8s_field(kv, n, rt, "container_name");
+	const char *src;
+	yajl_gen_status st = yajl_gen_status_ok;
 	bool k8s = false;
 
-	if (req->meta_json)
+	for (size_t i = 0; sf_k8s_field_name(i); i++) {
+		const char *v = sf_k8s_field(kv, n, rt, sf_k8s_field_name(i));
+
+		if (!v)
+			continue;
+		if (!k8s) {
+			st |= json_gen_str(g, "kubernetes");
+			st |= yajl_gen_map_open(g);
+			k8s = true;
+		}
+		st |= gen_kv(g, sf_k8s_field_name(i), v);
+	}
+	if (k8s) {
+		st |= yajl_gen_map_close(g);
+		st |= gen_kv(g, "kubernetes_runtime", sf_k8s_runtime_name(rt));
+	}
+	/* unknown (annotations dropped) counts as the pod's */
+	src = w_ann && !strcmp(w_ann, req->workload)   ? "annotation"
+	      : w_k8s && !strcmp(w_k8s, req->workload) ? "kubernetes"
+	      : !strncmp(req->container_id, req->workload, SF_WORKLOAD_MAX) &&
+			      strlen(req->workload) ==
+				      strnlen(req->container_id,
+					      SF_WORKLOAD_MAX)
+		      ? "container_id"
+		      : "annotation";
+	st |= gen_kv(g, "workload_source", src);
+	st |= json_gen_str(g, "pod_asserted");
+	st |= yajl_gen_array_open(g);
+	if (!strcmp(src, "annotation"))
+		st |= json_gen_str(g, "workload");
+	for (size_t i = 0; i < sizeof(pod_keys) / sizeof(pod_keys[0]); i++)
+		if (json_get(meta, pod_keys[i]))
+			st |= json_gen_str(g, pod_keys[i]);
+	return st | yajl_gen_array_close(g);
+}
+
+static char *meta_gen(const struct sf_msg *req, const struct export_notes *nt,
+		      bool copy)
+{
+	static const char *const copied[] = {
+		"hostname", "args", "args_truncated", "fields_truncated",
+		"cwd",	    "root", "annotations",    "annotations_dropped"};
+	cleanup_yajl_gen yajl_gen g = json_gen_new();
+	cleanup_yajl_val yajl_val meta = NULL;
+	yajl_gen_status st;
+
+	if (req->meta_json && copy)
 		meta = json_parse(req->meta_json, "meta", NULL);
-	yajl_gen_map_open(g);
-	gen_kv(g, "container_id", req->container_id);
-	gen_kv(g, "workload", req->workload);
-	gen_kv(g, "bundle", req->bundle);
+	st = yajl_gen_map_open(g);
+	st |= gen_kv(g, "container_id", req->container_id);
+	st |= gen_kv(g, "workload", req->workload);
+	st |= gen_kv(g, "bundle", req->bundle);
 	for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
 		yajl_val v = json_get(meta, copied[i]);
 
 		if (v) {
-			json_gen_str(g, copied[i]);
-			json_gen_tree(g, v);
+			st |= json_gen_str(g, copied[i]);
+			st |= json_gen_tree(g, v);
 		}
 	}
-	ann = json_get(meta, "annotations");
-	for (size_t i = 0; i < sizeof(k8s_fields) / sizeof(k8s_fields[0]);
-	     i++) {
-		const char *v = NULL;
-
-		for (int k = 0; k < 3 && k8s_fields[i].keys[k] && !v; k++)
-			v = json_get_str(ann, k8s_fields[i].keys[k]);
-		if (!v)
-			continue;
-		if (!k8s) {
-			json_gen_str(g, "kubernetes");
-			yajl_gen_map_open(g);
-			k8s = true;
-		}
-		gen_kv(g, k8s_fields[i].field, v);
+	st |= gen_provenance(g, req, json_get(meta, "annotations"), meta);
+	if (!copy) {
+		st |= json_gen_str(g, "meta_dropped");
+		st |= yajl_gen_bool(g, 1);
 	}
-	if (k8s)
-		yajl_gen_map_close(g);
-	gen_kv(g, "cgroup_path", req->cgroup_path);
-	json_gen_str(g, "cgroup_id");
-	yajl_gen_integer(g, (long long)req->cgroup_id);
-	json_gen_str(g, "pid");
-	yajl_gen_integer(g, req->pid);
-	yajl_gen_map_close(g);
+	if (nt && nt->n) {
+		st |= json_gen_str(g, "export_notes");
+		st |= yajl_gen_array_open(g);
+		for (int i = 0; i < nt->n; i++)
+			st |= json_gen_str(g, nt->m[i]);
+		st |= yajl_gen_array_close(g);
+	}
+	st |= gen_kv(g, "cgroup_path", req->cgroup_path);
+	st |= json_gen_str(g, "cgroup_id");
+	st |= yajl_gen_integer(g, (long long)req->cgroup_id);
+	st |= json_gen_str(g, "pid");
+	st |= yajl_gen_integer(g, req->pid);
+	st |= yajl_gen_map_close(g);
+	if (st != yajl_gen_status_ok) {
+		log_warn(
+			"container `%s`: its metadata cannot be written (%s): stream.start says meta_dropped",
+			req->container_id, json_gen_status_str(st));
+		return NULL;
+	}
 	return json_gen_take(g, NULL);
+}
+
+/* The hook's metadata as received; when it cannot be written back, what the
+ * agent knows itself, with "meta_dropped" (never a silent loss). */
+char *daemon_meta(const struct sf_msg *req, const struct export_notes *nt)
+{
+	char *m = meta_gen(req, nt, true);
+
+	if (!m)
+		m = meta_gen(req, nt, false);
+	if (!m)
+		abort(); /* only the agent's own checked fields are left */
+	return m;
 }
 
 /*
@@ -132,15 +198,22 @@ char *daemon_meta(const struct sf_msg *req)
  * cannot append a stream to another: <workload>.<container id>.json, and
  * with a time suffix when that exists (a stream resumed after a restart).
  */
+/* The workload part of a default name: the whole name stays within the
+ * limit open_file_sink checks (a 128-byte workload, a 64-byte id and a time
+ * suffix did not, and such a container went untracked). */
+#define NAME_WORKLOAD_MAX 100
+
 static char *default_file_name(const char *workload, const char *id,
 			       const struct encoder *enc, bool again)
 {
-	char *n = enc->file_prefix
-			  ? (again ? xasprintf("%s.%.64s.%lld.json", workload,
-					       id, (long long)time(NULL))
-				   : xasprintf("%s.%.64s.json", workload, id))
-		  : id ? xasprintf("%s.%.64s.jsonl", workload, id)
-		       : xasprintf("%s.jsonl", workload);
+	int w = NAME_WORKLOAD_MAX;
+	char *n = enc->file_prefix ? (again ? xasprintf("%.*s.%.64s.%lld.json",
+							w, workload, id,
+							(long long)time(NULL))
+					    : xasprintf("%.*s.%.64s.json", w,
+							workload, id))
+		  : id ? xasprintf("%.*s.%.64s.jsonl", w, workload, id)
+		       : xasprintf("%.*s.jsonl", w, workload);
 
 	for (char *p = n; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -201,6 +274,15 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 			name, d->o->output_dir);
 		return NULL;
 	}
+	/* a hard link planted in the directory would have the stream written
+	 * into a file elsewhere */
+	if (st.st_nlink > 1) {
+		close(fd);
+		sf_fail(err, 0,
+			"output `%s` in `%s` has %ju hard links: refusing to write through it (remove it)",
+			name, d->o->output_dir, (uintmax_t)st.st_nlink);
+		return NULL;
+	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
 	return sink_file_openat(
 		d->out_dirfd, name, fd,
@@ -224,8 +306,9 @@ static char *topic_literal(const char *topic)
 /*
  * mqtt: the daemon's template (-t, default sfagent/%h/%w); while another
  * running stream publishes there (two replicas of one workload), the
- * container id is added as one more level.  mqtt:TOPIC: that topic (a
- * template too), refused while another stream publishes there.  Values
+ * container id is added as one more level.  mqtt:TOPIC: ROOT/%w/%c/TOPIC
+ * (--topic-root, default sfagent/%h; TOPIC is a template too), refused
+ * (the default file instead) while another stream publishes there.  Values
  * substituted cannot add levels or wildcards (sink_topic_expand).
  */
 static int open_mqtt(struct daemon *d, struct workload *wl,
@@ -233,10 +316,19 @@ static int open_mqtt(struct daemon *d, struct workload *wl,
 		     const struct sf_msg *req, struct sf_error **err)
 {
 	const struct sf_options *o = d->o;
-	const char *tmpl = e->arg     ? e->arg
-			   : o->topic ? o->topic
-				      : SINK_TOPIC_DEFAULT;
-	cleanup_free char *topic = NULL, *lit = NULL;
+	cleanup_free char *topic = NULL, *lit = NULL, *own = NULL;
+	const char *tmpl = o->topic ? o->topic : SINK_TOPIC_DEFAULT;
+
+	/* a container's own topic is below the agent's root and its own
+	 * workload and container id: it can add levels, never leave them
+	 * (another node's, another stream's or an unrelated topic) */
+	if (e->arg) {
+		own = xasprintf("%s/%%w/%%c/%s",
+				o->topic_root ? o->topic_root
+					      : SINK_TOPIC_ROOT_DEFAULT,
+				e->arg);
+		tmpl = own;
+	}
 
 	if (!o->broker)
 		return sf_usage(
@@ -276,93 +368,139 @@ static int open_mqtt(struct daemon *d, struct workload *wl,
 	return 0;
 }
 
+/* An export this agent cannot serve: said in stream.start and in the log,
+ * and the stream goes to the default file instead (the container stays
+ * watched: what a pod asks for never opts it out). */
+static void export_fallback(struct daemon_reg *r, struct export_notes *nt,
+			    const struct sf_msg *req, const struct sf_export *e,
+			    struct sf_error **err)
+{
+	char *note = xasprintf(
+		"export `%s%s%.100s` cannot be served (%s): the stream goes to the agent's default file instead",
+		sf_export_kind_name(e->kind), e->arg ? ":" : "",
+		e->arg ? e->arg : "", *err ? (*err)->msg : "?");
+
+	log_warn("container `%s`: %s", req->container_id, note);
+	sf_error_free(*err);
+	*err = NULL;
+	if (nt->n < SF_EXPORT_MAX)
+		nt->m[nt->n++] = note;
+	else
+		free(note);
+	r->fallback = true;
+}
+
+static int open_network(struct daemon *d, struct workload *wl,
+			struct daemon_reg *r, const struct sf_export *e,
+			const struct sf_msg *req, struct sf_error **err)
+{
+	if (e->kind == SF_EXPORT_MQTT)
+		return open_mqtt(d, wl, r, e, req, err);
+	if (e->kind != SF_EXPORT_HTTP || r->http)
+		return 0;
+	if (e->arg)
+		/* the agent's headers may hold credentials */
+		return sf_usage(
+			err, ANN_EXPORT
+			" `http:URL`: a container cannot choose the collector: write `http` (the agent's --http URL)");
+	if (!d->o->http_url)
+		return sf_usage(
+			err, ANN_EXPORT
+			" asks for http but the agent has no collector: start it with --http URL, or export to a file");
+	if (sink_open_spec(d->a, wl, "http", NULL, err) < 0)
+		return -1;
+	r->http = true;
+	return 0;
+}
+
+/* file (arg NULL: the default name) or file:NAME */
+static int open_file_export(struct daemon *d, struct workload *wl,
+			    struct daemon_reg *r, const char *arg,
+			    const struct sf_msg *req, bool created[],
+			    struct sf_error **err)
+{
+	cleanup_free char *name = NULL;
+	struct sink *s;
+
+	name = arg ? xstrdup(arg)
+		   : default_file_name(req->workload,
+				       wl->enc->file_prefix ? req->container_id
+							    : NULL,
+				       wl->enc, false);
+	if (!arg && file_in_use(d, name)) {
+		free(name);
+		name = default_file_name(req->workload, req->container_id,
+					 wl->enc, false);
+	}
+	if (!arg && wl->enc->file_prefix &&
+	    faccessat(d->out_dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		free(name);
+		name = default_file_name(req->workload, req->container_id,
+					 wl->enc, true);
+	}
+	for (int k = 0; k < r->nfiles; k++)
+		if (!strcmp(r->files[k], name))
+			return 0; /* listed twice */
+	if (file_in_use(d, name))
+		return sf_fail(
+			err, 0,
+			"output file `%s` is in use by another running container's stream: choose another " ANN_EXPORT
+			"=file:NAME",
+			name);
+	s = open_file_sink(d, wl, name, &created[r->nfiles], err);
+	if (!s)
+		return -1;
+	wl->sinks[wl->nsinks++] = s;
+	r->files[r->nfiles++] = steal_pointer(&name);
+	return 0;
+}
+
 static int open_sinks(struct daemon *d, struct workload *wl,
 		      struct daemon_reg *r, const struct sf_msg *req,
-		      bool created[], struct sf_error **err)
+		      bool created[], struct export_notes *nt,
+		      struct sf_error **err)
 {
 	struct sf_export_list l;
+	bool has_default = false;
 	int ret = -1;
 
 	if (sf_export_parse(req->export_spec, &l, err) < 0)
 		return -1;
 	/* network sinks first: one that fails leaves no file behind */
+	for (int i = 0; i < l.n; i++)
+		if (l.e[i].kind != SF_EXPORT_FILE &&
+		    open_network(d, wl, r, &l.e[i], req, err) < 0)
+			export_fallback(r, nt, req, &l.e[i], err);
 	for (int i = 0; i < l.n; i++) {
 		const struct sf_export *e = &l.e[i];
-
-		if (e->kind == SF_EXPORT_MQTT &&
-		    open_mqtt(d, wl, r, e, req, err) < 0)
-			goto out;
-		if (e->kind != SF_EXPORT_HTTP || r->http)
-			continue;
-		if (e->arg) {
-			/* the agent's headers may hold credentials */
-			sf_usage(
-				err, ANN_EXPORT
-				" `http:URL`: a container cannot choose the collector: write `http` (the agent's --http URL)");
-			goto out;
-		}
-		if (!d->o->http_url) {
-			sf_usage(
-				err, ANN_EXPORT
-				" asks for http but the agent has no collector: start it with --http URL, or export to a file");
-			goto out;
-		}
-		if (sink_open_spec(d->a, wl, "http", NULL, err) < 0)
-			goto out;
-		r->http = true;
-	}
-	for (int i = 0; i < l.n; i++) {
-		const struct sf_export *e = &l.e[i];
-		cleanup_free char *name = NULL;
-		struct sink *s;
-		bool dup = false;
 
 		if (e->kind != SF_EXPORT_FILE)
 			continue;
-		name = e->arg ? xstrdup(e->arg)
-			      : default_file_name(req->workload,
-						  wl->enc->file_prefix
-							  ? req->container_id
-							  : NULL,
-						  wl->enc, false);
-		if (!e->arg && file_in_use(d, name)) {
-			free(name);
-			name = default_file_name(req->workload,
-						 req->container_id, wl->enc,
-						 false);
+		has_default |= !e->arg;
+		if (open_file_export(d, wl, r, e->arg, req, created, err) < 0) {
+			if (!e->arg)
+				goto out; /* nothing left to fall back to */
+			export_fallback(r, nt, req, e, err);
 		}
-		if (!e->arg && wl->enc->file_prefix &&
-		    faccessat(d->out_dirfd, name, F_OK, AT_SYMLINK_NOFOLLOW) ==
-			    0) {
-			free(name);
-			name = default_file_name(req->workload,
-						 req->container_id, wl->enc,
-						 true);
-		}
-		for (int k = 0; k < r->nfiles; k++)
-			dup |= !strcmp(r->files[k], name);
-		if (dup)
-			continue;
-		if (file_in_use(d, name)) {
-			sf_fail(err, 0,
-				"output file `%s` is in use by another running container's stream: choose another " ANN_EXPORT
-				"=file:NAME",
-				name);
-			goto out;
-		}
-		s = open_file_sink(d, wl, name, &created[r->nfiles], err);
-		if (!s) {
-			if (created[r->nfiles])
-				unlinkat(d->out_dirfd, name, 0);
-			goto out;
-		}
-		wl->sinks[wl->nsinks++] = s;
-		r->files[r->nfiles++] = steal_pointer(&name);
 	}
+	if (r->fallback && !has_default &&
+	    open_file_export(d, wl, r, NULL, req, created, err) < 0)
+		goto out;
 	ret = 0;
 out:
 	sf_export_list_free(&l);
 	return ret;
+}
+
+/* "/a/b" is level 2: the root is level 0, as for
+ * bpf_get_current_ancestor_cgroup_id() */
+static int cg_level(const char *path)
+{
+	int n = 0;
+
+	for (; *path; path++)
+		n += *path == '/' && path[1];
+	return n;
 }
 
 /* The cgroup must be the one named, below the root, and not hold the agent. */
@@ -379,6 +517,15 @@ static int check_cgroup(struct daemon *d, const struct sf_msg *req,
 		return sf_usage(err, "cgroup `%s` does not have id %llu",
 				req->cgroup_path,
 				(unsigned long long)req->cgroup_id);
+	/* the BPF filter looks at ancestor levels 0..SF_MAX_CGROUP_DEPTH-1:
+	 * an ACK for a deeper cgroup would be a stream that never gets an
+	 * event */
+	if (cg_level(req->cgroup_path) >= SF_MAX_CGROUP_DEPTH)
+		return sf_fail(
+			err, 0,
+			"cgroup `%.200s` is %d levels deep: the agent tracks cgroups up to level %d (run the container in a shallower cgroup)",
+			req->cgroup_path, cg_level(req->cgroup_path),
+			SF_MAX_CGROUP_DEPTH - 1);
 	if (!strncmp(d->self_cgroup, req->cgroup_path, n) &&
 	    (d->self_cgroup[n] == 0 || d->self_cgroup[n] == '/'))
 		return sf_usage(
@@ -391,8 +538,8 @@ static int check_cgroup(struct daemon *d, const struct sf_msg *req,
 static void emit_restart_gap(struct daemon *d, struct workload *wl)
 {
 	/* How much was missed is unknown: the probes were gone with the agent. */
-	wl->enc->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), 0,
-			       "agent_restart");
+	wl->enc->ops->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), 0,
+				    "agent_restart");
 	stream_flush(d->a, wl);
 }
 
@@ -401,8 +548,8 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 {
 	struct workload *wl = find_container(d, req->container_id);
 	struct daemon_reg *r;
-	bool created[SF_EXPORT_MAX] = {0};
-	bool ok;
+	bool created[SF_EXPORT_MAX + 1] = {0};
+	struct export_notes notes = {0};
 
 	if (wl) {
 		if (wl->cgid == req->cgroup_id)
@@ -440,15 +587,22 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	wl->container_id = xstrdup(req->container_id);
 	wl->cgid = req->cgroup_id;
 	wl->cgroup_path = xstrdup(req->cgroup_path);
-	wl->meta_json = daemon_meta(req);
-	ok = open_sinks(d, wl, r, req, created, err) == 0;
-	if (ok) {
+	if (open_sinks(d, wl, r, req, created, &notes, err) == 0)
+		wl->meta_json = daemon_meta(req, &notes);
+	export_notes_free(&notes);
+	if (wl->meta_json) {
 		/* before the cgroup is tracked: its first events count too */
 		r->budget = budget_new(d->o, &d->budget_dir, wl);
 		wl->budget = r->budget;
-		ok = stream_begin(d->a, wl, resumed, err) == 0;
 	}
-	if (!ok) {
+	if (d->test_track_delay_ms)
+		nanosleep(
+			&(struct timespec){
+				.tv_sec = d->test_track_delay_ms / 1000,
+				.tv_nsec = (d->test_track_delay_ms % 1000) *
+					   1000000L},
+			NULL);
+	if (!wl->meta_json || stream_begin(d->a, wl, resumed, err) < 0) {
 		/* nothing half-created: files this registration made go too */
 		for (int i = 0; i < r->nfiles; i++)
 			if (created[i])

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -47,6 +48,12 @@ int daemon_check_exports(struct daemon *d, struct sf_error **err)
 	struct sink *s;
 
 	if (o->broker) {
+		t1 = sink_topic_expand(o->topic_root ? o->topic_root
+						     : SINK_TOPIC_ROOT_DEFAULT,
+				       d->a->exporter, "w1", "c1", err);
+		if (!t1)
+			return sf_error_wrap(err, "--topic-root");
+		free(t1);
 		t1 = sink_topic_expand(tmpl, d->a->exporter, "w1", "c1", err);
 		if (!t1)
 			return sf_error_wrap(err, "-t/--topic-template");
@@ -82,6 +89,7 @@ int daemon_check_exports(struct daemon *d, struct sf_error **err)
 static int open_output_dir(const char *dir, struct sf_error **err)
 {
 	cleanup_free char *p = xstrdup(dir);
+	struct stat st = {0};
 	int fd;
 
 	for (char *s = p + 1; *s; s++) {
@@ -98,7 +106,76 @@ static int open_output_dir(const char *dir, struct sf_error **err)
 	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return sf_fail(err, errno, "open output directory `%s`", dir);
+	/* whoever else can write there can plant links and FIFOs, or rename
+	 * a stream's file away under the agent */
+	if (fstat(fd, &st) < 0 || st.st_uid != 0 || (st.st_mode & 022)) {
+		close(fd);
+		return sf_usage(
+			err,
+			"output directory `%s` is owned by uid %d with mode %03o: it must be root's and not writable by group or others (chown root: %s; chmod go-w %s)",
+			dir, (int)st.st_uid, (unsigned)(st.st_mode & 07777),
+			dir, dir);
+	}
 	return fd;
+}
+
+static pid_t self_walk_pid;
+static char *self_walk_found;
+static size_t self_walk_mnt_len;
+
+static bool procs_hold(const char *dir, pid_t pid)
+{
+	cleanup_free char *path = xasprintf("%s/cgroup.procs", dir);
+	cleanup_fclose FILE *f = fopen(path, "re");
+	long p;
+
+	while (f && fscanf(f, "%ld", &p) == 1)
+		if (p == pid)
+			return true;
+	return false;
+}
+
+static int self_visit(const char *path, const struct stat *st, int type,
+		      struct FTW *ftw)
+{
+	if (type != FTW_D || !procs_hold(path, self_walk_pid))
+		return 0;
+	self_walk_found = xstrdup(
+		path[self_walk_mnt_len] ? path + self_walk_mnt_len : "/");
+	return 1;
+}
+
+/*
+ * The agent's own cgroup as the mount shows it.  Inside a cgroup namespace
+ * /proc/self/cgroup says "/" (or a path relative to the namespace) while
+ * the mount may show the host's tree: then the cgroup whose cgroup.procs
+ * lists the agent is searched for, so "holds the agent itself" still works.
+ */
+static int find_self_cgroup(struct daemon *d, struct sf_error **err)
+{
+	cleanup_free char *dir = NULL;
+
+	if (cg2_path_of_pid(getpid(), &d->self_cgroup, err) < 0)
+		return -1;
+	dir = xasprintf("%s%s", d->cg_mnt,
+			strcmp(d->self_cgroup, "/") ? d->self_cgroup : "");
+	if (procs_hold(dir, getpid()))
+		return 0;
+	self_walk_pid = getpid();
+	self_walk_found = NULL;
+	self_walk_mnt_len = strlen(d->cg_mnt);
+	nftw(d->cg_mnt, self_visit, 32, FTW_PHYS | FTW_MOUNT);
+	if (!self_walk_found)
+		return sf_fail(
+			err, 0,
+			"cannot find the agent's own cgroup below `%s` (it says `%s`): run it where the cgroup v2 mount shows its cgroup",
+			d->cg_mnt, d->self_cgroup);
+	log_info(
+		"own cgroup `%s` (it reads as `%s` inside its cgroup namespace)",
+		self_walk_found, d->self_cgroup);
+	free(d->self_cgroup);
+	d->self_cgroup = steal_pointer(&self_walk_found);
+	return 0;
 }
 
 int run_daemon(const struct sf_options *o, struct sf_error **err)
@@ -111,12 +188,12 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	int ret = -1;
 
 	d.srv.listen_fd = d.srv.epfd = -1;
-	if (geteuid() != 0)
-		return sf_fail(
-			err, 0,
-			"must run as root (it loads BPF programs); try `sudo sfagent -D`");
+	if (getenv("SFAGENT_TEST_TRACK_DELAY_MS"))
+		d.test_track_delay_ms = strtoul(
+			getenv("SFAGENT_TEST_TRACK_DELAY_MS"), NULL, 10);
+	/* root: checked by main (the mode table) */
 	if (cg2_mount_point(&d.cg_mnt, err) < 0 ||
-	    cg2_path_of_pid(getpid(), &d.self_cgroup, err) < 0)
+	    find_self_cgroup(&d, err) < 0)
 		goto out_free;
 	d.out_dirfd = open_output_dir(o->output_dir, err);
 	if (d.out_dirfd < 0)

@@ -62,9 +62,20 @@ int server_open(struct server *s, const char *path, server_handler h, void *ctx,
 	slash = strrchr(dir, '/');
 	if (slash != dir) {
 		*slash = 0;
-		if (mkdir_p(dir, 0700) < 0)
-			return sf_fail(err, errno,
-				       "create socket directory `%s`", dir);
+		/* Only the default's directory is made (0700).  Elsewhere a
+		 * missing directory is likely a typo, and with fail-open hooks
+		 * a typo would let every container start untracked. */
+		if (!strcmp(path, SF_SOCKET_DEFAULT)) {
+			if (mkdir_p(dir, 0700) < 0)
+				return sf_fail(err, errno,
+					       "create socket directory `%s`",
+					       dir);
+		} else if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			return sf_fail(
+				err, 0,
+				"the directory of --socket `%s` does not exist: create it (mkdir -m 0700 %s) or correct the path",
+				path, dir);
+		}
 	}
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
@@ -75,7 +86,7 @@ int server_open(struct server *s, const char *path, server_handler h, void *ctx,
 		if (socket_live(&sa))
 			return sf_fail(
 				err, 0,
-				"another agent is already listening on `%s`",
+				"another agent is already listening on `%s`: stop it first, or give this one another --socket PATH",
 				path);
 		unlink(path);
 	}
@@ -128,6 +139,45 @@ static void reply_error(int fd, const char *msg)
 	sf_msg_send(fd, &r, NULL);
 }
 
+/* "busy": the hook tries again within its own timeout */
+static void reply_busy(int fd, const char *msg)
+{
+	struct sf_msg r = {
+		.op = SF_MSG_ERROR, .error = (char *)msg, .busy = true};
+
+	sf_msg_send(fd, &r, NULL);
+}
+
+/* A full table: the oldest client that has said nothing for a while makes
+ * room (a hook sends its request right after connecting). */
+static struct server_client *evict_idle(struct server *s)
+{
+	struct server_client *old = NULL;
+	uint64_t now = sf_monotonic_ns();
+
+	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+		if (s->clients[i].fd >= 0 &&
+		    (!old || s->clients[i].deadline < old->deadline))
+			old = &s->clients[i];
+	if (!old ||
+	    old->deadline - SERVER_CLIENT_TIMEOUT_NS + SERVER_IDLE_EVICT_NS >
+		    now)
+		return NULL;
+	log_warn("dropped an idle client (pid %d) to make room for a new one",
+		 (int)old->pid);
+	client_drop(s, old);
+	return old;
+}
+
+static int clients_of(const struct server *s, pid_t pid)
+{
+	int n = 0;
+
+	for (int i = 0; i < SERVER_MAX_CLIENTS; i++)
+		n += s->clients[i].fd >= 0 && s->clients[i].pid == pid;
+	return n;
+}
+
 static void accept_clients(struct server *s)
 {
 	for (;;) {
@@ -143,21 +193,37 @@ static void accept_clients(struct server *s)
 					 strerror(errno));
 			return;
 		}
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
 			cred.uid = (uid_t)-1;
+			cred.pid = 0;
+		}
+		/* one process holding connections open cannot starve the
+		 * hooks of every other container */
+		if (clients_of(s, cred.pid) >= SERVER_MAX_PER_PEER) {
+			s->busy++;
+			reply_busy(
+				fd,
+				"agent busy: too many connections from one process");
+			close(fd);
+			continue;
+		}
 		for (int i = 0; i < SERVER_MAX_CLIENTS; i++) {
 			if (s->clients[i].fd < 0) {
 				c = &s->clients[i];
 				break;
 			}
 		}
+		if (!c)
+			c = evict_idle(s);
 		if (!c) {
-			reply_error(fd, "agent busy: too many clients at once");
+			s->busy++;
+			reply_busy(fd, "agent busy: too many clients at once");
 			close(fd);
 			continue;
 		}
 		c->fd = fd;
 		c->uid = cred.uid;
+		c->pid = cred.pid;
 		c->deadline = sf_monotonic_ns() + SERVER_CLIENT_TIMEOUT_NS;
 		if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, fd,
 			      &(struct epoll_event){.events = EPOLLIN,
@@ -170,28 +236,39 @@ static void accept_clients(struct server *s)
 	}
 }
 
+/* A non-root peer's bytes are never parsed: its packet is taken off the
+ * socket unread, so the peer gets the reply rather than a reset. */
+static bool refuse_non_root(struct server *s, struct server_client *c)
+{
+	char b;
+	ssize_t n;
+
+	if (c->uid == 0)
+		return false;
+	n = recv(c->fd, &b, 1, MSG_TRUNC | MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return true; /* nothing yet: wait for it */
+	s->rejected++;
+	log_warn(
+		"refused a client with uid %d: only root may register containers",
+		(int)c->uid);
+	reply_error(c->fd,
+		    "permission denied: only root may talk to the agent");
+	client_drop(s, c);
+	return true;
+}
+
 static void serve(struct server *s, struct server_client *c)
 {
 	cleanup_error struct sf_error *err = NULL;
 	struct sf_msg req, reply = {0};
-	int r = sf_msg_recv(c->fd, &req, &err);
+	int r;
 
+	if (refuse_non_root(s, c))
+		return;
+	r = sf_msg_recv(c->fd, &req, &err);
 	if (r == -2)
 		return;
-	if (c->uid != 0) {
-		/* answered after reading, so the peer gets the reply, not a reset */
-		s->rejected++;
-		log_warn(
-			"refused a client with uid %d: only root may register containers",
-			(int)c->uid);
-		reply_error(
-			c->fd,
-			"permission denied: only root may talk to the agent");
-		if (r == 0)
-			sf_msg_free(&req);
-		client_drop(s, c);
-		return;
-	}
 	if (r < 0) {
 		/* a peer that hung up needs no answer */
 		if (err->status == SF_EXIT_USAGE) {

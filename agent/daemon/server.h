@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * The daemon's unix socket: accepts hooks (root peers only), reads one request
- * per connection, hands it to a handler, sends the reply and closes.  All
+ * per connection, hands it to a handler, sends the reply and closes.  A full
+ * client table, or a process holding SERVER_MAX_PER_PEER connections already,
+ * gets an error reply with "busy", which sfhook retries within its timeout.  All
  * nonblocking, driven by its own epoll fd, which the caller adds to the
  * agent's epoll set so agent_wait() wakes up for clients too.
  */
@@ -14,11 +16,15 @@
 #include "proto.h"
 
 #define SERVER_MAX_CLIENTS	 256
+#define SERVER_MAX_PER_PEER	 8 /* connections one process may hold */
 #define SERVER_CLIENT_TIMEOUT_NS (5 * 1000000000ull)
+/* a full table drops a client idle this long to make room */
+#define SERVER_IDLE_EVICT_NS (200 * 1000000ull)
 
 struct server_client {
 	int fd;
 	uid_t uid; /* SO_PEERCRED: only root is served */
+	pid_t pid; /* SO_PEERCRED: bounded connections per process */
 	uint64_t deadline; /* monotonic ns: idle clients are dropped */
 };
 
@@ -35,6 +41,7 @@ struct server {
 	server_handler handle;
 	void *ctx;
 	uint64_t rejected; /* non-root peers, malformed requests */
+	uint64_t busy; /* connections answered "busy" (the hook retries) */
 };
 
 /* Creates the socket's directory (0700), refuses to take over a live agent's

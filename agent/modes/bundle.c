@@ -17,16 +17,11 @@
 #include <yajl/yajl_parse.h>
 #include <yajl/yajl_tree.h>
 
+#include "json.h"
+
 #define CONFIG_MAX (4u << 20)
 #define DEFAULT_PATH \
 	"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-
-static inline void yajl_tree_freep(yajl_val *v)
-{
-	yajl_tree_free(*v);
-	*v = NULL;
-}
-#define cleanup_yajl_val __attribute__((cleanup(yajl_tree_freep)))
 
 /*
  * yajl_tree_parse() says what is wrong but not where; a second pass with the
@@ -293,6 +288,7 @@ int bundle_load(struct bundle *b, const char *dir, const char *name,
 	cleanup_free char *path = NULL, *text = NULL, *perr = NULL;
 	cleanup_yajl_val yajl_val cfg = NULL;
 	yajl_val ann = NULL, env = NULL;
+	const char *why;
 	char ebuf[256];
 	size_t len;
 	struct stat st;
@@ -318,6 +314,10 @@ int bundle_load(struct bundle *b, const char *dir, const char *name,
 		b->config = BUNDLE_INVALID;
 		return sf_error_wrap(err, "config.json");
 	}
+	/* the limits every JSON read has (lib/json.h), before yajl's tree */
+	why = json_check_text(text, len);
+	if (why)
+		return bad_config(b, err, why, NULL);
 	cfg = yajl_tree_parse(text, ebuf, sizeof(ebuf));
 	if (!cfg) {
 		perr = json_error(text, len);
@@ -354,11 +354,15 @@ int bundle_resolve(const char *bundle_dir, const char *arg, char **dir,
 	if (strchr(arg, '/')) {
 		d = realpath(arg, NULL);
 		if (!d)
-			return sf_usage(err, "bundle `%s`: %s", arg,
-					strerror(errno));
+			return sf_usage(
+				err,
+				"bundle `%s`: %s: give the path of a bundle directory (one with a config.json), or a name `sfagent -S` lists",
+				arg, strerror(errno));
 		if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode))
-			return sf_usage(err, "bundle `%s` is not a directory",
-					arg);
+			return sf_usage(
+				err,
+				"bundle `%s` is not a directory: give the bundle's directory (the one with config.json)",
+				arg);
 		base = strrchr(d, '/') + 1;
 		*name = xstrdup(*base ? base : "root");
 		*dir = steal_pointer(&d);

@@ -13,8 +13,9 @@
  *                it for its exact exit status; then until the cgroup is empty
  *   finish       drain, stream.end, untrack, `runc delete`
  *
- * SIGINT/SIGTERM/SIGHUP are forwarded with `runc kill`; a second one, or the
+ * SIGINT/SIGTERM are forwarded with `runc kill`; a second one, or the
  * container still running 5 s later, kills every task of its cgroup.
+ * SIGHUP reopens the output files, as in the other modes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -250,8 +251,9 @@ static int container_wait(struct agent *a, struct container *c, int sigfd,
 			return sf_fail(err, errno, "wait for events");
 		if (si.ssi_signo == SIGCHLD) {
 			reap(c);
-		} else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
-			   si.ssi_signo == SIGHUP) {
+		} else if (si.ssi_signo == SIGHUP) {
+			agent_reopen(a); /* logrotate, as in every mode */
+		} else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			if (signals++ == 0) {
 				log_info("signal %d: stopping container `%s`",
 					 si.ssi_signo, name);
@@ -333,10 +335,8 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 			err, 0,
 			"runc not found in PATH: install it (apt-get install runc)");
 	}
-	if (geteuid() != 0 || cg2_mount_point(&mnt, err) < 0) {
-		if (geteuid() != 0)
-			sf_fail(err, 0,
-				"must run as root (it loads BPF programs and runs runc); try `sudo sfagent ...`");
+	/* root: checked by main (the mode table) */
+	if (cg2_mount_point(&mnt, err) < 0) {
 		free(c.runc);
 		bundle_free(&b);
 		return -1;

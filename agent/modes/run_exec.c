@@ -77,10 +77,7 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 	prog = resolve_program(argv[0], err);
 	if (!prog)
 		return -1;
-	if (geteuid() != 0)
-		return sf_fail(
-			err, 0,
-			"must run as root (it loads BPF programs and creates cgroups); try `sudo sfagent ...`");
+	/* root: checked by main (the mode table) */
 	if (cg2_mount_point(&mnt, err) < 0)
 		return -1;
 	base = xstrdup(prog);

@@ -38,61 +38,92 @@ static bool has_hook(yajl_val stage, const char *hook)
 	return false;
 }
 
-static void gen_entry(yajl_gen g, const struct inject *in, const char *stage)
+static yajl_gen_status gen_entry(yajl_gen g, const struct inject *in,
+				 const char *stage)
 {
-	yajl_gen_map_open(g);
-	json_gen_str(g, "path");
-	json_gen_str(g, in->hook);
-	json_gen_str(g, "args");
-	yajl_gen_array_open(g);
-	json_gen_str(g, "sfhook");
+	yajl_gen_status st;
+
+	st = yajl_gen_map_open(g);
+	st |= json_gen_str(g, "path");
+	st |= json_gen_str(g, in->hook);
+	st |= json_gen_str(g, "args");
+	st |= yajl_gen_array_open(g);
+	st |= json_gen_str(g, "sfhook");
 	if (in->socket) {
-		json_gen_str(g, "--socket");
-		json_gen_str(g, in->socket);
+		st |= json_gen_str(g, "--socket");
+		st |= json_gen_str(g, in->socket);
 	}
-	json_gen_str(g, stage);
-	yajl_gen_array_close(g);
-	json_gen_str(g, "timeout");
-	yajl_gen_integer(g, HOOK_RUNTIME_TIMEOUT);
-	yajl_gen_map_close(g);
+	st |= json_gen_str(g, stage);
+	st |= yajl_gen_array_close(g);
+	st |= json_gen_str(g, "timeout");
+	st |= yajl_gen_integer(g, HOOK_RUNTIME_TIMEOUT);
+	return st | yajl_gen_map_close(g);
 }
 
 /* hooks.<stage>: what was there, plus our entry unless it is there */
-static void gen_stage(yajl_gen g, const struct inject *in, const char *stage,
-		      yajl_val old)
+static yajl_gen_status gen_stage(yajl_gen g, const struct inject *in,
+				 const char *stage, yajl_val old)
 {
-	json_gen_str(g, stage);
-	yajl_gen_array_open(g);
+	yajl_gen_status st;
+
+	st = json_gen_str(g, stage);
+	st |= yajl_gen_array_open(g);
 	for (size_t i = 0; YAJL_IS_ARRAY(old) && i < old->u.array.len; i++)
-		json_gen_tree(g, old->u.array.values[i]);
+		st |= json_gen_tree(g, old->u.array.values[i]);
 	if (!has_hook(old, in->hook))
-		gen_entry(g, in, stage);
-	yajl_gen_array_close(g);
+		st |= gen_entry(g, in, stage);
+	return st | yajl_gen_array_close(g);
 }
 
-static void gen_hooks(yajl_gen g, const struct inject *in, yajl_val hooks)
+static yajl_gen_status gen_hooks(yajl_gen g, const struct inject *in,
+				 yajl_val hooks)
 {
-	yajl_gen_map_open(g);
+	yajl_gen_status st;
+
+	st = yajl_gen_map_open(g);
 	for (size_t i = 0; YAJL_IS_OBJECT(hooks) && i < hooks->u.object.len;
 	     i++) {
 		const char *k = hooks->u.object.keys[i];
 
 		if (!strcmp(k, "prestart") || !strcmp(k, "poststop")) {
-			gen_stage(g, in, k, hooks->u.object.values[i]);
+			st |= gen_stage(g, in, k, hooks->u.object.values[i]);
 		} else {
-			json_gen_str(g, k);
-			json_gen_tree(g, hooks->u.object.values[i]);
+			st |= json_gen_str(g, k);
+			st |= json_gen_tree(g, hooks->u.object.values[i]);
 		}
 	}
 	if (!json_get(hooks, "prestart"))
-		gen_stage(g, in, "prestart", NULL);
+		st |= gen_stage(g, in, "prestart", NULL);
 	if (!json_get(hooks, "poststop"))
-		gen_stage(g, in, "poststop", NULL);
-	yajl_gen_map_close(g);
+		st |= gen_stage(g, in, "poststop", NULL);
+	return st | yajl_gen_map_close(g);
+}
+
+/* What was written must read back as JSON with both hooks: checked on the
+ * temporary file, before it replaces config.json. */
+static int check_written(const char *tmp, const struct inject *in,
+			 struct sf_error **err)
+{
+	cleanup_free char *buf = NULL;
+	cleanup_yajl_val yajl_val root = NULL;
+	yajl_val hooks;
+
+	if (read_file(tmp, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
+		return -1;
+	root = json_parse(buf, "the rewritten config.json", err);
+	if (!root)
+		return -1;
+	hooks = json_get(root, "hooks");
+	if (!has_hook(json_get(hooks, "prestart"), in->hook) ||
+	    !has_hook(json_get(hooks, "poststop"), in->hook))
+		return sf_fail(err, 0,
+			       "the rewritten config.json lacks the hooks");
+	return 0;
 }
 
 static int write_atomic(const char *path, const char *buf, size_t len,
-			mode_t mode, struct sf_error **err)
+			mode_t mode, const struct inject *in,
+			struct sf_error **err)
 {
 	cleanup_free char *tmp = xasprintf("%s.sfagent-XXXXXX", path);
 	cleanup_close int fd = mkostemp(tmp, O_CLOEXEC);
@@ -101,7 +132,17 @@ static int write_atomic(const char *path, const char *buf, size_t len,
 		return sf_fail(err, errno,
 			       "create a temporary file next to `%s`", path);
 	if (fchmod(fd, mode & 07777) < 0 || write_all(fd, buf, len) < 0 ||
-	    fsync(fd) < 0 || rename(tmp, path) < 0) {
+	    fsync(fd) < 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return sf_fail(err, e, "write `%s`", path);
+	}
+	if (check_written(tmp, in, err) < 0) {
+		unlink(tmp);
+		return sf_error_wrap(err, "`%s` left unchanged", path);
+	}
+	if (rename(tmp, path) < 0) {
 		int e = errno;
 
 		unlink(tmp);
@@ -118,6 +159,7 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 	cleanup_yajl_gen yajl_gen g = NULL;
 	struct inject in = {0};
 	const unsigned char *out;
+	yajl_gen_status gst;
 	yajl_val hooks;
 	struct stat st;
 	size_t outlen;
@@ -153,24 +195,28 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 	g = json_gen_new();
 	yajl_gen_config(g, yajl_gen_beautify, 1);
 	yajl_gen_config(g, yajl_gen_indent_string, "\t");
-	yajl_gen_map_open(g);
+	gst = yajl_gen_map_open(g);
 	for (size_t i = 0; i < root->u.object.len; i++) {
 		const char *k = root->u.object.keys[i];
 
-		json_gen_str(g, k);
+		gst |= json_gen_str(g, k);
 		if (!strcmp(k, "hooks"))
-			gen_hooks(g, &in, hooks);
+			gst |= gen_hooks(g, &in, hooks);
 		else
-			json_gen_tree(g, root->u.object.values[i]);
+			gst |= json_gen_tree(g, root->u.object.values[i]);
 	}
 	if (!hooks) {
-		json_gen_str(g, "hooks");
-		gen_hooks(g, &in, NULL);
+		gst |= json_gen_str(g, "hooks");
+		gst |= gen_hooks(g, &in, NULL);
 	}
-	yajl_gen_map_close(g);
+	gst |= yajl_gen_map_close(g);
+	if (gst != yajl_gen_status_ok)
+		return sf_usage(
+			err, "`%s` cannot be written back (%s): left unchanged",
+			path, json_gen_status_str(gst));
 	yajl_gen_get_buf(g, &out, &outlen);
 	text = xasprintf("%.*s\n", (int)outlen, (const char *)out);
-	if (write_atomic(path, text, outlen + 1, st.st_mode, err) < 0)
+	if (write_atomic(path, text, outlen + 1, st.st_mode, &in, err) < 0)
 		return -1;
 	printf("%s: added sfhook (%s) as prestart and poststop hook\n", path,
 	       in.hook);

@@ -160,11 +160,26 @@ struct sink *sink_http_open(const struct sf_options *o, const char *url,
  */
 struct agent;
 struct workload;
+/* A kind of sink, for sink_spec.c's table: its name (in messages and in
+ * sink_open_spec), whether the command line asks for it, and how to open
+ * it for a workload (arg NULL: the command line's destination). */
+struct sink_kind {
+	const char *name;
+	bool (*wanted)(const struct sf_options *o);
+	struct sink *(*open)(struct agent *a, struct workload *wl,
+			     const char *arg, struct sf_error **err);
+};
 int sink_open_spec(struct agent *a, struct workload *wl, const char *kind,
 		   const char *arg, struct sf_error **err);
+/* Every sink the command line asks for (-b, --http, -o, ...), network sinks
+ * first: one that fails leaves no file behind. */
+int sink_open_from_options(struct agent *a, struct workload *wl,
+			   struct sf_error **err);
 
 #define SINK_TOPIC_MAX	   1024
 #define SINK_TOPIC_DEFAULT "sfagent/%h/%w"
+/* -D: where containers' own mqtt:TOPIC go (--topic-root) */
+#define SINK_TOPIC_ROOT_DEFAULT "sfagent/%h"
 /*
  * Expands %h (exporter id), %w (workload name), %c (container id, empty
  * outside containers) and %% in a topic template.  The template may not

@@ -13,10 +13,13 @@
  * opened, rotated, pruned and reopened inside that directory only, without
  * following symlinks, regular files only (the directory is shared with
  * whoever can plant names in it).
+ *
+ * EPIPE on stdout is the reader going away: SIGTERM to ourselves.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -38,6 +41,7 @@ struct sink_file {
 	time_t opened_wall; /* the rotated file's suffix */
 	bool need_sep; /* a record is in the file: separator before the next */
 	bool failing; /* the last write failed */
+	bool reader_gone; /* stdout: EPIPE, SIGTERM sent */
 	time_t last_epoch; /* the last rotated name: FILE.EPOCH[.N] */
 	unsigned last_n;
 	struct sbuf tmp;
@@ -65,8 +69,9 @@ static size_t slen(const char *s)
 	return s ? strlen(s) : 0;
 }
 
-/* Opens f->path inside f->dirfd: a regular file, never through a symlink. */
-static int open_in_dir(struct sink_file *f, bool append)
+/* Opens f->path inside f->dirfd: a regular file with one link, never
+ * through a symlink, never blocking on a FIFO. */
+static int open_in_dir(struct sink_file *f, bool append, struct sf_error **err)
 {
 	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
 		    (append ? O_APPEND : O_TRUNC);
@@ -74,15 +79,43 @@ static int open_in_dir(struct sink_file *f, bool append)
 	int fd = openat(f->dirfd, f->path, flags, 0640);
 
 	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		return sf_fail(err, errno, "cannot open output %s",
+			       f->base.desc);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink > 1) {
 		close(fd);
-		errno = EINVAL; /* "Invalid argument": not a regular file */
-		return -1;
+		return sf_fail(
+			err, 0,
+			"output %s is not a regular file with one link: not writing to it (remove what was put there)",
+			f->base.desc);
 	}
-	/* O_NONBLOCK only kept a planted FIFO from blocking the open */
 	fcntl(fd, F_SETFL, O_WRONLY | (append ? O_APPEND : 0));
 	return fd;
+}
+
+/* The error for an output file that does not open, with the fix. */
+static int open_error(const char *path, struct sf_error **err)
+{
+	int e = errno;
+	cleanup_free char *dir = xstrdup(path);
+	char *slash = strrchr(dir, '/');
+	const char *fix = NULL;
+
+	if (slash)
+		*slash = '\0';
+	if (e == EISDIR)
+		return sf_fail(
+			err, 0,
+			"cannot open output file `%s`: %s: give a file name in it (-o %s/stream.jsonl)",
+			path, strerror(e), path);
+	if (e == ENOENT && slash)
+		return sf_fail(
+			err, 0,
+			"cannot open output file `%s`: %s: create its directory first (mkdir -p %s) or give another -o FILE",
+			path, strerror(e), *dir ? dir : "/");
+	if (e == EACCES || e == EROFS || e == EPERM)
+		fix = "give a file this user can write";
+	return sf_fail(err, 0, "cannot open output file `%s`: %s%s%s", path,
+		       strerror(e), fix ? ": " : "", fix ? fix : "");
 }
 
 /* Opens f->path; a new or emptied file gets the prefix. */
@@ -91,19 +124,18 @@ static int file_open_fd(struct sink_file *f, bool append, struct sf_error **err)
 	struct stat st;
 	int fd;
 
-	if (f->in_dir)
-		fd = open_in_dir(f, append);
-	else
+	if (f->in_dir) {
+		fd = open_in_dir(f, append, err);
+		if (fd < 0)
+			return -1;
+	} else {
 		fd = open(f->path,
 			  O_WRONLY | O_CREAT | O_CLOEXEC |
 				  (append ? O_APPEND : O_TRUNC),
 			  0640);
-	if (fd < 0 && f->in_dir)
-		return sf_fail(err, errno, "cannot open output %s",
-			       f->base.desc);
-	if (fd < 0)
-		return sf_fail(err, errno, "cannot open output file `%s`",
-			       f->path);
+		if (fd < 0)
+			return open_error(f->path, err);
+	}
 	f->fd = fd;
 	f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 	f->opened_mono = mono_ns();
@@ -335,6 +367,18 @@ static int do_write(struct sink *s, const char *buf, size_t len, bool control,
 	}
 	if (write_all(f->fd, buf, len) < 0) {
 		int e = errno;
+
+		/* stdout's reader went away (sfagent -o - | head): the same as
+		 * being asked to stop, so the mode ends the stream and exits
+		 * (docs/outputs.md) instead of counting every record after */
+		if (e == EPIPE && !f->own_fd && f->fd == STDOUT_FILENO &&
+		    !f->reader_gone) {
+			f->reader_gone = true;
+			f->failing = true; /* said here, not as a disk error */
+			log_warn(
+				"stdout was closed by its reader: ending the stream");
+			kill(getpid(), SIGTERM);
+		}
 
 		/* no torn record: cut back to where this batch began */
 		if (f->own_fd && (ftruncate(f->fd, f->size) < 0 ||

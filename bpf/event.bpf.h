@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Getting a record to the agent: the ring buffer, its loss counters and
+ * wake-up batching, the common header, and the helpers that read syscall
+ * arguments and user strings.  Every event program does, in this order:
+ *   current_slot() (filter.bpf.h)  -> untracked: return
+ *   [per-event-type checks: rate limits]
+ *   reserve(slot, type, size): the workload's type mask (filter_mask), then
+ *     the ring buffer -> fill_hdr()/fill_sys_hdr() -> fields -> submit()
+ * so a check that can drop an event goes before reserve(), where it costs no
+ * ring-buffer space.
+ */
+#ifndef SF_EVENT_BPF_H
+#define SF_EVENT_BPF_H
+
+/*
+ * Wake-up batching.  A plain bpf_ringbuf_submit() wakes the agent (an IPI and
+ * a context switch) for every record it has caught up with, which at high
+ * rates costs the traced task more than the record itself.  Records are
+ * submitted with BPF_RB_NO_WAKEUP and the agent is woken, at most every
+ * WAKE_MIN_NS, when this record is alone in the ring (the agent has caught up
+ * and is probably asleep: a quiet stream gets its records at once) or when
+ * wake_bytes are waiting, and in any case when the last wake-up is WAKE_NS
+ * old.  The agent's poll timeout bounds the delay of records that fall
+ * between (a burst's last records within WAKE_MIN_NS of a wake-up).
+ */
+#define WAKE_NS		 (10 * 1000 * 1000)
+#define WAKE_MIN_NS	 (100 * 1000)
+#define WAKE_ALONE_BYTES 2048 /* more than any one record */
+volatile const __u64 wake_bytes = 1 << 20; /* the agent sets it */
+__u64 last_wake = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20); /* the agent sets the real size */
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SF_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sf_drop);
+} drops SEC(".maps");
+
+static __always_inline void count_drop(__u32 slot)
+{
+	struct sf_drop *d = bpf_map_lookup_elem(&drops, &slot);
+
+	if (d)
+		d->ringbuf++;
+}
+
+/*
+ * The workload's filter, as far as the event type decides it (agent/filter,
+ * docs/filters.md): a set bit drops that type here, before the record takes
+ * ring-buffer space, and counts it in sf_drop.filtered.  All clear (the
+ * array's zeroes): nothing is dropped.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SF_MAX_SLOTS);
+	__type(key, __u32);
+	__type(value, struct sf_type_mask);
+} filter_mask SEC(".maps");
+
+static __always_inline bool filtered_out(__u32 slot, __u16 type)
+{
+	struct sf_type_mask *m = bpf_map_lookup_elem(&filter_mask, &slot);
+	struct sf_drop *d;
+	__u64 w;
+
+	if (!m || type >= SF_TYPE_MASK_BITS)
+		return false;
+	w = type < 64 ? m->drop[0] : m->drop[1];
+	if (!(w & (1ull << (type & 63))))
+		return false;
+	d = bpf_map_lookup_elem(&drops, &slot);
+	if (d)
+		d->filtered++;
+	return true;
+}
+
+/*
+ * Set by the agent (a store into the mmapped .bss, no syscall) while a slot
+ * is over its budget (agent/daemon/budget.h): its events are counted in
+ * sf_drop.paused instead of taking ring-buffer space that every stream
+ * shares.
+ */
+volatile __u8 paused[SF_MAX_SLOTS];
+
+static __always_inline bool paused_out(__u32 slot)
+{
+	struct sf_drop *d;
+
+	if (!paused[slot & (SF_MAX_SLOTS - 1)])
+		return false;
+	d = bpf_map_lookup_elem(&drops, &slot);
+	if (d)
+		d->paused++;
+	return true;
+}
+
+/* NULL: filtered (the type is masked for slot), paused (over budget) or the
+ * ring buffer is full; each is counted. */
+static __always_inline void *reserve(__u32 slot, __u16 type, __u64 size)
+{
+	void *e;
+
+	if (filtered_out(slot, type) || paused_out(slot))
+		return NULL;
+	e = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!e)
+		count_drop(slot);
+	return e;
+}
+
+static __always_inline void submit(void *e)
+{
+	__u64 ts = ((struct sf_hdr *)e)->ts_boot, since = ts - last_wake;
+	__u64 flags = BPF_RB_NO_WAKEUP, avail;
+
+	if (since >= WAKE_NS ||
+	    (since >= WAKE_MIN_NS &&
+	     ((avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA)) >=
+		      wake_bytes ||
+	      avail <= WAKE_ALONE_BYTES))) {
+		last_wake = ts;
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
+				     __u64 cgid)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u64 pid_tgid = bpf_get_current_pid_tgid();
+	__u64 uid_gid = bpf_get_current_uid_gid();
+
+	h->type = type;
+	h->flags = 0;
+	h->slot = slot;
+	h->ts_boot = bpf_ktime_get_boot_ns();
+	h->cgid = cgid;
+	h->pid = pid_tgid >> 32;
+	h->tid = (__u32)pid_tgid;
+	/* direct loads through the BTF task pointer: the verifier turns them
+	 * into fault-safe loads, cheaper than a bpf_probe_read_kernel each */
+	h->ppid = t->real_parent->tgid;
+	h->uid = (__u32)uid_gid;
+	h->gid = uid_gid >> 32;
+	h->euid = t->cred->euid.val;
+	h->ret = 0;
+	h->syscall = 0;
+	h->pad = 0;
+	bpf_get_current_comm(h->comm, sizeof(h->comm));
+}
+
+static __always_inline void read_path(char *dst, const void *src, __u16 *flags,
+				      __u16 trunc_flag, __u16 fault_flag)
+{
+	long n;
+
+	if (!src) {
+		dst[0] = 0;
+		return;
+	}
+	n = bpf_probe_read_user_str(dst, SF_PATH_MAX, src);
+	if (n < 0) {
+		dst[0] = 0;
+		*flags |= fault_flag;
+	} else if (n == SF_PATH_MAX) {
+		/* a full buffer is a cut path only if the source goes on */
+		char c = 0;
+
+		bpf_probe_read_user(&c, 1, (const char *)src + SF_PATH_MAX - 1);
+		if (c)
+			*flags |= trunc_flag;
+	}
+}
+
+/* ---- syscall exits ---------------------------------------------------- */
+
+/* A syscall the kernel will restart returns an internal ERESTART* code;
+ * the process sees -EINTR (or nothing, and a second event for the restart). */
+static __always_inline void set_ret(struct sf_hdr *h, long ret)
+{
+	h->flags |= SF_F_HAS_RET;
+	if (ret <= -512 && ret >= -516) {
+		ret = -4;
+		h->flags |= SF_F_INTERRUPTED;
+	}
+	h->ret = ret;
+}
+
+struct sys_args {
+	__u64 a[6];
+};
+
+#ifndef PT_REGS_PARM6_SYSCALL /* libbpf before 1.2 stops at the fifth */
+#if defined(__TARGET_ARCH_x86)
+#define PT_REGS_PARM6_SYSCALL(x) (((struct pt_regs *)(x))->r9)
+#elif defined(__TARGET_ARCH_arm64)
+#define PT_REGS_PARM6_SYSCALL(x) (((struct pt_regs *)(x))->regs[5])
+#else
+#error "PT_REGS_PARM6_SYSCALL: add this architecture's sixth argument register"
+#endif
+#endif
+
+/* The native syscall's arguments, from the task's saved user registers. */
+static __always_inline void read_args(struct sys_args *args)
+{
+	struct pt_regs *regs =
+		(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	/* bpf_task_pt_regs() returns a BTF pointer: the _SYSCALL macros load
+	 * through it directly (no probe-read), in the architecture's syscall
+	 * argument registers */
+	args->a[0] = PT_REGS_PARM1_SYSCALL(regs);
+	args->a[1] = PT_REGS_PARM2_SYSCALL(regs);
+	args->a[2] = PT_REGS_PARM3_SYSCALL(regs);
+	args->a[3] = PT_REGS_PARM4_SYSCALL(regs);
+	args->a[4] = PT_REGS_PARM5_SYSCALL(regs);
+	args->a[5] = PT_REGS_PARM6_SYSCALL(regs);
+}
+
+/* The header of an event that comes from a syscall's exit. */
+static __always_inline void fill_sys_hdr(struct sf_hdr *h, __u16 type,
+					 __u32 slot, __u64 cgid, long nr,
+					 long ret, __u16 xf)
+{
+	fill_hdr(h, type, slot, cgid);
+	set_ret(h, ret);
+	h->syscall = nr;
+	h->flags |= xf;
+}
+
+#endif

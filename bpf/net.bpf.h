@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Network events from syscall exits: socket, connect, accept, bind, listen
+ * (the "net" class of syscalls.def).  Addresses come from the caller's
+ * sockaddr (connect, bind) or from the kernel's socket (accept, listen).
+ */
+#ifndef SF_NET_BPF_H
+#define SF_NET_BPF_H
+
+#define AF_UNIX	 1
+#define AF_INET	 2
+#define AF_INET6 10
+
+static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
+					   bool peer)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
+	struct file *f = 0;
+	struct socket *sock;
+	struct sock *sk;
+
+	if (fd < 0)
+		return;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (e->family == AF_INET) {
+		__u32 a4 = peer ? BPF_CORE_READ(sk, __sk_common.skc_daddr)
+				: BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+
+		__builtin_memcpy(e->addr, &a4, 4);
+	} else if (e->family == AF_INET6) {
+		struct in6_addr a6;
+
+		if (peer)
+			BPF_CORE_READ_INTO(&a6, sk, __sk_common.skc_v6_daddr);
+		else
+			BPF_CORE_READ_INTO(&a6, sk,
+					   __sk_common.skc_v6_rcv_saddr);
+		__builtin_memcpy(e->addr, &a6, 16);
+	} else {
+		return;
+	}
+	if (peer)
+		e->port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	else
+		e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
+}
+
+static __always_inline void user_read_addr(struct sf_net_event *e,
+					   const void *uaddr, __u32 len)
+{
+	struct sockaddr_in6 sa = {};
+	__u64 n = len;
+
+	if (!uaddr || len < 2)
+		return;
+	/* only the bytes the caller gave: the rest may be anything */
+	if (n > sizeof(sa))
+		n = sizeof(sa);
+	barrier_var(n);
+	bpf_probe_read_user(&sa, n, uaddr);
+	e->family = sa.sin6_family;
+	if (e->family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		__builtin_memcpy(e->addr, &in->sin_addr, 4);
+		e->port = bpf_ntohs(in->sin_port);
+	} else if (e->family == AF_INET6 &&
+		   len >= sizeof(struct sockaddr_in6)) {
+		__builtin_memcpy(e->addr, &sa.sin6_addr, 16);
+		e->port = bpf_ntohs(sa.sin6_port);
+	} else if (e->family == AF_UNIX && len > 2) {
+		__u64 plen = (__u64)len - 2;
+
+		if (plen > sizeof(e->unix_path) - 1)
+			plen = sizeof(e->unix_path) - 1;
+		barrier_var(plen); /* the verifier must see the clamped value */
+		bpf_probe_read_user(e->unix_path, plen,
+				    (const char *)uaddr + 2);
+		if (plen < sizeof(e->unix_path))
+			e->unix_path[plen] = 0;
+		/* abstract names start with a NUL: keep them readable with '@' */
+		if (!e->unix_path[0] && plen > 1)
+			e->unix_path[0] = '@';
+	}
+}
+
+static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
+				      struct sys_args *a, __u16 xf)
+{
+	struct sf_net_event *e;
+	__u16 type;
+
+	switch (nr) {
+	case __NR_socket:
+		type = SF_EV_SOCKET;
+		break;
+	case __NR_connect:
+		type = SF_EV_CONNECT;
+		break;
+	case __NR_accept:
+	case __NR_accept4:
+		type = SF_EV_ACCEPT;
+		break;
+	case __NR_bind:
+		type = SF_EV_BIND;
+		break;
+	case __NR_listen:
+		type = SF_EV_LISTEN;
+		break;
+	default:
+		return;
+	}
+	e = reserve(slot, type, sizeof(*e));
+	if (!e)
+		return;
+	fill_sys_hdr(&e->hdr, type, slot, cgid, nr, ret, xf);
+	e->family = 0, e->port = 0, e->type = 0, e->protocol = 0;
+	e->backlog = 0, e->listen_fd = -1;
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	e->unix_path[0] = 0;
+	e->fd = (int)a->a[0];
+	switch (type) {
+	case SF_EV_SOCKET:
+		e->fd = ret;
+		e->family = a->a[0];
+		e->type = a->a[1];
+		e->protocol = a->a[2];
+		break;
+	case SF_EV_CONNECT:
+	case SF_EV_BIND:
+		user_read_addr(e, (void *)a->a[1], a->a[2]);
+		break;
+	case SF_EV_ACCEPT:
+		e->listen_fd = e->fd;
+		e->fd = ret;
+		if (ret >= 0)
+			sock_read_addr(e, ret, true);
+		break;
+	case SF_EV_LISTEN:
+		e->backlog = a->a[1];
+		if (ret == 0)
+			sock_read_addr(e, e->fd, false);
+		break;
+	}
+	submit(e);
+}
+
+#endif

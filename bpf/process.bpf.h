@@ -1,0 +1,258 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Process events: the lifecycle from the BTF sched_process_* tracepoints
+ * (exec, fork, exit), failed execs, signals and the setuid family from
+ * syscall exits ("kill", "cred", "exec_fail" classes of syscalls.def), and
+ * capability checks from capability/cap_capable.
+ */
+#ifndef SF_PROCESS_BPF_H
+#define SF_PROCESS_BPF_H
+
+/*
+ * cap_capable fires on every mmap (the overcommit check asks for
+ * CAP_SYS_ADMIN), so each process image reports each (capability, result)
+ * once.  The mm pointer is part of the key: a new exec starts afresh.
+ */
+struct cap_key {
+	__u64 mm;
+	__u32 tgid;
+	__s32 cap;
+	__s32 result;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct cap_key);
+	__type(value, __u8);
+} cap_seen SEC(".maps");
+
+struct cred_stash {
+	__u32 uid, euid, gid, egid;
+};
+
+struct {
+	/* LRU: an entry whose exit never comes (tracking ended in between)
+	 * must not stay forever */
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, __u32); /* tid */
+	__type(value, struct cred_stash);
+} cred_stash SEC(".maps");
+
+static __always_inline void kill_event(long nr, long ret, __u32 slot,
+				       __u64 cgid, struct sys_args *a, __u16 xf)
+{
+	struct sf_kill_event *e = reserve(slot, SF_EV_KILL, sizeof(*e));
+
+	if (!e)
+		return;
+	fill_sys_hdr(&e->hdr, SF_EV_KILL, slot, cgid, nr, ret, xf);
+	e->pad = 0;
+	if (nr == __NR_tgkill) {
+		e->target_pid = a->a[0];
+		e->target_tid = a->a[1];
+		e->sig = a->a[2];
+	} else if (nr == __NR_tkill) {
+		e->target_pid = 0;
+		e->target_tid = a->a[0];
+		e->sig = a->a[1];
+	} else {
+		e->target_pid = a->a[0];
+		e->target_tid = 0;
+		e->sig = a->a[1];
+	}
+	submit(e);
+}
+
+static __always_inline void cred_event(long nr, long ret, __u32 slot,
+				       __u64 cgid, struct sys_args *a, __u16 xf)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct sf_cred_event *e;
+	struct cred_stash *old;
+	__u32 tid = (__u32)bpf_get_current_pid_tgid();
+
+	e = reserve(slot, SF_EV_SETUID, sizeof(*e));
+	if (!e) {
+		bpf_map_delete_elem(&cred_stash, &tid);
+		return;
+	}
+	fill_sys_hdr(&e->hdr, SF_EV_SETUID, slot, cgid, nr, ret, xf);
+	e->new_uid = BPF_CORE_READ(t, cred, uid.val);
+	e->new_euid = BPF_CORE_READ(t, cred, euid.val);
+	e->new_gid = BPF_CORE_READ(t, cred, gid.val);
+	e->new_egid = BPF_CORE_READ(t, cred, egid.val);
+	old = bpf_map_lookup_elem(&cred_stash, &tid);
+	if (old) {
+		e->old_uid = old->uid, e->old_euid = old->euid;
+		e->old_gid = old->gid, e->old_egid = old->egid;
+		bpf_map_delete_elem(&cred_stash, &tid);
+	} else {
+		e->old_uid = e->new_uid, e->old_euid = e->new_euid;
+		e->old_gid = e->new_gid, e->old_egid = e->new_egid;
+	}
+	submit(e);
+}
+
+static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
+					    __u64 cgid, struct sys_args *a,
+					    __u16 xf)
+{
+	const void *file = (void *)(nr == __NR_execveat ? a->a[1] : a->a[0]);
+	struct sf_exec_event *e;
+
+	/* success is reported by sched_process_exec */
+	if (ret >= 0)
+		return;
+	e = reserve(slot, SF_EV_EXEC, sizeof(*e));
+	if (!e)
+		return;
+	fill_sys_hdr(&e->hdr, SF_EV_EXEC, slot, cgid, nr, ret, xf);
+	e->argc = 0;
+	e->argv_len = 0;
+	read_path(e->filename, file, &e->hdr.flags, SF_F_PATH_TRUNC,
+		  SF_F_PATH_FAULT);
+	submit(e);
+}
+
+/* setuid family: remember the ids before the call for the exit event. */
+SEC("tracepoint")
+int sf_sys_enter_cred(void *ctx)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	struct task_struct *t;
+	struct cred_stash s;
+	__u32 tid;
+
+	if (current_slot(cgid) == SF_SLOT_NONE)
+		return 0;
+	t = bpf_get_current_task_btf();
+	tid = (__u32)bpf_get_current_pid_tgid();
+	s.uid = BPF_CORE_READ(t, cred, uid.val);
+	s.euid = BPF_CORE_READ(t, cred, euid.val);
+	s.gid = BPF_CORE_READ(t, cred, gid.val);
+	s.egid = BPF_CORE_READ(t, cred, egid.val);
+	bpf_map_update_elem(&cred_stash, &tid, &s, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
+	     struct linux_binprm *bprm)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid);
+	struct sf_exec_event *e;
+	unsigned long start, end, len;
+	long n;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	e = reserve(slot, SF_EV_EXEC, sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SF_EV_EXEC, slot, cgid);
+	e->hdr.flags |= SF_F_HAS_RET;
+	e->hdr.syscall =
+		0; /* execve or execveat: this tracepoint cannot tell */
+	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
+				      BPF_CORE_READ(bprm, filename));
+	if (n < 0)
+		e->filename[0] = 0;
+	else if (n == sizeof(e->filename))
+		e->hdr.flags |= SF_F_PATH_TRUNC;
+
+	start = BPF_CORE_READ(p, mm, arg_start);
+	end = BPF_CORE_READ(p, mm, arg_end);
+	len = end - start;
+	if (len > SF_ARGV_MAX) {
+		len = SF_ARGV_MAX;
+		e->hdr.flags |= SF_F_ARGV_TRUNC;
+	}
+	e->argc = 0;
+	if (bpf_probe_read_user(e->argv, len, (void *)start) < 0)
+		len = 0;
+	e->argv_len = len;
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(sf_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid);
+	struct sf_fork_event *e;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	e = reserve(slot, SF_EV_FORK, sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SF_EV_FORK, slot, cgid);
+	e->child_pid = child->tgid;
+	e->child_tid = child->pid;
+	e->hdr.ret = child->tgid;
+	if (child->tgid == parent->tgid)
+		e->hdr.flags |= SF_F_THREAD;
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(sf_exit, struct task_struct *p, bool group_dead)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid);
+	struct sf_exit_event *e;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	e = reserve(slot, SF_EV_EXIT, sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SF_EV_EXIT, slot, cgid);
+	e->exit_code = p->exit_code;
+	e->pad = 0;
+	if (group_dead)
+		e->hdr.flags |= SF_F_GROUP_DEAD;
+	else
+		e->hdr.flags |= SF_F_THREAD;
+	submit(e);
+	return 0;
+}
+
+SEC("tp_btf/cap_capable")
+int BPF_PROG(sf_capable, const struct cred *cred, struct user_namespace *tns,
+	     const struct user_namespace *ns, int cap, int ret)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid);
+	struct sf_cap_event *e;
+	struct cap_key k = {};
+	__u8 one = 1;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	k.mm = (__u64)bpf_get_current_task_btf()->mm;
+	k.tgid = bpf_get_current_pid_tgid() >> 32;
+	k.cap = cap;
+	k.result = ret;
+	if (bpf_map_lookup_elem(&cap_seen, &k))
+		return 0;
+	bpf_map_update_elem(&cap_seen, &k, &one, BPF_ANY);
+	e = reserve(slot, SF_EV_CAPABLE, sizeof(*e));
+	if (!e)
+		return 0;
+	fill_hdr(&e->hdr, SF_EV_CAPABLE, slot, cgid);
+	e->hdr.ret = ret;
+	e->hdr.flags |= SF_F_HAS_RET;
+	e->cap = cap;
+	e->result = ret;
+	submit(e);
+	return 0;
+}
+
+#endif
