@@ -8,6 +8,7 @@
 
 #include "budget.h"
 #include "sink.h"
+#include "seccomp_record.h"
 
 #define MISSED_CHECK_NS (200 * 1000 * 1000ull)
 /* The kernel side batches wake-ups (see submit() in bpf/sfagent.bpf.c): the
@@ -363,12 +364,22 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	};
 
 	probe_reset_drops(&a->probe, wl->slot);
+	/* before the track: the workload's first syscall is recorded too */
+	if (wl->seccomp)
+		seccomp_record_begin(&a->probe, wl->seccomp, wl->slot,
+				     wl->name);
 	stream_flush(a, wl);
 	wl->enc->ops->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
 	/* track before the start record leaves: whoever sees stream.start
 	 * may rely on the workload being watched already */
 	if (probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
 		stream_flush_control(wl);
+		if (wl->seccomp && wl->seccomp->recording) {
+			struct sf_seccomp_bits unused;
+
+			probe_seccomp_stop(&a->probe, wl->slot, &unused);
+			wl->seccomp->recording = false;
+		}
 		return sf_error_wrap(err, "workload `%s`", wl->name);
 	}
 	stream_flush_control(wl);
@@ -391,9 +402,12 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 
 void stream_finish_end(struct agent *a, struct workload *wl)
 {
-	struct stream_totals t;
+	struct stream_totals t = {0};
 
 	check_missed(a, wl, true);
+	if (wl->seccomp)
+		seccomp_record_end(&a->probe, wl->seccomp, wl->slot,
+				   a->opt->seccomp_dir, wl->name, &t);
 	t.events = wl->events;
 	/* the whole loss, also when its stream.missed could not be written */
 	t.missed_ringbuf = probe_drops(&a->probe, wl->slot);

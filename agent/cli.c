@@ -421,6 +421,8 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		o->socket_path = SF_SOCKET_DEFAULT;
 	if (!o->output_dir)
 		o->output_dir = "/var/log/sfagent";
+	if (!o->seccomp_dir)
+		o->seccomp_dir = "/etc/sfagent/seccomp";
 	if (check_output(o, err) < 0 || check_sinks(o, err) < 0 ||
 	    budget_opt_check(o, err) < 0)
 		return -1;

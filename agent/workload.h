@@ -17,6 +17,7 @@
 
 struct sink;
 struct budget;
+struct wl_seccomp;
 
 struct workload {
 	uint32_t slot;
@@ -40,6 +41,7 @@ struct workload {
 	const struct encoder *enc;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
+	struct wl_seccomp *seccomp; /* recording a seccomp profile, or NULL */
 	/* Untracked, being drained (daemon): the main loop leaves it alone. */
 	bool closing;
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "seccomp_record.h"
 #include "json.h"
 #include "sink.h"
 
@@ -595,6 +596,11 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 		r->budget = budget_new(d->o, &d->budget_dir, wl);
 		wl->budget = r->budget;
 	}
+	if (wl->meta_json)
+		wl->seccomp = seccomp_record_from_meta(
+			req->meta_json, d->out_dirfd,
+			r->nfiles ? r->files[0] : NULL, wl->name,
+			req->container_id, resumed);
 	if (d->test_track_delay_ms)
 		nanosleep(
 			&(struct timespec){

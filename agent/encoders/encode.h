@@ -10,6 +10,7 @@
 #ifndef SF_ENCODE_H
 #define SF_ENCODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "decode.h"
@@ -32,6 +33,12 @@ struct stream_totals {
 	uint64_t missed_ringbuf; /* kernel ring buffer full */
 	uint64_t missed_sink; /* a sink could not take them */
 	uint64_t missed_quota; /* over the stream's budget (daemon) */
+	/* seccomp recording (agent/seccomp/seccomp_record.c): the profile
+	 * written and how many syscalls it allows, or why there is none */
+	const char *seccomp_profile;
+	unsigned seccomp_syscalls, seccomp_blocked;
+	bool seccomp_partial;
+	const char *seccomp_error;
 };
 
 /* Writes the type-specific part of an event. */

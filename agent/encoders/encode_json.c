@@ -338,6 +338,28 @@ static void json_stream_missed(struct sbuf *o, const struct workload *wl,
 	sbuf_lit(o, "}\n");
 }
 
+/* stream.end of a stream that recorded a seccomp profile */
+static void json_seccomp_totals(struct sbuf *o, const struct stream_totals *t)
+{
+	if (t->seccomp_profile) {
+		sbuf_key(o, "seccomp_profile");
+		sbuf_json_str(o, t->seccomp_profile,
+			      strlen(t->seccomp_profile));
+		sbuf_key(o, "seccomp_syscalls");
+		sbuf_u64(o, t->seccomp_syscalls);
+		if (t->seccomp_blocked) {
+			sbuf_key(o, "seccomp_blocked");
+			sbuf_u64(o, t->seccomp_blocked);
+		}
+		if (t->seccomp_partial)
+			sbuf_lit(o, ",\"seccomp_partial\":true");
+	}
+	if (t->seccomp_error) {
+		sbuf_key(o, "seccomp_error");
+		sbuf_json_str(o, t->seccomp_error, strlen(t->seccomp_error));
+	}
+}
+
 static void json_stream_end(struct sbuf *o, const struct workload *wl,
 			    uint64_t seq, uint64_t ts,
 			    const struct stream_totals *t)
@@ -353,6 +375,7 @@ static void json_stream_end(struct sbuf *o, const struct workload *wl,
 	sbuf_u64(o, t->missed_sink);
 	sbuf_key(o, "missed_quota");
 	sbuf_u64(o, t->missed_quota);
+	json_seccomp_totals(o, t);
 	sbuf_lit(o, "}\n");
 }
 
