@@ -2,6 +2,7 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
@@ -70,6 +71,14 @@ static int on_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static uint64_t idle_detach_ns(void)
+{
+	const char *e = getenv("SFAGENT_TEST_IDLE_DETACH_MS");
+
+	return (e && *e ? strtoull(e, NULL, 10) : SF_IDLE_DETACH_MS) *
+	       1000000ull;
+}
+
 int agent_init_probe(struct agent *a, const struct sf_options *o,
 		     const struct probe_ops *ops, struct sf_error **err)
 {
@@ -96,6 +105,8 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	}
 	a->boot_to_epoch =
 		(int64_t)sf_now_ns() - (int64_t)clock_ns(CLOCK_BOOTTIME);
+	a->lazy_attach = o->mode == SF_MODE_DAEMON;
+	a->idle_detach_ns = idle_detach_ns();
 	if (probe_open(&a->probe, ops, &po, err) < 0 ||
 	    probe_attach(&a->probe, err) < 0) {
 		probe_close(&a->probe);
@@ -116,7 +127,58 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 		agent_fini(a);
 		return -1;
 	}
+	/* attached once above, so that what cannot attach fails at start;
+	 * idle from here until a workload comes */
+	if (a->lazy_attach) {
+		probe_detach(&a->probe);
+		log_debug("probe detached until a workload is tracked");
+	}
 	return 0;
+}
+
+/* The probe attached for a workload about to be tracked (-D after idle). */
+static int probe_need(struct agent *a, struct sf_error **err)
+{
+	uint64_t t0;
+
+	a->idle_since = 0;
+	if (a->probe.attached)
+		return 0;
+	t0 = sf_monotonic_ns();
+	if (probe_attach(&a->probe, err) < 0)
+		return -1;
+	a->last_attach_ns = sf_monotonic_ns() - t0;
+	a->attaches++;
+	log_info("probe attached in %.1f ms: first workload after idle",
+		 a->last_attach_ns / 1e6);
+	return 0;
+}
+
+/* -D: detached once nothing was tracked for idle_detach_ns (hysteresis:
+ * containers started one after another keep it attached).  The slow part
+ * of the detach happens on the probe's own thread (probe.h). */
+static void idle_check(struct agent *a)
+{
+	uint64_t now;
+
+	if (!a->lazy_attach || !a->probe.attached)
+		return;
+	if (a->wl.count) {
+		a->idle_since = 0;
+		return;
+	}
+	now = sf_monotonic_ns();
+	if (!a->idle_since) {
+		a->idle_since = now;
+		return;
+	}
+	if (now - a->idle_since < a->idle_detach_ns)
+		return;
+	probe_detach(&a->probe);
+	a->detaches++;
+	a->idle_since = 0;
+	log_info("nothing tracked for %llu ms: probe detached",
+		 (unsigned long long)(a->idle_detach_ns / 1000000));
 }
 
 int agent_signalfd(sigset_t *old, struct sf_error **err)
@@ -157,6 +219,7 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 	if (n < 0 && errno != EINTR)
 		return -errno;
 	agent_drain(a);
+	idle_check(a);
 	for (int i = 0; i < n; i++) {
 		if (sigfd >= 0 && ev[i].data.fd == sigfd &&
 		    read(sigfd, si, sizeof(*si)) != sizeof(*si))
@@ -370,9 +433,11 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 				     wl->name);
 	stream_flush(a, wl);
 	wl->enc->ops->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
-	/* track before the start record leaves: whoever sees stream.start
-	 * may rely on the workload being watched already */
-	if (probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
+	/* attach and track before the start record leaves (and before the
+	 * daemon's ACK): whoever sees stream.start may rely on the workload
+	 * being watched already, its first exec included */
+	if (probe_need(a, err) < 0 ||
+	    probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
 		stream_flush_control(wl);
 		if (wl->seccomp && wl->seccomp->recording) {
 			struct sf_seccomp_bits unused;

@@ -247,9 +247,16 @@ static void release_later(struct probe_bpf *b, int idx)
 	q->n++;
 	b->att[idx].link = NULL;
 	if (!q->running) {
+		sigset_t all, old;
+
 		if (q->joinable) /* done, or about to be: nothing to wait for */
 			pthread_join(q->thread, NULL);
+		/* born with every signal blocked: a SIGTERM meant for the main
+		 * loop's signalfd must not kill the agent through this thread */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
 		r = pthread_create(&q->thread, NULL, releaser, q);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		q->running = q->joinable = r == 0;
 		if (r)
 			log_debug("releaser thread: %s", strerror(r));
