@@ -186,6 +186,7 @@ struct sf_filter_mask {
 struct sf_drop {
 	__u64 ringbuf; /* bpf_ringbuf_reserve() failed */
 	__u64 filtered; /* dropped by the workload's filter_mask */
+	__u64 paused; /* not sent: the agent paused the slot (over budget) */
 };
 
 /* Seccomp recording (bpf/seccomp.bpf.h): per workload slot, one bit per

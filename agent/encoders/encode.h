@@ -48,6 +48,7 @@ struct stream_totals {
 	uint64_t filtered_kernel; /* of those, dropped in the kernel */
 	int nsink_filtered;
 	struct stream_sink_filter sink_filtered[STREAM_SINK_KINDS];
+	uint64_t missed_quota; /* over the stream's budget (daemon) */
 	/* seccomp recording (agent/seccomp/seccomp_record.c): the profile
 	 * written and how many syscalls it allows, or why there is none */
 	const char *seccomp_profile;

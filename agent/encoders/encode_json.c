@@ -401,6 +401,8 @@ static void json_stream_end(struct sbuf *o, const struct workload *wl,
 		}
 		sbuf_putc(o, '}');
 	}
+	sbuf_key(o, "missed_quota");
+	sbuf_u64(o, t->missed_quota);
 	json_seccomp_totals(o, t);
 	sbuf_lit(o, "}\n");
 }
