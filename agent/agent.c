@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "sink.h"
+#include "seccomp_record.h"
 
 #define MISSED_CHECK_NS (200 * 1000 * 1000ull)
 /* The kernel side batches wake-ups (see submit() in bpf/sfagent.bpf.c): the
@@ -35,17 +36,26 @@ static int on_event(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
 	const struct sf_hdr *h = data;
+	struct decode_event v;
 	struct workload *wl;
 
-	if (size < sizeof(*h))
+	if (size < sizeof(*h)) {
+		a->malformed++;
 		return 0;
+	}
 	wl = wl_table_get(&a->wl, h->slot);
 	if (!wl || wl->closing) {
 		a->orphans++;
 		return 0;
 	}
-	wl->enc->event(&wl->out, wl, ++wl->seq, h->ts_boot + a->boot_to_epoch,
-		       data, size);
+	/* checked and decoded once, for the filter and the encoder */
+	if (decode_event(&v, data, size) < 0) {
+		a->malformed++;
+		wl->malformed++;
+		return 0;
+	}
+	wl->enc->ops->event(&wl->out, wl, ++wl->seq,
+			    v.ts_boot + a->boot_to_epoch, &v);
 	wl->events++;
 	if (wl->out.len >= SF_FLUSH_BYTES)
 		stream_flush(a, wl);
@@ -149,6 +159,10 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 
 void agent_fini(struct agent *a)
 {
+	if (a->malformed)
+		log_warn(
+			"%llu malformed records from the kernel side were dropped (counted in stream.missed, reason malformed)",
+			(unsigned long long)a->malformed);
 	if (a->orphans)
 		log_warn(
 			"%llu events arrived for streams already ended and were dropped",
@@ -233,8 +247,8 @@ static int stream_flush_control(struct workload *wl)
 
 static void emit_missed(struct workload *wl, uint64_t count, const char *reason)
 {
-	wl->enc->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), count,
-			       reason);
+	wl->enc->ops->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), count,
+				    reason);
 }
 
 static uint64_t sinks_dropped(struct workload *wl)
@@ -312,6 +326,13 @@ static void check_missed(struct agent *a, struct workload *wl, bool final)
 
 	if (rb > wl->missed_ringbuf)
 		report_ringbuf_missed(a, wl, rb);
+	if (wl->malformed > wl->missed_malformed) {
+		stream_flush(a, wl);
+		emit_missed(wl, wl->malformed - wl->missed_malformed,
+			    "malformed");
+		if (send_missed(wl))
+			wl->missed_malformed = wl->malformed;
+	}
 	if (sinks_dropped(wl) > wl->missed_sink)
 		report_sink_missed(a, wl, final);
 }
@@ -327,12 +348,22 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	};
 
 	probe_reset_drops(&a->probe, wl->slot);
+	/* before the track: the workload's first syscall is recorded too */
+	if (wl->seccomp)
+		seccomp_record_begin(&a->probe, wl->seccomp, wl->slot,
+				     wl->name);
 	stream_flush(a, wl);
-	wl->enc->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
+	wl->enc->ops->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
 	/* track before the start record leaves: whoever sees stream.start
 	 * may rely on the workload being watched already */
 	if (probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
 		stream_flush_control(wl);
+		if (wl->seccomp && wl->seccomp->recording) {
+			struct sf_seccomp_bits unused;
+
+			probe_seccomp_stop(&a->probe, wl->slot, &unused);
+			wl->seccomp->recording = false;
+		}
 		return sf_error_wrap(err, "workload `%s`", wl->name);
 	}
 	stream_flush_control(wl);
@@ -355,18 +386,21 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 
 void stream_finish_end(struct agent *a, struct workload *wl)
 {
-	struct stream_totals t;
+	struct stream_totals t = {0};
 
 	check_missed(a, wl, true);
+	if (wl->seccomp)
+		seccomp_record_end(&a->probe, wl->seccomp, wl->slot,
+				   a->opt->seccomp_dir, wl->name, &t);
 	t.events = wl->events;
 	/* the whole loss, also when its stream.missed could not be written */
 	t.missed_ringbuf = probe_drops(&a->probe, wl->slot);
 	if (t.missed_ringbuf < wl->missed_ringbuf)
 		t.missed_ringbuf = wl->missed_ringbuf;
 	t.missed_sink = sinks_dropped(wl);
-	t.missed = t.missed_ringbuf + t.missed_sink;
+	t.missed = t.missed_ringbuf + t.missed_sink + wl->malformed;
 	stream_flush(a, wl);
-	wl->enc->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
+	wl->enc->ops->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
 	if (stream_flush_control(wl))
 		log_error(
 			"workload `%s`: stream.end could not be written to every output",

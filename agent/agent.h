@@ -25,6 +25,7 @@ struct agent {
 	char *exporter;
 	const char *mode;
 	uint64_t orphans; /* events for slots no longer in the table */
+	uint64_t malformed; /* records decode_event() refused */
 	uint64_t last_missed_check;
 	int epfd; /* ring buffer + the caller's signalfd */
 	int epfd_sig;

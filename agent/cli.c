@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "formats.h"
 #include "proto.h"
 #include "sink.h"
 
@@ -212,7 +213,7 @@ static void set_defaults(struct sf_options *o)
 	memset(o, 0, sizeof(*o));
 	o->port = 1883;
 	o->queue_size = 1000;
-	o->format = "json";
+	o->format = SF_FORMAT_DEFAULT;
 	o->duration = 10;
 	o->ringbuf_bytes = DEFAULT_RINGBUF;
 	o->mqtt_qos = 1;
@@ -417,6 +418,8 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		o->socket_path = SF_SOCKET_DEFAULT;
 	if (!o->output_dir)
 		o->output_dir = "/var/log/sfagent";
+	if (!o->seccomp_dir)
+		o->seccomp_dir = "/etc/sfagent/seccomp";
 	if (check_output(o, err) < 0 || check_sinks(o, err) < 0)
 		return -1;
 	return check_sink_values(o, err);

@@ -16,6 +16,7 @@
 #define SF_MAX_SINKS 4
 
 struct sink;
+struct wl_seccomp;
 
 struct workload {
 	uint32_t slot;
@@ -29,11 +30,14 @@ struct workload {
 	uint64_t events; /* events encoded */
 	uint64_t missed_ringbuf; /* reported so far */
 	uint64_t missed_sink; /* reported so far */
+	uint64_t malformed; /* records decode_event() refused */
+	uint64_t missed_malformed; /* reported so far */
 
 	struct sbuf out; /* encoded, not yet handed to the sinks */
 	const struct encoder *enc;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
+	struct wl_seccomp *seccomp; /* recording a seccomp profile, or NULL */
 	/* Untracked, being drained (daemon): the main loop leaves it alone. */
 	bool closing;
 

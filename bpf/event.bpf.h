@@ -125,12 +125,15 @@ static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
 	h->cgid = cgid;
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
-	/* direct loads through the BTF task pointer: the verifier turns them
-	 * into fault-safe loads, cheaper than a bpf_probe_read_kernel each */
-	h->ppid = t->real_parent->tgid;
+	/* probe-reads, not direct loads through the BTF pointers: the verifier
+	 * looks each nested pointer load up by name in the whole kernel BTF
+	 * (btf_nested_type_is_trusted), at every inlined copy of this, which
+	 * was a fifth of the agent's start-up; per event the difference was
+	 * within noise (docs/performance.md) */
+	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
 	h->uid = (__u32)uid_gid;
 	h->gid = uid_gid >> 32;
-	h->euid = t->cred->euid.val;
+	h->euid = BPF_CORE_READ(t, cred, euid.val);
 	h->ret = 0;
 	h->syscall = 0;
 	h->pad = 0;

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "formats.h"
 #include "json.h"
 
 int oci_read_input(int fd, size_t max, int timeout_ms, char **out, size_t *len,
@@ -397,17 +398,12 @@ void sf_export_list_free(struct sf_export_list *l)
 
 int sf_format_check(const char *v, struct sf_error **err)
 {
-	static const char *const names[] = {"json", "quixote", "cadets"};
+	const struct sf_format *f = formats_find(v);
 
-	if (!v)
+	if (!v || (f && f->hook))
 		return 0;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(v, names[i]))
-			return 0;
-	return sf_usage(err,
-			ANN_FORMAT
-			" `%.64s` is invalid: use json, quixote or cadets",
-			v);
+	return sf_usage(err, ANN_FORMAT " `%.64s` is invalid: use one of %s", v,
+			SF_FORMAT_LIST);
 }
 
 int sf_fail_policy_parse(const char *v, bool *closed, struct sf_error **err)

@@ -93,7 +93,7 @@ int sf_export_parse(const char *spec, struct sf_export_list *l,
 		    struct sf_error **err);
 void sf_export_list_free(struct sf_export_list *l);
 
-/* io.sfagent.format: json, quixote or cadets (the agent's encoders); NULL
+/* io.sfagent.format: a format of lib/formats.h the hook may ask for; NULL
  * (absent) is fine: the agent's -F. */
 int sf_format_check(const char *v, struct sf_error **err);
 

@@ -393,7 +393,7 @@ PY
 	make_bundle "$HT/bbad" "$(busy 1)" '{"io.sfagent.workload": "dfb", "io.sfagent.format": "xml"}'
 	run run_container dx-fb "$HT/bbad"
 	assert_failure
-	assert_output --partial 'io.sfagent.format `xml` is invalid: use json, quixote or cadets'
+	assert_output --partial 'io.sfagent.format `xml` is invalid: use one of json, quixote, cadets'
 	runc --root "$RUNC_ROOT" delete -f dx-fb >/dev/null 2>&1 || true
 	# the agent checks it again
 	run raw_request '{"v":1,"op":"register","container_id":"x","pid":1,"cgroup_id":1,"cgroup_path":"/nope","bundle":"/b","workload":"w","format":"xml"}'

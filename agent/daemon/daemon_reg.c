@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "seccomp_record.h"
 #include "json.h"
 #include "sink.h"
 
@@ -533,8 +534,8 @@ static int check_cgroup(struct daemon *d, const struct sf_msg *req,
 static void emit_restart_gap(struct daemon *d, struct workload *wl)
 {
 	/* How much was missed is unknown: the probes were gone with the agent. */
-	wl->enc->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), 0,
-			       "agent_restart");
+	wl->enc->ops->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), 0,
+				    "agent_restart");
 	stream_flush(d->a, wl);
 }
 
@@ -585,6 +586,11 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	if (open_sinks(d, wl, r, req, created, &notes, err) == 0)
 		wl->meta_json = daemon_meta(req, &notes);
 	export_notes_free(&notes);
+	if (wl->meta_json)
+		wl->seccomp = seccomp_record_from_meta(
+			req->meta_json, d->out_dirfd,
+			r->nfiles ? r->files[0] : NULL, wl->name,
+			req->container_id, resumed);
 	if (d->test_track_delay_ms)
 		nanosleep(
 			&(struct timespec){

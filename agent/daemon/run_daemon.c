@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 
+#include "seccomp_self.h"
 #include "cgroup.h"
 #include "daemon.h"
 #include "run.h"
@@ -31,8 +32,11 @@ static void handle(void *ctx, const struct sf_msg *req, struct sf_msg *reply)
 		return;
 	}
 	if (daemon_register(d, req, false, &err) < 0) {
-		log_warn("container `%s` not registered: %s", req->container_id,
-			 err->msg);
+		/* the hook's warning goes to its stderr, which runtimes hide
+		 * when it exits 0 (fail open): say it where the operator looks */
+		log_warn(
+			"container `%s` not registered: %s; it starts untracked if its hook is fail-open (the default)",
+			req->container_id, err->msg);
 		reply->op = SF_MSG_ERROR;
 		reply->error = xstrdup(err->msg);
 		return;
@@ -218,6 +222,11 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	}
 	if (daemon_recover(&d, err) < 0)
 		goto out;
+	/* loaded, attached, recovered: from here on it only serves */
+	if (!o->no_sandbox && seccomp_self_sandbox(err) < 0)
+		goto out;
+	if (o->sandbox_selftest)
+		seccomp_self_test();
 	log_info("listening on `%s`, streams in `%s`", o->socket_path,
 		 o->output_dir);
 	next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
@@ -231,6 +240,7 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 		}
 		server_process(&d.srv);
 		daemon_close_poll(&d);
+		seccomp_self_report();
 		if (sf_monotonic_ns() >= next_reap) {
 			daemon_reap(&d);
 			next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
