@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "budget.h"
 #include "sink.h"
 #include "seccomp_record.h"
 
@@ -39,6 +40,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct sf_hdr *h = data;
 	struct decode_event v;
 	struct workload *wl;
+	size_t mark;
 
 	if (size < sizeof(*h)) {
 		a->malformed++;
@@ -49,15 +51,21 @@ static int on_event(void *ctx, void *data, size_t size)
 		a->orphans++;
 		return 0;
 	}
+	/* over budget (daemon): dropped before any work, counted */
+	if (wl->budget && !budget_admit(a, wl, h->ts_boot))
+		return 0;
 	/* checked and decoded once, for the filter and the encoder */
 	if (decode_event(&v, data, size) < 0) {
 		a->malformed++;
 		wl->malformed++;
 		return 0;
 	}
+	mark = wl->out.len;
 	wl->enc->ops->event(&wl->out, wl, ++wl->seq,
 			    v.ts_boot + a->boot_to_epoch, &v);
 	wl->events++;
+	if (wl->budget)
+		budget_charge(a, wl, mark);
 	if (wl->out.len >= SF_FLUSH_BYTES)
 		stream_flush(a, wl);
 	return 0;
@@ -385,7 +393,7 @@ static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
 /* Turn new loss counts into stream.missed records. */
 static void check_missed(struct agent *a, struct workload *wl, bool final)
 {
-	uint64_t rb = probe_drops(&a->probe, wl->slot);
+	uint64_t rb = probe_drops(&a->probe, wl->slot), quota;
 
 	if (rb > wl->missed_ringbuf)
 		report_ringbuf_missed(a, wl, rb);
@@ -395,6 +403,14 @@ static void check_missed(struct agent *a, struct workload *wl, bool final)
 			    "malformed");
 		if (send_missed(wl))
 			wl->missed_malformed = wl->malformed;
+	}
+	/* over budget: at most one stream.missed a second */
+	quota = budget_check(a, wl, final);
+	if (quota) {
+		stream_flush(a, wl);
+		emit_missed(wl, quota, "quota");
+		if (send_missed(wl))
+			budget_reported(wl, quota);
 	}
 	if (sinks_dropped(wl) > wl->missed_sink)
 		report_sink_missed(a, wl, final);
@@ -463,7 +479,9 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 	if (t.missed_ringbuf < wl->missed_ringbuf)
 		t.missed_ringbuf = wl->missed_ringbuf;
 	t.missed_sink = sinks_dropped(wl);
-	t.missed = t.missed_ringbuf + t.missed_sink + wl->malformed;
+	t.missed_quota = budget_missed(a, wl);
+	t.missed = t.missed_ringbuf + t.missed_sink + wl->malformed +
+		   t.missed_quota;
 	stream_flush(a, wl);
 	wl->enc->ops->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
 	if (stream_flush_control(wl))

@@ -521,6 +521,7 @@ static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 	for (int i = 0; i < b->ncpus; i++) {
 		sum.ringbuf += d[i].ringbuf;
 		sum.filtered += d[i].filtered;
+		sum.paused += d[i].paused;
 	}
 	return sum;
 }
@@ -555,6 +556,19 @@ static void bpf_reset_drops(struct probe *p, uint32_t slot)
 	memset(d, 0, sizeof(d));
 	bpf_map__update_elem(b->skel->maps.drops, &slot, sizeof(slot), d,
 			     sizeof(d), BPF_ANY);
+}
+
+static void bpf_pause(struct probe *p, uint32_t slot, bool paused)
+{
+	/* a plain store into the mmapped .bss: no syscall on the hot path */
+	__atomic_store_n(
+		&bpf_of(p)->skel->bss->paused[slot & (SF_MAX_SLOTS - 1)],
+		paused, __ATOMIC_RELAXED);
+}
+
+static uint64_t bpf_paused_drops(struct probe *p, uint32_t slot)
+{
+	return bpf_drop_sum(p, slot).paused;
 }
 
 static int bpf_epoll_fd(struct probe *p)
@@ -649,6 +663,8 @@ const struct probe_ops probe_bpf_ops = {
 	.reset_drops = bpf_reset_drops,
 	.filtered = bpf_filtered,
 	.set_filter_mask = bpf_set_filter_mask,
+	.pause = bpf_pause,
+	.paused_drops = bpf_paused_drops,
 	.seccomp_start = bpf_seccomp_start,
 	.seccomp_stop = bpf_seccomp_stop,
 };
