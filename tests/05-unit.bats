@@ -26,3 +26,4 @@ run_unit() {
 @test "unit: file sink rotation naming, --max-files pruning, framing per file" { run_unit test_sink_file; }
 @test "unit: filter expressions (parser, evaluator, kernel verdicts, errors, random)" { run_unit test_filter; }
 @test "unit: loss accounting of the consumer loop, fed by a probe without BPF" { run_unit test_loss; }
+@test "unit: seccomp profiles (recorded bits, base merge, modes, safe writes)" { run_unit test_seccomp; }

@@ -326,6 +326,20 @@ static void json_stream_start(struct sbuf *o, const struct workload *wl,
 		sbuf_key(o, "meta");
 		sbuf_puts(o, wl->meta_json);
 	}
+	if (si->filter) {
+		sbuf_key(o, "filter");
+		sbuf_json_str(o, si->filter, SIZE_MAX);
+	}
+	if (si->nsink_filters) {
+		sbuf_key(o, "sink_filters");
+		for (int i = 0; i < si->nsink_filters; i++) {
+			sbuf_putc(o, i ? ',' : '{');
+			sbuf_json_str(o, si->sink_filters[i].kind, SIZE_MAX);
+			sbuf_putc(o, ':');
+			sbuf_json_str(o, si->sink_filters[i].filter, SIZE_MAX);
+		}
+		sbuf_putc(o, '}');
+	}
 	sbuf_lit(o, "}\n");
 }
 
@@ -341,6 +355,28 @@ static void json_stream_missed(struct sbuf *o, const struct workload *wl,
 	sbuf_lit(o, "}\n");
 }
 
+/* stream.end of a stream that recorded a seccomp profile */
+static void json_seccomp_totals(struct sbuf *o, const struct stream_totals *t)
+{
+	if (t->seccomp_profile) {
+		sbuf_key(o, "seccomp_profile");
+		sbuf_json_str(o, t->seccomp_profile,
+			      strlen(t->seccomp_profile));
+		sbuf_key(o, "seccomp_syscalls");
+		sbuf_u64(o, t->seccomp_syscalls);
+		if (t->seccomp_blocked) {
+			sbuf_key(o, "seccomp_blocked");
+			sbuf_u64(o, t->seccomp_blocked);
+		}
+		if (t->seccomp_partial)
+			sbuf_lit(o, ",\"seccomp_partial\":true");
+	}
+	if (t->seccomp_error) {
+		sbuf_key(o, "seccomp_error");
+		sbuf_json_str(o, t->seccomp_error, strlen(t->seccomp_error));
+	}
+}
+
 static void json_stream_end(struct sbuf *o, const struct workload *wl,
 			    uint64_t seq, uint64_t ts,
 			    const struct stream_totals *t)
@@ -354,6 +390,23 @@ static void json_stream_end(struct sbuf *o, const struct workload *wl,
 	sbuf_u64(o, t->missed_ringbuf);
 	sbuf_key(o, "missed_sink");
 	sbuf_u64(o, t->missed_sink);
+	sbuf_key(o, "filtered");
+	sbuf_u64(o, t->filtered);
+	sbuf_key(o, "filtered_kernel");
+	sbuf_u64(o, t->filtered_kernel);
+	if (t->nsink_filtered) {
+		sbuf_key(o, "sink_filtered");
+		for (int i = 0; i < t->nsink_filtered; i++) {
+			sbuf_putc(o, i ? ',' : '{');
+			sbuf_json_str(o, t->sink_filtered[i].kind, SIZE_MAX);
+			sbuf_putc(o, ':');
+			sbuf_u64(o, t->sink_filtered[i].count);
+		}
+		sbuf_putc(o, '}');
+	}
+	sbuf_key(o, "missed_quota");
+	sbuf_u64(o, t->missed_quota);
+	json_seccomp_totals(o, t);
 	sbuf_lit(o, "}\n");
 }
 
