@@ -22,7 +22,7 @@ static void str_set(struct decode_str *d, const char *s, size_t cap,
 		    bool truncated, bool fault)
 {
 	d->s = s;
-	d->max = cap;
+	d->len = strnlen(s, cap);
 	d->truncated = truncated;
 	d->fault = fault;
 }

@@ -27,19 +27,17 @@
 
 #include "sfagent.h"
 
-/* A string of the record: it ends at its first NUL or after max bytes (a
- * full array has no NUL); decode_str_len() measures it.  Not measured by
- * the decoder: the JSON writers stop at the NUL anyway. */
+/* A string of the record: not NUL-terminated at len in every case. */
 struct decode_str {
 	const char *s;
-	size_t max; /* the array's size */
+	size_t len; /* bytes before the NUL, or the whole array */
 	bool truncated; /* the kernel side cut it */
 	bool fault; /* the kernel side could not read it: no value */
 };
 
 static inline size_t decode_str_len(const struct decode_str *d)
 {
-	return strnlen(d->s, d->max);
+	return d->len;
 }
 
 /* Names for the bits of a flags argument. */

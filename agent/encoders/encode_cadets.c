@@ -118,7 +118,7 @@ static void upath(struct sbuf *o, const char *k, const struct decode_str *p)
 	if (p->fault)
 		sbuf_lit(o, "null");
 	else
-		sbuf_json_str(o, p->s, p->max);
+		sbuf_json_str(o, p->s, p->len);
 }
 
 /* ---- one writer per event type (or class) --------------------------- */
@@ -205,7 +205,7 @@ static void body_net(struct sbuf *o, const struct decode_event *v)
 		sbuf_u64(o, v->port);
 	} else if (v->has & DECODE_HAS_UNIX) {
 		sbuf_key(o, "address");
-		sbuf_json_str(o, v->unix_path.s, v->unix_path.max);
+		sbuf_json_str(o, v->unix_path.s, v->unix_path.len);
 	}
 }
 
@@ -250,7 +250,7 @@ static void cadets_event(struct sbuf *o, const struct workload *wl,
 	sbuf_key(o, "gid");
 	sbuf_u64(o, v->gid);
 	sbuf_key(o, "exec");
-	sbuf_json_str(o, v->comm.s, v->comm.max);
+	sbuf_json_str(o, v->comm.s, v->comm.len);
 	subj_uuid(o, wl, v->pid);
 	if (v->has_ret) {
 		sbuf_key(o, "retval");

@@ -32,7 +32,7 @@ static void path_field(struct sbuf *o, const char *key, size_t klen,
 	if (p->fault)
 		sbuf_lit(o, "null");
 	else
-		sbuf_json_str(o, p->s, p->max);
+		sbuf_json_str(o, p->s, p->len);
 	if (p->truncated) {
 		sbuf_put(o, key, klen - 2); /* ,"path */
 		sbuf_lit(o, "_truncated\":true");
@@ -217,7 +217,7 @@ static void body_net(struct sbuf *o, const struct decode_event *v)
 		sbuf_u64(o, v->port);
 	} else if ((v->has & DECODE_HAS_UNIX) && v->unix_path.s[0]) {
 		sbuf_key(o, "addr");
-		sbuf_json_str(o, v->unix_path.s, v->unix_path.max);
+		sbuf_json_str(o, v->unix_path.s, v->unix_path.len);
 	}
 }
 
@@ -271,7 +271,7 @@ static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
 	sbuf_key(o, "euid");
 	sbuf_u64(o, v->euid);
 	sbuf_key(o, "comm");
-	sbuf_json_str(o, v->comm.s, v->comm.max);
+	sbuf_json_str(o, v->comm.s, v->comm.len);
 	sbuf_key(o, "cgroup");
 	sbuf_u64(o, v->cgid);
 	if (v->syscall) {

@@ -65,7 +65,7 @@ static void qpath(struct sbuf *o, const char *k, const struct decode_str *p)
 	if (p->fault)
 		sbuf_lit(o, "null");
 	else
-		sbuf_json_str(o, p->s, p->max);
+		sbuf_json_str(o, p->s, p->len);
 	sbuf_lit(o, "}}");
 }
 
@@ -74,7 +74,7 @@ static void pathname(struct sbuf *o, const struct decode_str *p)
 	if (p->fault)
 		sbuf_lit(o, "null");
 	else
-		sbuf_json_str(o, p->s, p->max);
+		sbuf_json_str(o, p->s, p->len);
 }
 
 static void qmode(struct sbuf *o, const char *lead, uint32_t mode)
@@ -151,7 +151,7 @@ static void body_exec(struct sbuf *o, const struct decode_event *v)
 {
 	/* TSEM's bprm has a file: a fault reads as "" */
 	sbuf_lit(o, "\"file\":{\"path\":{\"pathname\":");
-	sbuf_json_str(o, v->path.s, v->path.max);
+	sbuf_json_str(o, v->path.s, v->path.len);
 	sbuf_lit(o, "}},\"argv\":");
 	encode_util_argv(o, v, true);
 }
@@ -203,7 +203,7 @@ static void body_net(struct sbuf *o, const struct decode_event *v)
 		sbuf_lit(o, "}}");
 	} else if (v->has & DECODE_HAS_UNIX) {
 		sbuf_lit(o, ",\"addr\":{\"af_unix\":{\"path\":");
-		sbuf_json_str(o, v->unix_path.s, v->unix_path.max);
+		sbuf_json_str(o, v->unix_path.s, v->unix_path.len);
 		sbuf_lit(o, "}}");
 	} else if (v->has & DECODE_HAS_FAMILY) {
 		qnum(o, "family", v->family);
@@ -250,7 +250,7 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 	qnum(o, "pid", v->pid);
 	qnum(o, "tid", v->tid);
 	qnum(o, "ppid", v->ppid);
-	qstr(o, "process", v->comm.s, v->comm.max);
+	qstr(o, "process", v->comm.s, v->comm.len);
 	qstr(o, "workload", wl->name, SIZE_MAX);
 	if (wl->container_id)
 		qstr(o, "container", wl->container_id, SIZE_MAX);

@@ -25,7 +25,7 @@ static struct decode_event view(unsigned type, const char *name,
 	v.cls = cls;
 	v.pid = 10, v.tid = 11, v.ppid = 1, v.uid = 1000, v.gid = 1001;
 	v.euid = 0;
-	v.comm = (struct decode_str){.s = "sh", .max = 2};
+	v.comm = (struct decode_str){.s = "sh", .len = 2};
 	v.syscall = syscall;
 	v.has_ret = true;
 	return v;
@@ -33,7 +33,7 @@ static struct decode_event view(unsigned type, const char *name,
 
 static void str_set(struct decode_str *s, const char *p)
 {
-	*s = (struct decode_str){.s = p, .max = strlen(p)};
+	*s = (struct decode_str){.s = p, .len = strlen(p)};
 }
 
 /* the record without its '\n', from `from` on (NULL: whole) */
