@@ -27,7 +27,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 # agent/ is split by role (docs/hacking.md); its subfolders are include paths.
-AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks agent/filter
+AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks agent/filter agent/seccomp
 SF_INCLUDES := -Ilib -Ibpf $(AGENT_DIRS:%=-I%) -I$(BUILD)
 SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
 	$(SF_INCLUDES) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
@@ -38,13 +38,17 @@ LDLIBS_HOOK := -lyajl
 
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
-	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config
-PKGS_TEST := clang-format bats bats-assert bats-support runc busybox-static mosquitto \
-	mosquitto-clients openssl podman containerd python3 valgrind libclang-rt-14-dev \
+	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config python3
+# make demo needs only runc, a busybox for the sample bundle and python3
+PKGS_DEMO := runc busybox-static python3
+PKGS_TEST := $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto \
+	mosquitto-clients openssl podman containerd valgrind libclang-rt-14-dev \
 	iproute2 strace jq util-linux liburing-dev
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
 # systemd-analyze verify of the unit, shellcheck of the node scripts.
 PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
+# the man pages: mandoc -T lint (tests/06-docs.bats)
+PKGS_TEST += mandoc
 PKGS_BENCH := hyperfine bpftrace strace linux-perf time
 
 LIB_SRCS := $(wildcard lib/*.c)
@@ -59,8 +63,9 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
 .DELETE_ON_ERROR:
-.PHONY: all deps deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
-	check-format format unit FORCE install-deploy sfhook-static
+.PHONY: fuzz fuzz-quick fuzz-build sanitize-daemon
+.PHONY: all deps deps-demo deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
+	check-format format unit FORCE install-deploy sfhook-static docs-gen
 
 all: build
 
@@ -80,6 +85,8 @@ endef
 
 deps:
 	$(call install_pkgs,$(PKGS_BUILD))
+deps-demo: deps
+	$(call install_pkgs,$(PKGS_DEMO))
 deps-test: deps
 	$(call install_pkgs,$(PKGS_TEST))
 deps-bench: deps-test
@@ -141,11 +148,13 @@ bundles/%/rootfs/bin/busybox: bundles/%/config.json $(shell find bundles -path '
 
 # ---- tests ---------------------------------------------------------------
 -include tests/unit.mk
+-include tests/fuzz/fuzz.mk
 
-test: deps-test build bundles unit check-format
+test: deps-test build bundles unit check-format fuzz-quick
 	$(Q)tests/run-bats $(TESTS)
+	$(Q)$(MAKE) --no-print-directory sanitize-daemon
 
-demo: deps-test build bundles
+demo: deps-demo build bundles
 	$(Q)tests/demo.sh
 
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
@@ -177,13 +186,48 @@ bench: deps-bench build bench-tools
 bench-report: deps-bench build bench-tools
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh --report docs/performance.md
 
-install: build
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR)
+# Made from the option table (agent/cli_opts.c): the man page, the bash
+# completion, the sample /etc/default/sfagent.  sfhook(8) is docs/sfhook.8,
+# sfagent-filters(7) docs/filters.md through docs/md2man.py.
+MANDIR ?= $(PREFIX)/share/man
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+SYSCONFDIR ?= /etc
+GENDOCS := $(BUILD)/doc/sfagent.8 $(BUILD)/doc/sfagent.bash $(BUILD)/doc/sfagent.default \
+	$(BUILD)/doc/sfagent-filters.7
+docs-gen: $(GENDOCS)
+# sfagent-filters(7) is docs/filters.md, converted
+$(BUILD)/doc/sfagent-filters.7: docs/filters.md docs/md2man.py
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)python3 docs/md2man.py sfagent-filters 7 "Miscellaneous Information Manual" < $< > $@
+$(BUILD)/doc/sfagent.8: $(BUILD)/sfagent
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)$< --doc man > $@
+$(BUILD)/doc/sfagent.bash: $(BUILD)/sfagent
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)$< --doc bash-completion > $@
+$(BUILD)/doc/sfagent.default: $(BUILD)/sfagent
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)$< --doc default > $@
+
+install: build docs-gen
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR) \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/default
 	install -m 0755 $(BUILD)/sfagent $(DESTDIR)$(PREFIX)/bin/sfagent
 	install -m 0755 $(BUILD)/sfhook $(DESTDIR)$(LIBEXECDIR)/sfhook
 	case '$(HOOK_FAIL)' in open|closed) ;; *) echo "HOOK_FAIL must be open or closed" >&2; exit 2;; esac
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g;s|@HOOK_FAIL@|$(HOOK_FAIL)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/sfagent.json
+	install -m 0644 $(BUILD)/doc/sfagent.8 docs/sfhook.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(BUILD)/doc/sfagent-filters.7 $(DESTDIR)$(MANDIR)/man7/
+	install -m 0644 $(BUILD)/doc/sfagent.bash $(DESTDIR)$(BASHCOMPDIR)/sfagent
+	@# a configuration already there is the admin's: never overwritten
+	[ -e $(DESTDIR)$(SYSCONFDIR)/default/sfagent ] || \
+		install -m 0644 $(BUILD)/doc/sfagent.default $(DESTDIR)$(SYSCONFDIR)/default/sfagent
 
 # ---- deploy/: systemd unit, containerd handler, node installer ------------
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
@@ -206,7 +250,7 @@ sfhook-static:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/static $(BUILD)/static/sfhook \
 		LDLIBS_HOOK="-static $$($(CC) -print-file-name=libyajl_s.a)"
 
-FORMAT_SRCS = $(foreach d,$(AGENT_DIRS) lib hook bpf tests/unit,$(wildcard $(d)/*.[ch]))
+FORMAT_SRCS = $(foreach d,$(AGENT_DIRS) lib hook bpf tests/unit tests/fuzz,$(wildcard $(d)/*.[ch]))
 check-format:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
 

@@ -10,8 +10,10 @@
 #include <limits.h>
 #include <string.h>
 
+#include "budget.h"
 #include "cli.h"
 #include "formats.h"
+#include "proto.h"
 #include "sink.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
@@ -220,6 +222,7 @@ static void set_defaults(struct sf_options *o)
 	o->drain_timeout = 10;
 	o->http_batch = 1000;
 	o->http_interval_ms = 1000;
+	budget_opt_defaults(o);
 	o->bundle_dir = getenv("SFAGENT_BUNDLES");
 	if (!o->bundle_dir || !*o->bundle_dir)
 		o->bundle_dir = "/var/lib/sfagent/bundles";
@@ -334,10 +337,11 @@ static int check_output(const struct sf_options *o, struct sf_error **err)
 static int check_sinks(const struct sf_options *o, struct sf_error **err)
 {
 	if ((o->rotate_secs || o->max_size || o->max_files) &&
+	    o->mode != SF_MODE_DAEMON &&
 	    (!o->output || strcmp(o->output, "-") == 0))
 		return sf_usage(
 			err,
-			"-G, --max-size and --max-files rotate an output file: give -o FILE (not stdout)");
+			"-G, --max-size and --max-files rotate an output file: give -o FILE (not stdout), or use them with -D");
 	if (o->max_files && !o->rotate_secs && !o->max_size)
 		return sf_usage(
 			err, "--max-files needs -G SECONDS or --max-size MB");
@@ -390,8 +394,10 @@ static int check_sink_values(const struct sf_options *o, struct sf_error **err)
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		if (files[i] && access(files[i], R_OK) < 0)
-			return sf_fail(err, errno, "cannot read %s `%s`",
-				       names[i], files[i]);
+			return sf_fail(
+				err, 0,
+				"cannot read %s `%s`: %s: give a file this user can read",
+				names[i], files[i], strerror(errno));
 	return 0;
 }
 
@@ -412,10 +418,13 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 	if (check_combinations(o, err) < 0 || check_modes(o, seen, err) < 0)
 		return -1;
 	if (!o->socket_path)
-		o->socket_path = "/run/sfagent/sfagent.sock";
+		o->socket_path = SF_SOCKET_DEFAULT;
 	if (!o->output_dir)
 		o->output_dir = "/var/log/sfagent";
-	if (check_output(o, err) < 0 || check_sinks(o, err) < 0)
+	if (!o->seccomp_dir)
+		o->seccomp_dir = "/etc/sfagent/seccomp";
+	if (check_output(o, err) < 0 || check_sinks(o, err) < 0 ||
+	    budget_opt_check(o, err) < 0)
 		return -1;
 	return check_sink_values(o, err);
 }

@@ -71,5 +71,10 @@ const struct sf_opt *cli_mode_opt(enum sf_mode m);
 void cli_doc_help(FILE *f);
 void cli_doc_man(FILE *f);
 void cli_doc_completion(FILE *f);
+void cli_doc_default(FILE *f);
+/* --doc NAME: the writer of document NAME, NULL if none; the names */
+typedef void (*cli_doc_fn)(FILE *f);
+cli_doc_fn cli_doc_find(const char *name);
+const char *cli_doc_names(void);
 
 #endif

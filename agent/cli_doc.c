@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The documents made from the option table (cli.c): --help, the man page
- * sfagent(8) (sfagent --help-man, installed by make install) and the bash
- * completion (sfagent --completion-bash).  Text that is not about one option
- * (examples, exit status, signals, environment) is written once here.
+ * The documents made from the option table (cli_opts.c): --help, and with
+ * `sfagent --doc NAME` (for make install) the man page sfagent(8), the bash
+ * completion and the sample /etc/default/sfagent.  Text that is not about
+ * one option (examples, exit status, signals, environment) is written once
+ * here.
  */
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 
@@ -23,8 +26,18 @@ static const char *const examples[] = {
 };
 
 static const char exit_status[] =
-	"the program's in -X/-P modes, the container's with -w NAME;\n"
-	"0 success, 1 environment error, 2 usage error.";
+	"the program's in -X/-P modes (128+N when killed by signal N,\n"
+	"126/127 when it cannot be run), the container's with -w NAME;\n"
+	"otherwise 0 success, 1 environment error, 2 usage error.";
+
+static const char signals[] =
+	"SIGINT, SIGTERM  end the stream(s) with stream.end and exit; -X/-P send\n"
+	"                 the program SIGTERM first, -w forwards the signal to\n"
+	"                 the container (runc kill), -D ends every stream\n"
+	"SIGHUP           reopen the output files (logrotate): -o FILE, with -D\n"
+	"                 the stream files in --output-dir; in every mode, never\n"
+	"                 forwarded to the program or the container\n"
+	"stdout closed    (-o - and its reader gone, EPIPE): as SIGTERM";
 
 static const char environment[] =
 	"SFAGENT_BUNDLES        bundle directory when -B is not given\n"
@@ -85,6 +98,13 @@ void cli_doc_help(FILE *f)
 	fputs("\nExamples:\n", f);
 	for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++)
 		fprintf(f, "  %s\n", examples[i]);
+	fputs("\nSignals:\n", f);
+	for (const char *p = signals; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		fprintf(f, "  %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
 	fprintf(f, "\nExit status: %s\n", exit_status);
 	fputs("Man page: sfagent(8); docs/ in the source tree.\n", f);
 }
@@ -147,11 +167,25 @@ static void man_lines(FILE *f, const char *text)
 	fputs("\n.fi\n", f);
 }
 
+/* SOURCE_DATE_EPOCH (reproducible builds), else today */
+static const char *man_date(char *buf, size_t n)
+{
+	const char *e = getenv("SOURCE_DATE_EPOCH");
+	time_t t = e && *e ? (time_t)strtoll(e, NULL, 10) : time(NULL);
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, n, "%Y-%m-%d", &tm);
+	return buf;
+}
+
 void cli_doc_man(FILE *f)
 {
+	char date[32];
+
 	fprintf(f,
-		".TH SFAGENT 8 \"\" \"sfagent %s\" \"System Administration\"\n",
-		SF_VERSION);
+		".TH SFAGENT 8 %s \"sfagent %s\" \"System Administration\"\n",
+		man_date(date, sizeof(date)), SF_VERSION);
 	fputs(".SH NAME\nsfagent \\- per\\-workload security event exporter (eBPF, cgroup filtered)\n"
 	      ".SH SYNOPSIS\n.B sfagent\n\\fIMODE\\fR [\\fIOPTIONS\\fR] [\\fB\\-\\-\\fR \\fIPROGRAM\\fR [\\fIARGS\\fR...]]\n"
 	      ".SH DESCRIPTION\n"
@@ -175,25 +209,24 @@ void cli_doc_man(FILE *f)
 	}
 	fputs(".SH ENVIRONMENT\n", f);
 	man_lines(f, environment);
-	fputs(".SH SIGNALS\n"
-	      "SIGINT and SIGTERM end the stream with its \\fBstream.end\\fR record and exit.\n"
-	      "SIGHUP: see \\fIdocs/outputs.md\\fR for its meaning in each mode.\n"
-	      ".SH EXIT STATUS\n",
-	      f);
+	fputs(".SH SIGNALS\n", f);
+	man_lines(f, signals);
+	fputs(".SH EXIT STATUS\n", f);
 	man_text(f, exit_status);
 	fputs("\n.SH EXAMPLES\n", f);
 	for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++) {
-		fputs(".PP\n.nf\n", f);
+		fputs(i ? ".PP\n.nf\n" : ".nf\n", f);
 		man_text(f, examples[i]);
 		fputs("\n.fi\n", f);
 	}
-	fputs(".SH SEE ALSO\n\\fBsfhook\\fR(8), \\fBrunc\\fR(8)\n", f);
+	fputs(".SH SEE ALSO\n\\fBsfhook\\fR(8), \\fBsfagent\\-filters\\fR(7), \\fBrunc\\fR(8)\n",
+	      f);
 }
 
 /* bash: complete the option names, and the values the table knows of */
 void cli_doc_completion(FILE *f)
 {
-	fputs("# bash completion for sfagent; made by sfagent --completion-bash\n"
+	fputs("# bash completion for sfagent; made by sfagent --doc bash-completion\n"
 	      "_sfagent()\n{\n"
 	      "\tlocal cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}\n"
 	      "\tcase $prev in\n",
@@ -237,4 +270,67 @@ void cli_doc_completion(FILE *f)
 	fputs("' -- \"$cur\"))\n\telse\n\t\tCOMPREPLY=($(compgen -f -- \"$cur\"))\n\tfi\n}\n"
 	      "complete -F _sfagent sfagent\n",
 	      f);
+}
+
+/* The sample /etc/default/sfagent: every option -D takes, commented out. */
+void cli_doc_default(FILE *f)
+{
+	char left[128];
+
+	fputs("# /etc/default/sfagent: options of the sfagent service (sfagent.service,\n"
+	      "# EnvironmentFile=-/etc/default/sfagent).  The unit runs\n"
+	      "#   sfagent -D --socket /run/sfagent/sfagent.sock --output-dir /var/log/sfagent $SFAGENT_OPTS\n"
+	      "# SFAGENT_OPTS is split at spaces and not otherwise parsed: no quotes inside.\n"
+	      "# Example:\n"
+	      "#   SFAGENT_OPTS=\"-e node-a -b broker.example --topic-template sfagent/%h/%c\"\n"
+	      "# The MQTT password (with --mqtt-user) can be set here too, as\n"
+	      "#   SFAGENT_MQTT_PASSWORD=...  (make this file mode 0600 then)\n"
+	      "#\n"
+	      "# The options -D takes (sfagent --help, man sfagent); --socket and\n"
+	      "# --output-dir are set by the unit:\n",
+	      f);
+	for (size_t i = 0; i < cli_opts_count; i++) {
+		const struct sf_opt *d = &cli_opts[i];
+		int n;
+
+		if (d->hidden || d->kind == SF_OPT_SECTION ||
+		    d->mode != SF_MODE_NONE || d->stop ||
+		    (d->modes && !(d->modes & SF_MB(SF_MODE_DAEMON))))
+			continue;
+		n = help_left(d, left, sizeof(left));
+		fprintf(f, "#%s", left);
+		if (n < HELP_COL)
+			fprintf(f, "%*s", HELP_COL - n, "");
+		else
+			fprintf(f, "\n#%*s", HELP_COL, "");
+		for (const char *p = d->help; *p; p++) {
+			fputc(*p, f);
+			if (*p == '\n' && p[1])
+				fprintf(f, "#%*s", HELP_COL, "");
+		}
+		fputc('\n', f);
+	}
+	fputs("#\n#SFAGENT_OPTS=\"\"\n", f);
+}
+
+static const struct {
+	const char *name;
+	cli_doc_fn fn;
+} docs[] = {
+	{"man", cli_doc_man},
+	{"bash-completion", cli_doc_completion},
+	{"default", cli_doc_default},
+};
+
+cli_doc_fn cli_doc_find(const char *name)
+{
+	for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++)
+		if (!strcmp(docs[i].name, name))
+			return docs[i].fn;
+	return NULL;
+}
+
+const char *cli_doc_names(void)
+{
+	return "man, bash-completion, default";
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "budget.h"
 #include "cli.h"
 #include "encode.h"
 #include "filter.h"
@@ -91,6 +92,17 @@ static int opt_inject_hook(struct sf_options *o, const struct sf_opt *d,
 	if (cli_set_mode(o, d->mode, err) < 0)
 		return -1;
 	o->inject_bundle = arg;
+	return 0;
+}
+
+/* --doc man|bash-completion|default: for make install (hidden) */
+static int opt_doc(struct sf_options *o, const struct sf_opt *d,
+		   const char *arg, struct sf_error **err)
+{
+	if (!cli_doc_find(arg))
+		return sf_usage(err, "unknown --doc `%s`: choose one of %s",
+				arg, cli_doc_names());
+	o->doc = arg;
 	return 0;
 }
 
@@ -234,6 +246,13 @@ const struct sf_opt cli_opts[] = {
 	 .arg = "TOPIC",
 	 .help = "the same as --topic (the name used with -D)",
 	 .modes = SF_MB_STREAM},
+	{.name = "topic-root",
+	 .kind = SF_OPT_STR,
+	 .off = OFF(topic_root),
+	 .arg = "ROOT",
+	 .help = "-D: a container's mqtt:TOPIC goes to\nROOT/%w/%c/TOPIC (default sfagent/%h)",
+	 .modes = SF_MB(SF_MODE_DAEMON),
+	 .modes_bad = "--topic-root applies to -D only"},
 	{.name = "mqtt-qos",
 	 .kind = SF_OPT_INT,
 	 .off = OFF(mqtt_qos),
@@ -360,7 +379,7 @@ const struct sf_opt cli_opts[] = {
 	 .modes = SF_MB_STREAM,
 	 .complete = "file"},
 
-	SECTION("Files (-o)"),
+	SECTION("Files (-o; -D: each container's file)"),
 	{.name = "rotate",
 	 .letter = 'G',
 	 .kind = SF_OPT_UINT,
@@ -370,7 +389,7 @@ const struct sf_opt cli_opts[] = {
 	 .arg = "SECS",
 	 .help = "start a new file every SECS seconds",
 	 .bad = "bad -G `%s`: want seconds > 0",
-	 .modes = SF_MB_LOCAL},
+	 .modes = SF_MB_STREAM},
 	{.name = "max-size",
 	 .kind = SF_OPT_U64,
 	 .off = OFF(max_size),
@@ -380,7 +399,7 @@ const struct sf_opt cli_opts[] = {
 	 .arg = "MB",
 	 .help = "start a new file before MB megabytes",
 	 .bad = "bad --max-size `%s`: want megabytes > 0",
-	 .modes = SF_MB_LOCAL},
+	 .modes = SF_MB_STREAM},
 	{.name = "max-files",
 	 .kind = SF_OPT_UINT,
 	 .off = OFF(max_files),
@@ -389,7 +408,40 @@ const struct sf_opt cli_opts[] = {
 	 .arg = "N",
 	 .help = "keep the newest N rotated files\n(rotated files are FILE.EPOCH; SIGHUP reopens FILE)",
 	 .bad = "bad --max-files `%s`: want 1-100000",
-	 .modes = SF_MB_LOCAL},
+	 .modes = SF_MB_STREAM},
+
+	SECTION("Budgets (-D, per container; 'off' for none)"),
+	{.name = "stream-rate",
+	 .kind = SF_OPT_FUNC,
+	 .off = OFF(stream_rate),
+	 .parse = budget_opt_parse,
+	 .arg = "N",
+	 .help = "events per second of one stream (default 10000);\nwhat a budget refuses is counted: stream.missed \"quota\"",
+	 .modes = SF_MB(SF_MODE_DAEMON),
+	 .complete = "off"},
+	{.name = "stream-burst",
+	 .kind = SF_OPT_FUNC,
+	 .off = OFF(stream_burst),
+	 .parse = budget_opt_parse,
+	 .arg = "N",
+	 .help = "events above the rate at once (default 5 x the rate)",
+	 .modes = SF_MB(SF_MODE_DAEMON)},
+	{.name = "stream-max-bytes",
+	 .kind = SF_OPT_FUNC,
+	 .off = OFF(stream_max_bytes),
+	 .parse = budget_opt_parse,
+	 .arg = "SIZE",
+	 .help = "one stream's files together, rotated ones included\n(default 1G; K, M, G, T, P suffixes)",
+	 .modes = SF_MB(SF_MODE_DAEMON),
+	 .complete = "off"},
+	{.name = "output-max-bytes",
+	 .kind = SF_OPT_FUNC,
+	 .off = OFF(output_max_bytes),
+	 .parse = budget_opt_parse,
+	 .arg = "SIZE|N%",
+	 .help = "every file in --output-dir together (default 10% of\nits file system)",
+	 .modes = SF_MB(SF_MODE_DAEMON),
+	 .complete = "off"},
 
 	SECTION("Daemon (-D) and --inject-hook"),
 	{.name = "socket",
@@ -439,6 +491,43 @@ const struct sf_opt cli_opts[] = {
 		"select", select,
 		"daemon: track only the containers EXPR selects, by\nworkload, container, image, k8s.*, annotation.*",
 		SF_MB(SF_MODE_DAEMON)),
+	SECTION("Seccomp"),
+	{.name = "seccomp-profile",
+	 .kind = SF_OPT_STR,
+	 .off = OFF(seccomp_profile),
+	 .arg = "FILE",
+	 .help = "write a seccomp profile of the syscalls it made\n(-D: annotation io.sfagent.seccomp=record[:BASE])",
+	 .bad = "--seccomp-profile needs a file name",
+	 .modes = SF_MB_RUN | SF_MB(SF_MODE_CONTAINER),
+	 .modes_bad =
+		 "--seccomp-profile applies to -X, -P and -w (-D: the io.sfagent.seccomp annotation)",
+	 .complete = "file"},
+	{.name = "seccomp-dir",
+	 .kind = SF_OPT_PATH,
+	 .off = OFF(seccomp_dir),
+	 .arg = "DIR",
+	 .help = "daemon: base profiles for record:BASE\n(default /etc/sfagent/seccomp)",
+	 .bad = "--seccomp-dir `%s`: want an absolute path",
+	 .modes = SF_MB(SF_MODE_DAEMON),
+	 .modes_bad = "--seccomp-dir applies to -D only",
+	 .complete = "dir"},
+	{.name = "no-sandbox",
+	 .kind = SF_OPT_BOOL,
+	 .off = OFF(no_sandbox),
+	 .help = "daemon: keep its capabilities, no seccomp filter",
+	 .modes = SF_MB(SF_MODE_DAEMON),
+	 .modes_bad = "--no-sandbox applies to -D only"},
+	{.name = "sandbox-list",
+	 .kind = SF_OPT_BOOL,
+	 .off = OFF(sandbox_list),
+	 .stop = 1,
+	 .help = "print the daemon's seccomp allow-list and exit"},
+	{.name = "sandbox-selftest",
+	 .kind = SF_OPT_BOOL,
+	 .off = OFF(sandbox_selftest),
+	 .help = "daemon, tests only: make one call the sandbox denies",
+	 .modes = SF_MB(SF_MODE_DAEMON),
+	 .modes_bad = "--sandbox-selftest applies to -D only"},
 
 	SECTION("Other options"),
 	{.name = "follow",
@@ -501,14 +590,10 @@ const struct sf_opt cli_opts[] = {
 	 .off = OFF(version),
 	 .stop = 1,
 	 .help = "print the version and exit"},
-	{.name = "help-man",
-	 .kind = SF_OPT_BOOL,
-	 .off = OFF(help_man),
-	 .stop = 1,
-	 .hidden = 1},
-	{.name = "completion-bash",
-	 .kind = SF_OPT_BOOL,
-	 .off = OFF(completion),
+	{.name = "doc",
+	 .kind = SF_OPT_FUNC,
+	 .parse = opt_doc,
+	 .arg = "NAME",
 	 .stop = 1,
 	 .hidden = 1},
 };

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "run.h"
+#include "seccomp_self.h"
 
 static const struct sf_mode_desc modes[] = {
 	{SF_MODE_EXECUTE, run_execute,
@@ -35,17 +36,17 @@ static int run_mode(const struct sf_options *o, struct sf_error **err)
 			sf_mode_name(o->mode));
 }
 
-/* --help, --version, --help-man, --completion-bash: 1 if one was printed */
+/* --help, --version, --doc NAME: 1 if one was printed */
 static int print_doc(const struct sf_options *o)
 {
 	if (o->help)
 		cli_doc_help(stdout);
-	else if (o->help_man)
-		cli_doc_man(stdout);
-	else if (o->completion)
-		cli_doc_completion(stdout);
+	else if (o->doc)
+		cli_doc_find(o->doc)(stdout);
 	else if (o->version)
 		printf("sfagent %s\n", SF_VERSION);
+	else if (o->sandbox_list)
+		seccomp_self_list(stdout);
 	else
 		return 0;
 	return 1;

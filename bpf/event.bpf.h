@@ -51,28 +51,48 @@ static __always_inline void count_drop(__u32 slot)
 }
 
 /*
- * The workload's filter, as far as the event type decides it (agent/filter,
+ * The workload's filter, as far as the kernel can decide it (agent/filter,
  * docs/filters.md): a set bit drops that type here, before the record takes
- * ring-buffer space, and counts it in sf_drop.filtered.  All clear (the
- * array's zeroes): nothing is dropped.
+ * ring-buffer space, and so do the uid/pid/comm equalities in `need`; both
+ * are counted in sf_drop.filtered.  All clear (the array's zeroes):
+ * nothing is dropped.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SF_MAX_SLOTS);
 	__type(key, __u32);
-	__type(value, struct sf_type_mask);
+	__type(value, struct sf_filter_mask);
 } filter_mask SEC(".maps");
+
+/* The filter's uid, pid and comm equalities, where it has them. */
+static __always_inline bool need_fails(const struct sf_filter_mask *m)
+{
+	if ((m->need & SF_NEED_UID) &&
+	    (__u32)bpf_get_current_uid_gid() != m->uid)
+		return true;
+	if ((m->need & SF_NEED_PID) &&
+	    (__u32)(bpf_get_current_pid_tgid() >> 32) != m->pid)
+		return true;
+	if (m->need & SF_NEED_COMM) {
+		__u64 c[2] = {};
+
+		bpf_get_current_comm(c, sizeof(c));
+		return c[0] != ((const __u64 *)m->comm)[0] ||
+		       c[1] != ((const __u64 *)m->comm)[1];
+	}
+	return false;
+}
 
 static __always_inline bool filtered_out(__u32 slot, __u16 type)
 {
-	struct sf_type_mask *m = bpf_map_lookup_elem(&filter_mask, &slot);
+	struct sf_filter_mask *m = bpf_map_lookup_elem(&filter_mask, &slot);
 	struct sf_drop *d;
 	__u64 w;
 
 	if (!m || type >= SF_TYPE_MASK_BITS)
 		return false;
 	w = type < 64 ? m->drop[0] : m->drop[1];
-	if (!(w & (1ull << (type & 63))))
+	if (!(w & (1ull << (type & 63))) && !(m->need && need_fails(m)))
 		return false;
 	d = bpf_map_lookup_elem(&drops, &slot);
 	if (d)
@@ -80,13 +100,33 @@ static __always_inline bool filtered_out(__u32 slot, __u16 type)
 	return true;
 }
 
-/* NULL: filtered (the type is masked for slot) or the ring buffer is full;
- * both are counted. */
+/*
+ * Set by the agent (a store into the mmapped .bss, no syscall) while a slot
+ * is over its budget (agent/daemon/budget.h): its events are counted in
+ * sf_drop.paused instead of taking ring-buffer space that every stream
+ * shares.
+ */
+volatile __u8 paused[SF_MAX_SLOTS];
+
+static __always_inline bool paused_out(__u32 slot)
+{
+	struct sf_drop *d;
+
+	if (!paused[slot & (SF_MAX_SLOTS - 1)])
+		return false;
+	d = bpf_map_lookup_elem(&drops, &slot);
+	if (d)
+		d->paused++;
+	return true;
+}
+
+/* NULL: filtered (the type is masked for slot), paused (over budget) or the
+ * ring buffer is full; each is counted. */
 static __always_inline void *reserve(__u32 slot, __u16 type, __u64 size)
 {
 	void *e;
 
-	if (filtered_out(slot, type))
+	if (filtered_out(slot, type) || paused_out(slot))
 		return NULL;
 	e = bpf_ringbuf_reserve(&events, size, 0);
 
@@ -125,12 +165,15 @@ static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
 	h->cgid = cgid;
 	h->pid = pid_tgid >> 32;
 	h->tid = (__u32)pid_tgid;
-	/* direct loads through the BTF task pointer: the verifier turns them
-	 * into fault-safe loads, cheaper than a bpf_probe_read_kernel each */
-	h->ppid = t->real_parent->tgid;
+	/* probe-reads, not direct loads through the BTF pointers: the verifier
+	 * looks each nested pointer load up by name in the whole kernel BTF
+	 * (btf_nested_type_is_trusted), at every inlined copy of this, which
+	 * was a fifth of the agent's start-up; per event the difference was
+	 * within noise (docs/performance.md) */
+	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
 	h->uid = (__u32)uid_gid;
 	h->gid = uid_gid >> 32;
-	h->euid = t->cred->euid.val;
+	h->euid = BPF_CORE_READ(t, cred, euid.val);
 	h->ret = 0;
 	h->syscall = 0;
 	h->via = SF_VIA_SYSCALL;

@@ -264,17 +264,39 @@ struct sf_sec_event {
 	struct sf_kpath kpath; /* a path the kernel resolved (an fd's file) */
 };
 
-/* A workload's filter as far as the event type decides it (filter_mask map,
- * indexed by slot): bit t set drops event type t in the kernel. */
+/* A workload's filter as far as the kernel can decide it (filter_mask map,
+ * indexed by slot): bit t of drop set drops event type t; each SF_NEED_*
+ * bit set drops the events whose uid, pid (tgid) or comm is not the one
+ * given (docs/filters.md: "which terms run where"). */
 #define SF_TYPE_MASK_BITS 128
-struct sf_type_mask {
+#define SF_NEED_UID	  (1u << 0)
+#define SF_NEED_PID	  (1u << 1)
+#define SF_NEED_COMM	  (1u << 2)
+struct sf_filter_mask {
 	__u64 drop[SF_TYPE_MASK_BITS / 64];
+	__u32 need; /* SF_NEED_* */
+	__u32 uid;
+	__u32 pid;
+	__u32 pad;
+	char comm[SF_COMM_LEN]; /* NUL-padded */
 };
 
 /* Per-CPU loss counters, indexed by workload slot. */
 struct sf_drop {
 	__u64 ringbuf; /* bpf_ringbuf_reserve() failed */
 	__u64 filtered; /* dropped by the workload's filter_mask */
+	__u64 paused; /* not sent: the agent paused the slot (over budget) */
+};
+
+/* Seccomp recording (bpf/seccomp.bpf.h): per workload slot, one bit per
+ * syscall number entered, native and 32-bit numbering apart, and one per
+ * io_uring opcode submitted.  A per-CPU array value: the agent ORs the CPUs. */
+#define SF_SECCOMP_NR_MAX    512
+#define SF_SECCOMP_URING_MAX 256
+struct sf_seccomp_bits {
+	__u64 native[SF_SECCOMP_NR_MAX / 64];
+	__u64 compat[SF_SECCOMP_NR_MAX / 64];
+	__u64 uring[SF_SECCOMP_URING_MAX / 64];
 };
 
 #endif

@@ -150,8 +150,8 @@ PY
 			'by("process.exec")[0]["argv"] == ["/bin/sh", "/workload.sh"]' \
 			'all(e["container"] == ev[0]["container"] for e in ev)' \
 			'all(e["cgroup"] == ev[0]["cgroup"] for e in ev[1:-1])' \
-			'len([e for e in by("process.exec") if e["argv"] == ["/bin/sh", "/workload.sh"]]) == 1' \
-			'len([e for e in by("process.exec") if e["argv"] == ["cat", "/tmp/greeting"]]) == 1'
+			'len([e for e in by("process.exec") if e.get("argv") == ["/bin/sh", "/workload.sh"]]) == 1' \
+			'len([e for e in by("process.exec") if e.get("argv") == ["cat", "/tmp/greeting"]]) == 1'
 		assert_nothing_left "$f"
 	done
 	assert_stream "$T/a.jsonl" \
@@ -218,6 +218,35 @@ signal_httpd() {
 	signal_httpd TERM
 }
 
+@test "sfagent -w: SIGHUP reopens -o FILE (logrotate) and the container keeps running" {
+	"$SFAGENT" -w httpd -B "$T/bundles" -o "$T/h.jsonl" >"$T/out" 2>&1 &
+	BG=$!
+	for _ in $(seq 300); do
+		grep -q '"net.accept"' "$T/h.jsonl" 2>/dev/null && break
+		sleep 0.1
+	done
+	mv "$T/h.jsonl" "$T/h.jsonl.1"
+	kill -HUP "$BG"
+	for _ in $(seq 100); do
+		[ -e "$T/h.jsonl" ] && break
+		sleep 0.1
+	done
+	[ -e "$T/h.jsonl" ]
+	sleep 1
+	# not forwarded: the container and sfagent still run
+	kill -0 "$BG"
+	kill -TERM "$BG"
+	for _ in $(seq 300); do
+		kill -0 "$BG" 2>/dev/null || break
+		sleep 0.1
+	done
+	run wait "$BG"
+	assert_success
+	grep -q '"type":"stream.start"' "$T/h.jsonl.1"
+	tail -1 "$T/h.jsonl" | grep -q '"type":"stream.end"'
+	! grep -q '"sig":"SIGHUP"' "$T/h.jsonl.1" "$T/h.jsonl"
+}
+
 @test "sfagent -w: SIGINT is forwarded to the container and the stream finished" {
 	signal_httpd INT
 }
@@ -231,11 +260,14 @@ signal_httpd() {
 		> "$T/bundles/no-program/config.json"
 	mkdir "$T/bundles/no-program/rootfs"
 	echo "not a bundle" > "$T/bundles/README"
+	ln -s "$T/gone" "$T/bundles/dangling"
 	run "$SFAGENT" -S -B "$T/bundles"
 	assert_success
 	echo "$output"
 	assert_line --index 0 --regexp '^NAME +CONFIG +ROOTFS +PROCESS$'
-	assert_line --regexp '^README +- +- +broken: not a directory$'
+	# plain files (a README, a script) are not bundles; a link to nothing is broken
+	refute_output --partial README
+	assert_line --regexp '^dangling +- +- +broken: not a directory$'
 	assert_line --regexp '^bad-json +invalid +- +broken: config.json: parse error at line 1, column [0-9]+: '
 	assert_line --regexp '^httpd +ok +ok +/bin/sh /service.sh$'
 	assert_line --regexp '^no-config +missing +- +broken: config.json is missing'
@@ -250,6 +282,17 @@ signal_httpd() {
 	SFAGENT_BUNDLES="$T/bundles" run "$SFAGENT" -S
 	assert_success
 	assert_line --regexp '^shell-demo +ok +ok'
+}
+
+@test "docs/modes.md's -S example is what sfagent -S -B bundles prints" {
+	run "$SFAGENT" -S -B "$SF_TOP/bundles"
+	assert_success
+	real=$output
+	# the indented block after "    $ sfagent -S -B bundles" in the -S section
+	doc=$(awk '/^## `-S`/ { s = 1 } s && /^    \$ sfagent -S -B bundles$/ { p = 1; next }
+		p && /^    / { print substr($0, 5); next } p { exit }' "$SF_TOP/docs/modes.md")
+	[ -n "$doc" ]
+	assert_equal "$doc" "$real"
 }
 
 @test "sfagent -S: control characters from config.json are escaped" {

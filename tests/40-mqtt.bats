@@ -60,7 +60,7 @@ teardown() {
 	AGENT_PID=
 	wait_for 60 has_end "$SINK_DIR/a.out"
 	cat "$SINK_DIR/agent.err"
-	grep -q 'connected again' "$SINK_DIR/agent.err"
+	grep -q 'delivering again' "$SINK_DIR/agent.err"
 	unique_stream "$SINK_DIR/a.out" "$SINK_DIR/a.uniq"
 	assert_seq_no_gaps "$SINK_DIR/a.uniq"
 	assert_stream "$SINK_DIR/a.uniq" \

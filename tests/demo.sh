@@ -15,66 +15,72 @@ if [ ! -x build/sfagent ] || [ ! -x build/sfhook ] || [ ! -x "$bundle/rootfs/bin
 	echo "demo: run it with \`make demo\`, which builds sfagent, sfhook and the bundle rootfs" >&2
 	exit 1
 fi
+# Every step is printed as the command it runs ("$ ..."), with the paths it
+# uses, and everything it makes stays in build/demo/: the steps can be
+# replayed by hand from the top of the tree, in the same order.
+step() {
+	printf '$ %s\n' "$1"
+	eval "$1"
+}
+
 rm -rf "$out"
-mkdir -p "$out/streams"
-tmp=$(mktemp -d)
+# an absolute socket path that fits sun_path (108 bytes)
+sock=$PWD/$out/sfagent.sock
+[ "${#sock}" -lt 100 ] || sock=$(mktemp -d /tmp/sfagent-demo.XXXXXX)/sfagent.sock
+name=sfdemo
 agent=
 cleanup() {
 	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
-	runc --root "$tmp/runc" delete -f "sfdemo-$$" >/dev/null 2>&1 || true
-	rm -rf "$tmp"
+	runc --root "$out/runc" delete -f "$name" >/dev/null 2>&1 || true
 }
 trap cleanup EXIT INT TERM
 
-# 1. the per-host agent, on a private socket
-echo "\$ sfagent -D --socket $tmp/sfagent.sock --output-dir $out/streams &"
-build/sfagent -D --socket "$tmp/sfagent.sock" --output-dir "$out/streams" -v \
-	2>"$out/agent.log" &
+# 1. the per-host agent, on a private socket; its log is build/demo/agent.log
+echo "# 1. the per-host agent on a private socket (its log: $out/agent.log)"
+step "mkdir -p $out/streams"
+step "build/sfagent -D --socket $sock --output-dir $out/streams -v 2>$out/agent.log &"
 agent=$!
+step "until grep -q 'listening on' $out/agent.log; do sleep 0.1; done" &
+wait_pid=$!
 i=0
-until grep -q "listening on" "$out/agent.log" 2>/dev/null; do
+while kill -0 "$wait_pid" 2>/dev/null; do
 	i=$((i + 1))
 	if [ "$i" -gt 300 ] || ! kill -0 "$agent" 2>/dev/null; then
+		kill "$wait_pid" 2>/dev/null
 		cat "$out/agent.log" >&2
-		echo "demo: the agent did not start" >&2
+		echo "demo: the agent did not start (its log: $out/agent.log)" >&2
 		exit 1
 	fi
 	sleep 0.1
 done
 
 # 2. the bundle's config.json, copied, with sfhook as prestart/poststop hook
-mkdir "$tmp/bundle"
-python3 - "$bundle" "$tmp/bundle/config.json" <<'PY'
-import json, os, sys
-c = json.load(open(os.path.join(sys.argv[1], "config.json")))
-c["root"]["path"] = os.path.abspath(os.path.join(sys.argv[1], "rootfs"))
-json.dump(c, open(sys.argv[2], "w"), indent=2)
-PY
-echo "\$ sfagent --inject-hook BUNDLE --hook-path build/sfhook --socket $tmp/sfagent.sock"
-build/sfagent --inject-hook "$tmp/bundle" --hook-path "$PWD/build/sfhook" \
-	--socket "$tmp/sfagent.sock" >/dev/null
+echo "# 2. a copy of the sample bundle, with sfhook as its prestart and poststop hook"
+step "mkdir -p $out/bundle"
+step "python3 -c 'import json, sys; c = json.load(open(sys.argv[1])); c[\"root\"][\"path\"] = sys.argv[2]; json.dump(c, open(sys.argv[3], \"w\"), indent=2)' $bundle/config.json $PWD/$bundle/rootfs $out/bundle/config.json"
+step "build/sfagent --inject-hook $out/bundle --hook-path $PWD/build/sfhook --socket $sock >/dev/null"
 
 # 3. runc runs it: the hook registers the container before its first
 #    instruction, and poststop ends its stream
-echo "\$ runc run --bundle BUNDLE sfdemo-$$"
+echo "# 3. runc runs it; the hook registers it first, poststop ends its stream"
 echo "--- the container's own output ---"
 status=0
-runc --root "$tmp/runc" run --bundle "$tmp/bundle" "sfdemo-$$" || status=$?
+step "runc --root $out/runc run --bundle $out/bundle $name" || status=$?
 echo "--- end of the container's output (exit status $status) ---"
 i=0
 until grep -q '"stream.end"' "$stream" 2>/dev/null; do
 	i=$((i + 1))
 	if [ "$i" -gt 100 ]; then
-		echo "demo: no stream.end in $stream" >&2
+		echo "demo: no stream.end in $stream (the agent's log: $out/agent.log)" >&2
 		exit 1
 	fi
 	sleep 0.1
 done
-kill "$agent"
+echo "# 4. stop the agent: SIGTERM to the pid of step 1 (in your shell: kill %1)"
+step "kill $agent"
 wait "$agent" || true
 agent=
-out=$stream
-python3 - "$out" "$status" <<'PY'
+python3 - "$stream" "$status" <<'PY'
 import collections, json, sys
 
 path, status = sys.argv[1], sys.argv[2]
@@ -129,4 +135,16 @@ print("%5s  %-14s %-14s %s" % ("seq", "type", "comm", "details"))
 for e in events[first_exec:first_exec + 12]:
     print(brief(e))
 PY
+cat <<EOF
+
+What next:
+  the stream:      $stream (its schema: docs/events.md)
+  the agent's log: $out/agent.log
+  replay:          the \$ lines above, from the top of the source tree
+  without a hook:  build/sfagent -w shell-demo -B bundles -o -   (docs/modes.md)
+  any program:     build/sfagent -X -o - -- /bin/ls   (-P a shell, -R the host)
+  installed:       make install; sfagent -D as a service (deploy/systemd),
+                   then podman run --annotation io.sfagent.export=file ...
+                   (docs/hook.md); man sfagent, man sfhook
+EOF
 exit "$status"

@@ -62,9 +62,20 @@ int server_open(struct server *s, const char *path, server_handler h, void *ctx,
 	slash = strrchr(dir, '/');
 	if (slash != dir) {
 		*slash = 0;
-		if (mkdir_p(dir, 0700) < 0)
-			return sf_fail(err, errno,
-				       "create socket directory `%s`", dir);
+		/* Only the default's directory is made (0700).  Elsewhere a
+		 * missing directory is likely a typo, and with fail-open hooks
+		 * a typo would let every container start untracked. */
+		if (!strcmp(path, SF_SOCKET_DEFAULT)) {
+			if (mkdir_p(dir, 0700) < 0)
+				return sf_fail(err, errno,
+					       "create socket directory `%s`",
+					       dir);
+		} else if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+			return sf_fail(
+				err, 0,
+				"the directory of --socket `%s` does not exist: create it (mkdir -m 0700 %s) or correct the path",
+				path, dir);
+		}
 	}
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
@@ -75,7 +86,7 @@ int server_open(struct server *s, const char *path, server_handler h, void *ctx,
 		if (socket_live(&sa))
 			return sf_fail(
 				err, 0,
-				"another agent is already listening on `%s`",
+				"another agent is already listening on `%s`: stop it first, or give this one another --socket PATH",
 				path);
 		unlink(path);
 	}
@@ -276,7 +287,12 @@ static void serve(struct server *s, struct server_client *c)
 			    "unexpected request: send register or unregister");
 	} else {
 		s->handle(s->ctx, &req, &reply);
-		if (sf_msg_send(c->fd, &reply, &err) < 0)
+		if (sf_msg_send(c->fd, &reply, &err) < 0 &&
+		    req.op == SF_MSG_REGISTER)
+			log_warn(
+				"reply to register `%s`: %s: its hook gave up waiting (sfhook --timeout); if fail-open, the container started before it was tracked",
+				req.container_id, err->msg);
+		else if (err)
 			log_warn("reply to %s `%s`: %s", sf_msg_op_name(req.op),
 				 req.container_id, err->msg);
 	}

@@ -1002,7 +1002,7 @@ void decode_sec_exec(struct decode_event *v, const void *raw)
 	const struct sf_exec_event *e = raw;
 	const char *exe;
 
-	if (!(e->hdr.flags & SF_F_HAS_RET) || e->hdr.syscall)
+	if ((e->hdr.flags & SF_F_HAS_RET) && e->hdr.ret < 0)
 		return; /* a failed exec: no image */
 	if (e->exe.flags & SF_KP_NONE)
 		return;

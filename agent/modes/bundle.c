@@ -354,11 +354,15 @@ int bundle_resolve(const char *bundle_dir, const char *arg, char **dir,
 	if (strchr(arg, '/')) {
 		d = realpath(arg, NULL);
 		if (!d)
-			return sf_usage(err, "bundle `%s`: %s", arg,
-					strerror(errno));
+			return sf_usage(
+				err,
+				"bundle `%s`: %s: give the path of a bundle directory (one with a config.json), or a name `sfagent -S` lists",
+				arg, strerror(errno));
 		if (stat(d, &st) < 0 || !S_ISDIR(st.st_mode))
-			return sf_usage(err, "bundle `%s` is not a directory",
-					arg);
+			return sf_usage(
+				err,
+				"bundle `%s` is not a directory: give the bundle's directory (the one with config.json)",
+				arg);
 		base = strrchr(d, '/') + 1;
 		*name = xstrdup(*base ? base : "root");
 		*dir = steal_pointer(&d);

@@ -13,8 +13,9 @@
  *                it for its exact exit status; then until the cgroup is empty
  *   finish       drain, stream.end, untrack, `runc delete`
  *
- * SIGINT/SIGTERM/SIGHUP are forwarded with `runc kill`; a second one, or the
+ * SIGINT/SIGTERM are forwarded with `runc kill`; a second one, or the
  * container still running 5 s later, kills every task of its cgroup.
+ * SIGHUP reopens the output files, as in the other modes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +25,7 @@
 #include <sys/wait.h>
 
 #include "agent.h"
+#include "seccomp_record.h"
 #include "bundle.h"
 #include "cgdir.h"
 #include "cgroup.h"
@@ -250,8 +252,9 @@ static int container_wait(struct agent *a, struct container *c, int sigfd,
 			return sf_fail(err, errno, "wait for events");
 		if (si.ssi_signo == SIGCHLD) {
 			reap(c);
-		} else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM ||
-			   si.ssi_signo == SIGHUP) {
+		} else if (si.ssi_signo == SIGHUP) {
+			agent_reopen(a); /* logrotate, as in every mode */
+		} else if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			if (signals++ == 0) {
 				log_info("signal %d: stopping container `%s`",
 					 si.ssi_signo, name);
@@ -348,7 +351,8 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 	out_new = o->output && strcmp(o->output, "-") != 0 &&
 		  access(o->output, F_OK) < 0;
 	wl = agent_workload_new(&a, name, err);
-	if (!wl || agent_workload_sinks_from_options(&a, wl, err) < 0)
+	if (!wl || agent_workload_sinks_from_options(&a, wl, err) < 0 ||
+	    seccomp_record_from_options(o, &wl->seccomp, err) < 0)
 		goto out;
 	sigfd = agent_signalfd(&oldmask, err);
 	if (sigfd < 0)

@@ -2,10 +2,12 @@
 /*
  * Show mode (-S): the bundles in the bundle directory, one line each, in
  * aligned columns.  A broken bundle is listed with what is wrong with it,
- * never left out; only dot-entries are not bundles.
+ * never left out; dot-entries and entries that are not directories (nor
+ * links) are not bundles.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -97,9 +99,23 @@ static const char *get_root(struct show_row *r)
 	return r->root;
 }
 
-static int skip_dots(const struct dirent *d)
+/* A bundle is a directory (or a link to one): dot-entries and plain files
+ * (a README, a build script next to the bundles) are not listed.  A link
+ * that leads nowhere is, as broken. */
+static int dirfd_scanned = -1;
+static int is_bundle_entry(const struct dirent *d)
 {
-	return d->d_name[0] != '.';
+	struct stat st;
+
+	if (d->d_name[0] == '.')
+		return 0;
+	if (d->d_type == DT_DIR || d->d_type == DT_LNK)
+		return 1;
+	if (d->d_type != DT_UNKNOWN)
+		return 0;
+	return fstatat(dirfd_scanned, d->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+		       0 &&
+	       (S_ISDIR(st.st_mode) || S_ISLNK(st.st_mode));
 }
 
 int run_show(const struct sf_options *o, struct sf_error **err)
@@ -121,7 +137,13 @@ int run_show(const struct sf_options *o, struct sf_error **err)
 			err, 0,
 			"bundle directory `%s` is not a directory: point -B DIR or SFAGENT_BUNDLES at one",
 			bdir);
-	n = scandir(bdir, &ents, skip_dots, alphasort);
+	dirfd_scanned = open(bdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	n = dirfd_scanned < 0
+		    ? -1
+		    : scandir(bdir, &ents, is_bundle_entry, alphasort);
+	if (dirfd_scanned >= 0)
+		close(dirfd_scanned);
+	dirfd_scanned = -1;
 	if (n < 0)
 		return sf_fail(err, errno, "read bundle directory `%s`", bdir);
 	if (n == 0) {

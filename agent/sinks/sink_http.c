@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * HTTP sink (libcurl): POSTs batches of JSON lines (application/x-ndjson)
- * from a thread of its own; the ring-buffer consumer only appends to the
- * bounded queue (sinkq.h), so a slow or absent collector never blocks it.
+ * HTTP sink (libcurl): the protocol part of a network sink (sink_net.h has
+ * the queue, the thread, backoff and drain).  It POSTs batches of JSON lines
+ * (application/x-ndjson), one request at a time, so a slow or absent
+ * collector never blocks the ring-buffer consumer.
  *
  * A batch goes out when it holds --http-batch records or its first record is
  * --http-interval ms old.  5xx, 408, 429 and connection errors are retried
@@ -12,50 +13,22 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <time.h>
 
 #include <curl/curl.h>
 
+#include "agent.h"
 #include "options.h"
-#include "sink.h"
-#include "sinkq.h"
-
-#define BACKOFF_MIN_NS (100 * 1000000ull)
-#define BACKOFF_MAX_NS (5 * 1000000000ull)
+#include "sink_net.h"
 
 struct sink_http {
-	struct sink base;
-	struct sinkq q; /* q.mu guards the state below */
+	struct sink_net net;
 	CURL *curl;
 	struct curl_slist *headers;
 	char *url;
-	uint64_t interval_ns;
-	uint64_t retry_at, backoff;
-	bool stop, dead, draining, thread_running, failing;
-	long rejected_status; /* last 4xx told on stderr */
-	pthread_t thread;
-	unsigned drain_timeout;
+	long rejected_status; /* last 4xx told on stderr (sender thread) */
 	char answer[256]; /* start of the collector's answer, for messages */
 	size_t answer_len;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-}
-
-static void wait_until(struct sink_http *h, uint64_t deadline_ns)
-{
-	struct timespec ts = {
-		.tv_sec = deadline_ns / 1000000000ull,
-		.tv_nsec = deadline_ns % 1000000000ull,
-	};
-
-	pthread_cond_timedwait(&h->q.cv, &h->q.mu, &ts);
-}
 
 static size_t on_body(char *p, size_t size, size_t n, void *ctx)
 {
@@ -75,7 +48,7 @@ static int on_progress(void *ctx, curl_off_t dt, curl_off_t dn, curl_off_t ut,
 {
 	struct sink_http *h = ctx;
 
-	return __atomic_load_n(&h->stop, __ATOMIC_RELAXED) ? 1 : 0;
+	return sink_net_stopping(&h->net) ? 1 : 0;
 }
 
 /* POST one batch.  Returns the HTTP status, or 0 with *cerr set. */
@@ -102,214 +75,45 @@ static bool retryable(long status)
 	return status == 0 || status >= 500 || status == 408 || status == 429;
 }
 
-static void *http_thread(void *arg)
+static enum sink_net_sent http_send(struct sink_net *n,
+				    const struct sink_net_msg *m, char *why,
+				    size_t why_len)
 {
-	struct sink_http *h = arg;
+	struct sink_http *h = (struct sink_http *)n;
+	CURLcode cerr;
+	long status = post(h, m->buf, m->len, &cerr);
 
-	pthread_mutex_lock(&h->q.mu);
-	while (!h->stop) {
-		uint64_t now = mono_ns(), id;
-		struct sinkq_msg *m;
-		CURLcode cerr;
-		const char *data;
-		size_t len;
-		uint32_t nrec;
-		long status;
-
-		if (!h->q.count) {
-			wait_until(h, now + 100 * 1000000ull);
-			continue;
-		}
-		m = sinkq_at(&h->q, 0);
-		if (m->nrec < h->q.batch && h->q.count == 1 && !h->draining &&
-		    now - m->born < h->interval_ns) {
-			wait_until(h, m->born + h->interval_ns);
-			continue;
-		}
-		if (now < h->retry_at) {
-			wait_until(h, h->retry_at);
-			continue;
-		}
-		m = sinkq_take(&h->q); /* the head: SENT, so nothing is added */
-		data = m->buf.data;
-		len = m->buf.len;
-		id = m->id;
-		/* a rejected stream record is not counted: it would only be
-		 * reported again, and rejected again */
-		nrec = m->nrec - m->nctl;
-		pthread_mutex_unlock(&h->q.mu);
-		/* the message stays put: only this thread acknowledges it */
-		status = post(h, data, len, &cerr);
-		pthread_mutex_lock(&h->q.mu);
-		if (status >= 200 && status < 300) {
-			if (h->failing)
-				log_warn("%s: delivering again", h->base.desc);
-			h->failing = false;
-			h->backoff = BACKOFF_MIN_NS;
-			h->retry_at = 0;
-			sinkq_ack(&h->q, id);
-		} else if (!retryable(status)) {
-			if (status != h->rejected_status)
-				log_error(
-					"%s answered %ld: %u records dropped, not retried%s%s (check the URL and --http-header); further rejections are counted as missed",
-					h->base.desc, status, nrec,
-					h->answer_len ? ": " : "", h->answer);
-			h->rejected_status = status;
-			sink_count_dropped(&h->base, nrec);
-			sinkq_ack(&h->q, id);
-		} else {
-			if (!h->failing) {
-				if (status)
-					log_warn(
-						"%s answered %ld; retrying with backoff, keeping up to %llu records",
-						h->base.desc, status,
-						(unsigned long long)
-							h->q.max_rec);
-				else
-					log_warn(
-						"%s: %s; retrying with backoff, keeping up to %llu records",
-						h->base.desc,
-						curl_easy_strerror(cerr),
-						(unsigned long long)
-							h->q.max_rec);
-			}
-			h->failing = true;
-			sinkq_rewind(&h->q);
-			h->retry_at = mono_ns() + h->backoff;
-			h->backoff = h->backoff * 2 > BACKOFF_MAX_NS
-					     ? BACKOFF_MAX_NS
-					     : h->backoff * 2;
-		}
+	if (status >= 200 && status < 300)
+		return SINK_NET_DONE;
+	if (retryable(status)) {
+		if (status)
+			snprintf(why, why_len, "answered %ld", status);
+		else
+			snprintf(why, why_len, "%s", curl_easy_strerror(cerr));
+		return SINK_NET_DOWN_NOW;
 	}
-	pthread_mutex_unlock(&h->q.mu);
-	return NULL;
+	if (status != h->rejected_status)
+		log_error(
+			"%s answered %ld: %u records dropped, not retried%s%s (check the URL and --http-header); further rejections are counted as missed",
+			n->base.desc, status, m->nrec,
+			h->answer_len ? ": " : "", h->answer);
+	h->rejected_status = status;
+	return SINK_NET_REJECTED;
 }
 
-static void stop_thread(struct sink_http *h)
+static void http_close(struct sink_net *n)
 {
-	if (!h->thread_running)
-		return;
-	pthread_mutex_lock(&h->q.mu);
-	__atomic_store_n(&h->stop, true, __ATOMIC_RELAXED);
-	pthread_cond_broadcast(&h->q.cv);
-	pthread_mutex_unlock(&h->q.mu);
-	pthread_join(h->thread, NULL);
-	h->thread_running = false;
-}
+	struct sink_http *h = (struct sink_http *)n;
 
-static int http_write(struct sink *s, const char *buf, size_t len,
-		      struct sf_error **err)
-{
-	struct sink_http *h = (struct sink_http *)s;
-	uint64_t n = sinkq_push(&h->q, buf, len, false);
-
-	if (n)
-		sink_count_dropped(s, n);
-	return 0;
-}
-
-static int http_write_control(struct sink *s, const char *buf, size_t len,
-			      struct sf_error **err)
-{
-	struct sink_http *h = (struct sink_http *)s;
-
-	sinkq_push(&h->q, buf, len, true);
-	return 0;
-}
-
-static void give_up(struct sink_http *h);
-
-static int http_flush(struct sink *s, struct sf_error **err)
-{
-	struct sink_http *h = (struct sink_http *)s;
-	uint64_t deadline = mono_ns() + h->drain_timeout * 1000000000ull;
-
-	pthread_mutex_lock(&h->q.mu);
-	h->draining = true;
-	pthread_cond_broadcast(&h->q.cv);
-	while (h->q.count && !h->dead && mono_ns() < deadline)
-		wait_until(h, deadline);
-	h->draining = false;
-	if (!h->q.count) {
-		pthread_mutex_unlock(&h->q.mu);
-		return 0;
-	}
-	pthread_mutex_unlock(&h->q.mu);
-	give_up(h);
-	return 0;
-}
-
-static void give_up(struct sink_http *h)
-{
-	uint64_t lost;
-
-	/* a POST may be under way: stop the thread before emptying the queue */
-	stop_thread(h);
-	pthread_mutex_lock(&h->q.mu);
-	lost = sinkq_discard(&h->q);
-	h->dead = true;
-	pthread_mutex_unlock(&h->q.mu);
-	if (!lost)
-		return;
-	sink_count_dropped(&h->base, lost);
-	log_error(
-		"%s: %llu records not delivered within %us: counted as missed",
-		h->base.desc, (unsigned long long)lost, h->drain_timeout);
-}
-
-static uint64_t http_drain(struct sink *s, bool give)
-{
-	struct sink_http *h = (struct sink_http *)s;
-	uint64_t n;
-
-	if (give) {
-		give_up(h);
-		return 0;
-	}
-	pthread_mutex_lock(&h->q.mu);
-	/* the stream is ending: no partial batch waits for --http-interval */
-	if (!h->draining) {
-		h->draining = true;
-		pthread_cond_broadcast(&h->q.cv);
-	}
-	n = h->q.nrec;
-	pthread_mutex_unlock(&h->q.mu);
-	return n;
-}
-
-static void http_close(struct sink *s)
-{
-	struct sink_http *h = (struct sink_http *)s;
-
-	stop_thread(h);
 	if (h->curl)
 		curl_easy_cleanup(h->curl);
 	curl_slist_free_all(h->headers);
-	sinkq_fini(&h->q);
 	free(h->url);
-	free(s->desc);
-	free(h);
 }
 
-static bool http_congested(struct sink *s)
-{
-	struct sink_http *h = (struct sink_http *)s;
-	bool c;
-
-	pthread_mutex_lock(&h->q.mu);
-	c = !h->dead && (h->failing || h->q.nrec >= h->q.max_rec);
-	pthread_mutex_unlock(&h->q.mu);
-	return c;
-}
-
-static const struct sink_ops http_ops = {
-	.name = "http",
-	.write = http_write,
-	.write_control = http_write_control,
-	.flush = http_flush,
+static const struct sink_net_ops http_net_ops = {
+	.send = http_send,
 	.close = http_close,
-	.drain = http_drain,
-	.congested = http_congested,
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -337,32 +141,12 @@ static int check_url(const char *url, struct sf_error **err)
 	return r;
 }
 
-struct sink *sink_http_open(const struct sf_options *o, const char *url,
-			    struct sf_error **err)
+static int http_setup(struct sink_http *h, const struct sf_options *o,
+		      struct sf_error **err)
 {
-	struct sink_http *h;
-
-	pthread_once(&curl_once, curl_init_once);
-	if (check_url(url, err) < 0)
-		return NULL;
-	if (o->http_cafile && access(o->http_cafile, R_OK) < 0) {
-		sf_fail(err, errno, "cannot read --http-cafile `%s`",
-			o->http_cafile);
-		return NULL;
-	}
-	h = xzalloc(sizeof(*h));
-	h->base.ops = &http_ops;
-	h->base.desc = xasprintf("HTTP collector %s", url);
-	h->url = xstrdup(url);
-	h->interval_ns = o->http_interval_ms * 1000000ull;
-	h->backoff = BACKOFF_MIN_NS;
-	h->drain_timeout = o->drain_timeout;
-	sinkq_init(&h->q, o->queue_size, o->http_batch);
 	h->curl = curl_easy_init();
-	if (!h->curl) {
-		sf_fail(err, 0, "libcurl initialisation failed");
-		goto fail;
-	}
+	if (!h->curl)
+		return sf_fail(err, 0, "libcurl initialisation failed");
 	h->headers =
 		curl_slist_append(NULL, "Content-Type: application/x-ndjson");
 	h->headers = curl_slist_append(h->headers, "Expect:");
@@ -382,13 +166,59 @@ struct sink *sink_http_open(const struct sf_options *o, const char *url,
 	curl_easy_setopt(h->curl, CURLOPT_USERAGENT, "sfagent/" SF_VERSION);
 	if (o->http_cafile)
 		curl_easy_setopt(h->curl, CURLOPT_CAINFO, o->http_cafile);
-	if (pthread_create(&h->thread, NULL, http_thread, h) != 0) {
-		sf_fail(err, errno, "HTTP sender thread");
-		goto fail;
-	}
-	h->thread_running = true;
-	return &h->base;
-fail:
-	http_close(&h->base);
-	return NULL;
+	return 0;
 }
+
+struct sink *sink_http_open(const struct sf_options *o, const char *url,
+			    struct sf_error **err)
+{
+	struct sink_net_conf c = {
+		.max_rec = o->queue_size,
+		.batch = o->http_batch,
+		.window = 1,
+		.interval_ns = o->http_interval_ms * 1000000ull,
+		.drain_timeout = o->drain_timeout,
+	};
+	struct sink_http *h;
+
+	pthread_once(&curl_once, curl_init_once);
+	if (check_url(url, err) < 0)
+		return NULL;
+	if (o->http_cafile && access(o->http_cafile, R_OK) < 0) {
+		sf_fail(err, errno, "cannot read --http-cafile `%s`",
+			o->http_cafile);
+		return NULL;
+	}
+	h = xzalloc(sizeof(*h));
+	sink_net_init(&h->net, &http_net_ops, &c,
+		      xasprintf("HTTP collector %s", url));
+	h->url = xstrdup(url);
+	if (http_setup(h, o, err) < 0 || sink_net_start(&h->net, err) < 0) {
+		sink_close(&h->net.base);
+		return NULL;
+	}
+	return &h->net.base;
+}
+
+static struct sink *open_http(struct agent *a, struct workload *wl,
+			      const char *arg, struct sf_error **err)
+{
+	if (!arg)
+		arg = a->opt->http_url;
+	if (!arg) {
+		sf_usage(err, "HTTP output needs a URL: --http URL");
+		return NULL;
+	}
+	return sink_http_open(a->opt, arg, err);
+}
+
+static bool want_http(const struct sf_options *o)
+{
+	return o->http_url;
+}
+
+const struct sink_kind sink_http_kind = {
+	.name = "http",
+	.wanted = want_http,
+	.open = open_http,
+};

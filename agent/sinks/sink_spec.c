@@ -8,7 +8,7 @@
 #include "sink.h"
 
 static struct sink *open_file(struct agent *a, struct workload *wl,
-			      const char *path, struct sf_error **err)
+			      const char *arg, struct sf_error **err)
 {
 	const struct sf_options *o = a->opt;
 	struct sink_file_conf c = {
@@ -18,72 +18,71 @@ static struct sink *open_file(struct agent *a, struct workload *wl,
 		.prefix = wl->enc->file_prefix,
 		.separator = wl->enc->file_separator,
 		.suffix = wl->enc->file_suffix,
+		/* -o FILE appends, as the daemon's streams do (each stream is
+		 * framed by stream.start ... stream.end); a format that is one
+		 * document per file (cadets: a JSON array) starts it again */
+		.append = !wl->enc->file_prefix,
 	};
 
-	return sink_file_open_conf(path, &c, err);
+	if (!arg)
+		arg = o->output;
+	if (!arg) {
+		sf_usage(err, "no output file given (-o FILE)");
+		return NULL;
+	}
+	return sink_file_open_conf(arg, &c, err);
 }
+
+static bool want_file(const struct sf_options *o)
+{
+	return o->output;
+}
+
+static const struct sink_kind file_kind = {
+	.name = "file",
+	.wanted = want_file,
+	.open = open_file,
+};
+
+/*
+ * The sink kinds.  The order is the order sinks open in from the command
+ * line: network sinks first, so one that fails leaves no file behind.
+ */
+extern const struct sink_kind sink_mqtt_kind, sink_http_kind;
+static const struct sink_kind *const kinds[] = {
+	&sink_mqtt_kind,
+	&sink_http_kind,
+	&file_kind,
+};
+
+#define NKINDS (sizeof(kinds) / sizeof(kinds[0]))
 
 static int open_spec(struct agent *a, struct workload *wl, const char *kind,
 		     const char *arg, struct sf_error **err)
 {
-	const struct sf_options *o = a->opt;
-	struct sink *s = NULL;
+	const struct sink_kind *k = NULL;
+	struct sink *s;
 
+	for (size_t i = 0; i < NKINDS && !k; i++)
+		if (strcmp(kinds[i]->name, kind) == 0)
+			k = kinds[i];
+	if (!k) {
+		char names[128] = "";
+
+		for (size_t i = 0; i < NKINDS; i++)
+			snprintf(names + strlen(names),
+				 sizeof(names) - strlen(names), "%s%s",
+				 i ? ", " : "", kinds[i]->name);
+		return sf_usage(err, "unknown output `%s`: use one of %s", kind,
+				names);
+	}
 	if (wl->nsinks >= SF_MAX_SINKS)
 		return sf_usage(err, "workload `%s`: at most %d outputs",
 				wl->name, SF_MAX_SINKS);
-	if (strcmp(kind, "file") == 0) {
-		if (!arg)
-			arg = o->output;
-		if (!arg)
-			return sf_usage(err, "no output file given (-o FILE)");
-		s = open_file(a, wl, arg, err);
-	} else if (strcmp(kind, "mqtt") == 0) {
-		cleanup_free char *topic = NULL, *client_id = NULL;
-
-		if (!o->broker)
-			return sf_usage(err,
-					"MQTT output needs a broker: -b HOST");
-		topic = sink_topic_expand(arg	     ? arg
-					  : o->topic ? o->topic
-						     : SINK_TOPIC_DEFAULT,
-					  a->exporter, wl->name,
-					  wl->container_id, err);
-		if (!topic)
-			return -1;
-		/* one client per stream: in daemon mode --mqtt-client-id is a
-		 * prefix, as two clients with one id would push each other off
-		 * the broker */
-		if (o->mqtt_client_id && o->mode == SF_MODE_DAEMON)
-			client_id =
-				xasprintf("%s-%u", o->mqtt_client_id, wl->slot);
-		else if (o->mqtt_client_id)
-			client_id = xstrdup(o->mqtt_client_id);
-		else
-			client_id = xasprintf("sfagent-%.64s-%d-%u",
-					      a->exporter, (int)getpid(),
-					      wl->slot);
-		/* the daemon connects in the background: a registration never
-		 * waits for the broker, and a broker that is away when a
-		 * container starts costs nothing but queue room */
-		if (o->mode == SF_MODE_DAEMON)
-			s = sink_mqtt_open_background(o, topic, client_id, err);
-		else
-			s = sink_mqtt_open(o, topic, client_id, err);
-	} else if (strcmp(kind, "http") == 0) {
-		if (!arg)
-			arg = o->http_url;
-		if (!arg)
-			return sf_usage(err,
-					"HTTP output needs a URL: --http URL");
-		s = sink_http_open(o, arg, err);
-	} else {
-		return sf_usage(err,
-				"unknown output `%s`: use file, mqtt or http",
-				kind);
-	}
+	s = k->open(a, wl, arg, err);
 	if (!s)
 		return sf_error_wrap(err, "workload `%s`", wl->name);
+	s->kind = k->name;
 	wl->sinks[wl->nsinks++] = s;
 	return 0;
 }
@@ -101,4 +100,14 @@ int sink_open_spec(struct agent *a, struct workload *wl, const char *kind,
 	r = open_spec(a, wl, kind, arg, err);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	return r;
+}
+
+int sink_open_from_options(struct agent *a, struct workload *wl,
+			   struct sf_error **err)
+{
+	for (size_t i = 0; i < NKINDS; i++)
+		if (kinds[i]->wanted(a->opt) &&
+		    sink_open_spec(a, wl, kinds[i]->name, NULL, err) < 0)
+			return -1;
+	return 0;
 }

@@ -25,6 +25,7 @@ void sinkq_init(struct sinkq *q, uint64_t max_rec, uint32_t batch)
 	q->max_rec = max_rec;
 	q->batch = batch ? batch : 1;
 	q->next_id = 1;
+	q->next_rid = 1;
 }
 
 void sinkq_fini(struct sinkq *q)
@@ -68,28 +69,39 @@ static struct sinkq_msg *tail_for_append(struct sinkq *q)
 	return m;
 }
 
+bool sinkq_put(struct sinkq *q, const char *rec, size_t len, bool control,
+	       uint64_t tag, uint64_t rid, uint64_t mark)
+{
+	struct sinkq_msg *m;
+
+	if (!control && q->nrec >= q->max_rec)
+		return false;
+	m = tail_for_append(q);
+	if (!m->nrec) {
+		m->tag = tag;
+		m->rid = rid;
+	}
+	sbuf_put(&m->buf, rec, len);
+	m->nrec++;
+	m->nctl += control;
+	m->mark = mark;
+	q->nrec++;
+	return true;
+}
+
 uint64_t sinkq_push(struct sinkq *q, const char *buf, size_t len, bool control)
 {
 	const char *p = buf, *end = buf + len, *nl;
 	uint64_t dropped = 0;
 
 	pthread_mutex_lock(&q->mu);
-	while (p < end) {
-		struct sinkq_msg *m;
-
+	for (; p < end; p = nl) {
 		nl = memchr(p, '\n', end - p);
 		nl = nl ? nl + 1 : end;
-		if (!control && q->nrec >= q->max_rec) {
+		if (sinkq_put(q, p, nl - p, control, q->tag, q->next_rid, 0))
+			q->next_rid++;
+		else
 			dropped++;
-			p = nl;
-			continue;
-		}
-		m = tail_for_append(q);
-		sbuf_put(&m->buf, p, nl - p);
-		m->nrec++;
-		m->nctl += control;
-		q->nrec++;
-		p = nl;
 	}
 	pthread_cond_broadcast(&q->cv);
 	pthread_mutex_unlock(&q->mu);
@@ -115,6 +127,8 @@ static void pop_done(struct sinkq *q)
 		struct sinkq_msg *m = sinkq_at(q, 0);
 
 		q->nrec -= m->nrec;
+		if (m->mark)
+			q->done_mark = m->mark;
 		sbuf_free(&m->buf);
 		q->head = (q->head + 1) % q->cap;
 		q->count--;

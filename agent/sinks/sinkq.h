@@ -34,6 +34,8 @@ struct sinkq_msg {
 	uint32_t nrec;
 	uint32_t nctl; /* of which control records */
 	uint32_t flags;
+	uint64_t tag, rid; /* of its first record: see sink_net_msg */
+	uint64_t mark; /* the spool position after its last record, or 0 */
 };
 
 struct sinkq {
@@ -46,6 +48,8 @@ struct sinkq {
 	uint64_t nrec; /* records queued, sent or not, not acknowledged */
 	uint64_t max_rec; /* bound for ordinary records */
 	uint32_t batch; /* records per message */
+	uint64_t tag, next_rid; /* records pushed without an origin get these */
+	uint64_t done_mark; /* mark of the last message freed at the head */
 };
 
 void sinkq_init(struct sinkq *q, uint64_t max_rec, uint32_t batch);
@@ -55,6 +59,11 @@ void sinkq_fini(struct sinkq *q);
 uint64_t sinkq_push(struct sinkq *q, const char *buf, size_t len, bool control);
 
 /* The rest run with q->mu held. */
+
+/* One record (ending in '\n') with its origin (tag, rid) and spool mark;
+ * false when the bound refuses it (control records never are). */
+bool sinkq_put(struct sinkq *q, const char *rec, size_t len, bool control,
+	       uint64_t tag, uint64_t rid, uint64_t mark);
 static inline struct sinkq_msg *sinkq_at(struct sinkq *q, size_t i)
 {
 	return &q->ring[(q->head + i) % q->cap];

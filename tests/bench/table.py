@@ -139,7 +139,7 @@ else:
                  "section churn not run (or runc/jq/sfhook missing)"))
 
 for sc in ["getpid", "openclose"]:
-    for lab, what in [("none", "no agent"), ("sfagent", "sfagent (sys_exit_* x45 + tp_btf + cap_capable)"),
+    for lab, what in [("none", "no agent"), ("sfagent", "sfagent (tp_btf sys_exit + sys_enter_set*id x8 + tp_btf sched/cap)"),
                       ("rawtp", "alternative: raw_tp sys_enter+sys_exit, same filter")]:
         v = mmm(f"sys.{sc}.{lab}", "{:,.1f}") + " ns"
         note = "" if lab == "none" else "+" + "{:,.1f}".format(
@@ -173,6 +173,39 @@ if any(nums(f"sink.{k}") for k, _ in sk):
 else:
     rows.append(("6 peers' figures", "MQTT / HTTP delivery rate", "not measured",
                  "section sinks not run or tests/bench/mqtt-http.sh failed"))
+
+if nums("short.sfagent"):
+    n = meta.get("n_short")
+    rows.append(("7 short commands", "`/bin/true` (ms)", mmm("short.true", "{:,.1f}", 1e-6),
+                 f"wall time, start to exit; {n} runs, interleaved with the next row"))
+    add = [(a - b) * 1e-6 for a, b in zip(nums("short.sfagent"), nums("short.true"))]
+    rows.append(("7 short commands", "`sfagent -X -w t -o /dev/null -- /bin/true` (ms)",
+                 mmm("short.sfagent", "{:,.1f}", 1e-6),
+                 "adds {:+,.1f} ms at the median ({:+,.1f} to {:+,.1f}): BPF load and attach, "
+                 "the stream's end; the tracepoints are released after the exit".format(
+                     statistics.median(add), min(add), max(add))))
+else:
+    rows.append(("7 short commands", "`sfagent -X -- /bin/true` vs `/bin/true`", "not measured",
+                 "section short not run"))
+
+if nums("sys.getpid.idle_daemon"):
+    for sc in ["getpid", "openclose"]:
+        rows.append(("8 idle = free", f"{sc}: no agent (CPU ns per call)",
+                     mmm(f"sys.{sc}.idle_none", "{:,.1f}") + " ns", "untracked loop"))
+        rows.append(("8 idle = free", f"{sc}: idle `sfagent -D`, nothing registered (CPU ns per call)",
+                     mmm(f"sys.{sc}.idle_daemon", "{:,.1f}") + " ns",
+                     ratio(f"sys.{sc}.idle_daemon", f"sys.{sc}.idle_none", "{:.3f}x") +
+                     " (per-rep ratios, interleaved); goal <= 1.02"))
+    rows.append(("8 idle = free", "BPF links of other processes on the host during the runs",
+                 mmm("idle.others_links"), "0 on a machine of one's own; others' syscall tracepoints slow both variants"))
+    rows.append(("8 idle = free", "first REGISTER after idle: round trip (ms)", mmm("attach.cold_ms", "{:,.1f}"),
+                 f"tests/bench/reg.py, {meta.get('n_attach')} cycles, each after the probe was detached and released"
+                 " and 1 s idle; goal < 20 ms at the median"))
+    rows.append(("8 idle = free", "  of which the attach (ms)", mmm("attach.probe_ms", "{:,.1f}"),
+                 "the daemon's own measure (`probe attached in`)"))
+    rows.append(("8 idle = free", "REGISTER while attached: round trip (ms)", mmm("attach.warm_ms", "{:,.1f}"), ""))
+else:
+    rows.append(("8 idle = free", "idle daemon vs no agent; attach cost", "not measured", "section idle not run"))
 
 
 def text_table():

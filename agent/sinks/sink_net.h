@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The network-sink base: what every network sink (MQTT, HTTP) shares,
+ * written once.  A protocol part is a small ops table (connect, send,
+ * close) and a struct that starts with a struct sink_net.
+ *
+ * The base owns the bounded queue (sinkq.h), the sender thread, the
+ * connection state with backoff (0.1 s doubling to 5 s), the window of
+ * messages in flight, resending after a broken connection, the bounded
+ * drain at the end of a stream, giving up, and the loss accounting: records
+ * the queue cannot take, records a destination rejects for good and records
+ * still undelivered when the drain time is over are counted in
+ * base.dropped, which the stream reports as stream.missed.
+ *
+ * Locking: n->q.mu guards the state.  The ops are called by the sender
+ * thread without it.  The sink_net_up/down/acked/resend calls take it, so a
+ * protocol's own threads (paho's callbacks) may call them at any time.
+ */
+#ifndef SF_SINK_NET_H
+#define SF_SINK_NET_H
+
+#include "sink.h"
+#include "sinkq.h"
+
+enum sink_net_state { SINK_NET_DOWN, SINK_NET_CONNECTING, SINK_NET_UP };
+
+/* What a send did with one message. */
+enum sink_net_sent {
+	SINK_NET_PENDING, /* handed over: sink_net_acked() or _resend() later */
+	SINK_NET_DONE, /* delivered */
+	SINK_NET_REJECTED, /* will never be taken: its records are dropped */
+	SINK_NET_RESEND, /* not taken this time: everything unacked again */
+	SINK_NET_DOWN_NOW, /* the destination is away: back off, then again */
+};
+
+struct sink_net;
+
+/* One message to send, valid during the send call only. */
+struct sink_net_msg {
+	uint64_t id; /* for sink_net_acked() */
+	uint32_t gen; /* the connection it goes out on */
+	const char *buf; /* whole records, each ending in '\n' */
+	size_t len;
+	uint32_t nrec; /* ordinary records (not stream records) in it */
+	/* Who wrote its first record: the sink's start (ns since the epoch,
+	 * kept across an agent restart by the spool) and the record's number
+	 * in it, from 1: a resend has the same pair (idempotent publishing). */
+	uint64_t tag, rid;
+};
+
+struct sink_net_ops {
+	/* Optional.  Starts connecting; 0: under way or made, and the
+	 * protocol calls sink_net_up() or sink_net_down() when it knows; < 0:
+	 * failed at once (the base backs off).  NULL: nothing to connect
+	 * (HTTP: every request is its own try). */
+	int (*connect)(struct sink_net *n);
+	/* One message.  On SINK_NET_DOWN_NOW, why (why_len bytes) may say
+	 * why, for stderr. */
+	enum sink_net_sent (*send)(struct sink_net *n,
+				   const struct sink_net_msg *m, char *why,
+				   size_t why_len);
+	/* Frees the protocol's part (disconnect, client handle); the sender
+	 * thread is stopped.  The base frees the struct itself. */
+	void (*close)(struct sink_net *n);
+};
+
+struct sink_net_conf {
+	uint64_t max_rec; /* queue bound (-q) */
+	uint32_t batch; /* records per message */
+	unsigned window; /* messages in flight */
+	uint64_t interval_ns; /* a partial batch waits this long; 0: never */
+	unsigned drain_timeout; /* seconds (--drain-timeout) */
+};
+
+struct sink_net {
+	struct sink base;
+	const struct sink_net_ops *ops;
+	struct sinkq q; /* q.mu guards all below */
+	enum sink_net_state state;
+	uint32_t gen; /* connection number: stale acks are told apart */
+	unsigned inflight, window;
+	uint64_t interval_ns, retry_at, backoff;
+	unsigned drain_timeout;
+	bool stop, dead, draining, failing, thread_running;
+	pthread_t thread;
+	struct sbuf scratch; /* the message being sent (sender thread) */
+};
+
+/* Sets up the base; takes desc ("MQTT ... topic `x`", for messages). */
+void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
+		   const struct sink_net_conf *c, char *desc);
+/* Starts the sender thread.  On failure the caller closes the sink. */
+int sink_net_start(struct sink_net *n, struct sf_error **err);
+/* Connects from the caller's thread (before sink_net_start, to check the
+ * destination at open); returns what ops->connect returned. */
+int sink_net_connect_now(struct sink_net *n);
+/* Waits (up to timeout_ms) for that connection to be made or refused;
+ * true when it is up. */
+bool sink_net_wait_connected(struct sink_net *n, unsigned timeout_ms);
+/* True once the sink is being stopped (a long request may give up). */
+bool sink_net_stopping(struct sink_net *n);
+
+/* From the protocol, any thread, lock not held. */
+void sink_net_up(struct sink_net *n);
+/* why: said once on stderr per outage (NULL: a retry failed, quiet). */
+void sink_net_down(struct sink_net *n, const char *why);
+void sink_net_acked(struct sink_net *n, uint64_t id, uint32_t gen);
+/* A send on connection gen failed: send again from the first unacked. */
+void sink_net_resend(struct sink_net *n, uint32_t gen);
+
+#endif
