@@ -625,12 +625,10 @@ static const struct name_val keyctl_ops[] = {
 	(e)->str[2], SF_STR_MAX, (e)->hdr.flags &SF_F_STR3_TRUNC, \
 		(e)->hdr.flags &SF_F_STR3_FAULT
 
+/* dirfd keys are integers (AT_FDCWD is -100), as in the file events */
 static void dirfd_kv(struct decode_event *v, const char *key, int64_t fd)
 {
-	if ((int)fd == -100)
-		kv_cstr(v, key, "AT_FDCWD");
-	else
-		kv_int(v, key, (int)fd);
+	kv_int(v, key, (int)fd);
 }
 
 static void caps_kv(struct decode_event *v, const char *key, uint64_t set)
@@ -985,10 +983,16 @@ void decode_sec_hdr(struct decode_event *v, const void *raw)
 		const char *op = decode_uring_op_name(h->uring_op);
 
 		kv_cstr(v, "via", "io_uring");
-		if (op)
+		if (op) {
 			kv_cstr(v, "opcode", op);
-		else
-			kv_int(v, "opcode", h->uring_op);
+		} else { /* newer than this agent: still a string */
+			char *p = x_alloc(v, 24);
+
+			if (p) {
+				snprintf(p, 24, "IORING_OP_%u", h->uring_op);
+				kv_cstr(v, "opcode", p);
+			}
+		}
 	}
 	if (h->flags & SF_F_UNRESOLVED)
 		kv_bool(v, "unresolved", true);
