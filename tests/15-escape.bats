@@ -110,6 +110,9 @@ outside() {
 		"one('key.add')['key_type'] == 'user' and one('key.add')['description'] == 'sfagent-key' and one('key.add')['payload_len'] == 6" \
 		"one('key.request')['description'] == 'sfagent-key'" \
 		"one('key.ctl')['operation'] == 'KEYCTL_REVOKE' and one('key.ctl')['key'] == one('key.add')['ret']"
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$T/s.jsonl"
+	echo "$output"
+	assert_success
 }
 
 # the events of one run that an io_uring and a syscall version share:
@@ -165,6 +168,9 @@ PY
 	[ -s "$T/sys.cmp" ] && grep -q secret "$T/sys.cmp"
 	diff "$T/sys.cmp" "$T/ring.cmp"
 	diff "$T/sys.cmp" "$T/sqpoll.cmp"
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$T/ring.jsonl" "$T/sqpoll.jsonl"
+	echo "$output"
+	assert_success
 }
 
 @test "runc container through the hook: the attempts are in its stream; an exec from the overlay upper layer is flagged" {
@@ -201,6 +207,9 @@ PY
 		"one('mem.exec') is not None" \
 		"one('file.open', path='/tmp/u/secret')['via'] == 'io_uring'" \
 		"one('file.open', path='/tmp/u/secret')['comm'].startswith('iou-sqp')"
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$f"
+	echo "$output"
+	assert_success
 }
 
 @test "quixote and cadets: each security type mapped (TSEM names where they exist), fields by name" {
