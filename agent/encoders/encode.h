@@ -101,7 +101,8 @@ const struct encoder *encoder_table(size_t *n);
 #define sf_family_name	   decode_family_name
 
 /* Writer helpers shared by the encoders (encode_util.c). */
-/* v->flags as "O_WRONLY|O_CREAT" (quoted), by v->flag_names */
+/* v->flags as "O_WRONLY|O_CREAT" (quoted), by v->flag_names; bits with
+ * no name as a hex number ("RENAME_NOREPLACE|0x40"); none: "0" */
 void encode_util_flags(struct sbuf *o, const struct decode_event *v);
 /* v->argv as a JSON array of strings, or (array false) as one string, the
  * arguments separated by spaces */

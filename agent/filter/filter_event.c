@@ -101,7 +101,7 @@ void filter_event_get(const void *ctx, enum filter_key key, const char *arg,
 			num(v, e->net_fd);
 		return;
 	case FILTER_KEY_EXIT_CODE:
-		if (has & DECODE_HAS_EXIT)
+		if (has & DECODE_HAS_EXIT_CODE) /* not when killed */
 			num(v, e->exit_code);
 		return;
 	case FILTER_KEY_SIG:
