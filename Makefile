@@ -63,6 +63,7 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
 .DELETE_ON_ERROR:
+.PHONY: fuzz fuzz-quick fuzz-build sanitize-daemon
 .PHONY: all deps deps-demo deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
 	check-format format unit FORCE install-deploy sfhook-static docs-gen
 
@@ -147,16 +148,18 @@ bundles/%/rootfs/bin/busybox: bundles/%/config.json $(shell find bundles -path '
 
 # ---- tests ---------------------------------------------------------------
 -include tests/unit.mk
+-include tests/fuzz/fuzz.mk
 
-test: deps-test build bundles unit check-format
+test: deps-test build bundles unit check-format fuzz-quick
 	$(Q)tests/run-bats $(TESTS)
+	$(Q)$(MAKE) --no-print-directory sanitize-daemon
 
 demo: deps-demo build bundles
 	$(Q)tests/demo.sh
 
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
-	$(BUILD)/bench/encbench
+	$(BUILD)/bench/encbench $(BUILD)/bench/filterbench
 ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
@@ -167,6 +170,12 @@ $(BUILD)/bench/bpfattach: tests/bench/bpfattach.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
+# the filter's cost per event (agent/filter on decoded events)
+FILTERBENCH_SRCS := $(ENCBENCH_SRCS) agent/filter/filter.c agent/filter/filter_event.c
+$(BUILD)/bench/filterbench: tests/bench/filterbench.c $(FILTERBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(FILTERBENCH_SRCS) -lyajl -lseccomp
 $(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
@@ -247,7 +256,7 @@ sfhook-static:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/static $(BUILD)/static/sfhook \
 		LDLIBS_HOOK="-static $$($(CC) -print-file-name=libyajl_s.a)"
 
-FORMAT_SRCS = $(foreach d,$(AGENT_DIRS) lib hook bpf tests/unit,$(wildcard $(d)/*.[ch]))
+FORMAT_SRCS = $(foreach d,$(AGENT_DIRS) lib hook bpf tests/unit tests/fuzz,$(wildcard $(d)/*.[ch]))
 check-format:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
 
