@@ -226,3 +226,17 @@ PY
 	assert_output --partial "sfagent: select: \`pid\` is a key of events"
 	[ ! -e "$T/x" ]
 }
+
+@test "filter: valgrind: stream and output filters, event keys, @FILE: no leak, no invalid access" {
+	printf '# file events under /etc, and whatever root does\n[type file] & [path = /etc/*] | [uid = 0]\n' >"$T/f"
+	run valgrind --suppressions="$SF_TOP/tests/valgrind.supp" --leak-check=full \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=99 -q "$SFAGENT" -X -w vg --filter "@$T/f" -o "$T/v.jsonl" \
+		--file-filter '![type cap] & [comm != nosuch*]' -- /bin/sh -c 'cat /etc/hostname >/dev/null'
+	echo "$output" | grep -v "unhandled eBPF" || true
+	assert_success
+	assert_stream "$T/v.jsonl" \
+		"ev[-1]['type'] == 'stream.end' and ev[-1]['filtered'] > 0" \
+		"one('file.open', path='/etc/hostname')" \
+		"not by('cap.capable')"
+}
