@@ -51,6 +51,33 @@ static int opt_ringbuf(struct sf_options *o, const struct sf_opt *d,
 	return 0;
 }
 
+/* --spool-max BYTES[K|M|G]; 0: no spool */
+static int opt_spool_max(struct sf_options *o, const struct sf_opt *d,
+			 const char *arg, struct sf_error **err)
+{
+	unsigned long long v;
+	char *end = NULL;
+
+	errno = 0;
+	v = (*arg >= '0' && *arg <= '9') ? strtoull(arg, &end, 10) : 0;
+	if (end && end != arg && !errno && v <= (1ull << 40)) {
+		if (*end == 'K' || *end == 'k')
+			v <<= 10, end++;
+		else if (*end == 'M' || *end == 'm')
+			v <<= 20, end++;
+		else if (*end == 'G' || *end == 'g')
+			v <<= 30, end++;
+	}
+	if (!end || end == arg || *end || errno || v > (1ull << 40) ||
+	    (v && v < (1u << 20)))
+		return sf_usage(
+			err,
+			"bad --spool-max `%s`: want bytes (K, M, G allowed) from 1M to 1024G, or 0 for no spool",
+			arg);
+	o->spool_max = v;
+	return 0;
+}
+
 static int opt_mqtt_password(struct sf_options *o, const struct sf_opt *d,
 			     const char *arg, struct sf_error **err)
 {
@@ -335,6 +362,22 @@ const struct sf_opt cli_opts[] = {
 	 .arg = "SECS",
 	 .help = "the same as --drain-timeout",
 	 .bad = "bad --drain-timeout `%s`: want 0-3600 seconds",
+	 .modes = SF_MB_STREAM},
+
+	SECTION("Spool (MQTT and HTTP; docs/outputs.md)"),
+	{.name = "spool-dir",
+	 .kind = SF_OPT_PATH,
+	 .off = OFF(spool_dir),
+	 .arg = "DIR",
+	 .help = "keep undelivered records in DIR, replayed in order\n(default $SFAGENT_SPOOL_DIR or /var/lib/sfagent/spool)",
+	 .bad = "bad --spool-dir `%s`: want an absolute path",
+	 .modes = SF_MB_STREAM,
+	 .complete = "dir"},
+	{.name = "spool-max",
+	 .kind = SF_OPT_FUNC,
+	 .parse = opt_spool_max,
+	 .arg = "BYTES",
+	 .help = "spool at most BYTES per sink (K, M, G; default 256M;\n0: no spool, memory only)",
 	 .modes = SF_MB_STREAM},
 
 	SECTION("HTTP (--http)"),

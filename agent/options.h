@@ -48,6 +48,9 @@ struct sf_options {
 	const char *mqtt_client_id; /* --mqtt-client-id */
 	unsigned mqtt_batch; /* --mqtt-batch: records per message */
 	unsigned drain_timeout; /* --drain-timeout SECS at exit */
+	const char *spool_dir; /* --spool-dir; NULL: $SFAGENT_SPOOL_DIR or
+				  /var/lib/sfagent/spool */
+	uint64_t spool_max; /* --spool-max BYTES; 0: no spool */
 	const char *http_url; /* --http */
 	unsigned http_batch; /* --http-batch */
 	unsigned http_interval_ms; /* --http-interval */

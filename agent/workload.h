@@ -29,6 +29,7 @@ struct workload {
 	uint64_t events; /* events encoded */
 	uint64_t missed_ringbuf; /* reported so far */
 	uint64_t missed_sink; /* reported so far */
+	uint64_t missed_spool; /* of which for a full spool (spool_full) */
 
 	struct sbuf out; /* encoded, not yet handed to the sinks */
 	const struct encoder *enc;

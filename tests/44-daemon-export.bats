@@ -10,6 +10,7 @@ load helpers/sinks # after hook_helper: its wait_for (SECONDS CMD...) is used
 setup_file() {
 	hook_suite_setup
 	export SINK_DIR="$HT/sinks"
+	export SFAGENT_SPOOL_DIR="$HT/spool"
 	mkdir -p "$SINK_DIR"
 	broker_start
 	http_start 17602
@@ -20,7 +21,7 @@ setup_file() {
 # The suite's daemon; its pid in a file too, as a test may restart it.
 start_main_daemon() {
 	start_daemon -e hostT -b 127.0.0.1 -p 17601 --http http://127.0.0.1:17602/ingest \
-		--http-interval 100 --drain-timeout 20 -q 500
+		--http-interval 100 --drain-timeout 20 -q 500 --spool-max 0
 	echo "$AGENT_PID" >"$HT/agent.pid"
 }
 

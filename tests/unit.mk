@@ -9,7 +9,7 @@ UNIT_SRCS := agent/agent.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
 	agent/sinks/sink_http.c agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c \
 	agent/encoders/encode.c agent/encoders/encode_util.c \
 	agent/encoders/encode_json.c agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
-	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_topic.c agent/encoders/encode_quixote.c \
+	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_topic.c agent/encoders/encode_quixote.c \
 	agent/encoders/encode_cadets.c agent/modes/bundle.c lib/util.c lib/cgroup.c lib/json.c \
 	lib/oci.c lib/proto.c agent/filter/filter.c
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
@@ -22,7 +22,7 @@ $(BUILD)/unit-obj/%.o: %.c
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,UNIT,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lpthread
+	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lz -lpthread
 
 # test workloads (plain programs the suites run under sfagent)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))

@@ -50,6 +50,9 @@ struct sink {
 	/* Records lost.  Sinks with threads add to it from those threads:
 	 * read it with sink_dropped(). */
 	uint64_t dropped;
+	/* Of those, dropped because the spool was full (stream.missed
+	 * reason spool_full); read with sink_dropped_spool(). */
+	uint64_t dropped_spool;
 	char *desc; /* "file /var/log/x.jsonl" for messages */
 };
 
@@ -61,6 +64,20 @@ static inline uint64_t sink_dropped(const struct sink *s)
 static inline void sink_count_dropped(struct sink *s, uint64_t n)
 {
 	__atomic_fetch_add(&s->dropped, n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t sink_dropped_spool(const struct sink *s)
+{
+	return __atomic_load_n(&s->dropped_spool, __ATOMIC_RELAXED);
+}
+
+/* Counted in both: dropped_spool is the part of dropped it explains.  The
+ * total first: a reader that reads the spool part first never sees it
+ * exceed the total. */
+static inline void sink_count_dropped_spool(struct sink *s, uint64_t n)
+{
+	__atomic_fetch_add(&s->dropped, n, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&s->dropped_spool, n, __ATOMIC_SEQ_CST);
 }
 
 static inline int sink_write_control(struct sink *s, const char *buf,

@@ -97,6 +97,8 @@ PY
 
 sinks_setup() {
 	SINK_DIR="$(mktemp -d)"
+	# each test its own spool (the agent's default is /var/lib/sfagent/spool)
+	export SFAGENT_SPOOL_DIR="$SINK_DIR/spool"
 	SUB_PIDS=
 	MQTT_PID=
 	SINKLOAD="$SF_WORKLOADS/sinkload"
