@@ -57,6 +57,15 @@ struct sf_options {
 	const char *http_headers[16]; /* --http-header, repeatable */
 	int http_nheaders;
 	const char *http_cafile; /* --http-cafile */
+	const char *nats_url; /* --nats URL[,URL...] */
+	const char *nats_subject; /* --nats-subject TEMPLATE */
+	const char *nats_creds; /* --nats-creds FILE */
+	const char *nats_user; /* --nats-user */
+	const char *nats_password_file; /* --nats-password-file */
+	const char *nats_cafile, *nats_cert, *nats_key; /* TLS */
+	const char *nats_stream; /* --nats-stream NAME */
+	bool nats_create_stream; /* --nats-create-stream */
+	unsigned nats_replicas; /* --nats-replicas N */
 	unsigned rotate_secs; /* -G */
 	uint64_t max_size; /* --max-size MB, in bytes */
 	unsigned max_files; /* --max-files */

@@ -6,7 +6,7 @@ UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-DSF_VERSION='"$(VERSION)"' $(SF_INCLUDES) -Itests/unit
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_SRCS := agent/agent.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
-	agent/sinks/sink_http.c agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c \
+	agent/sinks/sink_http.c agent/sinks/sink_nats.c agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c \
 	agent/encoders/encode.c agent/encoders/encode_util.c \
 	agent/encoders/encode_json.c agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
 	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_topic.c agent/encoders/encode_quixote.c \
@@ -22,7 +22,7 @@ $(BUILD)/unit-obj/%.o: %.c
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,UNIT,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lz -lpthread
+	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lnats -lz -lpthread
 
 # test workloads (plain programs the suites run under sfagent)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))
@@ -31,4 +31,10 @@ $(BUILD)/tests/%: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -no-pie -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
 
-unit: $(UNIT_TESTS) $(WORKLOADS)
+# the JetStream consumer of the NATS suite (tests/47-nats.bats)
+$(BUILD)/tests/natsread: tests/helpers/natsread.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lnats
+
+unit: $(UNIT_TESTS) $(WORKLOADS) $(BUILD)/tests/natsread

@@ -149,6 +149,19 @@ struct sink *sink_mqtt_open(const struct sf_options *o, const char *topic,
 struct sink *sink_mqtt_open_background(const struct sf_options *o,
 				       const char *topic, const char *client_id,
 				       struct sf_error **err);
+/* NATS JetStream (--nats): connects before returning when wait (else in
+ * the background, as the daemon does); exporter goes into each record's
+ * Nats-Msg-Id. */
+struct sink *sink_nats_open(const struct sf_options *o, const char *subject,
+			    const char *exporter, bool wait,
+			    struct sf_error **err);
+#define SINK_NATS_DEFAULT "sfagent.%h.%w"
+/* %h, %w, %c and %% in a NATS subject template; no wildcards (* >), no
+ * spaces, no empty tokens; in values '.', '*', '>', spaces and control
+ * characters become '_'.  NULL and a usage error otherwise. */
+char *sink_topic_expand_nats(const char *tmpl, const char *exporter,
+			     const char *workload, const char *container_id,
+			     struct sf_error **err);
 /* HTTP: POSTs batches from a thread of its own. */
 struct sink *sink_http_open(const struct sf_options *o, const char *url,
 			    struct sf_error **err);

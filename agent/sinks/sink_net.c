@@ -180,6 +180,22 @@ static void sent(struct sink_net *n, enum sink_net_sent r, uint64_t id,
 	}
 }
 
+void sink_net_rejected(struct sink_net *n, uint64_t id, uint32_t gen)
+{
+	struct sinkq_msg *m;
+	uint64_t first;
+
+	pthread_mutex_lock(&n->q.mu);
+	first = n->q.count ? sinkq_at(&n->q, 0)->id : 0;
+	if (n->q.count && id >= first && id - first < n->q.count) {
+		m = sinkq_at(&n->q, id - first);
+		if (!(m->flags & SINKQ_ACKED))
+			sent(n, SINK_NET_REJECTED, id, gen, m->nrec - m->nctl,
+			     "");
+	}
+	pthread_mutex_unlock(&n->q.mu);
+}
+
 static void send_some(struct sink_net *n)
 {
 	char why[256];
@@ -302,6 +318,10 @@ static void give_up(struct sink_net *n)
 	/* a send may be under way: stop the thread before emptying the queue */
 	stop_thread(n);
 	pthread_mutex_lock(&n->q.mu);
+	if (n->dead) {
+		pthread_mutex_unlock(&n->q.mu);
+		return; /* given up already: told then */
+	}
 	lost = sinkq_discard(&n->q);
 	if (n->spool) {
 		spool_acked(n, true);

@@ -130,5 +130,7 @@ void sink_net_down(struct sink_net *n, const char *why);
 void sink_net_acked(struct sink_net *n, uint64_t id, uint32_t gen);
 /* A send on connection gen failed: send again from the first unacked. */
 void sink_net_resend(struct sink_net *n, uint32_t gen);
+/* Message id will never be taken: its ordinary records are dropped. */
+void sink_net_rejected(struct sink_net *n, uint64_t id, uint32_t gen);
 
 #endif
