@@ -27,7 +27,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 # agent/ is split by role (docs/hacking.md); its subfolders are include paths.
-AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks agent/filter
+AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks agent/filter agent/seccomp
 SF_INCLUDES := -Ilib -Ibpf $(AGENT_DIRS:%=-I%) -I$(BUILD)
 SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
 	$(SF_INCLUDES) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
@@ -162,7 +162,7 @@ demo: deps-demo build bundles
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
 	$(BUILD)/bench/encbench
-ENCBENCH_SRCS := agent/sbuf.c agent/encoders/encode_json.c agent/encoders/encode_util.c lib/util.c
+ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
 	@mkdir -p $(@D)

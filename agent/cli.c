@@ -10,7 +10,9 @@
 #include <limits.h>
 #include <string.h>
 
+#include "budget.h"
 #include "cli.h"
+#include "formats.h"
 #include "proto.h"
 #include "sink.h"
 
@@ -212,7 +214,7 @@ static void set_defaults(struct sf_options *o)
 	memset(o, 0, sizeof(*o));
 	o->port = 1883;
 	o->queue_size = 1000;
-	o->format = "json";
+	o->format = SF_FORMAT_DEFAULT;
 	o->duration = 10;
 	o->ringbuf_bytes = DEFAULT_RINGBUF;
 	o->mqtt_qos = 1;
@@ -221,6 +223,7 @@ static void set_defaults(struct sf_options *o)
 	o->spool_max = 256ull << 20;
 	o->http_batch = 1000;
 	o->http_interval_ms = 1000;
+	budget_opt_defaults(o);
 	o->bundle_dir = getenv("SFAGENT_BUNDLES");
 	if (!o->bundle_dir || !*o->bundle_dir)
 		o->bundle_dir = "/var/lib/sfagent/bundles";
@@ -335,10 +338,11 @@ static int check_output(const struct sf_options *o, struct sf_error **err)
 static int check_sinks(const struct sf_options *o, struct sf_error **err)
 {
 	if ((o->rotate_secs || o->max_size || o->max_files) &&
+	    o->mode != SF_MODE_DAEMON &&
 	    (!o->output || strcmp(o->output, "-") == 0))
 		return sf_usage(
 			err,
-			"-G, --max-size and --max-files rotate an output file: give -o FILE (not stdout)");
+			"-G, --max-size and --max-files rotate an output file: give -o FILE (not stdout), or use them with -D");
 	if (o->max_files && !o->rotate_secs && !o->max_size)
 		return sf_usage(
 			err, "--max-files needs -G SECONDS or --max-size MB");
@@ -446,7 +450,10 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		o->socket_path = SF_SOCKET_DEFAULT;
 	if (!o->output_dir)
 		o->output_dir = "/var/log/sfagent";
-	if (check_output(o, err) < 0 || check_sinks(o, err) < 0)
+	if (!o->seccomp_dir)
+		o->seccomp_dir = "/etc/sfagent/seccomp";
+	if (check_output(o, err) < 0 || check_sinks(o, err) < 0 ||
+	    budget_opt_check(o, err) < 0)
 		return -1;
 	return check_sink_values(o, err);
 }

@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "run.h"
+#include "seccomp_self.h"
 
 static const struct sf_mode_desc modes[] = {
 	{SF_MODE_EXECUTE, run_execute,
@@ -44,6 +45,8 @@ static int print_doc(const struct sf_options *o)
 		cli_doc_find(o->doc)(stdout);
 	else if (o->version)
 		printf("sfagent %s\n", SF_VERSION);
+	else if (o->sandbox_list)
+		seccomp_self_list(stdout);
 	else
 		return 0;
 	return 1;

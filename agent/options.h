@@ -27,6 +27,7 @@ struct sf_options {
 	const char *broker; /* -b */
 	int port; /* -p */
 	const char *topic; /* -t */
+	const char *topic_root; /* --topic-root (-D: container-chosen topics) */
 	unsigned queue_size; /* -q */
 	const char *exporter; /* -e, default: hostname */
 	const char *format; /* -F */
@@ -81,6 +82,19 @@ struct sf_options {
 	const char *mqtt_filter; /* --mqtt-filter */
 	const char *http_filter; /* --http-filter */
 	const char *select; /* --select (daemon): containers tracked */
+
+	/* daemon budgets per stream (issue 10), 0: no limit */
+	uint64_t stream_rate; /* --stream-rate: events/s */
+	uint64_t stream_burst; /* --stream-burst: events */
+	uint64_t stream_max_bytes; /* --stream-max-bytes */
+	uint64_t output_max_bytes; /* --output-max-bytes SIZE */
+	unsigned output_max_pct; /* --output-max-bytes N%: of the file system */
+	/* seccomp (agent/seccomp/) */
+	const char *seccomp_profile; /* -X/-w --seccomp-profile FILE */
+	const char *seccomp_dir; /* --seccomp-dir: base profiles (-D) */
+	bool no_sandbox; /* --no-sandbox: -D without its own seccomp filter */
+	bool sandbox_selftest; /* --sandbox-selftest (tests only) */
+	bool sandbox_list; /* --sandbox-list */
 	bool help, version;
 	const char *doc; /* --doc NAME: print a document made from the options */
 	int argc; /* PROGRAM ARGS... */

@@ -4,8 +4,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <linux/magic.h>
@@ -15,13 +19,50 @@
 
 #define DEFAULT_BTF "/sys/kernel/btf/vmlinux"
 
+/*
+ * What the probe attaches: a program on its own section's hook (tp_btf/...),
+ * or on the perf tracepoint syscalls/<tp>.  link is NULL while detached.
+ */
+struct attachment {
+	struct bpf_program *prog;
+	char *tp; /* NULL: the program's section says where */
+	const char *what; /* for messages */
+	struct bpf_link *link;
+};
+
+/*
+ * A perf tracepoint's link is released by the kernel one at a time under one
+ * mutex, each after an RCU grace period (~40 ms here: 8 links, 0.3 s, and 53
+ * of them took 2-4 s before sys_exit became one link).  So nobody waits for
+ * it: detach hands those links to a releaser thread, and attach takes back
+ * the ones it has not released yet; close at exit hands them to a child
+ * process, so that the agent's own exit (and status) is not held up.
+ */
+struct release_queue {
+	pthread_mutex_t lock;
+	pthread_cond_t more;
+	struct {
+		int idx; /* into probe_bpf.att */
+		struct bpf_link *link;
+	} * items;
+	int n, cap;
+	int busy_idx; /* the one being released now, -1: none */
+	bool running, stop;
+	bool joinable; /* thread was started and is not joined yet */
+	pthread_t thread;
+};
+
 /* The BPF backend's state (probe->state). */
 struct probe_bpf {
 	struct sfagent_bpf *skel;
 	struct ring_buffer *rb;
-	struct bpf_link **links;
-	int nlinks;
+	struct attachment *att;
+	int natt;
 	int ncpus;
+	struct release_queue rq;
+	/* seccomp recording programs, attached while some slot records */
+	struct bpf_link *seccomp_links[2];
+	unsigned seccomp_users;
 };
 
 static struct probe_bpf *bpf_of(struct probe *p)
@@ -29,8 +70,8 @@ static struct probe_bpf *bpf_of(struct probe *p)
 	return p->state;
 }
 
-/* Syscalls whose exit we export (tracepoint syscalls/sys_exit_<tp>): the
- * one list in bpf/syscalls.def, which the BPF side's dispatch comes from. */
+/* Exported syscalls: the one list in bpf/syscalls.def, which the BPF side's
+ * dispatch comes from; those with SF_SC_ENTER get syscalls/sys_enter_<tp>. */
 struct exported_syscall {
 	const char *tp;
 	unsigned flags; /* SF_SC_* */
@@ -92,16 +133,17 @@ int probe_mount_fs(struct sf_error **err)
 			       err);
 }
 
-static int add_link(struct probe *p, struct bpf_link *l, const char *what,
-		    struct sf_error **err)
+static void add_attachment(struct probe_bpf *b, struct bpf_program *prog,
+			   const char *tp, const char *what)
 {
-	struct probe_bpf *b = bpf_of(p);
+	struct attachment *at;
 
-	if (!l)
-		return sf_fail(err, errno, "attach BPF program to %s", what);
-	b->links = xrealloc(b->links, (b->nlinks + 1) * sizeof(*b->links));
-	b->links[b->nlinks++] = l;
-	return 0;
+	b->att = xrealloc(b->att, (b->natt + 1) * sizeof(*b->att));
+	at = &b->att[b->natt++];
+	at->prog = prog;
+	at->tp = tp ? xstrdup(tp) : NULL;
+	at->what = what ? what : at->tp;
+	at->link = NULL;
 }
 
 static bool syscall_tp_exists(const char *dir, const char *name)
@@ -112,11 +154,12 @@ static bool syscall_tp_exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
-/* Attaches prog to syscalls/<prefix><tp> of every exported syscall that
- * has all of the flags in `need`. */
-static int attach_syscalls(struct probe *p, struct bpf_program *prog,
-			   const char *prefix, unsigned need,
-			   struct sf_error **err)
+/* Plans prog on syscalls/<prefix><tp> of every exported syscall that has
+ * all of the flags in `need`; a missing tracepoint fails here, at open, not
+ * at the first attach (the daemon attaches only when a workload comes). */
+static int plan_syscalls(struct probe_bpf *b, struct bpf_program *prog,
+			 const char *prefix, unsigned need,
+			 struct sf_error **err)
 {
 	const char *dir = access("/sys/kernel/debug/tracing/events", F_OK) == 0
 				  ? "/sys/kernel/debug/tracing"
@@ -145,13 +188,173 @@ static int attach_syscalls(struct probe *p, struct bpf_program *prog,
 				"tracepoint syscalls/%s not found under %s/events: sfagent needs a kernel with CONFIG_FTRACE_SYSCALLS=y",
 				tp, dir);
 		}
-		if (add_link(p,
-			     bpf_program__attach_tracepoint(prog, "syscalls",
-							    tp),
-			     tp, err) < 0)
-			return -1;
+		add_attachment(b, prog, tp, NULL);
 	}
 	return 0;
+}
+
+static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
+{
+	struct sfagent_bpf *s = b->skel;
+
+	add_attachment(b, s->progs.sf_exec, NULL, "sched_process_exec");
+	add_attachment(b, s->progs.sf_fork, NULL, "sched_process_fork");
+	add_attachment(b, s->progs.sf_exit, NULL, "sched_process_exit");
+	add_attachment(b, s->progs.sf_capable, NULL, "cap_capable");
+	/* every syscall's exit: one link, not one per exported syscall (see
+	 * sf_sys_exit) */
+	add_attachment(b, s->progs.sf_sys_exit, NULL, "sys_exit");
+	return plan_syscalls(b, s->progs.sf_sys_enter_cred, "sys_enter_",
+			     SF_SC_ENTER, err);
+}
+
+/* ---- releasing perf tracepoint links off everyone's path -------------- */
+
+static void *releaser(void *arg)
+{
+	struct release_queue *q = arg;
+
+	pthread_mutex_lock(&q->lock);
+	while (!q->stop && q->n > 0) {
+		struct bpf_link *l = q->items[--q->n].link;
+
+		q->busy_idx = q->items[q->n].idx;
+		pthread_mutex_unlock(&q->lock);
+		bpf_link__destroy(l); /* the slow part */
+		pthread_mutex_lock(&q->lock);
+		q->busy_idx = -1;
+		pthread_cond_broadcast(&q->more);
+	}
+	q->running = false;
+	pthread_cond_broadcast(&q->more);
+	pthread_mutex_unlock(&q->lock);
+	return NULL;
+}
+
+/* Queues at's link for release; starts the releaser if it is not running. */
+static void release_later(struct probe_bpf *b, int idx)
+{
+	struct release_queue *q = &b->rq;
+	int r;
+
+	pthread_mutex_lock(&q->lock);
+	if (q->n == q->cap) {
+		q->cap = q->cap ? 2 * q->cap : 16;
+		q->items = xrealloc(q->items, q->cap * sizeof(*q->items));
+	}
+	q->items[q->n].idx = idx;
+	q->items[q->n].link = b->att[idx].link;
+	q->n++;
+	b->att[idx].link = NULL;
+	if (!q->running) {
+		sigset_t all, old;
+
+		if (q->joinable) /* done, or about to be: nothing to wait for */
+			pthread_join(q->thread, NULL);
+		/* born with every signal blocked: a SIGTERM meant for the main
+		 * loop's signalfd must not kill the agent through this thread */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		r = pthread_create(&q->thread, NULL, releaser, q);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		q->running = q->joinable = r == 0;
+		if (r)
+			log_debug("releaser thread: %s", strerror(r));
+	}
+	pthread_mutex_unlock(&q->lock);
+	if (!q->running) /* no thread: release here, slowly but surely */
+		releaser(q);
+}
+
+/* Attach takes back what the releaser has not released yet (still attached
+ * and working) and waits for the one it is releasing now. */
+static void release_take_back(struct probe_bpf *b)
+{
+	struct release_queue *q = &b->rq;
+
+	pthread_mutex_lock(&q->lock);
+	for (int i = 0; i < q->n; i++)
+		b->att[q->items[i].idx].link = q->items[i].link;
+	q->n = 0;
+	while (q->busy_idx >= 0)
+		pthread_cond_wait(&q->more, &q->lock);
+	pthread_mutex_unlock(&q->lock);
+}
+
+/* close: the releaser stops after the link it is releasing now; what it
+ * still holds comes back. */
+static void release_stop(struct probe_bpf *b)
+{
+	struct release_queue *q = &b->rq;
+
+	pthread_mutex_lock(&q->lock);
+	q->stop = true;
+	for (int i = 0; i < q->n; i++)
+		b->att[q->items[i].idx].link = q->items[i].link;
+	q->n = 0;
+	pthread_mutex_unlock(&q->lock);
+	if (q->joinable)
+		pthread_join(q->thread, NULL);
+	q->joinable = false;
+	free(q->items);
+	q->items = NULL;
+}
+
+/*
+ * At exit: a child inherits the perf links and releases them; the agent
+ * drops its own references, which costs nothing while the child holds
+ * them, and exits at once.  The child closes every other descriptor first,
+ * so no pipe or socket of the caller's waits for it.  fork() in a process
+ * with threads (network sinks): the child only calls close and _exit.
+ * Returns whether a child took them.
+ */
+static bool release_in_child(struct probe_bpf *b)
+{
+	int *keep = xmalloc((b->natt + 1) * sizeof(*keep));
+	int nkeep = 0, from = 0;
+	pid_t pid;
+
+	for (int i = 0; i < b->natt; i++)
+		if (b->att[i].tp && b->att[i].link)
+			keep[nkeep++] = bpf_link__fd(b->att[i].link);
+	if (!nkeep) {
+		free(keep);
+		return false;
+	}
+	/* ascending, for the close_range gaps */
+	for (int i = 1; i < nkeep; i++)
+		for (int j = i; j > 0 && keep[j - 1] > keep[j]; j--) {
+			int t = keep[j];
+
+			keep[j] = keep[j - 1];
+			keep[j - 1] = t;
+		}
+	keep[nkeep] = -1;
+	pid = fork();
+	if (pid == 0) {
+		sigset_t all;
+
+		sigfillset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		setsid();
+		prctl(PR_SET_NAME, "sfagent-release");
+		for (int i = 0; i < nkeep; i++) {
+			if (keep[i] > from)
+				close_range(from, keep[i] - 1, 0);
+			from = keep[i] + 1;
+		}
+		close_range(from, ~0u, 0);
+		for (int i = 0; i < nkeep; i++)
+			close(keep[i]);
+		_exit(0);
+	}
+	free(keep);
+	if (pid < 0)
+		log_debug("fork to release tracepoints: %s", strerror(errno));
+	else
+		log_debug("%d tracepoint links left to process %d to release",
+			  nkeep, (int)pid);
+	return pid > 0;
 }
 
 static int bpf_open(struct probe *p, const struct probe_opts *o,
@@ -173,6 +376,9 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 	if (probe_mount_fs(err) < 0)
 		return -1;
 	b = p->state = xzalloc(sizeof(*b));
+	pthread_mutex_init(&b->rq.lock, NULL);
+	pthread_cond_init(&b->rq.more, NULL);
+	b->rq.busy_idx = -1;
 	b->ncpus = libbpf_num_possible_cpus();
 	if (b->ncpus <= 0)
 		return sf_fail(err, -b->ncpus, "count possible CPUs");
@@ -197,6 +403,8 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 			"load BPF programs: %s (kernel BTF %s; run with -d FILE for libbpf's and the verifier's log)",
 			msg, btf);
 	}
+	if (plan_attachments(b, err) < 0)
+		return -1;
 	b->rb = ring_buffer__new(bpf_map__fd(s->maps.events), o->on_event,
 				 o->ctx, NULL);
 	if (!b->rb)
@@ -209,37 +417,42 @@ static void bpf_detach(struct probe *p)
 {
 	struct probe_bpf *b = bpf_of(p);
 
-	for (int i = 0; i < b->nlinks; i++)
-		bpf_link__destroy(b->links[i]);
-	free(b->links);
-	b->links = NULL;
-	b->nlinks = 0;
+	for (int i = 0; i < b->natt; i++) {
+		if (!b->att[i].link)
+			continue;
+		if (b->att[i].tp) {
+			release_later(b, i);
+		} else {
+			bpf_link__destroy(b->att[i].link);
+			b->att[i].link = NULL;
+		}
+	}
 }
 
 static int bpf_attach(struct probe *p, struct sf_error **err)
 {
-	struct sfagent_bpf *s = bpf_of(p)->skel;
+	struct probe_bpf *b = bpf_of(p);
+	int n = 0;
 
-	if (add_link(p, bpf_program__attach(s->progs.sf_exec),
-		     "sched_process_exec", err) < 0 ||
-	    add_link(p, bpf_program__attach(s->progs.sf_fork),
-		     "sched_process_fork", err) < 0 ||
-	    add_link(p, bpf_program__attach(s->progs.sf_exit),
-		     "sched_process_exit", err) < 0 ||
-	    add_link(p, bpf_program__attach(s->progs.sf_capable), "cap_capable",
-		     err) < 0 ||
-	    add_link(p, bpf_program__attach(s->progs.sf_sys_exit_compat),
-		     "sys_exit (32-bit syscalls)", err) < 0)
-		goto fail;
-	if (attach_syscalls(p, s->progs.sf_sys_exit, "sys_exit_", 0, err) < 0 ||
-	    attach_syscalls(p, s->progs.sf_sys_enter_cred, "sys_enter_",
-			    SF_SC_ENTER, err) < 0)
-		goto fail;
-	log_debug("BPF attached: %d links", bpf_of(p)->nlinks);
+	release_take_back(b);
+	for (int i = 0; i < b->natt; i++) {
+		struct attachment *at = &b->att[i];
+
+		if (at->link)
+			continue;
+		at->link = at->tp ? bpf_program__attach_tracepoint(
+					    at->prog, "syscalls", at->tp)
+				  : bpf_program__attach(at->prog);
+		if (!at->link) {
+			sf_fail(err, errno, "attach BPF program to %s",
+				at->what);
+			bpf_detach(p);
+			return -1;
+		}
+		n++;
+	}
+	log_debug("BPF attached: %d links, %d new", b->natt, n);
 	return 0;
-fail:
-	bpf_detach(p);
-	return -1;
 }
 
 static void bpf_close(struct probe *p)
@@ -248,9 +461,20 @@ static void bpf_close(struct probe *p)
 
 	if (!b)
 		return;
-	bpf_detach(p);
+	release_stop(b);
+	release_in_child(b);
+	for (int i = 0; i < b->natt; i++) {
+		if (b->att[i].link)
+			bpf_link__destroy(b->att[i].link);
+		free(b->att[i].tp);
+	}
+	free(b->att);
+	for (int i = 0; i < 2; i++)
+		bpf_link__destroy(b->seccomp_links[i]);
 	ring_buffer__free(b->rb);
 	sfagent_bpf__destroy(b->skel);
+	pthread_mutex_destroy(&b->rq.lock);
+	pthread_cond_destroy(&b->rq.more);
 	free(b);
 	p->state = NULL;
 }
@@ -297,6 +521,7 @@ static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 	for (int i = 0; i < b->ncpus; i++) {
 		sum.ringbuf += d[i].ringbuf;
 		sum.filtered += d[i].filtered;
+		sum.paused += d[i].paused;
 	}
 	return sum;
 }
@@ -333,6 +558,19 @@ static void bpf_reset_drops(struct probe *p, uint32_t slot)
 			     sizeof(d), BPF_ANY);
 }
 
+static void bpf_pause(struct probe *p, uint32_t slot, bool paused)
+{
+	/* a plain store into the mmapped .bss: no syscall on the hot path */
+	__atomic_store_n(
+		&bpf_of(p)->skel->bss->paused[slot & (SF_MAX_SLOTS - 1)],
+		paused, __ATOMIC_RELAXED);
+}
+
+static uint64_t bpf_paused_drops(struct probe *p, uint32_t slot)
+{
+	return bpf_drop_sum(p, slot).paused;
+}
+
 static int bpf_epoll_fd(struct probe *p)
 {
 	return ring_buffer__epoll_fd(bpf_of(p)->rb);
@@ -341,6 +579,74 @@ static int bpf_epoll_fd(struct probe *p)
 static int bpf_poll(struct probe *p)
 {
 	return ring_buffer__consume(bpf_of(p)->rb);
+}
+
+static int bpf_seccomp_start(struct probe *p, uint32_t slot,
+			     struct sf_error **err)
+{
+	struct probe_bpf *pb = bpf_of(p);
+	struct sf_seccomp_bits b[pb->ncpus];
+	__u32 on = 1;
+	int r;
+
+	memset(b, 0, sizeof(b));
+	r = bpf_map__update_elem(pb->skel->maps.seccomp_bits, &slot,
+				 sizeof(slot), b, sizeof(b), BPF_ANY);
+	if (!r)
+		r = bpf_map__update_elem(pb->skel->maps.seccomp_on, &slot,
+					 sizeof(slot), &on, sizeof(on),
+					 BPF_ANY);
+	if (r < 0)
+		return sf_fail(err, -r, "seccomp recording: BPF map update");
+	if (pb->seccomp_users++ == 0) {
+		pb->seccomp_links[0] =
+			bpf_program__attach(pb->skel->progs.sf_seccomp_enter);
+		/* io_uring may be compiled out: the syscalls still count */
+		pb->seccomp_links[1] =
+			bpf_program__attach(pb->skel->progs.sf_seccomp_uring);
+		if (!pb->seccomp_links[0]) {
+			int e = errno;
+
+			pb->seccomp_users = 0;
+			on = 0;
+			bpf_map__update_elem(pb->skel->maps.seccomp_on, &slot,
+					     sizeof(slot), &on, sizeof(on),
+					     BPF_ANY);
+			return sf_fail(
+				err, e,
+				"seccomp recording: attach to sys_enter");
+		}
+	}
+	return 0;
+}
+
+static void bpf_seccomp_stop(struct probe *p, uint32_t slot,
+			     struct sf_seccomp_bits *out)
+{
+	struct probe_bpf *pb = bpf_of(p);
+	struct sf_seccomp_bits b[pb->ncpus];
+	__u32 off = 0;
+
+	memset(b, 0, sizeof(b)); /* valgrind cannot see the kernel fill it */
+	if (!pb->seccomp_users)
+		return;
+	bpf_map__update_elem(pb->skel->maps.seccomp_on, &slot, sizeof(slot),
+			     &off, sizeof(off), BPF_ANY);
+	if (bpf_map__lookup_elem(pb->skel->maps.seccomp_bits, &slot,
+				 sizeof(slot), b, sizeof(b), 0) == 0)
+		for (int c = 0; c < pb->ncpus; c++) {
+			for (int i = 0; i < SF_SECCOMP_NR_MAX / 64; i++) {
+				out->native[i] |= b[c].native[i];
+				out->compat[i] |= b[c].compat[i];
+			}
+			for (int i = 0; i < SF_SECCOMP_URING_MAX / 64; i++)
+				out->uring[i] |= b[c].uring[i];
+		}
+	if (--pb->seccomp_users == 0)
+		for (int i = 0; i < 2; i++) {
+			bpf_link__destroy(pb->seccomp_links[i]);
+			pb->seccomp_links[i] = NULL;
+		}
 }
 
 const struct probe_ops probe_bpf_ops = {
@@ -357,4 +663,8 @@ const struct probe_ops probe_bpf_ops = {
 	.reset_drops = bpf_reset_drops,
 	.filtered = bpf_filtered,
 	.set_filter_mask = bpf_set_filter_mask,
+	.pause = bpf_pause,
+	.paused_drops = bpf_paused_drops,
+	.seccomp_start = bpf_seccomp_start,
+	.seccomp_stop = bpf_seccomp_stop,
 };

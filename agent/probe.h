@@ -16,6 +16,9 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+
+#include "sfagent.h"
 
 #include "util.h"
 
@@ -30,6 +33,7 @@ struct probe_opts {
 };
 
 struct sf_type_mask;
+struct sf_seccomp_bits;
 
 struct probe_ops {
 	const char *name;
@@ -59,6 +63,20 @@ struct probe_ops {
 	int (*set_filter_mask)(struct probe *p, uint32_t slot,
 			       const struct sf_type_mask *m,
 			       struct sf_error **err);
+	/* Optional.  Over budget (agent/daemon/budget.h): slot's events are
+	 * counted instead of taking ring-buffer space, until unpaused. */
+	void (*pause)(struct probe *p, uint32_t slot, bool paused);
+	/* Optional.  Events not sent while slot was paused, since the last
+	 * reset_drops. */
+	uint64_t (*paused_drops)(struct probe *p, uint32_t slot);
+	/* Optional.  Seccomp recording for slot (agent/seccomp/): start
+	 * clears its bits and sets its flag, the recording programs attached
+	 * while any slot records; stop reads the bits (the CPUs ORed) and
+	 * clears the flag, detaching them after the last. */
+	int (*seccomp_start)(struct probe *p, uint32_t slot,
+			     struct sf_error **err);
+	void (*seccomp_stop)(struct probe *p, uint32_t slot,
+			     struct sf_seccomp_bits *out);
 };
 
 struct probe {
@@ -149,6 +167,34 @@ static inline int probe_set_filter_mask(struct probe *p, uint32_t slot,
 	return p->ops->set_filter_mask
 		       ? p->ops->set_filter_mask(p, slot, m, err)
 		       : 0;
+}
+
+static inline void probe_pause(struct probe *p, uint32_t slot, bool paused)
+{
+	if (p->ops->pause)
+		p->ops->pause(p, slot, paused);
+}
+
+static inline uint64_t probe_paused_drops(struct probe *p, uint32_t slot)
+{
+	return p->ops->paused_drops ? p->ops->paused_drops(p, slot) : 0;
+}
+
+static inline int probe_seccomp_start(struct probe *p, uint32_t slot,
+				      struct sf_error **err)
+{
+	if (!p->ops->seccomp_start)
+		return sf_fail(err, 0, "seccomp recording needs the BPF probe");
+	return p->ops->seccomp_start(p, slot, err);
+}
+
+/* Fills *out (all zero when the probe cannot record). */
+static inline void probe_seccomp_stop(struct probe *p, uint32_t slot,
+				      struct sf_seccomp_bits *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (p->ops->seccomp_stop)
+		p->ops->seccomp_stop(p, slot, out);
 }
 
 /* Make sure bpffs and tracefs are mounted (mounts them if absent). */

@@ -123,15 +123,14 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
 	return len;
 }
 
-void sbuf_json_str(struct sbuf *b, const char *str, size_t n)
+/* inlined into both callers: sbuf_json_str is on every event's path */
+static inline __attribute__((always_inline)) void
+json_str_body(struct sbuf *b, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run = 0;
 
-	/* worst case 6 output bytes per input byte, plus quotes */
-	sbuf_reserve(b, 2);
-	b->data[b->len++] = '"';
 	while (i < n && s[i]) {
 		unsigned char c = s[i];
 		size_t u;
@@ -181,5 +180,18 @@ void sbuf_json_str(struct sbuf *b, const char *str, size_t n)
 	}
 	if (run)
 		sbuf_put(b, s + i - run, run);
+}
+
+void sbuf_json_str_body(struct sbuf *b, const char *s, size_t n)
+{
+	json_str_body(b, s, n);
+}
+
+void sbuf_json_str(struct sbuf *b, const char *s, size_t n)
+{
+	/* worst case 6 output bytes per input byte, plus quotes */
+	sbuf_reserve(b, 2);
+	b->data[b->len++] = '"';
+	json_str_body(b, s, n);
 	sbuf_putc(b, '"');
 }

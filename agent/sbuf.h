@@ -57,6 +57,8 @@ __attribute__((format(printf, 2, 3))) void sbuf_printf(struct sbuf *b,
  * \u00XX so the output is always valid JSON and no byte value is lost.
  */
 void sbuf_json_str(struct sbuf *b, const char *s, size_t n);
+/* The same without the quotes, to build one string from pieces. */
+void sbuf_json_str_body(struct sbuf *b, const char *s, size_t n);
 
 /* ,"key": — keys are literals from our own code and need no escaping */
 #define sbuf_key(b, k) sbuf_lit(b, ",\"" k "\":")

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "workload.h"
+#include "seccomp_record.h"
 
 #include "sink.h"
 
@@ -26,7 +27,7 @@ struct workload *wl_table_add(struct wl_table *t, const char *name)
 	wl = xzalloc(sizeof(*wl));
 	wl->slot = slot;
 	wl->name = xstrdup(name);
-	wl->enc = &encoder_json;
+	wl->enc = encoder_find(SF_FORMAT_DEFAULT);
 	wl->next = t->active;
 	t->active = wl;
 	t->slots[slot] = wl;
@@ -61,6 +62,7 @@ void wl_table_remove(struct wl_table *t, struct workload *wl)
 	free(wl->container_id);
 	free(wl->meta_json);
 	free(wl->cgroup_path);
+	seccomp_record_free(wl->seccomp);
 	free(wl);
 }
 

@@ -16,6 +16,8 @@
 #define SF_MAX_SINKS 4
 
 struct sink;
+struct budget;
+struct wl_seccomp;
 
 struct workload {
 	uint32_t slot;
@@ -30,11 +32,17 @@ struct workload {
 	uint64_t missed_ringbuf; /* reported so far */
 	uint64_t missed_sink; /* reported so far */
 	uint64_t missed_spool; /* of which for a full spool (spool_full) */
+	uint64_t malformed; /* records decode_event() refused */
+	uint64_t missed_malformed; /* reported so far */
+	/* Daemon: what the stream may cost (daemon/budget.h), NULL: no limit;
+	 * owned by the daemon. */
+	struct budget *budget;
 
 	struct sbuf out; /* encoded, not yet handed to the sinks */
 	const struct encoder *enc;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
+	struct wl_seccomp *seccomp; /* recording a seccomp profile, or NULL */
 	/* Untracked, being drained (daemon): the main loop leaves it alone. */
 	bool closing;
 

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The program on the generic sys_exit tracepoint, which sees every syscall
- * of the host: 32-bit (ia32) syscalls, which never reach syscalls/sys_exit_*
- * on x86-64.  Included by sfagent.bpf.c after on_sys_exit(), which it
- * feeds with native numbers.
+ * 32-bit (ia32) syscalls for the program on the generic sys_exit tracepoint
+ * (sf_sys_exit), which sees every syscall of the host.  Included by
+ * sfagent.bpf.c, which feeds on_sys_exit() with the native numbers.
  */
 #ifndef SF_COMPAT_BPF_H
 #define SF_COMPAT_BPF_H
@@ -134,21 +133,14 @@ static __always_inline long ia32_to_native(long nr)
 	}
 }
 
-SEC("tp_btf/sys_exit")
-int BPF_PROG(sf_sys_exit_compat, struct pt_regs *regs, long ret)
+/* A 32-bit syscall (sf_sys_exit saw TS_COMPAT): its native number, or -1
+ * for one not exported, and its arguments from the ia32 registers. */
+static __always_inline long compat_sys_args(struct pt_regs *regs,
+					    struct sys_args *args)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
 	struct sys_args a;
 	long nr32, nr;
-	__u64 cgid;
-	__u32 slot;
 
-	if (!(BPF_CORE_READ(t, thread_info.status) & TS_COMPAT))
-		return 0;
-	cgid = bpf_get_current_cgroup_id();
-	slot = current_slot(cgid);
-	if (slot == SF_SLOT_NONE)
-		return 0;
 	nr32 = BPF_CORE_READ(regs, orig_ax);
 	a.a[0] = (__u32)BPF_CORE_READ(regs, bx);
 	a.a[1] = (__u32)BPF_CORE_READ(regs, cx);
@@ -157,11 +149,11 @@ int BPF_PROG(sf_sys_exit_compat, struct pt_regs *regs, long ret)
 	a.a[4] = (__u32)BPF_CORE_READ(regs, di);
 	a.a[5] = (__u32)BPF_CORE_READ(regs, bp);
 	if (nr32 == 102) { /* socketcall(call, args) */
-		__u32 args[3] = {};
+		__u32 sargs[3] = {};
 		long call = a.a[0];
 
-		bpf_probe_read_user(args, sizeof(args), (void *)a.a[1]);
-		a.a[0] = args[0], a.a[1] = args[1], a.a[2] = args[2];
+		bpf_probe_read_user(sargs, sizeof(sargs), (void *)a.a[1]);
+		a.a[0] = sargs[0], a.a[1] = sargs[1], a.a[2] = sargs[2];
 		nr = call == SYS_SOCKET	   ? __NR_socket
 		     : call == SYS_BIND	   ? __NR_bind
 		     : call == SYS_CONNECT ? __NR_connect
@@ -183,10 +175,8 @@ int BPF_PROG(sf_sys_exit_compat, struct pt_regs *regs, long ret)
 		    nr == __NR_fchmodat2)
 			a.a[0] = (__s32)a.a[0];
 	}
-	if (nr < 0)
-		return 0;
-	on_sys_exit(nr, ret, slot, cgid, &a, SF_F_COMPAT);
-	return 0;
+	*args = a;
+	return nr;
 }
 
 #endif

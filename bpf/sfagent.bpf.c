@@ -10,13 +10,14 @@
  *   net.bpf.h      network events from syscall exits
  *   process.bpf.h  exec/fork/exit (sched_process_*), signals, setuid family,
  *                  capability checks
- *   compat.bpf.h   the generic sys_exit program: ia32 syscalls
+ *   compat.bpf.h   ia32 syscalls, for the sys_exit program
+ *   seccomp.bpf.h  seccomp recording: every syscall of a recording workload
  *   syscalls.def   the one list of exported syscalls (also read by the loader)
  *
- * Syscall events come from the per-syscall tracepoints syscalls/sys_exit_*
- * (only the syscalls we export pay anything at all), with the arguments read
- * from the task's saved user registers, so one program run per syscall both
- * filters and emits.
+ * Syscall events come from one program on the generic sys_exit tracepoint
+ * (sf_sys_exit: why one, there), with the arguments read from the task's
+ * saved user registers, so one program run per syscall both filters and
+ * emits.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -34,15 +35,6 @@ char LICENSE[] SEC("license") = "GPL";
 #include "file.bpf.h"
 #include "net.bpf.h"
 #include "process.bpf.h"
-
-/* syscalls/sys_exit_<name> record: see its format file in tracefs.  Not
- * struct trace_event_raw_sys_exit: the number here is an int. */
-struct sys_exit_rec {
-	__u64 common;
-	int nr;
-	int pad;
-	long ret;
-};
 
 /* The classes of syscalls.def: which <class>_event() decodes a syscall. */
 enum sys_class {
@@ -94,18 +86,60 @@ static __always_inline void on_sys_exit(long nr, long ret, __u32 slot,
 	}
 }
 
-SEC("tracepoint")
-int sf_sys_exit(struct sys_exit_rec *ctx)
+/* The class of an exported native syscall; SC_none for every other one,
+ * which leaves after this switch, before the cgroup filter. */
+static __always_inline enum sys_class sys_class_of(long nr)
 {
-	__u64 cgid = bpf_get_current_cgroup_id();
-	__u32 slot = current_slot(cgid);
-	struct sys_args a;
-
-	if (slot == SF_SLOT_NONE)
-		return 0;
-	read_args(&a);
-	on_sys_exit(ctx->nr, ctx->ret, slot, cgid, &a, 0);
-	return 0;
+	switch (nr) {
+#define SF_SYSCALL(tp, nr_name, class, flags) \
+	case __NR_##nr_name:                  \
+		return SC_##class;
+#include "syscalls.def"
+#undef SF_SYSCALL
+	default:
+		return SC_none;
+	}
 }
 
 #include "compat.bpf.h"
+
+/*
+ * Every syscall's exit, on the generic sys_exit tracepoint: one link, not one
+ * per exported syscall.  The per-syscall tracepoints (syscalls/sys_exit_*)
+ * are perf events, which the kernel releases one at a time, each after an
+ * RCU grace period under one mutex: the 53 links of the agent took 2-4 s at
+ * every exit.  Every syscall already ran a program here for the ia32 guard,
+ * so folding the native exits into it costs untracked tasks nothing more
+ * (measured, docs/performance.md): they leave after the TS_COMPAT test and
+ * the number's switch, before the cgroup filter.
+ */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	bool compat = BPF_CORE_READ(t, thread_info.status) & TS_COMPAT;
+	struct sys_args a;
+	long nr = 0;
+	__u64 cgid;
+	__u32 slot;
+
+	if (!compat) {
+		nr = BPF_CORE_READ(regs, orig_ax);
+		if (sys_class_of(nr) == SC_none)
+			return 0;
+	}
+	cgid = bpf_get_current_cgroup_id();
+	slot = current_slot(cgid);
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	if (compat)
+		nr = compat_sys_args(regs, &a);
+	else
+		read_args(&a);
+	/* one call for both: inlined (and verified) once */
+	if (nr >= 0)
+		on_sys_exit(nr, ret, slot, cgid, &a, compat ? SF_F_COMPAT : 0);
+	return 0;
+}
+
+#include "seccomp.bpf.h"

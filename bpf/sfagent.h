@@ -176,6 +176,18 @@ struct sf_type_mask {
 struct sf_drop {
 	__u64 ringbuf; /* bpf_ringbuf_reserve() failed */
 	__u64 filtered; /* dropped by the workload's filter_mask */
+	__u64 paused; /* not sent: the agent paused the slot (over budget) */
+};
+
+/* Seccomp recording (bpf/seccomp.bpf.h): per workload slot, one bit per
+ * syscall number entered, native and 32-bit numbering apart, and one per
+ * io_uring opcode submitted.  A per-CPU array value: the agent ORs the CPUs. */
+#define SF_SECCOMP_NR_MAX    512
+#define SF_SECCOMP_URING_MAX 256
+struct sf_seccomp_bits {
+	__u64 native[SF_SECCOMP_NR_MAX / 64];
+	__u64 compat[SF_SECCOMP_NR_MAX / 64];
+	__u64 uring[SF_SECCOMP_URING_MAX / 64];
 };
 
 #endif

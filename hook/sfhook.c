@@ -22,6 +22,7 @@
 #include <syslog.h>
 
 #include "cgroup.h"
+#include "formats.h"
 #include "json.h"
 #include "oci.h"
 #include "proto.h"
@@ -55,7 +56,8 @@ static void usage(FILE *f)
 	      "                 track, with a warning; closed: refuse to start it.\n"
 	      "                 A pod's io.sfagent.fail=closed makes it stricter only.\n"
 	      "Annotations: io.sfagent.export=file|file:NAME|mqtt|mqtt:TOPIC|http[,...],\n"
-	      "             io.sfagent.format=json|quixote|cadets, io.sfagent.workload=NAME,\n"
+	      "             io.sfagent.format=" SF_FORMAT_CHOICES
+	      ", io.sfagent.workload=NAME,\n"
 	      "             io.sfagent.fail=open|closed\n",
 	      f);
 }
@@ -265,7 +267,7 @@ static char *meta_build(const struct oci_config *c, const struct oci_kv *ann,
 }
 
 static const char *const tag_names[] = {SF_XATTR_REG, SF_XATTR_WORKLOAD,
-					SF_XATTR_CONTAINER};
+					SF_XATTR_CONTAINER, SF_XATTR_AGENT};
 #define NTAGS (sizeof(tag_names) / sizeof(tag_names[0]))
 
 /* The cgroup's tags before this hook wrote its own: a refused registration
@@ -307,10 +309,12 @@ static void tags_free(struct saved_tags *t)
 
 /* Tags for restart recovery: the agent finds its containers by these. */
 static int tag(const char *dir, const struct sf_msg *m, const char *enc,
-	       size_t enclen, const struct saved_tags *saved,
-	       struct sf_error **err)
+	       size_t enclen, const char *socket,
+	       const struct saved_tags *saved, struct sf_error **err)
 {
-	if (setxattr(dir, SF_XATTR_REG, enc, enclen, 0) < 0 ||
+	/* which agent: another agent on another socket leaves it alone */
+	if (setxattr(dir, SF_XATTR_AGENT, socket, strlen(socket), 0) < 0 ||
+	    setxattr(dir, SF_XATTR_REG, enc, enclen, 0) < 0 ||
 	    setxattr(dir, SF_XATTR_WORKLOAD, m->workload, strlen(m->workload),
 		     0) < 0 ||
 	    setxattr(dir, SF_XATTR_CONTAINER, m->container_id,
@@ -450,7 +454,7 @@ static int do_register(struct hook *h, struct sf_error **err)
 			goto out;
 	}
 	tags_save(dir, &saved);
-	if (tag(dir, &req, enc, enclen, &saved, err) < 0)
+	if (tag(dir, &req, enc, enclen, h->socket, &saved, err) < 0)
 		goto out;
 	ret = call_agent(h, &req, dir, &saved, err);
 out:

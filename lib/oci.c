@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "formats.h"
 #include "json.h"
 
 int oci_read_input(int fd, size_t max, int timeout_ms, char **out, size_t *len,
@@ -389,17 +390,12 @@ void sf_export_list_free(struct sf_export_list *l)
 
 int sf_format_check(const char *v, struct sf_error **err)
 {
-	static const char *const names[] = {"json", "quixote", "cadets"};
+	const struct sf_format *f = formats_find(v);
 
-	if (!v)
+	if (!v || (f && f->hook))
 		return 0;
-	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-		if (!strcmp(v, names[i]))
-			return 0;
-	return sf_usage(err,
-			ANN_FORMAT
-			" `%.64s` is invalid: use json, quixote or cadets",
-			v);
+	return sf_usage(err, ANN_FORMAT " `%.64s` is invalid: use one of %s", v,
+			SF_FORMAT_LIST);
 }
 
 int sf_fail_policy_parse(const char *v, bool *closed, struct sf_error **err)
@@ -435,13 +431,65 @@ int sf_workload_from_annotations(const struct oci_kv *kv, size_t n,
 		*out = xstrdup(w);
 		return 0;
 	}
-	w = oci_kv_get(kv, n, "io.kubernetes.cri.container-name");
-	if (!w)
-		w = oci_kv_get(kv, n, "io.kubernetes.container.name");
+	w = sf_k8s_field(kv, n, sf_k8s_runtime_of(kv, n), "container_name");
 	if (w && sf_name_printable(w, SF_WORKLOAD_MAX)) {
 		*out = xstrdup(w);
 		return 0;
 	}
 	*out = xstrndup(id, SF_WORKLOAD_MAX);
 	return 0;
+}
+
+/* The keys each runtime sets itself, field by field (k8s_fields order). */
+static const char *const k8s_field_names[] = {
+	"pod_name", "pod_namespace", "pod_uid", "container_name", "image"};
+static const char *const k8s_keys[][5] = {
+	[SF_K8S_CONTAINERD] = {"io.kubernetes.cri.sandbox-name",
+			       "io.kubernetes.cri.sandbox-namespace",
+			       "io.kubernetes.cri.sandbox-uid",
+			       "io.kubernetes.cri.container-name",
+			       "io.kubernetes.cri.image-name"},
+	[SF_K8S_CRIO] = {"io.kubernetes.pod.name",
+			 "io.kubernetes.pod.namespace", "io.kubernetes.pod.uid",
+			 "io.kubernetes.container.name",
+			 "io.kubernetes.cri-o.ImageName"},
+};
+
+enum sf_k8s_runtime sf_k8s_runtime_of(const struct oci_kv *kv, size_t n)
+{
+	bool cri = false;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!strncmp(kv[i].key, "io.kubernetes.cri-o.", 20))
+			return SF_K8S_CRIO;
+		cri |= !strcmp(kv[i].key, "io.kubernetes.cri.container-type") ||
+		       !strcmp(kv[i].key, "io.kubernetes.cri.sandbox-id");
+	}
+	return cri ? SF_K8S_CONTAINERD : SF_K8S_NONE;
+}
+
+const char *sf_k8s_runtime_name(enum sf_k8s_runtime rt)
+{
+	return rt == SF_K8S_CONTAINERD ? "containerd"
+	       : rt == SF_K8S_CRIO     ? "cri-o"
+				       : NULL;
+}
+
+const char *sf_k8s_field(const struct oci_kv *kv, size_t n,
+			 enum sf_k8s_runtime rt, const char *field)
+{
+	if (rt == SF_K8S_NONE)
+		return NULL;
+	for (size_t f = 0;
+	     f < sizeof(k8s_field_names) / sizeof(k8s_field_names[0]); f++)
+		if (!strcmp(field, k8s_field_names[f]))
+			return oci_kv_get(kv, n, k8s_keys[rt][f]);
+	return NULL;
+}
+
+const char *sf_k8s_field_name(size_t i)
+{
+	return i < sizeof(k8s_field_names) / sizeof(k8s_field_names[0])
+		       ? k8s_field_names[i]
+		       : NULL;
 }

@@ -90,14 +90,31 @@ int sf_export_parse(const char *spec, struct sf_export_list *l,
 		    struct sf_error **err);
 void sf_export_list_free(struct sf_export_list *l);
 
-/* io.sfagent.format: json, quixote or cadets (the agent's encoders); NULL
+/* io.sfagent.format: a format of lib/formats.h the hook may ask for; NULL
  * (absent) is fine: the agent's -F. */
 int sf_format_check(const char *v, struct sf_error **err);
 
 /* io.sfagent.fail: true for "closed" */
 int sf_fail_policy_parse(const char *v, bool *closed, struct sf_error **err);
+/*
+ * Kubernetes identity, trusted only from the keys the runtime sets itself.
+ * The runtime is told by keys only it writes: CRI-O's io.kubernetes.cri-o.*
+ * (CRI-O passes every pod annotation through, so there io.kubernetes.cri.*
+ * could be the pod's own), containerd's io.kubernetes.cri.container-type or
+ * sandbox-id (containerd passes only the pod annotations its runtime handler
+ * lists: io.sfagent.*).  Neither: no Kubernetes identity at all.
+ */
+enum sf_k8s_runtime { SF_K8S_NONE, SF_K8S_CONTAINERD, SF_K8S_CRIO };
+enum sf_k8s_runtime sf_k8s_runtime_of(const struct oci_kv *kv, size_t n);
+const char *sf_k8s_runtime_name(enum sf_k8s_runtime rt);
+/* field: pod_name, pod_namespace, pod_uid, container_name, image */
+const char *sf_k8s_field(const struct oci_kv *kv, size_t n,
+			 enum sf_k8s_runtime rt, const char *field);
+/* The i-th field name, NULL past the last. */
+const char *sf_k8s_field_name(size_t i);
+
 /* The workload name for a container: io.sfagent.workload, the Kubernetes
- * container name, or the container id.  Checked. */
+ * container name (from a trusted key), or the container id.  Checked. */
 int sf_workload_from_annotations(const struct oci_kv *kv, size_t n,
 				 const char *id, char **out,
 				 struct sf_error **err);

@@ -88,6 +88,7 @@ teardown_file() {
 @test "workload name defaults to the Kubernetes container name; meta has the pod" {
 	make_bundle "$HT/bk8s" '["/bin/true"]' \
 		'{"io.kubernetes.cri.container-name": "web",
+		  "io.kubernetes.cri.container-type": "container",
 		  "io.kubernetes.cri.sandbox-name": "shop-7d9",
 		  "io.kubernetes.cri.sandbox-namespace": "prod",
 		  "io.kubernetes.cri.sandbox-uid": "c0ffee",
@@ -96,7 +97,31 @@ teardown_file() {
 	assert_success
 	assert_stream "$OUT/web.jsonl" \
 		'ev[0]["workload"] == "web"' \
-		'ev[0]["meta"]["kubernetes"] == {"pod_name": "shop-7d9", "pod_namespace": "prod", "pod_uid": "c0ffee", "container_name": "web", "image": "docker.io/library/busybox:1.36"}'
+		'ev[0]["meta"]["kubernetes"] == {"pod_name": "shop-7d9", "pod_namespace": "prod", "pod_uid": "c0ffee", "container_name": "web", "image": "docker.io/library/busybox:1.36"}' \
+		'ev[0]["meta"]["kubernetes_runtime"] == "containerd" and ev[0]["meta"]["workload_source"] == "kubernetes"' \
+		'"workload" not in ev[0]["meta"]["pod_asserted"] and "annotations" in ev[0]["meta"]["pod_asserted"]'
+}
+
+@test "CRI-O passes pod annotations through: forged io.kubernetes.cri.* keys are not Kubernetes identity" {
+	make_bundle "$HT/bcrio" '["/bin/true"]' \
+		'{"io.kubernetes.cri-o.ContainerType": "container",
+		  "io.kubernetes.container.name": "real",
+		  "io.kubernetes.pod.name": "real-pod",
+		  "io.kubernetes.cri.container-name": "forged",
+		  "io.kubernetes.cri.sandbox-name": "forged-pod"}'
+	run run_container sfh-crio1 "$HT/bcrio"
+	assert_success
+	assert_stream "$OUT/real.jsonl" \
+		'ev[0]["meta"]["kubernetes"] == {"pod_name": "real-pod", "container_name": "real"}' \
+		'ev[0]["meta"]["kubernetes_runtime"] == "cri-o"' \
+		'"forged" not in json.dumps(ev[0]["meta"]["kubernetes"])'
+	# annotations alone (no runtime key): no identity, the name is the pod's
+	make_bundle "$HT/bnok8s" '["/bin/true"]' \
+		'{"io.kubernetes.cri.sandbox-name": "forged-pod", "io.sfagent.workload": "sfh-nok8s"}'
+	run run_container sfh-nok8s1 "$HT/bnok8s"
+	assert_success
+	assert_stream "$OUT/sfh-nok8s.jsonl" '"kubernetes" not in ev[0]["meta"]' \
+		'ev[0]["meta"]["workload_source"] == "annotation" and "workload" in ev[0]["meta"]["pod_asserted"]'
 }
 
 @test "workload name defaults to the container id" {
@@ -147,6 +172,32 @@ teardown_file() {
 	grep -q '1.50' "$b/config.json"
 	run jq -c '[.hooks.prestart[].args, .hooks.poststop[].args]' "$b/config.json"
 	assert_output '[["sfhook","--socket","'"$SOCK"'","prestart"],["sfhook","--socket","'"$SOCK"'","poststop"]]'
+}
+
+@test "--inject-hook keeps the file's layout: a diff shows the added hooks and nothing else" {
+	b="$HT/blayout"
+	mkdir -p "$b"
+	# two spaces, as runc spec writes (bundles/shell-demo), with an empty []
+	cp "$SF_TOP/bundles/shell-demo/config.json" "$b/config.json"
+	grep -q '\[\]' "$b/config.json"
+	cp "$b/config.json" "$HT/layout.orig"
+	run "$SFAGENT" --inject-hook "$b" --hook-path "$SFHOOK" --socket "$SOCK"
+	assert_success
+	# nothing removed or changed: only added lines
+	run diff "$HT/layout.orig" "$b/config.json"
+	refute_line --regexp '^[<-]'
+	assert_line --regexp '^>   "hooks": \{$'
+	# tabs stay tabs; a compact file stays on one line
+	printf '{\n\t"ociVersion": "1.0.2",\n\t"mounts": []\n}\n' >"$b/config.json"
+	run "$SFAGENT" --inject-hook "$b" --hook-path "$SFHOOK"
+	assert_success
+	run head -3 "$b/config.json"
+	assert_output "$(printf '{\n\t"ociVersion": "1.0.2",\n\t"mounts": [],')"
+	printf '{"ociVersion":"1.0.2","mounts":[]}' >"$b/config.json"
+	run "$SFAGENT" --inject-hook "$b" --hook-path "$SFHOOK"
+	assert_success
+	[ "$(wc -l <"$b/config.json")" -eq 0 ]
+	jq -e '.hooks.prestart[0].args == ["sfhook", "prestart"]' "$b/config.json"
 }
 
 @test "--inject-hook on a directory without config.json: exit 2, nothing created" {

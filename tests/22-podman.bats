@@ -6,44 +6,17 @@
 bats_require_minimum_version 1.5.0
 load test_helper
 load hook_helper
+load helpers/podman
 
 setup_file() {
 	hook_suite_setup
 	start_daemon
-	# the hooks.d file as installed, pointed at the installed sfhook and at
-	# the suite's socket
-	make -s -C "$SF_TOP" install DESTDIR="$HT/dest" >/dev/null
-	installed="$HT/dest/usr/share/containers/oci/hooks.d/sfagent.json"
-	hook_bin=$(jq -r .hook.path "$installed")
-	[ -x "$HT/dest$hook_bin" ]
-	mkdir -p "$HT/hooks" "$HT/hooks-absent"
-	jq --arg p "$HT/dest$hook_bin" --arg s "$SOCK" \
-		'.hook.path = $p | .hook.args = ["sfhook", "--socket", $s]' \
-		"$installed" >"$HT/hooks/sfagent.json"
-	jq --arg p "$HT/dest$hook_bin" --arg s "$HT/absent.sock" \
-		'.hook.path = $p | .hook.args = ["sfhook", "--socket", $s]' \
-		"$installed" >"$HT/hooks-absent/sfagent.json"
-	tar -C "$ROOTFS" -cf "$HT/rootfs.tar" .
-	pm import "$HT/rootfs.tar" localhost/sfagent-busybox:test >/dev/null
+	podman_suite_setup
 }
 
 teardown_file() {
 	pm rm -af >/dev/null 2>&1 || true
 	hook_suite_teardown
-}
-
-# podman on private storage; the ulimits are needed on this machine
-pm() {
-	podman --root "$HT/storage" --runroot "$HT/runroot" --storage-driver vfs \
-		--cgroup-manager cgroupfs --events-backend file \
-		--hooks-dir "${HOOKS_DIR:-$HT/hooks}" "$@"
-}
-
-pm_run() {
-	timeout 120 podman --root "$HT/storage" --runroot "$HT/runroot" \
-		--storage-driver vfs --cgroup-manager cgroupfs --events-backend file \
-		--hooks-dir "${HOOKS_DIR:-$HT/hooks}" run --rm --network none \
-		--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$@"
 }
 
 @test "podman run with io.sfagent.export=file is streamed via hooks.d" {
@@ -108,4 +81,24 @@ pm_run() {
 	assert_failure
 	refute_output --partial "started-closed"
 	assert_output --partial "io.sfagent.fail=closed"
+}
+
+@test "podman: an mqtt export the agent (no -b) cannot serve still streams the container, to the default file" {
+	run pm_run --cidfile "$HT/cid-mq" --annotation io.sfagent.export=mqtt \
+		--annotation io.sfagent.workload=podmq localhost/sfagent-busybox:test /bin/echo hi
+	assert_success
+	assert_output "hi"
+	wait_for "stream.end" 30 stream_check "$OUT/podmq.jsonl" 'ev[-1]["type"] == "stream.end"'
+	assert_stream "$OUT/podmq.jsonl" \
+		'"`mqtt` cannot be served" in ev[0]["meta"]["export_notes"][0]' \
+		'by("process.exec")[0]["filename"] == "/bin/echo"'
+}
+
+@test "podman: hooks.d with --fail closed, the pod says io.sfagent.fail=open, agent absent: not started" {
+	grep -q '"--fail", "closed"' "$HT/dest-closed/usr/share/containers/oci/hooks.d/sfagent.json"
+	HOOKS_DIR="$HT/hooks-closed" run -127 pm_run --annotation io.sfagent.export=file \
+		--annotation io.sfagent.fail=open localhost/sfagent-busybox:test /bin/echo started-anyway
+	assert_failure
+	refute_output --partial "started-anyway"
+	assert_output --partial "(--fail closed)"
 }

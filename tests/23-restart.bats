@@ -105,8 +105,9 @@ xattrs_of() {
 import os, sys
 d = sys.argv[1]
 os.setxattr(d, "trusted.sfagent.container", b"someone-else")
+os.setxattr(d, "trusted.sfagent.agent", sys.argv[2].encode())
 os.setxattr(d, "trusted.sfagent.register", b"{\"v\":1,\"op\":\"register\",\"container_id\":\"someone-else\",\"pid\":1,\"cgroup_id\":1,\"cgroup_path\":\"/elsewhere\",\"bundle\":\"/x\",\"workload\":\"forged\"}")
-' "$MNT/sfh-forged1"
+' "$MNT/sfh-forged1" "$SOCK"
 	stop_daemon TERM
 	start_daemon
 	grep -q "sfagent tags do not match the cgroup; ignored" "$HT/agent.log"
@@ -128,4 +129,33 @@ os.setxattr(d, "trusted.sfagent.register", b"{\"v\":1,\"op\":\"register\",\"cont
 	stop_container sfh-early1
 	runc --root "$RUNC_ROOT" delete sfh-early1
 	wait_for "stream.end" 30 holds "$f" 'ev[-1]["type"] == "stream.end"'
+}
+
+@test "a second private agent on another socket leaves this agent's containers alone" {
+	make_bundle "$HT/b" "$LOOP" '{"io.sfagent.workload": "mine"}'
+	run_detached sfh-mine1 "$HT/b"
+	f="$OUT/mine.jsonl"
+	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
+	# the tags say which agent registered it
+	run python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "trusted.sfagent.agent").decode())' "$MNT/sfh-mine1"
+	assert_output "$SOCK"
+	# a private agent elsewhere: it must not resume (a second stream) nor,
+	# at its exit, close out and untag what is not its own
+	mkdir "$HT/other"
+	"$SFAGENT" -D --socket "$HT/other/s.sock" --output-dir "$HT/other/out" -v 2>"$HT/other.log" &
+	other=$!
+	wait_for "the other agent" 30 grep -q "listening on" "$HT/other.log"
+	# (other agents on this machine may have containers too: at least ours)
+	grep -Eq "restart recovery: 0 streams resumed, 0 closed out, [0-9]+ tags ignored, [1-9][0-9]* of other agents left alone" "$HT/other.log"
+	kill -TERM "$other"
+	wait "$other"
+	[ -z "$(ls -A "$HT/other/out" 2>/dev/null)" ]
+	run xattrs_of "$MNT/sfh-mine1"
+	assert_output --partial "trusted.sfagent.register"
+	# its own agent still streams it and ends it at poststop
+	kill -0 "$AGENT_PID"
+	stop_container sfh-mine1
+	runc --root "$RUNC_ROOT" delete sfh-mine1
+	wait_for "stream.end" 30 holds "$f" 'ev[-1]["type"] == "stream.end"'
+	assert_stream "$f" 'len(by("stream.start")) == 1 and len(by("stream.end")) == 1'
 }

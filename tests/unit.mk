@@ -7,11 +7,10 @@ UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_SRCS := agent/agent.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
 	agent/sinks/sink_http.c agent/sinks/sink_nats.c agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c \
-	agent/encoders/encode.c agent/encoders/encode_util.c \
-	agent/encoders/encode_json.c agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
-	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_topic.c agent/encoders/encode_quixote.c \
-	agent/encoders/encode_cadets.c agent/modes/bundle.c lib/util.c lib/cgroup.c lib/json.c \
-	lib/oci.c lib/proto.c agent/filter/filter.c
+	$(wildcard agent/encoders/*.c) agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
+	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_topic.c agent/modes/bundle.c \
+	lib/util.c lib/cgroup.c lib/json.c lib/oci.c lib/proto.c lib/formats.c agent/filter/filter.c \
+	agent/seccomp/seccomp_profile.c agent/seccomp/seccomp_record.c agent/daemon/budget.c
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
 
 $(BUILD)/unit-obj/%.o: %.c
@@ -37,4 +36,11 @@ $(BUILD)/tests/natsread: tests/helpers/natsread.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lnats
 
-unit: $(UNIT_TESTS) $(WORKLOADS) $(BUILD)/tests/natsread
+# static copies for containers (a busybox rootfs has no libc): bind-mounted in
+STATIC_WORKLOADS := $(BUILD)/tests/static/flood
+$(BUILD)/tests/static/%: tests/workloads/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -static -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+
+unit: $(UNIT_TESTS) $(WORKLOADS) $(STATIC_WORKLOADS) $(BUILD)/tests/natsread

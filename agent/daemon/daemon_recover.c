@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/xattr.h>
 
@@ -15,7 +16,22 @@
 #include "xattr_names.h"
 
 static struct daemon *walk_daemon;
-static unsigned walk_resumed, walk_closed, walk_bad;
+static unsigned walk_resumed, walk_closed, walk_bad, walk_other;
+
+/* Registered with this agent?  The hook records the socket it called; tags
+ * without that record come from a hook that predates it and served the
+ * default socket.  Another agent's containers are left alone: resuming them
+ * would write a second stream, and closing them out remove their tags. */
+static bool ours(const struct daemon *d, const char *dir)
+{
+	char sock[PATH_MAX];
+	ssize_t n = getxattr(dir, SF_XATTR_AGENT, sock, sizeof(sock) - 1);
+
+	if (n < 0)
+		return !strcmp(d->o->socket_path, SF_SOCKET_DEFAULT);
+	sock[n] = '\0';
+	return !strcmp(sock, d->o->socket_path);
+}
 
 static bool cg_populated(const char *dir)
 {
@@ -32,6 +48,7 @@ static void untag(const char *dir)
 	removexattr(dir, SF_XATTR_CONTAINER);
 	removexattr(dir, SF_XATTR_WORKLOAD);
 	removexattr(dir, SF_XATTR_REG);
+	removexattr(dir, SF_XATTR_AGENT);
 }
 
 static void recover_one(struct daemon *d, const char *dir, const char *buf,
@@ -90,6 +107,10 @@ static int visit(const char *path, const struct stat *st, int type,
 	n = getxattr(path, SF_XATTR_REG, NULL, 0);
 	if (n <= 0)
 		return 0;
+	if (!ours(walk_daemon, path)) {
+		walk_other++;
+		return 0;
+	}
 	if (n > (ssize_t)SF_PROTO_MAX) {
 		log_warn("cgroup `%s`: sfagent tag too large; ignored", path);
 		return 0;
@@ -104,14 +125,14 @@ static int visit(const char *path, const struct stat *st, int type,
 int daemon_recover(struct daemon *d, struct sf_error **err)
 {
 	walk_daemon = d;
-	walk_resumed = walk_closed = walk_bad = 0;
+	walk_resumed = walk_closed = walk_bad = walk_other = 0;
 	if (nftw(d->cg_mnt, visit, 32, FTW_PHYS | FTW_MOUNT) < 0)
 		return sf_fail(err, errno, "walk the cgroup tree `%s`",
 			       d->cg_mnt);
-	if (walk_resumed || walk_closed || walk_bad)
+	if (walk_resumed || walk_closed || walk_bad || walk_other)
 		log_info(
-			"restart recovery: %u streams resumed, %u closed out, %u tags ignored",
-			walk_resumed, walk_closed, walk_bad);
+			"restart recovery: %u streams resumed, %u closed out, %u tags ignored, %u of other agents left alone",
+			walk_resumed, walk_closed, walk_bad, walk_other);
 	walk_daemon = NULL;
 	return 0;
 }

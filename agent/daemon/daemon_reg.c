@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "seccomp_record.h"
 #include "json.h"
 #include "sink.h"
 
@@ -50,27 +51,81 @@ static bool topic_in_use(struct daemon *d, const char *topic)
 	return false;
 }
 
-/* Kubernetes annotations as the CRI runtimes spell them. */
-static const struct {
-	const char *field;
-	const char *keys[3];
-} k8s_fields[] = {
-	{"pod_name",
-	 {"io.kubernetes.cri.sandbox-name", "io.kubernetes.pod.name"}},
-	{"pod_namespace",
-	 {"io.kubernetes.cri.sandbox-namespace",
-	  "io.kubernetes.pod.namespace"}},
-	{"pod_uid", {"io.kubernetes.cri.sandbox-uid", "io.kubernetes.pod.uid"}},
-	{"container_name",
-	 {"io.kubernetes.cri.container-name", "io.kubernetes.container.name"}},
-	{"image",
-	 {"io.kubernetes.cri.image-name", "io.kubernetes.cri-o.ImageName",
-	  "io.kubernetes.container.image"}},
-};
-
 static yajl_gen_status gen_kv(yajl_gen g, const char *k, const char *v)
 {
 	return json_gen_str(g, k) | json_gen_str(g, v);
+}
+
+/* The annotations object as key/value pointers (no copies). */
+static size_t ann_kv(yajl_val ann, struct oci_kv **out)
+{
+	size_t n = YAJL_IS_OBJECT(ann) ? ann->u.object.len : 0, k = 0;
+
+	*out = xzalloc((n ? n : 1) * sizeof(**out));
+	for (size_t i = 0; i < n; i++)
+		if (YAJL_IS_STRING(ann->u.object.values[i])) {
+			(*out)[k].key = (char *)ann->u.object.keys[i];
+			(*out)[k++].value =
+				YAJL_GET_STRING(ann->u.object.values[i]);
+		}
+	return k;
+}
+
+/*
+ * Where the metadata came from.  "kubernetes" only from the keys the runtime
+ * sets itself (lib/oci.h), with "kubernetes_runtime"; "workload_source" says
+ * whether the pod chose the workload name (annotation) or the runtime did
+ * (kubernetes, container_id); "pod_asserted" lists the meta keys whose values
+ * the pod chose: nothing there is identity.
+ */
+static yajl_gen_status gen_provenance(yajl_gen g, const struct sf_msg *req,
+				      yajl_val ann, yajl_val meta)
+{
+	static const char *const pod_keys[] = {"hostname", "args", "cwd",
+					       "annotations"};
+	cleanup_free struct oci_kv *kv = NULL;
+	size_t n = ann_kv(ann, &kv);
+	enum sf_k8s_runtime rt = sf_k8s_runtime_of(kv, n);
+	const char *w_ann = oci_kv_get(kv, n, ANN_WORKLOAD);
+	const char *w_k8s = sf_k8s_field(kv, n, rt, "container_name");
+	const char *src;
+	yajl_gen_status st = yajl_gen_status_ok;
+	bool k8s = false;
+
+	for (size_t i = 0; sf_k8s_field_name(i); i++) {
+		const char *v = sf_k8s_field(kv, n, rt, sf_k8s_field_name(i));
+
+		if (!v)
+			continue;
+		if (!k8s) {
+			st |= json_gen_str(g, "kubernetes");
+			st |= yajl_gen_map_open(g);
+			k8s = true;
+		}
+		st |= gen_kv(g, sf_k8s_field_name(i), v);
+	}
+	if (k8s) {
+		st |= yajl_gen_map_close(g);
+		st |= gen_kv(g, "kubernetes_runtime", sf_k8s_runtime_name(rt));
+	}
+	/* unknown (annotations dropped) counts as the pod's */
+	src = w_ann && !strcmp(w_ann, req->workload)   ? "annotation"
+	      : w_k8s && !strcmp(w_k8s, req->workload) ? "kubernetes"
+	      : !strncmp(req->container_id, req->workload, SF_WORKLOAD_MAX) &&
+			      strlen(req->workload) ==
+				      strnlen(req->container_id,
+					      SF_WORKLOAD_MAX)
+		      ? "container_id"
+		      : "annotation";
+	st |= gen_kv(g, "workload_source", src);
+	st |= json_gen_str(g, "pod_asserted");
+	st |= yajl_gen_array_open(g);
+	if (!strcmp(src, "annotation"))
+		st |= json_gen_str(g, "workload");
+	for (size_t i = 0; i < sizeof(pod_keys) / sizeof(pod_keys[0]); i++)
+		if (json_get(meta, pod_keys[i]))
+			st |= json_gen_str(g, pod_keys[i]);
+	return st | yajl_gen_array_close(g);
 }
 
 static char *meta_gen(const struct sf_msg *req, const struct export_notes *nt,
@@ -82,8 +137,6 @@ static char *meta_gen(const struct sf_msg *req, const struct export_notes *nt,
 	cleanup_yajl_gen yajl_gen g = json_gen_new();
 	cleanup_yajl_val yajl_val meta = NULL;
 	yajl_gen_status st;
-	yajl_val ann;
-	bool k8s = false;
 
 	if (req->meta_json && copy)
 		meta = json_parse(req->meta_json, "meta", NULL);
@@ -99,24 +152,7 @@ static char *meta_gen(const struct sf_msg *req, const struct export_notes *nt,
 			st |= json_gen_tree(g, v);
 		}
 	}
-	ann = json_get(meta, "annotations");
-	for (size_t i = 0; i < sizeof(k8s_fields) / sizeof(k8s_fields[0]);
-	     i++) {
-		const char *v = NULL;
-
-		for (int k = 0; k < 3 && k8s_fields[i].keys[k] && !v; k++)
-			v = json_get_str(ann, k8s_fields[i].keys[k]);
-		if (!v)
-			continue;
-		if (!k8s) {
-			st |= json_gen_str(g, "kubernetes");
-			st |= yajl_gen_map_open(g);
-			k8s = true;
-		}
-		st |= gen_kv(g, k8s_fields[i].field, v);
-	}
-	if (k8s)
-		st |= yajl_gen_map_close(g);
+	st |= gen_provenance(g, req, json_get(meta, "annotations"), meta);
 	if (!copy) {
 		st |= json_gen_str(g, "meta_dropped");
 		st |= yajl_gen_bool(g, 1);
@@ -199,6 +235,10 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 				   struct sf_error **err)
 {
 	struct sink_file_conf c = {
+		/* -G, --max-size, --max-files: each stream's file rotates */
+		.rotate_secs = d->o->rotate_secs,
+		.max_size = d->o->max_size,
+		.max_files = d->o->max_files,
 		.prefix = wl->enc->file_prefix,
 		.separator = wl->enc->file_separator,
 		.suffix = wl->enc->file_suffix,
@@ -245,8 +285,9 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 		return NULL;
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
-	return sink_file_fdopen_conf(
-		fd, xasprintf("file `%s/%s`", d->o->output_dir, name), &c);
+	return sink_file_openat(
+		d->out_dirfd, name, fd,
+		xasprintf("file `%s/%s`", d->o->output_dir, name), &c, err);
 }
 
 /* '%' doubled: an expanded topic handed to sink_open_spec, which expands. */
@@ -266,8 +307,9 @@ static char *topic_literal(const char *topic)
 /*
  * mqtt: the daemon's template (-t, default sfagent/%h/%w); while another
  * running stream publishes there (two replicas of one workload), the
- * container id is added as one more level.  mqtt:TOPIC: that topic (a
- * template too), refused while another stream publishes there.  Values
+ * container id is added as one more level.  mqtt:TOPIC: ROOT/%w/%c/TOPIC
+ * (--topic-root, default sfagent/%h; TOPIC is a template too), refused
+ * (the default file instead) while another stream publishes there.  Values
  * substituted cannot add levels or wildcards (sink_topic_expand).
  */
 static int open_mqtt(struct daemon *d, struct workload *wl,
@@ -275,10 +317,19 @@ static int open_mqtt(struct daemon *d, struct workload *wl,
 		     const struct sf_msg *req, struct sf_error **err)
 {
 	const struct sf_options *o = d->o;
-	const char *tmpl = e->arg     ? e->arg
-			   : o->topic ? o->topic
-				      : SINK_TOPIC_DEFAULT;
-	cleanup_free char *topic = NULL, *lit = NULL;
+	cleanup_free char *topic = NULL, *lit = NULL, *own = NULL;
+	const char *tmpl = o->topic ? o->topic : SINK_TOPIC_DEFAULT;
+
+	/* a container's own topic is below the agent's root and its own
+	 * workload and container id: it can add levels, never leave them
+	 * (another node's, another stream's or an unrelated topic) */
+	if (e->arg) {
+		own = xasprintf("%s/%%w/%%c/%s",
+				o->topic_root ? o->topic_root
+					      : SINK_TOPIC_ROOT_DEFAULT,
+				e->arg);
+		tmpl = own;
+	}
 
 	if (!o->broker)
 		return sf_usage(
@@ -488,8 +539,8 @@ static int check_cgroup(struct daemon *d, const struct sf_msg *req,
 static void emit_restart_gap(struct daemon *d, struct workload *wl)
 {
 	/* How much was missed is unknown: the probes were gone with the agent. */
-	wl->enc->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), 0,
-			       "agent_restart");
+	wl->enc->ops->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), 0,
+				    "agent_restart");
 	stream_flush(d->a, wl);
 }
 
@@ -540,6 +591,16 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	if (open_sinks(d, wl, r, req, created, &notes, err) == 0)
 		wl->meta_json = daemon_meta(req, &notes);
 	export_notes_free(&notes);
+	if (wl->meta_json) {
+		/* before the cgroup is tracked: its first events count too */
+		r->budget = budget_new(d->o, &d->budget_dir, wl);
+		wl->budget = r->budget;
+	}
+	if (wl->meta_json)
+		wl->seccomp = seccomp_record_from_meta(
+			req->meta_json, d->out_dirfd,
+			r->nfiles ? r->files[0] : NULL, wl->name,
+			req->container_id, resumed);
 	if (d->test_track_delay_ms)
 		nanosleep(
 			&(struct timespec){
@@ -552,6 +613,7 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 		for (int i = 0; i < r->nfiles; i++)
 			if (created[i])
 				unlinkat(d->out_dirfd, r->files[i], 0);
+		wl->budget = NULL;
 		wl->cgid = 0;
 		wl_table_remove(&d->a->wl, wl);
 		daemon_reg_free(r);

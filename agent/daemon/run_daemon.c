@@ -12,6 +12,7 @@
 #include <sys/epoll.h>
 #include <sys/stat.h>
 
+#include "seccomp_self.h"
 #include "cgroup.h"
 #include "daemon.h"
 #include "run.h"
@@ -31,8 +32,11 @@ static void handle(void *ctx, const struct sf_msg *req, struct sf_msg *reply)
 		return;
 	}
 	if (daemon_register(d, req, false, &err) < 0) {
-		log_warn("container `%s` not registered: %s", req->container_id,
-			 err->msg);
+		/* the hook's warning goes to its stderr, which runtimes hide
+		 * when it exits 0 (fail open): say it where the operator looks */
+		log_warn(
+			"container `%s` not registered: %s; it starts untracked if its hook is fail-open (the default)",
+			req->container_id, err->msg);
 		reply->op = SF_MSG_ERROR;
 		reply->error = xstrdup(err->msg);
 		return;
@@ -48,6 +52,12 @@ int daemon_check_exports(struct daemon *d, struct sf_error **err)
 	struct sink *s;
 
 	if (o->broker) {
+		t1 = sink_topic_expand(o->topic_root ? o->topic_root
+						     : SINK_TOPIC_ROOT_DEFAULT,
+				       d->a->exporter, "w1", "c1", err);
+		if (!t1)
+			return sf_error_wrap(err, "--topic-root");
+		free(t1);
 		t1 = sink_topic_expand(tmpl, d->a->exporter, "w1", "c1", err);
 		if (!t1)
 			return sf_error_wrap(err, "-t/--topic-template");
@@ -192,9 +202,13 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	d.out_dirfd = open_output_dir(o->output_dir, err);
 	if (d.out_dirfd < 0)
 		goto out_free;
+	d.budget_dir.dirfd = d.out_dirfd;
+	if (budget_dir_limit(&d.budget_dir, o, o->output_dir, err) < 0)
+		goto out_free;
 	if (agent_init(&a, o, err) < 0)
 		goto out_free;
 	d.a = &a;
+	budget_dir_scan(&d.budget_dir, &a);
 	sigfd = agent_signalfd(&oldmask, err);
 	if (sigfd < 0)
 		goto out;
@@ -212,6 +226,11 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	}
 	if (daemon_recover(&d, err) < 0)
 		goto out;
+	/* loaded, attached, recovered: from here on it only serves */
+	if (!o->no_sandbox && seccomp_self_sandbox(err) < 0)
+		goto out;
+	if (o->sandbox_selftest)
+		seccomp_self_test();
 	log_info("listening on `%s`, streams in `%s`", o->socket_path,
 		 o->output_dir);
 	next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
@@ -225,9 +244,18 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 		}
 		server_process(&d.srv);
 		daemon_close_poll(&d);
+		budget_dir_tick(&d.budget_dir, &a);
+		seccomp_self_report();
 		if (sf_monotonic_ns() >= next_reap) {
 			daemon_reap(&d);
 			next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
+		}
+		if (si.ssi_signo == SIGHUP) {
+			/* logrotate moved files away: every stream's file */
+			log_info("SIGHUP: reopening the files of %u streams",
+				 a.wl.count);
+			agent_reopen(&a);
+			budget_dir_scan(&d.budget_dir, &a);
 		}
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			log_info("signal %d: ending %u streams", si.ssi_signo,

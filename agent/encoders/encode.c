@@ -1,24 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The table of output formats.  A new format: one file, one line here. */
+/* The encoder table, made from the format registry (lib/formats.h). */
 #include <string.h>
 
 #include "encode.h"
 
-static const struct encoder *const encoders[] = {
-	&encoder_json,
-	&encoder_quixote,
-	&encoder_cadets,
-};
+#define ENCODER_ENTRY(id, name, pre, sep, suf, hook, help) \
+	{name, pre, sep, suf, &encode_##id##_ops},
+
+static const struct encoder encoders[] = {SF_FORMATS(ENCODER_ENTRY, )};
 
 const struct encoder *encoder_find(const char *name)
 {
-	for (size_t i = 0; i < sizeof(encoders) / sizeof(encoders[0]); i++)
-		if (strcmp(encoders[i]->name, name) == 0)
-			return encoders[i];
+	for (size_t i = 0; name && i < sizeof(encoders) / sizeof(encoders[0]);
+	     i++)
+		if (strcmp(encoders[i].name, name) == 0)
+			return &encoders[i];
 	return NULL;
 }
 
-const char *encoder_names(void)
+const struct encoder *encoder_table(size_t *n)
 {
-	return "json, quixote, cadets";
+	*n = sizeof(encoders) / sizeof(encoders[0]);
+	return encoders;
 }

@@ -1,14 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Encoders turn kernel events and stream records into bytes for the sinks.
- * Each format is one file implementing struct encoder plus one line in the
- * table in encode.c.  Every record an encoder writes ends with '\n'.
+ * Encoders turn decoded events (decode.h) and stream records into bytes
+ * for the sinks.  The formats are listed once, in lib/formats.h; each is
+ * one file, encode_<id>.c, defining `const struct encoder_ops
+ * encode_<id>_ops`.  An encoder does no argument decoding of its own: it
+ * is a table of small writers, one per event type, over the decoded view.
+ * Every record an encoder writes ends with '\n'.
  */
 #ifndef SF_ENCODE_H
 #define SF_ENCODE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "decode.h"
+#include "formats.h"
 #include "sbuf.h"
 
 struct workload;
@@ -26,16 +32,21 @@ struct stream_totals {
 	uint64_t missed; /* all missed, whatever the reason */
 	uint64_t missed_ringbuf; /* kernel ring buffer full */
 	uint64_t missed_sink; /* a sink could not take them */
+	uint64_t missed_quota; /* over the stream's budget (daemon) */
+	/* seccomp recording (agent/seccomp/seccomp_record.c): the profile
+	 * written and how many syscalls it allows, or why there is none */
+	const char *seccomp_profile;
+	unsigned seccomp_syscalls, seccomp_blocked;
+	bool seccomp_partial;
+	const char *seccomp_error;
 };
 
-struct encoder {
-	const char *name;
-	/* How a file frames the records, e.g. a JSON array: written before the
-	 * first record, between two records, after the last.  NULL: nothing
-	 * (JSON lines).  Message sinks send bare records. */
-	const char *file_prefix, *file_separator, *file_suffix;
+/* Writes the type-specific part of an event. */
+typedef void (*encoder_body_fn)(struct sbuf *o, const struct decode_event *v);
+
+struct encoder_ops {
 	void (*event)(struct sbuf *o, const struct workload *wl, uint64_t seq,
-		      uint64_t ts, const void *ev, size_t size);
+		      uint64_t ts, const struct decode_event *v);
 	void (*stream_start)(struct sbuf *o, const struct workload *wl,
 			     uint64_t seq, uint64_t ts,
 			     const struct stream_info *si);
@@ -45,26 +56,49 @@ struct encoder {
 	void (*stream_end)(struct sbuf *o, const struct workload *wl,
 			   uint64_t seq, uint64_t ts,
 			   const struct stream_totals *t);
+	/* the per-type writers event() dispatches to, indexed by v->type;
+	 * tests/unit check that every type the decoder knows has one */
+	const encoder_body_fn *bodies;
 };
 
-extern const struct encoder encoder_json;
-extern const struct encoder encoder_quixote;
-extern const struct encoder encoder_cadets;
+/* A format of lib/formats.h with its encoder. */
+struct encoder {
+	const char *name;
+	const char *file_prefix, *file_separator, *file_suffix;
+	const struct encoder_ops *ops;
+};
+
+#define ENCODE_OPS_DECL(id, name, pre, sep, suf, hook, help) \
+	extern const struct encoder_ops encode_##id##_ops;
+SF_FORMATS(ENCODE_OPS_DECL, )
 
 const struct encoder *encoder_find(const char *name);
+/* the table, for tests: encoder_table(&n) */
+const struct encoder *encoder_table(size_t *n);
 /* "json, quixote, ..." for messages */
-const char *encoder_names(void);
+#define encoder_names() SF_FORMAT_LIST
 
-/* Decoding helpers shared by the encoders (encode_util.c). */
-const char *sf_event_type_name(unsigned type);
-const char *sf_syscall_name(unsigned nr);
-const char *sf_cap_name(int cap);
-const char *sf_family_name(unsigned family);
-void sf_open_flags(struct sbuf *o, uint64_t flags);
-void sf_signal_name(struct sbuf *o, int sig);
-void sf_addr_str(struct sbuf *o, unsigned family, const uint8_t *addr);
+/* The names before the decoder existed, for code not yet moved over. */
+#define sf_event_type_name decode_type_name
+#define sf_syscall_name	   decode_syscall_name
+#define sf_cap_name	   decode_cap_name
+#define sf_family_name	   decode_family_name
+
+/* Writer helpers shared by the encoders (encode_util.c). */
+/* v->flags as "O_WRONLY|O_CREAT" (quoted), by v->flag_names */
+void encode_util_flags(struct sbuf *o, const struct decode_event *v);
+/* v->argv as a JSON array of strings, or (array false) as one string, the
+ * arguments separated by spaces */
+void encode_util_argv(struct sbuf *o, const struct decode_event *v, bool array);
 /* Closes a record that wraps a native JSON record: drops the native
  * record's '\n' and ends the outer object (quixote, cadets stream records). */
-void sf_wrap_native_end(struct sbuf *o);
+void encode_util_wrap_native_end(struct sbuf *o);
+/* a quoted string that needs no escaping (names from the decoder) */
+static inline void encode_util_name(struct sbuf *o, const char *s)
+{
+	sbuf_putc(o, '"');
+	sbuf_puts(o, s);
+	sbuf_putc(o, '"');
+}
 
 #endif

@@ -11,7 +11,6 @@
 #include <string.h>
 
 #include "encode.h"
-#include "sfagent.h"
 #include "workload.h"
 
 static const char *const aue_names[SF_EV_MAX] = {
@@ -60,14 +59,14 @@ static void subj_uuid(struct sbuf *o, const struct workload *wl, uint32_t pid)
 }
 
 /* aue_open{,at}_{r,w,rw}[t][c], as FreeBSD's audit names the variants */
-static void open_name(struct sbuf *o, const struct sf_hdr *h, int64_t flags)
+static void open_name(struct sbuf *o, const struct decode_event *v)
 {
-	const char *sc = h->syscall ? sf_syscall_name(h->syscall) : "";
+	const char *sc = v->syscall ? v->syscall : "";
 
 	sbuf_lit(o, "aue_open");
 	if (strncmp(sc, "openat", 6) == 0)
 		sbuf_lit(o, "at");
-	switch (flags & O_ACCMODE) {
+	switch (v->flags & O_ACCMODE) {
 	case O_RDONLY:
 		sbuf_lit(o, "_r");
 		break;
@@ -78,131 +77,187 @@ static void open_name(struct sbuf *o, const struct sf_hdr *h, int64_t flags)
 		sbuf_lit(o, "_rw");
 		break;
 	}
-	if (flags & O_TRUNC)
+	if (v->flags & O_TRUNC)
 		sbuf_putc(o, 't');
-	if (flags & O_CREAT)
+	if (v->flags & O_CREAT)
 		sbuf_putc(o, 'c');
 }
 
-static void upath(struct sbuf *o, const char *k, const char *p, bool fault)
+/* "audit:event:aue_...:" */
+static void event_name(struct sbuf *o, const struct decode_event *v)
+{
+	if (v->type == SF_EV_CAPABLE) {
+		sbuf_lit(o, "sfagent:cap:capable:"); /* no audit equivalent */
+	} else if (v->type == SF_EV_OPEN) {
+		sbuf_lit(o, "audit:event:");
+		open_name(o, v);
+		sbuf_putc(o, ':');
+	} else if (v->cls == DECODE_CLASS_FILE && v->syscall) {
+		/* the audit event is named after the syscall: aue_rename,
+		 * aue_renameat, aue_fchmod... (renameat2 is renameat) */
+		size_t n = strlen(v->syscall);
+
+		if (n > 2 && v->syscall[n - 1] == '2' &&
+		    v->syscall[n - 2] == 't')
+			n--;
+		sbuf_lit(o, "audit:event:aue_");
+		sbuf_put(o, v->syscall, n);
+		sbuf_putc(o, ':');
+	} else if (aue_names[v->type]) {
+		sbuf_printf(o, "audit:event:%s:", aue_names[v->type]);
+	} else {
+		sbuf_lit(o, "sfagent:unknown:");
+	}
+}
+
+static void upath(struct sbuf *o, const char *k, const struct decode_str *p)
 {
 	sbuf_lit(o, ",\"");
 	sbuf_puts(o, k);
 	sbuf_lit(o, "\":");
-	if (fault)
+	if (p->fault)
 		sbuf_lit(o, "null");
 	else
-		sbuf_json_str(o, p, SF_PATH_MAX);
+		sbuf_json_str(o, p->s, p->len);
 }
 
-static void file_fields(struct sbuf *o, const struct sf_file_event *e)
+/* ---- one writer per event type (or class) --------------------------- */
+
+static void body_open(struct sbuf *o, const struct decode_event *v)
 {
-	bool f1 = e->hdr.flags & SF_F_PATH_FAULT,
-	     f2 = e->hdr.flags & SF_F_PATH2_FAULT;
-
-	switch (e->hdr.type) {
-	case SF_EV_OPEN:
-		upath(o, "upath1", e->path, f1);
-		sbuf_key(o, "flags");
-		sbuf_i64(o, e->arg1);
-		if (e->hdr.ret >= 0) {
-			sbuf_key(o, "fd");
-			sbuf_i64(o, e->hdr.ret);
-		}
-		break;
-	case SF_EV_RENAME:
-	case SF_EV_LINK:
-	case SF_EV_SYMLINK:
-		upath(o, "upath1", e->path, f1);
-		upath(o, "upath2", e->path2, f2);
-		break;
-	case SF_EV_CHMOD:
-	case SF_EV_CHOWN:
-	case SF_EV_TRUNCATE: {
-		int64_t fd = e->hdr.type == SF_EV_CHMOD	  ? e->arg2
-			     : e->hdr.type == SF_EV_CHOWN ? e->arg3
-							  : e->arg1;
-
-		if (fd >= 0) {
-			sbuf_key(o, "fd");
-			sbuf_i64(o, fd);
-		} else {
-			upath(o, "upath1", e->path, f1);
-		}
-		if (e->hdr.type == SF_EV_CHMOD) {
-			sbuf_key(o, "mode");
-			sbuf_i64(o, e->arg1 & 07777);
-		} else if (e->hdr.type == SF_EV_CHOWN) {
-			sbuf_key(o, "arg_uid");
-			sbuf_i64(o, e->arg1);
-			sbuf_key(o, "arg_gid");
-			sbuf_i64(o, e->arg2);
-		} else {
-			sbuf_key(o, "length");
-			sbuf_i64(o, e->arg0);
-		}
-		break;
-	}
-	default: /* unlink, mkdir, rmdir */
-		upath(o, "upath1", e->path, f1);
-		if (e->hdr.type == SF_EV_MKDIR) {
-			sbuf_key(o, "mode");
-			sbuf_i64(o, e->arg1 & 07777);
-		}
-		break;
+	upath(o, "upath1", &v->path);
+	sbuf_key(o, "flags");
+	sbuf_i64(o, v->flags);
+	if (v->has & DECODE_HAS_FD) {
+		sbuf_key(o, "fd");
+		sbuf_i64(o, v->fd);
 	}
 }
+
+/* rename, link, symlink */
+static void body_two_paths(struct sbuf *o, const struct decode_event *v)
+{
+	upath(o, "upath1", &v->path);
+	upath(o, "upath2", &v->path2);
+}
+
+/* unlink, mkdir, rmdir, chmod, chown, truncate */
+static void body_file(struct sbuf *o, const struct decode_event *v)
+{
+	if (v->has & DECODE_HAS_FD) {
+		sbuf_key(o, "fd");
+		sbuf_i64(o, v->fd);
+	} else {
+		upath(o, "upath1", &v->path);
+	}
+	if (v->has & DECODE_HAS_MODE) {
+		sbuf_key(o, "mode");
+		sbuf_i64(o, v->mode);
+	}
+	if (v->has & DECODE_HAS_OWNER) {
+		sbuf_key(o, "arg_uid");
+		sbuf_i64(o, v->owner);
+		sbuf_key(o, "arg_gid");
+		sbuf_i64(o, v->group);
+	}
+	if (v->has & DECODE_HAS_LENGTH) {
+		sbuf_key(o, "length");
+		sbuf_i64(o, v->length);
+	}
+}
+
+static void body_exec(struct sbuf *o, const struct decode_event *v)
+{
+	upath(o, "upath1", &v->path);
+	sbuf_key(o, "cmdline");
+	encode_util_argv(o, v, false);
+}
+
+static void body_fork(struct sbuf *o, const struct decode_event *v)
+{
+	if (!v->has_ret) {
+		sbuf_key(o, "retval");
+		sbuf_u64(o, v->child_pid);
+	}
+	sbuf_printf(o, ",\"arg_pid\":%u", v->child_pid);
+}
+
+static void body_exit(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_key(o, "exit_status");
+	sbuf_i64(o, v->wait_status);
+}
+
+static void body_cred(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_key(o, "arg_uid");
+	sbuf_u64(o, v->new_uid);
+}
+
+static void body_net(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_key(o, "fd");
+	sbuf_i64(o, v->net_fd);
+	if (v->has & DECODE_HAS_SOCKTYPE) {
+		sbuf_printf(o, ",\"domain\":%u,\"type\":%d,\"protocol\":%d",
+			    v->family, v->socktype, v->protocol);
+	} else if (v->has & DECODE_HAS_INET) {
+		sbuf_key(o, "address");
+		encode_util_name(o, v->addr_str);
+		sbuf_key(o, "port");
+		sbuf_u64(o, v->port);
+	} else if (v->has & DECODE_HAS_UNIX) {
+		sbuf_key(o, "address");
+		sbuf_json_str(o, v->unix_path.s, v->unix_path.len);
+	}
+}
+
+static void body_kill(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_printf(o, ",\"arg_pid\":%d,\"signum\":%d", v->target, v->sig);
+}
+
+static void body_cap(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_printf(o, ",\"cap\":%d,\"cap_name\":\"%s\",\"granted\":%s", v->cap,
+		    v->cap_name, v->granted ? "true" : "false");
+}
+
+/* the writers by kind (DECODE_EVENTS); some kinds share one */
+#define body_path_at  body_file
+#define body_chmod    body_file
+#define body_chown    body_file
+#define body_truncate body_file
+
+static const encoder_body_fn cadets_bodies[SF_EV_MAX] = {
+	DECODE_EVENTS(DECODE_WRITER_ENTRY)};
 
 static void cadets_event(struct sbuf *o, const struct workload *wl,
-			 uint64_t seq, uint64_t ts, const void *ev, size_t size)
+			 uint64_t seq, uint64_t ts,
+			 const struct decode_event *v)
 {
-	const struct sf_hdr *h = ev;
-
 	sbuf_lit(o, "{\"event\":\"");
-	if (h->type == SF_EV_CAPABLE) {
-		sbuf_lit(o, "sfagent:cap:capable:"); /* no audit equivalent */
-	} else if (h->type == SF_EV_OPEN &&
-		   size >= sizeof(struct sf_file_event)) {
-		sbuf_lit(o, "audit:event:");
-		open_name(o, h, ((const struct sf_file_event *)ev)->arg1);
-		sbuf_putc(o, ':');
-	} else if (h->type >= SF_EV_UNLINK && h->type <= SF_EV_TRUNCATE &&
-		   h->syscall) {
-		/* the audit event is named after the syscall: aue_rename,
-		 * aue_renameat, aue_fchmod... (renameat2 is renameat) */
-		const char *sc = sf_syscall_name(h->syscall);
-		size_t n = strlen(sc);
-
-		if (n > 2 && sc[n - 1] == '2' && sc[n - 2] == 't')
-			n--;
-		sbuf_lit(o, "audit:event:aue_");
-		sbuf_put(o, sc, n);
-		sbuf_putc(o, ':');
-	} else if (h->type < SF_EV_MAX && aue_names[h->type]) {
-		sbuf_printf(o, "audit:event:%s:", aue_names[h->type]);
-	} else {
-		sbuf_lit(o, "sfagent:unknown:");
-	}
+	event_name(o, v);
 	sbuf_lit(o, "\",\"time\":");
 	sbuf_u64(o, ts);
 	sbuf_key(o, "pid");
-	sbuf_u64(o, h->pid);
+	sbuf_u64(o, v->pid);
 	sbuf_key(o, "ppid");
-	sbuf_u64(o, h->ppid);
+	sbuf_u64(o, v->ppid);
 	sbuf_key(o, "tid");
-	sbuf_u64(o, h->tid);
+	sbuf_u64(o, v->tid);
 	sbuf_key(o, "uid");
-	sbuf_u64(o, h->uid);
+	sbuf_u64(o, v->uid);
 	sbuf_key(o, "euid");
-	sbuf_u64(o, h->euid);
+	sbuf_u64(o, v->euid);
 	sbuf_key(o, "gid");
-	sbuf_u64(o, h->gid);
+	sbuf_u64(o, v->gid);
 	sbuf_key(o, "exec");
-	sbuf_json_str(o, h->comm, SF_COMM_LEN);
-	subj_uuid(o, wl, h->pid);
-	if (h->flags & SF_F_HAS_RET) {
+	sbuf_json_str(o, v->comm.s, v->comm.len);
+	subj_uuid(o, wl, v->pid);
+	if (v->has_ret) {
 		sbuf_key(o, "retval");
-		sbuf_i64(o, h->ret);
+		sbuf_i64(o, v->ret);
 	}
 	sbuf_key(o, "sfagent_seq");
 	sbuf_u64(o, seq);
@@ -212,107 +267,8 @@ static void cadets_event(struct sbuf *o, const struct workload *wl,
 		sbuf_key(o, "container");
 		sbuf_json_str(o, wl->container_id, SIZE_MAX);
 	}
-	switch (h->type) {
-	case SF_EV_EXEC:
-		if (size >= sizeof(struct sf_exec_event)) {
-			const struct sf_exec_event *e = ev;
-			uint32_t len = e->argv_len < SF_ARGV_MAX ? e->argv_len
-								 : SF_ARGV_MAX;
-			struct sbuf cmd = {0};
-
-			upath(o, "upath1", e->filename,
-			      h->flags & SF_F_PATH_FAULT);
-			for (uint32_t i = 0; i < len;) {
-				size_t n = strnlen(e->argv + i, len - i);
-
-				if (i)
-					sbuf_putc(&cmd, ' ');
-				sbuf_put(&cmd, e->argv + i, n);
-				i += n + 1;
-			}
-			sbuf_key(o, "cmdline");
-			sbuf_json_str(o, cmd.data ? cmd.data : "", cmd.len);
-			sbuf_free(&cmd);
-		}
-		break;
-	case SF_EV_FORK:
-		if (size >= sizeof(struct sf_fork_event)) {
-			const struct sf_fork_event *e = ev;
-
-			if (!(h->flags & SF_F_HAS_RET)) {
-				sbuf_key(o, "retval");
-				sbuf_u64(o, e->child_pid);
-			}
-			sbuf_printf(o, ",\"arg_pid\":%u", e->child_pid);
-		}
-		break;
-	case SF_EV_EXIT:
-		if (size >= sizeof(struct sf_exit_event)) {
-			sbuf_key(o, "exit_status");
-			sbuf_i64(o,
-				 ((const struct sf_exit_event *)ev)->exit_code);
-		}
-		break;
-	case SF_EV_SETUID:
-		if (size >= sizeof(struct sf_cred_event)) {
-			sbuf_key(o, "arg_uid");
-			sbuf_u64(o,
-				 ((const struct sf_cred_event *)ev)->new_uid);
-		}
-		break;
-	case SF_EV_SOCKET:
-	case SF_EV_CONNECT:
-	case SF_EV_ACCEPT:
-	case SF_EV_BIND:
-	case SF_EV_LISTEN:
-		if (size >= sizeof(struct sf_net_event)) {
-			const struct sf_net_event *e = ev;
-
-			sbuf_key(o, "fd");
-			sbuf_i64(o, e->fd);
-			if (h->type == SF_EV_SOCKET) {
-				sbuf_printf(
-					o,
-					",\"domain\":%u,\"type\":%d,\"protocol\":%d",
-					e->family, e->type & 0xf, e->protocol);
-			} else if (e->family == 2 || e->family == 10) {
-				sbuf_key(o, "address");
-				sf_addr_str(o, e->family, e->addr);
-				sbuf_key(o, "port");
-				sbuf_u64(o, e->port);
-			} else if (e->family == 1) {
-				sbuf_key(o, "address");
-				sbuf_json_str(o, e->unix_path,
-					      sizeof(e->unix_path));
-			}
-		}
-		break;
-	case SF_EV_KILL:
-		if (size >= sizeof(struct sf_kill_event)) {
-			const struct sf_kill_event *e = ev;
-
-			sbuf_printf(o, ",\"arg_pid\":%d,\"signum\":%d",
-				    e->target_pid ? e->target_pid
-						  : e->target_tid,
-				    e->sig);
-		}
-		break;
-	case SF_EV_CAPABLE:
-		if (size >= sizeof(struct sf_cap_event)) {
-			const struct sf_cap_event *e = ev;
-
-			sbuf_printf(
-				o,
-				",\"cap\":%d,\"cap_name\":\"%s\",\"granted\":%s",
-				e->cap, sf_cap_name(e->cap),
-				e->result == 0 ? "true" : "false");
-		}
-		break;
-	default:
-		if (size >= sizeof(struct sf_file_event))
-			file_fields(o, ev);
-		break;
-	}
+	if (cadets_bodies[v->type])
+		cadets_bodies[v->type](o, v);
 	sbuf_lit(o, "}\n");
 }
 
@@ -331,8 +287,8 @@ static void cadets_stream_start(struct sbuf *o, const struct workload *wl,
 				const struct stream_info *si)
 {
 	wrap_begin(o, "start", ts);
-	encoder_json.stream_start(o, wl, seq, ts, si);
-	sf_wrap_native_end(o);
+	encode_json_ops.stream_start(o, wl, seq, ts, si);
+	encode_util_wrap_native_end(o);
 }
 
 static void cadets_stream_missed(struct sbuf *o, const struct workload *wl,
@@ -340,8 +296,8 @@ static void cadets_stream_missed(struct sbuf *o, const struct workload *wl,
 				 const char *reason)
 {
 	wrap_begin(o, "missed", ts);
-	encoder_json.stream_missed(o, wl, seq, ts, count, reason);
-	sf_wrap_native_end(o);
+	encode_json_ops.stream_missed(o, wl, seq, ts, count, reason);
+	encode_util_wrap_native_end(o);
 }
 
 static void cadets_stream_end(struct sbuf *o, const struct workload *wl,
@@ -349,17 +305,14 @@ static void cadets_stream_end(struct sbuf *o, const struct workload *wl,
 			      const struct stream_totals *t)
 {
 	wrap_begin(o, "end", ts);
-	encoder_json.stream_end(o, wl, seq, ts, t);
-	sf_wrap_native_end(o);
+	encode_json_ops.stream_end(o, wl, seq, ts, t);
+	encode_util_wrap_native_end(o);
 }
 
-const struct encoder encoder_cadets = {
-	.name = "cadets",
-	.file_prefix = "[\n",
-	.file_separator = ",",
-	.file_suffix = "]\n",
+const struct encoder_ops encode_cadets_ops = {
 	.event = cadets_event,
 	.stream_start = cadets_stream_start,
 	.stream_missed = cadets_stream_missed,
 	.stream_end = cadets_stream_end,
+	.bodies = cadets_bodies,
 };

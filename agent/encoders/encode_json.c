@@ -3,7 +3,6 @@
 #include <string.h>
 
 #include "encode.h"
-#include "sfagent.h"
 #include "workload.h"
 
 #define SF_SCHEMA_VERSION 1
@@ -27,22 +26,20 @@ static void head(struct sbuf *o, const char *type, const struct workload *wl,
 }
 
 static void path_field(struct sbuf *o, const char *key, size_t klen,
-		       const char *p, uint16_t flags, uint16_t trunc,
-		       uint16_t fault)
+		       const struct decode_str *p)
 {
 	sbuf_put(o, key, klen);
-	if (flags & fault)
+	if (p->fault)
 		sbuf_lit(o, "null");
 	else
-		sbuf_json_str(o, p, SF_PATH_MAX);
-	if (flags & trunc) {
+		sbuf_json_str(o, p->s, p->len);
+	if (p->truncated) {
 		sbuf_put(o, key, klen - 2); /* ,"path */
 		sbuf_lit(o, "_truncated\":true");
 	}
 }
 
-#define PATH_FIELD(o, k, p, fl, t, f) \
-	path_field(o, ",\"" k "\":", sizeof(k) + 3, p, fl, t, f)
+#define PATH_FIELD(o, k, p) path_field(o, ",\"" k "\":", sizeof(k) + 3, p)
 
 static void dirfd_field(struct sbuf *o, const char *k, size_t kl, int64_t fd)
 {
@@ -54,12 +51,11 @@ static void dirfd_field(struct sbuf *o, const char *k, size_t kl, int64_t fd)
 }
 #define DIRFD(o, k, v) dirfd_field(o, ",\"" k "\":", sizeof(k) + 3, v)
 
-static void mode_field(struct sbuf *o, uint64_t mode)
+static void mode_field(struct sbuf *o, uint32_t mode)
 {
 	char s[12];
 	int i = sizeof(s);
 
-	mode &= 07777;
 	s[--i] = '"';
 	do {
 		s[--i] = '0' + (mode & 7);
@@ -71,293 +67,228 @@ static void mode_field(struct sbuf *o, uint64_t mode)
 	sbuf_put(o, s + i, sizeof(s) - i);
 }
 
-static void file_fields(struct sbuf *o, const struct sf_file_event *e)
+static void bool_val(struct sbuf *o, bool b)
 {
-	uint16_t fl = e->hdr.flags;
+	if (b)
+		sbuf_lit(o, "true");
+	else
+		sbuf_lit(o, "false");
+}
 
-	switch (e->hdr.type) {
-	case SF_EV_OPEN:
-		PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC,
-			   SF_F_PATH_FAULT);
-		DIRFD(o, "dirfd", e->arg0);
-		sbuf_key(o, "flags");
-		sf_open_flags(o, e->arg1);
-		if (e->arg1 & (0100 | 020000000)) /* O_CREAT, O_TMPFILE */
-			mode_field(o, e->arg2);
-		if (e->hdr.ret >= 0) {
-			sbuf_key(o, "fd");
-			sbuf_i64(o, e->hdr.ret);
-		}
-		break;
-	case SF_EV_UNLINK:
-	case SF_EV_RMDIR:
-	case SF_EV_MKDIR:
-		PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC,
-			   SF_F_PATH_FAULT);
-		DIRFD(o, "dirfd", e->arg0);
-		if (e->hdr.type == SF_EV_MKDIR)
-			mode_field(o, e->arg1);
-		break;
-	case SF_EV_RENAME:
-	case SF_EV_LINK:
-	case SF_EV_SYMLINK:
-		PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC,
-			   SF_F_PATH_FAULT);
-		PATH_FIELD(o, "newpath", e->path2, fl, SF_F_PATH2_TRUNC,
-			   SF_F_PATH2_FAULT);
-		if (e->hdr.type == SF_EV_SYMLINK) {
-			DIRFD(o, "newdirfd", e->arg0);
-		} else {
-			DIRFD(o, "olddirfd", e->arg0);
-			DIRFD(o, "newdirfd", e->arg1);
-			sbuf_key(o, "flags");
-			sbuf_i64(o, e->arg2);
-		}
-		break;
-	case SF_EV_CHMOD:
-		if (e->arg2 >= 0) {
-			sbuf_key(o, "fd");
-			sbuf_i64(o, e->arg2);
-		} else {
-			PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC,
-				   SF_F_PATH_FAULT);
-			DIRFD(o, "dirfd", e->arg0);
-		}
-		mode_field(o, e->arg1);
-		break;
-	case SF_EV_CHOWN:
-		if (e->arg3 >= 0) {
-			sbuf_key(o, "fd");
-			sbuf_i64(o, e->arg3);
-		} else {
-			PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC,
-				   SF_F_PATH_FAULT);
-			DIRFD(o, "dirfd", e->arg0);
-		}
+static void fd_field(struct sbuf *o, int64_t fd)
+{
+	sbuf_key(o, "fd");
+	sbuf_i64(o, fd);
+}
+
+/* path, dirfd: or fd for the fd variants (fchmod...) */
+static void target_fields(struct sbuf *o, const struct decode_event *v)
+{
+	if (v->has & DECODE_HAS_FD) {
+		fd_field(o, v->fd);
+		return;
+	}
+	PATH_FIELD(o, "path", &v->path);
+	if (v->has & DECODE_HAS_DIRFD)
+		DIRFD(o, "dirfd", v->dirfd);
+}
+
+/* ---- one writer per event type (or class) --------------------------- */
+
+static void body_open(struct sbuf *o, const struct decode_event *v)
+{
+	PATH_FIELD(o, "path", &v->path);
+	DIRFD(o, "dirfd", v->dirfd);
+	sbuf_key(o, "flags");
+	encode_util_flags(o, v);
+	if (v->has & DECODE_HAS_MODE)
+		mode_field(o, v->mode);
+	if (v->has & DECODE_HAS_FD)
+		fd_field(o, v->fd);
+}
+
+/* unlink, rmdir, mkdir, chmod, chown, truncate */
+static void body_file(struct sbuf *o, const struct decode_event *v)
+{
+	target_fields(o, v);
+	if (v->has & DECODE_HAS_MODE)
+		mode_field(o, v->mode);
+	if (v->has & DECODE_HAS_OWNER) {
 		sbuf_key(o, "owner");
-		sbuf_i64(o, e->arg1);
+		sbuf_i64(o, v->owner);
 		sbuf_key(o, "group");
-		sbuf_i64(o, e->arg2);
-		break;
-	case SF_EV_TRUNCATE:
-		if (e->arg1 >= 0) {
-			sbuf_key(o, "fd");
-			sbuf_i64(o, e->arg1);
-		} else {
-			PATH_FIELD(o, "path", e->path, fl, SF_F_PATH_TRUNC,
-				   SF_F_PATH_FAULT);
-		}
+		sbuf_i64(o, v->group);
+	}
+	if (v->has & DECODE_HAS_LENGTH) {
 		sbuf_key(o, "length");
-		sbuf_i64(o, e->arg0);
-		break;
+		sbuf_i64(o, v->length);
 	}
 }
 
-static void exec_fields(struct sbuf *o, const struct sf_exec_event *e)
+/* rename, link, symlink */
+static void body_two_paths(struct sbuf *o, const struct decode_event *v)
 {
-	uint32_t len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX;
-	uint32_t i = 0;
-	bool first = true;
-
-	PATH_FIELD(o, "filename", e->filename, e->hdr.flags, SF_F_PATH_TRUNC,
-		   SF_F_PATH_FAULT);
-	sbuf_key(o, "argv");
-	sbuf_putc(o, '[');
-	while (i < len) {
-		size_t n = strnlen(e->argv + i, len - i);
-
-		/* a cut last argument is still shown, flagged below */
-		if (!first)
-			sbuf_putc(o, ',');
-		sbuf_json_str(o, e->argv + i, n);
-		first = false;
-		i += n + 1;
+	PATH_FIELD(o, "path", &v->path);
+	PATH_FIELD(o, "newpath", &v->path2);
+	if (v->has & DECODE_HAS_DIRFD)
+		DIRFD(o, "olddirfd", v->dirfd);
+	DIRFD(o, "newdirfd", v->newdirfd);
+	if (v->has & DECODE_HAS_FLAGS) {
+		sbuf_key(o, "flags");
+		sbuf_i64(o, v->flags);
 	}
-	sbuf_putc(o, ']');
-	if (e->hdr.flags & SF_F_ARGV_TRUNC) {
+}
+
+static void body_exec(struct sbuf *o, const struct decode_event *v)
+{
+	PATH_FIELD(o, "filename", &v->path);
+	sbuf_key(o, "argv");
+	/* a cut last argument is still shown, flagged below */
+	encode_util_argv(o, v, true);
+	if (v->argv_truncated) {
 		sbuf_key(o, "argv_truncated");
 		sbuf_lit(o, "true");
 	}
 }
 
-static void net_fields(struct sbuf *o, const struct sf_net_event *e)
+static void body_fork(struct sbuf *o, const struct decode_event *v)
 {
-	sbuf_key(o, "fd");
-	sbuf_i64(o, e->fd);
-	if (e->hdr.type == SF_EV_ACCEPT) {
-		sbuf_key(o, "listen_fd");
-		sbuf_i64(o, e->listen_fd);
+	sbuf_key(o, "child_pid");
+	sbuf_u64(o, v->child_pid);
+	sbuf_key(o, "child_tid");
+	sbuf_u64(o, v->child_tid);
+	sbuf_key(o, "thread");
+	bool_val(o, v->thread);
+}
+
+static void body_exit(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_key(o, "exit_code");
+	sbuf_i64(o, v->exit_code);
+	if (v->has & DECODE_HAS_SIG) {
+		sbuf_key(o, "sig");
+		encode_util_name(o, v->sig_name);
 	}
-	if (e->hdr.type != SF_EV_SOCKET && !e->family)
+	if (v->core_dumped) {
+		sbuf_key(o, "core_dumped");
+		sbuf_lit(o, "true");
+	}
+	sbuf_key(o, "thread");
+	bool_val(o, v->thread);
+}
+
+static void body_cred(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_printf(
+		o,
+		",\"old_uid\":%u,\"old_euid\":%u,\"old_gid\":%u,\"old_egid\":%u,\"new_uid\":%u,\"new_euid\":%u,\"new_gid\":%u,\"new_egid\":%u",
+		v->old_uid, v->old_euid, v->old_gid, v->old_egid, v->new_uid,
+		v->new_euid, v->new_gid, v->new_egid);
+}
+
+static void body_net(struct sbuf *o, const struct decode_event *v)
+{
+	fd_field(o, v->net_fd);
+	if (v->has & DECODE_HAS_LISTEN_FD) {
+		sbuf_key(o, "listen_fd");
+		sbuf_i64(o, v->listen_fd);
+	}
+	if (!(v->has & DECODE_HAS_FAMILY))
 		return;
 	sbuf_key(o, "family");
-	sbuf_putc(o, '"');
-	sbuf_puts(o, sf_family_name(e->family));
-	sbuf_putc(o, '"');
-	switch (e->hdr.type) {
-	case SF_EV_SOCKET:
+	encode_util_name(o, v->family_name);
+	if (v->has & DECODE_HAS_SOCKTYPE) {
 		sbuf_key(o, "socktype");
-		sbuf_i64(o, e->type & 0xf);
+		sbuf_i64(o, v->socktype);
 		sbuf_key(o, "protocol");
-		sbuf_i64(o, e->protocol);
-		return;
-	case SF_EV_LISTEN:
-		sbuf_key(o, "backlog");
-		sbuf_i64(o, e->backlog);
-		break;
+		sbuf_i64(o, v->protocol);
 	}
-	if (e->family == 2 || e->family == 10) {
+	if (v->has & DECODE_HAS_BACKLOG) {
+		sbuf_key(o, "backlog");
+		sbuf_i64(o, v->backlog);
+	}
+	if (v->has & DECODE_HAS_INET) {
 		sbuf_key(o, "addr");
-		sf_addr_str(o, e->family, e->addr);
+		encode_util_name(o, v->addr_str);
 		sbuf_key(o, "port");
-		sbuf_u64(o, e->port);
-	} else if (e->family == 1 && e->unix_path[0]) {
+		sbuf_u64(o, v->port);
+	} else if ((v->has & DECODE_HAS_UNIX) && v->unix_path.len) {
 		sbuf_key(o, "addr");
-		sbuf_json_str(o, e->unix_path, sizeof(e->unix_path));
+		sbuf_json_str(o, v->unix_path.s, v->unix_path.len);
 	}
 }
 
-static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
-		       uint64_t ts, const void *ev, size_t size)
+static void body_kill(struct sbuf *o, const struct decode_event *v)
 {
-	const struct sf_hdr *h = ev;
+	if (v->has_target_pid) {
+		sbuf_key(o, "target_pid");
+		sbuf_i64(o, v->target_pid);
+	}
+	if (v->has_target_tid) {
+		sbuf_key(o, "target_tid");
+		sbuf_i64(o, v->target_tid);
+	}
+	sbuf_key(o, "sig");
+	encode_util_name(o, v->sig_name);
+}
 
-	head(o, sf_event_type_name(h->type), wl, seq, ts);
+static void body_cap(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_key(o, "cap");
+	sbuf_i64(o, v->cap);
+	sbuf_key(o, "cap_name");
+	encode_util_name(o, v->cap_name);
+	sbuf_key(o, "granted");
+	bool_val(o, v->granted);
+}
+
+/* the writers by kind (DECODE_EVENTS); some kinds share one */
+#define body_path_at  body_file
+#define body_chmod    body_file
+#define body_chown    body_file
+#define body_truncate body_file
+
+static const encoder_body_fn json_bodies[SF_EV_MAX] = {
+	DECODE_EVENTS(DECODE_WRITER_ENTRY)};
+
+static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
+		       uint64_t ts, const struct decode_event *v)
+{
+	head(o, v->type_name, wl, seq, ts);
 	sbuf_key(o, "pid");
-	sbuf_u64(o, h->pid);
+	sbuf_u64(o, v->pid);
 	sbuf_key(o, "tid");
-	sbuf_u64(o, h->tid);
+	sbuf_u64(o, v->tid);
 	sbuf_key(o, "ppid");
-	sbuf_u64(o, h->ppid);
+	sbuf_u64(o, v->ppid);
 	sbuf_key(o, "uid");
-	sbuf_u64(o, h->uid);
+	sbuf_u64(o, v->uid);
 	sbuf_key(o, "gid");
-	sbuf_u64(o, h->gid);
+	sbuf_u64(o, v->gid);
 	sbuf_key(o, "euid");
-	sbuf_u64(o, h->euid);
+	sbuf_u64(o, v->euid);
 	sbuf_key(o, "comm");
-	sbuf_json_str(o, h->comm, SF_COMM_LEN);
+	sbuf_json_str(o, v->comm.s, v->comm.len);
 	sbuf_key(o, "cgroup");
-	sbuf_u64(o, h->cgid);
-	if (h->syscall && h->type != SF_EV_CAPABLE) {
+	sbuf_u64(o, v->cgid);
+	if (v->syscall) {
 		sbuf_key(o, "syscall");
-		sbuf_putc(o, '"');
-		sbuf_puts(o, sf_syscall_name(h->syscall));
-		sbuf_putc(o, '"');
+		encode_util_name(o, v->syscall);
 	}
-	if (h->flags & SF_F_HAS_RET) {
+	if (v->has_ret) {
 		sbuf_key(o, "ret");
-		sbuf_i64(o, h->ret);
+		sbuf_i64(o, v->ret);
 	}
-	if (h->flags & SF_F_INTERRUPTED) {
+	if (v->interrupted) {
 		sbuf_key(o, "interrupted");
 		sbuf_lit(o, "true");
 	}
-	if (h->flags & SF_F_COMPAT) {
+	if (v->compat) {
 		sbuf_key(o, "compat");
 		sbuf_lit(o, "true");
 	}
-
-	switch (h->type) {
-	case SF_EV_EXEC:
-		if (size >= sizeof(struct sf_exec_event))
-			exec_fields(o, ev);
-		break;
-	case SF_EV_FORK:
-		if (size >= sizeof(struct sf_fork_event)) {
-			const struct sf_fork_event *e = ev;
-
-			sbuf_key(o, "child_pid");
-			sbuf_u64(o, e->child_pid);
-			sbuf_key(o, "child_tid");
-			sbuf_u64(o, e->child_tid);
-			sbuf_key(o, "thread");
-			if (h->flags & SF_F_THREAD)
-				sbuf_lit(o, "true");
-			else
-				sbuf_lit(o, "false");
-		}
-		break;
-	case SF_EV_EXIT:
-		if (size >= sizeof(struct sf_exit_event)) {
-			const struct sf_exit_event *e = ev;
-			int st = e->exit_code;
-
-			sbuf_key(o, "exit_code");
-			sbuf_i64(o, (st >> 8) & 0xff);
-			if (st & 0x7f) {
-				sbuf_key(o, "sig");
-				sf_signal_name(o, st & 0x7f);
-			}
-			if (st & 0x80) {
-				sbuf_key(o, "core_dumped");
-				sbuf_lit(o, "true");
-			}
-			sbuf_key(o, "thread");
-			if (h->flags & SF_F_THREAD)
-				sbuf_lit(o, "true");
-			else
-				sbuf_lit(o, "false");
-		}
-		break;
-	case SF_EV_SETUID:
-		if (size >= sizeof(struct sf_cred_event)) {
-			const struct sf_cred_event *e = ev;
-
-			sbuf_printf(
-				o,
-				",\"old_uid\":%u,\"old_euid\":%u,\"old_gid\":%u,\"old_egid\":%u,\"new_uid\":%u,\"new_euid\":%u,\"new_gid\":%u,\"new_egid\":%u",
-				e->old_uid, e->old_euid, e->old_gid,
-				e->old_egid, e->new_uid, e->new_euid,
-				e->new_gid, e->new_egid);
-		}
-		break;
-	case SF_EV_SOCKET:
-	case SF_EV_CONNECT:
-	case SF_EV_ACCEPT:
-	case SF_EV_BIND:
-	case SF_EV_LISTEN:
-		if (size >= sizeof(struct sf_net_event))
-			net_fields(o, ev);
-		break;
-	case SF_EV_KILL:
-		if (size >= sizeof(struct sf_kill_event)) {
-			const struct sf_kill_event *e = ev;
-
-			if (e->target_pid || !e->target_tid) {
-				sbuf_key(o, "target_pid");
-				sbuf_i64(o, e->target_pid);
-			}
-			if (e->target_tid) {
-				sbuf_key(o, "target_tid");
-				sbuf_i64(o, e->target_tid);
-			}
-			sbuf_key(o, "sig");
-			sf_signal_name(o, e->sig);
-		}
-		break;
-	case SF_EV_CAPABLE:
-		if (size >= sizeof(struct sf_cap_event)) {
-			const struct sf_cap_event *e = ev;
-
-			sbuf_key(o, "cap");
-			sbuf_i64(o, e->cap);
-			sbuf_key(o, "cap_name");
-			sbuf_putc(o, '"');
-			sbuf_puts(o, sf_cap_name(e->cap));
-			sbuf_putc(o, '"');
-			sbuf_key(o, "granted");
-			if (e->result == 0)
-				sbuf_lit(o, "true");
-			else
-				sbuf_lit(o, "false");
-		}
-		break;
-	default:
-		if (size >= sizeof(struct sf_file_event))
-			file_fields(o, ev);
-		break;
-	}
+	if (json_bodies[v->type])
+		json_bodies[v->type](o, v);
 	sbuf_lit(o, "}\n");
 }
 
@@ -407,6 +338,28 @@ static void json_stream_missed(struct sbuf *o, const struct workload *wl,
 	sbuf_lit(o, "}\n");
 }
 
+/* stream.end of a stream that recorded a seccomp profile */
+static void json_seccomp_totals(struct sbuf *o, const struct stream_totals *t)
+{
+	if (t->seccomp_profile) {
+		sbuf_key(o, "seccomp_profile");
+		sbuf_json_str(o, t->seccomp_profile,
+			      strlen(t->seccomp_profile));
+		sbuf_key(o, "seccomp_syscalls");
+		sbuf_u64(o, t->seccomp_syscalls);
+		if (t->seccomp_blocked) {
+			sbuf_key(o, "seccomp_blocked");
+			sbuf_u64(o, t->seccomp_blocked);
+		}
+		if (t->seccomp_partial)
+			sbuf_lit(o, ",\"seccomp_partial\":true");
+	}
+	if (t->seccomp_error) {
+		sbuf_key(o, "seccomp_error");
+		sbuf_json_str(o, t->seccomp_error, strlen(t->seccomp_error));
+	}
+}
+
 static void json_stream_end(struct sbuf *o, const struct workload *wl,
 			    uint64_t seq, uint64_t ts,
 			    const struct stream_totals *t)
@@ -420,13 +373,16 @@ static void json_stream_end(struct sbuf *o, const struct workload *wl,
 	sbuf_u64(o, t->missed_ringbuf);
 	sbuf_key(o, "missed_sink");
 	sbuf_u64(o, t->missed_sink);
+	sbuf_key(o, "missed_quota");
+	sbuf_u64(o, t->missed_quota);
+	json_seccomp_totals(o, t);
 	sbuf_lit(o, "}\n");
 }
 
-const struct encoder encoder_json = {
-	.name = "json",
+const struct encoder_ops encode_json_ops = {
 	.event = json_event,
 	.stream_start = json_stream_start,
 	.stream_missed = json_stream_missed,
 	.stream_end = json_stream_end,
+	.bodies = json_bodies,
 };

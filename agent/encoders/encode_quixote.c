@@ -9,9 +9,9 @@
  * The mapping and what has no TSEM equivalent: docs/formats.md.
  */
 #include <string.h>
+#include <sys/socket.h>
 
 #include "encode.h"
-#include "sfagent.h"
 #include "workload.h"
 
 static const char *const tsem_names[SF_EV_MAX] = {
@@ -57,148 +57,186 @@ static void qstr(struct sbuf *o, const char *k, const char *v, size_t n)
 }
 
 /* {"path":{"pathname":"..."}} as TSEM describes a file's path */
-static void qpath(struct sbuf *o, const char *k, const char *p, bool fault)
+static void qpath(struct sbuf *o, const char *k, const struct decode_str *p)
 {
 	sbuf_lit(o, ",\"");
 	sbuf_puts(o, k);
 	sbuf_lit(o, "\":{\"path\":{\"pathname\":");
-	if (fault)
+	if (p->fault)
 		sbuf_lit(o, "null");
 	else
-		sbuf_json_str(o, p, SF_PATH_MAX);
+		sbuf_json_str(o, p->s, p->len);
 	sbuf_lit(o, "}}");
 }
 
-static void net_body(struct sbuf *o, const struct sf_net_event *e)
+static void pathname(struct sbuf *o, const struct decode_str *p)
+{
+	if (p->fault)
+		sbuf_lit(o, "null");
+	else
+		sbuf_json_str(o, p->s, p->len);
+}
+
+static void qmode(struct sbuf *o, const char *lead, uint32_t mode)
+{
+	sbuf_printf(o, "%s\"mode\":\"0%o\"", lead, mode);
+}
+
+/* the file as fd (fchmod...) or as path */
+static void qtarget(struct sbuf *o, const struct decode_event *v)
+{
+	if (v->has & DECODE_HAS_FD)
+		qnum(o, "fd", v->fd);
+	else
+		qpath(o, "file", &v->path);
+}
+
+/* ---- one writer per event type (or class) --------------------------- */
+
+static void body_open(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_lit(o, "\"file\":{\"flags\":\"");
+	sbuf_i64(o, v->flags);
+	sbuf_lit(o, "\",\"path\":{\"pathname\":");
+	pathname(o, &v->path);
+	sbuf_lit(o, "}}");
+	if (v->has & DECODE_HAS_MODE)
+		qmode(o, ",", v->mode);
+}
+
+/* unlink, rmdir, mkdir */
+static void body_dentry(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_lit(o, "\"dentry\":{\"pathname\":");
+	pathname(o, &v->path);
+	sbuf_putc(o, '}');
+	if (v->has & DECODE_HAS_MODE)
+		qmode(o, ",", v->mode);
+}
+
+/* rename, link, symlink */
+static void body_two_paths(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_lit(o, "\"flags\":\"");
+	sbuf_i64(o, v->has & DECODE_HAS_FLAGS ? (int64_t)v->flags : 0);
+	sbuf_putc(o, '"');
+	qpath(o, v->type == SF_EV_SYMLINK ? "target" : "old_dentry", &v->path);
+	qpath(o, "new_dentry", &v->path2);
+}
+
+static void body_chmod(struct sbuf *o, const struct decode_event *v)
+{
+	qmode(o, "", v->mode);
+	qtarget(o, v);
+}
+
+static void body_chown(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_lit(o, "\"uid\":\"");
+	sbuf_i64(o, v->owner);
+	sbuf_putc(o, '"');
+	qnum(o, "gid", v->group);
+	qtarget(o, v);
+}
+
+static void body_truncate(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_lit(o, "\"length\":\"");
+	sbuf_i64(o, v->length);
+	sbuf_putc(o, '"');
+	qtarget(o, v);
+}
+
+static void body_exec(struct sbuf *o, const struct decode_event *v)
+{
+	/* TSEM's bprm has a file: a fault reads as "" */
+	sbuf_lit(o, "\"file\":{\"path\":{\"pathname\":");
+	sbuf_json_str(o, v->path.s, v->path.len);
+	sbuf_lit(o, "}},\"argv\":");
+	encode_util_argv(o, v, true);
+}
+
+static void body_fork(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_printf(
+		o,
+		"\"child_pid\":\"%u\",\"child_tid\":\"%u\",\"thread\":\"%d\"",
+		v->child_pid, v->child_tid, v->thread);
+}
+
+static void body_exit(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_printf(o, "\"exit_code\":\"%d\",\"signal\":\"%d\"", v->exit_code,
+		    v->exit_sig);
+}
+
+static void body_cred(struct sbuf *o, const struct decode_event *v)
+{
+	sbuf_printf(
+		o,
+		"\"old\":{\"uid\":\"%u\",\"euid\":\"%u\",\"gid\":\"%u\",\"egid\":\"%u\"},\"new\":{\"uid\":\"%u\",\"euid\":\"%u\",\"gid\":\"%u\",\"egid\":\"%u\"}",
+		v->old_uid, v->old_euid, v->old_gid, v->old_egid, v->new_uid,
+		v->new_euid, v->new_gid, v->new_egid);
+}
+
+static void body_net(struct sbuf *o, const struct decode_event *v)
 {
 	sbuf_lit(o, "\"fd\":\"");
-	sbuf_i64(o, e->fd);
+	sbuf_i64(o, v->net_fd);
 	sbuf_putc(o, '"');
-	if (e->hdr.type == SF_EV_SOCKET) {
-		qnum(o, "family", e->family);
-		qnum(o, "type", e->type & 0xf);
-		qnum(o, "protocol", e->protocol);
+	if (v->has & DECODE_HAS_SOCKTYPE) {
+		qnum(o, "family", v->family);
+		qnum(o, "type", v->socktype);
+		qnum(o, "protocol", v->protocol);
 		qnum(o, "kern", 0);
 		return;
 	}
-	if (e->hdr.type == SF_EV_LISTEN)
-		qnum(o, "backlog", e->backlog);
-	if (e->family == 2 || e->family == 10) {
-		sbuf_puts(o, e->family == 2
+	if (v->has & DECODE_HAS_BACKLOG)
+		qnum(o, "backlog", v->backlog);
+	if (v->has & DECODE_HAS_INET) {
+		sbuf_puts(o, v->family == AF_INET
 				     ? ",\"addr\":{\"af_inet\":{\"port\":\""
 				     : ",\"addr\":{\"af_inet6\":{\"port\":\"");
-		sbuf_u64(o, e->port);
+		sbuf_u64(o, v->port);
 		sbuf_lit(o, "\",\"address\":");
-		sf_addr_str(o, e->family, e->addr);
+		encode_util_name(o, v->addr_str);
 		sbuf_lit(o, "}}");
-	} else if (e->family == 1) {
+	} else if (v->has & DECODE_HAS_UNIX) {
 		sbuf_lit(o, ",\"addr\":{\"af_unix\":{\"path\":");
-		sbuf_json_str(o, e->unix_path, sizeof(e->unix_path));
+		sbuf_json_str(o, v->unix_path.s, v->unix_path.len);
 		sbuf_lit(o, "}}");
-	} else if (e->family) {
-		qnum(o, "family", e->family);
+	} else if (v->has & DECODE_HAS_FAMILY) {
+		qnum(o, "family", v->family);
 	}
 }
 
-static void file_body(struct sbuf *o, const struct sf_file_event *e)
+static void body_kill(struct sbuf *o, const struct decode_event *v)
 {
-	bool f1 = e->hdr.flags & SF_F_PATH_FAULT,
-	     f2 = e->hdr.flags & SF_F_PATH2_FAULT;
-
-	switch (e->hdr.type) {
-	case SF_EV_OPEN:
-		sbuf_lit(o, "\"file\":{\"flags\":\"");
-		sbuf_i64(o, e->arg1);
-		sbuf_lit(o, "\",\"path\":{\"pathname\":");
-		if (f1)
-			sbuf_lit(o, "null");
-		else
-			sbuf_json_str(o, e->path, SF_PATH_MAX);
-		sbuf_lit(o, "}}");
-		if (e->arg1 & (0100 | 020000000))
-			sbuf_printf(o, ",\"mode\":\"0%llo\"",
-				    (unsigned long long)e->arg2 & 07777);
-		break;
-	case SF_EV_UNLINK:
-	case SF_EV_RMDIR:
-	case SF_EV_MKDIR:
-		sbuf_lit(o, "\"dentry\":{\"pathname\":");
-		if (f1)
-			sbuf_lit(o, "null");
-		else
-			sbuf_json_str(o, e->path, SF_PATH_MAX);
-		sbuf_putc(o, '}');
-		if (e->hdr.type == SF_EV_MKDIR)
-			sbuf_printf(o, ",\"mode\":\"0%llo\"",
-				    (unsigned long long)e->arg1 & 07777);
-		break;
-	case SF_EV_RENAME:
-	case SF_EV_LINK:
-	case SF_EV_SYMLINK:
-		sbuf_lit(o, "\"flags\":\"");
-		sbuf_i64(o, e->hdr.type == SF_EV_SYMLINK ? 0 : e->arg2);
-		sbuf_putc(o, '"');
-		qpath(o, e->hdr.type == SF_EV_SYMLINK ? "target" : "old_dentry",
-		      e->path, f1);
-		qpath(o, "new_dentry", e->path2, f2);
-		break;
-	case SF_EV_CHMOD:
-		sbuf_printf(o, "\"mode\":\"0%llo\"",
-			    (unsigned long long)e->arg1 & 07777);
-		if (e->arg2 >= 0)
-			qnum(o, "fd", e->arg2);
-		else
-			qpath(o, "file", e->path, f1);
-		break;
-	case SF_EV_CHOWN:
-		sbuf_lit(o, "\"uid\":\"");
-		sbuf_i64(o, e->arg1);
-		sbuf_putc(o, '"');
-		qnum(o, "gid", e->arg2);
-		if (e->arg3 >= 0)
-			qnum(o, "fd", e->arg3);
-		else
-			qpath(o, "file", e->path, f1);
-		break;
-	case SF_EV_TRUNCATE:
-		sbuf_lit(o, "\"length\":\"");
-		sbuf_i64(o, e->arg0);
-		sbuf_putc(o, '"');
-		if (e->arg1 >= 0)
-			qnum(o, "fd", e->arg1);
-		else
-			qpath(o, "file", e->path, f1);
-		break;
-	}
+	sbuf_printf(o,
+		    "\"cross_model\":\"0\",\"signal\":\"%d\",\"target\":\"%d\"",
+		    v->sig, v->target);
 }
 
-static void exec_body(struct sbuf *o, const struct sf_exec_event *e)
+static void body_cap(struct sbuf *o, const struct decode_event *v)
 {
-	uint32_t len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX,
-		 i = 0;
-
-	sbuf_lit(o, "\"file\":{\"path\":{\"pathname\":");
-	sbuf_json_str(o, e->filename, SF_PATH_MAX);
-	sbuf_lit(o, "}},\"argv\":[");
-	while (i < len) {
-		size_t n = strnlen(e->argv + i, len - i);
-
-		if (i)
-			sbuf_putc(o, ',');
-		sbuf_json_str(o, e->argv + i, n);
-		i += n + 1;
-	}
-	sbuf_putc(o, ']');
+	sbuf_printf(
+		o,
+		"\"cap\":\"%d\",\"opts\":\"0\",\"name\":\"%s\",\"result\":\"%d\"",
+		v->cap, v->cap_name, v->cap_result);
 }
+
+/* the writers by kind (DECODE_EVENTS); some kinds share one */
+#define body_path_at body_dentry
+
+static const encoder_body_fn quixote_bodies[SF_EV_MAX] = {
+	DECODE_EVENTS(DECODE_WRITER_ENTRY)};
 
 static void quixote_event(struct sbuf *o, const struct workload *wl,
-			  uint64_t seq, uint64_t ts, const void *ev,
-			  size_t size)
+			  uint64_t seq, uint64_t ts,
+			  const struct decode_event *v)
 {
-	const struct sf_hdr *h = ev;
-	const char *name = h->type < SF_EV_MAX && tsem_names[h->type]
-				   ? tsem_names[h->type]
-				   : "unknown";
+	const char *name = tsem_names[v->type] ? tsem_names[v->type]
+					       : "unknown";
 
 	sbuf_lit(
 		o,
@@ -209,104 +247,35 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 	sbuf_lit(o, "\",\"ts\":\"");
 	sbuf_u64(o, ts);
 	sbuf_putc(o, '"');
-	qnum(o, "pid", h->pid);
-	qnum(o, "tid", h->tid);
-	qnum(o, "ppid", h->ppid);
-	qstr(o, "process", h->comm, SF_COMM_LEN);
+	qnum(o, "pid", v->pid);
+	qnum(o, "tid", v->tid);
+	qnum(o, "ppid", v->ppid);
+	qstr(o, "process", v->comm.s, v->comm.len);
 	qstr(o, "workload", wl->name, SIZE_MAX);
 	if (wl->container_id)
 		qstr(o, "container", wl->container_id, SIZE_MAX);
-	if (h->syscall && h->type != SF_EV_CAPABLE)
-		qstr(o, "syscall", sf_syscall_name(h->syscall), SIZE_MAX);
-	if (h->flags & SF_F_HAS_RET)
-		qnum(o, "ret", h->ret);
+	if (v->syscall)
+		qstr(o, "syscall", v->syscall, SIZE_MAX);
+	if (v->has_ret)
+		qnum(o, "ret", v->ret);
 	/* the BPF side reads uid, gid, euid: the rest of TSEM's COE is
 	 * derived, see docs/formats.md */
 	/* no printf on the hot path: one field after the other */
 	sbuf_lit(o, "},\"COE\":{\"uid\":\"");
-	sbuf_u64(o, h->uid);
+	sbuf_u64(o, v->uid);
 	sbuf_lit(o, "\"");
-	qnum(o, "euid", h->euid);
-	qnum(o, "suid", h->euid);
-	qnum(o, "gid", h->gid);
-	qnum(o, "egid", h->gid);
-	qnum(o, "sgid", h->gid);
-	qnum(o, "fsuid", h->euid);
-	qnum(o, "fsgid", h->gid);
+	qnum(o, "euid", v->euid);
+	qnum(o, "suid", v->euid);
+	qnum(o, "gid", v->gid);
+	qnum(o, "egid", v->gid);
+	qnum(o, "sgid", v->gid);
+	qnum(o, "fsuid", v->euid);
+	qnum(o, "fsgid", v->gid);
 	sbuf_lit(o, "},\"");
 	sbuf_puts(o, name);
 	sbuf_lit(o, "\":{");
-	switch (h->type) {
-	case SF_EV_EXEC:
-		if (size >= sizeof(struct sf_exec_event))
-			exec_body(o, ev);
-		break;
-	case SF_EV_FORK:
-		if (size >= sizeof(struct sf_fork_event)) {
-			const struct sf_fork_event *e = ev;
-
-			sbuf_printf(
-				o,
-				"\"child_pid\":\"%u\",\"child_tid\":\"%u\",\"thread\":\"%d\"",
-				e->child_pid, e->child_tid,
-				!!(h->flags & SF_F_THREAD));
-		}
-		break;
-	case SF_EV_EXIT:
-		if (size >= sizeof(struct sf_exit_event)) {
-			const struct sf_exit_event *e = ev;
-
-			sbuf_printf(o, "\"exit_code\":\"%d\",\"signal\":\"%d\"",
-				    (e->exit_code >> 8) & 0xff,
-				    e->exit_code & 0x7f);
-		}
-		break;
-	case SF_EV_SETUID:
-		if (size >= sizeof(struct sf_cred_event)) {
-			const struct sf_cred_event *e = ev;
-
-			sbuf_printf(
-				o,
-				"\"old\":{\"uid\":\"%u\",\"euid\":\"%u\",\"gid\":\"%u\",\"egid\":\"%u\"},\"new\":{\"uid\":\"%u\",\"euid\":\"%u\",\"gid\":\"%u\",\"egid\":\"%u\"}",
-				e->old_uid, e->old_euid, e->old_gid,
-				e->old_egid, e->new_uid, e->new_euid,
-				e->new_gid, e->new_egid);
-		}
-		break;
-	case SF_EV_SOCKET:
-	case SF_EV_CONNECT:
-	case SF_EV_ACCEPT:
-	case SF_EV_BIND:
-	case SF_EV_LISTEN:
-		if (size >= sizeof(struct sf_net_event))
-			net_body(o, ev);
-		break;
-	case SF_EV_KILL:
-		if (size >= sizeof(struct sf_kill_event)) {
-			const struct sf_kill_event *e = ev;
-
-			sbuf_printf(
-				o,
-				"\"cross_model\":\"0\",\"signal\":\"%d\",\"target\":\"%d\"",
-				e->sig,
-				e->target_pid ? e->target_pid : e->target_tid);
-		}
-		break;
-	case SF_EV_CAPABLE:
-		if (size >= sizeof(struct sf_cap_event)) {
-			const struct sf_cap_event *e = ev;
-
-			sbuf_printf(
-				o,
-				"\"cap\":\"%d\",\"opts\":\"0\",\"name\":\"%s\",\"result\":\"%d\"",
-				e->cap, sf_cap_name(e->cap), e->result);
-		}
-		break;
-	default:
-		if (size >= sizeof(struct sf_file_event))
-			file_body(o, ev);
-		break;
-	}
+	if (quixote_bodies[v->type])
+		quixote_bodies[v->type](o, v);
 	sbuf_lit(o, "}}\n");
 }
 
@@ -323,8 +292,8 @@ static void quixote_stream_start(struct sbuf *o, const struct workload *wl,
 				 const struct stream_info *si)
 {
 	wrap_begin(o, "stream.start");
-	encoder_json.stream_start(o, wl, seq, ts, si);
-	sf_wrap_native_end(o);
+	encode_json_ops.stream_start(o, wl, seq, ts, si);
+	encode_util_wrap_native_end(o);
 }
 
 static void quixote_stream_missed(struct sbuf *o, const struct workload *wl,
@@ -332,8 +301,8 @@ static void quixote_stream_missed(struct sbuf *o, const struct workload *wl,
 				  const char *reason)
 {
 	wrap_begin(o, "stream.missed");
-	encoder_json.stream_missed(o, wl, seq, ts, count, reason);
-	sf_wrap_native_end(o);
+	encode_json_ops.stream_missed(o, wl, seq, ts, count, reason);
+	encode_util_wrap_native_end(o);
 }
 
 static void quixote_stream_end(struct sbuf *o, const struct workload *wl,
@@ -341,14 +310,14 @@ static void quixote_stream_end(struct sbuf *o, const struct workload *wl,
 			       const struct stream_totals *t)
 {
 	wrap_begin(o, "stream.end");
-	encoder_json.stream_end(o, wl, seq, ts, t);
-	sf_wrap_native_end(o);
+	encode_json_ops.stream_end(o, wl, seq, ts, t);
+	encode_util_wrap_native_end(o);
 }
 
-const struct encoder encoder_quixote = {
-	.name = "quixote",
+const struct encoder_ops encode_quixote_ops = {
 	.event = quixote_event,
 	.stream_start = quixote_stream_start,
 	.stream_missed = quixote_stream_missed,
 	.stream_end = quixote_stream_end,
+	.bodies = quixote_bodies,
 };

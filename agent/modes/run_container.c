@@ -25,6 +25,7 @@
 #include <sys/wait.h>
 
 #include "agent.h"
+#include "seccomp_record.h"
 #include "bundle.h"
 #include "cgdir.h"
 #include "cgroup.h"
@@ -350,7 +351,8 @@ int run_container(const struct sf_options *o, struct sf_error **err)
 	out_new = o->output && strcmp(o->output, "-") != 0 &&
 		  access(o->output, F_OK) < 0;
 	wl = agent_workload_new(&a, name, err);
-	if (!wl || agent_workload_sinks_from_options(&a, wl, err) < 0)
+	if (!wl || agent_workload_sinks_from_options(&a, wl, err) < 0 ||
+	    seccomp_record_from_options(o, &wl->seccomp, err) < 0)
 		goto out;
 	sigfd = agent_signalfd(&oldmask, err);
 	if (sigfd < 0)

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 
 #include "agent.h"
+#include "seccomp_record.h"
 #include "cgdir.h"
 #include "cgroup.h"
 #include "run.h"
@@ -85,7 +86,8 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 		return -1;
 	wl = agent_workload_new(&a, o->workload ? o->workload : basename(base),
 				err);
-	if (!wl || agent_workload_sinks_from_options(&a, wl, err) < 0)
+	if (!wl || agent_workload_sinks_from_options(&a, wl, err) < 0 ||
+	    seccomp_record_from_options(o, &wl->seccomp, err) < 0)
 		goto out;
 	sigfd = agent_signalfd(&oldmask, err);
 	if (sigfd < 0)

@@ -151,6 +151,65 @@ static int write_atomic(const char *path, const char *buf, size_t len,
 	return 0;
 }
 
+/*
+ * The file's own layout, so a diff shows the hooks and nothing else: the
+ * indent of its first indented line (two spaces, a tab ...), or none at all
+ * for a file on one line.
+ */
+static bool layout_of(const char *buf, char indent[static 17])
+{
+	size_t n;
+
+	memcpy(indent, "\t", 2);
+	for (const char *l = strchr(buf, '\n'); l; l = strchr(l, '\n')) {
+		l++;
+		n = strspn(l, " \t");
+		if (n && n <= 16 && l[n] && l[n] != '\n') {
+			memcpy(indent, l, n);
+			indent[n] = '\0';
+			return true;
+		}
+		if (!*l)
+			break;
+	}
+	/* no indented line: one line (compact), or unindented lines */
+	n = strlen(buf);
+	while (n && strchr("\r\n", buf[n - 1]))
+		n--;
+	return memchr(buf, '\n', n) != NULL;
+}
+
+/* yajl writes an empty [] or {} over lines; config.json files have them
+ * on one: "[\n\t\t]" becomes "[]" (outside strings). */
+static void collapse_empty(char *s)
+{
+	char *w = s;
+	bool in_str = false;
+
+	for (char *r = s; *r; r++) {
+		*w++ = *r;
+		if (in_str) {
+			if (*r == '\\' && r[1])
+				*w++ = *++r;
+			else if (*r == '"')
+				in_str = false;
+			continue;
+		}
+		if (*r == '"') {
+			in_str = true;
+		} else if (*r == '[' || *r == '{') {
+			char close = *r == '[' ? ']' : '}';
+			size_t n = strspn(r + 1, " \t\r\n");
+
+			if (r[1 + n] == close) {
+				*w++ = close;
+				r += n + 1;
+			}
+		}
+	}
+	*w = '\0';
+}
+
 int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 {
 	cleanup_free char *path = xasprintf("%s/config.json", o->inject_bundle);
@@ -163,6 +222,7 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 	yajl_val hooks;
 	struct stat st;
 	size_t outlen;
+	char indent[17];
 
 	def_hook = xasprintf("%s/sfhook", SF_LIBEXECDIR);
 	in.hook = o->hook_path ? o->hook_path : def_hook;
@@ -193,8 +253,10 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 			in.hook);
 
 	g = json_gen_new();
-	yajl_gen_config(g, yajl_gen_beautify, 1);
-	yajl_gen_config(g, yajl_gen_indent_string, "\t");
+	if (layout_of(buf, indent)) {
+		yajl_gen_config(g, yajl_gen_beautify, 1);
+		yajl_gen_config(g, yajl_gen_indent_string, indent);
+	}
 	gst = yajl_gen_map_open(g);
 	for (size_t i = 0; i < root->u.object.len; i++) {
 		const char *k = root->u.object.keys[i];
@@ -215,8 +277,15 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 			err, "`%s` cannot be written back (%s): left unchanged",
 			path, json_gen_status_str(gst));
 	yajl_gen_get_buf(g, &out, &outlen);
-	text = xasprintf("%.*s\n", (int)outlen, (const char *)out);
-	if (write_atomic(path, text, outlen + 1, st.st_mode, &in, err) < 0)
+	text = xasprintf("%.*s", (int)outlen, (const char *)out);
+	collapse_empty(text);
+	/* a final newline as the file had it (yajl's beautify adds one) */
+	outlen = strlen(text);
+	while (outlen && text[outlen - 1] == '\n')
+		text[--outlen] = '\0';
+	if (*buf && buf[strlen(buf) - 1] == '\n')
+		text[outlen++] = '\n';
+	if (write_atomic(path, text, outlen, st.st_mode, &in, err) < 0)
 		return -1;
 	printf("%s: added sfhook (%s) as prestart and poststop hook\n", path,
 	       in.hook);

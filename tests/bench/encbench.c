@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Encoder micro-benchmark: the native JSON encoder (agent/encoders/encode_json.c on
+ * Encoder micro-benchmark: decode (agent/encoders/decode.c) + the native JSON
+ * encoder (agent/encoders/encode_json.c on
  * the hand-written writer agent/sbuf.c) against the same records written
  * with yajl_gen, on the same synthetic events, single-threaded, no I/O.
- *   encbench [N [sbuf]]   prints ns/record for each (kind, writer);
+ *   encbench [N [sbuf]]   prints ns/record for each (kind, writer), then for
+ *                         the other formats (writer: the format's name);
  *                         "sbuf" skips yajl (for profiling)
  * yajl_gen is measured with UTF-8 validation off (the fast setting); it then
  * passes invalid UTF-8 through and writes invalid JSON, and with validation
@@ -62,7 +64,7 @@ static void yajl_event(yajl_gen g, const struct workload *wl, uint64_t seq,
 {
 	yajl_gen_map_open(g);
 	yajl_str(g, "type");
-	yajl_str(g, sf_event_type_name(h->type));
+	yajl_str(g, decode_type_name(h->type));
 	yajl_kv_u(g, "seq", seq);
 	yajl_kv_u(g, "ts", ts);
 	yajl_str(g, "workload");
@@ -77,7 +79,7 @@ static void yajl_event(yajl_gen g, const struct workload *wl, uint64_t seq,
 	yajl_gen_string(g, (const unsigned char *)h->comm, strnlen(h->comm, SF_COMM_LEN));
 	yajl_kv_u(g, "cgroup", h->cgid);
 	yajl_str(g, "syscall");
-	yajl_str(g, sf_syscall_name(h->syscall));
+	yajl_str(g, decode_syscall_name(h->syscall));
 	yajl_kv_u(g, "ret", h->ret);
 	if (h->type == SF_EV_KILL) {
 		const struct sf_kill_event *e = (const void *)h;
@@ -101,6 +103,47 @@ static void yajl_event(yajl_gen g, const struct workload *wl, uint64_t seq,
 	yajl_gen_map_close(g);
 }
 
+/* what the agent does per record: decode once, then encode */
+static void encode_one(const struct encoder *enc, struct sbuf *o,
+		       const struct workload *wl, uint64_t seq, uint64_t ts,
+		       const void *ev, size_t size)
+{
+	struct decode_event v;
+
+	if (decode_event(&v, ev, size) == DECODE_OK)
+		enc->ops->event(o, wl, seq, ts, &v);
+}
+
+static void bench_sbuf(const struct encoder *enc, const char *kind, long n,
+		       const struct workload *wl, const void *ev, size_t size)
+{
+	struct sbuf o = { 0 };
+	uint64_t t0, t1;
+	size_t bytes = 0;
+
+	for (long j = 0; j < n / 10; j++) { /* warm up */
+		o.len = 0;
+		encode_one(enc, &o, wl, j, 1795395689570860620ull, ev, size);
+	}
+	o.len = 0;
+	t0 = now_ns();
+	for (long j = 0; j < n; j++) {
+		if (o.len > (256u << 10)) {
+			bytes += o.len;
+			o.len = 0;
+		}
+		encode_one(enc, &o, wl, j, 1795395689570860620ull + j, ev, size);
+	}
+	t1 = now_ns();
+	bytes += o.len;
+	printf("%-12s %-7s %6.1f ns/record  %zu bytes/record\n", kind,
+	       strcmp(enc->name, "json") ? enc->name : "sbuf",
+	       (double)(t1 - t0) / n, bytes / n);
+	sbuf_free(&o);
+}
+
+/* json (writer "sbuf", against yajl), then quixote and cadets:
+ * decode + encode per record, as the agent's consumer does */
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 2000000;
@@ -111,6 +154,8 @@ int main(int argc, char **argv)
 	size_t sizes[2] = { sizeof(k), sizeof(f) };
 	const char *names[2] = { "signal.kill", "file.open" };
 	struct sbuf o = { 0 };
+	size_t nenc;
+	const struct encoder *encs = encoder_table(&nenc);
 
 	fill(&k.hdr, SF_EV_KILL, 62);
 	k.target_pid = 123456;
@@ -119,26 +164,8 @@ int main(int argc, char **argv)
 	strcpy(f.path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
 	for (int i = 0; i < 2; i++) {
 		uint64_t t0, t1;
-		size_t bytes = 0;
 
-		for (long j = 0; j < n / 10; j++) { /* warm up */
-			o.len = 0;
-			encoder_json.event(&o, &wl, j, 1795395689570860620ull, evs[i], sizes[i]);
-		}
-		t0 = now_ns();
-		for (long j = 0; j < n; j++) {
-			if (o.len > (256u << 10)) {
-				bytes += o.len;
-				o.len = 0;
-			}
-			encoder_json.event(&o, &wl, j, 1795395689570860620ull + j, evs[i], sizes[i]);
-		}
-		t1 = now_ns();
-		bytes += o.len;
-		o.len = 0;
-		printf("%-12s sbuf  %6.1f ns/record  %zu bytes/record\n", names[i],
-		       (double)(t1 - t0) / n, bytes / n);
-
+		bench_sbuf(encoder_find("json"), names[i], n, &wl, evs[i], sizes[i]);
 		if (argc > 2 && !strcmp(argv[2], "sbuf"))
 			continue;
 		yajl_gen g = yajl_gen_alloc(NULL);
@@ -161,6 +188,12 @@ int main(int argc, char **argv)
 		o.len = 0;
 		yajl_gen_free(g);
 		printf("%-12s yajl  %6.1f ns/record\n", names[i], (double)(t1 - t0) / n);
+	}
+	for (size_t e = 0; e < nenc; e++) {
+		if (!strcmp(encs[e].name, "json"))
+			continue;
+		for (int i = 0; i < 2; i++)
+			bench_sbuf(&encs[e], names[i], n, &wl, evs[i], sizes[i]);
 	}
 	sbuf_free(&o);
 	return 0;

@@ -7,8 +7,9 @@
 # default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
 # throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
-# BENCH_ONLY="tp traced other syscall enc churn hook sinks" (a subset of
-# sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS, BENCH_SINK_EVENTS.
+# BENCH_ONLY="tp traced other syscall enc churn hook sinks short" (a subset of
+# sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS, BENCH_SINK_EVENTS,
+# BENCH_SHORT_RUNS.
 #
 # Every figure is taken in this run.  Workloads time themselves
 # (build/bench/loadgen), so the start-up of sfagent, bpftrace and strace
@@ -407,8 +408,22 @@ sink_rates() {
 		/^HTTP / { b = $2; sub(/batch=/, "", b); printf "sink.http_b%s\t%s\n", b, $(NF-3) }' >>"$RES"
 }
 
+# ---- 7. short commands: what -X adds to a /bin/true -----------------------------
+# Wall time, start to exit, as a shell sees it (the agent's BPF load, attach,
+# the program, the stream's end and the agent's exit), interleaved.
+N_SHORT=${BENCH_SHORT_RUNS:-10}
+short_cmds() {
+	local i out
+	for ((i = 0; i < N_SHORT; i++)); do
+		out=$("$LG" time /bin/true)
+		rec short.true "$(echo "$out" | field elapsed_ns)"
+		out=$("$LG" time "$SF" -X -w t -o /dev/null -- /bin/true)
+		rec short.sfagent "$(echo "$out" | field elapsed_ns)"
+	done
+}
+
 # ---- the run --------------------------------------------------------------------
-ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks} "
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks short} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
@@ -476,6 +491,10 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	wait "$AT" || true
 	forget "$AT"
 done
+if want short; then
+	say "7. short commands: sfagent -X -- /bin/true vs /bin/true, $N_SHORT each"
+	short_cmds
+fi
 if want churn; then
 	say "4. daemon RSS: $N_TRACKED tracked containers, then up to $N_CHURN short-lived ones (${CHURN_SECS}s at most)"
 	churn_run
@@ -512,5 +531,6 @@ META=$W/meta
 	echo "churn_secs=$CHURN_SECS"
 	echo "n_hook=$N_HOOK"
 	echo "n_sink=$N_SINK"
+	echo "n_short=$N_SHORT"
 } >"$META"
 python3 tests/bench/table.py "$RES" "$META" ${REPORT:+--report "$REPORT"}

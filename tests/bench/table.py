@@ -139,7 +139,7 @@ else:
                  "section churn not run (or runc/jq/sfhook missing)"))
 
 for sc in ["getpid", "openclose"]:
-    for lab, what in [("none", "no agent"), ("sfagent", "sfagent (sys_exit_* x45 + tp_btf + cap_capable)"),
+    for lab, what in [("none", "no agent"), ("sfagent", "sfagent (tp_btf sys_exit + sys_enter_set*id x8 + tp_btf sched/cap)"),
                       ("rawtp", "alternative: raw_tp sys_enter+sys_exit, same filter")]:
         v = mmm(f"sys.{sc}.{lab}", "{:,.1f}") + " ns"
         note = "" if lab == "none" else "+" + "{:,.1f}".format(
@@ -173,6 +173,20 @@ if any(nums(f"sink.{k}") for k, _ in sk):
 else:
     rows.append(("6 peers' figures", "MQTT / HTTP delivery rate", "not measured",
                  "section sinks not run or tests/bench/mqtt-http.sh failed"))
+
+if nums("short.sfagent"):
+    n = meta.get("n_short")
+    rows.append(("7 short commands", "`/bin/true` (ms)", mmm("short.true", "{:,.1f}", 1e-6),
+                 f"wall time, start to exit; {n} runs, interleaved with the next row"))
+    add = [(a - b) * 1e-6 for a, b in zip(nums("short.sfagent"), nums("short.true"))]
+    rows.append(("7 short commands", "`sfagent -X -w t -o /dev/null -- /bin/true` (ms)",
+                 mmm("short.sfagent", "{:,.1f}", 1e-6),
+                 "adds {:+,.1f} ms at the median ({:+,.1f} to {:+,.1f}): BPF load and attach, "
+                 "the stream's end; the tracepoints are released after the exit".format(
+                     statistics.median(add), min(add), max(add))))
+else:
+    rows.append(("7 short commands", "`sfagent -X -- /bin/true` vs `/bin/true`", "not measured",
+                 "section short not run"))
 
 
 def text_table():

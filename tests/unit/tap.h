@@ -7,15 +7,17 @@
 
 static int tap_n, tap_failed;
 
+/* cond is evaluated once: it may be a call with side effects. */
 #define ok(cond, ...)                                                        \
 	do {                                                                 \
+		int ok_ = !!(cond);                                          \
 		tap_n++;                                                     \
-		if (!(cond))                                                 \
+		if (!ok_)                                                    \
 			tap_failed++;                                        \
-		printf("%sok %d - ", (cond) ? "" : "not ", tap_n);           \
+		printf("%sok %d - ", ok_ ? "" : "not ", tap_n);              \
 		printf(__VA_ARGS__);                                         \
 		printf("\n");                                                \
-		if (!(cond))                                                 \
+		if (!ok_)                                                    \
 			printf("#   failed at %s:%d\n", __FILE__, __LINE__); \
 	} while (0)
 

@@ -161,14 +161,34 @@ static void test_state(void)
 
 static void test_workload(void)
 {
-	struct oci_kv k8s[] = {{"io.kubernetes.cri.container-name", "web"}};
+	struct oci_kv k8s[] = {{"io.kubernetes.cri.container-name", "web"},
+			       {"io.kubernetes.cri.container-type",
+				"container"}};
 	struct oci_kv own[] = {{"io.kubernetes.cri.container-name", "web"},
 			       {"io.sfagent.workload", "mine"}};
+	/* CRI-O passes pod annotations through: its cri.* keys are the pod's */
+	struct oci_kv crio[] = {
+		{"io.kubernetes.cri.container-name", "forged"},
+		{"io.kubernetes.cri.sandbox-name", "forged-pod"},
+		{"io.kubernetes.cri-o.ContainerType", "container"},
+		{"io.kubernetes.container.name", "real"},
+		{"io.kubernetes.pod.name", "real-pod"}};
+	struct oci_kv untyped[] = {{"io.kubernetes.cri.container-name", "web"}};
 	struct sf_error *err = NULL;
 	char *w = NULL;
 
-	sf_workload_from_annotations(k8s, 1, "id1", &w, &err);
+	sf_workload_from_annotations(k8s, 2, "id1", &w, &err);
 	is_str(w, "web", "Kubernetes container name is the default");
+	free(w);
+	sf_workload_from_annotations(crio, 5, "id1", &w, &err);
+	is_str(w, "real", "on CRI-O only CRI-O's own keys name the container");
+	free(w);
+	ok(sf_k8s_runtime_of(crio, 5) == SF_K8S_CRIO &&
+		   !strcmp(sf_k8s_field(crio, 5, SF_K8S_CRIO, "pod_name"),
+			   "real-pod"),
+	   "CRI-O: the pod name from io.kubernetes.pod.name, not the forged one");
+	sf_workload_from_annotations(untyped, 1, "id1", &w, &err);
+	is_str(w, "id1", "no runtime's own key: no Kubernetes identity");
 	free(w);
 	sf_workload_from_annotations(own, 2, "id1", &w, &err);
 	is_str(w, "mine", "io.sfagent.workload wins");

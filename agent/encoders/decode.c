@@ -1,0 +1,488 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Raw ring-buffer records to the decoded view (decode.h): the one place
+ * that knows which syscall argument is what.  One entry per event type in
+ * the table below.
+ */
+#include "decode.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <seccomp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "util.h"
+
+#define O_TMPFILE_BITS 020000000 /* the kernel's; includes O_DIRECTORY */
+
+static void str_set(struct decode_str *d, const char *s, size_t cap,
+		    bool truncated, bool fault)
+{
+	d->s = s;
+	d->len = strnlen(s, cap);
+	d->truncated = truncated;
+	d->fault = fault;
+}
+
+static void path1(struct decode_event *v, const char *p, uint16_t fl)
+{
+	str_set(&v->path, p, SF_PATH_MAX, fl & SF_F_PATH_TRUNC,
+		fl & SF_F_PATH_FAULT);
+	v->has |= DECODE_HAS_PATH;
+}
+
+static void path2(struct decode_event *v, const char *p, uint16_t fl)
+{
+	str_set(&v->path2, p, SF_PATH_MAX, fl & SF_F_PATH2_TRUNC,
+		fl & SF_F_PATH2_FAULT);
+	v->has |= DECODE_HAS_PATH2;
+}
+
+static void dirfd1(struct decode_event *v, int64_t fd)
+{
+	v->dirfd = fd;
+	v->has |= DECODE_HAS_DIRFD;
+}
+
+static void file_fd(struct decode_event *v, int64_t fd)
+{
+	v->fd = fd;
+	v->has |= DECODE_HAS_FD;
+}
+
+static void mode_set(struct decode_event *v, int64_t mode)
+{
+	v->mode = mode & 07777;
+	v->has |= DECODE_HAS_MODE;
+}
+
+/* chmod, chown, truncate: the fd variant (fchmod...) has no path */
+static bool by_fd(struct decode_event *v, int64_t fd)
+{
+	if (fd < 0)
+		return false;
+	file_fd(v, fd);
+	return true;
+}
+
+/* "SIGTERM" from a table made once; "0"; "SIG77" for one with no name */
+static const char *signal_name(char buf[16], int sig)
+{
+	static char names[65][12];
+	const char *n;
+
+	if (sig == 0)
+		return "0";
+	if (sig > 0 && sig <= 64 && names[sig][0])
+		return names[sig];
+	n = sig > 0 ? sigabbrev_np(sig) : NULL;
+	if (n && sig <= 64 && strlen(n) < sizeof(names[0]) - 3) {
+		snprintf(names[sig], sizeof(names[0]), "SIG%s", n);
+		return names[sig];
+	}
+	if (n)
+		snprintf(buf, 16, "SIG%.12s", n);
+	else
+		snprintf(buf, 16, "SIG%d", sig);
+	return buf;
+}
+
+/* ---- one function per event type or class -------------------------- */
+
+static void dec_open(struct decode_event *v, const void *raw)
+{
+	const struct sf_file_event *e = raw;
+
+	path1(v, e->path, e->hdr.flags);
+	dirfd1(v, e->arg0);
+	v->flags = e->arg1;
+	v->flag_names = &decode_open_flags;
+	v->has |= DECODE_HAS_FLAGS;
+	if (e->arg1 & (O_CREAT | O_TMPFILE_BITS))
+		mode_set(v, e->arg2);
+	if (e->hdr.ret >= 0)
+		file_fd(v, e->hdr.ret);
+}
+
+/* unlink, rmdir, mkdir: dirfd, then mkdir's mode */
+static void dec_path_at(struct decode_event *v, const void *raw)
+{
+	const struct sf_file_event *e = raw;
+
+	path1(v, e->path, e->hdr.flags);
+	dirfd1(v, e->arg0);
+	if (e->hdr.type == SF_EV_MKDIR)
+		mode_set(v, e->arg1);
+}
+
+/* rename, link: olddirfd, newdirfd, flags; symlink: newdirfd */
+static void dec_two_paths(struct decode_event *v, const void *raw)
+{
+	const struct sf_file_event *e = raw;
+
+	path1(v, e->path, e->hdr.flags);
+	path2(v, e->path2, e->hdr.flags);
+	v->has |= DECODE_HAS_NEWDIRFD;
+	if (e->hdr.type == SF_EV_SYMLINK) {
+		v->newdirfd = e->arg0;
+		return;
+	}
+	dirfd1(v, e->arg0);
+	v->newdirfd = e->arg1;
+	v->flags = e->arg2;
+	v->flag_names = NULL;
+	v->has |= DECODE_HAS_FLAGS;
+}
+
+static void dec_chmod(struct decode_event *v, const void *raw)
+{
+	const struct sf_file_event *e = raw;
+
+	if (!by_fd(v, e->arg2)) {
+		path1(v, e->path, e->hdr.flags);
+		dirfd1(v, e->arg0);
+	}
+	mode_set(v, e->arg1);
+}
+
+static void dec_chown(struct decode_event *v, const void *raw)
+{
+	const struct sf_file_event *e = raw;
+
+	if (!by_fd(v, e->arg3)) {
+		path1(v, e->path, e->hdr.flags);
+		dirfd1(v, e->arg0);
+	}
+	v->owner = e->arg1;
+	v->group = e->arg2;
+	v->has |= DECODE_HAS_OWNER;
+}
+
+static void dec_truncate(struct decode_event *v, const void *raw)
+{
+	const struct sf_file_event *e = raw;
+
+	if (!by_fd(v, e->arg1))
+		path1(v, e->path, e->hdr.flags);
+	v->length = e->arg0;
+	v->has |= DECODE_HAS_LENGTH;
+}
+
+static void dec_exec(struct decode_event *v, const void *raw)
+{
+	const struct sf_exec_event *e = raw;
+
+	path1(v, e->filename, e->hdr.flags);
+	v->argv = e->argv;
+	v->argv_len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX;
+	v->argv_truncated = e->hdr.flags & SF_F_ARGV_TRUNC;
+	v->has |= DECODE_HAS_ARGV;
+}
+
+static void dec_fork(struct decode_event *v, const void *raw)
+{
+	const struct sf_fork_event *e = raw;
+
+	v->child_pid = e->child_pid;
+	v->child_tid = e->child_tid;
+	v->thread = e->hdr.flags & SF_F_THREAD;
+	v->has |= DECODE_HAS_CHILD;
+}
+
+static void dec_exit(struct decode_event *v, const void *raw)
+{
+	const struct sf_exit_event *e = raw;
+	int st = e->exit_code;
+
+	v->wait_status = st;
+	v->exit_code = (st >> 8) & 0xff;
+	v->exit_sig = st & 0x7f;
+	v->core_dumped = st & 0x80;
+	v->thread = e->hdr.flags & SF_F_THREAD;
+	v->has |= DECODE_HAS_EXIT;
+	if (v->exit_sig) {
+		v->sig = v->exit_sig;
+		v->sig_name = signal_name(v->sig_buf, v->sig);
+		v->has |= DECODE_HAS_SIG;
+	}
+}
+
+static void dec_cred(struct decode_event *v, const void *raw)
+{
+	const struct sf_cred_event *e = raw;
+
+	v->old_uid = e->old_uid;
+	v->old_euid = e->old_euid;
+	v->old_gid = e->old_gid;
+	v->old_egid = e->old_egid;
+	v->new_uid = e->new_uid;
+	v->new_euid = e->new_euid;
+	v->new_gid = e->new_gid;
+	v->new_egid = e->new_egid;
+	v->has |= DECODE_HAS_CRED;
+}
+
+static void dec_net(struct decode_event *v, const void *raw)
+{
+	const struct sf_net_event *e = raw;
+
+	v->net_fd = e->fd;
+	v->family = e->family;
+	v->family_name = decode_family_name(e->family);
+	v->has |= DECODE_HAS_SOCK;
+	if (e->hdr.type == SF_EV_SOCKET) {
+		v->socktype = e->type & 0xf;
+		v->protocol = e->protocol;
+		v->has |= DECODE_HAS_FAMILY | DECODE_HAS_SOCKTYPE;
+		return;
+	}
+	if (e->family)
+		v->has |= DECODE_HAS_FAMILY;
+	if (e->hdr.type == SF_EV_LISTEN) {
+		v->backlog = e->backlog;
+		v->has |= DECODE_HAS_BACKLOG;
+	}
+	if (e->hdr.type == SF_EV_ACCEPT) {
+		v->listen_fd = e->listen_fd;
+		v->has |= DECODE_HAS_LISTEN_FD;
+	}
+	if (e->family == AF_INET || e->family == AF_INET6) {
+		if (!inet_ntop(e->family, e->addr, v->addr_str,
+			       sizeof(v->addr_str)))
+			v->addr_str[0] = 0;
+		v->port = e->port;
+		v->has |= DECODE_HAS_INET;
+	} else if (e->family == AF_UNIX) {
+		str_set(&v->unix_path, e->unix_path, sizeof(e->unix_path),
+			false, false);
+		v->has |= DECODE_HAS_UNIX;
+	}
+}
+
+static void dec_kill(struct decode_event *v, const void *raw)
+{
+	const struct sf_kill_event *e = raw;
+
+	v->target_pid = e->target_pid;
+	v->target_tid = e->target_tid;
+	/* kill(2) names a process, tgkill(2)/tkill(2) a thread */
+	v->target = e->target_pid ? e->target_pid : e->target_tid;
+	v->has_target_pid = e->target_pid || !e->target_tid;
+	v->has_target_tid = e->target_tid != 0;
+	v->sig = e->sig;
+	v->sig_name = signal_name(v->sig_buf, e->sig);
+	v->has |= DECODE_HAS_TARGET | DECODE_HAS_SIG;
+}
+
+static void dec_cap(struct decode_event *v, const void *raw)
+{
+	const struct sf_cap_event *e = raw;
+
+	v->cap = e->cap;
+	v->cap_name = decode_cap_name(e->cap);
+	v->cap_result = e->result;
+	v->granted = e->result == 0;
+	v->has |= DECODE_HAS_CAP;
+}
+
+/* ---- the table: one line per event type ----------------------------- */
+
+struct decode_entry {
+	const char *name;
+	enum decode_class cls;
+	size_t size; /* the raw struct */
+	void (*fill)(struct decode_event *v, const void *raw);
+};
+
+#define DECODE_ENTRY(id, name, cls, raw, kind)                             \
+	[SF_EV_##id] = {name, DECODE_CLASS_##cls, sizeof(struct sf_##raw), \
+			dec_##kind},
+
+static const struct decode_entry decode_table[SF_EV_MAX] = {
+	DECODE_EVENTS(DECODE_ENTRY)};
+
+int decode_event(struct decode_event *v, const void *raw, size_t size)
+{
+	const struct sf_hdr *h = raw;
+	const struct decode_entry *d;
+
+	if (!raw || size < sizeof(*h))
+		return DECODE_SHORT;
+	if (h->type >= SF_EV_MAX || !decode_table[h->type].fill)
+		return DECODE_BAD_TYPE;
+	d = &decode_table[h->type];
+	if (size < d->size)
+		return DECODE_SHORT;
+	v->type = h->type;
+	v->type_name = d->name;
+	v->cls = d->cls;
+	v->has = 0;
+	v->raw_flags = h->flags;
+	v->slot = h->slot;
+	v->ts_boot = h->ts_boot;
+	v->cgid = h->cgid;
+	v->pid = h->pid;
+	v->tid = h->tid;
+	v->ppid = h->ppid;
+	v->uid = h->uid;
+	v->gid = h->gid;
+	v->euid = h->euid;
+	str_set(&v->comm, h->comm, SF_COMM_LEN, false, false);
+	v->syscall_nr = h->syscall;
+	/* cap_capable fires inside some other syscall: not its own */
+	v->syscall = h->syscall && h->type != SF_EV_CAPABLE
+			     ? decode_syscall_name(h->syscall)
+			     : NULL;
+	v->has_ret = h->flags & SF_F_HAS_RET;
+	v->ret = h->ret;
+	v->interrupted = h->flags & SF_F_INTERRUPTED;
+	v->compat = h->flags & SF_F_COMPAT;
+	d->fill(v, raw);
+	return DECODE_OK;
+}
+
+const char *decode_status_name(int status)
+{
+	switch (status) {
+	case DECODE_OK:
+		return "ok";
+	case DECODE_SHORT:
+		return "short record";
+	case DECODE_BAD_TYPE:
+		return "unknown event type";
+	default:
+		return "malformed record";
+	}
+}
+
+const char *decode_type_name(unsigned type)
+{
+	if (type < SF_EV_MAX && decode_table[type].name)
+		return decode_table[type].name;
+	return "unknown";
+}
+
+/* ---- names for numbers ---------------------------------------------- */
+
+/* Syscall names from libseccomp, resolved once, not per event. */
+#define SYSCALL_TABLE 512
+static char *syscall_names[SYSCALL_TABLE];
+
+static void __attribute__((destructor)) syscall_names_free(void)
+{
+	for (int i = 0; i < SYSCALL_TABLE; i++)
+		free(syscall_names[i]);
+}
+
+const char *decode_syscall_name(unsigned nr)
+{
+	if (nr >= SYSCALL_TABLE)
+		return "unknown";
+	if (!syscall_names[nr]) {
+		char *n =
+			seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
+
+		syscall_names[nr] = n ? n : xasprintf("syscall_%u", nr);
+	}
+	return syscall_names[nr];
+}
+
+static const char *const cap_names[] = {
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_DAC_READ_SEARCH",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_SETGID",
+	"CAP_SETUID",
+	"CAP_SETPCAP",
+	"CAP_LINUX_IMMUTABLE",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_NET_BROADCAST",
+	"CAP_NET_ADMIN",
+	"CAP_NET_RAW",
+	"CAP_IPC_LOCK",
+	"CAP_IPC_OWNER",
+	"CAP_SYS_MODULE",
+	"CAP_SYS_RAWIO",
+	"CAP_SYS_CHROOT",
+	"CAP_SYS_PTRACE",
+	"CAP_SYS_PACCT",
+	"CAP_SYS_ADMIN",
+	"CAP_SYS_BOOT",
+	"CAP_SYS_NICE",
+	"CAP_SYS_RESOURCE",
+	"CAP_SYS_TIME",
+	"CAP_SYS_TTY_CONFIG",
+	"CAP_MKNOD",
+	"CAP_LEASE",
+	"CAP_AUDIT_WRITE",
+	"CAP_AUDIT_CONTROL",
+	"CAP_SETFCAP",
+	"CAP_MAC_OVERRIDE",
+	"CAP_MAC_ADMIN",
+	"CAP_SYSLOG",
+	"CAP_WAKE_ALARM",
+	"CAP_BLOCK_SUSPEND",
+	"CAP_AUDIT_READ",
+	"CAP_PERFMON",
+	"CAP_BPF",
+	"CAP_CHECKPOINT_RESTORE",
+};
+
+const char *decode_cap_name(int cap)
+{
+	if (cap >= 0 && (size_t)cap < sizeof(cap_names) / sizeof(cap_names[0]))
+		return cap_names[cap];
+	return "CAP_UNKNOWN";
+}
+
+const char *decode_family_name(unsigned family)
+{
+	switch (family) {
+	case AF_UNIX:
+		return "AF_UNIX";
+	case AF_INET:
+		return "AF_INET";
+	case AF_INET6:
+		return "AF_INET6";
+	case AF_NETLINK:
+		return "AF_NETLINK";
+	case AF_PACKET:
+		return "AF_PACKET";
+	case 0:
+		return "AF_UNSPEC";
+	default:
+		return "AF_OTHER";
+	}
+}
+
+static const struct decode_flag open_bits[] = {
+	{O_CREAT, "O_CREAT"},
+	{O_EXCL, "O_EXCL"},
+	{O_NOCTTY, "O_NOCTTY"},
+	{O_TRUNC, "O_TRUNC"},
+	{O_APPEND, "O_APPEND"},
+	{O_NONBLOCK, "O_NONBLOCK"},
+	{O_DSYNC, "O_DSYNC"},
+	{O_DIRECT, "O_DIRECT"},
+	/* the kernel's value: glibc defines O_LARGEFILE as 0 on 64 bit */
+	{0100000, "O_LARGEFILE"},
+	{O_DIRECTORY, "O_DIRECTORY"},
+	{O_NOFOLLOW, "O_NOFOLLOW"},
+	{O_NOATIME, "O_NOATIME"},
+	{O_CLOEXEC, "O_CLOEXEC"},
+	{O_PATH, "O_PATH"},
+	{O_TMPFILE_BITS, "O_TMPFILE"},
+	{04000000, "O_SYNC"},
+};
+
+const struct decode_flagset decode_open_flags = {
+	.bits = open_bits,
+	.n = sizeof(open_bits) / sizeof(open_bits[0]),
+	.accmode = true,
+};

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The decoder (agent/encoders/decode.c) on crafted raw records: each field
+ * placed where the view says, and malformed records (short, unknown type,
+ * garbage) refused without a crash; whatever it accepts, every format
+ * writes as one valid JSON line.
+ */
+#include <fcntl.h>
+#include <stdlib.h>
+#include <yajl/yajl_tree.h>
+
+#include "decode.h"
+#include "encode.h"
+#include "tap.h"
+#include "workload.h"
+
+static void hdr(struct sf_hdr *h, int type, unsigned nr)
+{
+	memset(h, 0, sizeof(*h));
+	h->type = type;
+	h->slot = 3;
+	h->pid = 100, h->tid = 101, h->ppid = 1, h->uid = 1000, h->gid = 1001;
+	h->euid = 0, h->cgid = 4242, h->ts_boot = 99;
+	h->syscall = nr;
+	strcpy(h->comm, "cmd");
+	h->flags = SF_F_HAS_RET;
+}
+
+static void test_header(void)
+{
+	struct sf_file_event f;
+	struct decode_event v;
+
+	hdr(&f.hdr, SF_EV_OPEN, 257);
+	f.hdr.ret = 5;
+	f.hdr.flags |= SF_F_INTERRUPTED | SF_F_COMPAT;
+	f.arg0 = -100, f.arg1 = O_WRONLY | O_CREAT, f.arg2 = 0100644;
+	strcpy(f.path, "/tmp/x");
+	ok(decode_event(&v, &f, sizeof(f)) == DECODE_OK, "open decodes");
+	is_str(v.type_name, "file.open", "type name");
+	ok(v.cls == DECODE_CLASS_FILE && v.type == SF_EV_OPEN, "class, type");
+	ok(v.pid == 100 && v.tid == 101 && v.ppid == 1 && v.uid == 1000 &&
+		   v.gid == 1001 && v.euid == 0 && v.cgid == 4242 &&
+		   v.slot == 3 && v.ts_boot == 99,
+	   "header ids");
+	ok(v.comm.len == 3 && !memcmp(v.comm.s, "cmd", 3), "comm");
+	is_str(v.syscall, "openat", "syscall name");
+	ok(v.has_ret && v.ret == 5 && v.interrupted && v.compat,
+	   "ret, interrupted, compat");
+	ok((v.has & DECODE_HAS_PATH) && v.path.len == 6 && !v.path.fault &&
+		   !v.path.truncated,
+	   "path");
+	ok((v.has & DECODE_HAS_DIRFD) && v.dirfd == -100, "dirfd is arg0");
+	ok((v.has & DECODE_HAS_FLAGS) && v.flags == (O_WRONLY | O_CREAT) &&
+		   v.flag_names == &decode_open_flags,
+	   "flags raw, with their names");
+	ok((v.has & DECODE_HAS_MODE) && v.mode == 0644,
+	   "O_CREAT: mode is arg2, file type bits cut");
+	ok((v.has & DECODE_HAS_FD) && v.fd == 5, "open: fd is the result");
+
+	f.arg1 = O_RDONLY;
+	f.hdr.ret = -2;
+	f.hdr.flags = SF_F_HAS_RET | SF_F_PATH_TRUNC;
+	decode_event(&v, &f, sizeof(f));
+	ok(!(v.has & DECODE_HAS_MODE) && !(v.has & DECODE_HAS_FD),
+	   "no O_CREAT: no mode; failed: no fd");
+	ok(v.path.truncated && !v.interrupted && !v.compat, "path truncated");
+
+	f.hdr.flags = SF_F_PATH_FAULT;
+	decode_event(&v, &f, sizeof(f));
+	ok(v.path.fault && !v.has_ret, "path fault, no ret");
+}
+
+static void test_file_args(void)
+{
+	struct sf_file_event f;
+	struct decode_event v;
+
+	hdr(&f.hdr, SF_EV_CHMOD, 268);
+	f.arg0 = 7, f.arg1 = 0755, f.arg2 = -1;
+	strcpy(f.path, "p");
+	decode_event(&v, &f, sizeof(f));
+	ok((v.has & DECODE_HAS_PATH) && (v.has & DECODE_HAS_DIRFD) &&
+		   v.dirfd == 7 && !(v.has & DECODE_HAS_FD) && v.mode == 0755,
+	   "fchmodat: path, dirfd arg0, mode arg1");
+	f.arg2 = 4;
+	decode_event(&v, &f, sizeof(f));
+	ok(!(v.has & DECODE_HAS_PATH) && (v.has & DECODE_HAS_FD) && v.fd == 4,
+	   "fchmod: fd is arg2, no path");
+
+	hdr(&f.hdr, SF_EV_CHOWN, 260);
+	f.arg0 = -100, f.arg1 = 10, f.arg2 = 20, f.arg3 = -1;
+	decode_event(&v, &f, sizeof(f));
+	ok((v.has & DECODE_HAS_OWNER) && v.owner == 10 && v.group == 20 &&
+		   (v.has & DECODE_HAS_PATH),
+	   "chown: owner arg1, group arg2, path");
+	f.arg3 = 9;
+	decode_event(&v, &f, sizeof(f));
+	ok((v.has & DECODE_HAS_FD) && v.fd == 9 && !(v.has & DECODE_HAS_PATH),
+	   "fchown: fd is arg3");
+
+	hdr(&f.hdr, SF_EV_TRUNCATE, 76);
+	f.arg0 = 1ll << 40, f.arg1 = -1;
+	decode_event(&v, &f, sizeof(f));
+	ok((v.has & DECODE_HAS_LENGTH) && v.length == 1ll << 40 &&
+		   (v.has & DECODE_HAS_PATH) && !(v.has & DECODE_HAS_DIRFD),
+	   "truncate: 64-bit length arg0, path, no dirfd");
+	f.arg1 = 3;
+	decode_event(&v, &f, sizeof(f));
+	ok((v.has & DECODE_HAS_FD) && v.fd == 3, "ftruncate: fd is arg1");
+
+	hdr(&f.hdr, SF_EV_RENAME, 316);
+	f.arg0 = 5, f.arg1 = -100, f.arg2 = 1;
+	strcpy(f.path2, "new");
+	decode_event(&v, &f, sizeof(f));
+	ok((v.has & DECODE_HAS_PATH2) && v.path2.len == 3 && v.dirfd == 5 &&
+		   v.newdirfd == -100 && (v.has & DECODE_HAS_FLAGS) &&
+		   v.flags == 1,
+	   "renameat2: olddirfd, newdirfd, flags");
+	hdr(&f.hdr, SF_EV_SYMLINK, 266);
+	f.arg0 = 8;
+	decode_event(&v, &f, sizeof(f));
+	ok(!(v.has & DECODE_HAS_DIRFD) && (v.has & DECODE_HAS_NEWDIRFD) &&
+		   v.newdirfd == 8 && !(v.has & DECODE_HAS_FLAGS),
+	   "symlinkat: newdirfd is arg0, no flags");
+
+	hdr(&f.hdr, SF_EV_MKDIR, 258);
+	f.arg0 = -100, f.arg1 = 040700;
+	decode_event(&v, &f, sizeof(f));
+	ok((v.has & DECODE_HAS_MODE) && v.mode == 0700, "mkdir: mode arg1");
+	hdr(&f.hdr, SF_EV_UNLINK, 263);
+	decode_event(&v, &f, sizeof(f));
+	ok(!(v.has & DECODE_HAS_MODE) && (v.has & DECODE_HAS_DIRFD),
+	   "unlink: dirfd, no mode");
+}
+
+static void test_other_classes(void)
+{
+	struct sf_exec_event x;
+	struct sf_exit_event ex;
+	struct sf_kill_event k;
+	struct sf_net_event n;
+	struct sf_cap_event c;
+	struct decode_event v;
+	const char *arg;
+	uint32_t pos = 0;
+	size_t len;
+	int args = 0;
+
+	hdr(&x.hdr, SF_EV_EXEC, 59);
+	strcpy(x.filename, "/bin/ls");
+	memcpy(x.argv, "ls\0-l\0/tm", 10);
+	x.argv_len = 10;
+	decode_event(&v, &x, sizeof(x));
+	while (decode_argv_next(&v, &pos, &arg, &len))
+		args++;
+	ok(args == 3 && len == 3 && !memcmp(arg, "/tm", 3),
+	   "argv: 3 arguments, a cut last one kept");
+	x.argv_len = 1u << 31;
+	decode_event(&v, &x, sizeof(x));
+	ok(v.argv_len == SF_ARGV_MAX, "argv_len clamped to the array");
+
+	hdr(&ex.hdr, SF_EV_EXIT, 0);
+	ex.exit_code = 0x8b; /* SIGSEGV, core */
+	decode_event(&v, &ex, sizeof(ex));
+	ok(v.exit_sig == 11 && v.core_dumped && (v.has & DECODE_HAS_SIG),
+	   "exit: killed by a signal, core dumped");
+	is_str(v.sig_name, "SIGSEGV", "exit: signal name");
+	ok(v.syscall == NULL, "exit: no syscall");
+	ex.exit_code = 3 << 8;
+	decode_event(&v, &ex, sizeof(ex));
+	ok(v.exit_code == 3 && !v.exit_sig && !(v.has & DECODE_HAS_SIG),
+	   "exit: code 3");
+
+	hdr(&k.hdr, SF_EV_KILL, 234);
+	k.target_pid = 0, k.target_tid = 77, k.sig = 15;
+	decode_event(&v, &k, sizeof(k));
+	ok(v.target == 77 && !v.has_target_pid && v.has_target_tid,
+	   "tkill: the target is the tid");
+	is_str(v.sig_name, "SIGTERM", "kill: signal name");
+	k.sig = 0;
+	decode_event(&v, &k, sizeof(k));
+	is_str(v.sig_name, "0", "signal 0");
+	k.sig = -5;
+	decode_event(&v, &k, sizeof(k));
+	is_str(v.sig_name, "SIG-5", "a bad signal number");
+
+	memset(&n, 0, sizeof(n));
+	hdr(&n.hdr, SF_EV_CONNECT, 42);
+	n.fd = 3, n.family = 10, n.port = 443;
+	n.addr[15] = 1;
+	decode_event(&v, &n, sizeof(n));
+	ok((v.has & DECODE_HAS_INET) && v.port == 443 && v.net_fd == 3,
+	   "connect: inet6");
+	is_str(v.addr_str, "::1", "address text");
+	is_str(v.family_name, "AF_INET6", "family name");
+	n.family = 1;
+	strcpy(n.unix_path, "/run/x.sock");
+	decode_event(&v, &n, sizeof(n));
+	ok((v.has & DECODE_HAS_UNIX) && v.unix_path.len == 11,
+	   "connect: unix path");
+	hdr(&n.hdr, SF_EV_SOCKET, 41);
+	n.type = 1 | 02000000 | 04000; /* SOCK_STREAM|SOCK_CLOEXEC|NONBLOCK */
+	decode_event(&v, &n, sizeof(n));
+	ok((v.has & DECODE_HAS_SOCKTYPE) && v.socktype == 1 &&
+		   !(v.has & DECODE_HAS_UNIX),
+	   "socket: type without its flags, no address");
+	hdr(&n.hdr, SF_EV_BIND, 49);
+	n.family = 0;
+	decode_event(&v, &n, sizeof(n));
+	ok(!(v.has & DECODE_HAS_FAMILY), "bind, family unknown: no family");
+
+	hdr(&c.hdr, SF_EV_CAPABLE, 105);
+	c.cap = 7, c.result = 0;
+	decode_event(&v, &c, sizeof(c));
+	ok(v.granted && v.syscall == NULL,
+	   "cap: granted, no syscall of its own");
+	is_str(v.cap_name, "CAP_SETUID", "cap name");
+	c.cap = 1000;
+	decode_event(&v, &c, sizeof(c));
+	is_str(v.cap_name, "CAP_UNKNOWN", "cap out of range");
+}
+
+static bool one_json_line(struct sbuf *b)
+{
+	char err[128];
+	yajl_val y;
+
+	if (!b->len || b->data[b->len - 1] != '\n' ||
+	    memchr(b->data, '\n', b->len - 1))
+		return false;
+	b->data[b->len - 1] = 0;
+	y = yajl_tree_parse(b->data, err, sizeof(err));
+	if (!y)
+		printf("# %s\n# %s\n", err, b->data);
+	yajl_tree_free(y);
+	return y != NULL;
+}
+
+static void test_malformed(void)
+{
+	static union {
+		struct sf_file_event f;
+		char b[8192];
+	} u;
+	struct workload wl = {.name = "w", .slot = 3};
+	struct decode_event v;
+	size_t nenc, accepted = 0, refused = 0, bad_json = 0;
+	const struct encoder *encs = encoder_table(&nenc);
+	unsigned seed = 12345;
+	struct sbuf b = {0};
+
+	ok(decode_event(&v, NULL, 0) == DECODE_SHORT, "NULL record");
+	hdr(&u.f.hdr, SF_EV_OPEN, 2);
+	ok(decode_event(&v, &u, sizeof(struct sf_hdr) - 1) == DECODE_SHORT,
+	   "shorter than a header");
+	ok(decode_event(&v, &u, sizeof(u.f) - 1) == DECODE_SHORT,
+	   "a file event one byte short");
+	ok(decode_event(&v, &u, sizeof(u)) == DECODE_OK,
+	   "a record longer than its struct: the tail ignored");
+	u.f.hdr.type = SF_EV_MAX;
+	ok(decode_event(&v, &u, sizeof(u)) == DECODE_BAD_TYPE, "unknown type");
+	u.f.hdr.type = SF_EV_NONE;
+	ok(decode_event(&v, &u, sizeof(u)) == DECODE_BAD_TYPE, "type 0");
+	is_str(decode_status_name(DECODE_SHORT), "short record", "status name");
+
+	/* garbage: random bytes, random sizes, every type; no string
+	 * terminated, lengths and fds random */
+	for (int i = 0; i < 20000; i++) {
+		size_t size = rand_r(&seed) % sizeof(u);
+
+		for (size_t j = 0; j < sizeof(u); j++)
+			u.b[j] = rand_r(&seed);
+		if (i % 2)
+			u.f.hdr.type = rand_r(&seed) % (SF_EV_MAX + 2);
+		if (decode_event(&v, &u, size) != DECODE_OK) {
+			refused++;
+			continue;
+		}
+		accepted++;
+		for (size_t e = 0; e < nenc; e++) {
+			b.len = 0;
+			encs[e].ops->event(&b, &wl, i, 1, &v);
+			bad_json += !one_json_line(&b);
+		}
+	}
+	sbuf_free(&b);
+	ok(accepted > 1000 && refused > 1000,
+	   "garbage: %zu accepted, %zu refused, no crash", accepted, refused);
+	ok(bad_json == 0,
+	   "every accepted garbage record is one JSON line in "
+	   "every format (%zu not)",
+	   bad_json);
+}
+
+static void test_every_type_has_writers(void)
+{
+	size_t nenc, missing = 0, types = 0;
+	const struct encoder *encs = encoder_table(&nenc);
+	struct decode_event v;
+
+	for (unsigned t = 0; t < SF_EV_MAX; t++) {
+		static char raw[sizeof(struct sf_exec_event) +
+				sizeof(struct sf_file_event)];
+
+		memset(raw, 0, sizeof(raw));
+		((struct sf_hdr *)raw)->type = t;
+		if (decode_event(&v, raw, sizeof(raw)) != DECODE_OK)
+			continue;
+		types++;
+		for (size_t e = 0; e < nenc; e++)
+			if (!encs[e].ops->bodies[t]) {
+				printf("# %s has no writer for %s\n",
+				       encs[e].name, v.type_name);
+				missing++;
+			}
+	}
+	ok(types == SF_EV_MAX - 1, "every event type decodes (%zu)", types);
+	ok(missing == 0, "every format has a writer for every type");
+}
+
+int main(void)
+{
+	test_header();
+	test_file_args();
+	test_other_classes();
+	test_malformed();
+	test_every_type_has_writers();
+	return tap_done();
+}
