@@ -373,7 +373,7 @@ const struct sf_opt cli_opts[] = {
 	 .bad = "bad --drain-timeout `%s`: want 0-3600 seconds",
 	 .modes = SF_MB_STREAM},
 
-	SECTION("Spool (MQTT and HTTP; docs/outputs.md)"),
+	SECTION("Spool (MQTT, HTTP, NATS; docs/outputs.md)"),
 	{.name = "spool-dir",
 	 .kind = SF_OPT_PATH,
 	 .off = OFF(spool_dir),

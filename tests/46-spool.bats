@@ -22,10 +22,6 @@ teardown() {
 	sinks_teardown
 }
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # spool_bytes: bytes in the spool's segments now.
 spool_bytes() {
 	find "$SPOOL" -name '*.[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' \

@@ -5,7 +5,8 @@
 # are a few seconds long so that make test stays short.
 
 load test_helper
-load helpers/sinks
+load hook_helper
+load helpers/sinks # after hook_helper: its wait_for (SECONDS CMD...) is used
 load helpers/nats
 
 setup() {
@@ -15,6 +16,9 @@ setup() {
 }
 
 teardown() {
+	if [ -n "${HT:-}" ]; then
+		hook_suite_teardown
+	fi
 	nats_cluster_stop
 	sinks_teardown
 }
@@ -142,4 +146,41 @@ CONF
 	# a workload name cannot add subject tokens: '.' became '_'
 	grep -q $'\tlab.x_y\t{"type":"stream.start".*"workload":"x.y"' "$SINK_DIR/r.out"
 	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 20 ]
+}
+
+@test "nats: daemon mode: io.sfagent.export=nats and nats:SUBJECT per container; a subject with a wildcard refused by the hook" {
+	hook_suite_setup
+	nats_single_start
+	start_daemon -e hostN --nats "$NATS_URL0" --nats-stream SD --nats-create-stream
+	make_bundle "$HT/b1" '["/bin/sh", "-c", "i=0; while [ $i -lt 50 ]; do cat /etc/group >/dev/null; i=$((i+1)); done"]' \
+		'{"io.sfagent.workload": "wn1", "io.sfagent.export": "nats"}'
+	make_bundle "$HT/b2" '["/bin/true"]' \
+		'{"io.sfagent.workload": "wn2", "io.sfagent.export": "file,nats:sfagent.lab.%w"}'
+	make_bundle "$HT/b3" '["/bin/true"]' \
+		'{"io.sfagent.workload": "wn3", "io.sfagent.export": "nats:lab.*", "io.sfagent.fail": "closed"}'
+	run_container dn-1 "$HT/b1"
+	run_container dn-2 "$HT/b2"
+	run run_container dn-3 "$HT/b3"
+	assert_failure
+	assert_output --partial 'nats:lab.*`: the subject must be printable ASCII'
+	wait_for 30 grep -q 'workload `wn1`: [0-9]* events' "$HT/agent.log"
+	wait_for 30 grep -q 'workload `wn2`: [0-9]* events' "$HT/agent.log"
+	sleep 1
+	"$SF_WORKLOADS/natsread" "$NATS_URL0" SD '>' 1500 >"$SINK_DIR/r.out"
+	# each container's stream whole on its subject
+	python3 - "$SINK_DIR/r.out" <<'PY'
+import json, sys
+by = {}
+for line in open(sys.argv[1]):
+    mid, subject, data = line.rstrip("\n").split("\t", 2)
+    by.setdefault(subject, []).append(json.loads(data))
+assert set(by) == {"sfagent.hostN.wn1", "sfagent.lab.wn2"}, set(by)
+for subject, ev in by.items():
+    assert ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end", subject
+    assert [e["seq"] for e in ev] == list(range(1, len(ev) + 1)), subject
+    assert ev[-1]["missed"] == 0, ev[-1]
+assert len([e for e in by["sfagent.hostN.wn1"] if e["type"] == "file.open"]) >= 50
+PY
+	# file,nats: the file too
+	ls "$OUT" | grep -q wn2
 }

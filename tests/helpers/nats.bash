@@ -1,10 +1,6 @@
 # A 3-node nats-server JetStream cluster on loopback for the NATS suite:
 # free random ports, a store directory per node under $NATS_DIR.
 
-free_port() {
-	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # nats_cluster_init: ports and configs for nodes 1-3 (not started).
 nats_cluster_init() {
 	NATS_DIR="$SINK_DIR/nats"
@@ -80,9 +76,26 @@ nats_cluster_start() {
 
 nats_cluster_stop() {
 	local i
-	for i in 1 2 3; do
+	for i in 0 1 2 3; do
 		nats_node_stop "$i"
 	done
+}
+
+# nats_single_start: one JetStream server outside the cluster (node 0).
+nats_single_start() {
+	local p h
+	p=$(free_port)
+	h=$(free_port)
+	mkdir -p "$NATS_DIR/n0"
+	cat >"$NATS_DIR/n0.conf" <<CONF
+server_name: n0
+listen: 127.0.0.1:$p
+http: 127.0.0.1:$h
+jetstream { store_dir: "$NATS_DIR/n0" }
+CONF
+	NATS_URL0="nats://127.0.0.1:$p"
+	nats_node_start 0
+	wait_for 60 curl -fs "http://127.0.0.1:$h/healthz" -o /dev/null
 }
 
 # nats_stream_leader STREAM: the node number (1-3) leading the stream.
