@@ -11,6 +11,29 @@
 #define AF_INET	 2
 #define AF_INET6 10
 
+/* AF_UNIX: the name the socket was bound to, if any ('@' for abstract) */
+static __always_inline void sock_read_unix_path(struct sf_net_event *e,
+						struct sock *sk)
+{
+	struct unix_address *ua = BPF_CORE_READ((struct unix_sock *)sk, addr);
+	__u64 plen;
+	int len;
+
+	if (!ua)
+		return;
+	len = BPF_CORE_READ(ua, len); /* sun_family included */
+	if (len <= 2)
+		return;
+	plen = (__u64)len - 2;
+	if (plen > sizeof(e->unix_path) - 1)
+		plen = sizeof(e->unix_path) - 1;
+	barrier_var(plen); /* the verifier must see the clamped value */
+	bpf_probe_read_kernel(e->unix_path, plen, &ua->name[0].sun_path);
+	e->unix_path[plen] = 0;
+	if (!e->unix_path[0] && plen > 1)
+		e->unix_path[0] = '@';
+}
+
 static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
 					   bool peer)
 {
@@ -45,6 +68,8 @@ static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
 					   __sk_common.skc_v6_rcv_saddr);
 		__builtin_memcpy(e->addr, &a6, 16);
 	} else {
+		if (e->family == AF_UNIX && !peer)
+			sock_read_unix_path(e, sk);
 		return;
 	}
 	if (peer)

@@ -138,6 +138,30 @@ int sf_sys_enter_cred(void *ctx)
 	return 0;
 }
 
+/*
+ * sched_process_exec fires inside execve or execveat: which one, from the
+ * number the task entered the syscall with (ia32: 11 execve, 358 execveat).
+ */
+static __always_inline __u32 exec_syscall_nr(struct sf_hdr *h)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct pt_regs *regs = (struct pt_regs *)bpf_task_pt_regs(t);
+	long nr;
+
+#if defined(__TARGET_ARCH_x86)
+	nr = regs->orig_ax;
+	if (BPF_CORE_READ(t, thread_info.status) & 0x0002 /* TS_COMPAT */) {
+		h->flags |= SF_F_COMPAT;
+		return nr == 358 ? __NR_execveat : __NR_execve;
+	}
+#elif defined(__TARGET_ARCH_arm64)
+	nr = regs->syscallno;
+#else
+#error "exec_syscall_nr: add this architecture's syscall number register"
+#endif
+	return nr == __NR_execveat ? __NR_execveat : __NR_execve;
+}
+
 SEC("tp_btf/sched_process_exec")
 int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
 	     struct linux_binprm *bprm)
@@ -155,8 +179,7 @@ int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
 		return 0;
 	fill_hdr(&e->hdr, SF_EV_EXEC, slot, cgid);
 	e->hdr.flags |= SF_F_HAS_RET;
-	e->hdr.syscall =
-		0; /* execve or execveat: this tracepoint cannot tell */
+	e->hdr.syscall = exec_syscall_nr(&e->hdr);
 	n = bpf_probe_read_kernel_str(e->filename, sizeof(e->filename),
 				      BPF_CORE_READ(bprm, filename));
 	if (n < 0)

@@ -27,3 +27,4 @@ run_unit() {
 @test "unit: filter expressions (parser, evaluator, kernel verdicts, errors, random)" { run_unit test_filter; }
 @test "unit: loss accounting of the consumer loop, fed by a probe without BPF" { run_unit test_loss; }
 @test "unit: seccomp profiles (recorded bits, base merge, modes, safe writes)" { run_unit test_seccomp; }
+@test "unit: stream budgets (token bucket, bytes budgets over a real file, kernel pause, once-a-second report, options)" { run_unit test_budget; }

@@ -35,6 +35,11 @@ struct decode_str {
 	bool fault; /* the kernel side could not read it: no value */
 };
 
+static inline size_t decode_str_len(const struct decode_str *d)
+{
+	return d->len;
+}
+
 /* Names for the bits of a flags argument. */
 struct decode_flag {
 	uint64_t bit;
@@ -44,9 +49,11 @@ struct decode_flagset {
 	const struct decode_flag *bits;
 	size_t n;
 	bool accmode; /* open(2): O_RDONLY/O_WRONLY/O_RDWR come first */
-	const char *none; /* what no bit set is called */
+	const char *none; /* what no bit set is called (NULL: "0") */
 };
 extern const struct decode_flagset decode_open_flags;
+extern const struct decode_flagset decode_rename_flags;
+extern const struct decode_flagset decode_link_flags;
 
 enum decode_has {
 	DECODE_HAS_PATH = 1u << 0, /* path (exec: the filename) */
@@ -58,7 +65,9 @@ enum decode_has {
 	DECODE_HAS_MODE = 1u << 6, /* mode (07777 bits) */
 	DECODE_HAS_OWNER = 1u << 7, /* owner, group (chown) */
 	DECODE_HAS_LENGTH = 1u << 8, /* length (truncate) */
-	DECODE_HAS_ARGV = 1u << 9, /* argv, argv_len, argv_truncated */
+	DECODE_HAS_ARGV = 1u << 9, /* argv, argv_len, argv_truncated: a
+				     * successful exec (a failed one's argv
+				     * is not captured) */
 	DECODE_HAS_CHILD = 1u << 10, /* child_pid, child_tid, thread */
 	DECODE_HAS_EXIT = 1u << 11, /* wait_status .. core_dumped, thread */
 	DECODE_HAS_CRED = 1u << 12, /* old_* and new_* */
@@ -72,6 +81,7 @@ enum decode_has {
 	DECODE_HAS_TARGET = 1u << 20, /* kill: target_pid, target_tid, target */
 	DECODE_HAS_SIG = 1u << 21, /* sig, sig_name (kill; exit: killed) */
 	DECODE_HAS_CAP = 1u << 22, /* cap, cap_name, cap_result, granted */
+	DECODE_HAS_EXIT_CODE = 1u << 23, /* exit: it exited (not killed) */
 };
 
 /* The event classes: which raw struct a type comes in. */

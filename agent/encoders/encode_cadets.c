@@ -175,10 +175,7 @@ static void body_exec(struct sbuf *o, const struct decode_event *v)
 
 static void body_fork(struct sbuf *o, const struct decode_event *v)
 {
-	if (!v->has_ret) {
-		sbuf_key(o, "retval");
-		sbuf_u64(o, v->child_pid);
-	}
+	/* retval, the child, is in the header (the decoder sets ret) */
 	sbuf_printf(o, ",\"arg_pid\":%u", v->child_pid);
 }
 

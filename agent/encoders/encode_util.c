@@ -25,25 +25,35 @@ void encode_util_flags(struct sbuf *o, const struct decode_event *v)
 	const struct decode_flagset *fs = v->flag_names;
 	const struct decode_flag *b = fs ? fs->bits : NULL;
 	size_t n = fs ? fs->n : 0, i = 0;
+	uint64_t rest = v->flags;
 
 	sbuf_putc(o, '"');
 	if (fs && fs->accmode) {
 		accmode(o, v->flags);
+		rest &= ~(uint64_t)O_ACCMODE;
 	} else {
 		/* the first name has no '|' before it */
 		while (i < n && (v->flags & b[i].bit) != b[i].bit)
 			i++;
-		if (i < n)
-			sbuf_puts(o, b[i++].name);
-		else
+		if (i < n) {
+			sbuf_puts(o, b[i].name);
+			rest &= ~b[i++].bit;
+		} else if (!rest) {
 			sbuf_puts(o, fs && fs->none ? fs->none : "0");
+		}
 	}
 	for (; i < n; i++) {
 		if ((v->flags & b[i].bit) == b[i].bit) {
 			sbuf_putc(o, '|');
 			sbuf_puts(o, b[i].name);
+			rest &= ~b[i].bit;
 		}
 	}
+	/* bits without a name are kept, as a number */
+	if (rest)
+		sbuf_printf(o, "%s0x%llx",
+			    o->data[o->len - 1] == '"' ? "" : "|",
+			    (unsigned long long)rest);
 	sbuf_putc(o, '"');
 }
 

@@ -54,6 +54,9 @@ struct sink {
 	 * reason spool_full); read with sink_dropped_spool(). */
 	uint64_t dropped_spool;
 	char *desc; /* "file /var/log/x.jsonl" for messages */
+	/* "file", "mqtt", "http" when opened by kind (sink_open_spec); NULL:
+	 * ops->name says it */
+	const char *kind;
 };
 
 static inline uint64_t sink_dropped(const struct sink *s)

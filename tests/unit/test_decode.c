@@ -43,12 +43,12 @@ static void test_header(void)
 		   v.gid == 1001 && v.euid == 0 && v.cgid == 4242 &&
 		   v.slot == 3 && v.ts_boot == 99,
 	   "header ids");
-	ok(v.comm.len == 3 && !memcmp(v.comm.s, "cmd", 3), "comm");
+	ok(decode_str_len(&v.comm) == 3 && !memcmp(v.comm.s, "cmd", 3), "comm");
 	is_str(v.syscall, "openat", "syscall name");
 	ok(v.has_ret && v.ret == 5 && v.interrupted && v.compat,
 	   "ret, interrupted, compat");
-	ok((v.has & DECODE_HAS_PATH) && v.path.len == 6 && !v.path.fault &&
-		   !v.path.truncated,
+	ok((v.has & DECODE_HAS_PATH) && decode_str_len(&v.path) == 6 &&
+		   !v.path.fault && !v.path.truncated,
 	   "path");
 	ok((v.has & DECODE_HAS_DIRFD) && v.dirfd == -100, "dirfd is arg0");
 	ok((v.has & DECODE_HAS_FLAGS) && v.flags == (O_WRONLY | O_CREAT) &&
@@ -113,9 +113,9 @@ static void test_file_args(void)
 	f.arg0 = 5, f.arg1 = -100, f.arg2 = 1;
 	strcpy(f.path2, "new");
 	decode_event(&v, &f, sizeof(f));
-	ok((v.has & DECODE_HAS_PATH2) && v.path2.len == 3 && v.dirfd == 5 &&
-		   v.newdirfd == -100 && (v.has & DECODE_HAS_FLAGS) &&
-		   v.flags == 1,
+	ok((v.has & DECODE_HAS_PATH2) && decode_str_len(&v.path2) == 3 &&
+		   v.dirfd == 5 && v.newdirfd == -100 &&
+		   (v.has & DECODE_HAS_FLAGS) && v.flags == 1,
 	   "renameat2: olddirfd, newdirfd, flags");
 	hdr(&f.hdr, SF_EV_SYMLINK, 266);
 	f.arg0 = 8;
@@ -197,7 +197,7 @@ static void test_other_classes(void)
 	n.family = 1;
 	strcpy(n.unix_path, "/run/x.sock");
 	decode_event(&v, &n, sizeof(n));
-	ok((v.has & DECODE_HAS_UNIX) && v.unix_path.len == 11,
+	ok((v.has & DECODE_HAS_UNIX) && decode_str_len(&v.unix_path) == 11,
 	   "connect: unix path");
 	hdr(&n.hdr, SF_EV_SOCKET, 41);
 	n.type = 1 | 02000000 | 04000; /* SOCK_STREAM|SOCK_CLOEXEC|NONBLOCK */
