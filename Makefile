@@ -155,9 +155,9 @@ test: deps-test build bundles unit check-format fuzz-quick
 	$(Q)$(MAKE) --no-print-directory sanitize-daemon
 
 # The long versions of tests make test runs short: the spool across the
-# 60 s broker and collector outages at 10,000 events/s (tests/46-spool.bats).
+# 60 s broker and collector outages at 10,000 events/s (tests/48-spool.bats).
 test-long: deps-test build unit
-	$(Q)SPOOL_OUTAGE=60 SPOOL_RATE=10000 bats tests/46-spool.bats
+	$(Q)SPOOL_OUTAGE=60 SPOOL_RATE=10000 bats tests/48-spool.bats
 
 demo: deps-demo build bundles
 	$(Q)tests/demo.sh

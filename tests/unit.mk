@@ -30,7 +30,7 @@ $(BUILD)/tests/%: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -no-pie -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
 
-# the JetStream consumer of the NATS suite (tests/47-nats.bats)
+# the JetStream consumer of the NATS suite (tests/49-nats.bats)
 $(BUILD)/tests/natsread: tests/helpers/natsread.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
