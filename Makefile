@@ -159,7 +159,7 @@ demo: deps-demo build bundles
 
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
-	$(BUILD)/bench/encbench
+	$(BUILD)/bench/encbench $(BUILD)/bench/filterbench
 ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
@@ -170,6 +170,12 @@ $(BUILD)/bench/bpfattach: tests/bench/bpfattach.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
+# the filter's cost per event (agent/filter on decoded events)
+FILTERBENCH_SRCS := $(ENCBENCH_SRCS) agent/filter/filter.c agent/filter/filter_event.c
+$(BUILD)/bench/filterbench: tests/bench/filterbench.c $(FILTERBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(FILTERBENCH_SRCS) -lyajl -lseccomp
 $(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

@@ -106,6 +106,9 @@ assert_quota_exact() {
 	# reported at most once a second (the last one comes with stream.end)
 	assert_stream "$f" \
 		'all(b["ts"] - a["ts"] >= 10**9 for a, b in zip(by("stream.missed")[:-2], by("stream.missed")[1:-1]))'
+	# the quota records and stream.end are what docs/events.md says
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$f" "$n"
+	assert_success
 	# the neighbour ran during the flood and lost nothing
 	assert_seq_no_gaps "$n"
 	assert_stream "$n" \

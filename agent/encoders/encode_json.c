@@ -45,7 +45,10 @@ static void path_field(struct sbuf *o, const char *key, size_t klen,
 static void dirfd_field(struct sbuf *o, const char *k, size_t kl, int64_t fd)
 {
 	sbuf_put(o, k, kl);
-	sbuf_i64(o, fd);
+	if (fd == -100) /* the common case, without the digit loop */
+		sbuf_lit(o, "-100");
+	else
+		sbuf_i64(o, fd);
 }
 #define DIRFD(o, k, v) dirfd_field(o, ",\"" k "\":", sizeof(k) + 3, v)
 

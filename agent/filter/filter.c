@@ -166,10 +166,28 @@ struct filter {
 	bool has_event_keys;
 };
 
+/*
+ * A plan's program for one event type: the event-key terms only (type,
+ * priority and stream terms are known and folded away), each with where
+ * to go next when it holds and when it does not.  A tree walk with a
+ * switch per node cost ~140 ns for five terms (an indirect jump and a
+ * call per node); this is a loop over the terms that are asked.
+ */
+#define GO_ACCEPT (-1)
+#define GO_REJECT (-2)
+
+struct insn {
+	int term;
+	int on_true, on_false; /* next insn, or GO_ACCEPT / GO_REJECT */
+};
+
 struct filter_plan {
 	const struct filter *f;
 	int8_t *stream_val; /* per term: the stream key's result */
 	uint8_t verdict[FILTER_MAX_TYPES];
+	int entry[FILTER_MAX_TYPES]; /* MAYBE types: the program's start */
+	struct insn *prog;
+	int nprog, cap_prog;
 };
 
 /* ---- event types --------------------------------------------------------- */
@@ -312,10 +330,6 @@ static bool glob_match(const char *p, const char *s, size_t len)
 
 static bool term_str_match(const struct fterm *t, const char *s, size_t len)
 {
-	const char *nul = memchr(s, 0, len);
-
-	if (nul)
-		len = nul - s;
 	switch (t->match) {
 	case M_EXACT:
 		return len == t->patlen && !memcmp(s, t->pat, len);
@@ -1053,32 +1067,40 @@ static int eval3(const struct filter_plan *p, int n, unsigned type, int force)
 	}
 }
 
-static bool eval(const struct filter_plan *p, int n, unsigned type,
-		 filter_get_fn get, const void *ctx)
+/* Emits node n for type with its continuations; returns its entry. */
+static int compile(struct filter_plan *p, int n, unsigned type, int on_true,
+		   int on_false)
 {
 	const struct fnode *nd = &p->f->nodes[n];
 	const struct fterm *t;
+	int b;
 
 	switch (nd->op) {
 	case N_ALL:
-		return true;
+		return on_true;
 	case N_NONE:
-		return false;
+		return on_false;
 	case N_NOT:
-		return !eval(p, nd->a, type, get, ctx);
+		return compile(p, nd->a, type, on_false, on_true);
 	case N_AND:
-		return eval(p, nd->a, type, get, ctx) &&
-		       eval(p, nd->b, type, get, ctx);
+		b = compile(p, nd->b, type, on_true, on_false);
+		return compile(p, nd->a, type, b, on_false);
 	case N_OR:
-		return eval(p, nd->a, type, get, ctx) ||
-		       eval(p, nd->b, type, get, ctx);
+		b = compile(p, nd->b, type, on_true, on_false);
+		return compile(p, nd->a, type, on_true, b);
 	default:
 		t = &p->f->terms[nd->a];
 		if (t->cls == KC_TYPE)
-			return t->by_type[type];
+			return t->by_type[type] ? on_true : on_false;
 		if (t->cls == KC_STREAM)
-			return p->stream_val[nd->a];
-		return term_get(t, get, ctx);
+			return p->stream_val[nd->a] ? on_true : on_false;
+		if (p->nprog == p->cap_prog) {
+			p->cap_prog = p->cap_prog ? 2 * p->cap_prog : 16;
+			p->prog = xrealloc(p->prog,
+					   p->cap_prog * sizeof(*p->prog));
+		}
+		p->prog[p->nprog] = (struct insn){nd->a, on_true, on_false};
+		return p->nprog++;
 	}
 }
 
@@ -1098,6 +1120,9 @@ struct filter_plan *filter_bind(const struct filter *f, filter_get_fn get,
 		p->verdict[t] = v == 0	 ? FILTER_NEVER
 				: v == 1 ? FILTER_ALWAYS
 					 : FILTER_MAYBE;
+		if (p->verdict[t] == FILTER_MAYBE)
+			p->entry[t] =
+				compile(p, f->root, t, GO_ACCEPT, GO_REJECT);
 	}
 	return p;
 }
@@ -1150,6 +1175,7 @@ void filter_plan_free(struct filter_plan *p)
 	if (!p)
 		return;
 	free(p->stream_val);
+	free(p->prog);
 	free(p);
 }
 
@@ -1164,6 +1190,8 @@ enum filter_verdict filter_plan_verdict(const struct filter_plan *p,
 bool filter_plan_eval(const struct filter_plan *p, unsigned type,
 		      filter_get_fn get, const void *ctx)
 {
+	int i;
+
 	if (!p)
 		return true;
 	if (type >= FILTER_MAX_TYPES)
@@ -1174,8 +1202,16 @@ bool filter_plan_eval(const struct filter_plan *p, unsigned type,
 	case FILTER_ALWAYS:
 		return true;
 	default:
-		return eval(p, p->f->root, type, get, ctx);
+		break;
 	}
+	i = p->entry[type];
+	while (i >= 0) {
+		const struct insn *in = &p->prog[i];
+
+		i = term_get(&p->f->terms[in->term], get, ctx) ? in->on_true
+							       : in->on_false;
+	}
+	return i == GO_ACCEPT;
 }
 
 bool filter_eval_stream(const struct filter *f, filter_get_fn get,

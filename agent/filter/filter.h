@@ -78,7 +78,8 @@ enum filter_kind {
 	FILTER_STR,
 };
 
-/* What an accessor returns for a key.  str need not be NUL-terminated; an
+/* What an accessor returns for a key.  str is len bytes (no NUL among
+ * them; it need not be NUL-terminated after them); an
  * accessor that has to format a string writes it into buf (bufsz bytes,
  * owned by the evaluator) and points str there. */
 struct filter_value {

@@ -135,7 +135,7 @@ struct sink *sink_file_open_conf(const char *path,
 struct sink *sink_file_openat(int dirfd, const char *name, int fd, char *desc,
 			      const struct sink_file_conf *c,
 			      struct sf_error **err);
-bool sink_is_file(const struct sink *s);
+bool sink_file_is(const struct sink *s);
 /* A file sink's bytes on disk: its file, and the rotated files it keeps
  * when it rotates. */
 uint64_t sink_file_bytes(const struct sink *s);

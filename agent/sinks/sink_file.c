@@ -581,7 +581,7 @@ struct sink *sink_file_openat(int dirfd, const char *name, int fd, char *desc,
 	return &f->base;
 }
 
-bool sink_is_file(const struct sink *s)
+bool sink_file_is(const struct sink *s)
 {
 	return s->ops == &file_ops;
 }

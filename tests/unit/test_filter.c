@@ -5,6 +5,7 @@
 
 #include "filter.h"
 #include "filter_stream.h"
+#include "options.h"
 #include "sfagent.h"
 #include "tap.h"
 
@@ -735,6 +736,57 @@ static void test_stream_keys(void)
 	filter_stream_fini(&s);
 }
 
+/* The options: checked at parse time, one usage error each. */
+static void test_options(void)
+{
+	static const struct {
+		const char *argv[10];
+		const char *msg; /* NULL: parses */
+	} cases[] = {
+		{{"-X", "-o", "f", "--filter", "[type file]", "--", "true"},
+		 NULL},
+		{{"-X", "-o", "f", "--file-filter", "[uid = 0]", "--", "true"},
+		 NULL},
+		{{"-X", "-o", "f", "--filter", "[type", "--", "true"},
+		 "filter: column 6: expected a value for `type`"},
+		{{"-X", "-b", "h", "--mqtt-filter", "[pid = x]", "--", "true"},
+		 "mqtt-filter: column 8: `x` is not a number (`pid` is numeric)"},
+		{{"-X", "-o", "f", "--mqtt-filter", "all", "--", "true"},
+		 "--mqtt-filter needs a broker: add -b HOST"},
+		{{"-X", "-b", "h", "--http-filter", "all", "--", "true"},
+		 "--http-filter needs --http URL"},
+		{{"-X", "-b", "h", "--file-filter", "all", "--", "true"},
+		 "--file-filter needs -o FILE"},
+		{{"-D", "--select", "[comm = x]"},
+		 "select: `comm` is a key of events"},
+		{{"-D", "--select", "[annotation.team = blue]"}, NULL},
+		{{"-X", "-o", "f", "--select", "all", "--", "true"},
+		 "--select does not apply to execute mode"},
+		{{"-S", "--filter", "all"},
+		 "--filter does not apply to show mode"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cleanup_error struct sf_error *err = NULL;
+		char *argv[12] = {"sfagent"};
+		struct sf_options o;
+		int argc = 1, r;
+
+		while (cases[i].argv[argc - 1])
+			argv[argc] = (char *)cases[i].argv[argc - 1], argc++;
+		r = sf_parse_args(argc, argv, &o, &err);
+		if (!cases[i].msg)
+			ok(r == 0, "%s %s parses", argv[1], argv[argc - 2]);
+		else
+			ok(r < 0 && err->status == SF_EXIT_USAGE &&
+				   !strncmp(err->msg, cases[i].msg,
+					    strlen(cases[i].msg)),
+			   "usage error: %s", cases[i].msg);
+		if (err)
+			printf("#   got: %s\n", err->msg);
+	}
+}
+
 int main(void)
 {
 	test_evals();
@@ -745,6 +797,7 @@ int main(void)
 	test_implied();
 	test_file();
 	test_stream_keys();
+	test_options();
 	test_random();
 	test_random_valid();
 	return tap_done();
