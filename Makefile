@@ -43,7 +43,7 @@ PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 PKGS_DEMO := runc busybox-static python3
 PKGS_TEST := $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto \
 	mosquitto-clients openssl podman containerd valgrind libclang-rt-14-dev \
-	iproute2 strace jq util-linux
+	iproute2 strace jq util-linux liburing-dev
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
 # systemd-analyze verify of the unit, shellcheck of the node scripts.
 PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
