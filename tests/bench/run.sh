@@ -7,7 +7,7 @@
 # default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
 # throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
-# BENCH_ONLY="tp traced other syscall enc churn hook sinks short idle" (a
+# BENCH_ONLY="tp traced other syscall enc churn hook sinks short idle floor" (a
 # subset of sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS,
 # BENCH_SINK_EVENTS, BENCH_SHORT_RUNS, BENCH_ATTACH_RUNS.
 #
@@ -25,6 +25,7 @@ LG=$BUILD/bench/loadgen
 ATTACH=$BUILD/bench/bpfattach
 ENCBENCH=$BUILD/bench/encbench
 RAWTP=$BUILD/bench/rawtp.bpf.o
+FLOOR=$BUILD/bench/floor.bpf.o
 REPORT=
 [ "${1:-}" = --report ] && REPORT=${2:?--report needs a file}
 QUICK=${BENCH_QUICK:-0}
@@ -35,7 +36,7 @@ RBOPT=()
 [ -n "$RINGBUF" ] && RBOPT=(--ringbuf-size "$RINGBUF")
 export BPFTRACE_STRLEN=64
 
-for t in "$SF" "$LG" "$ATTACH" "$RAWTP" "$ENCBENCH"; do
+for t in "$SF" "$LG" "$ATTACH" "$RAWTP" "$FLOOR" "$ENCBENCH"; do
 	[ -e "$t" ] || { echo "bench: $t missing: run \`make bench\`" >&2; exit 1; }
 done
 for t in bpftrace strace python3 tar /usr/bin/time; do
@@ -422,6 +423,32 @@ short_cmds() {
 	done
 }
 
+# ---- 9. busy = floor? ------------------------------------------------------------
+# Untracked getpid and open+close while a busy workload runs (the kill loop
+# of section 3): untracked and no BPF at all; untracked with the floor
+# (tests/bench/floor.bpf.c: one empty program on one syscall tracepoint,
+# the least any syscall-tracepoint design costs); tracked by sfagent -X.
+floor_run() {
+	local rep
+	for ((rep = 0; rep < REPS; rep++)); do
+		rec floor.others_links "$(others_links)"
+		busy_start 0
+		untracked_ns floor_none
+		"$ATTACH" "$FLOOR" >"$W/floor.out" &
+		FL=$!
+		PIDS+=("$FL")
+		wait_for "$W/floor.out" ready 60 || { say "bpfattach floor failed"; exit 1; }
+		untracked_ns floor_floor
+		kill -TERM "$FL"
+		wait "$FL" || true
+		forget "$FL"
+		busy_stop
+		busy_start 1
+		untracked_ns floor_sfagent
+		busy_stop
+	done
+}
+
 # ---- 8. idle = free: sfagent -D with nothing registered -------------------------
 # The untracked loops with no agent vs an idle daemon (which holds no BPF
 # link), interleaved; then REGISTER round trips straight on the daemon's
@@ -483,7 +510,7 @@ idle_run() {
 }
 
 # ---- the run --------------------------------------------------------------------
-ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks short idle} "
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks short idle floor} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
@@ -551,6 +578,10 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	wait "$AT" || true
 	forget "$AT"
 done
+if want floor; then
+	say "9. busy = floor?: untracked loops beside a busy workload: no BPF, the floor, sfagent"
+	floor_run
+fi
 if want idle; then
 	say "8. idle = free: untracked loops, no agent vs idle sfagent -D; $N_ATTACH registrations after idle"
 	idle_run

@@ -207,6 +207,25 @@ if nums("sys.getpid.idle_daemon"):
 else:
     rows.append(("8 idle = free", "idle daemon vs no agent; attach cost", "not measured", "section idle not run"))
 
+if nums("sys.getpid.floor_sfagent"):
+    for sc in ["getpid", "openclose"]:
+        base = med(f"sys.{sc}.floor_none") or 0
+        rows.append(("9 busy vs floor", f"{sc}: untracked, no BPF (CPU ns per call)",
+                     mmm(f"sys.{sc}.floor_none", "{:,.1f}") + " ns", "a busy kill loop runs beside, untracked"))
+        rows.append(("9 busy vs floor", f"{sc}: the floor, one empty program on one syscall tracepoint",
+                     mmm(f"sys.{sc}.floor_floor", "{:,.1f}") + " ns",
+                     "{:+,.1f} ns/call".format((med(f"sys.{sc}.floor_floor") or 0) - base)))
+        fl = (med(f"sys.{sc}.floor_floor") or 0) - base
+        sf = (med(f"sys.{sc}.floor_sfagent") or 0) - base
+        rows.append(("9 busy vs floor", f"{sc}: sfagent tracking the busy loop",
+                     mmm(f"sys.{sc}.floor_sfagent", "{:,.1f}") + " ns",
+                     "{:+,.1f} ns/call; added / the floor's added: {}; goal <= 1.2".format(
+                         sf, "{:.1f}".format(sf / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
+    rows.append(("9 busy vs floor", "BPF links of other processes on the host during the runs",
+                 mmm("floor.others_links"), "their syscall tracepoints are on in every variant"))
+else:
+    rows.append(("9 busy vs floor", "untracked loops: no BPF, the floor, sfagent", "not measured", "section floor not run"))
+
 
 def text_table():
     w1 = max(len(r[1]) for r in rows)
