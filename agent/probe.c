@@ -207,6 +207,11 @@ static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 	/* every syscall's exit: one link, not one per exported syscall (see
 	 * sf_sys_exit) */
 	add_attachment(b, s->progs.sf_sys_exit, NULL, "sys_exit");
+	/* io_uring requests: the same events as their syscalls */
+	add_attachment(b, s->progs.sf_uring_submit, NULL,
+		       "io_uring_submit_req");
+	add_attachment(b, s->progs.sf_uring_complete, NULL,
+		       "io_uring_complete");
 	return plan_syscalls(b, s->progs.sf_sys_enter_cred, "sys_enter_",
 			     SF_SC_ENTER, err);
 }
@@ -581,7 +586,7 @@ static uint64_t bpf_filtered(struct probe *p, uint32_t slot)
 }
 
 static int bpf_set_filter_mask(struct probe *p, uint32_t slot,
-			       const struct sf_type_mask *m,
+			       const struct sf_filter_mask *m,
 			       struct sf_error **err)
 {
 	int r = bpf_map__update_elem(bpf_of(p)->skel->maps.filter_mask, &slot,

@@ -16,6 +16,8 @@
 #define SF_MAX_SINKS 4
 
 struct sink;
+struct filter;
+struct filter_wl;
 struct budget;
 struct wl_seccomp;
 
@@ -31,6 +33,7 @@ struct workload {
 	uint64_t events; /* events encoded */
 	uint64_t missed_ringbuf; /* reported so far */
 	uint64_t missed_sink; /* reported so far */
+	uint64_t missed_spool; /* of which for a full spool (spool_full) */
 	uint64_t malformed; /* records decode_event() refused */
 	uint64_t missed_malformed; /* reported so far */
 	/* Daemon: what the stream may cost (daemon/budget.h), NULL: no limit;
@@ -41,6 +44,11 @@ struct workload {
 	const struct encoder *enc;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
+	/* Its filters at work (agent/filter/filter_wl.h), NULL: none. */
+	struct filter_wl *filter;
+	/* The container's own filter (io.sfagent.filter) until the stream
+	 * begins and filter_wl_setup() takes it. */
+	struct filter *filter_own;
 	struct wl_seccomp *seccomp; /* recording a seccomp profile, or NULL */
 	/* Untracked, being drained (daemon): the main loop leaves it alone. */
 	bool closing;

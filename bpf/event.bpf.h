@@ -51,28 +51,48 @@ static __always_inline void count_drop(__u32 slot)
 }
 
 /*
- * The workload's filter, as far as the event type decides it (agent/filter,
+ * The workload's filter, as far as the kernel can decide it (agent/filter,
  * docs/filters.md): a set bit drops that type here, before the record takes
- * ring-buffer space, and counts it in sf_drop.filtered.  All clear (the
- * array's zeroes): nothing is dropped.
+ * ring-buffer space, and so do the uid/pid/comm equalities in `need`; both
+ * are counted in sf_drop.filtered.  All clear (the array's zeroes):
+ * nothing is dropped.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SF_MAX_SLOTS);
 	__type(key, __u32);
-	__type(value, struct sf_type_mask);
+	__type(value, struct sf_filter_mask);
 } filter_mask SEC(".maps");
+
+/* The filter's uid, pid and comm equalities, where it has them. */
+static __always_inline bool need_fails(const struct sf_filter_mask *m)
+{
+	if ((m->need & SF_NEED_UID) &&
+	    (__u32)bpf_get_current_uid_gid() != m->uid)
+		return true;
+	if ((m->need & SF_NEED_PID) &&
+	    (__u32)(bpf_get_current_pid_tgid() >> 32) != m->pid)
+		return true;
+	if (m->need & SF_NEED_COMM) {
+		__u64 c[2] = {};
+
+		bpf_get_current_comm(c, sizeof(c));
+		return c[0] != ((const __u64 *)m->comm)[0] ||
+		       c[1] != ((const __u64 *)m->comm)[1];
+	}
+	return false;
+}
 
 static __always_inline bool filtered_out(__u32 slot, __u16 type)
 {
-	struct sf_type_mask *m = bpf_map_lookup_elem(&filter_mask, &slot);
+	struct sf_filter_mask *m = bpf_map_lookup_elem(&filter_mask, &slot);
 	struct sf_drop *d;
 	__u64 w;
 
 	if (!m || type >= SF_TYPE_MASK_BITS)
 		return false;
 	w = type < 64 ? m->drop[0] : m->drop[1];
-	if (!(w & (1ull << (type & 63))))
+	if (!(w & (1ull << (type & 63))) && !(m->need && need_fails(m)))
 		return false;
 	d = bpf_map_lookup_elem(&drops, &slot);
 	if (d)
@@ -156,7 +176,9 @@ static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
 	h->euid = BPF_CORE_READ(t, cred, euid.val);
 	h->ret = 0;
 	h->syscall = 0;
-	h->pad = 0;
+	h->via = SF_VIA_SYSCALL;
+	h->uring_op = 0;
+	h->suppressed = 0;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
@@ -181,6 +203,66 @@ static __always_inline void read_path(char *dst, const void *src, __u16 *flags,
 		if (c)
 			*flags |= trunc_flag;
 	}
+}
+
+/*
+ * Rate limit for events on hot paths (mem.exec on every JIT page,
+ * io_uring.op on every read): per process, kind (type + sub, e.g. the
+ * io_uring opcode) and second, RL_BURST events pass; the rest are counted
+ * and the count rides in hdr.suppressed of the next event of that kind
+ * that passes.  Nothing is dropped without a count, but a count whose
+ * process never sends that kind again stays in the map (LRU) unreported.
+ */
+#define RL_WINDOW_NS (1000 * 1000 * 1000)
+#define RL_BURST     16
+
+struct rl_key {
+	__u32 tgid;
+	__u16 type;
+	__u16 sub;
+};
+
+struct rl_state {
+	__u64 window; /* start of the current second */
+	__u32 sent; /* in this window */
+	__u32 suppressed; /* since the last event sent */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct rl_key);
+	__type(value, struct rl_state);
+} rate SEC(".maps");
+
+/* true: send it, with *carry events suppressed before it; false: counted */
+static __always_inline bool rate_ok(__u16 type, __u16 sub, __u16 *carry)
+{
+	struct rl_key k = {.tgid = bpf_get_current_pid_tgid() >> 32,
+			   .type = type,
+			   .sub = sub};
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct rl_state *st = bpf_map_lookup_elem(&rate, &k), fresh = {};
+
+	*carry = 0;
+	if (!st) {
+		fresh.window = now;
+		fresh.sent = 1;
+		bpf_map_update_elem(&rate, &k, &fresh, BPF_ANY);
+		return true;
+	}
+	if (now - st->window >= RL_WINDOW_NS) {
+		st->window = now;
+		st->sent = 0;
+	}
+	if (st->sent >= RL_BURST) {
+		st->suppressed++;
+		return false;
+	}
+	st->sent++;
+	*carry = st->suppressed > 0xffff ? 0xffff : st->suppressed;
+	st->suppressed -= *carry;
+	return true;
 }
 
 /* ---- syscall exits ---------------------------------------------------- */

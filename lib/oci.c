@@ -207,13 +207,21 @@ int oci_config_load(const char *bundle, struct oci_config *c,
 {
 	cleanup_free char *path = xasprintf("%s/config.json", bundle);
 	cleanup_free char *buf = NULL;
+
+	memset(c, 0, sizeof(*c));
+	if (read_file(path, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
+		return sf_error_wrap(err, "bundle config");
+	return oci_config_parse(buf, path, c, err);
+}
+
+int oci_config_parse(const char *buf, const char *path, struct oci_config *c,
+		     struct sf_error **err)
+{
 	cleanup_yajl_val yajl_val root = NULL;
 	const char *s;
 	yajl_val proc, args, rootv;
 
 	memset(c, 0, sizeof(*c));
-	if (read_file(path, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
-		return sf_error_wrap(err, "bundle config");
 	root = json_parse(buf, path, err);
 	if (!root)
 		return -1;
@@ -284,9 +292,22 @@ bool sf_mqtt_topic_valid(const char *t)
 	return true;
 }
 
+bool sf_nats_subject_valid(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (!sf_name_printable(t, SF_TOPIC_MAX) || strpbrk(t, "*> ") ||
+	    t[0] == '.' || t[n - 1] == '.' || strstr(t, ".."))
+		return false;
+	for (; *t; t++)
+		if (*t == '%' && !strchr("hwc%", *++t))
+			return false;
+	return true;
+}
+
 const char *sf_export_kind_name(enum sf_export_kind k)
 {
-	static const char *const names[] = {"file", "mqtt", "http"};
+	static const char *const names[] = {"file", "mqtt", "http", "nats"};
 
 	return names[k];
 }
@@ -314,6 +335,14 @@ static int export_entry(const char *ent, struct sf_export *e,
 				ANN_EXPORT
 				" `mqtt:%.100s`: the topic must be printable ASCII, at most %d bytes, without wildcards (+ #), not start with `$`, and use %% only in %%h, %%w, %%c or %%%%",
 				arg, SF_TOPIC_MAX);
+	} else if (klen == 4 && strncmp(ent, "nats", 4) == 0) {
+		e->kind = SF_EXPORT_NATS;
+		if (arg && !sf_nats_subject_valid(arg))
+			return sf_usage(
+				err,
+				ANN_EXPORT
+				" `nats:%.100s`: the subject must be printable ASCII, at most %d bytes, without wildcards (* >), spaces or empty tokens, and use %% only in %%h, %%w, %%c or %%%%",
+				arg, SF_TOPIC_MAX);
 	} else if (klen == 4 && strncmp(ent, "http", 4) == 0) {
 		e->kind = SF_EXPORT_HTTP;
 		/* the agent's --http-header may carry credentials: the
@@ -328,7 +357,7 @@ static int export_entry(const char *ent, struct sf_export *e,
 		return sf_usage(
 			err,
 			ANN_EXPORT
-			": unknown export kind `%.*s`: use file, file:NAME, mqtt[:TOPIC] or http",
+			": unknown export kind `%.*s`: use file, file:NAME, mqtt[:TOPIC], http or nats[:SUBJECT]",
 			(int)(klen > 64 ? 64 : klen), ent);
 	}
 	if (arg && !*arg)

@@ -24,6 +24,7 @@
 #define ANN_WORKLOAD "io.sfagent.workload"
 #define ANN_FAIL     "io.sfagent.fail"
 #define ANN_FORMAT   "io.sfagent.format"
+#define ANN_FILTER   "io.sfagent.filter" /* agent/filter, docs/filters.md */
 
 struct oci_kv {
 	char *key, *value;
@@ -59,6 +60,9 @@ void oci_state_free(struct oci_state *st);
 /* bundle/config.json */
 int oci_config_load(const char *bundle, struct oci_config *c,
 		    struct sf_error **err);
+/* config.json text (NUL-terminated); path names it in messages */
+int oci_config_parse(const char *buf, const char *path, struct oci_config *c,
+		     struct sf_error **err);
 void oci_config_free(struct oci_config *c);
 
 const char *oci_kv_get(const struct oci_kv *kv, size_t n, const char *key);
@@ -73,9 +77,17 @@ bool sf_plain_file_name(const char *s, size_t max);
 /* mqtt:TOPIC: printable ASCII, bounded, no wildcard, not a $SYS-like topic,
  * '%' only in the template's %h %w %c %%. */
 bool sf_mqtt_topic_valid(const char *t);
+/* nats:SUBJECT: printable, no wildcards (* >), spaces or empty tokens, %
+ * only in %h %w %c %%. */
+bool sf_nats_subject_valid(const char *t);
 
 /* io.sfagent.export: a comma-separated list of typed entries. */
-enum sf_export_kind { SF_EXPORT_FILE, SF_EXPORT_MQTT, SF_EXPORT_HTTP };
+enum sf_export_kind {
+	SF_EXPORT_FILE,
+	SF_EXPORT_MQTT,
+	SF_EXPORT_HTTP,
+	SF_EXPORT_NATS
+};
 struct sf_export {
 	enum sf_export_kind kind;
 	char *arg; /* file: NAME or NULL (default); mqtt: TOPIC; http: never */

@@ -30,7 +30,7 @@ struct daemon_reg {
 	int nfiles;
 	char *topics[SF_EXPORT_MAX]; /* MQTT topics it publishes to */
 	int ntopics;
-	bool http;
+	bool http, nats;
 	bool fallback; /* an export fell back to the default file */
 	enum daemon_phase phase;
 	uint64_t deadline_ns; /* monotonic: when the current phase gives up */
@@ -47,6 +47,7 @@ struct daemon {
 	struct server srv;
 	struct budget_dir budget_dir; /* --output-max-bytes */
 	struct daemon_reg *reg[SF_MAX_SLOTS];
+	struct filter *select; /* --select, NULL: every container */
 	/* tests only (SFAGENT_TEST_TRACK_DELAY_MS): a pause before the cgroup
 	 * goes into the BPF map, so an ACK sent before it would be seen */
 	unsigned test_track_delay_ms;

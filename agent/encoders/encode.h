@@ -20,11 +20,23 @@
 struct workload;
 
 /* What a stream.start record says besides the workload itself. */
+/* An output kind with its own filter (--mqtt-filter ...): its expression in
+ * stream.start, how many events it did not receive in stream.end. */
+#define STREAM_SINK_KINDS 3
+struct stream_sink_filter {
+	const char *kind; /* "file", "mqtt", "http" */
+	const char *filter;
+	uint64_t count;
+};
+
 struct stream_info {
 	const char *exporter; /* -e, hostname by default */
 	const char *mode; /* execute, process, root, container, daemon */
 	uint64_t start_ts; /* ns since the epoch */
 	int resumed; /* the agent restarted and appends to the stream */
+	const char *filter; /* the stream's filter, NULL: none */
+	int nsink_filters;
+	struct stream_sink_filter sink_filters[STREAM_SINK_KINDS];
 };
 
 struct stream_totals {
@@ -32,6 +44,10 @@ struct stream_totals {
 	uint64_t missed; /* all missed, whatever the reason */
 	uint64_t missed_ringbuf; /* kernel ring buffer full */
 	uint64_t missed_sink; /* a sink could not take them */
+	uint64_t filtered; /* not kept by the filter (docs/filters.md) */
+	uint64_t filtered_kernel; /* of those, dropped in the kernel */
+	int nsink_filtered;
+	struct stream_sink_filter sink_filtered[STREAM_SINK_KINDS];
 	uint64_t missed_quota; /* over the stream's budget (daemon) */
 	/* seccomp recording (agent/seccomp/seccomp_record.c): the profile
 	 * written and how many syscalls it allows, or why there is none */
@@ -85,7 +101,8 @@ const struct encoder *encoder_table(size_t *n);
 #define sf_family_name	   decode_family_name
 
 /* Writer helpers shared by the encoders (encode_util.c). */
-/* v->flags as "O_WRONLY|O_CREAT" (quoted), by v->flag_names */
+/* v->flags as "O_WRONLY|O_CREAT" (quoted), by v->flag_names; bits with
+ * no name as a hex number ("RENAME_NOREPLACE|0x40"); none: "0" */
 void encode_util_flags(struct sbuf *o, const struct decode_event *v);
 /* v->argv as a JSON array of strings, or (array false) as one string, the
  * arguments separated by spaces */
@@ -93,6 +110,11 @@ void encode_util_argv(struct sbuf *o, const struct decode_event *v, bool array);
 /* Closes a record that wraps a native JSON record: drops the native
  * record's '\n' and ends the outer object (quixote, cadets stream records). */
 void encode_util_wrap_native_end(struct sbuf *o);
+/* The view's extra fields v->x.kv[from..to) (decode_sec.h), each as
+ * ,"key":value; strings (quixote): every value a JSON string, as TSEM
+ * writes them.  A cut string adds ,"key_truncated":true. */
+void encode_util_extra(struct sbuf *o, const struct decode_event *v,
+		       unsigned from, unsigned to, bool strings);
 /* a quoted string that needs no escaping (names from the decoder) */
 static inline void encode_util_name(struct sbuf *o, const char *s)
 {
