@@ -391,21 +391,43 @@ static void report_ringbuf_missed(struct agent *a, struct workload *wl,
 		wl->missed_ringbuf = rb;
 }
 
-/* Sink loss: one stream.missed for an outage, once the sinks deliver. */
+static uint64_t sinks_dropped_spool(struct workload *wl)
+{
+	uint64_t n = 0;
+
+	for (int i = 0; i < wl->nsinks; i++)
+		n += sink_dropped_spool(wl->sinks[i]);
+	return n;
+}
+
+/* Sink loss: one stream.missed for an outage, once the sinks deliver; what
+ * a full spool dropped is told apart (reason spool_full). */
 static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
 {
-	uint64_t sink;
+	uint64_t sink, spool, other;
 
 	for (int i = 0; !final && i < wl->nsinks; i++)
 		if (sink_congested(wl->sinks[i]))
 			return; /* one record for the whole outage, later */
 	stream_flush(a, wl);
+	spool = sinks_dropped_spool(wl); /* first: never above its share */
 	sink = sinks_dropped(wl);
 	if (sink <= wl->missed_sink)
 		return;
-	emit_missed(wl, sink - wl->missed_sink, "sink");
-	if (send_missed(wl))
-		wl->missed_sink = sink;
+	other = (sink - spool) - (wl->missed_sink - wl->missed_spool);
+	if (other) {
+		emit_missed(wl, other, "sink");
+		if (!send_missed(wl))
+			return;
+		wl->missed_sink += other;
+	}
+	if (spool > wl->missed_spool) {
+		emit_missed(wl, spool - wl->missed_spool, "spool_full");
+		if (!send_missed(wl))
+			return;
+		wl->missed_sink += spool - wl->missed_spool;
+		wl->missed_spool = spool;
+	}
 }
 
 /* Turn new loss counts into stream.missed records. */

@@ -204,6 +204,11 @@ static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 	/* every syscall's exit: one link, not one per exported syscall (see
 	 * sf_sys_exit) */
 	add_attachment(b, s->progs.sf_sys_exit, NULL, "sys_exit");
+	/* io_uring requests: the same events as their syscalls */
+	add_attachment(b, s->progs.sf_uring_submit, NULL,
+		       "io_uring_submit_req");
+	add_attachment(b, s->progs.sf_uring_complete, NULL,
+		       "io_uring_complete");
 	return plan_syscalls(b, s->progs.sf_sys_enter_cred, "sys_enter_",
 			     SF_SC_ENTER, err);
 }

@@ -230,7 +230,7 @@ static const struct {
 	{"",
 	 "filter: column 1: empty filter: write all, none or terms like [type file]"},
 	{"[type flie.open]",
-	 "filter: column 7: type `flie.open` matches no event type (classes: process, file, net, signal, cap; see docs/events.md)"},
+	 "filter: column 7: type `flie.open` matches no event type (classes: process, file, net, signal, cap, ns, fs, kernel, bpf, perf, mem, fd, io_uring, key; see docs/events.md)"},
 	{"[colour = red]",
 	 "filter: column 2: unknown key `colour`: valid keys are type (name), priority, pid,"},
 	{"[type file", "filter: column 11: expected ']' after value"},
