@@ -549,7 +549,8 @@ static void bpf_snapshot(struct probe *p, bool on)
 	b->snap_on = false;
 	if (!on)
 		return;
-	keys = xmalloc(SF_MAX_SLOTS * sizeof(*keys));
+	/* zeroed: valgrind cannot see the kernel fill them */
+	keys = xzalloc(SF_MAX_SLOTS * sizeof(*keys));
 	vals = xzalloc((size_t)SF_MAX_SLOTS * b->ncpus * sizeof(*vals));
 	if (!b->snap)
 		b->snap = xmalloc(SF_MAX_SLOTS * sizeof(*b->snap));
