@@ -549,7 +549,7 @@ static void bpf_snapshot(struct probe *p, bool on)
 	b->snap_on = false;
 	if (!on)
 		return;
-	/* zeroed: valgrind cannot see the kernel fill them */
+	/* zeroed: valgrind cannot see the kernel fill them (batch lookup) */
 	keys = xzalloc(SF_MAX_SLOTS * sizeof(*keys));
 	vals = xzalloc((size_t)SF_MAX_SLOTS * b->ncpus * sizeof(*vals));
 	if (!b->snap)

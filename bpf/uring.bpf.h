@@ -250,9 +250,11 @@ static __always_inline bool uring_net(struct uring_pend *p,
 		struct io_async_msghdr *am = BPF_CORE_READ(req, async_data);
 		int nl;
 
-		if (!am || !bpf_core_field_exists(am->namelen))
+		/* the prep copied the msghdr: msg.msg_namelen is the
+		 * caller's (namelen is recvmsg's) */
+		if (!am || !bpf_core_field_exists(am->msg.msg_namelen))
 			return false;
-		nl = BPF_CORE_READ(am, namelen);
+		nl = BPF_CORE_READ(am, msg.msg_namelen);
 		if (nl <= 0)
 			return false;
 		e->hdr.type = SF_EV_SENDTO;
@@ -396,6 +398,10 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 			p->r.n.fd = res;
 		if (p->r.hdr.type == SF_EV_ACCEPT && res >= 0)
 			sock_read_addr(&p->r.n, res, true);
+	}
+	/* as listen(2)'s event: the socket's local address */
+	if (p->r.hdr.type == SF_EV_LISTEN && res == 0) {
+		sock_read_addr(&p->r.n, p->r.n.fd, false);
 	}
 	size = p->size;
 	if (size > sizeof(union uring_rec))

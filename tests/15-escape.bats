@@ -122,7 +122,7 @@ comparable() {
 import json, sys
 # the listener's port is the kernel's pick, different in every run
 skip = {"seq", "ts", "pid", "tid", "ppid", "comm", "cgroup", "syscall", "via", "opcode", "workload", "port"}
-want = ("file.", "net.socket", "net.connect")
+want = ("file.", "net.")
 out = []
 for l in open(sys.argv[1]):
     e = json.loads(l)
@@ -155,6 +155,10 @@ PY
 			"one('net.connect', via='io_uring')['port'] == f['port'] and one('net.connect', via='io_uring')['addr'] == '127.0.0.1'" \
 			"one('file.setxattr', via='io_uring')['name'] == 'user.sfagent_uring' and one('file.setxattr', via='io_uring')['fd'] == f['fd']" \
 			"len([e for e in by('io_uring.op') if e['opcode'] == 'IORING_OP_READ']) == 16" \
+			"one('net.bind', via='io_uring')['addr'] == '127.0.0.1' and one('net.listen', via='io_uring')['backlog'] == 3" \
+			"one('net.accept', via='io_uring')['listen_fd'] == one('net.listen', via='io_uring')['fd']" \
+			"one('net.accept', via='io_uring')['ret'] >= 3 and one('net.accept', via='io_uring')['addr'] == '127.0.0.1'" \
+			"one('net.sendto', via='io_uring')['port'] == 9 and one('net.sendto', via='io_uring')['opcode'] == 'IORING_OP_SENDMSG'" \
 			"all('syscall' not in e for e in ev if e.get('via') == 'io_uring')"
 	done
 	# SQPOLL: the kernel's submission thread, a thread of the workload

@@ -27,6 +27,10 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+/* newer than the build host's headers: the kernel's numbers */
+#define OP_BIND	  56
+#define OP_LISTEN 57
+
 static struct io_uring ring;
 static int plain; /* "syscalls": no ring */
 
@@ -134,6 +138,54 @@ int main(int argc, char **argv)
 		s = run1();
 		io_uring_prep_connect(sqe(), s, (void *)&sa, sizeof(sa));
 		run1();
+	}
+
+	/* a second listener made through the ring: socket, bind, listen
+	 * (raw SQEs: liburing 2.3 has no helpers), then accept; and a UDP
+	 * sendmsg that names its destination */
+	{
+		struct sockaddr_in b = {.sin_family = AF_INET}, peer;
+		socklen_t bl = sizeof(b), pl = sizeof(peer);
+		struct iovec iov = {.iov_base = "u", .iov_len = 1};
+		struct msghdr m = {0};
+		int s2, c2, u;
+
+		b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (plain) {
+			s2 = socket(AF_INET, SOCK_STREAM, 0);
+			bind(s2, (void *)&b, sizeof(b));
+			listen(s2, 3);
+		} else {
+			struct io_uring_sqe *q;
+
+			io_uring_prep_socket(sqe(), AF_INET, SOCK_STREAM, 0, 0);
+			s2 = run1();
+			q = sqe();
+			io_uring_prep_rw(OP_BIND, q, s2, &b, 0, sizeof(b));
+			run1();
+			q = sqe();
+			io_uring_prep_rw(OP_LISTEN, q, s2, NULL, 3, 0);
+			run1();
+		}
+		getsockname(s2, (void *)&b, &bl);
+		c2 = socket(AF_INET, SOCK_STREAM, 0);
+		connect(c2, (void *)&b, sizeof(b));
+		if (plain) {
+			accept(s2, (void *)&peer, &pl);
+		} else {
+			io_uring_prep_accept(sqe(), s2, (void *)&peer, &pl, 0);
+			run1();
+		}
+		u = socket(AF_INET, SOCK_DGRAM, 0);
+		b.sin_port = htons(9);
+		m.msg_name = &b, m.msg_namelen = sizeof(b);
+		m.msg_iov = &iov, m.msg_iovlen = 1;
+		if (plain) {
+			sendmsg(u, &m, 0);
+		} else {
+			io_uring_prep_sendmsg(sqe(), u, &m, 0);
+			run1();
+		}
 	}
 
 	facts = fopen(argv[2], "w");
