@@ -74,11 +74,17 @@ static __always_inline bool need_fails(const struct sf_filter_mask *m)
 	    (__u32)(bpf_get_current_pid_tgid() >> 32) != m->pid)
 		return true;
 	if (m->need & SF_NEED_COMM) {
-		__u64 c[2] = {};
+		char c[SF_COMM_LEN] = {};
 
 		bpf_get_current_comm(c, sizeof(c));
-		return c[0] != ((const __u64 *)m->comm)[0] ||
-		       c[1] != ((const __u64 *)m->comm)[1];
+		/* up to the NUL: what follows it need not be padding */
+#pragma unroll
+		for (int i = 0; i < SF_COMM_LEN; i++) {
+			if (c[i] != m->comm[i])
+				return true;
+			if (!c[i])
+				break;
+		}
 	}
 	return false;
 }
