@@ -27,7 +27,7 @@ endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 # agent/ is split by role (docs/hacking.md); its subfolders are include paths.
-AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks agent/filter agent/seccomp
+AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks agent/filter agent/seccomp agent/viewer
 SF_INCLUDES := -Ilib -Ibpf $(AGENT_DIRS:%=-I%) -I$(BUILD)
 SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
 	$(SF_INCLUDES) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'

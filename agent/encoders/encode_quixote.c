@@ -38,6 +38,15 @@ static const char *const tsem_names[SF_EV_MAX] = {
 	[SF_EV_CAPABLE] = "capable",
 };
 
+const char *enc_quixote_type_name(const char *tsem)
+{
+	for (unsigned t = 0; t < SF_EV_MAX; t++)
+		if (tsem_names[t] && !strcmp(tsem_names[t], tsem))
+			return decode_type_name(t);
+	/* types without a TSEM name go out under sfagent's own */
+	return tsem;
+}
+
 /* ,"k":"v" with a number */
 static void qnum(struct sbuf *o, const char *k, int64_t v)
 {
