@@ -63,6 +63,7 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 .SECONDARY:
 .DELETE_ON_ERROR:
+.PHONY: fuzz fuzz-quick fuzz-build sanitize-daemon
 .PHONY: all deps deps-demo deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
 	check-format format unit FORCE install-deploy sfhook-static docs-gen
 
@@ -147,9 +148,11 @@ bundles/%/rootfs/bin/busybox: bundles/%/config.json $(shell find bundles -path '
 
 # ---- tests ---------------------------------------------------------------
 -include tests/unit.mk
+-include tests/fuzz/fuzz.mk
 
-test: deps-test build bundles unit check-format
+test: deps-test build bundles unit check-format fuzz-quick
 	$(Q)tests/run-bats $(TESTS)
+	$(Q)$(MAKE) --no-print-directory sanitize-daemon
 
 demo: deps-demo build bundles
 	$(Q)tests/demo.sh
@@ -238,7 +241,7 @@ sfhook-static:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/static $(BUILD)/static/sfhook \
 		LDLIBS_HOOK="-static $$($(CC) -print-file-name=libyajl_s.a)"
 
-FORMAT_SRCS = $(foreach d,$(AGENT_DIRS) lib hook bpf tests/unit,$(wildcard $(d)/*.[ch]))
+FORMAT_SRCS = $(foreach d,$(AGENT_DIRS) lib hook bpf tests/unit tests/fuzz,$(wildcard $(d)/*.[ch]))
 check-format:
 	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS)
 

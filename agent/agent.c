@@ -2,10 +2,12 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "budget.h"
 #include "sink.h"
 #include "seccomp_record.h"
 
@@ -38,6 +40,7 @@ static int on_event(void *ctx, void *data, size_t size)
 	const struct sf_hdr *h = data;
 	struct decode_event v;
 	struct workload *wl;
+	size_t mark;
 
 	if (size < sizeof(*h)) {
 		a->malformed++;
@@ -48,18 +51,32 @@ static int on_event(void *ctx, void *data, size_t size)
 		a->orphans++;
 		return 0;
 	}
+	/* over budget (daemon): dropped before any work, counted */
+	if (wl->budget && !budget_admit(a, wl, h->ts_boot))
+		return 0;
 	/* checked and decoded once, for the filter and the encoder */
 	if (decode_event(&v, data, size) < 0) {
 		a->malformed++;
 		wl->malformed++;
 		return 0;
 	}
+	mark = wl->out.len;
 	wl->enc->ops->event(&wl->out, wl, ++wl->seq,
 			    v.ts_boot + a->boot_to_epoch, &v);
 	wl->events++;
+	if (wl->budget)
+		budget_charge(a, wl, mark);
 	if (wl->out.len >= SF_FLUSH_BYTES)
 		stream_flush(a, wl);
 	return 0;
+}
+
+static uint64_t idle_detach_ns(void)
+{
+	const char *e = getenv("SFAGENT_TEST_IDLE_DETACH_MS");
+
+	return (e && *e ? strtoull(e, NULL, 10) : SF_IDLE_DETACH_MS) *
+	       1000000ull;
 }
 
 int agent_init_probe(struct agent *a, const struct sf_options *o,
@@ -88,6 +105,8 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	}
 	a->boot_to_epoch =
 		(int64_t)sf_now_ns() - (int64_t)clock_ns(CLOCK_BOOTTIME);
+	a->lazy_attach = o->mode == SF_MODE_DAEMON;
+	a->idle_detach_ns = idle_detach_ns();
 	if (probe_open(&a->probe, ops, &po, err) < 0 ||
 	    probe_attach(&a->probe, err) < 0) {
 		probe_close(&a->probe);
@@ -108,7 +127,58 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 		agent_fini(a);
 		return -1;
 	}
+	/* attached once above, so that what cannot attach fails at start;
+	 * idle from here until a workload comes */
+	if (a->lazy_attach) {
+		probe_detach(&a->probe);
+		log_debug("probe detached until a workload is tracked");
+	}
 	return 0;
+}
+
+/* The probe attached for a workload about to be tracked (-D after idle). */
+static int probe_need(struct agent *a, struct sf_error **err)
+{
+	uint64_t t0;
+
+	a->idle_since = 0;
+	if (a->probe.attached)
+		return 0;
+	t0 = sf_monotonic_ns();
+	if (probe_attach(&a->probe, err) < 0)
+		return -1;
+	a->last_attach_ns = sf_monotonic_ns() - t0;
+	a->attaches++;
+	log_info("probe attached in %.1f ms: first workload after idle",
+		 a->last_attach_ns / 1e6);
+	return 0;
+}
+
+/* -D: detached once nothing was tracked for idle_detach_ns (hysteresis:
+ * containers started one after another keep it attached).  The slow part
+ * of the detach happens on the probe's own thread (probe.h). */
+static void idle_check(struct agent *a)
+{
+	uint64_t now;
+
+	if (!a->lazy_attach || !a->probe.attached)
+		return;
+	if (a->wl.count) {
+		a->idle_since = 0;
+		return;
+	}
+	now = sf_monotonic_ns();
+	if (!a->idle_since) {
+		a->idle_since = now;
+		return;
+	}
+	if (now - a->idle_since < a->idle_detach_ns)
+		return;
+	probe_detach(&a->probe);
+	a->detaches++;
+	a->idle_since = 0;
+	log_info("nothing tracked for %llu ms: probe detached",
+		 (unsigned long long)(a->idle_detach_ns / 1000000));
 }
 
 int agent_signalfd(sigset_t *old, struct sf_error **err)
@@ -149,6 +219,7 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 	if (n < 0 && errno != EINTR)
 		return -errno;
 	agent_drain(a);
+	idle_check(a);
 	for (int i = 0; i < n; i++) {
 		if (sigfd >= 0 && ev[i].data.fd == sigfd &&
 		    read(sigfd, si, sizeof(*si)) != sizeof(*si))
@@ -322,7 +393,7 @@ static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
 /* Turn new loss counts into stream.missed records. */
 static void check_missed(struct agent *a, struct workload *wl, bool final)
 {
-	uint64_t rb = probe_drops(&a->probe, wl->slot);
+	uint64_t rb = probe_drops(&a->probe, wl->slot), quota;
 
 	if (rb > wl->missed_ringbuf)
 		report_ringbuf_missed(a, wl, rb);
@@ -332,6 +403,14 @@ static void check_missed(struct agent *a, struct workload *wl, bool final)
 			    "malformed");
 		if (send_missed(wl))
 			wl->missed_malformed = wl->malformed;
+	}
+	/* over budget: at most one stream.missed a second */
+	quota = budget_check(a, wl, final);
+	if (quota) {
+		stream_flush(a, wl);
+		emit_missed(wl, quota, "quota");
+		if (send_missed(wl))
+			budget_reported(wl, quota);
 	}
 	if (sinks_dropped(wl) > wl->missed_sink)
 		report_sink_missed(a, wl, final);
@@ -354,9 +433,11 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 				     wl->name);
 	stream_flush(a, wl);
 	wl->enc->ops->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
-	/* track before the start record leaves: whoever sees stream.start
-	 * may rely on the workload being watched already */
-	if (probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
+	/* attach and track before the start record leaves (and before the
+	 * daemon's ACK): whoever sees stream.start may rely on the workload
+	 * being watched already, its first exec included */
+	if (probe_need(a, err) < 0 ||
+	    probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
 		stream_flush_control(wl);
 		if (wl->seccomp && wl->seccomp->recording) {
 			struct sf_seccomp_bits unused;
@@ -398,7 +479,9 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 	if (t.missed_ringbuf < wl->missed_ringbuf)
 		t.missed_ringbuf = wl->missed_ringbuf;
 	t.missed_sink = sinks_dropped(wl);
-	t.missed = t.missed_ringbuf + t.missed_sink + wl->malformed;
+	t.missed_quota = budget_missed(a, wl);
+	t.missed = t.missed_ringbuf + t.missed_sink + wl->malformed +
+		   t.missed_quota;
 	stream_flush(a, wl);
 	wl->enc->ops->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
 	if (stream_flush_control(wl))

@@ -29,7 +29,20 @@ struct agent {
 	uint64_t last_missed_check;
 	int epfd; /* ring buffer + the caller's signalfd */
 	int epfd_sig;
+	/* Idle = free (-D): the probe is attached while something is tracked
+	 * only.  The first stream_begin attaches (before the hook's ACK);
+	 * agent_wait detaches once no workload is left for idle_detach_ns. */
+	bool lazy_attach;
+	uint64_t idle_detach_ns;
+	uint64_t idle_since; /* monotonic ns the table became empty, 0: not */
+	uint64_t attaches, detaches;
+	uint64_t last_attach_ns; /* how long the last attach took */
 };
+
+/* How long -D keeps its programs attached after the last stream ended, so
+ * that containers started one after another do not attach and detach each
+ * time (SFAGENT_TEST_IDLE_DETACH_MS overrides it, for tests). */
+#define SF_IDLE_DETACH_MS 5000
 
 /* The agent on the probe `ops` (a unit test's own, without BPF). */
 int agent_init_probe(struct agent *a, const struct sf_options *o,

@@ -10,6 +10,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "budget.h"
 #include "cli.h"
 #include "formats.h"
 #include "proto.h"
@@ -221,6 +222,7 @@ static void set_defaults(struct sf_options *o)
 	o->drain_timeout = 10;
 	o->http_batch = 1000;
 	o->http_interval_ms = 1000;
+	budget_opt_defaults(o);
 	o->bundle_dir = getenv("SFAGENT_BUNDLES");
 	if (!o->bundle_dir || !*o->bundle_dir)
 		o->bundle_dir = "/var/lib/sfagent/bundles";
@@ -335,10 +337,11 @@ static int check_output(const struct sf_options *o, struct sf_error **err)
 static int check_sinks(const struct sf_options *o, struct sf_error **err)
 {
 	if ((o->rotate_secs || o->max_size || o->max_files) &&
+	    o->mode != SF_MODE_DAEMON &&
 	    (!o->output || strcmp(o->output, "-") == 0))
 		return sf_usage(
 			err,
-			"-G, --max-size and --max-files rotate an output file: give -o FILE (not stdout)");
+			"-G, --max-size and --max-files rotate an output file: give -o FILE (not stdout), or use them with -D");
 	if (o->max_files && !o->rotate_secs && !o->max_size)
 		return sf_usage(
 			err, "--max-files needs -G SECONDS or --max-size MB");
@@ -420,7 +423,8 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		o->output_dir = "/var/log/sfagent";
 	if (!o->seccomp_dir)
 		o->seccomp_dir = "/etc/sfagent/seccomp";
-	if (check_output(o, err) < 0 || check_sinks(o, err) < 0)
+	if (check_output(o, err) < 0 || check_sinks(o, err) < 0 ||
+	    budget_opt_check(o, err) < 0)
 		return -1;
 	return check_sink_values(o, err);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "budget.h"
 #include "cli.h"
 #include "encode.h"
 #include "filter.h"
@@ -378,7 +379,7 @@ const struct sf_opt cli_opts[] = {
 	 .modes = SF_MB_STREAM,
 	 .complete = "file"},
 
-	SECTION("Files (-o)"),
+	SECTION("Files (-o; -D: each container's file)"),
 	{.name = "rotate",
 	 .letter = 'G',
 	 .kind = SF_OPT_UINT,
@@ -388,7 +389,7 @@ const struct sf_opt cli_opts[] = {
 	 .arg = "SECS",
 	 .help = "start a new file every SECS seconds",
 	 .bad = "bad -G `%s`: want seconds > 0",
-	 .modes = SF_MB_LOCAL},
+	 .modes = SF_MB_STREAM},
 	{.name = "max-size",
 	 .kind = SF_OPT_U64,
 	 .off = OFF(max_size),
@@ -398,7 +399,7 @@ const struct sf_opt cli_opts[] = {
 	 .arg = "MB",
 	 .help = "start a new file before MB megabytes",
 	 .bad = "bad --max-size `%s`: want megabytes > 0",
-	 .modes = SF_MB_LOCAL},
+	 .modes = SF_MB_STREAM},
 	{.name = "max-files",
 	 .kind = SF_OPT_UINT,
 	 .off = OFF(max_files),
@@ -407,7 +408,40 @@ const struct sf_opt cli_opts[] = {
 	 .arg = "N",
 	 .help = "keep the newest N rotated files\n(rotated files are FILE.EPOCH; SIGHUP reopens FILE)",
 	 .bad = "bad --max-files `%s`: want 1-100000",
-	 .modes = SF_MB_LOCAL},
+	 .modes = SF_MB_STREAM},
+
+	SECTION("Budgets (-D, per container; 'off' for none)"),
+	{.name = "stream-rate",
+	 .kind = SF_OPT_FUNC,
+	 .off = OFF(stream_rate),
+	 .parse = budget_opt_parse,
+	 .arg = "N",
+	 .help = "events per second of one stream (default 10000);\nwhat a budget refuses is counted: stream.missed \"quota\"",
+	 .modes = SF_MB(SF_MODE_DAEMON),
+	 .complete = "off"},
+	{.name = "stream-burst",
+	 .kind = SF_OPT_FUNC,
+	 .off = OFF(stream_burst),
+	 .parse = budget_opt_parse,
+	 .arg = "N",
+	 .help = "events above the rate at once (default 5 x the rate)",
+	 .modes = SF_MB(SF_MODE_DAEMON)},
+	{.name = "stream-max-bytes",
+	 .kind = SF_OPT_FUNC,
+	 .off = OFF(stream_max_bytes),
+	 .parse = budget_opt_parse,
+	 .arg = "SIZE",
+	 .help = "one stream's files together, rotated ones included\n(default 1G; K, M, G, T, P suffixes)",
+	 .modes = SF_MB(SF_MODE_DAEMON),
+	 .complete = "off"},
+	{.name = "output-max-bytes",
+	 .kind = SF_OPT_FUNC,
+	 .off = OFF(output_max_bytes),
+	 .parse = budget_opt_parse,
+	 .arg = "SIZE|N%",
+	 .help = "every file in --output-dir together (default 10% of\nits file system)",
+	 .modes = SF_MB(SF_MODE_DAEMON),
+	 .complete = "off"},
 
 	SECTION("Daemon (-D) and --inject-hook"),
 	{.name = "socket",

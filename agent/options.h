@@ -70,6 +70,13 @@ struct sf_options {
 	const char *mqtt_filter; /* --mqtt-filter */
 	const char *http_filter; /* --http-filter */
 	const char *select; /* --select (daemon): containers tracked */
+
+	/* daemon budgets per stream (issue 10), 0: no limit */
+	uint64_t stream_rate; /* --stream-rate: events/s */
+	uint64_t stream_burst; /* --stream-burst: events */
+	uint64_t stream_max_bytes; /* --stream-max-bytes */
+	uint64_t output_max_bytes; /* --output-max-bytes SIZE */
+	unsigned output_max_pct; /* --output-max-bytes N%: of the file system */
 	/* seccomp (agent/seccomp/) */
 	const char *seccomp_profile; /* -X/-w --seccomp-profile FILE */
 	const char *seccomp_dir; /* --seccomp-dir: base profiles (-D) */

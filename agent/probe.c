@@ -247,9 +247,16 @@ static void release_later(struct probe_bpf *b, int idx)
 	q->n++;
 	b->att[idx].link = NULL;
 	if (!q->running) {
+		sigset_t all, old;
+
 		if (q->joinable) /* done, or about to be: nothing to wait for */
 			pthread_join(q->thread, NULL);
+		/* born with every signal blocked: a SIGTERM meant for the main
+		 * loop's signalfd must not kill the agent through this thread */
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
 		r = pthread_create(&q->thread, NULL, releaser, q);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		q->running = q->joinable = r == 0;
 		if (r)
 			log_debug("releaser thread: %s", strerror(r));
@@ -514,6 +521,7 @@ static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 	for (int i = 0; i < b->ncpus; i++) {
 		sum.ringbuf += d[i].ringbuf;
 		sum.filtered += d[i].filtered;
+		sum.paused += d[i].paused;
 	}
 	return sum;
 }
@@ -548,6 +556,19 @@ static void bpf_reset_drops(struct probe *p, uint32_t slot)
 	memset(d, 0, sizeof(d));
 	bpf_map__update_elem(b->skel->maps.drops, &slot, sizeof(slot), d,
 			     sizeof(d), BPF_ANY);
+}
+
+static void bpf_pause(struct probe *p, uint32_t slot, bool paused)
+{
+	/* a plain store into the mmapped .bss: no syscall on the hot path */
+	__atomic_store_n(
+		&bpf_of(p)->skel->bss->paused[slot & (SF_MAX_SLOTS - 1)],
+		paused, __ATOMIC_RELAXED);
+}
+
+static uint64_t bpf_paused_drops(struct probe *p, uint32_t slot)
+{
+	return bpf_drop_sum(p, slot).paused;
 }
 
 static int bpf_epoll_fd(struct probe *p)
@@ -642,6 +663,8 @@ const struct probe_ops probe_bpf_ops = {
 	.reset_drops = bpf_reset_drops,
 	.filtered = bpf_filtered,
 	.set_filter_mask = bpf_set_filter_mask,
+	.pause = bpf_pause,
+	.paused_drops = bpf_paused_drops,
 	.seccomp_start = bpf_seccomp_start,
 	.seccomp_stop = bpf_seccomp_stop,
 };

@@ -63,6 +63,12 @@ struct probe_ops {
 	int (*set_filter_mask)(struct probe *p, uint32_t slot,
 			       const struct sf_type_mask *m,
 			       struct sf_error **err);
+	/* Optional.  Over budget (agent/daemon/budget.h): slot's events are
+	 * counted instead of taking ring-buffer space, until unpaused. */
+	void (*pause)(struct probe *p, uint32_t slot, bool paused);
+	/* Optional.  Events not sent while slot was paused, since the last
+	 * reset_drops. */
+	uint64_t (*paused_drops)(struct probe *p, uint32_t slot);
 	/* Optional.  Seccomp recording for slot (agent/seccomp/): start
 	 * clears its bits and sets its flag, the recording programs attached
 	 * while any slot records; stop reads the bits (the CPUs ORed) and
@@ -161,6 +167,17 @@ static inline int probe_set_filter_mask(struct probe *p, uint32_t slot,
 	return p->ops->set_filter_mask
 		       ? p->ops->set_filter_mask(p, slot, m, err)
 		       : 0;
+}
+
+static inline void probe_pause(struct probe *p, uint32_t slot, bool paused)
+{
+	if (p->ops->pause)
+		p->ops->pause(p, slot, paused);
+}
+
+static inline uint64_t probe_paused_drops(struct probe *p, uint32_t slot)
+{
+	return p->ops->paused_drops ? p->ops->paused_drops(p, slot) : 0;
 }
 
 static inline int probe_seccomp_start(struct probe *p, uint32_t slot,

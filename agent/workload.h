@@ -16,6 +16,7 @@
 #define SF_MAX_SINKS 4
 
 struct sink;
+struct budget;
 struct wl_seccomp;
 
 struct workload {
@@ -32,6 +33,9 @@ struct workload {
 	uint64_t missed_sink; /* reported so far */
 	uint64_t malformed; /* records decode_event() refused */
 	uint64_t missed_malformed; /* reported so far */
+	/* Daemon: what the stream may cost (daemon/budget.h), NULL: no limit;
+	 * owned by the daemon. */
+	struct budget *budget;
 
 	struct sbuf out; /* encoded, not yet handed to the sinks */
 	const struct encoder *enc;

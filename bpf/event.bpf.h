@@ -80,13 +80,33 @@ static __always_inline bool filtered_out(__u32 slot, __u16 type)
 	return true;
 }
 
-/* NULL: filtered (the type is masked for slot) or the ring buffer is full;
- * both are counted. */
+/*
+ * Set by the agent (a store into the mmapped .bss, no syscall) while a slot
+ * is over its budget (agent/daemon/budget.h): its events are counted in
+ * sf_drop.paused instead of taking ring-buffer space that every stream
+ * shares.
+ */
+volatile __u8 paused[SF_MAX_SLOTS];
+
+static __always_inline bool paused_out(__u32 slot)
+{
+	struct sf_drop *d;
+
+	if (!paused[slot & (SF_MAX_SLOTS - 1)])
+		return false;
+	d = bpf_map_lookup_elem(&drops, &slot);
+	if (d)
+		d->paused++;
+	return true;
+}
+
+/* NULL: filtered (the type is masked for slot), paused (over budget) or the
+ * ring buffer is full; each is counted. */
 static __always_inline void *reserve(__u32 slot, __u16 type, __u64 size)
 {
 	void *e;
 
-	if (filtered_out(slot, type))
+	if (filtered_out(slot, type) || paused_out(slot))
 		return NULL;
 	e = bpf_ringbuf_reserve(&events, size, 0);
 

@@ -176,6 +176,7 @@ struct sf_type_mask {
 struct sf_drop {
 	__u64 ringbuf; /* bpf_ringbuf_reserve() failed */
 	__u64 filtered; /* dropped by the workload's filter_mask */
+	__u64 paused; /* not sent: the agent paused the slot (over budget) */
 };
 
 /* Seccomp recording (bpf/seccomp.bpf.h): per workload slot, one bit per

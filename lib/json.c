@@ -9,7 +9,8 @@
  * yajl_gen stops at 128 levels), NUL characters (yajl's tree keeps strings
  * without their length, so "a\u0000b" would read as "a") and UTF-16
  * surrogates that do not pair (yajl turns a lone one into "?" or into bytes
- * that are not UTF-8).  Returns NULL or what is wrong.
+ * that are not UTF-8), and raw bytes that are not UTF-8.  Returns NULL or
+ * what is wrong.
  */
 static int hex4(const char *p)
 {
@@ -58,6 +59,31 @@ static size_t scan_escape(const char *p, const char *end, const char **why)
 	return 11;
 }
 
+/* The length of the well-formed UTF-8 character at p (RFC 3629: shortest
+ * form, no surrogates, at most U+10FFFF), 0 if it is not one.  yajl's own
+ * check lets overlong forms such as C1 96 through. */
+static size_t utf8_len(const unsigned char *p, const unsigned char *end)
+{
+	unsigned c = p[0], n, cp;
+
+	n = c >= 0xc2 && c <= 0xdf   ? 1
+	    : c >= 0xe0 && c <= 0xef ? 2
+	    : c >= 0xf0 && c <= 0xf4 ? 3
+				     : 0;
+	if (!n || end - p <= (ptrdiff_t)n)
+		return 0;
+	cp = c & (0x3f >> n);
+	for (unsigned i = 1; i <= n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) ||
+	    cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n + 1;
+}
+
 const char *json_check_text(const char *buf, size_t len)
 {
 	const char *p = buf, *end = buf + len, *why = NULL;
@@ -68,10 +94,26 @@ const char *json_check_text(const char *buf, size_t len)
 	while (p < end && !why) {
 		char c = *p++;
 
-		if (c == '"') {
+		if ((unsigned char)c >= 0x80) {
+			size_t n = utf8_len((const unsigned char *)p - 1,
+					    (const unsigned char *)end);
+
+			if (!n)
+				return "holds bytes that are not UTF-8";
+			p += n - 1;
+		} else if (c == '"') {
 			while (p < end && *p != '"' && !why) {
-				if (*p++ == '\\')
+				if ((unsigned char)*p >= 0x80) {
+					size_t n = utf8_len(
+						(const unsigned char *)p,
+						(const unsigned char *)end);
+
+					if (!n)
+						return "holds bytes that are not UTF-8";
+					p += n;
+				} else if (*p++ == '\\') {
 					p += scan_escape(p, end, &why);
+				}
 			}
 			p++;
 		} else if (c == '/' && p < end && *p == '*') {

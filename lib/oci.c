@@ -207,13 +207,21 @@ int oci_config_load(const char *bundle, struct oci_config *c,
 {
 	cleanup_free char *path = xasprintf("%s/config.json", bundle);
 	cleanup_free char *buf = NULL;
+
+	memset(c, 0, sizeof(*c));
+	if (read_file(path, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
+		return sf_error_wrap(err, "bundle config");
+	return oci_config_parse(buf, path, c, err);
+}
+
+int oci_config_parse(const char *buf, const char *path, struct oci_config *c,
+		     struct sf_error **err)
+{
 	cleanup_yajl_val yajl_val root = NULL;
 	const char *s;
 	yajl_val proc, args, rootv;
 
 	memset(c, 0, sizeof(*c));
-	if (read_file(path, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
-		return sf_error_wrap(err, "bundle config");
 	root = json_parse(buf, path, err);
 	if (!root)
 		return -1;

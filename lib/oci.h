@@ -59,6 +59,9 @@ void oci_state_free(struct oci_state *st);
 /* bundle/config.json */
 int oci_config_load(const char *bundle, struct oci_config *c,
 		    struct sf_error **err);
+/* config.json text (NUL-terminated); path names it in messages */
+int oci_config_parse(const char *buf, const char *path, struct oci_config *c,
+		     struct sf_error **err);
 void oci_config_free(struct oci_config *c);
 
 const char *oci_kv_get(const struct oci_kv *kv, size_t n, const char *key);

@@ -174,6 +174,32 @@ teardown_file() {
 	assert_output '[["sfhook","--socket","'"$SOCK"'","prestart"],["sfhook","--socket","'"$SOCK"'","poststop"]]'
 }
 
+@test "--inject-hook keeps the file's layout: a diff shows the added hooks and nothing else" {
+	b="$HT/blayout"
+	mkdir -p "$b"
+	# two spaces, as runc spec writes (bundles/shell-demo), with an empty []
+	cp "$SF_TOP/bundles/shell-demo/config.json" "$b/config.json"
+	grep -q '\[\]' "$b/config.json"
+	cp "$b/config.json" "$HT/layout.orig"
+	run "$SFAGENT" --inject-hook "$b" --hook-path "$SFHOOK" --socket "$SOCK"
+	assert_success
+	# nothing removed or changed: only added lines
+	run diff "$HT/layout.orig" "$b/config.json"
+	refute_line --regexp '^[<-]'
+	assert_line --regexp '^>   "hooks": \{$'
+	# tabs stay tabs; a compact file stays on one line
+	printf '{\n\t"ociVersion": "1.0.2",\n\t"mounts": []\n}\n' >"$b/config.json"
+	run "$SFAGENT" --inject-hook "$b" --hook-path "$SFHOOK"
+	assert_success
+	run head -3 "$b/config.json"
+	assert_output "$(printf '{\n\t"ociVersion": "1.0.2",\n\t"mounts": [],')"
+	printf '{"ociVersion":"1.0.2","mounts":[]}' >"$b/config.json"
+	run "$SFAGENT" --inject-hook "$b" --hook-path "$SFHOOK"
+	assert_success
+	[ "$(wc -l <"$b/config.json")" -eq 0 ]
+	jq -e '.hooks.prestart[0].args == ["sfhook", "prestart"]' "$b/config.json"
+}
+
 @test "--inject-hook on a directory without config.json: exit 2, nothing created" {
 	mkdir -p "$HT/notabundle"
 	run "$SFAGENT" --inject-hook "$HT/notabundle"

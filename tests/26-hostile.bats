@@ -166,6 +166,8 @@ except OSError: print("")' "$1" "$2"
 	run hook prestart <<<"$(state_json sfx-deep2 "$EXTRA_PID" "$HT/good")"
 	assert_success
 	assert_output --partial "warning: container \`sfx-deep2\` is not tracked"
+	# runtimes hide a hook's stderr when it exits 0: the agent says it too
+	grep -q "container \`sfx-deep2\` not registered: .* levels deep.*; it starts untracked if its hook is fail-open (the default)" "$HT/agent.log"
 	[ -z "$(xattr "$d" trusted.sfagent.container)" ]
 	# one level less is tracked
 	echo "$EXTRA_PID" >"$(dirname "$d")/cgroup.procs"
@@ -224,6 +226,11 @@ except OSError: print("")' "$1" "$2"
 	run hook prestart <<<"$(raw_state sfx-sur2 "$TARGET_PID" "$HT/good" '{"k": "a\ud800b"}')"
 	assert_equal "$status" 2
 	assert_output --partial "lone UTF-16 surrogate"
+	# raw bytes that are not UTF-8 (an overlong form yajl lets through,
+	# found by tests/fuzz/fuzz_oci)
+	run hook prestart <<<"$(raw_state sfx-ovl "$TARGET_PID" "$HT/good" "$(printf '{"k": "a\301\226b"}')")"
+	assert_equal "$status" 2
+	assert_output --partial "bytes that are not UTF-8"
 	# the agent refuses the same
 	run raw_request '{"v":1,"op":"unregister","container_id":"x","container_id":"y"}'
 	assert_output --partial 'twice'

@@ -3,7 +3,9 @@ bats_load_library bats-support
 bats_load_library bats-assert
 
 SF_TOP="$(cd "$BATS_TEST_DIRNAME/.." && pwd)"
-SFAGENT="$SF_TOP/build/sfagent"
+# SFAGENT_BIN: the agent under test, e.g. one built with a sanitizer
+# (make sanitize-daemon); the default is the normal build.
+SFAGENT="${SFAGENT_BIN:-$SF_TOP/build/sfagent}"
 SFHOOK="$SF_TOP/build/sfhook"
 SF_WORKLOADS="$SF_TOP/build/tests"
 

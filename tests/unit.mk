@@ -9,8 +9,8 @@ UNIT_SRCS := agent/agent.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
 	agent/sinks/sink_http.c agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c \
 	$(wildcard agent/encoders/*.c) agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
 	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_topic.c agent/modes/bundle.c \
-	lib/util.c lib/cgroup.c lib/json.c lib/oci.c lib/proto.c lib/formats.c agent/filter/filter.c agent/seccomp/seccomp_profile.c\
-	agent/seccomp/seccomp_record.c
+	lib/util.c lib/cgroup.c lib/json.c lib/oci.c lib/proto.c lib/formats.c agent/filter/filter.c \
+	agent/seccomp/seccomp_profile.c agent/seccomp/seccomp_record.c agent/daemon/budget.c
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
 
 $(BUILD)/unit-obj/%.o: %.c
@@ -30,4 +30,11 @@ $(BUILD)/tests/%: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -no-pie -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
 
-unit: $(UNIT_TESTS) $(WORKLOADS)
+# static copies for containers (a busybox rootfs has no libc): bind-mounted in
+STATIC_WORKLOADS := $(BUILD)/tests/static/flood
+$(BUILD)/tests/static/%: tests/workloads/%.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -static -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+
+unit: $(UNIT_TESTS) $(WORKLOADS) $(STATIC_WORKLOADS)

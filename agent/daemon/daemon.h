@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "agent.h"
+#include "budget.h"
 #include "oci.h"
 #include "proto.h"
 #include "server.h"
@@ -34,6 +35,7 @@ struct daemon_reg {
 	enum daemon_phase phase;
 	uint64_t deadline_ns; /* monotonic: when the current phase gives up */
 	uint64_t gone_since; /* monotonic ns the cgroup was first seen gone */
+	struct budget *budget; /* the workload's, NULL: none */
 };
 
 struct daemon {
@@ -43,6 +45,7 @@ struct daemon {
 	char *self_cgroup; /* the agent's own cgroup v2 path */
 	int out_dirfd; /* every output file is opened relative to it */
 	struct server srv;
+	struct budget_dir budget_dir; /* --output-max-bytes */
 	struct daemon_reg *reg[SF_MAX_SLOTS];
 	/* tests only (SFAGENT_TEST_TRACK_DELAY_MS): a pause before the cgroup
 	 * goes into the BPF map, so an ACK sent before it would be seen */

@@ -96,6 +96,7 @@ void daemon_reg_free(struct daemon_reg *r)
 		free(r->files[i]);
 	for (int i = 0; i < r->ntopics; i++)
 		free(r->topics[i]);
+	budget_free(r->budget);
 	free(r);
 }
 
@@ -135,6 +136,7 @@ static bool step(struct daemon *d, struct workload *wl)
 		pending(wl, true);
 	}
 	d->reg[wl->slot] = NULL;
+	wl->budget = NULL;
 	daemon_reg_free(r);
 	close_sinks(wl);
 	wl_table_remove(&d->a->wl, wl);

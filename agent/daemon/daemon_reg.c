@@ -235,6 +235,10 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 				   struct sf_error **err)
 {
 	struct sink_file_conf c = {
+		/* -G, --max-size, --max-files: each stream's file rotates */
+		.rotate_secs = d->o->rotate_secs,
+		.max_size = d->o->max_size,
+		.max_files = d->o->max_files,
 		.prefix = wl->enc->file_prefix,
 		.separator = wl->enc->file_separator,
 		.suffix = wl->enc->file_suffix,
@@ -281,8 +285,9 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 		return NULL;
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
-	return sink_file_fdopen_conf(
-		fd, xasprintf("file `%s/%s`", d->o->output_dir, name), &c);
+	return sink_file_openat(
+		d->out_dirfd, name, fd,
+		xasprintf("file `%s/%s`", d->o->output_dir, name), &c, err);
 }
 
 /* '%' doubled: an expanded topic handed to sink_open_spec, which expands. */
@@ -586,6 +591,11 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	if (open_sinks(d, wl, r, req, created, &notes, err) == 0)
 		wl->meta_json = daemon_meta(req, &notes);
 	export_notes_free(&notes);
+	if (wl->meta_json) {
+		/* before the cgroup is tracked: its first events count too */
+		r->budget = budget_new(d->o, &d->budget_dir, wl);
+		wl->budget = r->budget;
+	}
 	if (wl->meta_json)
 		wl->seccomp = seccomp_record_from_meta(
 			req->meta_json, d->out_dirfd,
@@ -603,6 +613,7 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 		for (int i = 0; i < r->nfiles; i++)
 			if (created[i])
 				unlinkat(d->out_dirfd, r->files[i], 0);
+		wl->budget = NULL;
 		wl->cgid = 0;
 		wl_table_remove(&d->a->wl, wl);
 		daemon_reg_free(r);

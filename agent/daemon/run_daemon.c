@@ -32,8 +32,11 @@ static void handle(void *ctx, const struct sf_msg *req, struct sf_msg *reply)
 		return;
 	}
 	if (daemon_register(d, req, false, &err) < 0) {
-		log_warn("container `%s` not registered: %s", req->container_id,
-			 err->msg);
+		/* the hook's warning goes to its stderr, which runtimes hide
+		 * when it exits 0 (fail open): say it where the operator looks */
+		log_warn(
+			"container `%s` not registered: %s; it starts untracked if its hook is fail-open (the default)",
+			req->container_id, err->msg);
 		reply->op = SF_MSG_ERROR;
 		reply->error = xstrdup(err->msg);
 		return;
@@ -199,9 +202,13 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	d.out_dirfd = open_output_dir(o->output_dir, err);
 	if (d.out_dirfd < 0)
 		goto out_free;
+	d.budget_dir.dirfd = d.out_dirfd;
+	if (budget_dir_limit(&d.budget_dir, o, o->output_dir, err) < 0)
+		goto out_free;
 	if (agent_init(&a, o, err) < 0)
 		goto out_free;
 	d.a = &a;
+	budget_dir_scan(&d.budget_dir, &a);
 	sigfd = agent_signalfd(&oldmask, err);
 	if (sigfd < 0)
 		goto out;
@@ -237,10 +244,18 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 		}
 		server_process(&d.srv);
 		daemon_close_poll(&d);
+		budget_dir_tick(&d.budget_dir, &a);
 		seccomp_self_report();
 		if (sf_monotonic_ns() >= next_reap) {
 			daemon_reap(&d);
 			next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
+		}
+		if (si.ssi_signo == SIGHUP) {
+			/* logrotate moved files away: every stream's file */
+			log_info("SIGHUP: reopening the files of %u streams",
+				 a.wl.count);
+			agent_reopen(&a);
+			budget_dir_scan(&d.budget_dir, &a);
 		}
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			log_info("signal %d: ending %u streams", si.ssi_signo,

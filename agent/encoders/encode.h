@@ -32,6 +32,7 @@ struct stream_totals {
 	uint64_t missed; /* all missed, whatever the reason */
 	uint64_t missed_ringbuf; /* kernel ring buffer full */
 	uint64_t missed_sink; /* a sink could not take them */
+	uint64_t missed_quota; /* over the stream's budget (daemon) */
 	/* seccomp recording (agent/seccomp/seccomp_record.c): the profile
 	 * written and how many syscalls it allows, or why there is none */
 	const char *seccomp_profile;

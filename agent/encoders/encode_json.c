@@ -373,6 +373,8 @@ static void json_stream_end(struct sbuf *o, const struct workload *wl,
 	sbuf_u64(o, t->missed_ringbuf);
 	sbuf_key(o, "missed_sink");
 	sbuf_u64(o, t->missed_sink);
+	sbuf_key(o, "missed_quota");
+	sbuf_u64(o, t->missed_quota);
 	json_seccomp_totals(o, t);
 	sbuf_lit(o, "}\n");
 }

@@ -13,17 +13,13 @@
 #include "oci.h"
 #include "proto.h"
 #include "run.h"
+#include "run_inject.h"
 
 #ifndef SF_LIBEXECDIR
 #define SF_LIBEXECDIR "/usr/local/libexec/sfagent"
 #endif
 /* Whole seconds the runtime gives the hook; sfhook's own timeout is 2 s. */
 #define HOOK_RUNTIME_TIMEOUT 10
-
-struct inject {
-	const char *hook;
-	const char *socket; /* NULL: the default */
-};
 
 static bool has_hook(yajl_val stage, const char *hook)
 {
@@ -38,7 +34,7 @@ static bool has_hook(yajl_val stage, const char *hook)
 	return false;
 }
 
-static yajl_gen_status gen_entry(yajl_gen g, const struct inject *in,
+static yajl_gen_status gen_entry(yajl_gen g, const struct run_inject *in,
 				 const char *stage)
 {
 	yajl_gen_status st;
@@ -61,7 +57,7 @@ static yajl_gen_status gen_entry(yajl_gen g, const struct inject *in,
 }
 
 /* hooks.<stage>: what was there, plus our entry unless it is there */
-static yajl_gen_status gen_stage(yajl_gen g, const struct inject *in,
+static yajl_gen_status gen_stage(yajl_gen g, const struct run_inject *in,
 				 const char *stage, yajl_val old)
 {
 	yajl_gen_status st;
@@ -75,7 +71,7 @@ static yajl_gen_status gen_stage(yajl_gen g, const struct inject *in,
 	return st | yajl_gen_array_close(g);
 }
 
-static yajl_gen_status gen_hooks(yajl_gen g, const struct inject *in,
+static yajl_gen_status gen_hooks(yajl_gen g, const struct run_inject *in,
 				 yajl_val hooks)
 {
 	yajl_gen_status st;
@@ -101,7 +97,7 @@ static yajl_gen_status gen_hooks(yajl_gen g, const struct inject *in,
 
 /* What was written must read back as JSON with both hooks: checked on the
  * temporary file, before it replaces config.json. */
-static int check_written(const char *tmp, const struct inject *in,
+static int check_written(const char *tmp, const struct run_inject *in,
 			 struct sf_error **err)
 {
 	cleanup_free char *buf = NULL;
@@ -122,7 +118,7 @@ static int check_written(const char *tmp, const struct inject *in,
 }
 
 static int write_atomic(const char *path, const char *buf, size_t len,
-			mode_t mode, const struct inject *in,
+			mode_t mode, const struct run_inject *in,
 			struct sf_error **err)
 {
 	cleanup_free char *tmp = xasprintf("%s.sfagent-XXXXXX", path);
@@ -151,18 +147,143 @@ static int write_atomic(const char *path, const char *buf, size_t len,
 	return 0;
 }
 
+/*
+ * The file's own layout, so a diff shows the hooks and nothing else: the
+ * indent of its first indented line (two spaces, a tab ...), or none at all
+ * for a file on one line.
+ */
+static bool layout_of(const char *buf, char indent[static 17])
+{
+	size_t n;
+
+	memcpy(indent, "\t", 2);
+	for (const char *l = strchr(buf, '\n'); l; l = strchr(l, '\n')) {
+		l++;
+		n = strspn(l, " \t");
+		if (n && n <= 16 && l[n] && l[n] != '\n') {
+			memcpy(indent, l, n);
+			indent[n] = '\0';
+			return true;
+		}
+		if (!*l)
+			break;
+	}
+	/* no indented line: one line (compact), or unindented lines */
+	n = strlen(buf);
+	while (n && strchr("\r\n", buf[n - 1]))
+		n--;
+	return memchr(buf, '\n', n) != NULL;
+}
+
+/* yajl writes an empty [] or {} over lines; config.json files have them
+ * on one: "[\n\t\t]" becomes "[]" (outside strings). */
+static void collapse_empty(char *s)
+{
+	char *w = s;
+	bool in_str = false;
+
+	for (char *r = s; *r; r++) {
+		*w++ = *r;
+		if (in_str) {
+			if (*r == '\\' && r[1])
+				*w++ = *++r;
+			else if (*r == '"')
+				in_str = false;
+			continue;
+		}
+		if (*r == '"') {
+			in_str = true;
+		} else if (*r == '[' || *r == '{') {
+			char close = *r == '[' ? ']' : '}';
+			size_t n = strspn(r + 1, " \t\r\n");
+
+			if (r[1 + n] == close) {
+				*w++ = close;
+				r += n + 1;
+			}
+		}
+	}
+	*w = '\0';
+}
+
+char *run_inject_text(const char *buf, const char *path,
+		      const struct run_inject *in, bool *present,
+		      struct sf_error **err)
+{
+	cleanup_yajl_val yajl_val root = NULL;
+	cleanup_yajl_gen yajl_gen g = NULL;
+	const unsigned char *out;
+	yajl_gen_status gst;
+	yajl_val hooks;
+	size_t outlen;
+	char indent[17], *text;
+
+	*present = false;
+	root = json_parse(buf, path, err);
+	if (!root)
+		return NULL;
+	if (!YAJL_IS_OBJECT(root)) {
+		sf_usage(err, "`%s` is not a JSON object", path);
+		return NULL;
+	}
+	hooks = json_get(root, "hooks");
+	if (hooks && !YAJL_IS_OBJECT(hooks)) {
+		sf_usage(err, "`%s`: \"hooks\" is not an object", path);
+		return NULL;
+	}
+	if (has_hook(json_get(hooks, "prestart"), in->hook) &&
+	    has_hook(json_get(hooks, "poststop"), in->hook)) {
+		*present = true;
+		return NULL;
+	}
+	g = json_gen_new();
+	if (layout_of(buf, indent)) {
+		yajl_gen_config(g, yajl_gen_beautify, 1);
+		yajl_gen_config(g, yajl_gen_indent_string, indent);
+	}
+	gst = yajl_gen_map_open(g);
+	for (size_t i = 0; i < root->u.object.len; i++) {
+		const char *k = root->u.object.keys[i];
+
+		gst |= json_gen_str(g, k);
+		if (!strcmp(k, "hooks"))
+			gst |= gen_hooks(g, in, hooks);
+		else
+			gst |= json_gen_tree(g, root->u.object.values[i]);
+	}
+	if (!hooks) {
+		gst |= json_gen_str(g, "hooks");
+		gst |= gen_hooks(g, in, NULL);
+	}
+	gst |= yajl_gen_map_close(g);
+	if (gst != yajl_gen_status_ok) {
+		sf_usage(err,
+			 "`%s` cannot be written back (%s): left unchanged",
+			 path, json_gen_status_str(gst));
+		return NULL;
+	}
+	yajl_gen_get_buf(g, &out, &outlen);
+	/* room for the final newline put back below */
+	text = xasprintf("%.*s\n", (int)outlen, (const char *)out);
+	collapse_empty(text);
+	/* a final newline as the file had it (yajl's beautify adds one) */
+	outlen = strlen(text);
+	while (outlen && text[outlen - 1] == '\n')
+		text[--outlen] = '\0';
+	if (*buf && buf[strlen(buf) - 1] == '\n') {
+		text[outlen++] = '\n';
+		text[outlen] = '\0';
+	}
+	return text;
+}
+
 int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 {
 	cleanup_free char *path = xasprintf("%s/config.json", o->inject_bundle);
 	cleanup_free char *buf = NULL, *def_hook = NULL, *text = NULL;
-	cleanup_yajl_val yajl_val root = NULL;
-	cleanup_yajl_gen yajl_gen g = NULL;
-	struct inject in = {0};
-	const unsigned char *out;
-	yajl_gen_status gst;
-	yajl_val hooks;
+	struct run_inject in = {0};
 	struct stat st;
-	size_t outlen;
+	bool present;
 
 	def_hook = xasprintf("%s/sfhook", SF_LIBEXECDIR);
 	in.hook = o->hook_path ? o->hook_path : def_hook;
@@ -174,49 +295,18 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 			o->inject_bundle, o->inject_bundle, strerror(errno));
 	if (read_file(path, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
 		return -1;
-	root = json_parse(buf, path, err);
-	if (!root)
-		return -1;
-	if (!YAJL_IS_OBJECT(root))
-		return sf_usage(err, "`%s` is not a JSON object", path);
-	hooks = json_get(root, "hooks");
-	if (hooks && !YAJL_IS_OBJECT(hooks))
-		return sf_usage(err, "`%s`: \"hooks\" is not an object", path);
-	if (has_hook(json_get(hooks, "prestart"), in.hook) &&
-	    has_hook(json_get(hooks, "poststop"), in.hook)) {
+	text = run_inject_text(buf, path, &in, &present, err);
+	if (present) {
 		printf("%s: sfhook hooks already present\n", path);
 		return 0;
 	}
+	if (!text)
+		return -1;
 	if (access(in.hook, X_OK) < 0)
 		log_warn(
 			"hook `%s` is not an executable file (yet): install it (make install) or pass --hook-path",
 			in.hook);
-
-	g = json_gen_new();
-	yajl_gen_config(g, yajl_gen_beautify, 1);
-	yajl_gen_config(g, yajl_gen_indent_string, "\t");
-	gst = yajl_gen_map_open(g);
-	for (size_t i = 0; i < root->u.object.len; i++) {
-		const char *k = root->u.object.keys[i];
-
-		gst |= json_gen_str(g, k);
-		if (!strcmp(k, "hooks"))
-			gst |= gen_hooks(g, &in, hooks);
-		else
-			gst |= json_gen_tree(g, root->u.object.values[i]);
-	}
-	if (!hooks) {
-		gst |= json_gen_str(g, "hooks");
-		gst |= gen_hooks(g, &in, NULL);
-	}
-	gst |= yajl_gen_map_close(g);
-	if (gst != yajl_gen_status_ok)
-		return sf_usage(
-			err, "`%s` cannot be written back (%s): left unchanged",
-			path, json_gen_status_str(gst));
-	yajl_gen_get_buf(g, &out, &outlen);
-	text = xasprintf("%.*s\n", (int)outlen, (const char *)out);
-	if (write_atomic(path, text, outlen + 1, st.st_mode, &in, err) < 0)
+	if (write_atomic(path, text, strlen(text), st.st_mode, &in, err) < 0)
 		return -1;
 	printf("%s: added sfhook (%s) as prestart and poststop hook\n", path,
 	       in.hook);

@@ -121,6 +121,21 @@ struct sink_file_conf {
 struct sink *sink_file_open_conf(const char *path,
 				 const struct sink_file_conf *c,
 				 struct sf_error **err);
+/*
+ * The daemon's files: name is a plain name inside dirfd (the sink keeps a
+ * duplicate of it).  Opened, rotated (c: -G, --max-size, --max-files),
+ * pruned and reopened (SIGHUP) inside that directory only, never through a
+ * symlink, regular files only.  fd: the file, already opened that way by
+ * the caller (it wants to know whether it created it), or -1.  Takes
+ * ownership of fd and desc (also when it fails).
+ */
+struct sink *sink_file_openat(int dirfd, const char *name, int fd, char *desc,
+			      const struct sink_file_conf *c,
+			      struct sf_error **err);
+bool sink_is_file(const struct sink *s);
+/* A file sink's bytes on disk: its file, and the rotated files it keeps
+ * when it rotates. */
+uint64_t sink_file_bytes(const struct sink *s);
 
 struct sf_options;
 /* MQTT: connects before returning (a refused or unreachable broker is an

@@ -7,6 +7,13 @@
  * the file was started, .N added if taken) and --max-files prunes the oldest.
  * A write that fails (disk full) is cut back to the last record boundary,
  * its records are counted as dropped, and the next batch tries again.
+ *
+ * A file is a name relative to a directory fd: AT_FDCWD and the path for -o,
+ * the daemon's output directory and a plain name for its streams.  Those are
+ * opened, rotated, pruned and reopened inside that directory only, without
+ * following symlinks, regular files only (the directory is shared with
+ * whoever can plant names in it).
+ *
  * EPIPE on stdout is the reader going away: SIGTERM to ourselves.
  */
 #include <dirent.h>
@@ -22,9 +29,12 @@
 
 struct sink_file {
 	struct sink base;
-	char *path;
+	char *path; /* relative to dirfd */
+	int dirfd; /* AT_FDCWD, or owned (sink_file_openat) */
+	bool in_dir; /* opened by sink_file_openat: no symlinks, no FIFOs */
 	int fd;
 	bool own_fd;
+	uint64_t rotated_bytes; /* in the rotated files kept, when rotating */
 	struct sink_file_conf c;
 	uint64_t size; /* bytes in the current file */
 	uint64_t opened_mono; /* for -G */
@@ -59,6 +69,29 @@ static size_t slen(const char *s)
 	return s ? strlen(s) : 0;
 }
 
+/* Opens f->path inside f->dirfd: a regular file with one link, never
+ * through a symlink, never blocking on a FIFO. */
+static int open_in_dir(struct sink_file *f, bool append, struct sf_error **err)
+{
+	int flags = O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK |
+		    (append ? O_APPEND : O_TRUNC);
+	struct stat st;
+	int fd = openat(f->dirfd, f->path, flags, 0640);
+
+	if (fd < 0)
+		return sf_fail(err, errno, "cannot open output %s",
+			       f->base.desc);
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink > 1) {
+		close(fd);
+		return sf_fail(
+			err, 0,
+			"output %s is not a regular file with one link: not writing to it (remove what was put there)",
+			f->base.desc);
+	}
+	fcntl(fd, F_SETFL, O_WRONLY | (append ? O_APPEND : 0));
+	return fd;
+}
+
 /* The error for an output file that does not open, with the fix. */
 static int open_error(const char *path, struct sf_error **err)
 {
@@ -91,12 +124,18 @@ static int file_open_fd(struct sink_file *f, bool append, struct sf_error **err)
 	struct stat st;
 	int fd;
 
-	fd = open(f->path,
-		  O_WRONLY | O_CREAT | O_CLOEXEC |
-			  (append ? O_APPEND : O_TRUNC),
-		  0640);
-	if (fd < 0)
-		return open_error(f->path, err);
+	if (f->in_dir) {
+		fd = open_in_dir(f, append, err);
+		if (fd < 0)
+			return -1;
+	} else {
+		fd = open(f->path,
+			  O_WRONLY | O_CREAT | O_CLOEXEC |
+				  (append ? O_APPEND : O_TRUNC),
+			  0640);
+		if (fd < 0)
+			return open_error(f->path, err);
+	}
 	f->fd = fd;
 	f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 	f->opened_mono = mono_ns();
@@ -108,7 +147,7 @@ static int file_open_fd(struct sink_file *f, bool append, struct sf_error **err)
 
 			close(fd);
 			f->fd = -1;
-			return sf_fail(err, e, "write to `%s`", f->path);
+			return sf_fail(err, e, "write to %s", f->base.desc);
 		}
 		f->size = strlen(f->c.prefix);
 	}
@@ -148,6 +187,7 @@ struct rotated {
 	unsigned long long epoch;
 	unsigned long n;
 	char *name;
+	uint64_t size;
 };
 
 static int rotated_cmp(const void *a, const void *b)
@@ -159,39 +199,74 @@ static int rotated_cmp(const void *a, const void *b)
 	return x->n < y->n ? -1 : x->n > y->n;
 }
 
-/* --max-files: keep the newest N rotated files. */
-static void prune(struct sink_file *f)
+/* A new fd on the directory f->path is in, and the name inside it. */
+static int open_dir_of(struct sink_file *f, const char **base)
 {
-	cleanup_free char *dir = xstrdup(f->path);
-	char *slash = strrchr(dir, '/');
-	const char *base = slash ? slash + 1 : f->path;
+	cleanup_free char *dir = NULL;
+	char *slash;
+
+	if (f->in_dir) {
+		*base = f->path;
+		return openat(f->dirfd, ".",
+			      O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	}
+	dir = xstrdup(f->path);
+	slash = strrchr(dir, '/');
+	*base = slash ? f->path + (slash - dir) + 1 : f->path;
+	if (slash)
+		*slash = 0;
+	return open(slash ? (*dir ? dir : "/") : ".",
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+}
+
+/*
+ * The rotated files of f: --max-files keeps the newest N (prune), and
+ * rotated_bytes becomes what those kept hold (for the daemon's budgets).
+ */
+static void scan_rotated(struct sink_file *f, bool prune)
+{
+	const char *base;
+	int dfd = open_dir_of(f, &base);
 	size_t blen = strlen(base), n = 0, cap = 0;
 	struct rotated *r = NULL;
 	struct dirent *de;
 	DIR *d;
 
-	if (slash)
-		*slash = 0;
-	d = opendir(slash ? (*dir ? dir : "/") : ".");
-	if (!d)
+	if (dfd < 0)
 		return;
+	d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return;
+	}
 	while ((de = readdir(d))) {
 		struct rotated x;
+		struct stat st;
 
-		if (rotated_key(de->d_name, base, blen, &x.epoch, &x.n) < 0)
+		if (rotated_key(de->d_name, base, blen, &x.epoch, &x.n) < 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
+			    0 ||
+		    !S_ISREG(st.st_mode))
 			continue;
 		if (n == cap)
 			r = xrealloc(r,
 				     (cap = cap ? cap * 2 : 16) * sizeof(*r));
 		x.name = xstrdup(de->d_name);
+		x.size = st.st_size;
 		r[n++] = x;
 	}
 	qsort(r, n, sizeof(*r), rotated_cmp);
+	f->rotated_bytes = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (n - i > f->c.max_files &&
-		    unlinkat(dirfd(d), r[i].name, 0) < 0 && errno != ENOENT)
-			log_warn("%s: cannot remove old file `%s`: %s",
-				 f->base.desc, r[i].name, strerror(errno));
+		if (prune && f->c.max_files && n - i > f->c.max_files) {
+			if (unlinkat(dirfd(d), r[i].name, 0) < 0 &&
+			    errno != ENOENT)
+				log_warn("%s: cannot remove old file `%s`: %s",
+					 f->base.desc, r[i].name,
+					 strerror(errno));
+		} else {
+			f->rotated_bytes += r[i].size;
+		}
 		free(r[i].name);
 	}
 	free(r);
@@ -201,6 +276,8 @@ static void prune(struct sink_file *f)
 static int rotate(struct sink_file *f, struct sf_error **err)
 {
 	cleanup_free char *name = NULL;
+	uint64_t size;
+	int r;
 
 	/* FILE.EPOCH, then FILE.EPOCH.1, .2 within one second: names keep
 	 * sorting in the order the files were written, even once pruned */
@@ -209,6 +286,8 @@ static int rotate(struct sink_file *f, struct sf_error **err)
 	else
 		f->last_n = 0;
 	f->last_epoch = f->opened_wall;
+	file_close_fd(f);
+	size = f->size + slen(f->c.suffix);
 	for (;; f->last_n++) {
 		free(name);
 		name = f->last_n
@@ -216,17 +295,28 @@ static int rotate(struct sink_file *f, struct sf_error **err)
 					   (long long)f->opened_wall, f->last_n)
 			       : xasprintf("%s.%lld", f->path,
 					   (long long)f->opened_wall);
-		if (access(name, F_OK) < 0)
+		/* never over a file that is there, planted or ours */
+		r = renameat2(f->dirfd, f->path, f->dirfd, name,
+			      RENAME_NOREPLACE);
+		if (r < 0 && errno == EINVAL) {
+			/* a file system without RENAME_NOREPLACE */
+			if (faccessat(f->dirfd, name, F_OK,
+				      AT_SYMLINK_NOFOLLOW) == 0)
+				continue;
+			r = renameat(f->dirfd, f->path, f->dirfd, name);
+		}
+		if (r == 0 || errno != EEXIST)
 			break;
 	}
-	file_close_fd(f);
-	if (rename(f->path, name) < 0)
+	if (r < 0)
 		log_warn("%s: cannot rotate to `%s`: %s; starting over",
 			 f->base.desc, name, strerror(errno));
+	else
+		f->rotated_bytes += size;
 	if (file_open_fd(f, false, err) < 0)
 		return -1;
 	if (f->c.max_files)
-		prune(f);
+		scan_rotated(f, true);
 	return 0;
 }
 
@@ -344,6 +434,8 @@ static void file_close(struct sink *s)
 	struct sink_file *f = (struct sink_file *)s;
 
 	file_close_fd(f);
+	if (f->dirfd >= 0)
+		close(f->dirfd);
 	sbuf_free(&f->tmp);
 	free(f->path);
 	free(s->desc);
@@ -367,6 +459,7 @@ struct sink *sink_file_open_conf(const char *path,
 	f->base.ops = &file_ops;
 	f->base.desc = xasprintf("file `%s`", path);
 	f->path = xstrdup(path);
+	f->dirfd = AT_FDCWD;
 	f->c = *c;
 	f->fd = -1;
 	if (strcmp(path, "-") == 0) {
@@ -407,6 +500,7 @@ struct sink *sink_file_fdopen_conf(int fd, char *desc,
 
 	f->base.ops = &file_ops;
 	f->base.desc = desc;
+	f->dirfd = AT_FDCWD;
 	f->fd = fd;
 	f->own_fd = true;
 	f->c.prefix = c->prefix;
@@ -431,4 +525,64 @@ struct sink *sink_file_fdopen(int fd, char *desc)
 	struct sink_file_conf c = {0};
 
 	return sink_file_fdopen_conf(fd, desc, &c);
+}
+
+struct sink *sink_file_openat(int dirfd, const char *name, int fd, char *desc,
+			      const struct sink_file_conf *c,
+			      struct sf_error **err)
+{
+	struct sink_file *f = xzalloc(sizeof(*f));
+	struct stat st;
+
+	f->base.ops = &file_ops;
+	f->base.desc = desc;
+	f->path = xstrdup(name);
+	f->in_dir = true;
+	f->own_fd = true;
+	f->c = *c;
+	f->fd = -1;
+	f->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
+	if (f->dirfd < 0) {
+		sf_fail(err, errno, "output directory of %s", desc);
+		if (fd >= 0)
+			close(fd);
+		file_close(&f->base);
+		return NULL;
+	}
+	if (fd < 0) {
+		if (file_open_fd(f, true, err) < 0) {
+			file_close(&f->base);
+			return NULL;
+		}
+	} else {
+		/* the caller's fd, opened as open_in_dir() would */
+		f->fd = fd;
+		f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+		f->opened_mono = mono_ns();
+		f->opened_wall = time(NULL);
+		f->need_sep = f->size > slen(f->c.prefix);
+		if (f->size == 0 && f->c.prefix &&
+		    write_all(fd, f->c.prefix, strlen(f->c.prefix)) < 0) {
+			sf_fail(err, errno, "write to %s", desc);
+			file_close(&f->base);
+			return NULL;
+		}
+		if (f->size == 0 && f->c.prefix)
+			f->size = strlen(f->c.prefix);
+	}
+	if (f->c.rotate_secs || f->c.max_size)
+		scan_rotated(f, f->c.max_files != 0);
+	return &f->base;
+}
+
+bool sink_is_file(const struct sink *s)
+{
+	return s->ops == &file_ops;
+}
+
+uint64_t sink_file_bytes(const struct sink *s)
+{
+	const struct sink_file *f = (const struct sink_file *)s;
+
+	return f->size + f->rotated_bytes;
 }

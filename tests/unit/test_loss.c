@@ -527,6 +527,58 @@ static void test_slot_reuse(void)
 	run_free(&r);
 }
 
+/* -D: idle = free.  Attached once at start (what cannot attach fails
+ * there), detached until the first stream, which attaches before its
+ * stream.start; detached again once the table stayed empty for the
+ * hysteresis, not before. */
+static void test_lazy_attach(void)
+{
+	struct run r;
+	struct totals t;
+	struct signalfd_siginfo si;
+
+	memset(&r, 0, sizeof(r));
+	r.o = test_options();
+	r.o.mode = SF_MODE_DAEMON;
+	{
+		cleanup_error struct sf_error *err = NULL;
+
+		if (agent_init_probe(&r.a, &r.o, &fake_ops, &err) < 0) {
+			printf("Bail out! agent_init_probe: %s\n", err->msg);
+			exit(1);
+		}
+	}
+	r.f = fake_of(&r.a.probe);
+	ok(r.f->attaches == 1 && r.f->detaches == 1 && !r.a.probe.attached,
+	   "-D: attached once at start, then detached (attaches %d, detaches %d)",
+	   r.f->attaches, r.f->detaches);
+	r.a.idle_detach_ns = 3600ull * 1000000000;
+	agent_wait(&r.a, -1, 0, &si);
+	ok(r.f->attaches == 1, "idle: nothing attaches it");
+	r.wl = agent_workload_new(&r.a, "t", NULL);
+	r.sink = mem_sink_add(r.wl, &r.got);
+	r.wl->cgid = 42;
+	r.wl->cgroup_path = xstrdup("/t");
+	run_begin(&r);
+	ok(r.f->attaches == 2 && r.a.probe.attached && r.a.attaches == 1,
+	   "the first stream attaches it");
+	kernel_emit(r.f, 42, 3);
+	stream_finish(&r.a, r.wl);
+	agent_wait(&r.a, -1, 0, &si);
+	agent_wait(&r.a, -1, 0, &si);
+	ok(r.a.probe.attached && r.f->detaches == 1,
+	   "the last stream ended: still attached within the hysteresis");
+	r.a.idle_detach_ns = 0;
+	agent_wait(&r.a, -1, 0, &si);
+	ok(!r.a.probe.attached && r.f->detaches == 2 && r.a.detaches == 1,
+	   "detached once the hysteresis passed (detaches %d)", r.f->detaches);
+	agent_fini(&r.a);
+	read_stream(&r.got, &t);
+	ok(t.events == 3 && t.end_events == 3 && t.start_first && t.end_last,
+	   "the stream is whole (%d events)", t.events);
+	run_free(&r);
+}
+
 int main(void)
 {
 	sf_log_init("test_loss", SF_LOG_ERROR, NULL);
@@ -535,5 +587,6 @@ int main(void)
 	test_sink_loss();
 	test_both_losses();
 	test_slot_reuse();
+	test_lazy_attach();
 	return tap_done();
 }
