@@ -38,7 +38,7 @@ LDLIBS_HOOK := -lyajl
 
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
-	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config
+	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config python3
 # make demo needs only runc, a busybox for the sample bundle and python3
 PKGS_DEMO := runc busybox-static python3
 PKGS_TEST := $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto \
@@ -187,12 +187,19 @@ bench-report: deps-bench build bench-tools
 	$(Q)BUILD=$(BUILD) tests/bench/run.sh --report docs/performance.md
 
 # Made from the option table (agent/cli_opts.c): the man page, the bash
-# completion, the sample /etc/default/sfagent.  sfhook(8) is docs/sfhook.8.
+# completion, the sample /etc/default/sfagent.  sfhook(8) is docs/sfhook.8,
+# sfagent-filters(7) docs/filters.md through docs/md2man.py.
 MANDIR ?= $(PREFIX)/share/man
 BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 SYSCONFDIR ?= /etc
-GENDOCS := $(BUILD)/doc/sfagent.8 $(BUILD)/doc/sfagent.bash $(BUILD)/doc/sfagent.default
+GENDOCS := $(BUILD)/doc/sfagent.8 $(BUILD)/doc/sfagent.bash $(BUILD)/doc/sfagent.default \
+	$(BUILD)/doc/sfagent-filters.7
 docs-gen: $(GENDOCS)
+# sfagent-filters(7) is docs/filters.md, converted
+$(BUILD)/doc/sfagent-filters.7: docs/filters.md docs/md2man.py
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)python3 docs/md2man.py sfagent-filters 7 "Miscellaneous Information Manual" < $< > $@
 $(BUILD)/doc/sfagent.8: $(BUILD)/sfagent
 	@mkdir -p $(@D)
 	$(call msg,GEN,$@)
@@ -208,13 +215,15 @@ $(BUILD)/doc/sfagent.default: $(BUILD)/sfagent
 
 install: build docs-gen
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(HOOKSDIR) \
-		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(SYSCONFDIR)/default
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man7 $(DESTDIR)$(BASHCOMPDIR) \
+		$(DESTDIR)$(SYSCONFDIR)/default
 	install -m 0755 $(BUILD)/sfagent $(DESTDIR)$(PREFIX)/bin/sfagent
 	install -m 0755 $(BUILD)/sfhook $(DESTDIR)$(LIBEXECDIR)/sfhook
 	case '$(HOOK_FAIL)' in open|closed) ;; *) echo "HOOK_FAIL must be open or closed" >&2; exit 2;; esac
 	sed 's|@LIBEXECDIR@|$(LIBEXECDIR)|g;s|@HOOK_FAIL@|$(HOOK_FAIL)|g' oci/hooks.d/sfagent.json > $(DESTDIR)$(HOOKSDIR)/sfagent.json
 	chmod 0644 $(DESTDIR)$(HOOKSDIR)/sfagent.json
 	install -m 0644 $(BUILD)/doc/sfagent.8 docs/sfhook.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 0644 $(BUILD)/doc/sfagent-filters.7 $(DESTDIR)$(MANDIR)/man7/
 	install -m 0644 $(BUILD)/doc/sfagent.bash $(DESTDIR)$(BASHCOMPDIR)/sfagent
 	@# a configuration already there is the admin's: never overwritten
 	[ -e $(DESTDIR)$(SYSCONFDIR)/default/sfagent ] || \

@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "filter_event.h"
 #include "budget.h"
 #include "sink.h"
 #include "seccomp_record.h"
@@ -60,13 +61,20 @@ static int on_event(void *ctx, void *data, size_t size)
 		wl->malformed++;
 		return 0;
 	}
+	/* the stream's filter, then the outputs' (agent/filter/filter_wl.h) */
+	if (!filter_wl_pass(wl, v.type, filter_event_get, &v))
+		return 0;
 	mark = wl->out.len;
 	wl->enc->ops->event(&wl->out, wl, ++wl->seq,
 			    v.ts_boot + a->boot_to_epoch, &v);
 	wl->events++;
 	if (wl->budget)
 		budget_charge(a, wl, mark);
-	if (wl->out.len >= SF_FLUSH_BYTES)
+	/* (a record the budget took back is not routed) */
+	if (wl->out.len > mark)
+		filter_wl_route(wl);
+	if (wl->out.len >= SF_FLUSH_BYTES ||
+	    (wl->filter && filter_wl_pending(wl) >= SF_FLUSH_BYTES))
 		stream_flush(a, wl);
 	return 0;
 }
@@ -105,11 +113,17 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	}
 	a->boot_to_epoch =
 		(int64_t)sf_now_ns() - (int64_t)clock_ns(CLOCK_BOOTTIME);
+	if (filter_conf_init(&a->filters, o, err) < 0) {
+		free(a->exporter);
+		a->exporter = NULL;
+		return -1;
+	}
 	a->lazy_attach = o->mode == SF_MODE_DAEMON;
 	a->idle_detach_ns = idle_detach_ns();
 	if (probe_open(&a->probe, ops, &po, err) < 0 ||
 	    probe_attach(&a->probe, err) < 0) {
 		probe_close(&a->probe);
+		filter_conf_fini(&a->filters);
 		free(a->exporter);
 		a->exporter = NULL;
 		return -1;
@@ -243,6 +257,7 @@ void agent_fini(struct agent *a)
 		close(a->epfd);
 	a->epfd = -1;
 	probe_close(&a->probe);
+	filter_conf_fini(&a->filters);
 	free(a->exporter);
 	a->exporter = NULL;
 }
@@ -281,6 +296,9 @@ void agent_reopen(struct agent *a)
 
 void stream_flush(struct agent *a, struct workload *wl)
 {
+	/* outputs with their own filter have their own buffers */
+	if (filter_wl_flush(wl))
+		return;
 	if (!wl->out.len)
 		return;
 	for (int i = 0; i < wl->nsinks; i++) {
@@ -427,6 +445,10 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	};
 
 	probe_reset_drops(&a->probe, wl->slot);
+	/* the kernel's type mask is in place before the cgroup is tracked */
+	if (filter_wl_setup(wl, &a->filters, &a->probe, err) < 0)
+		return sf_error_wrap(err, "workload `%s`", wl->name);
+	filter_wl_info(wl, &si);
 	/* before the track: the workload's first syscall is recorded too */
 	if (wl->seccomp)
 		seccomp_record_begin(&a->probe, wl->seccomp, wl->slot,
@@ -482,14 +504,16 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 	t.missed_quota = budget_missed(a, wl);
 	t.missed = t.missed_ringbuf + t.missed_sink + wl->malformed +
 		   t.missed_quota;
+	filter_wl_totals(wl, probe_filtered(&a->probe, wl->slot), &t);
 	stream_flush(a, wl);
 	wl->enc->ops->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
 	if (stream_flush_control(wl))
 		log_error(
 			"workload `%s`: stream.end could not be written to every output",
 			wl->name);
-	log_info("workload `%s`: %llu events, %llu missed", wl->name,
-		 (unsigned long long)t.events, (unsigned long long)t.missed);
+	log_info("workload `%s`: %llu events, %llu filtered, %llu missed",
+		 wl->name, (unsigned long long)t.events,
+		 (unsigned long long)t.filtered, (unsigned long long)t.missed);
 	/* the stream itself may be what failed: say it where it is seen */
 	if (t.missed_sink)
 		log_warn("workload `%s`: %llu records could not be delivered",

@@ -10,6 +10,7 @@
 #include <sys/signalfd.h>
 
 #include "encode.h"
+#include "filter_wl.h"
 #include "options.h"
 #include "probe.h"
 #include "workload.h"
@@ -27,6 +28,7 @@ struct agent {
 	uint64_t orphans; /* events for slots no longer in the table */
 	uint64_t malformed; /* records decode_event() refused */
 	uint64_t last_missed_check;
+	struct filter_conf filters; /* --filter, --file-filter ... */
 	int epfd; /* ring buffer + the caller's signalfd */
 	int epfd_sig;
 	/* Idle = free (-D): the probe is attached while something is tracked

@@ -219,7 +219,8 @@ void cli_doc_man(FILE *f)
 		man_text(f, examples[i]);
 		fputs("\n.fi\n", f);
 	}
-	fputs(".SH SEE ALSO\n\\fBsfhook\\fR(8), \\fBrunc\\fR(8)\n", f);
+	fputs(".SH SEE ALSO\n\\fBsfhook\\fR(8), \\fBsfagent\\-filters\\fR(7), \\fBrunc\\fR(8)\n",
+	      f);
 }
 
 /* bash: complete the option names, and the values the table knows of */

@@ -537,7 +537,7 @@ static uint64_t bpf_filtered(struct probe *p, uint32_t slot)
 }
 
 static int bpf_set_filter_mask(struct probe *p, uint32_t slot,
-			       const struct sf_type_mask *m,
+			       const struct sf_filter_mask *m,
 			       struct sf_error **err)
 {
 	int r = bpf_map__update_elem(bpf_of(p)->skel->maps.filter_mask, &slot,

@@ -32,7 +32,7 @@ struct probe_opts {
 	void *ctx;
 };
 
-struct sf_type_mask;
+struct sf_filter_mask;
 struct sf_seccomp_bits;
 
 struct probe_ops {
@@ -61,7 +61,7 @@ struct probe_ops {
 	/* Optional.  The event types dropped for slot before they take
 	 * ring-buffer space. */
 	int (*set_filter_mask)(struct probe *p, uint32_t slot,
-			       const struct sf_type_mask *m,
+			       const struct sf_filter_mask *m,
 			       struct sf_error **err);
 	/* Optional.  Over budget (agent/daemon/budget.h): slot's events are
 	 * counted instead of taking ring-buffer space, until unpaused. */
@@ -161,7 +161,7 @@ static inline uint64_t probe_filtered(struct probe *p, uint32_t slot)
 }
 
 static inline int probe_set_filter_mask(struct probe *p, uint32_t slot,
-					const struct sf_type_mask *m,
+					const struct sf_filter_mask *m,
 					struct sf_error **err)
 {
 	return p->ops->set_filter_mask

@@ -2,6 +2,7 @@
 #include "workload.h"
 #include "seccomp_record.h"
 
+#include "filter_wl.h"
 #include "sink.h"
 
 struct workload *wl_table_add(struct wl_table *t, const char *name)
@@ -58,6 +59,8 @@ void wl_table_remove(struct wl_table *t, struct workload *wl)
 	for (int i = 0; i < wl->nsinks; i++)
 		sink_close(wl->sinks[i]);
 	sbuf_free(&wl->out);
+	filter_wl_free(wl->filter);
+	filter_free(wl->filter_own);
 	free(wl->name);
 	free(wl->container_id);
 	free(wl->meta_json);

@@ -16,6 +16,8 @@
 #define SF_MAX_SINKS 4
 
 struct sink;
+struct filter;
+struct filter_wl;
 struct budget;
 struct wl_seccomp;
 
@@ -41,6 +43,11 @@ struct workload {
 	const struct encoder *enc;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
+	/* Its filters at work (agent/filter/filter_wl.h), NULL: none. */
+	struct filter_wl *filter;
+	/* The container's own filter (io.sfagent.filter) until the stream
+	 * begins and filter_wl_setup() takes it. */
+	struct filter *filter_own;
 	struct wl_seccomp *seccomp; /* recording a seccomp profile, or NULL */
 	/* Untracked, being drained (daemon): the main loop leaves it alone. */
 	bool closing;

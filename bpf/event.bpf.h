@@ -51,28 +51,48 @@ static __always_inline void count_drop(__u32 slot)
 }
 
 /*
- * The workload's filter, as far as the event type decides it (agent/filter,
+ * The workload's filter, as far as the kernel can decide it (agent/filter,
  * docs/filters.md): a set bit drops that type here, before the record takes
- * ring-buffer space, and counts it in sf_drop.filtered.  All clear (the
- * array's zeroes): nothing is dropped.
+ * ring-buffer space, and so do the uid/pid/comm equalities in `need`; both
+ * are counted in sf_drop.filtered.  All clear (the array's zeroes):
+ * nothing is dropped.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, SF_MAX_SLOTS);
 	__type(key, __u32);
-	__type(value, struct sf_type_mask);
+	__type(value, struct sf_filter_mask);
 } filter_mask SEC(".maps");
+
+/* The filter's uid, pid and comm equalities, where it has them. */
+static __always_inline bool need_fails(const struct sf_filter_mask *m)
+{
+	if ((m->need & SF_NEED_UID) &&
+	    (__u32)bpf_get_current_uid_gid() != m->uid)
+		return true;
+	if ((m->need & SF_NEED_PID) &&
+	    (__u32)(bpf_get_current_pid_tgid() >> 32) != m->pid)
+		return true;
+	if (m->need & SF_NEED_COMM) {
+		__u64 c[2] = {};
+
+		bpf_get_current_comm(c, sizeof(c));
+		return c[0] != ((const __u64 *)m->comm)[0] ||
+		       c[1] != ((const __u64 *)m->comm)[1];
+	}
+	return false;
+}
 
 static __always_inline bool filtered_out(__u32 slot, __u16 type)
 {
-	struct sf_type_mask *m = bpf_map_lookup_elem(&filter_mask, &slot);
+	struct sf_filter_mask *m = bpf_map_lookup_elem(&filter_mask, &slot);
 	struct sf_drop *d;
 	__u64 w;
 
 	if (!m || type >= SF_TYPE_MASK_BITS)
 		return false;
 	w = type < 64 ? m->drop[0] : m->drop[1];
-	if (!(w & (1ull << (type & 63))))
+	if (!(w & (1ull << (type & 63))) && !(m->need && need_fails(m)))
 		return false;
 	d = bpf_map_lookup_elem(&drops, &slot);
 	if (d)

@@ -165,11 +165,21 @@ struct sf_cap_event {
 	__s32 result; /* 0 = granted, else -errno */
 };
 
-/* A workload's filter as far as the event type decides it (filter_mask map,
- * indexed by slot): bit t set drops event type t in the kernel. */
+/* A workload's filter as far as the kernel can decide it (filter_mask map,
+ * indexed by slot): bit t of drop set drops event type t; each SF_NEED_*
+ * bit set drops the events whose uid, pid (tgid) or comm is not the one
+ * given (docs/filters.md: "which terms run where"). */
 #define SF_TYPE_MASK_BITS 128
-struct sf_type_mask {
+#define SF_NEED_UID	  (1u << 0)
+#define SF_NEED_PID	  (1u << 1)
+#define SF_NEED_COMM	  (1u << 2)
+struct sf_filter_mask {
 	__u64 drop[SF_TYPE_MASK_BITS / 64];
+	__u32 need; /* SF_NEED_* */
+	__u32 uid;
+	__u32 pid;
+	__u32 pad;
+	char comm[SF_COMM_LEN]; /* NUL-padded */
 };
 
 /* Per-CPU loss counters, indexed by workload slot. */

@@ -58,7 +58,7 @@ static void usage(FILE *f)
 	      "Annotations: io.sfagent.export=file|file:NAME|mqtt|mqtt:TOPIC|http[,...],\n"
 	      "             io.sfagent.format=" SF_FORMAT_CHOICES
 	      ", io.sfagent.workload=NAME,\n"
-	      "             io.sfagent.fail=open|closed\n",
+	      "             io.sfagent.fail=open|closed, io.sfagent.filter=EXPR\n",
 	      f);
 }
 

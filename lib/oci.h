@@ -24,6 +24,7 @@
 #define ANN_WORKLOAD "io.sfagent.workload"
 #define ANN_FAIL     "io.sfagent.fail"
 #define ANN_FORMAT   "io.sfagent.format"
+#define ANN_FILTER   "io.sfagent.filter" /* agent/filter, docs/filters.md */
 
 struct oci_kv {
 	char *key, *value;

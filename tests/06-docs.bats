@@ -14,7 +14,7 @@ teardown() {
 	rm -rf "$T"
 }
 
-@test "man pages: sfagent(8) from the option table and sfhook(8) pass mandoc -T lint and render" {
+@test "man pages: sfagent(8) from the option table, sfhook(8), sfagent-filters(7) pass mandoc -T lint and render" {
 	"$SFAGENT" --doc man >"$T/sfagent.8"
 	for page in "$T/sfagent.8" "$SF_TOP/docs/sfhook.8"; do
 		run mandoc -T lint -W warning "$page"
@@ -23,7 +23,14 @@ teardown() {
 		run env MANWIDTH=80 man -l "$page"
 		assert_success
 	done
+	# sfagent-filters(7): docs/filters.md converted
+	python3 "$SF_TOP/docs/md2man.py" sfagent-filters 7 Misc <"$SF_TOP/docs/filters.md" >"$T/sfagent-filters.7"
+	run mandoc -T lint -W warning "$T/sfagent-filters.7"
+	assert_output ""
+	run env MANWIDTH=80 man -l "$T/sfagent-filters.7"
+	assert_output --partial "[priority >= 300]"
 	run env MANWIDTH=80 man -l "$T/sfagent.8"
+	assert_output --partial "sfagent-filters(7)"
 	assert_output --partial "--mqtt-drain-timeout"
 	assert_output --partial "SFAGENT_BUNDLES"
 	assert_output --partial "EXIT STATUS"
@@ -60,6 +67,7 @@ teardown() {
 	assert_success
 	for f in usr/local/bin/sfagent usr/local/libexec/sfagent/sfhook \
 		usr/local/share/man/man8/sfagent.8 usr/local/share/man/man8/sfhook.8 \
+		usr/local/share/man/man7/sfagent-filters.7 \
 		usr/local/share/bash-completion/completions/sfagent etc/default/sfagent \
 		usr/local/lib/systemd/system/sfagent.service; do
 		[ -s "$T/root/$f" ] || { echo "not installed: $f" >&2; return 1; }

@@ -47,6 +47,7 @@ struct daemon {
 	struct server srv;
 	struct budget_dir budget_dir; /* --output-max-bytes */
 	struct daemon_reg *reg[SF_MAX_SLOTS];
+	struct filter *select; /* --select, NULL: every container */
 	/* tests only (SFAGENT_TEST_TRACK_DELAY_MS): a pause before the cgroup
 	 * goes into the BPF map, so an ACK sent before it would be seen */
 	unsigned test_track_delay_ms;

@@ -551,6 +551,9 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	struct daemon_reg *r;
 	bool created[SF_EXPORT_MAX + 1] = {0};
 	struct export_notes notes = {0};
+	cleanup_free char *meta = NULL;
+	struct filter *own = NULL;
+	int admit;
 
 	if (wl) {
 		if (wl->cgid == req->cgroup_id)
@@ -569,9 +572,18 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 			"cgroup `%s` is already tracked for container `%s`",
 			req->cgroup_path,
 			wl->container_id ? wl->container_id : wl->name);
+	/* --select and io.sfagent.filter, before anything is made */
+	meta = daemon_meta(req, NULL);
+	admit = filter_wl_admit(d->select, req->workload, req->container_id,
+				meta, &own, err);
+	if (admit <= 0)
+		return admit;
 	wl = agent_workload_new(d->a, req->workload, err);
-	if (!wl)
+	if (!wl) {
+		filter_free(own);
 		return -1;
+	}
+	wl->filter_own = own;
 	if (req->format) {
 		/* checked by the protocol; the table is the agent's */
 		wl->enc = encoder_find(req->format);

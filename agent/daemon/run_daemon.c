@@ -202,6 +202,11 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	d.out_dirfd = open_output_dir(o->output_dir, err);
 	if (d.out_dirfd < 0)
 		goto out_free;
+	if (o->select) {
+		d.select = filter_parse_arg(o->select, "select", err);
+		if (!d.select)
+			goto out_free;
+	}
 	d.budget_dir.dirfd = d.out_dirfd;
 	if (budget_dir_limit(&d.budget_dir, o, o->output_dir, err) < 0)
 		goto out_free;
@@ -274,5 +279,6 @@ out_free:
 		close(d.out_dirfd);
 	free(d.cg_mnt);
 	free(d.self_cgroup);
+	filter_free(d.select);
 	return ret;
 }

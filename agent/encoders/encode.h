@@ -20,11 +20,23 @@
 struct workload;
 
 /* What a stream.start record says besides the workload itself. */
+/* An output kind with its own filter (--mqtt-filter ...): its expression in
+ * stream.start, how many events it did not receive in stream.end. */
+#define STREAM_SINK_KINDS 3
+struct stream_sink_filter {
+	const char *kind; /* "file", "mqtt", "http" */
+	const char *filter;
+	uint64_t count;
+};
+
 struct stream_info {
 	const char *exporter; /* -e, hostname by default */
 	const char *mode; /* execute, process, root, container, daemon */
 	uint64_t start_ts; /* ns since the epoch */
 	int resumed; /* the agent restarted and appends to the stream */
+	const char *filter; /* the stream's filter, NULL: none */
+	int nsink_filters;
+	struct stream_sink_filter sink_filters[STREAM_SINK_KINDS];
 };
 
 struct stream_totals {
@@ -32,6 +44,10 @@ struct stream_totals {
 	uint64_t missed; /* all missed, whatever the reason */
 	uint64_t missed_ringbuf; /* kernel ring buffer full */
 	uint64_t missed_sink; /* a sink could not take them */
+	uint64_t filtered; /* not kept by the filter (docs/filters.md) */
+	uint64_t filtered_kernel; /* of those, dropped in the kernel */
+	int nsink_filtered;
+	struct stream_sink_filter sink_filtered[STREAM_SINK_KINDS];
 	uint64_t missed_quota; /* over the stream's budget (daemon) */
 	/* seccomp recording (agent/seccomp/seccomp_record.c): the profile
 	 * written and how many syscalls it allows, or why there is none */

@@ -323,6 +323,20 @@ static void json_stream_start(struct sbuf *o, const struct workload *wl,
 		sbuf_key(o, "meta");
 		sbuf_puts(o, wl->meta_json);
 	}
+	if (si->filter) {
+		sbuf_key(o, "filter");
+		sbuf_json_str(o, si->filter, SIZE_MAX);
+	}
+	if (si->nsink_filters) {
+		sbuf_key(o, "sink_filters");
+		for (int i = 0; i < si->nsink_filters; i++) {
+			sbuf_putc(o, i ? ',' : '{');
+			sbuf_json_str(o, si->sink_filters[i].kind, SIZE_MAX);
+			sbuf_putc(o, ':');
+			sbuf_json_str(o, si->sink_filters[i].filter, SIZE_MAX);
+		}
+		sbuf_putc(o, '}');
+	}
 	sbuf_lit(o, "}\n");
 }
 
@@ -373,6 +387,20 @@ static void json_stream_end(struct sbuf *o, const struct workload *wl,
 	sbuf_u64(o, t->missed_ringbuf);
 	sbuf_key(o, "missed_sink");
 	sbuf_u64(o, t->missed_sink);
+	sbuf_key(o, "filtered");
+	sbuf_u64(o, t->filtered);
+	sbuf_key(o, "filtered_kernel");
+	sbuf_u64(o, t->filtered_kernel);
+	if (t->nsink_filtered) {
+		sbuf_key(o, "sink_filtered");
+		for (int i = 0; i < t->nsink_filtered; i++) {
+			sbuf_putc(o, i ? ',' : '{');
+			sbuf_json_str(o, t->sink_filtered[i].kind, SIZE_MAX);
+			sbuf_putc(o, ':');
+			sbuf_u64(o, t->sink_filtered[i].count);
+		}
+		sbuf_putc(o, '}');
+	}
 	sbuf_key(o, "missed_quota");
 	sbuf_u64(o, t->missed_quota);
 	json_seccomp_totals(o, t);

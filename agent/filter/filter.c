@@ -1003,10 +1003,19 @@ bool filter_uses_key(const struct filter *f, enum filter_key key)
 
 /* ---- evaluation ---------------------------------------------------------- */
 
+/* Both `[KEY = V]` with the same key and value (the one forced false). */
+static bool same_eq(const struct fterm *a, const struct fterm *b)
+{
+	return a == b || (a->key == b->key && a->op == OP_EQ &&
+			  b->op == OP_EQ && a->match == M_EXACT &&
+			  b->match == M_EXACT && !strcmp(a->pat, b->pat) &&
+			  (a->kind != FILTER_NUM || a->num == b->num));
+}
+
 /* Three-valued (Kleene) evaluation with the type and the stream known and
  * the event's own keys unknown (2).  "False" here is what the kernel may
  * drop: no value of the event's keys could make the filter pass. */
-static int eval3(const struct filter_plan *p, int n, unsigned type)
+static int eval3(const struct filter_plan *p, int n, unsigned type, int force)
 {
 	const struct fnode *nd = &p->f->nodes[n];
 	const struct fterm *t;
@@ -1018,22 +1027,24 @@ static int eval3(const struct filter_plan *p, int n, unsigned type)
 	case N_NONE:
 		return 0;
 	case N_NOT:
-		l = eval3(p, nd->a, type);
+		l = eval3(p, nd->a, type, force);
 		return l == 2 ? 2 : !l;
 	case N_AND:
-		l = eval3(p, nd->a, type);
+		l = eval3(p, nd->a, type, force);
 		if (l == 0)
 			return 0;
-		r = eval3(p, nd->b, type);
+		r = eval3(p, nd->b, type, force);
 		return r == 0 ? 0 : (l == 2 || r == 2) ? 2 : 1;
 	case N_OR:
-		l = eval3(p, nd->a, type);
+		l = eval3(p, nd->a, type, force);
 		if (l == 1)
 			return 1;
-		r = eval3(p, nd->b, type);
+		r = eval3(p, nd->b, type, force);
 		return r == 1 ? 1 : (l == 2 || r == 2) ? 2 : 0;
 	default:
 		t = &p->f->terms[nd->a];
+		if (force >= 0 && same_eq(t, &p->f->terms[force]))
+			return 0;
 		if (t->cls == KC_TYPE)
 			return t->by_type[type];
 		if (t->cls == KC_STREAM)
@@ -1082,13 +1093,51 @@ struct filter_plan *filter_bind(const struct filter *f, filter_get_fn get,
 		if (f->terms[i].cls == KC_STREAM)
 			p->stream_val[i] = term_get(&f->terms[i], get, ctx);
 	for (unsigned t = 0; t < FILTER_MAX_TYPES; t++) {
-		int v = t && type_name(t) ? eval3(p, f->root, t) : 0;
+		int v = t && type_name(t) ? eval3(p, f->root, t, -1) : 0;
 
 		p->verdict[t] = v == 0	 ? FILTER_NEVER
 				: v == 1 ? FILTER_ALWAYS
 					 : FILTER_MAYBE;
 	}
 	return p;
+}
+
+/* Term i as the kernel can test it: `=` on uid, pid or comm, exactly. */
+static bool pushable(const struct fterm *t)
+{
+	if (t->op != OP_EQ)
+		return false;
+	switch (t->key) {
+	case FILTER_KEY_UID:
+	case FILTER_KEY_PID:
+		return t->num >= 0 && t->num <= UINT32_MAX;
+	case FILTER_KEY_COMM:
+		return t->match == M_EXACT && t->patlen < 16;
+	default:
+		return false;
+	}
+}
+
+bool filter_plan_implied(const struct filter_plan *p, enum filter_key key,
+			 int64_t *num, const char **str)
+{
+	const struct filter *f = p->f;
+
+	for (int i = 0; i < f->nterms; i++) {
+		bool never = true;
+
+		if (f->terms[i].key != key || !pushable(&f->terms[i]))
+			continue;
+		/* implied: with the term false, no type can pass */
+		for (unsigned t = 1; t < FILTER_MAX_TYPES && never; t++)
+			never = !type_name(t) || !eval3(p, f->root, t, i);
+		if (!never)
+			continue;
+		*num = f->terms[i].num;
+		*str = f->terms[i].pat;
+		return true;
+	}
+	return false;
 }
 
 const struct filter *filter_plan_filter(const struct filter_plan *p)

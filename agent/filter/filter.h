@@ -139,6 +139,11 @@ static inline bool filter_plan_may_pass(const struct filter_plan *p,
 {
 	return filter_plan_verdict(p, type) != FILTER_NEVER;
 }
+/* When every event that passes has key = value (key uid, pid or comm, from
+ * a term `[KEY = VALUE]` the filter cannot pass without): the value, in
+ * *num (uid, pid) or *str (comm), for the kernel to test. */
+bool filter_plan_implied(const struct filter_plan *p, enum filter_key key,
+			 int64_t *num, const char **str);
 /* Does the event of this type, whose keys get() answers, pass?  No
  * allocation; a NULL plan passes everything. */
 bool filter_plan_eval(const struct filter_plan *p, unsigned type,

@@ -51,6 +51,9 @@ struct sink {
 	 * read it with sink_dropped(). */
 	uint64_t dropped;
 	char *desc; /* "file /var/log/x.jsonl" for messages */
+	/* "file", "mqtt", "http" when opened by kind (sink_open_spec); NULL:
+	 * ops->name says it */
+	const char *kind;
 };
 
 static inline uint64_t sink_dropped(const struct sink *s)

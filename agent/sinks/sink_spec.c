@@ -82,6 +82,7 @@ static int open_spec(struct agent *a, struct workload *wl, const char *kind,
 	s = k->open(a, wl, arg, err);
 	if (!s)
 		return sf_error_wrap(err, "workload `%s`", wl->name);
+	s->kind = k->name;
 	wl->sinks[wl->nsinks++] = s;
 	return 0;
 }

@@ -7,9 +7,9 @@
 # default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
 # throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
-# BENCH_ONLY="tp traced other syscall enc churn hook sinks short" (a subset of
-# sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS, BENCH_SINK_EVENTS,
-# BENCH_SHORT_RUNS.
+# BENCH_ONLY="tp traced other syscall enc churn hook sinks short idle" (a
+# subset of sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS,
+# BENCH_SINK_EVENTS, BENCH_SHORT_RUNS, BENCH_ATTACH_RUNS.
 #
 # Every figure is taken in this run.  Workloads time themselves
 # (build/bench/loadgen), so the start-up of sfagent, bpftrace and strace
@@ -422,8 +422,68 @@ short_cmds() {
 	done
 }
 
+# ---- 8. idle = free: sfagent -D with nothing registered -------------------------
+# The untracked loops with no agent vs an idle daemon (which holds no BPF
+# link), interleaved; then REGISTER round trips straight on the daemon's
+# socket (tests/bench/reg.py): the first after idle (the probe attaches)
+# and one while attached.  The daemon detaches 200 ms after its last stream
+# here (SFAGENT_TEST_IDLE_DETACH_MS; 5 s by default) so cycles are short.
+N_ATTACH=${BENCH_ATTACH_RUNS:-10}
+idle_daemon_start() {
+	rm -f "$W/idled.log"
+	SFAGENT_TEST_IDLE_DETACH_MS=200 "$SF" -D -v --socket "$W/idled.sock" \
+		--output-dir "$W/idled-out" 2>"$W/idled.log" &
+	IDLED=$!
+	PIDS+=("$IDLED")
+	wait_for "$W/idled.log" "listening on" 60 || { say "sfagent -D did not start"; exit 1; }
+	# the attach checked at start is released in the background
+	local i
+	for ((i = 0; i < 200; i++)); do
+		[ "$(agent_links "$IDLED")" = 0 ] && return 0
+		sleep 0.1
+	done
+	say "idle daemon still holds BPF links"
+	exit 1
+}
+idle_daemon_stop() {
+	kill -TERM "$IDLED" 2>/dev/null || true
+	wait "$IDLED" 2>/dev/null || true
+	forget "$IDLED"
+}
+agent_links() { # PID: its BPF link fds
+	local fd n=0
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf_link" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+others_links() { # BPF links on the host (other users of a shared machine)
+	bpftool link show 2>/dev/null | grep -c '^[0-9]*:' || true
+}
+idle_run() {
+	local rep
+	for ((rep = 0; rep < REPS; rep++)); do
+		rec idle.others_links "$(others_links)"
+		untracked_ns idle_none
+		idle_daemon_start
+		untracked_ns idle_daemon
+		idle_daemon_stop
+	done
+	idle_daemon_start
+	mkdir -p "$BCG/reg"
+	python3 tests/bench/reg.py "$W/idled.sock" "$BCG/reg" attach "$N_ATTACH" \
+		"$W/idled.log" "$IDLED" | while read -r cold warm; do
+		rec attach.cold_ms "${cold#cold_ms=}"
+		rec attach.warm_ms "${warm#warm_ms=}"
+	done
+	sed -n 's/.*probe attached in \([0-9.]*\) ms.*/\1/p' "$W/idled.log" | while read -r ms; do
+		rec attach.probe_ms "$ms"
+	done
+	idle_daemon_stop
+}
+
 # ---- the run --------------------------------------------------------------------
-ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks short} "
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks short idle} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
@@ -491,6 +551,10 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	wait "$AT" || true
 	forget "$AT"
 done
+if want idle; then
+	say "8. idle = free: untracked loops, no agent vs idle sfagent -D; $N_ATTACH registrations after idle"
+	idle_run
+fi
 if want short; then
 	say "7. short commands: sfagent -X -- /bin/true vs /bin/true, $N_SHORT each"
 	short_cmds
@@ -532,5 +596,6 @@ META=$W/meta
 	echo "n_hook=$N_HOOK"
 	echo "n_sink=$N_SINK"
 	echo "n_short=$N_SHORT"
+	echo "n_attach=$N_ATTACH"
 } >"$META"
 python3 tests/bench/table.py "$RES" "$META" ${REPORT:+--report "$REPORT"}

@@ -188,6 +188,25 @@ else:
     rows.append(("7 short commands", "`sfagent -X -- /bin/true` vs `/bin/true`", "not measured",
                  "section short not run"))
 
+if nums("sys.getpid.idle_daemon"):
+    for sc in ["getpid", "openclose"]:
+        rows.append(("8 idle = free", f"{sc}: no agent (CPU ns per call)",
+                     mmm(f"sys.{sc}.idle_none", "{:,.1f}") + " ns", "untracked loop"))
+        rows.append(("8 idle = free", f"{sc}: idle `sfagent -D`, nothing registered (CPU ns per call)",
+                     mmm(f"sys.{sc}.idle_daemon", "{:,.1f}") + " ns",
+                     ratio(f"sys.{sc}.idle_daemon", f"sys.{sc}.idle_none", "{:.3f}x") +
+                     " (per-rep ratios, interleaved); goal <= 1.02"))
+    rows.append(("8 idle = free", "BPF links of other processes on the host during the runs",
+                 mmm("idle.others_links"), "0 on a machine of one's own; others' syscall tracepoints slow both variants"))
+    rows.append(("8 idle = free", "first REGISTER after idle: round trip (ms)", mmm("attach.cold_ms", "{:,.1f}"),
+                 f"tests/bench/reg.py, {meta.get('n_attach')} cycles, each after the probe was detached and released"
+                 " and 1 s idle; goal < 20 ms at the median"))
+    rows.append(("8 idle = free", "  of which the attach (ms)", mmm("attach.probe_ms", "{:,.1f}"),
+                 "the daemon's own measure (`probe attached in`)"))
+    rows.append(("8 idle = free", "REGISTER while attached: round trip (ms)", mmm("attach.warm_ms", "{:,.1f}"), ""))
+else:
+    rows.append(("8 idle = free", "idle daemon vs no agent; attach cost", "not measured", "section idle not run"))
+
 
 def text_table():
     w1 = max(len(r[1]) for r in rows)

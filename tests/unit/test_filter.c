@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "filter.h"
+#include "filter_stream.h"
 #include "sfagent.h"
 #include "tap.h"
 
@@ -397,6 +398,57 @@ static void test_plan(void)
 	   "no filter: everything passes");
 }
 
+/* What the kernel may test besides the type: implied uid/pid/comm. */
+static void test_implied(void)
+{
+	static const struct {
+		const char *expr;
+		enum filter_key key;
+		bool implied;
+		int64_t num;
+		const char *str;
+	} cases[] = {
+		{"[uid = 1000]", FILTER_KEY_UID, true, 1000, NULL},
+		{"[type file] & [uid = 0]", FILTER_KEY_UID, true, 0, NULL},
+		{"[type file] & [uid = 0] | [type net] & [uid = 0]",
+		 FILTER_KEY_UID, true, 0, NULL},
+		{"[type file] & [uid = 0] | [type net]", FILTER_KEY_UID, false,
+		 0, NULL},
+		{"[uid = 0] | [uid = 1]", FILTER_KEY_UID, false, 0, NULL},
+		{"![uid = 0]", FILTER_KEY_UID, false, 0, NULL},
+		{"[uid != 0]", FILTER_KEY_UID, false, 0, NULL},
+		{"[uid = -1]", FILTER_KEY_UID, false, 0, NULL},
+		{"[pid = 42] & ([type process] | [comm = x])", FILTER_KEY_PID,
+		 true, 42, NULL},
+		{"[comm = nginx] & [type net]", FILTER_KEY_COMM, true, 0,
+		 "nginx"},
+		{"[comm = ngin*]", FILTER_KEY_COMM, false, 0, NULL},
+		{"[comm = a-name-of-16-chars]", FILTER_KEY_COMM, false, 0,
+		 NULL},
+		{"[workload = web] & [comm = sshd] | [workload = db]",
+		 FILTER_KEY_COMM, true, 0, "sshd"},
+		{"[workload = db] & [comm = sshd] | [workload = web]",
+		 FILTER_KEY_COMM, false, 0, NULL},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cleanup_error struct sf_error *err = NULL;
+		struct filter *f = filter_parse(cases[i].expr, "filter", &err);
+		struct filter_plan *p = filter_bind(f, stream_get, &web);
+		int64_t num = -1;
+		const char *str = NULL;
+		bool got = filter_plan_implied(p, cases[i].key, &num, &str);
+
+		ok(got == cases[i].implied &&
+			   (!got || (cases[i].str ? !strcmp(str, cases[i].str)
+						  : num == cases[i].num)),
+		   "%s: %s implied", cases[i].expr,
+		   cases[i].implied ? "is" : "is not");
+		filter_plan_free(p);
+		filter_free(f);
+	}
+}
+
 static void test_priority(void)
 {
 	ok(filter_type_priority(SF_EV_OPEN) == 100, "file.open 100");
@@ -640,6 +692,49 @@ static void test_random_valid(void)
 	   bad);
 }
 
+/* Stream keys from a workload's metadata, as the daemon builds it. */
+static void test_stream_keys(void)
+{
+	static const char meta[] =
+		"{\"annotations\":{\"team\":\"blue\",\"io.sfagent.filter\":\"[type file]\"},"
+		"\"kubernetes\":{\"pod_namespace\":\"prod\",\"pod_name\":\"web-1\","
+		"\"container_name\":\"nginx\",\"image\":\"nginx:1.25\"}}";
+	static const struct {
+		const char *expr;
+		bool pass;
+	} sel[] = {
+		{"[workload = web]", true},
+		{"[container = abc*]", true},
+		{"[image = nginx:*]", true},
+		{"[k8s.namespace = prod] & [k8s.pod = web-?]", true},
+		{"[k8s.container = nginx]", true},
+		{"[annotation.team = blue]", true},
+		{"[annotation.team = red]", false},
+		{"[annotation.nope = x]", false},
+		{"![annotation.nope = x]", true},
+		{"[workload = db] | [k8s.namespace = dev]", false},
+	};
+	struct filter_stream s;
+
+	filter_stream_init(&s, "web", "abc123", meta);
+	is_str(filter_stream_annotation(&s, "io.sfagent.filter"), "[type file]",
+	       "annotation read back");
+	for (size_t i = 0; i < sizeof(sel) / sizeof(sel[0]); i++) {
+		cleanup_error struct sf_error *err = NULL;
+		struct filter *f = filter_parse(sel[i].expr, "select", &err);
+
+		ok(f && filter_eval_stream(f, filter_stream_get, &s) ==
+				   sel[i].pass,
+		   "select %s: %s", sel[i].expr,
+		   sel[i].pass ? "tracked" : "skipped");
+		filter_free(f);
+	}
+	filter_stream_fini(&s);
+	filter_stream_init(&s, "web", NULL, NULL);
+	ok(!filter_stream_annotation(&s, "x"), "no metadata: no annotations");
+	filter_stream_fini(&s);
+}
+
 int main(void)
 {
 	test_evals();
@@ -647,7 +742,9 @@ int main(void)
 	test_limits();
 	test_plan();
 	test_priority();
+	test_implied();
 	test_file();
+	test_stream_keys();
 	test_random();
 	test_random_valid();
 	return tap_done();
