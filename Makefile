@@ -41,7 +41,7 @@ PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config python3
 # make demo needs only runc, a busybox for the sample bundle and python3
 PKGS_DEMO := runc busybox-static python3
-PKGS_TEST := $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto \
+PKGS_TEST := prometheus curl $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto \
 	mosquitto-clients openssl podman containerd valgrind libclang-rt-14-dev \
 	iproute2 strace jq util-linux
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),

@@ -423,6 +423,10 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		o->output_dir = "/var/log/sfagent";
 	if (!o->seccomp_dir)
 		o->seccomp_dir = "/etc/sfagent/seccomp";
+	if (!o->watch_socket)
+		o->watch_socket = "/run/sfagent/watch.sock";
+	if (!o->access_file)
+		o->access_file = "/etc/sfagent/access";
 	if (check_output(o, err) < 0 || check_sinks(o, err) < 0 ||
 	    budget_opt_check(o, err) < 0)
 		return -1;

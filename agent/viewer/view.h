@@ -43,5 +43,8 @@ void view_free(struct view *v);
 
 /* sfagent show [OPTIONS] FILE|DIR...: the command (view_show.c). */
 int view_show_main(int argc, char **argv);
+/* sfagent watch / sfagent status (view_watch.c). */
+int view_watch_main(int argc, char **argv);
+int view_status_main(int argc, char **argv);
 
 #endif
