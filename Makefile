@@ -33,17 +33,17 @@ SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION
 	$(SF_INCLUDES) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
 # header dependencies come from the compiler (build/**/*.d)
 DEPFLAGS = -MMD -MP
-LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lpthread
+LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lnats -lpthread
 LDLIBS_HOOK := -lyajl
 
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
-	libpaho-mqtt-dev libcurl4-openssl-dev libseccomp-dev make gcc pkg-config python3
+	libpaho-mqtt-dev libcurl4-openssl-dev libnats-dev libseccomp-dev make gcc pkg-config python3
 # make demo needs only runc, a busybox for the sample bundle and python3
 PKGS_DEMO := runc busybox-static python3
-PKGS_TEST := prometheus curl $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto \
+PKGS_TEST := prometheus curl $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto nats-server \
 	mosquitto-clients openssl podman containerd valgrind libclang-rt-14-dev \
-	iproute2 strace jq util-linux
+	iproute2 strace jq util-linux liburing-dev
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
 # systemd-analyze verify of the unit, shellcheck of the node scripts.
 PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
@@ -64,7 +64,7 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 .SECONDARY:
 .DELETE_ON_ERROR:
 .PHONY: fuzz fuzz-quick fuzz-build sanitize-daemon
-.PHONY: all deps deps-demo deps-test deps-bench build test demo bench bench-report bench-tools install clean bundles \
+.PHONY: all deps deps-demo deps-test deps-bench build test test-long demo bench bench-report bench-tools install clean bundles \
 	check-format format unit FORCE install-deploy sfhook-static docs-gen
 
 all: build
@@ -154,12 +154,17 @@ test: deps-test build bundles unit check-format fuzz-quick
 	$(Q)tests/run-bats $(TESTS)
 	$(Q)$(MAKE) --no-print-directory sanitize-daemon
 
+# The long versions of tests make test runs short: the spool across the
+# 60 s broker and collector outages at 10,000 events/s (tests/48-spool.bats).
+test-long: deps-test build unit
+	$(Q)SPOOL_OUTAGE=60 SPOOL_RATE=10000 bats tests/48-spool.bats
+
 demo: deps-demo build bundles
 	$(Q)tests/demo.sh
 
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
-	$(BUILD)/bench/encbench
+	$(BUILD)/bench/floor.bpf.o $(BUILD)/bench/encbench $(BUILD)/bench/filterbench
 ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
@@ -170,6 +175,12 @@ $(BUILD)/bench/bpfattach: tests/bench/bpfattach.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
+# the filter's cost per event (agent/filter on decoded events)
+FILTERBENCH_SRCS := $(ENCBENCH_SRCS) agent/filter/filter.c agent/filter/filter_event.c
+$(BUILD)/bench/filterbench: tests/bench/filterbench.c $(FILTERBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(FILTERBENCH_SRCS) -lyajl -lseccomp
 $(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

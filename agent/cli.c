@@ -220,6 +220,7 @@ static void set_defaults(struct sf_options *o)
 	o->mqtt_qos = 1;
 	o->mqtt_batch = 1;
 	o->drain_timeout = 10;
+	o->spool_max = 256ull << 20;
 	o->http_batch = 1000;
 	o->http_interval_ms = 1000;
 	budget_opt_defaults(o);
@@ -326,10 +327,10 @@ static int check_combinations(const struct sf_options *o, struct sf_error **err)
 static int check_output(const struct sf_options *o, struct sf_error **err)
 {
 	if ((SF_MB(o->mode) & SF_MB_LOCAL) && !o->output && !o->broker &&
-	    !o->http_url)
+	    !o->http_url && !o->nats_url)
 		return sf_usage(
 			err,
-			"no output given: use -o FILE ('-' for stdout), -b BROKER or --http URL");
+			"no output given: use -o FILE ('-' for stdout), -b BROKER, --http URL or --nats URL");
 	return 0;
 }
 
@@ -364,6 +365,20 @@ static int check_sinks(const struct sf_options *o, struct sf_error **err)
 		return sf_usage(err, "--mqtt-cert and --mqtt-key go together");
 	if ((o->http_nheaders || o->http_cafile) && !o->http_url)
 		return sf_usage(err, "--http-* options need --http URL");
+	if ((o->nats_subject || o->nats_stream || o->nats_create_stream ||
+	     o->nats_replicas || o->nats_creds || o->nats_user ||
+	     o->nats_password_file || o->nats_cafile || o->nats_cert ||
+	     o->nats_key) &&
+	    !o->nats_url)
+		return sf_usage(err, "--nats-* options need --nats URL");
+	if ((o->nats_create_stream || o->nats_replicas) && !o->nats_stream)
+		return sf_usage(
+			err,
+			"--nats-create-stream and --nats-replicas need --nats-stream NAME");
+	if (o->nats_password_file && !o->nats_user)
+		return sf_usage(err, "--nats-password-file needs --nats-user");
+	if (!!o->nats_cert != !!o->nats_key)
+		return sf_usage(err, "--nats-cert and --nats-key go together");
 	return 0;
 }
 
@@ -371,9 +386,15 @@ static int check_sinks(const struct sf_options *o, struct sf_error **err)
 static int check_sink_values(const struct sf_options *o, struct sf_error **err)
 {
 	const char *files[] = {o->mqtt_password_file, o->mqtt_cafile,
-			       o->mqtt_cert, o->mqtt_key, o->http_cafile};
+			       o->mqtt_cert,	      o->mqtt_key,
+			       o->http_cafile,	      o->nats_creds,
+			       o->nats_password_file, o->nats_cafile,
+			       o->nats_cert,	      o->nats_key};
 	const char *names[] = {"--mqtt-password-file", "--mqtt-cafile",
-			       "--mqtt-cert", "--mqtt-key", "--http-cafile"};
+			       "--mqtt-cert",	       "--mqtt-key",
+			       "--http-cafile",	       "--nats-creds",
+			       "--nats-password-file", "--nats-cafile",
+			       "--nats-cert",	       "--nats-key"};
 
 	if (o->topic) {
 		char *t = sink_topic_expand(o->topic, "h", "w", "c", err);
@@ -391,6 +412,14 @@ static int check_sink_values(const struct sf_options *o, struct sf_error **err)
 				err,
 				"topic template `%s` has neither %%w nor %%c: every container would publish to one topic (try 'sfagent/%%h/%%w')",
 				o->topic);
+	}
+	if (o->nats_subject) {
+		char *t = sink_topic_expand_nats(o->nats_subject, "h", "w", "c",
+						 err);
+
+		if (!t)
+			return -1;
+		free(t);
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		if (files[i] && access(files[i], R_OK) < 0)

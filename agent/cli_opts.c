@@ -52,6 +52,33 @@ static int opt_ringbuf(struct sf_options *o, const struct sf_opt *d,
 	return 0;
 }
 
+/* --spool-max BYTES[K|M|G]; 0: no spool */
+static int opt_spool_max(struct sf_options *o, const struct sf_opt *d,
+			 const char *arg, struct sf_error **err)
+{
+	unsigned long long v;
+	char *end = NULL;
+
+	errno = 0;
+	v = (*arg >= '0' && *arg <= '9') ? strtoull(arg, &end, 10) : 0;
+	if (end && end != arg && !errno && v <= (1ull << 40)) {
+		if (*end == 'K' || *end == 'k')
+			v <<= 10, end++;
+		else if (*end == 'M' || *end == 'm')
+			v <<= 20, end++;
+		else if (*end == 'G' || *end == 'g')
+			v <<= 30, end++;
+	}
+	if (!end || end == arg || *end || errno || v > (1ull << 40) ||
+	    (v && v < (1u << 20)))
+		return sf_usage(
+			err,
+			"bad --spool-max `%s`: want bytes (K, M, G allowed) from 1M to 1024G, or 0 for no spool",
+			arg);
+	o->spool_max = v;
+	return 0;
+}
+
 static int opt_mqtt_password(struct sf_options *o, const struct sf_opt *d,
 			     const char *arg, struct sf_error **err)
 {
@@ -345,6 +372,100 @@ const struct sf_opt cli_opts[] = {
 	 .help = "the same as --drain-timeout",
 	 .bad = "bad --drain-timeout `%s`: want 0-3600 seconds",
 	 .modes = SF_MB_STREAM},
+
+	SECTION("Spool (MQTT, HTTP, NATS; docs/outputs.md)"),
+	{.name = "spool-dir",
+	 .kind = SF_OPT_PATH,
+	 .off = OFF(spool_dir),
+	 .arg = "DIR",
+	 .help = "keep undelivered records in DIR, replayed in order\n(default $SFAGENT_SPOOL_DIR or /var/lib/sfagent/spool)",
+	 .bad = "bad --spool-dir `%s`: want an absolute path",
+	 .modes = SF_MB_STREAM,
+	 .complete = "dir"},
+	{.name = "spool-max",
+	 .kind = SF_OPT_FUNC,
+	 .parse = opt_spool_max,
+	 .arg = "BYTES",
+	 .help = "spool at most BYTES per sink (K, M, G; default 256M;\n0: no spool, memory only)",
+	 .modes = SF_MB_STREAM},
+
+	SECTION("NATS JetStream (--nats; docs/outputs.md)"),
+	{.name = "nats",
+	 .kind = SF_OPT_STR,
+	 .off = OFF(nats_url),
+	 .arg = "URL[,URL...]",
+	 .help = "publish to NATS JetStream: servers nats://HOST:PORT or\ntls://HOST:PORT (the servers of one cluster)",
+	 .bad = "--nats needs a server URL (nats://HOST:PORT)",
+	 .modes = SF_MB_STREAM},
+	{.name = "nats-subject",
+	 .kind = SF_OPT_STR,
+	 .off = OFF(nats_subject),
+	 .arg = "TEMPLATE",
+	 .help = "subject, with %h %w %c as in -t (default sfagent.%h.%w)",
+	 .bad = "--nats-subject needs a subject",
+	 .modes = SF_MB_STREAM},
+	{.name = "nats-stream",
+	 .kind = SF_OPT_STR,
+	 .off = OFF(nats_stream),
+	 .arg = "NAME",
+	 .help = "the JetStream stream expected to take the subjects",
+	 .bad = "--nats-stream needs a stream name",
+	 .modes = SF_MB_STREAM},
+	{.name = "nats-create-stream",
+	 .kind = SF_OPT_BOOL,
+	 .off = OFF(nats_create_stream),
+	 .help = "create --nats-stream if it is not there",
+	 .modes = SF_MB_STREAM},
+	{.name = "nats-replicas",
+	 .kind = SF_OPT_UINT,
+	 .off = OFF(nats_replicas),
+	 .min = 1,
+	 .max = 5,
+	 .arg = "N",
+	 .help = "replicas of a stream --nats-create-stream makes (1)",
+	 .bad = "bad --nats-replicas `%s`: want 1-5",
+	 .modes = SF_MB_STREAM},
+	{.name = "nats-creds",
+	 .kind = SF_OPT_STR,
+	 .off = OFF(nats_creds),
+	 .arg = "FILE",
+	 .help = "NATS credentials file (JWT and seed)",
+	 .modes = SF_MB_STREAM,
+	 .complete = "file"},
+	{.name = "nats-user",
+	 .kind = SF_OPT_STR,
+	 .off = OFF(nats_user),
+	 .arg = "USER",
+	 .help = "user name; the password comes from --nats-password-file\nor $SFAGENT_NATS_PASSWORD",
+	 .modes = SF_MB_STREAM},
+	{.name = "nats-password-file",
+	 .kind = SF_OPT_STR,
+	 .off = OFF(nats_password_file),
+	 .arg = "FILE",
+	 .help = "read the password for --nats-user from FILE",
+	 .modes = SF_MB_STREAM,
+	 .complete = "file"},
+	{.name = "nats-cafile",
+	 .kind = SF_OPT_STR,
+	 .off = OFF(nats_cafile),
+	 .arg = "FILE",
+	 .help = "TLS: trust the CA certificates in FILE",
+	 .modes = SF_MB_STREAM,
+	 .complete = "file"},
+	{.name = "nats-cert",
+	 .kind = SF_OPT_STR,
+	 .off = OFF(nats_cert),
+	 .arg = "FILE",
+	 .help = "TLS client certificate (with --nats-key)",
+	 .modes = SF_MB_STREAM,
+	 .complete = "file"},
+	{.name = "nats-key",
+	 .kind = SF_OPT_STR,
+	 .off = OFF(nats_key),
+	 .arg = "FILE",
+	 .help = "TLS client key (with --nats-cert)",
+	 .modes = SF_MB_STREAM,
+	 .complete = "file"},
 
 	SECTION("HTTP (--http)"),
 	{.name = "http-batch",

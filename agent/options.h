@@ -49,12 +49,24 @@ struct sf_options {
 	const char *mqtt_client_id; /* --mqtt-client-id */
 	unsigned mqtt_batch; /* --mqtt-batch: records per message */
 	unsigned drain_timeout; /* --drain-timeout SECS at exit */
+	const char *spool_dir; /* --spool-dir; NULL: $SFAGENT_SPOOL_DIR or
+				  /var/lib/sfagent/spool */
+	uint64_t spool_max; /* --spool-max BYTES; 0: no spool */
 	const char *http_url; /* --http */
 	unsigned http_batch; /* --http-batch */
 	unsigned http_interval_ms; /* --http-interval */
 	const char *http_headers[16]; /* --http-header, repeatable */
 	int http_nheaders;
 	const char *http_cafile; /* --http-cafile */
+	const char *nats_url; /* --nats URL[,URL...] */
+	const char *nats_subject; /* --nats-subject TEMPLATE */
+	const char *nats_creds; /* --nats-creds FILE */
+	const char *nats_user; /* --nats-user */
+	const char *nats_password_file; /* --nats-password-file */
+	const char *nats_cafile, *nats_cert, *nats_key; /* TLS */
+	const char *nats_stream; /* --nats-stream NAME */
+	bool nats_create_stream; /* --nats-create-stream */
+	unsigned nats_replicas; /* --nats-replicas N */
 	unsigned rotate_secs; /* -G */
 	uint64_t max_size; /* --max-size MB, in bytes */
 	unsigned max_files; /* --max-files */
@@ -98,8 +110,6 @@ struct sf_options {
  * errors come back with status SF_EXIT_USAGE. */
 int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		  struct sf_error **err);
-/* --help, made from the option table */
-void sf_usage_print(FILE *f);
 const char *sf_mode_name(enum sf_mode m);
 
 #endif

@@ -54,7 +54,8 @@ __attribute__((format(printf, 2, 3))) void sbuf_printf(struct sbuf *b,
 /*
  * A JSON string, quoted and escaped, from at most n bytes of s (stops at NUL).
  * Valid UTF-8 passes through; each byte of an invalid sequence is written as
- * \u00XX so the output is always valid JSON and no byte value is lost.
+ * \u00XX so the output is always valid JSON.  Lossy: a reader decodes it to
+ * U+00XX, the same as that character really written (docs/events.md).
  */
 void sbuf_json_str(struct sbuf *b, const char *s, size_t n);
 /* The same without the quotes, to build one string from pieces. */

@@ -42,6 +42,7 @@ struct workload {
 	uint64_t events; /* events encoded */
 	uint64_t missed_ringbuf; /* reported so far */
 	uint64_t missed_sink; /* reported so far */
+	uint64_t missed_spool; /* of which for a full spool (spool_full) */
 	uint64_t malformed; /* records decode_event() refused */
 	uint64_t missed_malformed; /* reported so far */
 	/* Daemon: what the stream may cost (daemon/budget.h), NULL: no limit;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Network events from syscall exits: socket, connect, accept, bind, listen
- * (the "net" class of syscalls.def).  Addresses come from the caller's
+ * Network events from syscall exits: socket, connect, accept, bind, listen,
+ * sendto/sendmsg with a destination (the "net" class of syscalls.def).  Addresses come from the caller's
  * sockaddr (connect, bind) or from the kernel's socket (accept, listen).
  */
 #ifndef SF_NET_BPF_H
@@ -10,6 +10,29 @@
 #define AF_UNIX	 1
 #define AF_INET	 2
 #define AF_INET6 10
+
+/* AF_UNIX: the name the socket was bound to, if any ('@' for abstract) */
+static __always_inline void sock_read_unix_path(struct sf_net_event *e,
+						struct sock *sk)
+{
+	struct unix_address *ua = BPF_CORE_READ((struct unix_sock *)sk, addr);
+	__u64 plen;
+	int len;
+
+	if (!ua)
+		return;
+	len = BPF_CORE_READ(ua, len); /* sun_family included */
+	if (len <= 2)
+		return;
+	plen = (__u64)len - 2;
+	if (plen > sizeof(e->unix_path) - 1)
+		plen = sizeof(e->unix_path) - 1;
+	barrier_var(plen); /* the verifier must see the clamped value */
+	bpf_probe_read_kernel(e->unix_path, plen, &ua->name[0].sun_path);
+	e->unix_path[plen] = 0;
+	if (!e->unix_path[0] && plen > 1)
+		e->unix_path[0] = '@';
+}
 
 static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
 					   bool peer)
@@ -45,6 +68,8 @@ static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
 					   __sk_common.skc_v6_rcv_saddr);
 		__builtin_memcpy(e->addr, &a6, 16);
 	} else {
+		if (e->family == AF_UNIX && !peer)
+			sock_read_unix_path(e, sk);
 		return;
 	}
 	if (peer)
@@ -96,6 +121,8 @@ static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
 				      struct sys_args *a, __u16 xf)
 {
 	struct sf_net_event *e;
+	const void *uaddr = 0;
+	__u32 ulen = 0;
 	__u16 type;
 
 	switch (nr) {
@@ -115,6 +142,21 @@ static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
 	case __NR_listen:
 		type = SF_EV_LISTEN;
 		break;
+	case __NR_sendto: /* only with a destination: connected sends are not
+			   * events */
+		if (!a->a[4])
+			return;
+		type = SF_EV_SENDTO, uaddr = (void *)a->a[4], ulen = a->a[5];
+		break;
+	case __NR_sendmsg: {
+		struct user_msghdr m = {};
+
+		bpf_probe_read_user(&m, sizeof(m), (void *)a->a[1]);
+		if (!m.msg_name || m.msg_namelen == 0)
+			return;
+		type = SF_EV_SENDTO, uaddr = m.msg_name, ulen = m.msg_namelen;
+		break;
+	}
 	default:
 		return;
 	}
@@ -148,6 +190,9 @@ static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
 		e->backlog = a->a[1];
 		if (ret == 0)
 			sock_read_addr(e, e->fd, false);
+		break;
+	case SF_EV_SENDTO: /* ret: bytes sent */
+		user_read_addr(e, uaddr, ulen);
 		break;
 	}
 	submit(e);

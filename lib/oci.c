@@ -292,9 +292,22 @@ bool sf_mqtt_topic_valid(const char *t)
 	return true;
 }
 
+bool sf_nats_subject_valid(const char *t)
+{
+	size_t n = strlen(t);
+
+	if (!sf_name_printable(t, SF_TOPIC_MAX) || strpbrk(t, "*> ") ||
+	    t[0] == '.' || t[n - 1] == '.' || strstr(t, ".."))
+		return false;
+	for (; *t; t++)
+		if (*t == '%' && !strchr("hwc%", *++t))
+			return false;
+	return true;
+}
+
 const char *sf_export_kind_name(enum sf_export_kind k)
 {
-	static const char *const names[] = {"file", "mqtt", "http"};
+	static const char *const names[] = {"file", "mqtt", "http", "nats"};
 
 	return names[k];
 }
@@ -322,6 +335,14 @@ static int export_entry(const char *ent, struct sf_export *e,
 				ANN_EXPORT
 				" `mqtt:%.100s`: the topic must be printable ASCII, at most %d bytes, without wildcards (+ #), not start with `$`, and use %% only in %%h, %%w, %%c or %%%%",
 				arg, SF_TOPIC_MAX);
+	} else if (klen == 4 && strncmp(ent, "nats", 4) == 0) {
+		e->kind = SF_EXPORT_NATS;
+		if (arg && !sf_nats_subject_valid(arg))
+			return sf_usage(
+				err,
+				ANN_EXPORT
+				" `nats:%.100s`: the subject must be printable ASCII, at most %d bytes, without wildcards (* >), spaces or empty tokens, and use %% only in %%h, %%w, %%c or %%%%",
+				arg, SF_TOPIC_MAX);
 	} else if (klen == 4 && strncmp(ent, "http", 4) == 0) {
 		e->kind = SF_EXPORT_HTTP;
 		/* the agent's --http-header may carry credentials: the
@@ -336,7 +357,7 @@ static int export_entry(const char *ent, struct sf_export *e,
 		return sf_usage(
 			err,
 			ANN_EXPORT
-			": unknown export kind `%.*s`: use file, file:NAME, mqtt[:TOPIC] or http",
+			": unknown export kind `%.*s`: use file, file:NAME, mqtt[:TOPIC], http or nats[:SUBJECT]",
 			(int)(klen > 64 ? 64 : klen), ent);
 	}
 	if (arg && !*arg)

@@ -77,9 +77,17 @@ bool sf_plain_file_name(const char *s, size_t max);
 /* mqtt:TOPIC: printable ASCII, bounded, no wildcard, not a $SYS-like topic,
  * '%' only in the template's %h %w %c %%. */
 bool sf_mqtt_topic_valid(const char *t);
+/* nats:SUBJECT: printable, no wildcards (* >), spaces or empty tokens, %
+ * only in %h %w %c %%. */
+bool sf_nats_subject_valid(const char *t);
 
 /* io.sfagent.export: a comma-separated list of typed entries. */
-enum sf_export_kind { SF_EXPORT_FILE, SF_EXPORT_MQTT, SF_EXPORT_HTTP };
+enum sf_export_kind {
+	SF_EXPORT_FILE,
+	SF_EXPORT_MQTT,
+	SF_EXPORT_HTTP,
+	SF_EXPORT_NATS
+};
 struct sf_export {
 	enum sf_export_kind kind;
 	char *arg; /* file: NAME or NULL (default); mqtt: TOPIC; http: never */

@@ -45,13 +45,17 @@ teardown() {
 		"one('file.rmdir', path='$W/sub')['ret'] == 0" \
 		"one('file.rmdir', path='$W/sub2')['syscall'] == 'unlinkat'" \
 		"one('file.unlink', path='$W/sub2') is None" \
-		"sorted(e['path'] for e in by('file.unlink')) == ['$W/b', '$W/c', '$W/d', '$W/fifo', '$W/sock']" \
+		"sorted(e['path'] for e in by('file.unlink')) == ['$W/b', '$W/c', '$W/d', '$W/f', '$W/fifo', '$W/lsock', '$W/sock']" \
+		"one('file.rename', path='$W/b')['flags'] == 'RENAME_NOREPLACE' and one('file.rename', path='$W/a')['flags'] == '0'" \
+		"one('file.link', path='$W/b', newpath='$W/f')['flags'] == 'AT_SYMLINK_FOLLOW' and one('file.link', newpath='$W/c')['flags'] == '0'" \
+		"one('file.open', path='$W/a')['dirfd'] == -100 and one('file.rename', path='$W/a')['olddirfd'] == -100" \
 		"(lambda r: len(r) >= 2 and r[-1][0] >= 0 and r[-1][1] is None and set(r[:-1]) == {(-4, True)})([(e['ret'], e.get('interrupted')) for e in by('file.open') if e['path'] == '$W/fifo' and e['pid'] == f['pid']])"
 	assert_stream "$T/s.jsonl" \
 		"one('net.listen', pid=f['pid'])['port'] == f['port']" \
 		"one('net.connect', addr='127.0.0.1', port=f['port'])['ret'] == 0" \
 		"one('net.bind', family='AF_INET', addr='127.0.0.1') is not None" \
 		"one('net.bind', family='AF_UNIX', addr='$W/sock') is not None" \
+		"one('net.listen', family='AF_UNIX')['addr'] == '$W/lsock'" \
 		"one('net.accept', addr='127.0.0.1')['ret'] >= 3" \
 		"one('net.accept', addr='127.0.0.1')['listen_fd'] == one('net.listen', pid=f['pid'])['fd']" \
 		"one('net.bind', family='AF_UNIX', addr='@sfagent-abs') is not None" \
@@ -70,8 +74,13 @@ teardown() {
 		  one('process.exec', pid=f['exec_child'])['argv'] == ['sh', '-c', 'exit 5'] and \
 		  one('process.exec', pid=f['exec_child'])['ppid'] == f['pid'] and \
 		  one('process.exit', pid=f['exec_child'])['exit_code'] == 5 and \
+		  one('process.exec', pid=f['exec_child'])['syscall'] == 'execve' and \
+		  one('process.fork', child_pid=f['exec_child'])['ret'] == f['exec_child'] and \
+		  one('process.exec', filename=f['dir'] + '/nosuch')['ret'] == -2 and \
+		  'argv' not in one('process.exec', filename=f['dir'] + '/nosuch') and \
 		  one('signal.kill', target_pid=f['kill_child'])['sig'] == 'SIGTERM' and \
 		  one('process.exit', pid=f['kill_child'])['sig'] == 'SIGTERM' and \
+		  'exit_code' not in one('process.exit', pid=f['kill_child']) and \
 		  one('process.setuid', pid=f['uid_child'], syscall='setresuid')['new_uid'] == 65534 and \
 		  one('process.setuid', pid=f['uid_child'], syscall='setresuid')['old_uid'] == 0 and \
 		  one('process.setuid', pid=f['uid_child'], syscall='setresgid')['new_gid'] == 65534 and \
@@ -82,6 +91,32 @@ teardown() {
 		  one('process.exit', pid=f['pid'])['comm'] == 'fidelity' and \
 		  all(e['tid'] == e['pid'] for e in ev if e.get('pid') == f['pid']) \
 		)(f)"
+}
+
+@test "schema: the fidelity stream is what docs/events.md says (keys, types, presence)" {
+	run "$SFAGENT" -X -w fid -o "$T/s.jsonl" -- "$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"
+	[ "$status" -eq 3 ]
+	run "$SFAGENT" -X -w c32 -o "$T/c.jsonl" -- "$SF_WORKLOADS/compat32" "$T/work"
+	[ "$status" -eq 0 ]
+	# the security and io_uring types (tests/15-escape.bats checks their values)
+	mkdir "$T/esc" "$T/ring"
+	run "$SFAGENT" -X -w esc -o "$T/e.jsonl" -- "$SF_WORKLOADS/escape" "$T/esc" "$T/e.json"
+	[ "$status" -eq 0 ]
+	run "$SFAGENT" -X -w ring -o "$T/u.jsonl" -- "$SF_WORKLOADS/uring" "$T/ring" "$T/u.json"
+	[ "$status" -eq 0 ]
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" --all-types "$T/s.jsonl" "$T/c.jsonl" "$T/e.jsonl" "$T/u.jsonl"
+	echo "$output"
+	assert_success
+	assert_output --regexp ', 0 problems$'
+	# the check bites: an undocumented key, a wrong type, a missing key
+	sed -n 2p "$T/s.jsonl" | sed 's/}$/,"bogus":1}/' >"$T/bad.jsonl"
+	grep -m1 '"file.rename"' "$T/s.jsonl" | sed 's/"flags":"[^"]*"/"flags":0/' >>"$T/bad.jsonl"
+	grep -m1 '"process.fork"' "$T/s.jsonl" | sed 's/"ret":[0-9]*,//' >>"$T/bad.jsonl"
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$T/bad.jsonl"
+	assert_failure
+	assert_output --partial 'not documented for it'
+	assert_output --partial 'documented as string'
+	assert_output --partial 'lacks `ret` (documented: always)'
 }
 
 @test "32-bit syscalls (int \$0x80 from a 64-bit program) are traced too" {

@@ -150,8 +150,8 @@ PY
 			'by("process.exec")[0]["argv"] == ["/bin/sh", "/workload.sh"]' \
 			'all(e["container"] == ev[0]["container"] for e in ev)' \
 			'all(e["cgroup"] == ev[0]["cgroup"] for e in ev[1:-1])' \
-			'len([e for e in by("process.exec") if e["argv"] == ["/bin/sh", "/workload.sh"]]) == 1' \
-			'len([e for e in by("process.exec") if e["argv"] == ["cat", "/tmp/greeting"]]) == 1'
+			'len([e for e in by("process.exec") if e.get("argv") == ["/bin/sh", "/workload.sh"]]) == 1' \
+			'len([e for e in by("process.exec") if e.get("argv") == ["cat", "/tmp/greeting"]]) == 1'
 		assert_nothing_left "$f"
 	done
 	assert_stream "$T/a.jsonl" \

@@ -69,10 +69,10 @@ teardown() {
 		'not by("stream.missed")'
 }
 
-@test "mqtt: queue smaller than the outage backlog: what is missing is what stream.missed says" {
+@test "mqtt: no spool, queue smaller than the outage backlog: what is missing is what stream.missed says" {
 	mqtt_start 17313
 	sub_start a 'q/#'
-	"$SFAGENT" -X -w small -q 50 -b 127.0.0.1 -p 17313 -t q/x -- "$SINKLOAD" opens 3000 1000 \
+	"$SFAGENT" -X -w small -q 50 --spool-max 0 -b 127.0.0.1 -p 17313 -t q/x -- "$SINKLOAD" opens 3000 1000 \
 		2>"$SINK_DIR/agent.err" &
 	AGENT_PID=$!
 	wait_for 30 grep -q '"file.open"' "$SINK_DIR/a.out"
@@ -184,10 +184,10 @@ require_certificate true"
 	assert_output --partial 'cannot read --mqtt-cafile `nope.crt`'
 }
 
-@test "mqtt: broker gone at exit: bounded wait, loss told on stderr and in the totals" {
+@test "mqtt: no spool, broker gone at exit: bounded wait, loss told on stderr and in the totals" {
 	mqtt_start 17317
 	sub_start a 'g/#'
-	"$SFAGENT" -X -w gone --drain-timeout 1 -b 127.0.0.1 -p 17317 -t g/x -o "$SINK_DIR/f.jsonl" \
+	"$SFAGENT" -X -w gone --drain-timeout 1 --spool-max 0 -b 127.0.0.1 -p 17317 -t g/x -o "$SINK_DIR/f.jsonl" \
 		-- "$SINKLOAD" opens 400 2000 2>"$SINK_DIR/agent.err" &
 	AGENT_PID=$!
 	wait_for 30 grep -q '"file.open"' "$SINK_DIR/a.out"

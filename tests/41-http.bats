@@ -103,8 +103,8 @@ assert end["missed_sink"] == end["events"], end
 	assert_success
 }
 
-@test "http: small queue while the collector is down: loss equals stream.missed counts" {
-	"$SFAGENT" -X -w small -q 40 --http http://127.0.0.1:17335/ --http-batch 10 \
+@test "http: no spool, small queue while the collector is down: loss equals stream.missed counts" {
+	"$SFAGENT" -X -w small -q 40 --spool-max 0 --http http://127.0.0.1:17335/ --http-batch 10 \
 		--http-interval 20 -- "$SINKLOAD" opens 1500 1000 2>"$SINK_DIR/agent.err" &
 	AGENT_PID=$!
 	wait_for 20 grep -q 'retrying with backoff' "$SINK_DIR/agent.err"
@@ -134,7 +134,7 @@ assert end["missed_sink"] == end["events"], end
 	assert_seq_no_gaps "$SINK_DIR/http/bodies.ndjson"
 	assert_stream "$SINK_DIR/http/bodies.ndjson" 'ev[-1]["type"] == "stream.end"'
 	# without the CA the certificate is not trusted: retried, then counted
-	run "$SFAGENT" -X -w untrusted --http https://127.0.0.1:17336/ --drain-timeout 1 \
+	run "$SFAGENT" -X -w untrusted --http https://127.0.0.1:17336/ --drain-timeout 1 --spool-max 0 \
 		-o "$SINK_DIR/f.jsonl" -- /bin/true
 	assert_success
 	assert_output --partial 'retrying with backoff'

@@ -80,6 +80,24 @@ check_pieces() {
 		'ev[0]["seq"] > 1 and ev[-1]["type"] == "stream.end"'
 }
 
+@test "rotate: --max-files ignores planted FILE.EPOCH names (future epoch, another owner)" {
+	echo planted >"$SINK_DIR/p.jsonl.9999999999"
+	echo planted >"$SINK_DIR/p.jsonl.1000"
+	chown 65534 "$SINK_DIR/p.jsonl.1000"
+	run "$SFAGENT" -X -w keep --max-size 1 --max-files 2 -o "$SINK_DIR/p.jsonl" \
+		-- "$SINKLOAD" opens 20000
+	assert_success
+	# the planted files are neither pruned nor counted: two real ones stay
+	[ "$(cat "$SINK_DIR/p.jsonl.9999999999")" = planted ]
+	[ "$(cat "$SINK_DIR/p.jsonl.1000")" = planted ]
+	rm "$SINK_DIR/p.jsonl.9999999999" "$SINK_DIR/p.jsonl.1000"
+	check_pieces "$SINK_DIR/p.jsonl"
+	[ "$(wc -l <"$SINK_DIR/pieces")" -eq 3 ]
+	assert_stream "$SINK_DIR/joined" \
+		'[e["seq"] for e in ev] == list(range(ev[0]["seq"], ev[0]["seq"] + len(ev)))' \
+		'ev[-1]["type"] == "stream.end"'
+}
+
 @test "rotate: SIGHUP reopens the file (logrotate moved it away)" {
 	"$SFAGENT" -X -w hup -o "$SINK_DIR/h.jsonl" -- "$SINKLOAD" opens 30 100000 &
 	AGENT_PID=$!

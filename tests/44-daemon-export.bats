@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Daemon mode exporting per container to MQTT and HTTP: a real mosquitto and
 # real mosquitto_sub subscribers, the real HTTP receiver, a real `sfagent -D`
-# and real runc containers through the real sfhook.  Ports 17600-17619.
+# and real runc containers through the real sfhook.  The broker and the
+# receiver on free ports (D_MQTT, D_HTTP), found at the suite's start.
 
 load test_helper
 load hook_helper
@@ -10,17 +11,21 @@ load helpers/sinks # after hook_helper: its wait_for (SECONDS CMD...) is used
 setup_file() {
 	hook_suite_setup
 	export SINK_DIR="$HT/sinks"
+	export SFAGENT_SPOOL_DIR="$HT/spool"
 	mkdir -p "$SINK_DIR"
+	D_MQTT=$(free_port)
+	D_HTTP=$(free_port)
+	export D_MQTT D_HTTP
 	broker_start
-	http_start 17602
+	http_start "$D_HTTP"
 	export MQTT_PORT HTTP_PORT HTTP_PID
 	start_main_daemon
 }
 
 # The suite's daemon; its pid in a file too, as a test may restart it.
 start_main_daemon() {
-	start_daemon -e hostT -b 127.0.0.1 -p 17601 --http http://127.0.0.1:17602/ingest \
-		--http-interval 100 --drain-timeout 20 -q 500
+	start_daemon -e hostT -b 127.0.0.1 -p "$D_MQTT" --http "http://127.0.0.1:$D_HTTP/ingest" \
+		--http-interval 100 --drain-timeout 20 -q 500 --spool-max 0
 	echo "$AGENT_PID" >"$HT/agent.pid"
 }
 
@@ -51,7 +56,7 @@ setup() {
 # The broker is stopped and started by some tests: its pid is kept in a file,
 # so that every test and the suite's teardown stop the one that runs.
 broker_start() {
-	mqtt_start 17601
+	mqtt_start "$D_MQTT"
 	echo "$MQTT_PID" >"$HT/mqtt.pid"
 }
 
@@ -402,10 +407,10 @@ PY
 
 @test "daemon command line: bad template, unreachable broker, bad URL, options without -b: clear, exit 2 or 1" {
 	local d="$HT/cli"
-	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" -b 127.0.0.1 -p 17601 -t 'fixed/topic'
+	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" -b 127.0.0.1 -p "$D_MQTT" -t 'fixed/topic'
 	assert_equal "$status" 2
 	assert_output --partial "has neither %w nor %c: every container would publish to one topic"
-	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" -b 127.0.0.1 -p 17601 -t 'a/#/%w'
+	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" -b 127.0.0.1 -p "$D_MQTT" -t 'a/#/%w'
 	assert_equal "$status" 2
 	assert_output --partial "holds a wildcard"
 	run "$SFAGENT" -D --socket "$d/s" --output-dir "$d/o" -b 127.0.0.1 -p 17619
@@ -453,8 +458,8 @@ PY
 	valgrind --suppressions="$SF_TOP/tests/valgrind.supp" --leak-check=full \
 		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
 		--error-exitcode=99 -q \
-		"$SFAGENT" -D --socket "$sock2" --output-dir "$HT/outvg" -e hostV -b 127.0.0.1 -p 17601 \
-		--http http://127.0.0.1:17602/vg --drain-timeout 3 -v 2>"$HT/vg.log" &
+		"$SFAGENT" -D --socket "$sock2" --output-dir "$HT/outvg" -e hostV -b 127.0.0.1 -p "$D_MQTT" \
+		--http "http://127.0.0.1:$D_HTTP/vg" --drain-timeout 3 -v 2>"$HT/vg.log" &
 	AGENT2_PID=$!
 	wait_for 120 grep -q "listening on" "$HT/vg.log"
 	SOCK="$sock2" make_bundle "$HT/bvg1" "$(busy 3)" \
@@ -490,11 +495,12 @@ PY
 	# the agent container's script and the ConfigMap's keys, broker set
 	python3 - "$SF_TOP/deploy/kubernetes/daemonset.yaml" "$SF_TOP/deploy/kubernetes/configmap.yaml" \
 		>"$HT/ds-agent.sh" <<'PY'
-import shlex, sys, yaml
+import os, shlex, sys, yaml
 ds = next(x for x in yaml.safe_load_all(open(sys.argv[1])) if x)
 cm = next(x for x in yaml.safe_load_all(open(sys.argv[2])) if x)
-env = dict(cm["data"], SFAGENT_BROKER="127.0.0.1", SFAGENT_PORT="17601",
-           SFAGENT_TOPIC_TEMPLATE="k8s/%h/%w", SFAGENT_HTTP_URL="http://127.0.0.1:17602/ds",
+env = dict(cm["data"], SFAGENT_BROKER="127.0.0.1", SFAGENT_PORT=os.environ["D_MQTT"],
+           SFAGENT_TOPIC_TEMPLATE="k8s/%h/%w",
+           SFAGENT_HTTP_URL="http://127.0.0.1:%s/ds" % os.environ["D_HTTP"],
            SFAGENT_EXTRA_ARGS="-v", NODE_NAME="node-a")
 for k, v in env.items():
     print("export %s=%s" % (k, shlex.quote(v)))

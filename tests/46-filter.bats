@@ -165,6 +165,55 @@ print("file %d events, mqtt %d" % (len(ev), len(want) - 2))
 PY
 }
 
+@test "filter: three outputs, three subsets of one run: file and MQTT filtered, HTTP the whole stream" {
+	mqtt_start 17361
+	sub_start m 'flt3/#'
+	http_start 17362
+	rm -rf "$T/work" && mkdir "$T/work"
+	run "$SFAGENT" -X -w three -o "$T/file.jsonl" -b 127.0.0.1 -p 17361 -t flt3/x \
+		--http http://127.0.0.1:17362/in --http-interval 50 \
+		--file-filter '[type file] & ![path = */b]' --mqtt-filter '[priority >= 300] | [ret < 0]' -- \
+		"$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"
+	[ "$status" -eq 3 ]
+	wait_for 30 has_end "$SINK_DIR/m.out"
+	wait_for 30 has_end "$SINK_DIR/http/bodies.ndjson"
+	unique_stream "$SINK_DIR/m.out" "$T/mqtt.jsonl"
+	assert_seq_no_gaps "$SINK_DIR/http/bodies.ndjson"
+	python3 - "$SINK_DIR/http/bodies.ndjson" "$T/file.jsonl" "$T/mqtt.jsonl" <<'PY'
+import json, sys
+from fnmatch import fnmatchcase as glob
+full, fil, mq = ([json.loads(l) for l in open(p)] for p in sys.argv[1:4])
+ev = [e for e in full if not e["type"].startswith("stream.")]
+sel_file = lambda e: e["type"].startswith("file.") and not ("path" in e and glob(e["path"], "*/b"))
+sel_mqtt = lambda e: e["type"] in ("process.exec", "process.setuid", "file.chmod", "file.chown") or e.get("ret", 0) < 0
+for name, got, sel in (("file", fil, sel_file), ("mqtt", mq, sel_mqtt)):
+    want = [e for e in full if e["type"].startswith("stream.") or sel(e)]
+    assert got == want, "%s: %d records, want %d" % (name, len(got), len(want))
+    assert full[-1]["sink_filtered"][name] == len(ev) - (len(want) - 2), (name, full[-1])
+    assert full[0]["sink_filters"][name], full[0]
+assert "http" not in full[-1]["sink_filtered"]
+assert full[-1]["filtered"] == 0 and full[-1]["events"] == len(ev)
+print("http %d events, file %d, mqtt %d" % (len(ev), len(fil) - 2, len(mq) - 2))
+PY
+}
+
+@test "filter: every named field the decoder gives is a filter key; fields filter newer types" {
+	# the names decode_sec.c gives its kv_*() calls, all in one filter
+	f=$(grep -o 'kv_[a-z]*(v, "[a-z_0-9]*"' "$SF_TOP/agent/encoders/decode_sec.c" |
+		sed 's/.*"\(.*\)"/[field.\1 = 1]/' | sort -u | paste -sd'|')
+	[ -n "$f" ]
+	run "$SFAGENT" -X -w fields --filter "$f" -o "$T/fields.jsonl" -- /bin/true
+	assert_success
+	run "$SFAGENT" -X -w fs --filter '[fstype = tmpfs] | [flags = *CLONE_NEWNS*] | [flags = *O_CREAT*]' \
+		-o "$T/fs.jsonl" -- unshare -m sh -c "mount -t tmpfs none /mnt; echo x >$T/created"
+	assert_success
+	assert_stream "$T/fs.jsonl" \
+		"[e['fstype'] for e in by('fs.mount')] == ['tmpfs']" \
+		"[e['flags'] for e in by('ns.unshare')] == ['CLONE_NEWNS']" \
+		"one('file.open', path='$T/created')['flags'] == 'O_WRONLY|O_CREAT|O_TRUNC'" \
+		"set(e['type'] for e in ev[1:-1]) == {'fs.mount', 'ns.unshare', 'file.open'}"
+}
+
 @test "filter: @FILE with comments; bad filters exit 2 with one line" {
 	printf '# only what runs\n[type process.exec]  # execs\n| [type process.exit] # exits\n' >"$T/keep.filter"
 	run "$SFAGENT" -X -w ff --filter "@$T/keep.filter" -o "$T/ff.jsonl" -- /bin/true
@@ -193,4 +242,18 @@ PY
 	run -2 "$SFAGENT" -D --select '[pid = 1]' --socket "$T/s.sock"
 	assert_output --partial "sfagent: select: \`pid\` is a key of events"
 	[ ! -e "$T/x" ]
+}
+
+@test "filter: valgrind: stream and output filters, event keys, @FILE: no leak, no invalid access" {
+	printf '# file events under /etc, and whatever root does\n[type file] & [path = /etc/*] | [uid = 0]\n' >"$T/f"
+	run valgrind --suppressions="$SF_TOP/tests/valgrind.supp" --leak-check=full \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=99 -q "$SFAGENT" -X -w vg --filter "@$T/f" -o "$T/v.jsonl" \
+		--file-filter '![type cap] & [comm != nosuch*]' -- /bin/sh -c 'cat /etc/hostname >/dev/null'
+	echo "$output" | grep -v "unhandled eBPF" || true
+	assert_success
+	assert_stream "$T/v.jsonl" \
+		"ev[-1]['type'] == 'stream.end' and ev[-1]['filtered'] > 0" \
+		"one('file.open', path='/etc/hostname')" \
+		"not by('cap.capable')"
 }

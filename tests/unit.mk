@@ -6,9 +6,9 @@ UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-DSF_VERSION='"$(VERSION)"' $(SF_INCLUDES) -Itests/unit
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
 UNIT_SRCS := agent/agent.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
-	agent/sinks/sink_http.c agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c \
+	agent/sinks/sink_http.c agent/sinks/sink_nats.c agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c \
 	$(wildcard agent/encoders/*.c) agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
-	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_topic.c agent/modes/bundle.c \
+	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_topic.c agent/modes/bundle.c \
 	lib/util.c lib/cgroup.c lib/json.c lib/oci.c lib/proto.c lib/formats.c $(wildcard agent/filter/*.c) \
 	agent/seccomp/seccomp_profile.c agent/seccomp/seccomp_record.c agent/daemon/budget.c
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
@@ -21,14 +21,23 @@ $(BUILD)/unit-obj/%.o: %.c
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,UNIT,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lpthread
+	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lnats -lz -lpthread
 
 # test workloads (plain programs the suites run under sfagent)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))
+# escape and uring also run in busybox containers: static; uring needs liburing
+WL_LDFLAGS_escape := -static
+WL_LDFLAGS_uring := -static -luring
 $(BUILD)/tests/%: tests/workloads/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -no-pie -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+	$(Q)$(CC) -O2 -no-pie -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< $(WL_LDFLAGS_$*)
+
+# the JetStream consumer of the NATS suite (tests/49-nats.bats)
+$(BUILD)/tests/natsread: tests/helpers/natsread.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lnats
 
 # static copies for containers (a busybox rootfs has no libc): bind-mounted in
 STATIC_WORKLOADS := $(BUILD)/tests/static/flood
@@ -37,4 +46,4 @@ $(BUILD)/tests/static/%: tests/workloads/%.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -static -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
 
-unit: $(UNIT_TESTS) $(WORKLOADS) $(STATIC_WORKLOADS)
+unit: $(UNIT_TESTS) $(WORKLOADS) $(STATIC_WORKLOADS) $(BUILD)/tests/natsread

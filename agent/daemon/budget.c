@@ -37,7 +37,7 @@ static uint64_t stream_bytes(struct workload *wl, unsigned nfiles)
 	uint64_t n = (uint64_t)wl->out.len * nfiles;
 
 	for (int i = 0; i < wl->nsinks; i++)
-		if (sink_is_file(wl->sinks[i]))
+		if (sink_file_is(wl->sinks[i]))
 			n += sink_file_bytes(wl->sinks[i]);
 	return n;
 }
@@ -49,7 +49,7 @@ struct budget *budget_new(const struct sf_options *o, struct budget_dir *dir,
 	unsigned nfiles = 0;
 
 	for (int i = 0; i < wl->nsinks; i++)
-		nfiles += sink_is_file(wl->sinks[i]);
+		nfiles += sink_file_is(wl->sinks[i]);
 	if (!o->stream_rate && !((o->stream_max_bytes || dir->max) && nfiles))
 		return NULL;
 	b = xzalloc(sizeof(*b));

@@ -30,7 +30,7 @@ struct daemon_reg {
 	int nfiles;
 	char *topics[SF_EXPORT_MAX]; /* MQTT topics it publishes to */
 	int ntopics;
-	bool http;
+	bool http, nats;
 	bool fallback; /* an export fell back to the default file */
 	enum daemon_phase phase;
 	uint64_t deadline_ns; /* monotonic: when the current phase gives up */

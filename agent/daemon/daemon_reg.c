@@ -392,12 +392,32 @@ static void export_fallback(struct daemon_reg *r, struct export_notes *nt,
 	r->fallback = true;
 }
 
+/* nats: the agent's --nats-subject (default sfagent.%h.%w); nats:SUBJECT:
+ * that template.  One per stream. */
+static int open_nats(struct daemon *d, struct workload *wl,
+		     struct daemon_reg *r, const struct sf_export *e,
+		     struct sf_error **err)
+{
+	if (r->nats)
+		return 0;
+	if (!d->o->nats_url)
+		return sf_usage(
+			err, ANN_EXPORT
+			" asks for nats but the agent has no NATS servers: start it with --nats URL, or export to a file");
+	if (sink_open_spec(d->a, wl, "nats", e->arg, err) < 0)
+		return -1;
+	r->nats = true;
+	return 0;
+}
+
 static int open_network(struct daemon *d, struct workload *wl,
 			struct daemon_reg *r, const struct sf_export *e,
 			const struct sf_msg *req, struct sf_error **err)
 {
 	if (e->kind == SF_EXPORT_MQTT)
 		return open_mqtt(d, wl, r, e, req, err);
+	if (e->kind == SF_EXPORT_NATS)
+		return open_nats(d, wl, r, e, err);
 	if (e->kind != SF_EXPORT_HTTP || r->http)
 		return 0;
 	if (e->arg)

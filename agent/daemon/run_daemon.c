@@ -48,11 +48,14 @@ static void handle(void *ctx, const struct sf_msg *req, struct sf_msg *reply)
 
 int daemon_check_exports(struct daemon *d, struct sf_error **err)
 {
-	const struct sf_options *o = d->o;
+	/* the check's sinks send nothing: no spool of their own */
+	struct sf_options check = *d->o;
+	const struct sf_options *o = &check;
 	const char *tmpl = o->topic ? o->topic : SINK_TOPIC_DEFAULT;
 	cleanup_free char *t1 = NULL, *t2 = NULL, *id = NULL;
 	struct sink *s;
 
+	check.spool_max = 0;
 	if (o->broker) {
 		t1 = sink_topic_expand(o->topic_root ? o->topic_root
 						     : SINK_TOPIC_ROOT_DEFAULT,
@@ -85,6 +88,19 @@ int daemon_check_exports(struct daemon *d, struct sf_error **err)
 	if (o->http_url) {
 		/* URL and --http-cafile; the collector may come later */
 		s = sink_http_open(o, o->http_url, err);
+		if (!s)
+			return -1;
+		sink_close(s);
+	}
+	if (o->nats_url) {
+		cleanup_free char *subject = sink_topic_expand_nats(
+			o->nats_subject ? o->nats_subject : SINK_NATS_DEFAULT,
+			d->a->exporter, "w1", "c1", err);
+
+		/* servers, credentials, TLS and --nats-stream now */
+		if (!subject)
+			return sf_error_wrap(err, "--nats-subject");
+		s = sink_nats_open(o, subject, d->a->exporter, true, err);
 		if (!s)
 			return -1;
 		sink_close(s);

@@ -16,7 +16,7 @@
 
 #include "util.h"
 
-#define O_TMPFILE_BITS 020000000 /* the kernel's; includes O_DIRECTORY */
+#define O_TMPFILE_BITS 020000000 /* the kernel's __O_TMPFILE */
 
 static void str_set(struct decode_str *d, const char *s, size_t cap,
 		    bool truncated, bool fault)
@@ -68,26 +68,33 @@ static bool by_fd(struct decode_event *v, int64_t fd)
 	return true;
 }
 
-/* "SIGTERM" from a table made once; "0"; "SIG77" for one with no name */
-static const char *signal_name(char buf[16], int sig)
-{
-	static char names[65][12];
-	const char *n;
+/* Signal names, made once: "SIGTERM"; "SIG77" for one with no name. */
+static char signal_names[65][12];
 
-	if (sig == 0)
-		return "0";
-	if (sig > 0 && sig <= 64 && names[sig][0])
-		return names[sig];
-	n = sig > 0 ? sigabbrev_np(sig) : NULL;
-	if (n && sig <= 64 && strlen(n) < sizeof(names[0]) - 3) {
-		snprintf(names[sig], sizeof(names[0]), "SIG%s", n);
-		return names[sig];
+static __attribute__((noinline)) const char *signal_name_slow(char buf[16],
+							      int sig)
+{
+	const char *n = sig > 0 ? sigabbrev_np(sig) : NULL;
+
+	if (n && sig <= 64 && strlen(n) < sizeof(signal_names[0]) - 3) {
+		snprintf(signal_names[sig], sizeof(signal_names[0]), "SIG%s",
+			 n);
+		return signal_names[sig];
 	}
 	if (n)
 		snprintf(buf, 16, "SIG%.12s", n);
 	else
 		snprintf(buf, 16, "SIG%d", sig);
 	return buf;
+}
+
+static inline const char *signal_name(char buf[16], int sig)
+{
+	if (sig == 0)
+		return "0";
+	if (sig > 0 && sig <= 64 && signal_names[sig][0])
+		return signal_names[sig];
+	return signal_name_slow(buf, sig);
 }
 
 /* ---- one function per event type or class -------------------------- */
@@ -133,7 +140,8 @@ static void dec_two_paths(struct decode_event *v, const void *raw)
 	dirfd1(v, e->arg0);
 	v->newdirfd = e->arg1;
 	v->flags = e->arg2;
-	v->flag_names = NULL;
+	v->flag_names = e->hdr.type == SF_EV_RENAME ? &decode_rename_flags
+						    : &decode_link_flags;
 	v->has |= DECODE_HAS_FLAGS;
 }
 
@@ -179,7 +187,11 @@ static void dec_exec(struct decode_event *v, const void *raw)
 	v->argv = e->argv;
 	v->argv_len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX;
 	v->argv_truncated = e->hdr.flags & SF_F_ARGV_TRUNC;
-	v->has |= DECODE_HAS_ARGV;
+	/* a failed exec is seen at the syscall's exit, where the arguments
+	 * are no longer read: none captured is not "no arguments" */
+	if (!(e->hdr.flags & SF_F_HAS_RET) || e->hdr.ret >= 0)
+		v->has |= DECODE_HAS_ARGV;
+	decode_sec_exec(v, raw); /* what really ran: exe_*, cwd */
 }
 
 static void dec_fork(struct decode_event *v, const void *raw)
@@ -190,6 +202,13 @@ static void dec_fork(struct decode_event *v, const void *raw)
 	v->child_tid = e->child_tid;
 	v->thread = e->hdr.flags & SF_F_THREAD;
 	v->has |= DECODE_HAS_CHILD;
+	/* what fork/clone returned in the parent: the child's pid, for a
+	 * new thread its tid */
+	if (!v->has_ret) {
+		v->has_ret = true;
+		v->ret = e->child_tid;
+	}
+	decode_sec_fork(v, raw); /* ns_flags */
 }
 
 static void dec_exit(struct decode_event *v, const void *raw)
@@ -203,6 +222,8 @@ static void dec_exit(struct decode_event *v, const void *raw)
 	v->core_dumped = st & 0x80;
 	v->thread = e->hdr.flags & SF_F_THREAD;
 	v->has |= DECODE_HAS_EXIT;
+	if (!v->exit_sig)
+		v->has |= DECODE_HAS_EXIT_CODE;
 	if (v->exit_sig) {
 		v->sig = v->exit_sig;
 		v->sig_name = signal_name(v->sig_buf, v->sig);
@@ -288,6 +309,8 @@ static void dec_cap(struct decode_event *v, const void *raw)
 	v->has |= DECODE_HAS_CAP;
 }
 
+#define dec_sec decode_sec
+
 /* ---- the table: one line per event type ----------------------------- */
 
 struct decode_entry {
@@ -340,6 +363,7 @@ int decode_event(struct decode_event *v, const void *raw, size_t size)
 	v->ret = h->ret;
 	v->interrupted = h->flags & SF_F_INTERRUPTED;
 	v->compat = h->flags & SF_F_COMPAT;
+	decode_sec_hdr(v, raw);
 	d->fill(v, raw);
 	return DECODE_OK;
 }
@@ -485,4 +509,25 @@ const struct decode_flagset decode_open_flags = {
 	.bits = open_bits,
 	.n = sizeof(open_bits) / sizeof(open_bits[0]),
 	.accmode = true,
+};
+
+static const struct decode_flag rename_bits[] = {
+	{1u << 0, "RENAME_NOREPLACE"},
+	{1u << 1, "RENAME_EXCHANGE"},
+	{1u << 2, "RENAME_WHITEOUT"},
+};
+
+const struct decode_flagset decode_rename_flags = {
+	.bits = rename_bits,
+	.n = sizeof(rename_bits) / sizeof(rename_bits[0]),
+};
+
+static const struct decode_flag link_bits[] = {
+	{0x400, "AT_SYMLINK_FOLLOW"},
+	{0x1000, "AT_EMPTY_PATH"},
+};
+
+const struct decode_flagset decode_link_flags = {
+	.bits = link_bits,
+	.n = sizeof(link_bits) / sizeof(link_bits[0]),
 };

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "decode_sec.h"
 #include "sfagent.h"
 
 /* A string of the record: not NUL-terminated at len in every case. */
@@ -35,6 +36,11 @@ struct decode_str {
 	bool fault; /* the kernel side could not read it: no value */
 };
 
+static inline size_t decode_str_len(const struct decode_str *d)
+{
+	return d->len;
+}
+
 /* Names for the bits of a flags argument. */
 struct decode_flag {
 	uint64_t bit;
@@ -44,9 +50,11 @@ struct decode_flagset {
 	const struct decode_flag *bits;
 	size_t n;
 	bool accmode; /* open(2): O_RDONLY/O_WRONLY/O_RDWR come first */
-	const char *none; /* what no bit set is called */
+	const char *none; /* what no bit set is called (NULL: "0") */
 };
 extern const struct decode_flagset decode_open_flags;
+extern const struct decode_flagset decode_rename_flags;
+extern const struct decode_flagset decode_link_flags;
 
 enum decode_has {
 	DECODE_HAS_PATH = 1u << 0, /* path (exec: the filename) */
@@ -58,7 +66,9 @@ enum decode_has {
 	DECODE_HAS_MODE = 1u << 6, /* mode (07777 bits) */
 	DECODE_HAS_OWNER = 1u << 7, /* owner, group (chown) */
 	DECODE_HAS_LENGTH = 1u << 8, /* length (truncate) */
-	DECODE_HAS_ARGV = 1u << 9, /* argv, argv_len, argv_truncated */
+	DECODE_HAS_ARGV = 1u << 9, /* argv, argv_len, argv_truncated: a
+				     * successful exec (a failed one's argv
+				     * is not captured) */
 	DECODE_HAS_CHILD = 1u << 10, /* child_pid, child_tid, thread */
 	DECODE_HAS_EXIT = 1u << 11, /* wait_status .. core_dumped, thread */
 	DECODE_HAS_CRED = 1u << 12, /* old_* and new_* */
@@ -72,6 +82,7 @@ enum decode_has {
 	DECODE_HAS_TARGET = 1u << 20, /* kill: target_pid, target_tid, target */
 	DECODE_HAS_SIG = 1u << 21, /* sig, sig_name (kill; exit: killed) */
 	DECODE_HAS_CAP = 1u << 22, /* cap, cap_name, cap_result, granted */
+	DECODE_HAS_EXIT_CODE = 1u << 23, /* exit: it exited (not killed) */
 };
 
 /* The event classes: which raw struct a type comes in. */
@@ -85,6 +96,7 @@ enum decode_class {
 	DECODE_CLASS_NET,
 	DECODE_CLASS_KILL,
 	DECODE_CLASS_CAP,
+	DECODE_CLASS_SEC, /* struct sf_sec_event: fields in x (decode_sec.h) */
 };
 
 /*
@@ -120,7 +132,39 @@ enum decode_class {
 	X(BIND, "net.bind", NET, net_event, net)                            \
 	X(LISTEN, "net.listen", NET, net_event, net)                        \
 	X(KILL, "signal.kill", KILL, kill_event, kill)                      \
-	X(CAPABLE, "cap.capable", CAP, cap_event, cap)
+	X(CAPABLE, "cap.capable", CAP, cap_event, cap)                      \
+	X(PTRACE, "process.ptrace", SEC, sec_event, sec)                    \
+	X(VM_READ, "process.vm_read", SEC, sec_event, sec)                  \
+	X(VM_WRITE, "process.vm_write", SEC, sec_event, sec)                \
+	X(UNSHARE, "ns.unshare", SEC, sec_event, sec)                       \
+	X(SETNS, "ns.setns", SEC, sec_event, sec)                           \
+	X(MOUNT, "fs.mount", SEC, sec_event, sec)                           \
+	X(UMOUNT, "fs.umount", SEC, sec_event, sec)                         \
+	X(PIVOT_ROOT, "fs.pivot_root", SEC, sec_event, sec)                 \
+	X(CHROOT, "fs.chroot", SEC, sec_event, sec)                         \
+	X(FSOPEN, "fs.fsopen", SEC, sec_event, sec)                         \
+	X(FSMOUNT, "fs.fsmount", SEC, sec_event, sec)                       \
+	X(MOVE_MOUNT, "fs.move_mount", SEC, sec_event, sec)                 \
+	X(OPEN_TREE, "fs.open_tree", SEC, sec_event, sec)                   \
+	X(MODULE_LOAD, "kernel.module_load", SEC, sec_event, sec)           \
+	X(MODULE_DELETE, "kernel.module_delete", SEC, sec_event, sec)       \
+	X(KEXEC_LOAD, "kernel.kexec_load", SEC, sec_event, sec)             \
+	X(BPF, "bpf.call", SEC, sec_event, sec)                             \
+	X(PERF_OPEN, "perf.open", SEC, sec_event, sec)                      \
+	X(OPEN_BY_HANDLE, "file.open_by_handle", SEC, sec_event, sec)       \
+	X(SETXATTR, "file.setxattr", SEC, sec_event, sec)                   \
+	X(REMOVEXATTR, "file.removexattr", SEC, sec_event, sec)             \
+	X(MEM_EXEC, "mem.exec", SEC, sec_event, sec)                        \
+	X(MEMFD_CREATE, "file.memfd_create", SEC, sec_event, sec)           \
+	X(DUP, "fd.dup", SEC, sec_event, sec)                               \
+	X(SENDTO, "net.sendto", NET, net_event, net)                        \
+	X(URING_SETUP, "io_uring.setup", SEC, sec_event, sec)               \
+	X(URING_REGISTER, "io_uring.register", SEC, sec_event, sec)         \
+	X(URING_OP, "io_uring.op", SEC, sec_event, sec)                     \
+	X(USERFAULTFD, "process.userfaultfd", SEC, sec_event, sec)          \
+	X(KEY_ADD, "key.add", SEC, sec_event, sec)                          \
+	X(KEY_REQUEST, "key.request", SEC, sec_event, sec)                  \
+	X(KEY_CTL, "key.ctl", SEC, sec_event, sec)
 /* clang-format on */
 
 /* A format's table of writers, indexed by type: {DECODE_EVENTS(...)} */
@@ -192,6 +236,10 @@ struct decode_event {
 	const char *cap_name;
 	int32_t cap_result; /* 0 granted, else -errno */
 	bool granted;
+
+	/* named extra fields: every type's via/opcode/suppressed, the
+	 * security types' own fields, exec's image, fork's namespaces */
+	struct decode_extra x;
 };
 
 enum decode_status {

@@ -25,25 +25,35 @@ void encode_util_flags(struct sbuf *o, const struct decode_event *v)
 	const struct decode_flagset *fs = v->flag_names;
 	const struct decode_flag *b = fs ? fs->bits : NULL;
 	size_t n = fs ? fs->n : 0, i = 0;
+	uint64_t rest = v->flags;
 
 	sbuf_putc(o, '"');
 	if (fs && fs->accmode) {
 		accmode(o, v->flags);
+		rest &= ~(uint64_t)O_ACCMODE;
 	} else {
 		/* the first name has no '|' before it */
 		while (i < n && (v->flags & b[i].bit) != b[i].bit)
 			i++;
-		if (i < n)
-			sbuf_puts(o, b[i++].name);
-		else
+		if (i < n) {
+			sbuf_puts(o, b[i].name);
+			rest &= ~b[i++].bit;
+		} else if (!rest) {
 			sbuf_puts(o, fs && fs->none ? fs->none : "0");
+		}
 	}
 	for (; i < n; i++) {
 		if ((v->flags & b[i].bit) == b[i].bit) {
 			sbuf_putc(o, '|');
 			sbuf_puts(o, b[i].name);
+			rest &= ~b[i].bit;
 		}
 	}
+	/* bits without a name are kept, as a number */
+	if (rest)
+		sbuf_printf(o, "%s0x%llx",
+			    o->data[o->len - 1] == '"' ? "" : "|",
+			    (unsigned long long)rest);
 	sbuf_putc(o, '"');
 }
 
@@ -69,4 +79,50 @@ void encode_util_wrap_native_end(struct sbuf *o)
 {
 	o->len--;
 	sbuf_lit(o, "}\n");
+}
+
+static void extra_one(struct sbuf *o, const struct decode_kv *kv, bool strings)
+{
+	sbuf_lit(o, ",\"");
+	sbuf_puts(o, kv->key);
+	sbuf_lit(o, "\":");
+	switch (kv->kind) {
+	case DECODE_KV_INT:
+		if (strings)
+			sbuf_putc(o, '"');
+		sbuf_i64(o, kv->i);
+		if (strings)
+			sbuf_putc(o, '"');
+		break;
+	case DECODE_KV_HEX:
+		sbuf_printf(o, "\"0x%llx\"", (unsigned long long)kv->i);
+		break;
+	case DECODE_KV_BOOL:
+		if (strings)
+			sbuf_puts(o, kv->i ? "\"true\"" : "\"false\"");
+		else
+			sbuf_puts(o, kv->i ? "true" : "false");
+		break;
+	case DECODE_KV_STR:
+		if (!kv->s)
+			sbuf_lit(o, "null");
+		else
+			sbuf_json_str(o, kv->s, kv->len);
+		if (kv->truncated) {
+			sbuf_lit(o, ",\"");
+			sbuf_puts(o, kv->key);
+			sbuf_puts(o, strings ? "_truncated\":\"true\""
+					     : "_truncated\":true");
+		}
+		break;
+	}
+}
+
+void encode_util_extra(struct sbuf *o, const struct decode_event *v,
+		       unsigned from, unsigned to, bool strings)
+{
+	if (to > v->x.n)
+		to = v->x.n;
+	for (unsigned i = from; i < to; i++)
+		extra_one(o, &v->x.kv[i], strings);
 }

@@ -38,9 +38,11 @@ static char *resolve_program(const char *prog, struct sf_error **err)
 	if (strchr(prog, '/')) {
 		if (is_executable(prog))
 			return xstrdup(prog);
-		sf_usage(err, "program `%s` %s", prog,
-			 access(prog, F_OK) == 0 ? "is not an executable file"
-						 : "not found");
+		sf_usage(
+			err, "program `%s` %s", prog,
+			access(prog, F_OK) == 0
+				? "is not an executable file: make it executable (chmod +x) or run another"
+				: "not found: check the path");
 		return NULL;
 	}
 	dirs = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
@@ -52,8 +54,113 @@ static char *resolve_program(const char *prog, struct sf_error **err)
 		if (is_executable(cand))
 			return steal_pointer(&cand);
 	}
-	sf_usage(err, "program `%s` not found in PATH", prog);
+	sf_usage(
+		err,
+		"program `%s` not found in PATH: install it, or give its path (./%s)",
+		prog, prog);
 	return NULL;
+}
+
+/* Forks the program into the cgroup at cgpath.  *exec_errno: why it could
+ * not be run (0 if it runs).  Returns the child's pid or -1. */
+static pid_t spawn(const char *prog, char **argv, const sigset_t *oldmask,
+		   const char *cgpath, int *exec_errno, struct sf_error **err)
+{
+	int pipefd[2];
+	pid_t child;
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return sf_fail(err, errno, "pipe");
+	child = fork();
+	if (child < 0) {
+		sf_fail(err, errno, "fork");
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return -1;
+	}
+	if (child == 0) {
+		int e;
+
+		close(pipefd[0]);
+		sigprocmask(SIG_SETMASK, oldmask, NULL);
+		signal(SIGPIPE, SIG_DFL);
+		e = -cgdir_enter_self(cgpath);
+		if (!e) {
+			execv(prog, argv);
+			e = errno;
+		}
+		if (write(pipefd[1], &e, sizeof(e)) < 0)
+			_exit(126);
+		_exit(e == ENOENT ? 127 : 126);
+	}
+	close(pipefd[1]);
+	if (read(pipefd[0], exec_errno, sizeof(*exec_errno)) ==
+	    sizeof(*exec_errno))
+		log_error("cannot run `%s`: %s", prog, strerror(*exec_errno));
+	close(pipefd[0]);
+	return child;
+}
+
+struct supervised {
+	pid_t child;
+	int status; /* the child's wait status, once done */
+	bool done;
+};
+
+/* Runs the consumer loop until the program and everything it started are
+ * gone; SIGINT/SIGTERM stop it politely, then by force. */
+static int supervise(struct agent *a, int sigfd, struct workload *wl,
+		     struct cgdir *cg, struct supervised *c,
+		     struct sf_error **err)
+{
+	bool term_sent = false;
+	uint64_t term_deadline = 0;
+
+	for (;;) {
+		struct signalfd_siginfo si;
+
+		if (agent_wait(a, sigfd, c->done ? 20 : 200, &si) < 0)
+			return sf_fail(err, errno, "wait for events");
+		if (si.ssi_signo == SIGCHLD) {
+			pid_t w;
+			int st;
+
+			while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
+				if (w == c->child) {
+					c->status = st;
+					c->done = true;
+				}
+			}
+		} else if (si.ssi_signo == SIGHUP) {
+			agent_reopen(a); /* logrotate */
+		} else if ((si.ssi_signo == SIGINT &&
+			    si.ssi_code != SI_KERNEL) ||
+			   si.ssi_signo == SIGTERM) {
+			/* A terminal's ^C reaches the program itself; a kill
+			 * aimed at sfagent ends the workload, politely first. */
+			if (!term_sent) {
+				log_info("signal %d: stopping workload `%s`",
+					 si.ssi_signo, wl->name);
+				/* once reaped, the pid may belong to someone else */
+				if (!c->done)
+					kill(c->child, SIGTERM);
+				else
+					cgdir_terminate(cg);
+				term_sent = true;
+				term_deadline =
+					sf_monotonic_ns() + TERM_GRACE_NS;
+			} else {
+				cgdir_kill(cg);
+			}
+		}
+		if (term_sent && term_deadline &&
+		    sf_monotonic_ns() > term_deadline) {
+			cgdir_kill(cg);
+			term_deadline = 0;
+		}
+		if (c->done && !cgdir_populated(cg))
+			return 0;
+	}
 }
 
 int run_execute(const struct sf_options *o, struct sf_error **err)
@@ -63,15 +170,12 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 	cleanup_free char *prog = NULL, *mnt = NULL, *base = NULL,
 			  *cgname = NULL;
 	cleanup_close int sigfd = -1;
-	int pipefd[2] = {-1, -1};
 	struct cgdir cg = {.events_fd = -1};
+	struct supervised c = {.child = -1};
 	struct agent a;
 	struct workload *wl;
 	sigset_t oldmask;
-	pid_t child = -1;
-	int child_status = 0, exec_errno = 0, ret = -1;
-	bool child_done = false, term_sent = false;
-	uint64_t term_deadline = 0;
+	int exec_errno = 0, ret = -1;
 
 	if (!shell_argv[0] || !*shell_argv[0])
 		shell_argv[0] = "/bin/sh";
@@ -102,101 +206,20 @@ int run_execute(const struct sf_options *o, struct sf_error **err)
 	wl->cgroup_path = xstrdup(cg.path + strlen(mnt));
 	if (stream_begin(&a, wl, 0, err) < 0)
 		goto out;
-	if (pipe2(pipefd, O_CLOEXEC) < 0) {
-		sf_fail(err, errno, "pipe");
+	c.child = spawn(prog, argv, &oldmask, cg.path, &exec_errno, err);
+	if (c.child < 0 || supervise(&a, sigfd, wl, &cg, &c, err) < 0)
 		goto out;
-	}
-
-	child = fork();
-	if (child < 0) {
-		sf_fail(err, errno, "fork");
-		goto out;
-	}
-	if (child == 0) {
-		int e;
-
-		close(pipefd[0]);
-		sigprocmask(SIG_SETMASK, &oldmask, NULL);
-		signal(SIGPIPE, SIG_DFL);
-		e = -cgdir_enter_self(cg.path);
-		if (!e) {
-			execv(prog, argv);
-			e = errno;
-		}
-		if (write(pipefd[1], &e, sizeof(e)) < 0)
-			_exit(126);
-		_exit(e == ENOENT ? 127 : 126);
-	}
-	close(pipefd[1]);
-	pipefd[1] = -1;
-	if (read(pipefd[0], &exec_errno, sizeof(exec_errno)) ==
-	    sizeof(exec_errno))
-		log_error("cannot run `%s`: %s", prog, strerror(exec_errno));
-	close(pipefd[0]);
-	pipefd[0] = -1;
-
-	for (;;) {
-		struct signalfd_siginfo si;
-
-		if (agent_wait(&a, sigfd, child_done ? 20 : 200, &si) < 0) {
-			sf_fail(err, errno, "wait for events");
-			goto out;
-		}
-		if (si.ssi_signo == SIGCHLD) {
-			pid_t w;
-			int st;
-
-			while ((w = waitpid(-1, &st, WNOHANG)) > 0) {
-				if (w == child) {
-					child_status = st;
-					child_done = true;
-				}
-			}
-		} else if (si.ssi_signo == SIGHUP) {
-			agent_reopen(&a); /* logrotate */
-		} else if ((si.ssi_signo == SIGINT &&
-			    si.ssi_code != SI_KERNEL) ||
-			   si.ssi_signo == SIGTERM) {
-			/* A terminal's ^C reaches the program itself; a kill
-			 * aimed at sfagent ends the workload, politely first. */
-			if (!term_sent) {
-				log_info("signal %d: stopping workload `%s`",
-					 si.ssi_signo, wl->name);
-				/* once reaped, the pid may belong to someone else */
-				if (!child_done)
-					kill(child, SIGTERM);
-				else
-					cgdir_terminate(&cg);
-				term_sent = true;
-				term_deadline =
-					sf_monotonic_ns() + TERM_GRACE_NS;
-			} else {
-				cgdir_kill(&cg);
-			}
-		}
-		if (term_sent && term_deadline &&
-		    sf_monotonic_ns() > term_deadline) {
-			cgdir_kill(&cg);
-			term_deadline = 0;
-		}
-		if (child_done && !cgdir_populated(&cg))
-			break;
-	}
 	ret = exec_errno ? (exec_errno == ENOENT ? 127 : 126)
-			 : sf_exit_status(child_status);
+			 : sf_exit_status(c.status);
 out:
-	if (child > 0 && !child_done) {
+	if (c.child > 0 && !c.done) {
 		cgdir_kill(&cg);
-		waitpid(child, NULL, 0);
+		waitpid(c.child, NULL, 0);
 	}
 	if (wl && wl->cgid)
 		stream_finish(&a, wl);
 	if (cg.path)
 		cgdir_remove(&cg);
-	if (pipefd[0] >= 0)
-		close(pipefd[0]);
-	if (pipefd[1] >= 0)
-		close(pipefd[1]);
 	agent_fini(&a);
 	return ret;
 }

@@ -50,6 +50,9 @@ struct sink {
 	/* Records lost.  Sinks with threads add to it from those threads:
 	 * read it with sink_dropped(). */
 	uint64_t dropped;
+	/* Of those, dropped because the spool was full (stream.missed
+	 * reason spool_full); read with sink_dropped_spool(). */
+	uint64_t dropped_spool;
 	char *desc; /* "file /var/log/x.jsonl" for messages */
 	/* "file", "mqtt", "http" when opened by kind (sink_open_spec); NULL:
 	 * ops->name says it */
@@ -64,6 +67,20 @@ static inline uint64_t sink_dropped(const struct sink *s)
 static inline void sink_count_dropped(struct sink *s, uint64_t n)
 {
 	__atomic_fetch_add(&s->dropped, n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t sink_dropped_spool(const struct sink *s)
+{
+	return __atomic_load_n(&s->dropped_spool, __ATOMIC_RELAXED);
+}
+
+/* Counted in both: dropped_spool is the part of dropped it explains.  The
+ * total first: a reader that reads the spool part first never sees it
+ * exceed the total. */
+static inline void sink_count_dropped_spool(struct sink *s, uint64_t n)
+{
+	__atomic_fetch_add(&s->dropped, n, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&s->dropped_spool, n, __ATOMIC_SEQ_CST);
 }
 
 static inline int sink_write_control(struct sink *s, const char *buf,
@@ -135,7 +152,7 @@ struct sink *sink_file_open_conf(const char *path,
 struct sink *sink_file_openat(int dirfd, const char *name, int fd, char *desc,
 			      const struct sink_file_conf *c,
 			      struct sf_error **err);
-bool sink_is_file(const struct sink *s);
+bool sink_file_is(const struct sink *s);
 /* A file sink's bytes on disk: its file, and the rotated files it keeps
  * when it rotates. */
 uint64_t sink_file_bytes(const struct sink *s);
@@ -150,6 +167,19 @@ struct sink *sink_mqtt_open(const struct sf_options *o, const char *topic,
 struct sink *sink_mqtt_open_background(const struct sf_options *o,
 				       const char *topic, const char *client_id,
 				       struct sf_error **err);
+/* NATS JetStream (--nats): connects before returning when wait (else in
+ * the background, as the daemon does); exporter goes into each record's
+ * Nats-Msg-Id. */
+struct sink *sink_nats_open(const struct sf_options *o, const char *subject,
+			    const char *exporter, bool wait,
+			    struct sf_error **err);
+#define SINK_NATS_DEFAULT "sfagent.%h.%w"
+/* %h, %w, %c and %% in a NATS subject template; no wildcards (* >), no
+ * spaces, no empty tokens; in values '.', '*', '>', spaces and control
+ * characters become '_'.  NULL and a usage error otherwise. */
+char *sink_topic_expand_nats(const char *tmpl, const char *exporter,
+			     const char *workload, const char *container_id,
+			     struct sf_error **err);
 /* HTTP: POSTs batches from a thread of its own. */
 struct sink *sink_http_open(const struct sf_options *o, const char *url,
 			    struct sf_error **err);

@@ -129,9 +129,11 @@ static int file_open_fd(struct sink_file *f, bool append, struct sf_error **err)
 		if (fd < 0)
 			return -1;
 	} else {
+		/* a new file after a rotation is never a link someone
+		 * planted in the rotated one's place */
 		fd = open(f->path,
 			  O_WRONLY | O_CREAT | O_CLOEXEC |
-				  (append ? O_APPEND : O_TRUNC),
+				  (append ? O_APPEND : O_TRUNC | O_NOFOLLOW),
 			  0640);
 		if (fd < 0)
 			return open_error(f->path, err);
@@ -243,10 +245,14 @@ static void scan_rotated(struct sink_file *f, bool prune)
 		struct rotated x;
 		struct stat st;
 
+		/* only what this agent could have rotated: a name planted
+		 * with a future epoch (or by another user) would sort newest
+		 * and get the real rotated files pruned */
 		if (rotated_key(de->d_name, base, blen, &x.epoch, &x.n) < 0 ||
+		    x.epoch > (unsigned long long)time(NULL) + 60 ||
 		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) <
 			    0 ||
-		    !S_ISREG(st.st_mode))
+		    !S_ISREG(st.st_mode) || st.st_uid != geteuid())
 			continue;
 		if (n == cap)
 			r = xrealloc(r,
@@ -575,7 +581,7 @@ struct sink *sink_file_openat(int dirfd, const char *name, int fd, char *desc,
 	return &f->base;
 }
 
-bool sink_is_file(const struct sink *s)
+bool sink_file_is(const struct sink *s)
 {
 	return s->ops == &file_ops;
 }

@@ -178,6 +178,7 @@ struct sink *sink_http_open(const struct sf_options *o, const char *url,
 		.window = 1,
 		.interval_ns = o->http_interval_ms * 1000000ull,
 		.drain_timeout = o->drain_timeout,
+		.kind = "http",
 	};
 	struct sink_http *h;
 
@@ -190,6 +191,7 @@ struct sink *sink_http_open(const struct sf_options *o, const char *url,
 		return NULL;
 	}
 	h = xzalloc(sizeof(*h));
+	sink_net_conf_spool(&c, o);
 	sink_net_init(&h->net, &http_net_ops, &c,
 		      xasprintf("HTTP collector %s", url));
 	h->url = xstrdup(url);

@@ -350,8 +350,10 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 		.batch = o->mqtt_batch,
 		.window = WINDOW,
 		.drain_timeout = o->drain_timeout,
+		.kind = "mqtt",
 	};
 
+	sink_net_conf_spool(&c, o);
 	sink_net_init(&m->net, &mqtt_net_ops, &c,
 		      xasprintf("MQTT %s topic `%s`", uri, topic));
 	m->topic = xstrdup(topic);

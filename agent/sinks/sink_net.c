@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "options.h"
 #include "sink_net.h"
 
 #define BACKOFF_MIN_NS	(100 * 1000000ull)
@@ -55,12 +56,17 @@ static void delivered(struct sink_net *n)
 
 static void set_down(struct sink_net *n, const char *why)
 {
-	if (why && !n->failing) {
+	if (why && !n->failing && n->spool)
+		log_warn(
+			"%s: %s; retrying with backoff, keeping up to %llu bytes in the spool `%s`",
+			n->base.desc, why, (unsigned long long)n->spool_max,
+			sink_spool_path(n->spool));
+	else if (why && !n->failing)
 		log_warn(
 			"%s: %s; retrying with backoff, keeping up to %llu records",
 			n->base.desc, why, (unsigned long long)n->q.max_rec);
+	if (why)
 		n->failing = true;
-	}
 	n->state = SINK_NET_DOWN;
 	n->gen++;
 	n->inflight = 0;
@@ -93,6 +99,13 @@ void sink_net_down(struct sink_net *n, const char *why)
 	pthread_mutex_unlock(&n->q.mu);
 }
 
+/* What the queue freed at its head leaves the spool. */
+static void spool_acked(struct sink_net *n, bool force)
+{
+	if (n->spool && n->q.done_mark)
+		sink_spool_ack(n->spool, n->q.done_mark, force);
+}
+
 void sink_net_acked(struct sink_net *n, uint64_t id, uint32_t gen)
 {
 	pthread_mutex_lock(&n->q.mu);
@@ -100,6 +113,7 @@ void sink_net_acked(struct sink_net *n, uint64_t id, uint32_t gen)
 		n->inflight--;
 	/* even from an older connection: the destination has it */
 	sinkq_ack(&n->q, id);
+	spool_acked(n, false);
 	delivered(n);
 	pthread_mutex_unlock(&n->q.mu);
 }
@@ -142,6 +156,7 @@ static void sent(struct sink_net *n, enum sink_net_sent r, uint64_t id,
 		if (gen == n->gen && n->inflight)
 			n->inflight--;
 		sinkq_ack(&n->q, id);
+		spool_acked(n, false);
 		delivered(n);
 		break;
 	case SINK_NET_REJECTED:
@@ -151,6 +166,7 @@ static void sent(struct sink_net *n, enum sink_net_sent r, uint64_t id,
 			n->inflight--;
 		sink_count_dropped(&n->base, nrec);
 		sinkq_ack(&n->q, id);
+		spool_acked(n, false);
 		break;
 	case SINK_NET_RESEND:
 		if (gen == n->gen && n->state == SINK_NET_UP)
@@ -162,6 +178,22 @@ static void sent(struct sink_net *n, enum sink_net_sent r, uint64_t id,
 			set_down(n, why[0] ? why : NULL);
 		break;
 	}
+}
+
+void sink_net_rejected(struct sink_net *n, uint64_t id, uint32_t gen)
+{
+	struct sinkq_msg *m;
+	uint64_t first;
+
+	pthread_mutex_lock(&n->q.mu);
+	first = n->q.count ? sinkq_at(&n->q, 0)->id : 0;
+	if (n->q.count && id >= first && id - first < n->q.count) {
+		m = sinkq_at(&n->q, id - first);
+		if (!(m->flags & SINKQ_ACKED))
+			sent(n, SINK_NET_REJECTED, id, gen, m->nrec - m->nctl,
+			     "");
+	}
+	pthread_mutex_unlock(&n->q.mu);
 }
 
 static void send_some(struct sink_net *n)
@@ -222,6 +254,20 @@ static int connect_locked(struct sink_net *n)
 	return rc;
 }
 
+/* Memory holds what is in flight: read the spool into the free room. */
+static void spool_fill(struct sink_net *n)
+{
+	struct sink_spool_rec r;
+
+	if (!n->spool)
+		return;
+	while (n->q.nrec < n->q.max_rec && sink_spool_next(n->spool, &r))
+		sinkq_put(&n->q, r.data, r.len, r.control, r.tag, r.rid,
+			  r.mark);
+	/* the acked position reaches the disk when acks pause */
+	spool_acked(n, false);
+}
+
 static void *sender(void *arg)
 {
 	struct sink_net *n = arg;
@@ -230,6 +276,7 @@ static void *sender(void *arg)
 	while (!n->stop) {
 		uint64_t now = mono_ns();
 
+		spool_fill(n);
 		if (n->state == SINK_NET_DOWN && now >= n->retry_at) {
 			connect_locked(n);
 			continue;
@@ -240,7 +287,9 @@ static void *sender(void *arg)
 		if (n->state == SINK_NET_DOWN && n->retry_at < now + IDLE_NS)
 			wait_until(n, n->retry_at);
 		else if (!(n->state == SINK_NET_UP && n->inflight < n->window &&
-			   n->q.next < n->q.count))
+			   n->q.next < n->q.count) &&
+			 !(n->spool && n->q.nrec < n->q.max_rec &&
+			   sink_spool_unread(n->spool)))
 			wait_until(n, now + IDLE_NS);
 	}
 	pthread_mutex_unlock(&n->q.mu);
@@ -259,17 +308,33 @@ static void stop_thread(struct sink_net *n)
 	n->thread_running = false;
 }
 
-/* Gone for good: stop sending so the queue can be emptied safely. */
+/* Gone for good: stop sending so the queue can be emptied safely.  With a
+ * spool, what is not delivered stays there for the next start: not lost,
+ * not counted. */
 static void give_up(struct sink_net *n)
 {
-	uint64_t lost;
+	uint64_t lost, kept = 0;
 
 	/* a send may be under way: stop the thread before emptying the queue */
 	stop_thread(n);
 	pthread_mutex_lock(&n->q.mu);
+	if (n->dead) {
+		pthread_mutex_unlock(&n->q.mu);
+		return; /* given up already: told then */
+	}
 	lost = sinkq_discard(&n->q);
+	if (n->spool) {
+		spool_acked(n, true);
+		kept = lost + sink_spool_unread(n->spool);
+		lost = 0;
+	}
 	n->dead = true;
 	pthread_mutex_unlock(&n->q.mu);
+	if (kept)
+		log_warn(
+			"%s: %llu records not delivered within %us: kept in the spool `%s` for the next start",
+			n->base.desc, (unsigned long long)kept,
+			n->drain_timeout, sink_spool_path(n->spool));
 	if (!lost)
 		return;
 	sink_count_dropped(&n->base, lost);
@@ -278,12 +343,71 @@ static void give_up(struct sink_net *n)
 		n->base.desc, (unsigned long long)lost, n->drain_timeout);
 }
 
+/* Records still to deliver, in memory and in the spool. */
+static uint64_t pending(struct sink_net *n)
+{
+	return n->q.nrec + (n->spool ? sink_spool_unread(n->spool) : 0);
+}
+
+enum { REC_MEMORY, REC_SPOOLED, REC_FULL };
+
+/* Every record of buf to the spool, in one write; what it cannot keep
+ * because it is full is dropped (spool_full).  A spool that fails to write
+ * leaves the records to memory from then on (a record it had written in
+ * this batch before failing may then be sent twice: at-least-once). */
+static void write_spooled(struct sink_net *n, const char *buf, size_t len,
+			  bool control)
+{
+	const char *p, *end = buf + len, *nl;
+	uint64_t full = 0, dropped = 0;
+	size_t i;
+
+	n->verdict.len = 0;
+	for (p = buf; p < end; p = nl) {
+		char v = REC_MEMORY;
+
+		nl = memchr(p, '\n', end - p);
+		nl = nl ? nl + 1 : end;
+		if (sink_spool_add(n->spool, p, nl - p, control,
+				   n->q.next_rid)) {
+			n->q.next_rid++;
+			v = REC_SPOOLED;
+		} else if (sink_spool_ok(n->spool)) {
+			full++;
+			v = REC_FULL;
+		}
+		sbuf_putc(&n->verdict, v);
+	}
+	if (sink_spool_commit(n->spool) < 0 || !sink_spool_ok(n->spool)) {
+		for (p = buf, i = 0; p < end; p = nl, i++) {
+			nl = memchr(p, '\n', end - p);
+			nl = nl ? nl + 1 : end;
+			if (n->verdict.data[i] != REC_FULL &&
+			    !sinkq_put(&n->q, p, nl - p, control, n->q.tag,
+				       n->q.next_rid++, 0))
+				dropped++;
+		}
+	}
+	if (full)
+		sink_count_dropped_spool(&n->base, full);
+	if (dropped)
+		sink_count_dropped(&n->base, dropped);
+}
+
 static int net_write(struct sink *s, const char *buf, size_t len,
 		     struct sf_error **err)
 {
 	struct sink_net *n = (struct sink_net *)s;
-	uint64_t dropped = sinkq_push(&n->q, buf, len, false);
+	uint64_t dropped;
 
+	if (n->spool) {
+		pthread_mutex_lock(&n->q.mu);
+		write_spooled(n, buf, len, false);
+		pthread_cond_broadcast(&n->q.cv);
+		pthread_mutex_unlock(&n->q.mu);
+		return 0;
+	}
+	dropped = sinkq_push(&n->q, buf, len, false);
 	if (dropped)
 		sink_count_dropped(s, dropped);
 	return 0;
@@ -294,6 +418,13 @@ static int net_write_control(struct sink *s, const char *buf, size_t len,
 {
 	struct sink_net *n = (struct sink_net *)s;
 
+	if (n->spool) {
+		pthread_mutex_lock(&n->q.mu);
+		write_spooled(n, buf, len, true);
+		pthread_cond_broadcast(&n->q.cv);
+		pthread_mutex_unlock(&n->q.mu);
+		return 0;
+	}
 	sinkq_push(&n->q, buf, len, true);
 	return 0;
 }
@@ -308,10 +439,10 @@ static int net_flush(struct sink *s, struct sf_error **err)
 	pthread_mutex_lock(&n->q.mu);
 	n->draining = true;
 	pthread_cond_broadcast(&n->q.cv);
-	while (n->q.count && !n->dead && mono_ns() < deadline)
+	while (pending(n) && !n->dead && mono_ns() < deadline)
 		wait_until(n, deadline);
 	n->draining = false;
-	left = n->q.count != 0;
+	left = pending(n) != 0;
 	pthread_mutex_unlock(&n->q.mu);
 	if (left)
 		give_up(n);
@@ -333,7 +464,7 @@ static uint64_t net_drain(struct sink *s, bool give)
 		n->draining = true;
 		pthread_cond_broadcast(&n->q.cv);
 	}
-	left = n->q.nrec;
+	left = pending(n);
 	pthread_mutex_unlock(&n->q.mu);
 	return left;
 }
@@ -344,8 +475,10 @@ static bool net_congested(struct sink *s)
 	bool c;
 
 	pthread_mutex_lock(&n->q.mu);
-	c = !n->dead && (n->state != SINK_NET_UP || n->failing ||
-			 n->q.nrec >= n->q.max_rec);
+	c = !n->dead &&
+	    (n->state != SINK_NET_UP || n->failing ||
+	     (!n->spool && n->q.nrec >= n->q.max_rec) ||
+	     (n->spool && sink_spool_bytes(n->spool) >= n->spool_max));
 	pthread_mutex_unlock(&n->q.mu);
 	return c;
 }
@@ -357,8 +490,17 @@ static void net_close(struct sink *s)
 	stop_thread(n);
 	if (n->ops->close)
 		n->ops->close(n);
+	if (n->spool) {
+		pthread_mutex_lock(&n->q.mu);
+		spool_acked(n, true);
+		pthread_mutex_unlock(&n->q.mu);
+	}
+	sink_spool_close(n->spool);
 	sinkq_fini(&n->q);
 	sbuf_free(&n->scratch);
+	sbuf_free(&n->verdict);
+	free(n->spool_dir);
+	free(n->spool_kind);
 	free(s->desc);
 	free(n);
 }
@@ -372,6 +514,20 @@ static const struct sink_ops net_sink_ops = {
 	.drain = net_drain,
 	.congested = net_congested,
 };
+
+void sink_net_conf_spool(struct sink_net_conf *c, const struct sf_options *o)
+{
+	const char *env = getenv("SFAGENT_SPOOL_DIR");
+
+	c->spool_max = o->spool_max;
+	c->spool_dir_given = o->spool_dir != NULL;
+	if (o->spool_dir)
+		c->spool_dir = o->spool_dir;
+	else if (env && *env)
+		c->spool_dir = env;
+	else
+		c->spool_dir = SINK_SPOOL_DIR_DEFAULT;
+}
 
 void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 		   const struct sink_net_conf *c, char *desc)
@@ -389,13 +545,54 @@ void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 	n->drain_timeout = c->drain_timeout;
 	n->backoff = BACKOFF_MIN_NS;
 	n->state = SINK_NET_DOWN;
+	if (c->spool_dir && c->spool_max) {
+		n->spool_dir = xstrdup(c->spool_dir);
+		n->spool_kind = xstrdup(c->kind ? c->kind : "net");
+		n->spool_max = c->spool_max;
+		n->spool_dir_given = c->spool_dir_given;
+	}
+}
+
+/* The spool's name: the kind and a hash of the destination (the sink's
+ * description names the server and the topic or URL). */
+static char *spool_key(const struct sink_net *n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	for (const char *p = n->base.desc; *p; p++)
+		h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+	return xasprintf("%s-%016llx", n->spool_kind, (unsigned long long)h);
+}
+
+static int open_spool(struct sink_net *n, struct sf_error **err)
+{
+	cleanup_error struct sf_error *e = NULL;
+	cleanup_free char *key = NULL;
+
+	if (!n->spool_dir)
+		return 0;
+	key = spool_key(n);
+	n->spool = sink_spool_open(n->spool_dir, key, n->base.desc,
+				   n->spool_max, n->q.tag, &e);
+	if (n->spool)
+		return 0;
+	if (n->spool_dir_given) {
+		*err = steal_pointer(&e);
+		return sf_error_wrap(err, "%s", n->base.desc);
+	}
+	log_warn("%s: %s; keeping records in memory only (-q)", n->base.desc,
+		 e->msg);
+	return 0;
 }
 
 int sink_net_start(struct sink_net *n, struct sf_error **err)
 {
-	/* pthread_create returns its error; it does not set errno */
-	int e = pthread_create(&n->thread, NULL, sender, n);
+	int e;
 
+	if (open_spool(n, err) < 0)
+		return -1;
+	/* pthread_create returns its error; it does not set errno */
+	e = pthread_create(&n->thread, NULL, sender, n);
 	if (e != 0)
 		return sf_fail(err, e, "%s: cannot start the sender thread",
 			       n->base.desc);

@@ -12,6 +12,11 @@
  * still undelivered when the drain time is over are counted in
  * base.dropped, which the stream reports as stream.missed.
  *
+ * With a spool (--spool-dir, --spool-max), every record goes to disk first
+ * and the sender reads it back into the queue, which then holds only what
+ * is in flight (-q records); a record leaves the spool once acknowledged.
+ * A full spool drops the newest records, counted as spool_full.
+ *
  * Locking: n->q.mu guards the state.  The ops are called by the sender
  * thread without it.  The sink_net_up/down/acked/resend calls take it, so a
  * protocol's own threads (paho's callbacks) may call them at any time.
@@ -20,6 +25,7 @@
 #define SF_SINK_NET_H
 
 #include "sink.h"
+#include "sink_spool.h"
 #include "sinkq.h"
 
 enum sink_net_state { SINK_NET_DOWN, SINK_NET_CONNECTING, SINK_NET_UP };
@@ -65,11 +71,18 @@ struct sink_net_ops {
 };
 
 struct sink_net_conf {
-	uint64_t max_rec; /* queue bound (-q) */
+	const char *kind; /* "mqtt": names the spool, with the description */
+	uint64_t max_rec; /* records in memory, in flight (-q) */
 	uint32_t batch; /* records per message */
 	unsigned window; /* messages in flight */
 	uint64_t interval_ns; /* a partial batch waits this long; 0: never */
 	unsigned drain_timeout; /* seconds (--drain-timeout) */
+	/* The spool (sink_spool.h): NULL dir or 0 bytes: memory only.
+	 * spool_dir_given: an unusable directory fails the open (else it
+	 * is told and the sink runs memory only). */
+	const char *spool_dir;
+	uint64_t spool_max;
+	bool spool_dir_given;
 };
 
 struct sink_net {
@@ -84,12 +97,22 @@ struct sink_net {
 	bool stop, dead, draining, failing, thread_running;
 	pthread_t thread;
 	struct sbuf scratch; /* the message being sent (sender thread) */
+	struct sink_spool *spool; /* NULL: memory only */
+	char *spool_dir, *spool_kind;
+	uint64_t spool_max;
+	bool spool_dir_given;
+	struct sbuf verdict; /* per record of a write: spooled or not */
 };
 
+struct sf_options;
+/* The spool settings from the command line (--spool-dir, --spool-max,
+ * $SFAGENT_SPOOL_DIR). */
+void sink_net_conf_spool(struct sink_net_conf *c, const struct sf_options *o);
 /* Sets up the base; takes desc ("MQTT ... topic `x`", for messages). */
 void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 		   const struct sink_net_conf *c, char *desc);
-/* Starts the sender thread.  On failure the caller closes the sink. */
+/* Opens the spool (replaying what an earlier run left), then starts the
+ * sender thread.  On failure the caller closes the sink. */
 int sink_net_start(struct sink_net *n, struct sf_error **err);
 /* Connects from the caller's thread (before sink_net_start, to check the
  * destination at open); returns what ops->connect returned. */
@@ -107,5 +130,7 @@ void sink_net_down(struct sink_net *n, const char *why);
 void sink_net_acked(struct sink_net *n, uint64_t id, uint32_t gen);
 /* A send on connection gen failed: send again from the first unacked. */
 void sink_net_resend(struct sink_net *n, uint32_t gen);
+/* Message id will never be taken: its ordinary records are dropped. */
+void sink_net_rejected(struct sink_net *n, uint64_t id, uint32_t gen);
 
 #endif

@@ -48,10 +48,11 @@ static const struct sink_kind file_kind = {
  * The sink kinds.  The order is the order sinks open in from the command
  * line: network sinks first, so one that fails leaves no file behind.
  */
-extern const struct sink_kind sink_mqtt_kind, sink_http_kind;
+extern const struct sink_kind sink_mqtt_kind, sink_http_kind, sink_nats_kind;
 static const struct sink_kind *const kinds[] = {
 	&sink_mqtt_kind,
 	&sink_http_kind,
+	&sink_nats_kind,
 	&file_kind,
 };
 

@@ -45,6 +45,10 @@ mqtt_start() {
 	wait_for 15 port_open "$MQTT_PORT"
 }
 
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 port_open() {
 	python3 -c 'import socket,sys; s=socket.create_connection(("127.0.0.1",int(sys.argv[1])),1)' "$1" 2>/dev/null
 }
@@ -97,6 +101,8 @@ PY
 
 sinks_setup() {
 	SINK_DIR="$(mktemp -d)"
+	# each test its own spool (the agent's default is /var/lib/sfagent/spool)
+	export SFAGENT_SPOOL_DIR="$SINK_DIR/spool"
 	SUB_PIDS=
 	MQTT_PID=
 	SINKLOAD="$SF_WORKLOADS/sinkload"

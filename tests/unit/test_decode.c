@@ -43,12 +43,12 @@ static void test_header(void)
 		   v.gid == 1001 && v.euid == 0 && v.cgid == 4242 &&
 		   v.slot == 3 && v.ts_boot == 99,
 	   "header ids");
-	ok(v.comm.len == 3 && !memcmp(v.comm.s, "cmd", 3), "comm");
+	ok(decode_str_len(&v.comm) == 3 && !memcmp(v.comm.s, "cmd", 3), "comm");
 	is_str(v.syscall, "openat", "syscall name");
 	ok(v.has_ret && v.ret == 5 && v.interrupted && v.compat,
 	   "ret, interrupted, compat");
-	ok((v.has & DECODE_HAS_PATH) && v.path.len == 6 && !v.path.fault &&
-		   !v.path.truncated,
+	ok((v.has & DECODE_HAS_PATH) && decode_str_len(&v.path) == 6 &&
+		   !v.path.fault && !v.path.truncated,
 	   "path");
 	ok((v.has & DECODE_HAS_DIRFD) && v.dirfd == -100, "dirfd is arg0");
 	ok((v.has & DECODE_HAS_FLAGS) && v.flags == (O_WRONLY | O_CREAT) &&
@@ -113,9 +113,9 @@ static void test_file_args(void)
 	f.arg0 = 5, f.arg1 = -100, f.arg2 = 1;
 	strcpy(f.path2, "new");
 	decode_event(&v, &f, sizeof(f));
-	ok((v.has & DECODE_HAS_PATH2) && v.path2.len == 3 && v.dirfd == 5 &&
-		   v.newdirfd == -100 && (v.has & DECODE_HAS_FLAGS) &&
-		   v.flags == 1,
+	ok((v.has & DECODE_HAS_PATH2) && decode_str_len(&v.path2) == 3 &&
+		   v.dirfd == 5 && v.newdirfd == -100 &&
+		   (v.has & DECODE_HAS_FLAGS) && v.flags == 1,
 	   "renameat2: olddirfd, newdirfd, flags");
 	hdr(&f.hdr, SF_EV_SYMLINK, 266);
 	f.arg0 = 8;
@@ -197,7 +197,7 @@ static void test_other_classes(void)
 	n.family = 1;
 	strcpy(n.unix_path, "/run/x.sock");
 	decode_event(&v, &n, sizeof(n));
-	ok((v.has & DECODE_HAS_UNIX) && v.unix_path.len == 11,
+	ok((v.has & DECODE_HAS_UNIX) && decode_str_len(&v.unix_path) == 11,
 	   "connect: unix path");
 	hdr(&n.hdr, SF_EV_SOCKET, 41);
 	n.type = 1 | 02000000 | 04000; /* SOCK_STREAM|SOCK_CLOEXEC|NONBLOCK */
@@ -219,6 +219,85 @@ static void test_other_classes(void)
 	c.cap = 1000;
 	decode_event(&v, &c, sizeof(c));
 	is_str(v.cap_name, "CAP_UNKNOWN", "cap out of range");
+}
+
+/* the json writer's record for raw, from `from` on */
+static const char *json_of(const void *raw, size_t size, const char *from)
+{
+	static struct workload w = {.name = "w", .slot = 3};
+	static struct sbuf b;
+	struct decode_event v;
+	const char *p;
+
+	b.len = 0;
+	if (decode_event(&v, raw, size) != DECODE_OK)
+		return "(refused)";
+	encoder_find("json")->ops->event(&b, &w, 1, 1, &v);
+	b.data[b.len - 1] = 0; /* the '\n' */
+	p = strstr(b.data, from);
+	return p ? p : b.data;
+}
+
+/* what issue 15 asked of the schema, on the decoder and the json writer */
+static void test_schema_fixes(void)
+{
+	struct sf_fork_event fk;
+	struct sf_exit_event ex;
+	struct sf_exec_event x;
+	struct sf_file_event f;
+	struct decode_event v;
+
+	hdr(&fk.hdr, SF_EV_FORK, 0);
+	fk.hdr.flags = SF_F_THREAD;
+	fk.child_pid = 100, fk.child_tid = 105;
+	decode_event(&v, &fk, sizeof(fk));
+	ok(v.has_ret && v.ret == 105, "fork: ret is what clone returned (tid)");
+
+	hdr(&ex.hdr, SF_EV_EXIT, 0);
+	ex.hdr.flags = 0;
+	ex.exit_code = 15;
+	is_str(json_of(&ex, sizeof(ex), ",\"sig\""),
+	       ",\"sig\":\"SIGTERM\",\"thread\":false}",
+	       "killed: sig, no exit_code");
+	ok(!strstr(json_of(&ex, sizeof(ex), "{"), "exit_code"),
+	   "killed: no exit_code key at all");
+
+	memset(&x, 0, sizeof(x));
+	x.exe.flags = x.cwd.flags = SF_KP_NONE; /* no image: no exe_* keys */
+	hdr(&x.hdr, SF_EV_EXEC, 59);
+	x.hdr.ret = -2;
+	strcpy(x.filename, "/nope");
+	x.argv_len = 0;
+	decode_event(&v, &x, sizeof(x));
+	ok(!(v.has & DECODE_HAS_ARGV), "failed exec: no argv captured");
+	is_str(json_of(&x, sizeof(x), ",\"filename\""),
+	       ",\"filename\":\"/nope\"}", "failed exec: no argv key");
+	x.hdr.ret = 0;
+	is_str(json_of(&x, sizeof(x), ",\"filename\""),
+	       ",\"filename\":\"/nope\",\"argv\":[]}",
+	       "exec without arguments: argv []");
+
+	hdr(&f.hdr, SF_EV_RENAME, 316);
+	f.arg0 = -100, f.arg1 = 7, f.arg2 = 1 | 4 | 0x40;
+	strcpy(f.path, "a");
+	strcpy(f.path2, "b");
+	is_str(json_of(&f, sizeof(f), ",\"olddirfd\""),
+	       ",\"olddirfd\":-100,\"newdirfd\":7,\"flags\":"
+	       "\"RENAME_NOREPLACE|RENAME_WHITEOUT|0x40\"}",
+	       "rename: dirfds integers, flags named, unnamed bits in hex");
+	f.arg2 = 0;
+	ok(strstr(json_of(&f, sizeof(f), ","), "\"flags\":\"0\"") != NULL,
+	   "rename: no flags is \"0\"");
+	hdr(&f.hdr, SF_EV_LINK, 265);
+	f.arg2 = 0x400;
+	ok(strstr(json_of(&f, sizeof(f), ","),
+		  "\"flags\":\"AT_SYMLINK_FOLLOW\"") != NULL,
+	   "linkat: AT_SYMLINK_FOLLOW");
+	hdr(&f.hdr, SF_EV_OPEN, 257);
+	f.arg1 = O_RDONLY | 020000; /* FASYNC has no name in the table */
+	ok(strstr(json_of(&f, sizeof(f), ","),
+		  "\"flags\":\"O_RDONLY|0x2000\"") != NULL,
+	   "open: an unnamed bit kept");
 }
 
 static bool one_json_line(struct sbuf *b)
@@ -324,6 +403,7 @@ int main(void)
 	test_header();
 	test_file_args();
 	test_other_classes();
+	test_schema_fixes();
 	test_malformed();
 	test_every_type_has_writers();
 	return tap_done();

@@ -205,11 +205,11 @@ static void test_cadets(void)
 	       "cadets exec: cmdline joined by spaces, escaped");
 
 	v = view(SF_EV_FORK, "process.fork", DECODE_CLASS_FORK, NULL);
-	v.has_ret = false;
+	v.ret = 12; /* the decoder sets it: the child */
 	v.has = DECODE_HAS_CHILD;
 	v.child_pid = 12;
-	is_str(enc("cadets", &v, ",\"sfagent_seq\""),
-	       ",\"sfagent_seq\":7,\"workload\":\"w\",\"retval\":12,"
+	is_str(enc("cadets", &v, ",\"retval\""),
+	       ",\"retval\":12,\"sfagent_seq\":7,\"workload\":\"w\","
 	       "\"arg_pid\":12}",
 	       "cadets fork: retval is the child pid");
 

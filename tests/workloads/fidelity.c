@@ -108,6 +108,16 @@ int main(int argc, char **argv)
 		die("chown");
 	if (truncate(path(dir, "b"), 4) < 0)
 		die("truncate");
+	/* flags the stream names: renameat2's and linkat's */
+	if (syscall(SYS_renameat2, AT_FDCWD, path(dir, "b"), AT_FDCWD,
+		    path(dir, "e"), 1 /* RENAME_NOREPLACE */) < 0 ||
+	    syscall(SYS_renameat2, AT_FDCWD, path(dir, "e"), AT_FDCWD,
+		    path(dir, "b"), 1) < 0)
+		die("renameat2");
+	if (linkat(AT_FDCWD, path(dir, "b"), AT_FDCWD, path(dir, "f"),
+		   AT_SYMLINK_FOLLOW) < 0)
+		die("linkat");
+	unlink(path(dir, "f"));
 	if (mkdir(path(dir, "sub"), 0750) < 0)
 		die("mkdir");
 	if (rmdir(path(dir, "sub")) < 0)
@@ -149,6 +159,14 @@ int main(int argc, char **argv)
 		die("bind unix");
 	close(ufd);
 	unlink(path(dir, "sock"));
+	/* a listening unix socket: net.listen names its path */
+	ufd = socket(AF_UNIX, SOCK_STREAM, 0);
+	snprintf(su.sun_path, sizeof(su.sun_path), "%s", path(dir, "lsock"));
+	if (bind(ufd, (struct sockaddr *)&su, sizeof(su)) < 0 ||
+	    listen(ufd, 1) < 0)
+		die("listen unix");
+	close(ufd);
+	unlink(path(dir, "lsock"));
 	/* an abstract unix name: a leading NUL, exactly addrlen bytes */
 	ufd = socket(AF_UNIX, SOCK_STREAM, 0);
 	memset(su.sun_path, 0, sizeof(su.sun_path));
@@ -185,6 +203,13 @@ int main(int argc, char **argv)
 	waitpid(exec_child, &st, 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st) != 5)
 		die("exec child");
+	/* an exec that fails: the event has its error and filename */
+	{
+		char *const args[] = { "nosuch", "arg", NULL };
+
+		if (execv(path(dir, "nosuch"), args) == 0 || errno != ENOENT)
+			die("exec nosuch");
+	}
 
 	/* signal: kill a child that waits */
 	kill_child = fork();

@@ -1,0 +1,469 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * NATS JetStream sink (cnats): the protocol part of a network sink
+ * (sink_net.h has the queue, the spool, the thread, backoff and drain).
+ *
+ * One record per message, published asynchronously with up to WINDOW
+ * acknowledgements outstanding; a record leaves the queue and the spool only
+ * once JetStream acknowledged it.  Every message carries a Nats-Msg-Id made
+ * of the exporter id, the stream's tag (the time its sink started, ns,
+ * kept across an agent restart by the spool) and the record's number in
+ * it, so what is sent again after a reconnect, a server failover or an
+ * agent restart is stored once within the stream's duplicate window:
+ * exactly once into the stream.  cnats reconnects by itself (to any server
+ * of --nats); its callbacks tell the base, which then sends again all that
+ * was not acknowledged.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include <nats/nats.h>
+
+#include "agent.h"
+#include "options.h"
+#include "sink_net.h"
+
+#define WINDOW	     256 /* acknowledgements outstanding */
+#define ACK_WAIT_MS  5000
+#define CONNECT_MS   2000
+#define SEND_HEADER  "Sfagent-Send" /* "QUEUE-ID GEN": which ack is whose */
+#define NATS_SERVERS 16
+
+struct sink_nats {
+	struct sink_net net; /* net.q.mu guards nc, js, closing, told */
+	natsOptions *opts;
+	natsConnection *nc;
+	jsCtx *js;
+	char *subject, *stream, *stream_subject, *exporter, *password;
+	bool create_stream, closing, told_no_stream;
+	int replicas;
+	char last_err[256]; /* the last connect failure, for the open */
+};
+
+static void on_disconnected(natsConnection *nc, void *ctx)
+{
+	struct sink_nats *s = ctx;
+	bool closing;
+
+	pthread_mutex_lock(&s->net.q.mu);
+	closing = s->closing;
+	pthread_mutex_unlock(&s->net.q.mu);
+	if (!closing)
+		sink_net_down(&s->net, "disconnected from the NATS servers");
+}
+
+static void on_reconnected(natsConnection *nc, void *ctx)
+{
+	struct sink_nats *s = ctx;
+
+	sink_net_up(&s->net);
+}
+
+/* The first record of a message is its id and connection: see nats_send. */
+static bool send_of(natsMsg *msg, uint64_t *id, uint32_t *gen)
+{
+	const char *v = NULL;
+	unsigned long long i;
+	unsigned g;
+
+	if (natsMsgHeader_Get(msg, SEND_HEADER, &v) != NATS_OK || !v ||
+	    sscanf(v, "%llu %u", &i, &g) != 2)
+		return false;
+	*id = i;
+	*gen = g;
+	return true;
+}
+
+static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
+		   void *ctx)
+{
+	struct sink_nats *s = ctx;
+	uint64_t id;
+	uint32_t gen;
+
+	if (!send_of(msg, &id, &gen))
+		goto out;
+	if (pa) {
+		sink_net_acked(&s->net, id, gen);
+	} else if (pae && (pae->Err == NATS_NO_RESPONDERS ||
+			   pae->ErrCode == JSStreamNotFoundErr)) {
+		/* nothing stores the subject, or a stream's leader is being
+		 * elected: keep the records, retry */
+		sink_net_down(
+			&s->net,
+			"JetStream did not answer for the subject (no stream takes it: create one or give --nats-stream NAME --nats-create-stream; or its leader is being elected)");
+	} else if (pae && pae->Err == NATS_TIMEOUT) {
+		sink_net_resend(&s->net, gen);
+	} else if (pae) {
+		/* the server refused it (too large, stream full with discard
+		 * new, ...): sending again would not help */
+		log_error("%s: JetStream refused a record: %s (error %d)",
+			  s->net.base.desc,
+			  pae->ErrText ? pae->ErrText
+				       : natsStatus_GetText(pae->Err),
+			  (int)pae->ErrCode);
+		sink_net_rejected(&s->net, id, gen);
+	}
+out:
+	natsMsg_Destroy(msg);
+}
+
+/* --nats-stream: there, or made with --nats-create-stream. */
+static int ensure_stream(struct sink_nats *s, jsCtx *js)
+{
+	const char *subjects[] = {s->stream_subject};
+	jsStreamInfo *si = NULL;
+	jsStreamConfig c;
+	jsErrCode jerr = 0;
+	natsStatus st;
+
+	st = js_GetStreamInfo(&si, js, s->stream, NULL, &jerr);
+	if (st == NATS_OK) {
+		jsStreamInfo_Destroy(si);
+		return 0;
+	}
+	if (jerr == JSStreamNotFoundErr && !s->create_stream) {
+		snprintf(
+			s->last_err, sizeof(s->last_err),
+			"JetStream stream `%s` does not exist (create it, or add --nats-create-stream)",
+			s->stream);
+		return -1;
+	}
+	if (jerr != JSStreamNotFoundErr) {
+		snprintf(s->last_err, sizeof(s->last_err),
+			 "JetStream stream `%s`: %s (error %d)", s->stream,
+			 natsStatus_GetText(st), (int)jerr);
+		return -1;
+	}
+	jsStreamConfig_Init(&c);
+	c.Name = s->stream;
+	c.Subjects = subjects;
+	c.SubjectsLen = 1;
+	c.Storage = js_FileStorage;
+	c.Replicas = s->replicas;
+	st = js_AddStream(&si, js, &c, NULL, &jerr);
+	if (st != NATS_OK && jerr != JSStreamNameExistErr) {
+		snprintf(
+			s->last_err, sizeof(s->last_err),
+			"cannot create JetStream stream `%s` for `%s` with %d replicas: %s (error %d)",
+			s->stream, s->stream_subject, s->replicas,
+			natsStatus_GetText(st), (int)jerr);
+		return -1;
+	}
+	jsStreamInfo_Destroy(si);
+	log_info(
+		"%s: created JetStream stream `%s` (subjects `%s`, %d replicas)",
+		s->net.base.desc, s->stream, s->stream_subject, s->replicas);
+	return 0;
+}
+
+static int nats_connect(struct sink_net *n)
+{
+	struct sink_nats *s = (struct sink_nats *)n;
+	natsConnection *nc = NULL;
+	jsCtx *js = NULL;
+	jsOptions jo;
+	natsStatus st;
+
+	pthread_mutex_lock(&n->q.mu);
+	nc = s->nc;
+	pthread_mutex_unlock(&n->q.mu);
+	if (nc) {
+		/* connected still (JetStream did not answer): try again now;
+		 * else cnats reconnects by itself and tells */
+		if (natsConnection_Status(nc) == NATS_CONN_STATUS_CONNECTED)
+			sink_net_up(n);
+		return 0;
+	}
+	st = natsConnection_Connect(&nc, s->opts);
+	if (st != NATS_OK) {
+		snprintf(s->last_err, sizeof(s->last_err), "%s",
+			 nats_GetLastError(NULL) ? nats_GetLastError(NULL)
+						 : natsStatus_GetText(st));
+		return -1;
+	}
+	jsOptions_Init(&jo);
+	jo.Wait = ACK_WAIT_MS;
+	jo.PublishAsync.MaxPending = WINDOW * 2;
+	jo.PublishAsync.AckHandler = on_ack;
+	jo.PublishAsync.AckHandlerClosure = s;
+	st = natsConnection_JetStream(&js, nc, &jo);
+	if (st != NATS_OK || (s->stream && ensure_stream(s, js) < 0)) {
+		if (st != NATS_OK)
+			snprintf(s->last_err, sizeof(s->last_err),
+				 "JetStream: %s", natsStatus_GetText(st));
+		jsCtx_Destroy(js);
+		natsConnection_Destroy(nc);
+		return -1;
+	}
+	pthread_mutex_lock(&n->q.mu);
+	s->nc = nc;
+	s->js = js;
+	pthread_mutex_unlock(&n->q.mu);
+	sink_net_up(n);
+	return 0;
+}
+
+static enum sink_net_sent nats_send(struct sink_net *n,
+				    const struct sink_net_msg *m, char *why,
+				    size_t why_len)
+{
+	struct sink_nats *s = (struct sink_nats *)n;
+	char id[200], q[48];
+	natsMsg *msg = NULL;
+	jsPubOptions po;
+	size_t len = m->len;
+	natsStatus st;
+
+	/* one bare JSON object per message, as on MQTT */
+	if (len && m->buf[len - 1] == '\n')
+		len--;
+	snprintf(id, sizeof(id), "%s.%llu.%llu", s->exporter,
+		 (unsigned long long)m->tag, (unsigned long long)m->rid);
+	snprintf(q, sizeof(q), "%llu %u", (unsigned long long)m->id, m->gen);
+	st = natsMsg_Create(&msg, s->subject, NULL, m->buf, (int)len);
+	if (st == NATS_OK)
+		st = natsMsgHeader_Set(msg, SEND_HEADER, q);
+	jsPubOptions_Init(&po);
+	po.MsgId = id;
+	po.MaxWait = ACK_WAIT_MS;
+	if (st == NATS_OK)
+		st = js_PublishMsgAsync(s->js, &msg, &po);
+	natsMsg_Destroy(msg);
+	if (st == NATS_OK)
+		return SINK_NET_PENDING;
+	if (st == NATS_CONNECTION_CLOSED ||
+	    st == NATS_CONNECTION_DISCONNECTED ||
+	    st == NATS_NOT_YET_CONNECTED) {
+		snprintf(why, why_len, "%s", natsStatus_GetText(st));
+		return SINK_NET_DOWN_NOW;
+	}
+	return SINK_NET_RESEND;
+}
+
+static void nats_close(struct sink_net *n)
+{
+	struct sink_nats *s = (struct sink_nats *)n;
+
+	pthread_mutex_lock(&n->q.mu);
+	s->closing = true;
+	pthread_mutex_unlock(&n->q.mu);
+	if (s->js)
+		jsCtx_Destroy(s->js);
+	if (s->nc) {
+		natsConnection_Close(s->nc);
+		natsConnection_Destroy(s->nc);
+	}
+	natsOptions_Destroy(s->opts);
+	free(s->subject);
+	free(s->stream);
+	free(s->stream_subject);
+	free(s->exporter);
+	if (s->password) {
+		explicit_bzero(s->password, strlen(s->password));
+		free(s->password);
+	}
+}
+
+static const struct sink_net_ops nats_net_ops = {
+	.connect = nats_connect,
+	.send = nats_send,
+	.close = nats_close,
+};
+
+/* Password from --nats-password-file, else $SFAGENT_NATS_PASSWORD. */
+static int read_password(const struct sf_options *o, char **out,
+			 struct sf_error **err)
+{
+	const char *env = getenv("SFAGENT_NATS_PASSWORD");
+	char *buf = NULL;
+	size_t len = 0;
+
+	*out = NULL;
+	if (o->nats_password_file) {
+		if (read_file(o->nats_password_file, &buf, &len, 4096, err) < 0)
+			return sf_error_wrap(
+				err,
+				"NATS password file (--nats-password-file)");
+		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+			buf[--len] = 0;
+		*out = buf;
+	} else if (env) {
+		*out = xstrdup(env);
+	}
+	return 0;
+}
+
+/* --nats URL[,URL...]: nats:// or tls://, at most NATS_SERVERS. */
+static int set_servers(natsOptions *no, const char *urls, bool *tls,
+		       struct sf_error **err)
+{
+	cleanup_free char *copy = xstrdup(urls);
+	const char *list[NATS_SERVERS];
+	int n = 0;
+
+	for (char *p = strtok(copy, ","); p; p = strtok(NULL, ",")) {
+		if (n == NATS_SERVERS)
+			return sf_usage(err, "--nats: at most %d servers",
+					NATS_SERVERS);
+		if (strncmp(p, "nats://", 7) != 0 &&
+		    strncmp(p, "tls://", 6) != 0)
+			return sf_usage(
+				err,
+				"bad --nats server `%s`: want nats://HOST:PORT or tls://HOST:PORT",
+				p);
+		*tls |= strncmp(p, "tls://", 6) == 0;
+		list[n++] = p;
+	}
+	if (!n)
+		return sf_usage(err, "--nats needs a server URL");
+	if (natsOptions_SetServers(no, list, n) != NATS_OK)
+		return sf_usage(err, "bad --nats `%s`: %s", urls,
+				nats_GetLastError(NULL));
+	return 0;
+}
+
+static int set_auth(struct sink_nats *s, const struct sf_options *o, bool tls,
+		    struct sf_error **err)
+{
+	natsOptions *no = s->opts;
+	natsStatus st = NATS_OK;
+
+	if (read_password(o, &s->password, err) < 0)
+		return -1;
+	if (s->password && !o->nats_user)
+		return sf_usage(err,
+				"a NATS password is given but no --nats-user");
+	if (o->nats_creds)
+		st = natsOptions_SetUserCredentialsFromFiles(no, o->nats_creds,
+							     NULL);
+	if (st == NATS_OK && o->nats_user)
+		st = natsOptions_SetUserInfo(no, o->nats_user, s->password);
+	if (st == NATS_OK && tls)
+		st = natsOptions_SetSecure(no, true);
+	if (st == NATS_OK && o->nats_cafile)
+		st = natsOptions_LoadCATrustedCertificates(no, o->nats_cafile);
+	if (st == NATS_OK && o->nats_cert)
+		st = natsOptions_LoadCertificatesChain(no, o->nats_cert,
+						       o->nats_key);
+	if (st != NATS_OK)
+		return sf_fail(err, 0, "NATS credentials or TLS files: %s",
+			       nats_GetLastError(NULL)
+				       ? nats_GetLastError(NULL)
+				       : natsStatus_GetText(st));
+	return 0;
+}
+
+static int nats_setup(struct sink_nats *s, const struct sf_options *o,
+		      struct sf_error **err)
+{
+	bool tls = o->nats_cafile || o->nats_cert;
+
+	if (natsOptions_Create(&s->opts) != NATS_OK)
+		return sf_fail(err, 0, "NATS client setup failed");
+	if (set_servers(s->opts, o->nats_url, &tls, err) < 0 ||
+	    set_auth(s, o, tls, err) < 0)
+		return -1;
+	natsOptions_SetTimeout(s->opts, CONNECT_MS);
+	natsOptions_SetMaxReconnect(s->opts, -1);
+	natsOptions_SetReconnectWait(s->opts, 100);
+	natsOptions_SetPingInterval(s->opts, 2000);
+	natsOptions_SetMaxPingsOut(s->opts, 2);
+	natsOptions_SetDisconnectedCB(s->opts, on_disconnected, s);
+	natsOptions_SetReconnectedCB(s->opts, on_reconnected, s);
+	return 0;
+}
+
+/* The subjects a created stream takes: each token with a % becomes *. */
+static char *stream_subject(const char *tmpl)
+{
+	struct sbuf b = {0};
+
+	for (const char *t = tmpl; *t;) {
+		size_t len = strcspn(t, ".");
+
+		if (memchr(t, '%', len))
+			sbuf_putc(&b, '*');
+		else
+			sbuf_put(&b, t, len);
+		t += len;
+		if (*t == '.')
+			sbuf_putc(&b, *t++);
+	}
+	sbuf_putc(&b, 0);
+	return b.data;
+}
+
+struct sink *sink_nats_open(const struct sf_options *o, const char *subject,
+			    const char *exporter, bool wait,
+			    struct sf_error **err)
+{
+	struct sink_net_conf c = {
+		.kind = "nats",
+		.max_rec = o->queue_size,
+		.batch = 1,
+		.window = WINDOW,
+		.drain_timeout = o->drain_timeout,
+	};
+	struct sink_nats *s = xzalloc(sizeof(*s));
+
+	sink_net_conf_spool(&c, o);
+	sink_net_init(&s->net, &nats_net_ops, &c,
+		      xasprintf("NATS %s subject `%s`", o->nats_url, subject));
+	s->subject = xstrdup(subject);
+	s->exporter = xstrdup(exporter);
+	s->create_stream = o->nats_create_stream;
+	s->replicas = o->nats_replicas ? o->nats_replicas : 1;
+	if (o->nats_stream) {
+		s->stream = xstrdup(o->nats_stream);
+		s->stream_subject = stream_subject(
+			o->nats_subject ? o->nats_subject : SINK_NATS_DEFAULT);
+	}
+	if (nats_setup(s, o, err) < 0)
+		goto fail;
+	if (wait && sink_net_connect_now(&s->net) < 0) {
+		sf_fail(err, 0,
+			"cannot connect to NATS %s: %s (are the servers running and reachable? check --nats, the credentials and the TLS files)",
+			o->nats_url, s->last_err);
+		goto fail;
+	}
+	if (sink_net_start(&s->net, err) < 0)
+		goto fail;
+	return &s->net.base;
+fail:
+	sink_close(&s->net.base);
+	return NULL;
+}
+
+static struct sink *open_nats(struct agent *a, struct workload *wl,
+			      const char *arg, struct sf_error **err)
+{
+	const struct sf_options *o = a->opt;
+	cleanup_free char *subject = NULL;
+
+	if (!o->nats_url) {
+		sf_usage(err, "NATS output needs servers: --nats URL");
+		return NULL;
+	}
+	subject = sink_topic_expand_nats(arg		   ? arg
+					 : o->nats_subject ? o->nats_subject
+							   : SINK_NATS_DEFAULT,
+					 a->exporter, wl->name,
+					 wl->container_id, err);
+	if (!subject)
+		return NULL;
+	/* the daemon connects in the background, as for MQTT */
+	return sink_nats_open(o, subject, a->exporter,
+			      o->mode != SF_MODE_DAEMON, err);
+}
+
+static bool want_nats(const struct sf_options *o)
+{
+	return o->nats_url;
+}
+
+const struct sink_kind sink_nats_kind = {
+	.name = "nats",
+	.wanted = want_nats,
+	.open = open_nats,
+};

@@ -1,0 +1,641 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The durable spool of a network sink: see sink_spool.h for the format. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include <zlib.h>
+
+#include "sink_spool.h"
+
+#define SEG_MAGIC      "SFSPOOL1"
+#define ACK_MAGIC      "SFSPACK1"
+#define HDR_LEN	       24 /* magic 8, tag 8, crc 4, reserved 4 */
+#define FRAME_LEN      16 /* len 4, crc 4, rid|control 8 */
+#define CONTROL_BIT    (1ull << 63)
+#define MARK(seg, off) (((uint64_t)(seg) << 40) | (off))
+#define MARK_SEG(m)    ((uint32_t)((m) >> 40))
+#define MARK_OFF(m)    ((m) & ((1ull << 40) - 1))
+#define READ_CHUNK     (256 * 1024)
+#define MAX_RECORD     (64u << 20)
+#define ACK_SAVE_NS    (50 * 1000000ull)
+
+struct seg {
+	uint32_t num;
+	int fd;
+	uint64_t size; /* bytes of whole frames (and the header) */
+	uint64_t tag;
+};
+
+struct sink_spool {
+	char *desc, *key, *stem; /* stem: DIR/KEY, for messages */
+	int dirfd, lockfd, ackfd;
+	uint64_t max_bytes, seg_limit, tag;
+	struct seg *segs; /* oldest first */
+	size_t nsegs, cap;
+	size_t rseg; /* read cursor: segs[rseg], offset roff */
+	uint64_t roff;
+	uint64_t ack_mark, saved_mark, saved_at;
+	struct sbuf stage; /* frames not written yet, for the last segment */
+	struct sbuf rbuf; /* frames read, from rbuf_off in segs[rseg] */
+	uint64_t rbuf_off;
+	uint64_t replayed; /* records found at open */
+	uint64_t unread, staged; /* records */
+	bool broken;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static void put32(char *p, uint32_t v)
+{
+	memcpy(p, &v, 4);
+}
+
+static void put64(char *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+static uint32_t get32(const char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return v;
+}
+
+static uint64_t get64(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return v;
+}
+
+static uint32_t crc(const char *p, size_t len)
+{
+	return crc32(crc32(0, Z_NULL, 0), (const Bytef *)p, len);
+}
+
+static char *seg_name(const struct sink_spool *sp, uint32_t num)
+{
+	return xasprintf("%s.%010u", sp->key, num);
+}
+
+/* Frames of one segment, from its header on: the size of what is whole
+ * and checks out.  A short frame at the end is a torn write; a bad
+ * checksum is damage: both are cut off and told. */
+static uint64_t seg_scan(struct sink_spool *sp, struct seg *g, uint64_t fsize,
+			 uint64_t count_from, uint64_t *nrec)
+{
+	cleanup_free char *name = seg_name(sp, g->num);
+	struct sbuf b = {0};
+	uint64_t off = HDR_LEN;
+	const char *what = NULL;
+
+	sbuf_reserve(&b, READ_CHUNK);
+	while (off < fsize) {
+		char h[FRAME_LEN];
+		uint32_t len;
+
+		if (fsize - off < FRAME_LEN ||
+		    pread(g->fd, h, FRAME_LEN, off) != FRAME_LEN) {
+			what = "a torn record at the tail (a crash while writing?)";
+			break;
+		}
+		len = get32(h);
+		if (len > MAX_RECORD) {
+			what = "a bad record length";
+			break;
+		}
+		if (fsize - off - FRAME_LEN < len) {
+			what = "a torn record at the tail (a crash while writing?)";
+			break;
+		}
+		b.len = 0;
+		sbuf_reserve(&b, 8 + len);
+		memcpy(b.data, h + 8, 8);
+		if (pread(g->fd, b.data + 8, len, off + FRAME_LEN) != len ||
+		    crc(b.data, 8 + len) != get32(h + 4)) {
+			what = "a record whose checksum does not match (damaged)";
+			break;
+		}
+		*nrec += off >= count_from;
+		off += FRAME_LEN + len;
+	}
+	sbuf_free(&b);
+	if (what) {
+		log_error(
+			"spool `%s/%s`: %s at offset %llu: the %llu bytes from there are discarded, not replayed",
+			sp->stem, name, what, (unsigned long long)off,
+			(unsigned long long)(fsize - off));
+		if (ftruncate(g->fd, off) < 0)
+			log_warn("spool `%s/%s`: cannot cut it: %s", sp->stem,
+				 name, strerror(errno));
+	}
+	return off;
+}
+
+static void seg_push(struct sink_spool *sp, struct seg g)
+{
+	if (sp->nsegs == sp->cap)
+		sp->segs = xrealloc(sp->segs,
+				    (sp->cap = sp->cap ? sp->cap * 2 : 8) *
+					    sizeof(*sp->segs));
+	sp->segs[sp->nsegs++] = g;
+}
+
+static void seg_drop_first(struct sink_spool *sp)
+{
+	cleanup_free char *name = seg_name(sp, sp->segs[0].num);
+
+	close(sp->segs[0].fd);
+	if (unlinkat(sp->dirfd, name, 0) < 0 && errno != ENOENT)
+		log_warn("spool `%s/%s`: cannot remove it: %s", sp->stem, name,
+			 strerror(errno));
+	memmove(sp->segs, sp->segs + 1, --sp->nsegs * sizeof(*sp->segs));
+	if (sp->rseg)
+		sp->rseg--;
+	else
+		sp->roff = HDR_LEN;
+}
+
+static int num_cmp(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The segment numbers on disk, sorted. */
+static size_t list_segs(struct sink_spool *sp, uint32_t **out)
+{
+	size_t klen = strlen(sp->key), n = 0, cap = 0;
+	uint32_t *nums = NULL;
+	struct dirent *de;
+	int fd = dup(sp->dirfd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+
+	while (d && (de = readdir(d))) {
+		const char *p = de->d_name + klen + 1;
+		char *end;
+		unsigned long v;
+
+		if (strncmp(de->d_name, sp->key, klen) != 0 ||
+		    de->d_name[klen] != '.' || strlen(p) != 10)
+			continue;
+		v = strtoul(p, &end, 10);
+		if (*end || v == 0 || v > 0xffffff)
+			continue;
+		if (n == cap)
+			nums = xrealloc(nums, (cap = cap ? cap * 2 : 8) * 4);
+		nums[n++] = v;
+	}
+	if (d)
+		closedir(d);
+	else if (fd >= 0)
+		close(fd);
+	if (n)
+		qsort(nums, n, sizeof(*nums), num_cmp);
+	*out = nums;
+	return n;
+}
+
+/* One segment found at open: header checked, frames scanned. */
+static void load_seg(struct sink_spool *sp, uint32_t num)
+{
+	cleanup_free char *name = seg_name(sp, num);
+	struct seg g = {.num = num};
+	char h[HDR_LEN];
+	struct stat st;
+	uint64_t nrec = 0;
+
+	g.fd = openat(sp->dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (g.fd < 0 || fstat(g.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    pread(g.fd, h, HDR_LEN, 0) != HDR_LEN ||
+	    memcmp(h, SEG_MAGIC, 8) != 0 || crc(h, 16) != get32(h + 16)) {
+		log_error(
+			"spool `%s/%s`: not a spool segment (bad header): not replayed, left for you to look at",
+			sp->stem, name);
+		if (g.fd >= 0)
+			close(g.fd);
+		return;
+	}
+	g.tag = get64(h + 8);
+	g.size = seg_scan(sp, &g, st.st_size,
+			  num == MARK_SEG(sp->ack_mark) ? MARK_OFF(sp->ack_mark)
+							: HDR_LEN,
+			  &nrec);
+	sp->replayed += nrec;
+	seg_push(sp, g);
+}
+
+static void load_ack(struct sink_spool *sp)
+{
+	char b[20];
+
+	if (pread(sp->ackfd, b, sizeof(b), 0) != sizeof(b))
+		return;
+	if (memcmp(b, ACK_MAGIC, 8) != 0 || crc(b, 16) != get32(b + 16)) {
+		log_warn(
+			"spool `%s.ack`: damaged: replaying from the oldest segment (records may arrive twice)",
+			sp->stem);
+		return;
+	}
+	sp->ack_mark = sp->saved_mark = get64(b + 8);
+}
+
+/* Old segments, the acked position, the read cursor. */
+static void load(struct sink_spool *sp)
+{
+	uint32_t *nums = NULL;
+	size_t n = list_segs(sp, &nums);
+
+	load_ack(sp);
+	for (size_t i = 0; i < n; i++) {
+		cleanup_free char *name = seg_name(sp, nums[i]);
+
+		if (nums[i] < MARK_SEG(sp->ack_mark)) {
+			/* acked whole by the last run */
+			unlinkat(sp->dirfd, name, 0);
+			continue;
+		}
+		load_seg(sp, nums[i]);
+	}
+	free(nums);
+	sp->rseg = 0;
+	sp->roff = HDR_LEN;
+	if (sp->nsegs && sp->segs[0].num == MARK_SEG(sp->ack_mark) &&
+	    MARK_OFF(sp->ack_mark) <= sp->segs[0].size)
+		sp->roff = MARK_OFF(sp->ack_mark);
+	sp->unread = sp->replayed;
+}
+
+static int lock_key(struct sink_spool *sp, const char *key,
+		    struct sf_error **err)
+{
+	for (int i = 1; i <= 16; i++) {
+		cleanup_free char *k = i == 1 ? xstrdup(key)
+					      : xasprintf("%s-%d", key, i);
+		cleanup_free char *lk = xasprintf("%s.lock", k);
+		int fd = openat(sp->dirfd, lk,
+				O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+				0600);
+
+		if (fd < 0)
+			return sf_fail(err, errno,
+				       "cannot create `%s/%s` (--spool-dir)",
+				       sp->stem, lk);
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+			sp->lockfd = fd;
+			sp->key = steal_pointer(&k);
+			return 0;
+		}
+		close(fd);
+	}
+	return sf_fail(err, 0,
+		       "spool `%s/%s`: 16 agents use this destination already",
+		       sp->stem, key);
+}
+
+static int mkdirs(const char *dir, struct sf_error **err)
+{
+	cleanup_free char *p = xstrdup(dir);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return sf_fail(
+				err, errno,
+				"cannot create spool directory `%s` (--spool-dir)",
+				p);
+		*s = '/';
+	}
+	if (mkdir(p, 0700) < 0 && errno != EEXIST)
+		return sf_fail(
+			err, errno,
+			"cannot create spool directory `%s` (--spool-dir)", p);
+	return 0;
+}
+
+struct sink_spool *sink_spool_open(const char *dir, const char *key,
+				   const char *desc, uint64_t max_bytes,
+				   uint64_t tag, struct sf_error **err)
+{
+	struct sink_spool *sp;
+	cleanup_free char *ack = NULL;
+
+	if (mkdirs(dir, err) < 0)
+		return NULL;
+	sp = xzalloc(sizeof(*sp));
+	sp->lockfd = sp->ackfd = -1;
+	sp->desc = xstrdup(desc);
+	sp->stem = xstrdup(dir);
+	sp->max_bytes = max_bytes;
+	sp->tag = tag;
+	sp->seg_limit = max_bytes / 8;
+	if (sp->seg_limit < (1u << 20))
+		sp->seg_limit = 1u << 20;
+	if (sp->seg_limit > (64u << 20))
+		sp->seg_limit = 64u << 20;
+	sp->dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sp->dirfd < 0) {
+		sf_fail(err, errno, "cannot open spool directory `%s`", dir);
+		goto fail;
+	}
+	if (lock_key(sp, key, err) < 0)
+		goto fail;
+	ack = xasprintf("%s.ack", sp->key);
+	sp->ackfd = openat(sp->dirfd, ack,
+			   O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (sp->ackfd < 0) {
+		sf_fail(err, errno, "cannot create `%s/%s` (--spool-dir)", dir,
+			ack);
+		goto fail;
+	}
+	load(sp);
+	if (sp->replayed)
+		log_warn(
+			"%s: replaying %llu records an earlier run left in `%s/%s.*`",
+			desc, (unsigned long long)sp->replayed, dir, sp->key);
+	return sp;
+fail:
+	sink_spool_close(sp);
+	return NULL;
+}
+
+void sink_spool_close(struct sink_spool *sp)
+{
+	if (!sp)
+		return;
+	if (sp->ackfd >= 0)
+		sink_spool_ack(sp, sp->ack_mark, true);
+	/* wholly acked and nothing more: no files left behind */
+	while (sp->nsegs && sp->ack_mark == MARK(sp->segs[sp->nsegs - 1].num,
+						 sp->segs[sp->nsegs - 1].size))
+		seg_drop_first(sp);
+	/* nothing left: no files either (a daemon has a spool per stream) */
+	if (!sp->nsegs && sp->lockfd >= 0 && !sp->broken) {
+		cleanup_free char *ack = xasprintf("%s.ack", sp->key);
+		cleanup_free char *lk = xasprintf("%s.lock", sp->key);
+
+		unlinkat(sp->dirfd, ack, 0);
+		unlinkat(sp->dirfd, lk, 0);
+	}
+	for (size_t i = 0; i < sp->nsegs; i++)
+		close(sp->segs[i].fd);
+	free(sp->segs);
+	if (sp->ackfd >= 0)
+		close(sp->ackfd);
+	if (sp->lockfd >= 0)
+		close(sp->lockfd);
+	if (sp->dirfd >= 0)
+		close(sp->dirfd);
+	sbuf_free(&sp->stage);
+	sbuf_free(&sp->rbuf);
+	free(sp->desc);
+	free(sp->key);
+	free(sp->stem);
+	free(sp);
+}
+
+static void set_broken(struct sink_spool *sp, const char *what, int e)
+{
+	if (!sp->broken)
+		log_error(
+			"%s: spool in `%s`: %s: %s; records are kept in memory only from now on",
+			sp->desc, sp->stem, what, strerror(e));
+	sp->broken = true;
+	sp->stage.len = 0;
+	sp->staged = 0;
+}
+
+/* A new segment for this run's records. */
+static int new_seg(struct sink_spool *sp)
+{
+	/* after every number the acked position may name, even when the
+	 * segments it names are gone */
+	uint32_t num = sp->nsegs ? sp->segs[sp->nsegs - 1].num + 1
+				 : MARK_SEG(sp->ack_mark) + 1;
+	cleanup_free char *name = NULL;
+	struct seg g = {.num = num, .tag = sp->tag, .size = HDR_LEN};
+	char h[HDR_LEN] = SEG_MAGIC;
+
+	if (num > 0xffffff) {
+		set_broken(sp, "too many segments", EOVERFLOW);
+		return -1;
+	}
+	name = seg_name(sp, num);
+	g.fd = openat(sp->dirfd, name,
+		      O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	put64(h + 8, sp->tag);
+	put32(h + 16, crc(h, 16));
+	if (g.fd < 0 || pwrite(g.fd, h, HDR_LEN, 0) != HDR_LEN) {
+		set_broken(sp, "cannot create a segment", errno);
+		if (g.fd >= 0)
+			close(g.fd);
+		return -1;
+	}
+	seg_push(sp, g);
+	return 0;
+}
+
+static struct seg *wseg(struct sink_spool *sp)
+{
+	return sp->nsegs ? &sp->segs[sp->nsegs - 1] : NULL;
+}
+
+uint64_t sink_spool_bytes(const struct sink_spool *sp)
+{
+	uint64_t n = sp->stage.len;
+
+	for (size_t i = 0; i < sp->nsegs; i++)
+		n += sp->segs[i].size - HDR_LEN;
+	if (sp->nsegs && sp->segs[0].num == MARK_SEG(sp->ack_mark))
+		n -= MARK_OFF(sp->ack_mark) - HDR_LEN;
+	return n;
+}
+
+uint64_t sink_spool_add(struct sink_spool *sp, const char *rec, size_t len,
+			bool control, uint64_t rid)
+{
+	struct seg *g = wseg(sp);
+	size_t at;
+
+	if (sp->broken || len > MAX_RECORD)
+		return 0;
+	if (!control && sink_spool_bytes(sp) + FRAME_LEN + len > sp->max_bytes)
+		return 0;
+	if (g && g->tag == sp->tag &&
+	    g->size + sp->stage.len + FRAME_LEN + len > sp->seg_limit &&
+	    sp->stage.len && sink_spool_commit(sp) < 0)
+		return 0;
+	g = wseg(sp);
+	if (!g || g->tag != sp->tag ||
+	    g->size + sp->stage.len + FRAME_LEN + len > sp->seg_limit) {
+		if (new_seg(sp) < 0)
+			return 0;
+		g = wseg(sp);
+	}
+	at = sp->stage.len;
+	sbuf_reserve(&sp->stage, FRAME_LEN + len);
+	put32(sp->stage.data + at, len);
+	put64(sp->stage.data + at + 8, rid | (control ? CONTROL_BIT : 0));
+	memcpy(sp->stage.data + at + FRAME_LEN, rec, len);
+	put32(sp->stage.data + at + 4, crc(sp->stage.data + at + 8, 8 + len));
+	sp->stage.len += FRAME_LEN + len;
+	sp->staged++;
+	return MARK(g->num, g->size + sp->stage.len);
+}
+
+int sink_spool_commit(struct sink_spool *sp)
+{
+	struct seg *g = wseg(sp);
+	ssize_t w;
+
+	if (!sp->stage.len || sp->broken)
+		return sp->broken ? -1 : 0;
+	w = pwrite(g->fd, sp->stage.data, sp->stage.len, g->size);
+	if (w != (ssize_t)sp->stage.len) {
+		int e = w < 0 ? errno : ENOSPC;
+
+		/* no torn frame left behind */
+		if (ftruncate(g->fd, g->size) < 0)
+			log_debug("spool: cut back: %s", strerror(errno));
+		set_broken(sp, "cannot write", e);
+		return -1;
+	}
+	g->size += sp->stage.len;
+	sp->stage.len = 0;
+	sp->unread += sp->staged;
+	sp->staged = 0;
+	return 0;
+}
+
+bool sink_spool_ok(const struct sink_spool *sp)
+{
+	return !sp->broken;
+}
+
+uint64_t sink_spool_unread(const struct sink_spool *sp)
+{
+	return sp->unread + sp->staged;
+}
+
+/* At least want bytes at roff in rbuf (fewer at the segment's end). */
+static bool fill(struct sink_spool *sp, struct seg *g, size_t want)
+{
+	size_t have = sp->rbuf_off <= sp->roff &&
+				      sp->roff <= sp->rbuf_off + sp->rbuf.len
+			      ? sp->rbuf_off + sp->rbuf.len - sp->roff
+			      : 0;
+	size_t chunk;
+	ssize_t r;
+
+	if (have >= want)
+		return true;
+	if (have)
+		memmove(sp->rbuf.data,
+			sp->rbuf.data + (sp->roff - sp->rbuf_off), have);
+	sp->rbuf.len = have;
+	sp->rbuf_off = sp->roff;
+	chunk = want > READ_CHUNK ? want : READ_CHUNK;
+	if (chunk > g->size - sp->roff)
+		chunk = g->size - sp->roff;
+	if (chunk <= have)
+		return have >= want;
+	sbuf_reserve(&sp->rbuf, chunk - have);
+	r = pread(g->fd, sp->rbuf.data + have, chunk - have, sp->roff + have);
+	if (r > 0)
+		sp->rbuf.len += r;
+	return sp->rbuf.len >= want;
+}
+
+bool sink_spool_next(struct sink_spool *sp, struct sink_spool_rec *r)
+{
+	while (sp->rseg < sp->nsegs) {
+		struct seg *g = &sp->segs[sp->rseg];
+		const char *f;
+		uint32_t len;
+		uint64_t rid;
+
+		if (sp->roff >= g->size) {
+			if (sp->rseg == sp->nsegs - 1)
+				return false;
+			sp->rseg++;
+			sp->roff = HDR_LEN;
+			sp->rbuf.len = 0;
+			continue;
+		}
+		if (!fill(sp, g, FRAME_LEN))
+			goto bad;
+		f = sp->rbuf.data + (sp->roff - sp->rbuf_off);
+		len = get32(f);
+		if (len > MAX_RECORD || !fill(sp, g, FRAME_LEN + len))
+			goto bad;
+		f = sp->rbuf.data + (sp->roff - sp->rbuf_off);
+		if (crc(f + 8, 8 + len) != get32(f + 4))
+			goto bad;
+		rid = get64(f + 8);
+		*r = (struct sink_spool_rec){
+			.data = f + FRAME_LEN,
+			.len = len,
+			.control = rid & CONTROL_BIT,
+			.rid = rid & ~CONTROL_BIT,
+			.tag = g->tag,
+		};
+		sp->roff += FRAME_LEN + len;
+		r->mark = MARK(g->num, sp->roff);
+		if (sp->unread)
+			sp->unread--;
+		return true;
+	bad:
+		log_error(
+			"spool `%s` segment %u: unreadable record at offset %llu: the rest of the segment is skipped",
+			sp->stem, g->num, (unsigned long long)sp->roff);
+		sp->roff = g->size;
+	}
+	/* all read: a count left over is from a damaged segment */
+	sp->unread = 0;
+	return false;
+}
+
+static void save_ack(struct sink_spool *sp)
+{
+	char b[20] = ACK_MAGIC;
+
+	put64(b + 8, sp->ack_mark);
+	put32(b + 16, crc(b, 16));
+	if (pwrite(sp->ackfd, b, sizeof(b), 0) != sizeof(b))
+		log_debug("spool `%s.ack`: %s", sp->stem, strerror(errno));
+	sp->saved_mark = sp->ack_mark;
+	sp->saved_at = mono_ns();
+}
+
+void sink_spool_ack(struct sink_spool *sp, uint64_t mark, bool force)
+{
+	if (mark > sp->ack_mark)
+		sp->ack_mark = mark;
+	while (sp->nsegs > 1 && sp->segs[0].num < MARK_SEG(sp->ack_mark))
+		seg_drop_first(sp);
+	if (sp->saved_mark != sp->ack_mark &&
+	    (force || mono_ns() - sp->saved_at >= ACK_SAVE_NS))
+		save_ack(sp);
+}
+
+const char *sink_spool_path(const struct sink_spool *sp)
+{
+	return sp->stem;
+}

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The durable spool of a network sink: every record the sink accepts is
+ * appended to it before it is sent, and leaves it only once the destination
+ * acknowledged it, so neither an outage longer than the memory queue nor
+ * an agent killed meanwhile loses what was accepted.
+ *
+ * On disk, in the spool directory, per sink (KEY names the destination):
+ *   KEY.lock          flock()ed while an agent uses the spool
+ *   KEY.NNNNNNNNNN    segments, appended in order, removed once acked whole
+ *   KEY.ack           the position up to which everything was acked
+ * A segment starts with a header (magic, the writing sink's tag) and holds
+ * frames: length, CRC-32 over the rest, the record's number (rid, with a
+ * control bit) and the record.  A torn frame at the tail (a crash during a
+ * write) is cut off when the spool is opened again; a frame whose checksum
+ * does not match ends what is read from that segment, and is reported.
+ *
+ * Positions ("marks") are (segment << 40 | offset after the frame), so they
+ * compare in the order records were written.  Records are written (the
+ * consumer) and read back (the sender) through the page cache; memory holds
+ * only what is in flight.  Not thread-safe: the network base calls it with
+ * its queue lock held.
+ */
+#ifndef SF_SINK_SPOOL_H
+#define SF_SINK_SPOOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sbuf.h"
+#include "util.h"
+
+#define SINK_SPOOL_DIR_DEFAULT "/var/lib/sfagent/spool"
+#define SINK_SPOOL_MAX_DEFAULT (256ull << 20)
+
+struct sink_spool;
+
+/* Opens (creates) the spool for KEY in dir; tag is the new records' origin.
+ * What an earlier agent left there is replayed first.  max_bytes bounds the
+ * records kept (control records may exceed it). */
+struct sink_spool *sink_spool_open(const char *dir, const char *key,
+				   const char *desc, uint64_t max_bytes,
+				   uint64_t tag, struct sf_error **err);
+void sink_spool_close(struct sink_spool *sp);
+
+/* Stages one record (ending in '\n'); returns its mark, or 0 when the
+ * spool is full (or broken): the record is not kept. */
+uint64_t sink_spool_add(struct sink_spool *sp, const char *rec, size_t len,
+			bool control, uint64_t rid);
+/* Writes what was staged (one write).  < 0: the spool is broken from now
+ * on (told on stderr), and what was staged is not on disk. */
+int sink_spool_commit(struct sink_spool *sp);
+
+/* False once a write failed: the sink keeps records in memory only. */
+bool sink_spool_ok(const struct sink_spool *sp);
+/* The next unread record, or false.  rec is valid until the next call. */
+struct sink_spool_rec {
+	const char *data;
+	size_t len;
+	bool control;
+	uint64_t tag, rid, mark;
+};
+bool sink_spool_next(struct sink_spool *sp, struct sink_spool_rec *r);
+
+/* Everything up to mark was delivered: segments wholly acked go, and the
+ * position is saved (at most every 50 ms, always when force). */
+void sink_spool_ack(struct sink_spool *sp, uint64_t mark, bool force);
+
+/* Bytes of records not acked; records written and not read yet. */
+uint64_t sink_spool_bytes(const struct sink_spool *sp);
+uint64_t sink_spool_unread(const struct sink_spool *sp);
+const char *sink_spool_path(const struct sink_spool *sp);
+
+#endif

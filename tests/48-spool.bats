@@ -1,0 +1,212 @@
+#!/usr/bin/env bats
+# The durable spool (--spool-dir, --spool-max) behind the MQTT and HTTP
+# sinks, against a real mosquitto and the test HTTP receiver on free
+# loopback ports.
+#
+# Outages here last SPOOL_OUTAGE seconds (3 by default) at SPOOL_RATE
+# events/s (10000), with the same assertions as the long run: `make
+# test-long` runs this suite with the issue's 60 s outage.
+
+load test_helper
+load helpers/sinks
+
+OUTAGE="${SPOOL_OUTAGE:-3}"
+RATE="${SPOOL_RATE:-10000}"
+
+setup() {
+	sinks_setup
+	SPOOL="$SINK_DIR/spool"
+}
+
+teardown() {
+	sinks_teardown
+}
+
+# spool_bytes: bytes in the spool's segments now.
+spool_bytes() {
+	find "$SPOOL" -name '*.[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' \
+		-printf '%s\n' 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'
+}
+
+spool_over() {
+	[ "$(spool_bytes)" -gt "$1" ]
+}
+
+# Enough events for the outage plus 2 s on each side.
+events() {
+	echo $(((OUTAGE + 4) * RATE))
+}
+
+@test "spool: broker down ${OUTAGE:-3} s at ${RATE:-10000} events/s with default settings: nothing lost, seq contiguous start to end" {
+	P=$(free_port)
+	mqtt_start "$P"
+	sub_start a 's/#'
+	"$SFAGENT" -X -w outage -b 127.0.0.1 -p "$P" -t s/x -- "$SINKLOAD" rate "$(events)" "$RATE" \
+		2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q '"file.open"' "$SINK_DIR/a.out"
+	sleep 1
+	mqtt_stop
+	wait_for 30 grep -q 'connection lost' "$SINK_DIR/agent.err"
+	sleep "$OUTAGE"
+	# the backlog is past what memory holds (-q 1000 records, ~300 bytes)
+	spool_over 600000
+	echo "# spool during the outage: $(spool_bytes) bytes" >&3
+	mqtt_start "$P"
+	wait "$AGENT_PID"
+	AGENT_PID=
+	wait_for 120 has_end "$SINK_DIR/a.out"
+	cat "$SINK_DIR/agent.err"
+	unique_stream "$SINK_DIR/a.out" "$SINK_DIR/a.uniq"
+	assert_seq_no_gaps "$SINK_DIR/a.uniq"
+	assert_stream "$SINK_DIR/a.uniq" \
+		'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
+		'ev[-1]["missed"] == 0 and not by("stream.missed")' \
+		"len(by('file.open')) >= $(events)"
+	python3 - "$SINK_DIR/a.uniq" <<'PY' >&3
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+ts = [e["ts"] for e in ev]
+print("# %d records at %.0f events/s" % (len(ev), len(ev) / ((max(ts) - min(ts)) / 1e9)))
+PY
+	# delivered and acked: nothing is left on disk
+	[ "$(spool_bytes)" = 0 ]
+}
+
+@test "spool: a spool smaller than the outage: what is missing is what stream.missed says (spool_full)" {
+	P=$(free_port)
+	mqtt_start "$P"
+	sub_start a 'f/#'
+	"$SFAGENT" -X -w full --spool-max 1M -b 127.0.0.1 -p "$P" -t f/x \
+		-- "$SINKLOAD" rate "$(events)" "$RATE" 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q '"file.open"' "$SINK_DIR/a.out"
+	mqtt_stop
+	wait_for 30 grep -q 'connection lost' "$SINK_DIR/agent.err"
+	sleep "$OUTAGE"
+	mqtt_start "$P"
+	wait "$AGENT_PID"
+	AGENT_PID=
+	wait_for 120 has_end "$SINK_DIR/a.out"
+	unique_stream "$SINK_DIR/a.out" "$SINK_DIR/a.uniq"
+	assert_stream "$SINK_DIR/a.uniq" \
+		'sum(e["count"] for e in by("stream.missed") if e["reason"] == "spool_full") > 0' \
+		'ev[-1]["seq"] - len(ev) == sum(e["count"] for e in by("stream.missed"))' \
+		'ev[-1]["missed_sink"] == sum(e["count"] for e in by("stream.missed"))' \
+		'len(by("stream.missed")) >= 1'
+	python3 -c 'import json, sys; ev = [json.loads(l) for l in open(sys.argv[1])]; print("# %d stream.missed records: %s" % (len([e for e in ev if e["type"] == "stream.missed"]), [(e["reason"], e["count"]) for e in ev if e["type"] == "stream.missed"][:8]))' "$SINK_DIR/a.uniq" >&3
+}
+
+@test "spool: agent SIGKILLed while the broker is down, started again: the old stream is replayed first, original seq, then the new one" {
+	P=$(free_port)
+	mqtt_start "$P"
+	sub_start a 'k/#'
+	"$SFAGENT" -X -w killed -b 127.0.0.1 -p "$P" -t k/x -- "$SINKLOAD" rate 1000000 "$RATE" \
+		2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q '"file.open"' "$SINK_DIR/a.out"
+	mqtt_stop
+	wait_for 30 grep -q 'connection lost' "$SINK_DIR/agent.err"
+	wait_for 60 spool_over 600000
+	load_pid=$(pgrep -P "$AGENT_PID" | head -1)
+	kill -KILL "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+	[ -z "$load_pid" ] || kill -KILL "$load_pid" 2>/dev/null || true
+	left=$(spool_bytes)
+	mqtt_start "$P"
+	run "$SFAGENT" -X -w killed -b 127.0.0.1 -p "$P" -t k/x -- "$SINKLOAD" opens 100
+	assert_success
+	assert_output --regexp 'replaying [0-9]+ records an earlier run left'
+	wait_for 120 has_end "$SINK_DIR/a.out"
+	echo "# ${left} bytes in the spool at the kill" >&3
+	python3 - "$SINK_DIR/a.out" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+starts = [i for i, e in enumerate(ev) if e["type"] == "stream.start"]
+assert len({ev[i]["start"] for i in starts}) == 2, starts
+second = max(starts, key=lambda i: ev[i]["start"])
+old = {}
+for e in ev[:second]:
+    old.setdefault(e["seq"], e)
+seqs = sorted(old)
+# the first run's stream: from its stream.start, every seq it took, no gap
+assert seqs == list(range(1, len(seqs) + 1)), [s for a, s in zip(seqs, seqs[1:]) if s != a + 1][:5]
+assert len(seqs) > 2000, len(seqs)
+new = ev[second:]
+assert [e["seq"] for e in new] == list(range(1, len(new) + 1))
+assert new[-1]["type"] == "stream.end" and new[-1]["missed"] == 0
+print("# first run: %d records replayed in order, seq 1-%d" % (len(seqs), seqs[-1]))
+PY
+}
+
+@test "spool: HTTP collector down ${OUTAGE:-3} s: nothing lost, seq contiguous" {
+	P=$(free_port)
+	"$SFAGENT" -X -w hdown --http "http://127.0.0.1:$P/" --http-interval 50 \
+		-- "$SINKLOAD" rate "$(events)" "$RATE" 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 20 grep -q 'retrying with backoff' "$SINK_DIR/agent.err"
+	sleep "$OUTAGE"
+	spool_over 600000
+	http_start "$P"
+	wait "$AGENT_PID"
+	AGENT_PID=
+	unique_stream "$SINK_DIR/http/bodies.ndjson" "$SINK_DIR/u.jsonl"
+	assert_seq_no_gaps "$SINK_DIR/u.jsonl"
+	assert_stream "$SINK_DIR/u.jsonl" \
+		'ev[-1]["type"] == "stream.end" and ev[-1]["missed"] == 0' \
+		"len(by('file.open')) >= $(events)"
+}
+
+@test "spool: bad input: relative or unusable --spool-dir, bad --spool-max, a damaged spool reported and not replayed" {
+	run "$SFAGENT" -X --spool-dir rel -b 127.0.0.1 -- /bin/true
+	assert_failure 2
+	assert_output --partial 'bad --spool-dir `rel`'
+	for v in x 10 1T -1 2048G; do
+		run "$SFAGENT" -X --spool-max "$v" -b 127.0.0.1 -- /bin/true
+		assert_failure 2
+		assert_output --partial "bad --spool-max \`$v\`"
+	done
+	P=$(free_port)
+	mqtt_start "$P"
+	touch "$SINK_DIR/afile"
+	run "$SFAGENT" -X --spool-dir "$SINK_DIR/afile/spool" -b 127.0.0.1 -p "$P" -t b/x -- /bin/true
+	assert_failure 1
+	assert_output --partial "cannot create spool directory \`$SINK_DIR/afile/spool\`"
+	# the default directory unusable: told, memory only, still delivered
+	SFAGENT_SPOOL_DIR="$SINK_DIR/afile/spool" run "$SFAGENT" -X -b 127.0.0.1 -p "$P" -t b/x -- /bin/true
+	assert_success
+	assert_output --partial 'keeping records in memory only'
+	# records left by a killed agent, one damaged by hand
+	"$SFAGENT" -X -w dmg -b 127.0.0.1 -p "$P" -t d/x -- "$SINKLOAD" rate 1000000 2000 \
+		2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	sleep 1
+	mqtt_stop
+	wait_for 30 grep -q 'connection lost' "$SINK_DIR/agent.err"
+	wait_for 30 spool_over 100000
+	load_pid=$(pgrep -P "$AGENT_PID" | head -1)
+	kill -KILL "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+	[ -z "$load_pid" ] || kill -KILL "$load_pid" 2>/dev/null || true
+	seg=$(find "$SPOOL" -name 'mqtt-*.[0-9]*' | sort | head -1)
+	# a byte 50 KB into the segment
+	printf 'X' | dd of="$seg" bs=1 seek=50000 conv=notrunc 2>/dev/null
+	mqtt_start "$P"
+	sub_start a 'd/#'
+	run "$SFAGENT" -X -w dmg -b 127.0.0.1 -p "$P" -t d/x -- /bin/true
+	assert_success
+	assert_output --partial 'checksum does not match (damaged)'
+	assert_output --partial 'not replayed'
+	wait_for 60 grep -q '"stream.end"' "$SINK_DIR/a.out"
+	# what came before the damage is replayed, in order; nothing after it
+	python3 - "$SINK_DIR/a.out" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+last_start = [i for i, e in enumerate(ev) if e["type"] == "stream.start"][-1]
+old = [e["seq"] for e in ev[:last_start]]
+assert old == list(range(old[0], old[0] + len(old))), old[:5]
+assert 50 < len(old) < 1000, len(old)
+PY
+}

@@ -1,0 +1,186 @@
+#!/usr/bin/env bats
+# NATS JetStream export against a real 3-node nats-server cluster on
+# loopback (free random ports, a store directory per node), read back by a
+# real JetStream consumer (tests/helpers/natsread.c on libnats).  Outages
+# are a few seconds long so that make test stays short.
+
+load test_helper
+load hook_helper
+load helpers/sinks # after hook_helper: its wait_for (SECONDS CMD...) is used
+load helpers/nats
+
+setup() {
+	sinks_setup
+	SPOOL="$SINK_DIR/spool"
+	nats_cluster_init
+}
+
+teardown() {
+	if [ -n "${HT:-}" ]; then
+		hook_suite_teardown
+	fi
+	nats_cluster_stop
+	sinks_teardown
+}
+
+# check_exactly_once FILE: the natsread output holds every record of each
+# stream (told apart by the tag in Nats-Msg-Id) once, seq from 1 without a
+# gap; prints a summary.  With `ended`, the newest stream has its end.
+check_exactly_once() {
+	python3 - "$@" <<'PY'
+import json, sys
+streams = {}
+for line in open(sys.argv[1]):
+    mid, subject, data = line.rstrip("\n").split("\t", 2)
+    exporter, tag, rid = mid.rsplit(".", 2)
+    streams.setdefault(int(tag), []).append(json.loads(data))
+assert streams, "no records"
+for tag in sorted(streams):
+    ev = streams[tag]
+    seqs = [e["seq"] for e in ev]
+    dups = len(seqs) - len(set(seqs))
+    assert dups == 0, "stream %d: %d records stored twice" % (tag, dups)
+    assert seqs == list(range(1, len(seqs) + 1)), \
+        "stream %d: gap or disorder near %s" % (tag, [s for a, s in zip(seqs, seqs[1:]) if s != a + 1][:3])
+    assert ev[0]["type"] == "stream.start"
+    print("# stream %d: %d records, seq 1-%d, each once" % (tag, len(ev), seqs[-1]))
+newest = streams[max(streams)]
+if len(sys.argv) > 2:
+    assert newest[-1]["type"] == "stream.end" and newest[-1]["missed"] == 0, newest[-1]
+PY
+}
+
+@test "nats: R3 stream; the node leading it killed mid-stream and restarted: every record stored once, seq without gaps" {
+	nats_cluster_start
+	"$SFAGENT" -X -v -w lead --nats "$NATS_URLS" --nats-stream SF --nats-create-stream \
+		--nats-replicas 3 -- "$SINKLOAD" rate 30000 5000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q 'created JetStream stream `SF`' "$SINK_DIR/agent.err"
+	sleep 1.5
+	leader=$(nats_stream_leader SF)
+	echo "# killing n$leader, the stream's leader" >&3
+	nats_node_kill "$leader"
+	sleep 2
+	nats_node_start "$leader"
+	wait "$AGENT_PID"
+	AGENT_PID=
+	cat "$SINK_DIR/agent.err"
+	nats_read SF 'sfagent.>' "$SINK_DIR/r.out"
+	run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 30000 ]
+}
+
+@test "nats: agent SIGKILLed while the whole cluster is down, both started again: every record stored once" {
+	nats_cluster_start
+	"$SFAGENT" -X -v -w killed --nats "$NATS_URLS" --nats-stream SK --nats-create-stream \
+		--nats-replicas 3 -- "$SINKLOAD" rate 1000000 5000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q 'created JetStream stream `SK`' "$SINK_DIR/agent.err"
+	sleep 1.5
+	nats_cluster_stop
+	# told as a lost connection, or as JetStream not answering first
+	wait_for 30 grep -q 'retrying with backoff' "$SINK_DIR/agent.err" || { cat "$SINK_DIR/agent.err"; false; }
+	sleep 2
+	load_pid=$(pgrep -P "$AGENT_PID" | head -1)
+	kill -KILL "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+	[ -z "$load_pid" ] || kill -KILL "$load_pid" 2>/dev/null || true
+	nats_cluster_start
+	run "$SFAGENT" -X -w killed --nats "$NATS_URLS" --nats-stream SK -- "$SINKLOAD" opens 200
+	echo "$output"
+	assert_success
+	assert_output --regexp 'replaying [0-9]+ records an earlier run left'
+	nats_read SK 'sfagent.>' "$SINK_DIR/r.out"
+	run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	# both streams: the killed run's and the new one
+	[ "$(grep -c '^# stream' <<<"$output")" -eq 2 ]
+}
+
+@test "nats: bad input: wildcards or spaces in the subject, bad URL, no server, wrong password, missing stream" {
+	for s in 'a.*' 'a.>' 'a b' 'a..b' '.a' 'a.%q'; do
+		run "$SFAGENT" -X --nats nats://127.0.0.1:1 --nats-subject "$s" -- /bin/true
+		assert_failure 2
+		assert_output --partial "NATS subject \`$s\`"
+	done
+	run "$SFAGENT" -X --nats http://127.0.0.1:1 -- /bin/true
+	assert_failure 2
+	assert_output --partial 'bad --nats server `http://127.0.0.1:1`'
+	run "$SFAGENT" -X --nats-stream S -o - -- /bin/true
+	assert_failure 2
+	assert_output --partial '--nats-* options need --nats URL'
+	run "$SFAGENT" -X --nats nats://127.0.0.1:1 --nats-replicas 3 -- /bin/true
+	assert_failure 2
+	assert_output --partial 'need --nats-stream NAME'
+	P=$(free_port)
+	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" -- /bin/true
+	assert_failure 1
+	assert_output --partial "cannot connect to NATS nats://127.0.0.1:$P"
+	# a server with a password
+	cat >"$NATS_DIR/auth.conf" <<CONF
+listen: 127.0.0.1:$P
+jetstream { store_dir: "$NATS_DIR/auth" }
+authorization { user: sf, password: right }
+CONF
+	nats-server -c "$NATS_DIR/auth.conf" >"$NATS_DIR/auth.log" 2>&1 &
+	echo $! >"$NATS_DIR/n1.pid"
+	wait_for 30 port_open "$P"
+	echo wrong >"$SINK_DIR/pw"
+	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" --nats-user sf --nats-password-file "$SINK_DIR/pw" \
+		-- /bin/true
+	assert_failure 1
+	assert_output --partial 'Authorization Violation'
+	echo right >"$SINK_DIR/pw"
+	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" --nats-user sf --nats-password-file "$SINK_DIR/pw" \
+		--nats-stream NOPE -- /bin/true
+	assert_failure 1
+	assert_output --partial 'JetStream stream `NOPE` does not exist (create it, or add --nats-create-stream)'
+	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" --nats-user sf --nats-password-file "$SINK_DIR/pw" \
+		--nats-stream OK --nats-create-stream --nats-subject 'lab.%w' -w x.y -- "$SINKLOAD" opens 20
+	assert_success
+	"$SF_WORKLOADS/natsread" "nats://sf:right@127.0.0.1:$P" OK 'lab.*' 1000 >"$SINK_DIR/r.out"
+	# a workload name cannot add subject tokens: '.' became '_'
+	grep -q $'\tlab.x_y\t{"type":"stream.start".*"workload":"x.y"' "$SINK_DIR/r.out"
+	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 20 ]
+}
+
+@test "nats: daemon mode: io.sfagent.export=nats and nats:SUBJECT per container; a subject with a wildcard refused by the hook" {
+	hook_suite_setup
+	nats_single_start
+	start_daemon -e hostN --nats "$NATS_URL0" --nats-stream SD --nats-create-stream
+	make_bundle "$HT/b1" '["/bin/sh", "-c", "i=0; while [ $i -lt 50 ]; do cat /etc/group >/dev/null; i=$((i+1)); done"]' \
+		'{"io.sfagent.workload": "wn1", "io.sfagent.export": "nats"}'
+	make_bundle "$HT/b2" '["/bin/true"]' \
+		'{"io.sfagent.workload": "wn2", "io.sfagent.export": "file,nats:sfagent.lab.%w"}'
+	make_bundle "$HT/b3" '["/bin/true"]' \
+		'{"io.sfagent.workload": "wn3", "io.sfagent.export": "nats:lab.*", "io.sfagent.fail": "closed"}'
+	run_container dn-1 "$HT/b1"
+	run_container dn-2 "$HT/b2"
+	run run_container dn-3 "$HT/b3"
+	assert_failure
+	assert_output --partial 'nats:lab.*`: the subject must be printable ASCII'
+	wait_for 30 grep -q 'workload `wn1`: [0-9]* events' "$HT/agent.log"
+	wait_for 30 grep -q 'workload `wn2`: [0-9]* events' "$HT/agent.log"
+	sleep 1
+	"$SF_WORKLOADS/natsread" "$NATS_URL0" SD '>' 1500 >"$SINK_DIR/r.out"
+	# each container's stream whole on its subject
+	python3 - "$SINK_DIR/r.out" <<'PY'
+import json, sys
+by = {}
+for line in open(sys.argv[1]):
+    mid, subject, data = line.rstrip("\n").split("\t", 2)
+    by.setdefault(subject, []).append(json.loads(data))
+assert set(by) == {"sfagent.hostN.wn1", "sfagent.lab.wn2"}, set(by)
+for subject, ev in by.items():
+    assert ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end", subject
+    assert [e["seq"] for e in ev] == list(range(1, len(ev) + 1)), subject
+    assert ev[-1]["missed"] == 0, ev[-1]
+assert len([e for e in by["sfagent.hostN.wn1"] if e["type"] == "file.open"]) >= 50
+PY
+	# file,nats: the file too
+	ls "$OUT" | grep -q wn2
+}

@@ -1,0 +1,123 @@
+# A 3-node nats-server JetStream cluster on loopback for the NATS suite:
+# free random ports, a store directory per node under $NATS_DIR.
+
+# nats_cluster_init: ports and configs for nodes 1-3 (not started).
+nats_cluster_init() {
+	NATS_DIR="$SINK_DIR/nats"
+	mkdir -p "$NATS_DIR"
+	local i routes=""
+	for i in 1 2 3; do
+		eval "NATS_PORT_$i=$(free_port)"
+		eval "NATS_CPORT_$i=$(free_port)"
+		eval "NATS_HPORT_$i=$(free_port)"
+	done
+	for i in 1 2 3; do
+		routes="$routes nats://127.0.0.1:$(eval echo \$NATS_CPORT_$i)"
+	done
+	for i in 1 2 3; do
+		mkdir -p "$NATS_DIR/n$i"
+		cat >"$NATS_DIR/n$i.conf" <<CONF
+server_name: n$i
+listen: 127.0.0.1:$(eval echo \$NATS_PORT_$i)
+http: 127.0.0.1:$(eval echo \$NATS_HPORT_$i)
+jetstream { store_dir: "$NATS_DIR/n$i" }
+cluster {
+  name: sfc
+  listen: 127.0.0.1:$(eval echo \$NATS_CPORT_$i)
+  routes: [$(echo $routes | sed 's/ /, /g')]
+}
+CONF
+	done
+	NATS_URLS="nats://127.0.0.1:$NATS_PORT_1,nats://127.0.0.1:$NATS_PORT_2,nats://127.0.0.1:$NATS_PORT_3"
+	NATS_URL1="nats://127.0.0.1:$NATS_PORT_1"
+}
+
+nats_node_start() {
+	nats-server -c "$NATS_DIR/n$1.conf" >>"$NATS_DIR/n$1.log" 2>&1 &
+	eval "NATS_PID_$1=$!"
+	echo $! >"$NATS_DIR/n$1.pid"
+}
+
+nats_node_stop() {
+	local pid
+	pid=$(cat "$NATS_DIR/n$1.pid" 2>/dev/null) || return 0
+	kill "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -f "$NATS_DIR/n$1.pid"
+}
+
+nats_node_kill() {
+	local pid
+	pid=$(cat "$NATS_DIR/n$1.pid" 2>/dev/null) || return 0
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+	rm -f "$NATS_DIR/n$1.pid"
+}
+
+# JetStream is up when every running node answers /healthz and a meta
+# leader is known.
+nats_ready() {
+	local i
+	for i in 1 2 3; do
+		[ -e "$NATS_DIR/n$i.pid" ] || continue
+		curl -fs "http://127.0.0.1:$(eval echo \$NATS_HPORT_$i)/healthz" >/dev/null || return 1
+	done
+	curl -fs "http://127.0.0.1:$NATS_HPORT_1/jsz" 2>/dev/null | grep -q '"leader"' ||
+		curl -fs "http://127.0.0.1:$NATS_HPORT_2/jsz" 2>/dev/null | grep -q '"leader"'
+}
+
+nats_cluster_start() {
+	local i
+	for i in 1 2 3; do
+		nats_node_start "$i"
+	done
+	wait_for 60 nats_ready
+}
+
+nats_cluster_stop() {
+	local i
+	for i in 0 1 2 3; do
+		nats_node_stop "$i"
+	done
+}
+
+# nats_single_start: one JetStream server outside the cluster (node 0).
+nats_single_start() {
+	local p h
+	p=$(free_port)
+	h=$(free_port)
+	mkdir -p "$NATS_DIR/n0"
+	cat >"$NATS_DIR/n0.conf" <<CONF
+server_name: n0
+listen: 127.0.0.1:$p
+http: 127.0.0.1:$h
+jetstream { store_dir: "$NATS_DIR/n0" }
+CONF
+	NATS_URL0="nats://127.0.0.1:$p"
+	nats_node_start 0
+	wait_for 60 curl -fs "http://127.0.0.1:$h/healthz" -o /dev/null
+}
+
+# nats_stream_leader STREAM: the node number (1-3) leading the stream.
+nats_stream_leader() {
+	local i
+	for i in 1 2 3; do
+		[ -e "$NATS_DIR/n$i.pid" ] || continue
+		curl -fs "http://127.0.0.1:$(eval echo \$NATS_HPORT_$i)/jsz?streams=true" 2>/dev/null |
+			python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+for a in d.get("account_details") or []:
+    for s in a.get("stream_detail") or []:
+        if s["name"] == sys.argv[1] and s.get("cluster", {}).get("leader"):
+            print(s["cluster"]["leader"][1:])
+            sys.exit(0)
+sys.exit(1)' "$1" && return 0
+	done
+	return 1
+}
+
+# nats_read STREAM SUBJECT OUT [IDLE_MS]: the stream's messages from the start.
+nats_read() {
+	"$SF_WORKLOADS/natsread" "$NATS_URLS" "$1" "$2" "${4:-2000}" >"$3" 2>"$3.err"
+}

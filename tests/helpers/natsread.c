@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * natsread URL STREAM SUBJECT IDLE_MS: prints every message of a JetStream
+ * stream (from its first, through an ordered consumer) as
+ * "NATS-MSG-ID<TAB>SUBJECT<TAB>DATA", then exits once IDLE_MS pass without one.
+ * The consumer the NATS suite checks exactly-once delivery with.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <nats/nats.h>
+
+int main(int argc, char **argv)
+{
+	natsConnection *nc = NULL;
+	natsSubscription *sub = NULL;
+	natsMsg *msg = NULL;
+	jsCtx *js = NULL;
+	jsSubOptions so;
+	jsErrCode jerr = 0;
+	natsStatus s;
+	long n = 0;
+
+	if (argc != 5) {
+		fprintf(stderr, "usage: natsread URL STREAM SUBJECT IDLE_MS\n");
+		return 2;
+	}
+	s = natsConnection_ConnectTo(&nc, argv[1]);
+	if (s == NATS_OK)
+		s = natsConnection_JetStream(&js, nc, NULL);
+	jsSubOptions_Init(&so);
+	so.Stream = argv[2];
+	so.Ordered = true;
+	if (s == NATS_OK)
+		s = js_SubscribeSync(&sub, js, argv[3], NULL, &so, &jerr);
+	if (s != NATS_OK) {
+		fprintf(stderr, "natsread: %s (error %d)\n",
+			nats_GetLastError(NULL) ? nats_GetLastError(NULL)
+						: natsStatus_GetText(s),
+			(int)jerr);
+		return 1;
+	}
+	while (natsSubscription_NextMsg(&msg, sub, atol(argv[4])) == NATS_OK) {
+		const char *id = "-";
+
+		natsMsgHeader_Get(msg, "Nats-Msg-Id", &id);
+		printf("%s\t%s\t%.*s\n", id, natsMsg_GetSubject(msg),
+		       natsMsg_GetDataLength(msg), natsMsg_GetData(msg));
+		natsMsg_Destroy(msg);
+		n++;
+	}
+	fprintf(stderr, "natsread: %ld messages\n", n);
+	natsSubscription_Destroy(sub);
+	jsCtx_Destroy(js);
+	natsConnection_Destroy(nc);
+	return 0;
+}

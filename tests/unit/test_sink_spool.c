@@ -1,0 +1,257 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The durable spool: order, acked records not replayed, replay after a
+ * restart with the original origin (tag, rid), a torn tail cut off, a
+ * damaged record not replayed, the byte bound, segments removed once acked
+ * and never numbered again.  Damage is made by hand in the files: a crash
+ * in the middle of a write cannot be caused on cue.
+ */
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+
+#include "sink_spool.h"
+#include "tap.h"
+
+static char dir[64];
+
+static size_t count_files(const char *suffix_digits_only)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	size_t n = 0;
+
+	while (d && (de = readdir(d))) {
+		const char *dot = strrchr(de->d_name, '.');
+
+		if (dot && strlen(dot + 1) == 10 &&
+		    strspn(dot + 1, "0123456789") == 10)
+			n++;
+	}
+	if (d)
+		closedir(d);
+	(void)suffix_digits_only;
+	return n;
+}
+
+/* The newest segment of key k, as a path (caller frees). */
+static char *last_seg(const char *k)
+{
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	char best[300] = "";
+
+	while (d && (de = readdir(d)))
+		if (strncmp(de->d_name, k, strlen(k)) == 0 &&
+		    strlen(de->d_name) == strlen(k) + 11 &&
+		    strcmp(de->d_name, best) > 0)
+			snprintf(best, sizeof(best), "%s", de->d_name);
+	if (d)
+		closedir(d);
+	return xasprintf("%s/%s", dir, best);
+}
+
+static bool next_is(struct sink_spool *sp, const char *want, uint64_t tag,
+		    uint64_t rid, uint64_t *mark)
+{
+	struct sink_spool_rec r;
+
+	if (!sink_spool_next(sp, &r))
+		return false;
+	if (mark)
+		*mark = r.mark;
+	if (r.len != strlen(want) || memcmp(r.data, want, r.len) != 0 ||
+	    r.tag != tag || r.rid != rid) {
+		printf("#   got %.*s tag %llu rid %llu\n", (int)r.len, r.data,
+		       (unsigned long long)r.tag, (unsigned long long)r.rid);
+		return false;
+	}
+	return true;
+}
+
+static void test_replay(void)
+{
+	struct sf_error *err = NULL;
+	struct sink_spool *sp =
+		sink_spool_open(dir, "k", "test", 1 << 20, 7, &err);
+	uint64_t m1 = 0, m2 = 0;
+	bool b;
+
+	ok(sp != NULL, "opened: %s", err ? err->msg : "");
+	if (!sp)
+		return;
+	sink_spool_add(sp, "a\n", 2, false, 1);
+	sink_spool_add(sp, "S\n", 2, true, 2);
+	sink_spool_add(sp, "b\n", 2, false, 3);
+	ok(sink_spool_unread(sp) == 3, "three staged");
+	ok(sink_spool_commit(sp) == 0 && sink_spool_unread(sp) == 3,
+	   "one write (a second commit has nothing to write)");
+	b = next_is(sp, "a\n", 7, 1, &m1);
+	ok(b, "first read back in order");
+	b = next_is(sp, "S\n", 7, 2, &m2);
+	ok(b, "second");
+	sink_spool_ack(sp, m2, true);
+	sink_spool_close(sp);
+
+	sp = sink_spool_open(dir, "k", "test", 1 << 20, 8, &err);
+	ok(sp && sink_spool_unread(sp) == 1,
+	   "reopened by a new run: one record left to replay");
+	b = next_is(sp, "b\n", 7, 3, NULL);
+	ok(b, "the unacked one, with its first run's tag and rid");
+	sink_spool_add(sp, "c\n", 2, false, 1);
+	sink_spool_commit(sp);
+	b = next_is(sp, "c\n", 8, 1, &m1);
+	ok(b, "then this run's, in a segment of its own (tag 8)");
+	sink_spool_ack(sp, m1, true);
+	sink_spool_close(sp);
+	ok(count_files(NULL) == 0, "all acked: no segment left behind");
+
+	/* numbering goes on after the acked position: nothing written now
+	 * is taken for acked by the next run */
+	sp = sink_spool_open(dir, "k", "test", 1 << 20, 9, &err);
+	sink_spool_add(sp, "d\n", 2, false, 1);
+	sink_spool_commit(sp);
+	sink_spool_close(sp);
+	sp = sink_spool_open(dir, "k", "test", 1 << 20, 10, &err);
+	b = next_is(sp, "d\n", 9, 1, &m1);
+	ok(b, "a record written after everything was acked is replayed");
+	sink_spool_ack(sp, m1, true);
+	sink_spool_close(sp);
+}
+
+static void test_torn_and_damaged(void)
+{
+	struct sf_error *err = NULL;
+	struct sink_spool *sp =
+		sink_spool_open(dir, "t", "test", 1 << 20, 1, &err);
+	cleanup_free char *seg = NULL;
+	struct stat st;
+	ssize_t w;
+	int fd;
+	bool b;
+
+	sink_spool_add(sp, "one\n", 4, false, 1);
+	sink_spool_add(sp, "two\n", 4, false, 2);
+	sink_spool_add(sp, "three\n", 6, false, 3);
+	sink_spool_commit(sp);
+	sink_spool_close(sp);
+	seg = last_seg("t");
+	/* a torn write: half a frame at the tail */
+	/* ok() evaluates its condition more than once: no side effects */
+	fd = open(seg, O_WRONLY | O_APPEND);
+	w = fd >= 0 ? write(fd, "\x20\0\0\0garb", 8) : -1;
+	ok(w == 8, "torn tail made");
+	close(fd);
+	stat(seg, &st);
+	sp = sink_spool_open(dir, "t", "test", 1 << 20, 2, &err);
+	ok(sp && sink_spool_unread(sp) == 3,
+	   "torn tail: the three whole records are kept");
+	b = next_is(sp, "one\n", 1, 1, NULL) &&
+	    next_is(sp, "two\n", 1, 2, NULL) &&
+	    next_is(sp, "three\n", 1, 3, NULL);
+	ok(b, "and replayed in order");
+	ok(!sink_spool_next(sp, &(struct sink_spool_rec){0}),
+	   "the torn half is not replayed");
+	sink_spool_close(sp);
+	{
+		struct stat st2;
+
+		stat(seg, &st2);
+		ok(st2.st_size == st.st_size - 8, "the file was cut back");
+	}
+	/* damage by hand: a byte of "two" changed */
+	fd = open(seg, O_RDWR);
+	ok(pwrite(fd, "X", 1, 24 + 16 + 4 + 16) == 1,
+	   "a byte of `two` changed");
+	close(fd);
+	sp = sink_spool_open(dir, "t", "test", 1 << 20, 3, &err);
+	b = next_is(sp, "one\n", 1, 1, NULL);
+	ok(b, "damaged: what is before it is replayed");
+	ok(!sink_spool_next(sp, &(struct sink_spool_rec){0}),
+	   "the damaged record and what follows are not");
+	sink_spool_close(sp);
+	unlink(seg);
+}
+
+static void test_bound_and_segments(void)
+{
+	struct sf_error *err = NULL;
+	/* 4 MiB bound: 1 MiB segments */
+	struct sink_spool *sp =
+		sink_spool_open(dir, "b", "test", 4 << 20, 1, &err);
+	char rec[1000];
+	uint64_t n = 0, last = 0, mark;
+	struct sink_spool_rec r;
+
+	memset(rec, 'x', sizeof(rec) - 1);
+	rec[sizeof(rec) - 1] = '\n';
+	while ((mark = sink_spool_add(sp, rec, sizeof(rec), false, n + 1))) {
+		n++;
+		if (n % 100 == 0)
+			sink_spool_commit(sp);
+	}
+	sink_spool_commit(sp);
+	ok(n > 3900 && n < 4200, "full at 4 MiB: %llu records of 1 KB",
+	   (unsigned long long)n);
+	mark = sink_spool_add(sp, "S\n", 2, true, n + 1);
+	ok(mark != 0, "a control record still goes in");
+	sink_spool_commit(sp);
+	ok(count_files(NULL) >= 4, "in segments of 1 MiB (%zu)",
+	   count_files(NULL));
+	while (sink_spool_next(sp, &r))
+		last = r.mark;
+	sink_spool_ack(sp, last, true);
+	ok(count_files(NULL) == 1, "acked: only the last segment is left (%zu)",
+	   count_files(NULL));
+	mark = sink_spool_add(sp, rec, sizeof(rec), false, n + 2);
+	ok(mark != 0, "room again");
+	sink_spool_commit(sp);
+	sink_spool_close(sp);
+	sp = sink_spool_open(dir, "b", "test", 4 << 20, 2, &err);
+	ok(sp && sink_spool_unread(sp) == 1,
+	   "one record left after restart (%llu)",
+	   sp ? (unsigned long long)sink_spool_unread(sp) : 0ull);
+	sink_spool_close(sp);
+}
+
+static void test_lock(void)
+{
+	struct sf_error *err = NULL;
+	struct sink_spool *a =
+		sink_spool_open(dir, "l", "test", 1 << 20, 1, &err);
+	struct sink_spool *b =
+		sink_spool_open(dir, "l", "test", 1 << 20, 2, &err);
+
+	ok(a && b && strcmp(sink_spool_path(a), sink_spool_path(b)) == 0,
+	   "two sinks on one destination: both open");
+	sink_spool_add(a, "a\n", 2, false, 1);
+	sink_spool_commit(a);
+	ok(sink_spool_unread(b) == 0, "each has a spool of its own");
+	sink_spool_close(a);
+	sink_spool_close(b);
+	sf_error_free(err);
+	err = NULL;
+	a = sink_spool_open("/proc/self/nonexistent/x", "k", "t", 1, 1, &err);
+	ok(!a && err && strstr(err->msg, "--spool-dir"),
+	   "an unusable directory: %s", err ? err->msg : "");
+	sf_error_free(err);
+}
+
+int main(void)
+{
+	char cmd[128];
+
+	snprintf(dir, sizeof(dir), "/tmp/sf-unit-spool-XXXXXX");
+	if (!mkdtemp(dir)) {
+		printf("Bail out! mkdtemp\n");
+		return 1;
+	}
+	test_replay();
+	test_torn_and_damaged();
+	test_bound_and_segments();
+	test_lock();
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		printf("# cannot remove %s\n", dir);
+	return tap_done();
+}
