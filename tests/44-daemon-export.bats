@@ -501,7 +501,8 @@ cm = next(x for x in yaml.safe_load_all(open(sys.argv[2])) if x)
 env = dict(cm["data"], SFAGENT_BROKER="127.0.0.1", SFAGENT_PORT=os.environ["D_MQTT"],
            SFAGENT_TOPIC_TEMPLATE="k8s/%h/%w",
            SFAGENT_HTTP_URL="http://127.0.0.1:%s/ds" % os.environ["D_HTTP"],
-           SFAGENT_EXTRA_ARGS="-v", NODE_NAME="node-a")
+           SFAGENT_EXTRA_ARGS="-v", NODE_NAME="node-a",
+           SFAGENT_METRICS="127.0.0.1:0")
 for k, v in env.items():
     print("export %s=%s" % (k, shlex.quote(v)))
 print(ds["spec"]["template"]["spec"]["containers"][0]["args"][0])
