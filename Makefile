@@ -43,7 +43,7 @@ PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
 PKGS_DEMO := runc busybox-static python3
 PKGS_TEST := $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto nats-server \
 	mosquitto-clients openssl podman containerd valgrind libclang-rt-14-dev \
-	iproute2 strace jq util-linux
+	iproute2 strace jq util-linux liburing-dev
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
 # systemd-analyze verify of the unit, shellcheck of the node scripts.
 PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
@@ -164,7 +164,7 @@ demo: deps-demo build bundles
 
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
-	$(BUILD)/bench/encbench $(BUILD)/bench/filterbench
+	$(BUILD)/bench/floor.bpf.o $(BUILD)/bench/encbench $(BUILD)/bench/filterbench
 ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c

@@ -39,6 +39,11 @@ struct agent {
 	uint64_t idle_since; /* monotonic ns the table became empty, 0: not */
 	uint64_t attaches, detaches;
 	uint64_t last_attach_ns; /* how long the last attach took */
+	/* slots whose out got events since the last drain: the drain between
+	 * loss checks flushes only these */
+	uint32_t dirty[SF_MAX_SLOTS];
+	unsigned ndirty;
+	bool is_dirty[SF_MAX_SLOTS];
 };
 
 /* How long -D keeps its programs attached after the last stream ended, so

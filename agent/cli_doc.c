@@ -109,11 +109,6 @@ void cli_doc_help(FILE *f)
 	fputs("Man page: sfagent(8); docs/ in the source tree.\n", f);
 }
 
-void sf_usage_print(FILE *f)
-{
-	cli_doc_help(f);
-}
-
 /* troff: a leading '.' or '\'' would be a request; '-' is a hyphen; '\' escapes */
 static void man_text(FILE *f, const char *s)
 {

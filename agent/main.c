@@ -70,7 +70,7 @@ int main(int argc, char **argv)
 		debug = fopen(o.debug_file, "ae");
 		if (!debug) {
 			fprintf(stderr,
-				"sfagent: cannot open debug file `%s`: %s\n",
+				"sfagent: cannot open debug file `%s`: %s: give -d a file this user can write\n",
 				o.debug_file, strerror(errno));
 			return SF_EXIT_ENV;
 		}

@@ -105,8 +105,6 @@ struct sf_options {
  * errors come back with status SF_EXIT_USAGE. */
 int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		  struct sf_error **err);
-/* --help, made from the option table */
-void sf_usage_print(FILE *f);
 const char *sf_mode_name(enum sf_mode m);
 
 #endif

@@ -60,6 +60,9 @@ struct probe_bpf {
 	int natt;
 	int ncpus;
 	struct release_queue rq;
+	/* the loss counters of every slot, summed over CPUs (snapshot) */
+	struct sf_drop *snap;
+	bool snap_on;
 	/* seccomp recording programs, attached while some slot records */
 	struct bpf_link *seccomp_links[2];
 	unsigned seccomp_users;
@@ -204,6 +207,11 @@ static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 	/* every syscall's exit: one link, not one per exported syscall (see
 	 * sf_sys_exit) */
 	add_attachment(b, s->progs.sf_sys_exit, NULL, "sys_exit");
+	/* io_uring requests: the same events as their syscalls */
+	add_attachment(b, s->progs.sf_uring_submit, NULL,
+		       "io_uring_submit_req");
+	add_attachment(b, s->progs.sf_uring_complete, NULL,
+		       "io_uring_complete");
 	return plan_syscalls(b, s->progs.sf_sys_enter_cred, "sys_enter_",
 			     SF_SC_ENTER, err);
 }
@@ -469,6 +477,7 @@ static void bpf_close(struct probe *p)
 		free(b->att[i].tp);
 	}
 	free(b->att);
+	free(b->snap);
 	for (int i = 0; i < 2; i++)
 		bpf_link__destroy(b->seccomp_links[i]);
 	ring_buffer__free(b->rb);
@@ -514,6 +523,8 @@ static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 	struct probe_bpf *b = bpf_of(p);
 	struct sf_drop d[b->ncpus], sum = {0};
 
+	if (b->snap_on && slot < SF_MAX_SLOTS)
+		return b->snap[slot];
 	memset(d, 0, sizeof(d)); /* valgrind cannot see the kernel fill it */
 	if (bpf_map__lookup_elem(b->skel->maps.drops, &slot, sizeof(slot), d,
 				 sizeof(d), 0) < 0)
@@ -524,6 +535,45 @@ static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 		sum.paused += d[i].paused;
 	}
 	return sum;
+}
+
+static void bpf_snapshot(struct probe *p, bool on)
+{
+	struct probe_bpf *b = bpf_of(p);
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	cleanup_free uint32_t *keys = NULL;
+	cleanup_free struct sf_drop *vals = NULL;
+	__u32 count = SF_MAX_SLOTS, out = 0;
+	int r;
+
+	b->snap_on = false;
+	if (!on)
+		return;
+	/* zeroed: valgrind cannot see the kernel fill them (batch lookup) */
+	keys = xzalloc(SF_MAX_SLOTS * sizeof(*keys));
+	vals = xzalloc((size_t)SF_MAX_SLOTS * b->ncpus * sizeof(*vals));
+	if (!b->snap)
+		b->snap = xmalloc(SF_MAX_SLOTS * sizeof(*b->snap));
+	r = bpf_map_lookup_batch(bpf_map__fd(b->skel->maps.drops), NULL, &out,
+				 keys, vals, &count, &bo);
+	/* -ENOENT: the end of the map was reached, count says how far */
+	if ((r < 0 && errno != ENOENT) || count != SF_MAX_SLOTS) {
+		log_debug("batch read of the loss counters: %s (%u of %u)",
+			  strerror(errno), count, SF_MAX_SLOTS);
+		return; /* per-slot lookups, as without a snapshot */
+	}
+	memset(b->snap, 0, SF_MAX_SLOTS * sizeof(*b->snap));
+	for (__u32 i = 0; i < count; i++) {
+		struct sf_drop *s = &b->snap[keys[i] & (SF_MAX_SLOTS - 1)];
+		const struct sf_drop *v = &vals[(size_t)i * b->ncpus];
+
+		for (int c = 0; c < b->ncpus; c++) {
+			s->ringbuf += v[c].ringbuf;
+			s->filtered += v[c].filtered;
+			s->paused += v[c].paused;
+		}
+	}
+	b->snap_on = true;
 }
 
 static uint64_t bpf_drops(struct probe *p, uint32_t slot)
@@ -665,6 +715,7 @@ const struct probe_ops probe_bpf_ops = {
 	.set_filter_mask = bpf_set_filter_mask,
 	.pause = bpf_pause,
 	.paused_drops = bpf_paused_drops,
+	.snapshot = bpf_snapshot,
 	.seccomp_start = bpf_seccomp_start,
 	.seccomp_stop = bpf_seccomp_stop,
 };

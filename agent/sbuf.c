@@ -25,19 +25,34 @@ void sbuf_free(struct sbuf *b)
 static const char digit_pairs[201] =
 	"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
 
+/* Decimal digits of v from its bit length, no division (v | 1 has as many
+ * digits as v, and makes 0 one digit). */
 static unsigned u64_digits(uint64_t v)
 {
-	unsigned n = 1;
+	static const uint64_t pow10[20] = {1ull,
+					   10ull,
+					   100ull,
+					   1000ull,
+					   10000ull,
+					   100000ull,
+					   1000000ull,
+					   10000000ull,
+					   100000000ull,
+					   1000000000ull,
+					   10000000000ull,
+					   100000000000ull,
+					   1000000000000ull,
+					   10000000000000ull,
+					   100000000000000ull,
+					   1000000000000000ull,
+					   10000000000000000ull,
+					   100000000000000000ull,
+					   1000000000000000000ull,
+					   10000000000000000000ull};
+	uint64_t w = v | 1;
+	unsigned t = ((64 - __builtin_clzll(w)) * 1233) >> 12;
 
-	while (v >= 10000) {
-		v /= 10000;
-		n += 4;
-	}
-	if (v >= 100) {
-		v /= 100;
-		n += 2;
-	}
-	return n + (v >= 10);
+	return t + 1 - (w < pow10[t]);
 }
 
 /* Written in place, back to front: a temporary copied with memcpy stalls on

@@ -74,11 +74,17 @@ static __always_inline bool need_fails(const struct sf_filter_mask *m)
 	    (__u32)(bpf_get_current_pid_tgid() >> 32) != m->pid)
 		return true;
 	if (m->need & SF_NEED_COMM) {
-		__u64 c[2] = {};
+		char c[SF_COMM_LEN] = {};
 
 		bpf_get_current_comm(c, sizeof(c));
-		return c[0] != ((const __u64 *)m->comm)[0] ||
-		       c[1] != ((const __u64 *)m->comm)[1];
+		/* up to the NUL: what follows it need not be padding */
+#pragma unroll
+		for (int i = 0; i < SF_COMM_LEN; i++) {
+			if (c[i] != m->comm[i])
+				return true;
+			if (!c[i])
+				break;
+		}
 	}
 	return false;
 }
@@ -176,7 +182,9 @@ static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
 	h->euid = BPF_CORE_READ(t, cred, euid.val);
 	h->ret = 0;
 	h->syscall = 0;
-	h->pad = 0;
+	h->via = SF_VIA_SYSCALL;
+	h->uring_op = 0;
+	h->suppressed = 0;
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
@@ -201,6 +209,66 @@ static __always_inline void read_path(char *dst, const void *src, __u16 *flags,
 		if (c)
 			*flags |= trunc_flag;
 	}
+}
+
+/*
+ * Rate limit for events on hot paths (mem.exec on every JIT page,
+ * io_uring.op on every read): per process, kind (type + sub, e.g. the
+ * io_uring opcode) and second, RL_BURST events pass; the rest are counted
+ * and the count rides in hdr.suppressed of the next event of that kind
+ * that passes.  Nothing is dropped without a count, but a count whose
+ * process never sends that kind again stays in the map (LRU) unreported.
+ */
+#define RL_WINDOW_NS (1000 * 1000 * 1000)
+#define RL_BURST     16
+
+struct rl_key {
+	__u32 tgid;
+	__u16 type;
+	__u16 sub;
+};
+
+struct rl_state {
+	__u64 window; /* start of the current second */
+	__u32 sent; /* in this window */
+	__u32 suppressed; /* since the last event sent */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 8192);
+	__type(key, struct rl_key);
+	__type(value, struct rl_state);
+} rate SEC(".maps");
+
+/* true: send it, with *carry events suppressed before it; false: counted */
+static __always_inline bool rate_ok(__u16 type, __u16 sub, __u16 *carry)
+{
+	struct rl_key k = {.tgid = bpf_get_current_pid_tgid() >> 32,
+			   .type = type,
+			   .sub = sub};
+	__u64 now = bpf_ktime_get_boot_ns();
+	struct rl_state *st = bpf_map_lookup_elem(&rate, &k), fresh = {};
+
+	*carry = 0;
+	if (!st) {
+		fresh.window = now;
+		fresh.sent = 1;
+		bpf_map_update_elem(&rate, &k, &fresh, BPF_ANY);
+		return true;
+	}
+	if (now - st->window >= RL_WINDOW_NS) {
+		st->window = now;
+		st->sent = 0;
+	}
+	if (st->sent >= RL_BURST) {
+		st->suppressed++;
+		return false;
+	}
+	st->sent++;
+	*carry = st->suppressed > 0xffff ? 0xffff : st->suppressed;
+	st->suppressed -= *carry;
+	return true;
 }
 
 /* ---- syscall exits ---------------------------------------------------- */

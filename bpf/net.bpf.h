@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Network events from syscall exits: socket, connect, accept, bind, listen
- * (the "net" class of syscalls.def).  Addresses come from the caller's
+ * Network events from syscall exits: socket, connect, accept, bind, listen,
+ * sendto/sendmsg with a destination (the "net" class of syscalls.def).  Addresses come from the caller's
  * sockaddr (connect, bind) or from the kernel's socket (accept, listen).
  */
 #ifndef SF_NET_BPF_H
@@ -121,6 +121,8 @@ static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
 				      struct sys_args *a, __u16 xf)
 {
 	struct sf_net_event *e;
+	const void *uaddr = 0;
+	__u32 ulen = 0;
 	__u16 type;
 
 	switch (nr) {
@@ -140,6 +142,21 @@ static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
 	case __NR_listen:
 		type = SF_EV_LISTEN;
 		break;
+	case __NR_sendto: /* only with a destination: connected sends are not
+			   * events */
+		if (!a->a[4])
+			return;
+		type = SF_EV_SENDTO, uaddr = (void *)a->a[4], ulen = a->a[5];
+		break;
+	case __NR_sendmsg: {
+		struct user_msghdr m = {};
+
+		bpf_probe_read_user(&m, sizeof(m), (void *)a->a[1]);
+		if (!m.msg_name || m.msg_namelen == 0)
+			return;
+		type = SF_EV_SENDTO, uaddr = m.msg_name, ulen = m.msg_namelen;
+		break;
+	}
 	default:
 		return;
 	}
@@ -173,6 +190,9 @@ static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
 		e->backlog = a->a[1];
 		if (ret == 0)
 			sock_read_addr(e, e->fd, false);
+		break;
+	case SF_EV_SENDTO: /* ret: bytes sent */
+		user_read_addr(e, uaddr, ulen);
 		break;
 	}
 	submit(e);

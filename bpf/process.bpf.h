@@ -114,6 +114,10 @@ static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
 	e->argv_len = 0;
 	read_path(e->filename, file, &e->hdr.flags, SF_F_PATH_TRUNC,
 		  SF_F_PATH_FAULT);
+	e->exe_flags = 0, e->pad2 = 0;
+	e->exe_dev = 0, e->exe_ino = 0, e->exe_mtime = 0, e->exe_ctime = 0;
+	kpath_walk(&e->exe, 0, 0);
+	kpath_walk(&e->cwd, 0, 0);
 	submit(e);
 }
 
@@ -136,6 +140,87 @@ int sf_sys_enter_cred(void *ctx)
 	s.egid = BPF_CORE_READ(t, cred, egid.val);
 	bpf_map_update_elem(&cred_stash, &tid, &s, BPF_ANY);
 	return 0;
+}
+
+#define TMPFS_MAGIC_	 0x01021994
+#define HUGETLBFS_MAGIC_ 0x958458f6
+#define OVERLAYFS_MAGIC_ 0x794c7630
+
+/* inode times before 6.6/6.11 */
+struct inode___ts {
+	struct timespec64 i_mtime;
+	struct timespec64 __i_ctime;
+};
+
+static __always_inline bool starts_memfd(const unsigned char *name)
+{
+	char b[6] = {};
+
+	bpf_probe_read_kernel(b, sizeof(b), name);
+	return b[0] == 'm' && b[1] == 'e' && b[2] == 'm' && b[3] == 'f' &&
+	       b[4] == 'd' && b[5] == ':';
+}
+
+/*
+ * What was really executed, from the kernel's struct file of the new image
+ * (never argv or comm): memfd, deleted, overlayfs upper layer, dev/ino,
+ * times, its path, and the cwd.  The overlayfs inode is private: CO-RE
+ * existence checks, and without them the upper-layer flag is just absent.
+ */
+static __always_inline void exe_info(struct sf_exec_event *e,
+				     struct task_struct *p, struct file *f)
+{
+	struct inode *ino = BPF_CORE_READ(f, f_inode);
+	struct dentry *d = BPF_CORE_READ(f, f_path.dentry);
+	unsigned long magic = BPF_CORE_READ(ino, i_sb, s_magic);
+	__u32 fl = 0;
+
+	e->pad2 = 0;
+	e->exe_dev = BPF_CORE_READ(ino, i_sb, s_dev);
+	e->exe_ino = BPF_CORE_READ(ino, i_ino);
+	if (bpf_core_field_exists(ino->i_mtime_sec)) {
+		e->exe_mtime = BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ll +
+			       BPF_CORE_READ(ino, i_mtime_nsec);
+		e->exe_ctime = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ll +
+			       BPF_CORE_READ(ino, i_ctime_nsec);
+	} else {
+		struct inode___ts *o = (void *)ino;
+
+		e->exe_mtime = BPF_CORE_READ(o, i_mtime.tv_sec) * 1000000000ll +
+			       BPF_CORE_READ(o, i_mtime.tv_nsec);
+		e->exe_ctime =
+			BPF_CORE_READ(o, __i_ctime.tv_sec) * 1000000000ll +
+			BPF_CORE_READ(o, __i_ctime.tv_nsec);
+	}
+	if (BPF_CORE_READ(ino, __i_nlink) == 0)
+		fl |= SF_EXE_DELETED;
+	if ((magic == TMPFS_MAGIC_ || magic == HUGETLBFS_MAGIC_) &&
+	    BPF_CORE_READ(d, d_parent) == d &&
+	    starts_memfd(BPF_CORE_READ(d, d_name.name)))
+		fl |= SF_EXE_MEMFD;
+	if (magic == OVERLAYFS_MAGIC_) {
+		fl |= SF_EXE_OVERLAY;
+		if (bpf_core_type_exists(struct ovl_inode) &&
+		    bpf_core_field_exists(struct ovl_inode, __upperdentry)) {
+			struct ovl_inode *oi =
+				(void *)ino -
+				bpf_core_field_offset(struct ovl_inode,
+						      vfs_inode);
+
+			if (BPF_CORE_READ(oi, __upperdentry))
+				fl |= SF_EXE_UPPER;
+		}
+	}
+	/* fexecve / execveat(fd, "", AT_EMPTY_PATH): the name says nothing */
+	if (e->filename[0] == '/' && e->filename[1] == 'd' &&
+	    e->filename[2] == 'e' && e->filename[3] == 'v' &&
+	    e->filename[4] == '/' && e->filename[5] == 'f' &&
+	    e->filename[6] == 'd' && e->filename[7] == '/')
+		fl |= SF_EXE_FD_TARGET;
+	e->exe_flags = fl;
+	kpath_file(&e->exe, f);
+	kpath_walk(&e->cwd, BPF_CORE_READ(p, fs, pwd.dentry),
+		   BPF_CORE_READ(p, fs, pwd.mnt));
 }
 
 /*
@@ -198,8 +283,47 @@ int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
 	if (bpf_probe_read_user(e->argv, len, (void *)start) < 0)
 		len = 0;
 	e->argv_len = len;
+	exe_info(e, p, BPF_CORE_READ(bprm, file));
 	submit(e);
 	return 0;
+}
+
+#define CLONE_NEWTIME_	 0x00000080
+#define CLONE_NEWNS_	 0x00020000
+#define CLONE_NEWCGROUP_ 0x02000000
+#define CLONE_NEWUTS_	 0x04000000
+#define CLONE_NEWIPC_	 0x08000000
+#define CLONE_NEWUSER_	 0x10000000
+#define CLONE_NEWPID_	 0x20000000
+#define CLONE_NEWNET_	 0x40000000
+
+/* The namespaces the child got of its own, as CLONE_NEW* bits: compared in
+ * the kernel's structs, whatever the clone/clone3 arguments said. */
+static __always_inline __u32 ns_diff(struct task_struct *p,
+				     struct task_struct *c)
+{
+	struct nsproxy *a = p->nsproxy, *b = c->nsproxy;
+	__u32 f = 0;
+
+	if (!a || !b)
+		return 0;
+	if (a->mnt_ns != b->mnt_ns)
+		f |= CLONE_NEWNS_;
+	if (a->uts_ns != b->uts_ns)
+		f |= CLONE_NEWUTS_;
+	if (a->ipc_ns != b->ipc_ns)
+		f |= CLONE_NEWIPC_;
+	if (a->pid_ns_for_children != b->pid_ns_for_children)
+		f |= CLONE_NEWPID_;
+	if (a->net_ns != b->net_ns)
+		f |= CLONE_NEWNET_;
+	if (a->cgroup_ns != b->cgroup_ns)
+		f |= CLONE_NEWCGROUP_;
+	if (a->time_ns_for_children != b->time_ns_for_children)
+		f |= CLONE_NEWTIME_;
+	if (p->cred->user_ns != c->cred->user_ns)
+		f |= CLONE_NEWUSER_;
+	return f;
 }
 
 SEC("tp_btf/sched_process_fork")
@@ -217,6 +341,8 @@ int BPF_PROG(sf_fork, struct task_struct *parent, struct task_struct *child)
 	fill_hdr(&e->hdr, SF_EV_FORK, slot, cgid);
 	e->child_pid = child->tgid;
 	e->child_tid = child->pid;
+	e->ns_flags = ns_diff(parent, child);
+	e->pad = 0;
 	e->hdr.ret = child->tgid;
 	if (child->tgid == parent->tgid)
 		e->hdr.flags |= SF_F_THREAD;

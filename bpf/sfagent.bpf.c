@@ -10,6 +10,10 @@
  *   net.bpf.h      network events from syscall exits
  *   process.bpf.h  exec/fork/exit (sched_process_*), signals, setuid family,
  *                  capability checks
+ *   kpath.bpf.h    paths the kernel resolved (an fd's file, exe, cwd)
+ *   sec.bpf.h      security-relevant syscalls: ptrace, namespaces, mounts,
+ *                  modules, bpf(), xattrs, W+X memory, memfd, dup, keys
+ *   uring.bpf.h    io_uring requests, mapped to the same event types
  *   compat.bpf.h   ia32 syscalls, for the sys_exit program
  *   seccomp.bpf.h  seccomp recording: every syscall of a recording workload
  *   syscalls.def   the one list of exported syscalls (also read by the loader)
@@ -32,9 +36,11 @@ char LICENSE[] SEC("license") = "GPL";
 
 #include "filter.bpf.h"
 #include "event.bpf.h"
+#include "kpath.bpf.h"
 #include "file.bpf.h"
 #include "net.bpf.h"
 #include "process.bpf.h"
+#include "sec.bpf.h"
 
 /* The classes of syscalls.def: which <class>_event() decodes a syscall. */
 enum sys_class {
@@ -44,6 +50,7 @@ enum sys_class {
 	SC_kill,
 	SC_cred,
 	SC_exec_fail,
+	SC_sec,
 };
 
 /* One exported syscall's exit, native numbering, arguments already read.
@@ -80,6 +87,9 @@ static __always_inline void on_sys_exit(long nr, long ret, __u32 slot,
 		break;
 	case SC_exec_fail:
 		exec_fail_event(nr, ret, slot, cgid, a, xf);
+		break;
+	case SC_sec:
+		sec_event(nr, ret, slot, cgid, a, xf);
 		break;
 	case SC_none:
 		break;
@@ -142,4 +152,5 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	return 0;
 }
 
+#include "uring.bpf.h"
 #include "seccomp.bpf.h"

@@ -55,6 +55,39 @@ enum sf_event_type {
 	SF_EV_LISTEN,
 	SF_EV_KILL,
 	SF_EV_CAPABLE,
+	/* struct sf_sec_event unless said otherwise (sec.bpf.h) */
+	SF_EV_PTRACE,
+	SF_EV_VM_READ,
+	SF_EV_VM_WRITE,
+	SF_EV_UNSHARE,
+	SF_EV_SETNS,
+	SF_EV_MOUNT,
+	SF_EV_UMOUNT,
+	SF_EV_PIVOT_ROOT,
+	SF_EV_CHROOT,
+	SF_EV_FSOPEN,
+	SF_EV_FSMOUNT,
+	SF_EV_MOVE_MOUNT,
+	SF_EV_OPEN_TREE,
+	SF_EV_MODULE_LOAD,
+	SF_EV_MODULE_DELETE,
+	SF_EV_KEXEC_LOAD,
+	SF_EV_BPF,
+	SF_EV_PERF_OPEN,
+	SF_EV_OPEN_BY_HANDLE,
+	SF_EV_SETXATTR,
+	SF_EV_REMOVEXATTR,
+	SF_EV_MEM_EXEC,
+	SF_EV_MEMFD_CREATE,
+	SF_EV_DUP,
+	SF_EV_SENDTO, /* struct sf_net_event */
+	SF_EV_URING_SETUP,
+	SF_EV_URING_REGISTER,
+	SF_EV_URING_OP,
+	SF_EV_USERFAULTFD,
+	SF_EV_KEY_ADD,
+	SF_EV_KEY_REQUEST,
+	SF_EV_KEY_CTL,
 	SF_EV_MAX,
 };
 
@@ -69,6 +102,10 @@ enum sf_event_type {
 #define SF_F_HAS_RET	 (1u << 7)
 #define SF_F_INTERRUPTED (1u << 8) /* ERESTART*: reported as -EINTR */
 #define SF_F_COMPAT	 (1u << 9) /* a 32-bit (ia32) syscall */
+#define SF_F_STR3_TRUNC	 (1u << 10) /* sf_sec_event str[2] */
+#define SF_F_STR3_FAULT	 (1u << 11)
+/* io_uring: a field the kernel's private structs did not give (CO-RE) */
+#define SF_F_UNRESOLVED (1u << 12)
 
 struct sf_hdr {
 	__u16 type;
@@ -84,9 +121,15 @@ struct sf_hdr {
 	__u32 euid;
 	__s64 ret;
 	__u32 syscall; /* syscall number, where the event comes from one */
-	__u32 pad;
+	__u8 via; /* SF_VIA_*: the way into the kernel */
+	__u8 uring_op; /* via io_uring: the request's IORING_OP_* */
+	__u16 suppressed; /* rate limit: events of this kind not sent since
+			   * the previous one (saturates at 65535) */
 	char comm[SF_COMM_LEN];
 };
+
+#define SF_VIA_SYSCALL	0
+#define SF_VIA_IO_URING 1
 
 /*
  * File events.  arg0..arg3 carry the syscall's numeric arguments:
@@ -111,18 +154,54 @@ struct sf_file_event {
 	char path2[SF_PATH_MAX]; /* rename/link/symlink: the new path */
 };
 
+/*
+ * A kernel path, walked from a struct path (dentry, mount) up to the task's
+ * root: its components leaf first, each NUL-terminated ("shadow\0etc\0"),
+ * n of them; SF_KP_ROOT when the walk reached the root (else the path was
+ * cut: too deep or too long).  The agent joins them root first.
+ */
+struct sf_kpath {
+	__u16 n;
+	__u16 flags; /* SF_KP_* */
+	__u32 pad;
+	char buf[SF_PATH_MAX];
+};
+#define SF_KP_ROOT    (1u << 0) /* complete: the root was reached */
+#define SF_KP_DELETED (1u << 1) /* the dentry is unlinked */
+#define SF_KP_NONE    (1u << 2) /* no file: nothing walked */
+
+/* exec_flags */
+#define SF_EXE_MEMFD	 (1u << 0) /* the image is a memfd */
+#define SF_EXE_DELETED	 (1u << 1) /* its inode has no links */
+#define SF_EXE_UPPER	 (1u << 2) /* in an overlayfs upper layer */
+#define SF_EXE_OVERLAY	 (1u << 3) /* on overlayfs (upper or lower) */
+#define SF_EXE_FD_TARGET (1u << 4) /* filename came from the fd (execveat) */
+
 struct sf_exec_event {
 	struct sf_hdr hdr;
 	__u32 argc; /* number of arguments captured */
 	__u32 argv_len; /* bytes of argv used, NUL separated */
 	char filename[SF_PATH_MAX];
 	char argv[SF_ARGV_MAX];
+	/* from the new image's struct file (sched_process_exec only) */
+	__u32 exe_flags; /* SF_EXE_* */
+	__u32 pad2;
+	__u64 exe_dev; /* the kernel's dev_t: major << 20 | minor */
+	__u64 exe_ino;
+	__s64 exe_mtime; /* ns since the epoch */
+	__s64 exe_ctime;
+	struct sf_kpath exe; /* the image's path, from its dentry */
+	struct sf_kpath cwd;
 };
 
 struct sf_fork_event {
 	struct sf_hdr hdr;
 	__u32 child_pid;
 	__u32 child_tid;
+	/* CLONE_NEW* of the namespaces the child does not share with the
+	 * parent (compared in the kernel, not taken from the arguments) */
+	__u32 ns_flags;
+	__u32 pad;
 };
 
 struct sf_exit_event {
@@ -163,6 +242,26 @@ struct sf_cap_event {
 	struct sf_hdr hdr;
 	__s32 cap;
 	__s32 result; /* 0 = granted, else -errno */
+};
+
+/*
+ * Security-relevant syscalls (issue "container escapes"): the arguments as
+ * passed, what the kernel side learned beyond them, up to three strings.
+ * What each slot means per type is written once, in the agent's decoder
+ * (agent/encoders/decode.c) and in sec.bpf.h where it is filled.
+ */
+#define SF_STR_MAX 256
+struct sf_sec_event {
+	struct sf_hdr hdr;
+	__s64 arg[6];
+	__s64 aux[4];
+	/* a socket (fd.dup of a socket): the peer */
+	__u16 family;
+	__u16 port; /* host order */
+	__u32 pad;
+	__u8 addr[16];
+	char str[3][SF_STR_MAX]; /* user strings (path1, path2, str3 flags) */
+	struct sf_kpath kpath; /* a path the kernel resolved (an fd's file) */
 };
 
 /* A workload's filter as far as the kernel can decide it (filter_mask map,

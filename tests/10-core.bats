@@ -98,7 +98,13 @@ teardown() {
 	[ "$status" -eq 3 ]
 	run "$SFAGENT" -X -w c32 -o "$T/c.jsonl" -- "$SF_WORKLOADS/compat32" "$T/work"
 	[ "$status" -eq 0 ]
-	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" --all-types "$T/s.jsonl" "$T/c.jsonl"
+	# the security and io_uring types (tests/15-escape.bats checks their values)
+	mkdir "$T/esc" "$T/ring"
+	run "$SFAGENT" -X -w esc -o "$T/e.jsonl" -- "$SF_WORKLOADS/escape" "$T/esc" "$T/e.json"
+	[ "$status" -eq 0 ]
+	run "$SFAGENT" -X -w ring -o "$T/u.jsonl" -- "$SF_WORKLOADS/uring" "$T/ring" "$T/u.json"
+	[ "$status" -eq 0 ]
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" --all-types "$T/s.jsonl" "$T/c.jsonl" "$T/e.jsonl" "$T/u.jsonl"
 	echo "$output"
 	assert_success
 	assert_output --regexp ', 0 problems$'

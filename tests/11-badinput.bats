@@ -79,7 +79,7 @@ assert_no_leftover_cgroup() {
 @test "program not found: usage error, nothing created" {
 	run "$SFAGENT" -X -o "$T/s.jsonl" -- no-such-program-sfagent
 	assert_failure 2
-	assert_output "sfagent: program \`no-such-program-sfagent\` not found in PATH"
+	assert_output "sfagent: program \`no-such-program-sfagent\` not found in PATH: install it, or give its path (./no-such-program-sfagent)"
 	[ ! -e "$T/s.jsonl" ]
 	echo 'echo hi' > "$T/notexec"
 	chmod 0644 "$T/notexec"

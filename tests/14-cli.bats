@@ -54,6 +54,15 @@ teardown() {
 	run "$SFAGENT" -R -b 127.0.0.1 --mqtt-user u --mqtt-password-file "$T/nope"
 	assert_failure 1
 	assert_output "sfagent: cannot read --mqtt-password-file \`$T/nope\`: No such file or directory: give a file this user can read"
+	run "$SFAGENT" -X -o "$T/x.jsonl" -d "$T/no/debug.log" -- /bin/true
+	assert_failure 1
+	assert_output "sfagent: cannot open debug file \`$T/no/debug.log\`: No such file or directory: give -d a file this user can write"
+	run "$SFAGENT" -X -o "$T/x.jsonl" -- "$T/nope"
+	assert_failure 2
+	assert_output "sfagent: program \`$T/nope\` not found: check the path"
+	run "$SFAGENT" --inject-hook "$T/nope"
+	assert_failure 2
+	assert_output --partial "has no config.json (No such file or directory): give a bundle directory (\`runc spec\` writes a config.json)"
 	# -S takes no output: refused, not ignored
 	run "$SFAGENT" -S -o "$T/x"
 	assert_failure 2

@@ -141,6 +141,18 @@ assert_quota_exact() {
 		'ev[-1]["missed_ringbuf"] == 0'
 }
 
+@test "budget: on by default in -D (10000/s, burst 50000), exactly counted" {
+	daemon out-default
+	flood_bundle "$HT/bdef" defaulted 150000
+	run run_container sfq-def1 "$HT/bdef"
+	assert_success
+	f="$OUT/defaulted.jsonl"
+	assert_quota_exact "$f" 150000
+	assert_stream "$f" \
+		'len(ev) - 2 - len(by("stream.missed")) <= 50000 + 10000 * (ev[-2]["ts"] - ev[1]["ts"]) / 1e9 + 1' \
+		'len(ev) - 2 - len(by("stream.missed")) >= 50000'
+}
+
 @test "budget: --output-max-bytes caps the directory, files already there included" {
 	mkdir -p "$HT/out-dir"
 	head -c $((1536 * 1024)) /dev/zero >"$HT/out-dir/old-data"

@@ -197,6 +197,23 @@ print("http %d events, file %d, mqtt %d" % (len(ev), len(fil) - 2, len(mq) - 2))
 PY
 }
 
+@test "filter: every named field the decoder gives is a filter key; fields filter newer types" {
+	# the names decode_sec.c gives its kv_*() calls, all in one filter
+	f=$(grep -o 'kv_[a-z]*(v, "[a-z_0-9]*"' "$SF_TOP/agent/encoders/decode_sec.c" |
+		sed 's/.*"\(.*\)"/[field.\1 = 1]/' | sort -u | paste -sd'|')
+	[ -n "$f" ]
+	run "$SFAGENT" -X -w fields --filter "$f" -o "$T/fields.jsonl" -- /bin/true
+	assert_success
+	run "$SFAGENT" -X -w fs --filter '[fstype = tmpfs] | [flags = *CLONE_NEWNS*] | [flags = *O_CREAT*]' \
+		-o "$T/fs.jsonl" -- unshare -m sh -c "mount -t tmpfs none /mnt; echo x >$T/created"
+	assert_success
+	assert_stream "$T/fs.jsonl" \
+		"[e['fstype'] for e in by('fs.mount')] == ['tmpfs']" \
+		"[e['flags'] for e in by('ns.unshare')] == ['CLONE_NEWNS']" \
+		"one('file.open', path='$T/created')['flags'] == 'O_WRONLY|O_CREAT|O_TRUNC'" \
+		"set(e['type'] for e in ev[1:-1]) == {'fs.mount', 'ns.unshare', 'file.open'}"
+}
+
 @test "filter: @FILE with comments; bad filters exit 2 with one line" {
 	printf '# only what runs\n[type process.exec]  # execs\n| [type process.exit] # exits\n' >"$T/keep.filter"
 	run "$SFAGENT" -X -w ff --filter "@$T/keep.filter" -o "$T/ff.jsonl" -- /bin/true

@@ -25,10 +25,13 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS)
 
 # test workloads (plain programs the suites run under sfagent)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))
+# escape and uring also run in busybox containers: static; uring needs liburing
+WL_LDFLAGS_escape := -static
+WL_LDFLAGS_uring := -static -luring
 $(BUILD)/tests/%: tests/workloads/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -no-pie -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
+	$(Q)$(CC) -O2 -no-pie -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< $(WL_LDFLAGS_$*)
 
 # the JetStream consumer of the NATS suite (tests/49-nats.bats)
 $(BUILD)/tests/natsread: tests/helpers/natsread.c

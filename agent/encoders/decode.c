@@ -191,6 +191,7 @@ static void dec_exec(struct decode_event *v, const void *raw)
 	 * are no longer read: none captured is not "no arguments" */
 	if (!(e->hdr.flags & SF_F_HAS_RET) || e->hdr.ret >= 0)
 		v->has |= DECODE_HAS_ARGV;
+	decode_sec_exec(v, raw); /* what really ran: exe_*, cwd */
 }
 
 static void dec_fork(struct decode_event *v, const void *raw)
@@ -207,6 +208,7 @@ static void dec_fork(struct decode_event *v, const void *raw)
 		v->has_ret = true;
 		v->ret = e->child_tid;
 	}
+	decode_sec_fork(v, raw); /* ns_flags */
 }
 
 static void dec_exit(struct decode_event *v, const void *raw)
@@ -307,6 +309,8 @@ static void dec_cap(struct decode_event *v, const void *raw)
 	v->has |= DECODE_HAS_CAP;
 }
 
+#define dec_sec decode_sec
+
 /* ---- the table: one line per event type ----------------------------- */
 
 struct decode_entry {
@@ -359,6 +363,7 @@ int decode_event(struct decode_event *v, const void *raw, size_t size)
 	v->ret = h->ret;
 	v->interrupted = h->flags & SF_F_INTERRUPTED;
 	v->compat = h->flags & SF_F_COMPAT;
+	decode_sec_hdr(v, raw);
 	d->fill(v, raw);
 	return DECODE_OK;
 }

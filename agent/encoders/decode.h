@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "decode_sec.h"
 #include "sfagent.h"
 
 /* A string of the record: not NUL-terminated at len in every case. */
@@ -95,6 +96,7 @@ enum decode_class {
 	DECODE_CLASS_NET,
 	DECODE_CLASS_KILL,
 	DECODE_CLASS_CAP,
+	DECODE_CLASS_SEC, /* struct sf_sec_event: fields in x (decode_sec.h) */
 };
 
 /*
@@ -130,7 +132,39 @@ enum decode_class {
 	X(BIND, "net.bind", NET, net_event, net)                            \
 	X(LISTEN, "net.listen", NET, net_event, net)                        \
 	X(KILL, "signal.kill", KILL, kill_event, kill)                      \
-	X(CAPABLE, "cap.capable", CAP, cap_event, cap)
+	X(CAPABLE, "cap.capable", CAP, cap_event, cap)                      \
+	X(PTRACE, "process.ptrace", SEC, sec_event, sec)                    \
+	X(VM_READ, "process.vm_read", SEC, sec_event, sec)                  \
+	X(VM_WRITE, "process.vm_write", SEC, sec_event, sec)                \
+	X(UNSHARE, "ns.unshare", SEC, sec_event, sec)                       \
+	X(SETNS, "ns.setns", SEC, sec_event, sec)                           \
+	X(MOUNT, "fs.mount", SEC, sec_event, sec)                           \
+	X(UMOUNT, "fs.umount", SEC, sec_event, sec)                         \
+	X(PIVOT_ROOT, "fs.pivot_root", SEC, sec_event, sec)                 \
+	X(CHROOT, "fs.chroot", SEC, sec_event, sec)                         \
+	X(FSOPEN, "fs.fsopen", SEC, sec_event, sec)                         \
+	X(FSMOUNT, "fs.fsmount", SEC, sec_event, sec)                       \
+	X(MOVE_MOUNT, "fs.move_mount", SEC, sec_event, sec)                 \
+	X(OPEN_TREE, "fs.open_tree", SEC, sec_event, sec)                   \
+	X(MODULE_LOAD, "kernel.module_load", SEC, sec_event, sec)           \
+	X(MODULE_DELETE, "kernel.module_delete", SEC, sec_event, sec)       \
+	X(KEXEC_LOAD, "kernel.kexec_load", SEC, sec_event, sec)             \
+	X(BPF, "bpf.call", SEC, sec_event, sec)                             \
+	X(PERF_OPEN, "perf.open", SEC, sec_event, sec)                      \
+	X(OPEN_BY_HANDLE, "file.open_by_handle", SEC, sec_event, sec)       \
+	X(SETXATTR, "file.setxattr", SEC, sec_event, sec)                   \
+	X(REMOVEXATTR, "file.removexattr", SEC, sec_event, sec)             \
+	X(MEM_EXEC, "mem.exec", SEC, sec_event, sec)                        \
+	X(MEMFD_CREATE, "file.memfd_create", SEC, sec_event, sec)           \
+	X(DUP, "fd.dup", SEC, sec_event, sec)                               \
+	X(SENDTO, "net.sendto", NET, net_event, net)                        \
+	X(URING_SETUP, "io_uring.setup", SEC, sec_event, sec)               \
+	X(URING_REGISTER, "io_uring.register", SEC, sec_event, sec)         \
+	X(URING_OP, "io_uring.op", SEC, sec_event, sec)                     \
+	X(USERFAULTFD, "process.userfaultfd", SEC, sec_event, sec)          \
+	X(KEY_ADD, "key.add", SEC, sec_event, sec)                          \
+	X(KEY_REQUEST, "key.request", SEC, sec_event, sec)                  \
+	X(KEY_CTL, "key.ctl", SEC, sec_event, sec)
 /* clang-format on */
 
 /* A format's table of writers, indexed by type: {DECODE_EVENTS(...)} */
@@ -202,6 +236,10 @@ struct decode_event {
 	const char *cap_name;
 	int32_t cap_result; /* 0 granted, else -errno */
 	bool granted;
+
+	/* named extra fields: every type's via/opcode/suppressed, the
+	 * security types' own fields, exec's image, fork's namespaces */
+	struct decode_extra x;
 };
 
 enum decode_status {

@@ -110,6 +110,11 @@ void encode_util_argv(struct sbuf *o, const struct decode_event *v, bool array);
 /* Closes a record that wraps a native JSON record: drops the native
  * record's '\n' and ends the outer object (quixote, cadets stream records). */
 void encode_util_wrap_native_end(struct sbuf *o);
+/* The view's extra fields v->x.kv[from..to) (decode_sec.h), each as
+ * ,"key":value; strings (quixote): every value a JSON string, as TSEM
+ * writes them.  A cut string adds ,"key_truncated":true. */
+void encode_util_extra(struct sbuf *o, const struct decode_event *v,
+		       unsigned from, unsigned to, bool strings);
 /* a quoted string that needs no escaping (names from the decoder) */
 static inline void encode_util_name(struct sbuf *o, const char *s)
 {

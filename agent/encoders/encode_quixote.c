@@ -9,6 +9,7 @@
  * The mapping and what has no TSEM equivalent: docs/formats.md.
  */
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 
 #include "encode.h"
@@ -36,7 +37,62 @@ static const char *const tsem_names[SF_EV_MAX] = {
 	[SF_EV_LISTEN] = "socket_listen",
 	[SF_EV_KILL] = "task_kill",
 	[SF_EV_CAPABLE] = "capable",
+	/* named after the LSM hook TSEM sees for the operation where there is
+	 * one; sfagent's own name where there is none (docs/formats.md) */
+	[SF_EV_PTRACE] = "ptrace_access_check",
+	[SF_EV_VM_READ] = "ptrace_access_check",
+	[SF_EV_VM_WRITE] = "ptrace_access_check",
+	[SF_EV_UNSHARE] = "ns_unshare",
+	[SF_EV_SETNS] = "ns_setns",
+	[SF_EV_MOUNT] = "sb_mount",
+	[SF_EV_UMOUNT] = "sb_umount",
+	[SF_EV_PIVOT_ROOT] = "sb_pivotroot",
+	[SF_EV_CHROOT] = "path_chroot",
+	[SF_EV_FSOPEN] = "fsopen",
+	[SF_EV_FSMOUNT] = "fsmount",
+	[SF_EV_MOVE_MOUNT] = "move_mount",
+	[SF_EV_OPEN_TREE] = "open_tree",
+	[SF_EV_MODULE_LOAD] = "kernel_load_data",
+	[SF_EV_MODULE_DELETE] = "kernel_module_delete",
+	[SF_EV_KEXEC_LOAD] = "kernel_load_data",
+	[SF_EV_BPF] = "bpf",
+	[SF_EV_PERF_OPEN] = "perf_event_open",
+	[SF_EV_OPEN_BY_HANDLE] = "open_by_handle_at",
+	[SF_EV_SETXATTR] = "inode_setxattr",
+	[SF_EV_REMOVEXATTR] = "inode_removexattr",
+	[SF_EV_MEM_EXEC] = "mmap_file",
+	[SF_EV_MEMFD_CREATE] = "memfd_create",
+	[SF_EV_DUP] = "fd_dup",
+	[SF_EV_SENDTO] = "socket_sendmsg",
+	[SF_EV_URING_SETUP] = "uring_setup",
+	[SF_EV_URING_REGISTER] = "uring_register",
+	[SF_EV_URING_OP] = "uring_op",
+	[SF_EV_USERFAULTFD] = "userfaultfd",
+	[SF_EV_KEY_ADD] = "key_alloc",
+	[SF_EV_KEY_REQUEST] = "key_request",
+	[SF_EV_KEY_CTL] = "key_permission",
 };
+
+/* Where one sfagent type is more than one TSEM event. */
+static const char *tsem_name(const struct decode_event *v)
+{
+	switch (v->type) {
+	case SF_EV_PTRACE:
+		return v->x.sub == 0 ? "ptrace_traceme" : "ptrace_access_check";
+	case SF_EV_MODULE_LOAD:
+	case SF_EV_KEXEC_LOAD:
+		/* from an fd: the kernel reads a file; else a user buffer */
+		return v->syscall_nr == SYS_finit_module ||
+				       v->syscall_nr == SYS_kexec_file_load
+			       ? "kernel_read_file"
+			       : "kernel_load_data";
+	case SF_EV_MEM_EXEC:
+		return v->syscall_nr == SYS_mprotect ? "file_mprotect"
+						     : "mmap_file";
+	default:
+		return tsem_names[v->type] ? tsem_names[v->type] : "unknown";
+	}
+}
 
 /* ,"k":"v" with a number */
 static void qnum(struct sbuf *o, const char *k, int64_t v)
@@ -225,6 +281,19 @@ static void body_cap(struct sbuf *o, const struct decode_event *v)
 		v->cap, v->cap_name, v->cap_result);
 }
 
+/* the security types: their fields (decode_sec.c) as strings; the body's
+ * first field has no comma before it */
+static void body_sec(struct sbuf *o, const struct decode_event *v)
+{
+	size_t at = o->len;
+
+	encode_util_extra(o, v, v->x.nhdr, v->x.n, true);
+	if (o->len > at && o->data[at] == ',') {
+		memmove(o->data + at, o->data + at + 1, o->len - at - 1);
+		o->len--;
+	}
+}
+
 /* the writers by kind (DECODE_EVENTS); some kinds share one */
 #define body_path_at body_dentry
 
@@ -235,8 +304,7 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 			  uint64_t seq, uint64_t ts,
 			  const struct decode_event *v)
 {
-	const char *name = tsem_names[v->type] ? tsem_names[v->type]
-					       : "unknown";
+	const char *name = tsem_name(v);
 
 	sbuf_lit(
 		o,
@@ -258,6 +326,8 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 		qstr(o, "syscall", v->syscall, SIZE_MAX);
 	if (v->has_ret)
 		qnum(o, "ret", v->ret);
+	/* via, opcode, suppressed: sfagent's additions to event */
+	encode_util_extra(o, v, 0, v->x.nhdr, true);
 	/* the BPF side reads uid, gid, euid: the rest of TSEM's COE is
 	 * derived, see docs/formats.md */
 	/* no printf on the hot path: one field after the other */
@@ -276,6 +346,9 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 	sbuf_lit(o, "\":{");
 	if (quixote_bodies[v->type])
 		quixote_bodies[v->type](o, v);
+	/* exec's image, fork's namespaces (body_sec wrote its own) */
+	if (v->cls != DECODE_CLASS_SEC)
+		encode_util_extra(o, v, v->x.nhdr, v->x.n, true);
 	sbuf_lit(o, "}}\n");
 }
 

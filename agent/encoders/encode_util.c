@@ -80,3 +80,49 @@ void encode_util_wrap_native_end(struct sbuf *o)
 	o->len--;
 	sbuf_lit(o, "}\n");
 }
+
+static void extra_one(struct sbuf *o, const struct decode_kv *kv, bool strings)
+{
+	sbuf_lit(o, ",\"");
+	sbuf_puts(o, kv->key);
+	sbuf_lit(o, "\":");
+	switch (kv->kind) {
+	case DECODE_KV_INT:
+		if (strings)
+			sbuf_putc(o, '"');
+		sbuf_i64(o, kv->i);
+		if (strings)
+			sbuf_putc(o, '"');
+		break;
+	case DECODE_KV_HEX:
+		sbuf_printf(o, "\"0x%llx\"", (unsigned long long)kv->i);
+		break;
+	case DECODE_KV_BOOL:
+		if (strings)
+			sbuf_puts(o, kv->i ? "\"true\"" : "\"false\"");
+		else
+			sbuf_puts(o, kv->i ? "true" : "false");
+		break;
+	case DECODE_KV_STR:
+		if (!kv->s)
+			sbuf_lit(o, "null");
+		else
+			sbuf_json_str(o, kv->s, kv->len);
+		if (kv->truncated) {
+			sbuf_lit(o, ",\"");
+			sbuf_puts(o, kv->key);
+			sbuf_puts(o, strings ? "_truncated\":\"true\""
+					     : "_truncated\":true");
+		}
+		break;
+	}
+}
+
+void encode_util_extra(struct sbuf *o, const struct decode_event *v,
+		       unsigned from, unsigned to, bool strings)
+{
+	if (to > v->x.n)
+		to = v->x.n;
+	for (unsigned i = from; i < to; i++)
+		extra_one(o, &v->x.kv[i], strings);
+}

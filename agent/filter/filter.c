@@ -51,6 +51,7 @@ static const struct key_info {
 	{"filename", FILTER_KEY_FILENAME, KC_EVENT, FILTER_STR},
 	{"argv", FILTER_KEY_ARGV, KC_EVENT, FILTER_STR},
 	{"fd", FILTER_KEY_FD, KC_EVENT, FILTER_NUM},
+	{"flags", FILTER_KEY_FLAGS, KC_EVENT, FILTER_STR},
 	{"exit_code", FILTER_KEY_EXIT_CODE, KC_EVENT, FILTER_NUM},
 	{"sig", FILTER_KEY_SIG, KC_EVENT, FILTER_STR},
 	{"child_pid", FILTER_KEY_CHILD_PID, KC_EVENT, FILTER_NUM},
@@ -63,6 +64,7 @@ static const struct key_info {
 	{"port", FILTER_KEY_PORT, KC_EVENT, FILTER_NUM},
 	{"new_uid", FILTER_KEY_NEW_UID, KC_EVENT, FILTER_NUM},
 	{"new_euid", FILTER_KEY_NEW_EUID, KC_EVENT, FILTER_NUM},
+	{"FIELD", FILTER_KEY_FIELD, KC_EVENT, FILTER_ABSENT},
 	{"workload", FILTER_KEY_WORKLOAD, KC_STREAM, FILTER_STR},
 	{"container", FILTER_KEY_CONTAINER, KC_STREAM, FILTER_STR},
 	{"image", FILTER_KEY_IMAGE, KC_STREAM, FILTER_STR},
@@ -363,6 +365,13 @@ static bool term_value(const struct fterm *t, const struct filter_value *v)
 {
 	if (v->kind == FILTER_NUM && t->kind == FILTER_NUM)
 		return cmp_num(t->op, v->num, t->num);
+	/* a field: `= 5` on a string field compares the text */
+	if (v->kind == FILTER_STR && t->key == FILTER_KEY_FIELD &&
+	    (t->op == OP_EQ || t->op == OP_NE)) {
+		bool m = term_str_match(t, v->str, v->len);
+
+		return t->op == OP_NE ? !m : m;
+	}
 	if (v->kind == FILTER_STR && t->kind == FILTER_STR) {
 		bool m = term_str_match(t, v->str, v->len);
 
@@ -456,6 +465,89 @@ static bool word_is(const char *s, size_t n, const char *kw)
 	return strlen(kw) == n && !strncasecmp(s, kw, n);
 }
 
+/*
+ * The named fields the decoder gives the newer event types (decode_sec.c;
+ * docs/events.md), filtered by name.  A name here that no event carries
+ * would be a filter that silently matches nothing: keep it in step with
+ * decode_sec.c (tests/46-filter.bats checks that every name decode_sec.c
+ * gives is a key here).
+ */
+static const char *const field_names[] = {
+	"via",
+	"opcode",
+	"unresolved",
+	"suppressed",
+	"request",
+	"target",
+	"data",
+	"bytes",
+	"local_iovcnt",
+	"remote_iovcnt",
+	"ns_flags",
+	"nstype",
+	"fd_nstype",
+	"source",
+	"fstype",
+	"mount_path",
+	"new_root",
+	"put_old",
+	"from_path",
+	"to_path",
+	"fs_fd",
+	"attr_flags",
+	"mount_fd",
+	"handle_type",
+	"name",
+	"params",
+	"kernel_fd",
+	"initrd_fd",
+	"cmdline",
+	"nr_segments",
+	"entry",
+	"cmd",
+	"prog_type",
+	"prog_name",
+	"map_type",
+	"map_name",
+	"perf_type",
+	"cpu",
+	"group_fd",
+	"config",
+	"len",
+	"prot",
+	"value_len",
+	"caps_effective",
+	"oldfd",
+	"newfd",
+	"entries",
+	"sq_thread_cpu",
+	"nr_args",
+	"operation",
+	"key_type",
+	"description",
+	"payload_len",
+	"keyring",
+	"callout",
+	"key",
+	"exe",
+	"exe_memfd",
+	"exe_deleted",
+	"exe_upper_layer",
+	"exe_dev",
+	"exe_ino",
+	"exe_mtime",
+	"exe_ctime",
+	"cwd",
+	/* also keys of the view (field.path: the type's own) */
+	"addr",
+	"family",
+	"fd",
+	"flags",
+	"path",
+	"port",
+	"target_pid",
+};
+
 static const struct key_info *key_lookup(const char *s, size_t n,
 					 const char **arg)
 {
@@ -465,8 +557,20 @@ static const struct key_info *key_lookup(const char *s, size_t n,
 		return &keys[NKEYS - 1];
 	}
 	for (size_t i = 0; i < NKEYS - 1; i++)
-		if (word_is(s, n, keys[i].name))
+		if (keys[i].key != FILTER_KEY_FIELD &&
+		    word_is(s, n, keys[i].name))
 			return &keys[i];
+	/* field.NAME: any field, also one a key shadows (name: EVM's type) */
+	if (n > 6 && !strncasecmp(s, "field.", 6))
+		s += 6, n -= 6;
+	for (size_t i = 0; i < sizeof(field_names) / sizeof(field_names[0]);
+	     i++)
+		if (word_is(s, n, field_names[i])) {
+			*arg = field_names[i];
+			for (size_t k = 0; k < NKEYS; k++)
+				if (keys[k].key == FILTER_KEY_FIELD)
+					return &keys[k];
+		}
 	return NULL;
 }
 
@@ -490,6 +594,13 @@ const char *filter_key_names(void)
 
 			if (keys[i].key == FILTER_KEY_TYPE && i)
 				continue; /* name: said with type */
+			if (keys[i].key == FILTER_KEY_FIELD) {
+				o += snprintf(
+					names + o, sizeof(names) - o,
+					"%sthe fields of the newer types (via, request, fstype, ..., or field.NAME: docs/filters.md)",
+					sep);
+				continue;
+			}
 			o += snprintf(names + o, sizeof(names) - o, "%s%s%s",
 				      sep, keys[i].name,
 				      keys[i].key == FILTER_KEY_TYPE ? " (name)"
@@ -661,7 +772,16 @@ static int compile_value(struct parser *p, struct fterm *t,
 		return perr(
 			p, at,
 			"`type` compares with = or != only (names are not ordered)");
-	if (ki->kind == FILTER_NUM) {
+	if (ki->key == FILTER_KEY_FIELD) {
+		/* a number when it reads as one, else only = and != */
+		t->kind = parse_number(v, &t->num) == 0 ? FILTER_NUM
+							: FILTER_STR;
+		if (t->kind == FILTER_STR && t->op != OP_EQ && t->op != OP_NE)
+			return perr(
+				p, at,
+				"`%s` is not a number: `%s` compares with it by = or != only",
+				v, t->arg);
+	} else if (ki->kind == FILTER_NUM) {
 		if (parse_number(v, &t->num) < 0)
 			return perr(p, at,
 				    "`%s` is not a number (`%s` is numeric)", v,
@@ -729,7 +849,9 @@ static int parse_term(struct parser *p)
 	t->kind = ki->kind;
 	t->op = op;
 	if (arg)
-		t->arg = xstrndup(arg, klen - 11);
+		t->arg = ki->key == FILTER_KEY_ANNOTATION
+				 ? xstrndup(arg, klen - 11)
+				 : xstrdup(arg);
 	if (compile_value(p, t, ki, v, vat) < 0)
 		return -1;
 	if (ki->cls == KC_EVENT)
@@ -1003,7 +1125,9 @@ const char *filter_event_key(const struct filter *f)
 {
 	for (int i = 0; i < f->nterms; i++)
 		if (f->terms[i].cls == KC_EVENT)
-			return filter_key_name(f->terms[i].key);
+			return f->terms[i].arg
+				       ? f->terms[i].arg
+				       : filter_key_name(f->terms[i].key);
 	return NULL;
 }
 

@@ -49,6 +49,7 @@ enum filter_key {
 	FILTER_KEY_FILENAME,
 	FILTER_KEY_ARGV,
 	FILTER_KEY_FD,
+	FILTER_KEY_FLAGS,
 	FILTER_KEY_EXIT_CODE,
 	FILTER_KEY_SIG,
 	FILTER_KEY_CHILD_PID,
@@ -61,6 +62,10 @@ enum filter_key {
 	FILTER_KEY_PORT,
 	FILTER_KEY_NEW_UID,
 	FILTER_KEY_NEW_EUID,
+	/* the named fields of the newer event types (decode_sec.c: via,
+	 * request, fstype, ...): arg is the name; number or string as the
+	 * event has it */
+	FILTER_KEY_FIELD,
 	/* stream keys */
 	FILTER_KEY_WORKLOAD,
 	FILTER_KEY_CONTAINER,

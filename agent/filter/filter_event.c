@@ -2,6 +2,8 @@
 /* The filter's accessors: event keys from the decoded view (decode.h). */
 #include "filter_event.h"
 
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
 
 static void num(struct filter_value *v, int64_t n)
@@ -30,6 +32,38 @@ static void dstr(struct filter_value *v, const struct decode_str *s)
 		str(v, s->s, s->len);
 }
 
+/* flags as the json format writes them ("O_WRONLY|O_CREAT"), from the
+ * view's table of names, into the evaluator's buffer */
+static void flags_str(struct filter_value *v, const struct decode_event *e)
+{
+	const struct decode_flagset *fs = e->flag_names;
+	uint64_t rest = e->flags;
+	size_t o = 0;
+
+#define PUT(s)                                                             \
+	o += snprintf(v->buf + o, o < v->bufsz ? v->bufsz - o : 0, "%s%s", \
+		      o ? "|" : "", (s))
+	if (fs && fs->accmode) {
+		PUT((e->flags & O_ACCMODE) == O_RDONLY	 ? "O_RDONLY"
+		    : (e->flags & O_ACCMODE) == O_WRONLY ? "O_WRONLY"
+							 : "O_RDWR");
+		rest &= ~(uint64_t)O_ACCMODE;
+	}
+	for (size_t i = 0; fs && i < fs->n; i++)
+		if ((e->flags & fs->bits[i].bit) == fs->bits[i].bit) {
+			PUT(fs->bits[i].name);
+			rest &= ~fs->bits[i].bit;
+		}
+#undef PUT
+	if (rest && o < v->bufsz)
+		o += snprintf(v->buf + o, v->bufsz - o, "%s0x%llx",
+			      o ? "|" : "", (unsigned long long)rest);
+	if (!o && o < v->bufsz)
+		o = snprintf(v->buf, v->bufsz, "%s",
+			     fs && fs->none ? fs->none : "0");
+	str(v, v->buf, o < v->bufsz ? o : v->bufsz - 1);
+}
+
 /* argv as one string, arguments joined by a blank (as a shell shows them) */
 static void argv_str(struct filter_value *v, const struct decode_event *e)
 {
@@ -48,11 +82,48 @@ static void argv_str(struct filter_value *v, const struct decode_event *e)
 	str(v, v->buf, o);
 }
 
-/* Event keys: as docs/events.md names them for the json format. */
+/* A named field of the view's list (decode_sec.h), by name. */
+static void field(struct filter_value *v, const struct decode_event *e,
+		  const char *name)
+{
+	for (unsigned i = 0; i < e->x.n; i++) {
+		const struct decode_kv *kv = &e->x.kv[i];
+
+		if (strcmp(kv->key, name))
+			continue;
+		if (kv->kind == DECODE_KV_STR)
+			str(v, kv->s, kv->len);
+		else if (kv->kind == DECODE_KV_BOOL)
+			cstr(v, kv->i ? "true" : "false");
+		else
+			num(v, kv->i);
+		return;
+	}
+}
+
+static void core_key(const struct decode_event *e, enum filter_key key,
+		     struct filter_value *v);
+
+/* Event keys: as docs/events.md names them for the json format.  A key the
+ * view's own fields do not hold may be one of the type's named fields
+ * (fs.chroot's path, net.sendto's addr). */
 void filter_event_get(const void *ctx, enum filter_key key, const char *arg,
 		      struct filter_value *v)
 {
 	const struct decode_event *e = ctx;
+
+	if (key == FILTER_KEY_FIELD) {
+		field(v, e, arg);
+		return;
+	}
+	core_key(e, key, v);
+	if (v->kind == FILTER_ABSENT && e->x.n)
+		field(v, e, filter_key_name(key));
+}
+
+static void core_key(const struct decode_event *e, enum filter_key key,
+		     struct filter_value *v)
+{
 	uint32_t has = e->has;
 
 	switch (key) {
@@ -99,6 +170,10 @@ void filter_event_get(const void *ctx, enum filter_key key, const char *arg,
 			num(v, e->fd);
 		else if (has & DECODE_HAS_SOCK)
 			num(v, e->net_fd);
+		return;
+	case FILTER_KEY_FLAGS:
+		if (has & DECODE_HAS_FLAGS)
+			flags_str(v, e);
 		return;
 	case FILTER_KEY_EXIT_CODE:
 		if (has & DECODE_HAS_EXIT_CODE) /* not when killed */

@@ -38,9 +38,11 @@ static char *resolve_program(const char *prog, struct sf_error **err)
 	if (strchr(prog, '/')) {
 		if (is_executable(prog))
 			return xstrdup(prog);
-		sf_usage(err, "program `%s` %s", prog,
-			 access(prog, F_OK) == 0 ? "is not an executable file"
-						 : "not found");
+		sf_usage(
+			err, "program `%s` %s", prog,
+			access(prog, F_OK) == 0
+				? "is not an executable file: make it executable (chmod +x) or run another"
+				: "not found: check the path");
 		return NULL;
 	}
 	dirs = xstrdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin");
@@ -52,7 +54,10 @@ static char *resolve_program(const char *prog, struct sf_error **err)
 		if (is_executable(cand))
 			return steal_pointer(&cand);
 	}
-	sf_usage(err, "program `%s` not found in PATH", prog);
+	sf_usage(
+		err,
+		"program `%s` not found in PATH: install it, or give its path (./%s)",
+		prog, prog);
 	return NULL;
 }
 

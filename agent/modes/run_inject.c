@@ -291,7 +291,8 @@ int run_inject_hook(const struct sf_options *o, struct sf_error **err)
 							      : NULL;
 	if (stat(path, &st) < 0)
 		return sf_usage(
-			err, "`%s` is not a bundle: %s has no config.json (%s)",
+			err,
+			"`%s` is not a bundle: %s has no config.json (%s): give a bundle directory (`runc spec` writes a config.json)",
 			o->inject_bundle, o->inject_bundle, strerror(errno));
 	if (read_file(path, &buf, NULL, OCI_CONFIG_MAX, err) < 0)
 		return -1;

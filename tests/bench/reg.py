@@ -10,6 +10,12 @@ sfhook would, without a runtime (benchmark helper, tests/bench/run.sh).
       then IDLE_S more seconds (default 1).
       Prints per cycle: cold_ms=X warm_ms=Y (the REGISTER round trips).
 
+  reg.py SOCK CGROUP_DIR add FROM TO
+      registers the cgroups wFROM .. wTO-1 (made if absent); prints the
+      round trip of each: reg_ms=X
+  reg.py SOCK CGROUP_DIR del FROM TO
+      unregisters them and removes the cgroups
+
 CGROUP_DIR is a cgroup v2 directory the caller made; the cgroups go below
 it and are removed again.
 """
@@ -93,5 +99,11 @@ if cmd == "attach":
         unregister("cold%d" % i)
         print("cold_ms=%.2f warm_ms=%.2f" % (cold, warm), flush=True)
         wait_idle(log, seen, pid)
+elif cmd == "add":
+    for i in range(int(sys.argv[4]), int(sys.argv[5])):
+        print("reg_ms=%.3f" % register("w%d" % i), flush=True)
+elif cmd == "del":
+    for i in range(int(sys.argv[4]), int(sys.argv[5])):
+        unregister("w%d" % i)
 else:
     sys.exit("reg.py: unknown command %s" % cmd)

@@ -7,7 +7,7 @@
 # default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
 # throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
-# BENCH_ONLY="tp traced other syscall enc churn hook sinks short idle" (a
+# BENCH_ONLY="tp traced other syscall enc churn hook sinks short idle floor scale" (a
 # subset of sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS,
 # BENCH_SINK_EVENTS, BENCH_SHORT_RUNS, BENCH_ATTACH_RUNS.
 #
@@ -25,6 +25,7 @@ LG=$BUILD/bench/loadgen
 ATTACH=$BUILD/bench/bpfattach
 ENCBENCH=$BUILD/bench/encbench
 RAWTP=$BUILD/bench/rawtp.bpf.o
+FLOOR=$BUILD/bench/floor.bpf.o
 REPORT=
 [ "${1:-}" = --report ] && REPORT=${2:?--report needs a file}
 QUICK=${BENCH_QUICK:-0}
@@ -35,7 +36,7 @@ RBOPT=()
 [ -n "$RINGBUF" ] && RBOPT=(--ringbuf-size "$RINGBUF")
 export BPFTRACE_STRLEN=64
 
-for t in "$SF" "$LG" "$ATTACH" "$RAWTP" "$ENCBENCH"; do
+for t in "$SF" "$LG" "$ATTACH" "$RAWTP" "$FLOOR" "$ENCBENCH"; do
 	[ -e "$t" ] || { echo "bench: $t missing: run \`make bench\`" >&2; exit 1; }
 done
 for t in bpftrace strace python3 tar /usr/bin/time; do
@@ -422,6 +423,89 @@ short_cmds() {
 	done
 }
 
+# ---- 9. busy = floor? ------------------------------------------------------------
+# Untracked getpid and open+close while a busy workload runs (the kill loop
+# of section 3): untracked and no BPF at all; untracked with the floor
+# (tests/bench/floor.bpf.c: one empty program on one syscall tracepoint,
+# the least any syscall-tracepoint design costs); tracked by sfagent -X.
+floor_run() {
+	local rep
+	for ((rep = 0; rep < REPS; rep++)); do
+		rec floor.others_links "$(others_links)"
+		busy_start 0
+		untracked_ns floor_none
+		"$ATTACH" "$FLOOR" >"$W/floor.out" &
+		FL=$!
+		PIDS+=("$FL")
+		wait_for "$W/floor.out" ready 60 || { say "bpfattach floor failed"; exit 1; }
+		untracked_ns floor_floor
+		kill -TERM "$FL"
+		wait "$FL" || true
+		forget "$FL"
+		busy_stop
+		busy_start 1
+		untracked_ns floor_sfagent
+		busy_stop
+	done
+}
+
+# ---- 10. flat with the number of tracked workloads ------------------------------
+# One sfagent -D; cgroups made and registered straight on its socket
+# (tests/bench/reg.py, no runtime), 1, 100, then 1,000 of them.  At each
+# count: the daemon's RSS; the REGISTER round trip of 10 more (unregistered
+# again); its CPU with no event (ms per s); a kill loop in the first cgroup
+# (tracked) and in an untracked one, CPU ns per call of each, and the
+# daemon's CPU ns per event written.
+SCALE_COUNTS=${BENCH_SCALE_COUNTS:-1 100 1000}
+N_SCALE=$((QUICK == 1 ? 100000 : 300000))
+proc_cpu_ns() { # PID: utime+stime in ns
+	awk -v hz="$(getconf CLK_TCK)" '{ print ($14 + $15) * 1000000000 / hz }' "/proc/$1/stat"
+}
+scale_run() {
+	local n have=0 out t0 t1 ev0 ev1 f
+	rm -f "$W/scaled.log"
+	# no per-stream budget: the loop's every event is written
+	"$SF" -D -v --stream-rate off --socket "$W/scaled.sock" --output-dir "$W/scaled-out" \
+		2>"$W/scaled.log" &
+	SCALED=$!
+	PIDS+=("$SCALED")
+	wait_for "$W/scaled.log" "listening on" 60 || { say "sfagent -D did not start"; exit 1; }
+	mkdir -p "$BCG/scale"
+	for n in $SCALE_COUNTS; do
+		python3 tests/bench/reg.py "$W/scaled.sock" "$BCG/scale" add "$have" "$n" >/dev/null
+		have=$n
+		sleep 1
+		rec "scale.rss_kb.$n" "$(agent_rss "$SCALED")"
+		# the daemon's own CPU with nothing happening: per-stream work
+		t0=$(proc_cpu_ns "$SCALED")
+		sleep 2
+		t1=$(proc_cpu_ns "$SCALED")
+		rec "scale.idle_cpu.$n" "$(((t1 - t0) / 2000000))"
+		python3 tests/bench/reg.py "$W/scaled.sock" "$BCG/scale" add 100000 100010 |
+			while read -r r; do rec "scale.reg_ms.$n" "${r#reg_ms=}"; done
+		python3 tests/bench/reg.py "$W/scaled.sock" "$BCG/scale" del 100000 100010
+		for ((rep = 0; rep < REPS; rep++)); do
+			out=$(in_cg "$BCG/other" "$LG" kill "$N_SCALE")
+			rec "scale.untracked_ns.$n" "$(echo "$out" | cpu_per_op)"
+			f=$(grep -l '"container":"w0"' "$W/scaled-out"/*.jsonl 2>/dev/null | head -1 || true)
+			ev0=$(grep -c '"signal.kill"' "$f" 2>/dev/null || true)
+			t0=$(proc_cpu_ns "$SCALED")
+			out=$(in_cg "$BCG/scale/w0" "$LG" kill "$N_SCALE")
+			sleep 0.5 # the last batch reaches the file
+			t1=$(proc_cpu_ns "$SCALED")
+			f=$(grep -l '"container":"w0"' "$W/scaled-out"/*.jsonl 2>/dev/null | head -1 || true)
+			ev1=$(grep -c '"signal.kill"' "$f" 2>/dev/null || true)
+			rec "scale.traced_ns.$n" "$(echo "$out" | cpu_per_op)"
+			rec "scale.events.$n" "$((ev1 - ev0))"
+			[ "$((ev1 - ev0))" -gt 0 ] && rec "scale.agent_ns.$n" "$(((t1 - t0) / (ev1 - ev0)))"
+		done
+	done
+	kill -TERM "$SCALED" 2>/dev/null || true
+	wait "$SCALED" 2>/dev/null || true
+	forget "$SCALED"
+	rmdir "$BCG/scale"/* 2>/dev/null || true
+}
+
 # ---- 8. idle = free: sfagent -D with nothing registered -------------------------
 # The untracked loops with no agent vs an idle daemon (which holds no BPF
 # link), interleaved; then REGISTER round trips straight on the daemon's
@@ -483,7 +567,7 @@ idle_run() {
 }
 
 # ---- the run --------------------------------------------------------------------
-ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks short idle} "
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks short idle floor scale} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
@@ -551,6 +635,14 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	wait "$AT" || true
 	forget "$AT"
 done
+if want scale; then
+	say "10. flat with tracked workloads: $SCALE_COUNTS cgroups registered straight on the socket"
+	scale_run
+fi
+if want floor; then
+	say "9. busy = floor?: untracked loops beside a busy workload: no BPF, the floor, sfagent"
+	floor_run
+fi
 if want idle; then
 	say "8. idle = free: untracked loops, no agent vs idle sfagent -D; $N_ATTACH registrations after idle"
 	idle_run
@@ -597,5 +689,7 @@ META=$W/meta
 	echo "n_sink=$N_SINK"
 	echo "n_short=$N_SHORT"
 	echo "n_attach=$N_ATTACH"
+	echo "scale_counts=$SCALE_COUNTS"
+	echo "n_scale=$N_SCALE"
 } >"$META"
 python3 tests/bench/table.py "$RES" "$META" ${REPORT:+--report "$REPORT"}

@@ -207,6 +207,45 @@ if nums("sys.getpid.idle_daemon"):
 else:
     rows.append(("8 idle = free", "idle daemon vs no agent; attach cost", "not measured", "section idle not run"))
 
+if nums("sys.getpid.floor_sfagent"):
+    for sc in ["getpid", "openclose"]:
+        base = med(f"sys.{sc}.floor_none") or 0
+        rows.append(("9 busy vs floor", f"{sc}: untracked, no BPF (CPU ns per call)",
+                     mmm(f"sys.{sc}.floor_none", "{:,.1f}") + " ns", "a busy kill loop runs beside, untracked"))
+        rows.append(("9 busy vs floor", f"{sc}: the floor, one empty program on one syscall tracepoint",
+                     mmm(f"sys.{sc}.floor_floor", "{:,.1f}") + " ns",
+                     "{:+,.1f} ns/call".format((med(f"sys.{sc}.floor_floor") or 0) - base)))
+        fl = (med(f"sys.{sc}.floor_floor") or 0) - base
+        sf = (med(f"sys.{sc}.floor_sfagent") or 0) - base
+        rows.append(("9 busy vs floor", f"{sc}: sfagent tracking the busy loop",
+                     mmm(f"sys.{sc}.floor_sfagent", "{:,.1f}") + " ns",
+                     "{:+,.1f} ns/call; added / the floor's added: {}; goal <= 1.2".format(
+                         sf, "{:.1f}".format(sf / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
+    rows.append(("9 busy vs floor", "BPF links of other processes on the host during the runs",
+                 mmm("floor.others_links"), "their syscall tracepoints are on in every variant"))
+else:
+    rows.append(("9 busy vs floor", "untracked loops: no BPF, the floor, sfagent", "not measured", "section floor not run"))
+
+if nums("scale.rss_kb." + meta.get("scale_counts", "1").split()[0]):
+    counts = meta.get("scale_counts", "").split()
+    first = counts[0]
+    for n in counts:
+        rows.append(("10 tracked workloads", f"{int(n):,} tracked: daemon RSS (KiB)", mmm(f"scale.rss_kb.{n}"),
+                     "sfagent -D, cgroups registered straight on its socket (tests/bench/reg.py)" if n == first else
+                     "vs {} tracked: {:+,.0f} KiB".format(first, (med(f"scale.rss_kb.{n}") or 0) - (med(f"scale.rss_kb.{first}") or 0))))
+        rows.append(("10 tracked workloads", f"{int(n):,} tracked: daemon CPU with no event (ms per s)",
+                     mmm(f"scale.idle_cpu.{n}"), "over 2 s; CPU clock ticks, so 10 ms is the resolution"))
+        rows.append(("10 tracked workloads", f"{int(n):,} tracked: REGISTER round trip (ms)",
+                     mmm(f"scale.reg_ms.{n}", "{:,.2f}"), "10 more registered (and unregistered) at this count"))
+        rows.append(("10 tracked workloads", f"{int(n):,} tracked: traced kill loop (CPU ns per call)",
+                     mmm(f"scale.traced_ns.{n}", "{:,.1f}") + " ns",
+                     "untracked: " + mmm(f"scale.untracked_ns.{n}", "{:,.1f}") + " ns; "
+                     f"{meta.get('n_scale')} kills in the first cgroup, events written " + mmm(f"scale.events.{n}")))
+        rows.append(("10 tracked workloads", f"{int(n):,} tracked: daemon CPU per event (ns)",
+                     mmm(f"scale.agent_ns.{n}"), "utime+stime of the daemon over the loop / events in its file"))
+else:
+    rows.append(("10 tracked workloads", "1 / 100 / 1,000 tracked", "not measured", "section scale not run"))
+
 
 def text_table():
     w1 = max(len(r[1]) for r in rows)

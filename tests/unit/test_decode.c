@@ -262,6 +262,8 @@ static void test_schema_fixes(void)
 	ok(!strstr(json_of(&ex, sizeof(ex), "{"), "exit_code"),
 	   "killed: no exit_code key at all");
 
+	memset(&x, 0, sizeof(x));
+	x.exe.flags = x.cwd.flags = SF_KP_NONE; /* no image: no exe_* keys */
 	hdr(&x.hdr, SF_EV_EXEC, 59);
 	x.hdr.ret = -2;
 	strcpy(x.filename, "/nope");

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <stdlib.h>
 
+#include "decode.h"
 #include "filter.h"
+#include "filter_event.h"
 #include "filter_stream.h"
 #include "options.h"
 #include "sfagent.h"
@@ -104,14 +106,14 @@ static const struct ev open_etc = {SF_EV_OPEN,	  10,  0, 3, -1, "cat",
 static const struct ev open_fail = {
 	SF_EV_OPEN, 11, 1000, -13, -1, "vi", "/root/.ssh/id_rsa", NULL};
 static const struct ev exec_sh = {SF_EV_EXEC, 12, 0, 0, -1, "sh", NULL, NULL};
-static const struct ev connect = {SF_EV_CONNECT, 13,	 33,   0,
-				  443,		 "curl", NULL, "10.0.0.1"};
+static const struct ev connect_ev = {SF_EV_CONNECT, 13,	    33,	  0,
+				     443,	    "curl", NULL, "10.0.0.1"};
 static const struct ev fork_ev = {SF_EV_FORK, 14,     0,    15,
 				  -1,	      "bash", NULL, NULL};
 static const struct ev kill_ev = {SF_EV_KILL, 15, 0, 0, -1, "kill", NULL, NULL};
 
-static const struct ev *const events[] = {&open_etc, &open_fail, &exec_sh,
-					  &connect,  &fork_ev,	 &kill_ev};
+static const struct ev *const events[] = {&open_etc,   &open_fail, &exec_sh,
+					  &connect_ev, &fork_ev,   &kill_ev};
 #define NEV (sizeof(events) / sizeof(events[0]))
 
 /* Which of events[] pass, as a string of 0/1. */
@@ -230,7 +232,7 @@ static const struct {
 	{"",
 	 "filter: column 1: empty filter: write all, none or terms like [type file]"},
 	{"[type flie.open]",
-	 "filter: column 7: type `flie.open` matches no event type (classes: process, file, net, signal, cap; see docs/events.md)"},
+	 "filter: column 7: type `flie.open` matches no event type (classes: process, file, net, signal, cap, ns, fs, kernel, bpf, perf, mem, fd, io_uring, key; see docs/events.md)"},
 	{"[colour = red]",
 	 "filter: column 2: unknown key `colour`: valid keys are type (name), priority, pid,"},
 	{"[type file", "filter: column 11: expected ']' after value"},
@@ -787,6 +789,72 @@ static void test_options(void)
 	}
 }
 
+/* The accessor over the decoded view: the view's own keys, the named fields
+ * of the newer types, and a view key a type carries as a field. */
+static void test_fields(void)
+{
+	static const struct {
+		const char *expr;
+		bool pass;
+	} cases[] = {
+		{"[fstype = tmpfs]", true},
+		{"[field.fstype = tmp*]", true},
+		{"[fstype != tmpfs]", false},
+		{"[via = io_uring]", true},
+		{"[opcode = 18]", true},
+		{"[opcode > 20]", false},
+		{"[unresolved = true]", true},
+		{"[field.name = memfd:x]", true},
+		{"[name = fs.mount]", true},
+		{"[path = /mnt]", true},
+		{"[request = PTRACE_*]", false},
+		{"[flags = MS_NOSUID]", true},
+		{"[pid = 7] & [comm = mount]", true},
+	};
+	struct decode_event v;
+
+	memset(&v, 0, sizeof(v));
+	v.type = SF_EV_MOUNT;
+	v.pid = 7;
+	v.comm = (struct decode_str){.s = "mount", .len = 5};
+	v.x.n = 6;
+	v.x.kv[0] = (struct decode_kv){
+		.key = "via", .kind = DECODE_KV_STR, .s = "io_uring", .len = 8};
+	v.x.kv[1] = (struct decode_kv){
+		.key = "opcode", .kind = DECODE_KV_INT, .i = 18};
+	v.x.kv[2] = (struct decode_kv){
+		.key = "unresolved", .kind = DECODE_KV_BOOL, .i = 1};
+	v.x.kv[3] = (struct decode_kv){.key = "fstype",
+				       .kind = DECODE_KV_STR,
+				       .s = "tmpfsXX",
+				       .len = 5};
+	v.x.kv[4] = (struct decode_kv){
+		.key = "path", .kind = DECODE_KV_STR, .s = "/mnt", .len = 4};
+	v.x.kv[5] = (struct decode_kv){
+		.key = "name", .kind = DECODE_KV_STR, .s = "memfd:x", .len = 7};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		cleanup_error struct sf_error *err = NULL;
+		struct filter *f = filter_parse(cases[i].expr, "filter", &err);
+		struct filter_plan *p = f ? filter_bind(f, NULL, NULL) : NULL;
+
+		if (i == 11) { /* flags: a field of this type */
+			v.x.kv[v.x.n++] =
+				(struct decode_kv){.key = "flags",
+						   .kind = DECODE_KV_STR,
+						   .s = "MS_NOSUID",
+						   .len = 9};
+		}
+		ok(f && filter_plan_eval(p, v.type, filter_event_get, &v) ==
+				   cases[i].pass,
+		   "%s on a decoded fs.mount: %s", cases[i].expr,
+		   cases[i].pass ? "passes" : "does not");
+		if (err)
+			printf("#   %s\n", err->msg);
+		filter_plan_free(p);
+		filter_free(f);
+	}
+}
+
 int main(void)
 {
 	test_evals();
@@ -798,6 +866,7 @@ int main(void)
 	test_file();
 	test_stream_keys();
 	test_options();
+	test_fields();
 	test_random();
 	test_random_valid();
 	return tap_done();

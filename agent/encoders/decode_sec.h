@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The decoded view's named extra fields: what the security event types
+ * (bpf/sec.bpf.h: ptrace, namespaces, mounts, modules, bpf(), xattrs, W+X
+ * memory, memfd, dup, io_uring, keys) and the exec/fork additions carry.
+ * Each is a key with a typed value, in the order a record shows them; the
+ * writers of every format walk the list (encode_*.c), so adding a field is
+ * one line in decode_sec.c and no writer changes.
+ */
+#ifndef SF_DECODE_SEC_H
+#define SF_DECODE_SEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum decode_kv_kind {
+	DECODE_KV_INT, /* i */
+	DECODE_KV_HEX, /* i, written "0x..." */
+	DECODE_KV_BOOL, /* i != 0 */
+	DECODE_KV_STR, /* s, len; s NULL: null */
+};
+
+struct decode_kv {
+	const char *key;
+	enum decode_kv_kind kind;
+	bool truncated; /* STR: the kernel side cut it (key_truncated: true) */
+	int64_t i;
+	const char *s;
+	size_t len;
+};
+
+#define DECODE_KV_MAX 20
+
+struct decode_extra {
+	unsigned n;
+	/* kv[0..nhdr): about the event as a whole (via, opcode, unresolved,
+	 * suppressed); kv[nhdr..n): the type's own fields */
+	unsigned nhdr;
+	/* what a format may name the event after besides its type: the
+	 * ptrace request, the syscall of a module load */
+	int64_t sub;
+	struct decode_kv kv[DECODE_KV_MAX];
+	size_t used; /* of buf */
+	char buf[2048]; /* flag names, joined kernel paths */
+};
+
+struct decode_event;
+
+/* Fill functions of the decode table (decode.c). */
+void decode_sec(struct decode_event *v, const void *raw);
+void decode_sec_exec(struct decode_event *v, const void *raw);
+void decode_sec_fork(struct decode_event *v, const void *raw);
+/* via, opcode, suppressed: the header additions every type may carry */
+void decode_sec_hdr(struct decode_event *v, const void *raw);
+
+/* "IORING_OP_OPENAT", or NULL */
+const char *decode_uring_op_name(unsigned op);
+
+#endif

@@ -1,0 +1,422 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * io_uring: the same events, whatever the path into the kernel.  A request
+ * that does what the stream reports as a syscall (open, unlink, rename,
+ * mkdir, symlink, link, connect, accept, socket, bind, listen, setxattr,
+ * sendmsg/send with an address) becomes that event type with hdr.via =
+ * SF_VIA_IO_URING and hdr.uring_op; any other opcode is one io_uring.op
+ * (rate-limited, see rate_ok()).
+ *
+ * io_uring:io_uring_submit_req fires after the request's prep, which has
+ * copied the filename (struct filename) and the socket address
+ * (io_async_msghdr) into the kernel: what is read here is the kernel's own
+ * copy, not user memory.  The event is built there, kept in `uring_pending`
+ * under the request's address, and sent at io_uring:io_uring_complete with
+ * the result.  SQPOLL and io-wq workers are threads of the owning process,
+ * so the cgroup filter applies to them as to any thread.
+ *
+ * The per-opcode structs (struct io_open, ...) are private: every field is
+ * read under a CO-RE existence check, and where one is missing the event
+ * still comes, without the value and with SF_F_UNRESOLVED.
+ */
+#ifndef SF_URING_BPF_H
+#define SF_URING_BPF_H
+
+#define AT_REMOVEDIR_ 0x200
+#define O_LARGEFILE_  0100000
+
+union uring_rec {
+	struct sf_hdr hdr;
+	struct sf_file_event f;
+	struct sf_net_event n;
+	struct sf_sec_event s;
+};
+
+struct uring_pend {
+	__u32 size;
+	__u32 pad;
+	union uring_rec r;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct uring_pend);
+} uring_scratch SEC(".maps");
+
+struct {
+	/* LRU: a request whose completion never comes must not stay */
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 2048);
+	__type(key, __u64); /* struct io_kiocb * */
+	__type(value, struct uring_pend);
+} uring_pending SEC(".maps");
+
+/* A struct filename's kernel string into dst (SF_PATH_MAX). */
+static __always_inline void kname(char *dst, struct filename *fn, __u16 *fl,
+				  __u16 fault_flag)
+{
+	const char *s = BPF_CORE_READ(fn, name);
+
+	dst[0] = 0;
+	if (!s || bpf_probe_read_kernel_str(dst, SF_PATH_MAX, s) < 0)
+		*fl |= fault_flag;
+}
+
+static __always_inline void uring_file(struct uring_pend *p,
+				       struct io_kiocb *req, __u8 op)
+{
+	struct sf_file_event *e = &p->r.f;
+	__u16 *fl = &e->hdr.flags;
+
+	p->size = sizeof(*e);
+	e->arg0 = e->arg1 = e->arg2 = e->arg3 = 0;
+	e->path[0] = 0, e->path2[0] = 0;
+	switch (op) {
+	case IORING_OP_OPENAT:
+	case IORING_OP_OPENAT2: {
+		struct io_open *o = (void *)req;
+
+		e->hdr.type = SF_EV_OPEN;
+		if (!bpf_core_type_exists(struct io_open) ||
+		    !bpf_core_field_exists(o->filename)) {
+			*fl |= SF_F_UNRESOLVED | SF_F_PATH_FAULT;
+			return;
+		}
+		e->arg0 = BPF_CORE_READ(o, dfd);
+		/* the prep adds O_LARGEFILE on 64-bit, as open(2) does
+		 * inside: the syscall's event shows the flags as passed */
+		e->arg1 = BPF_CORE_READ(o, how.flags) & ~O_LARGEFILE_;
+		e->arg2 = BPF_CORE_READ(o, how.mode);
+		kname(e->path, BPF_CORE_READ(o, filename), fl, SF_F_PATH_FAULT);
+		return;
+	}
+	case IORING_OP_UNLINKAT: {
+		struct io_unlink *u = (void *)req;
+
+		e->hdr.type = SF_EV_UNLINK;
+		if (!bpf_core_type_exists(struct io_unlink) ||
+		    !bpf_core_field_exists(u->filename)) {
+			*fl |= SF_F_UNRESOLVED | SF_F_PATH_FAULT;
+			return;
+		}
+		e->arg0 = BPF_CORE_READ(u, dfd);
+		e->arg1 = BPF_CORE_READ(u, flags);
+		if (e->arg1 & AT_REMOVEDIR_)
+			e->hdr.type = SF_EV_RMDIR;
+		kname(e->path, BPF_CORE_READ(u, filename), fl, SF_F_PATH_FAULT);
+		return;
+	}
+	case IORING_OP_MKDIRAT: {
+		struct io_mkdir *m = (void *)req;
+
+		e->hdr.type = SF_EV_MKDIR;
+		if (!bpf_core_type_exists(struct io_mkdir) ||
+		    !bpf_core_field_exists(m->filename)) {
+			*fl |= SF_F_UNRESOLVED | SF_F_PATH_FAULT;
+			return;
+		}
+		e->arg0 = BPF_CORE_READ(m, dfd);
+		e->arg1 = BPF_CORE_READ(m, mode);
+		kname(e->path, BPF_CORE_READ(m, filename), fl, SF_F_PATH_FAULT);
+		return;
+	}
+	default: { /* renameat, linkat, symlinkat: struct io_rename/io_link */
+		struct io_link *l = (void *)req;
+
+		e->hdr.type = op == IORING_OP_RENAMEAT ? SF_EV_RENAME
+			      : op == IORING_OP_LINKAT ? SF_EV_LINK
+						       : SF_EV_SYMLINK;
+		if (!bpf_core_type_exists(struct io_link) ||
+		    !bpf_core_field_exists(l->newpath)) {
+			*fl |= SF_F_UNRESOLVED | SF_F_PATH_FAULT |
+			       SF_F_PATH2_FAULT;
+			return;
+		}
+		/* struct io_rename has the same layout as struct io_link */
+		if (op == IORING_OP_SYMLINKAT) {
+			e->arg0 = BPF_CORE_READ(l, new_dfd);
+		} else {
+			e->arg0 = BPF_CORE_READ(l, old_dfd);
+			e->arg1 = BPF_CORE_READ(l, new_dfd);
+			e->arg2 = BPF_CORE_READ(l, flags);
+		}
+		kname(e->path, BPF_CORE_READ(l, oldpath), fl, SF_F_PATH_FAULT);
+		kname(e->path2, BPF_CORE_READ(l, newpath), fl,
+		      SF_F_PATH2_FAULT);
+		return;
+	}
+	}
+}
+
+/*
+ * A socket address the prep copied into the request's async data: for
+ * CONNECT and BIND the async data is the struct sockaddr_storage itself
+ * since a 2026 stable fix, before that (and for SENDMSG) the address in a
+ * struct io_async_msghdr.  The old layout starts with a kernel pointer, so a
+ * socket family in the first two bytes tells the new one.
+ */
+static __always_inline void uring_addr(struct sf_net_event *e,
+				       struct io_kiocb *req, int len,
+				       bool msghdr_only)
+{
+	struct io_async_msghdr *am = BPF_CORE_READ(req, async_data);
+	struct sockaddr_in6 sa = {};
+	const void *src = am;
+	__u16 fam = 0;
+
+	if (!am) {
+		e->hdr.flags |= SF_F_UNRESOLVED;
+		return;
+	}
+	bpf_probe_read_kernel(&fam, sizeof(fam), am);
+	if (msghdr_only ||
+	    (fam != AF_INET && fam != AF_INET6 && fam != AF_UNIX)) {
+		if (!bpf_core_type_exists(struct io_async_msghdr) ||
+		    !bpf_core_field_exists(am->addr)) {
+			e->hdr.flags |= SF_F_UNRESOLVED;
+			return;
+		}
+		src = (void *)am + bpf_core_field_offset(am->addr);
+	}
+	bpf_probe_read_kernel(&sa, sizeof(sa), src);
+	e->family = sa.sin6_family;
+	if (e->family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		struct sockaddr_in *in = (struct sockaddr_in *)&sa;
+
+		__builtin_memcpy(e->addr, &in->sin_addr, 4);
+		e->port = bpf_ntohs(in->sin_port);
+	} else if (e->family == AF_INET6 &&
+		   len >= sizeof(struct sockaddr_in6)) {
+		__builtin_memcpy(e->addr, &sa.sin6_addr, 16);
+		e->port = bpf_ntohs(sa.sin6_port);
+	} else if (e->family == AF_UNIX) {
+		bpf_probe_read_kernel_str(e->unix_path, sizeof(e->unix_path),
+					  (char *)src + 2);
+		if (!e->unix_path[0] && len > 3)
+			e->unix_path[0] = '@';
+	}
+}
+
+/* false: not a net request we map (sendmsg without an address) */
+static __always_inline bool uring_net(struct uring_pend *p,
+				      struct io_kiocb *req, __u8 op)
+{
+	struct sf_net_event *e = &p->r.n;
+
+	p->size = sizeof(*e);
+	e->fd = BPF_CORE_READ(req, cqe.fd);
+	e->family = 0, e->port = 0, e->type = 0, e->protocol = 0;
+	e->backlog = 0, e->listen_fd = -1;
+	__builtin_memset(e->addr, 0, sizeof(e->addr));
+	e->unix_path[0] = 0;
+	switch (op) {
+	case IORING_OP_SOCKET: {
+		struct io_socket *s = (void *)req;
+
+		e->hdr.type = SF_EV_SOCKET;
+		e->family = BPF_CORE_READ(s, domain);
+		e->type = BPF_CORE_READ(s, type);
+		e->protocol = BPF_CORE_READ(s, protocol);
+		return true;
+	}
+	case IORING_OP_CONNECT: {
+		struct io_connect *c = (void *)req;
+
+		e->hdr.type = SF_EV_CONNECT;
+		uring_addr(e, req, BPF_CORE_READ(c, addr_len), false);
+		return true;
+	}
+	case IORING_OP_BIND: {
+		struct io_bind *b = (void *)req;
+
+		e->hdr.type = SF_EV_BIND;
+		uring_addr(e, req, BPF_CORE_READ(b, addr_len), false);
+		return true;
+	}
+	case IORING_OP_LISTEN: {
+		struct io_listen *l = (void *)req;
+
+		e->hdr.type = SF_EV_LISTEN;
+		e->backlog = BPF_CORE_READ(l, backlog);
+		return true;
+	}
+	case IORING_OP_ACCEPT:
+		e->hdr.type = SF_EV_ACCEPT;
+		e->listen_fd = e->fd;
+		return true;
+	default: { /* SENDMSG, SEND (sendto), their _ZC forms: an event only
+		   * with a destination address, which the prep copied into the
+		   * async msghdr as sendmsg(2) would */
+		struct io_async_msghdr *am = BPF_CORE_READ(req, async_data);
+		int nl;
+
+		/* the prep copied the msghdr: msg.msg_namelen is the
+		 * caller's (namelen is recvmsg's) */
+		if (!am || !bpf_core_field_exists(am->msg.msg_namelen))
+			return false;
+		nl = BPF_CORE_READ(am, msg.msg_namelen);
+		if (nl <= 0)
+			return false;
+		e->hdr.type = SF_EV_SENDTO;
+		uring_addr(e, req, nl, true);
+		return true;
+	}
+	}
+}
+
+static __always_inline void uring_xattr(struct uring_pend *p,
+					struct io_kiocb *req, __u8 op)
+{
+	struct sf_sec_event *e = &p->r.s;
+	struct io_xattr *x = (void *)req;
+
+	p->size = sizeof(*e);
+	e->hdr.type = SF_EV_SETXATTR;
+	for (int i = 0; i < 6; i++)
+		e->arg[i] = 0;
+	for (int i = 0; i < 4; i++)
+		e->aux[i] = 0;
+	e->family = 0, e->port = 0, e->pad = 0;
+	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
+	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
+	if (op == IORING_OP_FSETXATTR)
+		e->arg[0] = BPF_CORE_READ(req, cqe.fd);
+	else
+		e->arg[0] = -1;
+	if (!bpf_core_type_exists(struct io_xattr) ||
+	    !bpf_core_field_exists(x->ctx.kname)) {
+		e->hdr.flags |= SF_F_UNRESOLVED | SF_F_PATH2_FAULT;
+		return;
+	}
+	e->arg[3] = BPF_CORE_READ(x, ctx.size);
+	e->arg[4] = BPF_CORE_READ(x, ctx.flags);
+	bpf_probe_read_kernel_str(e->str[1], SF_STR_MAX,
+				  BPF_CORE_READ(x, ctx.kname));
+	if (op == IORING_OP_SETXATTR) {
+		const char *n = BPF_CORE_READ(x, filename, name);
+
+		if (!n ||
+		    bpf_probe_read_kernel_str(e->str[0], SF_STR_MAX, n) < 0)
+			e->hdr.flags |= SF_F_PATH_FAULT;
+	}
+}
+
+static __always_inline void uring_other(struct uring_pend *p, __u8 op)
+{
+	struct sf_sec_event *e = &p->r.s;
+
+	p->size = sizeof(*e);
+	e->hdr.type = SF_EV_URING_OP;
+	for (int i = 0; i < 6; i++)
+		e->arg[i] = 0;
+	for (int i = 0; i < 4; i++)
+		e->aux[i] = 0;
+	e->arg[0] = op;
+	e->family = 0, e->port = 0, e->pad = 0;
+	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
+	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
+}
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(sf_uring_submit, struct io_kiocb *req)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid), zero = 0;
+	__u64 key = (__u64)req;
+	struct uring_pend *p;
+	__u16 carry = 0;
+	__u8 op;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	op = BPF_CORE_READ(req, opcode);
+	p = bpf_map_lookup_elem(&uring_scratch, &zero);
+	if (!p)
+		return 0;
+	fill_hdr(&p->r.hdr, SF_EV_URING_OP, slot, cgid);
+	p->r.hdr.via = SF_VIA_IO_URING;
+	p->r.hdr.uring_op = op;
+	p->pad = 0;
+	switch (op) {
+	case IORING_OP_OPENAT:
+	case IORING_OP_OPENAT2:
+	case IORING_OP_UNLINKAT:
+	case IORING_OP_RENAMEAT:
+	case IORING_OP_MKDIRAT:
+	case IORING_OP_SYMLINKAT:
+	case IORING_OP_LINKAT:
+		uring_file(p, req, op);
+		break;
+	case IORING_OP_SOCKET:
+	case IORING_OP_CONNECT:
+	case IORING_OP_BIND:
+	case IORING_OP_LISTEN:
+	case IORING_OP_ACCEPT:
+	case IORING_OP_SENDMSG:
+	case IORING_OP_SEND: /* with sqe->addr2 it is a sendto */
+	case IORING_OP_SENDMSG_ZC:
+	case IORING_OP_SEND_ZC:
+		if (!uring_net(p, req, op))
+			goto other;
+		break;
+	case IORING_OP_FSETXATTR:
+	case IORING_OP_SETXATTR:
+		uring_xattr(p, req, op);
+		break;
+	default:
+	other:
+		if (!rate_ok(SF_EV_URING_OP, op, &carry))
+			return 0;
+		uring_other(p, op);
+		p->r.hdr.suppressed = carry;
+		break;
+	}
+	if (filtered_out(slot, p->r.hdr.type))
+		return 0;
+	bpf_map_update_elem(&uring_pending, &key, p, BPF_ANY);
+	return 0;
+}
+
+SEC("tp_btf/io_uring_complete")
+int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
+	     struct io_uring_cqe *cqe)
+{
+	__u64 cgid = bpf_get_current_cgroup_id();
+	__u32 slot = current_slot(cgid);
+	__u64 key = (__u64)req;
+	struct uring_pend *p;
+	__u32 size;
+	long res;
+
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	p = bpf_map_lookup_elem(&uring_pending, &key);
+	if (!p)
+		return 0;
+	res = BPF_CORE_READ(cqe, res);
+	set_ret(&p->r.hdr, res);
+	if (p->r.hdr.type == SF_EV_ACCEPT || p->r.hdr.type == SF_EV_SOCKET ||
+	    p->r.hdr.type == SF_EV_OPEN) {
+		if (p->r.hdr.type != SF_EV_OPEN)
+			p->r.n.fd = res;
+		if (p->r.hdr.type == SF_EV_ACCEPT && res >= 0)
+			sock_read_addr(&p->r.n, res, true);
+	}
+	/* as listen(2)'s event: the socket's local address */
+	if (p->r.hdr.type == SF_EV_LISTEN && res == 0) {
+		sock_read_addr(&p->r.n, p->r.n.fd, false);
+	}
+	size = p->size;
+	if (size > sizeof(union uring_rec))
+		size = sizeof(union uring_rec);
+	if (size < sizeof(struct sf_hdr))
+		size = sizeof(struct sf_hdr);
+	if (bpf_ringbuf_output(&events, &p->r, size, 0) < 0)
+		count_drop(slot);
+	bpf_map_delete_elem(&uring_pending, &key);
+	return 0;
+}
+
+#endif

@@ -1,0 +1,213 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The file and network operations of the stream, done through io_uring
+ * (liburing) instead of syscalls, for tests/60-escape.bats: the stream must
+ * show the same event types, with "via":"io_uring".
+ *
+ *   uring DIR FACTS [sqpoll|syscalls]
+ *
+ * openat (of DIR/secret, then of a missing file), mkdirat, renameat,
+ * symlinkat, linkat, unlinkat (a file and, with AT_REMOVEDIR, a directory),
+ * socket + connect to a local listener, fsetxattr, and 20 reads (io_uring.op,
+ * rate-limited).  With "sqpoll" the ring is an SQPOLL ring: the kernel's
+ * submission thread does the work, not this thread.  With "syscalls" the
+ * same operations are made as plain syscalls, for the comparison.  Built
+ * static.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <liburing.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+/* newer than the build host's headers: the kernel's numbers */
+#define OP_BIND	  56
+#define OP_LISTEN 57
+
+static struct io_uring ring;
+static int plain; /* "syscalls": no ring */
+
+/* submit one request and wait for its completion; returns cqe->res */
+static int run1(void)
+{
+	struct io_uring_cqe *cqe;
+	int r;
+
+	io_uring_submit(&ring);
+	if (io_uring_wait_cqe(&ring, &cqe) < 0)
+		return -999;
+	r = cqe->res;
+	io_uring_cqe_seen(&ring, cqe);
+	return r;
+}
+
+static struct io_uring_sqe *sqe(void)
+{
+	return io_uring_get_sqe(&ring);
+}
+
+int main(int argc, char **argv)
+{
+	struct io_uring_params p;
+	char a[300], b[300], c[300], d[300], sub[300], missing[300];
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t sl = sizeof(sa);
+	int fd, s, l, port;
+	char buf[16];
+	FILE *facts;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: uring DIR FACTS [sqpoll]\n");
+		return 2;
+	}
+	memset(&p, 0, sizeof(p));
+	if (argc > 3 && strcmp(argv[3], "sqpoll") == 0) {
+		p.flags = IORING_SETUP_SQPOLL;
+		p.sq_thread_idle = 2000;
+	}
+	plain = argc > 3 && strcmp(argv[3], "syscalls") == 0;
+	if (!plain && io_uring_queue_init_params(8, &ring, &p) < 0) {
+		perror("io_uring_queue_init");
+		return 1;
+	}
+	snprintf(a, sizeof(a), "%s/secret", argv[1]);
+	snprintf(b, sizeof(b), "%s/renamed", argv[1]);
+	snprintf(c, sizeof(c), "%s/symlink", argv[1]);
+	snprintf(d, sizeof(d), "%s/hardlink", argv[1]);
+	snprintf(sub, sizeof(sub), "%s/subdir", argv[1]);
+	snprintf(missing, sizeof(missing), "%s/missing", argv[1]);
+
+	if (plain) {
+		/* where the ring's fd would be: the same fd numbers follow */
+		open("/dev/null", O_RDONLY);
+		fd = openat(AT_FDCWD, a, O_RDWR | O_CREAT, 0640);
+		openat(AT_FDCWD, missing, O_RDONLY, 0);
+		mkdirat(AT_FDCWD, sub, 0750);
+		renameat(AT_FDCWD, a, AT_FDCWD, b);
+		symlinkat(b, AT_FDCWD, c);
+		linkat(AT_FDCWD, b, AT_FDCWD, d, 0);
+		unlinkat(AT_FDCWD, c, 0);
+		unlinkat(AT_FDCWD, sub, AT_REMOVEDIR);
+		fsetxattr(fd, "user.sfagent_uring", "v", 1, 0);
+	} else {
+		io_uring_prep_openat(sqe(), AT_FDCWD, a, O_RDWR | O_CREAT,
+				     0640);
+		fd = run1();
+		io_uring_prep_openat(sqe(), AT_FDCWD, missing, O_RDONLY, 0);
+		run1();
+		io_uring_prep_mkdirat(sqe(), AT_FDCWD, sub, 0750);
+		run1();
+		io_uring_prep_renameat(sqe(), AT_FDCWD, a, AT_FDCWD, b, 0);
+		run1();
+		io_uring_prep_symlinkat(sqe(), b, AT_FDCWD, c);
+		run1();
+		io_uring_prep_linkat(sqe(), AT_FDCWD, b, AT_FDCWD, d, 0);
+		run1();
+		io_uring_prep_unlinkat(sqe(), AT_FDCWD, c, 0);
+		run1();
+		io_uring_prep_unlinkat(sqe(), AT_FDCWD, sub, AT_REMOVEDIR);
+		run1();
+		io_uring_prep_fsetxattr(sqe(), fd, "user.sfagent_uring", "v", 0,
+					1);
+		run1();
+		for (int i = 0; i < 20; i++) {
+			io_uring_prep_read(sqe(), fd, buf, sizeof(buf), 0);
+			run1();
+		}
+	}
+
+	/* a local listener, connected to through the ring */
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	bind(l, (void *)&sa, sizeof(sa));
+	listen(l, 4);
+	getsockname(l, (void *)&sa, &sl);
+	port = ntohs(sa.sin_port);
+	if (plain) {
+		s = socket(AF_INET, SOCK_STREAM, 0);
+		connect(s, (void *)&sa, sizeof(sa));
+	} else {
+		io_uring_prep_socket(sqe(), AF_INET, SOCK_STREAM, 0, 0);
+		s = run1();
+		io_uring_prep_connect(sqe(), s, (void *)&sa, sizeof(sa));
+		run1();
+	}
+
+	/* a second listener made through the ring: socket, bind, listen
+	 * (raw SQEs: liburing 2.3 has no helpers), then accept; and a UDP
+	 * sendmsg that names its destination */
+	{
+		struct sockaddr_in b = {.sin_family = AF_INET}, peer;
+		socklen_t bl = sizeof(b), pl = sizeof(peer);
+		struct iovec iov = {.iov_base = "u", .iov_len = 1};
+		struct msghdr m = {0};
+		int s2, c2, u;
+
+		b.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		if (plain) {
+			s2 = socket(AF_INET, SOCK_STREAM, 0);
+			bind(s2, (void *)&b, sizeof(b));
+			listen(s2, 3);
+		} else {
+			struct io_uring_sqe *q;
+
+			io_uring_prep_socket(sqe(), AF_INET, SOCK_STREAM, 0, 0);
+			s2 = run1();
+			q = sqe();
+			io_uring_prep_rw(OP_BIND, q, s2, &b, 0, sizeof(b));
+			run1();
+			q = sqe();
+			io_uring_prep_rw(OP_LISTEN, q, s2, NULL, 3, 0);
+			run1();
+		}
+		getsockname(s2, (void *)&b, &bl);
+		c2 = socket(AF_INET, SOCK_STREAM, 0);
+		connect(c2, (void *)&b, sizeof(b));
+		if (plain) {
+			accept(s2, (void *)&peer, &pl);
+		} else {
+			io_uring_prep_accept(sqe(), s2, (void *)&peer, &pl, 0);
+			run1();
+		}
+		u = socket(AF_INET, SOCK_DGRAM, 0);
+		b.sin_port = htons(9);
+		m.msg_name = &b, m.msg_namelen = sizeof(b);
+		m.msg_iov = &iov, m.msg_iovlen = 1;
+		if (plain) {
+			sendmsg(u, &m, 0);
+			b.sin_port = htons(10);
+			sendto(u, "v", 1, 0, (void *)&b, sizeof(b));
+		} else {
+			struct io_uring_sqe *q;
+
+			io_uring_prep_sendmsg(sqe(), u, &m, 0);
+			run1();
+			/* sendto: a SEND naming its destination (addr2) */
+			b.sin_port = htons(10);
+			q = sqe();
+			io_uring_prep_send(q, u, "v", 1, 0);
+			q->addr2 = (unsigned long)&b;
+			q->addr_len = sizeof(b);
+			run1();
+		}
+	}
+
+	facts = fopen(argv[2], "w");
+	if (!facts)
+		return 1;
+	fprintf(facts,
+		"{\"pid\": %d, \"port\": %d, \"fd\": %d, \"sock\": %d, \"sqpoll\": %s}\n",
+		getpid(), port, fd, s,
+		p.flags & IORING_SETUP_SQPOLL ? "true" : "false");
+	fclose(facts);
+	if (!plain)
+		io_uring_queue_exit(&ring);
+	return 0;
+}
