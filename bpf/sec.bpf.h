@@ -22,6 +22,28 @@
 #define NSFS_MAGIC_	0x6e736673
 #define VFS_CAP_LEN	20 /* struct vfs_cap_data, revision 2 */
 
+struct vma_probe {
+	bool anon;
+};
+
+static long vma_is_anon(struct task_struct *t, struct vm_area_struct *vma,
+			struct vma_probe *p)
+{
+	p->anon = !vma->vm_file;
+	return 0;
+}
+
+/* Is the memory at addr anonymous (no file behind it)?  Only asked for a
+ * tracked task's mprotect(PROT_EXEC) without PROT_WRITE. */
+static __always_inline bool anon_at(__u64 addr)
+{
+	struct vma_probe p = {};
+
+	if (bpf_find_vma(bpf_get_current_task_btf(), addr, vma_is_anon, &p, 0))
+		return false;
+	return p.anon;
+}
+
 /* per-type checks before the ring buffer: is this call an event at all? */
 static __always_inline bool sec_wanted(long nr, long ret, struct sys_args *a,
 				       __u16 *type)
@@ -104,8 +126,11 @@ static __always_inline bool sec_wanted(long nr, long ret, struct sys_args *a,
 		return (a->a[2] & PROT_EXEC) &&
 		       ((a->a[2] & PROT_WRITE) || (a->a[3] & MAP_ANONYMOUS));
 	case __NR_mprotect:
+		/* executable and (writable, or anonymous memory made executable
+		 * afterwards: a JIT, or shellcode) */
 		*type = SF_EV_MEM_EXEC;
-		return (a->a[2] & PROT_EXEC) && (a->a[2] & PROT_WRITE);
+		return (a->a[2] & PROT_EXEC) &&
+		       ((a->a[2] & PROT_WRITE) || anon_at(a->a[0]));
 	case __NR_memfd_create:
 		*type = SF_EV_MEMFD_CREATE;
 		return true;

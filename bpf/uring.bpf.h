@@ -3,7 +3,7 @@
  * io_uring: the same events, whatever the path into the kernel.  A request
  * that does what the stream reports as a syscall (open, unlink, rename,
  * mkdir, symlink, link, connect, accept, socket, bind, listen, setxattr,
- * sendmsg with an address) becomes that event type with hdr.via =
+ * sendmsg/send with an address) becomes that event type with hdr.via =
  * SF_VIA_IO_URING and hdr.uring_op; any other opcode is one io_uring.op
  * (rate-limited, see rate_ok()).
  *
@@ -246,7 +246,9 @@ static __always_inline bool uring_net(struct uring_pend *p,
 		e->hdr.type = SF_EV_ACCEPT;
 		e->listen_fd = e->fd;
 		return true;
-	default: { /* SENDMSG: an event only with a destination address */
+	default: { /* SENDMSG, SEND (sendto), their _ZC forms: an event only
+		   * with a destination address, which the prep copied into the
+		   * async msghdr as sendmsg(2) would */
 		struct io_async_msghdr *am = BPF_CORE_READ(req, async_data);
 		int nl;
 
@@ -353,6 +355,9 @@ int BPF_PROG(sf_uring_submit, struct io_kiocb *req)
 	case IORING_OP_LISTEN:
 	case IORING_OP_ACCEPT:
 	case IORING_OP_SENDMSG:
+	case IORING_OP_SEND: /* with sqe->addr2 it is a sendto */
+	case IORING_OP_SENDMSG_ZC:
+	case IORING_OP_SEND_ZC:
 		if (!uring_net(p, req, op))
 			goto other;
 		break;

@@ -83,6 +83,8 @@ outside() {
 		"one('mem.exec', syscall='mmap')['addr'] == hex(f['rwx_addr']) and one('mem.exec', syscall='mmap')['prot'] == 'PROT_READ|PROT_WRITE|PROT_EXEC'" \
 		"one('mem.exec', prot='PROT_READ|PROT_EXEC')['flags'] == 'MAP_PRIVATE|MAP_ANONYMOUS'" \
 		"one('mem.exec', syscall='mprotect')['prot'] == 'PROT_READ|PROT_WRITE|PROT_EXEC'" \
+		"one('mem.exec', syscall='mprotect', prot='PROT_READ|PROT_EXEC')['addr'] == hex(f['rx_addr'])" \
+		"len([e for e in by('mem.exec') if e['syscall'] == 'mprotect']) == 2" \
 		"len(by('mem.exec')) == 17" \
 		"by('mem.exec')[-1]['len'] == 8192 and by('mem.exec')[-1]['suppressed'] == f['mem_total'] - 17" \
 		"sum(e.get('suppressed', 0) for e in by('mem.exec')) + len(by('mem.exec')) == f['mem_total']"
@@ -159,6 +161,7 @@ PY
 			"one('net.accept', via='io_uring')['listen_fd'] == one('net.listen', via='io_uring')['fd']" \
 			"one('net.accept', via='io_uring')['ret'] >= 3 and one('net.accept', via='io_uring')['addr'] == '127.0.0.1'" \
 			"one('net.sendto', via='io_uring')['port'] == 9 and one('net.sendto', via='io_uring')['opcode'] == 'IORING_OP_SENDMSG'" \
+			"one('net.sendto', opcode='IORING_OP_SEND')['port'] == 10" \
 			"all('syscall' not in e for e in ev if e.get('via') == 'io_uring')"
 	done
 	# SQPOLL: the kernel's submission thread, a thread of the workload

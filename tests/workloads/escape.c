@@ -244,6 +244,19 @@ static void do_mem(void)
 	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	mprotect(p, 4096, PROT_READ | PROT_WRITE | PROT_EXEC);
+	/* anonymous memory made executable afterwards (not writable) */
+	p = mmap(NULL, 4096, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mprotect(p, 4096, PROT_READ | PROT_EXEC);
+	fprintf(facts, "\"rx_addr\": %lu, ", (unsigned long)p);
+	/* a file's pages made executable: not an event */
+	{
+		int fd = open("/proc/self/exe", O_RDONLY);
+
+		p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE, fd, 0);
+		mprotect(p, 4096, PROT_READ | PROT_EXEC);
+		close(fd);
+	}
 	/* a JIT-like burst: rate-limited, counted */
 	for (int i = 0; i < 40; i++)
 		munmap(mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
@@ -252,7 +265,7 @@ static void do_mem(void)
 	usleep(1100 * 1000);
 	mmap(NULL, 8192, PROT_READ | PROT_WRITE | PROT_EXEC,
 	     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	fprintf(facts, "\"mem_total\": 44, ");
+	fprintf(facts, "\"mem_total\": 45, ");
 }
 
 static void copy_self(int to)

@@ -182,8 +182,19 @@ int main(int argc, char **argv)
 		m.msg_iov = &iov, m.msg_iovlen = 1;
 		if (plain) {
 			sendmsg(u, &m, 0);
+			b.sin_port = htons(10);
+			sendto(u, "v", 1, 0, (void *)&b, sizeof(b));
 		} else {
+			struct io_uring_sqe *q;
+
 			io_uring_prep_sendmsg(sqe(), u, &m, 0);
+			run1();
+			/* sendto: a SEND naming its destination (addr2) */
+			b.sin_port = htons(10);
+			q = sqe();
+			io_uring_prep_send(q, u, "v", 1, 0);
+			q->addr2 = (unsigned long)&b;
+			q->addr_len = sizeof(b);
 			run1();
 		}
 	}
