@@ -484,10 +484,9 @@ static bool net_congested(struct sink *s)
 	bool c;
 
 	pthread_mutex_lock(&n->q.mu);
-	c = !n->dead &&
-	    (n->state != SINK_NET_UP || n->failing ||
-	     (!n->spool && n->q.nrec >= n->q.max_rec) ||
-	     (n->spool && sink_spool_bytes(n->spool) >= n->spool_max));
+	c = !n->dead && (n->state != SINK_NET_UP || n->failing ||
+			 (!n->spool && n->q.nrec >= n->q.max_rec) ||
+			 (n->spool && sink_spool_full(n->spool)));
 	pthread_mutex_unlock(&n->q.mu);
 	return c;
 }
