@@ -302,6 +302,8 @@ void agent_reopen(struct agent *a)
 void stream_flush(struct agent *a, struct workload *wl)
 {
 	/* outputs with their own filter have their own buffers */
+	if (wl->enc && wl->enc->ops->flush)
+		wl->enc->ops->flush(&wl->out, wl);
 	if (filter_wl_flush(wl))
 		return;
 	if (!wl->out.len)
