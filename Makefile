@@ -33,12 +33,13 @@ SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION
 	$(SF_INCLUDES) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
 # header dependencies come from the compiler (build/**/*.d)
 DEPFLAGS = -MMD -MP
-LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lnats -lpthread
+LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lnats -lavro -lcrypto -lpthread
 LDLIBS_HOOK := -lyajl
 
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
-	libpaho-mqtt-dev libcurl4-openssl-dev libnats-dev libseccomp-dev make gcc pkg-config python3
+	libpaho-mqtt-dev libcurl4-openssl-dev libnats-dev libseccomp-dev libavro-dev libssl-dev \
+	make gcc pkg-config python3 xxd
 # make demo needs only runc, a busybox for the sample bundle and python3
 PKGS_DEMO := runc busybox-static python3
 PKGS_TEST := prometheus curl $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto nats-server \
@@ -49,6 +50,8 @@ PKGS_TEST := prometheus curl $(PKGS_DEMO) clang-format bats bats-assert bats-sup
 PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
 # the man pages: mandoc -T lint (tests/06-docs.bats)
 PKGS_TEST += mandoc
+# -F sysflow read back (tests/62-sysflow.bats)
+PKGS_TEST += avro-bin python3-avro
 PKGS_BENCH := hyperfine bpftrace strace linux-perf time
 
 LIB_SRCS := $(wildcard lib/*.c)
@@ -113,6 +116,13 @@ $(BUILD)/agent/%.o: agent/%.c
 
 # only the loader includes the BPF skeleton
 $(BUILD)/agent/probe.o: $(SKELS)
+
+# -F sysflow's schema, sf-apis' avro/avsc/SysFlow.avsc, compiled in
+$(BUILD)/sysflow_avsc.h: data/sysflow/SysFlow.avsc
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)cd data/sysflow && xxd -i SysFlow.avsc > $(abspath $@).tmp && mv $(abspath $@).tmp $(abspath $@)
+$(BUILD)/agent/encoders/encode_sysflow.o $(BUILD)/unit-obj/agent/encoders/encode_sysflow.o: $(BUILD)/sysflow_avsc.h
 
 $(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)

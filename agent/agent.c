@@ -232,7 +232,8 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 			return -errno;
 		a->epfd_sig = sigfd;
 	}
-	if (timeout_ms < 0 || timeout_ms > POLL_MAX_MS)
+	/* detached (-D idle), no record can come: the caller's own pace */
+	if (timeout_ms < 0 || (timeout_ms > POLL_MAX_MS && a->probe.attached))
 		timeout_ms = POLL_MAX_MS;
 	n = epoll_wait(a->epfd, ev, 4, timeout_ms);
 	if (n < 0 && errno != EINTR)
@@ -302,6 +303,8 @@ void agent_reopen(struct agent *a)
 void stream_flush(struct agent *a, struct workload *wl)
 {
 	/* outputs with their own filter have their own buffers */
+	if (wl->enc && wl->enc->ops->flush)
+		wl->enc->ops->flush(&wl->out, wl);
 	if (filter_wl_flush(wl))
 		return;
 	if (!wl->out.len)

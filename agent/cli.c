@@ -346,6 +346,22 @@ static int check_sinks(const struct sf_options *o, struct sf_error **err)
 	if (o->max_files && !o->rotate_secs && !o->max_size)
 		return sf_usage(
 			err, "--max-files needs -G SECONDS or --max-size MB");
+	/* an Avro container file is one document with one writer: no message
+	 * sinks, no per-output copies (docs/formats.md) */
+	if (o->format && strcmp(o->format, "sysflow") == 0 &&
+	    (o->broker || o->http_url || o->nats_url))
+		return sf_usage(
+			err,
+			"-F sysflow writes an Avro file: use -o FILE (MQTT, HTTP and NATS take json, quixote or cadets)");
+	if (o->format && strcmp(o->format, "sysflow") == 0 &&
+	    (o->rotate_secs || o->max_size))
+		return sf_usage(
+			err,
+			"-F sysflow does not rotate yet: drop -G and --max-size");
+	if (o->format && strcmp(o->format, "sysflow") == 0 && o->file_filter)
+		return sf_usage(
+			err,
+			"-F sysflow has one output: filter it with -f EXPR, not --file-filter");
 	if (o->mqtt_filter && !o->broker)
 		return sf_usage(err,
 				"--mqtt-filter needs a broker: add -b HOST");

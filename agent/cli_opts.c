@@ -237,8 +237,8 @@ const struct sf_opt cli_opts[] = {
 	 .kind = SF_OPT_FUNC,
 	 .parse = opt_format,
 	 .arg = "FMT",
-	 .help = "output format: " SF_FORMAT_LIST " (default " SF_FORMAT_DEFAULT
-		 ")",
+	 .help = "output format: " SF_FORMAT_LIST
+		 "\n(default " SF_FORMAT_DEFAULT ")",
 	 .modes = SF_MB_STREAM,
 	 .complete = SF_FORMAT_NAMES(" ")},
 	{.name = "exporter-id",

@@ -51,6 +51,9 @@ struct workload {
 
 	struct sbuf out; /* encoded, not yet handed to the sinks */
 	const struct encoder *enc;
+	/* the encoder's own per-stream state (-F sysflow), or NULL; freed
+	 * by enc->ops->release */
+	void *enc_state;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
 	/* Its filters at work (agent/filter/filter_wl.h), NULL: none. */

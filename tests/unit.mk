@@ -21,7 +21,7 @@ $(BUILD)/unit-obj/%.o: %.c
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,UNIT,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lnats -lz -lpthread
+	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lnats -lavro -lcrypto -lz -lpthread
 
 # test workloads (plain programs the suites run under sfagent)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))

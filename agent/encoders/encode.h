@@ -72,6 +72,11 @@ struct encoder_ops {
 	void (*stream_end)(struct sbuf *o, const struct workload *wl,
 			   uint64_t seq, uint64_t ts,
 			   const struct stream_totals *t);
+	/* optional (NULL: none): closes what the encoder holds back (an
+	 * Avro block) into o before the agent hands o to the sinks */
+	void (*flush)(struct sbuf *o, const struct workload *wl);
+	/* optional: frees the encoder's per-stream state (wl->enc_state) */
+	void (*release)(struct workload *wl);
 	/* the per-type writers event() dispatches to, indexed by v->type;
 	 * tests/unit check that every type the decoder knows has one */
 	const encoder_body_fn *bodies;
