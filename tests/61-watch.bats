@@ -30,14 +30,22 @@ teardown_file() {
 	hook_suite_teardown
 }
 
-# watch_bg OUT [ARGS...]: sfagent watch in the background until it has its
-# answer; WPID is its pid
+watchers() {
+	"$SFAGENT" status --socket "$WSOCK" --json |
+		python3 -c 'import json,sys; print(json.load(sys.stdin)["watchers"])'
+}
+
+watchers_are() { [ "$(watchers)" = "$1" ]; }
+
+# watch_bg OUT [ARGS...]: sfagent watch in the background, back once the
+# agent counts it as watching; WPID is its pid
 watch_bg() {
-	local out="$1"
+	local out="$1" n
 	shift
+	n=$(watchers)
 	"$SFAGENT" watch --socket "$WSOCK" "$@" >"$out" 2>"$out.err" &
 	WPID=$!
-	sleep 0.5
+	wait_for "the watcher" 20 watchers_are $((n + 1))
 }
 
 @test "two watchers, two filters, two containers: each gets exactly its selection, stream.start and stream.end" {

@@ -217,7 +217,10 @@ static void tap_records(struct wl_tap *tap, const struct workload *wl,
 			w->out.len = w->sent = 0;
 			tell_missed(h, w);
 		}
-		if (w->out.len - w->sent + len > h->queue_max) {
+		/* a backlog over the bound loses the batch; an empty queue
+		 * always takes one (a batch is at most SF_FLUSH_BYTES) */
+		if (w->out.len > w->sent &&
+		    w->out.len - w->sent + len > h->queue_max) {
 			uint64_t n = count_lines(buf, len);
 
 			w->lost[wl->slot] += n;
@@ -312,6 +315,15 @@ static void start_watch(struct watch_hub *h, struct watcher *w, yajl_val req)
 	w->state = W_WATCHING;
 }
 
+static unsigned watching(const struct watch_hub *h)
+{
+	unsigned n = 0;
+
+	for (const struct watcher *w = h->watchers; w; w = w->next)
+		n += w->state == W_WATCHING;
+	return n;
+}
+
 /* status: the streams the peer may see, and the agent's totals */
 static void status(struct watch_hub *h, struct watcher *w)
 {
@@ -366,7 +378,7 @@ static void status(struct watch_hub *h, struct watcher *w)
 	sbuf_lit(&w->out, ",\"tracked\":");
 	sbuf_u64(&w->out, a->wl.count);
 	sbuf_lit(&w->out, ",\"watchers\":");
-	sbuf_u64(&w->out, h->n - 1);
+	sbuf_u64(&w->out, watching(h));
 	sbuf_lit(&w->out, ",\"watch_dropped\":");
 	sbuf_u64(&w->out, h->dropped);
 	sbuf_lit(&w->out, ",\"access_rules\":");
@@ -590,7 +602,7 @@ struct wl_tap *watch_hub_tap(struct watch_hub *h)
 
 unsigned watch_hub_watchers(const struct watch_hub *h)
 {
-	return h->n;
+	return watching(h);
 }
 
 uint64_t watch_hub_dropped(const struct watch_hub *h)
