@@ -12,7 +12,7 @@ CHECK="$SF_TOP/tests/helpers/sysflow_check.py"
 
 setup_file() {
 	command -v avrocat >/dev/null && "$PYAVRO" -c 'import avro' ||
-		{ echo "needs avro-bin and python3-avro: make test-deps" >&2; return 1; }
+		{ echo "needs avro-bin and python3-avro: make deps-test" >&2; return 1; }
 }
 
 setup() {
