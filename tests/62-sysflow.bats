@@ -1,0 +1,96 @@
+#!/usr/bin/env bats
+# -F sysflow: SysFlow's Avro container file, read back by independent
+# readers (Debian's python3-avro and avrocat from avro-bin) with the schema
+# the file embeds.  The fidelity workload (tests/workloads/fidelity.c)
+# writes its pids, port and directory to facts.json; the checks are in
+# tests/helpers/sysflow_check.py.
+
+load test_helper
+
+PYAVRO=/usr/bin/python3 # Debian's python3-avro lives there
+CHECK="$SF_TOP/tests/helpers/sysflow_check.py"
+
+setup_file() {
+	command -v avrocat >/dev/null && "$PYAVRO" -c 'import avro' ||
+		{ echo "needs avro-bin and python3-avro: make deps-test" >&2; return 1; }
+}
+
+setup() {
+	T=$(mktemp -d)
+	mkdir "$T/work"
+}
+
+teardown() {
+	rm -rf "$T"
+}
+
+fidelity_sysflow() {
+	run "$SFAGENT" -v -X -w fid -F sysflow -o "$T/s.avro" -- "$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"
+	assert_equal "$status" 3 # the workload's own exit status
+}
+
+@test "sysflow: header, entities before use, process tree, FileFlow, FileEvents, NetworkFlows (python3-avro)" {
+	fidelity_sysflow
+	run "$PYAVRO" "$CHECK" "$T/s.avro" "$T/facts.json" "$SF_TOP/data/sysflow/SysFlow.avsc"
+	assert_success
+}
+
+@test "sysflow: avrocat reads the file with its embedded schema; stream records in the log" {
+	fidelity_sysflow
+	# the side channel: stream.start and stream.end, native, with the
+	# number of SysFlow records written
+	echo "$output" | grep -q '"type":"stream.start",.*"format":"sysflow"'
+	n=$(echo "$output" | sed -n 's/.*"type":"stream.end".*"sysflow_records":\([0-9]*\),.*/\1/p')
+	run avrocat "$T/s.avro"
+	assert_success
+	assert_line --index 0 --regexp '^\{"rec": \{"SFHeader": \{"version": 5, "exporter": "[^"]+", "ip": "NA", "filename": "fid"\}\}\}$'
+	[ "${#lines[@]}" -eq "$n" ]
+	[ "$n" -gt 20 ]
+	run "$PYAVRO" "$CHECK" --count "$T/s.avro"
+	assert_output "$n"
+}
+
+@test "sysflow: a file cut inside a block reads up to the last full block" {
+	fidelity_sysflow
+	read -r -a syncs < <("$PYAVRO" "$CHECK" --syncs "$T/s.avro")
+	# at least the header block, one batch, the end
+	[ "${#syncs[@]}" -ge 3 ]
+	last_full=${syncs[-2]}
+	head -c "$last_full" "$T/s.avro" > "$T/full.avro"
+	head -c $((last_full + 7)) "$T/s.avro" > "$T/cut.avro"
+	full=$("$PYAVRO" "$CHECK" --count "$T/full.avro")
+	all=$("$PYAVRO" "$CHECK" --count "$T/s.avro")
+	run "$PYAVRO" "$CHECK" --count "$T/cut.avro"
+	assert_output "$full"
+	[ "$full" -gt 0 ] && [ "$full" -lt "$all" ]
+}
+
+@test "sysflow: a container's stream has the Container entity from its bundle" {
+	[ -x "$SF_TOP/bundles/shell-demo/rootfs/bin/busybox" ] || { echo "run 'make bundles'" >&2; return 1; }
+	run timeout 120 "$SFAGENT" -w "$SF_TOP/bundles/shell-demo" -F sysflow -o "$T/c.avro"
+	assert_success
+	run "$PYAVRO" - "$T/c.avro" <<'PY'
+import sys
+import avro.datafile, avro.io
+recs = [r["rec"] for r in avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader())]
+assert set(recs[0]) == {"version", "exporter", "ip", "filename"}, recs[0]
+c = recs[1]
+assert c["name"] == "shell-demo" and c["id"].startswith("sfagent-shell-demo-"), c
+assert c["type"] == "CT_CUSTOM" and c["image"].endswith("/rootfs"), c
+procs = [r for r in recs if "exeArgs" in r]
+assert procs and all(p["containerId"] == c["id"] for p in procs), procs
+assert any(p["exe"].endswith("sh") for p in procs), [p["exe"] for p in procs]
+PY
+	assert_success
+}
+
+@test "sysflow: message sinks and --file-filter are refused with one line" {
+	run "$SFAGENT" -X -F sysflow -b 127.0.0.1 -o "$T/x.avro" -- true
+	assert_failure 2
+	assert_output --partial "-F sysflow writes an Avro file: use -o FILE"
+	run "$SFAGENT" -X -F sysflow --http http://127.0.0.1:1/ -o "$T/x.avro" -- true
+	assert_failure 2
+	run "$SFAGENT" -X -F sysflow --file-filter '[name file.*]' -o "$T/x.avro" -- true
+	assert_failure 2
+	assert_output --partial "filter it with -f EXPR"
+}
