@@ -94,6 +94,8 @@ struct encoder {
 SF_FORMATS(ENCODE_OPS_DECL, )
 
 const struct encoder *encoder_find(const char *name);
+/* The sfagent type of a quixote record's TSEM event type (sfagent show). */
+const char *enc_quixote_type_name(const char *tsem);
 /* the table, for tests: encoder_table(&n) */
 const struct encoder *encoder_table(size_t *n);
 /* "json, quixote, ..." for messages */
