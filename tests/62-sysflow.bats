@@ -136,3 +136,14 @@ assert len(flows) == 2 and {f["openFlags"] & 3 for f in flows} == {0, 1}, flows
 PY
 	assert_success
 }
+
+@test "sysflow: valgrind: the encoder, its tables and a rotation leak nothing" {
+	run valgrind --suppressions="$SF_TOP/tests/valgrind.supp" --leak-check=full \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=99 -q "$SFAGENT" -X -w fid -F sysflow -G 1 -o "$T/v.avro" -- \
+		sh -c "'$SF_WORKLOADS/fidelity' '$T/work' '$T/f.json'; sleep 1.2; exec true"
+	echo "$output" | grep -v "unhandled eBPF" || true
+	assert_success
+	run "$PYAVRO" "$CHECK" --self-contained "$T"/v.avro*
+	assert_success
+}

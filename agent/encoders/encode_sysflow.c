@@ -406,8 +406,10 @@ static void ev_open(struct sysflow_state *s, const struct decode_event *v,
 	uint8_t foid[SYSFLOW_FOID_LEN];
 
 	proc_of(s, v, ts);
-	if (!v->has_ret || v->ret < 0 || !(v->has & DECODE_HAS_PATH))
-		return; /* a failed open opens no flow */
+	if (!v->has_ret || v->ret < 0 || !(v->has & DECODE_HAS_PATH)) {
+		s->unmapped++; /* a failed open opens no flow: counted */
+		return;
+	}
 	fd_reused(s, v->pid, (int32_t)v->ret, ts);
 	file_oid(s, &v->path, ts, foid);
 	fl = sysflow_flow_add(s, v->pid, (int32_t)v->ret, SYSFLOW_FLOW_FILE);
@@ -483,8 +485,10 @@ static void ev_net(struct sysflow_state *s, const struct decode_event *v,
 	if (!v->has_ret || v->ret < 0) {
 		/* a non-blocking connect in progress still makes a flow */
 		if (!(v->type == SF_EV_CONNECT && v->has_ret &&
-		      v->ret == -115 /* EINPROGRESS */))
+		      v->ret == -115 /* EINPROGRESS */)) {
+			s->unmapped++; /* no flow of a failure: counted */
 			return;
+		}
 	}
 	fd = v->type == SF_EV_SOCKET || v->type == SF_EV_ACCEPT
 		     ? (int32_t)v->ret
@@ -505,10 +509,14 @@ static void ev_net(struct sysflow_state *s, const struct decode_event *v,
 		}
 		return;
 	}
-	if (v->type != SF_EV_CONNECT && v->type != SF_EV_ACCEPT)
+	if (v->type != SF_EV_CONNECT && v->type != SF_EV_ACCEPT) {
+		s->unmapped++;
 		return;
-	if (!(v->has & DECODE_HAS_INET))
-		return; /* AF_UNIX and others: no NetworkFlow */
+	}
+	if (!(v->has & DECODE_HAS_INET)) {
+		s->unmapped++; /* AF_UNIX and others: no NetworkFlow */
+		return;
+	}
 	sock = sysflow_flow_find(s, v->pid,
 				 v->type == SF_EV_ACCEPT ? v->listen_fd : fd);
 	if (sock && sock->kind == SYSFLOW_FLOW_SOCK)
