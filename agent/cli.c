@@ -441,6 +441,22 @@ static int check_sink_values(const struct sf_options *o, struct sf_error **err)
 	return 0;
 }
 
+/* The default socket's is /run/sfagent/watch.sock; another --socket S gets
+ * S's name with -watch (a.sock: a-watch.sock), so two agents on two
+ * sockets never share a watch socket. */
+static const char *watch_socket_beside(const char *hook_socket)
+{
+	static char buf[4096];
+	size_t n = strlen(hook_socket);
+
+	if (!strcmp(hook_socket, "/run/sfagent/sfagent.sock"))
+		return "/run/sfagent/watch.sock";
+	if (n > 5 && !strcmp(hook_socket + n - 5, ".sock"))
+		n -= 5;
+	snprintf(buf, sizeof(buf), "%.*s-watch.sock", (int)n, hook_socket);
+	return buf;
+}
+
 int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		  struct sf_error **err)
 {
@@ -463,6 +479,10 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		o->output_dir = "/var/log/sfagent";
 	if (!o->seccomp_dir)
 		o->seccomp_dir = "/etc/sfagent/seccomp";
+	if (!o->watch_socket)
+		o->watch_socket = watch_socket_beside(o->socket_path);
+	if (!o->access_file)
+		o->access_file = "/etc/sfagent/access";
 	if (check_output(o, err) < 0 || check_sinks(o, err) < 0 ||
 	    budget_opt_check(o, err) < 0)
 		return -1;

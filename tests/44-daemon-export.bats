@@ -289,8 +289,9 @@ threads_at_most() {
 	# the first MQTT client loads what paho keeps for the process's life
 	run_container dx-warm "$HT/bn"
 	# the warm-up stream's client closed (in the background): the listening
-	# socket only; paho may keep its own threads for the next client
-	wait_for 15 sockets_are 1
+	# sockets only (the hook's and the watchers'); paho may keep its own
+	# threads for the next client
+	wait_for 15 sockets_are 2
 	before=$(agent_res)
 	t0=$(date +%s%N)
 	for i in $(seq 1 50); do
@@ -307,7 +308,7 @@ threads_at_most() {
 	wait_for 10 count_at_least 61 'workload `dx-.*`: [0-9]* events' "$HT/agent.log"
 	# every MQTT client is gone again, and its thread
 	w0=$SECONDS
-	wait_for 15 sockets_are 1
+	wait_for 15 sockets_are 2
 	# the last closer thread and paho's own threads end just after
 	# the socket closes: give them a moment, not a single sample
 	wait_for 10 threads_at_most "${before% *}" || true
@@ -501,7 +502,8 @@ cm = next(x for x in yaml.safe_load_all(open(sys.argv[2])) if x)
 env = dict(cm["data"], SFAGENT_BROKER="127.0.0.1", SFAGENT_PORT=os.environ["D_MQTT"],
            SFAGENT_TOPIC_TEMPLATE="k8s/%h/%w",
            SFAGENT_HTTP_URL="http://127.0.0.1:%s/ds" % os.environ["D_HTTP"],
-           SFAGENT_EXTRA_ARGS="-v", NODE_NAME="node-a")
+           SFAGENT_EXTRA_ARGS="-v", NODE_NAME="node-a",
+           SFAGENT_METRICS="127.0.0.1:0")
 for k, v in env.items():
     print("export %s=%s" % (k, shlex.quote(v)))
 print(ds["spec"]["template"]["spec"]["containers"][0]["args"][0])

@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "seccomp_record.h"
+#include "watch.h"
 #include "json.h"
 #include "sink.h"
 
@@ -636,6 +637,7 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	wl->cgroup_path = xstrdup(req->cgroup_path);
 	if (open_sinks(d, wl, r, req, created, &notes, err) == 0)
 		wl->meta_json = daemon_meta(req, &notes);
+	wl->tap = d->watch ? watch_hub_tap(d->watch) : NULL;
 	export_notes_free(&notes);
 	if (wl->meta_json) {
 		/* before the cgroup is tracked: its first events count too */

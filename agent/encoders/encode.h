@@ -101,6 +101,8 @@ const struct encoder *encoder_find(const char *name);
 /* For sink_file_conf.new_file, ctx a struct workload *: its encoder's
  * new_file; NULL when the workload's format does not want it. */
 void (*encoder_new_file_fn(const struct encoder *enc))(void *ctx);
+/* The sfagent type of a quixote record's TSEM event type (sfagent show). */
+const char *enc_quixote_type_name(const char *tsem);
 /* the table, for tests: encoder_table(&n) */
 const struct encoder *encoder_table(size_t *n);
 /* "json, quixote, ..." for messages */
