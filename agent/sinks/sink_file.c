@@ -402,8 +402,9 @@ static int do_write(struct sink *s, const char *buf, size_t len, bool control,
 		log_warn("%s: writing again", s->desc);
 	f->failing = false;
 	/* a file with its own header rotates after the batch that crossed
-	 * the limit: the next batch is encoded for the new file */
-	if (f->c.new_file && want_rotate(f, 0)) {
+	 * the limit: the next batch is encoded for the new file (not after
+	 * a stream record: the stream's end would leave an empty file) */
+	if (f->c.new_file && !control && want_rotate(f, 0)) {
 		cleanup_error struct sf_error *e = NULL;
 
 		if (rotate(f, &e) < 0)
