@@ -123,6 +123,7 @@ $(BUILD)/sysflow_avsc.h: data/sysflow/SysFlow.avsc
 	$(call msg,GEN,$@)
 	$(Q)cd data/sysflow && xxd -i SysFlow.avsc > $(abspath $@).tmp && mv $(abspath $@).tmp $(abspath $@)
 $(BUILD)/agent/encoders/encode_sysflow.o $(BUILD)/unit-obj/agent/encoders/encode_sysflow.o: $(BUILD)/sysflow_avsc.h
+$(BUILD)/bench/encbench $(BUILD)/bench/filterbench: $(BUILD)/sysflow_avsc.h
 
 $(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
@@ -175,7 +176,7 @@ demo: deps-demo build bundles
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
 	$(BUILD)/bench/floor.bpf.o $(BUILD)/bench/encbench $(BUILD)/bench/filterbench
-ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c
+ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c lib/json.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
 	@mkdir -p $(@D)
@@ -190,11 +191,11 @@ FILTERBENCH_SRCS := $(ENCBENCH_SRCS) agent/filter/filter.c agent/filter/filter_e
 $(BUILD)/bench/filterbench: tests/bench/filterbench.c $(FILTERBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(FILTERBENCH_SRCS) -lyajl -lseccomp
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(FILTERBENCH_SRCS) -lyajl -lseccomp -lavro -lcrypto
 $(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp -lavro -lcrypto
 $(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)

@@ -317,7 +317,8 @@ void stream_flush(struct agent *a, struct workload *wl)
 		    0)
 			log_debug("workload `%s`: %s", wl->name, err->msg);
 	}
-	if (wl->tap)
+	/* (a binary format, -F sysflow, is not sent to watchers) */
+	if (wl->tap && !wl->enc->ops->new_file)
 		wl->tap->records(wl->tap, wl, wl->out.data, wl->out.len);
 	wl->out.len = 0;
 }
@@ -340,7 +341,8 @@ static int stream_flush_control(struct workload *wl)
 			failed++;
 		}
 	}
-	if (wl->tap)
+	/* (a binary format, -F sysflow, is not sent to watchers) */
+	if (wl->tap && !wl->enc->ops->new_file)
 		wl->tap->records(wl->tap, wl, wl->out.data, wl->out.len);
 	wl->out.len = 0;
 	return failed;

@@ -353,11 +353,6 @@ static int check_sinks(const struct sf_options *o, struct sf_error **err)
 		return sf_usage(
 			err,
 			"-F sysflow writes an Avro file: use -o FILE (MQTT, HTTP and NATS take json, quixote or cadets)");
-	if (o->format && strcmp(o->format, "sysflow") == 0 &&
-	    (o->rotate_secs || o->max_size))
-		return sf_usage(
-			err,
-			"-F sysflow does not rotate yet: drop -G and --max-size");
 	if (o->format && strcmp(o->format, "sysflow") == 0 && o->file_filter)
 		return sf_usage(
 			err,

@@ -26,7 +26,7 @@
 	  "TSEM's export as quixote-export writes it") SEP                   \
 	X(cadets, "cadets", "[\n", ",", "]\n", true,                         \
 	  "CADETS trace events (a JSON array in files)") SEP                 \
-	X(sysflow, "sysflow", "", NULL, NULL, false,                        \
+	X(sysflow, "sysflow", "", NULL, NULL, true,                         \
 	  "SysFlow's Avro object container file (files only)")
 /* clang-format on */
 

@@ -6,6 +6,7 @@
 # tests/helpers/sysflow_check.py.
 
 load test_helper
+load hook_helper
 
 PYAVRO=/usr/bin/python3 # Debian's python3-avro lives there
 CHECK="$SF_TOP/tests/helpers/sysflow_check.py"
@@ -21,6 +22,7 @@ setup() {
 }
 
 teardown() {
+	[ -n "${HT:-}" ] && hook_suite_teardown
 	rm -rf "$T"
 }
 
@@ -93,4 +95,55 @@ PY
 	run "$SFAGENT" -X -F sysflow --file-filter '[name file.*]' -o "$T/x.avro" -- true
 	assert_failure 2
 	assert_output --partial "filter it with -f EXPR"
+}
+
+@test "sysflow: -G rotation gives complete Avro files, each with its header and the entities it uses" {
+	mkdir "$T/w2"
+	run "$SFAGENT" -X -w fid -F sysflow -G 1 -o "$T/r.avro" -- sh -c \
+		"'$SF_WORKLOADS/fidelity' '$T/work' '$T/f1.json'; sleep 1.3; '$SF_WORKLOADS/fidelity' '$T/w2' '$T/f2.json'; sleep 1.3; exec true"
+	assert_success
+	files=("$T"/r.avro.*)
+	[ "${#files[@]}" -ge 2 ]
+	run "$PYAVRO" "$CHECK" --self-contained "$T"/r.avro*
+	assert_success
+	# the second workload's process and its parent, the shell, again in
+	# the file it is in
+	pid2=$(jq .pid "$T/f2.json")
+	for f in "$T"/r.avro*; do avrocat "$f" | grep -q "\"hpid\": $pid2}" && last="$f"; done
+	avrocat "$last" | grep -q '"exe": "/bin/sh"\|"exe": "sh"'
+}
+
+@test "sysflow: -D, io.sfagent.format=sysflow: the container's own Avro file; mqtt asked: refused, the file instead" {
+	hook_suite_setup
+	start_daemon -e hostS
+	make_bundle "$HT/b" '["/bin/sh", "-c", "echo x > /tmp/f; cat /tmp/f; ls /"]' \
+		'{"io.sfagent.workload": "dsf", "io.sfagent.format": "sysflow", "io.sfagent.export": "file,mqtt"}'
+	run run_container ds-1 "$HT/b"
+	assert_success
+	wait_for "the stream's end" 30 grep -q '"type":"stream.end","seq":[0-9]*,"ts":[0-9]*,"workload":"dsf"' "$HT/agent.log"
+	grep -q 'io.sfagent.format `sysflow` writes files only' "$HT/agent.log"
+	run "$PYAVRO" "$CHECK" --self-contained "$OUT/dsf.ds-1.avro"
+	assert_success
+	run "$PYAVRO" - "$OUT/dsf.ds-1.avro" <<'PY'
+import sys
+import avro.datafile, avro.io
+recs = [r["rec"] for r in avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader())]
+assert recs[0]["exporter"] == "hostS" and recs[0]["filename"] == "dsf", recs[0]
+assert recs[1]["id"] == "ds-1" and recs[1]["name"] == "dsf", recs[1]
+files = {r["oid"]: r["path"] for r in recs if "restype" in r}
+flows = [r for r in recs if "openFlags" in r and files[r["fileOID"]] == "/tmp/f"]
+assert len(flows) == 2 and {f["openFlags"] & 3 for f in flows} == {0, 1}, flows
+PY
+	assert_success
+}
+
+@test "sysflow: valgrind: the encoder, its tables and a rotation leak nothing" {
+	run valgrind --suppressions="$SF_TOP/tests/valgrind.supp" --leak-check=full \
+		--show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+		--error-exitcode=99 -q "$SFAGENT" -X -w fid -F sysflow -G 1 -o "$T/v.avro" -- \
+		sh -c "'$SF_WORKLOADS/fidelity' '$T/work' '$T/f.json'; sleep 1.2; exec true"
+	echo "$output" | grep -v "unhandled eBPF" || true
+	assert_success
+	run "$PYAVRO" "$CHECK" --self-contained "$T"/v.avro*
+	assert_success
 }

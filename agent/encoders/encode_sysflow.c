@@ -211,14 +211,29 @@ static void write_process(struct sysflow_state *s, struct sysflow_proc *p,
 	p->written = true;
 }
 
+/* p's Process in this file, its parents' before it (a new file after a
+ * rotation writes again those still alive) */
+static void ensure_process(struct sysflow_state *s, struct sysflow_proc *p,
+			   uint64_t ts, int depth)
+{
+	struct sysflow_proc *pp;
+
+	if (p->written)
+		return;
+	pp = p->has_parent ? sysflow_proc_find(s, (uint32_t)p->poid.hpid)
+			   : NULL;
+	if (pp && pp->oid.create_ts == p->poid.create_ts && depth < 64)
+		ensure_process(s, pp, ts, depth + 1);
+	write_process(s, p, ST_CREATED, ts);
+}
+
 /* The process of v, written first when this file has not got it yet. */
 static struct sysflow_proc *proc_of(struct sysflow_state *s,
 				    const struct decode_event *v, uint64_t ts)
 {
 	struct sysflow_proc *p = sysflow_proc_get(s, v->pid, ts, v);
 
-	if (!p->written)
-		write_process(s, p, ST_CREATED, ts);
+	ensure_process(s, p, ts, 0);
 	return p;
 }
 
@@ -292,8 +307,7 @@ static void write_flow(struct sysflow_state *s, struct sysflow_flow *fl,
 
 	if (!p)
 		return; /* (never: a flow's process is kept while it has one) */
-	if (!p->written)
-		write_process(s, p, ST_CREATED, fl->ts);
+	ensure_process(s, p, fl->ts, 0);
 	if (fl->kind == SYSFLOW_FLOW_FILE && !sysflow_file_seen(s, fl->foid))
 		write_file(s, fl->foid, fl->path, strlen(fl->path), fl->ts);
 	begin(s, fl->kind == SYSFLOW_FLOW_FILE ? BR_FILE_FLOW : BR_NETWORK_FLOW,
@@ -353,7 +367,7 @@ static void ev_fork(struct sysflow_state *s, const struct decode_event *v,
 
 	if (!v->thread) {
 		c = sysflow_proc_child(s, p, v->child_pid, ts);
-		write_process(s, c, ST_CREATED, ts);
+		ensure_process(s, c, ts, 0);
 	}
 	process_event(s, p, v, ts, OP_CLONE, (int32_t)v->child_pid, false);
 }
@@ -392,8 +406,10 @@ static void ev_open(struct sysflow_state *s, const struct decode_event *v,
 	uint8_t foid[SYSFLOW_FOID_LEN];
 
 	proc_of(s, v, ts);
-	if (!v->has_ret || v->ret < 0 || !(v->has & DECODE_HAS_PATH))
-		return; /* a failed open opens no flow */
+	if (!v->has_ret || v->ret < 0 || !(v->has & DECODE_HAS_PATH)) {
+		s->unmapped++; /* a failed open opens no flow: counted */
+		return;
+	}
 	fd_reused(s, v->pid, (int32_t)v->ret, ts);
 	file_oid(s, &v->path, ts, foid);
 	fl = sysflow_flow_add(s, v->pid, (int32_t)v->ret, SYSFLOW_FLOW_FILE);
@@ -469,8 +485,10 @@ static void ev_net(struct sysflow_state *s, const struct decode_event *v,
 	if (!v->has_ret || v->ret < 0) {
 		/* a non-blocking connect in progress still makes a flow */
 		if (!(v->type == SF_EV_CONNECT && v->has_ret &&
-		      v->ret == -115 /* EINPROGRESS */))
+		      v->ret == -115 /* EINPROGRESS */)) {
+			s->unmapped++; /* no flow of a failure: counted */
 			return;
+		}
 	}
 	fd = v->type == SF_EV_SOCKET || v->type == SF_EV_ACCEPT
 		     ? (int32_t)v->ret
@@ -491,10 +509,14 @@ static void ev_net(struct sysflow_state *s, const struct decode_event *v,
 		}
 		return;
 	}
-	if (v->type != SF_EV_CONNECT && v->type != SF_EV_ACCEPT)
+	if (v->type != SF_EV_CONNECT && v->type != SF_EV_ACCEPT) {
+		s->unmapped++;
 		return;
-	if (!(v->has & DECODE_HAS_INET))
-		return; /* AF_UNIX and others: no NetworkFlow */
+	}
+	if (!(v->has & DECODE_HAS_INET)) {
+		s->unmapped++; /* AF_UNIX and others: no NetworkFlow */
+		return;
+	}
 	sock = sysflow_flow_find(s, v->pid,
 				 v->type == SF_EV_ACCEPT ? v->listen_fd : fd);
 	if (sock && sock->kind == SYSFLOW_FLOW_SOCK)
@@ -521,6 +543,9 @@ static void ev_net(struct sysflow_state *s, const struct decode_event *v,
 	}
 }
 
+static void restart(struct sysflow_state *s, struct sbuf *o,
+		    const struct workload *wl);
+
 static void sysflow_event(struct sbuf *o, const struct workload *wl,
 			  uint64_t seq, uint64_t ts,
 			  const struct decode_event *v)
@@ -530,6 +555,7 @@ static void sysflow_event(struct sbuf *o, const struct workload *wl,
 	(void)seq;
 	if (!s || !s->writer)
 		return;
+	restart(s, o, wl);
 	s->out = o;
 	switch (v->type) {
 	case SF_EV_FORK:
@@ -654,6 +680,28 @@ int sysflow_file_begin(struct sysflow_state *s, struct sbuf *o,
 	return 0;
 }
 
+/* After a rotation: the next file begins with its header and entities. */
+static void restart(struct sysflow_state *s, struct sbuf *o,
+		    const struct workload *wl)
+{
+	if (!s->restart)
+		return;
+	s->restart = false;
+	s->out = NULL; /* (nothing is pending: the last batch was flushed) */
+	avro_file_writer_close(s->writer);
+	s->writer = NULL;
+	sysflow_state_new_file(s);
+	sysflow_file_begin(s, o, wl);
+}
+
+static void sysflow_new_file(struct workload *wl)
+{
+	struct sysflow_state *s = wl->enc_state;
+
+	if (s && s->writer)
+		s->restart = true;
+}
+
 static void sysflow_flush(struct sbuf *o, const struct workload *wl)
 {
 	struct sysflow_state *s = wl->enc_state;
@@ -708,6 +756,7 @@ static void sysflow_stream_end(struct sbuf *o, const struct workload *wl,
 	if (s && s->writer) {
 		struct sysflow_flow *fl;
 
+		restart(s, o, wl);
 		s->out = o;
 		/* the flows still open end with the stream */
 		while ((fl = sysflow_flow_take_any(s)) != NULL) {
@@ -761,6 +810,7 @@ const struct encoder_ops encode_sysflow_ops = {
 	.stream_missed = sysflow_stream_missed,
 	.stream_end = sysflow_stream_end,
 	.flush = sysflow_flush,
+	.new_file = sysflow_new_file,
 	.release = sysflow_release,
 	.bodies = bodies,
 };

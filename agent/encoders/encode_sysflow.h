@@ -72,6 +72,7 @@ struct sysflow_state {
 	char *exporter, *container_id;
 	uint64_t records, errors, unmapped;
 	bool had_root; /* the first process seen is the entry */
+	bool restart; /* the file sink began a new file: header next */
 	struct sysflow_proc *procs[SYSFLOW_BUCKETS];
 	struct sysflow_flow *flows[SYSFLOW_BUCKETS];
 	struct sysflow_file *files[SYSFLOW_BUCKETS];
@@ -86,6 +87,8 @@ void sysflow_state_free(struct sysflow_state *s);
  * entities were written. */
 int sysflow_file_begin(struct sysflow_state *s, struct sbuf *o,
 		       const struct workload *wl);
+/* A new file: every entity is to be written again before its use. */
+void sysflow_state_new_file(struct sysflow_state *s);
 /* The native stream record in side, to the side channel: the log. */
 void sysflow_side(struct sysflow_state *s, const struct workload *wl,
 		  struct sbuf *side);

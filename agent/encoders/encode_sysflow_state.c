@@ -53,6 +53,14 @@ static void forget_files(struct sysflow_state *s)
 	}
 }
 
+void sysflow_state_new_file(struct sysflow_state *s)
+{
+	forget_files(s);
+	for (unsigned i = 0; i < SYSFLOW_BUCKETS; i++)
+		for (struct sysflow_proc *p = s->procs[i]; p; p = p->next)
+			p->written = false;
+}
+
 void sysflow_state_free(struct sysflow_state *s)
 {
 	struct sysflow_flow *fl;

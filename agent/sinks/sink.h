@@ -137,6 +137,13 @@ struct sink_file_conf {
 	unsigned max_files; /* --max-files: rotated files kept, 0: all */
 	/* Framing from the encoder (cadets: a JSON array), NULL for lines. */
 	const char *prefix, *separator, *suffix;
+	/* A format that is one document per file with a header of its own
+	 * (-F sysflow: an Avro file): the file rotates after a batch, never
+	 * before one, and new_file(new_file_ctx) is called whenever an empty
+	 * file begins, so the encoder starts its next batch with a header.
+	 * NULL: not wanted. */
+	void (*new_file)(void *ctx);
+	void *new_file_ctx;
 };
 struct sink *sink_file_open_conf(const char *path,
 				 const struct sink_file_conf *c,

@@ -2,6 +2,7 @@
 """Checks an -F sysflow file with an independent reader (Debian's python3-avro).
 
 usage: sysflow_check.py FILE FACTS AVSC      the fidelity workload's file
+       sysflow_check.py --self-contained FILE...  each readable on its own
        sysflow_check.py --count FILE         records readable (a cut file too)
        sysflow_check.py --syncs FILE         offsets just after each sync marker
 """
@@ -55,7 +56,37 @@ def fields(schema):
             for br in schema["fields"][0]["type"]]
 
 
+def self_contained(schema, recs):
+    """header first, once; every OID referenced defined before, in this file"""
+    kinds = [kind_of(r, schema) for r in recs]
+    assert kinds and kinds[0] == "SFHeader" and recs[0]["version"] == 5, recs[:1]
+    assert kinds.count("SFHeader") == 1
+    procs, files = {}, set()
+    for k, r in zip(kinds, recs):
+        if k == "Process":
+            oid = (r["oid"]["createTS"], r["oid"]["hpid"])
+            if r["poid"] is not None:
+                p = (r["poid"]["createTS"], r["poid"]["hpid"])
+                assert p in procs, ("parent before child", r)
+            procs[oid] = r
+        elif k == "File":
+            files.add(r["oid"])
+        elif k in ("ProcessEvent", "FileEvent", "FileFlow", "NetworkFlow"):
+            oid = (r["procOID"]["createTS"], r["procOID"]["hpid"])
+            assert oid in procs, ("process before use", k, r)
+            for key in ("fileOID", "newFileOID"):
+                if r.get(key) is not None:
+                    assert r[key] in files, ("file before use", k, r)
+    return kinds, procs
+
+
 def main():
+    if sys.argv[1] == "--self-contained":
+        for path in sys.argv[2:]:
+            schema, recs = records(path)
+            self_contained(schema, recs)
+            print(path, len(recs))
+        return
     if sys.argv[1] == "--count":
         print(len(records(sys.argv[2])[1]))
         return
@@ -78,26 +109,7 @@ def main():
     # the embedded schema is sf-apis' (names, union order, field types)
     assert [b["name"] for b in schema["fields"][0]["type"]] == UNION, schema
     assert fields(schema) == fields(json.load(open(avsc))), "schema differs"
-    kinds = [kind_of(r, schema) for r in recs]
-    assert kinds[0] == "SFHeader" and recs[0]["version"] == 5, recs[0]
-    assert kinds.count("SFHeader") == 1
-    # every OID referenced was defined before
-    procs, files = {}, set()
-    for k, r in zip(kinds, recs):
-        if k == "Process":
-            oid = (r["oid"]["createTS"], r["oid"]["hpid"])
-            if r["poid"] is not None:
-                p = (r["poid"]["createTS"], r["poid"]["hpid"])
-                assert p in procs, ("parent before child", r)
-            procs[oid] = r
-        elif k == "File":
-            files.add(r["oid"])
-        elif k in ("ProcessEvent", "FileEvent", "FileFlow", "NetworkFlow"):
-            oid = (r["procOID"]["createTS"], r["procOID"]["hpid"])
-            assert oid in procs, ("process before use", k, r)
-            for key in ("fileOID", "newFileOID"):
-                if r.get(key) is not None:
-                    assert r[key] in files, ("file before use", k, r)
+    kinds, procs = self_contained(schema, recs)
     by = lambda k: [r for kk, r in zip(kinds, recs) if kk == k]
     # the process tree: the children hang off the workload's OID
     me = [o for o in procs if o[1] == facts["pid"]]
