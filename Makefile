@@ -27,21 +27,22 @@ endif
 WARN := -Wall -Wextra -Werror -Wno-unused-parameter
 CFLAGS ?= -O2 -g
 # agent/ is split by role (docs/hacking.md); its subfolders are include paths.
-AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks agent/filter agent/seccomp
+AGENT_DIRS := agent agent/modes agent/daemon agent/encoders agent/sinks agent/filter agent/seccomp agent/viewer
 SF_INCLUDES := -Ilib -Ibpf $(AGENT_DIRS:%=-I%) -I$(BUILD)
 SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' \
 	$(SF_INCLUDES) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
 # header dependencies come from the compiler (build/**/*.d)
 DEPFLAGS = -MMD -MP
-LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lnats -lcrypto -lpthread
+LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lnats -lavro -lcrypto -lpthread
 LDLIBS_HOOK := -lyajl
 
 # Debian packages the build, the tests and the demo need.
 PKGS_BUILD := clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyajl-dev \
-	libpaho-mqtt-dev libcurl4-openssl-dev libssl-dev libnats-dev libseccomp-dev make gcc pkg-config python3
+	libpaho-mqtt-dev libcurl4-openssl-dev libnats-dev libseccomp-dev libavro-dev libssl-dev \
+	make gcc pkg-config python3 xxd
 # make demo needs only runc, a busybox for the sample bundle and python3
 PKGS_DEMO := runc busybox-static python3
-PKGS_TEST := $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto nats-server \
+PKGS_TEST := prometheus curl $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto nats-server \
 	mosquitto-clients openssl podman containerd valgrind libclang-rt-14-dev \
 	iproute2 strace jq util-linux liburing-dev
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
@@ -49,6 +50,8 @@ PKGS_TEST := $(PKGS_DEMO) clang-format bats bats-assert bats-support mosquitto n
 PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
 # the man pages: mandoc -T lint (tests/06-docs.bats)
 PKGS_TEST += mandoc
+# -F sysflow read back (tests/62-sysflow.bats)
+PKGS_TEST += avro-bin python3-avro
 PKGS_BENCH := hyperfine bpftrace strace linux-perf time
 
 LIB_SRCS := $(wildcard lib/*.c)
@@ -114,6 +117,14 @@ $(BUILD)/agent/%.o: agent/%.c
 # only the loader includes the BPF skeleton
 $(BUILD)/agent/probe.o: $(SKELS)
 
+# -F sysflow's schema, sf-apis' avro/avsc/SysFlow.avsc, compiled in
+$(BUILD)/sysflow_avsc.h: data/sysflow/SysFlow.avsc
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)cd data/sysflow && xxd -i SysFlow.avsc > $(abspath $@).tmp && mv $(abspath $@).tmp $(abspath $@)
+$(BUILD)/agent/encoders/encode_sysflow.o $(BUILD)/unit-obj/agent/encoders/encode_sysflow.o: $(BUILD)/sysflow_avsc.h
+$(BUILD)/bench/encbench $(BUILD)/bench/filterbench: $(BUILD)/sysflow_avsc.h
+
 $(BUILD)/lib/%.o: lib/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
@@ -165,7 +176,7 @@ demo: deps-demo build bundles
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
 	$(BUILD)/bench/floor.bpf.o $(BUILD)/bench/encbench $(BUILD)/bench/filterbench
-ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c
+ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c lib/json.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
 	@mkdir -p $(@D)
@@ -180,11 +191,11 @@ FILTERBENCH_SRCS := $(ENCBENCH_SRCS) agent/filter/filter.c agent/filter/filter_e
 $(BUILD)/bench/filterbench: tests/bench/filterbench.c $(FILTERBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(FILTERBENCH_SRCS) -lyajl -lseccomp
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(FILTERBENCH_SRCS) -lyajl -lseccomp -lavro -lcrypto
 $(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp
+	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp -lavro -lcrypto
 $(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)

@@ -143,6 +143,7 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	a->epfd = -1;
 	a->epfd_sig = -1;
 	a->opt = o;
+	a->started_ns = sf_monotonic_ns();
 	a->mode = sf_mode_name(o->mode);
 	if (o->exporter) {
 		a->exporter = xstrdup(o->exporter);
@@ -272,7 +273,8 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 			return -errno;
 		a->epfd_sig = sigfd;
 	}
-	if (timeout_ms < 0 || timeout_ms > POLL_MAX_MS)
+	/* detached (-D idle), no record can come: the caller's own pace */
+	if (timeout_ms < 0 || (timeout_ms > POLL_MAX_MS && a->probe.attached))
 		timeout_ms = POLL_MAX_MS;
 	n = epoll_wait(a->epfd, ev, 4, timeout_ms);
 	if (n < 0 && errno != EINTR)
@@ -344,6 +346,8 @@ void agent_reopen(struct agent *a)
 void stream_flush(struct agent *a, struct workload *wl)
 {
 	/* outputs with their own filter have their own buffers */
+	if (wl->enc && wl->enc->ops->flush)
+		wl->enc->ops->flush(&wl->out, wl);
 	if (filter_wl_flush(wl))
 		return;
 	if (!wl->out.len)
@@ -356,6 +360,9 @@ void stream_flush(struct agent *a, struct workload *wl)
 		    0)
 			log_debug("workload `%s`: %s", wl->name, err->msg);
 	}
+	/* (a binary format, -F sysflow, is not sent to watchers) */
+	if (wl->tap && !wl->enc->ops->new_file)
+		wl->tap->records(wl->tap, wl, wl->out.data, wl->out.len);
 	wl->out.len = 0;
 }
 
@@ -377,6 +384,9 @@ static int stream_flush_control(struct workload *wl)
 			failed++;
 		}
 	}
+	/* (a binary format, -F sysflow, is not sent to watchers) */
+	if (wl->tap && !wl->enc->ops->new_file)
+		wl->tap->records(wl->tap, wl, wl->out.data, wl->out.len);
 	wl->out.len = 0;
 	return failed;
 }
@@ -523,6 +533,7 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 		seccomp_record_begin(&a->probe, wl->seccomp, wl->slot,
 				     wl->name);
 	stream_flush(a, wl);
+	wl->start_ts = si.start_ts;
 	wl->enc->ops->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
 	/* attach and track before the start record leaves (and before the
 	 * daemon's ACK): whoever sees stream.start may rely on the workload
@@ -556,6 +567,21 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	stream_flush(a, wl);
 }
 
+void agent_stream_totals(struct agent *a, struct workload *wl,
+			 struct stream_totals *t)
+{
+	t->events = wl->events;
+	/* the whole loss, also when its stream.missed could not be written */
+	t->missed_ringbuf = probe_drops(&a->probe, wl->slot);
+	if (t->missed_ringbuf < wl->missed_ringbuf)
+		t->missed_ringbuf = wl->missed_ringbuf;
+	t->missed_sink = sinks_dropped(wl);
+	t->missed_quota = budget_missed(a, wl);
+	t->missed = t->missed_ringbuf + t->missed_sink + wl->malformed +
+		    t->missed_quota;
+	filter_wl_totals(wl, probe_filtered(&a->probe, wl->slot), t);
+}
+
 void stream_finish_end(struct agent *a, struct workload *wl)
 {
 	struct stream_totals t = {0};
@@ -576,16 +602,7 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 	if (wl->seccomp)
 		seccomp_record_end(&a->probe, wl->seccomp, wl->slot,
 				   a->opt->seccomp_dir, wl->name, &t);
-	t.events = wl->events;
-	/* the whole loss, also when its stream.missed could not be written */
-	t.missed_ringbuf = probe_drops(&a->probe, wl->slot);
-	if (t.missed_ringbuf < wl->missed_ringbuf)
-		t.missed_ringbuf = wl->missed_ringbuf;
-	t.missed_sink = sinks_dropped(wl);
-	t.missed_quota = budget_missed(a, wl);
-	t.missed = t.missed_ringbuf + t.missed_sink + wl->malformed +
-		   t.missed_quota;
-	filter_wl_totals(wl, probe_filtered(&a->probe, wl->slot), &t);
+	agent_stream_totals(a, wl, &t);
 	stream_flush(a, wl);
 	wl->enc->ops->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
 	if (stream_flush_control(wl))

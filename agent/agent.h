@@ -31,6 +31,7 @@ struct agent {
 	uint64_t malformed; /* records decode_event() refused */
 	struct exehash *exehash; /* --hash, NULL: none (exehash.h) */
 	uint64_t last_missed_check;
+	uint64_t started_ns; /* monotonic, at agent_init */
 	struct filter_conf filters; /* --filter, --file-filter ... */
 	int epfd; /* ring buffer + the caller's signalfd */
 	int epfd_sig;
@@ -90,6 +91,9 @@ void stream_finish(struct agent *a, struct workload *wl);
 void stream_finish_begin(struct agent *a, struct workload *wl);
 void stream_finish_end(struct agent *a, struct workload *wl);
 void stream_flush(struct agent *a, struct workload *wl);
+/* What stream.end would say now (status, metrics, stream.end itself). */
+void agent_stream_totals(struct agent *a, struct workload *wl,
+			 struct stream_totals *t);
 
 /*
  * One round of the main loop: wait up to timeout_ms for events or for a

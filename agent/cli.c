@@ -346,6 +346,17 @@ static int check_sinks(const struct sf_options *o, struct sf_error **err)
 	if (o->max_files && !o->rotate_secs && !o->max_size)
 		return sf_usage(
 			err, "--max-files needs -G SECONDS or --max-size MB");
+	/* an Avro container file is one document with one writer: no message
+	 * sinks, no per-output copies (docs/formats.md) */
+	if (o->format && strcmp(o->format, "sysflow") == 0 &&
+	    (o->broker || o->http_url || o->nats_url))
+		return sf_usage(
+			err,
+			"-F sysflow writes an Avro file: use -o FILE (MQTT, HTTP and NATS take json, quixote or cadets)");
+	if (o->format && strcmp(o->format, "sysflow") == 0 && o->file_filter)
+		return sf_usage(
+			err,
+			"-F sysflow has one output: filter it with -f EXPR, not --file-filter");
 	if (o->mqtt_filter && !o->broker)
 		return sf_usage(err,
 				"--mqtt-filter needs a broker: add -b HOST");
@@ -430,6 +441,22 @@ static int check_sink_values(const struct sf_options *o, struct sf_error **err)
 	return 0;
 }
 
+/* The default socket's is /run/sfagent/watch.sock; another --socket S gets
+ * S's name with -watch (a.sock: a-watch.sock), so two agents on two
+ * sockets never share a watch socket. */
+static const char *watch_socket_beside(const char *hook_socket)
+{
+	static char buf[4096];
+	size_t n = strlen(hook_socket);
+
+	if (!strcmp(hook_socket, "/run/sfagent/sfagent.sock"))
+		return "/run/sfagent/watch.sock";
+	if (n > 5 && !strcmp(hook_socket + n - 5, ".sock"))
+		n -= 5;
+	snprintf(buf, sizeof(buf), "%.*s-watch.sock", (int)n, hook_socket);
+	return buf;
+}
+
 int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		  struct sf_error **err)
 {
@@ -452,6 +479,10 @@ int sf_parse_args(int argc, char **argv, struct sf_options *o,
 		o->output_dir = "/var/log/sfagent";
 	if (!o->seccomp_dir)
 		o->seccomp_dir = "/etc/sfagent/seccomp";
+	if (!o->watch_socket)
+		o->watch_socket = watch_socket_beside(o->socket_path);
+	if (!o->access_file)
+		o->access_file = "/etc/sfagent/access";
 	if (check_output(o, err) < 0 || check_sinks(o, err) < 0 ||
 	    budget_opt_check(o, err) < 0)
 		return -1;

@@ -39,6 +39,13 @@ static const char signals[] =
 	"                 forwarded to the program or the container\n"
 	"stdout closed    (-o - and its reader gone, EPIPE): as SIGTERM";
 
+/* the commands that read streams rather than make them (agent/viewer/) */
+static const char commands[] =
+	"sfagent show [--filter EXPR] [--tree] FILE|DIR...   stored streams\n"
+	"sfagent watch [--socket PATH] [--filter EXPR] [NAME...]   live events of -D\n"
+	"sfagent status [--socket PATH] [--json]   -D's streams and counts\n"
+	"(each with --help; docs/watch.md)";
+
 static const char environment[] =
 	"SFAGENT_BUNDLES        bundle directory when -B is not given\n"
 	"SFAGENT_MQTT_PASSWORD  MQTT password for --mqtt-user";
@@ -87,6 +94,13 @@ void cli_doc_help(FILE *f)
 		else
 			fprintf(f, "%s\n%*s", left, HELP_COL, "");
 		help_text(f, d->help, HELP_COL);
+	}
+	fputs("\nCommands:\n", f);
+	for (const char *p = commands; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		fprintf(f, "  %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
 	}
 	fputs("\nEnvironment:\n", f);
 	for (const char *p = environment; *p;) {
@@ -182,7 +196,7 @@ void cli_doc_man(FILE *f)
 		".TH SFAGENT 8 %s \"sfagent %s\" \"System Administration\"\n",
 		man_date(date, sizeof(date)), SF_VERSION);
 	fputs(".SH NAME\nsfagent \\- per\\-workload security event exporter (eBPF, cgroup filtered)\n"
-	      ".SH SYNOPSIS\n.B sfagent\n\\fIMODE\\fR [\\fIOPTIONS\\fR] [\\fB\\-\\-\\fR \\fIPROGRAM\\fR [\\fIARGS\\fR...]]\n"
+	      ".SH SYNOPSIS\n.B sfagent\n\\fIMODE\\fR [\\fIOPTIONS\\fR] [\\fB\\-\\-\\fR \\fIPROGRAM\\fR [\\fIARGS\\fR...]]\n.br\n.B sfagent show\\fR|\\fBwatch\\fR|\\fBstatus\\fR [\\fIOPTIONS\\fR] ...\n"
 	      ".SH DESCRIPTION\n"
 	      "sfagent gives every workload its own stream of security events, taken by eBPF programs on tracepoints and kept by cgroup.\n"
 	      "Run as root for every mode but \\fB\\-S\\fR and \\fB\\-\\-inject\\-hook\\fR.\n"
@@ -202,6 +216,8 @@ void cli_doc_man(FILE *f)
 		}
 		man_option(f, d);
 	}
+	fputs(".SH COMMANDS\n", f);
+	man_lines(f, commands);
 	fputs(".SH ENVIRONMENT\n", f);
 	man_lines(f, environment);
 	fputs(".SH SIGNALS\n", f);

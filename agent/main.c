@@ -6,6 +6,7 @@
 
 #include "cli.h"
 #include "run.h"
+#include "view.h"
 #include "seccomp_self.h"
 
 static const struct sf_mode_desc modes[] = {
@@ -60,6 +61,13 @@ int main(int argc, char **argv)
 	int ret;
 
 	sf_log_init("sfagent", SF_LOG_WARN, NULL);
+	/* commands that read streams rather than make them */
+	if (argc > 1 && !strcmp(argv[1], "show"))
+		return view_show_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "watch"))
+		return view_watch_main(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "status"))
+		return view_status_main(argc - 1, argv + 1);
 	/* a reader that goes away is a sink error to count, not a reason to die */
 	signal(SIGPIPE, SIG_IGN);
 	if (sf_parse_args(argc, argv, &o, &err) < 0)

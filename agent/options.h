@@ -96,6 +96,11 @@ struct sf_options {
 	bool no_sandbox; /* --no-sandbox: -D without its own seccomp filter */
 	bool sandbox_selftest; /* --sandbox-selftest (tests only) */
 	bool sandbox_list; /* --sandbox-list */
+	/* watchers, status, metrics (agent/daemon/watch.c, metrics.c) */
+	const char *watch_socket; /* --watch-socket */
+	const char *access_file; /* --access */
+	const char *metrics; /* --metrics [ADDR:]PORT */
+	unsigned watch_queue_kb; /* --watch-queue */
 	bool help, version;
 	const char *doc; /* --doc NAME: print a document made from the options */
 	int argc; /* PROGRAM ARGS... */

@@ -58,6 +58,8 @@ void wl_table_remove(struct wl_table *t, struct workload *wl)
 	t->count--;
 	for (int i = 0; i < wl->nsinks; i++)
 		sink_close(wl->sinks[i]);
+	if (wl->enc && wl->enc->ops->release)
+		wl->enc->ops->release(wl);
 	sbuf_free(&wl->out);
 	filter_wl_free(wl->filter);
 	filter_free(wl->filter_own);

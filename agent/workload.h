@@ -7,6 +7,7 @@
 #define SF_WORKLOAD_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "encode.h"
@@ -20,6 +21,14 @@ struct filter;
 struct filter_wl;
 struct budget;
 struct wl_seccomp;
+
+/* A reader of a stream's encoded records besides its outputs (sfagent
+ * watch): handed every batch the outputs get; it never slows the stream and
+ * never counts in its loss. */
+struct wl_tap {
+	void (*records)(struct wl_tap *t, const struct workload *wl,
+			const char *buf, size_t len);
+};
 
 struct workload {
 	uint32_t slot;
@@ -42,6 +51,9 @@ struct workload {
 
 	struct sbuf out; /* encoded, not yet handed to the sinks */
 	const struct encoder *enc;
+	/* the encoder's own per-stream state (-F sysflow), or NULL; freed
+	 * by enc->ops->release */
+	void *enc_state;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
 	/* Its filters at work (agent/filter/filter_wl.h), NULL: none. */
@@ -50,6 +62,8 @@ struct workload {
 	 * begins and filter_wl_setup() takes it. */
 	struct filter *filter_own;
 	struct wl_seccomp *seccomp; /* recording a seccomp profile, or NULL */
+	struct wl_tap *tap; /* or NULL */
+	uint64_t start_ts; /* stream.start's time, ns since the epoch */
 	/* Untracked, being drained (daemon): the main loop leaves it alone. */
 	bool closing;
 

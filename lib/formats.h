@@ -25,7 +25,9 @@
 	X(quixote, "quixote", NULL, NULL, NULL, true,                        \
 	  "TSEM's export as quixote-export writes it") SEP                   \
 	X(cadets, "cadets", "[\n", ",", "]\n", true,                         \
-	  "CADETS trace events (a JSON array in files)")
+	  "CADETS trace events (a JSON array in files)") SEP                 \
+	X(sysflow, "sysflow", "", NULL, NULL, true,                         \
+	  "SysFlow's Avro object container file (files only)")
 /* clang-format on */
 
 #define SF_FORMAT_NAME_(id, name, pre, sep, suf, hook, help) name

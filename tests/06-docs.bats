@@ -57,7 +57,7 @@ teardown() {
 		complete -p sfagent"
 	assert_success
 	assert_line --index 0 "--mqtt-qos"
-	assert_line --index 1 "json quixote cadets"
+	assert_line --index 1 "json quixote cadets sysflow"
 	assert_line --index 2 "0 1"
 	assert_line --index 3 "complete -F _sfagent sfagent"
 }

@@ -289,8 +289,9 @@ threads_at_most() {
 	# the first MQTT client loads what paho keeps for the process's life
 	run_container dx-warm "$HT/bn"
 	# the warm-up stream's client closed (in the background): the listening
-	# socket only; paho may keep its own threads for the next client
-	wait_for 15 sockets_are 1
+	# sockets only (the hook's and the watchers'); paho may keep its own
+	# threads for the next client
+	wait_for 15 sockets_are 2
 	before=$(agent_res)
 	t0=$(date +%s%N)
 	for i in $(seq 1 50); do
@@ -307,7 +308,7 @@ threads_at_most() {
 	wait_for 10 count_at_least 61 'workload `dx-.*`: [0-9]* events' "$HT/agent.log"
 	# every MQTT client is gone again, and its thread
 	w0=$SECONDS
-	wait_for 15 sockets_are 1
+	wait_for 15 sockets_are 2
 	# the last closer thread and paho's own threads end just after
 	# the socket closes: give them a moment, not a single sample
 	wait_for 10 threads_at_most "${before% *}" || true
@@ -366,6 +367,27 @@ PY
 		'sum(e["count"] for e in by("stream.missed") if e["reason"] == "sink") == ev[-1]["missed"]' \
 		'ev[-1]["missed"] > 0' \
 		'len([e for e in ev if not e["type"].startswith("stream.")]) + ev[-1]["missed"] == ev[-1]["events"]'
+}
+
+@test "sfagent status: a network output's state, backlog, connections and last error through a broker outage" {
+	make_bundle "$HT/bst" '["/bin/sh", "-c", "i=0; while [ $i -lt 40 ]; do cat /etc/group >/dev/null; sleep 0.1; i=$((i+1)); done"]' \
+		'{"io.sfagent.workload": "dst", "io.sfagent.export": "file,mqtt"}'
+	run_container dx-st "$HT/bst" &
+	c=$!
+	st() { "$SFAGENT" status --socket "$HT/sfagent-watch.sock" --json; }
+	out_of() { st | python3 -c 'import json,sys; s=json.load(sys.stdin); o=[x for w in s["streams"] if w["workload"]=="dst" for x in w["sinks"] if "state" in x]; print(json.dumps(o[0]) if o else "")'; }
+	up() { [ "$(out_of | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null)" = up ]; }
+	wait_for 20 up
+	broker_stop
+	down() { out_of | python3 -c 'import json,sys; o=json.load(sys.stdin); sys.exit(0 if o["state"] != "up" and o["last_error"] and o["backlog"] > 0 else 1)'; }
+	wait_for 20 down
+	run "$SFAGENT" status --socket "$HT/sfagent-watch.sock"
+	assert_success
+	assert_line --regexp '^dst .*backlog [1-9][0-9]*, connects 1, last error: '
+	broker_start
+	again() { out_of | python3 -c 'import json,sys; o=json.load(sys.stdin); sys.exit(0 if o["state"] == "up" and o["connects"] >= 2 else 1)'; }
+	wait_for 30 again
+	wait "$c"
 }
 
 @test "io.sfagent.format per container: quixote to file and topic, cadets a JSON array file; bad values refused" {
@@ -501,7 +523,8 @@ cm = next(x for x in yaml.safe_load_all(open(sys.argv[2])) if x)
 env = dict(cm["data"], SFAGENT_BROKER="127.0.0.1", SFAGENT_PORT=os.environ["D_MQTT"],
            SFAGENT_TOPIC_TEMPLATE="k8s/%h/%w",
            SFAGENT_HTTP_URL="http://127.0.0.1:%s/ds" % os.environ["D_HTTP"],
-           SFAGENT_EXTRA_ARGS="-v", NODE_NAME="node-a")
+           SFAGENT_EXTRA_ARGS="-v", NODE_NAME="node-a",
+           SFAGENT_METRICS="127.0.0.1:0")
 for k, v in env.items():
     print("export %s=%s" % (k, shlex.quote(v)))
 print(ds["spec"]["template"]["spec"]["containers"][0]["args"][0])

@@ -139,6 +139,8 @@ cat <<EOF
 
 What next:
   the stream:      $stream (its schema: docs/events.md)
+  read it:         build/sfagent show $stream   (--tree: the process tree;
+                   --filter '[priority >= 300]'; docs/watch.md)
   the agent's log: $out/agent.log
   replay:          the \$ lines above, from the top of the source tree
   without a hook:  build/sfagent -w shell-demo -B bundles -o -   (docs/modes.md)

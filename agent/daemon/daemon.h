@@ -45,6 +45,9 @@ struct daemon {
 	char *self_cgroup; /* the agent's own cgroup v2 path */
 	int out_dirfd; /* every output file is opened relative to it */
 	struct server srv;
+	struct watch_hub *watch; /* sfagent watch/status (watch.h) */
+	struct metrics *metrics; /* --metrics (metrics.h), or NULL */
+	uint64_t refused; /* registrations refused (fail-open: untracked) */
 	struct budget_dir budget_dir; /* --output-max-bytes */
 	struct daemon_reg *reg[SF_MAX_SLOTS];
 	struct filter *select; /* --select, NULL: every container */

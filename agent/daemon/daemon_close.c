@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "daemon.h"
+#include "metrics.h"
 #include "sink.h"
 
 #define ENDING_MIN_NS (1000 * 1000000ull)
@@ -122,6 +123,7 @@ static bool step(struct daemon *d, struct workload *wl)
 		if (left)
 			pending(wl, true); /* counted: stream.end tells it */
 		stream_finish_end(d->a, wl);
+		metrics_stream_ended(d->metrics, wl);
 		r->phase = DAEMON_ENDING;
 		if (r->deadline_ns < now + ENDING_MIN_NS)
 			r->deadline_ns = now + ENDING_MIN_NS;

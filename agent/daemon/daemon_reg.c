@@ -8,6 +8,7 @@
 
 #include "daemon.h"
 #include "seccomp_record.h"
+#include "watch.h"
 #include "json.h"
 #include "sink.h"
 
@@ -208,13 +209,16 @@ static char *default_file_name(const char *workload, const char *id,
 			       const struct encoder *enc, bool again)
 {
 	int w = NAME_WORKLOAD_MAX;
-	char *n = enc->file_prefix ? (again ? xasprintf("%.*s.%.64s.%lld.json",
-							w, workload, id,
-							(long long)time(NULL))
-					    : xasprintf("%.*s.%.64s.json", w,
-							workload, id))
-		  : id ? xasprintf("%.*s.%.64s.jsonl", w, workload, id)
-		       : xasprintf("%.*s.jsonl", w, workload);
+	/* one document per file: JSON (cadets), or Avro (sysflow) */
+	const char *ext = enc->ops->new_file ? "avro" : "json";
+	char *n =
+		enc->file_prefix
+			? (again ? xasprintf("%.*s.%.64s.%lld.%s", w, workload,
+					     id, (long long)time(NULL), ext)
+				 : xasprintf("%.*s.%.64s.%s", w, workload, id,
+					     ext))
+		: id ? xasprintf("%.*s.%.64s.jsonl", w, workload, id)
+		     : xasprintf("%.*s.jsonl", w, workload);
 
 	for (char *p = n; *p; p++)
 		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
@@ -242,6 +246,8 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 		.prefix = wl->enc->file_prefix,
 		.separator = wl->enc->file_separator,
 		.suffix = wl->enc->file_suffix,
+		.new_file = encoder_new_file_fn(wl->enc),
+		.new_file_ctx = wl,
 	};
 	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
 	struct stat st;
@@ -413,6 +419,15 @@ static int open_network(struct daemon *d, struct workload *wl,
 			struct daemon_reg *r, const struct sf_export *e,
 			const struct sf_msg *req, struct sf_error **err)
 {
+	/* an Avro container file is one document: no messages of it
+	 * (docs/formats.md); the stream falls back to its file */
+	if (wl->enc->ops->new_file)
+		return sf_usage(
+			err,
+			ANN_FORMAT
+			" `%s` writes files only: export it to a file (" ANN_EXPORT
+			"=file)",
+			wl->enc->name);
 	if (e->kind == SF_EXPORT_MQTT)
 		return open_mqtt(d, wl, r, e, req, err);
 	if (e->kind == SF_EXPORT_NATS)
@@ -622,6 +637,7 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 	wl->cgroup_path = xstrdup(req->cgroup_path);
 	if (open_sinks(d, wl, r, req, created, &notes, err) == 0)
 		wl->meta_json = daemon_meta(req, &notes);
+	wl->tap = d->watch ? watch_hub_tap(d->watch) : NULL;
 	export_notes_free(&notes);
 	if (wl->meta_json) {
 		/* before the cgroup is tracked: its first events count too */

@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 
 #include "seccomp_self.h"
+#include "watch.h"
+#include "metrics.h"
 #include "cgroup.h"
 #include "daemon.h"
 #include "run.h"
@@ -37,6 +39,7 @@ static void handle(void *ctx, const struct sf_msg *req, struct sf_msg *reply)
 		log_warn(
 			"container `%s` not registered: %s; it starts untracked if its hook is fail-open (the default)",
 			req->container_id, err->msg);
+		d->refused++;
 		reply->op = SF_MSG_ERROR;
 		reply->error = xstrdup(err->msg);
 		return;
@@ -245,6 +248,30 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 		sf_fail(err, errno, "epoll");
 		goto out;
 	}
+	/* before recovery: resumed streams are watched too */
+	d.watch = watch_hub_open(&d, o->watch_socket, o->access_file, err);
+	if (!d.watch ||
+	    epoll_ctl(a.epfd, EPOLL_CTL_ADD, watch_hub_epoll_fd(d.watch),
+		      &(struct epoll_event){
+			      .events = EPOLLIN,
+			      .data.fd = watch_hub_epoll_fd(d.watch)}) < 0) {
+		if (d.watch)
+			sf_fail(err, errno, "epoll");
+		goto out;
+	}
+	if (o->metrics) {
+		d.metrics = metrics_open(&d, o->metrics, err);
+		if (!d.metrics ||
+		    epoll_ctl(a.epfd, EPOLL_CTL_ADD,
+			      metrics_epoll_fd(d.metrics),
+			      &(struct epoll_event){.events = EPOLLIN,
+						    .data.fd = metrics_epoll_fd(
+							    d.metrics)}) < 0) {
+			if (d.metrics)
+				sf_fail(err, errno, "epoll");
+			goto out;
+		}
+	}
 	if (daemon_recover(&d, err) < 0)
 		goto out;
 	/* loaded, attached, recovered: from here on it only serves */
@@ -264,6 +291,8 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 			goto out;
 		}
 		server_process(&d.srv);
+		watch_hub_process(d.watch);
+		metrics_process(d.metrics);
 		daemon_close_poll(&d);
 		budget_dir_tick(&d.budget_dir, &a);
 		seccomp_self_report();
@@ -277,6 +306,7 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 				 a.wl.count);
 			agent_reopen(&a);
 			budget_dir_scan(&d.budget_dir, &a);
+			watch_hub_reload(d.watch);
 		}
 		if (si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM) {
 			log_info("signal %d: ending %u streams", si.ssi_signo,
@@ -289,6 +319,10 @@ out:
 	if (d.srv.epfd >= 0)
 		server_close(&d.srv);
 	daemon_finish_all(&d);
+	if (d.watch)
+		watch_hub_process(d.watch); /* stream.end to watchers */
+	watch_hub_close(d.watch);
+	metrics_close(d.metrics);
 	agent_fini(&a);
 out_free:
 	if (d.out_dirfd >= 0)

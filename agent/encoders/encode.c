@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "encode.h"
+#include "workload.h"
 
 #define ENCODER_ENTRY(id, name, pre, sep, suf, hook, help) \
 	{name, pre, sep, suf, &encode_##id##_ops},
@@ -16,6 +17,18 @@ const struct encoder *encoder_find(const char *name)
 		if (strcmp(encoders[i].name, name) == 0)
 			return &encoders[i];
 	return NULL;
+}
+
+static void encoder_new_file(void *ctx)
+{
+	struct workload *wl = ctx;
+
+	wl->enc->ops->new_file(wl);
+}
+
+void (*encoder_new_file_fn(const struct encoder *enc))(void *ctx)
+{
+	return enc && enc->ops->new_file ? encoder_new_file : NULL;
 }
 
 const struct encoder *encoder_table(size_t *n)

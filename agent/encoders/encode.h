@@ -75,6 +75,15 @@ struct encoder_ops {
 	void (*stream_end)(struct sbuf *o, const struct workload *wl,
 			   uint64_t seq, uint64_t ts,
 			   const struct stream_totals *t);
+	/* optional (NULL: none): closes what the encoder holds back (an
+	 * Avro block) into o before the agent hands o to the sinks */
+	void (*flush)(struct sbuf *o, const struct workload *wl);
+	/* optional: the file sink began an empty file (rotation, reopen):
+	 * the next record starts the format's header again.  Its file sinks
+	 * then rotate after a batch (sink_file_conf.new_file). */
+	void (*new_file)(struct workload *wl);
+	/* optional: frees the encoder's per-stream state (wl->enc_state) */
+	void (*release)(struct workload *wl);
 	/* the per-type writers event() dispatches to, indexed by v->type;
 	 * tests/unit check that every type the decoder knows has one */
 	const encoder_body_fn *bodies;
@@ -92,6 +101,11 @@ struct encoder {
 SF_FORMATS(ENCODE_OPS_DECL, )
 
 const struct encoder *encoder_find(const char *name);
+/* For sink_file_conf.new_file, ctx a struct workload *: its encoder's
+ * new_file; NULL when the workload's format does not want it. */
+void (*encoder_new_file_fn(const struct encoder *enc))(void *ctx);
+/* The sfagent type of a quixote record's TSEM event type (sfagent show). */
+const char *enc_quixote_type_name(const char *tsem);
 /* the table, for tests: encoder_table(&n) */
 const struct encoder *encoder_table(size_t *n);
 /* "json, quixote, ..." for messages */

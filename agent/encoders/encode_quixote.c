@@ -94,6 +94,30 @@ static const char *tsem_name(const struct decode_event *v)
 	}
 }
 
+const char *enc_quixote_type_name(const char *tsem)
+{
+	static const struct {
+		const char *tsem;
+		unsigned type;
+	} more[] = {
+		{"ptrace_traceme", SF_EV_PTRACE},
+		{"ptrace_access_check", SF_EV_PTRACE},
+		{"kernel_read_file", SF_EV_MODULE_LOAD},
+		{"kernel_load_data", SF_EV_MODULE_LOAD},
+		{"file_mprotect", SF_EV_MEM_EXEC},
+		{"mmap_file", SF_EV_MEM_EXEC},
+	};
+
+	for (size_t i = 0; i < sizeof(more) / sizeof(more[0]); i++)
+		if (!strcmp(more[i].tsem, tsem))
+			return decode_type_name(more[i].type);
+	for (unsigned t = 0; t < SF_EV_MAX; t++)
+		if (tsem_names[t] && !strcmp(tsem_names[t], tsem))
+			return decode_type_name(t);
+	/* types without a TSEM name go out under sfagent's own */
+	return tsem;
+}
+
 /* ,"k":"v" with a number */
 static void qnum(struct sbuf *o, const char *k, int64_t v)
 {

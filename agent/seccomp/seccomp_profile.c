@@ -396,6 +396,17 @@ int seccomp_profile_build(const struct sf_seccomp_bits *r,
 	yajl_gen_config(g, yajl_gen_indent_string, "  ");
 	gen_profile(g, base, r, &allow, &blocked, res);
 	*out = json_gen_take(g, len);
+	/* yajl_gen's statuses in one check: what was written must read back
+	 * as JSON, or nothing is written */
+	{
+		cleanup_yajl_val yajl_val back =
+			json_parse(*out, "generated seccomp profile", err);
+
+		if (!back) {
+			free(steal_pointer(out));
+			return sf_error_wrap(err, "seccomp profile");
+		}
+	}
 	if (*len + 1 > PROFILE_MAX) {
 		free(steal_pointer(out));
 		return sf_fail(err, 0, "seccomp profile: over %u bytes",

@@ -153,6 +153,8 @@ static int file_open_fd(struct sink_file *f, bool append, struct sf_error **err)
 		}
 		f->size = strlen(f->c.prefix);
 	}
+	if (f->size == 0 && f->c.new_file)
+		f->c.new_file(f->c.new_file_ctx);
 	return 0;
 }
 
@@ -346,7 +348,7 @@ static int do_write(struct sink *s, const char *buf, size_t len, bool control,
 
 	if (f->fd < 0 && file_open_fd(f, true, err) < 0)
 		goto lost;
-	if (want_rotate(f, len)) {
+	if (!f->c.new_file && want_rotate(f, len)) {
 		cleanup_error struct sf_error *e = NULL;
 
 		if (rotate(f, &e) < 0) {
@@ -399,6 +401,15 @@ static int do_write(struct sink *s, const char *buf, size_t len, bool control,
 	if (f->failing)
 		log_warn("%s: writing again", s->desc);
 	f->failing = false;
+	/* a file with its own header rotates after the batch that crossed
+	 * the limit: the next batch is encoded for the new file (not after
+	 * a stream record: the stream's end would leave an empty file) */
+	if (f->c.new_file && !control && want_rotate(f, 0)) {
+		cleanup_error struct sf_error *e = NULL;
+
+		if (rotate(f, &e) < 0)
+			log_warn("%s: %s", s->desc, e->msg);
+	}
 	return 0;
 lost:
 	if (!control)

@@ -186,10 +186,7 @@ static void mqtt_close(struct sink_net *n)
 		send_unlink(m->sends);
 	free(m->topic);
 	free(m->user);
-	if (m->password) {
-		explicit_bzero(m->password, strlen(m->password));
-		free(m->password);
-	}
+	sink_net_free_secret(m->password);
 	free(m->first_msg);
 }
 
@@ -198,29 +195,6 @@ static const struct sink_net_ops mqtt_net_ops = {
 	.send = mqtt_send,
 	.close = mqtt_close,
 };
-
-/* Password from --mqtt-password-file, else $SFAGENT_MQTT_PASSWORD. */
-static int read_password(const struct sf_options *o, char **out,
-			 struct sf_error **err)
-{
-	const char *env = getenv("SFAGENT_MQTT_PASSWORD");
-	char *buf = NULL;
-	size_t len = 0;
-
-	*out = NULL;
-	if (o->mqtt_password_file) {
-		if (read_file(o->mqtt_password_file, &buf, &len, 4096, err) < 0)
-			return sf_error_wrap(
-				err,
-				"MQTT password file (--mqtt-password-file)");
-		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-			buf[--len] = 0;
-		*out = buf;
-	} else if (env) {
-		*out = xstrdup(env);
-	}
-	return 0;
-}
 
 static const char *connack_reason(int code)
 {
@@ -290,7 +264,9 @@ static int mqtt_setup(struct sink_mqtt *m, const struct sf_options *o,
 		if (files[i] && access(files[i], R_OK) < 0)
 			return sf_fail(err, errno, "cannot read TLS file `%s`",
 				       files[i]);
-	if (read_password(o, &m->password, err) < 0)
+	if (sink_net_read_secret(o->mqtt_password_file, "--mqtt-password-file",
+				 "SFAGENT_MQTT_PASSWORD", &m->password,
+				 err) < 0)
 		return -1;
 	if (m->password && !o->mqtt_user)
 		return sf_usage(

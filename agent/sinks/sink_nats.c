@@ -259,10 +259,7 @@ static void nats_close(struct sink_net *n)
 	free(s->stream);
 	free(s->stream_subject);
 	free(s->exporter);
-	if (s->password) {
-		explicit_bzero(s->password, strlen(s->password));
-		free(s->password);
-	}
+	sink_net_free_secret(s->password);
 }
 
 static const struct sink_net_ops nats_net_ops = {
@@ -270,29 +267,6 @@ static const struct sink_net_ops nats_net_ops = {
 	.send = nats_send,
 	.close = nats_close,
 };
-
-/* Password from --nats-password-file, else $SFAGENT_NATS_PASSWORD. */
-static int read_password(const struct sf_options *o, char **out,
-			 struct sf_error **err)
-{
-	const char *env = getenv("SFAGENT_NATS_PASSWORD");
-	char *buf = NULL;
-	size_t len = 0;
-
-	*out = NULL;
-	if (o->nats_password_file) {
-		if (read_file(o->nats_password_file, &buf, &len, 4096, err) < 0)
-			return sf_error_wrap(
-				err,
-				"NATS password file (--nats-password-file)");
-		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
-			buf[--len] = 0;
-		*out = buf;
-	} else if (env) {
-		*out = xstrdup(env);
-	}
-	return 0;
-}
 
 /* --nats URL[,URL...]: nats:// or tls://, at most NATS_SERVERS. */
 static int set_servers(natsOptions *no, const char *urls, bool *tls,
@@ -329,7 +303,9 @@ static int set_auth(struct sink_nats *s, const struct sf_options *o, bool tls,
 	natsOptions *no = s->opts;
 	natsStatus st = NATS_OK;
 
-	if (read_password(o, &s->password, err) < 0)
+	if (sink_net_read_secret(o->nats_password_file, "--nats-password-file",
+				 "SFAGENT_NATS_PASSWORD", &s->password,
+				 err) < 0)
 		return -1;
 	if (s->password && !o->nats_user)
 		return sf_usage(err,

@@ -38,6 +38,7 @@ static void wait_until(struct sink_net *n, uint64_t deadline_ns)
 static void set_up(struct sink_net *n)
 {
 	n->state = SINK_NET_UP;
+	n->connects++;
 	n->gen++;
 	n->inflight = 0;
 	n->backoff = BACKOFF_MIN_NS;
@@ -65,8 +66,10 @@ static void set_down(struct sink_net *n, const char *why)
 		log_warn(
 			"%s: %s; retrying with backoff, keeping up to %llu records",
 			n->base.desc, why, (unsigned long long)n->q.max_rec);
-	if (why)
+	if (why) {
 		n->failing = true;
+		snprintf(n->last_error, sizeof(n->last_error), "%s", why);
+	}
 	n->state = SINK_NET_DOWN;
 	n->gen++;
 	n->inflight = 0;
@@ -429,18 +432,27 @@ static int net_write_control(struct sink *s, const char *buf, size_t len,
 	return 0;
 }
 
-/* At the end of a stream: bounded wait for delivery, count the rest. */
+/* At the end of a stream: bounded wait for delivery, count the rest.  With
+ * a spool the bound is on time without progress: a backlog that is being
+ * delivered (after an outage) is waited for, a destination that takes
+ * nothing for --drain-timeout seconds is given up on. */
 static int net_flush(struct sink *s, struct sf_error **err)
 {
 	struct sink_net *n = (struct sink_net *)s;
-	uint64_t deadline = mono_ns() + n->drain_timeout * 1000000000ull;
+	uint64_t span = n->drain_timeout * 1000000000ull;
+	uint64_t deadline = mono_ns() + span, last;
 	bool left;
 
 	pthread_mutex_lock(&n->q.mu);
 	n->draining = true;
 	pthread_cond_broadcast(&n->q.cv);
-	while (pending(n) && !n->dead && mono_ns() < deadline)
+	last = pending(n);
+	while (pending(n) && !n->dead && mono_ns() < deadline) {
 		wait_until(n, deadline);
+		if (n->spool && pending(n) < last)
+			deadline = mono_ns() + span;
+		last = pending(n);
+	}
 	n->draining = false;
 	left = pending(n) != 0;
 	pthread_mutex_unlock(&n->q.mu);
@@ -475,10 +487,9 @@ static bool net_congested(struct sink *s)
 	bool c;
 
 	pthread_mutex_lock(&n->q.mu);
-	c = !n->dead &&
-	    (n->state != SINK_NET_UP || n->failing ||
-	     (!n->spool && n->q.nrec >= n->q.max_rec) ||
-	     (n->spool && sink_spool_bytes(n->spool) >= n->spool_max));
+	c = !n->dead && (n->state != SINK_NET_UP || n->failing ||
+			 (!n->spool && n->q.nrec >= n->q.max_rec) ||
+			 (n->spool && sink_spool_full(n->spool)));
 	pthread_mutex_unlock(&n->q.mu);
 	return c;
 }
@@ -505,6 +516,20 @@ static void net_close(struct sink *s)
 	free(n);
 }
 
+static void net_state(struct sink *s, struct sink_state *st)
+{
+	struct sink_net *n = (struct sink_net *)s;
+
+	pthread_mutex_lock(&n->q.mu);
+	st->state = n->state == SINK_NET_UP	      ? "up"
+		    : n->state == SINK_NET_CONNECTING ? "connecting"
+						      : "down";
+	st->backlog = n->q.nrec;
+	st->connects = n->connects;
+	snprintf(st->last_error, sizeof(st->last_error), "%s", n->last_error);
+	pthread_mutex_unlock(&n->q.mu);
+}
+
 static const struct sink_ops net_sink_ops = {
 	.name = "net",
 	.write = net_write,
@@ -513,7 +538,36 @@ static const struct sink_ops net_sink_ops = {
 	.close = net_close,
 	.drain = net_drain,
 	.congested = net_congested,
+	.state = net_state,
 };
+
+int sink_net_read_secret(const char *file, const char *option, const char *env,
+			 char **out, struct sf_error **err)
+{
+	const char *v = getenv(env);
+	char *buf = NULL;
+	size_t len = 0;
+
+	*out = NULL;
+	if (file) {
+		if (read_file(file, &buf, &len, 4096, err) < 0)
+			return sf_error_wrap(err, "password file (%s)", option);
+		while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+			buf[--len] = 0;
+		*out = buf;
+	} else if (v) {
+		*out = xstrdup(v);
+	}
+	return 0;
+}
+
+void sink_net_free_secret(char *secret)
+{
+	if (!secret)
+		return;
+	explicit_bzero(secret, strlen(secret));
+	free(secret);
+}
 
 void sink_net_conf_spool(struct sink_net_conf *c, const struct sf_options *o)
 {

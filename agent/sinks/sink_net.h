@@ -102,12 +102,20 @@ struct sink_net {
 	uint64_t spool_max;
 	bool spool_dir_given;
 	struct sbuf verdict; /* per record of a write: spooled or not */
+	uint64_t connects; /* connections made (status, metrics) */
+	char last_error[160]; /* the last reason it went down */
 };
 
 struct sf_options;
 /* The spool settings from the command line (--spool-dir, --spool-max,
  * $SFAGENT_SPOOL_DIR). */
 void sink_net_conf_spool(struct sink_net_conf *c, const struct sf_options *o);
+/* A password: the first line of file (option names it for messages), else
+ * the environment variable env, else NULL.  Free it with
+ * sink_net_free_secret(). */
+int sink_net_read_secret(const char *file, const char *option, const char *env,
+			 char **out, struct sf_error **err);
+void sink_net_free_secret(char *secret);
 /* Sets up the base; takes desc ("MQTT ... topic `x`", for messages). */
 void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 		   const struct sink_net_conf *c, char *desc);

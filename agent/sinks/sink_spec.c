@@ -22,6 +22,8 @@ static struct sink *open_file(struct agent *a, struct workload *wl,
 		 * framed by stream.start ... stream.end); a format that is one
 		 * document per file (cadets: a JSON array) starts it again */
 		.append = !wl->enc->file_prefix,
+		.new_file = encoder_new_file_fn(wl->enc),
+		.new_file_ctx = wl,
 	};
 
 	if (!arg)

@@ -45,6 +45,7 @@ struct sink_spool {
 	uint64_t rbuf_off;
 	uint64_t replayed; /* records found at open */
 	uint64_t unread, staged; /* records */
+	bool full; /* the last record was refused for room */
 	bool broken;
 };
 
@@ -476,8 +477,13 @@ uint64_t sink_spool_add(struct sink_spool *sp, const char *rec, size_t len,
 
 	if (sp->broken || len > MAX_RECORD)
 		return 0;
-	if (!control && sink_spool_bytes(sp) + FRAME_LEN + len > sp->max_bytes)
+	if (!control &&
+	    sink_spool_bytes(sp) + FRAME_LEN + len > sp->max_bytes) {
+		sp->full = true;
 		return 0;
+	}
+	if (!control)
+		sp->full = false;
 	if (g && g->tag == sp->tag &&
 	    g->size + sp->stage.len + FRAME_LEN + len > sp->seg_limit &&
 	    sp->stage.len && sink_spool_commit(sp) < 0)
@@ -522,6 +528,11 @@ int sink_spool_commit(struct sink_spool *sp)
 	sp->unread += sp->staged;
 	sp->staged = 0;
 	return 0;
+}
+
+bool sink_spool_full(const struct sink_spool *sp)
+{
+	return sp->full && sink_spool_bytes(sp) + 64 * 1024 > sp->max_bytes;
 }
 
 bool sink_spool_ok(const struct sink_spool *sp)

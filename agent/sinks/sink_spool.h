@@ -51,6 +51,8 @@ uint64_t sink_spool_add(struct sink_spool *sp, const char *rec, size_t len,
  * on (told on stderr), and what was staged is not on disk. */
 int sink_spool_commit(struct sink_spool *sp);
 
+/* Records are being refused for room (and it is still nearly full). */
+bool sink_spool_full(const struct sink_spool *sp);
 /* False once a write failed: the sink keeps records in memory only. */
 bool sink_spool_ok(const struct sink_spool *sp);
 /* The next unread record, or false.  rec is valid until the next call. */

@@ -95,7 +95,7 @@ done
 
 # 2. replay after an outage, RSS during it
 sub_up replay
-"$SFAGENT" -X -w replay --ringbuf-size 256M --mqtt-batch 64 --drain-timeout 120 \
+"$SFAGENT" -X -w replay --mqtt-batch 64 --drain-timeout 120 \
 	-b 127.0.0.1 -p "$MP" -t replay -- "$LOAD" rate "$N" 20000 2>"$DIR/agent.err" &
 AG=$!
 PIDS="$PIDS $AG"

@@ -359,10 +359,25 @@ static void test_malformed(void)
 		accepted++;
 		for (size_t e = 0; e < nenc; e++) {
 			b.len = 0;
+			/* sysflow is binary (Avro): with its stream begun,
+			 * it must take the garbage without a crash (ASan) */
+			if (strcmp(encs[e].name, "sysflow") == 0) {
+				struct stream_info si = {.exporter = "x",
+							 .mode = "execute"};
+
+				if (!wl.enc_state)
+					encs[e].ops->stream_start(&b, &wl, 0, 1,
+								  &si);
+				encs[e].ops->event(&b, &wl, i, 1, &v);
+				continue;
+			}
 			encs[e].ops->event(&b, &wl, i, 1, &v);
 			bad_json += !one_json_line(&b);
 		}
 	}
+	for (size_t e = 0; e < nenc; e++)
+		if (encs[e].ops->release)
+			encs[e].ops->release(&wl);
 	sbuf_free(&b);
 	ok(accepted > 1000 && refused > 1000,
 	   "garbage: %zu accepted, %zu refused, no crash", accepted, refused);

@@ -6,6 +6,7 @@
  * message, a send that fails then works, a destination that never answers);
  * the real protocols are run by tests/40-mqtt.bats and 41-http.bats.
  */
+#include <dirent.h>
 #include <pthread.h>
 
 #include "sink_net.h"
@@ -63,14 +64,21 @@ static const struct sink_net_ops fake_ops = {
 	.close = fake_close,
 };
 
+static char spool_dir[64]; /* set: the fakes spool there */
+static uint64_t spool_max;
+
 static struct fake *fake_open(uint64_t max_rec, uint32_t batch, unsigned window)
 {
 	struct fake *f = xzalloc(sizeof(*f));
 	struct sink_net_conf c = {
+		.kind = "fake",
 		.max_rec = max_rec,
 		.batch = batch,
 		.window = window,
 		.drain_timeout = 1,
+		.spool_dir = spool_dir[0] ? spool_dir : NULL,
+		.spool_max = spool_max,
+		.spool_dir_given = true,
 	};
 
 	pthread_mutex_init(&f->mu, NULL);
@@ -222,6 +230,96 @@ static void test_resend(void)
 	sink_close(s);
 }
 
+static size_t spool_files(void)
+{
+	struct dirent *de;
+	DIR *d = opendir(spool_dir);
+	size_t n = 0;
+
+	while (d && (de = readdir(d)))
+		n += de->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* The same base with a spool: what an outage and a give-up leave on disk
+ * is delivered by the next sink to the same destination, in order. */
+static void test_spool(void)
+{
+	struct fake *f;
+	struct sink *s;
+	uint64_t left, full;
+	char rec[1001];
+	int started;
+
+	snprintf(spool_dir, sizeof(spool_dir), "/tmp/sf-unit-net-XXXXXX");
+	if (!mkdtemp(spool_dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	spool_max = 1 << 20;
+	f = fake_open(2, 1, 1);
+	s = &f->net.base;
+	f->then = SINK_NET_PENDING; /* nothing is ever acknowledged */
+	started = sink_net_start(&f->net, NULL);
+	ok(started == 0, "spool opened, sender started");
+	sink_write_control(s, "S\n", 2, NULL);
+	sink_write(s, "a\nb\nc\n", 6, NULL);
+	usleep(100000);
+	left = sink_drain(s, false);
+	ok(left == 4, "memory holds -q 2 in flight, the spool the rest (%llu)",
+	   (unsigned long long)left);
+	left = sink_drain(s, true);
+	ok(left == 0 && sink_dropped(s) == 0,
+	   "given up with a spool: kept on disk, not counted as missed");
+	sink_close(s);
+	ok(spool_files() > 0, "the spool's files stay (%zu)", spool_files());
+
+	f = fake_open(2, 1, 1);
+	s = &f->net.base;
+	started = sink_net_start(&f->net, NULL);
+	sink_write(s, "d\n", 2, NULL);
+	sink_flush(s, NULL);
+	ok(got_is(f, "S\na\nb\nc\nd\n"),
+	   "the next sink to that destination: the old records first, then its own");
+	ok(sink_dropped(s) == 0, "nothing counted");
+	sink_close(s);
+	ok(spool_files() == 0, "all acknowledged: no files left");
+
+	/* full: the newest dropped and counted as spool_full */
+	f = fake_open(2, 1, 1);
+	s = &f->net.base;
+	f->then = SINK_NET_PENDING; /* held until the test says */
+	started = sink_net_start(&f->net, NULL);
+	memset(rec, 'x', sizeof(rec) - 1);
+	rec[sizeof(rec) - 1] = '\n';
+	for (int i = 0; i < 1200; i++)
+		sink_write(s, rec, sizeof(rec), NULL);
+	full = sink_dropped_spool(s);
+	ok(full > 100 && full < 300 && sink_dropped(s) == full,
+	   "1200 records of 1 KB into a 1 MiB spool: %llu dropped, all spool_full",
+	   (unsigned long long)full);
+	ok(sink_congested(s),
+	   "a full spool is congested (the loss is told once): %llu bytes",
+	   (unsigned long long)sink_spool_bytes(f->net.spool));
+	pthread_mutex_lock(&f->mu);
+	f->then = SINK_NET_DONE;
+	f->got.len = 0;
+	pthread_mutex_unlock(&f->mu);
+	sink_net_resend(&f->net, f->pending_gen[0]);
+	sink_flush(s, NULL);
+	pthread_mutex_lock(&f->mu);
+	ok(f->got.len == (1200 - full) * sizeof(rec),
+	   "what it kept is delivered (%zu bytes)", f->got.len);
+	pthread_mutex_unlock(&f->mu);
+	sink_close(s);
+	ok(spool_files() == 0, "and nothing is left on disk");
+	spool_max = 0;
+	rmdir(spool_dir);
+	spool_dir[0] = 0;
+}
+
 int main(void)
 {
 	test_queue_full();
@@ -229,5 +327,6 @@ int main(void)
 	test_rejected();
 	test_give_up();
 	test_resend();
+	test_spool();
 	return tap_done();
 }

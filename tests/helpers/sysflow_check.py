@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""Checks an -F sysflow file with an independent reader (Debian's python3-avro).
+
+usage: sysflow_check.py FILE FACTS AVSC      the fidelity workload's file
+       sysflow_check.py --self-contained FILE...  each readable on its own
+       sysflow_check.py --count FILE         records readable (a cut file too)
+       sysflow_check.py --syncs FILE         offsets just after each sync marker
+"""
+import json
+import sys
+
+import avro.datafile
+import avro.io
+
+# sf-apis 0.6.1 avro/avsc/SysFlow.avsc: the union, in order (written out
+# here, independently of the schema file the agent compiles in)
+UNION = ["SFHeader", "Container", "Process", "File", "ProcessEvent",
+         "NetworkFlow", "FileFlow", "FileEvent", "NetworkEvent",
+         "ProcessFlow", "Pod", "K8sEvent"]
+OP = {"CLONE": 1, "EXEC": 2, "EXIT": 4, "OPEN": 1 << 7, "CLOSE": 1 << 10,
+      "CONNECT": 1 << 6, "ACCEPT": 1 << 5, "MKDIR": 1 << 15,
+      "RMDIR": 1 << 16, "LINK": 1 << 17, "UNLINK": 1 << 18,
+      "SYMLINK": 1 << 19, "RENAME": 1 << 20}
+
+
+def records(path):
+    """(kind, record) in file order; with the raw schema text"""
+    with open(path, "rb") as f:
+        r = avro.datafile.DataFileReader(f, avro.io.DatumReader())
+        schema = json.loads(r.meta["avro.schema"].decode())
+        out = []
+        try:
+            for x in r:
+                out.append(x["rec"])
+        except Exception:  # a cut file: what was readable
+            pass
+        return schema, out
+
+
+def kind_of(rec, schema):
+    """the union branch a decoded record came from, by its fields"""
+    for br in schema["fields"][0]["type"]:
+        if set(f["name"] for f in br["fields"]) == set(rec):
+            return br["name"]
+    raise AssertionError("no branch has fields %s" % sorted(rec))
+
+
+def fields(schema):
+    def t(x):
+        if isinstance(x, dict):
+            return x.get("name") or x["type"]
+        if isinstance(x, list):
+            return [t(y) for y in x]
+        return x
+    return [(br["name"], [(f["name"], t(f["type"])) for f in br["fields"]])
+            for br in schema["fields"][0]["type"]]
+
+
+def self_contained(schema, recs):
+    """header first, once; every OID referenced defined before, in this file"""
+    kinds = [kind_of(r, schema) for r in recs]
+    assert kinds and kinds[0] == "SFHeader" and recs[0]["version"] == 5, recs[:1]
+    assert kinds.count("SFHeader") == 1
+    procs, files = {}, set()
+    for k, r in zip(kinds, recs):
+        if k == "Process":
+            oid = (r["oid"]["createTS"], r["oid"]["hpid"])
+            if r["poid"] is not None:
+                p = (r["poid"]["createTS"], r["poid"]["hpid"])
+                assert p in procs, ("parent before child", r)
+            procs[oid] = r
+        elif k == "File":
+            files.add(r["oid"])
+        elif k in ("ProcessEvent", "FileEvent", "FileFlow", "NetworkFlow"):
+            oid = (r["procOID"]["createTS"], r["procOID"]["hpid"])
+            assert oid in procs, ("process before use", k, r)
+            for key in ("fileOID", "newFileOID"):
+                if r.get(key) is not None:
+                    assert r[key] in files, ("file before use", k, r)
+    return kinds, procs
+
+
+def main():
+    if sys.argv[1] == "--self-contained":
+        for path in sys.argv[2:]:
+            schema, recs = records(path)
+            self_contained(schema, recs)
+            print(path, len(recs))
+        return
+    if sys.argv[1] == "--count":
+        print(len(records(sys.argv[2])[1]))
+        return
+    if sys.argv[1] == "--syncs":
+        data = open(sys.argv[2], "rb").read()
+        with open(sys.argv[2], "rb") as f:
+            sync = avro.datafile.DataFileReader(f, avro.io.DatumReader()).sync_marker
+        i, offs = 0, []
+        while True:
+            i = data.find(sync, i)
+            if i < 0:
+                break
+            i += len(sync)
+            offs.append(i)
+        print(" ".join(map(str, offs)))
+        return
+    path, facts, avsc = sys.argv[1:4]
+    facts = json.load(open(facts))
+    schema, recs = records(path)
+    # the embedded schema is sf-apis' (names, union order, field types)
+    assert [b["name"] for b in schema["fields"][0]["type"]] == UNION, schema
+    assert fields(schema) == fields(json.load(open(avsc))), "schema differs"
+    kinds, procs = self_contained(schema, recs)
+    by = lambda k: [r for kk, r in zip(kinds, recs) if kk == k]
+    # the process tree: the children hang off the workload's OID
+    me = [o for o in procs if o[1] == facts["pid"]]
+    assert len(me) == 1, me
+    me = me[0]
+    for child in ("exec_child", "kill_child", "uid_child"):
+        c = [p for o, p in procs.items() if o[1] == facts[child]]
+        assert c, child
+        assert all(p["poid"] and (p["poid"]["createTS"], p["poid"]["hpid"]) == me
+                   for p in c), (child, c)
+    sh = [p for o, p in procs.items() if o[1] == facts["exec_child"] and p["exe"] == "/bin/sh"]
+    assert sh and sh[-1]["exeArgs"] == "-c exit 5", sh
+    ex = [e for e in by("ProcessEvent") if e["opFlags"] == OP["EXIT"]
+          and e["procOID"]["hpid"] == facts["exec_child"]]
+    assert ex and ex[0]["ret"] == 5, ex
+    clones = [e for e in by("ProcessEvent") if e["opFlags"] == OP["CLONE"]
+              and e["procOID"]["hpid"] == facts["pid"]]
+    assert {facts[c] for c in ("exec_child", "kill_child", "uid_child")} <= {e["ret"] for e in clones}
+    # the FileFlow of the file written, with its name and flags
+    path_of = {r["oid"]: r["path"] for r in by("File")}
+    d = facts["dir"]
+    ff = [f for f in by("FileFlow") if path_of[f["fileOID"]] == d + "/a"]
+    assert len(ff) == 1, ff
+    assert ff[0]["openFlags"] & 0o3 == 1 and ff[0]["openFlags"] & 0o1100 == 0o1100, ff
+    assert ff[0]["opFlags"] == OP["OPEN"] | OP["CLOSE"] and ff[0]["endTs"] >= ff[0]["ts"]
+    # FileEvents with the right files
+    fe = by("FileEvent")
+    ren = [e for e in fe if e["opFlags"] == OP["RENAME"] and path_of[e["fileOID"]] == d + "/a"]
+    assert ren and path_of[ren[0]["newFileOID"]] == d + "/b", ren
+    for op, name in (("MKDIR", "sub"), ("RMDIR", "sub"), ("UNLINK", "c")):
+        assert [e for e in fe if e["opFlags"] == OP[op] and path_of[e["fileOID"]] == d + "/" + name], op
+    assert [e for e in fe if e["opFlags"] == OP["SYMLINK"] and path_of[e["newFileOID"]] == d + "/d"]
+    # the loopback connection: connect and accept, TCP, the port
+    lo = 0x0100007F  # 127.0.0.1's bytes read as a little-endian int
+    nf = by("NetworkFlow")
+    con = [f for f in nf if f["opFlags"] & OP["CONNECT"] and f["dport"] == facts["port"]]
+    assert con and con[0]["dip"] == lo and con[0]["proto"] == 6, nf
+    acc = [f for f in nf if f["opFlags"] & OP["ACCEPT"]]
+    assert acc and acc[0]["sip"] == lo and acc[0]["proto"] == 6 and acc[0]["sport"] > 0, nf
+    print(len(recs))
+
+
+main()
