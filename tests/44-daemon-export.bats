@@ -369,6 +369,27 @@ PY
 		'len([e for e in ev if not e["type"].startswith("stream.")]) + ev[-1]["missed"] == ev[-1]["events"]'
 }
 
+@test "sfagent status: a network output's state, backlog, connections and last error through a broker outage" {
+	make_bundle "$HT/bst" '["/bin/sh", "-c", "i=0; while [ $i -lt 40 ]; do cat /etc/group >/dev/null; sleep 0.1; i=$((i+1)); done"]' \
+		'{"io.sfagent.workload": "dst", "io.sfagent.export": "file,mqtt"}'
+	run_container dx-st "$HT/bst" &
+	c=$!
+	st() { "$SFAGENT" status --socket "$HT/sfagent-watch.sock" --json; }
+	out_of() { st | python3 -c 'import json,sys; s=json.load(sys.stdin); o=[x for w in s["streams"] if w["workload"]=="dst" for x in w["sinks"] if "state" in x]; print(json.dumps(o[0]) if o else "")'; }
+	up() { [ "$(out_of | python3 -c 'import json,sys; print(json.load(sys.stdin)["state"])' 2>/dev/null)" = up ]; }
+	wait_for 20 up
+	broker_stop
+	down() { out_of | python3 -c 'import json,sys; o=json.load(sys.stdin); sys.exit(0 if o["state"] != "up" and o["last_error"] and o["backlog"] > 0 else 1)'; }
+	wait_for 20 down
+	run "$SFAGENT" status --socket "$HT/sfagent-watch.sock"
+	assert_success
+	assert_line --regexp '^dst .*backlog [1-9][0-9]*, connects 1, last error: '
+	broker_start
+	again() { out_of | python3 -c 'import json,sys; o=json.load(sys.stdin); sys.exit(0 if o["state"] == "up" and o["connects"] >= 2 else 1)'; }
+	wait_for 30 again
+	wait "$c"
+}
+
 @test "io.sfagent.format per container: quixote to file and topic, cadets a JSON array file; bad values refused" {
 	sub_start q 'sfagent/hostT/dfq'
 	make_bundle "$HT/bq" "$(busy 3)" \

@@ -200,6 +200,16 @@ watch_bg() {
 	run "$SFAGENT" status --socket "$WSOCK"
 	assert_success
 	assert_line --regexp '^agent [0-9.]+: up [0-9]+ s'
+	assert_line --regexp '^registrations refused: [0-9]+; sandbox: seccomp allow-list of [0-9]+ syscalls \(0 calls denied\), capabilities CAP_SYS_ADMIN CAP_BPF'
+	# a registration the agent refuses (an invalid filter): counted, in
+	# status and in the metrics, as a fail-open hook starts it untracked
+	before=$("$SFAGENT" status --socket "$WSOCK" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["registrations_refused"])')
+	make_bundle "$HT/brf" '["/bin/true"]' '{"io.sfagent.workload": "wa-refused", "io.sfagent.filter": "[type flie]"}'
+	run run_container sw-rf "$HT/brf"
+	after=$("$SFAGENT" status --socket "$WSOCK" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["registrations_refused"])')
+	[ "$after" -eq $((before + 1)) ]
+	port=$(sed -n 's/.*metrics on http:\/\/127.0.0.1:\([0-9]*\)\/metrics.*/\1/p' "$HT/agent.log" | tail -1)
+	curl -sf "http://127.0.0.1:$port/metrics" | grep -qx "sfagent_registrations_refused_total $after"
 }
 
 @test "metrics: a real Prometheus scrapes sfagent_events_total of a stream; promtool accepts the exposition; /healthz" {

@@ -11,6 +11,8 @@ UNIT_SRCS := agent/agent.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
 	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_topic.c agent/modes/bundle.c \
 	lib/util.c lib/cgroup.c lib/json.c lib/oci.c lib/proto.c lib/formats.c $(wildcard agent/filter/*.c) \
 	agent/seccomp/seccomp_profile.c agent/seccomp/seccomp_record.c agent/daemon/budget.c
+# the libraries what they link needs (tests/fuzz/fuzz.mk uses them too)
+UNIT_LIBS := -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lnats -lavro -lcrypto -lz -lpthread
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
 
 $(BUILD)/unit-obj/%.o: %.c
@@ -21,7 +23,7 @@ $(BUILD)/unit-obj/%.o: %.c
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS)
 	@mkdir -p $(@D)
 	$(call msg,UNIT,$@)
-	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lnats -lavro -lcrypto -lz -lpthread
+	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -o $@ $< $(UNIT_OBJS) $(UNIT_LIBS)
 
 # test workloads (plain programs the suites run under sfagent)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))

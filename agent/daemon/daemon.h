@@ -47,6 +47,7 @@ struct daemon {
 	struct server srv;
 	struct watch_hub *watch; /* sfagent watch/status (watch.h) */
 	struct metrics *metrics; /* --metrics (metrics.h), or NULL */
+	uint64_t refused; /* registrations refused (fail-open: untracked) */
 	struct budget_dir budget_dir; /* --output-max-bytes */
 	struct daemon_reg *reg[SF_MAX_SLOTS];
 	struct filter *select; /* --select, NULL: every container */

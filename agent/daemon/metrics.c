@@ -144,6 +144,7 @@ static void s_missed(struct sbuf *o, const char *w, const char *c,
 
 static void render_sinks(struct metrics *m, struct sbuf *o)
 {
+
 	head(o, "sfagent_output_dropped_total", "counter",
 	     "Records an output of a running stream could not deliver.");
 	for (struct workload *wl = m->d->a->wl.active; wl; wl = wl->next)
@@ -216,6 +217,10 @@ void metrics_render(struct metrics *m, struct sbuf *o)
 	     "1 while the BPF programs are attached.");
 	sample(o, "sfagent_probe_attached", NULL, NULL, NULL, NULL,
 	       a->probe.attached);
+	head(o, "sfagent_registrations_refused_total", "counter",
+	     "Registrations the agent refused: a fail-open hook then starts the container untracked.");
+	sample(o, "sfagent_registrations_refused_total", NULL, NULL, NULL, NULL,
+	       m->d->refused);
 	head(o, "sfagent_scrapes_total", "counter", "Requests for /metrics.");
 	sample(o, "sfagent_scrapes_total", NULL, NULL, NULL, NULL, m->scrapes);
 	head(o, "sfagent_uptime_seconds", "gauge",

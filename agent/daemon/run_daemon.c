@@ -39,6 +39,7 @@ static void handle(void *ctx, const struct sf_msg *req, struct sf_msg *reply)
 		log_warn(
 			"container `%s` not registered: %s; it starts untracked if its hook is fail-open (the default)",
 			req->container_id, err->msg);
+		d->refused++;
 		reply->op = SF_MSG_ERROR;
 		reply->error = xstrdup(err->msg);
 		return;

@@ -16,6 +16,7 @@
 #include "daemon.h"
 #include "json.h"
 #include "sbuf.h"
+#include "seccomp_self.h"
 #include "sink.h"
 
 #define REQUEST_MAX  8192
@@ -315,6 +316,24 @@ static void start_watch(struct watch_hub *h, struct watcher *w, yajl_val req)
 	w->state = W_WATCHING;
 }
 
+/* a network output's state: connected, backlog, connections, last error */
+static void sink_status(struct sbuf *o, struct sink *s)
+{
+	struct sink_state st;
+
+	sink_get_state(s, &st);
+	if (!st.state)
+		return;
+	sbuf_lit(o, ",\"state\":");
+	put_json_str(o, st.state);
+	sbuf_lit(o, ",\"backlog\":");
+	sbuf_u64(o, st.backlog);
+	sbuf_lit(o, ",\"connects\":");
+	sbuf_u64(o, st.connects);
+	sbuf_lit(o, ",\"last_error\":");
+	put_json_str(o, st.last_error);
+}
+
 static unsigned watching(const struct watch_hub *h)
 {
 	unsigned n = 0;
@@ -369,6 +388,7 @@ static void status(struct watch_hub *h, struct watcher *w)
 			sbuf_puts(&w->out, sink_congested(wl->sinks[i])
 						   ? "true"
 						   : "false");
+			sink_status(&w->out, wl->sinks[i]);
 			sbuf_putc(&w->out, '}');
 		}
 		sbuf_lit(&w->out, "]}");
@@ -383,6 +403,15 @@ static void status(struct watch_hub *h, struct watcher *w)
 	sbuf_u64(&w->out, h->dropped);
 	sbuf_lit(&w->out, ",\"access_rules\":");
 	sbuf_u64(&w->out, access_rules(h->acc));
+	sbuf_lit(&w->out, ",\"registrations_refused\":");
+	sbuf_u64(&w->out, h->d->refused);
+	sbuf_lit(&w->out, ",\"sandbox\":{\"seccomp_allowed\":");
+	sbuf_u64(&w->out, seccomp_self_allowed());
+	sbuf_lit(&w->out, ",\"denied\":");
+	sbuf_u64(&w->out, seccomp_self_denied());
+	sbuf_lit(&w->out, ",\"capabilities\":");
+	put_json_str(&w->out, seccomp_self_kept_caps());
+	sbuf_putc(&w->out, '}');
 	sbuf_lit(&w->out, "}\n");
 	w->state = W_CLOSING;
 }

@@ -205,6 +205,10 @@ static const struct {
 };
 #define NKEPT (sizeof(kept_caps) / sizeof(kept_caps[0]))
 
+/* what status shows: set once the sandbox is in force */
+static char kept_names[256];
+static unsigned allowed_installed;
+
 #define DENIED_MAX 1024
 static unsigned long denied_count[DENIED_MAX];
 static unsigned long denied_reported[DENIED_MAX];
@@ -278,6 +282,7 @@ static int drop_caps(struct sf_error **err)
 					      kept_caps[i].name);
 	}
 	log_info("sandbox: capabilities kept:%s", kept[0] ? kept : " none");
+	snprintf(kept_names, sizeof(kept_names), "%s", kept[0] ? kept + 1 : "");
 	return 0;
 }
 
@@ -315,10 +320,12 @@ static int install_filter(struct sf_error **err)
 			err, errno,
 			"sandbox: install the seccomp filter: %s (run with --no-sandbox to go without)",
 			strerror(errno));
-	else
+	else {
+		allowed_installed = sizeof(allowed) / sizeof(allowed[0]);
 		log_info(
 			"sandbox: seccomp allow-list of %zu syscalls installed, others fail with EPERM and are logged",
 			sizeof(allowed) / sizeof(allowed[0]));
+	}
 out:
 	seccomp_release(ctx);
 	return rc;
@@ -381,4 +388,14 @@ void seccomp_self_list(FILE *f)
 {
 	for (size_t i = 0; i < sizeof(allowed) / sizeof(allowed[0]); i++)
 		fprintf(f, "%s\n", allowed[i]);
+}
+
+unsigned seccomp_self_allowed(void)
+{
+	return allowed_installed;
+}
+
+const char *seccomp_self_kept_caps(void)
+{
+	return kept_names;
 }

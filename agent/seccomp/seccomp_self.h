@@ -22,6 +22,10 @@ int seccomp_self_sandbox(struct sf_error **err);
 void seccomp_self_report(void);
 /* --sandbox-list: the allow-list, one name a line. */
 void seccomp_self_list(FILE *f);
+/* Syscalls the installed filter allows, 0 when none is installed. */
+unsigned seccomp_self_allowed(void);
+/* "CAP_SYS_ADMIN CAP_BPF ...": kept by the sandbox ("" without it). */
+const char *seccomp_self_kept_caps(void);
 /* Total denied calls so far. */
 unsigned long seccomp_self_denied(void);
 /* Test-only (--sandbox-selftest): makes one call the filter denies and

@@ -12,10 +12,19 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "util.h"
 
 struct sink;
+
+/* A sink's state for status and metrics. */
+struct sink_state {
+	const char *state; /* "up", "connecting", "down"; NULL: no such idea */
+	uint64_t backlog; /* records queued, not yet delivered */
+	uint64_t connects; /* connections made */
+	char last_error[160]; /* the last reason it went down, or "" */
+};
 
 struct sink_ops {
 	const char *name;
@@ -43,6 +52,8 @@ struct sink_ops {
 	 * full): the stream then waits to report the loss, so one
 	 * stream.missed covers an outage rather than one every check. */
 	bool (*congested)(struct sink *s);
+	/* Optional (network sinks): what sfagent status and /metrics show. */
+	void (*state)(struct sink *s, struct sink_state *st);
 };
 
 struct sink {
@@ -94,6 +105,13 @@ static inline int sink_write_control(struct sink *s, const char *buf,
 static inline bool sink_congested(struct sink *s)
 {
 	return s->ops->congested ? s->ops->congested(s) : false;
+}
+
+static inline void sink_get_state(struct sink *s, struct sink_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (s->ops->state)
+		s->ops->state(s, st);
 }
 
 static inline int sink_reopen(struct sink *s, struct sf_error **err)

@@ -38,6 +38,7 @@ static void wait_until(struct sink_net *n, uint64_t deadline_ns)
 static void set_up(struct sink_net *n)
 {
 	n->state = SINK_NET_UP;
+	n->connects++;
 	n->gen++;
 	n->inflight = 0;
 	n->backoff = BACKOFF_MIN_NS;
@@ -65,8 +66,10 @@ static void set_down(struct sink_net *n, const char *why)
 		log_warn(
 			"%s: %s; retrying with backoff, keeping up to %llu records",
 			n->base.desc, why, (unsigned long long)n->q.max_rec);
-	if (why)
+	if (why) {
 		n->failing = true;
+		snprintf(n->last_error, sizeof(n->last_error), "%s", why);
+	}
 	n->state = SINK_NET_DOWN;
 	n->gen++;
 	n->inflight = 0;
@@ -513,6 +516,20 @@ static void net_close(struct sink *s)
 	free(n);
 }
 
+static void net_state(struct sink *s, struct sink_state *st)
+{
+	struct sink_net *n = (struct sink_net *)s;
+
+	pthread_mutex_lock(&n->q.mu);
+	st->state = n->state == SINK_NET_UP	      ? "up"
+		    : n->state == SINK_NET_CONNECTING ? "connecting"
+						      : "down";
+	st->backlog = n->q.nrec;
+	st->connects = n->connects;
+	snprintf(st->last_error, sizeof(st->last_error), "%s", n->last_error);
+	pthread_mutex_unlock(&n->q.mu);
+}
+
 static const struct sink_ops net_sink_ops = {
 	.name = "net",
 	.write = net_write,
@@ -521,6 +538,7 @@ static const struct sink_ops net_sink_ops = {
 	.close = net_close,
 	.drain = net_drain,
 	.congested = net_congested,
+	.state = net_state,
 };
 
 int sink_net_read_secret(const char *file, const char *option, const char *env,

@@ -102,6 +102,8 @@ struct sink_net {
 	uint64_t spool_max;
 	bool spool_dir_given;
 	struct sbuf verdict; /* per record of a write: spooled or not */
+	uint64_t connects; /* connections made (status, metrics) */
+	char last_error[160]; /* the last reason it went down */
 };
 
 struct sf_options;

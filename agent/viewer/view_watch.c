@@ -245,6 +245,20 @@ static void print_status(yajl_val st)
 	       YAJL_GET_INTEGER(json_get(st, "watchers")),
 	       YAJL_GET_INTEGER(json_get(st, "watch_dropped")),
 	       YAJL_GET_INTEGER(json_get(st, "access_rules")));
+	{
+		yajl_val sb = json_get(st, "sandbox");
+
+		printf("registrations refused: %lld; sandbox: ",
+		       YAJL_GET_INTEGER(json_get(st, "registrations_refused")));
+		if (YAJL_GET_INTEGER(json_get(sb, "seccomp_allowed")))
+			printf("seccomp allow-list of %lld syscalls (%lld calls denied), capabilities %s\n",
+			       YAJL_GET_INTEGER(
+				       json_get(sb, "seccomp_allowed")),
+			       YAJL_GET_INTEGER(json_get(sb, "denied")),
+			       json_get_str(sb, "capabilities") ?: "?");
+		else
+			printf("off (--no-sandbox)\n");
+	}
 	printf("%-20s %-14s %-30s %10s %8s %8s  %s\n", "WORKLOAD", "CONTAINER",
 	       "SINCE", "EVENTS", "MISSED", "FILTERED", "OUTPUTS");
 	for (size_t i = 0; YAJL_IS_ARRAY(streams) && i < streams->u.array.len;
@@ -274,11 +288,25 @@ static void print_status(yajl_val st)
 
 			printf(" [");
 			view_text_put(stdout, json_get_str(o, "output") ?: "?");
-			printf(", dropped %lld%s]",
+			printf(", dropped %lld%s",
 			       YAJL_GET_INTEGER(json_get(o, "dropped")),
 			       YAJL_IS_TRUE(json_get(o, "congested"))
 				       ? ", congested"
 				       : "");
+			if (json_get_str(o, "state")) {
+				printf(", %s, backlog %lld, connects %lld",
+				       json_get_str(o, "state"),
+				       YAJL_GET_INTEGER(json_get(o, "backlog")),
+				       YAJL_GET_INTEGER(
+					       json_get(o, "connects")));
+				if (json_get_str(o, "last_error")[0]) {
+					printf(", last error: ");
+					view_text_put(
+						stdout,
+						json_get_str(o, "last_error"));
+				}
+			}
+			putchar(']');
 		}
 		putchar('\n');
 	}

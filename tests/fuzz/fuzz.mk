@@ -16,7 +16,7 @@ FUZZ_EXTRA_inject := agent/modes/run_inject.c
 # the filter needs the event names and more of the agent: what the unit
 # tests link (tests/unit.mk), so it follows their refactors
 FUZZ_EXTRA_filter = $(filter-out $(FUZZ_LIB),$(UNIT_SRCS))
-FUZZ_LIBS_filter := -lseccomp -lpaho-mqtt3as -lcurl -lpthread
+FUZZ_LIBS_filter = $(UNIT_LIBS)
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB) $$(FUZZ_EXTRA_$$*) $(wildcard lib/*.h agent/*.h agent/*/*.h)
