@@ -82,12 +82,33 @@ static ssize_t cookie_write(void *c, const char *buf, size_t n)
 
 /* ---- setting fields ---- */
 
+/*
+ * A field of record r by name.  Looking a name up hashes it; the names
+ * here are literals, so (record type, literal's address) -> index is
+ * remembered in a small direct-mapped cache and the lookup is by index.
+ */
+struct field_slot {
+	const void *iface;
+	const char *name;
+	size_t index;
+};
+
 static avro_value_t field(avro_value_t *r, const char *name)
 {
+	static __thread struct field_slot cache[512];
+	uintptr_t k = (uintptr_t)r->iface * 31 ^ (uintptr_t)name;
+	struct field_slot *c = &cache[(k ^ k >> 9) % 512];
 	avro_value_t f;
+	size_t index;
 
-	if (avro_value_get_by_name(r, name, &f, NULL))
+	if (c->iface == r->iface && c->name == name &&
+	    avro_value_get_by_index(r, c->index, &f, NULL) == 0)
+		return f;
+	if (avro_value_get_by_name(r, name, &f, &index))
 		abort(); /* the schema is ours: a missing field is a bug */
+	c->iface = r->iface;
+	c->name = name;
+	c->index = index;
 	return f;
 }
 
@@ -404,6 +425,7 @@ static void ev_open(struct sysflow_state *s, const struct decode_event *v,
 {
 	struct sysflow_flow *fl;
 	uint8_t foid[SYSFLOW_FOID_LEN];
+	size_t n;
 
 	proc_of(s, v, ts);
 	if (!v->has_ret || v->ret < 0 || !(v->has & DECODE_HAS_PATH)) {
@@ -418,8 +440,11 @@ static void ev_open(struct sysflow_state *s, const struct decode_event *v,
 	fl->op = OP_OPEN;
 	fl->open_flags = (uint32_t)v->flags;
 	memcpy(fl->foid, foid, sizeof(foid));
-	snprintf(fl->path, sizeof(fl->path), "%.*s",
-		 v->path.fault ? 0 : (int)v->path.len, v->path.s);
+	n = v->path.fault ? 0 : v->path.len;
+	if (n >= sizeof(fl->path))
+		n = sizeof(fl->path) - 1;
+	memcpy(fl->path, v->path.s, n);
+	fl->path[n] = 0;
 }
 
 static void ev_file(struct sysflow_state *s, const struct decode_event *v,

@@ -62,6 +62,16 @@ struct sysflow_file {
 	struct sysflow_file *next;
 };
 
+/* path -> FOID, remembered: OpenSSL's one-shot SHA1 costs more than the
+ * rest of a record */
+struct sysflow_foid_slot {
+	uint64_t hash;
+	char *path; /* NUL-terminated copy, NULL: empty slot */
+	size_t len;
+	uint8_t foid[SYSFLOW_FOID_LEN];
+};
+#define SYSFLOW_FOID_CACHE 1024
+
 struct sysflow_state {
 	FILE *fp; /* libavro writes here; the bytes go to *out */
 	struct sbuf *out;
@@ -76,6 +86,7 @@ struct sysflow_state {
 	struct sysflow_proc *procs[SYSFLOW_BUCKETS];
 	struct sysflow_flow *flows[SYSFLOW_BUCKETS];
 	struct sysflow_file *files[SYSFLOW_BUCKETS];
+	struct sysflow_foid_slot foids[SYSFLOW_FOID_CACHE];
 };
 
 struct sysflow_state *sysflow_state_new(const struct workload *wl,

@@ -86,6 +86,8 @@ void sysflow_state_free(struct sysflow_state *s)
 		}
 	}
 	forget_files(s);
+	for (unsigned i = 0; i < SYSFLOW_FOID_CACHE; i++)
+		free(s->foids[i].path);
 	free(s->exporter);
 	free(s->container_id);
 	free(s);
@@ -318,12 +320,28 @@ void sysflow_foid(struct sysflow_state *s, const char *path, size_t n,
 		  uint8_t foid[SYSFLOW_FOID_LEN])
 {
 	size_t cl = strlen(s->container_id);
-	unsigned char *buf = xmalloc(n + cl + 1);
+	uint64_t h = 0xcbf29ce484222325ull;
+	struct sysflow_foid_slot *c;
+	unsigned char *buf;
 
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)path[i]) * 0x100000001b3ull;
+	c = &s->foids[h % SYSFLOW_FOID_CACHE];
+	if (c->path && c->hash == h && c->len == n &&
+	    memcmp(c->path, path, n) == 0) {
+		memcpy(foid, c->foid, SYSFLOW_FOID_LEN);
+		return;
+	}
+	buf = xmalloc(n + cl + 1);
 	memcpy(buf, path, n);
 	memcpy(buf + n, s->container_id, cl);
 	SHA1(buf, n + cl, foid);
 	free(buf);
+	free(c->path);
+	c->path = xstrndup(path, n);
+	c->len = n;
+	c->hash = h;
+	memcpy(c->foid, foid, SYSFLOW_FOID_LEN);
 }
 
 bool sysflow_file_seen(struct sysflow_state *s, const uint8_t *foid)
