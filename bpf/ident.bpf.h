@@ -26,6 +26,8 @@ static __always_inline void ident_file(struct sf_ident *id, struct file *f)
 	id->mode = BPF_CORE_READ(ino, i_mode);
 	id->uid = BPF_CORE_READ(ino, i_uid.val);
 	id->gid = BPF_CORE_READ(ino, i_gid.val);
+	id->generation = BPF_CORE_READ(ino, i_generation);
+	id->pad = 0;
 	id->magic = BPF_CORE_READ(sb, s_magic);
 	id->ctime = 0;
 	/* the top bit of i_ctime_nsec is I_CTIME_QUERIED, not time */

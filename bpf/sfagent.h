@@ -154,6 +154,8 @@ struct sf_ident {
 	__u64 dev; /* its super block's dev_t: major << 20 | minor */
 	__u64 ino;
 	__u32 uid, gid; /* the inode's, as the initial namespace sees them */
+	__u32 generation; /* i_generation: tells a reused inode number */
+	__u32 pad;
 	__s64 ctime; /* ns since the epoch; 0: not known */
 	__u64 magic; /* the super block's s_magic */
 	char fs[16]; /* the file system type's name */

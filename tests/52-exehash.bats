@@ -180,9 +180,29 @@ c = [r for r in recs if r["type"] == "file.chmod" and r.get("fd") == o["fd"]]
 assert len(c) == 1 and c[0]["file_ino"] == st.st_ino and c[0]["file_mode"] == "0100640", c
 p = [r for r in recs if r["type"] == "file.open" and r.get("path") == "/proc/self/stat"]
 assert p and p[0]["file_fs"] == "proc", p
+assert o["file_generation"] == c[0]["file_generation"]
 # a failed open names no file
 bad = [r for r in recs if r["type"] == "file.open" and r["ret"] < 0]
 assert bad and not [r for r in bad if "file_ino" in r], bad[:1]
+PY
+	echo "$output"
+	assert_success
+	# cadets: the same file has the same object UUID at the open and the
+	# fchmod, although the fchmod changed its ctime
+	run "$SFAGENT" -X -w id -F cadets -o "$T/c.json" -- python3 -c "
+import os
+fd = os.open('$T/f', os.O_RDONLY)
+os.fchmod(fd, 0o600)
+os.close(fd)
+"
+	assert_success
+	run python3 - "$T/c.json" "$T/f" <<'PY'
+import json, sys
+ev = json.load(open(sys.argv[1]))
+o = [e for e in ev if e.get("upath1") == sys.argv[2] and "ret_objuuid1" in e]
+c = [e for e in ev if "aue_fchmod" in e.get("event", "") and "arg_objuuid1" in e]
+assert len(o) == 1 and len(c) == 1, (o, c)
+assert o[0]["ret_objuuid1"] == c[0]["arg_objuuid1"], (o, c)
 PY
 	echo "$output"
 	assert_success

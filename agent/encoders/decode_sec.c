@@ -1079,6 +1079,7 @@ void decode_sec_ident(struct decode_event *v, const struct sf_ident *id)
 	kv_int(v, "file_uid", id->uid);
 	kv_int(v, "file_gid", id->gid);
 	kv_int(v, "file_ctime", id->ctime);
+	kv_int(v, "file_generation", id->generation);
 	kv_rec(v, "file_fs", id->fs, sizeof(id->fs), false, false);
 }
 
