@@ -7,6 +7,7 @@
 #include <sys/epoll.h>
 #include <time.h>
 
+#include "exehash.h"
 #include "filter_event.h"
 #include "budget.h"
 #include "sink.h"
@@ -35,13 +36,35 @@ uint64_t sf_monotonic_ns(void)
 	return clock_ns(CLOCK_MONOTONIC);
 }
 
+/* Encodes a decoded event into its workload's stream. */
+static void emit_view(struct agent *a, struct workload *wl,
+		      const struct decode_event *v)
+{
+	size_t mark = wl->out.len;
+
+	wl->enc->ops->event(&wl->out, wl, ++wl->seq,
+			    v->ts_boot + a->boot_to_epoch, v);
+	wl->events++;
+	if (wl->budget)
+		budget_charge(a, wl, mark);
+	/* (a record the budget took back is not routed) */
+	if (wl->out.len > mark)
+		filter_wl_route(wl);
+	if (wl->out.len >= SF_FLUSH_BYTES ||
+	    (wl->filter && filter_wl_pending(wl) >= SF_FLUSH_BYTES))
+		stream_flush(a, wl);
+	else if (wl->out.len && !a->is_dirty[wl->slot]) {
+		a->is_dirty[wl->slot] = true;
+		a->dirty[a->ndirty++] = wl->slot;
+	}
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
 	const struct sf_hdr *h = data;
 	struct decode_event v;
 	struct workload *wl;
-	size_t mark;
 
 	if (size < sizeof(*h)) {
 		a->malformed++;
@@ -64,23 +87,37 @@ static int on_event(void *ctx, void *data, size_t size)
 	/* the stream's filter, then the outputs' (agent/filter/filter_wl.h) */
 	if (!filter_wl_pass(wl, v.type, filter_event_get, &v))
 		return 0;
-	mark = wl->out.len;
-	wl->enc->ops->event(&wl->out, wl, ++wl->seq,
-			    v.ts_boot + a->boot_to_epoch, &v);
-	wl->events++;
-	if (wl->budget)
-		budget_charge(a, wl, mark);
-	/* (a record the budget took back is not routed) */
-	if (wl->out.len > mark)
-		filter_wl_route(wl);
-	if (wl->out.len >= SF_FLUSH_BYTES ||
-	    (wl->filter && filter_wl_pending(wl) >= SF_FLUSH_BYTES))
-		stream_flush(a, wl);
-	else if (wl->out.len && !a->is_dirty[wl->slot]) {
-		a->is_dirty[wl->slot] = true;
-		a->dirty[a->ndirty++] = wl->slot;
-	}
+	/* the digest of what ran, from the cache or asked for (exehash.h) */
+	if (v.type == SF_EV_EXEC && a->exehash)
+		exehash_exec(a->exehash, wl->slot, wl->seq + 1, data, &v);
+	emit_view(a, wl, &v);
 	return 0;
+}
+
+/* A process.exe_hash record for a workload whose exec said "pending". */
+static void emit_exe_hash(void *ctx, const struct exehash_result *r)
+{
+	struct agent *a = ctx;
+	struct workload *wl = wl_table_get(&a->wl, r->w->slot);
+	struct sf_sec_event raw;
+	struct decode_event v;
+
+	if (!wl)
+		return;
+	memset(&raw, 0, sizeof(raw));
+	raw.hdr = r->w->hdr;
+	raw.hdr.type = SF_EV_EXE_HASH;
+	raw.hdr.flags &= ~(SF_F_HAS_RET | SF_F_INTERRUPTED);
+	raw.hdr.ret = 0;
+	raw.hdr.suppressed = 0;
+	/* stamped when the hash is known */
+	raw.hdr.ts_boot = sf_now_ns() - a->boot_to_epoch;
+	if (decode_event(&v, &raw, sizeof(raw)) < 0)
+		return;
+	exehash_result_view(r, &v);
+	if (!filter_wl_pass(wl, v.type, filter_event_get, &v))
+		return;
+	emit_view(a, wl, &v);
 }
 
 static uint64_t idle_detach_ns(void)
@@ -123,11 +160,15 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 		a->exporter = NULL;
 		return -1;
 	}
+	/* its worker thread before any sandbox, which covers it too */
+	a->exehash = exehash_new(o->hash_mode);
 	a->lazy_attach = o->mode == SF_MODE_DAEMON;
 	a->idle_detach_ns = idle_detach_ns();
 	if (probe_open(&a->probe, ops, &po, err) < 0 ||
 	    probe_attach(&a->probe, err) < 0) {
 		probe_close(&a->probe);
+		exehash_free(a->exehash);
+		a->exehash = NULL;
 		filter_conf_fini(&a->filters);
 		free(a->exporter);
 		a->exporter = NULL;
@@ -263,6 +304,8 @@ void agent_fini(struct agent *a)
 		close(a->epfd);
 	a->epfd = -1;
 	probe_close(&a->probe);
+	exehash_free(a->exehash);
+	a->exehash = NULL;
 	filter_conf_fini(&a->filters);
 	free(a->exporter);
 	a->exporter = NULL;
@@ -543,6 +586,18 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 {
 	struct stream_totals t = {0};
 
+	/* the hashes its execs wait for, before its end (bounded) */
+	if (a->exehash) {
+		const struct exehash_count *c = &a->exehash->count[wl->slot];
+
+		exehash_collect(a->exehash, emit_exe_hash, a, wl->slot,
+				EXEHASH_SETTLE_MS);
+		t.exe_hash = true;
+		t.exe_hashed = c->computed;
+		t.exe_hash_cached = c->cached;
+		t.exe_hash_dropped = c->dropped;
+		exehash_forget(a->exehash, wl->slot);
+	}
 	check_missed(a, wl, true);
 	if (wl->seccomp)
 		seccomp_record_end(&a->probe, wl->seccomp, wl->slot,
@@ -582,6 +637,8 @@ void agent_drain(struct agent *a)
 	bool check = now - a->last_missed_check >= MISSED_CHECK_NS;
 
 	probe_consume(&a->probe);
+	/* hashes finished since: process.exe_hash records */
+	exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (check) {
 		a->last_missed_check = now;
 		/* every slot's counters in one read, not per workload */

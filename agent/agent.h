@@ -18,6 +18,8 @@
 /* Hand a workload's batch to its sinks once it is this big. */
 #define SF_FLUSH_BYTES (256u << 10)
 
+struct exehash;
+
 struct agent {
 	const struct sf_options *opt;
 	struct probe probe;
@@ -27,6 +29,7 @@ struct agent {
 	const char *mode;
 	uint64_t orphans; /* events for slots no longer in the table */
 	uint64_t malformed; /* records decode_event() refused */
+	struct exehash *exehash; /* --hash, NULL: none (exehash.h) */
 	uint64_t last_missed_check;
 	uint64_t started_ns; /* monotonic, at agent_init */
 	struct filter_conf filters; /* --filter, --file-filter ... */

@@ -11,6 +11,7 @@
 #include "budget.h"
 #include "cli.h"
 #include "encode.h"
+#include "exehash.h"
 #include "filter.h"
 
 #define OFF(field) offsetof(struct sf_options, field)
@@ -23,6 +24,23 @@ static int opt_format(struct sf_options *o, const struct sf_opt *d,
 		return sf_usage(err, "unknown format `%s`: choose one of %s",
 				arg, encoder_names());
 	o->format = arg;
+	return 0;
+}
+
+/* --hash none|exec (open: not yet) */
+static int opt_hash(struct sf_options *o, const struct sf_opt *d,
+		    const char *arg, struct sf_error **err)
+{
+	if (!strcmp(arg, "exec"))
+		o->hash_mode = EXEHASH_EXEC;
+	else if (!strcmp(arg, "none"))
+		o->hash_mode = EXEHASH_NONE;
+	else if (!strcmp(arg, "open"))
+		return sf_usage(
+			err,
+			"--hash open is not implemented yet: use --hash exec (binaries run) or --hash none");
+	else
+		return sf_usage(err, "bad --hash `%s`: want none or exec", arg);
 	return 0;
 }
 
@@ -241,6 +259,13 @@ const struct sf_opt cli_opts[] = {
 		 "\n(default " SF_FORMAT_DEFAULT ")",
 	 .modes = SF_MB_STREAM,
 	 .complete = SF_FORMAT_NAMES(" ")},
+	{.name = "hash",
+	 .kind = SF_OPT_FUNC,
+	 .parse = opt_hash,
+	 .arg = "none|exec",
+	 .help = "sha256 of each binary run (process.exec):\nexec (default) or none (docs/events.md)",
+	 .modes = SF_MB_STREAM,
+	 .complete = "none exec"},
 	{.name = "exporter-id",
 	 .letter = 'e',
 	 .kind = SF_OPT_STR,

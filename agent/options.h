@@ -92,6 +92,7 @@ struct sf_options {
 	/* seccomp (agent/seccomp/) */
 	const char *seccomp_profile; /* -X/-w --seccomp-profile FILE */
 	const char *seccomp_dir; /* --seccomp-dir: base profiles (-D) */
+	int hash_mode; /* --hash: enum exehash_mode, default exec */
 	bool no_sandbox; /* --no-sandbox: -D without its own seccomp filter */
 	bool sandbox_selftest; /* --sandbox-selftest (tests only) */
 	bool sandbox_list; /* --sandbox-list */

@@ -699,6 +699,27 @@ static void bpf_seccomp_stop(struct probe *p, uint32_t slot,
 		}
 }
 
+static void bpf_prog_stats(struct probe *p,
+			   void (*fn)(void *ctx, const char *name,
+				      uint64_t run_ns, uint64_t runs),
+			   void *ctx)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, bpf_of(p)->skel->obj)
+	{
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		memset(&info, 0, sizeof(info));
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+			continue;
+		fn(ctx, bpf_program__name(prog), info.run_time_ns,
+		   info.run_cnt);
+	}
+}
+
 const struct probe_ops probe_bpf_ops = {
 	.name = "bpf",
 	.open = bpf_open,
@@ -718,4 +739,5 @@ const struct probe_ops probe_bpf_ops = {
 	.snapshot = bpf_snapshot,
 	.seccomp_start = bpf_seccomp_start,
 	.seccomp_stop = bpf_seccomp_stop,
+	.prog_stats = bpf_prog_stats,
 };

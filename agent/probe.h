@@ -82,6 +82,12 @@ struct probe_ops {
 			     struct sf_error **err);
 	void (*seccomp_stop)(struct probe *p, uint32_t slot,
 			     struct sf_seccomp_bits *out);
+	/* Optional.  Each program's run time and count as the kernel keeps
+	 * them (zero unless kernel.bpf_stats_enabled is 1): /metrics. */
+	void (*prog_stats)(struct probe *p,
+			   void (*fn)(void *ctx, const char *name,
+				      uint64_t run_ns, uint64_t runs),
+			   void *ctx);
 };
 
 struct probe {

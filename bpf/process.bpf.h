@@ -181,8 +181,10 @@ static __always_inline void exe_info(struct sf_exec_event *e,
 	if (bpf_core_field_exists(ino->i_mtime_sec)) {
 		e->exe_mtime = BPF_CORE_READ(ino, i_mtime_sec) * 1000000000ll +
 			       BPF_CORE_READ(ino, i_mtime_nsec);
+		/* multigrain timestamps: the top bit of i_ctime_nsec says
+		 * "queried" (I_CTIME_QUERIED), it is not part of the time */
 		e->exe_ctime = BPF_CORE_READ(ino, i_ctime_sec) * 1000000000ll +
-			       BPF_CORE_READ(ino, i_ctime_nsec);
+			       (BPF_CORE_READ(ino, i_ctime_nsec) & ~(1u << 31));
 	} else {
 		struct inode___ts *o = (void *)ino;
 

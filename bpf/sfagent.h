@@ -88,6 +88,9 @@ enum sf_event_type {
 	SF_EV_KEY_ADD,
 	SF_EV_KEY_REQUEST,
 	SF_EV_KEY_CTL,
+	/* made by the agent, never by the kernel side: a binary's digest
+	 * computed after its process.exec was written (agent/exehash.h) */
+	SF_EV_EXE_HASH,
 	SF_EV_MAX,
 };
 

@@ -223,6 +223,17 @@ watch_bg() {
 	curl -sf "http://127.0.0.1:$port/metrics" >"$HT/metrics.txt"
 	grep -q "^sfagent_events_total{workload=\"wa-metrics\",container=\"sw-m\"} $n\$" "$HT/metrics.txt"
 	promtool check metrics <"$HT/metrics.txt"
+	# the programs' own cost, while the kernel counts it
+	run grep -c '^sfagent_bpf_runs_total' "$HT/metrics.txt"
+	[ "$(cat /proc/sys/kernel/bpf_stats_enabled)" = 1 ] || assert_output 0
+	old=$(cat /proc/sys/kernel/bpf_stats_enabled)
+	echo 1 >/proc/sys/kernel/bpf_stats_enabled
+	run_container sw-m2 "$HT/bm"
+	curl -sf "http://127.0.0.1:$port/metrics" >"$HT/metrics2.txt"
+	echo "$old" >/proc/sys/kernel/bpf_stats_enabled
+	grep -Eq '^sfagent_bpf_runs_total\{program="sf_exec"\} [1-9]' "$HT/metrics2.txt"
+	grep -Eq '^sfagent_bpf_run_seconds_total\{program="sf_exec"\} 0\.[0-9]*[1-9]' "$HT/metrics2.txt"
+	promtool check metrics <"$HT/metrics2.txt"
 	# a real Prometheus on loopback
 	pport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 	cat >"$HT/prom.yml" <<-EOF

@@ -54,7 +54,7 @@ def parse_rules(text):
         if len(types) != len(keys) or any(t not in TYPES for t in types):
             sys.exit("schema_check: bad type column `%s` in: %s" % (c[1], line))
         records = [r.strip() for r in c[2].split(",")]
-        m = re.match(r"(always|unless|with)\b\s*(?:`([a-z_]+)`)?", c[3])
+        m = re.match(r"(always|unless|with)\b\s*(?:`([a-z0-9_]+)`)?", c[3])
         kind, other = (m.group(1), m.group(2)) if m else ("optional", None)
         for k, t in zip(keys, types):
             rules.append({"key": k, "type": t, "records": records, "kind": kind, "other": other})

@@ -5,7 +5,7 @@ UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE \
 	-DSF_VERSION='"$(VERSION)"' $(SF_INCLUDES) -Itests/unit
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
-UNIT_SRCS := agent/agent.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
+UNIT_SRCS := agent/agent.c agent/exehash.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
 	agent/sinks/sink_http.c agent/sinks/sink_nats.c agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c \
 	$(wildcard agent/encoders/*.c) agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
 	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_topic.c agent/modes/bundle.c \

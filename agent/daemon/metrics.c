@@ -180,6 +180,59 @@ static void expire(struct metrics *m)
 	m->nended = k;
 }
 
+struct prog_ctx {
+	struct sbuf *o;
+	bool ns; /* run time, else count */
+};
+
+static void prog_sample(void *ctx, const char *name, uint64_t run_ns,
+			uint64_t runs)
+{
+	struct prog_ctx *c = ctx;
+
+	sbuf_puts(c->o, c->ns ? "sfagent_bpf_run_seconds_total{"
+			      : "sfagent_bpf_runs_total{");
+	label(c->o, "program", name, true);
+	sbuf_lit(c->o, "} ");
+	if (c->ns) {
+		char v[32];
+
+		snprintf(v, sizeof(v), "%.9f", run_ns / 1e9);
+		sbuf_puts(c->o, v);
+	} else {
+		sbuf_u64(c->o, runs);
+	}
+	sbuf_putc(c->o, '\n');
+}
+
+/* the kernel counts program runs only while kernel.bpf_stats_enabled is 1
+ * (it costs every run two clock reads): the series are there only then */
+static void render_progs(struct metrics *m, struct sbuf *o)
+{
+	struct probe *p = &m->d->a->probe;
+	struct prog_ctx c = {.o = o};
+	char buf[4] = "";
+	FILE *f;
+
+	if (!p->ops || !p->ops->prog_stats)
+		return;
+	f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+	if (!f)
+		return;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	if (buf[0] != '1')
+		return;
+	head(o, "sfagent_bpf_runs_total", "counter",
+	     "Runs of each BPF program (kernel.bpf_stats_enabled).");
+	p->ops->prog_stats(p, prog_sample, &c);
+	head(o, "sfagent_bpf_run_seconds_total", "counter",
+	     "Time spent in each BPF program (kernel.bpf_stats_enabled).");
+	c.ns = true;
+	p->ops->prog_stats(p, prog_sample, &c);
+}
+
 void metrics_render(struct metrics *m, struct sbuf *o)
 {
 	struct agent *a = m->d->a;
@@ -221,6 +274,7 @@ void metrics_render(struct metrics *m, struct sbuf *o)
 	     "Registrations the agent refused: a fail-open hook then starts the container untracked.");
 	sample(o, "sfagent_registrations_refused_total", NULL, NULL, NULL, NULL,
 	       m->d->refused);
+	render_progs(m, o);
 	head(o, "sfagent_scrapes_total", "counter", "Requests for /metrics.");
 	sample(o, "sfagent_scrapes_total", NULL, NULL, NULL, NULL, m->scrapes);
 	head(o, "sfagent_uptime_seconds", "gauge",

@@ -164,7 +164,8 @@ enum decode_class {
 	X(USERFAULTFD, "process.userfaultfd", SEC, sec_event, sec)          \
 	X(KEY_ADD, "key.add", SEC, sec_event, sec)                          \
 	X(KEY_REQUEST, "key.request", SEC, sec_event, sec)                  \
-	X(KEY_CTL, "key.ctl", SEC, sec_event, sec)
+	X(KEY_CTL, "key.ctl", SEC, sec_event, sec)                          \
+	X(EXE_HASH, "process.exe_hash", SEC, sec_event, sec)
 /* clang-format on */
 
 /* A format's table of writers, indexed by type: {DECODE_EVENTS(...)} */

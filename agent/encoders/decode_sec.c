@@ -965,6 +965,8 @@ void decode_sec(struct decode_event *v, const void *raw)
 		break;
 	case SF_EV_URING_OP:
 		break; /* the opcode is in the header part */
+	case SF_EV_EXE_HASH:
+		break; /* made by the agent, fields added by agent/exehash.c */
 	default:
 		dec_keys(v, e);
 		break;
@@ -1027,6 +1029,33 @@ void decode_sec_exec(struct decode_event *v, const void *raw)
 	kv_int(v, "exe_mtime", e->exe_mtime);
 	kv_int(v, "exe_ctime", e->exe_ctime);
 	kv_kpath(v, "cwd", &e->cwd);
+}
+
+/* Fields the agent adds after decoding (agent/exehash.c: the digest). */
+void decode_sec_add_int(struct decode_event *v, const char *key, int64_t i)
+{
+	kv_int(v, key, i);
+}
+
+void decode_sec_add_str(struct decode_event *v, const char *key, const char *s,
+			size_t len)
+{
+	char *p = x_alloc(v, len + 1);
+
+	if (!p)
+		return;
+	memcpy(p, s, len);
+	p[len] = 0;
+	kv_strn(v, key, p, len, false);
+}
+
+const struct decode_kv *decode_sec_find(const struct decode_event *v,
+					const char *key)
+{
+	for (unsigned i = 0; i < v->x.n; i++)
+		if (!strcmp(v->x.kv[i].key, key))
+			return &v->x.kv[i];
+	return NULL;
 }
 
 void decode_sec_fork(struct decode_event *v, const void *raw)

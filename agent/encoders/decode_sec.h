@@ -54,6 +54,14 @@ void decode_sec_fork(struct decode_event *v, const void *raw);
 /* via, opcode, suppressed: the header additions every type may carry */
 void decode_sec_hdr(struct decode_event *v, const void *raw);
 
+/* Fields the agent adds after decoding (the string is copied into the
+ * view); the first field named key, or NULL. */
+void decode_sec_add_int(struct decode_event *v, const char *key, int64_t i);
+void decode_sec_add_str(struct decode_event *v, const char *key, const char *s,
+			size_t len);
+const struct decode_kv *decode_sec_find(const struct decode_event *v,
+					const char *key);
+
 /* "IORING_OP_OPENAT", or NULL */
 const char *decode_uring_op_name(unsigned op);
 

@@ -55,6 +55,9 @@ struct stream_totals {
 	unsigned seccomp_syscalls, seccomp_blocked;
 	bool seccomp_partial;
 	const char *seccomp_error;
+	/* binary digests (agent/exehash.h), when --hash is not none */
+	bool exe_hash;
+	uint64_t exe_hashed, exe_hash_cached, exe_hash_dropped;
 };
 
 /* Writes the type-specific part of an event. */

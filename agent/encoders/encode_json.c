@@ -418,6 +418,16 @@ static void json_stream_end(struct sbuf *o, const struct workload *wl,
 	sbuf_key(o, "missed_quota");
 	sbuf_u64(o, t->missed_quota);
 	json_seccomp_totals(o, t);
+	if (t->exe_hash) {
+		sbuf_key(o, "exe_hash");
+		sbuf_lit(o, "{\"computed\":");
+		sbuf_u64(o, t->exe_hashed);
+		sbuf_lit(o, ",\"cached\":");
+		sbuf_u64(o, t->exe_hash_cached);
+		sbuf_lit(o, ",\"dropped\":");
+		sbuf_u64(o, t->exe_hash_dropped);
+		sbuf_putc(o, '}');
+	}
 	sbuf_lit(o, "}\n");
 }
 

@@ -230,9 +230,17 @@ static void body_truncate(struct sbuf *o, const struct decode_event *v)
 static void body_exec(struct sbuf *o, const struct decode_event *v)
 {
 	/* TSEM's bprm has a file: a fault reads as "" */
+	const struct decode_kv *digest = decode_sec_find(v, "exe_sha256");
+
 	sbuf_lit(o, "\"file\":{\"path\":{\"pathname\":");
 	sbuf_json_str(o, v->path.s, v->path.len);
-	sbuf_lit(o, "}},\"argv\":");
+	sbuf_putc(o, '}');
+	/* TSEM's digest of the file (agent/exehash.h) */
+	if (digest) {
+		sbuf_lit(o, ",\"digest\":");
+		sbuf_json_str(o, digest->s, digest->len);
+	}
+	sbuf_lit(o, "},\"argv\":");
 	encode_util_argv(o, v, true);
 }
 

@@ -1,0 +1,468 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "exehash.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+
+static uint64_t stat_ns(const struct timespec *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000ull + (uint64_t)t->tv_nsec;
+}
+
+/* What fstat says, in the kernel side's terms (bpf/process.bpf.h). */
+static void stat_id(const struct stat *st, struct exehash_id *id)
+{
+	id->dev = ((uint64_t)major(st->st_dev) << 20) | minor(st->st_dev);
+	id->ino = st->st_ino;
+	id->mtime = (int64_t)stat_ns(&st->st_mtim);
+	id->ctime = (int64_t)stat_ns(&st->st_ctim);
+}
+
+static bool id_eq(const struct exehash_id *a, const struct exehash_id *b)
+{
+	return a->dev == b->dev && a->ino == b->ino && a->mtime == b->mtime &&
+	       a->ctime == b->ctime;
+}
+
+static struct exehash_entry *cache_slot(struct exehash *h,
+					const struct exehash_id *id)
+{
+	uint64_t k = id->ino * 0x9e3779b97f4a7c15ull ^ id->dev ^
+		     (uint64_t)id->ctime * 0xff51afd7ed558ccdull;
+
+	return &h->cache[(k >> 17) % EXEHASH_CACHE];
+}
+
+/* sha256 of fd (size bytes expected); NULL, or the exe_hash_state */
+static const char *hash_fd(struct exehash *h, int fd, uint64_t size,
+			   char hex[65])
+{
+	static const char digits[] = "0123456789abcdef";
+	unsigned char md[EVP_MAX_MD_SIZE], buf[1 << 16];
+	unsigned mdlen = 0;
+	uint64_t total = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	const char *fail = NULL;
+	ssize_t n;
+
+	if (!ctx || !EVP_DigestInit_ex(ctx, h->md, NULL)) {
+		EVP_MD_CTX_free(ctx);
+		return "unreadable";
+	}
+	while ((n = pread(fd, buf, sizeof(buf), (off_t)total)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 || total + (uint64_t)n > EXEHASH_MAX_BYTES) {
+			fail = n < 0 ? "unreadable" : "too_large";
+			break;
+		}
+		EVP_DigestUpdate(ctx, buf, (size_t)n);
+		total += (uint64_t)n;
+	}
+	if (!fail && !EVP_DigestFinal_ex(ctx, md, &mdlen))
+		fail = "unreadable";
+	EVP_MD_CTX_free(ctx);
+	/* it cannot be written while it runs (ETXTBSY), but it may have been
+	 * truncated or chmod'ed: the worker checks the identity again */
+	if (!fail && total != size)
+		fail = "changed";
+	for (unsigned i = 0; !fail && i < mdlen && i < 32; i++) {
+		hex[2 * i] = digits[md[i] >> 4];
+		hex[2 * i + 1] = digits[md[i] & 15];
+	}
+	hex[64] = 0;
+	return fail;
+}
+
+static void *worker(void *arg)
+{
+	struct exehash *h = arg;
+
+	pthread_mutex_lock(&h->mu);
+	for (;;) {
+		struct exehash_job *j = NULL;
+		struct exehash_id after;
+		struct stat st;
+		const char *fail;
+		char hex[65];
+
+		for (unsigned i = 0; i < EXEHASH_JOBS && !j; i++)
+			if (h->jobs[i].used && h->jobs[i].queued)
+				j = &h->jobs[i];
+		if (!j) {
+			if (h->stop)
+				break;
+			pthread_cond_wait(&h->work, &h->mu);
+			continue;
+		}
+		j->queued = false;
+		pthread_mutex_unlock(&h->mu);
+		fail = hash_fd(h, j->fd, j->size, hex);
+		if (!fail) {
+			if (fstat(j->fd, &st) < 0)
+				fail = "unreadable";
+			stat_id(&st, &after);
+			if (!fail &&
+			    (after.dev != j->id.dev || after.ino != j->id.ino ||
+			     (j->strict && !id_eq(&after, &j->id)) ||
+			     (uint64_t)st.st_size != j->size))
+				fail = "changed";
+		}
+		close(j->fd);
+		pthread_mutex_lock(&h->mu);
+		j->fd = -1;
+		j->fail = fail;
+		if (!fail)
+			memcpy(j->hex, hex, sizeof(hex));
+		j->done = true;
+		pthread_cond_broadcast(&h->done);
+	}
+	pthread_mutex_unlock(&h->mu);
+	return NULL;
+}
+
+struct exehash *exehash_new(enum exehash_mode mode)
+{
+	sigset_t all, old;
+	struct exehash *h;
+	int rc;
+
+	if (mode == EXEHASH_NONE)
+		return NULL;
+	h = xmalloc(sizeof(*h));
+	memset(h, 0, sizeof(*h));
+	/* fetched now: OpenSSL reads its configuration on first use, which is
+	 * before the daemon's sandbox */
+	h->md = EVP_sha256();
+	pthread_mutex_init(&h->mu, NULL);
+	pthread_cond_init(&h->work, NULL);
+	pthread_cond_init(&h->done, NULL);
+	for (unsigned i = 0; i < EXEHASH_JOBS; i++)
+		h->jobs[i].fd = -1;
+	/* no signal for the worker: the main thread's signalfd (SIGCHLD of
+	 * -X's program, SIGTERM) must get them all, also when the thread is
+	 * made before they are blocked */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&h->thread, NULL, worker, h);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc) {
+		log_error("exe hash: no worker thread: %s", strerror(rc));
+		free(h);
+		return NULL;
+	}
+	return h;
+}
+
+void exehash_free(struct exehash *h)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->mu);
+	h->stop = true;
+	/* queued, not started: not hashed */
+	for (unsigned i = 0; i < EXEHASH_JOBS; i++)
+		h->jobs[i].queued = false;
+	pthread_cond_broadcast(&h->work);
+	pthread_mutex_unlock(&h->mu);
+	pthread_join(h->thread, NULL);
+	for (unsigned i = 0; i < EXEHASH_JOBS; i++)
+		if (h->jobs[i].fd >= 0)
+			close(h->jobs[i].fd);
+	log_info(
+		"exe hash: %llu binaries hashed, %llu execs from the cache, %llu without a hash for lack of room, %llu failed",
+		(unsigned long long)h->computed, (unsigned long long)h->cached,
+		(unsigned long long)h->dropped, (unsigned long long)h->failed);
+	pthread_cond_destroy(&h->work);
+	pthread_cond_destroy(&h->done);
+	pthread_mutex_destroy(&h->mu);
+	free(h);
+}
+
+static void add_hex(struct decode_event *v, const char *hex)
+{
+	decode_sec_add_str(v, "exe_sha256", hex, 64);
+}
+
+static void add_state(struct decode_event *v, const char *state)
+{
+	decode_sec_add_str(v, "exe_hash_state", state, strlen(state));
+}
+
+/* exec waits for job j: false when there is no room */
+static bool job_wait(struct exehash_job *j, uint32_t slot, uint64_t seq,
+		     const struct sf_hdr *hdr)
+{
+	for (unsigned i = 0; i < j->nwaiters; i++) {
+		if (j->w[i].slot == slot) {
+			j->w[i].execs++;
+			return true;
+		}
+	}
+	if (j->nwaiters == EXEHASH_WAITERS)
+		return false;
+	j->w[j->nwaiters++] = (struct exehash_waiter){
+		.slot = slot, .execs = 1, .exec_seq = seq, .hdr = *hdr};
+	return true;
+}
+
+/* Opens what runs in pid and checks it is what the kernel said: the fd,
+ * or -1 with *state set. */
+static int open_exe(const struct sf_exec_event *e, const struct exehash_id *id,
+		    const struct decode_event *v, uint64_t *size,
+		    const char **state, bool *strict)
+{
+	const struct decode_kv *path = decode_sec_find(v, "exe");
+	bool by_path = false;
+	char proc[32];
+	struct exehash_id now;
+	struct stat st;
+	int fd;
+
+	snprintf(proc, sizeof(proc), "/proc/%u/exe", e->hdr.pid);
+	/* While the process runs the image, the file cannot be written
+	 * (ETXTBSY): through /proc/PID/exe the same inode has the bytes that
+	 * ran, whatever was done to its name or metadata since. */
+	fd = open(proc, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* gone already (a short-lived process): the image's path, which is
+	 * only used when it is the very inode the kernel reported, unchanged
+	 * (in a container the path is the container's, seldom found here) */
+	if (fd < 0 && (errno == ENOENT || errno == ESRCH) && path && path->s &&
+	    !path->truncated && !(e->exe_flags & SF_EXE_DELETED)) {
+		by_path = true;
+		fd = open(path->s, O_RDONLY | O_CLOEXEC | O_NOCTTY |
+					   O_NOFOLLOW | O_NONBLOCK);
+	}
+	if (fd < 0) {
+		*state = errno == ENOENT || errno == ESRCH || errno == ELOOP
+				 ? "exited"
+				 : "unreadable";
+		return -1;
+	}
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		*state = "unreadable";
+		return -1;
+	}
+	stat_id(&st, &now);
+	*strict = by_path;
+	if (now.dev != id->dev || now.ino != id->ino || !S_ISREG(st.st_mode))
+		*state = "exited"; /* it runs another image now (or the pid
+				    * was reused), or the path leads elsewhere */
+	else if (by_path && !id_eq(&now, id))
+		*state = "changed"; /* no longer running: it may have been
+				     * written since the exec */
+	else if ((uint64_t)st.st_size > EXEHASH_MAX_BYTES)
+		*state = "too_large";
+	else
+		*state = NULL;
+	if (*state) {
+		close(fd);
+		return -1;
+	}
+	*size = (uint64_t)st.st_size;
+	return fd;
+}
+
+/* a finished job's result into the cache (under the mutex) */
+static void job_settle(struct exehash *h, struct exehash_job *j)
+{
+	struct exehash_entry *c = cache_slot(h, &j->id);
+
+	if (!c->used || c->job != j - h->jobs || !id_eq(&c->id, &j->id))
+		return;
+	if (j->fail) {
+		c->used = false;
+		h->failed++;
+		return;
+	}
+	c->job = -1;
+	memcpy(c->hex, j->hex, sizeof(c->hex));
+}
+
+void exehash_exec(struct exehash *h, uint32_t slot, uint64_t seq,
+		  const struct sf_exec_event *e, struct decode_event *v)
+{
+	struct exehash_id id = {.dev = e->exe_dev,
+				.ino = e->exe_ino,
+				.mtime = e->exe_mtime,
+				.ctime = e->exe_ctime};
+	struct exehash_count *cnt = &h->count[slot % SF_MAX_SLOTS];
+	struct exehash_entry *c = cache_slot(h, &id);
+	struct exehash_job *j = NULL;
+	const char *state;
+	bool strict = false;
+	uint64_t size;
+	int fd;
+
+	if ((e->hdr.flags & SF_F_HAS_RET) && e->hdr.ret < 0)
+		return; /* a failed exec ran nothing */
+	if (e->exe.flags & SF_KP_NONE)
+		return; /* no image reported */
+	pthread_mutex_lock(&h->mu);
+	if (c->used && id_eq(&c->id, &id) && c->job >= 0 &&
+	    h->jobs[c->job].done)
+		job_settle(h, &h->jobs[c->job]);
+	if (c->used && id_eq(&c->id, &id)) {
+		if (c->job < 0) {
+			pthread_mutex_unlock(&h->mu);
+			h->cached++;
+			cnt->cached++;
+			add_hex(v, c->hex);
+			return;
+		}
+		/* being hashed: told by the job's process.exe_hash */
+		if (job_wait(&h->jobs[c->job], slot, seq, &e->hdr)) {
+			pthread_mutex_unlock(&h->mu);
+			add_state(v, "pending");
+			return;
+		}
+		pthread_mutex_unlock(&h->mu);
+		h->dropped++;
+		cnt->dropped++;
+		add_state(v, "backlog");
+		return;
+	}
+	for (unsigned i = 0; i < EXEHASH_JOBS && !j; i++)
+		if (!h->jobs[i].used)
+			j = &h->jobs[i];
+	pthread_mutex_unlock(&h->mu);
+	if (!j) {
+		h->dropped++;
+		cnt->dropped++;
+		add_state(v, "backlog");
+		return;
+	}
+	/* at once: a short-lived process is gone soon */
+	fd = open_exe(e, &id, v, &size, &state, &strict);
+	if (fd < 0) {
+		add_state(v, state);
+		return;
+	}
+	pthread_mutex_lock(&h->mu);
+	*j = (struct exehash_job){.used = true,
+				  .queued = true,
+				  .strict = strict,
+				  .fd = fd,
+				  .id = id,
+				  .size = size};
+	job_wait(j, slot, seq, &e->hdr);
+	/* a binary hashed before and now gone from the cache is replaced */
+	*c = (struct exehash_entry){.id = id,
+				    .size = size,
+				    .job = (int)(j - h->jobs),
+				    .used = true};
+	pthread_cond_signal(&h->work);
+	pthread_mutex_unlock(&h->mu);
+	h->computed++;
+	cnt->computed++;
+	add_state(v, "pending");
+}
+
+static bool slot_waits(struct exehash *h, uint32_t slot)
+{
+	for (unsigned i = 0; i < EXEHASH_JOBS; i++) {
+		const struct exehash_job *j = &h->jobs[i];
+
+		if (!j->used || j->done)
+			continue;
+		for (unsigned k = 0; k < j->nwaiters; k++)
+			if (j->w[k].slot == slot)
+				return true;
+	}
+	return false;
+}
+
+void exehash_collect(struct exehash *h, exehash_emit_fn emit, void *ctx,
+		     uint32_t slot, unsigned wait_ms)
+{
+	struct exehash_job done[EXEHASH_JOBS];
+	unsigned n = 0;
+
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->mu);
+	if (wait_ms) {
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += wait_ms / 1000;
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		while (slot_waits(h, slot) &&
+		       pthread_cond_timedwait(&h->done, &h->mu, &until) == 0)
+			;
+	}
+	for (unsigned i = 0; i < EXEHASH_JOBS; i++) {
+		struct exehash_job *j = &h->jobs[i];
+
+		if (!j->used || !j->done)
+			continue;
+		job_settle(h, j);
+		done[n++] = *j;
+		j->used = false;
+	}
+	pthread_mutex_unlock(&h->mu);
+	/* outside the lock: emit() encodes into the streams */
+	for (unsigned i = 0; i < n; i++) {
+		for (unsigned k = 0; k < done[i].nwaiters; k++) {
+			struct exehash_result r = {
+				.w = &done[i].w[k],
+				.id = &done[i].id,
+				.size = done[i].size,
+				.hex = done[i].fail ? NULL : done[i].hex,
+				.fail = done[i].fail,
+			};
+
+			emit(ctx, &r);
+		}
+	}
+}
+
+void exehash_forget(struct exehash *h, uint32_t slot)
+{
+	if (!h)
+		return;
+	pthread_mutex_lock(&h->mu);
+	for (unsigned i = 0; i < EXEHASH_JOBS; i++) {
+		struct exehash_job *j = &h->jobs[i];
+
+		for (unsigned k = 0; k < j->nwaiters; k++) {
+			if (j->w[k].slot != slot)
+				continue;
+			j->w[k] = j->w[--j->nwaiters];
+			k--;
+		}
+	}
+	pthread_mutex_unlock(&h->mu);
+	memset(&h->count[slot % SF_MAX_SLOTS], 0, sizeof(h->count[0]));
+}
+
+void exehash_result_view(const struct exehash_result *r, struct decode_event *v)
+{
+	decode_sec_add_int(v, "exec_seq", (int64_t)r->w->exec_seq);
+	decode_sec_add_int(v, "execs", r->w->execs);
+	decode_sec_add_int(v, "exe_dev", (int64_t)r->id->dev);
+	decode_sec_add_int(v, "exe_ino", (int64_t)r->id->ino);
+	decode_sec_add_int(v, "exe_mtime", r->id->mtime);
+	decode_sec_add_int(v, "exe_ctime", r->id->ctime);
+	decode_sec_add_int(v, "exe_size", (int64_t)r->size);
+	if (r->hex)
+		add_hex(v, r->hex);
+	else
+		add_state(v, r->fail);
+}

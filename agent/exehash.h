@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Binary digests of what process.exec ran (issue 12, docs/events.md).
+ *
+ * The consumer thread calls exehash_exec() for each exec it encodes.  A
+ * binary already hashed (cache by the kernel's identity of the image:
+ * dev, ino, mtime, ctime; the size is checked when hashing) gives its
+ * exe_sha256 at once.  Otherwise the consumer opens /proc/PID/exe (which
+ * reaches memfds, deleted files and other mount namespaces; the image's
+ * path when the process is gone), checks with fstat that it is the inode
+ * the kernel reported, and hands the fd to one
+ * worker thread that hashes it (sha256, OpenSSL libcrypto): the exec record
+ * is never held back, it says exe_hash_state "pending", and once the hash
+ * is done exehash_collect() gives a process.exe_hash record to every
+ * workload that waited for it.  The queue is bounded (EXEHASH_JOBS); an
+ * exec that finds it full says "backlog" and is counted, the consumer never
+ * waits for the worker except at a stream's end (EXEHASH_SETTLE_MS).
+ *
+ * The cache and the waiters are the consumer's; the worker only sees jobs,
+ * under the mutex.
+ */
+#ifndef SF_EXEHASH_H
+#define SF_EXEHASH_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "decode.h"
+#include "sfagent.h"
+
+/* --hash */
+enum exehash_mode {
+	EXEHASH_EXEC = 0, /* default: the image of every exec */
+	EXEHASH_NONE,
+};
+
+#define EXEHASH_MAX_BYTES (256ull << 20) /* larger: too_large */
+#define EXEHASH_JOBS	  64 /* hashes queued or running; more: backlog */
+#define EXEHASH_WAITERS	  8 /* workloads waiting for one hash */
+#define EXEHASH_CACHE	  4096 /* binaries remembered (direct-mapped) */
+#define EXEHASH_SETTLE_MS 1000 /* a stream's end waits for its hashes */
+
+struct exehash_id {
+	uint64_t dev; /* the kernel's dev_t: major << 20 | minor */
+	uint64_t ino;
+	int64_t mtime, ctime; /* ns since the epoch */
+};
+
+struct exehash_waiter {
+	uint32_t slot;
+	uint32_t execs; /* of this workload waiting */
+	uint64_t exec_seq; /* the first one's seq */
+	struct sf_hdr hdr; /* the first one's header: pid, comm, cgroup */
+};
+
+struct exehash_job {
+	bool used, queued, done;
+	bool strict; /* opened by its path: mtime and ctime must match too */
+	int fd;
+	struct exehash_id id;
+	uint64_t size;
+	const char *fail; /* done: NULL, or the exe_hash_state */
+	char hex[65];
+	unsigned nwaiters;
+	struct exehash_waiter w[EXEHASH_WAITERS];
+};
+
+struct exehash_entry {
+	struct exehash_id id;
+	uint64_t size;
+	int job; /* pending: its job; -1: hashed */
+	bool used;
+	char hex[65];
+};
+
+/* per stream, for stream.end */
+struct exehash_count {
+	uint64_t computed; /* hashes this stream's execs started */
+	uint64_t cached; /* execs the cache answered */
+	uint64_t dropped; /* execs with no hash for lack of room (backlog) */
+};
+
+struct exehash {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done;
+	bool stop;
+	struct exehash_job jobs[EXEHASH_JOBS];
+	struct exehash_entry cache[EXEHASH_CACHE];
+	struct exehash_count count[SF_MAX_SLOTS];
+	uint64_t computed, cached, dropped, failed; /* the agent's */
+	const void *md; /* EVP_MD, fetched before any sandbox */
+};
+
+/* The worker started (NULL for --hash none). */
+struct exehash *exehash_new(enum exehash_mode mode);
+void exehash_free(struct exehash *h);
+
+/*
+ * An exec about to be encoded with seq `seq` for the workload in `slot`:
+ * adds exe_sha256, or exe_hash_state, to v's extra fields.
+ */
+void exehash_exec(struct exehash *h, uint32_t slot, uint64_t seq,
+		  const struct sf_exec_event *e, struct decode_event *v);
+
+/* One finished hash for a waiting workload (exehash_collect). */
+struct exehash_result {
+	const struct exehash_waiter *w;
+	const struct exehash_id *id;
+	uint64_t size;
+	const char *hex; /* NULL: fail says why */
+	const char *fail;
+};
+typedef void (*exehash_emit_fn)(void *ctx, const struct exehash_result *r);
+
+/* Hands out the finished hashes: emit() once per waiting workload.  Waits
+ * up to wait_ms for the hashes `slot` waits for (0: no wait). */
+void exehash_collect(struct exehash *h, exehash_emit_fn emit, void *ctx,
+		     uint32_t slot, unsigned wait_ms);
+/* The stream in slot ends (after a collect): its waiters are forgotten. */
+void exehash_forget(struct exehash *h, uint32_t slot);
+
+/* The later record's fields, on a view of type SF_EV_EXE_HASH. */
+void exehash_result_view(const struct exehash_result *r,
+			 struct decode_event *v);
+
+#endif
