@@ -216,7 +216,7 @@ watch_bg() {
 	port=$(sed -n 's/.*metrics on http:\/\/127.0.0.1:\([0-9]*\)\/metrics.*/\1/p' "$HT/agent.log" | tail -1)
 	[ -n "$port" ]
 	curl -sf "http://127.0.0.1:$port/healthz" | grep -qx ok
-	make_bundle "$HT/bm" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null"]' '{"io.sfagent.workload": "wa-metrics"}'
+	make_bundle "$HT/bm" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null; sleep 1"]' '{"io.sfagent.workload": "wa-metrics"}'
 	run_container sw-m "$HT/bm"
 	wait_for "stream.end" 10 stream_check "$OUT/wa-metrics.jsonl" 'ev[-1]["type"] == "stream.end"'
 	n=$(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1])][-1]["events"])' "$OUT/wa-metrics.jsonl")
