@@ -223,6 +223,10 @@ watch_bg() {
 	curl -sf "http://127.0.0.1:$port/metrics" >"$HT/metrics.txt"
 	grep -q "^sfagent_events_total{workload=\"wa-metrics\",container=\"sw-m\"} $n\$" "$HT/metrics.txt"
 	promtool check metrics <"$HT/metrics.txt"
+	# the executables' digests (--hash exec, the default; computed off the
+	# consumer's thread): busybox at least
+	hashed() { curl -sf "http://127.0.0.1:$port/metrics" | grep -Eq '^sfagent_exe_hashes_total\{result="computed"\} [1-9]'; }
+	wait_for "a digest computed" 10 hashed
 	# the programs' own cost, while the kernel counts it
 	run grep -c '^sfagent_bpf_runs_total' "$HT/metrics.txt"
 	[ "$(cat /proc/sys/kernel/bpf_stats_enabled)" = 1 ] || assert_output 0
