@@ -168,3 +168,14 @@ assert all(f["endTs"] - f["ts"] >= 10**9 for f in ff[:-1]), ff
 PY
 	assert_success
 }
+
+@test "sysflow: a file that cannot be written counts its loss in SysFlow records" {
+	run "$SFAGENT" -v -X -w fid -F sysflow -o /dev/full -- "$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"
+	assert_equal "$status" 3
+	end=$(echo "$output" | grep '"type":"stream.end"')
+	lost=$(echo "$end" | sed -n 's/.*"missed_sink":\([0-9]*\).*/\1/p')
+	recs=$(echo "$end" | sed -n 's/.*"sysflow_records":\([0-9]*\).*/\1/p')
+	# all but the stream records' batches (the header; flows ended by the
+	# stream's end), which are not counted as lost events
+	[ "$lost" -le $((recs - 1)) ] && [ "$lost" -ge $((recs - 5)) ]
+}

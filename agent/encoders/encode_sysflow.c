@@ -828,6 +828,71 @@ static void sysflow_stream_end(struct sbuf *o, const struct workload *wl,
 	sbuf_free(&side);
 }
 
+/* an Avro long (zigzag varint) at *p, or false past end */
+static bool batch_long(const unsigned char **p, const unsigned char *end,
+		       int64_t *v)
+{
+	uint64_t u = 0;
+
+	for (int shift = 0; *p < end && shift < 64; shift += 7) {
+		unsigned char c = *(*p)++;
+
+		u |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool batch_skip(const unsigned char **p, const unsigned char *end,
+		       int64_t n)
+{
+	if (n < 0 || n > end - *p)
+		return false;
+	*p += n;
+	return true;
+}
+
+/* The records of a batch: an optional container header (magic, metadata
+ * map, sync), then whole blocks (count, size, data, sync).  What cannot be
+ * parsed counts as one record, so a loss is never counted as none. */
+static uint64_t sysflow_count_records(const char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+	uint64_t n = 0;
+	int64_t c, sz;
+
+	if (len >= 4 && memcmp(p, "Obj\x01", 4) == 0) {
+		p += 4;
+		for (;;) {
+			if (!batch_long(&p, end, &c))
+				return n + 1;
+			if (c == 0)
+				break;
+			if (c < 0 && !batch_long(&p, end, &sz))
+				return n + 1;
+			for (int64_t i = 0; i < (c < 0 ? -c : c); i++)
+				if (!batch_long(&p, end, &sz) ||
+				    !batch_skip(&p, end, sz) ||
+				    !batch_long(&p, end, &sz) ||
+				    !batch_skip(&p, end, sz))
+					return n + 1;
+		}
+		if (!batch_skip(&p, end, 16))
+			return n + 1;
+	}
+	while (p < end) {
+		if (!batch_long(&p, end, &c) || !batch_long(&p, end, &sz) ||
+		    c < 0 || !batch_skip(&p, end, sz) ||
+		    !batch_skip(&p, end, 16))
+			return n + 1;
+		n += (uint64_t)c;
+	}
+	return n;
+}
+
 static void sysflow_release(struct workload *wl)
 {
 	sysflow_state_free(wl->enc_state);
@@ -865,6 +930,7 @@ const struct encoder_ops encode_sysflow_ops = {
 	.stream_end = sysflow_stream_end,
 	.flush = sysflow_flush,
 	.new_file = sysflow_new_file,
+	.count_records = sysflow_count_records,
 	.release = sysflow_release,
 	.bodies = bodies,
 };
