@@ -216,13 +216,17 @@ watch_bg() {
 	port=$(sed -n 's/.*metrics on http:\/\/127.0.0.1:\([0-9]*\)\/metrics.*/\1/p' "$HT/agent.log" | tail -1)
 	[ -n "$port" ]
 	curl -sf "http://127.0.0.1:$port/healthz" | grep -qx ok
-	make_bundle "$HT/bm" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null"]' '{"io.sfagent.workload": "wa-metrics"}'
+	make_bundle "$HT/bm" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null; sleep 1"]' '{"io.sfagent.workload": "wa-metrics"}'
 	run_container sw-m "$HT/bm"
 	wait_for "stream.end" 10 stream_check "$OUT/wa-metrics.jsonl" 'ev[-1]["type"] == "stream.end"'
 	n=$(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1])][-1]["events"])' "$OUT/wa-metrics.jsonl")
 	curl -sf "http://127.0.0.1:$port/metrics" >"$HT/metrics.txt"
 	grep -q "^sfagent_events_total{workload=\"wa-metrics\",container=\"sw-m\"} $n\$" "$HT/metrics.txt"
 	promtool check metrics <"$HT/metrics.txt"
+	# the executables' digests (--hash exec, the default; computed off the
+	# consumer's thread): busybox at least
+	hashed() { curl -sf "http://127.0.0.1:$port/metrics" | grep -Eq '^sfagent_exe_hashes_total\{result="computed"\} [1-9]'; }
+	wait_for "a digest computed" 10 hashed
 	# the programs' own cost, while the kernel counts it
 	run grep -c '^sfagent_bpf_runs_total' "$HT/metrics.txt"
 	[ "$(cat /proc/sys/kernel/bpf_stats_enabled)" = 1 ] || assert_output 0

@@ -147,3 +147,35 @@ PY
 	run "$PYAVRO" "$CHECK" --self-contained "$T"/v.avro*
 	assert_success
 }
+
+@test "sysflow: a long flow is written every interval and goes on (SysFlow's 30 s, shortened here)" {
+	SFAGENT_TEST_FLOW_SPLIT_MS=1000 run "$SFAGENT" -X -w sp -F sysflow -o "$T/s.avro" -- sh -c \
+		": >'$T/held'; tail -f '$T/held' & i=0; while [ \$i -lt 6 ]; do cat /etc/hostname >/dev/null; sleep 0.5; i=\$((i+1)); done; kill \$!"
+	assert_success
+	run "$PYAVRO" - "$T/s.avro" "$T/held" <<'PY'
+import sys
+import avro.datafile, avro.io
+recs = [r["rec"] for r in avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader())]
+files = {r["oid"]: r["path"] for r in recs if "restype" in r}
+ff = [r for r in recs if "openFlags" in r and files[r["fileOID"]] == sys.argv[2]]
+OPEN, CLOSE = 1 << 7, 1 << 10
+ff = [f for f in ff if f["openFlags"] & 3 == 0]  # tail's, not the shell's
+assert len(ff) >= 2, ff
+assert all(f["opFlags"] == OPEN for f in ff[:-1]) and ff[-1]["opFlags"] == OPEN | CLOSE, ff
+# one flow cut in pieces: each piece starts where the one before ended
+assert all(b["ts"] == a["endTs"] for a, b in zip(ff, ff[1:])), ff
+assert all(f["endTs"] - f["ts"] >= 10**9 for f in ff[:-1]), ff
+PY
+	assert_success
+}
+
+@test "sysflow: a file that cannot be written counts its loss in SysFlow records" {
+	run "$SFAGENT" -v -X -w fid -F sysflow -o /dev/full -- "$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"
+	assert_equal "$status" 3
+	end=$(echo "$output" | grep '"type":"stream.end"')
+	lost=$(echo "$end" | sed -n 's/.*"missed_sink":\([0-9]*\).*/\1/p')
+	recs=$(echo "$end" | sed -n 's/.*"sysflow_records":\([0-9]*\).*/\1/p')
+	# all but the stream records' batches (the header; flows ended by the
+	# stream's end), which are not counted as lost events
+	[ "$lost" -le $((recs - 1)) ] && [ "$lost" -ge $((recs - 5)) ]
+}

@@ -248,6 +248,7 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 		.suffix = wl->enc->file_suffix,
 		.new_file = encoder_new_file_fn(wl->enc),
 		.new_file_ctx = wl,
+		.count_records = wl->enc->ops->count_records,
 	};
 	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
 	struct stat st;

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "agent.h"
+#include "exehash.h"
 #include "daemon.h"
 #include "sbuf.h"
 #include "seccomp_self.h"
@@ -180,6 +181,15 @@ static void expire(struct metrics *m)
 	m->nended = k;
 }
 
+static void hash_sample(struct sbuf *o, const char *result, uint64_t n)
+{
+	sbuf_lit(o, "sfagent_exe_hashes_total{");
+	label(o, "result", result, true);
+	sbuf_lit(o, "} ");
+	sbuf_u64(o, n);
+	sbuf_putc(o, '\n');
+}
+
 struct prog_ctx {
 	struct sbuf *o;
 	bool ns; /* run time, else count */
@@ -274,6 +284,20 @@ void metrics_render(struct metrics *m, struct sbuf *o)
 	     "Registrations the agent refused: a fail-open hook then starts the container untracked.");
 	sample(o, "sfagent_registrations_refused_total", NULL, NULL, NULL, NULL,
 	       m->d->refused);
+	if (a->exehash) {
+		const struct exehash *h = a->exehash;
+
+		head(o, "sfagent_exe_hashes_total", "counter",
+		     "Executables' digests (--hash): computed, answered from the cache, dropped (backlog), failed.");
+		hash_sample(o, "computed",
+			    __atomic_load_n(&h->computed, __ATOMIC_RELAXED));
+		hash_sample(o, "cached",
+			    __atomic_load_n(&h->cached, __ATOMIC_RELAXED));
+		hash_sample(o, "dropped",
+			    __atomic_load_n(&h->dropped, __ATOMIC_RELAXED));
+		hash_sample(o, "failed",
+			    __atomic_load_n(&h->failed, __ATOMIC_RELAXED));
+	}
 	render_progs(m, o);
 	head(o, "sfagent_scrapes_total", "counter", "Requests for /metrics.");
 	sample(o, "sfagent_scrapes_total", NULL, NULL, NULL, NULL, m->scrapes);

@@ -82,6 +82,9 @@ struct encoder_ops {
 	 * the next record starts the format's header again.  Its file sinks
 	 * then rotate after a batch (sink_file_conf.new_file). */
 	void (*new_file)(struct workload *wl);
+	/* optional: how many records a batch of this format holds, for the
+	 * loss count of a batch a sink could not write (NULL: its lines) */
+	uint64_t (*count_records)(const char *buf, size_t len);
 	/* optional: frees the encoder's per-stream state (wl->enc_state) */
 	void (*release)(struct workload *wl);
 	/* the per-type writers event() dispatches to, indexed by v->type;

@@ -321,7 +321,7 @@ static void process_event(struct sysflow_state *s, struct sysflow_proc *p,
 }
 
 static void write_flow(struct sysflow_state *s, struct sysflow_flow *fl,
-		       uint64_t end_ts)
+		       uint64_t end_ts, bool closed)
 {
 	struct sysflow_proc *p = sysflow_proc_find(s, fl->pid);
 	avro_value_t r;
@@ -336,7 +336,7 @@ static void write_flow(struct sysflow_state *s, struct sysflow_flow *fl,
 	set_oid(&r, "procOID", &p->oid);
 	set_long(&r, "ts", (int64_t)fl->ts);
 	set_long(&r, "tid", fl->tid);
-	set_int(&r, "opFlags", fl->op | OP_CLOSE);
+	set_int(&r, "opFlags", closed ? fl->op | OP_CLOSE : fl->op);
 	set_long(&r, "endTs", (int64_t)end_ts);
 	set_int(&r, "fd", fl->fd);
 	if (fl->kind == SYSFLOW_FLOW_FILE) {
@@ -363,7 +363,7 @@ static void flows_end(struct sysflow_state *s, uint32_t pid, uint64_t ts)
 
 	while ((fl = sysflow_flow_take_pid(s, pid)) != NULL) {
 		if (fl->kind != SYSFLOW_FLOW_SOCK)
-			write_flow(s, fl, ts);
+			write_flow(s, fl, ts, true);
 		free(fl);
 	}
 }
@@ -377,7 +377,7 @@ static void fd_reused(struct sysflow_state *s, uint32_t pid, int32_t fd,
 	if (!fl)
 		return;
 	if (fl->kind != SYSFLOW_FLOW_SOCK)
-		write_flow(s, fl, ts);
+		write_flow(s, fl, ts, true);
 	free(fl);
 }
 
@@ -582,6 +582,8 @@ static void sysflow_event(struct sbuf *o, const struct workload *wl,
 		return;
 	restart(s, o, wl);
 	s->out = o;
+	if (ts > s->last_ts)
+		s->last_ts = ts;
 	switch (v->type) {
 	case SF_EV_FORK:
 		ev_fork(s, v, ts);
@@ -719,6 +721,31 @@ static void restart(struct sysflow_state *s, struct sbuf *o,
 	sysflow_file_begin(s, o, wl);
 }
 
+/*
+ * A flow open for SYSFLOW_FLOW_SPLIT_NS is written and goes on from there,
+ * as SysFlow splits long flows (sf-collector's default interval, 30 s);
+ * looked for at most once a second of the stream's event time (tests
+ * shorten both with SFAGENT_TEST_FLOW_SPLIT_MS).
+ */
+#define SYSFLOW_FLOW_SPLIT_NS (30ull * 1000000000ull)
+
+static void split_long_flows(struct sysflow_state *s)
+{
+	uint64_t split = s->split_ns ? s->split_ns : SYSFLOW_FLOW_SPLIT_NS;
+
+	if (s->last_ts <
+	    s->last_split + (split < 1000000000ull ? split : 1000000000ull))
+		return;
+	s->last_split = s->last_ts;
+	for (unsigned i = 0; i < SYSFLOW_BUCKETS; i++)
+		for (struct sysflow_flow *fl = s->flows[i]; fl; fl = fl->next)
+			if (fl->kind != SYSFLOW_FLOW_SOCK &&
+			    s->last_ts >= fl->ts + split) {
+				write_flow(s, fl, s->last_ts, false);
+				fl->ts = s->last_ts;
+			}
+}
+
 static void sysflow_new_file(struct workload *wl)
 {
 	struct sysflow_state *s = wl->enc_state;
@@ -734,6 +761,8 @@ static void sysflow_flush(struct sbuf *o, const struct workload *wl)
 	if (!s || !s->writer)
 		return;
 	s->out = o;
+	restart(s, o, wl);
+	split_long_flows(s);
 	avro_file_writer_flush(s->writer);
 	s->out = NULL;
 }
@@ -786,7 +815,7 @@ static void sysflow_stream_end(struct sbuf *o, const struct workload *wl,
 		/* the flows still open end with the stream */
 		while ((fl = sysflow_flow_take_any(s)) != NULL) {
 			if (fl->kind != SYSFLOW_FLOW_SOCK)
-				write_flow(s, fl, ts);
+				write_flow(s, fl, ts, true);
 			free(fl);
 		}
 		avro_file_writer_flush(s->writer);
@@ -797,6 +826,71 @@ static void sysflow_stream_end(struct sbuf *o, const struct workload *wl,
 		sysflow_side_end(s, &side);
 	sysflow_side(s, wl, &side);
 	sbuf_free(&side);
+}
+
+/* an Avro long (zigzag varint) at *p, or false past end */
+static bool batch_long(const unsigned char **p, const unsigned char *end,
+		       int64_t *v)
+{
+	uint64_t u = 0;
+
+	for (int shift = 0; *p < end && shift < 64; shift += 7) {
+		unsigned char c = *(*p)++;
+
+		u |= (uint64_t)(c & 0x7f) << shift;
+		if (!(c & 0x80)) {
+			*v = (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool batch_skip(const unsigned char **p, const unsigned char *end,
+		       int64_t n)
+{
+	if (n < 0 || n > end - *p)
+		return false;
+	*p += n;
+	return true;
+}
+
+/* The records of a batch: an optional container header (magic, metadata
+ * map, sync), then whole blocks (count, size, data, sync).  What cannot be
+ * parsed counts as one record, so a loss is never counted as none. */
+static uint64_t sysflow_count_records(const char *buf, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)buf, *end = p + len;
+	uint64_t n = 0;
+	int64_t c, sz;
+
+	if (len >= 4 && memcmp(p, "Obj\x01", 4) == 0) {
+		p += 4;
+		for (;;) {
+			if (!batch_long(&p, end, &c))
+				return n + 1;
+			if (c == 0)
+				break;
+			if (c < 0 && !batch_long(&p, end, &sz))
+				return n + 1;
+			for (int64_t i = 0; i < (c < 0 ? -c : c); i++)
+				if (!batch_long(&p, end, &sz) ||
+				    !batch_skip(&p, end, sz) ||
+				    !batch_long(&p, end, &sz) ||
+				    !batch_skip(&p, end, sz))
+					return n + 1;
+		}
+		if (!batch_skip(&p, end, 16))
+			return n + 1;
+	}
+	while (p < end) {
+		if (!batch_long(&p, end, &c) || !batch_long(&p, end, &sz) ||
+		    c < 0 || !batch_skip(&p, end, sz) ||
+		    !batch_skip(&p, end, 16))
+			return n + 1;
+		n += (uint64_t)c;
+	}
+	return n;
 }
 
 static void sysflow_release(struct workload *wl)
@@ -836,6 +930,7 @@ const struct encoder_ops encode_sysflow_ops = {
 	.stream_end = sysflow_stream_end,
 	.flush = sysflow_flush,
 	.new_file = sysflow_new_file,
+	.count_records = sysflow_count_records,
 	.release = sysflow_release,
 	.bodies = bodies,
 };

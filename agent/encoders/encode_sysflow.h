@@ -83,6 +83,9 @@ struct sysflow_state {
 	uint64_t records, errors, unmapped;
 	bool had_root; /* the first process seen is the entry */
 	bool restart; /* the file sink began a new file: header next */
+	uint64_t last_ts, last_split; /* the newest event's time; the last
+				       * look for flows to split */
+	uint64_t split_ns; /* 0: SysFlow's 30 s */
 	struct sysflow_proc *procs[SYSFLOW_BUCKETS];
 	struct sysflow_flow *flows[SYSFLOW_BUCKETS];
 	struct sysflow_file *files[SYSFLOW_BUCKETS];

@@ -36,6 +36,10 @@ struct sysflow_state *sysflow_state_new(const struct workload *wl,
 	/* unbuffered: every byte libavro writes lands in the current out */
 	setvbuf(s->fp, NULL, _IONBF, 0);
 	s->exporter = xstrdup(exporter ? exporter : "");
+	if (getenv("SFAGENT_TEST_FLOW_SPLIT_MS"))
+		s->split_ns = strtoull(getenv("SFAGENT_TEST_FLOW_SPLIT_MS"),
+				       NULL, 10) *
+			      1000000ull;
 	s->container_id =
 		xstrdup(wl->container_id ? wl->container_id : wl->name);
 	return s;

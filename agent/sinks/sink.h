@@ -162,6 +162,8 @@ struct sink_file_conf {
 	 * NULL: not wanted. */
 	void (*new_file)(void *ctx);
 	void *new_file_ctx;
+	/* records in a batch, for the loss count (NULL: its lines) */
+	uint64_t (*count_records)(const char *buf, size_t len);
 };
 struct sink *sink_file_open_conf(const char *path,
 				 const struct sink_file_conf *c,

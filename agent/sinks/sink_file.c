@@ -343,7 +343,8 @@ static int do_write(struct sink *s, const char *buf, size_t len, bool control,
 		    struct sf_error **err)
 {
 	struct sink_file *f = (struct sink_file *)s;
-	uint64_t nrec = count_records(buf, len);
+	uint64_t nrec = f->c.count_records ? f->c.count_records(buf, len)
+					   : count_records(buf, len);
 	bool had_sep = f->need_sep;
 
 	if (f->fd < 0 && file_open_fd(f, true, err) < 0)

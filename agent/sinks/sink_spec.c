@@ -24,6 +24,7 @@ static struct sink *open_file(struct agent *a, struct workload *wl,
 		.append = !wl->enc->file_prefix,
 		.new_file = encoder_new_file_fn(wl->enc),
 		.new_file_ctx = wl,
+		.count_records = wl->enc->ops->count_records,
 	};
 
 	if (!arg)
