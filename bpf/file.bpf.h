@@ -131,6 +131,18 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 	read_path(e->path, p1, &e->hdr.flags, SF_F_PATH_TRUNC, SF_F_PATH_FAULT);
 	read_path(e->path2, p2, &e->hdr.flags, SF_F_PATH2_TRUNC,
 		  SF_F_PATH2_FAULT);
+	/* the file itself, where a struct file is at hand */
+	e->ident.flags = 0;
+	if (ret >= 0) {
+		if (type == SF_EV_OPEN)
+			ident_file(&e->ident, fd_file(ret));
+		else if (type == SF_EV_CHMOD && x2 >= 0)
+			ident_file(&e->ident, fd_file(x2));
+		else if (type == SF_EV_CHOWN && x3 >= 0)
+			ident_file(&e->ident, fd_file(x3));
+		else if (type == SF_EV_TRUNCATE && x1 >= 0)
+			ident_file(&e->ident, fd_file(x1));
+	}
 	submit(e);
 }
 

@@ -37,6 +37,7 @@ char LICENSE[] SEC("license") = "GPL";
 #include "filter.bpf.h"
 #include "event.bpf.h"
 #include "kpath.bpf.h"
+#include "ident.bpf.h"
 #include "file.bpf.h"
 #include "net.bpf.h"
 #include "process.bpf.h"

@@ -147,6 +147,21 @@ struct sf_hdr {
  *   chown:    dirfd, uid, gid, fd
  *   truncate: length (arg0, 64 bit), fd
  */
+/* A file's identity at the event, from its inode (bpf/ident.bpf.h). */
+struct sf_ident {
+	__u32 flags; /* SF_ID_VALID: filled */
+	__u32 mode; /* i_mode: type and permission bits */
+	__u64 dev; /* its super block's dev_t: major << 20 | minor */
+	__u64 ino;
+	__u32 uid, gid; /* the inode's, as the initial namespace sees them */
+	__u32 generation; /* i_generation: tells a reused inode number */
+	__u32 pad;
+	__s64 ctime; /* ns since the epoch; 0: not known */
+	__u64 magic; /* the super block's s_magic */
+	char fs[16]; /* the file system type's name */
+};
+#define SF_ID_VALID (1u << 0)
+
 struct sf_file_event {
 	struct sf_hdr hdr;
 	__s64 arg0;
@@ -155,6 +170,8 @@ struct sf_file_event {
 	__s64 arg3;
 	char path[SF_PATH_MAX];
 	char path2[SF_PATH_MAX]; /* rename/link/symlink: the new path */
+	/* open: the new fd's file; fchmod, fchown, ftruncate: the fd's */
+	struct sf_ident ident;
 };
 
 /*

@@ -73,6 +73,7 @@ static __always_inline void uring_file(struct uring_pend *p,
 	p->size = sizeof(*e);
 	e->arg0 = e->arg1 = e->arg2 = e->arg3 = 0;
 	e->path[0] = 0, e->path2[0] = 0;
+	e->ident.flags = 0; /* no struct file at submission */
 	switch (op) {
 	case IORING_OP_OPENAT:
 	case IORING_OP_OPENAT2: {

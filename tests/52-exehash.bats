@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Binary digests on process.exec (agent/exehash.c, docs/events.md "Binary
 # digests"): each digest equals sha256sum of the binary that ran, whatever
-# happened to the file after the exec, and none is ever wrong.
+# happened to the file after the exec, and none is ever wrong.  File
+# identity on file events (bpf/ident.bpf.h, docs/events.md "File identity").
 
 load test_helper
 
@@ -148,4 +149,61 @@ PY
 	run "$SFAGENT" -X -w n --hash md5 -o "$T/o.jsonl" -- true
 	assert_failure 2
 	assert_output --partial "bad --hash \`md5\`"
+}
+
+@test "file identity: open and fchmod carry the inode's dev, ino, mode, owner, ctime and file system" {
+	echo data >"$T/f"
+	chown 123:456 "$T/f"
+	run "$SFAGENT" -X -w id -o "$T/i.jsonl" -- python3 -c "
+import os
+fd = os.open('$T/f', os.O_RDONLY)
+os.fchmod(fd, 0o640)
+os.close(fd)
+open('/proc/self/stat').read()
+"
+	assert_success
+	fs=$(findmnt -no FSTYPE -T "$T/f")
+	run python3 - "$T/i.jsonl" "$T/f" "$fs" <<'PY'
+import json, os, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+st = os.stat(sys.argv[2])
+o = [r for r in recs if r["type"] == "file.open" and r.get("path") == sys.argv[2]]
+assert len(o) == 1, o
+o = o[0]
+assert o["file_ino"] == st.st_ino, o
+assert o["file_dev"] == "%d:%d" % (os.major(st.st_dev), os.minor(st.st_dev)), o
+assert o["file_mode"] == "0100644", o  # at the open, before the fchmod
+assert (o["file_uid"], o["file_gid"]) == (123, 456), o
+assert o["file_fs"] == sys.argv[3], (o, sys.argv[3])
+assert o["file_ctime"] > 0
+c = [r for r in recs if r["type"] == "file.chmod" and r.get("fd") == o["fd"]]
+assert len(c) == 1 and c[0]["file_ino"] == st.st_ino and c[0]["file_mode"] == "0100640", c
+p = [r for r in recs if r["type"] == "file.open" and r.get("path") == "/proc/self/stat"]
+assert p and p[0]["file_fs"] == "proc", p
+assert o["file_generation"] == c[0]["file_generation"]
+# a failed open names no file
+bad = [r for r in recs if r["type"] == "file.open" and r["ret"] < 0]
+assert bad and not [r for r in bad if "file_ino" in r], bad[:1]
+PY
+	echo "$output"
+	assert_success
+	# cadets: the same file has the same object UUID at the open and the
+	# fchmod, although the fchmod changed its ctime
+	run "$SFAGENT" -X -w id -F cadets -o "$T/c.json" -- python3 -c "
+import os
+fd = os.open('$T/f', os.O_RDONLY)
+os.fchmod(fd, 0o600)
+os.close(fd)
+"
+	assert_success
+	run python3 - "$T/c.json" "$T/f" <<'PY'
+import json, sys
+ev = json.load(open(sys.argv[1]))
+o = [e for e in ev if e.get("upath1") == sys.argv[2] and "ret_objuuid1" in e]
+c = [e for e in ev if "aue_fchmod" in e.get("event", "") and "arg_objuuid1" in e]
+assert len(o) == 1 and len(c) == 1, (o, c)
+assert o[0]["ret_objuuid1"] == c[0]["arg_objuuid1"], (o, c)
+PY
+	echo "$output"
+	assert_success
 }

@@ -112,6 +112,7 @@ static void dec_open(struct decode_event *v, const void *raw)
 		mode_set(v, e->arg2);
 	if (e->hdr.ret >= 0)
 		file_fd(v, e->hdr.ret);
+	decode_sec_ident(v, &e->ident);
 }
 
 /* unlink, rmdir, mkdir: dirfd, then mkdir's mode */
@@ -154,6 +155,7 @@ static void dec_chmod(struct decode_event *v, const void *raw)
 		dirfd1(v, e->arg0);
 	}
 	mode_set(v, e->arg1);
+	decode_sec_ident(v, &e->ident);
 }
 
 static void dec_chown(struct decode_event *v, const void *raw)
@@ -167,6 +169,7 @@ static void dec_chown(struct decode_event *v, const void *raw)
 	v->owner = e->arg1;
 	v->group = e->arg2;
 	v->has |= DECODE_HAS_OWNER;
+	decode_sec_ident(v, &e->ident);
 }
 
 static void dec_truncate(struct decode_event *v, const void *raw)
@@ -177,6 +180,7 @@ static void dec_truncate(struct decode_event *v, const void *raw)
 		path1(v, e->path, e->hdr.flags);
 	v->length = e->arg0;
 	v->has |= DECODE_HAS_LENGTH;
+	decode_sec_ident(v, &e->ident);
 }
 
 static void dec_exec(struct decode_event *v, const void *raw)

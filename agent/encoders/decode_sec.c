@@ -1058,6 +1058,31 @@ const struct decode_kv *decode_sec_find(const struct decode_event *v,
 	return NULL;
 }
 
+void decode_sec_ident(struct decode_event *v, const struct sf_ident *id)
+{
+	char *p;
+
+	if (!(id->flags & SF_ID_VALID))
+		return;
+	p = x_alloc(v, 24);
+	if (p) {
+		snprintf(p, 24, "%u:%u", (unsigned)(id->dev >> 20),
+			 (unsigned)(id->dev & 0xfffff));
+		kv_cstr(v, "file_dev", p);
+	}
+	kv_int(v, "file_ino", (int64_t)id->ino);
+	p = x_alloc(v, 16);
+	if (p) {
+		snprintf(p, 16, "0%o", id->mode & 0177777);
+		kv_cstr(v, "file_mode", p);
+	}
+	kv_int(v, "file_uid", id->uid);
+	kv_int(v, "file_gid", id->gid);
+	kv_int(v, "file_ctime", id->ctime);
+	kv_int(v, "file_generation", id->generation);
+	kv_rec(v, "file_fs", id->fs, sizeof(id->fs), false, false);
+}
+
 void decode_sec_fork(struct decode_event *v, const void *raw)
 {
 	const struct sf_fork_event *e = raw;

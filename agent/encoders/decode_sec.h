@@ -51,6 +51,9 @@ struct decode_event;
 void decode_sec(struct decode_event *v, const void *raw);
 void decode_sec_exec(struct decode_event *v, const void *raw);
 void decode_sec_fork(struct decode_event *v, const void *raw);
+/* file_dev .. file_fs: the file's identity at the event, when known */
+struct sf_ident;
+void decode_sec_ident(struct decode_event *v, const struct sf_ident *id);
 /* via, opcode, suppressed: the header additions every type may carry */
 void decode_sec_hdr(struct decode_event *v, const void *raw);
 

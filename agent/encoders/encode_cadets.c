@@ -133,6 +133,36 @@ static void upath(struct sbuf *o, const char *k, const struct decode_str *p)
 		sbuf_json_str(o, p->s, p->len);
 }
 
+/*
+ * A stable UUID for a file: hashed from its inode's identity (device,
+ * inode number, i_generation; not ctime, which every chmod changes), so
+ * every event about the same file, in any stream of the host, carries the
+ * same one, and a file made anew under a recycled inode number another
+ * where the file system sets generations (ext4, tmpfs, xfs, btrfs)
+ * (RFC 9562 version 8 layout).
+ */
+static void obj_uuid(struct sbuf *o, const char *key,
+		     const struct decode_event *v)
+{
+	const struct decode_kv *dev = decode_sec_find(v, "file_dev");
+	const struct decode_kv *ino = decode_sec_find(v, "file_ino");
+	const struct decode_kv *ct = decode_sec_find(v, "file_generation");
+	uint64_t a = 0xcbf29ce484222325ull, b;
+
+	if (!dev || !dev->s || !ino || !ct)
+		return;
+	a = fnv1a(a, dev->s, dev->len);
+	a = fnv1a(a, &ino->i, sizeof(ino->i));
+	b = fnv1a(a ^ 0x6f626a757569ull, &ct->i, sizeof(ct->i));
+	a = fnv1a(a, &ct->i, sizeof(ct->i));
+	a = (a & ~0xf000ull) | 0x8000ull; /* version 8 */
+	b = (b & 0x3fffffffffffffffull) | 0x8000000000000000ull; /* variant */
+	sbuf_printf(o, ",\"%s\":\"%08x-%04x-%04x-%04x-%012llx\"", key,
+		    (unsigned)(a >> 32), (unsigned)(a >> 16) & 0xffff,
+		    (unsigned)a & 0xffff, (unsigned)(b >> 48),
+		    (unsigned long long)b & 0xffffffffffffull);
+}
+
 /* ---- one writer per event type (or class) --------------------------- */
 
 static void body_open(struct sbuf *o, const struct decode_event *v)
@@ -144,6 +174,7 @@ static void body_open(struct sbuf *o, const struct decode_event *v)
 		sbuf_key(o, "fd");
 		sbuf_i64(o, v->fd);
 	}
+	obj_uuid(o, "ret_objuuid1", v); /* the file opened */
 }
 
 /* rename, link, symlink */
@@ -159,6 +190,7 @@ static void body_file(struct sbuf *o, const struct decode_event *v)
 	if (v->has & DECODE_HAS_FD) {
 		sbuf_key(o, "fd");
 		sbuf_i64(o, v->fd);
+		obj_uuid(o, "arg_objuuid1", v); /* the fd's file */
 	} else {
 		upath(o, "upath1", &v->path);
 	}
