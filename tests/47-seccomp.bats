@@ -108,6 +108,34 @@ allowed_names() {
 	assert_output "hello"
 }
 
+# link_fds PID: the BPF links process PID holds
+link_fds() {
+	local n=0 fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf_link" ] && n=$((n + 1))
+	done
+	echo "$n"
+}
+
+@test "recording costs others nothing when no stream records: its two programs are attached only while one does" {
+	make_bundle "$HT/a1" '["/bin/sh", "-c", "sleep 3"]' '{"io.sfagent.workload": "plain"}'
+	run_container sc-a1 "$HT/a1" &
+	c=$!
+	sleep 1.5
+	plain=$(link_fds "$AGENT_PID")
+	[ "$plain" -ge 6 ]
+	make_bundle "$HT/a2" '["/bin/sh", "-c", "sleep 3"]' '{"io.sfagent.workload": "rec2", "io.sfagent.seccomp": "record"}'
+	run_container sc-a2 "$HT/a2" &
+	c2=$!
+	sleep 1.5
+	# sys_enter and io_uring_submit_req: two links more, for the recording
+	[ "$(link_fds "$AGENT_PID")" -eq $((plain + 2)) ]
+	wait "$c" "$c2"
+	wait_for "profile" 10 test -f "$OUT/rec2.seccomp.json"
+	gone() { [ "$(link_fds "$AGENT_PID")" -le "$plain" ]; }
+	wait_for "the recording programs detached" 10 gone
+}
+
 @test "the profile holds every syscall strace sees in the container; beyond that only runc's init after the hook" {
 	make_bundle "$HT/s1" '["/bin/sh", "-c", "'"$WORK"'"]' \
 		'{"io.sfagent.workload": "strc", "io.sfagent.seccomp": "record"}'
