@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <stdio.h>
@@ -129,11 +130,14 @@ static void *worker(void *arg)
 		pthread_cond_broadcast(&h->done);
 	}
 	pthread_mutex_unlock(&h->mu);
+	/* the thread's OpenSSL state (its error queue) is freed here */
+	OPENSSL_thread_stop();
 	return NULL;
 }
 
 struct exehash *exehash_new(enum exehash_mode mode)
 {
+	unsigned char probe[EVP_MAX_MD_SIZE];
 	sigset_t all, old;
 	struct exehash *h;
 	int rc;
@@ -142,9 +146,12 @@ struct exehash *exehash_new(enum exehash_mode mode)
 		return NULL;
 	h = xmalloc(sizeof(*h));
 	memset(h, 0, sizeof(*h));
-	/* fetched now: OpenSSL reads its configuration on first use, which is
-	 * before the daemon's sandbox */
+	/* OpenSSL reads its configuration on first use: now, on this thread
+	 * and before the daemon's sandbox (in the worker, the thread's error
+	 * state of that was never freed: valgrind) */
+	OPENSSL_init_crypto(OPENSSL_INIT_LOAD_CONFIG, NULL);
 	h->md = EVP_sha256();
+	EVP_Digest("", 0, probe, NULL, h->md, NULL);
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->work, NULL);
 	pthread_cond_init(&h->done, NULL);
