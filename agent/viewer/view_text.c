@@ -120,6 +120,18 @@ void view_text_object(char *buf, size_t n, const char *type, yajl_val obj,
 			 str(obj, "exporter") ?: "");
 	} else if ((p = str(obj, "family"))) {
 		snprintf(buf, n, "%s", p);
+	} else {
+		/* the newer classes (docs/events.md): their main key */
+		static const char *const keys[] = {
+			"target", "new_root",  "name",	"request", "cmd",
+			"fstype", "type_name", "flags", NULL,
+		};
+
+		for (int i = 0; keys[i]; i++)
+			if ((p = str(obj, keys[i]))) {
+				snprintf(buf, n, "%s", p);
+				break;
+			}
 	}
 }
 
