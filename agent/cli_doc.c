@@ -70,6 +70,17 @@ static void help_text(FILE *f, const char *text, int col)
 	}
 }
 
+/* a heading's lines, indented */
+static void help_section(FILE *f, const char *text)
+{
+	for (const char *p = text; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		fprintf(f, "  %.*s\n", (int)n, p);
+		p += n + (p[n] == '\n');
+	}
+}
+
 void cli_doc_help(FILE *f)
 {
 	char left[128];
@@ -96,29 +107,14 @@ void cli_doc_help(FILE *f)
 		help_text(f, d->help, HELP_COL);
 	}
 	fputs("\nCommands:\n", f);
-	for (const char *p = commands; *p;) {
-		size_t n = strcspn(p, "\n");
-
-		fprintf(f, "  %.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
-	}
+	help_section(f, commands);
 	fputs("\nEnvironment:\n", f);
-	for (const char *p = environment; *p;) {
-		size_t n = strcspn(p, "\n");
-
-		fprintf(f, "  %.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
-	}
+	help_section(f, environment);
 	fputs("\nExamples:\n", f);
 	for (size_t i = 0; i < sizeof(examples) / sizeof(examples[0]); i++)
 		fprintf(f, "  %s\n", examples[i]);
 	fputs("\nSignals:\n", f);
-	for (const char *p = signals; *p;) {
-		size_t n = strcspn(p, "\n");
-
-		fprintf(f, "  %.*s\n", (int)n, p);
-		p += n + (p[n] == '\n');
-	}
+	help_section(f, signals);
 	fprintf(f, "\nExit status: %s\n", exit_status);
 	fputs("Man page: sfagent(8); docs/ in the source tree.\n", f);
 }

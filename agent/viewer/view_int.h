@@ -22,6 +22,8 @@ void view_text_object(char *buf, size_t n, const char *type, yajl_val obj,
 /* s with control characters and '\\' written as \\xNN: what a container
  * chose never moves a terminal's cursor or starts a line of its own. */
 void view_text_put(FILE *out, const char *s);
+/* o[k] as a number (quixote writes numbers as strings), or dflt. */
+long long view_num(yajl_val o, const char *k, long long dflt);
 /* UTC time with ns: 2026-12-01T10:31:28.914703317Z */
 void view_text_time(char *buf, size_t n, long long ns);
 

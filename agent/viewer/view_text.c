@@ -44,7 +44,7 @@ static const char *str(yajl_val o, const char *k)
 	return json_get_str(o, k);
 }
 
-static long long num(yajl_val o, const char *k, long long dflt)
+long long view_num(yajl_val o, const char *k, long long dflt)
 {
 	yajl_val v = json_get(o, k);
 
@@ -88,12 +88,13 @@ void view_text_object(char *buf, size_t n, const char *type, yajl_val obj,
 		value_text(argv, sizeof(argv), json_get(obj, "argv"));
 		snprintf(buf, n, "%s [%s]", str(obj, "filename") ?: "", argv);
 	} else if (!strcmp(type, "process.fork")) {
-		snprintf(buf, n, "child %lld", num(obj, "child_pid", 0));
+		snprintf(buf, n, "child %lld", view_num(obj, "child_pid", 0));
 	} else if (!strcmp(type, "process.exit")) {
 		if (str(obj, "sig"))
 			snprintf(buf, n, "killed by %s", str(obj, "sig"));
 		else
-			snprintf(buf, n, "exit %lld", num(obj, "exit_code", 0));
+			snprintf(buf, n, "exit %lld",
+				 view_num(obj, "exit_code", 0));
 	} else if ((p = str(obj, "path"))) {
 		if (str(obj, "newpath"))
 			snprintf(buf, n, "%s -> %s", p, str(obj, "newpath"));
@@ -101,20 +102,22 @@ void view_text_object(char *buf, size_t n, const char *type, yajl_val obj,
 			snprintf(buf, n, "%s", p);
 	} else if ((p = str(obj, "addr"))) {
 		if (json_get(obj, "port"))
-			snprintf(buf, n, "%s:%lld", p, num(obj, "port", 0));
+			snprintf(buf, n, "%s:%lld", p,
+				 view_num(obj, "port", 0));
 		else
 			snprintf(buf, n, "%s", p);
 	} else if (json_get(obj, "target_pid")) {
 		snprintf(buf, n, "%s to %lld", str(obj, "sig") ?: "",
-			 num(obj, "target_pid", 0));
+			 view_num(obj, "target_pid", 0));
 	} else if ((p = str(obj, "cap_name"))) {
 		snprintf(buf, n, "%s", p);
 	} else if (!strcmp(type, "stream.missed")) {
-		snprintf(buf, n, "%lld missed (%s)", num(obj, "count", 0),
+		snprintf(buf, n, "%lld missed (%s)", view_num(obj, "count", 0),
 			 str(obj, "reason") ?: "");
 	} else if (!strcmp(type, "stream.end")) {
 		snprintf(buf, n, "events %lld, missed %lld",
-			 num(obj, "events", 0), num(obj, "missed", 0));
+			 view_num(obj, "events", 0),
+			 view_num(obj, "missed", 0));
 	} else if (!strcmp(type, "stream.start")) {
 		snprintf(buf, n, "mode %s, exporter %s", str(obj, "mode") ?: "",
 			 str(obj, "exporter") ?: "");
@@ -140,7 +143,7 @@ static void placeholder(char *buf, size_t n, const char *key, const char *type,
 			yajl_val obj, yajl_val qbody, bool quixote)
 {
 	if (!strcmp(key, "time"))
-		view_text_time(buf, n, num(obj, "ts", 0));
+		view_text_time(buf, n, view_num(obj, "ts", 0));
 	else if (!strcmp(key, "type"))
 		snprintf(buf, n, "%s", type);
 	else if (!strcmp(key, "object"))

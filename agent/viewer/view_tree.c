@@ -41,17 +41,6 @@ void view_tree_free(struct view_tree *t)
 	free(t);
 }
 
-static long long num(yajl_val o, const char *k)
-{
-	yajl_val v = json_get(o, k);
-
-	if (YAJL_IS_INTEGER(v))
-		return YAJL_GET_INTEGER(v);
-	if (YAJL_IS_STRING(v))
-		return strtoll(v->u.string, NULL, 10);
-	return -1;
-}
-
 static struct tnode *node(struct view_tree *t, long long pid, long long ppid)
 {
 	for (size_t i = 0; i < t->count; i++)
@@ -107,7 +96,8 @@ static void top_add(struct tnode *n, unsigned prio, const char *text)
 void view_tree_add(struct view_tree *t, const char *type, yajl_val obj,
 		   bool quixote, yajl_val qbody)
 {
-	long long pid = num(obj, "pid"), ppid = num(obj, "ppid");
+	long long pid = view_num(obj, "pid", -1),
+		  ppid = view_num(obj, "ppid", -1);
 	const char *comm = json_get_str(obj, quixote ? "process" : "comm");
 	char object[300], text[400];
 	struct tnode *n;
@@ -121,7 +111,7 @@ void view_tree_add(struct view_tree *t, const char *type, yajl_val obj,
 	view_text_object(object, sizeof(object), type, obj, qbody);
 	if (!strcmp(type, "process.fork") &&
 	    !YAJL_IS_TRUE(json_get(obj, "thread"))) {
-		struct tnode *c = node(t, num(obj, "child_pid"), pid);
+		struct tnode *c = node(t, view_num(obj, "child_pid", -1), pid);
 
 		if (!c->comm[0] && comm)
 			snprintf(c->comm, sizeof(c->comm), "%s", comm);
