@@ -201,6 +201,35 @@ static int find_self_cgroup(struct daemon *d, struct sf_error **err)
 	return 0;
 }
 
+/* fd's epoll set wakes the agent's wait */
+static int epoll_add(int epfd, int fd, struct sf_error **err)
+{
+	if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd,
+		      &(struct epoll_event){.events = EPOLLIN, .data.fd = fd}) <
+	    0)
+		return sf_fail(err, errno, "epoll");
+	return 0;
+}
+
+/* The watch socket (sfagent watch/status) and --metrics. */
+static int open_readers(struct daemon *d, struct agent *a,
+			struct sf_error **err)
+{
+	const struct sf_options *o = d->o;
+
+	d->watch = watch_hub_open(d, o->watch_socket, o->access_file, err);
+	if (!d->watch ||
+	    epoll_add(a->epfd, watch_hub_epoll_fd(d->watch), err) < 0)
+		return -1;
+	if (!o->metrics)
+		return 0;
+	d->metrics = metrics_open(d, o->metrics, err);
+	if (!d->metrics ||
+	    epoll_add(a->epfd, metrics_epoll_fd(d->metrics), err) < 0)
+		return -1;
+	return 0;
+}
+
 int run_daemon(const struct sf_options *o, struct sf_error **err)
 {
 	cleanup_close int sigfd = -1;
@@ -249,29 +278,8 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 		goto out;
 	}
 	/* before recovery: resumed streams are watched too */
-	d.watch = watch_hub_open(&d, o->watch_socket, o->access_file, err);
-	if (!d.watch ||
-	    epoll_ctl(a.epfd, EPOLL_CTL_ADD, watch_hub_epoll_fd(d.watch),
-		      &(struct epoll_event){
-			      .events = EPOLLIN,
-			      .data.fd = watch_hub_epoll_fd(d.watch)}) < 0) {
-		if (d.watch)
-			sf_fail(err, errno, "epoll");
+	if (open_readers(&d, &a, err) < 0)
 		goto out;
-	}
-	if (o->metrics) {
-		d.metrics = metrics_open(&d, o->metrics, err);
-		if (!d.metrics ||
-		    epoll_ctl(a.epfd, EPOLL_CTL_ADD,
-			      metrics_epoll_fd(d.metrics),
-			      &(struct epoll_event){.events = EPOLLIN,
-						    .data.fd = metrics_epoll_fd(
-							    d.metrics)}) < 0) {
-			if (d.metrics)
-				sf_fail(err, errno, "epoll");
-			goto out;
-		}
-	}
 	if (daemon_recover(&d, err) < 0)
 		goto out;
 	/* loaded, attached, recovered: from here on it only serves */
