@@ -538,6 +538,15 @@ static const char *const field_names[] = {
 	"exe_mtime",
 	"exe_ctime",
 	"cwd",
+	/* file identity (bpf/ident.bpf.h) */
+	"file_dev",
+	"file_ino",
+	"file_mode",
+	"file_uid",
+	"file_gid",
+	"file_ctime",
+	"file_generation",
+	"file_fs",
 	/* also keys of the view (field.path: the type's own) */
 	"addr",
 	"family",
