@@ -42,13 +42,17 @@ hook_suite_teardown() {
 # start_daemon [ARGS...]: sfagent -D on the suite's socket, ready when the
 # socket answers.  Its stderr goes to $HT/agent.log.
 start_daemon() {
+	# the log is appended to: only this daemon's lines say it is ready
+	# (a restarted agent recovers streams before it listens)
+	local from
+	from=$(cat "$HT/agent.log" 2>/dev/null | wc -l)
 	"$SFAGENT" -D --socket "$SOCK" --output-dir "$OUT" -v "$@" \
 		2>>"$HT/agent.log" &
 	AGENT_PID=$!
 	export AGENT_PID
 	local i
 	for i in $(seq 300); do
-		if [ -S "$SOCK" ] && grep -q "listening on" "$HT/agent.log"; then
+		if [ -S "$SOCK" ] && tail -n +"$((from + 1))" "$HT/agent.log" | grep -q "listening on"; then
 			return 0
 		fi
 		if ! kill -0 "$AGENT_PID" 2>/dev/null; then
