@@ -112,7 +112,9 @@ later = [r for r in recs if r["type"] == "process.exe_hash" and r.get("exe_sha25
 assert sum(l["execs"] for l in later) == len(pending) and len(later) <= 1, (len(pending), later)
 assert not later or later[0]["exec_seq"] == pending[0]["seq"], later
 assert len([r for r in ex if "exe_sha256" in r]) + len(pending) == 10000
-assert end["exe_hash"]["cached"] >= 9999, end
+# the cache answered every other exec: at once, or (under load, while the
+# first hash was still running) through the one later record
+assert end["exe_hash"]["cached"] + len(pending) >= 9999, (end, len(pending))
 print(end["exe_hash"])
 PY
 	echo "$output"
