@@ -89,7 +89,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		return 0;
 	/* the digest of what ran, from the cache or asked for (exehash.h) */
 	if (v.type == SF_EV_EXEC && a->exehash)
-		exehash_exec(a->exehash, wl->slot, wl->seq + 1, data, &v);
+		exehash_exec(a->exehash, wl->slot, wl->seq + 1, v.rec, &v);
 	emit_view(a, wl, &v);
 	return 0;
 }

@@ -13,6 +13,7 @@
 static __always_inline void file_event(long nr, long ret, __u32 slot,
 				       __u64 cgid, struct sys_args *a, __u16 xf)
 {
+	struct var_part vp[] = {SF_FILE_VARS(VAR_PART)};
 	struct sf_file_event *e;
 	const void *p1 = 0, *p2 = 0;
 	__s64 x0 = 0, x1 = 0, x2 = 0, x3 = 0;
@@ -123,14 +124,15 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 		return;
 	}
 
-	e = reserve(slot, type, sizeof(*e));
+	e = reserve_var(slot, type);
 	if (!e)
 		return;
 	fill_sys_hdr(&e->hdr, type, slot, cgid, nr, ret, xf);
 	e->arg0 = x0, e->arg1 = x1, e->arg2 = x2, e->arg3 = x3;
-	read_path(e->path, p1, &e->hdr.flags, SF_F_PATH_TRUNC, SF_F_PATH_FAULT);
-	read_path(e->path2, p2, &e->hdr.flags, SF_F_PATH2_TRUNC,
-		  SF_F_PATH2_FAULT);
+	vp[0].len = read_path(e->path, p1, &e->hdr.flags, SF_F_PATH_TRUNC,
+			      SF_F_PATH_FAULT);
+	vp[1].len = read_path(e->path2, p2, &e->hdr.flags, SF_F_PATH2_TRUNC,
+			      SF_F_PATH2_FAULT);
 	/* the file itself, where a struct file is at hand */
 	e->ident.flags = 0;
 	if (ret >= 0) {
@@ -143,7 +145,7 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 		else if (type == SF_EV_TRUNCATE && x1 >= 0)
 			ident_file(&e->ident, fd_file(x1));
 	}
-	submit(e);
+	submit_var(e, sizeof(*e), vp, sizeof(vp) / sizeof(vp[0]));
 }
 
 #endif

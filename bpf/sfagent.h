@@ -109,6 +109,7 @@ enum sf_event_type {
 #define SF_F_STR3_FAULT	 (1u << 11)
 /* io_uring: a field the kernel's private structs did not give (CO-RE) */
 #define SF_F_UNRESOLVED (1u << 12)
+#define SF_F_PACKED	(1u << 13) /* a variable-size record: see sf_var */
 
 struct sf_hdr {
 	__u16 type;
@@ -318,5 +319,21 @@ struct sf_seccomp_bits {
 	__u64 compat[SF_SECCOMP_NR_MAX / 64];
 	__u64 uring[SF_SECCOMP_URING_MAX / 64];
 };
+
+/*
+ * Variable-size records.  A record with SF_F_PACKED in hdr.flags is its
+ * struct with the variable arrays cut out (SF_*_VARS below, in struct
+ * order): first the struct's other bytes, in order (the fixed part), then
+ * struct sf_var (the used length of each array, in order), then each
+ * array's first len[i] bytes, back to back.  Its size is exactly that sum.
+ * The agent expands it back into the struct (agent/encoders/decode.c); a
+ * length larger than its array, or sizes that do not add up, make it
+ * malformed.  A string's length counts its NUL.
+ */
+#define SF_VAR_MAX 4
+struct sf_var {
+	__u16 len[SF_VAR_MAX]; /* unused ones 0 */
+};
+#define SF_FILE_VARS(X) X(sf_file_event, path) X(sf_file_event, path2)
 
 #endif
