@@ -90,7 +90,8 @@ static __always_inline void uring_file(struct uring_pend *p,
 		 * inside: the syscall's event shows the flags as passed */
 		e->arg1 = BPF_CORE_READ(o, how.flags) & ~O_LARGEFILE_;
 		e->arg2 = BPF_CORE_READ(o, how.mode);
-		if (bpf_core_field_exists(o->file_slot)) /* no fd: a slot */
+		/* into a fixed file slot: the result is no fd (no identity) */
+		if (bpf_core_field_exists(o->file_slot))
 			e->arg3 = BPF_CORE_READ(o, file_slot);
 		kname(e->path, BPF_CORE_READ(o, filename), fl, SF_F_PATH_FAULT);
 		return;
@@ -411,7 +412,9 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 		if (p->r.hdr.type == SF_EV_ACCEPT && res >= 0)
 			sock_read_addr(&p->r.n, res, true);
 	}
-	/* as the syscall's event: the new fd's file, a path call's base */
+	/* as the syscall's event: the new fd's file (identity, resolved
+	 * path), a path call's base.  The completion runs in the submitter
+	 * or an io-wq/SQPOLL thread, which share its fds, cwd and root. */
 	if (p->size == sizeof(struct sf_file_event))
 		file_resolve(&p->r.f, res);
 	/* as listen(2)'s event: the socket's local address */
