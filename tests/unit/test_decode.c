@@ -394,31 +394,32 @@ struct part {
 };
 
 /* What the kernel side's submit_var() sends for a file event whose
- * arrays use len[0..1] bytes: the fixed part, the lengths, the bytes. */
+ * arrays (SF_FILE_VARS) use len[i] bytes: the fixed part, the lengths,
+ * the bytes. */
+#define TEST_PART(st, f) {offsetof(struct st, f), sizeof(((struct st *)0)->f)},
 static size_t pack_file(unsigned char *out, const struct sf_file_event *f,
-			size_t l1, size_t l2)
+			const size_t *len)
 {
-	const struct part p[2] = {
-		{offsetof(struct sf_file_event, path), SF_PATH_MAX, l1},
-		{offsetof(struct sf_file_event, path2), SF_PATH_MAX, l2},
-	};
+	static const size_t p[][2] = {SF_FILE_VARS(TEST_PART)};
+	const size_t n = sizeof(p) / sizeof(p[0]);
 	const unsigned char *rec = (const unsigned char *)f;
-	struct sf_var lens = {{l1, l2, 0, 0}};
+	struct sf_var lens = {{0}};
 	size_t from = 0, at = 0;
 
-	for (int i = 0; i < 2; i++) {
-		memcpy(out + at, rec + from, p[i].off - from);
-		at += p[i].off - from;
-		from = p[i].off + p[i].cap;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(out + at, rec + from, p[i][0] - from);
+		at += p[i][0] - from;
+		from = p[i][0] + p[i][1];
+		lens.len[i] = len[i];
 	}
 	memcpy(out + at, rec + from, sizeof(*f) - from);
 	at += sizeof(*f) - from;
 	((struct sf_hdr *)out)->flags |= SF_F_PACKED;
 	memcpy(out + at, &lens, sizeof(lens));
 	at += sizeof(lens);
-	for (int i = 0; i < 2; i++) {
-		memcpy(out + at, rec + p[i].off, p[i].len);
-		at += p[i].len;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(out + at, rec + p[i][0], len[i]);
+		at += len[i];
 	}
 	return at;
 }
@@ -450,7 +451,7 @@ static void test_packed_same(void)
 	static unsigned char packed[sizeof(struct sf_file_event) + 64];
 	struct sbuf a = {0}, b = {0};
 	struct decode_event v1, v2;
-	size_t l1[5], l2[5], total = 0, same_rec = 0, same_json = 0;
+	size_t len[5][SF_VAR_MAX], total = 0, same_rec = 0, same_json = 0;
 
 	memset(fs, 0, sizeof(fs));
 	hdr(&fs[0].hdr, SF_EV_OPEN, 257); /* a short path */
@@ -467,12 +468,22 @@ static void test_packed_same(void)
 	fs[3].hdr.flags |= SF_F_PATH_FAULT, fs[3].arg0 = 9;
 	hdr(&fs[4].hdr, SF_EV_CHMOD, 91); /* fchmod: by fd, no path */
 	fs[4].arg1 = 0600, fs[4].arg2 = 4;
+	/* resolved paths: components leaf first, NUL-terminated */
+	memcpy(fs[0].res.kp.buf, "hostname\0etc\0", 13);
+	fs[0].res.kp.n = 2, fs[0].res.kp.len = 13;
+	fs[0].res.kp.flags = SF_KP_ROOT, fs[0].res.base = SF_FP_BASE_FILE;
+	memcpy(fs[1].res.kp.buf, "a\0", 2);
+	fs[1].res.kp.n = 1, fs[1].res.kp.len = 2;
+	memcpy(fs[1].res2.kp.buf, "tmp\0", 4);
+	fs[1].res2.kp.n = 1, fs[1].res2.kp.len = 4;
 	for (int i = 0; i < 5; i++) {
-		l1[i] = strnlen(fs[i].path, SF_PATH_MAX - 1) + 1;
-		l2[i] = strnlen(fs[i].path2, SF_PATH_MAX - 1) + 1;
+		len[i][0] = strnlen(fs[i].path, SF_PATH_MAX - 1) + 1;
+		len[i][1] = strnlen(fs[i].path2, SF_PATH_MAX - 1) + 1;
+		len[i][2] = fs[i].res.kp.len;
+		len[i][3] = fs[i].res2.kp.len;
 	}
 	for (int i = 0; i < 5; i++) {
-		size_t n = pack_file(packed, &fs[i], l1[i], l2[i]);
+		size_t n = pack_file(packed, &fs[i], len[i]);
 
 		total += n;
 		ok(decode_event(&v1, &fs[i], sizeof(fs[i])) == DECODE_OK &&
@@ -519,7 +530,7 @@ static void test_packed_malformed(void)
 	memset(&f, 0, sizeof(f));
 	hdr(&f.hdr, SF_EV_RENAME, 82);
 	strcpy(f.path, "/old"), strcpy(f.path2, "/new");
-	n = pack_file(pk, &f, 5, 5);
+	n = pack_file(pk, &f, (const size_t[]){5, 5, 0, 0});
 	fixed = n - sizeof(lens) - 10;
 	ok(decode_exact(&v, pk, n) == DECODE_OK, "packed rename decodes");
 	for (size_t s = 0; s < n; s++)
@@ -540,10 +551,10 @@ static void test_packed_malformed(void)
 	memcpy(bad + fixed, &lens, sizeof(lens));
 	ok(decode_exact(&v, bad, n) == DECODE_MALFORMED,
 	   "lengths past the record's end: malformed");
-	lens.len[1] = 5, lens.len[2] = 1;
+	lens.len[1] = 5, lens.len[3] = SF_PATH_MAX + 1;
 	memcpy(bad + fixed, &lens, sizeof(lens));
-	ok(decode_exact(&v, bad, n + 1) == DECODE_MALFORMED,
-	   "a length for an array the struct does not have: malformed");
+	ok(decode_exact(&v, bad, n) == DECODE_MALFORMED,
+	   "a resolved path's length over its array: malformed");
 	memcpy(bad, pk, n);
 	((struct sf_hdr *)bad)->type = SF_EV_KILL;
 	ok(decode_exact(&v, bad, n) == DECODE_MALFORMED,
@@ -559,14 +570,13 @@ static void test_packed_malformed(void)
 		memcpy(bad, pk, n);
 		for (size_t j = fixed; j < sizeof(bad); j++)
 			bad[j] = rand_r(&seed); /* no NUL promised */
-		lens.len[0] = rand_r(&seed) % 24;
-		lens.len[1] = rand_r(&seed) % 24;
-		lens.len[2] = lens.len[3] = 0;
+		for (int k = 0; k < SF_VAR_MAX; k++)
+			lens.len[k] = rand_r(&seed) % 24;
 		if (i % 5 == 0)
 			lens.len[rand_r(&seed) % 4] = rand_r(&seed);
 		memcpy(bad + fixed, &lens, sizeof(lens));
 		s = fixed + sizeof(lens) + lens.len[0] + lens.len[1] +
-		    rand_r(&seed) % 3 - 1;
+		    lens.len[2] + lens.len[3] + rand_r(&seed) % 3 - 1;
 		if (s > sizeof(bad))
 			s = sizeof(bad);
 		if (decode_exact(&v, bad, s) != DECODE_OK)
