@@ -96,7 +96,7 @@ except OSError: print("")' "$1" "$2"
 		'{"io.sfagent.export": "mqtt:x,http", "io.sfagent.workload": "sfx-mq", "io.sfagent.fail": "closed"}'
 	run run_container sfx-mq1 "$HT/bmq"
 	assert_success
-	f="$OUT/sfx-mq.jsonl"
+	f=$(pod_file sfx-mq sfx-mq1)
 	assert_stream "$f" \
 		'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
 		'len(ev[0]["meta"]["export_notes"]) == 2' \
@@ -135,7 +135,7 @@ except OSError: print("")' "$1" "$2"
 	assert_success
 	wait $p
 	assert_stream "$OUT/inuse.jsonl" 'all(e["container"] == "sfx-use1" for e in ev)'
-	assert_stream "$OUT/sfx-use.jsonl" 'all(e["container"] == "sfx-use2" for e in ev)' \
+	assert_stream "$(pod_file sfx-use sfx-use2)" 'all(e["container"] == "sfx-use2" for e in ev)' \
 		'"is in use" in ev[0]["meta"]["export_notes"][0]'
 }
 
@@ -201,7 +201,7 @@ except OSError: print("")' "$1" "$2"
 		'{"io.sfagent.workload": "sfx-bigargs", "io.sfagent.fail": "closed"}'
 	run run_container sfx-bigargs1 "$HT/bbig"
 	assert_success
-	assert_stream "$OUT/sfx-bigargs.jsonl" \
+	assert_stream "$(pod_file sfx-bigargs sfx-bigargs1)" \
 		'ev[0]["meta"]["args_truncated"] is True' \
 		'ev[0]["meta"]["args"][:3] == ["/bin/sh", "-c", "true"]' \
 		'len("".join(ev[0]["meta"]["args"])) <= 16384' \
@@ -309,7 +309,8 @@ print(s.recv(65536).decode())' "$SOCK" "$msg"
 	chmod 0700 "$HT"
 	assert_success
 	assert_output --partial "permission denied: only root"
-	[ ! -e "$OUT/sfx-nobody.jsonl" ]
+	run ls "$OUT"
+	refute_output --partial sfx-nobody
 	grep -q "refused a client with uid 65534" "$HT/agent.log"
 }
 
@@ -387,7 +388,7 @@ for i in range(40):
 	wait "$EXTRA_PID"
 	EXTRA_PID=
 	grep -q started "$HT/ord.out"
-	assert_stream "$OUT/sfx-ord.jsonl" \
+	assert_stream "$(pod_file sfx-ord sfx-ord1)" \
 		'by("process.exec")[0]["filename"] == "/bin/sh"' \
 		'ev[-1]["type"] == "stream.end"'
 }
@@ -412,7 +413,7 @@ for i in range(40):
 	assert_success
 	assert_output --partial started
 	[ $(((t1 - t0) / 1000000)) -ge 700 ]
-	assert_stream "$HT/slow-out/sfx-slow.jsonl" \
+	assert_stream "$HT/slow-out/sfx-slow.sfx-slow1.jsonl" \
 		'by("process.exec")[0]["filename"] == "/bin/sh"' \
 		'ev[-1]["type"] == "stream.end"'
 	kill "$EXTRA_PID"

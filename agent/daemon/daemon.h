@@ -25,6 +25,11 @@ enum daemon_phase {
 
 /* What the daemon keeps per workload slot besides struct workload. */
 struct daemon_reg {
+	/* the workload part of its default names: the workload, or
+	 * <workload>.<container id> when the pod asserted the name
+	 * (docs/hook.md "Stream names") */
+	char *name;
+	bool pod_named; /* workload_source "annotation" */
 	/* names in the output directory (+1: the fallback default file) */
 	char *files[SF_EXPORT_MAX + 1];
 	int nfiles;
