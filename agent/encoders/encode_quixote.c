@@ -240,8 +240,12 @@ static void body_exec(struct sbuf *o, const struct decode_event *v)
 		sbuf_lit(o, ",\"digest\":");
 		sbuf_json_str(o, digest->s, digest->len);
 	}
-	sbuf_lit(o, "},\"argv\":");
-	encode_util_argv(o, v, true);
+	sbuf_putc(o, '}');
+	/* absent, not [], when the kernel could not read it (EFAULT) */
+	if (v->has & DECODE_HAS_ARGV) {
+		sbuf_lit(o, ",\"argv\":");
+		encode_util_argv(o, v, true);
+	}
 }
 
 static void body_fork(struct sbuf *o, const struct decode_event *v)
