@@ -732,6 +732,28 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
  * the background: a broker nearby acknowledges in milliseconds. */
 #define CLOSE_GRACE_NS (100 * 1000000ull)
 
+void daemon_register_late(struct daemon *d, const char *container_id)
+{
+	struct workload *wl = find_container(d, container_id);
+	cleanup_free char *dir = NULL;
+	struct stat st;
+
+	d->late++;
+	if (!wl)
+		return;
+	dir = xasprintf("%s%s", d->cg_mnt, wl->cgroup_path);
+	if (stat(dir, &st) < 0 || st.st_ino != wl->cgid) {
+		log_warn(
+			"container `%s`: its hook gave up and its cgroup is gone: ending its stream",
+			container_id);
+		daemon_close(d, wl, CLOSE_GRACE_NS);
+		return;
+	}
+	wl->enc->ops->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), 0,
+				    "hook_gave_up");
+	stream_flush(d->a, wl);
+}
+
 static void finish(struct daemon *d, struct workload *wl)
 {
 	daemon_close(d, wl, CLOSE_GRACE_NS);
