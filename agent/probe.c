@@ -401,6 +401,8 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 			       o->ringbuf_bytes);
 	/* wake the agent early once an eighth of the ring waits */
 	s->rodata->wake_bytes = o->ringbuf_bytes / 8;
+	s->rodata->hash_open = o->hash_open;
+	s->rodata->host_mnt_ns = o->host_mnt_ns;
 	r = sfagent_bpf__load(s);
 	if (r < 0) {
 		char msg[128];

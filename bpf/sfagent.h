@@ -91,6 +91,12 @@ enum sf_event_type {
 	/* made by the agent, never by the kernel side: a binary's digest
 	 * computed after its process.exec was written (agent/exehash.h) */
 	SF_EV_EXE_HASH,
+	/* --hash open only: a file mapped PROT_EXEC without PROT_WRITE
+	 * (struct sf_mmap_event, bpf/mmap.bpf.h) */
+	SF_EV_MMAP_EXEC,
+	/* made by the agent: a file's digest computed after its file.open
+	 * or file.mmap_exec was written (agent/exehash.h) */
+	SF_EV_FILE_HASH,
 	SF_EV_MAX,
 };
 
@@ -159,8 +165,19 @@ struct sf_ident {
 	__s64 ctime; /* ns since the epoch; 0: not known */
 	__u64 magic; /* the super block's s_magic */
 	char fs[16]; /* the file system type's name */
+	/* appended (issue 12, TSEM's inode and file): the cache key of the
+	 * digest is (dev, ino, mtime, ctime, size) */
+	__s64 mtime; /* ns since the epoch; 0: not known */
+	__u64 size; /* i_size */
+	__u32 f_flags; /* the struct file's f_flags (TSEM's file.flags) */
+	__u32 mnt_ns; /* the task's mount namespace (inode number) */
+	char s_id[32]; /* the super block's s_id (device name) */
+	__u8 s_uuid[16]; /* the super block's s_uuid (0s: none) */
 };
-#define SF_ID_VALID (1u << 0)
+#define SF_ID_VALID  (1u << 0)
+#define SF_ID_CHROOT (1u << 1) /* the task's root is not its namespace's */
+#define SF_ID_HOSTNS (1u << 2) /* the task is in the host's mount namespace */
+#define SF_ID_FLAGS  (1u << 3) /* f_flags set (a struct file was at hand) */
 
 struct sf_file_event {
 	struct sf_hdr hdr;
@@ -190,6 +207,20 @@ struct sf_kpath {
 #define SF_KP_DELETED (1u << 1) /* the dentry is unlinked */
 #define SF_KP_NONE    (1u << 2) /* no file: nothing walked */
 
+/* A file mapped executable (--hash open): mmap's arguments, the mapping
+ * the kernel made (its vma), the file's path and identity. */
+struct sf_mmap_event {
+	struct sf_hdr hdr;
+	__u64 addr, len; /* as passed */
+	__u32 prot, flags;
+	__s32 fd;
+	__u32 pad;
+	__u64 pgoff; /* mmap's offset argument, bytes */
+	__u64 vm_start, vm_end; /* the vma at the result (0: not found) */
+	struct sf_ident ident;
+	struct sf_kpath path; /* the file's, from its dentry */
+};
+
 /* exec_flags */
 #define SF_EXE_MEMFD	 (1u << 0) /* the image is a memfd */
 #define SF_EXE_DELETED	 (1u << 1) /* its inode has no links */
@@ -212,6 +243,7 @@ struct sf_exec_event {
 	__s64 exe_ctime;
 	struct sf_kpath exe; /* the image's path, from its dentry */
 	struct sf_kpath cwd;
+	struct sf_ident exe_id; /* the image's identity (appended) */
 };
 
 struct sf_fork_event {

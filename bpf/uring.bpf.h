@@ -90,6 +90,9 @@ static __always_inline void uring_file(struct uring_pend *p,
 		 * inside: the syscall's event shows the flags as passed */
 		e->arg1 = BPF_CORE_READ(o, how.flags) & ~O_LARGEFILE_;
 		e->arg2 = BPF_CORE_READ(o, how.mode);
+		/* into a fixed file slot: the result is no fd (no identity) */
+		if (bpf_core_field_exists(o->file_slot))
+			e->arg3 = BPF_CORE_READ(o, file_slot);
 		kname(e->path, BPF_CORE_READ(o, filename), fl, SF_F_PATH_FAULT);
 		return;
 	}
@@ -402,6 +405,10 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 	    p->r.hdr.type == SF_EV_OPEN) {
 		if (p->r.hdr.type != SF_EV_OPEN)
 			p->r.n.fd = res;
+		/* the new fd's file, as for open(2): the completion runs in
+		 * the submitter or an io-wq thread, which share its fds */
+		else if (res >= 0 && !p->r.f.arg3)
+			ident_file(&p->r.f.ident, fd_file(res));
 		if (p->r.hdr.type == SF_EV_ACCEPT && res >= 0)
 			sock_read_addr(&p->r.n, res, true);
 	}
