@@ -19,7 +19,8 @@
  * waiting for their completion holds: N accepts on a listener nobody
  * connects to, then openats while they wait; some accepts completed by
  * connections, some cancelled, the rest left in flight when the process
- * exits (the kernel cancels them).  FACTS says how many of each.  Built
+ * exits (the kernel cancels them); and opens whose success posts no
+ * completion (IOSQE_CQE_SKIP_SUCCESS).  FACTS says how many of each.  Built
  * static.
  */
 #include <arpa/inet.h>
@@ -70,6 +71,7 @@ static struct io_uring_sqe *sqe(void)
 
 #define INFLIGHT_OPENS	  8
 #define INFLIGHT_CONNECTS 64
+#define INFLIGHT_SKIPS	  4
 #define OPEN_TAG	  (1ull << 32)
 #define CANCEL_TAG	  (2ull << 32)
 
@@ -100,7 +102,8 @@ static int inflight(const char *dir, const char *facts_path, int n)
 	int accepted = 0, cancelled = 0, opened = 0, l, ncancel;
 	struct io_uring_cqe *cqe;
 	socklen_t sl = sizeof(sa);
-	char path[300];
+	/* each request's own: the kernel reads it at submission */
+	static char opens[INFLIGHT_OPENS][300], skips[INFLIGHT_SKIPS][300];
 	FILE *facts;
 
 	if (io_uring_queue_init(4096, &ring, 0) < 0) {
@@ -124,8 +127,9 @@ static int inflight(const char *dir, const char *facts_path, int n)
 	for (int i = 0; i < INFLIGHT_OPENS; i++) {
 		struct io_uring_sqe *q = sqe();
 
-		snprintf(path, sizeof(path), "%s/inflight-%d", dir, i);
-		io_uring_prep_openat(q, AT_FDCWD, path, O_RDWR | O_CREAT, 0600);
+		snprintf(opens[i], sizeof(opens[i]), "%s/inflight-%d", dir, i);
+		io_uring_prep_openat(q, AT_FDCWD, opens[i], O_RDWR | O_CREAT,
+				     0600);
 		q->user_data = OPEN_TAG | i;
 	}
 	io_uring_submit(&ring);
@@ -153,13 +157,29 @@ static int inflight(const char *dir, const char *facts_path, int n)
 			accepted++;
 		io_uring_cqe_seen(&ring, cqe);
 	}
+	/* opens whose success posts no completion: the kernel tells nobody */
+	for (int i = 0; i < INFLIGHT_SKIPS; i++) {
+		struct io_uring_sqe *q = sqe();
+
+		snprintf(skips[i], sizeof(skips[i]), "%s/skip-%d", dir, i);
+		io_uring_prep_openat(q, AT_FDCWD, skips[i], O_RDWR | O_CREAT,
+				     0600);
+		q->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	}
+	io_uring_submit(&ring);
+	for (int i = 0; i < INFLIGHT_SKIPS; i++) {
+		struct stat st;
+
+		while (stat(skips[i], &st) < 0)
+			usleep(1000);
+	}
 	facts = fopen(facts_path, "w");
 	if (!facts)
 		return 1;
 	fprintf(facts,
-		"{\"pid\": %d, \"port\": %d, \"accepts\": %d, \"opens\": %d, \"accepted\": %d, \"cancelled\": %d, \"left\": %d}\n",
-		getpid(), ntohs(sa.sin_port), n, INFLIGHT_OPENS, accepted,
-		cancelled, n - accepted - cancelled);
+		"{\"pid\": %d, \"port\": %d, \"accepts\": %d, \"opens\": %d, \"skips\": %d, \"accepted\": %d, \"cancelled\": %d, \"left\": %d}\n",
+		getpid(), ntohs(sa.sin_port), n, INFLIGHT_OPENS, INFLIGHT_SKIPS,
+		accepted, cancelled, n - accepted - cancelled);
 	fclose(facts);
 	/* no io_uring_queue_exit: the kernel cancels what is left */
 	_exit(0);
