@@ -574,8 +574,10 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	/* Events already in the ring buffer still belong to this stream.  A
 	 * program that passed the filter just before the untrack may still be
 	 * filling its record on another CPU: BPF programs do not sleep, so a
-	 * millisecond is ample before the last look. */
+	 * millisecond is ample before the last look.  Its io_uring requests
+	 * still waiting for a completion go out without a result. */
 	probe_consume(&a->probe);
+	probe_uring_sweep(&a->probe, wl->slot);
 	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	probe_consume(&a->probe);
 	stream_flush(a, wl);
@@ -655,6 +657,8 @@ void agent_drain(struct agent *a)
 	exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (check) {
 		a->last_missed_check = now;
+		/* requests of processes that are gone (bpf/uring.bpf.h) */
+		probe_uring_sweep(&a->probe, SF_SLOT_NONE);
 		/* every slot's counters in one read, not per workload */
 		probe_snapshot(&a->probe, true);
 		for (struct workload *wl = a->wl.active; wl; wl = wl->next) {

@@ -999,6 +999,10 @@ void decode_sec_hdr(struct decode_event *v, const void *raw)
 	}
 	if (h->flags & SF_F_UNRESOLVED)
 		kv_bool(v, "unresolved", true);
+	if (h->flags & SF_F_URING_FULL)
+		kv_cstr(v, "no_result", "table_full");
+	else if (h->flags & SF_F_URING_NO_CQE)
+		kv_cstr(v, "no_result", "no_completion");
 	if (h->suppressed)
 		kv_int(v, "suppressed", h->suppressed);
 	v->x.nhdr = v->x.n;
