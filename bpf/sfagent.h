@@ -166,6 +166,9 @@ struct sf_kpath {
 #define SF_KP_DISCONNECTED \
 	(1u << 3) /* the walk met a disconnected dentry (open_by_handle_at): \
 		   * the path above it is not known */
+#define SF_KP_DNAME \
+	(1u << 4) /* the kernel makes the file's name on demand (pipe, \
+		   * socket, anon inode: d_op->d_dname): no path */
 
 /*
  * A file event's resolved path (issue 12, docs/events.md "Resolved paths").
