@@ -435,12 +435,15 @@ static void export_fallback(struct daemon_reg *r, struct export_notes *nt,
 }
 
 /* nats: the agent's --nats-subject (default sfagent.%h.%w); nats:SUBJECT:
- * that template.  One per stream. */
+ * <that subject>.<container id>.SUBJECT (SUBJECT a template too).  One per
+ * stream. */
 static int open_nats(struct daemon *d, struct workload *wl,
 		     struct daemon_reg *r, const struct sf_export *e,
 		     struct sf_error **err)
 {
-	cleanup_free char *subject = NULL, *lit = NULL;
+	const char *tmpl = d->o->nats_subject ? d->o->nats_subject
+					      : SINK_NATS_DEFAULT;
+	cleanup_free char *subject = NULL, *lit = NULL, *own = NULL;
 
 	if (r->nats)
 		return 0;
@@ -448,13 +451,14 @@ static int open_nats(struct daemon *d, struct workload *wl,
 		return sf_usage(
 			err, ANN_EXPORT
 			" asks for nats but the agent has no NATS servers: start it with --nats URL, or export to a file");
+	/* a container's own subject stays below its stream's subject, as
+	 * mqtt:TOPIC stays below ROOT/%w/%c: it can add tokens, never publish
+	 * to another node's, another stream's or an unrelated subject */
+	if (e->arg)
+		own = xasprintf("%s.%%c.%s", tmpl, e->arg);
 	/* expanded here: %w is the stream's name (r->name), not wl->name */
-	subject = sink_topic_expand_nats(e->arg ? e->arg
-					 : d->o->nats_subject
-						 ? d->o->nats_subject
-						 : SINK_NATS_DEFAULT,
-					 d->a->exporter, r->name,
-					 wl->container_id, err);
+	subject = sink_topic_expand_nats(own ? own : tmpl, d->a->exporter,
+					 r->name, wl->container_id, err);
 	if (!subject)
 		return sf_error_wrap(err, ANN_EXPORT);
 	lit = topic_literal(subject);
