@@ -115,7 +115,17 @@ enum sf_event_type {
 #define SF_F_STR3_FAULT	 (1u << 11)
 /* io_uring: a field the kernel's private structs did not give (CO-RE) */
 #define SF_F_UNRESOLVED (1u << 12)
-#define SF_F_PACKED	(1u << 13) /* a variable-size record: see sf_var */
+/* exec (which has no second path): a failed exec's argv could not be read */
+#define SF_F_ARGV_FAULT SF_F_PATH2_FAULT
+/* io_uring: sent without a result: at submission, the table of requests
+ * waiting for their completion being full (bpf/uring.bpf.h) ... */
+#define SF_F_URING_FULL (1u << 13)
+/* ... or later, no completion having come (the agent's sweep, or the
+ * request's address submitted again) */
+#define SF_F_URING_NO_CQE (1u << 14)
+/* the size of that table: requests of tracked workloads in flight at once */
+#define SF_URING_PENDING_MAX 2048
+#define SF_F_PACKED	     (1u << 15) /* a variable-size record: see sf_var */
 
 struct sf_hdr {
 	__u16 type;
@@ -159,6 +169,9 @@ struct sf_kpath {
 #define SF_KP_DISCONNECTED \
 	(1u << 3) /* the walk met a disconnected dentry (open_by_handle_at): \
 		   * the path above it is not known */
+#define SF_KP_DNAME \
+	(1u << 4) /* the kernel makes the file's name on demand (pipe, \
+		   * socket, anon inode: d_op->d_dname): no path */
 
 /*
  * A file event's resolved path (issue 12, docs/events.md "Resolved paths").
@@ -419,5 +432,21 @@ struct sf_var {
 	X(sf_file_event, path2)      \
 	X(sf_file_event, res.kp.buf) \
 	X(sf_file_event, res2.kp.buf)
+
+/* An io_uring request waiting for its completion: a value of
+ * bpf/uring.bpf.h's uring_pending, which the agent's sweep reads too; size
+ * bytes of r are the record. */
+union sf_uring_rec {
+	struct sf_hdr hdr;
+	struct sf_file_event f;
+	struct sf_net_event n;
+	struct sf_sec_event s;
+};
+
+struct sf_uring_pending {
+	__u32 size;
+	__u32 pad;
+	union sf_uring_rec r;
+};
 
 #endif
