@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "exehash.h"
+#include "hostpath.h"
 #include "filter_event.h"
 #include "budget.h"
 #include "sink.h"
@@ -176,6 +177,10 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	}
 	/* its worker thread before any sandbox, which covers it too */
 	a->exehash = exehash_new(o->hash_mode);
+	/* host_path (issue 12): the host's mount table, from its init */
+	if (hostpath_enable("/proc/1") < 0)
+		log_warn(
+			"cannot read /proc/1/mountinfo: records carry no host_path (run the agent in the host's PID namespace)");
 	a->lazy_attach = o->mode == SF_MODE_DAEMON;
 	a->idle_detach_ns = idle_detach_ns();
 	if (probe_open(&a->probe, ops, &po, err) < 0 ||
@@ -319,6 +324,7 @@ void agent_fini(struct agent *a)
 	a->epfd = -1;
 	probe_close(&a->probe);
 	exehash_free(a->exehash);
+	hostpath_disable();
 	a->exehash = NULL;
 	filter_conf_fini(&a->filters);
 	free(a->exporter);

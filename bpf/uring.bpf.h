@@ -487,6 +487,8 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 	 * or an io-wq/SQPOLL thread, which share its fds, cwd and root. */
 	if (p->size == sizeof(struct sf_file_event))
 		file_resolve(&p->r.f, res);
+	else if (p->r.hdr.type == SF_EV_SETXATTR && res >= 0)
+		sec_resolve_xattr(&p->r.s, p->r.s.arg[0]);
 	/* as listen(2)'s event: the socket's local address */
 	if (p->r.hdr.type == SF_EV_LISTEN && res == 0) {
 		sock_read_addr(&p->r.n, p->r.n.fd, false);

@@ -132,9 +132,10 @@ for l in open(sys.argv[1]):
         continue
     if e["type"] == "file.open" and not e["path"].startswith(sys.argv[2]):
         continue
-    # the file's identity (file_ino ...) is not taken for io_uring opens
-    # yet (docs/events.md, "File identity")
-    out.append({k: v for k, v in e.items() if k not in skip and not k.startswith("file_")})
+    # the file's identity and resolved path compare too, but for what a
+    # new file differs in from one run to the next
+    per_run = {"file_ino", "file_ctime", "file_mtime", "file_generation"}
+    out.append({k: v for k, v in e.items() if k not in skip and k not in per_run})
 print(json.dumps(out, sort_keys=True, indent=0))
 PY
 }
@@ -175,6 +176,10 @@ PY
 	comparable "$T/ring.jsonl" "$W" >"$T/ring.cmp"
 	comparable "$T/sqpoll.jsonl" "$W" >"$T/sqpoll.cmp"
 	[ -s "$T/sys.cmp" ] && grep -q secret "$T/sys.cmp"
+	# what is compared is there: identity and resolved paths (issue 12)
+	grep -q '"resolved": "'"$W"'/secret"' "$T/sys.cmp"
+	grep -q '"file_dev"' "$T/sys.cmp"
+	grep -q '"resolved_lexical": true' "$T/sys.cmp"
 	diff "$T/sys.cmp" "$T/ring.cmp"
 	diff "$T/sys.cmp" "$T/sqpoll.cmp"
 	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$T/ring.jsonl" "$T/sqpoll.jsonl"
@@ -248,7 +253,7 @@ PY
 	kill "$OUTSIDE_PID"
 	OUTSIDE_PID=
 	assert_success
-	f="$OUT/esc.jsonl"
+	f=$(pod_file esc sfesc-1)
 	assert_stream "$f" \
 		"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0" \
 		"not [e for e in ev if '$T/outside' in json.dumps(e)]" \
