@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "exehash.h"
@@ -162,12 +163,25 @@ static uint64_t idle_detach_ns(void)
 	       1000000ull;
 }
 
+/* TSEM's path.type "root": the host's mount namespace, init's; where
+ * init's cannot be read (a sandbox), the fixed inode number the kernel
+ * gives the initial mount namespace (MNT_NS_INIT_INO, 6.x) */
+static uint32_t host_mnt_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/1/ns/mnt", &st) == 0 ? (uint32_t)st.st_ino
+						: 0xeffffff8u;
+}
+
 int agent_init_probe(struct agent *a, const struct sf_options *o,
 		     const struct probe_ops *ops, struct sf_error **err)
 {
 	struct probe_opts po = {
 		.btf_path = o->btf_path,
 		.ringbuf_bytes = o->ringbuf_bytes,
+		.hash_open = o->hash_mode == EXEHASH_OPEN,
+		.host_mnt_ns = host_mnt_ns(),
 		.on_event = on_event,
 		.ctx = a,
 	};

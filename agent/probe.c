@@ -407,6 +407,8 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 			s->maps.flow_counts,
 			strtoul(getenv("SFAGENT_TEST_FLOW_MAP_ENTRIES"), NULL,
 				10));
+	s->rodata->hash_open = o->hash_open;
+	s->rodata->host_mnt_ns = o->host_mnt_ns;
 	r = sfagent_bpf__load(s);
 	if (r < 0) {
 		char msg[128];

@@ -90,6 +90,9 @@ static __always_inline void uring_file(struct uring_pend *p,
 		 * inside: the syscall's event shows the flags as passed */
 		e->arg1 = BPF_CORE_READ(o, how.flags) & ~O_LARGEFILE_;
 		e->arg2 = BPF_CORE_READ(o, how.mode);
+		/* into a fixed file slot: the result is no fd (no identity) */
+		if (bpf_core_field_exists(o->file_slot))
+			e->arg3 = BPF_CORE_READ(o, file_slot);
 		kname(e->path, BPF_CORE_READ(o, filename), fl, SF_F_PATH_FAULT);
 		return;
 	}
@@ -284,6 +287,8 @@ static __always_inline void uring_xattr(struct uring_pend *p,
 	e->family = 0, e->port = 0, e->pad = 0;
 	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
 	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
+	e->ident.flags = 0;
+	fpath_none(&e->res);
 	if (op == IORING_OP_FSETXATTR)
 		e->arg[0] = BPF_CORE_READ(req, cqe.fd);
 	else
@@ -320,6 +325,8 @@ static __always_inline void uring_other(struct uring_pend *p, __u8 op)
 	e->family = 0, e->port = 0, e->pad = 0;
 	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
 	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
+	e->ident.flags = 0;
+	fpath_none(&e->res);
 }
 
 SEC("tp_btf/io_uring_submit_req")
@@ -407,6 +414,11 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 		if (p->r.hdr.type == SF_EV_ACCEPT && res >= 0)
 			sock_read_addr(&p->r.n, res, true);
 	}
+	/* as the syscall's event: the new fd's file (identity, resolved
+	 * path), a path call's base.  The completion runs in the submitter
+	 * or an io-wq/SQPOLL thread, which share its fds, cwd and root. */
+	if (p->size == sizeof(struct sf_file_event))
+		file_resolve(&p->r.f, res);
 	/* as listen(2)'s event: the socket's local address */
 	if (p->r.hdr.type == SF_EV_LISTEN && res == 0) {
 		sock_read_addr(&p->r.n, p->r.n.fd, false);
