@@ -665,8 +665,8 @@ static void bpf_flow_count(struct probe *p, uint32_t slot, bool on)
 			  slot, left);
 }
 
-static int bpf_flow_get(struct probe *p, const struct sf_flow_key *k,
-			bool take, struct sf_flow_counts *out)
+static int bpf_flow_get(struct probe *p, const struct sf_flow_key *k, bool take,
+			struct sf_flow_counts *out)
 {
 	int fd = bpf_map__fd(bpf_of(p)->skel->maps.flow_counts);
 

@@ -97,8 +97,8 @@ struct probe_ops {
 	 * them), -errno when there are none (ENOENT); flow_full counts the
 	 * flows that found the map full, since the last reset_drops. */
 	void (*flow_count)(struct probe *p, uint32_t slot, bool on);
-	int (*flow_get)(struct probe *p, const struct sf_flow_key *k,
-			bool take, struct sf_flow_counts *out);
+	int (*flow_get)(struct probe *p, const struct sf_flow_key *k, bool take,
+			struct sf_flow_counts *out);
 	uint64_t (*flow_full)(struct probe *p, uint32_t slot);
 };
 

@@ -42,8 +42,7 @@ static __always_inline bool flow_counting(__u32 slot)
 	return flow_on[slot & (SF_MAX_SLOTS - 1)];
 }
 
-static __always_inline void flow_key(struct sf_flow_key *k, __u32 slot,
-				     long fd)
+static __always_inline void flow_key(struct sf_flow_key *k, __u32 slot, long fd)
 {
 	k->slot = slot;
 	k->tgid = bpf_get_current_pid_tgid() >> 32;
@@ -68,8 +67,8 @@ static __always_inline void flow_begin(__u32 slot, long fd)
 		d->flow_full++;
 }
 
-static __always_inline void flow_add(__u32 slot, long fd, bool write,
-				     __u64 ops, __u64 bytes)
+static __always_inline void flow_add(__u32 slot, long fd, bool write, __u64 ops,
+				     __u64 bytes)
 {
 	struct sf_flow_counts *c;
 	struct sf_flow_key k;
@@ -106,8 +105,7 @@ static __always_inline void flow_add_mmsg(__u32 slot, long fd, bool write,
 	flow_add(slot, fd, write, n, bytes);
 }
 
-static __always_inline void flow_end(long nr, __u32 slot, __u64 cgid,
-				     long fd)
+static __always_inline void flow_end(long nr, __u32 slot, __u64 cgid, long fd)
 {
 	struct sf_flow_counts *c;
 	struct sf_flow_rec *r;

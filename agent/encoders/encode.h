@@ -93,8 +93,8 @@ struct encoder_ops {
 	 * (bpf/flow.bpf.h) and this takes a flow's end (close(2) of a
 	 * counted fd, SF_REC_FLOW_END) with its final counters; such a
 	 * record is no event: never filtered, never in stream.end's events */
-	void (*flow_end)(struct sbuf *o, const struct workload *wl,
-			 uint64_t ts, const struct sf_flow_rec *r);
+	void (*flow_end)(struct sbuf *o, const struct workload *wl, uint64_t ts,
+			 const struct sf_flow_rec *r);
 	/* optional: frees the encoder's per-stream state (wl->enc_state) */
 	void (*release)(struct workload *wl);
 	/* the per-type writers event() dispatches to, indexed by v->type;

@@ -607,9 +607,10 @@ static void ev_net(struct sysflow_state *s, const struct decode_event *v,
 	if (v->type == SF_EV_BIND) {
 		sock = sysflow_flow_find(s, v->pid, fd);
 		if (sock && sock->kind == SYSFLOW_FLOW_SOCK) {
-			sock->sip = (v->has & DECODE_HAS_INET)
-					    ? ip_of(v->family, v->addr_str, NULL)
-					    : 0;
+			sock->sip =
+				(v->has & DECODE_HAS_INET)
+					? ip_of(v->family, v->addr_str, NULL)
+					: 0;
 			sock->sport = v->port;
 		}
 		return;
