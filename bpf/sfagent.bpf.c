@@ -165,7 +165,7 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	/* after the event: a flow's counter begins after its open record
 	 * (and its end is sent after it) */
 	if (flow_slots && !compat)
-		flow_on_exit(nr, ret, slot, cgid, &a);
+		flow_exit(nr, ret, slot, cgid, &a);
 	return 0;
 }
 
