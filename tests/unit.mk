@@ -30,6 +30,7 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/wo
 # escape and uring also run in busybox containers: static; uring needs liburing
 WL_LDFLAGS_escape := -static
 WL_LDFLAGS_uring := -static -luring
+WL_LDFLAGS_filehash := -luring
 $(BUILD)/tests/%: tests/workloads/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
