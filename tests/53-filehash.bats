@@ -219,3 +219,20 @@ PY
 	echo "$output"
 	assert_success
 }
+
+@test "file hash: cadets names the mapped file with the UUID of its open; no arg_objuuid2 anywhere" {
+	run "$SFAGENT" -X --hash open -F cadets -w c -o "$T/c.json" -- true
+	assert_success
+	run python3 - "$T/c.json" <<'PY'
+import json, sys
+ev = json.load(open(sys.argv[1]))
+o = [e for e in ev if e["event"].startswith("audit:event:aue_openat") and "/libc.so" in e.get("upath1", "")]
+m = [e for e in ev if e["event"] == "audit:event:aue_mmap:" and "/libc.so" in e.get("file", "")]
+assert o and m, (o, m)
+assert m[0]["arg_objuuid1"] == o[0]["ret_objuuid1"], (m[0], o[0])
+assert m[0]["prot"] == "PROT_READ|PROT_EXEC" and "file_sha256" in m[0] or "file_hash_state" in m[0], m[0]
+assert not any("arg_objuuid2" in e for e in ev)
+PY
+	echo "$output"
+	assert_success
+}
