@@ -285,6 +285,8 @@ static __always_inline void uring_xattr(struct uring_pend *p,
 	e->family = 0, e->port = 0, e->pad = 0;
 	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
 	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
+	e->ident.flags = 0;
+	fpath_none(&e->res);
 	if (op == IORING_OP_FSETXATTR)
 		e->arg[0] = BPF_CORE_READ(req, cqe.fd);
 	else
@@ -321,6 +323,8 @@ static __always_inline void uring_other(struct uring_pend *p, __u8 op)
 	e->family = 0, e->port = 0, e->pad = 0;
 	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
 	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
+	e->ident.flags = 0;
+	fpath_none(&e->res);
 }
 
 SEC("tp_btf/io_uring_submit_req")
@@ -405,13 +409,14 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 	    p->r.hdr.type == SF_EV_OPEN) {
 		if (p->r.hdr.type != SF_EV_OPEN)
 			p->r.n.fd = res;
-		/* the new fd's file, as for open(2): the completion runs in
-		 * the submitter or an io-wq thread, which share its fds */
-		else if (res >= 0 && !p->r.f.arg3)
-			ident_file(&p->r.f.ident, fd_file(res));
 		if (p->r.hdr.type == SF_EV_ACCEPT && res >= 0)
 			sock_read_addr(&p->r.n, res, true);
 	}
+	/* as the syscall's event: the new fd's file (identity, resolved
+	 * path), a path call's base.  The completion runs in the submitter
+	 * or an io-wq/SQPOLL thread, which share its fds, cwd and root. */
+	if (p->size == sizeof(struct sf_file_event))
+		file_resolve(&p->r.f, res);
 	/* as listen(2)'s event: the socket's local address */
 	if (p->r.hdr.type == SF_EV_LISTEN && res == 0) {
 		sock_read_addr(&p->r.n, p->r.n.fd, false);
