@@ -60,6 +60,8 @@ static void emit_view(struct agent *a, struct workload *wl,
 	}
 }
 
+static void emit_exe_hash(void *ctx, const struct exehash_result *r);
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
@@ -88,7 +90,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	/* the stream's filter, then the outputs' (agent/filter/filter_wl.h) */
 	if (!filter_wl_pass(wl, v.type, filter_event_get, &v))
 		return 0;
-	/* the digest of what ran, from the cache or asked for (exehash.h) */
+	/* the digest of what ran, from the cache or asked for (exehash.h);
+	 * hashes done since are handed out first, which frees their jobs */
+	if (exehash_has_done(a->exehash))
+		exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (v.type == SF_EV_EXEC && a->exehash)
 		exehash_exec(a->exehash, wl->slot, wl->seq + 1, data, &v);
 	else if ((v.type == SF_EV_OPEN || v.type == SF_EV_MMAP_EXEC) &&

@@ -127,6 +127,7 @@ static void *worker(void *arg)
 		if (!fail)
 			memcpy(j->hex, hex, sizeof(hex));
 		j->done = true;
+		__atomic_store_n(&h->done_hint, 1, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&h->done);
 	}
 	pthread_mutex_unlock(&h->mu);
@@ -469,7 +470,7 @@ static int open_file(const struct decode_event *v, const void *raw,
 		     const char **state)
 {
 	char p[SF_PATH_MAX + 64];
-	const char *name = NULL;
+	const char *name = NULL, *host = NULL;
 	bool opened = false;
 	int fd = -1, fdnum = -1;
 	struct exehash_id now;
@@ -484,8 +485,11 @@ static int open_file(const struct decode_event *v, const void *raw,
 			name = f->s;
 	} else {
 		const struct decode_kv *r = decode_sec_find(v, "resolved");
+		const struct decode_kv *hp = decode_sec_find(v, "host_path");
 
 		fdnum = (v->has & DECODE_HAS_FD) ? (int)v->fd : -1;
+		if (hp && hp->s && !hp->truncated && hp->s[0] == '/')
+			host = hp->s;
 		if (r && r->s && !r->truncated && r->s[0] == '/')
 			name = r->s;
 		else if (!v->path.fault && !v->path.truncated && v->path.s &&
@@ -493,7 +497,8 @@ static int open_file(const struct decode_event *v, const void *raw,
 			name = v->path.s;
 	}
 	/* 0: the fd while it is open; 1: the mapping (map_files) while it
-	 * exists; 2: the path in the process's root; 3: the path here */
+	 * exists; 2: the path in the process's root; 3: the path here (the
+	 * host's path of it where the record has one) */
 	for (int step = 0; step < 4; step++) {
 		const struct sf_mmap_event *m = raw;
 
@@ -505,8 +510,8 @@ static int open_file(const struct decode_event *v, const void *raw,
 				 (unsigned long long)m->vm_end);
 		else if (step == 2 && name)
 			snprintf(p, sizeof(p), "/proc/%u/root%s", v->pid, name);
-		else if (step == 3 && name)
-			snprintf(p, sizeof(p), "%s", name);
+		else if (step == 3 && (host || name))
+			snprintf(p, sizeof(p), "%s", host ? host : name);
 		else
 			continue;
 		/* symlinks are followed, as the open was: what is reached is
@@ -593,6 +598,7 @@ void exehash_collect(struct exehash *h, exehash_emit_fn emit, void *ctx,
 	if (!h)
 		return;
 	pthread_mutex_lock(&h->mu);
+	__atomic_store_n(&h->done_hint, 0, __ATOMIC_RELEASE);
 	if (wait_ms) {
 		struct timespec until;
 

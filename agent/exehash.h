@@ -97,7 +97,16 @@ struct exehash {
 	uint64_t file_computed, file_cached, file_dropped;
 	const void *md; /* EVP_MD, fetched before any sandbox */
 	enum exehash_mode mode;
+	int done_hint; /* set by the worker when a job is done (atomic) */
 };
+
+/* A hash finished since the last collect: the consumer collects it at
+ * once, between two records, so that its job is free again (else a burst
+ * of new files finds every job taken and gets "backlog"). */
+static inline bool exehash_has_done(const struct exehash *h)
+{
+	return h && __atomic_load_n(&h->done_hint, __ATOMIC_ACQUIRE);
+}
 
 /* The worker started (NULL for --hash none). */
 struct exehash *exehash_new(enum exehash_mode mode);

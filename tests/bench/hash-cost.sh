@@ -8,8 +8,9 @@
 #  2. the agent's CPU per event with --hash none, exec and open, on an exec
 #     loop (/bin/true, dynamic: its loader opens and maps libc) and an open
 #     loop (one file opened again and again: the cache), interleaved
-#     rounds; the agent's utime+stime from /proc (10 ms ticks), read by the
-#     workload after a pause that lets the agent catch up.
+#     rounds; the agent's threads' run time (/proc/PID/task/*/schedstat),
+#     read by the workload at its start and after a pause that lets the
+#     agent catch up.
 # Prints min-median-max per variant.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,16 +23,20 @@ NEXEC=${BENCH_HASH_EXECS:-1000}
 NOPEN=${BENCH_HASH_OPENS:-20000}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-TICK=$(getconf CLK_TCK)
 
 mmm() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%s %s %s", v[1], v[int((NR + 1) / 2)], v[NR] }'; }
 
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min), $(nproc) cores"
-echo "1. worker: $NFILES distinct files per size, opened by one process (cat)"
+PARTS=" ${BENCH_HASH_PARTS:-worker cpu} "
+if [[ $PARTS == *" worker "* ]]; then
+echo "1. worker: $NFILES distinct files per size ($((NFILES / 5)) of 1 MiB), opened by one process (cat)"
 for size in 4096 65536 1048576; do
 	mkdir -p "$T/f$size"
-	for i in $(seq "$NFILES"); do head -c "$size" /dev/urandom >"$T/f$size/$i"; done
+	n=$NFILES
+	[ "$size" -lt 1048576 ] || n=$((NFILES / 5)) # 1 MiB files: a fifth
+	for i in $(seq "$n"); do head -c "$size" /dev/urandom >"$T/f$size/$i"; done
 	for r in $(seq "$ROUNDS"); do
+		rm -f "$T/w.jsonl"
 		"$SF" -X --hash open -w hb -o "$T/w.jsonl" -- sh -c 'cat "$1"/* >/dev/null' sh "$T/f$size"
 		python3 - "$T/w.jsonl" "$T/f$size/" "$size" <<'PY'
 import json, sys
@@ -46,12 +51,15 @@ print("size=%s opens=%d hashed=%d dropped=%d missed_ringbuf=%d hashes_per_s=%.0f
     len(h) / span if span else 0, len(h) * int(sys.argv[3]) / span / 1e6 if span else 0))
 PY
 	done | tee "$T/w$size"
+	rm -rf "$T/f$size"
 	for k in hashes_per_s MB_per_s dropped missed_ringbuf; do
 		printf '   size %s %s: %s (min median max)\n' "$size" "$k" \
 			"$(sed -n "s/.* $k=\([0-9.]*\).*/\1/p" "$T/w$size" | mmm)"
 	done
 done
 
+fi
+[[ $PARTS == *" cpu "* ]] || exit 0
 echo "2. agent CPU per loop iteration and per record (ns), --hash none|exec|open, interleaved"
 head -c 65536 /dev/urandom >"$T/one"
 for r in $(seq "$ROUNDS"); do
@@ -64,12 +72,16 @@ for r in $(seq "$ROUNDS"); do
 				work='"$1" reopen '"$NOPEN"' "$2"'
 				n=$NOPEN
 			fi
+			rm -f "$T/c.jsonl"
+			# the agent's CPU (its threads' schedstat run time, ns)
+			# from the loop's start to a second after its end: loading
+			# and attaching the BPF programs before are not counted
+			cpu='cat /proc/$PPID/task/*/schedstat | awk "{ s += \$1 } END { print s }"'
 			"$SF" -X --hash "$mode" -w hc -o "$T/c.jsonl" -- \
-				sh -c "$work"'; sleep 1; cut -d" " -f14,15 /proc/$PPID/stat >"$3"' sh "$X" "$T/one" "$T/cpu"
+				sh -c "$cpu"' >"$3.a"; '"$work"'; sleep 1; '"$cpu"' >"$3"' sh "$X" "$T/one" "$T/cpu"
 			recs=$(grep -vc '"type":"stream\.' "$T/c.jsonl")
-			read -r ut st <"$T/cpu"
-			awk -v l="$loop" -v m="$mode" -v u="$ut" -v s="$st" -v t="$TICK" -v n="$n" -v c="$recs" \
-				'BEGIN { ns = (u + s) * 1e9 / t; printf "%s %s %.0f %.0f %d\n", l, m, ns / n, ns / c, c }'
+			awk -v l="$loop" -v m="$mode" -v a="$(cat "$T/cpu.a")" -v b="$(cat "$T/cpu")" -v n="$n" -v c="$recs" \
+				'BEGIN { ns = b - a; printf "%s %s %.0f %.0f %d\n", l, m, ns / n, ns / c, c }'
 		done
 	done
 done | tee "$T/cpu.all"

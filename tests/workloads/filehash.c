@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Workload of tests/53-filehash.bats (--hash open):
+ * Workload of tests/54-filehash.bats (--hash open):
  *   filehash uring FILE      open FILE through io_uring (IORING_OP_OPENAT),
  *                            read it, exit
  *   filehash change FILE     stop the agent (the parent, under -X), open
