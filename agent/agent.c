@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "exehash.h"
+#include "hostpath.h"
 #include "filter_event.h"
 #include "budget.h"
 #include "sink.h"
@@ -184,6 +185,10 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	}
 	/* its worker thread before any sandbox, which covers it too */
 	a->exehash = exehash_new(o->hash_mode);
+	/* host_path (issue 12): the host's mount table, from its init */
+	if (hostpath_enable("/proc/1") < 0)
+		log_warn(
+			"cannot read /proc/1/mountinfo: records carry no host_path (run the agent in the host's PID namespace)");
 	a->lazy_attach = o->mode == SF_MODE_DAEMON;
 	a->idle_detach_ns = idle_detach_ns();
 	if (probe_open(&a->probe, ops, &po, err) < 0 ||
@@ -327,6 +332,7 @@ void agent_fini(struct agent *a)
 	a->epfd = -1;
 	probe_close(&a->probe);
 	exehash_free(a->exehash);
+	hostpath_disable();
 	a->exehash = NULL;
 	filter_conf_fini(&a->filters);
 	free(a->exporter);
@@ -582,8 +588,10 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	/* Events already in the ring buffer still belong to this stream.  A
 	 * program that passed the filter just before the untrack may still be
 	 * filling its record on another CPU: BPF programs do not sleep, so a
-	 * millisecond is ample before the last look. */
+	 * millisecond is ample before the last look.  Its io_uring requests
+	 * still waiting for a completion go out without a result. */
 	probe_consume(&a->probe);
+	probe_uring_sweep(&a->probe, wl->slot);
 	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	probe_consume(&a->probe);
 	stream_flush(a, wl);
@@ -667,6 +675,8 @@ void agent_drain(struct agent *a)
 	exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (check) {
 		a->last_missed_check = now;
+		/* requests of processes that are gone (bpf/uring.bpf.h) */
+		probe_uring_sweep(&a->probe, SF_SLOT_NONE);
 		/* every slot's counters in one read, not per workload */
 		probe_snapshot(&a->probe, true);
 		for (struct workload *wl = a->wl.active; wl; wl = wl->next) {

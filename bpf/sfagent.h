@@ -115,6 +115,14 @@ enum sf_event_type {
 #define SF_F_STR3_FAULT	 (1u << 11)
 /* io_uring: a field the kernel's private structs did not give (CO-RE) */
 #define SF_F_UNRESOLVED (1u << 12)
+/* io_uring: sent without a result: at submission, the table of requests
+ * waiting for their completion being full (bpf/uring.bpf.h) ... */
+#define SF_F_URING_FULL (1u << 13)
+/* ... or later, no completion having come (the agent's sweep, or the
+ * request's address submitted again) */
+#define SF_F_URING_NO_CQE (1u << 14)
+/* the size of that table: requests of tracked workloads in flight at once */
+#define SF_URING_PENDING_MAX 2048
 
 struct sf_hdr {
 	__u16 type;
@@ -158,6 +166,9 @@ struct sf_kpath {
 #define SF_KP_DISCONNECTED \
 	(1u << 3) /* the walk met a disconnected dentry (open_by_handle_at): \
 		   * the path above it is not known */
+#define SF_KP_DNAME \
+	(1u << 4) /* the kernel makes the file's name on demand (pipe, \
+		   * socket, anon inode: d_op->d_dname): no path */
 
 /*
  * A file event's resolved path (issue 12, docs/events.md "Resolved paths").
@@ -397,6 +408,22 @@ struct sf_seccomp_bits {
 	__u64 native[SF_SECCOMP_NR_MAX / 64];
 	__u64 compat[SF_SECCOMP_NR_MAX / 64];
 	__u64 uring[SF_SECCOMP_URING_MAX / 64];
+};
+
+/* An io_uring request waiting for its completion: a value of
+ * bpf/uring.bpf.h's uring_pending, which the agent's sweep reads too; size
+ * bytes of r are the record. */
+union sf_uring_rec {
+	struct sf_hdr hdr;
+	struct sf_file_event f;
+	struct sf_net_event n;
+	struct sf_sec_event s;
+};
+
+struct sf_uring_pending {
+	__u32 size;
+	__u32 pad;
+	union sf_uring_rec r;
 };
 
 #endif

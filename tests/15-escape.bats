@@ -132,9 +132,10 @@ for l in open(sys.argv[1]):
         continue
     if e["type"] == "file.open" and not e["path"].startswith(sys.argv[2]):
         continue
-    # the file's identity (file_ino ...) is not taken for io_uring opens
-    # yet (docs/events.md, "File identity")
-    out.append({k: v for k, v in e.items() if k not in skip and not k.startswith("file_")})
+    # the file's identity and resolved path compare too, but for what a
+    # new file differs in from one run to the next
+    per_run = {"file_ino", "file_ctime", "file_mtime", "file_generation"}
+    out.append({k: v for k, v in e.items() if k not in skip and k not in per_run})
 print(json.dumps(out, sort_keys=True, indent=0))
 PY
 }
@@ -175,9 +176,37 @@ PY
 	comparable "$T/ring.jsonl" "$W" >"$T/ring.cmp"
 	comparable "$T/sqpoll.jsonl" "$W" >"$T/sqpoll.cmp"
 	[ -s "$T/sys.cmp" ] && grep -q secret "$T/sys.cmp"
+	# what is compared is there: identity and resolved paths (issue 12)
+	grep -q '"resolved": "'"$W"'/secret"' "$T/sys.cmp"
+	grep -q '"file_dev"' "$T/sys.cmp"
+	grep -q '"resolved_lexical": true' "$T/sys.cmp"
 	diff "$T/sys.cmp" "$T/ring.cmp"
 	diff "$T/sys.cmp" "$T/sqpoll.cmp"
 	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$T/ring.jsonl" "$T/sqpoll.jsonl"
+	echo "$output"
+	assert_success
+}
+
+@test "io_uring: more requests in flight than the pending table holds; cancelled, left at exit, no completion: each one an event" {
+	# 3,000 accepts (the table holds 2,048) + 8 opens while it is full + 4
+	# opens whose success posts no completion; counts of kernel events:
+	# --hash none (no process.exe_hash records)
+	run "$SFAGENT" -X -w u --hash none -o "$T/s.jsonl" -- "$SF_WORKLOADS/uring" "$T/work" "$T/f.json" inflight 3000
+	[ "$status" -eq 0 ]
+	export SF_FACTS="$T/f.json"
+	W="$T/work"
+	assert_stream "$T/s.jsonl" \
+		"f['accepts'] == 3000 and f['accepted'] == 64 and f['cancelled'] == 1500 and f['left'] == 1436" \
+		"(lambda a, o, m: len(a) + len(o) + m == f['accepts'] + f['opens'] + f['skips'])([e for e in by('net.accept') if e.get('via') == 'io_uring'], [e for e in by('file.open') if e.get('via') == 'io_uring'], ev[-1]['missed'])" \
+		"ev[-1]['missed'] == 0" \
+		"len([e for e in by('net.accept') if e.get('no_result') == 'table_full' and 'ret' not in e]) == 3000 - 2048" \
+		"len([e for e in by('net.accept') if e.get('ret', 0) >= 3 and e.get('addr') == '127.0.0.1']) == f['accepted']" \
+		"len([e for e in by('net.accept') if e.get('ret') == -125]) == f['cancelled'] + f['left'] - (3000 - 2048)" \
+		"len([e for e in by('file.open') if e['path'].startswith('$W/inflight-') and e.get('no_result') == 'table_full' and 'ret' not in e]) == f['opens']" \
+		"len({e['path'] for e in by('file.open') if e['path'].startswith('$W/inflight-')}) == f['opens']" \
+		"len([e for e in by('file.open') if e['path'].startswith('$W/skip-') and e.get('no_result') == 'no_completion' and 'ret' not in e]) == f['skips']" \
+		"all(e['pid'] == f['pid'] for e in ev if e.get('via') == 'io_uring')"
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$T/s.jsonl"
 	echo "$output"
 	assert_success
 }

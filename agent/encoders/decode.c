@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "decode_path.h"
 #include "util.h"
 
 #define O_TMPFILE_BITS 020000000 /* the kernel's __O_TMPFILE */
@@ -113,6 +114,7 @@ static void dec_open(struct decode_event *v, const void *raw)
 	if (e->hdr.ret >= 0)
 		file_fd(v, e->hdr.ret);
 	decode_sec_ident(v, &e->ident);
+	decode_path_file(v, raw);
 }
 
 /* unlink, rmdir, mkdir: dirfd, then mkdir's mode */
@@ -124,6 +126,7 @@ static void dec_path_at(struct decode_event *v, const void *raw)
 	dirfd1(v, e->arg0);
 	if (e->hdr.type == SF_EV_MKDIR)
 		mode_set(v, e->arg1);
+	decode_path_file(v, raw);
 }
 
 /* rename, link: olddirfd, newdirfd, flags; symlink: newdirfd */
@@ -136,6 +139,7 @@ static void dec_two_paths(struct decode_event *v, const void *raw)
 	v->has |= DECODE_HAS_NEWDIRFD;
 	if (e->hdr.type == SF_EV_SYMLINK) {
 		v->newdirfd = e->arg0;
+		decode_path_file(v, raw);
 		return;
 	}
 	dirfd1(v, e->arg0);
@@ -144,6 +148,7 @@ static void dec_two_paths(struct decode_event *v, const void *raw)
 	v->flag_names = e->hdr.type == SF_EV_RENAME ? &decode_rename_flags
 						    : &decode_link_flags;
 	v->has |= DECODE_HAS_FLAGS;
+	decode_path_file(v, raw);
 }
 
 static void dec_chmod(struct decode_event *v, const void *raw)
@@ -156,6 +161,7 @@ static void dec_chmod(struct decode_event *v, const void *raw)
 	}
 	mode_set(v, e->arg1);
 	decode_sec_ident(v, &e->ident);
+	decode_path_file(v, raw);
 }
 
 static void dec_chown(struct decode_event *v, const void *raw)
@@ -170,6 +176,7 @@ static void dec_chown(struct decode_event *v, const void *raw)
 	v->group = e->arg2;
 	v->has |= DECODE_HAS_OWNER;
 	decode_sec_ident(v, &e->ident);
+	decode_path_file(v, raw);
 }
 
 static void dec_truncate(struct decode_event *v, const void *raw)
@@ -181,6 +188,7 @@ static void dec_truncate(struct decode_event *v, const void *raw)
 	v->length = e->arg0;
 	v->has |= DECODE_HAS_LENGTH;
 	decode_sec_ident(v, &e->ident);
+	decode_path_file(v, raw);
 }
 
 static void dec_exec(struct decode_event *v, const void *raw)

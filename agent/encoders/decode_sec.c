@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 
 #include "decode.h"
+#include "decode_path.h"
 #include "sfagent.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -967,11 +968,14 @@ void decode_sec(struct decode_event *v, const void *raw)
 		break; /* the opcode is in the header part */
 	case SF_EV_EXE_HASH:
 	case SF_EV_FILE_HASH:
-		break; /* made by the agent, fields added by agent/exehash.c */
+		return; /* made by the agent, fields added by agent/exehash.c */
 	default:
 		dec_keys(v, e);
 		break;
 	}
+	/* the object (issue 12): its identity and resolved path */
+	decode_sec_ident(v, &e->ident);
+	decode_path_sec(v, raw);
 }
 
 void decode_sec_hdr(struct decode_event *v, const void *raw)
@@ -999,6 +1003,10 @@ void decode_sec_hdr(struct decode_event *v, const void *raw)
 	}
 	if (h->flags & SF_F_UNRESOLVED)
 		kv_bool(v, "unresolved", true);
+	if (h->flags & SF_F_URING_FULL)
+		kv_cstr(v, "no_result", "table_full");
+	else if (h->flags & SF_F_URING_NO_CQE)
+		kv_cstr(v, "no_result", "no_completion");
 	if (h->suppressed)
 		kv_int(v, "suppressed", h->suppressed);
 	v->x.nhdr = v->x.n;
@@ -1042,6 +1050,11 @@ void decode_sec_exec(struct decode_event *v, const void *raw)
 void decode_sec_add_int(struct decode_event *v, const char *key, int64_t i)
 {
 	kv_int(v, key, i);
+}
+
+void decode_sec_add_bool(struct decode_event *v, const char *key, bool b)
+{
+	kv_bool(v, key, b);
 }
 
 void decode_sec_add_str(struct decode_event *v, const char *key, const char *s,

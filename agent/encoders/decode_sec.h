@@ -42,7 +42,7 @@ struct decode_extra {
 	int64_t sub;
 	struct decode_kv kv[DECODE_KV_MAX];
 	size_t used; /* of buf */
-	char buf[2048]; /* flag names, joined kernel paths */
+	char buf[6144]; /* flag names, joined kernel and resolved paths */
 };
 
 struct decode_event;
@@ -65,6 +65,7 @@ void decode_sec_hdr(struct decode_event *v, const void *raw);
 /* Fields the agent adds after decoding (the string is copied into the
  * view); the first field named key, or NULL. */
 void decode_sec_add_int(struct decode_event *v, const char *key, int64_t i);
+void decode_sec_add_bool(struct decode_event *v, const char *key, bool b);
 void decode_sec_add_str(struct decode_event *v, const char *key, const char *s,
 			size_t len);
 const struct decode_kv *decode_sec_find(const struct decode_event *v,

@@ -28,7 +28,7 @@ static void hdr(struct sf_hdr *h, int type, unsigned nr)
 
 static void test_header(void)
 {
-	struct sf_file_event f;
+	struct sf_file_event f = {0}; /* as the kernel side: every field set */
 	struct decode_event v;
 
 	hdr(&f.hdr, SF_EV_OPEN, 257);
@@ -73,7 +73,7 @@ static void test_header(void)
 
 static void test_file_args(void)
 {
-	struct sf_file_event f;
+	struct sf_file_event f = {0}; /* as the kernel side: every field set */
 	struct decode_event v;
 
 	hdr(&f.hdr, SF_EV_CHMOD, 268);
@@ -244,7 +244,7 @@ static void test_schema_fixes(void)
 	struct sf_fork_event fk;
 	struct sf_exit_event ex;
 	struct sf_exec_event x;
-	struct sf_file_event f;
+	struct sf_file_event f = {0}; /* as the kernel side: every field set */
 	struct decode_event v;
 
 	hdr(&fk.hdr, SF_EV_FORK, 0);
