@@ -115,6 +115,8 @@ enum sf_event_type {
 #define SF_F_STR3_FAULT	 (1u << 11)
 /* io_uring: a field the kernel's private structs did not give (CO-RE) */
 #define SF_F_UNRESOLVED (1u << 12)
+/* exec (which has no second path): a failed exec's argv could not be read */
+#define SF_F_ARGV_FAULT SF_F_PATH2_FAULT
 /* io_uring: sent without a result: at submission, the table of requests
  * waiting for their completion being full (bpf/uring.bpf.h) ... */
 #define SF_F_URING_FULL (1u << 13)

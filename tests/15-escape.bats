@@ -226,7 +226,7 @@ PY
 	kill "$OUTSIDE_PID"
 	OUTSIDE_PID=
 	assert_success
-	f="$OUT/esc.jsonl"
+	f=$(pod_file esc sfesc-1)
 	assert_stream "$f" \
 		"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0" \
 		"not [e for e in ev if '$T/outside' in json.dumps(e)]" \

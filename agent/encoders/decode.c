@@ -199,9 +199,10 @@ static void dec_exec(struct decode_event *v, const void *raw)
 	v->argv = e->argv;
 	v->argv_len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX;
 	v->argv_truncated = e->hdr.flags & SF_F_ARGV_TRUNC;
-	/* a failed exec is seen at the syscall's exit, where the arguments
-	 * are no longer read: none captured is not "no arguments" */
-	if (!(e->hdr.flags & SF_F_HAS_RET) || e->hdr.ret >= 0)
+	/* a failed exec's argv comes from the caller's memory: one it could
+	 * not read (EFAULT) is absent, not "no arguments" */
+	if (!(e->hdr.flags & SF_F_HAS_RET) || e->hdr.ret >= 0 ||
+	    !(e->hdr.flags & SF_F_ARGV_FAULT))
 		v->has |= DECODE_HAS_ARGV;
 	decode_sec_exec(v, raw); /* what really ran: exe_*, cwd */
 }
