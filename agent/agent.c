@@ -62,6 +62,35 @@ static void emit_view(struct agent *a, struct workload *wl,
 }
 
 static void emit_exe_hash(void *ctx, const struct exehash_result *r);
+/* A counted flow's close (bpf/flow.bpf.h): the encoder's, not an event. */
+static void flow_end(struct agent *a, struct workload *wl, const void *data,
+		     size_t size)
+{
+	const struct sf_flow_rec *r = data;
+
+	if (size < sizeof(*r) || !wl->enc->ops->flow_end) {
+		a->malformed++;
+		wl->malformed++;
+		return;
+	}
+	wl->enc->ops->flow_end(&wl->out, wl, r->hdr.ts_boot + a->boot_to_epoch,
+			       r);
+	if (wl->out.len >= SF_FLUSH_BYTES)
+		stream_flush(a, wl);
+	else if (wl->out.len && !a->is_dirty[wl->slot]) {
+		a->is_dirty[wl->slot] = true;
+		a->dirty[a->ndirty++] = wl->slot;
+	}
+}
+
+static int agent_flow_get(const struct workload *wl, uint32_t pid, int32_t fd,
+			  bool take, struct sf_flow_counts *out)
+{
+	struct agent *a = wl->flow_ctx;
+	struct sf_flow_key k = {.slot = wl->slot, .tgid = pid, .fd = fd};
+
+	return probe_flow_get(&a->probe, &k, take, out);
+}
 
 static int on_event(void *ctx, void *data, size_t size)
 {
@@ -77,6 +106,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	wl = wl_table_get(&a->wl, h->slot);
 	if (!wl || wl->closing) {
 		a->orphans++;
+		return 0;
+	}
+	if (h->type == SF_REC_FLOW_END) {
+		flow_end(a, wl, data, size);
 		return 0;
 	}
 	/* over budget (daemon): dropped before any work, counted */
@@ -549,6 +582,7 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 		.mode = a->mode,
 		.start_ts = sf_now_ns(),
 		.resumed = resumed,
+		.flow_interval = a->opt->flow_interval,
 	};
 
 	probe_reset_drops(&a->probe, wl->slot);
@@ -560,6 +594,12 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	if (wl->seccomp)
 		seccomp_record_begin(&a->probe, wl->seccomp, wl->slot,
 				     wl->name);
+	/* -F sysflow: reads and writes counted from the first one on */
+	if (wl->enc->ops->flow_end) {
+		wl->flow_get = agent_flow_get;
+		wl->flow_ctx = a;
+		probe_flow_count(&a->probe, wl->slot, true);
+	}
 	stream_flush(a, wl);
 	wl->start_ts = si.start_ts;
 	wl->enc->ops->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
@@ -569,6 +609,9 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	if (probe_need(a, err) < 0 ||
 	    probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
 		stream_flush_control(wl);
+		if (wl->flow_get)
+			probe_flow_count(&a->probe, wl->slot, false);
+		wl->flow_get = NULL;
 		if (wl->seccomp && wl->seccomp->recording) {
 			struct sf_seccomp_bits unused;
 
@@ -610,6 +653,7 @@ void agent_stream_totals(struct agent *a, struct workload *wl,
 	t->missed = t->missed_ringbuf + t->missed_sink + wl->malformed +
 		    t->missed_quota;
 	filter_wl_totals(wl, probe_filtered(&a->probe, wl->slot), t);
+	t->flows_uncounted = probe_flow_full(&a->probe, wl->slot);
 }
 
 void stream_finish_end(struct agent *a, struct workload *wl)
@@ -639,6 +683,10 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 	agent_stream_totals(a, wl, &t);
 	stream_flush(a, wl);
 	wl->enc->ops->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
+	/* the encoder took its flows' counters: the rest go */
+	if (wl->flow_get)
+		probe_flow_count(&a->probe, wl->slot, false);
+	wl->flow_get = NULL;
 	if (stream_flush_control(wl))
 		log_error(
 			"workload `%s`: stream.end could not be written to every output",

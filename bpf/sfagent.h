@@ -335,6 +335,12 @@ struct sf_net_event {
 	__s32 listen_fd; /* accept: the listening socket */
 	__u8 addr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
 	char unix_path[SF_UNIX_PATH_MAX];
+	/* connect, accept (AF_INET, AF_INET6): the socket's own end, from
+	 * the kernel's socket at the exit; lport 0: not known */
+	__u16 lport; /* host order */
+	__u16 pad2;
+	__u32 pad3;
+	__u8 laddr[16];
 };
 
 struct sf_kill_event {
@@ -377,6 +383,32 @@ struct sf_sec_event {
 	struct sf_fpath res;
 };
 
+/*
+ * -F sysflow's read/write counting (bpf/flow.bpf.h): one counter per open
+ * flow, keyed by (slot, tgid, fd).  Counts are totals since the flow
+ * began; the agent reports deltas.  SF_REC_FLOW_END is a record to the
+ * agent, not an event type (never below SF_EV_MAX, never in a stream):
+ * close(2) of a counted fd, with its final counters.
+ */
+#define SF_REC_FLOW_END 0x8001
+struct sf_flow_key {
+	__u32 slot;
+	__u32 tgid;
+	__s32 fd;
+	__u32 pad;
+};
+struct sf_flow_counts {
+	__u64 start; /* bpf_ktime_get_boot_ns() when the flow began */
+	__u64 rops, wops; /* read (receive) and write (send) operations */
+	__u64 rbytes, wbytes;
+};
+struct sf_flow_rec {
+	struct sf_hdr hdr; /* type SF_REC_FLOW_END */
+	__s32 fd;
+	__u32 pad;
+	struct sf_flow_counts c;
+};
+
 /* A workload's filter as far as the kernel can decide it (filter_mask map,
  * indexed by slot): bit t of drop set drops event type t; each SF_NEED_*
  * bit set drops the events whose uid, pid (tgid) or comm is not the one
@@ -399,6 +431,7 @@ struct sf_drop {
 	__u64 ringbuf; /* bpf_ringbuf_reserve() failed */
 	__u64 filtered; /* dropped by the workload's filter_mask */
 	__u64 paused; /* not sent: the agent paused the slot (over budget) */
+	__u64 flow_full; /* flows not counted: flow_counts was full */
 };
 
 /* Seccomp recording (bpf/seccomp.bpf.h): per workload slot, one bit per

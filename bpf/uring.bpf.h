@@ -238,6 +238,9 @@ static __always_inline bool uring_net(struct sf_uring_pending *p,
 	e->backlog = 0, e->listen_fd = -1;
 	__builtin_memset(e->addr, 0, sizeof(e->addr));
 	e->unix_path[0] = 0;
+	e->lport = 0, e->pad2 = 0,
+	e->pad3 = 0; /* (flow.bpf.h's, not io_uring's) */
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	switch (op) {
 	case IORING_OP_SOCKET: {
 		struct io_socket *s = (void *)req;

@@ -264,6 +264,7 @@ static void dec_net(struct decode_event *v, const void *raw)
 	const struct sf_net_event *e = raw;
 
 	v->net_fd = e->fd;
+	v->lport = 0;
 	v->family = e->family;
 	v->family_name = decode_family_name(e->family);
 	v->has |= DECODE_HAS_SOCK;
@@ -288,6 +289,8 @@ static void dec_net(struct decode_event *v, const void *raw)
 			       sizeof(v->addr_str)))
 			v->addr_str[0] = 0;
 		v->port = e->port;
+		v->lport = e->lport;
+		memcpy(v->laddr, e->laddr, sizeof(v->laddr));
 		v->has |= DECODE_HAS_INET;
 	} else if (e->family == AF_UNIX) {
 		str_set(&v->unix_path, e->unix_path, sizeof(e->unix_path),
