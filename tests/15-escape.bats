@@ -165,6 +165,8 @@ PY
 			"one('net.accept', via='io_uring')['ret'] >= 3 and one('net.accept', via='io_uring')['addr'] == '127.0.0.1'" \
 			"one('net.sendto', via='io_uring')['port'] == 9 and one('net.sendto', via='io_uring')['opcode'] == 'IORING_OP_SENDMSG'" \
 			"one('net.sendto', opcode='IORING_OP_SEND')['port'] == 10" \
+			"(lambda e: e['opcode'] == 'IORING_OP_OPENAT2' and e['flags'] == 'O_RDWR|O_CREAT|O_EXCL' and e['mode'] == '0600' and e['ret'] >= 3)(one('file.open', path='$W/openat2'))" \
+			"(lambda e: e['opcode'] == 'IORING_OP_SETXATTR' and e['path'] == '$W/renamed' and e['value_len'] == 2 and e['flags'] == 'XATTR_CREATE' and e['ret'] == 0)(one('file.setxattr', name='user.sfagent_path'))" \
 			"all('syscall' not in e for e in ev if e.get('via') == 'io_uring')"
 	done
 	# SQPOLL: the kernel's submission thread, a thread of the workload
@@ -176,6 +178,8 @@ PY
 	comparable "$T/ring.jsonl" "$W" >"$T/ring.cmp"
 	comparable "$T/sqpoll.jsonl" "$W" >"$T/sqpoll.cmp"
 	[ -s "$T/sys.cmp" ] && grep -q secret "$T/sys.cmp"
+	# openat2 and the path setxattr are in the comparison
+	grep -q '"path": "'"$W"'/openat2"' "$T/sys.cmp" && grep -q '"name": "user.sfagent_path"' "$T/sys.cmp"
 	# what is compared is there: identity and resolved paths (issue 12)
 	grep -q '"resolved": "'"$W"'/secret"' "$T/sys.cmp"
 	grep -q '"file_dev"' "$T/sys.cmp"
