@@ -242,6 +242,18 @@ assert c and c[0]["suppressed"]["io_uring.op:IORING_OP_READ"] == 4, c
 PY
 }
 
+@test "module:module_load: its program loads only where the kernel has the tracepoint; here start-up skips it and says so" {
+	run "$SFAGENT" -X -w m -vv -o "$T/m.jsonl" -- /bin/true
+	echo "$output" | grep -v libbpf | tail -5
+	[ "$status" -eq 0 ]
+	if bpftool btf dump file /sys/kernel/btf/vmlinux | grep -q "TYPEDEF 'btf_trace_module_load'"; then
+		! echo "$output" | grep -q "no module:module_load tracepoint"
+	else
+		echo "$output" | grep -q "debug: no module:module_load tracepoint on this kernel (no loadable modules): its program is not loaded"
+	fi
+	assert_stream "$T/m.jsonl" "ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
+}
+
 @test "runc container through the hook: the attempts are in its stream; an exec from the overlay upper layer is flagged" {
 	hook_suite_setup
 	start_daemon
