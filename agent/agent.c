@@ -61,6 +61,37 @@ static void emit_view(struct agent *a, struct workload *wl,
 	}
 }
 
+static void emit_exe_hash(void *ctx, const struct exehash_result *r);
+/* A counted flow's close (bpf/flow.bpf.h): the encoder's, not an event. */
+static void flow_end(struct agent *a, struct workload *wl, const void *data,
+		     size_t size)
+{
+	const struct sf_flow_rec *r = data;
+
+	if (size < sizeof(*r) || !wl->enc->ops->flow_end) {
+		a->malformed++;
+		wl->malformed++;
+		return;
+	}
+	wl->enc->ops->flow_end(&wl->out, wl, r->hdr.ts_boot + a->boot_to_epoch,
+			       r);
+	if (wl->out.len >= SF_FLUSH_BYTES)
+		stream_flush(a, wl);
+	else if (wl->out.len && !a->is_dirty[wl->slot]) {
+		a->is_dirty[wl->slot] = true;
+		a->dirty[a->ndirty++] = wl->slot;
+	}
+}
+
+static int agent_flow_get(const struct workload *wl, uint32_t pid, int32_t fd,
+			  bool take, struct sf_flow_counts *out)
+{
+	struct agent *a = wl->flow_ctx;
+	struct sf_flow_key k = {.slot = wl->slot, .tgid = pid, .fd = fd};
+
+	return probe_flow_get(&a->probe, &k, take, out);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
@@ -77,6 +108,10 @@ static int on_event(void *ctx, void *data, size_t size)
 		a->orphans++;
 		return 0;
 	}
+	if (h->type == SF_REC_FLOW_END) {
+		flow_end(a, wl, data, size);
+		return 0;
+	}
 	/* over budget (daemon): dropped before any work, counted */
 	if (wl->budget && !budget_admit(a, wl, h->ts_boot))
 		return 0;
@@ -89,9 +124,15 @@ static int on_event(void *ctx, void *data, size_t size)
 	/* the stream's filter, then the outputs' (agent/filter/filter_wl.h) */
 	if (!filter_wl_pass(wl, v.type, filter_event_get, &v))
 		return 0;
-	/* the digest of what ran, from the cache or asked for (exehash.h) */
+	/* the digest of what ran, from the cache or asked for (exehash.h);
+	 * hashes done since are handed out first, which frees their jobs */
+	if (exehash_has_done(a->exehash))
+		exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (v.type == SF_EV_EXEC && a->exehash)
 		exehash_exec(a->exehash, wl->slot, wl->seq + 1, data, &v);
+	else if ((v.type == SF_EV_OPEN || v.type == SF_EV_MMAP_EXEC) &&
+		 a->exehash)
+		exehash_file(a->exehash, wl->slot, wl->seq + 1, data, &v);
 	emit_view(a, wl, &v);
 	return 0;
 }
@@ -108,7 +149,7 @@ static void emit_exe_hash(void *ctx, const struct exehash_result *r)
 		return;
 	memset(&raw, 0, sizeof(raw));
 	raw.hdr = r->w->hdr;
-	raw.hdr.type = SF_EV_EXE_HASH;
+	raw.hdr.type = r->w->file ? SF_EV_FILE_HASH : SF_EV_EXE_HASH;
 	raw.hdr.flags &= ~(SF_F_HAS_RET | SF_F_INTERRUPTED);
 	raw.hdr.ret = 0;
 	raw.hdr.suppressed = 0;
@@ -541,6 +582,7 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 		.mode = a->mode,
 		.start_ts = sf_now_ns(),
 		.resumed = resumed,
+		.flow_interval = a->opt->flow_interval,
 	};
 
 	probe_reset_drops(&a->probe, wl->slot);
@@ -552,6 +594,12 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	if (wl->seccomp)
 		seccomp_record_begin(&a->probe, wl->seccomp, wl->slot,
 				     wl->name);
+	/* -F sysflow: reads and writes counted from the first one on */
+	if (wl->enc->ops->flow_end) {
+		wl->flow_get = agent_flow_get;
+		wl->flow_ctx = a;
+		probe_flow_count(&a->probe, wl->slot, true);
+	}
 	stream_flush(a, wl);
 	wl->start_ts = si.start_ts;
 	wl->enc->ops->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
@@ -561,6 +609,9 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	if (probe_need(a, err) < 0 ||
 	    probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
 		stream_flush_control(wl);
+		if (wl->flow_get)
+			probe_flow_count(&a->probe, wl->slot, false);
+		wl->flow_get = NULL;
 		if (wl->seccomp && wl->seccomp->recording) {
 			struct sf_seccomp_bits unused;
 
@@ -580,8 +631,10 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	/* Events already in the ring buffer still belong to this stream.  A
 	 * program that passed the filter just before the untrack may still be
 	 * filling its record on another CPU: BPF programs do not sleep, so a
-	 * millisecond is ample before the last look. */
+	 * millisecond is ample before the last look.  Its io_uring requests
+	 * still waiting for a completion go out without a result. */
 	probe_consume(&a->probe);
+	probe_uring_sweep(&a->probe, wl->slot);
 	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	probe_consume(&a->probe);
 	stream_flush(a, wl);
@@ -600,6 +653,7 @@ void agent_stream_totals(struct agent *a, struct workload *wl,
 	t->missed = t->missed_ringbuf + t->missed_sink + wl->malformed +
 		    t->missed_quota;
 	filter_wl_totals(wl, probe_filtered(&a->probe, wl->slot), t);
+	t->flows_uncounted = probe_flow_full(&a->probe, wl->slot);
 }
 
 void stream_finish_end(struct agent *a, struct workload *wl)
@@ -616,6 +670,10 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 		t.exe_hashed = c->computed;
 		t.exe_hash_cached = c->cached;
 		t.exe_hash_dropped = c->dropped;
+		t.file_hash = a->opt->hash_mode == EXEHASH_OPEN;
+		t.file_hashed = c->file_computed;
+		t.file_hash_cached = c->file_cached;
+		t.file_hash_dropped = c->file_dropped;
 		exehash_forget(a->exehash, wl->slot);
 	}
 	check_missed(a, wl, true);
@@ -625,6 +683,10 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 	agent_stream_totals(a, wl, &t);
 	stream_flush(a, wl);
 	wl->enc->ops->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
+	/* the encoder took its flows' counters: the rest go */
+	if (wl->flow_get)
+		probe_flow_count(&a->probe, wl->slot, false);
+	wl->flow_get = NULL;
 	if (stream_flush_control(wl))
 		log_error(
 			"workload `%s`: stream.end could not be written to every output",
@@ -661,6 +723,8 @@ void agent_drain(struct agent *a)
 	exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (check) {
 		a->last_missed_check = now;
+		/* requests of processes that are gone (bpf/uring.bpf.h) */
+		probe_uring_sweep(&a->probe, SF_SLOT_NONE);
 		/* every slot's counters in one read, not per workload */
 		probe_snapshot(&a->probe, true);
 		for (struct workload *wl = a->wl.active; wl; wl = wl->next) {

@@ -13,6 +13,7 @@
 #ifndef SF_PROBE_H
 #define SF_PROBE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -86,11 +87,29 @@ struct probe_ops {
 			     struct sf_seccomp_bits *out);
 	/* Optional.  Each program's run time and count as the kernel keeps
 	 * them (zero unless kernel.bpf_stats_enabled is 1): /metrics. */
+	/* Optional.  io_uring requests still waiting for their completion
+	 * (bpf/uring.bpf.h): those of slot, and of any slot those whose
+	 * process is gone and that are SF_URING_SWEEP_AGE_NS old, go to
+	 * on_event without a result (SF_F_URING_NO_CQE).  Returns how many. */
+	int (*uring_sweep)(struct probe *p, uint32_t slot);
 	void (*prog_stats)(struct probe *p,
 			   void (*fn)(void *ctx, const char *name,
 				      uint64_t run_ns, uint64_t runs),
 			   void *ctx);
+	/* Optional.  -F sysflow's read/write counting (bpf/flow.bpf.h):
+	 * flow_count turns it on or off for slot (off forgets the slot's
+	 * counters); flow_get reads one flow's counters (take: and deletes
+	 * them), -errno when there are none (ENOENT); flow_full counts the
+	 * flows that found the map full, since the last reset_drops. */
+	void (*flow_count)(struct probe *p, uint32_t slot, bool on);
+	int (*flow_get)(struct probe *p, const struct sf_flow_key *k, bool take,
+			struct sf_flow_counts *out);
+	uint64_t (*flow_full)(struct probe *p, uint32_t slot);
 };
+
+/* a request of a process that is gone is swept once this old: the kernel's
+ * ring-exit work has cancelled (and completed) everything by then */
+#define SF_URING_SWEEP_AGE_NS (2 * 1000000000ull)
 
 struct probe {
 	const struct probe_ops *ops;
@@ -140,6 +159,12 @@ static inline void probe_close(struct probe *p)
 static inline int probe_consume(struct probe *p)
 {
 	return p->ops->poll(p);
+}
+
+/* slot SF_SLOT_NONE: only the requests of processes that are gone */
+static inline int probe_uring_sweep(struct probe *p, uint32_t slot)
+{
+	return p->ops->uring_sweep ? p->ops->uring_sweep(p, slot) : 0;
 }
 
 static inline int probe_epoll_fd(struct probe *p)
@@ -214,6 +239,24 @@ static inline void probe_seccomp_stop(struct probe *p, uint32_t slot,
 	memset(out, 0, sizeof(*out));
 	if (p->ops->seccomp_stop)
 		p->ops->seccomp_stop(p, slot, out);
+}
+
+static inline void probe_flow_count(struct probe *p, uint32_t slot, bool on)
+{
+	if (p->ops->flow_count)
+		p->ops->flow_count(p, slot, on);
+}
+
+static inline int probe_flow_get(struct probe *p, const struct sf_flow_key *k,
+				 bool take, struct sf_flow_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	return p->ops->flow_get ? p->ops->flow_get(p, k, take, out) : -ENOENT;
+}
+
+static inline uint64_t probe_flow_full(struct probe *p, uint32_t slot)
+{
+	return p->ops->flow_full ? p->ops->flow_full(p, slot) : 0;
 }
 
 /* Make sure bpffs and tracefs are mounted (mounts them if absent). */

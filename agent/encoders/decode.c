@@ -199,9 +199,10 @@ static void dec_exec(struct decode_event *v, const void *raw)
 	v->argv = e->argv;
 	v->argv_len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX;
 	v->argv_truncated = e->hdr.flags & SF_F_ARGV_TRUNC;
-	/* a failed exec is seen at the syscall's exit, where the arguments
-	 * are no longer read: none captured is not "no arguments" */
-	if (!(e->hdr.flags & SF_F_HAS_RET) || e->hdr.ret >= 0)
+	/* a failed exec's argv comes from the caller's memory: one it could
+	 * not read (EFAULT) is absent, not "no arguments" */
+	if (!(e->hdr.flags & SF_F_HAS_RET) || e->hdr.ret >= 0 ||
+	    !(e->hdr.flags & SF_F_ARGV_FAULT))
 		v->has |= DECODE_HAS_ARGV;
 	decode_sec_exec(v, raw); /* what really ran: exe_*, cwd */
 }
@@ -234,6 +235,7 @@ static void dec_exit(struct decode_event *v, const void *raw)
 	v->core_dumped = st & 0x80;
 	v->thread = e->hdr.flags & SF_F_THREAD;
 	v->has |= DECODE_HAS_EXIT;
+	decode_sec_exit(v, raw);
 	if (!v->exit_sig)
 		v->has |= DECODE_HAS_EXIT_CODE;
 	if (v->exit_sig) {
@@ -263,6 +265,7 @@ static void dec_net(struct decode_event *v, const void *raw)
 	const struct sf_net_event *e = raw;
 
 	v->net_fd = e->fd;
+	v->lport = 0;
 	v->family = e->family;
 	v->family_name = decode_family_name(e->family);
 	v->has |= DECODE_HAS_SOCK;
@@ -287,6 +290,8 @@ static void dec_net(struct decode_event *v, const void *raw)
 			       sizeof(v->addr_str)))
 			v->addr_str[0] = 0;
 		v->port = e->port;
+		v->lport = e->lport;
+		memcpy(v->laddr, e->laddr, sizeof(v->laddr));
 		v->has |= DECODE_HAS_INET;
 	} else if (e->family == AF_UNIX) {
 		str_set(&v->unix_path, e->unix_path, sizeof(e->unix_path),

@@ -72,6 +72,8 @@ static const char *const tsem_names[SF_EV_MAX] = {
 	[SF_EV_KEY_ADD] = "key_alloc",
 	[SF_EV_KEY_REQUEST] = "key_request",
 	[SF_EV_KEY_CTL] = "key_permission",
+	[SF_EV_EXE_HASH] = "exe_hash",
+	[SF_EV_FILE_HASH] = "file_hash",
 };
 
 /* Where one sfagent type is more than one TSEM event. */
@@ -354,8 +356,11 @@ static void body_exec(struct sbuf *o, const struct decode_event *v)
 		p.s = "", p.len = 0, p.fault = false;
 	}
 	q_file(o, v, &p, -1, "exe_sha256");
-	sbuf_lit(o, ",\"argv\":");
-	encode_util_argv(o, v, true);
+	/* absent, not [], when the kernel could not read it (EFAULT) */
+	if (v->has & DECODE_HAS_ARGV) {
+		sbuf_lit(o, ",\"argv\":");
+		encode_util_argv(o, v, true);
+	}
 }
 
 /* mmap_file: TSEM's file, prot, flags */
