@@ -13,13 +13,21 @@
  * base.dropped, which the stream reports as stream.missed.
  *
  * With a spool (--spool-dir, --spool-max), every record goes to disk first
- * and the sender reads it back into the queue, which then holds only what
- * is in flight (-q records); a record leaves the spool once acknowledged.
- * A full spool drops the newest records, counted as spool_full.
+ * (so an agent killed meanwhile loses nothing); while the queue has room and
+ * nothing older waits on disk, the record is also put into the queue at
+ * once and the spool's read cursor skips it, so a destination that keeps up
+ * costs one write per batch and no read.  What the queue (-q records, what
+ * is in flight) cannot hold stays on disk only, and the sender reads it back
+ * in order when there is room again.  A record leaves the spool once
+ * acknowledged.  A full spool drops the newest records, counted as
+ * spool_full.
  *
- * Locking: n->q.mu guards the state.  The ops are called by the sender
- * thread without it.  The sink_net_up/down/acked/resend calls take it, so a
- * protocol's own threads (paho's callbacks) may call them at any time.
+ * Locking: n->q.mu guards the state; n->spool_mu guards the spool and is
+ * taken before q.mu, never after, so disk I/O never happens under q.mu
+ * (acks and sends go on while a batch is written).  The ops are called by
+ * the sender thread without q.mu.  The sink_net_up/down/acked/resend calls
+ * take q.mu only, so a protocol's own threads (paho's callbacks) may call
+ * them at any time; the sender moves the acked position to the spool.
  */
 #ifndef SF_SINK_NET_H
 #define SF_SINK_NET_H
@@ -40,6 +48,7 @@ enum sink_net_sent {
 };
 
 struct sink_net;
+struct sink_net_fill;
 
 /* One message to send, valid during the send call only. */
 struct sink_net_msg {
@@ -97,7 +106,16 @@ struct sink_net {
 	bool stop, dead, draining, failing, thread_running;
 	pthread_t thread;
 	struct sbuf scratch; /* the message being sent (sender thread) */
+	pthread_mutex_t spool_mu; /* before q.mu: the spool, fill, marks */
 	struct sink_spool *spool; /* NULL: memory only */
+	uint64_t spool_unread; /* records on disk only (q.mu) */
+	uint64_t spool_acked; /* the done_mark given to the spool (q.mu) */
+	bool spool_saved; /* and its position is on disk (q.mu) */
+	struct sbuf fill; /* records read back, to put into the queue */
+	struct sink_net_fill *fillv;
+	size_t fill_cap;
+	uint64_t *marks; /* per record of a write: its spool mark or 0 */
+	size_t marks_cap;
 	char *spool_dir, *spool_kind;
 	uint64_t spool_max;
 	bool spool_dir_given;

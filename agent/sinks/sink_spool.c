@@ -623,6 +623,19 @@ bool sink_spool_next(struct sink_spool *sp, struct sink_spool_rec *r)
 	return false;
 }
 
+void sink_spool_skip(struct sink_spool *sp, uint64_t mark, uint64_t nrec)
+{
+	for (size_t i = 0; i < sp->nsegs; i++) {
+		if (sp->segs[i].num != MARK_SEG(mark))
+			continue;
+		sp->rseg = i;
+		sp->roff = MARK_OFF(mark);
+		break;
+	}
+	sp->unread = nrec > sp->unread ? 0 : sp->unread - nrec;
+	sp->rbuf.len = 0;
+}
+
 static void save_ack(struct sink_spool *sp)
 {
 	char b[20] = ACK_MAGIC;
@@ -644,6 +657,11 @@ void sink_spool_ack(struct sink_spool *sp, uint64_t mark, bool force)
 	if (sp->saved_mark != sp->ack_mark &&
 	    (force || mono_ns() - sp->saved_at >= ACK_SAVE_NS))
 		save_ack(sp);
+}
+
+bool sink_spool_ack_saved(const struct sink_spool *sp)
+{
+	return sp->saved_mark == sp->ack_mark;
 }
 
 const char *sink_spool_path(const struct sink_spool *sp)

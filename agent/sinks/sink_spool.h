@@ -17,9 +17,11 @@
  *
  * Positions ("marks") are (segment << 40 | offset after the frame), so they
  * compare in the order records were written.  Records are written (the
- * consumer) and read back (the sender) through the page cache; memory holds
- * only what is in flight.  Not thread-safe: the network base calls it with
- * its queue lock held.
+ * consumer) through the page cache; while the destination keeps up they are
+ * also handed to the sender in memory, and the read cursor skips them
+ * (sink_spool_skip), so the disk is only read back for what memory could not
+ * hold (an outage, a restart).  Not thread-safe: the network base calls it
+ * with its own spool lock held, never under its queue lock.
  */
 #ifndef SF_SINK_SPOOL_H
 #define SF_SINK_SPOOL_H
@@ -63,10 +65,15 @@ struct sink_spool_rec {
 	uint64_t tag, rid, mark;
 };
 bool sink_spool_next(struct sink_spool *sp, struct sink_spool_rec *r);
+/* The nrec records up to mark (all committed, the oldest unread ones) were
+ * handed over in memory: the read cursor moves past them unread. */
+void sink_spool_skip(struct sink_spool *sp, uint64_t mark, uint64_t nrec);
 
 /* Everything up to mark was delivered: segments wholly acked go, and the
  * position is saved (at most every 50 ms, always when force). */
 void sink_spool_ack(struct sink_spool *sp, uint64_t mark, bool force);
+/* The acked position is on disk (nothing left for a later save). */
+bool sink_spool_ack_saved(const struct sink_spool *sp);
 
 /* Bytes of records not acked; records written and not read yet. */
 uint64_t sink_spool_bytes(const struct sink_spool *sp);
