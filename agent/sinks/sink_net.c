@@ -256,6 +256,109 @@ static int connect_locked(struct sink_net *n)
 	return rc;
 }
 
+/* The first message holding records kept in memory only, or NULL (q.mu
+ * held).  What was acknowledged meanwhile is no longer among them. */
+static struct sinkq_msg *mo_first(struct sink_net *n)
+{
+	struct sinkq_msg *h;
+
+	if (!n->mo)
+		return NULL;
+	if (!n->q.count) {
+		n->mo = false;
+		return NULL;
+	}
+	h = sinkq_at(&n->q, 0);
+	if (n->mo_id < h->id) {
+		/* memory-only is a suffix: all from the head on is */
+		n->mo_id = h->id;
+		n->mo_off = 0;
+		n->mo_rid = h->rid;
+	}
+	if (n->mo_id - h->id >= n->q.count) {
+		n->mo = false;
+		return NULL;
+	}
+	return sinkq_at(&n->q, n->mo_id - h->id);
+}
+
+/* Records in memory only must go to disk: the destination is away or does
+ * not keep up (q.mu held). */
+static bool spill_due(struct sink_net *n, uint64_t now)
+{
+	struct sinkq_msg *m = mo_first(n);
+
+	return m && (n->state != SINK_NET_UP || n->failing ||
+		     now - m->born >= SINK_NET_SPILL_MS * 1000000ull);
+}
+
+struct spill_msg {
+	uint64_t id, nrec;
+};
+
+/* The records kept in memory only go to the spool, in order, before any
+ * newer one (spool_mu held, q.mu not: it is taken to copy them and to give
+ * each message its mark, not during the write). */
+static void spill(struct sink_net *n)
+{
+	cleanup_free struct spill_msg *msgs = NULL;
+	const char *p, *end, *nl;
+	uint64_t rid, k = 0, last = 0, head;
+	size_t nmsg = 0, i, j;
+	struct sinkq_msg *m;
+
+	pthread_mutex_lock(&n->q.mu);
+	m = mo_first(n);
+	if (!m) {
+		pthread_mutex_unlock(&n->q.mu);
+		return;
+	}
+	rid = n->mo_rid;
+	msgs = xmalloc((n->q.count + 1) * sizeof(*msgs));
+	n->fill.len = 0;
+	for (i = n->mo_id - sinkq_at(&n->q, 0)->id; i < n->q.count; i++) {
+		size_t off = i == n->mo_id - sinkq_at(&n->q, 0)->id ? n->mo_off
+								      : 0;
+
+		m = sinkq_at(&n->q, i);
+		msgs[nmsg++] = (struct spill_msg){.id = m->id};
+		sbuf_put(&n->fill, m->buf.data + off, m->buf.len - off);
+		for (p = m->buf.data + off; p < m->buf.data + m->buf.len; p++)
+			msgs[nmsg - 1].nrec += *p == '\n';
+	}
+	n->mo = false;
+	pthread_mutex_unlock(&n->q.mu);
+	end = n->fill.data + n->fill.len;
+	for (p = n->fill.data; p < end; p = nl, k++) {
+		nl = memchr(p, '\n', end - p);
+		nl = nl ? nl + 1 : end;
+		if (k == n->marks_cap) {
+			n->marks_cap = n->marks_cap ? n->marks_cap * 2 : 256;
+			n->marks = xrealloc(n->marks,
+					    n->marks_cap * sizeof(*n->marks));
+		}
+		n->marks[k] = sink_spool_add(n->spool, p, nl - p, false, rid++);
+	}
+	if (sink_spool_commit(n->spool) < 0 || !sink_spool_ok(n->spool))
+		return; /* memory only from now on: they are queued still */
+	pthread_mutex_lock(&n->q.mu);
+	head = n->q.count ? sinkq_at(&n->q, 0)->id : UINT64_MAX;
+	for (i = 0, j = 0; i < nmsg; i++) {
+		j += msgs[i].nrec;
+		if (!j || !n->marks[j - 1])
+			continue;
+		last = n->marks[j - 1];
+		if (msgs[i].id >= head)
+			sinkq_at(&n->q, msgs[i].id - head)->mark = last;
+		else if (last > n->q.done_mark)
+			n->q.done_mark = last; /* acked meanwhile */
+	}
+	if (last)
+		sink_spool_skip(n->spool, last, k);
+	n->spool_unread = sink_spool_unread(n->spool);
+	pthread_mutex_unlock(&n->q.mu);
+}
+
 struct sink_net_fill {
 	size_t off, len;
 	bool control;
@@ -301,6 +404,13 @@ static void spool_fill(struct sink_net *n)
 
 	if (!n->spool)
 		return;
+	if (spill_due(n, mono_ns())) {
+		pthread_mutex_unlock(&n->q.mu);
+		pthread_mutex_lock(&n->spool_mu);
+		spill(n);
+		pthread_mutex_unlock(&n->spool_mu);
+		pthread_mutex_lock(&n->q.mu);
+	}
 	done = n->q.done_mark;
 	room = n->q.nrec < n->q.max_rec ? n->q.max_rec - n->q.nrec : 0;
 	if (done == n->spool_acked && n->spool_saved &&
@@ -376,6 +486,8 @@ static void give_up(struct sink_net *n)
 	/* a send may be under way: stop the thread before emptying the queue */
 	stop_thread(n);
 	pthread_mutex_lock(&n->spool_mu);
+	if (n->spool)
+		spill(n); /* kept for the next start, as the rest */
 	pthread_mutex_lock(&n->q.mu);
 	if (n->dead) {
 		pthread_mutex_unlock(&n->q.mu);
@@ -439,6 +551,43 @@ static void hand_over(struct sink_net *n, const char *buf, size_t len,
 		sink_spool_skip(n->spool, last, k);
 }
 
+/* While the destination keeps up, records go to the queue only: no disk
+ * (spool_mu held).  False: they are for the spool. */
+static bool keep_in_memory(struct sink_net *n, const char *buf, size_t len,
+			   bool control)
+{
+	const char *p, *end = buf + len, *nl;
+	uint64_t lines = 0;
+	struct sinkq_msg *t;
+
+	for (p = buf; p < end; p++)
+		lines += *p == '\n';
+	pthread_mutex_lock(&n->q.mu);
+	if (control || n->state != SINK_NET_UP || n->failing ||
+	    !sink_spool_ok(n->spool) || sink_spool_unread(n->spool) ||
+	    n->q.nrec + lines + 1 > n->q.max_rec || spill_due(n, mono_ns())) {
+		pthread_mutex_unlock(&n->q.mu);
+		return false;
+	}
+	for (p = buf; p < end; p = nl) {
+		nl = memchr(p, '\n', end - p);
+		nl = nl ? nl + 1 : end;
+		sinkq_put(&n->q, p, nl - p, false, n->q.tag, n->q.next_rid,
+			  0);
+		if (!n->mo) {
+			t = sinkq_at(&n->q, n->q.count - 1);
+			n->mo = true;
+			n->mo_id = t->id;
+			n->mo_off = t->buf.len - (nl - p);
+			n->mo_rid = n->q.next_rid;
+		}
+		n->q.next_rid++;
+	}
+	pthread_cond_broadcast(&n->q.cv);
+	pthread_mutex_unlock(&n->q.mu);
+	return true;
+}
+
 /* Every record of buf to the spool, in one write; what it cannot keep
  * because it is full is dropped (spool_full).  A spool that fails to write
  * leaves the records to memory from then on (a record it had written in
@@ -453,6 +602,11 @@ static void write_spooled(struct sink_net *n, const char *buf, size_t len,
 	size_t i;
 
 	pthread_mutex_lock(&n->spool_mu);
+	if (keep_in_memory(n, buf, len, control)) {
+		pthread_mutex_unlock(&n->spool_mu);
+		return;
+	}
+	spill(n);
 	caught_up = sink_spool_unread(n->spool) == 0;
 	n->verdict.len = 0;
 	for (p = buf, i = 0; p < end; p = nl, i++) {

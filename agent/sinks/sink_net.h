@@ -12,15 +12,20 @@
  * still undelivered when the drain time is over are counted in
  * base.dropped, which the stream reports as stream.missed.
  *
- * With a spool (--spool-dir, --spool-max), every record goes to disk first
- * (so an agent killed meanwhile loses nothing); while the queue has room and
- * nothing older waits on disk, the record is also put into the queue at
- * once and the spool's read cursor skips it, so a destination that keeps up
- * costs one write per batch and no read.  What the queue (-q records, what
- * is in flight) cannot hold stays on disk only, and the sender reads it back
+ * With a spool (--spool-dir, --spool-max), records that cannot be delivered
+ * go to disk: while the destination is up and keeps up (the queue has room,
+ * nothing waits on disk, the oldest record not yet on disk is younger than
+ * SINK_NET_SPILL_MS), a record goes to the queue only, and the disk is not
+ * touched.  Once one of those stops holding (the destination goes away, is
+ * slow, the queue fills, the stream ends, the sink gives up), the records
+ * kept in memory only are written to the spool first ("spilled"), in order,
+ * and the new ones after them; what the queue (-q records, what is in
+ * flight) cannot hold then stays on disk only, and the sender reads it back
  * in order when there is room again.  A record leaves the spool once
  * acknowledged.  A full spool drops the newest records, counted as
- * spool_full.
+ * spool_full.  An agent killed (SIGKILL) while connected may so lose the
+ * records of the last SINK_NET_SPILL_MS not yet acknowledged; everything
+ * spilled or written during an outage survives it.
  *
  * Locking: n->q.mu guards the state; n->spool_mu guards the spool and is
  * taken before q.mu, never after, so disk I/O never happens under q.mu
@@ -35,6 +40,8 @@
 #include "sink.h"
 #include "sink_spool.h"
 #include "sinkq.h"
+
+#define SINK_NET_SPILL_MS 500
 
 enum sink_net_state { SINK_NET_DOWN, SINK_NET_CONNECTING, SINK_NET_UP };
 
@@ -111,6 +118,10 @@ struct sink_net {
 	uint64_t spool_unread; /* records on disk only (q.mu) */
 	uint64_t spool_acked; /* the done_mark given to the spool (q.mu) */
 	bool spool_saved; /* and its position is on disk (q.mu) */
+	/* Records kept in memory only, not on disk yet (q.mu): the queue's
+	 * records from message mo_id, byte mo_off (record mo_rid) on. */
+	uint64_t mo_id, mo_off, mo_rid;
+	bool mo;
 	struct sbuf fill; /* records read back, to put into the queue */
 	struct sink_net_fill *fillv;
 	size_t fill_cap;

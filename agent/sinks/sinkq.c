@@ -84,7 +84,8 @@ bool sinkq_put(struct sinkq *q, const char *rec, size_t len, bool control,
 	sbuf_put(&m->buf, rec, len);
 	m->nrec++;
 	m->nctl += control;
-	m->mark = mark;
+	if (mark) /* a record in memory only leaves the spool's mark */
+		m->mark = mark;
 	q->nrec++;
 	return true;
 }
