@@ -117,7 +117,7 @@ sleep 1
 t_run() {
 	local label=$1 out=$2 collect=$3 t0 t1 ev
 	shift 3
-	"$SFAGENT" -X -w tp --ringbuf-size 256M -q 100000 --drain-timeout 120 "$@" \
+	"$SFAGENT" -X -w tp --ringbuf-size 256M -q 1000000 --drain-timeout 120 "$@" \
 		-- "$LG" kill "$N" 0 2 >/dev/null 2>"$DIR/agent.err"
 	t1=$(now)
 	$collect
