@@ -432,6 +432,7 @@ struct sink *sink_nats_open(const struct sf_options *o, const char *subject,
 {
 	struct sink_net_conf c = {
 		.kind = "nats",
+		.dest = subject,
 		.max_rec = o->queue_size,
 		.batch = BATCH,
 		.window = WINDOW,

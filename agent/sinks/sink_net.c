@@ -768,6 +768,7 @@ static void net_close(struct sink *s)
 	free(n->marks);
 	free(n->spool_dir);
 	free(n->spool_kind);
+	free(n->spool_dest);
 	free(s->desc);
 	free(n);
 }
@@ -860,6 +861,7 @@ void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 	if (c->spool_dir && c->spool_max) {
 		n->spool_dir = xstrdup(c->spool_dir);
 		n->spool_kind = xstrdup(c->kind ? c->kind : "net");
+		n->spool_dest = c->dest ? xstrdup(c->dest) : NULL;
 		n->spool_max = c->spool_max;
 		n->spool_dir_given = c->spool_dir_given;
 	}
@@ -888,6 +890,9 @@ static int open_spool(struct sink_net *n, struct sf_error **err)
 				   n->spool_max, n->q.tag, &e);
 	if (n->spool) {
 		n->spool_unread = sink_spool_unread(n->spool);
+		if (n->spool_dest)
+			sink_spool_set_dest(n->spool, n->spool_kind,
+					    n->spool_dest);
 		return 0;
 	}
 	if (n->spool_dir_given) {
@@ -912,6 +917,15 @@ int sink_net_start(struct sink_net *n, struct sf_error **err)
 			       n->base.desc);
 	n->thread_running = true;
 	return 0;
+}
+
+const char *sink_net_spool_key(struct sink *s)
+{
+	struct sink_net *n = (struct sink_net *)s;
+
+	if (s->ops != &net_sink_ops || !n->spool)
+		return NULL;
+	return sink_spool_key(n->spool);
 }
 
 int sink_net_connect_now(struct sink_net *n)

@@ -88,6 +88,8 @@ struct sink_net_ops {
 
 struct sink_net_conf {
 	const char *kind; /* "mqtt": names the spool, with the description */
+	const char *dest; /* topic, subject or URL: a later agent replays a
+			   * spool left behind to it (sink_leftover.h) */
 	uint64_t max_rec; /* records in memory, in flight (-q) */
 	uint32_t batch; /* records per message */
 	unsigned window; /* messages in flight */
@@ -127,7 +129,7 @@ struct sink_net {
 	size_t fill_cap;
 	uint64_t *marks; /* per record of a write: its spool mark or 0 */
 	size_t marks_cap;
-	char *spool_dir, *spool_kind;
+	char *spool_dir, *spool_kind, *spool_dest;
 	uint64_t spool_max;
 	bool spool_dir_given;
 	struct sbuf verdict; /* per record of a write: spooled or not */
@@ -159,6 +161,9 @@ int sink_net_connect_now(struct sink_net *n);
 bool sink_net_wait_connected(struct sink_net *n, unsigned timeout_ms);
 /* True once the sink is being stopped (a long request may give up). */
 bool sink_net_stopping(struct sink_net *n);
+
+/* The spool's KEY of a network sink, or NULL (memory only, not one). */
+const char *sink_net_spool_key(struct sink *s);
 
 /* From the protocol, any thread, lock not held. */
 void sink_net_up(struct sink_net *n);

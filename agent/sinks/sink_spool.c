@@ -392,7 +392,10 @@ void sink_spool_close(struct sink_spool *sp)
 		cleanup_free char *ack = xasprintf("%s.ack", sp->key);
 		cleanup_free char *lk = xasprintf("%s.lock", sp->key);
 
+		cleanup_free char *dest = xasprintf("%s.dest", sp->key);
+
 		unlinkat(sp->dirfd, ack, 0);
+		unlinkat(sp->dirfd, dest, 0);
 		unlinkat(sp->dirfd, lk, 0);
 	}
 	for (size_t i = 0; i < sp->nsegs; i++)
@@ -662,6 +665,27 @@ void sink_spool_ack(struct sink_spool *sp, uint64_t mark, bool force)
 bool sink_spool_ack_saved(const struct sink_spool *sp)
 {
 	return sp->saved_mark == sp->ack_mark;
+}
+
+const char *sink_spool_key(const struct sink_spool *sp)
+{
+	return sp->key;
+}
+
+void sink_spool_set_dest(struct sink_spool *sp, const char *kind,
+			 const char *dest)
+{
+	cleanup_free char *name = xasprintf("%s.dest", sp->key);
+	cleanup_free char *body = xasprintf("%s\n%s\n", kind, dest);
+	int fd = openat(sp->dirfd, name,
+			O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			0600);
+
+	if (fd < 0 || write(fd, body, strlen(body)) != (ssize_t)strlen(body))
+		log_warn("spool `%s/%s`: cannot write it: %s", sp->stem, name,
+			 strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 const char *sink_spool_path(const struct sink_spool *sp)

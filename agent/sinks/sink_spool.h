@@ -9,6 +9,8 @@
  *   KEY.lock          flock()ed while an agent uses the spool
  *   KEY.NNNNNNNNNN    segments, appended in order, removed once acked whole
  *   KEY.ack           the position up to which everything was acked
+ *   KEY.dest          the sink's kind and destination (topic, subject, URL),
+ *                     "KIND\nDEST\n": what a later agent replays it to
  * A segment starts with a header (magic, the writing sink's tag) and holds
  * frames: length, CRC-32 over the rest, the record's number (rid, with a
  * control bit) and the record.  A torn frame at the tail (a crash during a
@@ -79,5 +81,10 @@ bool sink_spool_ack_saved(const struct sink_spool *sp);
 uint64_t sink_spool_bytes(const struct sink_spool *sp);
 uint64_t sink_spool_unread(const struct sink_spool *sp);
 const char *sink_spool_path(const struct sink_spool *sp);
+/* KEY (the destination's name, "-N" added when it was in use). */
+const char *sink_spool_key(const struct sink_spool *sp);
+/* Writes KEY.dest (see above); failures are told, not fatal. */
+void sink_spool_set_dest(struct sink_spool *sp, const char *kind,
+			 const char *dest);
 
 #endif
