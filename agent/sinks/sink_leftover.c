@@ -71,9 +71,10 @@ static struct sink *open_one(const struct sf_options *o, const char *exporter,
 		return sink_nats_open(o, dest, exporter, false, err);
 	if (!strcmp(kind, "http"))
 		return sink_http_open(o, dest, err);
-	*why = !strcmp(kind, "mqtt")   ? "this agent has no broker (-b)"
-	       : !strcmp(kind, "nats") ? "this agent has no NATS servers (--nats)"
-				       : "an unknown kind of sink";
+	*why = !strcmp(kind, "mqtt") ? "this agent has no broker (-b)"
+	       : !strcmp(kind, "nats")
+		       ? "this agent has no NATS servers (--nats)"
+		       : "an unknown kind of sink";
 	return NULL;
 }
 
@@ -104,8 +105,9 @@ static void replay(struct sink_leftover *l, const struct sf_options *o,
 			dir, key, kind, dest, err ? err->msg : why);
 		return;
 	}
-	log_info("spool `%s/%s.*` (%s `%s`) left by an earlier run: replaying it",
-		 dir, key, kind, dest);
+	log_info(
+		"spool `%s/%s.*` (%s `%s`) left by an earlier run: replaying it",
+		dir, key, kind, dest);
 	l->sinks[l->n] = s;
 	l->keys[l->n++] = xstrdup(key);
 }

@@ -318,7 +318,7 @@ static void spill(struct sink_net *n)
 	n->fill.len = 0;
 	for (i = n->mo_id - sinkq_at(&n->q, 0)->id; i < n->q.count; i++) {
 		size_t off = i == n->mo_id - sinkq_at(&n->q, 0)->id ? n->mo_off
-								      : 0;
+								    : 0;
 
 		m = sinkq_at(&n->q, i);
 		msgs[nmsg++] = (struct spill_msg){.id = m->id};
@@ -572,8 +572,7 @@ static bool keep_in_memory(struct sink_net *n, const char *buf, size_t len,
 	for (p = buf; p < end; p = nl) {
 		nl = memchr(p, '\n', end - p);
 		nl = nl ? nl + 1 : end;
-		sinkq_put(&n->q, p, nl - p, false, n->q.tag, n->q.next_rid,
-			  0);
+		sinkq_put(&n->q, p, nl - p, false, n->q.tag, n->q.next_rid, 0);
 		if (!n->mo) {
 			t = sinkq_at(&n->q, n->q.count - 1);
 			n->mo = true;
@@ -831,6 +830,7 @@ void sink_net_conf_spool(struct sink_net_conf *c, const struct sf_options *o)
 	const char *env = getenv("SFAGENT_SPOOL_DIR");
 
 	c->spool_max = o->spool_max;
+	c->spool_total = o->spool_total;
 	c->spool_dir_given = o->spool_dir != NULL;
 	if (o->spool_dir)
 		c->spool_dir = o->spool_dir;
@@ -863,6 +863,7 @@ void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 		n->spool_kind = xstrdup(c->kind ? c->kind : "net");
 		n->spool_dest = c->dest ? xstrdup(c->dest) : NULL;
 		n->spool_max = c->spool_max;
+		n->spool_total = c->spool_total;
 		n->spool_dir_given = c->spool_dir_given;
 	}
 }
@@ -890,6 +891,7 @@ static int open_spool(struct sink_net *n, struct sf_error **err)
 				   n->spool_max, n->q.tag, &e);
 	if (n->spool) {
 		n->spool_unread = sink_spool_unread(n->spool);
+		sink_spool_set_total(n->spool, n->spool_total);
 		if (n->spool_dest)
 			sink_spool_set_dest(n->spool, n->spool_kind,
 					    n->spool_dest);

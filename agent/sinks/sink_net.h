@@ -99,7 +99,7 @@ struct sink_net_conf {
 	 * spool_dir_given: an unusable directory fails the open (else it
 	 * is told and the sink runs memory only). */
 	const char *spool_dir;
-	uint64_t spool_max;
+	uint64_t spool_max, spool_total;
 	bool spool_dir_given;
 };
 
@@ -130,7 +130,7 @@ struct sink_net {
 	uint64_t *marks; /* per record of a write: its spool mark or 0 */
 	size_t marks_cap;
 	char *spool_dir, *spool_kind, *spool_dest;
-	uint64_t spool_max;
+	uint64_t spool_max, spool_total;
 	bool spool_dir_given;
 	struct sbuf verdict; /* per record of a write: spooled or not */
 	uint64_t connects; /* connections made (status, metrics) */

@@ -55,6 +55,11 @@ uint64_t sink_spool_add(struct sink_spool *sp, const char *rec, size_t len,
  * on (told on stderr), and what was staged is not on disk. */
 int sink_spool_commit(struct sink_spool *sp);
 
+/* Bounds the bytes of all the process's spools together (0: no bound):
+ * a record that would pass it is refused as for the spool's own bound. */
+void sink_spool_set_total(struct sink_spool *sp, uint64_t total_max);
+/* Bytes in the segments of all the process's open spools. */
+uint64_t sink_spool_total(void);
 /* Records are being refused for room (and it is still nearly full). */
 bool sink_spool_full(const struct sink_spool *sp);
 /* False once a write failed: the sink keeps records in memory only. */
