@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "exehash.h"
@@ -128,12 +129,25 @@ static uint64_t idle_detach_ns(void)
 	       1000000ull;
 }
 
+/* TSEM's path.type "root": the host's mount namespace, init's; where
+ * init's cannot be read (a sandbox), the fixed inode number the kernel
+ * gives the initial mount namespace (MNT_NS_INIT_INO, 6.x) */
+static uint32_t host_mnt_ns(void)
+{
+	struct stat st;
+
+	return stat("/proc/1/ns/mnt", &st) == 0 ? (uint32_t)st.st_ino
+						: 0xeffffff8u;
+}
+
 int agent_init_probe(struct agent *a, const struct sf_options *o,
 		     const struct probe_ops *ops, struct sf_error **err)
 {
 	struct probe_opts po = {
 		.btf_path = o->btf_path,
 		.ringbuf_bytes = o->ringbuf_bytes,
+		.hash_open = o->hash_mode == EXEHASH_OPEN,
+		.host_mnt_ns = host_mnt_ns(),
 		.on_event = on_event,
 		.ctx = a,
 	};
@@ -560,8 +574,10 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	/* Events already in the ring buffer still belong to this stream.  A
 	 * program that passed the filter just before the untrack may still be
 	 * filling its record on another CPU: BPF programs do not sleep, so a
-	 * millisecond is ample before the last look. */
+	 * millisecond is ample before the last look.  Its io_uring requests
+	 * still waiting for a completion go out without a result. */
 	probe_consume(&a->probe);
+	probe_uring_sweep(&a->probe, wl->slot);
 	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	probe_consume(&a->probe);
 	stream_flush(a, wl);
@@ -641,6 +657,8 @@ void agent_drain(struct agent *a)
 	exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (check) {
 		a->last_missed_check = now;
+		/* requests of processes that are gone (bpf/uring.bpf.h) */
+		probe_uring_sweep(&a->probe, SF_SLOT_NONE);
 		/* every slot's counters in one read, not per workload */
 		probe_snapshot(&a->probe, true);
 		for (struct workload *wl = a->wl.active; wl; wl = wl->next) {

@@ -33,6 +33,7 @@
 enum exehash_mode {
 	EXEHASH_EXEC = 0, /* default: the image of every exec */
 	EXEHASH_NONE,
+	EXEHASH_OPEN, /* also files opened and mapped executable */
 };
 
 #define EXEHASH_MAX_BYTES (256ull << 20) /* larger: too_large */

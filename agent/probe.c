@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <time.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mount.h>
@@ -66,6 +67,9 @@ struct probe_bpf {
 	/* seccomp recording programs, attached while some slot records */
 	struct bpf_link *seccomp_links[2];
 	unsigned seccomp_users;
+	/* the records' consumer, for what uring_sweep sends */
+	int (*on_event)(void *ctx, void *data, size_t size);
+	void *ctx;
 };
 
 static struct probe_bpf *bpf_of(struct probe *p)
@@ -401,6 +405,8 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 			       o->ringbuf_bytes);
 	/* wake the agent early once an eighth of the ring waits */
 	s->rodata->wake_bytes = o->ringbuf_bytes / 8;
+	s->rodata->hash_open = o->hash_open;
+	s->rodata->host_mnt_ns = o->host_mnt_ns;
 	r = sfagent_bpf__load(s);
 	if (r < 0) {
 		char msg[128];
@@ -413,6 +419,8 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 	}
 	if (plan_attachments(b, err) < 0)
 		return -1;
+	b->on_event = o->on_event;
+	b->ctx = o->ctx;
 	b->rb = ring_buffer__new(bpf_map__fd(s->maps.events), o->on_event,
 				 o->ctx, NULL);
 	if (!b->rb)
@@ -699,6 +707,53 @@ static void bpf_seccomp_stop(struct probe *p, uint32_t slot,
 		}
 }
 
+/* A request's process is gone (or its pid taken by another, which only
+ * delays the sweep). */
+static bool pending_orphan(const struct sf_uring_pending *v, uint64_t now)
+{
+	return now - v->r.hdr.ts_boot >= SF_URING_SWEEP_AGE_NS &&
+	       kill((pid_t)v->r.hdr.pid, 0) < 0 && errno == ESRCH;
+}
+
+static int bpf_uring_sweep(struct probe *p, uint32_t slot)
+{
+	struct probe_bpf *b = bpf_of(p);
+	int fd = bpf_map__fd(b->skel->maps.uring_pending), n = 0, sent = 0;
+	static __u64 keys[SF_URING_PENDING_MAX];
+	struct sf_uring_pending v;
+	struct timespec ts;
+	__u64 k, *prev = NULL;
+	uint64_t now;
+
+	clock_gettime(CLOCK_BOOTTIME, &ts);
+	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	/* the keys first: a delete while walking restarts the walk */
+	while (n < SF_URING_PENDING_MAX &&
+	       bpf_map_get_next_key(fd, prev, &k) == 0) {
+		keys[n++] = k;
+		prev = &keys[n - 1];
+	}
+	for (int i = 0; i < n; i++) {
+		memset(&v, 0, sizeof(v));
+		if (bpf_map_lookup_elem(fd, &keys[i], &v) < 0)
+			continue; /* completed meanwhile */
+		if (v.r.hdr.slot != slot && !pending_orphan(&v, now))
+			continue;
+		/* whoever deletes it sends it (bpf/uring.bpf.h) */
+		if (bpf_map_delete_elem(fd, &keys[i]) < 0)
+			continue;
+		v.r.hdr.flags |= SF_F_URING_NO_CQE;
+		if (v.size > sizeof(v.r))
+			v.size = sizeof(v.r);
+		b->on_event(b->ctx, &v.r, v.size);
+		sent++;
+	}
+	if (sent)
+		log_debug("io_uring: %d requests without a completion sent",
+			  sent);
+	return sent;
+}
+
 static void bpf_prog_stats(struct probe *p,
 			   void (*fn)(void *ctx, const char *name,
 				      uint64_t run_ns, uint64_t runs),
@@ -740,4 +795,5 @@ const struct probe_ops probe_bpf_ops = {
 	.seccomp_start = bpf_seccomp_start,
 	.seccomp_stop = bpf_seccomp_stop,
 	.prog_stats = bpf_prog_stats,
+	.uring_sweep = bpf_uring_sweep,
 };

@@ -27,6 +27,8 @@ struct probe;
 struct probe_opts {
 	const char *btf_path; /* NULL: /sys/kernel/btf/vmlinux */
 	uint32_t ringbuf_bytes;
+	bool hash_open; /* --hash open: file.mmap_exec records (bpf/mmap.bpf.h) */
+	uint32_t host_mnt_ns; /* inode of /proc/1/ns/mnt, 0: unknown */
 	/* called for every record, from poll() */
 	int (*on_event)(void *ctx, void *data, size_t size);
 	void *ctx;
@@ -84,11 +86,20 @@ struct probe_ops {
 			     struct sf_seccomp_bits *out);
 	/* Optional.  Each program's run time and count as the kernel keeps
 	 * them (zero unless kernel.bpf_stats_enabled is 1): /metrics. */
+	/* Optional.  io_uring requests still waiting for their completion
+	 * (bpf/uring.bpf.h): those of slot, and of any slot those whose
+	 * process is gone and that are SF_URING_SWEEP_AGE_NS old, go to
+	 * on_event without a result (SF_F_URING_NO_CQE).  Returns how many. */
+	int (*uring_sweep)(struct probe *p, uint32_t slot);
 	void (*prog_stats)(struct probe *p,
 			   void (*fn)(void *ctx, const char *name,
 				      uint64_t run_ns, uint64_t runs),
 			   void *ctx);
 };
+
+/* a request of a process that is gone is swept once this old: the kernel's
+ * ring-exit work has cancelled (and completed) everything by then */
+#define SF_URING_SWEEP_AGE_NS (2 * 1000000000ull)
 
 struct probe {
 	const struct probe_ops *ops;
@@ -138,6 +149,12 @@ static inline void probe_close(struct probe *p)
 static inline int probe_consume(struct probe *p)
 {
 	return p->ops->poll(p);
+}
+
+/* slot SF_SLOT_NONE: only the requests of processes that are gone */
+static inline int probe_uring_sweep(struct probe *p, uint32_t slot)
+{
+	return p->ops->uring_sweep ? p->ops->uring_sweep(p, slot) : 0;
 }
 
 static inline int probe_epoll_fd(struct probe *p)

@@ -10,6 +10,65 @@
 #define O_CREAT	 0100
 #define O_TRUNC	 01000
 
+/*
+ * What the kernel resolved (sf_fpath, issue 12), after a successful call:
+ * the file itself where there is a struct file (open's new fd; the fd of
+ * fchmod, fchown, ftruncate), else the base of the typed path (the agent
+ * joins the two).  Also called at an io_uring request's completion.  The
+ * record's arg0.. are as file_event() fills them; an io_uring open into a
+ * fixed-file slot has its slot in arg3 (no fd in the file table).
+ */
+static __always_inline void file_resolve(struct sf_file_event *e, long ret)
+{
+	__u16 type = e->hdr.type;
+	long fd = -1;
+
+	fpath_none(&e->res2);
+	if (ret < 0) {
+		fpath_none(&e->res);
+		return;
+	}
+	if (type == SF_EV_OPEN)
+		fd = e->arg3 ? -1 : ret;
+	else if (type == SF_EV_CHMOD)
+		fd = e->arg2;
+	else if (type == SF_EV_CHOWN)
+		fd = e->arg3;
+	else if (type == SF_EV_TRUNCATE)
+		fd = e->arg1;
+	if (fd >= 0) {
+		struct file *f = fd_file(fd);
+
+		ident_file(&e->ident, f);
+		fpath_file(&e->res, f);
+		return;
+	}
+	switch (type) {
+	case SF_EV_OPEN: /* into a fixed-file slot */
+		fpath_none(&e->res);
+		break;
+	case SF_EV_TRUNCATE: /* truncate(2): no dirfd */
+		fpath_base(&e->res, -100, e->path[0]);
+		break;
+	case SF_EV_SYMLINK: /* the link is path2, at newdirfd */
+		fpath_base(&e->res, e->arg0, e->path2[0]);
+		break;
+	case SF_EV_RENAME:
+	case SF_EV_LINK:
+		fpath_base(&e->res, e->arg0, e->path[0]);
+		if (e->arg0 == e->arg1 &&
+		    (e->path[0] == '/') == (e->path2[0] == '/')) {
+			e->res2.flags = SF_FP_SAME;
+			break;
+		}
+		fpath_base(&e->res2, e->arg1, e->path2[0]);
+		break;
+	default: /* unlink, rmdir, mkdir, chmod, chown by path */
+		fpath_base(&e->res, e->arg0, e->path[0]);
+		break;
+	}
+}
+
 static __always_inline void file_event(long nr, long ret, __u32 slot,
 				       __u64 cgid, struct sys_args *a, __u16 xf)
 {
@@ -131,18 +190,9 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 	read_path(e->path, p1, &e->hdr.flags, SF_F_PATH_TRUNC, SF_F_PATH_FAULT);
 	read_path(e->path2, p2, &e->hdr.flags, SF_F_PATH2_TRUNC,
 		  SF_F_PATH2_FAULT);
-	/* the file itself, where a struct file is at hand */
+	/* the file itself, where a struct file is at hand; else the base */
 	e->ident.flags = 0;
-	if (ret >= 0) {
-		if (type == SF_EV_OPEN)
-			ident_file(&e->ident, fd_file(ret));
-		else if (type == SF_EV_CHMOD && x2 >= 0)
-			ident_file(&e->ident, fd_file(x2));
-		else if (type == SF_EV_CHOWN && x3 >= 0)
-			ident_file(&e->ident, fd_file(x3));
-		else if (type == SF_EV_TRUNCATE && x1 >= 0)
-			ident_file(&e->ident, fd_file(x1));
-	}
+	file_resolve(e, ret);
 	submit(e);
 }
 

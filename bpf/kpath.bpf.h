@@ -20,7 +20,21 @@ struct kpath_ctx {
 	struct mount *mnt;
 	__u64 mnt_off;
 	__u32 off;
+	/* where the walk left the first mount (sf_fpath's n_fs part) */
+	struct dentry *first_d;
+	__u32 n_mnt;
 };
+
+/* The walk leaves the mount it started in at d (its mnt_root, or the
+ * task's root): remembered once, for the host view. */
+static __always_inline void kpath_leave_first(struct kpath_ctx *c,
+					      struct dentry *d)
+{
+	if (!c->first_d) {
+		c->first_d = d;
+		c->n_mnt = c->kp->n;
+	}
+}
 
 /* One step up; returns 1 to stop.  A bpf_loop() callback: verified once,
  * not once per level. */
@@ -35,12 +49,14 @@ static long kpath_step(__u64 i, struct kpath_ctx *c)
 	long n;
 
 	if (d == c->root_d && vm == c->root_m) {
+		kpath_leave_first(c, d);
 		kp->flags |= SF_KP_ROOT;
 		return 1;
 	}
 	if (d == BPF_CORE_READ(vm, mnt_root)) {
 		struct mount *up = BPF_CORE_READ(m, mnt_parent);
 
+		kpath_leave_first(c, d);
 		if (up == m) { /* the namespace's root mount */
 			kp->flags |= SF_KP_ROOT;
 			return 1;
@@ -60,27 +76,38 @@ static long kpath_step(__u64 i, struct kpath_ctx *c)
 		return 1;
 	c->off = off + n;
 	kp->n++;
-	if (parent == d) { /* an internal mount's root (memfd, pipe) */
-		kp->flags |= SF_KP_ROOT;
+	if (parent == d) {
+		/* a dentry of its own (memfd, pipe: the kernel names it so),
+		 * or one open_by_handle_at could not connect to its parents:
+		 * then the path above is not known */
+		if (BPF_CORE_READ(d, d_flags) & DCACHE_DISCONNECTED)
+			kp->flags |= SF_KP_DISCONNECTED;
+		else
+			kp->flags |= SF_KP_ROOT;
 		return 1;
 	}
 	c->dentry = parent;
 	return 0;
 }
 
-static __always_inline void
-kpath_walk(struct sf_kpath *kp, struct dentry *dentry, struct vfsmount *vfsmnt)
+/* to_ns: walk up to the mount namespace's root, not to the task's */
+static __always_inline void kpath_run(struct kpath_ctx *c,
+				      struct dentry *dentry,
+				      struct vfsmount *vfsmnt, bool to_ns)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	struct kpath_ctx c = {
-		.kp = kp,
-		.dentry = dentry,
-		.vfsmnt = vfsmnt,
-		.root_d = BPF_CORE_READ(t, fs, root.dentry),
-		.root_m = BPF_CORE_READ(t, fs, root.mnt),
-		.mnt_off = bpf_core_field_offset(struct mount, mnt),
-	};
+	struct sf_kpath *kp = c->kp;
 
+	c->dentry = dentry;
+	c->vfsmnt = vfsmnt;
+	c->root_d = BPF_CORE_READ(t, fs, root.dentry);
+	c->root_m = BPF_CORE_READ(t, fs, root.mnt);
+	if (to_ns)
+		c->root_d = 0, c->root_m = 0;
+	c->mnt_off = bpf_core_field_offset(struct mount, mnt);
+	c->off = 0;
+	c->first_d = 0;
+	c->n_mnt = 0;
 	kp->n = 0;
 	kp->flags = 0;
 	kp->pad = 0;
@@ -89,10 +116,18 @@ kpath_walk(struct sf_kpath *kp, struct dentry *dentry, struct vfsmount *vfsmnt)
 		kp->flags = SF_KP_NONE;
 		return;
 	}
-	c.mnt = (void *)vfsmnt - c.mnt_off;
+	c->mnt = (void *)vfsmnt - c->mnt_off;
 	if (BPF_CORE_READ(dentry, d_inode, __i_nlink) == 0)
 		kp->flags |= SF_KP_DELETED;
-	bpf_loop(KPATH_DEPTH, kpath_step, &c, 0);
+	bpf_loop(KPATH_DEPTH, kpath_step, c, 0);
+}
+
+static __always_inline void
+kpath_walk(struct sf_kpath *kp, struct dentry *dentry, struct vfsmount *vfsmnt)
+{
+	struct kpath_ctx c = {.kp = kp};
+
+	kpath_run(&c, dentry, vfsmnt, false);
 }
 
 /* The struct file behind the current task's fd, or NULL. */
@@ -117,6 +152,142 @@ static __always_inline void kpath_file(struct sf_kpath *kp, struct file *f)
 	}
 	kpath_walk(kp, BPF_CORE_READ(f, f_path.dentry),
 		   BPF_CORE_READ(f, f_path.mnt));
+}
+
+/*
+ * A file event's path (struct sf_fpath, sfagent.h): the walk above, then
+ * from where it left the first mount up to that file system's root
+ * (d_parent only, no mount crossing), for the agent's host view.
+ */
+struct fpath_fs_ctx {
+	struct sf_kpath *kp;
+	struct dentry *dentry;
+	__u32 off;
+	__u16 n;
+	bool cut;
+};
+
+static long fpath_fs_step(__u64 i, struct fpath_fs_ctx *c)
+{
+	struct dentry *d = c->dentry, *parent = BPF_CORE_READ(d, d_parent);
+	__u32 off = c->off;
+	long n;
+
+	if (parent == d)
+		return 1; /* the file system's root */
+	if (off >= SF_PATH_MAX / 2) {
+		c->cut = true;
+		return 1;
+	}
+	n = bpf_probe_read_kernel_str(&c->kp->buf[off & (SF_PATH_MAX / 2 - 1)],
+				      KPATH_NAME + 1,
+				      BPF_CORE_READ(d, d_name.name));
+	if (n <= 0) {
+		c->cut = true;
+		return 1;
+	}
+	c->off = off + n;
+	c->n++;
+	c->dentry = parent;
+	return 0;
+}
+
+static __always_inline void fpath_walk_to(struct sf_fpath *fp, __u16 base,
+					  struct dentry *dentry,
+					  struct vfsmount *vfsmnt, bool to_ns)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct kpath_ctx c = {.kp = &fp->kp};
+	struct fpath_fs_ctx f = {.kp = &fp->kp};
+	struct vfsmount *root_m;
+	struct mount *rm;
+
+	fp->dev = 0;
+	fp->mnt_ns = BPF_CORE_READ(t, nsproxy, mnt_ns, ns.inum);
+	fp->n_mnt = 0;
+	fp->n_fs = 0;
+	fp->flags = 0;
+	fp->base = base;
+	fp->pad = 0;
+	kpath_run(&c, dentry, vfsmnt, to_ns);
+	if (fp->kp.flags & SF_KP_NONE) {
+		fp->base = SF_FP_BASE_NONE;
+		return;
+	}
+	/* is the root walked to its namespace's root (no chroot)? */
+	root_m = c.root_m;
+	rm = (void *)root_m - c.mnt_off;
+	if (to_ns || (c.root_d == BPF_CORE_READ(root_m, mnt_root) &&
+		      BPF_CORE_READ(rm, mnt_parent) == rm))
+		fp->flags |= SF_FP_NSROOT;
+	fp->dev = BPF_CORE_READ(vfsmnt, mnt_sb, s_dev);
+	if (!c.first_d || !(fp->kp.flags & SF_KP_ROOT)) {
+		fp->flags |= SF_FP_FS_CUT;
+		return;
+	}
+	fp->n_mnt = c.n_mnt;
+	f.dentry = c.first_d;
+	f.off = c.off;
+	bpf_loop(KPATH_DEPTH, fpath_fs_step, &f, 0);
+	fp->n_fs = f.n;
+	if (f.cut)
+		fp->flags |= SF_FP_FS_CUT;
+}
+
+static __always_inline void fpath_walk(struct sf_fpath *fp, __u16 base,
+				       struct dentry *dentry,
+				       struct vfsmount *vfsmnt)
+{
+	fpath_walk_to(fp, base, dentry, vfsmnt, false);
+}
+
+static __always_inline void fpath_file(struct sf_fpath *fp, struct file *f)
+{
+	if (!f) {
+		fpath_walk(fp, SF_FP_BASE_NONE, 0, 0);
+		return;
+	}
+	fpath_walk(fp, SF_FP_BASE_FILE, BPF_CORE_READ(f, f_path.dentry),
+		   BPF_CORE_READ(f, f_path.mnt));
+}
+
+/* Not walked: nothing known (failed calls, events without a file). */
+static __always_inline void fpath_none(struct sf_fpath *fp)
+{
+	fp->dev = 0, fp->mnt_ns = 0, fp->n_mnt = 0, fp->n_fs = 0;
+	fp->flags = 0, fp->base = SF_FP_BASE_NONE, fp->pad = 0;
+	fp->kp.n = 0, fp->kp.flags = SF_KP_NONE, fp->kp.pad = 0;
+	fp->kp.buf[0] = 0;
+}
+
+/*
+ * A path call's base: what the kernel resolves the typed path against.
+ * An absolute path starts at the task's root, a relative one at the cwd
+ * (AT_FDCWD) or at the dirfd's file.  first is the path's first byte.
+ */
+static __always_inline void fpath_base(struct sf_fpath *fp, long dirfd,
+				       char first)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+
+	if (first == '/')
+		fpath_walk(fp, SF_FP_BASE_ROOT,
+			   BPF_CORE_READ(t, fs, root.dentry),
+			   BPF_CORE_READ(t, fs, root.mnt));
+	else if ((int)dirfd == -100) /* AT_FDCWD */
+		fpath_walk(fp, SF_FP_BASE_CWD, BPF_CORE_READ(t, fs, pwd.dentry),
+			   BPF_CORE_READ(t, fs, pwd.mnt));
+	else {
+		struct file *f = fd_file((int)dirfd);
+
+		if (!f) {
+			fpath_none(fp);
+			return;
+		}
+		fpath_walk(fp, SF_FP_BASE_DIRFD,
+			   BPF_CORE_READ(f, f_path.dentry),
+			   BPF_CORE_READ(f, f_path.mnt));
+	}
 }
 
 #endif

@@ -118,6 +118,7 @@ static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
 	e->exe_dev = 0, e->exe_ino = 0, e->exe_mtime = 0, e->exe_ctime = 0;
 	kpath_walk(&e->exe, 0, 0);
 	kpath_walk(&e->cwd, 0, 0);
+	e->exe_id.flags = 0;
 	submit(e);
 }
 
@@ -221,6 +222,7 @@ static __always_inline void exe_info(struct sf_exec_event *e,
 		fl |= SF_EXE_FD_TARGET;
 	e->exe_flags = fl;
 	kpath_file(&e->exe, f);
+	ident_file(&e->exe_id, f); /* TSEM's bprm file{inode{}} */
 	kpath_walk(&e->cwd, BPF_CORE_READ(p, fs, pwd.dentry),
 		   BPF_CORE_READ(p, fs, pwd.mnt));
 }

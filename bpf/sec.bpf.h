@@ -345,6 +345,66 @@ static __always_inline void sec_fill(struct sf_sec_event *e, long nr, long ret,
 		kpath_file(&e->kpath, kf);
 }
 
+/*
+ * The object's identity and resolved path (issue 12), after a successful
+ * call: the new fd (open_by_handle, memfd_create), the fd's file (f*xattr,
+ * dup), the base of the typed path (setxattr, removexattr, mount's
+ * target: the agent joins them), chroot's new root itself (walked to the
+ * namespace's root: the task's own root is that now).
+ */
+static __always_inline void sec_resolve(struct sf_sec_event *e, long nr,
+					long ret, struct sys_args *a)
+{
+	struct task_struct *t;
+	long fd = -1;
+
+	e->ident.flags = 0;
+	fpath_none(&e->res);
+	if (ret < 0)
+		return;
+	switch (nr) {
+	case __NR_open_by_handle_at:
+	case __NR_memfd_create:
+		fd = ret;
+		break;
+	case __NR_fsetxattr:
+	case __NR_fremovexattr:
+	case __NR_dup:
+	case __NR_dup2:
+	case __NR_dup3:
+	case __NR_fcntl:
+		fd = (int)a->a[0];
+		break;
+	case __NR_setxattr:
+	case __NR_lsetxattr:
+	case __NR_removexattr:
+	case __NR_lremovexattr:
+		fpath_base(&e->res, -100, e->str[0][0]);
+		return;
+	case __NR_setxattrat:
+	case __NR_removexattrat:
+		fpath_base(&e->res, a->a[0], e->str[0][0]);
+		return;
+	case __NR_mount:
+		fpath_base(&e->res, -100, e->str[1][0]);
+		return;
+	case __NR_chroot:
+		t = bpf_get_current_task_btf();
+		fpath_walk_to(&e->res, SF_FP_BASE_FILE,
+			      BPF_CORE_READ(t, fs, root.dentry),
+			      BPF_CORE_READ(t, fs, root.mnt), true);
+		return;
+	default:
+		return;
+	}
+	if (fd >= 0) {
+		struct file *f = fd_file(fd);
+
+		ident_file(&e->ident, f);
+		fpath_file(&e->res, f);
+	}
+}
+
 /* Which arguments are user strings: str[0], str[1], str[2]. */
 static __always_inline void sec_strings(long nr, struct sys_args *a,
 					const void **s0, const void **s1,
@@ -434,6 +494,7 @@ static __always_inline void sec_event(long nr, long ret, __u32 slot, __u64 cgid,
 	read_ustr(e->str[2], s2, &e->hdr.flags, SF_F_STR3_TRUNC,
 		  SF_F_STR3_FAULT);
 	sec_fill(e, nr, ret, a);
+	sec_resolve(e, nr, ret, a);
 	submit(e);
 }
 

@@ -42,6 +42,7 @@ char LICENSE[] SEC("license") = "GPL";
 #include "net.bpf.h"
 #include "process.bpf.h"
 #include "sec.bpf.h"
+#include "mmap.bpf.h"
 
 /* The classes of syscalls.def: which <class>_event() decodes a syscall. */
 enum sys_class {
@@ -90,7 +91,10 @@ static __always_inline void on_sys_exit(long nr, long ret, __u32 slot,
 		exec_fail_event(nr, ret, slot, cgid, a, xf);
 		break;
 	case SC_sec:
-		sec_event(nr, ret, slot, cgid, a, xf);
+		if (mmap_exec_wanted(nr, ret, a))
+			mmap_exec_event(nr, ret, slot, cgid, a, xf);
+		else
+			sec_event(nr, ret, slot, cgid, a, xf);
 		break;
 	case SC_none:
 		break;

@@ -91,6 +91,12 @@ enum sf_event_type {
 	/* made by the agent, never by the kernel side: a binary's digest
 	 * computed after its process.exec was written (agent/exehash.h) */
 	SF_EV_EXE_HASH,
+	/* --hash open only: a file mapped PROT_EXEC without PROT_WRITE
+	 * (struct sf_mmap_event, bpf/mmap.bpf.h) */
+	SF_EV_MMAP_EXEC,
+	/* made by the agent: a file's digest computed after its file.open
+	 * or file.mmap_exec was written (agent/exehash.h) */
+	SF_EV_FILE_HASH,
 	SF_EV_MAX,
 };
 
@@ -109,6 +115,14 @@ enum sf_event_type {
 #define SF_F_STR3_FAULT	 (1u << 11)
 /* io_uring: a field the kernel's private structs did not give (CO-RE) */
 #define SF_F_UNRESOLVED (1u << 12)
+/* io_uring: sent without a result: at submission, the table of requests
+ * waiting for their completion being full (bpf/uring.bpf.h) ... */
+#define SF_F_URING_FULL (1u << 13)
+/* ... or later, no completion having come (the agent's sweep, or the
+ * request's address submitted again) */
+#define SF_F_URING_NO_CQE (1u << 14)
+/* the size of that table: requests of tracked workloads in flight at once */
+#define SF_URING_PENDING_MAX 2048
 
 struct sf_hdr {
 	__u16 type;
@@ -135,6 +149,57 @@ struct sf_hdr {
 #define SF_VIA_IO_URING 1
 
 /*
+ * A kernel path, walked from a struct path (dentry, mount) up to the task's
+ * root: its components leaf first, each NUL-terminated ("shadow\0etc\0"),
+ * n of them; SF_KP_ROOT when the walk reached the root (else the path was
+ * cut: too deep or too long).  The agent joins them root first.
+ */
+struct sf_kpath {
+	__u16 n;
+	__u16 flags; /* SF_KP_* */
+	__u32 pad;
+	char buf[SF_PATH_MAX];
+};
+#define SF_KP_ROOT    (1u << 0) /* complete: the root was reached */
+#define SF_KP_DELETED (1u << 1) /* the dentry is unlinked */
+#define SF_KP_NONE    (1u << 2) /* no file: nothing walked */
+#define SF_KP_DISCONNECTED \
+	(1u << 3) /* the walk met a disconnected dentry (open_by_handle_at): \
+		   * the path above it is not known */
+
+/*
+ * A file event's resolved path (issue 12, docs/events.md "Resolved paths").
+ * kp is the walk from the file (or, for a path call, from the base the
+ * kernel resolves the typed path against: the dirfd's file, the cwd, the
+ * root) up to the task's root.  For host_path, kp.buf holds after kp's n
+ * components n_fs more: from the dentry where the walk left the first
+ * mount (its mnt_root, or the task's root, whichever came first) up to the
+ * root of that mount's file system, leaf first; dev is that super block's
+ * s_dev.  The agent joins them and finds the mount in the host's
+ * mountinfo (same device, longest matching root).
+ */
+struct sf_fpath {
+	__u64 dev; /* s_dev of the first mount's super block */
+	__u32 mnt_ns; /* the task's mount namespace (its inode number) */
+	__u16 n_mnt; /* kp components inside the first mount */
+	__u16 n_fs; /* components after kp's: the first mount in its fs */
+	__u16 flags; /* SF_FP_* */
+	__u16 base; /* SF_FP_BASE_*: what kp walked */
+	__u32 pad;
+	struct sf_kpath kp;
+};
+#define SF_FP_SAME   (1u << 0) /* res2: the same base as res, not walked */
+#define SF_FP_FS_CUT (1u << 1) /* the n_fs part did not fit: no host_path */
+#define SF_FP_NSROOT \
+	(1u << 2) /* the task's root is its mount namespace's root */
+
+#define SF_FP_BASE_NONE	 0 /* nothing walked (kp.flags has SF_KP_NONE) */
+#define SF_FP_BASE_FILE	 1 /* an fd's file: the object itself, exact */
+#define SF_FP_BASE_DIRFD 2 /* path call: the dirfd's file */
+#define SF_FP_BASE_CWD	 3 /* path call: the task's cwd */
+#define SF_FP_BASE_ROOT	 4 /* path call, absolute path: the task's root */
+
+/*
  * File events.  arg0..arg3 carry the syscall's numeric arguments:
  *   open:     dirfd, flags, mode, -
  *   unlink:   dirfd, flags
@@ -159,8 +224,19 @@ struct sf_ident {
 	__s64 ctime; /* ns since the epoch; 0: not known */
 	__u64 magic; /* the super block's s_magic */
 	char fs[16]; /* the file system type's name */
+	/* appended (issue 12, TSEM's inode and file): the cache key of the
+	 * digest is (dev, ino, mtime, ctime, size) */
+	__s64 mtime; /* ns since the epoch; 0: not known */
+	__u64 size; /* i_size */
+	__u32 f_flags; /* the struct file's f_flags (TSEM's file.flags) */
+	__u32 mnt_ns; /* the task's mount namespace (inode number) */
+	char s_id[32]; /* the super block's s_id (device name) */
+	__u8 s_uuid[16]; /* the super block's s_uuid (0s: none) */
 };
-#define SF_ID_VALID (1u << 0)
+#define SF_ID_VALID  (1u << 0)
+#define SF_ID_CHROOT (1u << 1) /* the task's root is not its namespace's */
+#define SF_ID_HOSTNS (1u << 2) /* the task is in the host's mount namespace */
+#define SF_ID_FLAGS  (1u << 3) /* f_flags set (a struct file was at hand) */
 
 struct sf_file_event {
 	struct sf_hdr hdr;
@@ -172,23 +248,28 @@ struct sf_file_event {
 	char path2[SF_PATH_MAX]; /* rename/link/symlink: the new path */
 	/* open: the new fd's file; fchmod, fchown, ftruncate: the fd's */
 	struct sf_ident ident;
+	/* appended (issue 12): what the kernel resolved, see sf_fpath.
+	 * res: the object (open: the new fd's file; fd calls: the fd's
+	 * file; path calls: the base of path, for symlink of path2);
+	 * res2: rename/link only, the base of path2 (SF_FP_SAME when it is
+	 * res's base).  Last, so a variable-size record can end early. */
+	struct sf_fpath res;
+	struct sf_fpath res2;
 };
 
-/*
- * A kernel path, walked from a struct path (dentry, mount) up to the task's
- * root: its components leaf first, each NUL-terminated ("shadow\0etc\0"),
- * n of them; SF_KP_ROOT when the walk reached the root (else the path was
- * cut: too deep or too long).  The agent joins them root first.
- */
-struct sf_kpath {
-	__u16 n;
-	__u16 flags; /* SF_KP_* */
+/* A file mapped executable (--hash open): mmap's arguments, the mapping
+ * the kernel made (its vma), the file's path and identity. */
+struct sf_mmap_event {
+	struct sf_hdr hdr;
+	__u64 addr, len; /* as passed */
+	__u32 prot, flags;
+	__s32 fd;
 	__u32 pad;
-	char buf[SF_PATH_MAX];
+	__u64 pgoff; /* mmap's offset argument, bytes */
+	__u64 vm_start, vm_end; /* the vma at the result (0: not found) */
+	struct sf_ident ident;
+	struct sf_kpath path; /* the file's, from its dentry */
 };
-#define SF_KP_ROOT    (1u << 0) /* complete: the root was reached */
-#define SF_KP_DELETED (1u << 1) /* the dentry is unlinked */
-#define SF_KP_NONE    (1u << 2) /* no file: nothing walked */
 
 /* exec_flags */
 #define SF_EXE_MEMFD	 (1u << 0) /* the image is a memfd */
@@ -212,6 +293,7 @@ struct sf_exec_event {
 	__s64 exe_ctime;
 	struct sf_kpath exe; /* the image's path, from its dentry */
 	struct sf_kpath cwd;
+	struct sf_ident exe_id; /* the image's identity (appended) */
 };
 
 struct sf_fork_event {
@@ -282,6 +364,12 @@ struct sf_sec_event {
 	__u8 addr[16];
 	char str[3][SF_STR_MAX]; /* user strings (path1, path2, str3 flags) */
 	struct sf_kpath kpath; /* a path the kernel resolved (an fd's file) */
+	/* appended (issue 12), as in sf_file_event: the object's identity
+	 * (open_by_handle, memfd_create: the new fd; fsetxattr, dup: the
+	 * fd's file) and its resolved path (also the path calls: setxattr,
+	 * removexattr, chroot, mount's target) */
+	struct sf_ident ident;
+	struct sf_fpath res;
 };
 
 /* A workload's filter as far as the kernel can decide it (filter_mask map,
@@ -317,6 +405,22 @@ struct sf_seccomp_bits {
 	__u64 native[SF_SECCOMP_NR_MAX / 64];
 	__u64 compat[SF_SECCOMP_NR_MAX / 64];
 	__u64 uring[SF_SECCOMP_URING_MAX / 64];
+};
+
+/* An io_uring request waiting for its completion: a value of
+ * bpf/uring.bpf.h's uring_pending, which the agent's sweep reads too; size
+ * bytes of r are the record. */
+union sf_uring_rec {
+	struct sf_hdr hdr;
+	struct sf_file_event f;
+	struct sf_net_event n;
+	struct sf_sec_event s;
+};
+
+struct sf_uring_pending {
+	__u32 size;
+	__u32 pad;
+	union sf_uring_rec r;
 };
 
 #endif

@@ -15,6 +15,20 @@
  * the result.  SQPOLL and io-wq workers are threads of the owning process,
  * so the cgroup filter applies to them as to any thread.
  *
+ * No request is lost without a trace (docs/events.md, "io_uring"):
+ * - the table is full (more requests in flight than it holds): the event
+ *   is sent at submission, without a result (SF_F_URING_FULL);
+ * - what the process left in flight when it exits or closes the ring, the
+ *   kernel cancels in its ring-exit work, a kworker outside the workload's
+ *   cgroup: a kernel thread's completion is looked up too, and the record
+ *   says which workload it is for;
+ * - a completion that never comes (IOSQE_CQE_SKIP_SUCCESS posts none): the
+ *   entry is sent without a result (SF_F_URING_NO_CQE) when the request's
+ *   address is submitted again, or by the agent (probe.c uring_sweep) when
+ *   the stream ends or the process is gone;
+ * whoever deletes an entry sends it, so the agent's sweep and a completion
+ * on another CPU never both do.
+ *
  * The per-opcode structs (struct io_open, ...) are private: every field is
  * read under a CO-RE existence check, and where one is missing the event
  * still comes, without the value and with SF_F_UNRESOLVED.
@@ -24,34 +38,43 @@
 
 #define AT_REMOVEDIR_ 0x200
 #define O_LARGEFILE_  0100000
-
-union uring_rec {
-	struct sf_hdr hdr;
-	struct sf_file_event f;
-	struct sf_net_event n;
-	struct sf_sec_event s;
-};
-
-struct uring_pend {
-	__u32 size;
-	__u32 pad;
-	union uring_rec r;
-};
+#define PF_KTHREAD_   0x00200000
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct uring_pend);
+	__type(value, struct sf_uring_pending);
 } uring_scratch SEC(".maps");
 
+/* the completion's copy: a completion may interrupt a submission */
 struct {
-	/* LRU: a request whose completion never comes must not stay */
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 2048);
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sf_uring_pending);
+} uring_done SEC(".maps");
+
+struct {
+	/* not LRU: an eviction would lose an event without a count */
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SF_URING_PENDING_MAX);
 	__type(key, __u64); /* struct io_kiocb * */
-	__type(value, struct uring_pend);
+	__type(value, struct sf_uring_pending);
 } uring_pending SEC(".maps");
+
+/* A pending record out to the agent as it is (no result unless set). */
+static __always_inline void uring_send(struct sf_uring_pending *p)
+{
+	__u32 size = p->size;
+
+	if (size > sizeof(union sf_uring_rec))
+		size = sizeof(union sf_uring_rec);
+	if (size < sizeof(struct sf_hdr))
+		size = sizeof(struct sf_hdr);
+	if (bpf_ringbuf_output(&events, &p->r, size, 0) < 0)
+		count_drop(p->r.hdr.slot);
+}
 
 /* A struct filename's kernel string into dst (SF_PATH_MAX). */
 static __always_inline void kname(char *dst, struct filename *fn, __u16 *fl,
@@ -64,7 +87,7 @@ static __always_inline void kname(char *dst, struct filename *fn, __u16 *fl,
 		*fl |= fault_flag;
 }
 
-static __always_inline void uring_file(struct uring_pend *p,
+static __always_inline void uring_file(struct sf_uring_pending *p,
 				       struct io_kiocb *req, __u8 op)
 {
 	struct sf_file_event *e = &p->r.f;
@@ -90,6 +113,9 @@ static __always_inline void uring_file(struct uring_pend *p,
 		 * inside: the syscall's event shows the flags as passed */
 		e->arg1 = BPF_CORE_READ(o, how.flags) & ~O_LARGEFILE_;
 		e->arg2 = BPF_CORE_READ(o, how.mode);
+		/* into a fixed file slot: the result is no fd (no identity) */
+		if (bpf_core_field_exists(o->file_slot))
+			e->arg3 = BPF_CORE_READ(o, file_slot);
 		kname(e->path, BPF_CORE_READ(o, filename), fl, SF_F_PATH_FAULT);
 		return;
 	}
@@ -201,7 +227,7 @@ static __always_inline void uring_addr(struct sf_net_event *e,
 }
 
 /* false: not a net request we map (sendmsg without an address) */
-static __always_inline bool uring_net(struct uring_pend *p,
+static __always_inline bool uring_net(struct sf_uring_pending *p,
 				      struct io_kiocb *req, __u8 op)
 {
 	struct sf_net_event *e = &p->r.n;
@@ -267,7 +293,7 @@ static __always_inline bool uring_net(struct uring_pend *p,
 	}
 }
 
-static __always_inline void uring_xattr(struct uring_pend *p,
+static __always_inline void uring_xattr(struct sf_uring_pending *p,
 					struct io_kiocb *req, __u8 op)
 {
 	struct sf_sec_event *e = &p->r.s;
@@ -282,6 +308,8 @@ static __always_inline void uring_xattr(struct uring_pend *p,
 	e->family = 0, e->port = 0, e->pad = 0;
 	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
 	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
+	e->ident.flags = 0;
+	fpath_none(&e->res);
 	if (op == IORING_OP_FSETXATTR)
 		e->arg[0] = BPF_CORE_READ(req, cqe.fd);
 	else
@@ -304,7 +332,7 @@ static __always_inline void uring_xattr(struct uring_pend *p,
 	}
 }
 
-static __always_inline void uring_other(struct uring_pend *p, __u8 op)
+static __always_inline void uring_other(struct sf_uring_pending *p, __u8 op)
 {
 	struct sf_sec_event *e = &p->r.s;
 
@@ -318,6 +346,39 @@ static __always_inline void uring_other(struct uring_pend *p, __u8 op)
 	e->family = 0, e->port = 0, e->pad = 0;
 	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
 	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
+	e->ident.flags = 0;
+	fpath_none(&e->res);
+}
+
+/*
+ * Keep p until its completion.  An entry already under this address is a
+ * request whose completion was never seen: it goes out without a result.
+ * A full table: p goes out now, without a result.
+ */
+static __always_inline void uring_keep(struct sf_uring_pending *p, __u64 key)
+{
+	struct sf_uring_pending *old;
+
+	if (!bpf_map_update_elem(&uring_pending, &key, p, BPF_NOEXIST))
+		return;
+	old = bpf_map_lookup_elem(&uring_pending, &key);
+	if (old) {
+		struct sf_uring_pending *d;
+		__u32 zero = 0;
+
+		d = bpf_map_lookup_elem(&uring_done, &zero);
+		if (d) {
+			bpf_probe_read_kernel(d, sizeof(*d), old);
+			if (!bpf_map_delete_elem(&uring_pending, &key)) {
+				d->r.hdr.flags |= SF_F_URING_NO_CQE;
+				uring_send(d);
+			}
+		}
+		if (!bpf_map_update_elem(&uring_pending, &key, p, BPF_NOEXIST))
+			return;
+	}
+	p->r.hdr.flags |= SF_F_URING_FULL;
+	uring_send(p);
 }
 
 SEC("tp_btf/io_uring_submit_req")
@@ -326,7 +387,7 @@ int BPF_PROG(sf_uring_submit, struct io_kiocb *req)
 	__u64 cgid = bpf_get_current_cgroup_id();
 	__u32 slot = current_slot(cgid), zero = 0;
 	__u64 key = (__u64)req;
-	struct uring_pend *p;
+	struct sf_uring_pending *p;
 	__u16 carry = 0;
 	__u8 op;
 
@@ -376,8 +437,14 @@ int BPF_PROG(sf_uring_submit, struct io_kiocb *req)
 	}
 	if (filtered_out(slot, p->r.hdr.type))
 		return 0;
-	bpf_map_update_elem(&uring_pending, &key, p, BPF_ANY);
+	uring_keep(p, key);
 	return 0;
+}
+
+/* A kernel thread: the ring-exit work cancelling what a process left. */
+static __always_inline bool in_kthread(void)
+{
+	return BPF_CORE_READ(bpf_get_current_task_btf(), flags) & PF_KTHREAD_;
 }
 
 SEC("tp_btf/io_uring_complete")
@@ -385,19 +452,29 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 	     struct io_uring_cqe *cqe)
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
-	__u32 slot = current_slot(cgid);
+	__u32 slot = current_slot(cgid), zero = 0;
 	__u64 key = (__u64)req;
-	struct uring_pend *p;
-	__u32 size;
+	struct sf_uring_pending *p, *d;
 	long res;
 
-	if (slot == SF_SLOT_NONE)
+	if (slot == SF_SLOT_NONE && !in_kthread())
 		return 0;
 	p = bpf_map_lookup_elem(&uring_pending, &key);
-	if (!p)
+	d = bpf_map_lookup_elem(&uring_done, &zero);
+	if (!p || !d)
 		return 0;
+	/* copied before the delete frees the element for reuse; a failed
+	 * delete: the agent's sweep took it and sends it */
+	bpf_probe_read_kernel(d, sizeof(*d), p);
+	if (bpf_map_delete_elem(&uring_pending, &key))
+		return 0;
+	p = d;
 	res = BPF_CORE_READ(cqe, res);
 	set_ret(&p->r.hdr, res);
+	/* the fds are the task's: not there in a kworker (whose results
+	 * are cancellations anyway) */
+	if (slot == SF_SLOT_NONE)
+		goto send;
 	if (p->r.hdr.type == SF_EV_ACCEPT || p->r.hdr.type == SF_EV_SOCKET ||
 	    p->r.hdr.type == SF_EV_OPEN) {
 		if (p->r.hdr.type != SF_EV_OPEN)
@@ -405,18 +482,17 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 		if (p->r.hdr.type == SF_EV_ACCEPT && res >= 0)
 			sock_read_addr(&p->r.n, res, true);
 	}
+	/* as the syscall's event: the new fd's file (identity, resolved
+	 * path), a path call's base.  The completion runs in the submitter
+	 * or an io-wq/SQPOLL thread, which share its fds, cwd and root. */
+	if (p->size == sizeof(struct sf_file_event))
+		file_resolve(&p->r.f, res);
 	/* as listen(2)'s event: the socket's local address */
 	if (p->r.hdr.type == SF_EV_LISTEN && res == 0) {
 		sock_read_addr(&p->r.n, p->r.n.fd, false);
 	}
-	size = p->size;
-	if (size > sizeof(union uring_rec))
-		size = sizeof(union uring_rec);
-	if (size < sizeof(struct sf_hdr))
-		size = sizeof(struct sf_hdr);
-	if (bpf_ringbuf_output(&events, &p->r, size, 0) < 0)
-		count_drop(slot);
-	bpf_map_delete_elem(&uring_pending, &key);
+send:
+	uring_send(p);
 	return 0;
 }
 

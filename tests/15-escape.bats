@@ -182,6 +182,30 @@ PY
 	assert_success
 }
 
+@test "io_uring: more requests in flight than the pending table holds; cancelled, left at exit, no completion: each one an event" {
+	# 3,000 accepts (the table holds 2,048) + 8 opens while it is full + 4
+	# opens whose success posts no completion; counts of kernel events:
+	# --hash none (no process.exe_hash records)
+	run "$SFAGENT" -X -w u --hash none -o "$T/s.jsonl" -- "$SF_WORKLOADS/uring" "$T/work" "$T/f.json" inflight 3000
+	[ "$status" -eq 0 ]
+	export SF_FACTS="$T/f.json"
+	W="$T/work"
+	assert_stream "$T/s.jsonl" \
+		"f['accepts'] == 3000 and f['accepted'] == 64 and f['cancelled'] == 1500 and f['left'] == 1436" \
+		"(lambda a, o, m: len(a) + len(o) + m == f['accepts'] + f['opens'] + f['skips'])([e for e in by('net.accept') if e.get('via') == 'io_uring'], [e for e in by('file.open') if e.get('via') == 'io_uring'], ev[-1]['missed'])" \
+		"ev[-1]['missed'] == 0" \
+		"len([e for e in by('net.accept') if e.get('no_result') == 'table_full' and 'ret' not in e]) == 3000 - 2048" \
+		"len([e for e in by('net.accept') if e.get('ret', 0) >= 3 and e.get('addr') == '127.0.0.1']) == f['accepted']" \
+		"len([e for e in by('net.accept') if e.get('ret') == -125]) == f['cancelled'] + f['left'] - (3000 - 2048)" \
+		"len([e for e in by('file.open') if e['path'].startswith('$W/inflight-') and e.get('no_result') == 'table_full' and 'ret' not in e]) == f['opens']" \
+		"len({e['path'] for e in by('file.open') if e['path'].startswith('$W/inflight-')}) == f['opens']" \
+		"len([e for e in by('file.open') if e['path'].startswith('$W/skip-') and e.get('no_result') == 'no_completion' and 'ret' not in e]) == f['skips']" \
+		"all(e['pid'] == f['pid'] for e in ev if e.get('via') == 'io_uring')"
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$T/s.jsonl"
+	echo "$output"
+	assert_success
+}
+
 @test "runc container through the hook: the attempts are in its stream; an exec from the overlay upper layer is flagged" {
 	hook_suite_setup
 	start_daemon

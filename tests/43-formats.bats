@@ -44,15 +44,19 @@ pid = one("bprm_check_security")["event"]["pid"]
 x = one("bprm_check_security")["bprm_check_security"]
 assert x["file"]["path"]["pathname"].endswith("/sinkload") and x["argv"][1:] == ["known", d, "17359"], x
 o = one("file_open", lambda r: r["file_open"]["file"]["path"]["pathname"] == d + "/known-a")
-assert o["file_open"]["file"]["flags"] == str(0o1101), o  # O_WRONLY|O_CREAT|O_TRUNC
+# TSEM's file.flags is the struct file's f_flags (O_LARGEFILE|O_WRONLY);
+# open(2)'s argument (O_WRONLY|O_CREAT|O_TRUNC) is sfagent's open_flags
+assert o["file_open"]["file"]["flags"] == str(0o100001), o
+assert o["file_open"]["open_flags"] == str(0o1101), o
 assert o["file_open"]["mode"] == "0600" and int(o["event"]["ret"]) >= 0
 r = one("inode_rename")["inode_rename"]
 assert r["old_dentry"]["path"]["pathname"] == d + "/known-a"
 assert r["new_dentry"]["path"]["pathname"] == d + "/known-b"
-assert one("inode_unlink")["inode_unlink"]["dentry"]["pathname"] == d + "/known-b"
+# TSEM's dentry{inode, path}
+assert one("inode_unlink")["inode_unlink"]["dentry"]["path"]["pathname"] == d + "/known-b"
 m = one("inode_mkdir")["inode_mkdir"]
-assert m["dentry"]["pathname"] == d + "/known-d" and m["mode"] == "0700"
-assert one("inode_rmdir")["inode_rmdir"]["dentry"]["pathname"] == d + "/known-d"
+assert m["dentry"]["path"]["pathname"] == d + "/known-d" and m["mode"] == "0700"
+assert one("inode_rmdir")["inode_rmdir"]["dentry"]["path"]["pathname"] == d + "/known-d"
 s = one("socket_create")["socket_create"]
 assert (s["family"], s["type"], s["protocol"]) == ("2", "1", "0"), s
 c = one("socket_connect")

@@ -313,7 +313,8 @@ static void dec_cap(struct decode_event *v, const void *raw)
 	v->has |= DECODE_HAS_CAP;
 }
 
-#define dec_sec decode_sec
+#define dec_sec	 decode_sec
+#define dec_mmap decode_sec_mmap
 
 /* ---- the table: one line per event type ----------------------------- */
 

@@ -83,6 +83,8 @@ enum decode_has {
 	DECODE_HAS_SIG = 1u << 21, /* sig, sig_name (kill; exit: killed) */
 	DECODE_HAS_CAP = 1u << 22, /* cap, cap_name, cap_result, granted */
 	DECODE_HAS_EXIT_CODE = 1u << 23, /* exit: it exited (not killed) */
+	DECODE_HAS_IDENT = 1u << 24, /* ident: the file's (exec: the image's) */
+	DECODE_HAS_MMAP = 1u << 25, /* mmap_prot, mmap_flags */
 };
 
 /* The event classes: which raw struct a type comes in. */
@@ -165,7 +167,9 @@ enum decode_class {
 	X(KEY_ADD, "key.add", SEC, sec_event, sec)                          \
 	X(KEY_REQUEST, "key.request", SEC, sec_event, sec)                  \
 	X(KEY_CTL, "key.ctl", SEC, sec_event, sec)                          \
-	X(EXE_HASH, "process.exe_hash", SEC, sec_event, sec)
+	X(EXE_HASH, "process.exe_hash", SEC, sec_event, sec)                \
+	X(MMAP_EXEC, "file.mmap_exec", SEC, mmap_event, mmap)               \
+	X(FILE_HASH, "file.hash", SEC, sec_event, sec)
 /* clang-format on */
 
 /* A format's table of writers, indexed by type: {DECODE_EVENTS(...)} */
@@ -237,6 +241,12 @@ struct decode_event {
 	const char *cap_name;
 	int32_t cap_result; /* 0 granted, else -errno */
 	bool granted;
+
+	/* the file's identity at the event (bpf/ident.bpf.h), in the raw
+	 * record; its file_* fields are in x too (not for exec) */
+	const struct sf_ident *ident;
+	/* file.mmap_exec: mmap's prot and flags as numbers */
+	uint32_t mmap_prot, mmap_flags;
 
 	/* named extra fields: every type's via/opcode/suppressed, the
 	 * security types' own fields, exec's image, fork's namespaces */

@@ -966,6 +966,7 @@ void decode_sec(struct decode_event *v, const void *raw)
 	case SF_EV_URING_OP:
 		break; /* the opcode is in the header part */
 	case SF_EV_EXE_HASH:
+	case SF_EV_FILE_HASH:
 		break; /* made by the agent, fields added by agent/exehash.c */
 	default:
 		dec_keys(v, e);
@@ -998,6 +999,10 @@ void decode_sec_hdr(struct decode_event *v, const void *raw)
 	}
 	if (h->flags & SF_F_UNRESOLVED)
 		kv_bool(v, "unresolved", true);
+	if (h->flags & SF_F_URING_FULL)
+		kv_cstr(v, "no_result", "table_full");
+	else if (h->flags & SF_F_URING_NO_CQE)
+		kv_cstr(v, "no_result", "no_completion");
 	if (h->suppressed)
 		kv_int(v, "suppressed", h->suppressed);
 	v->x.nhdr = v->x.n;
@@ -1029,6 +1034,12 @@ void decode_sec_exec(struct decode_event *v, const void *raw)
 	kv_int(v, "exe_mtime", e->exe_mtime);
 	kv_int(v, "exe_ctime", e->exe_ctime);
 	kv_kpath(v, "cwd", &e->cwd);
+	/* no file_* fields: exe_* say it; the formats with TSEM's inode{}
+	 * read it here */
+	if (e->exe_id.flags & SF_ID_VALID) {
+		v->ident = &e->exe_id;
+		v->has |= DECODE_HAS_IDENT;
+	}
 }
 
 /* Fields the agent adds after decoding (agent/exehash.c: the digest). */
@@ -1064,6 +1075,8 @@ void decode_sec_ident(struct decode_event *v, const struct sf_ident *id)
 
 	if (!(id->flags & SF_ID_VALID))
 		return;
+	v->ident = id;
+	v->has |= DECODE_HAS_IDENT;
 	p = x_alloc(v, 24);
 	if (p) {
 		snprintf(p, 24, "%u:%u", (unsigned)(id->dev >> 20),
@@ -1081,6 +1094,47 @@ void decode_sec_ident(struct decode_event *v, const struct sf_ident *id)
 	kv_int(v, "file_ctime", id->ctime);
 	kv_int(v, "file_generation", id->generation);
 	kv_rec(v, "file_fs", id->fs, sizeof(id->fs), false, false);
+	kv_int(v, "file_mtime", id->mtime);
+	kv_int(v, "file_size", (int64_t)id->size);
+	if (id->flags & SF_ID_FLAGS)
+		kv_int(v, "file_f_flags", id->f_flags);
+	kv_hex(v, "file_fs_magic", id->magic);
+	kv_rec(v, "file_fs_id", id->s_id, sizeof(id->s_id), false, false);
+	p = x_alloc(v, 33);
+	if (p) {
+		for (int i = 0; i < 16; i++)
+			snprintf(p + 2 * i, 3, "%02x", id->s_uuid[i]);
+		kv_cstr(v, "file_fs_uuid", p);
+	}
+	kv_cstr(v, "file_path_type", decode_sec_path_type(id->flags));
+}
+
+const char *decode_sec_path_type(uint32_t ident_flags)
+{
+	if (ident_flags & SF_ID_CHROOT)
+		return "chroot";
+	return ident_flags & SF_ID_HOSTNS ? "root" : "namespace";
+}
+
+void decode_sec_mmap(struct decode_event *v, const void *raw)
+{
+	const struct sf_mmap_event *e = raw;
+
+	kv_hex(v, "addr", (uint64_t)e->hdr.ret);
+	kv_int(v, "len", (int64_t)e->len);
+	kv_bits(v, "prot", e->prot, prot_bits, N(prot_bits));
+	kv_bits(v, "flags", e->flags, map_bits, N(map_bits));
+	kv_int(v, "fd", e->fd);
+	kv_int(v, "offset", (int64_t)e->pgoff);
+	v->mmap_prot = e->prot;
+	v->mmap_flags = e->flags;
+	v->has |= DECODE_HAS_MMAP;
+	if (e->vm_end) {
+		kv_hex(v, "vm_start", e->vm_start);
+		kv_hex(v, "vm_end", e->vm_end);
+	}
+	kv_kpath(v, "file", &e->path);
+	decode_sec_ident(v, &e->ident);
 }
 
 void decode_sec_fork(struct decode_event *v, const void *raw)

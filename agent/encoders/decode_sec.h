@@ -30,7 +30,7 @@ struct decode_kv {
 	size_t len;
 };
 
-#define DECODE_KV_MAX 20
+#define DECODE_KV_MAX 36
 
 struct decode_extra {
 	unsigned n;
@@ -51,9 +51,14 @@ struct decode_event;
 void decode_sec(struct decode_event *v, const void *raw);
 void decode_sec_exec(struct decode_event *v, const void *raw);
 void decode_sec_fork(struct decode_event *v, const void *raw);
-/* file_dev .. file_fs: the file's identity at the event, when known */
+/* file_dev .. file_path_type: the file's identity at the event, when
+ * known */
 struct sf_ident;
 void decode_sec_ident(struct decode_event *v, const struct sf_ident *id);
+/* file.mmap_exec (struct sf_mmap_event) */
+void decode_sec_mmap(struct decode_event *v, const void *raw);
+/* "root", "namespace", "chroot": TSEM's path.type of the task's view */
+const char *decode_sec_path_type(uint32_t ident_flags);
 /* via, opcode, suppressed: the header additions every type may carry */
 void decode_sec_hdr(struct decode_event *v, const void *raw);
 

@@ -259,6 +259,7 @@ static void body_sec(struct sbuf *o, const struct decode_event *v)
 #define body_chmod    body_file
 #define body_chown    body_file
 #define body_truncate body_file
+#define body_mmap     body_sec
 
 static const encoder_body_fn json_bodies[SF_EV_MAX] = {
 	DECODE_EVENTS(DECODE_WRITER_ENTRY)};

@@ -61,6 +61,7 @@ static const char *const tsem_names[SF_EV_MAX] = {
 	[SF_EV_SETXATTR] = "inode_setxattr",
 	[SF_EV_REMOVEXATTR] = "inode_removexattr",
 	[SF_EV_MEM_EXEC] = "mmap_file",
+	[SF_EV_MMAP_EXEC] = "mmap_file",
 	[SF_EV_MEMFD_CREATE] = "memfd_create",
 	[SF_EV_DUP] = "fd_dup",
 	[SF_EV_SENDTO] = "socket_sendmsg",
@@ -162,33 +163,150 @@ static void qmode(struct sbuf *o, const char *lead, uint32_t mode)
 	sbuf_printf(o, "%s\"mode\":\"0%o\"", lead, mode);
 }
 
+/*
+ * TSEM's file, inode and path structures (its ABI document,
+ * Documentation/ABI/testing/tsem: "The 'inode' structure", "The 'path'
+ * structure", "The 'file' structure"), filled from the kernel's identity
+ * of the file at the event (v->ident, bpf/ident.bpf.h) where there is one.
+ */
+static void q_inode(struct sbuf *o, const struct sf_ident *id)
+{
+	sbuf_printf(
+		o,
+		"\"inode\":{\"uid\":\"%u\",\"gid\":\"%u\",\"mode\":\"0%o\",\"s_magic\":\"0x%llx\",\"s_id\":",
+		id->uid, id->gid, id->mode & 0177777,
+		(unsigned long long)id->magic);
+	sbuf_json_str(o, id->s_id, strnlen(id->s_id, sizeof(id->s_id)));
+	sbuf_lit(o, ",\"s_uuid\":\"");
+	for (size_t i = 0; i < sizeof(id->s_uuid); i++)
+		sbuf_printf(o, "%02x", id->s_uuid[i]);
+	sbuf_lit(o, "\"}");
+}
+
+/* the resolved path where the record has one, else the path as passed */
+static void q_pathname(struct sbuf *o, const struct decode_event *v,
+		       const struct decode_str *p)
+{
+	const struct decode_kv *r = decode_sec_find(v, "resolved");
+
+	sbuf_lit(o, "\"pathname\":");
+	if (r && r->kind == DECODE_KV_STR && r->s)
+		sbuf_json_str(o, r->s, r->len);
+	else
+		pathname(o, p);
+}
+
+static void q_path(struct sbuf *o, const struct decode_event *v,
+		   const struct decode_str *p)
+{
+	const struct sf_ident *id = v->has & DECODE_HAS_IDENT ? v->ident : NULL;
+
+	sbuf_lit(o, "\"path\":{");
+	if (id)
+		sbuf_printf(
+			o,
+			"\"dev\":{\"major\":\"%u\",\"minor\":\"%u\"},\"type\":\"%s\",",
+			(unsigned)(id->dev >> 20),
+			(unsigned)(id->dev & 0xfffff),
+			decode_sec_path_type(id->flags));
+	q_pathname(o, v, p);
+	sbuf_putc(o, '}');
+}
+
+/* "file":{flags, inode, path, digest}; flags: the struct file's f_flags
+ * when known, else `flags` (-1: none) */
+static void q_file(struct sbuf *o, const struct decode_event *v,
+		   const struct decode_str *p, int64_t flags,
+		   const char *digest_key)
+{
+	const struct sf_ident *id = v->has & DECODE_HAS_IDENT ? v->ident : NULL;
+	const struct decode_kv *d = decode_sec_find(v, digest_key);
+
+	sbuf_lit(o, "\"file\":{");
+	if (id && (id->flags & SF_ID_FLAGS))
+		flags = id->f_flags;
+	if (flags >= 0) {
+		sbuf_lit(o, "\"flags\":\"");
+		sbuf_i64(o, flags);
+		sbuf_lit(o, "\",");
+	}
+	if (id) {
+		q_inode(o, id);
+		sbuf_putc(o, ',');
+	}
+	q_path(o, v, p);
+	if (d && d->kind == DECODE_KV_STR && d->s) {
+		sbuf_lit(o, ",\"digest\":");
+		sbuf_json_str(o, d->s, d->len);
+	}
+	sbuf_putc(o, '}');
+}
+
+/* the extra fields that the nested structures above already carry */
+static bool q_nested_key(const struct decode_event *v, const char *key)
+{
+	static const char *const keys[] = {
+		"file_dev",	"file_uid",	  "file_gid",
+		"file_mode",	"file_fs_magic",  "file_fs_id",
+		"file_fs_uuid", "file_path_type", "file_f_flags",
+		"file_sha256",	"resolved",
+	};
+
+	if (v->type == SF_EV_MMAP_EXEC &&
+	    (!strcmp(key, "file") || !strcmp(key, "prot") ||
+	     !strcmp(key, "flags")))
+		return true;
+	if (!(v->has & DECODE_HAS_IDENT))
+		return false;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (!strcmp(keys[i], key))
+			return true;
+	return false;
+}
+
+static void q_extra(struct sbuf *o, const struct decode_event *v)
+{
+	for (unsigned i = v->x.nhdr; i < v->x.n; i++)
+		if (!q_nested_key(v, v->x.kv[i].key))
+			encode_util_extra(o, v, i, i + 1, true);
+}
+
 /* the file as fd (fchmod...) or as path */
 static void qtarget(struct sbuf *o, const struct decode_event *v)
 {
-	if (v->has & DECODE_HAS_FD)
+	if (v->has & DECODE_HAS_FD) {
 		qnum(o, "fd", v->fd);
-	else
+		if (v->has & DECODE_HAS_IDENT) {
+			sbuf_putc(o, ',');
+			q_file(o, v, &v->path, -1, "file_sha256");
+		}
+	} else {
 		qpath(o, "file", &v->path);
+	}
 }
 
 /* ---- one writer per event type (or class) --------------------------- */
 
 static void body_open(struct sbuf *o, const struct decode_event *v)
 {
-	sbuf_lit(o, "\"file\":{\"flags\":\"");
-	sbuf_i64(o, v->flags);
-	sbuf_lit(o, "\",\"path\":{\"pathname\":");
-	pathname(o, &v->path);
-	sbuf_lit(o, "}}");
+	q_file(o, v, &v->path, (int64_t)v->flags, "file_sha256");
 	if (v->has & DECODE_HAS_MODE)
 		qmode(o, ",", v->mode);
+	/* file.flags is the struct file's f_flags where it is known (TSEM's);
+	 * open(2)'s argument, with O_CREAT/O_TRUNC, is sfagent's addition */
+	if ((v->has & DECODE_HAS_IDENT) && (v->ident->flags & SF_ID_FLAGS))
+		qnum(o, "open_flags", (int64_t)v->flags);
 }
 
-/* unlink, rmdir, mkdir */
+/* unlink, rmdir, mkdir: TSEM's dentry{inode, path} */
 static void body_dentry(struct sbuf *o, const struct decode_event *v)
 {
-	sbuf_lit(o, "\"dentry\":{\"pathname\":");
-	pathname(o, &v->path);
+	sbuf_lit(o, "\"dentry\":{");
+	if (v->has & DECODE_HAS_IDENT) {
+		q_inode(o, v->ident);
+		sbuf_putc(o, ',');
+	}
+	q_path(o, v, &v->path);
 	sbuf_putc(o, '}');
 	if (v->has & DECODE_HAS_MODE)
 		qmode(o, ",", v->mode);
@@ -230,18 +348,28 @@ static void body_truncate(struct sbuf *o, const struct decode_event *v)
 static void body_exec(struct sbuf *o, const struct decode_event *v)
 {
 	/* TSEM's bprm has a file: a fault reads as "" */
-	const struct decode_kv *digest = decode_sec_find(v, "exe_sha256");
+	struct decode_str p = v->path;
 
-	sbuf_lit(o, "\"file\":{\"path\":{\"pathname\":");
-	sbuf_json_str(o, v->path.s, v->path.len);
-	sbuf_putc(o, '}');
-	/* TSEM's digest of the file (agent/exehash.h) */
-	if (digest) {
-		sbuf_lit(o, ",\"digest\":");
-		sbuf_json_str(o, digest->s, digest->len);
+	if (p.fault) {
+		p.s = "", p.len = 0, p.fault = false;
 	}
-	sbuf_lit(o, "},\"argv\":");
+	q_file(o, v, &p, -1, "exe_sha256");
+	sbuf_lit(o, ",\"argv\":");
 	encode_util_argv(o, v, true);
+}
+
+/* mmap_file: TSEM's file, prot, flags */
+static void body_mmap(struct sbuf *o, const struct decode_event *v)
+{
+	const struct decode_kv *f = decode_sec_find(v, "file");
+	struct decode_str p = {.s = f ? f->s : NULL,
+			       .len = f ? f->len : 0,
+			       .truncated = f && f->truncated,
+			       .fault = !f || !f->s};
+
+	q_file(o, v, &p, -1, "file_sha256");
+	sbuf_printf(o, ",\"prot\":\"%u\",\"flags\":\"%u\"", v->mmap_prot,
+		    v->mmap_flags);
 }
 
 static void body_fork(struct sbuf *o, const struct decode_event *v)
@@ -378,9 +506,10 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 	sbuf_lit(o, "\":{");
 	if (quixote_bodies[v->type])
 		quixote_bodies[v->type](o, v);
-	/* exec's image, fork's namespaces (body_sec wrote its own) */
-	if (v->cls != DECODE_CLASS_SEC)
-		encode_util_extra(o, v, v->x.nhdr, v->x.n, true);
+	/* exec's image, fork's namespaces (body_sec wrote its own); the
+	 * file.mmap_exec's fields TSEM has no place for */
+	if (v->cls != DECODE_CLASS_SEC || v->type == SF_EV_MMAP_EXEC)
+		q_extra(o, v);
 	sbuf_lit(o, "}}\n");
 }
 

@@ -919,6 +919,7 @@ static void body_none(struct sbuf *o, const struct decode_event *v)
 #define body_kill      body_none
 #define body_cap       body_none
 #define body_sec       body_none
+#define body_mmap      body_none
 
 static const encoder_body_fn bodies[SF_EV_MAX] = {
 	DECODE_EVENTS(DECODE_WRITER_ENTRY)};

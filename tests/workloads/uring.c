@@ -11,10 +11,20 @@
  * socket + connect to a local listener, fsetxattr, and 20 reads (io_uring.op,
  * rate-limited).  With "sqpoll" the ring is an SQPOLL ring: the kernel's
  * submission thread does the work, not this thread.  With "syscalls" the
- * same operations are made as plain syscalls, for the comparison.  Built
+ * same operations are made as plain syscalls, for the comparison.
+ *
+ *   uring DIR FACTS inflight N
+ *
+ * More mapped requests in flight at once than the agent's table of requests
+ * waiting for their completion holds: N accepts on a listener nobody
+ * connects to, then openats while they wait; some accepts completed by
+ * connections, some cancelled, the rest left in flight when the process
+ * exits (the kernel cancels them); and opens whose success posts no
+ * completion (IOSQE_CQE_SKIP_SUCCESS).  FACTS says how many of each.  Built
  * static.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <liburing.h>
 #include <netinet/in.h>
@@ -50,7 +60,129 @@ static int run1(void)
 
 static struct io_uring_sqe *sqe(void)
 {
-	return io_uring_get_sqe(&ring);
+	struct io_uring_sqe *q = io_uring_get_sqe(&ring);
+
+	if (!q) { /* full: make room */
+		io_uring_submit(&ring);
+		q = io_uring_get_sqe(&ring);
+	}
+	return q;
+}
+
+#define INFLIGHT_OPENS	  8
+#define INFLIGHT_CONNECTS 64
+#define INFLIGHT_SKIPS	  4
+#define OPEN_TAG	  (1ull << 32)
+#define CANCEL_TAG	  (2ull << 32)
+
+/* reap CQEs until the counts want says have come */
+static void reap(int *accepted, int *cancelled, int *opened, int want_acc,
+		 int want_open)
+{
+	struct io_uring_cqe *cqe;
+
+	while (*accepted < want_acc || *opened < want_open) {
+		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+			return;
+		if (cqe->user_data & OPEN_TAG)
+			(*opened)++;
+		else if (cqe->user_data & CANCEL_TAG)
+			; /* the cancel request's own completion */
+		else if (cqe->res == -ECANCELED)
+			(*cancelled)++;
+		else
+			(*accepted)++;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+}
+
+static int inflight(const char *dir, const char *facts_path, int n)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	int accepted = 0, cancelled = 0, opened = 0, l, ncancel;
+	struct io_uring_cqe *cqe;
+	socklen_t sl = sizeof(sa);
+	/* each request's own: the kernel reads it at submission */
+	static char opens[INFLIGHT_OPENS][300], skips[INFLIGHT_SKIPS][300];
+	FILE *facts;
+
+	if (io_uring_queue_init(4096, &ring, 0) < 0) {
+		perror("io_uring_queue_init");
+		return 1;
+	}
+	l = socket(AF_INET, SOCK_STREAM, 0);
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (bind(l, (void *)&sa, sizeof(sa)) < 0 || listen(l, 4096) < 0 ||
+	    getsockname(l, (void *)&sa, &sl) < 0) {
+		perror("listener");
+		return 1;
+	}
+	for (int i = 0; i < n; i++) {
+		struct io_uring_sqe *q = sqe();
+
+		io_uring_prep_accept(q, l, NULL, NULL, 0);
+		q->user_data = i + 1;
+	}
+	io_uring_submit(&ring);
+	for (int i = 0; i < INFLIGHT_OPENS; i++) {
+		struct io_uring_sqe *q = sqe();
+
+		snprintf(opens[i], sizeof(opens[i]), "%s/inflight-%d", dir, i);
+		io_uring_prep_openat(q, AT_FDCWD, opens[i], O_RDWR | O_CREAT,
+				     0600);
+		q->user_data = OPEN_TAG | i;
+	}
+	io_uring_submit(&ring);
+	for (int i = 0; i < INFLIGHT_CONNECTS; i++) {
+		int c = socket(AF_INET, SOCK_STREAM, 0);
+
+		if (connect(c, (void *)&sa, sizeof(sa)) < 0)
+			perror("connect");
+	}
+	reap(&accepted, &cancelled, &opened, INFLIGHT_CONNECTS,
+	     INFLIGHT_OPENS);
+	/* the last half by user_data; the rest stay in flight */
+	ncancel = n / 2;
+	for (int i = n - ncancel; i < n; i++) {
+		struct io_uring_sqe *q = sqe();
+
+		io_uring_prep_cancel64(q, i + 1, 0);
+		q->user_data = CANCEL_TAG | i;
+	}
+	io_uring_submit(&ring);
+	while (cancelled < ncancel && io_uring_wait_cqe(&ring, &cqe) == 0) {
+		if (!(cqe->user_data & CANCEL_TAG) && cqe->res == -ECANCELED)
+			cancelled++;
+		else if (!(cqe->user_data & CANCEL_TAG))
+			accepted++;
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	/* opens whose success posts no completion: the kernel tells nobody */
+	for (int i = 0; i < INFLIGHT_SKIPS; i++) {
+		struct io_uring_sqe *q = sqe();
+
+		snprintf(skips[i], sizeof(skips[i]), "%s/skip-%d", dir, i);
+		io_uring_prep_openat(q, AT_FDCWD, skips[i], O_RDWR | O_CREAT,
+				     0600);
+		q->flags |= IOSQE_CQE_SKIP_SUCCESS;
+	}
+	io_uring_submit(&ring);
+	for (int i = 0; i < INFLIGHT_SKIPS; i++) {
+		struct stat st;
+
+		while (stat(skips[i], &st) < 0)
+			usleep(1000);
+	}
+	facts = fopen(facts_path, "w");
+	if (!facts)
+		return 1;
+	fprintf(facts,
+		"{\"pid\": %d, \"port\": %d, \"accepts\": %d, \"opens\": %d, \"skips\": %d, \"accepted\": %d, \"cancelled\": %d, \"left\": %d}\n",
+		getpid(), ntohs(sa.sin_port), n, INFLIGHT_OPENS, INFLIGHT_SKIPS,
+		accepted, cancelled, n - accepted - cancelled);
+	fclose(facts);
+	/* no io_uring_queue_exit: the kernel cancels what is left */
+	_exit(0);
 }
 
 int main(int argc, char **argv)
@@ -64,9 +196,11 @@ int main(int argc, char **argv)
 	FILE *facts;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: uring DIR FACTS [sqpoll]\n");
+		fprintf(stderr, "usage: uring DIR FACTS [sqpoll|syscalls|inflight N]\n");
 		return 2;
 	}
+	if (argc > 4 && strcmp(argv[3], "inflight") == 0)
+		return inflight(argv[1], argv[2], atoi(argv[4]));
 	memset(&p, 0, sizeof(p));
 	if (argc > 3 && strcmp(argv[3], "sqpoll") == 0) {
 		p.flags = IORING_SETUP_SQPOLL;
