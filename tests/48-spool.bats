@@ -224,7 +224,7 @@ PY
 		"len(by('file.open')) >= $(events)"
 }
 
-@test "spool: bad input: relative or unusable --spool-dir, bad --spool-max, a damaged spool reported and not replayed" {
+@test "spool: bad input: relative or unusable --spool-dir, bad --spool-max or --spool-total, a damaged spool reported and not replayed" {
 	run "$SFAGENT" -X --spool-dir rel -b 127.0.0.1 -- /bin/true
 	assert_failure 2
 	assert_output --partial 'bad --spool-dir `rel`'
@@ -232,6 +232,9 @@ PY
 		run "$SFAGENT" -X --spool-max "$v" -b 127.0.0.1 -- /bin/true
 		assert_failure 2
 		assert_output --partial "bad --spool-max \`$v\`"
+		run "$SFAGENT" -X --spool-total "$v" -b 127.0.0.1 -- /bin/true
+		assert_failure 2
+		assert_output --partial "bad --spool-total \`$v\`"
 	done
 	P=$(free_port)
 	mqtt_start "$P"
@@ -247,6 +250,9 @@ PY
 	"$SFAGENT" -X -w dmg -b 127.0.0.1 -p "$P" -t d/x -- "$SINKLOAD" rate 1000000 2000 \
 		2>"$SINK_DIR/agent.err" &
 	AGENT_PID=$!
+	# connected (the spool opens once the first connection is made): a
+	# fixed sleep was too short on a loaded machine
+	wait_for 60 compgen -G "$SPOOL/mqtt-*.dest"
 	sleep 1
 	mqtt_stop
 	wait_for 30 grep -q 'connection lost' "$SINK_DIR/agent.err"
