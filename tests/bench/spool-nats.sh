@@ -135,7 +135,59 @@ nats_done() { # the stream's records, each once
 	cut -f3 "$DIR/$T.nats" >"$DIR/$T.jsonl"
 	[ "$(wc -l <"$DIR/$T.nats")" = "$(sort -u -t$'\t' -k1,1 "$DIR/$T.nats" | wc -l)" ]
 }
+# 1b. the spool's cost while the destination keeps up: the kill workload
+# paced at PACE events/s (below every sink's rate here), MQTT QoS 1 batch 64,
+# spool vs --spool-max 0 interleaved; the agent's CPU (user + sys, the
+# workload's own CPU taken out) per event, which the load of other users
+# disturbs less than a rate.
+PACE=${SPOOL_PACE:-20000}
+paced() {
+	local t="pc$RANDOM" out lg
+	sub_up "$t"
+	out=$(/usr/bin/time -f 'TIME user=%U sys=%S' -o "$DIR/time.txt" "$SFAGENT" -X -w pc -q 100000 "$@" \
+		-b 127.0.0.1 -p "$MP" -t "$t" --mqtt-batch 64 -- "$LG" kill "$N" "$PACE" 1 2>"$DIR/agent.err")
+	sub_done_t "$t"
+	verify "$DIR/$t.out" >/dev/null || { echo "loss"; return; }
+	python3 - "$out" "$(cat "$DIR/time.txt")" "$N" <<'PY'
+import re, sys
+lg = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[1]))
+tm = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[2]))
+cpu = float(tm["user"]) + float(tm["sys"]) - (int(lg["user_ns"]) + int(lg["sys_ns"])) / 1e9
+print("%.0f" % (cpu / int(sys.argv[3]) * 1e9))
+PY
+}
+sub_done_t() {
+	for _ in $(seq 1200); do grep -q '"type":"stream.end"' "$DIR/$1.out" && break; sleep 0.1; done
+	kill "$SUB"; wait "$SUB" 2>/dev/null || true
+}
+# SPOOL_PARTS=paced: only this part; tail: only parts 2 to 4
+if [ "${SPOOL_PARTS:-all}" = paced ] || [ "${SPOOL_PARTS:-all}" = all ]; then
+	for r in $(seq "$REPS"); do
+		for sp in spool memory; do
+			spo=()
+			[ "$sp" = memory ] && spo=(--spool-max 0)
+			printf 'paced %s MQTT qos=1 batch=64 %-6s run %d: agent CPU %s ns per event, zero loss\n' \
+				"$PACE/s" "$sp" "$r" "$(paced "${spo[@]}")" | tee -a "$DIR/paced.txt"
+		done
+	done
+	python3 - "$DIR/paced.txt" <<'PY'
+import re, sys, statistics
+rows = {}
+for l in open(sys.argv[1]):
+    m = re.search(r"batch=64 (\w+)\s+run \d+: agent CPU (\d+) ns", l)
+    if not m:
+        continue
+    rows.setdefault(m.group(1), []).append(int(m.group(2)))
+for k, v in rows.items():
+    print("paced, agent CPU ns/event %-6s min %6d  median %6d  max %6d" % (k, min(v), statistics.median(v), max(v)))
+if "spool" in rows and "memory" in rows:
+    print("paced: spool / memory-only agent CPU per event, medians: %.2f" % (statistics.median(rows["spool"]) / statistics.median(rows["memory"])))
+PY
+fi
+[ "${SPOOL_PARTS:-all}" = paced ] && exit 0
 THROUGHPUT=$DIR/throughput.txt
+: >>"$THROUGHPUT"
+[ "${SPOOL_PARTS:-all}" = tail ] && REPS=0
 for r in $(seq "$REPS"); do
 	rm -f "$DIR/tp.jsonl"
 	t_run "file (-o)" "$DIR/tp.jsonl" : -o "$DIR/tp.jsonl" | tee -a "$THROUGHPUT"
