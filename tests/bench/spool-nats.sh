@@ -236,6 +236,8 @@ sub_up replay
 	-b 127.0.0.1 -p "$MP" -t replay -- "$LOAD" rate "$N" 20000 2>"$DIR/agent.err" &
 AG=$!
 PIDS="$PIDS $AG"
+# connected: the spool opens once the first connection is made
+until compgen -G "$DIR/spool/mqtt-*.dest" >/dev/null; do sleep 0.1; done
 sleep 1
 mqtt_down
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$AG/status)
