@@ -519,7 +519,9 @@ static void give_up(struct sink_net *n)
 /* Records still to deliver, in memory and in the spool. */
 static uint64_t pending(struct sink_net *n)
 {
-	return n->q.nrec + (n->spool ? n->spool_unread : 0);
+	/* a write under way (another thread: exe_hash records) is pending
+	 * too, though it is in neither count between its locks */
+	return n->q.nrec + (n->spool ? n->spool_unread : 0) + n->writing;
 }
 
 enum { REC_MEMORY, REC_SPOOLED, REC_FULL };
@@ -600,8 +602,14 @@ static void write_spooled(struct sink_net *n, const char *buf, size_t len,
 	bool caught_up, ok;
 	size_t i;
 
+	pthread_mutex_lock(&n->q.mu);
+	n->writing++;
+	pthread_mutex_unlock(&n->q.mu);
 	pthread_mutex_lock(&n->spool_mu);
 	if (keep_in_memory(n, buf, len, control)) {
+		pthread_mutex_lock(&n->q.mu);
+		n->writing--;
+		pthread_mutex_unlock(&n->q.mu);
 		pthread_mutex_unlock(&n->spool_mu);
 		return;
 	}
@@ -646,6 +654,7 @@ static void write_spooled(struct sink_net *n, const char *buf, size_t len,
 		}
 	}
 	n->spool_unread = sink_spool_unread(n->spool);
+	n->writing--;
 	pthread_cond_broadcast(&n->q.cv);
 	pthread_mutex_unlock(&n->q.mu);
 	pthread_mutex_unlock(&n->spool_mu);

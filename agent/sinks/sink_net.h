@@ -118,6 +118,7 @@ struct sink_net {
 	pthread_mutex_t spool_mu; /* before q.mu: the spool, fill, marks */
 	struct sink_spool *spool; /* NULL: memory only */
 	uint64_t spool_unread; /* records on disk only (q.mu) */
+	unsigned writing; /* writes between their two locks (q.mu) */
 	uint64_t spool_acked; /* the done_mark given to the spool (q.mu) */
 	bool spool_saved; /* and its position is on disk (q.mu) */
 	/* Records kept in memory only, not on disk yet (q.mu): the queue's
