@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "exehash.h"
+#include "hostpath.h"
 #include "filter_event.h"
 #include "budget.h"
 #include "sink.h"
@@ -60,6 +61,36 @@ static void emit_view(struct agent *a, struct workload *wl,
 	}
 }
 
+/* A counted flow's close (bpf/flow.bpf.h): the encoder's, not an event. */
+static void flow_end(struct agent *a, struct workload *wl, const void *data,
+		     size_t size)
+{
+	const struct sf_flow_rec *r = data;
+
+	if (size < sizeof(*r) || !wl->enc->ops->flow_end) {
+		a->malformed++;
+		wl->malformed++;
+		return;
+	}
+	wl->enc->ops->flow_end(&wl->out, wl, r->hdr.ts_boot + a->boot_to_epoch,
+			       r);
+	if (wl->out.len >= SF_FLUSH_BYTES)
+		stream_flush(a, wl);
+	else if (wl->out.len && !a->is_dirty[wl->slot]) {
+		a->is_dirty[wl->slot] = true;
+		a->dirty[a->ndirty++] = wl->slot;
+	}
+}
+
+static int agent_flow_get(const struct workload *wl, uint32_t pid, int32_t fd,
+			  bool take, struct sf_flow_counts *out)
+{
+	struct agent *a = wl->flow_ctx;
+	struct sf_flow_key k = {.slot = wl->slot, .tgid = pid, .fd = fd};
+
+	return probe_flow_get(&a->probe, &k, take, out);
+}
+
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
@@ -74,6 +105,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	wl = wl_table_get(&a->wl, h->slot);
 	if (!wl || wl->closing) {
 		a->orphans++;
+		return 0;
+	}
+	if (h->type == SF_REC_FLOW_END) {
+		flow_end(a, wl, data, size);
 		return 0;
 	}
 	/* over budget (daemon): dropped before any work, counted */
@@ -176,6 +211,10 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	}
 	/* its worker thread before any sandbox, which covers it too */
 	a->exehash = exehash_new(o->hash_mode);
+	/* host_path (issue 12): the host's mount table, from its init */
+	if (hostpath_enable("/proc/1") < 0)
+		log_warn(
+			"cannot read /proc/1/mountinfo: records carry no host_path (run the agent in the host's PID namespace)");
 	a->lazy_attach = o->mode == SF_MODE_DAEMON;
 	a->idle_detach_ns = idle_detach_ns();
 	if (probe_open(&a->probe, ops, &po, err) < 0 ||
@@ -319,6 +358,7 @@ void agent_fini(struct agent *a)
 	a->epfd = -1;
 	probe_close(&a->probe);
 	exehash_free(a->exehash);
+	hostpath_disable();
 	a->exehash = NULL;
 	filter_conf_fini(&a->filters);
 	free(a->exporter);
@@ -535,6 +575,7 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 		.mode = a->mode,
 		.start_ts = sf_now_ns(),
 		.resumed = resumed,
+		.flow_interval = a->opt->flow_interval,
 	};
 
 	probe_reset_drops(&a->probe, wl->slot);
@@ -546,6 +587,12 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	if (wl->seccomp)
 		seccomp_record_begin(&a->probe, wl->seccomp, wl->slot,
 				     wl->name);
+	/* -F sysflow: reads and writes counted from the first one on */
+	if (wl->enc->ops->flow_end) {
+		wl->flow_get = agent_flow_get;
+		wl->flow_ctx = a;
+		probe_flow_count(&a->probe, wl->slot, true);
+	}
 	stream_flush(a, wl);
 	wl->start_ts = si.start_ts;
 	wl->enc->ops->stream_start(&wl->out, wl, ++wl->seq, si.start_ts, &si);
@@ -555,6 +602,9 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	if (probe_need(a, err) < 0 ||
 	    probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
 		stream_flush_control(wl);
+		if (wl->flow_get)
+			probe_flow_count(&a->probe, wl->slot, false);
+		wl->flow_get = NULL;
 		if (wl->seccomp && wl->seccomp->recording) {
 			struct sf_seccomp_bits unused;
 
@@ -596,6 +646,7 @@ void agent_stream_totals(struct agent *a, struct workload *wl,
 	t->missed = t->missed_ringbuf + t->missed_sink + wl->malformed +
 		    t->missed_quota;
 	filter_wl_totals(wl, probe_filtered(&a->probe, wl->slot), t);
+	t->flows_uncounted = probe_flow_full(&a->probe, wl->slot);
 }
 
 void stream_finish_end(struct agent *a, struct workload *wl)
@@ -621,6 +672,10 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 	agent_stream_totals(a, wl, &t);
 	stream_flush(a, wl);
 	wl->enc->ops->stream_end(&wl->out, wl, ++wl->seq, sf_now_ns(), &t);
+	/* the encoder took its flows' counters: the rest go */
+	if (wl->flow_get)
+		probe_flow_count(&a->probe, wl->slot, false);
+	wl->flow_get = NULL;
 	if (stream_flush_control(wl))
 		log_error(
 			"workload `%s`: stream.end could not be written to every output",

@@ -224,6 +224,7 @@ static void set_defaults(struct sf_options *o)
 	o->spool_total = 1ull << 30;
 	o->http_batch = 1000;
 	o->http_interval_ms = 1000;
+	o->flow_interval = 30; /* SysFlow's own default */
 	budget_opt_defaults(o);
 	o->bundle_dir = getenv("SFAGENT_BUNDLES");
 	if (!o->bundle_dir || !*o->bundle_dir)

@@ -69,6 +69,7 @@ struct sf_options {
 	bool nats_create_stream; /* --nats-create-stream */
 	unsigned nats_replicas; /* --nats-replicas N */
 	unsigned rotate_secs; /* -G */
+	unsigned flow_interval; /* --flow-interval SECS (-F sysflow) */
 	uint64_t max_size; /* --max-size MB, in bytes */
 	unsigned max_files; /* --max-files */
 

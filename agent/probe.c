@@ -405,6 +405,12 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 			       o->ringbuf_bytes);
 	/* wake the agent early once an eighth of the ring waits */
 	s->rodata->wake_bytes = o->ringbuf_bytes / 8;
+	/* tests fill the flow counters' map with a few flows */
+	if (getenv("SFAGENT_TEST_FLOW_MAP_ENTRIES"))
+		bpf_map__set_max_entries(
+			s->maps.flow_counts,
+			strtoul(getenv("SFAGENT_TEST_FLOW_MAP_ENTRIES"), NULL,
+				10));
 	s->rodata->hash_open = o->hash_open;
 	s->rodata->host_mnt_ns = o->host_mnt_ns;
 	r = sfagent_bpf__load(s);
@@ -541,6 +547,7 @@ static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 		sum.ringbuf += d[i].ringbuf;
 		sum.filtered += d[i].filtered;
 		sum.paused += d[i].paused;
+		sum.flow_full += d[i].flow_full;
 	}
 	return sum;
 }
@@ -579,6 +586,7 @@ static void bpf_snapshot(struct probe *p, bool on)
 			s->ringbuf += v[c].ringbuf;
 			s->filtered += v[c].filtered;
 			s->paused += v[c].paused;
+			s->flow_full += v[c].flow_full;
 		}
 	}
 	b->snap_on = true;
@@ -627,6 +635,56 @@ static void bpf_pause(struct probe *p, uint32_t slot, bool paused)
 static uint64_t bpf_paused_drops(struct probe *p, uint32_t slot)
 {
 	return bpf_drop_sum(p, slot).paused;
+}
+
+/* -F sysflow's flow counting (bpf/flow.bpf.h) for slot: on or off.  Off
+ * deletes what the slot's processes left in the map (fds closed unseen). */
+static void bpf_flow_count(struct probe *p, uint32_t slot, bool on)
+{
+	struct probe_bpf *b = bpf_of(p);
+	volatile __u8 *f = &b->skel->bss->flow_on[slot & (SF_MAX_SLOTS - 1)];
+	int fd = bpf_map__fd(b->skel->maps.flow_counts);
+	/* a key no flow has: the walk starts at the first (valgrind does
+	 * not know a NULL key for BPF_MAP_GET_NEXT_KEY) */
+	const struct sf_flow_key none = {.slot = SF_SLOT_EXCLUDED};
+	struct sf_flow_key k, next;
+	const struct sf_flow_key *prev = &none;
+	unsigned left = 0;
+
+	if (!*f == !on)
+		return;
+	*f = on;
+	__atomic_add_fetch(&b->skel->bss->flow_slots, on ? 1 : -1,
+			   __ATOMIC_SEQ_CST);
+	if (on)
+		return;
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		if (k.slot == slot && bpf_map_delete_elem(fd, &k) == 0) {
+			left++;
+			prev = &none; /* deleted: start over */
+		}
+	}
+	if (left)
+		log_debug("slot %u: %u flow counters left by closes not seen",
+			  slot, left);
+}
+
+static int bpf_flow_get(struct probe *p, const struct sf_flow_key *k, bool take,
+			struct sf_flow_counts *out)
+{
+	int fd = bpf_map__fd(bpf_of(p)->skel->maps.flow_counts);
+
+	memset(out, 0, sizeof(*out)); /* valgrind: the kernel fills it */
+	if (take)
+		return bpf_map_lookup_and_delete_elem(fd, k, out);
+	return bpf_map_lookup_elem(fd, k, out);
+}
+
+static uint64_t bpf_flow_full(struct probe *p, uint32_t slot)
+{
+	return bpf_drop_sum(p, slot).flow_full;
 }
 
 static int bpf_epoll_fd(struct probe *p)
@@ -795,5 +853,8 @@ const struct probe_ops probe_bpf_ops = {
 	.seccomp_start = bpf_seccomp_start,
 	.seccomp_stop = bpf_seccomp_stop,
 	.prog_stats = bpf_prog_stats,
+	.flow_count = bpf_flow_count,
+	.flow_get = bpf_flow_get,
+	.flow_full = bpf_flow_full,
 	.uring_sweep = bpf_uring_sweep,
 };

@@ -13,6 +13,7 @@
 #ifndef SF_PROBE_H
 #define SF_PROBE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -95,6 +96,15 @@ struct probe_ops {
 			   void (*fn)(void *ctx, const char *name,
 				      uint64_t run_ns, uint64_t runs),
 			   void *ctx);
+	/* Optional.  -F sysflow's read/write counting (bpf/flow.bpf.h):
+	 * flow_count turns it on or off for slot (off forgets the slot's
+	 * counters); flow_get reads one flow's counters (take: and deletes
+	 * them), -errno when there are none (ENOENT); flow_full counts the
+	 * flows that found the map full, since the last reset_drops. */
+	void (*flow_count)(struct probe *p, uint32_t slot, bool on);
+	int (*flow_get)(struct probe *p, const struct sf_flow_key *k, bool take,
+			struct sf_flow_counts *out);
+	uint64_t (*flow_full)(struct probe *p, uint32_t slot);
 };
 
 /* a request of a process that is gone is swept once this old: the kernel's
@@ -229,6 +239,24 @@ static inline void probe_seccomp_stop(struct probe *p, uint32_t slot,
 	memset(out, 0, sizeof(*out));
 	if (p->ops->seccomp_stop)
 		p->ops->seccomp_stop(p, slot, out);
+}
+
+static inline void probe_flow_count(struct probe *p, uint32_t slot, bool on)
+{
+	if (p->ops->flow_count)
+		p->ops->flow_count(p, slot, on);
+}
+
+static inline int probe_flow_get(struct probe *p, const struct sf_flow_key *k,
+				 bool take, struct sf_flow_counts *out)
+{
+	memset(out, 0, sizeof(*out));
+	return p->ops->flow_get ? p->ops->flow_get(p, k, take, out) : -ENOENT;
+}
+
+static inline uint64_t probe_flow_full(struct probe *p, uint32_t slot)
+{
+	return p->ops->flow_full ? p->ops->flow_full(p, slot) : 0;
 }
 
 /* Make sure bpffs and tracefs are mounted (mounts them if absent). */

@@ -54,6 +54,12 @@ struct workload {
 	/* the encoder's own per-stream state (-F sysflow), or NULL; freed
 	 * by enc->ops->release */
 	void *enc_state;
+	/* -F sysflow: the kernel's read/write counters of one of the
+	 * stream's flows (bpf/flow.bpf.h; take: and forgets them); 0, or
+	 * -errno when it has none.  NULL: nothing is counted (unit tests). */
+	int (*flow_get)(const struct workload *wl, uint32_t pid, int32_t fd,
+			bool take, struct sf_flow_counts *out);
+	void *flow_ctx;
 	struct sink *sinks[SF_MAX_SINKS];
 	int nsinks;
 	/* Its filters at work (agent/filter/filter_wl.h), NULL: none. */

@@ -119,6 +119,8 @@ static __always_inline void kpath_run(struct kpath_ctx *c,
 	c->mnt = (void *)vfsmnt - c->mnt_off;
 	if (BPF_CORE_READ(dentry, d_inode, __i_nlink) == 0)
 		kp->flags |= SF_KP_DELETED;
+	if (BPF_CORE_READ(dentry, d_op, d_dname))
+		kp->flags |= SF_KP_DNAME;
 	bpf_loop(KPATH_DEPTH, kpath_step, c, 0);
 }
 

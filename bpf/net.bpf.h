@@ -78,6 +78,42 @@ static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
 		e->port = BPF_CORE_READ(sk, __sk_common.skc_num);
 }
 
+/* connect, accept: the socket's local address and port (SysFlow's sip,
+ * sport), from the kernel's socket once the call bound it */
+static __always_inline void sock_read_local(struct sf_net_event *e, int fd)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
+	struct file *f = 0;
+	struct socket *sock;
+	struct sock *sk;
+	__u16 fam;
+
+	if (fd < 0)
+		return;
+	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
+	if (!f)
+		return;
+	sock = BPF_CORE_READ(f, private_data);
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk)
+		return;
+	fam = BPF_CORE_READ(sk, __sk_common.skc_family);
+	if (fam == AF_INET) {
+		__u32 a4 = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+
+		__builtin_memcpy(e->laddr, &a4, 4);
+	} else if (fam == AF_INET6) {
+		struct in6_addr a6;
+
+		BPF_CORE_READ_INTO(&a6, sk, __sk_common.skc_v6_rcv_saddr);
+		__builtin_memcpy(e->laddr, &a6, 16);
+	} else {
+		return;
+	}
+	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+}
+
 static __always_inline void user_read_addr(struct sf_net_event *e,
 					   const void *uaddr, __u32 len)
 {
@@ -168,6 +204,8 @@ static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
 	e->backlog = 0, e->listen_fd = -1;
 	__builtin_memset(e->addr, 0, sizeof(e->addr));
 	e->unix_path[0] = 0;
+	e->lport = 0, e->pad2 = 0, e->pad3 = 0;
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	e->fd = (int)a->a[0];
 	switch (type) {
 	case SF_EV_SOCKET:
@@ -179,12 +217,17 @@ static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,
 	case SF_EV_CONNECT:
 	case SF_EV_BIND:
 		user_read_addr(e, (void *)a->a[1], a->a[2]);
+		if (type == SF_EV_CONNECT &&
+		    (ret == 0 || ret == -115 /* EINPROGRESS */))
+			sock_read_local(e, e->fd);
 		break;
 	case SF_EV_ACCEPT:
 		e->listen_fd = e->fd;
 		e->fd = ret;
-		if (ret >= 0)
+		if (ret >= 0) {
 			sock_read_addr(e, ret, true);
+			sock_read_local(e, ret);
+		}
 		break;
 	case SF_EV_LISTEN:
 		e->backlog = a->a[1];

@@ -96,11 +96,80 @@ static __always_inline void cred_event(long nr, long ret, __u32 slot,
 	submit(e);
 }
 
+/*
+ * A failed exec's argv, read from the caller's memory (its image is still
+ * mapped): the same NUL-separated form and SF_ARGV_MAX cut as the argv
+ * sched_process_exec reads.  A bpf_loop() callback, one argument a call.
+ */
+struct argv_ctx {
+	struct sf_exec_event *e;
+	const void *argv; /* the user's array of pointers */
+	__u32 off;
+	__u32 compat; /* 32-bit pointers */
+};
+
+static long exec_fail_arg(__u64 i, struct argv_ctx *c)
+{
+	struct sf_exec_event *e = c->e;
+	__u32 off = c->off;
+	__u64 p = 0;
+	long n;
+
+	if (c->compat) {
+		__u32 p32;
+
+		if (bpf_probe_read_user(&p32, sizeof(p32), c->argv + i * 4) < 0)
+			goto fault;
+		p = p32;
+	} else if (bpf_probe_read_user(&p, sizeof(p), c->argv + i * 8) < 0) {
+		goto fault;
+	}
+	if (!p)
+		return 1;
+	if (off >= SF_ARGV_MAX) {
+		e->hdr.flags |= SF_F_ARGV_TRUNC; /* another argument follows */
+		return 1;
+	}
+	off &= SF_ARGV_MAX - 1;
+	/* one byte more than fits: a string whose NUL falls past the end is
+	 * cut, as the kernel's argv is (that byte lands in exe_flags, set
+	 * later; the record goes on after argv, so the verifier's bound holds) */
+	n = bpf_probe_read_user_str(&e->argv[off], SF_ARGV_MAX + 1 - off,
+				    (void *)p);
+	if (n <= 0)
+		goto fault;
+	if (off + n > SF_ARGV_MAX) {
+		e->hdr.flags |= SF_F_ARGV_TRUNC;
+		c->off = SF_ARGV_MAX;
+		return 1;
+	}
+	c->off = off + n;
+	return 0;
+fault:
+	/* an argv the kernel could not read either (EFAULT): none, never a
+	 * part of one */
+	e->hdr.flags |= SF_F_ARGV_FAULT;
+	c->off = 0;
+	return 1;
+}
+
+static __always_inline void exec_fail_argv(struct sf_exec_event *e,
+					   const void *argv, bool compat)
+{
+	struct argv_ctx c = {.e = e, .argv = argv, .compat = compat};
+
+	/* an argument takes a byte at least: one more call sees a cut */
+	if (argv)
+		bpf_loop(SF_ARGV_MAX + 1, exec_fail_arg, &c, 0);
+	e->argv_len = c.off;
+}
+
 static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
 					    __u64 cgid, struct sys_args *a,
 					    __u16 xf)
 {
 	const void *file = (void *)(nr == __NR_execveat ? a->a[1] : a->a[0]);
+	const void *argv = (void *)(nr == __NR_execveat ? a->a[2] : a->a[1]);
 	struct sf_exec_event *e;
 
 	/* success is reported by sched_process_exec */
@@ -111,9 +180,9 @@ static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
 		return;
 	fill_sys_hdr(&e->hdr, SF_EV_EXEC, slot, cgid, nr, ret, xf);
 	e->argc = 0;
-	e->argv_len = 0;
 	read_path(e->filename, file, &e->hdr.flags, SF_F_PATH_TRUNC,
 		  SF_F_PATH_FAULT);
+	exec_fail_argv(e, argv, xf & SF_F_COMPAT);
 	e->exe_flags = 0, e->pad2 = 0;
 	e->exe_dev = 0, e->exe_ino = 0, e->exe_mtime = 0, e->exe_ctime = 0;
 	kpath_walk(&e->exe, 0, 0);
@@ -359,16 +428,23 @@ int BPF_PROG(sf_exit, struct task_struct *p, bool group_dead)
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
 	__u32 slot = current_slot(cgid);
+	struct rl_exit_ctx c = {};
 	struct sf_exit_event *e;
 
 	if (slot == SF_SLOT_NONE)
 		return 0;
+	if (group_dead)
+		rate_exit(&c); /* the rate limit's last counts */
 	e = reserve(slot, SF_EV_EXIT, sizeof(*e));
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, SF_EV_EXIT, slot, cgid);
 	e->exit_code = p->exit_code;
 	e->pad = 0;
+	e->nsupp = c.n;
+	e->supp_other = c.other;
+	for (int i = 0; i < SF_SUPP_MAX; i++)
+		e->supp[i] = c.supp[i];
 	if (group_dead)
 		e->hdr.flags |= SF_F_GROUP_DEAD;
 	else

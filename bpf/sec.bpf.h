@@ -345,6 +345,20 @@ static __always_inline void sec_fill(struct sf_sec_event *e, long nr, long ret,
 		kpath_file(&e->kpath, kf);
 }
 
+/* setxattr's object: the fd's file (fsetxattr), else the path's base */
+static __always_inline void sec_resolve_xattr(struct sf_sec_event *e, long fd)
+{
+	struct file *f;
+
+	if ((int)fd < 0) {
+		fpath_base(&e->res, -100, e->str[0][0]);
+		return;
+	}
+	f = fd_file((int)fd);
+	ident_file(&e->ident, f);
+	fpath_file(&e->res, f);
+}
+
 /*
  * The object's identity and resolved path (issue 12), after a successful
  * call: the new fd (open_by_handle, memfd_create), the fd's file (f*xattr,

@@ -16,6 +16,7 @@
  *   uring.bpf.h    io_uring requests, mapped to the same event types
  *   compat.bpf.h   ia32 syscalls, for the sys_exit program
  *   seccomp.bpf.h  seccomp recording: every syscall of a recording workload
+ *   flow.bpf.h     -F sysflow: read/write counts per flow, flow ends at close
  *   syscalls.def   the one list of exported syscalls (also read by the loader)
  *
  * Syscall events come from one program on the generic sys_exit tracepoint
@@ -43,6 +44,7 @@ char LICENSE[] SEC("license") = "GPL";
 #include "process.bpf.h"
 #include "sec.bpf.h"
 #include "mmap.bpf.h"
+#include "flow.bpf.h"
 
 /* The classes of syscalls.def: which <class>_event() decodes a syscall. */
 enum sys_class {
@@ -53,6 +55,7 @@ enum sys_class {
 	SC_cred,
 	SC_exec_fail,
 	SC_sec,
+	SC_flow, /* flow.bpf.h only (flow_on_exit) */
 };
 
 /* One exported syscall's exit, native numbering, arguments already read.
@@ -96,6 +99,7 @@ static __always_inline void on_sys_exit(long nr, long ret, __u32 slot,
 		else
 			sec_event(nr, ret, slot, cgid, a, xf);
 		break;
+	case SC_flow:
 	case SC_none:
 		break;
 	}
@@ -139,8 +143,11 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	__u32 slot;
 
 	if (!compat) {
+		enum sys_class c;
+
 		nr = BPF_CORE_READ(regs, orig_ax);
-		if (sys_class_of(nr) == SC_none)
+		c = sys_class_of(nr);
+		if (c == SC_none || (c == SC_flow && !flow_slots))
 			return 0;
 	}
 	cgid = bpf_get_current_cgroup_id();
@@ -152,8 +159,13 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	else
 		read_args(&a);
 	/* one call for both: inlined (and verified) once */
-	if (nr >= 0)
-		on_sys_exit(nr, ret, slot, cgid, &a, compat ? SF_F_COMPAT : 0);
+	if (nr < 0)
+		return 0;
+	on_sys_exit(nr, ret, slot, cgid, &a, compat ? SF_F_COMPAT : 0);
+	/* after the event: a flow's counter begins after its open record
+	 * (and its end is sent after it) */
+	if (flow_slots && !compat)
+		flow_exit(nr, ret, slot, cgid, &a);
 	return 0;
 }
 

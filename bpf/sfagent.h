@@ -115,6 +115,8 @@ enum sf_event_type {
 #define SF_F_STR3_FAULT	 (1u << 11)
 /* io_uring: a field the kernel's private structs did not give (CO-RE) */
 #define SF_F_UNRESOLVED (1u << 12)
+/* exec (which has no second path): a failed exec's argv could not be read */
+#define SF_F_ARGV_FAULT SF_F_PATH2_FAULT
 /* io_uring: sent without a result: at submission, the table of requests
  * waiting for their completion being full (bpf/uring.bpf.h) ... */
 #define SF_F_URING_FULL (1u << 13)
@@ -166,6 +168,9 @@ struct sf_kpath {
 #define SF_KP_DISCONNECTED \
 	(1u << 3) /* the walk met a disconnected dentry (open_by_handle_at): \
 		   * the path above it is not known */
+#define SF_KP_DNAME \
+	(1u << 4) /* the kernel makes the file's name on demand (pipe, \
+		   * socket, anon inode: d_op->d_dname): no path */
 
 /*
  * A file event's resolved path (issue 12, docs/events.md "Resolved paths").
@@ -306,10 +311,24 @@ struct sf_fork_event {
 	__u32 pad;
 };
 
+/* Rate limit counts a process leaves when it exits (bpf/event.bpf.h): per
+ * kind, events not sent since the last one of that kind that was. */
+#define SF_SUPP_MAX 16
+struct sf_supp {
+	__u16 type; /* SF_EV_MEM_EXEC, SF_EV_URING_OP */
+	__u16 sub; /* io_uring.op: the opcode */
+	__u32 count;
+};
+
 struct sf_exit_event {
 	struct sf_hdr hdr;
 	__s32 exit_code; /* raw wait status: code << 8 | signal */
 	__u32 pad;
+	/* the last thread's exit only: supp[0..nsupp), and the counts of
+	 * the kinds beyond SF_SUPP_MAX summed in supp_other */
+	__u32 nsupp;
+	__u32 supp_other;
+	struct sf_supp supp[SF_SUPP_MAX];
 };
 
 /* setuid family: old ids come from the task's creds before the call */
@@ -330,6 +349,12 @@ struct sf_net_event {
 	__s32 listen_fd; /* accept: the listening socket */
 	__u8 addr[16]; /* IPv4 in the first 4 bytes, or IPv6 */
 	char unix_path[SF_UNIX_PATH_MAX];
+	/* connect, accept (AF_INET, AF_INET6): the socket's own end, from
+	 * the kernel's socket at the exit; lport 0: not known */
+	__u16 lport; /* host order */
+	__u16 pad2;
+	__u32 pad3;
+	__u8 laddr[16];
 };
 
 struct sf_kill_event {
@@ -372,6 +397,32 @@ struct sf_sec_event {
 	struct sf_fpath res;
 };
 
+/*
+ * -F sysflow's read/write counting (bpf/flow.bpf.h): one counter per open
+ * flow, keyed by (slot, tgid, fd).  Counts are totals since the flow
+ * began; the agent reports deltas.  SF_REC_FLOW_END is a record to the
+ * agent, not an event type (never below SF_EV_MAX, never in a stream):
+ * close(2) of a counted fd, with its final counters.
+ */
+#define SF_REC_FLOW_END 0x8001
+struct sf_flow_key {
+	__u32 slot;
+	__u32 tgid;
+	__s32 fd;
+	__u32 pad;
+};
+struct sf_flow_counts {
+	__u64 start; /* bpf_ktime_get_boot_ns() when the flow began */
+	__u64 rops, wops; /* read (receive) and write (send) operations */
+	__u64 rbytes, wbytes;
+};
+struct sf_flow_rec {
+	struct sf_hdr hdr; /* type SF_REC_FLOW_END */
+	__s32 fd;
+	__u32 pad;
+	struct sf_flow_counts c;
+};
+
 /* A workload's filter as far as the kernel can decide it (filter_mask map,
  * indexed by slot): bit t of drop set drops event type t; each SF_NEED_*
  * bit set drops the events whose uid, pid (tgid) or comm is not the one
@@ -394,6 +445,7 @@ struct sf_drop {
 	__u64 ringbuf; /* bpf_ringbuf_reserve() failed */
 	__u64 filtered; /* dropped by the workload's filter_mask */
 	__u64 paused; /* not sent: the agent paused the slot (over budget) */
+	__u64 flow_full; /* flows not counted: flow_counts was full */
 };
 
 /* Seccomp recording (bpf/seccomp.bpf.h): per workload slot, one bit per

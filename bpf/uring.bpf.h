@@ -238,6 +238,9 @@ static __always_inline bool uring_net(struct sf_uring_pending *p,
 	e->backlog = 0, e->listen_fd = -1;
 	__builtin_memset(e->addr, 0, sizeof(e->addr));
 	e->unix_path[0] = 0;
+	e->lport = 0, e->pad2 = 0,
+	e->pad3 = 0; /* (flow.bpf.h's, not io_uring's) */
+	__builtin_memset(e->laddr, 0, sizeof(e->laddr));
 	switch (op) {
 	case IORING_OP_SOCKET: {
 		struct io_socket *s = (void *)req;
@@ -487,6 +490,8 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 	 * or an io-wq/SQPOLL thread, which share its fds, cwd and root. */
 	if (p->size == sizeof(struct sf_file_event))
 		file_resolve(&p->r.f, res);
+	else if (p->r.hdr.type == SF_EV_SETXATTR && res >= 0)
+		sec_resolve_xattr(&p->r.s, p->r.s.arg[0]);
 	/* as listen(2)'s event: the socket's local address */
 	if (p->r.hdr.type == SF_EV_LISTEN && res == 0) {
 		sock_read_addr(&p->r.n, p->r.n.fd, false);

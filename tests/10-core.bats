@@ -77,7 +77,7 @@ teardown() {
 		  one('process.exec', pid=f['exec_child'])['syscall'] == 'execve' and \
 		  one('process.fork', child_pid=f['exec_child'])['ret'] == f['exec_child'] and \
 		  one('process.exec', filename=f['dir'] + '/nosuch')['ret'] == -2 and \
-		  'argv' not in one('process.exec', filename=f['dir'] + '/nosuch') and \
+		  one('process.exec', filename=f['dir'] + '/nosuch')['argv'] == ['nosuch', 'arg'] and \
 		  one('signal.kill', target_pid=f['kill_child'])['sig'] == 'SIGTERM' and \
 		  one('process.exit', pid=f['kill_child'])['sig'] == 'SIGTERM' and \
 		  'exit_code' not in one('process.exit', pid=f['kill_child']) and \
@@ -119,6 +119,59 @@ teardown() {
 	assert_output --partial 'lacks `ret` (documented: always)'
 }
 
+@test "a failed exec carries the argv it was given, cut as a successful one; an unreadable argv (EFAULT) has none" {
+	# execfail: execve and execveat of missing files, with a space in one
+	# argument, an empty one and one longer than the 1024-byte cut; then
+	# two execs the kernel refuses with EFAULT (argv, argv[1] unmapped)
+	long=$(head -c 1100 /dev/zero | tr '\0' L)
+	mkdir -p "$T/work"
+	run "$SFAGENT" -X -w xf -o "$T/s.jsonl" --hash none -- "$SF_WORKLOADS/execfail" "$T/work" "$long"
+	[ "$status" -eq 0 ]
+	# the cut: 1024 bytes of NUL-separated arguments, as for a successful
+	# exec (14 + 10 bytes before the long one: 1000 of it remain)
+	assert_stream "$T/s.jsonl" \
+		"one('process.exec', filename='$T/work/nosuch-execve')['ret'] == -2" \
+		"one('process.exec', filename='$T/work/nosuch-execve')['argv'] == ['nosuch-execve', 'two words', 'L' * 1000]" \
+		"one('process.exec', filename='$T/work/nosuch-execve')['argv_truncated'] is True" \
+		"one('process.exec', filename='$T/work/nosuch-execveat')['syscall'] == 'execveat'" \
+		"one('process.exec', filename='$T/work/nosuch-execveat')['argv'] == ['nosuch-execveat', 'a b', '']" \
+		"'argv_truncated' not in one('process.exec', filename='$T/work/nosuch-execveat')" \
+		"[e['ret'] for e in by('process.exec') if e['filename'] == '/bin/true'] == [-14, -14]" \
+		"not [e for e in by('process.exec') if e['filename'] == '/bin/true' and ('argv' in e or 'argv_truncated' in e)]"
+	# the successful exec of execfail itself is cut the same way
+	assert_stream "$T/s.jsonl" \
+		"(lambda a: a[:2] == ['$SF_WORKLOADS/execfail', '$T/work'] and len(a[2]) == 1024 - len(a[0]) - len(a[1]) - 2)(by('process.exec')[0]['argv'])" \
+		"by('process.exec')[0]['argv_truncated'] is True"
+	# quixote and cadets through the same decoded view
+	run "$SFAGENT" -X -w xf -F quixote -o "$T/q.jsonl" --hash none -- "$SF_WORKLOADS/execfail" "$T/work" "$long"
+	[ "$status" -eq 0 ]
+	python3 - "$T/q.jsonl" "$T/work" <<-'PY'
+	import json, sys
+	ex = [e["bprm_check_security"] for e in map(json.loads, open(sys.argv[1])) if "bprm_check_security" in e]
+	at = [e for e in ex if e["file"]["path"]["pathname"] == sys.argv[2] + "/nosuch-execveat"]
+	assert at and at[0]["argv"] == ["nosuch-execveat", "a b", ""], at
+	assert [e for e in ex if e["file"]["path"]["pathname"] == sys.argv[2] + "/nosuch-execve"][0]["argv"][:2] == ["nosuch-execve", "two words"]
+	faults = [e for e in ex if e["file"]["path"]["pathname"] == "/bin/true"]
+	assert len(faults) == 2 and not [e for e in faults if "argv" in e], faults
+	PY
+	run "$SFAGENT" -X -w xf -F cadets -o "$T/c.json" --hash none -- "$SF_WORKLOADS/execfail" "$T/work" "$long"
+	[ "$status" -eq 0 ]
+	python3 - "$T/c.json" "$T/work" <<-'PY'
+	import json, sys
+	ev = json.load(open(sys.argv[1]))
+	at = [e for e in ev if e.get("upath1") == sys.argv[2] + "/nosuch-execveat"]
+	assert at and at[0]["cmdline"] == "nosuch-execveat a b ", at
+	faults = [e for e in ev if e.get("upath1") == "/bin/true"]
+	assert len(faults) == 2 and not [e for e in faults if "cmdline" in e], faults
+	PY
+	# 32-bit (int \$0x80) execve: its 32-bit argv
+	run "$SFAGENT" -X -w c32 -o "$T/c32.jsonl" --hash none -- "$SF_WORKLOADS/compat32" "$T/work"
+	[ "$status" -eq 0 ]
+	assert_stream "$T/c32.jsonl" \
+		"one('process.exec', filename='$T/work/nosuch-int80')['compat'] is True" \
+		"one('process.exec', filename='$T/work/nosuch-int80')['argv'] == ['nosuch-int80', 'x y']"
+}
+
 @test "32-bit syscalls (int \$0x80 from a 64-bit program) are traced too" {
 	run "$SFAGENT" -X -w c32 -o "$T/s.jsonl" -- "$SF_WORKLOADS/compat32" "$T/work"
 	[ "$status" -eq 0 ]
@@ -154,13 +207,14 @@ teardown() {
 }
 
 @test "seq has no gaps; every descendant's fork, exec and exit appear" {
+	# (a binary's digest, process.exe_hash, may come after the last exit)
 	run "$SFAGENT" -X -w tree -o "$T/s.jsonl" -- /bin/sh -c '(/bin/true; /bin/sh -c "/bin/true &"; wait) ; /bin/true'
 	[ "$status" -eq 0 ]
 	assert_seq_no_gaps "$T/s.jsonl"
 	assert_stream "$T/s.jsonl" \
 		"all(any(x['pid'] == f['child_pid'] for x in by('process.exit')) for f in by('process.fork') if not f['thread'])" \
 		"len([e for e in by('process.exec') if e['filename'] == '/bin/true']) == 3" \
-		"[e['type'] for e in ev][-2:] == ['process.exit', 'stream.end']"
+		"[e['type'] for e in ev if e['type'] != 'process.exe_hash'][-2:] == ['process.exit', 'stream.end']"
 }
 
 @test "exit status of the program is sfagent's exit status" {

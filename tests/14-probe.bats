@@ -91,7 +91,7 @@ idle_daemon() {
 	assert_attached
 	wait "$c1"
 	grep -q ran "$HT/c1.out"
-	f="$OUT/idle1.jsonl"
+	f=$(pod_file idle1 sfp-idle1)
 	wait_for "stream.end" 20 grep -q stream.end "$f"
 	assert_seq_no_gaps "$f"
 	assert_stream "$f" \
@@ -127,8 +127,8 @@ idle_daemon() {
 	assert_output 2
 	# every stream is whole, its first exec in it
 	for w in idle2 idle3 idle4; do
-		wait_for "stream.end of $w" 20 grep -q stream.end "$OUT/$w.jsonl"
-		assert_stream "$OUT/$w.jsonl" \
+		wait_for "stream.end of $w" 20 grep -q stream.end "$(pod_file $w sfp-$w)"
+		assert_stream "$(pod_file $w sfp-$w)" \
 			'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
 			'ev[-1]["missed"] == 0' \
 			'by("process.exec")[0]["filename"] == "/bin/sh"'

@@ -132,9 +132,10 @@ for l in open(sys.argv[1]):
         continue
     if e["type"] == "file.open" and not e["path"].startswith(sys.argv[2]):
         continue
-    # the file's identity (file_ino ...) is not taken for io_uring opens
-    # yet (docs/events.md, "File identity")
-    out.append({k: v for k, v in e.items() if k not in skip and not k.startswith("file_")})
+    # the file's identity and resolved path compare too, but for what a
+    # new file differs in from one run to the next
+    per_run = {"file_ino", "file_ctime", "file_mtime", "file_generation"}
+    out.append({k: v for k, v in e.items() if k not in skip and k not in per_run})
 print(json.dumps(out, sort_keys=True, indent=0))
 PY
 }
@@ -175,6 +176,10 @@ PY
 	comparable "$T/ring.jsonl" "$W" >"$T/ring.cmp"
 	comparable "$T/sqpoll.jsonl" "$W" >"$T/sqpoll.cmp"
 	[ -s "$T/sys.cmp" ] && grep -q secret "$T/sys.cmp"
+	# what is compared is there: identity and resolved paths (issue 12)
+	grep -q '"resolved": "'"$W"'/secret"' "$T/sys.cmp"
+	grep -q '"file_dev"' "$T/sys.cmp"
+	grep -q '"resolved_lexical": true' "$T/sys.cmp"
 	diff "$T/sys.cmp" "$T/ring.cmp"
 	diff "$T/sys.cmp" "$T/sqpoll.cmp"
 	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$T/ring.jsonl" "$T/sqpoll.jsonl"
@@ -206,6 +211,33 @@ PY
 	assert_success
 }
 
+@test "rate limits: what is suppressed is counted on the next event or on the process's exit, exactly (mem.exec, io_uring.op)" {
+	# 45 of each in a burst, a new second, 20 more: 16 + 16 sent, 29 ride
+	# on the second window's first event, 4 are left for the exit
+	for fmt in json quixote cadets; do
+		run "$SFAGENT" -X -w u --hash none -F $fmt -o "$T/r.$fmt" -- "$SF_WORKLOADS/uring" "$T/work" "$T/f.$fmt" ratelimit
+		[ "$status" -eq 0 ]
+	done
+	export SF_FACTS="$T/f.json"
+	assert_stream "$T/r.json" \
+		"(lambda m, x: len(m) + sum(e.get('suppressed', 0) for e in m) + x['suppressed']['mem.exec'] == f['mem_total'])(by('mem.exec'), one('process.exit', pid=f['pid']))" \
+		"(lambda r, x: len(r) + sum(e.get('suppressed', 0) for e in r) + x['suppressed']['io_uring.op:IORING_OP_READ'] == f['reads'])([e for e in by('io_uring.op') if e['opcode'] == 'IORING_OP_READ'], one('process.exit', pid=f['pid']))" \
+		"len(by('mem.exec')) == 32 and one('process.exit', pid=f['pid'])['suppressed'] == {'mem.exec': 4, 'io_uring.op:IORING_OP_READ': 4}" \
+		"ev[-1]['missed'] == 0"
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$T/r.json"
+	echo "$output"
+	assert_success
+	# the other formats carry it too
+	python3 - "$T/r.quixote" "$T/r.cadets" <<'PY'
+import json, sys
+q = [json.loads(l) for l in open(sys.argv[1])]
+x = [e for e in q if e.get("event", {}).get("type") == "task_free" and "suppressed" in e["event"]]
+assert x and x[0]["event"]["suppressed"]["mem.exec"] == 4, x
+c = [e for e in json.load(open(sys.argv[2])) if e["event"] == "audit:event:aue_exit:" and "suppressed" in e]
+assert c and c[0]["suppressed"]["io_uring.op:IORING_OP_READ"] == 4, c
+PY
+}
+
 @test "runc container through the hook: the attempts are in its stream; an exec from the overlay upper layer is flagged" {
 	hook_suite_setup
 	start_daemon
@@ -221,7 +253,7 @@ PY
 	kill "$OUTSIDE_PID"
 	OUTSIDE_PID=
 	assert_success
-	f="$OUT/esc.jsonl"
+	f=$(pod_file esc sfesc-1)
 	assert_stream "$f" \
 		"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0" \
 		"not [e for e in ev if '$T/outside' in json.dumps(e)]" \

@@ -20,7 +20,7 @@ teardown_file() {
 	run run_container sfh-h1 "$HT/b1"
 	assert_success
 	assert_output "ran"
-	f="$OUT/one.jsonl"
+	f=$(pod_file one sfh-h1)
 	[ -f "$f" ]
 	assert_seq_no_gaps "$f"
 	assert_stream "$f" \
@@ -56,19 +56,19 @@ teardown_file() {
 	pb=$!
 	wait $pa
 	wait $pb
-	assert_stream "$OUT/wa.jsonl" \
+	assert_stream "$OUT/wa.sfh-ca.jsonl" \
 		'ev[-1]["type"] == "stream.end"' \
 		'all(e["container"] == "sfh-ca" for e in ev)' \
 		'one("file.open", path="/tmp/only-a") is not None' \
 		'one("file.open", path="/tmp/only-b") is None' \
 		'len(set(e["cgroup"] for e in ev if "cgroup" in e)) == 1'
-	assert_stream "$OUT/wb.jsonl" \
+	assert_stream "$OUT/wb.sfh-cb.jsonl" \
 		'ev[-1]["type"] == "stream.end"' \
 		'all(e["container"] == "sfh-cb" for e in ev)' \
 		'one("file.open", path="/tmp/only-b") is not None' \
 		'one("file.open", path="/tmp/only-a") is None'
-	ca=$(head -1 "$OUT/wa.jsonl" | jq .cgroup)
-	cb=$(head -1 "$OUT/wb.jsonl" | jq .cgroup)
+	ca=$(head -1 "$OUT/wa.sfh-ca.jsonl" | jq .cgroup)
+	cb=$(head -1 "$OUT/wb.sfh-cb.jsonl" | jq .cgroup)
 	[ "$ca" != "$cb" ]
 }
 
@@ -122,7 +122,7 @@ teardown_file() {
 		'{"io.kubernetes.cri.sandbox-name": "forged-pod", "io.sfagent.workload": "sfh-nok8s"}'
 	run run_container sfh-nok8s1 "$HT/bnok8s"
 	assert_success
-	assert_stream "$OUT/sfh-nok8s.jsonl" '"kubernetes" not in ev[0]["meta"]' \
+	assert_stream "$(pod_file sfh-nok8s sfh-nok8s1)" '"kubernetes" not in ev[0]["meta"]' \
 		'ev[0]["meta"]["workload_source"] == "annotation" and "workload" in ev[0]["meta"]["pod_asserted"]'
 }
 
@@ -140,12 +140,15 @@ teardown_file() {
 	run run_container sfh-named1 "$HT/bname"
 	assert_success
 	[ ! -e "$OUT/named.jsonl" ]
+	[ ! -e "$(pod_file named sfh-named1)" ]
 	assert_stream "$OUT/custom-name.log" 'ev[0]["workload"] == "named"' \
 		'by("process.exec")[0]["filename"] == "/bin/true"'
 }
 
 @test "runs of the same workload append stream after stream to its file" {
-	make_bundle "$HT/bapp" '["/bin/true"]' '{"io.sfagent.workload": "again"}'
+	# the runtime names the workload: a pod-asserted name gets a file per
+	# container (26-hostile)
+	make_bundle "$HT/bapp" '["/bin/true"]' "$(k8s_ann again)"
 	run_container sfh-again1 "$HT/bapp"
 	run_container sfh-again2 "$HT/bapp"
 	assert_stream "$OUT/again.jsonl" \
@@ -280,8 +283,8 @@ teardown_file() {
 	jq 'del(.hooks.poststop)' "$HT/bnopost/config.json" >"$HT/c" && mv "$HT/c" "$HT/bnopost/config.json"
 	run run_container sfh-nopost1 "$HT/bnopost"
 	assert_success
-	wait_for "stream.end" 30 stream_check "$OUT/nopost.jsonl" 'ev[-1]["type"] == "stream.end"'
-	assert_stream "$OUT/nopost.jsonl" 'by("process.exec")[0]["filename"] == "/bin/true"'
+	wait_for "stream.end" 30 stream_check "$(pod_file nopost sfh-nopost1)" 'ev[-1]["type"] == "stream.end"'
+	assert_stream "$(pod_file nopost sfh-nopost1)" 'by("process.exec")[0]["filename"] == "/bin/true"'
 	grep -q "container \`sfh-nopost1\`: cgroup \`/sfh-nopost1\` is gone but no poststop came" "$HT/agent.log"
 }
 
@@ -304,7 +307,7 @@ time.sleep(8)
 
 @test "two running containers of one workload: the second gets <workload>.<id>.jsonl" {
 	make_bundle "$HT/bsame" '["/bin/sh", "-c", "sleep 1; cat /etc/group >/dev/null"]' \
-		'{"io.sfagent.workload": "same"}'
+		"$(k8s_ann same)"
 	run_container sfh-same1 "$HT/bsame" &
 	p=$!
 	wait_for "first stream" 30 test -s "$OUT/same.jsonl"
@@ -327,7 +330,7 @@ time.sleep(8)
 	assert_success
 	wait $p
 	assert_stream "$OUT/shared.jsonl" 'all(e["container"] == "sfh-exp1" for e in ev)'
-	assert_stream "$OUT/sfh-exp.jsonl" 'all(e["container"] == "sfh-exp2" for e in ev)' \
+	assert_stream "$(pod_file sfh-exp sfh-exp2)" 'all(e["container"] == "sfh-exp2" for e in ev)' \
 		'"output file `shared.jsonl` is in use" in ev[0]["meta"]["export_notes"][0]'
 	grep -q 'output file `shared.jsonl` is in use' "$HT/agent.log"
 }

@@ -183,7 +183,7 @@ assert_one_line() {
 	run run_container sfh-slash1 "$HT/bslash"
 	assert_success
 	[ ! -e "$HT/escape.jsonl" ] && [ ! -e "$(dirname "$HT")/escape.jsonl" ]
-	assert_stream "$OUT/_._.._escape.jsonl" 'ev[0]["workload"] == "../../escape"'
+	assert_stream "$OUT/_._.._escape.sfh-slash1.jsonl" 'ev[0]["workload"] == "../../escape"'
 }
 
 @test "agent socket missing: fail open starts with one warning, fail closed exits 1" {
@@ -251,7 +251,7 @@ while True:
 	assert_success
 	assert_output "started"
 	[ ! -e "$HT/outside-target" ]
-	assert_stream "$OUT/planted-w.jsonl" 'ev[0]["container"] == "sfh-planted1"' \
+	assert_stream "$(pod_file planted-w sfh-planted1)" 'ev[0]["container"] == "sfh-planted1"' \
 		'"cannot be served" in ev[0]["meta"]["export_notes"][0]'
 }
 
@@ -291,7 +291,7 @@ while True:
 	assert_output "prestart --socket"
 	run run_container sfh-gnu1 "$HT/bgnu"
 	assert_success
-	assert_stream "$OUT/gnu.jsonl" 'by("process.exec")[0]["filename"] == "/bin/true"' \
+	assert_stream "$(pod_file gnu sfh-gnu1)" 'by("process.exec")[0]["filename"] == "/bin/true"' \
 		'ev[-1]["type"] == "stream.end"'
 }
 
@@ -300,7 +300,7 @@ while True:
 	make_bundle "$HT/bfinal" '["/bin/true"]' '{"io.sfagent.workload": "final"}'
 	run run_container sfh-final1 "$HT/bfinal"
 	assert_success
-	assert_stream "$OUT/final.jsonl" 'by("process.exec")[0]["filename"] == "/bin/true"' \
+	assert_stream "$(pod_file final sfh-final1)" 'by("process.exec")[0]["filename"] == "/bin/true"' \
 		'ev[-1]["type"] == "stream.end"'
 }
 

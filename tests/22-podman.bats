@@ -26,7 +26,8 @@ teardown_file() {
 	assert_success
 	assert_output "hi"
 	cid=$(cat "$HT/cid1")
-	f="$OUT/podwl.jsonl"
+	# the pod chose the name: the file carries the container id
+	f=$(pod_file podwl "$cid")
 	# podman runs poststop from its cleanup process: give it a moment
 	wait_for "stream.end" 30 stream_check "$f" 'ev[-1]["type"] == "stream.end"'
 	assert_seq_no_gaps "$f"
@@ -88,8 +89,9 @@ teardown_file() {
 		--annotation io.sfagent.workload=podmq localhost/sfagent-busybox:test /bin/echo hi
 	assert_success
 	assert_output "hi"
-	wait_for "stream.end" 30 stream_check "$OUT/podmq.jsonl" 'ev[-1]["type"] == "stream.end"'
-	assert_stream "$OUT/podmq.jsonl" \
+	cid=$(cat "$HT/cid-mq")
+	wait_for "stream.end" 30 stream_check "$(pod_file podmq "$cid")" 'ev[-1]["type"] == "stream.end"'
+	assert_stream "$(pod_file podmq "$cid")" \
 		'"`mqtt` cannot be served" in ev[0]["meta"]["export_notes"][0]' \
 		'by("process.exec")[0]["filename"] == "/bin/echo"'
 }

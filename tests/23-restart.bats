@@ -34,7 +34,7 @@ xattrs_of() {
 @test "restart after SIGTERM: the running container's stream is resumed and ends at poststop" {
 	make_bundle "$HT/b" "$LOOP" '{"io.sfagent.workload": "long"}'
 	run_detached sfh-long1 "$HT/b"
-	f="$OUT/long.jsonl"
+	f=$(pod_file long sfh-long1)
 	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
 	stop_daemon TERM
 	# a clean stop ends the stream, the tags stay for the next agent
@@ -61,7 +61,7 @@ xattrs_of() {
 @test "restart after SIGKILL: stale socket replaced, stream resumed" {
 	make_bundle "$HT/b" "$LOOP" '{"io.sfagent.workload": "killed"}'
 	run_detached sfh-killed1 "$HT/b"
-	f="$OUT/killed.jsonl"
+	f=$(pod_file killed sfh-killed1)
 	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
 	stop_daemon KILL
 	[ -S "$SOCK" ]
@@ -74,13 +74,13 @@ xattrs_of() {
 	make_bundle "$HT/b2" '["/bin/true"]' '{"io.sfagent.workload": "new-after-kill"}'
 	run run_container sfh-new1 "$HT/b2"
 	assert_success
-	assert_stream "$OUT/new-after-kill.jsonl" 'ev[-1]["type"] == "stream.end"'
+	assert_stream "$(pod_file new-after-kill sfh-new1)" 'ev[-1]["type"] == "stream.end"'
 }
 
 @test "a container that ended while the agent was down is closed out and untagged" {
 	make_bundle "$HT/b" "$LOOP" '{"io.sfagent.workload": "gone"}'
 	run_detached sfh-gone1 "$HT/b"
-	f="$OUT/gone.jsonl"
+	f=$(pod_file gone sfh-gone1)
 	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
 	stop_daemon TERM
 	stop_container sfh-gone1
@@ -111,7 +111,8 @@ os.setxattr(d, "trusted.sfagent.register", b"{\"v\":1,\"op\":\"register\",\"cont
 	stop_daemon TERM
 	start_daemon
 	grep -q "sfagent tags do not match the cgroup; ignored" "$HT/agent.log"
-	[ ! -e "$OUT/forged.jsonl" ]
+	run ls "$OUT"
+	refute_output --partial forged
 }
 
 @test "a container started (fail open) while the agent was down is picked up when it starts" {
@@ -122,7 +123,7 @@ os.setxattr(d, "trusted.sfagent.register", b"{\"v\":1,\"op\":\"register\",\"cont
 	run xattrs_of "$MNT/sfh-early1"
 	assert_output --partial "trusted.sfagent.register"
 	start_daemon
-	f="$OUT/early.jsonl"
+	f=$(pod_file early sfh-early1)
 	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
 	assert_stream "$f" 'ev[0]["type"] == "stream.start" and ev[0]["resumed"] is True' \
 		'ev[1]["type"] == "stream.missed" and ev[1]["reason"] == "agent_restart"'
@@ -134,7 +135,7 @@ os.setxattr(d, "trusted.sfagent.register", b"{\"v\":1,\"op\":\"register\",\"cont
 @test "a second private agent on another socket leaves this agent's containers alone" {
 	make_bundle "$HT/b" "$LOOP" '{"io.sfagent.workload": "mine"}'
 	run_detached sfh-mine1 "$HT/b"
-	f="$OUT/mine.jsonl"
+	f=$(pod_file mine sfh-mine1)
 	wait_for "events" 30 holds "$f" 'one("file.open", path="/etc/hostname")'
 	# the tags say which agent registered it
 	run python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "trusted.sfagent.agent").decode())' "$MNT/sfh-mine1"

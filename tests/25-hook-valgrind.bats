@@ -47,14 +47,14 @@ quiet() {
 		'{"io.sfagent.workload": "vg-long", "io.sfagent.fail": "closed"}'
 	slow_hook "$HT/bvgl"
 	(cd "$HT/bvgl" && runc --root "$RUNC_ROOT" run -d sfh-vg-long </dev/null >/dev/null 2>&1)
-	assert_stream "$OUT/vg-long.jsonl" 'len(by("stream.start")) == 1'
+	assert_stream "$(pod_file vg-long sfh-vg-long)" 'len(by("stream.start")) == 1'
 	kill -TERM $VG_PID
 	rc=0
 	wait $VG_PID || rc=$?
 	[ "$rc" = 0 ] || { cat "$HT/vg.log"; false; }
 	# again, resuming the running container on start
 	vgd
-	wait_for "resumed" 120 quiet stream_check "$OUT/vg-long.jsonl" 'len(by("stream.start")) == 2'
+	wait_for "resumed" 120 quiet stream_check "$(pod_file vg-long sfh-vg-long)" 'len(by("stream.start")) == 2'
 	stop_container sfh-vg-long
 	runc --root "$RUNC_ROOT" delete sfh-vg-long
 	kill -TERM $VG_PID
@@ -65,5 +65,5 @@ quiet() {
 	run grep -v "unhandled eBPF" "$HT/vg.log"
 	refute_output --partial "definitely lost"
 	refute_output --partial "Invalid"
-	assert_stream "$OUT/vg-long.jsonl" 'ev[-1]["type"] == "stream.end"'
+	assert_stream "$(pod_file vg-long sfh-vg-long)" 'ev[-1]["type"] == "stream.end"'
 }

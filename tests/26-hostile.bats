@@ -96,7 +96,7 @@ except OSError: print("")' "$1" "$2"
 		'{"io.sfagent.export": "mqtt:x,http", "io.sfagent.workload": "sfx-mq", "io.sfagent.fail": "closed"}'
 	run run_container sfx-mq1 "$HT/bmq"
 	assert_success
-	f="$OUT/sfx-mq.jsonl"
+	f=$(pod_file sfx-mq sfx-mq1)
 	assert_stream "$f" \
 		'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
 		'len(ev[0]["meta"]["export_notes"]) == 2' \
@@ -135,7 +135,7 @@ except OSError: print("")' "$1" "$2"
 	assert_success
 	wait $p
 	assert_stream "$OUT/inuse.jsonl" 'all(e["container"] == "sfx-use1" for e in ev)'
-	assert_stream "$OUT/sfx-use.jsonl" 'all(e["container"] == "sfx-use2" for e in ev)' \
+	assert_stream "$(pod_file sfx-use sfx-use2)" 'all(e["container"] == "sfx-use2" for e in ev)' \
 		'"is in use" in ev[0]["meta"]["export_notes"][0]'
 }
 
@@ -201,7 +201,7 @@ except OSError: print("")' "$1" "$2"
 		'{"io.sfagent.workload": "sfx-bigargs", "io.sfagent.fail": "closed"}'
 	run run_container sfx-bigargs1 "$HT/bbig"
 	assert_success
-	assert_stream "$OUT/sfx-bigargs.jsonl" \
+	assert_stream "$(pod_file sfx-bigargs sfx-bigargs1)" \
 		'ev[0]["meta"]["args_truncated"] is True' \
 		'ev[0]["meta"]["args"][:3] == ["/bin/sh", "-c", "true"]' \
 		'len("".join(ev[0]["meta"]["args"])) <= 16384' \
@@ -309,7 +309,8 @@ print(s.recv(65536).decode())' "$SOCK" "$msg"
 	chmod 0700 "$HT"
 	assert_success
 	assert_output --partial "permission denied: only root"
-	[ ! -e "$OUT/sfx-nobody.jsonl" ]
+	run ls "$OUT"
+	refute_output --partial sfx-nobody
 	grep -q "refused a client with uid 65534" "$HT/agent.log"
 }
 
@@ -387,7 +388,7 @@ for i in range(40):
 	wait "$EXTRA_PID"
 	EXTRA_PID=
 	grep -q started "$HT/ord.out"
-	assert_stream "$OUT/sfx-ord.jsonl" \
+	assert_stream "$(pod_file sfx-ord sfx-ord1)" \
 		'by("process.exec")[0]["filename"] == "/bin/sh"' \
 		'ev[-1]["type"] == "stream.end"'
 }
@@ -412,9 +413,73 @@ for i in range(40):
 	assert_success
 	assert_output --partial started
 	[ $(((t1 - t0) / 1000000)) -ge 700 ]
-	assert_stream "$HT/slow-out/sfx-slow.jsonl" \
+	assert_stream "$HT/slow-out/sfx-slow.sfx-slow1.jsonl" \
 		'by("process.exec")[0]["filename"] == "/bin/sh"' \
 		'ev[-1]["type"] == "stream.end"'
+	kill "$EXTRA_PID"
+	wait "$EXTRA_PID" || true
+	EXTRA_PID=
+}
+
+# late_bundle DIR NAME POLICY: a container named NAME by the runtime
+# (Kubernetes keys), its hooks on the late agent with --timeout 300 and
+# --fail POLICY
+late_bundle() {
+	make_plain_bundle "$1" '["/bin/sh", "-c", "sleep 2; cat /etc/group >/dev/null; echo ran"]'
+	jq --arg h "$SFHOOK" --arg s "$HT/late.sock" --arg f "$3" --argjson ann "$(k8s_ann "$2")" '
+		.annotations = $ann |
+		.hooks = {prestart: [{path: $h, args: ["sfhook", "--socket", $s, "--timeout", "300", "--fail", $f, "prestart"], timeout: 5}],
+			  poststop: [{path: $h, args: ["sfhook", "--socket", $s, "--timeout", "5000", "poststop"], timeout: 10}]}' \
+		"$1/config.json" >"$HT/c" && mv "$HT/c" "$1/config.json"
+}
+
+late_status() {
+	"$SFAGENT" status --socket "$HT/late-watch.sock" --json
+}
+
+@test "a reply the hook stopped waiting for (test-only delay): logged; fail-closed never runs and its stream ends; fail-open runs, tracked after a gap, counted" {
+	# SFAGENT_TEST_TRACK_DELAY_MS is a test-only knob (read once at daemon
+	# start): the agent pauses 1.5 s inside the registration, before the
+	# cgroup goes into the BPF map and the ACK goes out.  sfhook's
+	# --timeout 300 runs out first: the one way to have a real agent answer
+	# a hook that has already given up, every time.
+	SFAGENT_TEST_TRACK_DELAY_MS=1500 "$SFAGENT" -D --socket "$HT/late.sock" \
+		--output-dir "$HT/late-out" -v 2>"$HT/late.log" &
+	EXTRA_PID=$!
+	wait_for "late agent" 30 grep -q "listening on" "$HT/late.log"
+	late_bundle "$HT/blc" late-closed closed
+	late_bundle "$HT/blo" late-open open
+	# fail-closed: the hook gives up, the container never runs
+	run run_container sfx-late-c "$HT/blc"
+	assert_failure
+	refute_output --partial ran
+	assert_output --partial "(--fail closed)"
+	[ -z "$(state_of sfx-late-c)" ] || runc --root "$RUNC_ROOT" delete -f sfx-late-c
+	wait_for "late reply logged" 30 grep -q "reply to register \`sfx-late-c\`: .*: its hook gave up waiting (sfhook --timeout); if fail-open, the container started before it was tracked" "$HT/late.log"
+	# ... and the agent keeps no stream for it: it ends once the cgroup is gone
+	wait_for "closed stream ended" 30 grep -qs '"stream.end"' "$HT/late-out/late-closed.jsonl"
+	assert_stream "$HT/late-out/late-closed.jsonl" \
+		'[e["type"] for e in ev if e["type"].startswith("stream.")][0] == "stream.start"' \
+		'ev[-1]["type"] == "stream.end"' \
+		'not [e for e in ev if e.get("comm") == "cat"]'
+	gone() { late_status | jq -e '[.streams[] | select(.container == "sfx-late-c")] == []' >/dev/null; }
+	wait_for "no stream left for sfx-late-c" 30 gone
+	# fail-open: it starts before it is tracked; tracked from then on, the
+	# gap told in its stream, the late start counted
+	run run_container sfx-late-o "$HT/blo"
+	assert_success
+	assert_output --partial ran
+	wait_for "open stream ended" 30 grep -qs '"stream.end"' "$HT/late-out/late-open.jsonl"
+	assert_stream "$HT/late-out/late-open.jsonl" \
+		'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
+		'one("stream.missed", reason="hook_gave_up")["count"] == 0' \
+		'ev.index(one("stream.missed", reason="hook_gave_up")) < ev.index(one("file.open", path="/etc/group"))' \
+		'all(e["container"] == "sfx-late-o" for e in ev)'
+	grep -q "reply to register \`sfx-late-o\`: .*: its hook gave up waiting (sfhook --timeout); if fail-open, the container started before it was tracked" "$HT/late.log"
+	run late_status
+	assert_success
+	[ "$(echo "$output" | jq .registrations_late)" = 2 ]
+	[ "$(echo "$output" | jq .registrations_refused)" = 0 ]
 	kill "$EXTRA_PID"
 	wait "$EXTRA_PID" || true
 	EXTRA_PID=

@@ -13,11 +13,11 @@ load test_helper
 	assert_success
 	# the container's own output passes through
 	assert_line "hello from shell-demo"
-	assert_line --regexp "^Stream build/demo/streams/shell-demo.jsonl: [0-9]+ records, workload 'shell-demo', container sfdemo$"
+	assert_line --regexp "^Stream build/demo/streams/shell-demo.sfdemo.jsonl: [0-9]+ records, workload 'shell-demo', container sfdemo$"
 	assert_line --regexp "^  stream.end: [0-9]+ events, 0 missed; container exit status 0$"
 	assert_line "Events by type:"
 	# counts by type, each matching the stream
-	f="$SF_TOP/build/demo/streams/shell-demo.jsonl"
+	f="$SF_TOP/build/demo/streams/shell-demo.sfdemo.jsonl"
 	for t in process.exec process.fork process.exit file.open file.rename \
 		file.symlink net.connect net.listen; do
 		n="$(grep -c "\"type\":\"$t\"" "$f")"
@@ -50,7 +50,7 @@ load test_helper
 	run timeout 120 bash "$BATS_TEST_TMPDIR/replay.sh"
 	assert_success
 	assert_line "hello from shell-demo"
-	run tail -1 "$SF_TOP/build/demo/streams/shell-demo.jsonl"
+	run tail -1 "$SF_TOP/build/demo/streams/shell-demo.sfdemo.jsonl"
 	assert_output --partial '"type":"stream.end"'
 }
 

@@ -97,7 +97,7 @@ PY
 @test "export=mqtt: the stream on sfagent/<exporter>/<workload>, in order, no gaps, stream.end last" {
 	sub_start m1 'sfagent/hostT/dm1'
 	make_bundle "$HT/b1" "$(busy 20)" \
-		'{"io.sfagent.workload": "dm1", "io.sfagent.export": "mqtt"}'
+		"$(k8s_ann dm1 '"io.sfagent.export": "mqtt"')"
 	run run_container dx-1 "$HT/b1"
 	assert_success
 	wait_for 30 has_end "$SINK_DIR/m1.out"
@@ -115,15 +115,15 @@ PY
 }
 
 @test "export=file,mqtt: the file and the topic get the same records" {
-	sub_start m2 'sfagent/hostT/dm2'
+	sub_start m2 'sfagent/hostT/dm2.dx-2'
 	make_bundle "$HT/b2" "$(busy 10)" \
 		'{"io.sfagent.workload": "dm2", "io.sfagent.export": "file,mqtt"}'
 	run run_container dx-2 "$HT/b2"
 	assert_success
 	wait_for 30 has_end "$SINK_DIR/m2.out"
-	wait_for 10 has_end "$OUT/dm2.jsonl"
-	assert_seq_no_gaps "$OUT/dm2.jsonl"
-	same_records "$OUT/dm2.jsonl" "$SINK_DIR/m2.out"
+	wait_for 10 has_end "$(pod_file dm2 dx-2)"
+	assert_seq_no_gaps "$(pod_file dm2 dx-2)"
+	same_records "$(pod_file dm2 dx-2)" "$SINK_DIR/m2.out"
 }
 
 @test "export=mqtt:TOPIC publishes below ROOT/<workload>/<id>; workload names cannot add topic levels" {
@@ -137,16 +137,16 @@ PY
 	assert_success
 	run run_container dx-4 "$HT/b4"
 	assert_success
-	wait_for 30 grep -q '^sfagent/hostT/dm3/dx-3/custom/topic {"type":"stream.end"' "$SINK_DIR/all.out"
-	wait_for 30 grep -q '^sfagent/hostT/a_b_c_d {"type":"stream.end"' "$SINK_DIR/wild.out"
+	wait_for 30 grep -q '^sfagent/hostT/dm3\.dx-3/dx-3/custom/topic {"type":"stream.end"' "$SINK_DIR/all.out"
+	wait_for 30 grep -q '^sfagent/hostT/a_b_c_d\.dx-4 {"type":"stream.end"' "$SINK_DIR/wild.out"
 	# every record on exactly the topic asked for, nothing on custom/topic
 	run grep -c '^custom/' "$SINK_DIR/all.out"
 	assert_output 0
 	run grep -c '"container":"dx-3"' "$SINK_DIR/all.out"
 	[ "$output" -gt 2 ]
-	run sh -c "grep '\"container\":\"dx-3\"' '$SINK_DIR/all.out' | grep -vc '^sfagent/hostT/dm3/dx-3/custom/topic {'"
+	run sh -c "grep '\"container\":\"dx-3\"' '$SINK_DIR/all.out' | grep -vc '^sfagent/hostT/dm3\.dx-3/dx-3/custom/topic {'"
 	assert_output 0
-	run grep -vc '^sfagent/hostT/a_b_c_d {\|^sfagent/hostT/dm3/dx-3/custom/topic {' "$SINK_DIR/wild.out"
+	run grep -vc '^sfagent/hostT/a_b_c_d\.dx-4 {\|^sfagent/hostT/dm3\.dx-3/dx-3/custom/topic {' "$SINK_DIR/wild.out"
 	assert_output 0
 }
 
@@ -156,10 +156,64 @@ PY
 		'{"io.sfagent.workload": "web", "io.sfagent.export": "mqtt:../../node-b/web,mqtt:app/door/open"}'
 	run run_container dx-esc "$HT/besc"
 	assert_success
-	wait_for 30 grep -q '^sfagent/hostT/web/dx-esc/app/door/open {"type":"stream.end"' "$SINK_DIR/esc.out"
-	wait_for 30 grep -q '^sfagent/hostT/web/dx-esc/../../node-b/web {"type":"stream.end"' "$SINK_DIR/esc.out"
-	run grep -vc '^sfagent/hostT/web/dx-esc/' "$SINK_DIR/esc.out"
+	wait_for 30 grep -q '^sfagent/hostT/web\.dx-esc/dx-esc/app/door/open {"type":"stream.end"' "$SINK_DIR/esc.out"
+	wait_for 30 grep -q '^sfagent/hostT/web\.dx-esc/dx-esc/\.\./\.\./node-b/web {"type":"stream.end"' "$SINK_DIR/esc.out"
+	run grep -vc '^sfagent/hostT/web\.dx-esc/dx-esc/' "$SINK_DIR/esc.out"
 	assert_output 0
+}
+
+@test "impersonation: a pod asserting io.sfagent.workload=web, nothing else running, gets neither web.jsonl nor sfagent/<host>/web" {
+	sub_start imp 'sfagent/hostT/#' -v
+	make_bundle "$HT/bimp" "$(busy 2)" \
+		'{"io.sfagent.workload": "web", "io.sfagent.export": "file,mqtt"}'
+	run run_container dx-imp "$HT/bimp"
+	assert_success
+	# its own names: the workload name followed by the runtime's container id
+	wait_for 30 grep -q '^sfagent/hostT/web\.dx-imp {"type":"stream.end"' "$SINK_DIR/imp.out"
+	assert_stream "$(pod_file web dx-imp)" \
+		'ev[0]["meta"]["workload_source"] == "annotation" and ev[0]["workload"] == "web"' \
+		'all(e["container"] == "dx-imp" for e in ev)' \
+		'ev[-1]["type"] == "stream.end" and by("process.exec")'
+	[ ! -e "$OUT/web.jsonl" ]
+	# nothing on web's own topic nor in its subtree (where replicas go)
+	run grep -c '^sfagent/hostT/web[ /]' "$SINK_DIR/imp.out"
+	assert_output 0
+}
+
+@test "impersonation: a runtime-named workload web and a pod asserting web: the pod's records never join web's file or topic, before or after web stops" {
+	sub_start kweb 'sfagent/hostT/web/#' -v
+	sub_start allweb 'sfagent/hostT/#' -v
+	make_bundle "$HT/bkweb" '["/bin/sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do cat /etc/group >/tmp/only-k; sleep 0.2; done"]' \
+		"$(k8s_ann web '"io.sfagent.export": "file,mqtt"')"
+	make_bundle "$HT/bpweb" '["/bin/sh", "-c", "cat /etc/group >/tmp/only-p"]' \
+		'{"io.sfagent.workload": "web", "io.sfagent.export": "file,mqtt"}'
+	run_container dx-kweb "$HT/bkweb" &
+	pk=$!
+	wait_for 10 grep -q "container \`dx-kweb\` registered" "$HT/agent.log"
+	# while web runs
+	run run_container dx-pweb1 "$HT/bpweb"
+	assert_success
+	wait $pk
+	wait_for 30 has_end "$OUT/web.jsonl"
+	# and after it stopped: its file and topic are free, yet not the pod's
+	run run_container dx-pweb2 "$HT/bpweb"
+	assert_success
+	for c in dx-pweb1 dx-pweb2; do
+		assert_stream "$(pod_file web $c)" \
+			'all(e["container"] == "'"$c"'" for e in ev)' \
+			'ev[-1]["type"] == "stream.end" and one("file.open", path="/tmp/only-p")'
+		wait_for 30 grep -q "^sfagent/hostT/web\\.$c {\"type\":\"stream.end\"" "$SINK_DIR/allweb.out"
+	done
+	assert_stream "$OUT/web.jsonl" \
+		'ev[0]["meta"]["workload_source"] == "kubernetes"' \
+		'[e["type"] for e in ev if e["type"].startswith("stream.")] == ["stream.start", "stream.end"]' \
+		'all(e["container"] == "dx-kweb" for e in ev)' \
+		'one("file.open", path="/tmp/only-k") and not one("file.open", path="/tmp/only-p")'
+	wait_for 30 has_end "$SINK_DIR/kweb.out"
+	run grep -vc '"container":"dx-kweb"' "$SINK_DIR/kweb.out"
+	assert_output 0
+	run grep -c '^sfagent/hostT/web {' "$SINK_DIR/kweb.out"
+	[ "$output" -gt 2 ]
 }
 
 @test "export=mqtt:bad/# and other bad topics: the hook refuses the container, exit 2" {
@@ -184,7 +238,8 @@ PY
 	runc --root "$RUNC_ROOT" delete -f dx-5 >/dev/null 2>&1 || true
 	# an agent that never heard of it
 	! grep -q 'dx-5' "$HT/agent.log"
-	[ ! -e "$OUT/dm5.jsonl" ]
+	run ls "$OUT"
+	refute_output --partial dm5
 }
 
 @test "export=http: the stream is POSTed to the collector as x-ndjson" {
@@ -199,7 +254,8 @@ PY
 		'all(e["container"] == "dx-6" for e in ev)' \
 		'ev[-1]["events"] == len(ev) - 2'
 	grep -q '^200 application/x-ndjson' "$SINK_DIR/http/requests.log"
-	[ ! -e "$OUT/dm6.jsonl" ]
+	run ls "$OUT"
+	refute_output --partial dm6
 }
 
 @test "mqtt or http asked of an agent without a broker or collector: the default file, with a note" {
@@ -211,25 +267,25 @@ PY
 		'{"io.sfagent.workload": "dm7", "io.sfagent.export": "file,mqtt", "io.sfagent.fail": "closed"}'
 	run run_container dx-7 "$HT/b7"
 	assert_success
-	assert_stream "$HT/out2/dm7.jsonl" \
+	assert_stream "$HT/out2/dm7.dx-7.jsonl" \
 		'"asks for mqtt but the agent has no broker: start it with -b HOST" in ev[0]["meta"]["export_notes"][0]' \
 		'ev[-1]["type"] == "stream.end" and by("process.exec")'
 	SOCK="$sock2" make_bundle "$HT/b8" "$(busy 1)" \
 		'{"io.sfagent.workload": "dm8", "io.sfagent.export": "http", "io.sfagent.fail": "closed"}'
 	run run_container dx-8 "$HT/b8"
 	assert_success
-	assert_stream "$HT/out2/dm8.jsonl" \
+	assert_stream "$HT/out2/dm8.dx-8.jsonl" \
 		'"asks for http but the agent has no collector: start it with --http URL" in ev[0]["meta"]["export_notes"][0]'
 }
 
 @test "two containers at once: two topics, no cross-talk; one workload twice: the second on <topic>/<id>" {
 	sub_start both 'sfagent/hostT/#' -v
 	make_bundle "$HT/ba" '["/bin/sh", "-c", "for i in 1 2 3 4 5; do cat /etc/group >/tmp/only-a; sleep 0.2; done"]' \
-		'{"io.sfagent.workload": "dwa", "io.sfagent.export": "mqtt"}'
+		"$(k8s_ann dwa '"io.sfagent.export": "mqtt"')"
 	make_bundle "$HT/bb" '["/bin/sh", "-c", "for i in 1 2 3 4 5; do cat /etc/group >/tmp/only-b; sleep 0.2; done"]' \
-		'{"io.sfagent.workload": "dwb", "io.sfagent.export": "mqtt"}'
+		"$(k8s_ann dwb '"io.sfagent.export": "mqtt"')"
 	make_bundle "$HT/bc" '["/bin/sh", "-c", "for i in 1 2 3 4 5; do cat /etc/group >/tmp/only-c; sleep 0.2; done"]' \
-		'{"io.sfagent.workload": "dwa", "io.sfagent.export": "mqtt"}'
+		"$(k8s_ann dwa '"io.sfagent.export": "mqtt"')"
 	run_container dx-a "$HT/ba" &
 	pa=$!
 	wait_for 10 grep -q "container \`dx-a\` registered" "$HT/agent.log"
@@ -342,7 +398,7 @@ PY
 }
 
 @test "broker down: poststop does not wait, others register meanwhile; queue overflow is stream.missed on the topic" {
-	sub_start m9 'sfagent/hostT/dm9'
+	sub_start m9 'sfagent/hostT/dm9.dx-9'
 	broker_stop
 	make_bundle "$HT/b9" "$(busy 300)" \
 		'{"io.sfagent.workload": "dm9", "io.sfagent.export": "mqtt"}'
@@ -354,7 +410,7 @@ PY
 	# its stream is still draining (no broker): a file container goes through
 	run run_container dx-10 "$HT/b10"
 	assert_success
-	has_end "$OUT/dm10.jsonl"
+	has_end "$(pod_file dm10 dx-10)"
 	[ $((SECONDS - start)) -lt 15 ]
 	grep -q 'container `dx-9`: draining in the background' "$HT/agent.log"
 	broker_start
@@ -392,7 +448,7 @@ PY
 }
 
 @test "io.sfagent.format per container: quixote to file and topic, cadets a JSON array file; bad values refused" {
-	sub_start q 'sfagent/hostT/dfq'
+	sub_start q 'sfagent/hostT/dfq.dx-q'
 	make_bundle "$HT/bq" "$(busy 3)" \
 		'{"io.sfagent.workload": "dfq", "io.sfagent.export": "file,mqtt", "io.sfagent.format": "quixote"}'
 	make_bundle "$HT/bc" "$(busy 3)" \
@@ -402,8 +458,8 @@ PY
 	run run_container dx-c1 "$HT/bc"
 	assert_success
 	wait_for 30 grep -q '"stream.end"' "$SINK_DIR/q.out"
-	same_records "$OUT/dfq.jsonl" "$SINK_DIR/q.out"
-	cp "$OUT/dfq.jsonl" "$HT/q.cp"
+	same_records "$(pod_file dfq dx-q)" "$SINK_DIR/q.out"
+	cp "$(pod_file dfq dx-q)" "$HT/q.cp"
 	python3 - "$HT/q.cp" "$OUT/dfc.dx-c1.json" <<'PY'
 import json, sys
 q = [json.loads(l) for l in open(sys.argv[1])]
@@ -453,7 +509,7 @@ PY
 }
 
 @test "agent restart: an mqtt stream is resumed on its topic, the gap told there" {
-	sub_start rs 'sfagent/hostT/drs'
+	sub_start rs 'sfagent/hostT/drs.dx-rs'
 	make_bundle "$HT/brs" '["/bin/sh", "-c", "while :; do cat /etc/group >/dev/null; sleep 0.2; done"]' \
 		'{"io.sfagent.workload": "drs", "io.sfagent.export": "mqtt"}'
 	(cd "$HT/brs" && runc --root "$RUNC_ROOT" run -d dx-rs </dev/null >/dev/null 2>&1)
@@ -539,7 +595,7 @@ PY
 	PATH="$HT/dsbin:$PATH" sh "$HT/ds-agent.sh" 2>>"$HT/ds.log" &
 	AGENT2_PID=$!
 	wait_for 30 grep -q "listening on" "$HT/ds.log"
-	sub_start ds 'k8s/node-a/dds'
+	sub_start ds 'k8s/node-a/dds.dx-ds'
 	make_bundle "$HT/bds" "$(busy 2)" \
 		'{"io.sfagent.workload": "dds", "io.sfagent.export": "mqtt,http"}'
 	run run_container dx-ds "$HT/bds"

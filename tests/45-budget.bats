@@ -42,7 +42,7 @@ daemon() {
 
 # flood_bundle DIR WORKLOAD N: a container that makes N failing opens
 flood_bundle() {
-	make_bundle "$1" "[\"/tmp/flood\", \"$3\"]" "{\"io.sfagent.workload\": \"$2\"}"
+	make_bundle "$1" "[\"/tmp/flood\", \"$3\"]" "$(k8s_ann "$2")"
 	jq --arg s "$FLOOD" '.mounts += [{"destination": "/tmp/flood", "type": "bind",
 		"source": $s, "options": ["bind", "ro"]}]' "$1/config.json" >"$1/c.json"
 	mv "$1/c.json" "$1/config.json"
@@ -90,7 +90,7 @@ assert_quota_exact() {
 	daemon out-flood --stream-rate 5000 --stream-burst 5000 --stream-max-bytes 1M \
 		--output-max-bytes off
 	make_bundle "$HT/bn" '["/bin/sh", "-c", "for i in $(seq 25); do cat /etc/group >/dev/null; sleep 0.1; done"]' \
-		'{"io.sfagent.workload": "neighbour"}'
+		"$(k8s_ann neighbour)"
 	flood_bundle "$HT/bf" flood 300000
 	run_container sfq-n1 "$HT/bn" &
 	pn=$!
@@ -190,7 +190,7 @@ assert_quota_exact() {
 	daemon out-size --max-size 1 --max-files 2 --stream-max-bytes off --stream-rate off
 	flood_bundle "$HT/bm" sized 40000
 	make_bundle "$HT/bq" '["/bin/sh", "-c", "cat /etc/group >/dev/null"]' \
-		'{"io.sfagent.workload": "quiet"}'
+		"$(k8s_ann quiet)"
 	run run_container sfq-m1 "$HT/bm"
 	assert_success
 	run run_container sfq-q1 "$HT/bq"
@@ -215,7 +215,7 @@ assert_quota_exact() {
 @test "daemon files: -G starts a new file every interval, FILE.EPOCH" {
 	daemon out-time -G 1
 	make_bundle "$HT/bg" '["/bin/sh", "-c", "for i in $(seq 25); do cat /etc/group >/dev/null; sleep 0.1; done"]' \
-		'{"io.sfagent.workload": "timed"}'
+		"$(k8s_ann timed)"
 	run run_container sfq-g1 "$HT/bg"
 	assert_success
 	pieces "$OUT/timed.jsonl" >"$HT/timed-pieces"
@@ -236,9 +236,9 @@ assert_quota_exact() {
 @test "daemon files: SIGHUP reopens every stream's file (logrotate moved them away)" {
 	daemon out-hup
 	make_bundle "$HT/bh1" '["/bin/sh", "-c", "for i in $(seq 30); do cat /etc/group >/dev/null; sleep 0.1; done"]' \
-		'{"io.sfagent.workload": "hup1"}'
+		"$(k8s_ann hup1)"
 	make_bundle "$HT/bh2" '["/bin/sh", "-c", "for i in $(seq 30); do cat /etc/passwd >/dev/null; sleep 0.1; done"]' \
-		'{"io.sfagent.workload": "hup2"}'
+		"$(k8s_ann hup2)"
 	run_container sfq-h1 "$HT/bh1" &
 	p1=$!
 	run_container sfq-h2 "$HT/bh2" &

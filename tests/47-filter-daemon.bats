@@ -21,7 +21,7 @@ teardown_file() {
 WORK='["/bin/sh", "-c", "cat /etc/passwd >/dev/null; nc 127.0.0.1 1 </dev/null 2>/dev/null; echo ran"]'
 
 @test "daemon --filter applies to every container's stream, --file-filter to its files" {
-	make_bundle "$HT/b1" "$WORK" '{"io.sfagent.workload": "plain"}'
+	make_bundle "$HT/b1" "$WORK" "$(k8s_ann plain)"
 	run run_container flt-plain "$HT/b1"
 	assert_success
 	assert_output "ran"
@@ -42,7 +42,7 @@ WORK='["/bin/sh", "-c", "cat /etc/passwd >/dev/null; nc 127.0.0.1 1 </dev/null 2
 @test "io.sfagent.filter narrows the daemon's filter and cannot widen it" {
 	# asks for file and net: gets file only (net is outside the daemon's)
 	make_bundle "$HT/b2" "$WORK" \
-		'{"io.sfagent.workload": "narrow", "io.sfagent.filter": "[type file] | [type net]"}'
+		"$(k8s_ann narrow '"io.sfagent.filter": "[type file] | [type net]"')"
 	run run_container flt-narrow "$HT/b2"
 	assert_success
 	assert_output "ran"
@@ -57,7 +57,7 @@ WORK='["/bin/sh", "-c", "cat /etc/passwd >/dev/null; nc 127.0.0.1 1 </dev/null 2
 
 @test "an invalid io.sfagent.filter refuses the container with one clear line" {
 	make_bundle "$HT/b3" '["/bin/true"]' \
-		'{"io.sfagent.workload": "badf", "io.sfagent.fail": "closed", "io.sfagent.filter": "[type flie]"}'
+		"$(k8s_ann badf '"io.sfagent.fail": "closed", "io.sfagent.filter": "[type flie]"')"
 	run run_container flt-badf "$HT/b3"
 	assert_failure
 	assert_output --partial 'io.sfagent.filter: column 7: type `flie` matches no event type'
@@ -65,11 +65,11 @@ WORK='["/bin/sh", "-c", "cat /etc/passwd >/dev/null; nc 127.0.0.1 1 </dev/null 2
 }
 
 @test "--select skips a container by annotation and by workload: it runs, untracked, logged once" {
-	make_bundle "$HT/b4" "$WORK" '{"io.sfagent.workload": "redteam", "team": "red"}'
+	make_bundle "$HT/b4" "$WORK" "$(k8s_ann redteam '"team": "red"')"
 	run run_container flt-red "$HT/b4"
 	assert_success
 	assert_output "ran"
-	make_bundle "$HT/b5" "$WORK" '{"io.sfagent.workload": "skip-me"}'
+	make_bundle "$HT/b5" "$WORK" "$(k8s_ann skip-me)"
 	run run_container flt-skip "$HT/b5"
 	assert_success
 	assert_output "ran"
@@ -78,7 +78,7 @@ WORK='["/bin/sh", "-c", "cat /etc/passwd >/dev/null; nc 127.0.0.1 1 </dev/null 2
 	[ "$(grep -c 'container `flt-red` (workload `redteam`) is not selected by --select' "$HT/agent.log")" -eq 1 ]
 	[ "$(grep -c 'container `flt-skip` (workload `skip-me`) is not selected by --select' "$HT/agent.log")" -eq 1 ]
 	# a selected one next to them still streams
-	make_bundle "$HT/b6" "$WORK" '{"io.sfagent.workload": "blueteam", "team": "blue"}'
+	make_bundle "$HT/b6" "$WORK" "$(k8s_ann blueteam '"team": "blue"')"
 	run run_container flt-blue "$HT/b6"
 	assert_success
 	assert_stream "$OUT/blueteam.jsonl" "by('process.exec')"

@@ -35,7 +35,7 @@ allowed_names() {
 
 @test "runc: record writes <workload>.seccomp.json; the container runs under it; one syscall more fails with EPERM" {
 	make_bundle "$HT/r1" '["/bin/sh", "-c", "'"$WORK"'"]' \
-		'{"io.sfagent.workload": "rec", "io.sfagent.seccomp": "record"}'
+		"$(k8s_ann rec '"io.sfagent.seccomp": "record"')"
 	run run_container sc-r1 "$HT/r1"
 	assert_success
 	assert_output "hello"
@@ -75,14 +75,16 @@ allowed_names() {
 }
 
 @test "podman: record through hooks.d, then run with --security-opt seccomp=FILE; one syscall more fails with EPERM" {
-	run pm_run --annotation io.sfagent.export=file \
+	run pm_run --cidfile "$HT/cid-rec" --annotation io.sfagent.export=file \
 		--annotation io.sfagent.workload=podrec --annotation io.sfagent.seccomp=record \
 		localhost/sfagent-busybox:test /bin/sh -c "$WORK"
 	assert_success
 	assert_output "hello"
-	p="$OUT/podrec.seccomp.json"
+	# the pod chose the name: its files carry the container id
+	cid=$(cat "$HT/cid-rec")
+	p="$OUT/podrec.$cid.seccomp.json"
 	wait_for "profile" 30 test -f "$p"
-	assert_stream "$OUT/podrec.jsonl" 'ev[-1]["seccomp_profile"] == "podrec.seccomp.json"'
+	assert_stream "$(pod_file podrec "$cid")" 'ev[-1]["seccomp_profile"] == "podrec.'"$cid"'.seccomp.json"'
 	run pm_run --security-opt seccomp="$p" \
 		localhost/sfagent-busybox:test /bin/sh -c "$WORK"
 	assert_success
@@ -118,13 +120,13 @@ link_fds() {
 }
 
 @test "recording costs others nothing when no stream records: its two programs are attached only while one does" {
-	make_bundle "$HT/a1" '["/bin/sh", "-c", "sleep 3"]' '{"io.sfagent.workload": "plain"}'
+	make_bundle "$HT/a1" '["/bin/sh", "-c", "sleep 3"]' "$(k8s_ann plain)"
 	run_container sc-a1 "$HT/a1" &
 	c=$!
 	sleep 1.5
 	plain=$(link_fds "$AGENT_PID")
 	[ "$plain" -ge 6 ]
-	make_bundle "$HT/a2" '["/bin/sh", "-c", "sleep 3"]' '{"io.sfagent.workload": "rec2", "io.sfagent.seccomp": "record"}'
+	make_bundle "$HT/a2" '["/bin/sh", "-c", "sleep 3"]' "$(k8s_ann rec2 '"io.sfagent.seccomp": "record"')"
 	run_container sc-a2 "$HT/a2" &
 	c2=$!
 	sleep 1.5
@@ -138,7 +140,7 @@ link_fds() {
 
 @test "the profile holds every syscall strace sees in the container; beyond that only runc's init after the hook" {
 	make_bundle "$HT/s1" '["/bin/sh", "-c", "'"$WORK"'"]' \
-		'{"io.sfagent.workload": "strc", "io.sfagent.seccomp": "record"}'
+		"$(k8s_ann strc '"io.sfagent.seccomp": "record"')"
 	(cd "$HT/s1" && runc --root "$RUNC_ROOT" create sc-s1 </dev/null >/dev/null)
 	pid=$(runc --root "$RUNC_ROOT" state sc-s1 | jq .pid)
 	# -f with -p: every thread of runc's init, and its children
@@ -171,7 +173,7 @@ link_fds() {
 		 "syscalls": [{"names": ["getdents64"], "action": "SCMP_ACT_ERRNO", "errnoRet": 13}]}
 	EOF
 	make_bundle "$HT/b1" '["/bin/sh", "-c", "'"$WORK"'"]' \
-		'{"io.sfagent.workload": "based", "io.sfagent.seccomp": "record:base.json"}'
+		"$(k8s_ann based '"io.sfagent.seccomp": "record:base.json"')"
 	run run_container sc-b1 "$HT/b1"
 	assert_success
 	p="$OUT/based.seccomp.json"
@@ -194,7 +196,7 @@ link_fds() {
 	for mode in enforce record:nope.json record:../etc/passwd record:broken.json; do
 		i=$((i + 1))
 		make_bundle "$HT/x$i" '["/bin/sh", "-c", "cat /etc/group >/dev/null; echo ok"]' \
-			'{"io.sfagent.workload": "bad'$i'", "io.sfagent.seccomp": "'"$mode"'"}'
+			"$(k8s_ann "bad$i" '"io.sfagent.seccomp": "'"$mode"'"')"
 		run run_container sc-x$i "$HT/x$i"
 		assert_success
 		assert_output "ok"
@@ -248,7 +250,7 @@ link_fds() {
 	grep -q "sandbox self-test: personality() failed with EPERM: denied as designed" "$HT/st.log"
 	grep -q "sandbox: denied syscall personality" "$HT/st.log"
 	# and it keeps serving: a container through it is streamed
-	make_bundle "$HT/st" '["/bin/sh", "-c", "cat /etc/group >/dev/null"]' '{"io.sfagent.workload": "afterst"}'
+	make_bundle "$HT/st" '["/bin/sh", "-c", "cat /etc/group >/dev/null"]' "$(k8s_ann afterst)"
 	jq --arg s "$sock2" '(.hooks.prestart[], .hooks.poststop[]).args |= (map(if . == "'"$SOCK"'" then $s else . end))' \
 		"$HT/st/config.json" >"$HT/st/c" && mv "$HT/st/c" "$HT/st/config.json"
 	run run_container sc-st "$HT/st"

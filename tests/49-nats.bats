@@ -153,9 +153,9 @@ CONF
 	nats_single_start
 	start_daemon -e hostN --nats "$NATS_URL0" --nats-stream SD --nats-create-stream
 	make_bundle "$HT/b1" '["/bin/sh", "-c", "i=0; while [ $i -lt 50 ]; do cat /etc/group >/dev/null; i=$((i+1)); done"]' \
-		'{"io.sfagent.workload": "wn1", "io.sfagent.export": "nats"}'
+		"$(k8s_ann wn1 '"io.sfagent.export": "nats"')"
 	make_bundle "$HT/b2" '["/bin/true"]' \
-		'{"io.sfagent.workload": "wn2", "io.sfagent.export": "file,nats:sfagent.lab.%w"}'
+		'{"io.sfagent.workload": "wn2", "io.sfagent.export": "file,nats:sfagent.node-b.web"}'
 	make_bundle "$HT/b3" '["/bin/true"]' \
 		'{"io.sfagent.workload": "wn3", "io.sfagent.export": "nats:lab.*", "io.sfagent.fail": "closed"}'
 	run_container dn-1 "$HT/b1"
@@ -167,14 +167,17 @@ CONF
 	wait_for 30 grep -q 'workload `wn2`: [0-9]* events' "$HT/agent.log"
 	sleep 1
 	"$SF_WORKLOADS/natsread" "$NATS_URL0" SD '>' 1500 >"$SINK_DIR/r.out"
-	# each container's stream whole on its subject
+	# each container's stream whole on its subject; wn2's name is the pod's,
+	# so its %w carries the container id (a '.' becomes '_' in a token), and
+	# its own subject stays below its stream's: another node's subject is
+	# only a suffix there
 	python3 - "$SINK_DIR/r.out" <<'PY'
 import json, sys
 by = {}
 for line in open(sys.argv[1]):
     mid, subject, data = line.rstrip("\n").split("\t", 2)
     by.setdefault(subject, []).append(json.loads(data))
-assert set(by) == {"sfagent.hostN.wn1", "sfagent.lab.wn2"}, set(by)
+assert set(by) == {"sfagent.hostN.wn1", "sfagent.hostN.wn2_dn-2.dn-2.sfagent.node-b.web"}, set(by)
 for subject, ev in by.items():
     assert ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end", subject
     assert [e["seq"] for e in ev] == list(range(1, len(ev) + 1)), subject

@@ -209,7 +209,7 @@ spec_bundle() {
 	assert_success
 	kill "$apid"
 	wait "$spid" || true
-	assert_stream "$HT/unit-out/unit.jsonl" \
+	assert_stream "$HT/unit-out/unit.sfd-unit1.jsonl" \
 		'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
 		'by("process.exec")[0]["argv"] == ["/bin/sh", "-c", "cat /etc/passwd >/dev/null"]' \
 		'one("file.open", path="/etc/passwd") is not None'

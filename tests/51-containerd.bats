@@ -288,7 +288,7 @@ teardown_file() {
 @test "ctr: stream.end comes with the poststop hook (task delete), not before" {
 	rm -f "$OUT/late.jsonl"
 	cri_spec "$CT/run2.json" run2 '["/bin/sh", "-c", "cat /etc/group >/dev/null"]' \
-		'{"io.sfagent.workload": "late"}'
+		'{"io.kubernetes.cri.container-name": "late"}'
 	ctrx run -d --config "$CT/run2.json" ctd-run2 >/dev/null
 	stopped() { [ "$(ctrx tasks ls | awk '$1 == "ctd-run2" { print $3 }')" = STOPPED ]; }
 	wait_for "ctd-run2 to stop" 30 stopped

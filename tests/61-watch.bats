@@ -53,8 +53,8 @@ watch_bg() {
 	p1=$WPID
 	watch_bg "$HT/w2.out" --format json --filter '[path = /etc/*]' wa-*
 	p2=$WPID
-	make_bundle "$HT/ba" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null; cat /etc/group >/dev/null"]' '{"io.sfagent.workload": "wa-one"}'
-	make_bundle "$HT/bb" '["/bin/sh", "-c", "cat /etc/group >/dev/null"]' '{"io.sfagent.workload": "wb-two"}'
+	make_bundle "$HT/ba" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null; cat /etc/group >/dev/null"]' "$(k8s_ann wa-one)"
+	make_bundle "$HT/bb" '["/bin/sh", "-c", "cat /etc/group >/dev/null"]' "$(k8s_ann wb-two)"
 	run_container sw-a "$HT/ba"
 	run_container sw-b "$HT/bb"
 	wait_for "stream.end" 10 grep -q '"stream.end".*wb-two' "$HT/w1.out"
@@ -86,7 +86,7 @@ watch_bg() {
 	watch_bg "$HT/slow.out" --format json wa-*
 	ps=$WPID
 	kill -STOP "$ps"
-	make_bundle "$HT/bf" '["/bin/sh", "-c", "i=0; while [ $i -lt 400 ]; do cat /etc/passwd /etc/group >/dev/null; i=$((i+1)); done"]' '{"io.sfagent.workload": "wa-flood"}'
+	make_bundle "$HT/bf" '["/bin/sh", "-c", "i=0; while [ $i -lt 400 ]; do cat /etc/passwd /etc/group >/dev/null; i=$((i+1)); done"]' "$(k8s_ann wa-flood)"
 	run_container sw-f "$HT/bf"
 	wait_for "stream.end in the file" 20 stream_check "$OUT/wa-flood.jsonl" 'ev[-1]["type"] == "stream.end"'
 	kill -CONT "$ps"
@@ -113,9 +113,9 @@ watch_bg() {
 }
 
 @test "access: a user sees what a rule grants, a wildcard narrows, deny wins, another user's group rule is not honoured" {
-	make_bundle "$HT/bs" '["/bin/sh", "-c", "sleep 4; cat /etc/group >/dev/null"]' '{"io.sfagent.workload": "wb-secret"}'
-	make_bundle "$HT/bo" '["/bin/sh", "-c", "sleep 4; cat /etc/group >/dev/null"]' '{"io.sfagent.workload": "wb-open"}'
-	make_bundle "$HT/bw" '["/bin/sh", "-c", "sleep 4; cat /etc/group >/dev/null"]' '{"io.sfagent.workload": "wa-mine"}'
+	make_bundle "$HT/bs" '["/bin/sh", "-c", "sleep 4; cat /etc/group >/dev/null"]' "$(k8s_ann wb-secret)"
+	make_bundle "$HT/bo" '["/bin/sh", "-c", "sleep 4; cat /etc/group >/dev/null"]' "$(k8s_ann wb-open)"
+	make_bundle "$HT/bw" '["/bin/sh", "-c", "sleep 4; cat /etc/group >/dev/null"]' "$(k8s_ann wa-mine)"
 	run_container sw-s "$HT/bs" &
 	c1=$!
 	run_container sw-o "$HT/bo" &
@@ -204,7 +204,7 @@ watch_bg() {
 	# a registration the agent refuses (an invalid filter): counted, in
 	# status and in the metrics, as a fail-open hook starts it untracked
 	before=$("$SFAGENT" status --socket "$WSOCK" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["registrations_refused"])')
-	make_bundle "$HT/brf" '["/bin/true"]' '{"io.sfagent.workload": "wa-refused", "io.sfagent.filter": "[type flie]"}'
+	make_bundle "$HT/brf" '["/bin/true"]' "$(k8s_ann wa-refused '"io.sfagent.filter": "[type flie]"')"
 	run run_container sw-rf "$HT/brf"
 	after=$("$SFAGENT" status --socket "$WSOCK" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["registrations_refused"])')
 	[ "$after" -eq $((before + 1)) ]
@@ -216,7 +216,7 @@ watch_bg() {
 	port=$(sed -n 's/.*metrics on http:\/\/127.0.0.1:\([0-9]*\)\/metrics.*/\1/p' "$HT/agent.log" | tail -1)
 	[ -n "$port" ]
 	curl -sf "http://127.0.0.1:$port/healthz" | grep -qx ok
-	make_bundle "$HT/bm" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null; sleep 1"]' '{"io.sfagent.workload": "wa-metrics"}'
+	make_bundle "$HT/bm" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null; sleep 1"]' "$(k8s_ann wa-metrics)"
 	run_container sw-m "$HT/bm"
 	wait_for "stream.end" 10 stream_check "$OUT/wa-metrics.jsonl" 'ev[-1]["type"] == "stream.end"'
 	n=$(python3 -c 'import json,sys; print([json.loads(l) for l in open(sys.argv[1])][-1]["events"])' "$OUT/wa-metrics.jsonl")

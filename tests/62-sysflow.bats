@@ -148,25 +148,48 @@ PY
 	assert_success
 }
 
-@test "sysflow: a long flow is written every interval and goes on (SysFlow's 30 s, shortened here)" {
-	SFAGENT_TEST_FLOW_SPLIT_MS=1000 run "$SFAGENT" -X -w sp -F sysflow -o "$T/s.avro" -- sh -c \
-		": >'$T/held'; tail -f '$T/held' & i=0; while [ \$i -lt 6 ]; do cat /etc/hostname >/dev/null; sleep 0.5; i=\$((i+1)); done; kill \$!"
+flow_workload() { # FORMAT [SPLIT_SECS]: tests/helpers/flow_workload.py
+	# --hash none: no process.exe_hash records (kernel events only)
+	run "$SFAGENT" -v -X -w fl -F "$1" --hash none ${2:+--flow-interval "$2"} \
+		-o "$T/s.$1" -- "$PYAVRO" "$SF_TOP/tests/helpers/flow_workload.py" "$T/work" "$T/facts.json" ${2:+"$2"}
 	assert_success
-	run "$PYAVRO" - "$T/s.avro" "$T/held" <<'PY'
-import sys
-import avro.datafile, avro.io
-recs = [r["rec"] for r in avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader())]
-files = {r["oid"]: r["path"] for r in recs if "restype" in r}
-ff = [r for r in recs if "openFlags" in r and files[r["fileOID"]] == sys.argv[2]]
-OPEN, CLOSE = 1 << 7, 1 << 10
-ff = [f for f in ff if f["openFlags"] & 3 == 0]  # tail's, not the shell's
-assert len(ff) >= 2, ff
-assert all(f["opFlags"] == OPEN for f in ff[:-1]) and ff[-1]["opFlags"] == OPEN | CLOSE, ff
-# one flow cut in pieces: each piece starts where the one before ended
-assert all(b["ts"] == a["endTs"] for a, b in zip(ff, ff[1:])), ff
-assert all(f["endTs"] - f["ts"] >= 10**9 for f in ff[:-1]), ff
-PY
+}
+
+@test "sysflow: FileFlows and NetworkFlows carry the kernel's exact read/write counts and both ports; close then reuse of the fd is two flows" {
+	flow_workload sysflow
+	# 5 writes of 100 B, 4 reads of 125 B; 1 then 2 writes on one fd
+	# number; TCP 3 x 1000 B one way, 2 x 50 B back, with both ports
+	run "$PYAVRO" "$CHECK" --flows "$T/s.sysflow" "$T/facts.json"
 	assert_success
+	# the counters of the flows still open (the two sockets) were in the
+	# kernel's map while the workload ran
+	run "$PYAVRO" -c 'import json,sys; print(json.load(open(sys.argv[1]))["map_entries"])' "$T/facts.json"
+	assert_output 2
+}
+
+@test "sysflow: --flow-interval splits a long flow; the parts add up to the whole" {
+	flow_workload sysflow 1
+	run "$PYAVRO" "$CHECK" --flows "$T/s.sysflow" "$T/facts.json"
+	assert_success
+	[ "$output" -ge 2 ] # pieces of the long flow
+	run "$SFAGENT" -X -F sysflow --flow-interval 0 -o "$T/x" -- true
+	assert_failure 2
+	assert_output --partial 'bad --flow-interval `0`'
+}
+
+@test "sysflow: a json stream counts nothing: the kernel's flow map stays empty" {
+	flow_workload json
+	run "$PYAVRO" -c 'import json,sys; print(json.load(open(sys.argv[1]))["map_entries"])' "$T/facts.json"
+	assert_output 0
+}
+
+@test "sysflow: flows that do not fit the kernel's map are counted in stream.end" {
+	SFAGENT_TEST_FLOW_MAP_ENTRIES=1 run "$SFAGENT" -v -X -w fl -F sysflow --hash none -o "$T/s.avro" -- \
+		"$PYAVRO" "$SF_TOP/tests/helpers/flow_workload.py" "$T/work" "$T/facts.json"
+	assert_success
+	n=$(echo "$output" | sed -n 's/.*"type":"stream.end".*"sysflow_flows_uncounted":\([0-9]*\).*/\1/p')
+	# one entry: the client's socket had it while the server's was open
+	[ "$n" -gt 0 ]
 }
 
 @test "sysflow: a file that cannot be written counts its loss in SysFlow records" {

@@ -9,7 +9,10 @@ set -eu
 cd "$(dirname "$0")/.."
 bundle=bundles/shell-demo
 out=build/demo
-stream=$out/streams/shell-demo.jsonl
+name=sfdemo
+# the bundle's io.sfagent.workload is a pod-asserted name: the file carries
+# the container id (docs/hook.md)
+stream=$out/streams/shell-demo.$name.jsonl
 
 if [ ! -x build/sfagent ] || [ ! -x build/sfhook ] || [ ! -x "$bundle/rootfs/bin/busybox" ]; then
 	echo "demo: run it with \`make demo\`, which builds sfagent, sfhook and the bundle rootfs" >&2
@@ -27,7 +30,6 @@ rm -rf "$out"
 # an absolute socket path that fits sun_path (108 bytes)
 sock=$PWD/$out/sfagent.sock
 [ "${#sock}" -lt 100 ] || sock=$(mktemp -d /tmp/sfagent-demo.XXXXXX)/sfagent.sock
-name=sfdemo
 agent=
 cleanup() {
 	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null

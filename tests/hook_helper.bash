@@ -89,6 +89,21 @@ make_bundle() {
 	hook_timeout "$dir" 10000
 }
 
+# k8s_ann NAME [MORE-PAIRS]: annotations as containerd sets them for the
+# Kubernetes container NAME, so the runtime (not the pod) names the workload
+# and its default file and topic are NAME's own (docs/hook.md "Stream
+# names"); MORE-PAIRS: extra '"key": "value"' pairs, comma-separated.
+k8s_ann() {
+	printf '{"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.container-name": "%s"%s}' \
+		"$1" "${2:+, $2}"
+}
+
+# pod_file WORKLOAD ID [EXT]: the default file of a container whose pod
+# asserted its workload name (io.sfagent.workload): it carries the id
+pod_file() {
+	echo "$OUT/$1.$2.${3:-jsonl}"
+}
+
 # hook_timeout BUNDLE MS: sfhook --timeout MS (the runtime gets twice that)
 hook_timeout() {
 	jq --arg ms "$2" '(.hooks.prestart[], .hooks.poststop[]) |=

@@ -27,9 +27,11 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS)
 
 # test workloads (plain programs the suites run under sfagent)
 WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/workloads/*.c))
-# escape and uring also run in busybox containers: static; uring needs liburing
+# escape, uring and resolved also run in busybox containers: static;
+# uring needs liburing
 WL_LDFLAGS_escape := -static
 WL_LDFLAGS_uring := -static -luring
+WL_LDFLAGS_resolved := -static
 $(BUILD)/tests/%: tests/workloads/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

@@ -25,6 +25,11 @@ enum daemon_phase {
 
 /* What the daemon keeps per workload slot besides struct workload. */
 struct daemon_reg {
+	/* the workload part of its default names: the workload, or
+	 * <workload>.<container id> when the pod asserted the name
+	 * (docs/hook.md "Stream names") */
+	char *name;
+	bool pod_named; /* workload_source "annotation" */
 	/* names in the output directory (+1: the fallback default file) */
 	char *files[SF_EXPORT_MAX + 1];
 	int nfiles;
@@ -48,6 +53,7 @@ struct daemon {
 	struct watch_hub *watch; /* sfagent watch/status (watch.h) */
 	struct metrics *metrics; /* --metrics (metrics.h), or NULL */
 	uint64_t refused; /* registrations refused (fail-open: untracked) */
+	uint64_t late; /* ACKs the hook no longer read (daemon_register_late) */
 	struct budget_dir budget_dir; /* --output-max-bytes */
 	struct daemon_reg *reg[SF_MAX_SLOTS];
 	struct filter *select; /* --select, NULL: every container */
@@ -65,6 +71,12 @@ struct daemon {
  */
 int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 		    struct sf_error **err);
+/* The hook gave up before the ACK of this registration reached it (its
+ * --timeout ran out): counted; a container whose cgroup is gone already
+ * (fail-closed: the runtime removed it) has its stream ended now, one that
+ * runs (fail-open: it started before it was tracked) gets a stream.missed
+ * "hook_gave_up" (count 0: how much was missed is unknown). */
+void daemon_register_late(struct daemon *d, const char *container_id);
 /* Drains and ends the container's stream; an unknown id is not an error.
  * Network sinks that cannot deliver at once are drained from the main loop
  * (daemon_close_poll), never by blocking it. */

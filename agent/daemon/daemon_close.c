@@ -98,6 +98,7 @@ void daemon_reg_free(struct daemon_reg *r)
 	for (int i = 0; i < r->ntopics; i++)
 		free(r->topics[i]);
 	budget_free(r->budget);
+	free(r->name);
 	free(r);
 }
 

@@ -72,6 +72,49 @@ static size_t ann_kv(yajl_val ann, struct oci_kv **out)
 	return k;
 }
 
+/* Who chose the workload name: "annotation" (the pod, with
+ * io.sfagent.workload), "kubernetes" (the runtime's own keys) or
+ * "container_id".  Unknown (annotations dropped) counts as the pod's. */
+static const char *workload_source(const struct sf_msg *req,
+				   const struct oci_kv *kv, size_t n)
+{
+	const char *w_ann = oci_kv_get(kv, n, ANN_WORKLOAD);
+	const char *w_k8s =
+		sf_k8s_field(kv, n, sf_k8s_runtime_of(kv, n), "container_name");
+
+	if (w_ann && !strcmp(w_ann, req->workload))
+		return "annotation";
+	if (w_k8s && !strcmp(w_k8s, req->workload))
+		return "kubernetes";
+	if (!strncmp(req->container_id, req->workload, SF_WORKLOAD_MAX) &&
+	    strlen(req->workload) ==
+		    strnlen(req->container_id, SF_WORKLOAD_MAX))
+		return "container_id";
+	return "annotation";
+}
+
+/*
+ * The workload part of a stream's default names (files, %w in topics and
+ * subjects): the name itself when the runtime chose it, <workload>.<container
+ * id> when the pod asserted it, so that a pod claiming another workload's
+ * name never joins that workload's file or topic, running or not.
+ */
+static char *stream_name(const struct sf_msg *req, bool *pod_named)
+{
+	cleanup_yajl_val yajl_val meta =
+		req->meta_json ? json_parse(req->meta_json, "meta", NULL)
+			       : NULL;
+	cleanup_free struct oci_kv *kv = NULL;
+	size_t n = ann_kv(json_get(meta, "annotations"), &kv);
+
+	/* a pod asserting its own container id claims nothing */
+	*pod_named = !strcmp(workload_source(req, kv, n), "annotation") &&
+		     strcmp(req->workload, req->container_id);
+	if (!*pod_named)
+		return xstrdup(req->workload);
+	return xasprintf("%s.%s", req->workload, req->container_id);
+}
+
 /*
  * Where the metadata came from.  "kubernetes" only from the keys the runtime
  * sets itself (lib/oci.h), with "kubernetes_runtime"; "workload_source" says
@@ -87,8 +130,6 @@ static yajl_gen_status gen_provenance(yajl_gen g, const struct sf_msg *req,
 	cleanup_free struct oci_kv *kv = NULL;
 	size_t n = ann_kv(ann, &kv);
 	enum sf_k8s_runtime rt = sf_k8s_runtime_of(kv, n);
-	const char *w_ann = oci_kv_get(kv, n, ANN_WORKLOAD);
-	const char *w_k8s = sf_k8s_field(kv, n, rt, "container_name");
 	const char *src;
 	yajl_gen_status st = yajl_gen_status_ok;
 	bool k8s = false;
@@ -109,15 +150,7 @@ static yajl_gen_status gen_provenance(yajl_gen g, const struct sf_msg *req,
 		st |= yajl_gen_map_close(g);
 		st |= gen_kv(g, "kubernetes_runtime", sf_k8s_runtime_name(rt));
 	}
-	/* unknown (annotations dropped) counts as the pod's */
-	src = w_ann && !strcmp(w_ann, req->workload)   ? "annotation"
-	      : w_k8s && !strcmp(w_k8s, req->workload) ? "kubernetes"
-	      : !strncmp(req->container_id, req->workload, SF_WORKLOAD_MAX) &&
-			      strlen(req->workload) ==
-				      strnlen(req->container_id,
-					      SF_WORKLOAD_MAX)
-		      ? "container_id"
-		      : "annotation";
+	src = workload_source(req, kv, n);
 	st |= gen_kv(g, "workload_source", src);
 	st |= json_gen_str(g, "pod_asserted");
 	st |= yajl_gen_array_open(g);
@@ -194,8 +227,9 @@ char *daemon_meta(const struct sf_msg *req, const struct export_notes *nt)
 }
 
 /*
- * <workload>.jsonl, or <workload>.<container id>.jsonl while another running
- * container's stream has the first; anything but [A-Za-z0-9._-] made '_',
+ * <workload>.jsonl, or <workload>.<container id>.jsonl when the pod asserted
+ * the workload name (stream_name) or while another running container's
+ * stream has the first; anything but [A-Za-z0-9._-] made '_',
  * never hidden.  Formats that frame a whole file (cadets: one JSON array)
  * cannot append a stream to another: <workload>.<container id>.json, and
  * with a time suffix when that exists (a stream resumed after a restart).
@@ -312,6 +346,8 @@ static char *topic_literal(const char *topic)
 }
 
 /*
+ * %w is the stream name (r->name: <workload>.<container id> when the pod
+ * asserted the workload name).
  * mqtt: the daemon's template (-t, default sfagent/%h/%w); while another
  * running stream publishes there (two replicas of one workload), the
  * container id is added as one more level.  mqtt:TOPIC: ROOT/%w/%c/TOPIC
@@ -342,7 +378,7 @@ static int open_mqtt(struct daemon *d, struct workload *wl,
 		return sf_usage(
 			err, ANN_EXPORT
 			" asks for mqtt but the agent has no broker: start it with -b HOST, or export to a file");
-	topic = sink_topic_expand(tmpl, d->a->exporter, req->workload,
+	topic = sink_topic_expand(tmpl, d->a->exporter, r->name,
 				  req->container_id, err);
 	if (!topic)
 		return sf_error_wrap(err, ANN_EXPORT);
@@ -361,7 +397,7 @@ static int open_mqtt(struct daemon *d, struct workload *wl,
 		esc = topic_literal(topic);
 		t2 = xasprintf("%s/%%c", esc);
 		free(topic);
-		topic = sink_topic_expand(t2, d->a->exporter, req->workload,
+		topic = sink_topic_expand(t2, d->a->exporter, r->name,
 					  req->container_id, err);
 		if (!topic)
 			return -1;
@@ -399,18 +435,34 @@ static void export_fallback(struct daemon_reg *r, struct export_notes *nt,
 }
 
 /* nats: the agent's --nats-subject (default sfagent.%h.%w); nats:SUBJECT:
- * that template.  One per stream. */
+ * <that subject>.<container id>.SUBJECT (SUBJECT a template too).  One per
+ * stream. */
 static int open_nats(struct daemon *d, struct workload *wl,
 		     struct daemon_reg *r, const struct sf_export *e,
 		     struct sf_error **err)
 {
+	const char *tmpl = d->o->nats_subject ? d->o->nats_subject
+					      : SINK_NATS_DEFAULT;
+	cleanup_free char *subject = NULL, *lit = NULL, *own = NULL;
+
 	if (r->nats)
 		return 0;
 	if (!d->o->nats_url)
 		return sf_usage(
 			err, ANN_EXPORT
 			" asks for nats but the agent has no NATS servers: start it with --nats URL, or export to a file");
-	if (sink_open_spec(d->a, wl, "nats", e->arg, err) < 0)
+	/* a container's own subject stays below its stream's subject, as
+	 * mqtt:TOPIC stays below ROOT/%w/%c: it can add tokens, never publish
+	 * to another node's, another stream's or an unrelated subject */
+	if (e->arg)
+		own = xasprintf("%s.%%c.%s", tmpl, e->arg);
+	/* expanded here: %w is the stream's name (r->name), not wl->name */
+	subject = sink_topic_expand_nats(own ? own : tmpl, d->a->exporter,
+					 r->name, wl->container_id, err);
+	if (!subject)
+		return sf_error_wrap(err, ANN_EXPORT);
+	lit = topic_literal(subject);
+	if (sink_open_spec(d->a, wl, "nats", lit, err) < 0)
 		return -1;
 	r->nats = true;
 	return 0;
@@ -459,10 +511,12 @@ static int open_file_export(struct daemon *d, struct workload *wl,
 	cleanup_free char *name = NULL;
 	struct sink *s;
 
+	/* a pod-asserted name always carries the container id (r->name) */
 	name = arg ? xstrdup(arg)
 		   : default_file_name(req->workload,
-				       wl->enc->file_prefix ? req->container_id
-							    : NULL,
+				       wl->enc->file_prefix || r->pod_named
+					       ? req->container_id
+					       : NULL,
 				       wl->enc, false);
 	if (!arg && file_in_use(d, name)) {
 		free(name);
@@ -633,6 +687,7 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 		}
 	}
 	r = xzalloc(sizeof(*r));
+	r->name = stream_name(req, &r->pod_named);
 	wl->container_id = xstrdup(req->container_id);
 	wl->cgid = req->cgroup_id;
 	wl->cgroup_path = xstrdup(req->cgroup_path);
@@ -680,6 +735,28 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 /* How long an UNREGISTER waits for network sinks before draining them in
  * the background: a broker nearby acknowledges in milliseconds. */
 #define CLOSE_GRACE_NS (100 * 1000000ull)
+
+void daemon_register_late(struct daemon *d, const char *container_id)
+{
+	struct workload *wl = find_container(d, container_id);
+	cleanup_free char *dir = NULL;
+	struct stat st;
+
+	d->late++;
+	if (!wl)
+		return;
+	dir = xasprintf("%s%s", d->cg_mnt, wl->cgroup_path);
+	if (stat(dir, &st) < 0 || st.st_ino != wl->cgid) {
+		log_warn(
+			"container `%s`: its hook gave up and its cgroup is gone: ending its stream",
+			container_id);
+		daemon_close(d, wl, CLOSE_GRACE_NS);
+		return;
+	}
+	wl->enc->ops->stream_missed(&wl->out, wl, ++wl->seq, sf_now_ns(), 0,
+				    "hook_gave_up");
+	stream_flush(d->a, wl);
+}
 
 static void finish(struct daemon *d, struct workload *wl)
 {

@@ -284,6 +284,10 @@ void metrics_render(struct metrics *m, struct sbuf *o)
 	     "Registrations the agent refused: a fail-open hook then starts the container untracked.");
 	sample(o, "sfagent_registrations_refused_total", NULL, NULL, NULL, NULL,
 	       m->d->refused);
+	head(o, "sfagent_registrations_late_total", "counter",
+	     "Registrations ACKed after the hook gave up waiting: a fail-open hook started the container before it was tracked.");
+	sample(o, "sfagent_registrations_late_total", NULL, NULL, NULL, NULL,
+	       m->d->late);
 	if (a->exehash) {
 		const struct exehash *h = a->exehash;
 

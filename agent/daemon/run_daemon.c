@@ -48,6 +48,11 @@ static void handle(void *ctx, const struct sf_msg *req, struct sf_msg *reply)
 	reply->op = SF_MSG_ACK;
 }
 
+static void late_reply(void *ctx, const struct sf_msg *req)
+{
+	daemon_register_late(ctx, req->container_id);
+}
+
 int daemon_check_exports(struct daemon *d, struct sf_error **err)
 {
 	/* the check's sinks send nothing: no spool of their own */
@@ -272,6 +277,7 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 		goto out;
 	if (server_open(&d.srv, o->socket_path, handle, &d, err) < 0)
 		goto out;
+	d.srv.late = late_reply;
 	/* the server's own epoll fd wakes agent_wait() for clients */
 	if (epoll_ctl(a.epfd, EPOLL_CTL_ADD, d.srv.epfd,
 		      &(struct epoll_event){.events = EPOLLIN,

@@ -288,11 +288,13 @@ static void serve(struct server *s, struct server_client *c)
 	} else {
 		s->handle(s->ctx, &req, &reply);
 		if (sf_msg_send(c->fd, &reply, &err) < 0 &&
-		    req.op == SF_MSG_REGISTER)
+		    req.op == SF_MSG_REGISTER) {
 			log_warn(
 				"reply to register `%s`: %s: its hook gave up waiting (sfhook --timeout); if fail-open, the container started before it was tracked",
 				req.container_id, err->msg);
-		else if (err)
+			if (reply.op == SF_MSG_ACK && s->late)
+				s->late(s->ctx, &req);
+		} else if (err)
 			log_warn("reply to %s `%s`: %s", sf_msg_op_name(req.op),
 				 req.container_id, err->msg);
 	}

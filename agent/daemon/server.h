@@ -40,6 +40,9 @@ struct server {
 	int nclients;
 	server_handler handle;
 	void *ctx;
+	/* optional: a REGISTER the handler ACKed whose hook no longer read the
+	 * reply (its --timeout ran out first) */
+	void (*late)(void *ctx, const struct sf_msg *req);
 	uint64_t rejected; /* non-root peers, malformed requests */
 	uint64_t busy; /* connections answered "busy" (the hook retries) */
 };

@@ -405,6 +405,8 @@ static void status(struct watch_hub *h, struct watcher *w)
 	sbuf_u64(&w->out, access_rules(h->acc));
 	sbuf_lit(&w->out, ",\"registrations_refused\":");
 	sbuf_u64(&w->out, h->d->refused);
+	sbuf_lit(&w->out, ",\"registrations_late\":");
+	sbuf_u64(&w->out, h->d->late);
 	sbuf_lit(&w->out, ",\"sandbox\":{\"seccomp_allowed\":");
 	sbuf_u64(&w->out, seccomp_self_allowed());
 	sbuf_lit(&w->out, ",\"denied\":");

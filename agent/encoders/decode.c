@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "decode_path.h"
 #include "util.h"
 
 #define O_TMPFILE_BITS 020000000 /* the kernel's __O_TMPFILE */
@@ -113,6 +114,7 @@ static void dec_open(struct decode_event *v, const void *raw)
 	if (e->hdr.ret >= 0)
 		file_fd(v, e->hdr.ret);
 	decode_sec_ident(v, &e->ident);
+	decode_path_file(v, raw);
 }
 
 /* unlink, rmdir, mkdir: dirfd, then mkdir's mode */
@@ -124,6 +126,7 @@ static void dec_path_at(struct decode_event *v, const void *raw)
 	dirfd1(v, e->arg0);
 	if (e->hdr.type == SF_EV_MKDIR)
 		mode_set(v, e->arg1);
+	decode_path_file(v, raw);
 }
 
 /* rename, link: olddirfd, newdirfd, flags; symlink: newdirfd */
@@ -136,6 +139,7 @@ static void dec_two_paths(struct decode_event *v, const void *raw)
 	v->has |= DECODE_HAS_NEWDIRFD;
 	if (e->hdr.type == SF_EV_SYMLINK) {
 		v->newdirfd = e->arg0;
+		decode_path_file(v, raw);
 		return;
 	}
 	dirfd1(v, e->arg0);
@@ -144,6 +148,7 @@ static void dec_two_paths(struct decode_event *v, const void *raw)
 	v->flag_names = e->hdr.type == SF_EV_RENAME ? &decode_rename_flags
 						    : &decode_link_flags;
 	v->has |= DECODE_HAS_FLAGS;
+	decode_path_file(v, raw);
 }
 
 static void dec_chmod(struct decode_event *v, const void *raw)
@@ -156,6 +161,7 @@ static void dec_chmod(struct decode_event *v, const void *raw)
 	}
 	mode_set(v, e->arg1);
 	decode_sec_ident(v, &e->ident);
+	decode_path_file(v, raw);
 }
 
 static void dec_chown(struct decode_event *v, const void *raw)
@@ -170,6 +176,7 @@ static void dec_chown(struct decode_event *v, const void *raw)
 	v->group = e->arg2;
 	v->has |= DECODE_HAS_OWNER;
 	decode_sec_ident(v, &e->ident);
+	decode_path_file(v, raw);
 }
 
 static void dec_truncate(struct decode_event *v, const void *raw)
@@ -181,6 +188,7 @@ static void dec_truncate(struct decode_event *v, const void *raw)
 	v->length = e->arg0;
 	v->has |= DECODE_HAS_LENGTH;
 	decode_sec_ident(v, &e->ident);
+	decode_path_file(v, raw);
 }
 
 static void dec_exec(struct decode_event *v, const void *raw)
@@ -191,9 +199,10 @@ static void dec_exec(struct decode_event *v, const void *raw)
 	v->argv = e->argv;
 	v->argv_len = e->argv_len < SF_ARGV_MAX ? e->argv_len : SF_ARGV_MAX;
 	v->argv_truncated = e->hdr.flags & SF_F_ARGV_TRUNC;
-	/* a failed exec is seen at the syscall's exit, where the arguments
-	 * are no longer read: none captured is not "no arguments" */
-	if (!(e->hdr.flags & SF_F_HAS_RET) || e->hdr.ret >= 0)
+	/* a failed exec's argv comes from the caller's memory: one it could
+	 * not read (EFAULT) is absent, not "no arguments" */
+	if (!(e->hdr.flags & SF_F_HAS_RET) || e->hdr.ret >= 0 ||
+	    !(e->hdr.flags & SF_F_ARGV_FAULT))
 		v->has |= DECODE_HAS_ARGV;
 	decode_sec_exec(v, raw); /* what really ran: exe_*, cwd */
 }
@@ -226,6 +235,7 @@ static void dec_exit(struct decode_event *v, const void *raw)
 	v->core_dumped = st & 0x80;
 	v->thread = e->hdr.flags & SF_F_THREAD;
 	v->has |= DECODE_HAS_EXIT;
+	decode_sec_exit(v, raw);
 	if (!v->exit_sig)
 		v->has |= DECODE_HAS_EXIT_CODE;
 	if (v->exit_sig) {
@@ -255,6 +265,7 @@ static void dec_net(struct decode_event *v, const void *raw)
 	const struct sf_net_event *e = raw;
 
 	v->net_fd = e->fd;
+	v->lport = 0;
 	v->family = e->family;
 	v->family_name = decode_family_name(e->family);
 	v->has |= DECODE_HAS_SOCK;
@@ -279,6 +290,8 @@ static void dec_net(struct decode_event *v, const void *raw)
 			       sizeof(v->addr_str)))
 			v->addr_str[0] = 0;
 		v->port = e->port;
+		v->lport = e->lport;
+		memcpy(v->laddr, e->laddr, sizeof(v->laddr));
 		v->has |= DECODE_HAS_INET;
 	} else if (e->family == AF_UNIX) {
 		str_set(&v->unix_path, e->unix_path, sizeof(e->unix_path),

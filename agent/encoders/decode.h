@@ -229,6 +229,11 @@ struct decode_event {
 	uint16_t port; /* host order */
 	char addr_str[INET6_ADDRSTRLEN]; /* AF_INET, AF_INET6 */
 	struct decode_str unix_path;
+	/* connect, accept (AF_INET, AF_INET6): the socket's own end as the
+	 * kernel had it at the exit, raw (IPv4 in the first 4 bytes);
+	 * lport 0: not known.  -F sysflow's sip/sport; no json key yet. */
+	uint16_t lport;
+	uint8_t laddr[16];
 
 	/* signals, capabilities */
 	int32_t target_pid, target_tid;

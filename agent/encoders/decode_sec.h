@@ -19,6 +19,8 @@ enum decode_kv_kind {
 	DECODE_KV_HEX, /* i, written "0x..." */
 	DECODE_KV_BOOL, /* i != 0 */
 	DECODE_KV_STR, /* s, len; s NULL: null */
+	DECODE_KV_OBJ, /* s, len: a JSON object, written as is; i: a number
+			* for the filter (its values' sum) */
 };
 
 struct decode_kv {
@@ -42,7 +44,7 @@ struct decode_extra {
 	int64_t sub;
 	struct decode_kv kv[DECODE_KV_MAX];
 	size_t used; /* of buf */
-	char buf[2048]; /* flag names, joined kernel paths */
+	char buf[6144]; /* flag names, joined kernel and resolved paths */
 };
 
 struct decode_event;
@@ -59,12 +61,15 @@ void decode_sec_ident(struct decode_event *v, const struct sf_ident *id);
 void decode_sec_mmap(struct decode_event *v, const void *raw);
 /* "root", "namespace", "chroot": TSEM's path.type of the task's view */
 const char *decode_sec_path_type(uint32_t ident_flags);
+/* process.exit: the rate limit's counts its process left (suppressed) */
+void decode_sec_exit(struct decode_event *v, const void *raw);
 /* via, opcode, suppressed: the header additions every type may carry */
 void decode_sec_hdr(struct decode_event *v, const void *raw);
 
 /* Fields the agent adds after decoding (the string is copied into the
  * view); the first field named key, or NULL. */
 void decode_sec_add_int(struct decode_event *v, const char *key, int64_t i);
+void decode_sec_add_bool(struct decode_event *v, const char *key, bool b);
 void decode_sec_add_str(struct decode_event *v, const char *key, const char *s,
 			size_t len);
 const struct decode_kv *decode_sec_find(const struct decode_event *v,

@@ -37,6 +37,7 @@ struct stream_info {
 	const char *filter; /* the stream's filter, NULL: none */
 	int nsink_filters;
 	struct stream_sink_filter sink_filters[STREAM_SINK_KINDS];
+	unsigned flow_interval; /* -F sysflow: --flow-interval SECS, 0: 30 */
 };
 
 struct stream_totals {
@@ -58,6 +59,9 @@ struct stream_totals {
 	/* binary digests (agent/exehash.h), when --hash is not none */
 	bool exe_hash;
 	uint64_t exe_hashed, exe_hash_cached, exe_hash_dropped;
+	/* flow counting (-F sysflow): flows the kernel could not count, its
+	 * map full (bpf/flow.bpf.h) */
+	uint64_t flows_uncounted;
 };
 
 /* Writes the type-specific part of an event. */
@@ -85,6 +89,12 @@ struct encoder_ops {
 	/* optional: how many records a batch of this format holds, for the
 	 * loss count of a batch a sink could not write (NULL: its lines) */
 	uint64_t (*count_records)(const char *buf, size_t len);
+	/* optional: the stream counts reads and writes in the kernel
+	 * (bpf/flow.bpf.h) and this takes a flow's end (close(2) of a
+	 * counted fd, SF_REC_FLOW_END) with its final counters; such a
+	 * record is no event: never filtered, never in stream.end's events */
+	void (*flow_end)(struct sbuf *o, const struct workload *wl, uint64_t ts,
+			 const struct sf_flow_rec *r);
 	/* optional: frees the encoder's per-stream state (wl->enc_state) */
 	void (*release)(struct workload *wl);
 	/* the per-type writers event() dispatches to, indexed by v->type;

@@ -213,6 +213,9 @@ static void body_file(struct sbuf *o, const struct decode_event *v)
 static void body_exec(struct sbuf *o, const struct decode_event *v)
 {
 	upath(o, "upath1", &v->path);
+	/* absent, not "", when the kernel could not read argv (EFAULT) */
+	if (!(v->has & DECODE_HAS_ARGV))
+		return;
 	sbuf_key(o, "cmdline");
 	encode_util_argv(o, v, false);
 }

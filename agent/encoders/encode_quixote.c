@@ -354,8 +354,11 @@ static void body_exec(struct sbuf *o, const struct decode_event *v)
 		p.s = "", p.len = 0, p.fault = false;
 	}
 	q_file(o, v, &p, -1, "exe_sha256");
-	sbuf_lit(o, ",\"argv\":");
-	encode_util_argv(o, v, true);
+	/* absent, not [], when the kernel could not read it (EFAULT) */
+	if (v->has & DECODE_HAS_ARGV) {
+		sbuf_lit(o, ",\"argv\":");
+		encode_util_argv(o, v, true);
+	}
 }
 
 /* mmap_file: TSEM's file, prot, flags */

@@ -7,8 +7,10 @@
  * the entities (Container, Process, File) each written before the first
  * record that references it, ProcessEvents (clone, exec, exit, setuid),
  * FileEvents (mkdir, rmdir, link, symlink, unlink, rename), FileFlows
- * (open until the fd is reused, the process exits or the stream ends) and
- * NetworkFlows (connect, accept; ended the same way).  The state that
+ * (open until close(2), the process exits or execs over an O_CLOEXEC fd,
+ * or the stream ends; split every --flow-interval) and NetworkFlows
+ * (connect, accept; ended the same way), with the read and write counts
+ * the kernel keeps per flow (bpf/flow.bpf.h).  The state that
  * takes (processes, open flows, files written) is per stream, in
  * struct sysflow_state (encode_sysflow.h), reached through wl->enc_state.
  *
@@ -43,6 +45,8 @@ enum {
 	OP_ACCEPT = 1 << 5,
 	OP_CONNECT = 1 << 6,
 	OP_OPEN = 1 << 7,
+	OP_READ_RECV = 1 << 8,
+	OP_WRITE_SEND = 1 << 9,
 	OP_CLOSE = 1 << 10,
 	OP_MKDIR = 1 << 15,
 	OP_RMDIR = 1 << 16,
@@ -320,11 +324,35 @@ static void process_event(struct sysflow_state *s, struct sysflow_proc *p,
 	emit(s);
 }
 
+/*
+ * The kernel's counters of fl now (take: and forgets them), into *c; when
+ * there are none (not counted, or the entry is a later flow's on the same
+ * fd, begun before its open record reached us) what was written already,
+ * so that nothing is counted twice.
+ */
+static void flow_counts(struct sysflow_state *s, struct sysflow_flow *fl,
+			bool take, struct sf_flow_counts *c)
+{
+	const struct workload *wl = s->wl;
+
+	if (!wl || !wl->flow_get ||
+	    wl->flow_get(wl, fl->pid, fl->fd, take, c) < 0 ||
+	    c->start < fl->ts_boot || c->rops < fl->sent.rops ||
+	    c->wops < fl->sent.wops || c->rbytes < fl->sent.rbytes ||
+	    c->wbytes < fl->sent.wbytes)
+		*c = fl->sent;
+}
+
+/* fl from its start (or last split) to end_ts, with the reads and writes
+ * since: the counters c less those already written */
 static void write_flow(struct sysflow_state *s, struct sysflow_flow *fl,
-		       uint64_t end_ts, bool closed)
+		       uint64_t end_ts, bool closed,
+		       const struct sf_flow_counts *c)
 {
 	struct sysflow_proc *p = sysflow_proc_find(s, fl->pid);
+	struct sf_flow_counts d = {0};
 	avro_value_t r;
+	int op = fl->op;
 
 	if (!p)
 		return; /* (never: a flow's process is kept while it has one) */
@@ -336,7 +364,18 @@ static void write_flow(struct sysflow_state *s, struct sysflow_flow *fl,
 	set_oid(&r, "procOID", &p->oid);
 	set_long(&r, "ts", (int64_t)fl->ts);
 	set_long(&r, "tid", fl->tid);
-	set_int(&r, "opFlags", closed ? fl->op | OP_CLOSE : fl->op);
+	if (c) {
+		d.rops = c->rops - fl->sent.rops;
+		d.wops = c->wops - fl->sent.wops;
+		d.rbytes = c->rbytes - fl->sent.rbytes;
+		d.wbytes = c->wbytes - fl->sent.wbytes;
+		fl->sent = *c;
+	}
+	if (d.rops)
+		op |= OP_READ_RECV;
+	if (d.wops)
+		op |= OP_WRITE_SEND;
+	set_int(&r, "opFlags", closed ? op | OP_CLOSE : op);
 	set_long(&r, "endTs", (int64_t)end_ts);
 	set_int(&r, "fd", fl->fd);
 	if (fl->kind == SYSFLOW_FLOW_FILE) {
@@ -349,26 +388,37 @@ static void write_flow(struct sysflow_state *s, struct sysflow_flow *fl,
 		set_int(&r, "dport", fl->dport);
 		set_int(&r, "proto", fl->proto);
 	}
-	/* read/write counting in the kernel is not there yet: 0 */
-	set_long(&r, "numRRecvOps", 0);
-	set_long(&r, "numWSendOps", 0);
-	set_long(&r, "numRRecvBytes", 0);
-	set_long(&r, "numWSendBytes", 0);
+	set_long(&r, "numRRecvOps", (int64_t)d.rops);
+	set_long(&r, "numWSendOps", (int64_t)d.wops);
+	set_long(&r, "numRRecvBytes", (int64_t)d.rbytes);
+	set_long(&r, "numWSendBytes", (int64_t)d.wbytes);
 	emit(s);
+}
+
+/* fl ends now, with the kernel's last counters (taken); freed */
+static void flow_close(struct sysflow_state *s, struct sysflow_flow *fl,
+		       uint64_t ts)
+{
+	struct sf_flow_counts c;
+
+	if (fl->kind != SYSFLOW_FLOW_SOCK) {
+		flow_counts(s, fl, true, &c);
+		write_flow(s, fl, ts, true, &c);
+	}
+	free(fl);
 }
 
 static void flows_end(struct sysflow_state *s, uint32_t pid, uint64_t ts)
 {
 	struct sysflow_flow *fl;
 
-	while ((fl = sysflow_flow_take_pid(s, pid)) != NULL) {
-		if (fl->kind != SYSFLOW_FLOW_SOCK)
-			write_flow(s, fl, ts, true);
-		free(fl);
-	}
+	while ((fl = sysflow_flow_take_pid(s, pid)) != NULL)
+		flow_close(s, fl, ts);
 }
 
-/* a new fd of pid: a flow on that number ended before it (close) */
+/* a new fd of pid on the number of a flow whose close was not seen (dup2
+ * onto it, a flow not counted): it ended before.  Its counter in the
+ * kernel is the new flow's by now: the old one ends with what it had. */
 static void fd_reused(struct sysflow_state *s, uint32_t pid, int32_t fd,
 		      uint64_t ts)
 {
@@ -377,8 +427,28 @@ static void fd_reused(struct sysflow_state *s, uint32_t pid, int32_t fd,
 	if (!fl)
 		return;
 	if (fl->kind != SYSFLOW_FLOW_SOCK)
-		write_flow(s, fl, ts, true);
+		write_flow(s, fl, ts, true, NULL);
 	free(fl);
+}
+
+/* exec closed pid's O_CLOEXEC files (no close(2) to see) */
+static void flows_exec(struct sysflow_state *s, uint32_t pid, uint64_t ts)
+{
+	for (unsigned i = 0; i < SYSFLOW_BUCKETS; i++) {
+		struct sysflow_flow **pp = &s->flows[i];
+
+		while (*pp) {
+			struct sysflow_flow *fl = *pp;
+
+			if (fl->pid != pid || fl->kind != SYSFLOW_FLOW_FILE ||
+			    !(fl->open_flags & O_CLOEXEC)) {
+				pp = &fl->next;
+				continue;
+			}
+			*pp = fl->next;
+			flow_close(s, fl, ts);
+		}
+	}
 }
 
 static void ev_fork(struct sysflow_state *s, const struct decode_event *v,
@@ -400,6 +470,7 @@ static void ev_exec(struct sysflow_state *s, const struct decode_event *v,
 	bool ok = !v->has_ret || v->ret == 0;
 
 	if (ok) {
+		flows_exec(s, v->pid, ts);
 		sysflow_proc_exec(p, v);
 		write_process(s, p, ST_MODIFIED, ts);
 	}
@@ -436,6 +507,7 @@ static void ev_open(struct sysflow_state *s, const struct decode_event *v,
 	file_oid(s, &v->path, ts, foid);
 	fl = sysflow_flow_add(s, v->pid, (int32_t)v->ret, SYSFLOW_FLOW_FILE);
 	fl->ts = ts;
+	fl->ts_boot = v->ts_boot;
 	fl->tid = v->tid;
 	fl->op = OP_OPEN;
 	fl->open_flags = (uint32_t)v->flags;
@@ -481,22 +553,28 @@ static void ev_file(struct sysflow_state *s, const struct decode_event *v,
 /* IPv4 as sf-collector stores it: the address's bytes (network order) read
  * as a host int; IPv6: v4-mapped as IPv4, any other 0 (the schema's ints
  * have no room for it, docs/formats.md) */
-static uint32_t ip_of(const struct decode_event *v)
+static uint32_t ip_of(unsigned family, const char *str, const uint8_t *raw)
 {
 	struct in6_addr a6;
 	struct in_addr a4;
 
-	if (!(v->has & DECODE_HAS_INET))
-		return 0;
-	if (v->family == AF_INET && inet_pton(AF_INET, v->addr_str, &a4) == 1)
-		return a4.s_addr;
-	if (v->family == AF_INET6 &&
-	    inet_pton(AF_INET6, v->addr_str, &a6) == 1 &&
-	    IN6_IS_ADDR_V4MAPPED(&a6)) {
-		memcpy(&a4.s_addr, &a6.s6_addr[12], 4);
+	if (family == AF_INET) {
+		if (raw)
+			memcpy(&a4.s_addr, raw, 4);
+		else if (inet_pton(AF_INET, str, &a4) != 1)
+			return 0;
 		return a4.s_addr;
 	}
-	return 0;
+	if (family != AF_INET6)
+		return 0;
+	if (raw)
+		memcpy(&a6, raw, sizeof(a6));
+	else if (inet_pton(AF_INET6, str, &a6) != 1)
+		return 0;
+	if (!IN6_IS_ADDR_V4MAPPED(&a6))
+		return 0;
+	memcpy(&a4.s_addr, &a6.s6_addr[12], 4);
+	return a4.s_addr;
 }
 
 static void ev_net(struct sysflow_state *s, const struct decode_event *v,
@@ -529,7 +607,10 @@ static void ev_net(struct sysflow_state *s, const struct decode_event *v,
 	if (v->type == SF_EV_BIND) {
 		sock = sysflow_flow_find(s, v->pid, fd);
 		if (sock && sock->kind == SYSFLOW_FLOW_SOCK) {
-			sock->sip = ip_of(v);
+			sock->sip =
+				(v->has & DECODE_HAS_INET)
+					? ip_of(v->family, v->addr_str, NULL)
+					: 0;
 			sock->sport = v->port;
 		}
 		return;
@@ -550,18 +631,25 @@ static void ev_net(struct sysflow_state *s, const struct decode_event *v,
 		proto = IPPROTO_TCP;
 	fl = sysflow_flow_add(s, v->pid, fd, SYSFLOW_FLOW_NET);
 	fl->ts = ts;
+	fl->ts_boot = v->ts_boot;
 	fl->tid = v->tid;
 	fl->proto = proto;
+	/* SysFlow's s* is the end that connected, d* the one that accepted,
+	 * on both sides (sysdig's tuple, which sf-collector writes): connect
+	 * has the socket's own end in s*, accept the peer's */
 	if (v->type == SF_EV_CONNECT) {
 		fl->op = OP_CONNECT;
-		/* the local end is not in the event: 0 (docs/formats.md) */
-		fl->dip = ip_of(v);
+		fl->sip = ip_of(v->family, NULL, v->laddr);
+		fl->sport = v->lport;
+		fl->dip = ip_of(v->family, v->addr_str, NULL);
 		fl->dport = v->port;
 	} else {
 		fl->op = OP_ACCEPT;
-		fl->sip = ip_of(v);
+		fl->sip = ip_of(v->family, v->addr_str, NULL);
 		fl->sport = v->port;
-		if (sock && sock->kind == SYSFLOW_FLOW_SOCK) {
+		fl->dip = ip_of(v->family, NULL, v->laddr);
+		fl->dport = v->lport;
+		if (!v->lport && sock && sock->kind == SYSFLOW_FLOW_SOCK) {
 			fl->dip = sock->sip;
 			fl->dport = sock->sport;
 		}
@@ -582,6 +670,7 @@ static void sysflow_event(struct sbuf *o, const struct workload *wl,
 		return;
 	restart(s, o, wl);
 	s->out = o;
+	s->wl = wl;
 	if (ts > s->last_ts)
 		s->last_ts = ts;
 	switch (v->type) {
@@ -722,10 +811,10 @@ static void restart(struct sysflow_state *s, struct sbuf *o,
 }
 
 /*
- * A flow open for SYSFLOW_FLOW_SPLIT_NS is written and goes on from there,
- * as SysFlow splits long flows (sf-collector's default interval, 30 s);
- * looked for at most once a second of the stream's event time (tests
- * shorten both with SFAGENT_TEST_FLOW_SPLIT_MS).
+ * A flow open for --flow-interval (SysFlow's 30 s by default) is written
+ * with the reads and writes since its start or last split, and goes on
+ * from there; looked for at most once a second of the stream's event time
+ * (or once an interval, if shorter).
  */
 #define SYSFLOW_FLOW_SPLIT_NS (30ull * 1000000000ull)
 
@@ -741,7 +830,10 @@ static void split_long_flows(struct sysflow_state *s)
 		for (struct sysflow_flow *fl = s->flows[i]; fl; fl = fl->next)
 			if (fl->kind != SYSFLOW_FLOW_SOCK &&
 			    s->last_ts >= fl->ts + split) {
-				write_flow(s, fl, s->last_ts, false);
+				struct sf_flow_counts c;
+
+				flow_counts(s, fl, false, &c);
+				write_flow(s, fl, s->last_ts, false, &c);
 				fl->ts = s->last_ts;
 			}
 }
@@ -761,6 +853,7 @@ static void sysflow_flush(struct sbuf *o, const struct workload *wl)
 	if (!s || !s->writer)
 		return;
 	s->out = o;
+	s->wl = wl;
 	restart(s, o, wl);
 	split_long_flows(s);
 	avro_file_writer_flush(s->writer);
@@ -779,6 +872,8 @@ static void sysflow_stream_start(struct sbuf *o, const struct workload *wl,
 				      SysFlow_avsc_len);
 		((struct workload *)wl)->enc_state = s;
 	}
+	if (s)
+		s->split_ns = (uint64_t)si->flow_interval * 1000000000ull;
 	/* the native record, for the side channel (docs/formats.md) */
 	encode_json_ops.stream_start(&side, wl, seq, ts, si);
 	sysflow_side(s, wl, &side);
@@ -813,11 +908,10 @@ static void sysflow_stream_end(struct sbuf *o, const struct workload *wl,
 		restart(s, o, wl);
 		s->out = o;
 		/* the flows still open end with the stream */
-		while ((fl = sysflow_flow_take_any(s)) != NULL) {
-			if (fl->kind != SYSFLOW_FLOW_SOCK)
-				write_flow(s, fl, ts, true);
-			free(fl);
-		}
+		s->wl = wl;
+		while ((fl = sysflow_flow_take_any(s)) != NULL)
+			flow_close(s, fl, ts);
+		s->uncounted = t->flows_uncounted;
 		avro_file_writer_flush(s->writer);
 		s->out = NULL;
 	}
@@ -893,6 +987,29 @@ static uint64_t sysflow_count_records(const char *buf, size_t len)
 	return n;
 }
 
+/* close(2) of a counted flow, its final counters (bpf/flow.bpf.h) */
+static void sysflow_flow_end(struct sbuf *o, const struct workload *wl,
+			     uint64_t ts, const struct sf_flow_rec *r)
+{
+	struct sysflow_state *s = wl->enc_state;
+	struct sysflow_flow *fl;
+
+	if (!s || !s->writer)
+		return;
+	fl = sysflow_flow_find(s, r->hdr.pid, r->fd);
+	if (!fl || fl->kind == SYSFLOW_FLOW_SOCK || r->c.start < fl->ts_boot)
+		return; /* a flow whose begin we did not see */
+	restart(s, o, wl);
+	s->out = o;
+	s->wl = wl;
+	if (ts > s->last_ts)
+		s->last_ts = ts;
+	fl = sysflow_flow_take(s, r->hdr.pid, r->fd);
+	write_flow(s, fl, ts, true, &r->c);
+	free(fl);
+	s->out = NULL;
+}
+
 static void sysflow_release(struct workload *wl)
 {
 	sysflow_state_free(wl->enc_state);
@@ -932,6 +1049,7 @@ const struct encoder_ops encode_sysflow_ops = {
 	.flush = sysflow_flush,
 	.new_file = sysflow_new_file,
 	.count_records = sysflow_count_records,
+	.flow_end = sysflow_flow_end,
 	.release = sysflow_release,
 	.bodies = bodies,
 };

@@ -54,6 +54,10 @@ struct sysflow_flow {
 	char path[256]; /* to write its File again after a new header */
 	uint32_t sip, dip;
 	int sport, dport, proto;
+	uint64_t ts_boot; /* its open/connect/accept record's */
+	/* the kernel's counters as far as written (a split writes the
+	 * difference, bpf/flow.bpf.h) */
+	struct sf_flow_counts sent;
 	struct sysflow_flow *next;
 };
 
@@ -81,11 +85,13 @@ struct sysflow_state {
 	avro_file_writer_t writer; /* NULL: no file begun */
 	char *exporter, *container_id;
 	uint64_t records, errors, unmapped;
+	uint64_t uncounted; /* flows the kernel could not count (map full) */
 	bool had_root; /* the first process seen is the entry */
 	bool restart; /* the file sink began a new file: header next */
 	uint64_t last_ts, last_split; /* the newest event's time; the last
 				       * look for flows to split */
-	uint64_t split_ns; /* 0: SysFlow's 30 s */
+	uint64_t split_ns; /* --flow-interval; 0: SysFlow's 30 s */
+	const struct workload *wl; /* the stream of the current call */
 	struct sysflow_proc *procs[SYSFLOW_BUCKETS];
 	struct sysflow_flow *flows[SYSFLOW_BUCKETS];
 	struct sysflow_file *files[SYSFLOW_BUCKETS];

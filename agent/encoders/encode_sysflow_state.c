@@ -36,10 +36,6 @@ struct sysflow_state *sysflow_state_new(const struct workload *wl,
 	/* unbuffered: every byte libavro writes lands in the current out */
 	setvbuf(s->fp, NULL, _IONBF, 0);
 	s->exporter = xstrdup(exporter ? exporter : "");
-	if (getenv("SFAGENT_TEST_FLOW_SPLIT_MS"))
-		s->split_ns = strtoull(getenv("SFAGENT_TEST_FLOW_SPLIT_MS"),
-				       NULL, 10) *
-			      1000000ull;
 	s->container_id =
 		xstrdup(wl->container_id ? wl->container_id : wl->name);
 	return s;
@@ -121,12 +117,13 @@ void sysflow_side_end(struct sysflow_state *s, struct sbuf *side)
 	if (side->len < 2 || side->data[side->len - 2] != '}')
 		return;
 	side->len -= 2;
-	sbuf_printf(&tail,
-		    ",\"sysflow_records\":%llu,\"sysflow_unmapped\":%llu,"
-		    "\"sysflow_errors\":%llu}\n",
-		    (unsigned long long)s->records,
-		    (unsigned long long)s->unmapped,
-		    (unsigned long long)s->errors);
+	sbuf_printf(
+		&tail,
+		",\"sysflow_records\":%llu,\"sysflow_unmapped\":%llu,"
+		"\"sysflow_errors\":%llu,\"sysflow_flows_uncounted\":%llu}\n",
+		(unsigned long long)s->records, (unsigned long long)s->unmapped,
+		(unsigned long long)s->errors,
+		(unsigned long long)s->uncounted);
 	sbuf_put(side, tail.data, tail.len);
 	sbuf_free(&tail);
 }

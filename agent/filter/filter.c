@@ -547,6 +547,14 @@ static const char *const field_names[] = {
 	"file_ctime",
 	"file_generation",
 	"file_fs",
+	/* resolved paths (agent/encoders/decode_path.c) */
+	"resolved",
+	"resolved2",
+	"host_path",
+	"host_path2",
+	"resolved_partial",
+	"resolved_lexical",
+	"deleted",
 	/* also keys of the view (field.path: the type's own) */
 	"addr",
 	"family",

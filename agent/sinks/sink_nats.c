@@ -406,7 +406,9 @@ static int nats_setup(struct sink_nats *s, const struct sf_options *o,
 	return 0;
 }
 
-/* The subjects a created stream takes: each token with a % becomes *. */
+/* The subjects a created stream takes: each token with a % becomes *, and
+ * a last such token >, so that a daemon container's own subject (its
+ * stream's subject and more tokens, docs/hook.md) is taken too. */
 static char *stream_subject(const char *tmpl)
 {
 	struct sbuf b = {0};
@@ -422,6 +424,9 @@ static char *stream_subject(const char *tmpl)
 		if (*t == '.')
 			sbuf_putc(&b, *t++);
 	}
+	if (b.len && b.data[b.len - 1] == '*' &&
+	    (b.len == 1 || b.data[b.len - 2] == '.'))
+		b.data[b.len - 1] = '>';
 	sbuf_putc(&b, 0);
 	return b.data;
 }

@@ -5,6 +5,7 @@ usage: sysflow_check.py FILE FACTS AVSC      the fidelity workload's file
        sysflow_check.py --self-contained FILE...  each readable on its own
        sysflow_check.py --count FILE         records readable (a cut file too)
        sysflow_check.py --syncs FILE         offsets just after each sync marker
+       sysflow_check.py --flows FILE FACTS   flow counts of flow_workload.py
 """
 import json
 import sys
@@ -20,7 +21,8 @@ UNION = ["SFHeader", "Container", "Process", "File", "ProcessEvent",
 OP = {"CLONE": 1, "EXEC": 2, "EXIT": 4, "OPEN": 1 << 7, "CLOSE": 1 << 10,
       "CONNECT": 1 << 6, "ACCEPT": 1 << 5, "MKDIR": 1 << 15,
       "RMDIR": 1 << 16, "LINK": 1 << 17, "UNLINK": 1 << 18,
-      "SYMLINK": 1 << 19, "RENAME": 1 << 20}
+      "SYMLINK": 1 << 19, "RENAME": 1 << 20, "READ": 1 << 8,
+      "WRITE": 1 << 9}
 
 
 def records(path):
@@ -80,7 +82,67 @@ def self_contained(schema, recs):
     return kinds, procs
 
 
+def counts(f):
+    return (f["numRRecvOps"], f["numRRecvBytes"], f["numWSendOps"], f["numWSendBytes"])
+
+
+def total(flows):
+    return tuple(sum(c) for c in zip(*[counts(f) for f in flows]))
+
+
+def check_flows(path, facts):
+    """the counts flow_workload.py made, exactly; split flows summed"""
+    facts = json.load(open(facts))
+    schema, recs = records(path)
+    kinds, procs = self_contained(schema, recs)
+    by = lambda k: [r for kk, r in zip(kinds, recs) if kk == k
+                    and r["procOID"]["hpid"] == facts["pid"]]
+    path_of = {r["oid"]: r["path"] for r in recs if "restype" in r}
+    ff = by("FileFlow")
+    named = lambda n: [f for f in ff if path_of[f["fileOID"]].endswith("/" + n)]
+    # every flow's last piece is closed, the ones before are not
+    def pieces_ok(fl):
+        assert fl and all(not f["opFlags"] & OP["CLOSE"] for f in fl[:-1]), fl
+        assert fl[-1]["opFlags"] & OP["CLOSE"], fl
+        assert all(b["ts"] == a["endTs"] for a, b in zip(fl, fl[1:])), fl
+    w = named("w")
+    wr = [f for f in w if f["openFlags"] & 3 == 1]
+    rd = [f for f in w if f["openFlags"] & 3 == 0]
+    pieces_ok(wr), pieces_ok(rd)
+    assert total(wr) == (0, 0, 5, 500), wr
+    assert total(rd) == (4, 500, 0, 0), rd
+    assert wr[0]["opFlags"] & OP["WRITE"] and not wr[0]["opFlags"] & OP["READ"], wr
+    # close, then the same fd number again: two flows
+    r1 = named("r1")
+    assert len(r1) == 2 and all(f["fd"] == facts["reuse_fd"] for f in r1), r1
+    assert counts(r1[0]) == (0, 0, 1, 7) and counts(r1[1]) == (0, 0, 2, 6), r1
+    assert all(f["opFlags"] & OP["CLOSE"] for f in r1), r1
+    # the loopback connection: each end's NetworkFlow, both ports
+    lo = 0x0100007F
+    nf = by("NetworkFlow")
+    tup = lambda f: (f["sip"], f["sport"], f["dip"], f["dport"], f["proto"])
+    want = (lo, facts["client_port"], lo, facts["server_port"], 6)
+    con = [f for f in nf if f["opFlags"] & OP["CONNECT"] and tup(f) == want]
+    acc = [f for f in nf if f["opFlags"] & OP["ACCEPT"] and tup(f) == want]
+    pieces_ok(con), pieces_ok(acc)
+    assert total(con) == (2, 100, 3, 3000), (con, nf)
+    assert total(acc) == (3, 3000, 2, 100), (acc, nf)
+    n = 0
+    if "long_writes" in facts:
+        lf = named("long")
+        pieces_ok(lf)
+        n = len(lf)
+        assert n >= 2, lf
+        assert total(lf) == (0, 0, facts["long_writes"], 10 * facts["long_writes"]), lf
+        # each piece holds the writes of its own interval only
+        assert all(f["numWSendOps"] < facts["long_writes"] for f in lf), lf
+    print(n)
+
+
 def main():
+    if sys.argv[1] == "--flows":
+        check_flows(sys.argv[2], sys.argv[3])
+        return
     if sys.argv[1] == "--self-contained":
         for path in sys.argv[2:]:
             schema, recs = records(path)
@@ -134,7 +196,9 @@ def main():
     ff = [f for f in by("FileFlow") if path_of[f["fileOID"]] == d + "/a"]
     assert len(ff) == 1, ff
     assert ff[0]["openFlags"] & 0o3 == 1 and ff[0]["openFlags"] & 0o1100 == 0o1100, ff
-    assert ff[0]["opFlags"] == OP["OPEN"] | OP["CLOSE"] and ff[0]["endTs"] >= ff[0]["ts"]
+    assert ff[0]["opFlags"] == OP["OPEN"] | OP["WRITE"] | OP["CLOSE"] and ff[0]["endTs"] >= ff[0]["ts"]
+    # its one write(2) of 9 bytes, counted in the kernel
+    assert counts(ff[0]) == (0, 0, 1, 9), ff
     # FileEvents with the right files
     fe = by("FileEvent")
     ren = [e for e in fe if e["opFlags"] == OP["RENAME"] and path_of[e["fileOID"]] == d + "/a"]

@@ -28,7 +28,7 @@ static void hdr(struct sf_hdr *h, int type, unsigned nr)
 
 static void test_header(void)
 {
-	struct sf_file_event f;
+	struct sf_file_event f = {0}; /* as the kernel side: every field set */
 	struct decode_event v;
 
 	hdr(&f.hdr, SF_EV_OPEN, 257);
@@ -73,7 +73,7 @@ static void test_header(void)
 
 static void test_file_args(void)
 {
-	struct sf_file_event f;
+	struct sf_file_event f = {0}; /* as the kernel side: every field set */
 	struct decode_event v;
 
 	hdr(&f.hdr, SF_EV_CHMOD, 268);
@@ -242,9 +242,9 @@ static const char *json_of(const void *raw, size_t size, const char *from)
 static void test_schema_fixes(void)
 {
 	struct sf_fork_event fk;
-	struct sf_exit_event ex;
+	struct sf_exit_event ex = {0};
 	struct sf_exec_event x;
-	struct sf_file_event f;
+	struct sf_file_event f = {0}; /* as the kernel side: every field set */
 	struct decode_event v;
 
 	hdr(&fk.hdr, SF_EV_FORK, 0);
@@ -267,11 +267,21 @@ static void test_schema_fixes(void)
 	hdr(&x.hdr, SF_EV_EXEC, 59);
 	x.hdr.ret = -2;
 	strcpy(x.filename, "/nope");
+	memcpy(x.argv, "nope\0a b", 9);
+	x.argv_len = 9;
+	decode_event(&v, &x, sizeof(x));
+	ok(v.has & DECODE_HAS_ARGV, "failed exec: its argv");
+	is_str(json_of(&x, sizeof(x), ",\"filename\""),
+	       ",\"filename\":\"/nope\",\"argv\":[\"nope\",\"a b\"]}",
+	       "failed exec: argv as given");
+	x.hdr.flags |= SF_F_ARGV_FAULT;
 	x.argv_len = 0;
 	decode_event(&v, &x, sizeof(x));
-	ok(!(v.has & DECODE_HAS_ARGV), "failed exec: no argv captured");
+	ok(!(v.has & DECODE_HAS_ARGV), "failed exec, argv unreadable: none");
 	is_str(json_of(&x, sizeof(x), ",\"filename\""),
-	       ",\"filename\":\"/nope\"}", "failed exec: no argv key");
+	       ",\"filename\":\"/nope\"}",
+	       "failed exec, argv unreadable (EFAULT): no argv key");
+	x.hdr.flags &= ~SF_F_ARGV_FAULT;
 	x.hdr.ret = 0;
 	is_str(json_of(&x, sizeof(x), ",\"filename\""),
 	       ",\"filename\":\"/nope\",\"argv\":[]}",

@@ -3,11 +3,15 @@
  * compat32 DIR: file work through 32-bit syscalls (int $0x80) from a 64-bit
  * program, as a workload hiding from 64-bit-only tracing would do it.
  * The strings live in static storage, below 4 GiB in this non-PIE binary.
+ * Last, an ia32 execve of DIR/nosuch-int80 that fails (ENOENT), with a
+ * 32-bit argv (tests/10-core.bats: a failed exec's argv).
  */
 #include <stdio.h>
 #include <string.h>
 
-static char dir_path[256], file_path[256];
+static char dir_path[256], file_path[256], exec_path[256];
+static char arg0[] = "nosuch-int80", arg1[] = "x y";
+static unsigned int argv32[3];
 
 static long int80(long nr, long a, long b, long c)
 {
@@ -24,6 +28,9 @@ int main(int argc, char **argv)
 		return 2;
 	snprintf(dir_path, sizeof(dir_path), "%s/int80-dir", argv[1]);
 	snprintf(file_path, sizeof(file_path), "%s/int80-file", argv[1]);
+	snprintf(exec_path, sizeof(exec_path), "%s/nosuch-int80", argv[1]);
+	argv32[0] = (unsigned int)(unsigned long)arg0;
+	argv32[1] = (unsigned int)(unsigned long)arg1;
 	if (int80(39, (long)dir_path, 0750, 0) < 0) /* ia32 mkdir */
 		return 3;
 	long fd = int80(5, (long)file_path, 0101, 0600); /* open O_WRONLY|O_CREAT */
@@ -32,5 +39,7 @@ int main(int argc, char **argv)
 	int80(6, fd, 0, 0);		     /* close */
 	int80(10, (long)file_path, 0, 0);    /* unlink */
 	int80(40, (long)dir_path, 0, 0);     /* rmdir */
+	if (int80(11, (long)exec_path, (long)argv32, 0) != -2) /* execve */
+		return 5;
 	return 0;
 }
