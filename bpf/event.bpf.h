@@ -216,11 +216,15 @@ static __always_inline void read_path(char *dst, const void *src, __u16 *flags,
  * io_uring.op on every read): per process, kind (type + sub, e.g. the
  * io_uring opcode) and second, RL_BURST events pass; the rest are counted
  * and the count rides in hdr.suppressed of the next event of that kind
- * that passes.  Nothing is dropped without a count, but a count whose
- * process never sends that kind again stays in the map (LRU) unreported.
+ * that passes.  What is left when the process exits goes out on its last
+ * thread's process.exit (rate_exit()), and its entries are deleted there.
+ * Plain hashes, not LRU: an eviction would lose a count.  When they are
+ * full, a new process or kind is not limited (its events all pass:
+ * nothing is lost, the stream is only busier).
  */
 #define RL_WINDOW_NS (1000 * 1000 * 1000)
 #define RL_BURST     16
+#define RL_ENTRIES   8192
 
 struct rl_key {
 	__u32 tgid;
@@ -235,11 +239,36 @@ struct rl_state {
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RL_ENTRIES);
 	__type(key, struct rl_key);
 	__type(value, struct rl_state);
 } rate SEC(".maps");
+
+/* the processes that have entries in `rate`: an exit without one costs a
+ * lookup, not a walk of `rate` */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RL_ENTRIES);
+	__type(key, __u32); /* tgid */
+	__type(value, __u32); /* kinds in `rate` */
+} rate_procs SEC(".maps");
+
+/* A fresh entry; false: the tables are full. */
+static __always_inline bool rate_add(struct rl_key *k, __u64 now)
+{
+	struct rl_state fresh = {.window = now, .sent = 1};
+	__u32 one = 1, *kinds = bpf_map_lookup_elem(&rate_procs, &k->tgid);
+
+	if (!kinds &&
+	    bpf_map_update_elem(&rate_procs, &k->tgid, &one, BPF_NOEXIST) < 0)
+		return false;
+	if (bpf_map_update_elem(&rate, k, &fresh, BPF_NOEXIST) < 0)
+		return false;
+	if (kinds)
+		__sync_fetch_and_add(kinds, 1);
+	return true;
+}
 
 /* true: send it, with *carry events suppressed before it; false: counted */
 static __always_inline bool rate_ok(__u16 type, __u16 sub, __u16 *carry)
@@ -248,13 +277,11 @@ static __always_inline bool rate_ok(__u16 type, __u16 sub, __u16 *carry)
 			   .type = type,
 			   .sub = sub};
 	__u64 now = bpf_ktime_get_boot_ns();
-	struct rl_state *st = bpf_map_lookup_elem(&rate, &k), fresh = {};
+	struct rl_state *st = bpf_map_lookup_elem(&rate, &k);
 
 	*carry = 0;
 	if (!st) {
-		fresh.window = now;
-		fresh.sent = 1;
-		bpf_map_update_elem(&rate, &k, &fresh, BPF_ANY);
+		rate_add(&k, now); /* full: not limited */
 		return true;
 	}
 	if (now - st->window >= RL_WINDOW_NS) {
@@ -269,6 +296,44 @@ static __always_inline bool rate_ok(__u16 type, __u16 sub, __u16 *carry)
 	*carry = st->suppressed > 0xffff ? 0xffff : st->suppressed;
 	st->suppressed -= *carry;
 	return true;
+}
+
+struct rl_exit_ctx {
+	__u32 tgid;
+	__u32 n;
+	__u32 other;
+	__u32 pad;
+	struct sf_supp supp[SF_SUPP_MAX];
+};
+
+static long rate_exit_one(struct bpf_map *map, struct rl_key *k,
+			  struct rl_state *st, struct rl_exit_ctx *c)
+{
+	if (k->tgid != c->tgid)
+		return 0;
+	if (st->suppressed && c->n < SF_SUPP_MAX) {
+		struct sf_supp *s = &c->supp[c->n & (SF_SUPP_MAX - 1)];
+
+		s->type = k->type;
+		s->sub = k->sub;
+		s->count = st->suppressed;
+		c->n++;
+	} else if (st->suppressed) {
+		c->other += st->suppressed;
+	}
+	bpf_map_delete_elem(map, k);
+	return 0;
+}
+
+/* The exiting process's outstanding counts into c, its entries deleted
+ * (also when its process.exit cannot be sent: they would stay forever). */
+static __always_inline void rate_exit(struct rl_exit_ctx *c)
+{
+	c->tgid = bpf_get_current_pid_tgid() >> 32;
+	if (!bpf_map_lookup_elem(&rate_procs, &c->tgid))
+		return;
+	bpf_for_each_map_elem(&rate, rate_exit_one, c, 0);
+	bpf_map_delete_elem(&rate_procs, &c->tgid);
 }
 
 /* ---- syscall exits ---------------------------------------------------- */

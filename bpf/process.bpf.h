@@ -428,16 +428,23 @@ int BPF_PROG(sf_exit, struct task_struct *p, bool group_dead)
 {
 	__u64 cgid = bpf_get_current_cgroup_id();
 	__u32 slot = current_slot(cgid);
+	struct rl_exit_ctx c = {};
 	struct sf_exit_event *e;
 
 	if (slot == SF_SLOT_NONE)
 		return 0;
+	if (group_dead)
+		rate_exit(&c); /* the rate limit's last counts */
 	e = reserve(slot, SF_EV_EXIT, sizeof(*e));
 	if (!e)
 		return 0;
 	fill_hdr(&e->hdr, SF_EV_EXIT, slot, cgid);
 	e->exit_code = p->exit_code;
 	e->pad = 0;
+	e->nsupp = c.n;
+	e->supp_other = c.other;
+	for (int i = 0; i < SF_SUPP_MAX; i++)
+		e->supp[i] = c.supp[i];
 	if (group_dead)
 		e->hdr.flags |= SF_F_GROUP_DEAD;
 	else

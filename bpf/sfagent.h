@@ -311,10 +311,24 @@ struct sf_fork_event {
 	__u32 pad;
 };
 
+/* Rate limit counts a process leaves when it exits (bpf/event.bpf.h): per
+ * kind, events not sent since the last one of that kind that was. */
+#define SF_SUPP_MAX 16
+struct sf_supp {
+	__u16 type; /* SF_EV_MEM_EXEC, SF_EV_URING_OP */
+	__u16 sub; /* io_uring.op: the opcode */
+	__u32 count;
+};
+
 struct sf_exit_event {
 	struct sf_hdr hdr;
 	__s32 exit_code; /* raw wait status: code << 8 | signal */
 	__u32 pad;
+	/* the last thread's exit only: supp[0..nsupp), and the counts of
+	 * the kinds beyond SF_SUPP_MAX summed in supp_other */
+	__u32 nsupp;
+	__u32 supp_other;
+	struct sf_supp supp[SF_SUPP_MAX];
 };
 
 /* setuid family: old ids come from the task's creds before the call */

@@ -211,6 +211,33 @@ PY
 	assert_success
 }
 
+@test "rate limits: what is suppressed is counted on the next event or on the process's exit, exactly (mem.exec, io_uring.op)" {
+	# 45 of each in a burst, a new second, 20 more: 16 + 16 sent, 29 ride
+	# on the second window's first event, 4 are left for the exit
+	for fmt in json quixote cadets; do
+		run "$SFAGENT" -X -w u --hash none -F $fmt -o "$T/r.$fmt" -- "$SF_WORKLOADS/uring" "$T/work" "$T/f.$fmt" ratelimit
+		[ "$status" -eq 0 ]
+	done
+	export SF_FACTS="$T/f.json"
+	assert_stream "$T/r.json" \
+		"(lambda m, x: len(m) + sum(e.get('suppressed', 0) for e in m) + x['suppressed']['mem.exec'] == f['mem_total'])(by('mem.exec'), one('process.exit', pid=f['pid']))" \
+		"(lambda r, x: len(r) + sum(e.get('suppressed', 0) for e in r) + x['suppressed']['io_uring.op:IORING_OP_READ'] == f['reads'])([e for e in by('io_uring.op') if e['opcode'] == 'IORING_OP_READ'], one('process.exit', pid=f['pid']))" \
+		"len(by('mem.exec')) == 32 and one('process.exit', pid=f['pid'])['suppressed'] == {'mem.exec': 4, 'io_uring.op:IORING_OP_READ': 4}" \
+		"ev[-1]['missed'] == 0"
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$T/r.json"
+	echo "$output"
+	assert_success
+	# the other formats carry it too
+	python3 - "$T/r.quixote" "$T/r.cadets" <<'PY'
+import json, sys
+q = [json.loads(l) for l in open(sys.argv[1])]
+x = [e for e in q if e.get("event", {}).get("type") == "task_free" and "suppressed" in e["event"]]
+assert x and x[0]["event"]["suppressed"]["mem.exec"] == 4, x
+c = [e for e in json.load(open(sys.argv[2])) if e["event"] == "audit:event:aue_exit:" and "suppressed" in e]
+assert c and c[0]["suppressed"]["io_uring.op:IORING_OP_READ"] == 4, c
+PY
+}
+
 @test "runc container through the hook: the attempts are in its stream; an exec from the overlay upper layer is flagged" {
 	hook_suite_setup
 	start_daemon

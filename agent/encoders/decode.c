@@ -235,6 +235,7 @@ static void dec_exit(struct decode_event *v, const void *raw)
 	v->core_dumped = st & 0x80;
 	v->thread = e->hdr.flags & SF_F_THREAD;
 	v->has |= DECODE_HAS_EXIT;
+	decode_sec_exit(v, raw);
 	if (!v->exit_sig)
 		v->has |= DECODE_HAS_EXIT_CODE;
 	if (v->exit_sig) {

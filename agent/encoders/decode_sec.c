@@ -1012,6 +1012,48 @@ void decode_sec_hdr(struct decode_event *v, const void *raw)
 	v->x.nhdr = v->x.n;
 }
 
+/* {"mem.exec": 28, "io_uring.op:IORING_OP_READ": 4, "other": 2} */
+void decode_sec_exit(struct decode_event *v, const void *raw)
+{
+	const struct sf_exit_event *e = raw;
+	size_t cap = 64 * (SF_SUPP_MAX + 1), len = 1;
+	unsigned n = e->nsupp < SF_SUPP_MAX ? e->nsupp : SF_SUPP_MAX;
+	struct decode_kv *kv;
+	int64_t sum = e->supp_other;
+	char *o;
+
+	if (!n && !e->supp_other)
+		return;
+	o = x_alloc(v, cap);
+	if (!o)
+		return;
+	o[0] = '{';
+	for (unsigned i = 0; i < n; i++) {
+		const struct sf_supp *s = &e->supp[i];
+		const char *t = decode_type_name(s->type);
+		const char *op = s->type == SF_EV_URING_OP
+					 ? decode_uring_op_name(s->sub)
+					 : NULL;
+
+		len += snprintf(o + len, cap - len, "%s\"%s%s%s\":%u",
+				i ? "," : "", t ? t : "unknown", op ? ":" : "",
+				op ? op : "", s->count);
+		sum += s->count;
+	}
+	if (e->supp_other)
+		len += snprintf(o + len, cap - len, "%s\"other\":%u",
+				n ? "," : "", e->supp_other);
+	len += snprintf(o + len, cap - len, "}");
+	kv = kv_add(v, "suppressed", DECODE_KV_OBJ);
+	if (kv) {
+		kv->s = o;
+		kv->len = len < cap ? len : cap - 1;
+		kv->i = sum;
+	}
+	/* about the process as a whole: with the header's additions */
+	v->x.nhdr = v->x.n;
+}
+
 void decode_sec_exec(struct decode_event *v, const void *raw)
 {
 	const struct sf_exec_event *e = raw;

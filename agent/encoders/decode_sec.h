@@ -19,6 +19,8 @@ enum decode_kv_kind {
 	DECODE_KV_HEX, /* i, written "0x..." */
 	DECODE_KV_BOOL, /* i != 0 */
 	DECODE_KV_STR, /* s, len; s NULL: null */
+	DECODE_KV_OBJ, /* s, len: a JSON object, written as is; i: a number
+			* for the filter (its values' sum) */
 };
 
 struct decode_kv {
@@ -59,6 +61,8 @@ void decode_sec_ident(struct decode_event *v, const struct sf_ident *id);
 void decode_sec_mmap(struct decode_event *v, const void *raw);
 /* "root", "namespace", "chroot": TSEM's path.type of the task's view */
 const char *decode_sec_path_type(uint32_t ident_flags);
+/* process.exit: the rate limit's counts its process left (suppressed) */
+void decode_sec_exit(struct decode_event *v, const void *raw);
 /* via, opcode, suppressed: the header additions every type may carry */
 void decode_sec_hdr(struct decode_event *v, const void *raw);
 

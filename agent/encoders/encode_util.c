@@ -103,6 +103,9 @@ static void extra_one(struct sbuf *o, const struct decode_kv *kv, bool strings)
 		else
 			sbuf_puts(o, kv->i ? "true" : "false");
 		break;
+	case DECODE_KV_OBJ:
+		sbuf_put(o, kv->s, kv->len);
+		break;
 	case DECODE_KV_STR:
 		if (!kv->s)
 			sbuf_lit(o, "null");

@@ -242,7 +242,7 @@ static const char *json_of(const void *raw, size_t size, const char *from)
 static void test_schema_fixes(void)
 {
 	struct sf_fork_event fk;
-	struct sf_exit_event ex;
+	struct sf_exit_event ex = {0};
 	struct sf_exec_event x;
 	struct sf_file_event f = {0}; /* as the kernel side: every field set */
 	struct decode_event v;

@@ -159,6 +159,45 @@ static void test_header_additions(void)
 	   "unresolved flag");
 }
 
+/* io_uring without a result; the rate limit's counts on process.exit */
+static void test_no_result_and_exit_counts(void)
+{
+	static struct sf_file_event f;
+	static struct sf_exit_event x;
+	const struct decode_kv *s;
+	struct decode_event v;
+
+	hdr(&f.hdr, SF_EV_OPEN, 0);
+	f.hdr.via = SF_VIA_IO_URING, f.hdr.uring_op = 18;
+	f.hdr.flags = SF_F_URING_FULL; /* no SF_F_HAS_RET */
+	decode_event(&v, &f, sizeof(f));
+	is_str(kvs(&v, "no_result"), "table_full", "table full: no_result");
+	ok(!v.has_ret, "table full: no ret");
+	f.hdr.flags = SF_F_URING_NO_CQE;
+	decode_event(&v, &f, sizeof(f));
+	is_str(kvs(&v, "no_result"), "no_completion",
+	       "no completion: no_result");
+
+	hdr(&x.hdr, SF_EV_EXIT, 0);
+	x.hdr.flags = SF_F_GROUP_DEAD;
+	decode_event(&v, &x, sizeof(x));
+	ok(!kv(&v, "suppressed"), "exit without counts: no suppressed");
+	x.nsupp = 2, x.supp_other = 3;
+	x.supp[0] = (struct sf_supp){SF_EV_MEM_EXEC, 0, 28};
+	x.supp[1] = (struct sf_supp){SF_EV_URING_OP, 22, 4};
+	decode_event(&v, &x, sizeof(x));
+	s = kv(&v, "suppressed");
+	ok(s && s->kind == DECODE_KV_OBJ && s->i == 35, "exit: counts summed");
+	ok(s && s->len == strlen(s->s) &&
+		   !strcmp(s->s,
+			   "{\"mem.exec\":28,\"io_uring.op:IORING_OP_READ\":4,\"other\":3}"),
+	   "exit: an object keyed by kind");
+	ok(json_ok(&v), "valid JSON");
+	x.nsupp = 1000; /* more than it holds: cut, not overrun */
+	decode_event(&v, &x, sizeof(x));
+	ok(json_ok(&v), "nsupp out of range: valid JSON");
+}
+
 static void test_exec_image(void)
 {
 	static struct sf_exec_event e;
@@ -189,6 +228,7 @@ int main(void)
 	test_dup_and_paths();
 	test_bits_and_strings();
 	test_header_additions();
+	test_no_result_and_exit_counts();
 	test_exec_image();
 	return tap_done();
 }

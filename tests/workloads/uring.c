@@ -20,8 +20,13 @@
  * connects to, then openats while they wait; some accepts completed by
  * connections, some cancelled, the rest left in flight when the process
  * exits (the kernel cancels them); and opens whose success posts no
- * completion (IOSQE_CQE_SKIP_SUCCESS).  FACTS says how many of each.  Built
- * static.
+ * completion (IOSQE_CQE_SKIP_SUCCESS).  FACTS says how many of each.
+ *
+ *   uring DIR FACTS ratelimit
+ *
+ * 45 W+X mmaps (mem.exec) and 45 ring reads (io_uring.op) in a burst, a
+ * second's pause, 20 more of each, exit: the rate limit's counts, the last
+ * ones on process.exit.  Built static.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -31,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -94,6 +100,40 @@ static void reap(int *accepted, int *cancelled, int *opened, int want_acc,
 			(*accepted)++;
 		io_uring_cqe_seen(&ring, cqe);
 	}
+}
+
+static void burst(int fd, int n)
+{
+	char buf[16];
+
+	for (int i = 0; i < n; i++) {
+		munmap(mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+		       4096);
+		io_uring_prep_read(sqe(), fd, buf, sizeof(buf), 0);
+		run1();
+	}
+}
+
+static int ratelimit(const char *facts_path)
+{
+	int fd = open("/dev/zero", O_RDONLY);
+	FILE *facts;
+
+	if (io_uring_queue_init(8, &ring, 0) < 0) {
+		perror("io_uring_queue_init");
+		return 1;
+	}
+	burst(fd, 45);
+	usleep(1100 * 1000); /* the next second: a new window */
+	burst(fd, 20);
+	facts = fopen(facts_path, "w");
+	if (!facts)
+		return 1;
+	fprintf(facts, "{\"pid\": %d, \"mem_total\": 65, \"reads\": 65}\n",
+		getpid());
+	fclose(facts);
+	return 0;
 }
 
 static int inflight(const char *dir, const char *facts_path, int n)
@@ -196,9 +236,11 @@ int main(int argc, char **argv)
 	FILE *facts;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: uring DIR FACTS [sqpoll|syscalls|inflight N]\n");
+		fprintf(stderr, "usage: uring DIR FACTS [sqpoll|syscalls|inflight N|ratelimit]\n");
 		return 2;
 	}
+	if (argc > 3 && strcmp(argv[3], "ratelimit") == 0)
+		return ratelimit(argv[2]);
 	if (argc > 4 && strcmp(argv[3], "inflight") == 0)
 		return inflight(argv[1], argv[2], atoi(argv[4]));
 	memset(&p, 0, sizeof(p));
