@@ -61,6 +61,7 @@ static void emit_view(struct agent *a, struct workload *wl,
 	}
 }
 
+static void emit_exe_hash(void *ctx, const struct exehash_result *r);
 /* A counted flow's close (bpf/flow.bpf.h): the encoder's, not an event. */
 static void flow_end(struct agent *a, struct workload *wl, const void *data,
 		     size_t size)
@@ -123,9 +124,15 @@ static int on_event(void *ctx, void *data, size_t size)
 	/* the stream's filter, then the outputs' (agent/filter/filter_wl.h) */
 	if (!filter_wl_pass(wl, v.type, filter_event_get, &v))
 		return 0;
-	/* the digest of what ran, from the cache or asked for (exehash.h) */
+	/* the digest of what ran, from the cache or asked for (exehash.h);
+	 * hashes done since are handed out first, which frees their jobs */
+	if (exehash_has_done(a->exehash))
+		exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (v.type == SF_EV_EXEC && a->exehash)
 		exehash_exec(a->exehash, wl->slot, wl->seq + 1, data, &v);
+	else if ((v.type == SF_EV_OPEN || v.type == SF_EV_MMAP_EXEC) &&
+		 a->exehash)
+		exehash_file(a->exehash, wl->slot, wl->seq + 1, data, &v);
 	emit_view(a, wl, &v);
 	return 0;
 }
@@ -142,7 +149,7 @@ static void emit_exe_hash(void *ctx, const struct exehash_result *r)
 		return;
 	memset(&raw, 0, sizeof(raw));
 	raw.hdr = r->w->hdr;
-	raw.hdr.type = SF_EV_EXE_HASH;
+	raw.hdr.type = r->w->file ? SF_EV_FILE_HASH : SF_EV_EXE_HASH;
 	raw.hdr.flags &= ~(SF_F_HAS_RET | SF_F_INTERRUPTED);
 	raw.hdr.ret = 0;
 	raw.hdr.suppressed = 0;
@@ -663,6 +670,10 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 		t.exe_hashed = c->computed;
 		t.exe_hash_cached = c->cached;
 		t.exe_hash_dropped = c->dropped;
+		t.file_hash = a->opt->hash_mode == EXEHASH_OPEN;
+		t.file_hashed = c->file_computed;
+		t.file_hash_cached = c->file_cached;
+		t.file_hash_dropped = c->file_dropped;
 		exehash_forget(a->exehash, wl->slot);
 	}
 	check_missed(a, wl, true);

@@ -27,7 +27,7 @@ static int opt_format(struct sf_options *o, const struct sf_opt *d,
 	return 0;
 }
 
-/* --hash none|exec (open: not yet) */
+/* --hash none|exec|open */
 static int opt_hash(struct sf_options *o, const struct sf_opt *d,
 		    const char *arg, struct sf_error **err)
 {
@@ -36,11 +36,10 @@ static int opt_hash(struct sf_options *o, const struct sf_opt *d,
 	else if (!strcmp(arg, "none"))
 		o->hash_mode = EXEHASH_NONE;
 	else if (!strcmp(arg, "open"))
-		return sf_usage(
-			err,
-			"--hash open is not implemented yet: use --hash exec (binaries run) or --hash none");
+		o->hash_mode = EXEHASH_OPEN;
 	else
-		return sf_usage(err, "bad --hash `%s`: want none or exec", arg);
+		return sf_usage(err, "bad --hash `%s`: want none, exec or open",
+				arg);
 	return 0;
 }
 
@@ -271,10 +270,10 @@ const struct sf_opt cli_opts[] = {
 	{.name = "hash",
 	 .kind = SF_OPT_FUNC,
 	 .parse = opt_hash,
-	 .arg = "none|exec",
-	 .help = "sha256 of each binary run (process.exec):\nexec (default) or none (docs/events.md)",
+	 .arg = "none|exec|open",
+	 .help = "sha256 of each binary run (process.exec): exec\n(default); open: also of each file opened or mapped\nexecutable (file.open, file.mmap_exec); none\n(docs/events.md)",
 	 .modes = SF_MB_STREAM,
-	 .complete = "none exec"},
+	 .complete = "none exec open"},
 	{.name = "exporter-id",
 	 .letter = 'e',
 	 .kind = SF_OPT_STR,

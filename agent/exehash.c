@@ -127,6 +127,7 @@ static void *worker(void *arg)
 		if (!fail)
 			memcpy(j->hex, hex, sizeof(hex));
 		j->done = true;
+		__atomic_store_n(&h->done_hint, 1, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&h->done);
 	}
 	pthread_mutex_unlock(&h->mu);
@@ -146,6 +147,7 @@ struct exehash *exehash_new(enum exehash_mode mode)
 		return NULL;
 	h = xmalloc(sizeof(*h));
 	memset(h, 0, sizeof(*h));
+	h->mode = mode;
 	/* OpenSSL reads its configuration on first use: now, on this thread
 	 * and before the daemon's sandbox (in the worker, the thread's error
 	 * state of that was never freed: valgrind) */
@@ -191,36 +193,46 @@ void exehash_free(struct exehash *h)
 		"exe hash: %llu binaries hashed, %llu execs from the cache, %llu without a hash for lack of room, %llu failed",
 		(unsigned long long)h->computed, (unsigned long long)h->cached,
 		(unsigned long long)h->dropped, (unsigned long long)h->failed);
+	if (h->mode == EXEHASH_OPEN)
+		log_info(
+			"file hash: %llu files hashed, %llu opens and maps from the cache, %llu without a hash for lack of room",
+			(unsigned long long)h->file_computed,
+			(unsigned long long)h->file_cached,
+			(unsigned long long)h->file_dropped);
 	pthread_cond_destroy(&h->work);
 	pthread_cond_destroy(&h->done);
 	pthread_mutex_destroy(&h->mu);
 	free(h);
 }
 
-static void add_hex(struct decode_event *v, const char *hex)
+static void add_hex(struct decode_event *v, const char *hex, bool file)
 {
-	decode_sec_add_str(v, "exe_sha256", hex, 64);
+	decode_sec_add_str(v, file ? "file_sha256" : "exe_sha256", hex, 64);
 }
 
-static void add_state(struct decode_event *v, const char *state)
+static void add_state(struct decode_event *v, const char *state, bool file)
 {
-	decode_sec_add_str(v, "exe_hash_state", state, strlen(state));
+	decode_sec_add_str(v, file ? "file_hash_state" : "exe_hash_state",
+			   state, strlen(state));
 }
 
-/* exec waits for job j: false when there is no room */
+/* an exec (or a file event) waits for job j: false when there is no room */
 static bool job_wait(struct exehash_job *j, uint32_t slot, uint64_t seq,
-		     const struct sf_hdr *hdr)
+		     const struct sf_hdr *hdr, bool file)
 {
 	for (unsigned i = 0; i < j->nwaiters; i++) {
-		if (j->w[i].slot == slot) {
+		if (j->w[i].slot == slot && j->w[i].file == file) {
 			j->w[i].execs++;
 			return true;
 		}
 	}
 	if (j->nwaiters == EXEHASH_WAITERS)
 		return false;
-	j->w[j->nwaiters++] = (struct exehash_waiter){
-		.slot = slot, .execs = 1, .exec_seq = seq, .hdr = *hdr};
+	j->w[j->nwaiters++] = (struct exehash_waiter){.slot = slot,
+						      .execs = 1,
+						      .exec_seq = seq,
+						      .hdr = *hdr,
+						      .file = file};
 	return true;
 }
 
@@ -298,16 +310,115 @@ static void job_settle(struct exehash *h, struct exehash_job *j)
 	memcpy(c->hex, j->hex, sizeof(c->hex));
 }
 
+/* One event that wants the digest of the inode `id` (size: 0 unknown). */
+struct want {
+	struct exehash_id id;
+	uint64_t size;
+	uint32_t slot;
+	uint64_t seq;
+	const struct sf_hdr *hdr;
+	bool file;
+};
+
+static void count(struct exehash *h, const struct want *w, int what)
+{
+	struct exehash_count *cnt = &h->count[w->slot % SF_MAX_SLOTS];
+	uint64_t *agent[3] = {&h->computed, &h->cached, &h->dropped};
+	uint64_t *stream[3] = {&cnt->computed, &cnt->cached, &cnt->dropped};
+
+	if (w->file) {
+		agent[0] = &h->file_computed, agent[1] = &h->file_cached;
+		agent[2] = &h->file_dropped;
+		stream[0] = &cnt->file_computed, stream[1] = &cnt->file_cached;
+		stream[2] = &cnt->file_dropped;
+	}
+	(*agent[what])++;
+	(*stream[what])++;
+}
+
+enum { COUNT_COMPUTED, COUNT_CACHED, COUNT_DROPPED };
+
+/* The cache answers (true: v has its field) or a free job is handed out
+ * (*jp; NULL: none, and v says backlog). */
+static bool lookup(struct exehash *h, const struct want *w,
+		   struct decode_event *v, struct exehash_job **jp)
+{
+	struct exehash_entry *c = cache_slot(h, &w->id);
+	bool same;
+
+	*jp = NULL;
+	pthread_mutex_lock(&h->mu);
+	if (c->used && id_eq(&c->id, &w->id) && c->job >= 0 &&
+	    h->jobs[c->job].done)
+		job_settle(h, &h->jobs[c->job]);
+	/* the size is part of the identity where the event knows it */
+	same = c->used && id_eq(&c->id, &w->id) &&
+	       (!w->size || c->job >= 0 || c->size == w->size);
+	if (same && c->job < 0) {
+		pthread_mutex_unlock(&h->mu);
+		count(h, w, COUNT_CACHED);
+		add_hex(v, c->hex, w->file);
+		return true;
+	}
+	if (same) {
+		/* being hashed: told by the job's later record */
+		bool ok = job_wait(&h->jobs[c->job], w->slot, w->seq, w->hdr,
+				   w->file);
+
+		pthread_mutex_unlock(&h->mu);
+		if (!ok)
+			count(h, w, COUNT_DROPPED);
+		add_state(v, ok ? "pending" : "backlog", w->file);
+		return true;
+	}
+	for (unsigned i = 0; i < EXEHASH_JOBS && !*jp; i++)
+		if (!h->jobs[i].used)
+			*jp = &h->jobs[i];
+	pthread_mutex_unlock(&h->mu);
+	if (*jp)
+		return false;
+	count(h, w, COUNT_DROPPED);
+	add_state(v, "backlog", w->file);
+	return true;
+}
+
+/* fd (checked against w->id) to the worker, as job j */
+static void start(struct exehash *h, const struct want *w,
+		  struct exehash_job *j, int fd, uint64_t size, bool strict,
+		  struct decode_event *v)
+{
+	struct exehash_entry *c = cache_slot(h, &w->id);
+
+	pthread_mutex_lock(&h->mu);
+	*j = (struct exehash_job){.used = true,
+				  .queued = true,
+				  .strict = strict,
+				  .fd = fd,
+				  .id = w->id,
+				  .size = size};
+	job_wait(j, w->slot, w->seq, w->hdr, w->file);
+	/* a binary hashed before and now gone from the cache is replaced */
+	*c = (struct exehash_entry){.id = w->id,
+				    .size = size,
+				    .job = (int)(j - h->jobs),
+				    .used = true};
+	pthread_cond_signal(&h->work);
+	pthread_mutex_unlock(&h->mu);
+	count(h, w, COUNT_COMPUTED);
+	add_state(v, "pending", w->file);
+}
+
 void exehash_exec(struct exehash *h, uint32_t slot, uint64_t seq,
 		  const struct sf_exec_event *e, struct decode_event *v)
 {
-	struct exehash_id id = {.dev = e->exe_dev,
+	struct want w = {.id = {.dev = e->exe_dev,
 				.ino = e->exe_ino,
 				.mtime = e->exe_mtime,
-				.ctime = e->exe_ctime};
-	struct exehash_count *cnt = &h->count[slot % SF_MAX_SLOTS];
-	struct exehash_entry *c = cache_slot(h, &id);
-	struct exehash_job *j = NULL;
+				.ctime = e->exe_ctime},
+			 .slot = slot,
+			 .seq = seq,
+			 .hdr = &e->hdr};
+	struct exehash_job *j;
 	const char *state;
 	bool strict = false;
 	uint64_t size;
@@ -317,64 +428,151 @@ void exehash_exec(struct exehash *h, uint32_t slot, uint64_t seq,
 		return; /* a failed exec ran nothing */
 	if (e->exe.flags & SF_KP_NONE)
 		return; /* no image reported */
-	pthread_mutex_lock(&h->mu);
-	if (c->used && id_eq(&c->id, &id) && c->job >= 0 &&
-	    h->jobs[c->job].done)
-		job_settle(h, &h->jobs[c->job]);
-	if (c->used && id_eq(&c->id, &id)) {
-		if (c->job < 0) {
-			pthread_mutex_unlock(&h->mu);
-			h->cached++;
-			cnt->cached++;
-			add_hex(v, c->hex);
-			return;
-		}
-		/* being hashed: told by the job's process.exe_hash */
-		if (job_wait(&h->jobs[c->job], slot, seq, &e->hdr)) {
-			pthread_mutex_unlock(&h->mu);
-			add_state(v, "pending");
-			return;
-		}
-		pthread_mutex_unlock(&h->mu);
-		h->dropped++;
-		cnt->dropped++;
-		add_state(v, "backlog");
+	if (lookup(h, &w, v, &j))
 		return;
-	}
-	for (unsigned i = 0; i < EXEHASH_JOBS && !j; i++)
-		if (!h->jobs[i].used)
-			j = &h->jobs[i];
-	pthread_mutex_unlock(&h->mu);
-	if (!j) {
-		h->dropped++;
-		cnt->dropped++;
-		add_state(v, "backlog");
-		return;
-	}
 	/* at once: a short-lived process is gone soon */
-	fd = open_exe(e, &id, v, &size, &state, &strict);
+	fd = open_exe(e, &w.id, v, &size, &state, &strict);
 	if (fd < 0) {
-		add_state(v, state);
+		add_state(v, state, false);
 		return;
 	}
-	pthread_mutex_lock(&h->mu);
-	*j = (struct exehash_job){.used = true,
-				  .queued = true,
-				  .strict = strict,
-				  .fd = fd,
-				  .id = id,
-				  .size = size};
-	job_wait(j, slot, seq, &e->hdr);
-	/* a binary hashed before and now gone from the cache is replaced */
-	*c = (struct exehash_entry){.id = id,
-				    .size = size,
-				    .job = (int)(j - h->jobs),
-				    .used = true};
-	pthread_cond_signal(&h->work);
-	pthread_mutex_unlock(&h->mu);
-	h->computed++;
-	cnt->computed++;
-	add_state(v, "pending");
+	start(h, &w, j, fd, size, strict, v);
+}
+
+/* file systems whose files' bytes are made at each read */
+static bool pseudo_fs(uint64_t magic)
+{
+	static const uint64_t m[] = {
+		0x9fa0, /* proc */
+		0x62656572, /* sysfs */
+		0x63677270, /* cgroup2 */
+		0x27e0eb, /* cgroup */
+		0x64626720, /* debugfs */
+		0x74726163, /* tracefs */
+		0x73636673, /* securityfs */
+		0xcafe4a11, /* bpf */
+		0x62656570, /* configfs */
+		0x1cd1, /* devpts */
+		0x6e736673, /* nsfs */
+	};
+
+	for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+		if (magic == m[i])
+			return true;
+	return false;
+}
+
+/* The file of the event, opened by what still leads to it, with the
+ * kernel's identity at the event checked (all of it: the file may be
+ * written while open).  -1 with *state set. */
+static int open_file(const struct decode_event *v, const void *raw,
+		     const struct exehash_id *id, uint64_t want_size,
+		     const char **state)
+{
+	char p[SF_PATH_MAX + 64];
+	const char *name = NULL, *host = NULL;
+	bool opened = false;
+	int fd = -1, fdnum = -1;
+	struct exehash_id now;
+	struct stat st;
+
+	if (v->type == SF_EV_MMAP_EXEC) {
+		const struct sf_mmap_event *e = raw;
+		const struct decode_kv *f = decode_sec_find(v, "file");
+
+		fdnum = e->fd;
+		if (f && f->s && !f->truncated && f->s[0] == '/')
+			name = f->s;
+	} else {
+		const struct decode_kv *r = decode_sec_find(v, "resolved");
+		const struct decode_kv *hp = decode_sec_find(v, "host_path");
+
+		fdnum = (v->has & DECODE_HAS_FD) ? (int)v->fd : -1;
+		if (hp && hp->s && !hp->truncated && hp->s[0] == '/')
+			host = hp->s;
+		if (r && r->s && !r->truncated && r->s[0] == '/')
+			name = r->s;
+		else if (!v->path.fault && !v->path.truncated && v->path.s &&
+			 v->path.s[0] == '/')
+			name = v->path.s;
+	}
+	/* 0: the fd while it is open; 1: the mapping (map_files) while it
+	 * exists; 2: the path in the process's root; 3: the path here (the
+	 * host's path of it where the record has one) */
+	for (int step = 0; step < 4; step++) {
+		const struct sf_mmap_event *m = raw;
+
+		if (step == 0 && fdnum >= 0)
+			snprintf(p, sizeof(p), "/proc/%u/fd/%d", v->pid, fdnum);
+		else if (step == 1 && v->type == SF_EV_MMAP_EXEC && m->vm_end)
+			snprintf(p, sizeof(p), "/proc/%u/map_files/%llx-%llx",
+				 v->pid, (unsigned long long)m->vm_start,
+				 (unsigned long long)m->vm_end);
+		else if (step == 2 && name)
+			snprintf(p, sizeof(p), "/proc/%u/root%s", v->pid, name);
+		else if (step == 3 && (host || name))
+			snprintf(p, sizeof(p), "%s", host ? host : name);
+		else
+			continue;
+		/* symlinks are followed, as the open was: what is reached is
+		 * checked against the kernel's identity of the file anyway */
+		fd = open(p, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (fd < 0) {
+			if (errno == EACCES || errno == EPERM)
+				opened = true; /* there, but not for us */
+			continue;
+		}
+		opened = true;
+		if (fstat(fd, &st) == 0) {
+			stat_id(&st, &now);
+			if (S_ISREG(st.st_mode) && id_eq(&now, id) &&
+			    (uint64_t)st.st_size == want_size)
+				break; /* the very file, unchanged */
+		}
+		close(fd);
+		fd = -1;
+	}
+	if (fd >= 0) {
+		*state = want_size > EXEHASH_MAX_BYTES ? "too_large" : NULL;
+		if (*state) {
+			close(fd);
+			fd = -1;
+		}
+		return fd;
+	}
+	/* nothing leads to it any more, or only to something else */
+	*state = opened ? "changed" : "exited";
+	return -1;
+}
+
+void exehash_file(struct exehash *h, uint32_t slot, uint64_t seq,
+		  const void *raw, struct decode_event *v)
+{
+	const struct sf_ident *id = v->ident;
+	struct want w = {.slot = slot, .seq = seq, .hdr = raw, .file = true};
+	struct exehash_job *j;
+	const char *state;
+	int fd;
+
+	if (!h || h->mode != EXEHASH_OPEN || !(v->has & DECODE_HAS_IDENT))
+		return;
+	if (v->has_ret && v->ret < 0 && v->type == SF_EV_OPEN)
+		return;
+	if (!S_ISREG(id->mode) || pseudo_fs(id->magic) || !id->ctime)
+		return;
+	w.id = (struct exehash_id){.dev = id->dev,
+				   .ino = id->ino,
+				   .mtime = id->mtime,
+				   .ctime = id->ctime};
+	w.size = id->size;
+	if (lookup(h, &w, v, &j))
+		return;
+	fd = open_file(v, raw, &w.id, id->size, &state);
+	if (fd < 0) {
+		add_state(v, state, true);
+		return;
+	}
+	start(h, &w, j, fd, id->size, true, v);
 }
 
 static bool slot_waits(struct exehash *h, uint32_t slot)
@@ -400,6 +598,7 @@ void exehash_collect(struct exehash *h, exehash_emit_fn emit, void *ctx,
 	if (!h)
 		return;
 	pthread_mutex_lock(&h->mu);
+	__atomic_store_n(&h->done_hint, 0, __ATOMIC_RELEASE);
 	if (wait_ms) {
 		struct timespec until;
 
@@ -461,6 +660,26 @@ void exehash_forget(struct exehash *h, uint32_t slot)
 
 void exehash_result_view(const struct exehash_result *r, struct decode_event *v)
 {
+	char dev[24];
+
+	if (r->w->file) {
+		/* as file.open and file.mmap_exec say it */
+		snprintf(dev, sizeof(dev), "%u:%u",
+			 (unsigned)(r->id->dev >> 20),
+			 (unsigned)(r->id->dev & 0xfffff));
+		decode_sec_add_int(v, "event_seq", (int64_t)r->w->exec_seq);
+		decode_sec_add_int(v, "events", r->w->execs);
+		decode_sec_add_str(v, "file_dev", dev, strlen(dev));
+		decode_sec_add_int(v, "file_ino", (int64_t)r->id->ino);
+		decode_sec_add_int(v, "file_mtime", r->id->mtime);
+		decode_sec_add_int(v, "file_ctime", r->id->ctime);
+		decode_sec_add_int(v, "file_size", (int64_t)r->size);
+		if (r->hex)
+			add_hex(v, r->hex, true);
+		else
+			add_state(v, r->fail, true);
+		return;
+	}
 	decode_sec_add_int(v, "exec_seq", (int64_t)r->w->exec_seq);
 	decode_sec_add_int(v, "execs", r->w->execs);
 	decode_sec_add_int(v, "exe_dev", (int64_t)r->id->dev);
@@ -469,7 +688,7 @@ void exehash_result_view(const struct exehash_result *r, struct decode_event *v)
 	decode_sec_add_int(v, "exe_ctime", r->id->ctime);
 	decode_sec_add_int(v, "exe_size", (int64_t)r->size);
 	if (r->hex)
-		add_hex(v, r->hex);
+		add_hex(v, r->hex, r->w->file);
 	else
-		add_state(v, r->fail);
+		add_state(v, r->fail, r->w->file);
 }

@@ -50,9 +50,10 @@ struct exehash_id {
 
 struct exehash_waiter {
 	uint32_t slot;
-	uint32_t execs; /* of this workload waiting */
+	uint32_t execs; /* of this workload waiting (files: events) */
 	uint64_t exec_seq; /* the first one's seq */
 	struct sf_hdr hdr; /* the first one's header: pid, comm, cgroup */
+	bool file; /* a file.open/file.mmap_exec's: the answer is file.hash */
 };
 
 struct exehash_job {
@@ -80,6 +81,8 @@ struct exehash_count {
 	uint64_t computed; /* hashes this stream's execs started */
 	uint64_t cached; /* execs the cache answered */
 	uint64_t dropped; /* execs with no hash for lack of room (backlog) */
+	/* --hash open: the same for file.open and file.mmap_exec */
+	uint64_t file_computed, file_cached, file_dropped;
 };
 
 struct exehash {
@@ -91,8 +94,19 @@ struct exehash {
 	struct exehash_entry cache[EXEHASH_CACHE];
 	struct exehash_count count[SF_MAX_SLOTS];
 	uint64_t computed, cached, dropped, failed; /* the agent's */
+	uint64_t file_computed, file_cached, file_dropped;
 	const void *md; /* EVP_MD, fetched before any sandbox */
+	enum exehash_mode mode;
+	int done_hint; /* set by the worker when a job is done (atomic) */
 };
+
+/* A hash finished since the last collect: the consumer collects it at
+ * once, between two records, so that its job is free again (else a burst
+ * of new files finds every job taken and gets "backlog"). */
+static inline bool exehash_has_done(const struct exehash *h)
+{
+	return h && __atomic_load_n(&h->done_hint, __ATOMIC_ACQUIRE);
+}
 
 /* The worker started (NULL for --hash none). */
 struct exehash *exehash_new(enum exehash_mode mode);
@@ -104,6 +118,17 @@ void exehash_free(struct exehash *h);
  */
 void exehash_exec(struct exehash *h, uint32_t slot, uint64_t seq,
 		  const struct sf_exec_event *e, struct decode_event *v);
+
+/*
+ * --hash open: a file.open (successful, of a regular file) or a
+ * file.mmap_exec (raw: its record) about to be encoded with seq `seq`:
+ * adds file_sha256, or file_hash_state, to v's extra fields; a later
+ * file.hash record carries the digest when it was not cached.  Nothing
+ * for other modes, files without the kernel's identity, and files of
+ * pseudo file systems (proc, sysfs, ...: their bytes are made at read).
+ */
+void exehash_file(struct exehash *h, uint32_t slot, uint64_t seq,
+		  const void *raw, struct decode_event *v);
 
 /* One finished hash for a waiting workload (exehash_collect). */
 struct exehash_result {

@@ -104,7 +104,10 @@ teardown() {
 	[ "$status" -eq 0 ]
 	run "$SFAGENT" -X -w ring -o "$T/u.jsonl" -- "$SF_WORKLOADS/uring" "$T/ring" "$T/u.json"
 	[ "$status" -eq 0 ]
-	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" --all-types "$T/s.jsonl" "$T/c.jsonl" "$T/e.jsonl" "$T/u.jsonl"
+	# file.mmap_exec and file.hash come with --hash open only (54-filehash)
+	run "$SFAGENT" -X --hash open -w hash -o "$T/h.jsonl" -- cat /etc/hostname
+	[ "$status" -eq 0 ]
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" --all-types "$T/s.jsonl" "$T/c.jsonl" "$T/e.jsonl" "$T/u.jsonl" "$T/h.jsonl"
 	echo "$output"
 	assert_success
 	assert_output --regexp ', 0 problems$'

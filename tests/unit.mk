@@ -32,6 +32,7 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/wo
 WL_LDFLAGS_escape := -static
 WL_LDFLAGS_uring := -static -luring
 WL_LDFLAGS_resolved := -static
+WL_LDFLAGS_filehash := -luring
 $(BUILD)/tests/%: tests/workloads/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

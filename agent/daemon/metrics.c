@@ -190,6 +190,15 @@ static void hash_sample(struct sbuf *o, const char *result, uint64_t n)
 	sbuf_putc(o, '\n');
 }
 
+static void file_hash_sample(struct sbuf *o, const char *result, uint64_t n)
+{
+	sbuf_lit(o, "sfagent_file_hashes_total{");
+	label(o, "result", result, true);
+	sbuf_lit(o, "} ");
+	sbuf_u64(o, n);
+	sbuf_putc(o, '\n');
+}
+
 struct prog_ctx {
 	struct sbuf *o;
 	bool ns; /* run time, else count */
@@ -301,6 +310,21 @@ void metrics_render(struct metrics *m, struct sbuf *o)
 			    __atomic_load_n(&h->dropped, __ATOMIC_RELAXED));
 		hash_sample(o, "failed",
 			    __atomic_load_n(&h->failed, __ATOMIC_RELAXED));
+	}
+	if (a->exehash && a->exehash->mode == EXEHASH_OPEN) {
+		const struct exehash *h = a->exehash;
+
+		head(o, "sfagent_file_hashes_total", "counter",
+		     "Files' digests (--hash open): computed, answered from the cache, dropped (backlog).");
+		file_hash_sample(o, "computed",
+				 __atomic_load_n(&h->file_computed,
+						 __ATOMIC_RELAXED));
+		file_hash_sample(o, "cached",
+				 __atomic_load_n(&h->file_cached,
+						 __ATOMIC_RELAXED));
+		file_hash_sample(o, "dropped",
+				 __atomic_load_n(&h->file_dropped,
+						 __ATOMIC_RELAXED));
 	}
 	render_progs(m, o);
 	head(o, "sfagent_scrapes_total", "counter", "Requests for /metrics.");

@@ -59,6 +59,8 @@ struct stream_totals {
 	/* binary digests (agent/exehash.h), when --hash is not none */
 	bool exe_hash;
 	uint64_t exe_hashed, exe_hash_cached, exe_hash_dropped;
+	bool file_hash; /* --hash open */
+	uint64_t file_hashed, file_hash_cached, file_hash_dropped;
 	/* flow counting (-F sysflow): flows the kernel could not count, its
 	 * map full (bpf/flow.bpf.h) */
 	uint64_t flows_uncounted;

@@ -273,12 +273,17 @@ static void body_sec(struct sbuf *o, const struct decode_event *v)
 {
 }
 
+/* file.mmap_exec: the file mapped (its fields follow, as sec types') */
+static void body_mmap(struct sbuf *o, const struct decode_event *v)
+{
+	obj_uuid(o, "arg_objuuid1", v);
+}
+
 /* the writers by kind (DECODE_EVENTS); some kinds share one */
 #define body_path_at  body_file
 #define body_chmod    body_file
 #define body_chown    body_file
 #define body_truncate body_file
-#define body_mmap     body_sec
 
 static const encoder_body_fn cadets_bodies[SF_EV_MAX] = {
 	DECODE_EVENTS(DECODE_WRITER_ENTRY)};

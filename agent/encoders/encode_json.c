@@ -429,6 +429,16 @@ static void json_stream_end(struct sbuf *o, const struct workload *wl,
 		sbuf_u64(o, t->exe_hash_dropped);
 		sbuf_putc(o, '}');
 	}
+	if (t->file_hash) {
+		sbuf_key(o, "file_hash");
+		sbuf_lit(o, "{\"computed\":");
+		sbuf_u64(o, t->file_hashed);
+		sbuf_lit(o, ",\"cached\":");
+		sbuf_u64(o, t->file_hash_cached);
+		sbuf_lit(o, ",\"dropped\":");
+		sbuf_u64(o, t->file_hash_dropped);
+		sbuf_putc(o, '}');
+	}
 	sbuf_lit(o, "}\n");
 }
 

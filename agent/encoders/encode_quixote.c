@@ -72,6 +72,8 @@ static const char *const tsem_names[SF_EV_MAX] = {
 	[SF_EV_KEY_ADD] = "key_alloc",
 	[SF_EV_KEY_REQUEST] = "key_request",
 	[SF_EV_KEY_CTL] = "key_permission",
+	[SF_EV_EXE_HASH] = "exe_hash",
+	[SF_EV_FILE_HASH] = "file_hash",
 };
 
 /* Where one sfagent type is more than one TSEM event. */

@@ -7,7 +7,7 @@
 # default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
 # throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
-# BENCH_ONLY="tp traced other syscall enc churn hook sinks short idle floor scale" (a
+# BENCH_ONLY="tp traced other syscall enc churn hook sinks short idle floor scale hash" (a
 # subset of sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS,
 # BENCH_SINK_EVENTS, BENCH_SHORT_RUNS, BENCH_ATTACH_RUNS.
 #
@@ -567,7 +567,7 @@ idle_run() {
 }
 
 # ---- the run --------------------------------------------------------------------
-ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks short idle floor scale} "
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks short idle floor scale hash} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
@@ -662,6 +662,11 @@ fi
 if want sinks; then
 	say "6. MQTT/HTTP delivery: tests/bench/mqtt-http.sh $N_SINK"
 	sink_rates
+fi
+if want hash; then
+	# printed, not in the table: docs/performance.md "Digests"
+	say "11. digests (--hash): tests/bench/hash-cost.sh"
+	BUILD=$BUILD BENCH_HASH_ROUNDS=$REPS tests/bench/hash-cost.sh
 fi
 T1=$(date +%s)
 
