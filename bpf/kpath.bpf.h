@@ -125,12 +125,23 @@ static __always_inline void kpath_run(struct kpath_ctx *c,
 	kp->len = c->off;
 }
 
-static __always_inline void
-kpath_walk(struct sf_kpath *kp, struct dentry *dentry, struct vfsmount *vfsmnt)
+/* Verified once, not at each of its callers (the exec image, the cwd, a
+ * security event's fd): inlined, these walks were most of the start-up's
+ * verifier time.  Kernel pointers come as integers, as for fpath_walk_g. */
+__noinline int kpath_walk_g(struct sf_kpath *kp, __u64 dentry, __u64 vfsmnt)
 {
 	struct kpath_ctx c = {.kp = kp};
 
-	kpath_run(&c, dentry, vfsmnt, false);
+	if (kp)
+		kpath_run(&c, (struct dentry *)dentry,
+			  (struct vfsmount *)vfsmnt, false);
+	return 0;
+}
+
+static __always_inline void
+kpath_walk(struct sf_kpath *kp, struct dentry *dentry, struct vfsmount *vfsmnt)
+{
+	kpath_walk_g(kp, (__u64)dentry, (__u64)vfsmnt);
 }
 
 /* The struct file behind the current task's fd, or NULL. */
