@@ -221,6 +221,7 @@ static void set_defaults(struct sf_options *o)
 	o->mqtt_batch = 1;
 	o->drain_timeout = 10;
 	o->spool_max = 256ull << 20;
+	o->spool_total = 1ull << 30;
 	o->http_batch = 1000;
 	o->http_interval_ms = 1000;
 	o->flow_interval = 30; /* SysFlow's own default */

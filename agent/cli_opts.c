@@ -6,6 +6,7 @@
  * Adding an option: docs/hacking.md.
  */
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "budget.h"
@@ -69,9 +70,8 @@ static int opt_ringbuf(struct sf_options *o, const struct sf_opt *d,
 	return 0;
 }
 
-/* --spool-max BYTES[K|M|G]; 0: no spool */
-static int opt_spool_max(struct sf_options *o, const struct sf_opt *d,
-			 const char *arg, struct sf_error **err)
+/* BYTES[K|M|G], 0 or 1M to 1024G; ULLONG_MAX when bad */
+static unsigned long long spool_bytes(const char *arg)
 {
 	unsigned long long v;
 	char *end = NULL;
@@ -88,11 +88,37 @@ static int opt_spool_max(struct sf_options *o, const struct sf_opt *d,
 	}
 	if (!end || end == arg || *end || errno || v > (1ull << 40) ||
 	    (v && v < (1u << 20)))
+		return ULLONG_MAX;
+	return v;
+}
+
+/* --spool-max BYTES[K|M|G]; 0: no spool */
+static int opt_spool_max(struct sf_options *o, const struct sf_opt *d,
+			 const char *arg, struct sf_error **err)
+{
+	unsigned long long v = spool_bytes(arg);
+
+	if (v == ULLONG_MAX)
 		return sf_usage(
 			err,
 			"bad --spool-max `%s`: want bytes (K, M, G allowed) from 1M to 1024G, or 0 for no spool",
 			arg);
 	o->spool_max = v;
+	return 0;
+}
+
+/* --spool-total BYTES[K|M|G]; 0: no bound but --spool-max per sink */
+static int opt_spool_total(struct sf_options *o, const struct sf_opt *d,
+			   const char *arg, struct sf_error **err)
+{
+	unsigned long long v = spool_bytes(arg);
+
+	if (v == ULLONG_MAX)
+		return sf_usage(
+			err,
+			"bad --spool-total `%s`: want bytes (K, M, G allowed) from 1M to 1024G, or 0 for no bound across sinks",
+			arg);
+	o->spool_total = v;
 	return 0;
 }
 
@@ -420,6 +446,12 @@ const struct sf_opt cli_opts[] = {
 	 .parse = opt_spool_max,
 	 .arg = "BYTES",
 	 .help = "spool at most BYTES per sink (K, M, G; default 256M;\n0: no spool, memory only)",
+	 .modes = SF_MB_STREAM},
+	{.name = "spool-total",
+	 .kind = SF_OPT_FUNC,
+	 .parse = opt_spool_total,
+	 .arg = "BYTES",
+	 .help = "spool at most BYTES over all sinks together (K, M, G;\ndefault 1G; 0: no bound but --spool-max)",
 	 .modes = SF_MB_STREAM},
 
 	SECTION("NATS JetStream (--nats; docs/outputs.md)"),

@@ -52,6 +52,7 @@ struct sf_options {
 	const char *spool_dir; /* --spool-dir; NULL: $SFAGENT_SPOOL_DIR or
 				  /var/lib/sfagent/spool */
 	uint64_t spool_max; /* --spool-max BYTES; 0: no spool */
+	uint64_t spool_total; /* --spool-total BYTES: all sinks; 0: no bound */
 	const char *http_url; /* --http */
 	unsigned http_batch; /* --http-batch */
 	unsigned http_interval_ms; /* --http-interval */

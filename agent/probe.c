@@ -2,6 +2,7 @@
 #include "probe.h"
 
 #include <bpf/bpf.h>
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <pthread.h>
@@ -200,6 +201,30 @@ static int plan_syscalls(struct probe_bpf *b, struct bpf_program *prog,
 	return 0;
 }
 
+/* Does the kernel's BTF have this type (btf_trace_<tracepoint>)? */
+static bool kernel_btf_has(const char *btf_path, const char *name)
+{
+	struct btf *btf = btf_path ? btf__parse(btf_path, NULL)
+				   : btf__load_vmlinux_btf();
+	bool has;
+
+	if (!btf)
+		return false;
+	has = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF) >= 0;
+	btf__free(btf);
+	return has;
+}
+
+/* Programs on hooks some kernels lack: not loaded there, said at -v. */
+static void skip_absent_hooks(struct sfagent_bpf *s, const char *btf_path)
+{
+	if (!kernel_btf_has(btf_path, "btf_trace_module_load")) {
+		bpf_program__set_autoload(s->progs.sf_module_load, false);
+		log_debug(
+			"no module:module_load tracepoint on this kernel (no loadable modules): its program is not loaded; module syscalls are still seen by number");
+	}
+}
+
 static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 {
 	struct sfagent_bpf *s = b->skel;
@@ -216,6 +241,8 @@ static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 		       "io_uring_submit_req");
 	add_attachment(b, s->progs.sf_uring_complete, NULL,
 		       "io_uring_complete");
+	if (bpf_program__autoload(s->progs.sf_module_load))
+		add_attachment(b, s->progs.sf_module_load, NULL, "module_load");
 	return plan_syscalls(b, s->progs.sf_sys_enter_cred, "sys_enter_",
 			     SF_SC_ENTER, err);
 }
@@ -413,6 +440,7 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 				10));
 	s->rodata->hash_open = o->hash_open;
 	s->rodata->host_mnt_ns = o->host_mnt_ns;
+	skip_absent_hooks(s, o->btf_path);
 	r = sfagent_bpf__load(s);
 	if (r < 0) {
 		char msg[128];

@@ -170,4 +170,5 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 }
 
 #include "uring.bpf.h"
+#include "module.bpf.h"
 #include "seccomp.bpf.h"

@@ -165,6 +165,8 @@ PY
 			"one('net.accept', via='io_uring')['ret'] >= 3 and one('net.accept', via='io_uring')['addr'] == '127.0.0.1'" \
 			"one('net.sendto', via='io_uring')['port'] == 9 and one('net.sendto', via='io_uring')['opcode'] == 'IORING_OP_SENDMSG'" \
 			"one('net.sendto', opcode='IORING_OP_SEND')['port'] == 10" \
+			"(lambda e: e['opcode'] == 'IORING_OP_OPENAT2' and e['flags'] == 'O_RDWR|O_CREAT|O_EXCL' and e['mode'] == '0600' and e['ret'] >= 3)(one('file.open', path='$W/openat2'))" \
+			"(lambda e: e['opcode'] == 'IORING_OP_SETXATTR' and e['path'] == '$W/renamed' and e['value_len'] == 2 and e['flags'] == 'XATTR_CREATE' and e['ret'] == 0)(one('file.setxattr', name='user.sfagent_path'))" \
 			"all('syscall' not in e for e in ev if e.get('via') == 'io_uring')"
 	done
 	# SQPOLL: the kernel's submission thread, a thread of the workload
@@ -176,6 +178,8 @@ PY
 	comparable "$T/ring.jsonl" "$W" >"$T/ring.cmp"
 	comparable "$T/sqpoll.jsonl" "$W" >"$T/sqpoll.cmp"
 	[ -s "$T/sys.cmp" ] && grep -q secret "$T/sys.cmp"
+	# openat2 and the path setxattr are in the comparison
+	grep -q '"path": "'"$W"'/openat2"' "$T/sys.cmp" && grep -q '"name": "user.sfagent_path"' "$T/sys.cmp"
 	# what is compared is there: identity and resolved paths (issue 12)
 	grep -q '"resolved": "'"$W"'/secret"' "$T/sys.cmp"
 	grep -q '"file_dev"' "$T/sys.cmp"
@@ -236,6 +240,18 @@ assert x and x[0]["event"]["suppressed"]["mem.exec"] == 4, x
 c = [e for e in json.load(open(sys.argv[2])) if e["event"] == "audit:event:aue_exit:" and "suppressed" in e]
 assert c and c[0]["suppressed"]["io_uring.op:IORING_OP_READ"] == 4, c
 PY
+}
+
+@test "module:module_load: its program loads only where the kernel has the tracepoint; here start-up skips it and says so" {
+	run "$SFAGENT" -X -w m -vv -o "$T/m.jsonl" -- /bin/true
+	echo "$output" | grep -v libbpf | tail -5
+	[ "$status" -eq 0 ]
+	if bpftool btf dump file /sys/kernel/btf/vmlinux | grep -q "TYPEDEF 'btf_trace_module_load'"; then
+		! echo "$output" | grep -q "no module:module_load tracepoint"
+	else
+		echo "$output" | grep -q "debug: no module:module_load tracepoint on this kernel (no loadable modules): its program is not loaded"
+	fi
+	assert_stream "$T/m.jsonl" "ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
 }
 
 @test "runc container through the hook: the attempts are in its stream; an exec from the overlay upper layer is flagged" {

@@ -262,7 +262,7 @@ PY
 	local sock2="$HT/s2.sock"
 	"$SFAGENT" -D --socket "$sock2" --output-dir "$HT/out2" -v 2>"$HT/agent2.log" &
 	AGENT2_PID=$!
-	wait_for 30 grep -q "listening on" "$HT/agent2.log"
+	wait_for 30 grep -q "listening on" "$HT/agent2.log" || { cat "$HT/agent2.log" >&3; false; }
 	SOCK="$sock2" make_bundle "$HT/b7" "$(busy 1)" \
 		'{"io.sfagent.workload": "dm7", "io.sfagent.export": "file,mqtt", "io.sfagent.fail": "closed"}'
 	run run_container dx-7 "$HT/b7"

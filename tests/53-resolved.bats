@@ -109,7 +109,7 @@ PY
 	run run_container sfrz-1 "$HT/b"
 	echo "$output"
 	assert_success
-	f="$OUT/rz.jsonl"
+	f=$(pod_file rz sfrz-1)
 	grep -q '"/etc/sf-file"' "$HT/vol/o.json"
 	run python3 "$CHECK" "$f" "$HT/vol/o.json" --host-path "$HT/root/etc/sf-file"
 	echo "$output"

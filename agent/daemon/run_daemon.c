@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "seccomp_self.h"
+#include "sink_leftover.h"
 #include "watch.h"
 #include "metrics.h"
 #include "cgroup.h"
@@ -241,6 +242,7 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	struct daemon d = {.o = o, .out_dirfd = -1};
 	struct agent a;
 	sigset_t oldmask;
+	struct sink_leftover *leftover = NULL;
 	uint64_t next_reap;
 	int ret = -1;
 
@@ -288,6 +290,8 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 		goto out;
 	if (daemon_recover(&d, err) < 0)
 		goto out;
+	/* spools of streams that will not open again (sink_leftover.h) */
+	leftover = sink_leftover_start(o, a.exporter);
 	/* loaded, attached, recovered: from here on it only serves */
 	if (!o->no_sandbox && seccomp_self_sandbox(err) < 0)
 		goto out;
@@ -312,6 +316,7 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 		seccomp_self_report();
 		if (sf_monotonic_ns() >= next_reap) {
 			daemon_reap(&d);
+			sink_leftover_poll(leftover);
 			next_reap = sf_monotonic_ns() + REAP_INTERVAL_NS;
 		}
 		if (si.ssi_signo == SIGHUP) {
@@ -333,6 +338,7 @@ out:
 	if (d.srv.epfd >= 0)
 		server_close(&d.srv);
 	daemon_finish_all(&d);
+	sink_leftover_stop(leftover);
 	if (d.watch)
 		watch_hub_process(d.watch); /* stream.end to watchers */
 	watch_hub_close(d.watch);

@@ -738,6 +738,9 @@ static void dec_ns(struct decode_event *v, const struct sf_sec_event *e)
 static void dec_module(struct decode_event *v, const struct sf_sec_event *e)
 {
 	switch (e->hdr.syscall) {
+	case 0: /* module:module_load (bpf/module.bpf.h): the parsed name */
+		kv_rec(v, "name", S0(e));
+		break;
 	case SYS_init_module:
 		kv_int(v, "len", e->arg[1]);
 		kv_rec(v, "params", S2(e));

@@ -179,6 +179,7 @@ struct sink *sink_http_open(const struct sf_options *o, const char *url,
 		.interval_ns = o->http_interval_ms * 1000000ull,
 		.drain_timeout = o->drain_timeout,
 		.kind = "http",
+		.dest = url,
 	};
 	struct sink_http *h;
 

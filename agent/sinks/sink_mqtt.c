@@ -327,6 +327,7 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 		.window = WINDOW,
 		.drain_timeout = o->drain_timeout,
 		.kind = "mqtt",
+		.dest = topic,
 	};
 
 	sink_net_conf_spool(&c, o);

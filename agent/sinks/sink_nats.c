@@ -3,12 +3,15 @@
  * NATS JetStream sink (cnats): the protocol part of a network sink
  * (sink_net.h has the queue, the spool, the thread, backoff and drain).
  *
- * One record per message, published asynchronously with up to WINDOW
- * acknowledgements outstanding; a record leaves the queue and the spool only
- * once JetStream acknowledged it.  Every message carries a Nats-Msg-Id made
+ * One record per NATS message, published asynchronously: the base hands
+ * over BATCH records at a time (one queue message), each is published with
+ * its own Nats-Msg-Id, and up to WINDOW queue messages (WINDOW * BATCH
+ * acknowledgements) are outstanding; a queue message is acknowledged to the
+ * base once JetStream acknowledged each of its records, and only then leaves
+ * the queue and the spool.  The Nats-Msg-Id is made
  * of the exporter id, the stream's tag (the time its sink started, ns,
  * kept across an agent restart by the spool) and the record's number in
- * it, so what is sent again after a reconnect, a server failover or an
+ * it (a queue message's records have consecutive numbers), so what is sent again after a reconnect, a server failover or an
  * agent restart is stored once within the stream's duplicate window:
  * exactly once into the stream.  cnats reconnects by itself (to any server
  * of --nats); its callbacks tell the base, which then sends again all that
@@ -23,7 +26,9 @@
 #include "options.h"
 #include "sink_net.h"
 
-#define WINDOW	     256 /* acknowledgements outstanding */
+#define BATCH	     64 /* records per queue message */
+#define WINDOW	     32 /* queue messages outstanding */
+#define SLOTS	     (WINDOW * 4) /* acks still counted, by queue id */
 #define ACK_WAIT_MS  5000
 #define CONNECT_MS   2000
 #define SEND_HEADER  "Sfagent-Send" /* "QUEUE-ID GEN": which ack is whose */
@@ -38,7 +43,28 @@ struct sink_nats {
 	bool create_stream, closing, told_no_stream;
 	int replicas;
 	char last_err[256]; /* the last connect failure, for the open */
+	/* per queue message sent: the records whose ack is awaited */
+	pthread_mutex_t slot_mu;
+	struct nats_slot {
+		uint64_t id;
+		uint32_t gen, left;
+	} slots[SLOTS];
 };
+
+/* One record of queue message (id, gen) is done: true once all are. */
+static bool slot_done(struct sink_nats *s, uint64_t id, uint32_t gen)
+{
+	struct nats_slot *sl = &s->slots[id % SLOTS];
+	bool done = false;
+
+	pthread_mutex_lock(&s->slot_mu);
+	if (sl->id == id && sl->gen == gen && sl->left) {
+		sl->left--;
+		done = !sl->left;
+	}
+	pthread_mutex_unlock(&s->slot_mu);
+	return done;
+}
 
 static void on_disconnected(natsConnection *nc, void *ctx)
 {
@@ -84,7 +110,8 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 	if (!send_of(msg, &id, &gen))
 		goto out;
 	if (pa) {
-		sink_net_acked(&s->net, id, gen);
+		if (slot_done(s, id, gen))
+			sink_net_acked(&s->net, id, gen);
 	} else if (pae && (pae->Err == NATS_NO_RESPONDERS ||
 			   pae->ErrCode == JSStreamNotFoundErr)) {
 		/* nothing stores the subject, or a stream's leader is being
@@ -102,7 +129,12 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 			  pae->ErrText ? pae->ErrText
 				       : natsStatus_GetText(pae->Err),
 			  (int)pae->ErrCode);
-		sink_net_rejected(&s->net, id, gen);
+		/* that record only: the others of its message were stored */
+		if (!strstr(natsMsg_GetData(msg) ? natsMsg_GetData(msg) : "",
+			    "\"type\":\"stream."))
+			sink_count_dropped(&s->net.base, 1);
+		if (slot_done(s, id, gen))
+			sink_net_acked(&s->net, id, gen);
 	}
 out:
 	natsMsg_Destroy(msg);
@@ -184,7 +216,7 @@ static int nats_connect(struct sink_net *n)
 	}
 	jsOptions_Init(&jo);
 	jo.Wait = ACK_WAIT_MS;
-	jo.PublishAsync.MaxPending = WINDOW * 2;
+	jo.PublishAsync.MaxPending = WINDOW * BATCH * 2;
 	jo.PublishAsync.AckHandler = on_ack;
 	jo.PublishAsync.AckHandlerClosure = s;
 	st = natsConnection_JetStream(&js, nc, &jo);
@@ -204,24 +236,19 @@ static int nats_connect(struct sink_net *n)
 	return 0;
 }
 
-static enum sink_net_sent nats_send(struct sink_net *n,
-				    const struct sink_net_msg *m, char *why,
-				    size_t why_len)
+/* One record of a queue message, with its own Nats-Msg-Id. */
+static natsStatus publish(struct sink_nats *s, const struct sink_net_msg *m,
+			  const char *rec, size_t len, uint64_t rid)
 {
-	struct sink_nats *s = (struct sink_nats *)n;
 	char id[200], q[48];
 	natsMsg *msg = NULL;
 	jsPubOptions po;
-	size_t len = m->len;
 	natsStatus st;
 
-	/* one bare JSON object per message, as on MQTT */
-	if (len && m->buf[len - 1] == '\n')
-		len--;
 	snprintf(id, sizeof(id), "%s.%llu.%llu", s->exporter,
-		 (unsigned long long)m->tag, (unsigned long long)m->rid);
+		 (unsigned long long)m->tag, (unsigned long long)rid);
 	snprintf(q, sizeof(q), "%llu %u", (unsigned long long)m->id, m->gen);
-	st = natsMsg_Create(&msg, s->subject, NULL, m->buf, (int)len);
+	st = natsMsg_Create(&msg, s->subject, NULL, rec, (int)len);
 	if (st == NATS_OK)
 		st = natsMsgHeader_Set(msg, SEND_HEADER, q);
 	jsPubOptions_Init(&po);
@@ -230,6 +257,34 @@ static enum sink_net_sent nats_send(struct sink_net *n,
 	if (st == NATS_OK)
 		st = js_PublishMsgAsync(s->js, &msg, &po);
 	natsMsg_Destroy(msg);
+	return st;
+}
+
+static enum sink_net_sent nats_send(struct sink_net *n,
+				    const struct sink_net_msg *m, char *why,
+				    size_t why_len)
+{
+	struct sink_nats *s = (struct sink_nats *)n;
+	const char *p = m->buf, *end = m->buf + m->len, *nl;
+	uint64_t rid = m->rid;
+	natsStatus st = NATS_OK;
+	uint32_t nrec = 0;
+
+	for (const char *c = p; c < end; c++)
+		nrec += *c == '\n';
+	pthread_mutex_lock(&s->slot_mu);
+	s->slots[m->id % SLOTS] = (struct nats_slot){
+		.id = m->id,
+		.gen = m->gen,
+		.left = nrec ? nrec : 1,
+	};
+	pthread_mutex_unlock(&s->slot_mu);
+	/* one bare JSON object per message, as on MQTT */
+	for (; p < end && st == NATS_OK; p = nl, rid++) {
+		nl = memchr(p, '\n', end - p);
+		nl = nl ? nl + 1 : end;
+		st = publish(s, m, p, nl - p - (nl[-1] == '\n'), rid);
+	}
 	if (st == NATS_OK)
 		return SINK_NET_PENDING;
 	if (st == NATS_CONNECTION_CLOSED ||
@@ -255,6 +310,7 @@ static void nats_close(struct sink_net *n)
 		natsConnection_Destroy(s->nc);
 	}
 	natsOptions_Destroy(s->opts);
+	pthread_mutex_destroy(&s->slot_mu);
 	free(s->subject);
 	free(s->stream);
 	free(s->stream_subject);
@@ -381,13 +437,15 @@ struct sink *sink_nats_open(const struct sf_options *o, const char *subject,
 {
 	struct sink_net_conf c = {
 		.kind = "nats",
+		.dest = subject,
 		.max_rec = o->queue_size,
-		.batch = 1,
+		.batch = BATCH,
 		.window = WINDOW,
 		.drain_timeout = o->drain_timeout,
 	};
 	struct sink_nats *s = xzalloc(sizeof(*s));
 
+	pthread_mutex_init(&s->slot_mu, NULL);
 	sink_net_conf_spool(&c, o);
 	sink_net_init(&s->net, &nats_net_ops, &c,
 		      xasprintf("NATS %s subject `%s`", o->nats_url, subject));

@@ -102,11 +102,13 @@ void sink_net_down(struct sink_net *n, const char *why)
 	pthread_mutex_unlock(&n->q.mu);
 }
 
-/* What the queue freed at its head leaves the spool. */
-static void spool_acked(struct sink_net *n, bool force)
+/* What the queue freed at its head leaves the spool: spool_mu held, not
+ * q.mu (the sender, or a thread that stopped it). */
+static void spool_acked(struct sink_net *n, uint64_t done_mark, bool force)
 {
-	if (n->spool && n->q.done_mark)
-		sink_spool_ack(n->spool, n->q.done_mark, force);
+	if (!n->spool || !done_mark)
+		return;
+	sink_spool_ack(n->spool, done_mark, force);
 }
 
 void sink_net_acked(struct sink_net *n, uint64_t id, uint32_t gen)
@@ -116,7 +118,6 @@ void sink_net_acked(struct sink_net *n, uint64_t id, uint32_t gen)
 		n->inflight--;
 	/* even from an older connection: the destination has it */
 	sinkq_ack(&n->q, id);
-	spool_acked(n, false);
 	delivered(n);
 	pthread_mutex_unlock(&n->q.mu);
 }
@@ -159,7 +160,6 @@ static void sent(struct sink_net *n, enum sink_net_sent r, uint64_t id,
 		if (gen == n->gen && n->inflight)
 			n->inflight--;
 		sinkq_ack(&n->q, id);
-		spool_acked(n, false);
 		delivered(n);
 		break;
 	case SINK_NET_REJECTED:
@@ -169,7 +169,6 @@ static void sent(struct sink_net *n, enum sink_net_sent r, uint64_t id,
 			n->inflight--;
 		sink_count_dropped(&n->base, nrec);
 		sinkq_ack(&n->q, id);
-		spool_acked(n, false);
 		break;
 	case SINK_NET_RESEND:
 		if (gen == n->gen && n->state == SINK_NET_UP)
@@ -257,18 +256,184 @@ static int connect_locked(struct sink_net *n)
 	return rc;
 }
 
-/* Memory holds what is in flight: read the spool into the free room. */
-static void spool_fill(struct sink_net *n)
+/* The first message holding records kept in memory only, or NULL (q.mu
+ * held).  What was acknowledged meanwhile is no longer among them. */
+static struct sinkq_msg *mo_first(struct sink_net *n)
+{
+	struct sinkq_msg *h;
+
+	if (!n->mo)
+		return NULL;
+	if (!n->q.count) {
+		n->mo = false;
+		return NULL;
+	}
+	h = sinkq_at(&n->q, 0);
+	if (n->mo_id < h->id) {
+		/* memory-only is a suffix: all from the head on is */
+		n->mo_id = h->id;
+		n->mo_off = 0;
+		n->mo_rid = h->rid;
+	}
+	if (n->mo_id - h->id >= n->q.count) {
+		n->mo = false;
+		return NULL;
+	}
+	return sinkq_at(&n->q, n->mo_id - h->id);
+}
+
+/* Records in memory only must go to disk: the destination is away or does
+ * not keep up (q.mu held). */
+static bool spill_due(struct sink_net *n, uint64_t now)
+{
+	struct sinkq_msg *m = mo_first(n);
+
+	return m && (n->state != SINK_NET_UP || n->failing ||
+		     now - m->born >= SINK_NET_SPILL_MS * 1000000ull);
+}
+
+struct spill_msg {
+	uint64_t id, nrec;
+};
+
+/* The records kept in memory only go to the spool, in order, before any
+ * newer one (spool_mu held, q.mu not: it is taken to copy them and to give
+ * each message its mark, not during the write). */
+static void spill(struct sink_net *n)
+{
+	cleanup_free struct spill_msg *msgs = NULL;
+	const char *p, *end, *nl;
+	uint64_t rid, k = 0, last = 0, head;
+	size_t nmsg = 0, i, j;
+	struct sinkq_msg *m;
+
+	pthread_mutex_lock(&n->q.mu);
+	m = mo_first(n);
+	if (!m) {
+		pthread_mutex_unlock(&n->q.mu);
+		return;
+	}
+	rid = n->mo_rid;
+	msgs = xmalloc((n->q.count + 1) * sizeof(*msgs));
+	n->fill.len = 0;
+	for (i = n->mo_id - sinkq_at(&n->q, 0)->id; i < n->q.count; i++) {
+		size_t off = i == n->mo_id - sinkq_at(&n->q, 0)->id ? n->mo_off
+								    : 0;
+
+		m = sinkq_at(&n->q, i);
+		msgs[nmsg++] = (struct spill_msg){.id = m->id};
+		sbuf_put(&n->fill, m->buf.data + off, m->buf.len - off);
+		for (p = m->buf.data + off; p < m->buf.data + m->buf.len; p++)
+			msgs[nmsg - 1].nrec += *p == '\n';
+	}
+	n->mo = false;
+	pthread_mutex_unlock(&n->q.mu);
+	end = n->fill.data + n->fill.len;
+	for (p = n->fill.data; p < end; p = nl, k++) {
+		nl = memchr(p, '\n', end - p);
+		nl = nl ? nl + 1 : end;
+		if (k == n->marks_cap) {
+			n->marks_cap = n->marks_cap ? n->marks_cap * 2 : 256;
+			n->marks = xrealloc(n->marks,
+					    n->marks_cap * sizeof(*n->marks));
+		}
+		n->marks[k] = sink_spool_add(n->spool, p, nl - p, false, rid++);
+	}
+	if (sink_spool_commit(n->spool) < 0 || !sink_spool_ok(n->spool))
+		return; /* memory only from now on: they are queued still */
+	pthread_mutex_lock(&n->q.mu);
+	head = n->q.count ? sinkq_at(&n->q, 0)->id : UINT64_MAX;
+	for (i = 0, j = 0; i < nmsg; i++) {
+		j += msgs[i].nrec;
+		if (!j || !n->marks[j - 1])
+			continue;
+		last = n->marks[j - 1];
+		if (msgs[i].id >= head)
+			sinkq_at(&n->q, msgs[i].id - head)->mark = last;
+		else if (last > n->q.done_mark)
+			n->q.done_mark = last; /* acked meanwhile */
+	}
+	if (last)
+		sink_spool_skip(n->spool, last, k);
+	n->spool_unread = sink_spool_unread(n->spool);
+	pthread_mutex_unlock(&n->q.mu);
+}
+
+struct sink_net_fill {
+	size_t off, len;
+	bool control;
+	uint64_t tag, rid, mark;
+};
+
+#define FILL_MAX 1024 /* records read back per round */
+
+/* Up to room records from the disk into n->fill (spool_mu held). */
+static size_t fill_read(struct sink_net *n, uint64_t room)
 {
 	struct sink_spool_rec r;
+	size_t k = 0;
+
+	n->fill.len = 0;
+	if (room > FILL_MAX)
+		room = FILL_MAX;
+	if (n->fill_cap < room) {
+		n->fill_cap = FILL_MAX;
+		n->fillv = xrealloc(n->fillv, n->fill_cap * sizeof(*n->fillv));
+	}
+	while (k < room && sink_spool_next(n->spool, &r)) {
+		n->fillv[k++] = (struct sink_net_fill){
+			.off = n->fill.len,
+			.len = r.len,
+			.control = r.control,
+			.tag = r.tag,
+			.rid = r.rid,
+			.mark = r.mark,
+		};
+		sbuf_put(&n->fill, r.data, r.len);
+	}
+	return k;
+}
+
+/* Memory holds what is in flight: the acked position goes to the spool and
+ * what waits on disk is read into the free room.  q.mu held on entry and
+ * exit, dropped around the disk I/O (spool_mu is taken first). */
+static void spool_fill(struct sink_net *n)
+{
+	uint64_t done, room;
+	size_t k;
 
 	if (!n->spool)
 		return;
-	while (n->q.nrec < n->q.max_rec && sink_spool_next(n->spool, &r))
-		sinkq_put(&n->q, r.data, r.len, r.control, r.tag, r.rid,
-			  r.mark);
+	if (spill_due(n, mono_ns())) {
+		pthread_mutex_unlock(&n->q.mu);
+		pthread_mutex_lock(&n->spool_mu);
+		spill(n);
+		pthread_mutex_unlock(&n->spool_mu);
+		pthread_mutex_lock(&n->q.mu);
+	}
+	done = n->q.done_mark;
+	room = n->q.nrec < n->q.max_rec ? n->q.max_rec - n->q.nrec : 0;
+	if (done == n->spool_acked && n->spool_saved &&
+	    !(room && n->spool_unread))
+		return;
+	pthread_mutex_unlock(&n->q.mu);
+	pthread_mutex_lock(&n->spool_mu);
 	/* the acked position reaches the disk when acks pause */
-	spool_acked(n, false);
+	spool_acked(n, done, false);
+	/* room only grows meanwhile: the writer adds to the queue only
+	 * when nothing waits on disk, and it waits for spool_mu */
+	k = room ? fill_read(n, room) : 0;
+	pthread_mutex_lock(&n->q.mu);
+	for (size_t i = 0; i < k; i++) {
+		const struct sink_net_fill *f = &n->fillv[i];
+
+		sinkq_put(&n->q, n->fill.data + f->off, f->len, f->control,
+			  f->tag, f->rid, f->mark);
+	}
+	n->spool_acked = done;
+	n->spool_saved = sink_spool_ack_saved(n->spool);
+	n->spool_unread = sink_spool_unread(n->spool);
+	pthread_mutex_unlock(&n->spool_mu);
 }
 
 static void *sender(void *arg)
@@ -292,7 +457,7 @@ static void *sender(void *arg)
 		else if (!(n->state == SINK_NET_UP && n->inflight < n->window &&
 			   n->q.next < n->q.count) &&
 			 !(n->spool && n->q.nrec < n->q.max_rec &&
-			   sink_spool_unread(n->spool)))
+			   n->spool_unread))
 			wait_until(n, now + IDLE_NS);
 	}
 	pthread_mutex_unlock(&n->q.mu);
@@ -320,19 +485,24 @@ static void give_up(struct sink_net *n)
 
 	/* a send may be under way: stop the thread before emptying the queue */
 	stop_thread(n);
+	pthread_mutex_lock(&n->spool_mu);
+	if (n->spool)
+		spill(n); /* kept for the next start, as the rest */
 	pthread_mutex_lock(&n->q.mu);
 	if (n->dead) {
 		pthread_mutex_unlock(&n->q.mu);
+		pthread_mutex_unlock(&n->spool_mu);
 		return; /* given up already: told then */
 	}
+	spool_acked(n, n->q.done_mark, true);
 	lost = sinkq_discard(&n->q);
 	if (n->spool) {
-		spool_acked(n, true);
 		kept = lost + sink_spool_unread(n->spool);
 		lost = 0;
 	}
 	n->dead = true;
 	pthread_mutex_unlock(&n->q.mu);
+	pthread_mutex_unlock(&n->spool_mu);
 	if (kept)
 		log_warn(
 			"%s: %llu records not delivered within %us: kept in the spool `%s` for the next start",
@@ -349,30 +519,118 @@ static void give_up(struct sink_net *n)
 /* Records still to deliver, in memory and in the spool. */
 static uint64_t pending(struct sink_net *n)
 {
-	return n->q.nrec + (n->spool ? sink_spool_unread(n->spool) : 0);
+	/* a write under way (another thread: exe_hash records) is pending
+	 * too, though it is in neither count between its locks */
+	return n->q.nrec + (n->spool ? n->spool_unread : 0) + n->writing;
 }
 
 enum { REC_MEMORY, REC_SPOOLED, REC_FULL };
 
+/* The records of buf just written to the spool go into the queue too while
+ * it has room, when nothing older waits on disk: the sender then sends them
+ * without reading them back, and the spool's cursor skips them.  spool_mu
+ * and q.mu held. */
+static void hand_over(struct sink_net *n, const char *buf, size_t len,
+		      bool control, uint64_t rid)
+{
+	const char *p, *end = buf + len, *nl;
+	uint64_t last = 0, k = 0;
+	size_t i;
+
+	for (p = buf, i = 0; p < end; p = nl, i++) {
+		nl = memchr(p, '\n', end - p);
+		nl = nl ? nl + 1 : end;
+		if (n->verdict.data[i] != REC_SPOOLED)
+			continue;
+		if (!sinkq_put(&n->q, p, nl - p, control, n->q.tag, rid,
+			       n->marks[i]))
+			break;
+		rid++;
+		last = n->marks[i];
+		k++;
+	}
+	if (k)
+		sink_spool_skip(n->spool, last, k);
+}
+
+/* While the destination keeps up, records go to the queue only: no disk
+ * (spool_mu held).  False: they are for the spool. */
+static bool keep_in_memory(struct sink_net *n, const char *buf, size_t len,
+			   bool control)
+{
+	const char *p, *end = buf + len, *nl;
+	uint64_t lines = 0;
+	struct sinkq_msg *t;
+
+	for (p = buf; p < end; p++)
+		lines += *p == '\n';
+	pthread_mutex_lock(&n->q.mu);
+	if (control || n->state != SINK_NET_UP || n->failing ||
+	    !sink_spool_ok(n->spool) || sink_spool_unread(n->spool) ||
+	    n->q.nrec + lines + 1 > n->q.max_rec || spill_due(n, mono_ns())) {
+		pthread_mutex_unlock(&n->q.mu);
+		return false;
+	}
+	for (p = buf; p < end; p = nl) {
+		nl = memchr(p, '\n', end - p);
+		nl = nl ? nl + 1 : end;
+		sinkq_put(&n->q, p, nl - p, false, n->q.tag, n->q.next_rid, 0);
+		if (!n->mo) {
+			t = sinkq_at(&n->q, n->q.count - 1);
+			n->mo = true;
+			n->mo_id = t->id;
+			n->mo_off = t->buf.len - (nl - p);
+			n->mo_rid = n->q.next_rid;
+		}
+		n->q.next_rid++;
+	}
+	pthread_cond_broadcast(&n->q.cv);
+	pthread_mutex_unlock(&n->q.mu);
+	return true;
+}
+
 /* Every record of buf to the spool, in one write; what it cannot keep
  * because it is full is dropped (spool_full).  A spool that fails to write
  * leaves the records to memory from then on (a record it had written in
- * this batch before failing may then be sent twice: at-least-once). */
+ * this batch before failing may then be sent twice: at-least-once).  The
+ * write holds spool_mu only: sends and acks go on meanwhile. */
 static void write_spooled(struct sink_net *n, const char *buf, size_t len,
 			  bool control)
 {
 	const char *p, *end = buf + len, *nl;
-	uint64_t full = 0, dropped = 0;
+	uint64_t full = 0, dropped = 0, rid0 = n->q.next_rid;
+	bool caught_up, ok;
 	size_t i;
 
+	pthread_mutex_lock(&n->q.mu);
+	n->writing++;
+	pthread_mutex_unlock(&n->q.mu);
+	pthread_mutex_lock(&n->spool_mu);
+	if (keep_in_memory(n, buf, len, control)) {
+		pthread_mutex_lock(&n->q.mu);
+		n->writing--;
+		pthread_mutex_unlock(&n->q.mu);
+		pthread_mutex_unlock(&n->spool_mu);
+		return;
+	}
+	spill(n);
+	caught_up = sink_spool_unread(n->spool) == 0;
 	n->verdict.len = 0;
-	for (p = buf; p < end; p = nl) {
+	for (p = buf, i = 0; p < end; p = nl, i++) {
 		char v = REC_MEMORY;
+		uint64_t mark;
 
 		nl = memchr(p, '\n', end - p);
 		nl = nl ? nl + 1 : end;
-		if (sink_spool_add(n->spool, p, nl - p, control,
-				   n->q.next_rid)) {
+		if (i == n->marks_cap) {
+			n->marks_cap = n->marks_cap ? n->marks_cap * 2 : 256;
+			n->marks = xrealloc(n->marks,
+					    n->marks_cap * sizeof(*n->marks));
+		}
+		mark = sink_spool_add(n->spool, p, nl - p, control,
+				      n->q.next_rid);
+		n->marks[i] = mark;
+		if (mark) {
 			n->q.next_rid++;
 			v = REC_SPOOLED;
 		} else if (sink_spool_ok(n->spool)) {
@@ -381,7 +639,11 @@ static void write_spooled(struct sink_net *n, const char *buf, size_t len,
 		}
 		sbuf_putc(&n->verdict, v);
 	}
-	if (sink_spool_commit(n->spool) < 0 || !sink_spool_ok(n->spool)) {
+	ok = sink_spool_commit(n->spool) == 0 && sink_spool_ok(n->spool);
+	pthread_mutex_lock(&n->q.mu);
+	if (ok && caught_up) {
+		hand_over(n, buf, len, control, rid0);
+	} else if (!ok) {
 		for (p = buf, i = 0; p < end; p = nl, i++) {
 			nl = memchr(p, '\n', end - p);
 			nl = nl ? nl + 1 : end;
@@ -391,6 +653,11 @@ static void write_spooled(struct sink_net *n, const char *buf, size_t len,
 				dropped++;
 		}
 	}
+	n->spool_unread = sink_spool_unread(n->spool);
+	n->writing--;
+	pthread_cond_broadcast(&n->q.cv);
+	pthread_mutex_unlock(&n->q.mu);
+	pthread_mutex_unlock(&n->spool_mu);
 	if (full)
 		sink_count_dropped_spool(&n->base, full);
 	if (dropped)
@@ -404,10 +671,7 @@ static int net_write(struct sink *s, const char *buf, size_t len,
 	uint64_t dropped;
 
 	if (n->spool) {
-		pthread_mutex_lock(&n->q.mu);
 		write_spooled(n, buf, len, false);
-		pthread_cond_broadcast(&n->q.cv);
-		pthread_mutex_unlock(&n->q.mu);
 		return 0;
 	}
 	dropped = sinkq_push(&n->q, buf, len, false);
@@ -422,10 +686,7 @@ static int net_write_control(struct sink *s, const char *buf, size_t len,
 	struct sink_net *n = (struct sink_net *)s;
 
 	if (n->spool) {
-		pthread_mutex_lock(&n->q.mu);
 		write_spooled(n, buf, len, true);
-		pthread_cond_broadcast(&n->q.cv);
-		pthread_mutex_unlock(&n->q.mu);
 		return 0;
 	}
 	sinkq_push(&n->q, buf, len, true);
@@ -486,11 +747,13 @@ static bool net_congested(struct sink *s)
 	struct sink_net *n = (struct sink_net *)s;
 	bool c;
 
+	pthread_mutex_lock(&n->spool_mu);
 	pthread_mutex_lock(&n->q.mu);
 	c = !n->dead && (n->state != SINK_NET_UP || n->failing ||
 			 (!n->spool && n->q.nrec >= n->q.max_rec) ||
 			 (n->spool && sink_spool_full(n->spool)));
 	pthread_mutex_unlock(&n->q.mu);
+	pthread_mutex_unlock(&n->spool_mu);
 	return c;
 }
 
@@ -501,17 +764,19 @@ static void net_close(struct sink *s)
 	stop_thread(n);
 	if (n->ops->close)
 		n->ops->close(n);
-	if (n->spool) {
-		pthread_mutex_lock(&n->q.mu);
-		spool_acked(n, true);
-		pthread_mutex_unlock(&n->q.mu);
-	}
+	/* the thread is stopped: nothing else uses the spool */
+	spool_acked(n, n->q.done_mark, true);
 	sink_spool_close(n->spool);
 	sinkq_fini(&n->q);
+	pthread_mutex_destroy(&n->spool_mu);
 	sbuf_free(&n->scratch);
 	sbuf_free(&n->verdict);
+	sbuf_free(&n->fill);
+	free(n->fillv);
+	free(n->marks);
 	free(n->spool_dir);
 	free(n->spool_kind);
+	free(n->spool_dest);
 	free(s->desc);
 	free(n);
 }
@@ -574,6 +839,7 @@ void sink_net_conf_spool(struct sink_net_conf *c, const struct sf_options *o)
 	const char *env = getenv("SFAGENT_SPOOL_DIR");
 
 	c->spool_max = o->spool_max;
+	c->spool_total = o->spool_total;
 	c->spool_dir_given = o->spool_dir != NULL;
 	if (o->spool_dir)
 		c->spool_dir = o->spool_dir;
@@ -592,6 +858,8 @@ void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 	n->base.desc = desc;
 	n->ops = ops;
 	sinkq_init(&n->q, c->max_rec, c->batch);
+	pthread_mutex_init(&n->spool_mu, NULL);
+	n->spool_saved = true;
 	clock_gettime(CLOCK_REALTIME, &now);
 	n->q.tag = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 	n->window = c->window ? c->window : 1;
@@ -602,7 +870,9 @@ void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 	if (c->spool_dir && c->spool_max) {
 		n->spool_dir = xstrdup(c->spool_dir);
 		n->spool_kind = xstrdup(c->kind ? c->kind : "net");
+		n->spool_dest = c->dest ? xstrdup(c->dest) : NULL;
 		n->spool_max = c->spool_max;
+		n->spool_total = c->spool_total;
 		n->spool_dir_given = c->spool_dir_given;
 	}
 }
@@ -628,8 +898,14 @@ static int open_spool(struct sink_net *n, struct sf_error **err)
 	key = spool_key(n);
 	n->spool = sink_spool_open(n->spool_dir, key, n->base.desc,
 				   n->spool_max, n->q.tag, &e);
-	if (n->spool)
+	if (n->spool) {
+		n->spool_unread = sink_spool_unread(n->spool);
+		sink_spool_set_total(n->spool, n->spool_total);
+		if (n->spool_dest)
+			sink_spool_set_dest(n->spool, n->spool_kind,
+					    n->spool_dest);
 		return 0;
+	}
 	if (n->spool_dir_given) {
 		*err = steal_pointer(&e);
 		return sf_error_wrap(err, "%s", n->base.desc);
@@ -652,6 +928,15 @@ int sink_net_start(struct sink_net *n, struct sf_error **err)
 			       n->base.desc);
 	n->thread_running = true;
 	return 0;
+}
+
+const char *sink_net_spool_key(struct sink *s)
+{
+	struct sink_net *n = (struct sink_net *)s;
+
+	if (s->ops != &net_sink_ops || !n->spool)
+		return NULL;
+	return sink_spool_key(n->spool);
 }
 
 int sink_net_connect_now(struct sink_net *n)

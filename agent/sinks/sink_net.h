@@ -12,14 +12,27 @@
  * still undelivered when the drain time is over are counted in
  * base.dropped, which the stream reports as stream.missed.
  *
- * With a spool (--spool-dir, --spool-max), every record goes to disk first
- * and the sender reads it back into the queue, which then holds only what
- * is in flight (-q records); a record leaves the spool once acknowledged.
- * A full spool drops the newest records, counted as spool_full.
+ * With a spool (--spool-dir, --spool-max), records that cannot be delivered
+ * go to disk: while the destination is up and keeps up (the queue has room,
+ * nothing waits on disk, the oldest record not yet on disk is younger than
+ * SINK_NET_SPILL_MS), a record goes to the queue only, and the disk is not
+ * touched.  Once one of those stops holding (the destination goes away, is
+ * slow, the queue fills, the stream ends, the sink gives up), the records
+ * kept in memory only are written to the spool first ("spilled"), in order,
+ * and the new ones after them; what the queue (-q records, what is in
+ * flight) cannot hold then stays on disk only, and the sender reads it back
+ * in order when there is room again.  A record leaves the spool once
+ * acknowledged.  A full spool drops the newest records, counted as
+ * spool_full.  An agent killed (SIGKILL) while connected may so lose the
+ * records of the last SINK_NET_SPILL_MS not yet acknowledged; everything
+ * spilled or written during an outage survives it.
  *
- * Locking: n->q.mu guards the state.  The ops are called by the sender
- * thread without it.  The sink_net_up/down/acked/resend calls take it, so a
- * protocol's own threads (paho's callbacks) may call them at any time.
+ * Locking: n->q.mu guards the state; n->spool_mu guards the spool and is
+ * taken before q.mu, never after, so disk I/O never happens under q.mu
+ * (acks and sends go on while a batch is written).  The ops are called by
+ * the sender thread without q.mu.  The sink_net_up/down/acked/resend calls
+ * take q.mu only, so a protocol's own threads (paho's callbacks) may call
+ * them at any time; the sender moves the acked position to the spool.
  */
 #ifndef SF_SINK_NET_H
 #define SF_SINK_NET_H
@@ -27,6 +40,8 @@
 #include "sink.h"
 #include "sink_spool.h"
 #include "sinkq.h"
+
+#define SINK_NET_SPILL_MS 500
 
 enum sink_net_state { SINK_NET_DOWN, SINK_NET_CONNECTING, SINK_NET_UP };
 
@@ -40,6 +55,7 @@ enum sink_net_sent {
 };
 
 struct sink_net;
+struct sink_net_fill;
 
 /* One message to send, valid during the send call only. */
 struct sink_net_msg {
@@ -72,6 +88,8 @@ struct sink_net_ops {
 
 struct sink_net_conf {
 	const char *kind; /* "mqtt": names the spool, with the description */
+	const char *dest; /* topic, subject or URL: a later agent replays a
+			   * spool left behind to it (sink_leftover.h) */
 	uint64_t max_rec; /* records in memory, in flight (-q) */
 	uint32_t batch; /* records per message */
 	unsigned window; /* messages in flight */
@@ -81,7 +99,7 @@ struct sink_net_conf {
 	 * spool_dir_given: an unusable directory fails the open (else it
 	 * is told and the sink runs memory only). */
 	const char *spool_dir;
-	uint64_t spool_max;
+	uint64_t spool_max, spool_total;
 	bool spool_dir_given;
 };
 
@@ -97,9 +115,23 @@ struct sink_net {
 	bool stop, dead, draining, failing, thread_running;
 	pthread_t thread;
 	struct sbuf scratch; /* the message being sent (sender thread) */
+	pthread_mutex_t spool_mu; /* before q.mu: the spool, fill, marks */
 	struct sink_spool *spool; /* NULL: memory only */
-	char *spool_dir, *spool_kind;
-	uint64_t spool_max;
+	uint64_t spool_unread; /* records on disk only (q.mu) */
+	unsigned writing; /* writes between their two locks (q.mu) */
+	uint64_t spool_acked; /* the done_mark given to the spool (q.mu) */
+	bool spool_saved; /* and its position is on disk (q.mu) */
+	/* Records kept in memory only, not on disk yet (q.mu): the queue's
+	 * records from message mo_id, byte mo_off (record mo_rid) on. */
+	uint64_t mo_id, mo_off, mo_rid;
+	bool mo;
+	struct sbuf fill; /* records read back, to put into the queue */
+	struct sink_net_fill *fillv;
+	size_t fill_cap;
+	uint64_t *marks; /* per record of a write: its spool mark or 0 */
+	size_t marks_cap;
+	char *spool_dir, *spool_kind, *spool_dest;
+	uint64_t spool_max, spool_total;
 	bool spool_dir_given;
 	struct sbuf verdict; /* per record of a write: spooled or not */
 	uint64_t connects; /* connections made (status, metrics) */
@@ -130,6 +162,9 @@ int sink_net_connect_now(struct sink_net *n);
 bool sink_net_wait_connected(struct sink_net *n, unsigned timeout_ms);
 /* True once the sink is being stopped (a long request may give up). */
 bool sink_net_stopping(struct sink_net *n);
+
+/* The spool's KEY of a network sink, or NULL (memory only, not one). */
+const char *sink_net_spool_key(struct sink *s);
 
 /* From the protocol, any thread, lock not held. */
 void sink_net_up(struct sink_net *n);

@@ -34,7 +34,7 @@ struct seg {
 struct sink_spool {
 	char *desc, *key, *stem; /* stem: DIR/KEY, for messages */
 	int dirfd, lockfd, ackfd;
-	uint64_t max_bytes, seg_limit, tag;
+	uint64_t max_bytes, seg_limit, tag, total_max;
 	struct seg *segs; /* oldest first */
 	size_t nsegs, cap;
 	size_t rseg; /* read cursor: segs[rseg], offset roff */
@@ -48,6 +48,20 @@ struct sink_spool {
 	bool full; /* the last record was refused for room */
 	bool broken;
 };
+
+/* Bytes in the segments of every open spool of the process (not an option:
+ * the state --spool-total bounds). */
+static uint64_t all_bytes;
+
+static void account(int64_t delta)
+{
+	__atomic_fetch_add(&all_bytes, (uint64_t)delta, __ATOMIC_RELAXED);
+}
+
+uint64_t sink_spool_total(void)
+{
+	return __atomic_load_n(&all_bytes, __ATOMIC_RELAXED);
+}
 
 static uint64_t mono_ns(void)
 {
@@ -161,6 +175,7 @@ static void seg_drop_first(struct sink_spool *sp)
 	cleanup_free char *name = seg_name(sp, sp->segs[0].num);
 
 	close(sp->segs[0].fd);
+	account(-(int64_t)(sp->segs[0].size - HDR_LEN));
 	if (unlinkat(sp->dirfd, name, 0) < 0 && errno != ENOENT)
 		log_warn("spool `%s/%s`: cannot remove it: %s", sp->stem, name,
 			 strerror(errno));
@@ -238,6 +253,7 @@ static void load_seg(struct sink_spool *sp, uint32_t num)
 							: HDR_LEN,
 			  &nrec);
 	sp->replayed += nrec;
+	account(g.size - HDR_LEN);
 	seg_push(sp, g);
 }
 
@@ -392,11 +408,16 @@ void sink_spool_close(struct sink_spool *sp)
 		cleanup_free char *ack = xasprintf("%s.ack", sp->key);
 		cleanup_free char *lk = xasprintf("%s.lock", sp->key);
 
+		cleanup_free char *dest = xasprintf("%s.dest", sp->key);
+
 		unlinkat(sp->dirfd, ack, 0);
+		unlinkat(sp->dirfd, dest, 0);
 		unlinkat(sp->dirfd, lk, 0);
 	}
-	for (size_t i = 0; i < sp->nsegs; i++)
+	for (size_t i = 0; i < sp->nsegs; i++) {
 		close(sp->segs[i].fd);
+		account(-(int64_t)(sp->segs[i].size - HDR_LEN));
+	}
 	free(sp->segs);
 	if (sp->ackfd >= 0)
 		close(sp->ackfd);
@@ -478,7 +499,10 @@ uint64_t sink_spool_add(struct sink_spool *sp, const char *rec, size_t len,
 	if (sp->broken || len > MAX_RECORD)
 		return 0;
 	if (!control &&
-	    sink_spool_bytes(sp) + FRAME_LEN + len > sp->max_bytes) {
+	    (sink_spool_bytes(sp) + FRAME_LEN + len > sp->max_bytes ||
+	     (sp->total_max &&
+	      sink_spool_total() + sp->stage.len + FRAME_LEN + len >
+		      sp->total_max))) {
 		sp->full = true;
 		return 0;
 	}
@@ -524,6 +548,7 @@ int sink_spool_commit(struct sink_spool *sp)
 		return -1;
 	}
 	g->size += sp->stage.len;
+	account(sp->stage.len);
 	sp->stage.len = 0;
 	sp->unread += sp->staged;
 	sp->staged = 0;
@@ -532,7 +557,14 @@ int sink_spool_commit(struct sink_spool *sp)
 
 bool sink_spool_full(const struct sink_spool *sp)
 {
-	return sp->full && sink_spool_bytes(sp) + 64 * 1024 > sp->max_bytes;
+	return sp->full && (sink_spool_bytes(sp) + 64 * 1024 > sp->max_bytes ||
+			    (sp->total_max &&
+			     sink_spool_total() + 64 * 1024 > sp->total_max));
+}
+
+void sink_spool_set_total(struct sink_spool *sp, uint64_t total_max)
+{
+	sp->total_max = total_max;
 }
 
 bool sink_spool_ok(const struct sink_spool *sp)
@@ -623,6 +655,19 @@ bool sink_spool_next(struct sink_spool *sp, struct sink_spool_rec *r)
 	return false;
 }
 
+void sink_spool_skip(struct sink_spool *sp, uint64_t mark, uint64_t nrec)
+{
+	for (size_t i = 0; i < sp->nsegs; i++) {
+		if (sp->segs[i].num != MARK_SEG(mark))
+			continue;
+		sp->rseg = i;
+		sp->roff = MARK_OFF(mark);
+		break;
+	}
+	sp->unread = nrec > sp->unread ? 0 : sp->unread - nrec;
+	sp->rbuf.len = 0;
+}
+
 static void save_ack(struct sink_spool *sp)
 {
 	char b[20] = ACK_MAGIC;
@@ -644,6 +689,32 @@ void sink_spool_ack(struct sink_spool *sp, uint64_t mark, bool force)
 	if (sp->saved_mark != sp->ack_mark &&
 	    (force || mono_ns() - sp->saved_at >= ACK_SAVE_NS))
 		save_ack(sp);
+}
+
+bool sink_spool_ack_saved(const struct sink_spool *sp)
+{
+	return sp->saved_mark == sp->ack_mark;
+}
+
+const char *sink_spool_key(const struct sink_spool *sp)
+{
+	return sp->key;
+}
+
+void sink_spool_set_dest(struct sink_spool *sp, const char *kind,
+			 const char *dest)
+{
+	cleanup_free char *name = xasprintf("%s.dest", sp->key);
+	cleanup_free char *body = xasprintf("%s\n%s\n", kind, dest);
+	int fd = openat(sp->dirfd, name,
+			O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+			0600);
+
+	if (fd < 0 || write(fd, body, strlen(body)) != (ssize_t)strlen(body))
+		log_warn("spool `%s/%s`: cannot write it: %s", sp->stem, name,
+			 strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 const char *sink_spool_path(const struct sink_spool *sp)

@@ -9,6 +9,8 @@
  *   KEY.lock          flock()ed while an agent uses the spool
  *   KEY.NNNNNNNNNN    segments, appended in order, removed once acked whole
  *   KEY.ack           the position up to which everything was acked
+ *   KEY.dest          the sink's kind and destination (topic, subject, URL),
+ *                     "KIND\nDEST\n": what a later agent replays it to
  * A segment starts with a header (magic, the writing sink's tag) and holds
  * frames: length, CRC-32 over the rest, the record's number (rid, with a
  * control bit) and the record.  A torn frame at the tail (a crash during a
@@ -17,9 +19,11 @@
  *
  * Positions ("marks") are (segment << 40 | offset after the frame), so they
  * compare in the order records were written.  Records are written (the
- * consumer) and read back (the sender) through the page cache; memory holds
- * only what is in flight.  Not thread-safe: the network base calls it with
- * its queue lock held.
+ * consumer) through the page cache; while the destination keeps up they are
+ * also handed to the sender in memory, and the read cursor skips them
+ * (sink_spool_skip), so the disk is only read back for what memory could not
+ * hold (an outage, a restart).  Not thread-safe: the network base calls it
+ * with its own spool lock held, never under its queue lock.
  */
 #ifndef SF_SINK_SPOOL_H
 #define SF_SINK_SPOOL_H
@@ -51,6 +55,11 @@ uint64_t sink_spool_add(struct sink_spool *sp, const char *rec, size_t len,
  * on (told on stderr), and what was staged is not on disk. */
 int sink_spool_commit(struct sink_spool *sp);
 
+/* Bounds the bytes of all the process's spools together (0: no bound):
+ * a record that would pass it is refused as for the spool's own bound. */
+void sink_spool_set_total(struct sink_spool *sp, uint64_t total_max);
+/* Bytes in the segments of all the process's open spools. */
+uint64_t sink_spool_total(void);
 /* Records are being refused for room (and it is still nearly full). */
 bool sink_spool_full(const struct sink_spool *sp);
 /* False once a write failed: the sink keeps records in memory only. */
@@ -63,14 +72,24 @@ struct sink_spool_rec {
 	uint64_t tag, rid, mark;
 };
 bool sink_spool_next(struct sink_spool *sp, struct sink_spool_rec *r);
+/* The nrec records up to mark (all committed, the oldest unread ones) were
+ * handed over in memory: the read cursor moves past them unread. */
+void sink_spool_skip(struct sink_spool *sp, uint64_t mark, uint64_t nrec);
 
 /* Everything up to mark was delivered: segments wholly acked go, and the
  * position is saved (at most every 50 ms, always when force). */
 void sink_spool_ack(struct sink_spool *sp, uint64_t mark, bool force);
+/* The acked position is on disk (nothing left for a later save). */
+bool sink_spool_ack_saved(const struct sink_spool *sp);
 
 /* Bytes of records not acked; records written and not read yet. */
 uint64_t sink_spool_bytes(const struct sink_spool *sp);
 uint64_t sink_spool_unread(const struct sink_spool *sp);
 const char *sink_spool_path(const struct sink_spool *sp);
+/* KEY (the destination's name, "-N" added when it was in use). */
+const char *sink_spool_key(const struct sink_spool *sp);
+/* Writes KEY.dest (see above); failures are told, not fatal. */
+void sink_spool_set_dest(struct sink_spool *sp, const char *kind,
+			 const char *dest);
 
 #endif

@@ -51,13 +51,17 @@ static void grow(struct sinkq *q)
 }
 
 /* The message the next record goes into: the unsent tail if it has room. */
-static struct sinkq_msg *tail_for_append(struct sinkq *q)
+static struct sinkq_msg *tail_for_append(struct sinkq *q, uint64_t tag,
+					 uint64_t rid)
 {
 	struct sinkq_msg *m;
 
+	/* a message's records have one origin and consecutive numbers, so
+	 * (tag, rid + i) names its i-th record (NATS Msg-Ids) */
 	if (q->count > q->next) {
 		m = sinkq_at(q, q->count - 1);
-		if (!(m->flags & SINKQ_SENT) && m->nrec < q->batch)
+		if (!(m->flags & SINKQ_SENT) && m->nrec < q->batch &&
+		    m->tag == tag && m->rid + m->nrec == rid)
 			return m;
 	}
 	if (q->count == q->cap)
@@ -76,7 +80,7 @@ bool sinkq_put(struct sinkq *q, const char *rec, size_t len, bool control,
 
 	if (!control && q->nrec >= q->max_rec)
 		return false;
-	m = tail_for_append(q);
+	m = tail_for_append(q, tag, rid);
 	if (!m->nrec) {
 		m->tag = tag;
 		m->rid = rid;
@@ -84,7 +88,8 @@ bool sinkq_put(struct sinkq *q, const char *rec, size_t len, bool control,
 	sbuf_put(&m->buf, rec, len);
 	m->nrec++;
 	m->nctl += control;
-	m->mark = mark;
+	if (mark) /* a record in memory only leaves the spool's mark */
+		m->mark = mark;
 	q->nrec++;
 	return true;
 }

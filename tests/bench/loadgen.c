@@ -86,7 +86,7 @@ static void report(uint64_t ops, uint64_t start, int who)
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: loadgen kill|openfail|orc|openclose|getpid|forkexec|noop|time ...\n");
+	fprintf(stderr, "usage: loadgen kill|openfail|orc|openclose|rw|getpid|forkexec|noop|time ...\n");
 	return 2;
 }
 
@@ -168,6 +168,19 @@ int main(int argc, char **argv)
 				return 1;
 			close(fd);
 		}
+	} else if (!strcmp(mode, "rw")) {
+		/* one fd, N x (pwrite + pread) of 64 bytes: -F sysflow's
+		 * counting on every one, no event */
+		int fd = argc > 3 ? open(argv[3], O_RDWR | O_CREAT, 0600) : -1;
+
+		if (fd < 0)
+			return usage();
+		for (i = 0; i < n; i++)
+			if (pwrite(fd, buf, 64, 0) != 64 ||
+			    pread(fd, buf, 64, 0) != 64)
+				return 1;
+		close(fd);
+		total = 2 * n;
 	} else if (!strcmp(mode, "getpid")) {
 		for (i = 0; i < n; i++)
 			syscall(SYS_getpid);

@@ -7,9 +7,10 @@
 # default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
 # throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
-# BENCH_ONLY="tp traced other syscall enc churn hook sinks short idle floor scale hash" (a
+# BENCH_ONLY="tp traced other syscall enc churn hook sinks spool short idle floor scale hash" (a
 # subset of sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS,
-# BENCH_SINK_EVENTS, BENCH_SHORT_RUNS, BENCH_ATTACH_RUNS.
+# BENCH_SINK_EVENTS, BENCH_SHORT_RUNS, BENCH_ATTACH_RUNS, BENCH_SPOOL_EVENTS,
+# BENCH_SPOOL_AGENTS.
 #
 # Every figure is taken in this run.  Workloads time themselves
 # (build/bench/loadgen), so the start-up of sfagent, bpftrace and strace
@@ -567,7 +568,7 @@ idle_run() {
 }
 
 # ---- the run --------------------------------------------------------------------
-ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks short idle floor scale hash} "
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks spool short idle floor scale hash} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
@@ -662,6 +663,13 @@ fi
 if want sinks; then
 	say "6. MQTT/HTTP delivery: tests/bench/mqtt-http.sh $N_SINK"
 	sink_rates
+fi
+if want spool; then
+	# its own report (min-median-max per variant), not in the table
+	N_SPOOL=${BENCH_SPOOL_EVENTS:-$([ "$QUICK" = 1 ] && echo 50000 || echo 200000)}
+	say "12. network sinks: throughput, spool cost, replay, NATS, scale-out: tests/bench/spool-nats.sh $N_SPOOL $REPS ${BENCH_SPOOL_AGENTS:-4}"
+	BUILD=$BUILD tests/bench/spool-nats.sh "$N_SPOOL" "$REPS" "${BENCH_SPOOL_AGENTS:-4}" >&2 ||
+		say "  spool-nats.sh failed"
 fi
 if want hash; then
 	# printed, not in the table: docs/performance.md "Digests"

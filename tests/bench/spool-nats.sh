@@ -1,20 +1,31 @@
 #!/usr/bin/env bash
-# Benchmark of the network sinks' spool and of NATS JetStream export:
-#   1. MQTT QoS 1, batch 64, connected: the spool's cost (default spool vs
-#      --spool-max 0), interleaved, REPS runs each
+# Benchmark of the network sinks' spool, their throughput and NATS JetStream:
+#   1. throughput and the spool's cost when connected: a fast workload
+#      (build/bench/loadgen kill N 0 2: two processes calling kill(pid, 0),
+#      one signal.kill event each) into the file sink, MQTT QoS 1 (batch 64
+#      and 1024), HTTP (batch 5000) and NATS JetStream R1, each network sink
+#      with the default spool and with --spool-max 0, all variants
+#      interleaved in each of REPS rounds.  Events/s = events / (the agent's
+#      exit - stream.start's ts): the agent exits once every record is
+#      acknowledged (PUBACK, HTTP 2xx, JetStream ack) or written (file);
+#      zero loss is then checked at the consumer for every run.
 #   2. replay rate after an outage (broker down while N events are spooled)
 #      and the agent's RSS at the start and at the end of the outage
 #   3. NATS JetStream, R1 (one server) and R3 (3-node cluster): events/s
-#      stored, every record once (checked with tests/helpers/natsread.c)
-# Events/s = events / (last record acknowledged - stream.start's ts); zero
-# loss is checked for every row.  The workload opens /dev/null N times.
+#      stored with the file.open workload, every record once (checked with
+#      tests/helpers/natsread.c)
+#   4. scale-out: AGENTS agents (distinct exporter ids) at once into the
+#      3-node cluster, R3: aggregate events/s, bytes per event stored
+# The other workload opens /dev/null N times.
 #
-# usage: tests/bench/spool-nats.sh [N] [REPS]   (default 100000 3; root,
-#        make build unit)
+# usage: tests/bench/spool-nats.sh [N] [REPS] [AGENTS]   (default 200000 3 4;
+#        root, make build unit bench-tools)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-N="${1:-100000}"
+N="${1:-200000}"
 REPS="${2:-3}"
+AGENTS="${3:-4}"
+LG=${BUILD:-build}/bench/loadgen
 SFAGENT=build/sfagent
 LOAD=build/tests/sinkload
 READ=build/tests/natsread
@@ -25,7 +36,7 @@ cleanup() {
 	rm -rf "$DIR"
 }
 trap cleanup EXIT
-[ -x "$SFAGENT" ] && [ -x "$LOAD" ] && [ -x "$READ" ] || { echo "run make build unit first" >&2; exit 1; }
+[ -x "$SFAGENT" ] && [ -x "$LOAD" ] && [ -x "$READ" ] && [ -x "$LG" ] || { echo "run make build unit bench-tools first" >&2; exit 1; }
 export SFAGENT_SPOOL_DIR="$DIR/spool"
 
 port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -78,20 +89,146 @@ rate() {
 		"$ev" "$t1" "$DIR/$1.out"
 }
 
-echo "sfagent spool and NATS benchmark: $N opens, $(nproc) CPUs, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "sfagent spool and NATS benchmark: $N events, $(nproc) CPUs shared with other users, load $(cut -d' ' -f1-3 /proc/loadavg)"
 mqtt_up
+nats_conf() { # NAME PORT [CLUSTERPORT ROUTES [MONITORPORT]]
+	{
+		echo "server_name: $1"
+		echo "listen: 127.0.0.1:$2"
+		[ -z "${5:-}" ] || echo "http: 127.0.0.1:$5"
+		echo "jetstream { store_dir: \"$DIR/$1\" }"
+		[ -z "${3:-}" ] || printf 'cluster { name: b, listen: 127.0.0.1:%s, routes: [%s] }\n' "$3" "$4"
+	} >"$DIR/$1.conf"
+	nats-server -c "$DIR/$1.conf" >"$DIR/$1.log" 2>&1 &
+	PIDS="$PIDS $!"
+}
+P0=$(port)
+nats_conf r1 "$P0"
+HP=$(port)
+mkdir -p "$DIR/http"
+python3 tests/helpers/http_receiver.py "$HP" "$DIR/http" &
+PIDS="$PIDS $!"
+for _ in $(seq 50); do [ -e "$DIR/http/ready" ] && break; sleep 0.1; done
+sleep 1
+
+# t_run LABEL OUT COLLECT SFAGENT-OPTIONS...: the kill workload; once the
+# agent exited, COLLECT gathers what the consumer got into OUT, which is
+# checked; prints "LABEL events rate"
+t_run() {
+	local label=$1 out=$2 collect=$3 t0 t1 ev
+	shift 3
+	"$SFAGENT" -X -w tp --ringbuf-size 256M -q 1000000 --drain-timeout 120 "$@" \
+		-- "$LG" kill "$N" 0 2 >/dev/null 2>"$DIR/agent.err"
+	t1=$(now)
+	$collect
+	ev=$(verify "$out")
+	t0=$(python3 -c 'import json,sys; print([json.loads(l[l.index("{"):])["ts"] for l in open(sys.argv[1]) if "stream.start" in l][0]/1e9)' "$out")
+	python3 -c 'import sys; ev,t0,t1=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); print("%-30s %8d events %9.0f events/s zero loss" % (sys.argv[4], ev, ev/(t1-t0)))' \
+		"$ev" "$t0" "$t1" "$label"
+}
+sub_done() { # the subscriber got stream.end
+	for _ in $(seq 1200); do grep -q '"type":"stream.end"' "$DIR/$T.out" && break; sleep 0.1; done
+	kill "$SUB"; wait "$SUB" 2>/dev/null || true
+}
+nats_done() { # the stream's records, each once
+	"$READ" "nats://127.0.0.1:$P0" "$T" "$T.x" 2000 >"$DIR/$T.nats" 2>/dev/null
+	cut -f3 "$DIR/$T.nats" >"$DIR/$T.jsonl"
+	[ "$(wc -l <"$DIR/$T.nats")" = "$(sort -u -t$'\t' -k1,1 "$DIR/$T.nats" | wc -l)" ]
+}
+# 1b. the spool's cost while the destination keeps up: the kill workload
+# paced at PACE events/s (below every sink's rate here), MQTT QoS 1 batch 64,
+# spool vs --spool-max 0 interleaved; the agent's CPU (user + sys, the
+# workload's own CPU taken out) per event, which the load of other users
+# disturbs less than a rate.
+PACE=${SPOOL_PACE:-20000}
+paced() {
+	local t="pc$RANDOM" out lg
+	sub_up "$t"
+	out=$(/usr/bin/time -f 'TIME user=%U sys=%S' -o "$DIR/time.txt" "$SFAGENT" -X -w pc -q 100000 "$@" \
+		-b 127.0.0.1 -p "$MP" -t "$t" --mqtt-batch 64 -- "$LG" kill "$N" "$PACE" 1 2>"$DIR/agent.err")
+	sub_done_t "$t"
+	verify "$DIR/$t.out" >/dev/null || { echo "loss"; return; }
+	python3 - "$out" "$(cat "$DIR/time.txt")" "$N" <<'PY'
+import re, sys
+lg = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[1]))
+tm = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[2]))
+cpu = float(tm["user"]) + float(tm["sys"]) - (int(lg["user_ns"]) + int(lg["sys_ns"])) / 1e9
+print("%.0f" % (cpu / int(sys.argv[3]) * 1e9))
+PY
+}
+sub_done_t() {
+	for _ in $(seq 1200); do grep -q '"type":"stream.end"' "$DIR/$1.out" && break; sleep 0.1; done
+	kill "$SUB"; wait "$SUB" 2>/dev/null || true
+}
+# SPOOL_PARTS=paced: only this part; tail: only parts 2 to 4
+if [ "${SPOOL_PARTS:-all}" = paced ] || [ "${SPOOL_PARTS:-all}" = all ]; then
+	for r in $(seq "$REPS"); do
+		for sp in spool memory; do
+			spo=()
+			[ "$sp" = memory ] && spo=(--spool-max 0)
+			printf 'paced %s MQTT qos=1 batch=64 %-6s run %d: agent CPU %s ns per event, zero loss\n' \
+				"$PACE/s" "$sp" "$r" "$(paced "${spo[@]}")" | tee -a "$DIR/paced.txt"
+		done
+	done
+	python3 - "$DIR/paced.txt" <<'PY'
+import re, sys, statistics
+rows = {}
+for l in open(sys.argv[1]):
+    m = re.search(r"batch=64 (\w+)\s+run \d+: agent CPU (\d+) ns", l)
+    if not m:
+        continue
+    rows.setdefault(m.group(1), []).append(int(m.group(2)))
+for k, v in rows.items():
+    print("paced, agent CPU ns/event %-6s min %6d  median %6d  max %6d" % (k, min(v), statistics.median(v), max(v)))
+if "spool" in rows and "memory" in rows:
+    print("paced: spool / memory-only agent CPU per event, medians: %.2f" % (statistics.median(rows["spool"]) / statistics.median(rows["memory"])))
+PY
+fi
+[ "${SPOOL_PARTS:-all}" = paced ] && exit 0
+THROUGHPUT=$DIR/throughput.txt
+: >>"$THROUGHPUT"
+[ "${SPOOL_PARTS:-all}" = tail ] && REPS=0
 for r in $(seq "$REPS"); do
-	for mode in spool memory; do
-		t="b$r$mode"
-		extra=()
-		[ "$mode" = memory ] && extra=(--spool-max 0)
-		sub_up "$t"
-		"$SFAGENT" -X -w bench --ringbuf-size 256M -q 100000 "${extra[@]}" --drain-timeout 120 \
-			--mqtt-batch 64 -b 127.0.0.1 -p "$MP" -t "$t" -- "$LOAD" opens "$N" 2>"$DIR/agent.err"
-		read -r ev rt < <(rate "$t")
-		printf 'MQTT qos=1 batch=64 %-6s run %d: %8d events %9.0f events/s zero loss\n' "$mode" "$r" "$ev" "$rt"
+	rm -f "$DIR/tp.jsonl"
+	t_run "file (-o)" "$DIR/tp.jsonl" : -o "$DIR/tp.jsonl" | tee -a "$THROUGHPUT"
+	for sp in spool memory; do
+		spo=()
+		[ "$sp" = memory ] && spo=(--spool-max 0)
+		for b in 64 1024; do
+			T="tp$r$sp$b"
+			sub_up "$T"
+			t_run "MQTT qos=1 batch=$b $sp" "$DIR/$T.out" sub_done -b 127.0.0.1 -p "$MP" -t "$T" \
+				--mqtt-batch "$b" "${spo[@]}" | tee -a "$THROUGHPUT"
+		done
+		: >"$DIR/http/bodies.ndjson"
+		t_run "HTTP batch=5000 $sp" "$DIR/http/bodies.ndjson" : --http "http://127.0.0.1:$HP/" \
+			--http-batch 5000 --http-interval 100 "${spo[@]}" | tee -a "$THROUGHPUT"
+		T="TP$r$sp"
+		t_run "NATS R1 $sp" "$DIR/$T.jsonl" nats_done --nats "nats://127.0.0.1:$P0" --nats-subject "$T.x" \
+			--nats-stream "$T" --nats-create-stream "${spo[@]}" | tee -a "$THROUGHPUT"
 	done
 done
+echo
+# min-median-max per variant
+python3 - "$THROUGHPUT" <<'PY'
+import re, sys, statistics
+rows = {}
+for l in open(sys.argv[1]):
+    m = re.match(r"(.*?)\s+(\d+) events\s+(\d+) events/s", l)
+    if m:
+        rows.setdefault(m.group(1).strip(), []).append(int(m.group(3)))
+for k, v in rows.items():
+    print("%-34s min %8d  median %8d  max %8d  (%d runs)" % (k, min(v), statistics.median(v), max(v), len(v)))
+for k, v in rows.items():
+    if k.endswith(" spool"):
+        m = rows.get(k[:-6] + " memory")
+        if m:
+            print("%-28s spool / memory-only, medians: %.2f" % (k[:-6], statistics.median(v) / statistics.median(m)))
+f = rows.get("file (-o)")
+q = rows.get("MQTT qos=1 batch=1024 spool")
+if f and q:
+    print("file / MQTT qos=1 batch=1024 spool, medians: %.2f" % (statistics.median(f) / statistics.median(q)))
+PY
 
 # 2. replay after an outage, RSS during it
 sub_up replay
@@ -99,6 +236,8 @@ sub_up replay
 	-b 127.0.0.1 -p "$MP" -t replay -- "$LOAD" rate "$N" 20000 2>"$DIR/agent.err" &
 AG=$!
 PIDS="$PIDS $AG"
+# connected: the spool opens once the first connection is made
+until compgen -G "$DIR/spool/mqtt-*.dest" >/dev/null; do sleep 0.1; done
 sleep 1
 mqtt_down
 rss0=$(awk '/VmRSS/ {print $2}' /proc/$AG/status)
@@ -118,16 +257,6 @@ python3 -c 'import sys; ev,a,b,c=int(sys.argv[1]),float(sys.argv[2]),float(sys.a
 mqtt_down
 
 # 3. NATS JetStream R1 and R3
-nats_conf() { # NAME PORT [CLUSTERPORT ROUTES]
-	{
-		echo "server_name: $1"
-		echo "listen: 127.0.0.1:$2"
-		echo "jetstream { store_dir: \"$DIR/$1\" }"
-		[ -z "${3:-}" ] || printf 'cluster { name: b, listen: 127.0.0.1:%s, routes: [%s] }\n' "$3" "$4"
-	} >"$DIR/$1.conf"
-	nats-server -c "$DIR/$1.conf" >"$DIR/$1.log" 2>&1 &
-	PIDS="$PIDS $!"
-}
 nats_run() { # LABEL URLS REPLICAS
 	"$SFAGENT" -X -w nb --ringbuf-size 256M -q 100000 --drain-timeout 120 --nats "$2" \
 		--nats-stream "NB$3" --nats-create-stream --nats-replicas "$3" \
@@ -141,14 +270,54 @@ nats_run() { # LABEL URLS REPLICAS
 	python3 -c 'import json,sys; ev,t1=int(sys.argv[1]),float(sys.argv[2]); t0=json.loads(open(sys.argv[3]).readline())["ts"]/1e9; print("NATS JetStream %s: %8d events %9.0f events/s, every record once" % (sys.argv[4], ev, ev/(t1-t0)))' \
 		"$ev" "$t1" "$DIR/nats$3.jsonl" "$1"
 }
-P0=$(port)
-nats_conf r1 "$P0"
-sleep 1
 nats_run "R1 (1 server)  " "nats://127.0.0.1:$P0" 1
 P1=$(port); P2=$(port); P3=$(port); C1=$(port); C2=$(port); C3=$(port)
 R="nats://127.0.0.1:$C1, nats://127.0.0.1:$C2, nats://127.0.0.1:$C3"
-nats_conf c1 "$P1" "$C1" "$R"
+M1=$(port)
+nats_conf c1 "$P1" "$C1" "$R" "$M1"
 nats_conf c2 "$P2" "$C2" "$R"
 nats_conf c3 "$P3" "$C3" "$R"
 sleep 5
 nats_run "R3 (3 servers) " "nats://127.0.0.1:$P1,nats://127.0.0.1:$P2,nats://127.0.0.1:$P3" 3
+
+# 4. scale-out: AGENTS agents with distinct exporter ids into the cluster
+URLS="nats://127.0.0.1:$P1,nats://127.0.0.1:$P2,nats://127.0.0.1:$P3"
+"$SFAGENT" -X -w sc --nats "$URLS" --nats-subject 'scale.%h.%w' --nats-stream SCALE \
+	--nats-create-stream --nats-replicas 3 -- "$LG" noop 2>/dev/null
+# the set-up stream's records are counted out below
+base=$("$READ" "nats://127.0.0.1:$P1" SCALE '>' 1000 2>/dev/null | wc -l)
+APIDS=
+for a in $(seq "$AGENTS"); do
+	"$SFAGENT" -X -w sc -e "node$a" --ringbuf-size 256M -q 100000 --drain-timeout 120 --nats "$URLS" \
+		--nats-subject 'scale.%h.%w' --nats-stream SCALE -- "$LG" kill $((N / AGENTS)) 0 1 \
+		>/dev/null 2>"$DIR/scale$a.err" &
+	APIDS="$APIDS $!"
+done
+for p in $APIDS; do wait "$p"; done
+t1=$(now)
+"$READ" "nats://127.0.0.1:$P1" SCALE '>' 2000 >"$DIR/scale.out" 2>/dev/null
+[ "$(wc -l <"$DIR/scale.out")" = "$(sort -u -t$'\t' -k1,1 "$DIR/scale.out" | wc -l)" ]
+python3 - "$DIR/scale.out" "$t1" "$AGENTS" "$base" "http://127.0.0.1:$M1/jsz?streams=true" <<'PY'
+import json, sys, urllib.request
+out, t1, agents, base, url = sys.argv[1], float(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+per, t0 = {}, None
+for l in open(out):
+    mid, subj, data = l.rstrip("\n").split("\t", 2)
+    e = json.loads(data)
+    node = subj.split(".")[1]
+    per.setdefault(node, []).append(e)
+ev = 0
+for a in range(1, agents + 1):
+    recs = per["node%d" % a]
+    seqs = {e["seq"] for e in recs}
+    end = [e for e in recs if e["type"] == "stream.end"][0]
+    assert end["missed"] == 0 and seqs == set(range(1, end["seq"] + 1)), ("node%d" % a, end)
+    start = [e for e in recs if e["type"] == "stream.start"][0]
+    t0 = start["ts"] / 1e9 if t0 is None else min(t0, start["ts"] / 1e9)
+    ev += end["events"]
+jsz = json.load(urllib.request.urlopen(url))
+st = [s for acc in jsz["account_details"] for s in acc["stream_detail"] if s["name"] == "SCALE"][0]["state"]
+msgs = sum(len(v) for v in per.values())
+print("NATS scale-out: %d agents (exporter ids node1..node%d) into 3 servers, R3: %d events, %.0f events/s aggregate, every record once, seq contiguous per agent" % (agents, agents, ev, ev / (t1 - t0)))
+print("NATS scale-out: stream SCALE holds %d messages, %d bytes: %.0f bytes per message (payload, subject, headers), per replica" % (st["messages"], st["bytes"], st["bytes"] / st["messages"]))
+PY

@@ -237,6 +237,55 @@ static void test_lock(void)
 	sf_error_free(err);
 }
 
+/* --spool-total: two spools of one process share one bound; what one
+ * frees (acked) the other may take. */
+static void test_total(void)
+{
+	struct sf_error *err = NULL;
+	struct sink_spool *a =
+		sink_spool_open(dir, "ta", "a", 8 << 20, 1, &err);
+	struct sink_spool *b =
+		sink_spool_open(dir, "tb", "b", 8 << 20, 1, &err);
+	uint64_t base = sink_spool_total(), na = 0, nb = 0, last = 0;
+	struct sink_spool_rec r;
+	char rec[1000];
+
+	memset(rec, 'y', sizeof(rec) - 1);
+	rec[sizeof(rec) - 1] = '\n';
+	sink_spool_set_total(a, base + (3 << 20));
+	sink_spool_set_total(b, base + (3 << 20));
+	while (na < 2000 && sink_spool_add(a, rec, sizeof(rec), false, na + 1))
+		na++;
+	sink_spool_commit(a);
+	while (sink_spool_add(b, rec, sizeof(rec), false, nb + 1))
+		nb++;
+	sink_spool_commit(b);
+	ok(na == 2000 && nb > 900 && nb < 1200,
+	   "3 MiB over both: the first took 2000 KB, the second the rest (%llu)",
+	   (unsigned long long)nb);
+	ok(sink_spool_full(b), "the second is full (congested, spool_full)");
+	ok(sink_spool_total() - base >= (3u << 20) - 2000,
+	   "the total counts both (%llu bytes)",
+	   (unsigned long long)(sink_spool_total() - base));
+	ok(sink_spool_add(a, "S\n", 2, true, na + 1) != 0,
+	   "a control record still goes in");
+	sink_spool_commit(a);
+	while (sink_spool_next(a, &r))
+		last = r.mark;
+	sink_spool_ack(a, last, true);
+	sink_spool_close(a);
+	ok(sink_spool_add(b, rec, sizeof(rec), false, nb + 1) != 0,
+	   "the first acked and closed: room for the second again");
+	sink_spool_commit(b);
+	while (sink_spool_next(b, &r))
+		last = r.mark;
+	sink_spool_ack(b, last, true);
+	sink_spool_close(b);
+	ok(sink_spool_total() == base, "all closed: nothing counted (%llu)",
+	   (unsigned long long)sink_spool_total());
+	sf_error_free(err);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -250,6 +299,7 @@ int main(void)
 	test_torn_and_damaged();
 	test_bound_and_segments();
 	test_lock();
+	test_total();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# cannot remove %s\n", dir);

@@ -8,7 +8,7 @@
  *
  * openat (of DIR/secret, then of a missing file), mkdirat, renameat,
  * symlinkat, linkat, unlinkat (a file and, with AT_REMOVEDIR, a directory),
- * socket + connect to a local listener, fsetxattr, and 20 reads (io_uring.op,
+ * socket + connect to a local listener, fsetxattr, openat2, setxattr (path), and 20 reads (io_uring.op,
  * rate-limited).  With "sqpoll" the ring is an SQPOLL ring: the kernel's
  * submission thread does the work, not this thread.  With "syscalls" the
  * same operations are made as plain syscalls, for the comparison.
@@ -31,6 +31,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <liburing.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -228,7 +229,10 @@ static int inflight(const char *dir, const char *facts_path, int n)
 int main(int argc, char **argv)
 {
 	struct io_uring_params p;
-	char a[300], b[300], c[300], d[300], sub[300], missing[300];
+	char a[300], b[300], c[300], d[300], sub[300], missing[300], b2[300];
+	struct open_how how = {.flags = O_RDWR | O_CREAT | O_EXCL,
+			       .mode = 0600,
+			       .resolve = 0};
 	struct sockaddr_in sa = {.sin_family = AF_INET};
 	socklen_t sl = sizeof(sa);
 	int fd, s, l, port;
@@ -259,6 +263,7 @@ int main(int argc, char **argv)
 	snprintf(d, sizeof(d), "%s/hardlink", argv[1]);
 	snprintf(sub, sizeof(sub), "%s/subdir", argv[1]);
 	snprintf(missing, sizeof(missing), "%s/missing", argv[1]);
+	snprintf(b2, sizeof(b2), "%s/openat2", argv[1]);
 
 	if (plain) {
 		/* where the ring's fd would be: the same fd numbers follow */
@@ -272,6 +277,8 @@ int main(int argc, char **argv)
 		unlinkat(AT_FDCWD, c, 0);
 		unlinkat(AT_FDCWD, sub, AT_REMOVEDIR);
 		fsetxattr(fd, "user.sfagent_uring", "v", 1, 0);
+		syscall(SYS_openat2, AT_FDCWD, b2, &how, sizeof(how));
+		setxattr(b, "user.sfagent_path", "vv", 2, XATTR_CREATE);
 	} else {
 		io_uring_prep_openat(sqe(), AT_FDCWD, a, O_RDWR | O_CREAT,
 				     0640);
@@ -292,6 +299,12 @@ int main(int argc, char **argv)
 		run1();
 		io_uring_prep_fsetxattr(sqe(), fd, "user.sfagent_uring", "v", 0,
 					1);
+		run1();
+		/* openat2 (struct open_how) and the path form of setxattr */
+		io_uring_prep_openat2(sqe(), AT_FDCWD, b2, &how);
+		run1();
+		io_uring_prep_setxattr(sqe(), "user.sfagent_path", "vv", b,
+				       XATTR_CREATE, 2);
 		run1();
 		for (int i = 0; i < 20; i++) {
 			io_uring_prep_read(sqe(), fd, buf, sizeof(buf), 0);
