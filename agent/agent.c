@@ -129,10 +129,10 @@ static int on_event(void *ctx, void *data, size_t size)
 	if (exehash_has_done(a->exehash))
 		exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (v.type == SF_EV_EXEC && a->exehash)
-		exehash_exec(a->exehash, wl->slot, wl->seq + 1, data, &v);
+		exehash_exec(a->exehash, wl->slot, wl->seq + 1, v.rec, &v);
 	else if ((v.type == SF_EV_OPEN || v.type == SF_EV_MMAP_EXEC) &&
 		 a->exehash)
-		exehash_file(a->exehash, wl->slot, wl->seq + 1, data, &v);
+		exehash_file(a->exehash, wl->slot, wl->seq + 1, v.rec, &v);
 	emit_view(a, wl, &v);
 	return 0;
 }

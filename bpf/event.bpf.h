@@ -141,21 +141,141 @@ static __always_inline void *reserve(__u32 slot, __u16 type, __u64 size)
 	return e;
 }
 
-static __always_inline void submit(void *e)
+/* alone: the most data waiting that still means "only this record", with
+ * it (reserved) or without it (not yet output) */
+static __always_inline __u64 wake_flags(__u64 ts, __u64 alone)
 {
-	__u64 ts = ((struct sf_hdr *)e)->ts_boot, since = ts - last_wake;
-	__u64 flags = BPF_RB_NO_WAKEUP, avail;
+	__u64 since = ts - last_wake, avail;
 
 	if (since >= WAKE_NS ||
 	    (since >= WAKE_MIN_NS &&
 	     ((avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA)) >=
 		      wake_bytes ||
-	      avail <= WAKE_ALONE_BYTES))) {
+	      avail <= alone))) {
 		last_wake = ts;
-		flags = BPF_RB_FORCE_WAKEUP;
+		return BPF_RB_FORCE_WAKEUP;
 	}
-	bpf_ringbuf_submit(e, flags);
+	return BPF_RB_NO_WAKEUP;
 }
+
+static __always_inline void submit(void *e)
+{
+	bpf_ringbuf_submit(e, wake_flags(((struct sf_hdr *)e)->ts_boot,
+					 WAKE_ALONE_BYTES));
+}
+
+/*
+ * Variable-size records (sfagent.h, SF_F_PACKED): the big records (a file
+ * event's two 512-byte paths) are built in this CPU's scratch record, as
+ * they would be in the ring, and only the bytes used go out
+ * (bpf_ringbuf_output), the arrays' used parts after the fixed part: a
+ * short path takes its length, not 1,136 bytes, of the ring.  Every user
+ * runs in process context (syscall exits, exec), so nothing nests on one
+ * CPU's scratch.
+ */
+#define SCRATCH_SIZE 4096
+#define VAR_LEN_MASK 1023 /* > any array: a length is masked, not compared */
+struct scratch {
+	__u8 rec[SCRATCH_SIZE]; /* the struct, filled as before */
+	/* what goes out: the fixed part, sf_var, SF_VAR_MAX masked lengths */
+	__u8 out[SCRATCH_SIZE + sizeof(struct sf_var) +
+		 SF_VAR_MAX * (VAR_LEN_MASK + 1)];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* One variable array of a record: where, how big, how much of it used. */
+struct var_part {
+	__u32 off, cap, len;
+};
+#define VAR_PART(st, f)                           \
+	{.off = __builtin_offsetof(struct st, f), \
+	 .cap = sizeof(((struct st *)0)->f)},
+
+/* reserve() for a variable-size record: the scratch record, or NULL when
+ * filtered or paused (counted). */
+static __always_inline void *reserve_var(__u32 slot, __u16 type)
+{
+	__u32 zero = 0;
+	struct scratch *s;
+
+	if (filtered_out(slot, type) || paused_out(slot))
+		return NULL;
+	s = bpf_map_lookup_elem(&scratch, &zero);
+	return s ? s->rec : NULL;
+}
+
+/* submit() for reserve_var()'s record: the struct's size, its n variable
+ * arrays in struct order (constants but the lengths); a full ring buffer
+ * is counted. */
+static __always_inline void submit_var(void *rec, const __u32 size,
+				       struct var_part *vp, const int n)
+{
+	__u8 *out = (__u8 *)rec + SCRATCH_SIZE;
+	struct sf_hdr *h = rec;
+	struct sf_var *lens;
+	__u32 from = 0, at = 0, pos, len;
+
+	_Static_assert(sizeof(struct sf_var) == 8, "sf_var");
+	h->flags |= SF_F_PACKED;
+#pragma unroll
+	for (int i = 0; i < n; i++) {
+		bpf_probe_read_kernel(out + at, vp[i].off - from,
+				      (__u8 *)rec + from);
+		at += vp[i].off - from;
+		from = vp[i].off + vp[i].cap;
+	}
+	bpf_probe_read_kernel(out + at, size - from, (__u8 *)rec + from);
+	at += size - from;
+	lens = (struct sf_var *)(out + at);
+	pos = at + sizeof(*lens);
+	/* the lengths are the kernel side's own (<= cap): masked, not
+	 * compared, as a compare per length would double the verifier's
+	 * states per array; one over its array would be the agent's
+	 * "malformed", not an overflow here */
+#pragma unroll
+	for (int i = 0; i < SF_VAR_MAX; i++) {
+		len = 0;
+		if (i < n) {
+			len = vp[i].len & VAR_LEN_MASK;
+			bpf_probe_read_kernel(out + pos, len,
+					      (__u8 *)rec + vp[i].off);
+		}
+		lens->len[i] = len;
+		pos += len;
+	}
+	/* queried before the output: alone is nothing else waiting */
+	if (bpf_ringbuf_output(&events, out, pos, wake_flags(h->ts_boot, 0)))
+		count_drop(h->slot);
+}
+
+/*
+ * submit_var() for one struct, as a global function: the verifier checks
+ * a global function once, on its own, instead of on every path that
+ * reaches it (inlined in the sys_exit program, the four lengths' copies
+ * made it 3x slower to load).  rec is reserve_var()'s record.
+ *   SUBMIT_VAR_FN(name, struct, SF_*_VARS) -> int name(void *rec, l0..l3)
+ */
+#define SUBMIT_VAR_FN(name, st, VARS)                                         \
+	__noinline int name(struct scratch *sc, __u32 l0, __u32 l1, __u32 l2, \
+			    __u32 l3)                                         \
+	{                                                                     \
+		struct var_part vp[] = {VARS(VAR_PART)};                      \
+		const int n = sizeof(vp) / sizeof(vp[0]);                     \
+		__u32 l[SF_VAR_MAX] = {l0, l1, l2, l3};                       \
+                                                                              \
+		if (!sc)                                                      \
+			return 0;                                             \
+		for (int i = 0; i < n; i++)                                   \
+			vp[i].len = l[i];                                     \
+		submit_var(sc->rec, sizeof(struct st), vp, n);                \
+		return 0;                                                     \
+	}
 
 static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
 				     __u64 cgid)
@@ -188,19 +308,22 @@ static __always_inline void fill_hdr(struct sf_hdr *h, __u16 type, __u32 slot,
 	bpf_get_current_comm(h->comm, sizeof(h->comm));
 }
 
-static __always_inline void read_path(char *dst, const void *src, __u16 *flags,
-				      __u16 trunc_flag, __u16 fault_flag)
+/* Returns the bytes of dst used, its NUL counted. */
+static __always_inline __u32 read_path(char *dst, const void *src, __u16 *flags,
+				       __u16 trunc_flag, __u16 fault_flag)
 {
 	long n;
 
 	if (!src) {
 		dst[0] = 0;
-		return;
+		return 1;
 	}
 	n = bpf_probe_read_user_str(dst, SF_PATH_MAX, src);
-	if (n < 0) {
+	if (n <= 0) {
 		dst[0] = 0;
-		*flags |= fault_flag;
+		if (n < 0)
+			*flags |= fault_flag;
+		return 1;
 	} else if (n == SF_PATH_MAX) {
 		/* a full buffer is a cut path only if the source goes on */
 		char c = 0;
@@ -209,6 +332,7 @@ static __always_inline void read_path(char *dst, const void *src, __u16 *flags,
 		if (c)
 			*flags |= trunc_flag;
 	}
+	return n;
 }
 
 /*

@@ -69,10 +69,14 @@ static __always_inline void file_resolve(struct sf_file_event *e, long ret)
 	}
 }
 
+/* a file event's record out of the scratch (event.bpf.h) */
+SUBMIT_VAR_FN(submit_file, sf_file_event, SF_FILE_VARS)
+
 static __always_inline void file_event(long nr, long ret, __u32 slot,
 				       __u64 cgid, struct sys_args *a, __u16 xf)
 {
 	struct sf_file_event *e;
+	__u32 l0, l1;
 	const void *p1 = 0, *p2 = 0;
 	__s64 x0 = 0, x1 = 0, x2 = 0, x3 = 0;
 	__u16 type;
@@ -182,18 +186,19 @@ static __always_inline void file_event(long nr, long ret, __u32 slot,
 		return;
 	}
 
-	e = reserve(slot, type, sizeof(*e));
+	e = reserve_var(slot, type);
 	if (!e)
 		return;
 	fill_sys_hdr(&e->hdr, type, slot, cgid, nr, ret, xf);
 	e->arg0 = x0, e->arg1 = x1, e->arg2 = x2, e->arg3 = x3;
-	read_path(e->path, p1, &e->hdr.flags, SF_F_PATH_TRUNC, SF_F_PATH_FAULT);
-	read_path(e->path2, p2, &e->hdr.flags, SF_F_PATH2_TRUNC,
-		  SF_F_PATH2_FAULT);
+	l0 = read_path(e->path, p1, &e->hdr.flags, SF_F_PATH_TRUNC,
+		       SF_F_PATH_FAULT);
+	l1 = read_path(e->path2, p2, &e->hdr.flags, SF_F_PATH2_TRUNC,
+		       SF_F_PATH2_FAULT);
 	/* the file itself, where a struct file is at hand; else the base */
 	e->ident.flags = 0;
 	file_resolve(e, ret);
-	submit(e);
+	submit_file((struct scratch *)e, l0, l1, e->res.kp.len, e->res2.kp.len);
 }
 
 #endif

@@ -110,7 +110,7 @@ static __always_inline void kpath_run(struct kpath_ctx *c,
 	c->n_mnt = 0;
 	kp->n = 0;
 	kp->flags = 0;
-	kp->pad = 0;
+	kp->len = 0;
 	kp->buf[0] = 0;
 	if (!dentry || !vfsmnt) {
 		kp->flags = SF_KP_NONE;
@@ -122,14 +122,26 @@ static __always_inline void kpath_run(struct kpath_ctx *c,
 	if (BPF_CORE_READ(dentry, d_op, d_dname))
 		kp->flags |= SF_KP_DNAME;
 	bpf_loop(KPATH_DEPTH, kpath_step, c, 0);
+	kp->len = c->off;
+}
+
+/* Verified once, not at each of its callers (the exec image, the cwd, a
+ * security event's fd): inlined, these walks were most of the start-up's
+ * verifier time.  Kernel pointers come as integers, as for fpath_walk_g. */
+__noinline int kpath_walk_g(struct sf_kpath *kp, __u64 dentry, __u64 vfsmnt)
+{
+	struct kpath_ctx c = {.kp = kp};
+
+	if (kp)
+		kpath_run(&c, (struct dentry *)dentry,
+			  (struct vfsmount *)vfsmnt, false);
+	return 0;
 }
 
 static __always_inline void
 kpath_walk(struct sf_kpath *kp, struct dentry *dentry, struct vfsmount *vfsmnt)
 {
-	struct kpath_ctx c = {.kp = kp};
-
-	kpath_run(&c, dentry, vfsmnt, false);
+	kpath_walk_g(kp, (__u64)dentry, (__u64)vfsmnt);
 }
 
 /* The struct file behind the current task's fd, or NULL. */
@@ -194,7 +206,7 @@ static long fpath_fs_step(__u64 i, struct fpath_fs_ctx *c)
 	return 0;
 }
 
-static __always_inline void fpath_walk_to(struct sf_fpath *fp, __u16 base,
+static __always_inline void fpath_walk_in(struct sf_fpath *fp, __u16 base,
 					  struct dentry *dentry,
 					  struct vfsmount *vfsmnt, bool to_ns)
 {
@@ -231,9 +243,34 @@ static __always_inline void fpath_walk_to(struct sf_fpath *fp, __u16 base,
 	f.dentry = c.first_d;
 	f.off = c.off;
 	bpf_loop(KPATH_DEPTH, fpath_fs_step, &f, 0);
+	fp->kp.len = f.off;
 	fp->n_fs = f.n;
 	if (f.cut)
 		fp->flags |= SF_FP_FS_CUT;
+}
+
+/*
+ * The walk as a global function: the verifier checks it once, on its own,
+ * instead of at every inlined copy on every path that reaches one (inlined,
+ * the walks made the sys_exit program take seconds to verify: `sfagent -X
+ * -- /bin/true` 3.6 s).  The kernel pointers come as integers (a global
+ * function's pointer arguments must be memory the caller owns); they are
+ * only read through BPF_CORE_READ (probe reads).
+ */
+__noinline int fpath_walk_g(struct sf_fpath *fp, __u32 base, __u64 dentry,
+			    __u64 vfsmnt, __u32 to_ns)
+{
+	if (fp)
+		fpath_walk_in(fp, base, (struct dentry *)dentry,
+			      (struct vfsmount *)vfsmnt, to_ns);
+	return 0;
+}
+
+static __always_inline void fpath_walk_to(struct sf_fpath *fp, __u16 base,
+					  struct dentry *dentry,
+					  struct vfsmount *vfsmnt, bool to_ns)
+{
+	fpath_walk_g(fp, base, (__u64)dentry, (__u64)vfsmnt, to_ns);
 }
 
 static __always_inline void fpath_walk(struct sf_fpath *fp, __u16 base,
@@ -258,7 +295,7 @@ static __always_inline void fpath_none(struct sf_fpath *fp)
 {
 	fp->dev = 0, fp->mnt_ns = 0, fp->n_mnt = 0, fp->n_fs = 0;
 	fp->flags = 0, fp->base = SF_FP_BASE_NONE, fp->pad = 0;
-	fp->kp.n = 0, fp->kp.flags = SF_KP_NONE, fp->kp.pad = 0;
+	fp->kp.n = 0, fp->kp.flags = SF_KP_NONE, fp->kp.len = 0;
 	fp->kp.buf[0] = 0;
 }
 

@@ -125,6 +125,7 @@ enum sf_event_type {
 #define SF_F_URING_NO_CQE (1u << 14)
 /* the size of that table: requests of tracked workloads in flight at once */
 #define SF_URING_PENDING_MAX 2048
+#define SF_F_PACKED	     (1u << 15) /* a variable-size record: see sf_var */
 
 struct sf_hdr {
 	__u16 type;
@@ -159,7 +160,7 @@ struct sf_hdr {
 struct sf_kpath {
 	__u16 n;
 	__u16 flags; /* SF_KP_* */
-	__u32 pad;
+	__u32 len; /* bytes of buf used (a variable-size record sends these) */
 	char buf[SF_PATH_MAX];
 };
 #define SF_KP_ROOT    (1u << 0) /* complete: the root was reached */
@@ -458,6 +459,26 @@ struct sf_seccomp_bits {
 	__u64 compat[SF_SECCOMP_NR_MAX / 64];
 	__u64 uring[SF_SECCOMP_URING_MAX / 64];
 };
+
+/*
+ * Variable-size records.  A record with SF_F_PACKED in hdr.flags is its
+ * struct with the variable arrays cut out (SF_*_VARS below, in struct
+ * order): first the struct's other bytes, in order (the fixed part), then
+ * struct sf_var (the used length of each array, in order), then each
+ * array's first len[i] bytes, back to back.  Its size is exactly that sum.
+ * The agent expands it back into the struct (agent/encoders/decode.c); a
+ * length larger than its array, or sizes that do not add up, make it
+ * malformed.  A string's length counts its NUL.
+ */
+#define SF_VAR_MAX 4
+struct sf_var {
+	__u16 len[SF_VAR_MAX]; /* unused ones 0 */
+};
+#define SF_FILE_VARS(X)              \
+	X(sf_file_event, path)       \
+	X(sf_file_event, path2)      \
+	X(sf_file_event, res.kp.buf) \
+	X(sf_file_event, res2.kp.buf)
 
 /* An io_uring request waiting for its completion: a value of
  * bpf/uring.bpf.h's uring_pending, which the agent's sweep reads too; size

@@ -53,3 +53,25 @@ teardown() {
 	[ "$(grep -c 'stdout was closed by its reader' "$T/err")" -eq 1 ]
 	grep -Eq 'records could not be delivered' "$T/err"
 }
+
+@test "a stopped agent's ring holds short-path records at their size, not the struct's" {
+	# a file.open record reserves what its paths use (bpf/sfagent.h,
+	# SF_F_PACKED): 256 KiB would hold fewer than 230 records of the full
+	# struct (more than 1,136 bytes each), ~700 of this short path
+	"$SFAGENT" -X -w burst --hash none --ringbuf-size 256K -o "$T/out.jsonl" -- \
+		/bin/sh -c "while [ ! -e $T/go ]; do sleep 0.02; done; $SF_WORKLOADS/flood 2000; touch $T/done" &
+	ag=$!
+	# the workload runs (its exec is in the stream), then the agent stops
+	for _ in $(seq 1000); do grep -q '"process.exec"' "$T/out.jsonl" 2>/dev/null && break; sleep 0.02; done
+	kill -STOP "$ag"
+	until [ "$(awk '{ print $3 }' /proc/$ag/stat)" = T ]; do sleep 0.01; done
+	touch "$T/go"
+	for _ in $(seq 3000); do [ -e "$T/done" ] && break; sleep 0.02; done
+	kill -CONT "$ag"
+	wait "$ag"
+	assert_stream "$T/out.jsonl" \
+		"ev[-1]['type'] == 'stream.end'" \
+		"ev[-1]['missed_ringbuf'] > 0" \
+		"len([e for e in by('file.open') if e['path'] == '/nonexistent/sfagent-flood']) >= 300" \
+		"len([e for e in by('file.open') if e['path'] == '/nonexistent/sfagent-flood']) + ev[-1]['missed_ringbuf'] >= 2000"
+}

@@ -345,6 +345,77 @@ struct decode_entry {
 static const struct decode_entry decode_table[SF_EV_MAX] = {
 	DECODE_EVENTS(DECODE_ENTRY)};
 
+/* ---- variable-size records (bpf/sfagent.h: SF_F_PACKED) -------------- */
+
+struct var_layout {
+	size_t size; /* the struct's */
+	unsigned n;
+	struct {
+		uint16_t off, cap;
+	} v[SF_VAR_MAX];
+};
+
+#define VAR_PART(st, f) {offsetof(struct st, f), sizeof(((struct st *)0)->f)},
+#define VAR_ONE(st, f)	+1
+
+static const struct var_layout file_vars = {
+	.size = sizeof(struct sf_file_event),
+	.n = 0 SF_FILE_VARS(VAR_ONE),
+	.v = {SF_FILE_VARS(VAR_PART)},
+};
+
+static const struct var_layout *var_layout(enum decode_class cls)
+{
+	switch (cls) {
+	case DECODE_CLASS_FILE:
+		return &file_vars;
+	default:
+		return NULL;
+	}
+}
+
+/* Expands the packed record raw (size bytes) into out, a struct of
+ * l->size bytes: the fixed part back around the arrays, each array's used
+ * bytes and zeroes after them.  Reads nothing past size. */
+static int unpack(unsigned char *out, const struct var_layout *l,
+		  const unsigned char *raw, size_t size)
+{
+	size_t fixed = l->size, from = 0, at = 0, pos;
+	struct sf_var lens;
+
+	for (unsigned i = 0; i < l->n; i++)
+		fixed -= l->v[i].cap;
+	if (size < fixed + sizeof(lens))
+		return DECODE_SHORT;
+	memcpy(&lens, raw + fixed, sizeof(lens));
+	for (unsigned i = 0; i < l->n; i++) {
+		memcpy(out + from, raw + at, l->v[i].off - from);
+		at += l->v[i].off - from;
+		from = l->v[i].off + l->v[i].cap;
+	}
+	memcpy(out + from, raw + at, l->size - from);
+	pos = fixed + sizeof(lens);
+	for (unsigned i = 0; i < SF_VAR_MAX; i++) {
+		size_t len = lens.len[i];
+
+		if (i >= l->n) {
+			if (len)
+				return DECODE_MALFORMED;
+			continue;
+		}
+		if (len > l->v[i].cap || len > size - pos)
+			return DECODE_MALFORMED;
+		memcpy(out + l->v[i].off, raw + pos, len);
+		memset(out + l->v[i].off + len, 0, l->v[i].cap - len);
+		pos += len;
+	}
+	if (pos != size)
+		return DECODE_MALFORMED;
+	/* as the fixed-size record would have been */
+	((struct sf_hdr *)out)->flags &= ~SF_F_PACKED;
+	return DECODE_OK;
+}
+
 int decode_event(struct decode_event *v, const void *raw, size_t size)
 {
 	const struct sf_hdr *h = raw;
@@ -355,8 +426,21 @@ int decode_event(struct decode_event *v, const void *raw, size_t size)
 	if (h->type >= SF_EV_MAX || !decode_table[h->type].fill)
 		return DECODE_BAD_TYPE;
 	d = &decode_table[h->type];
+	if (h->flags & SF_F_PACKED) {
+		const struct var_layout *l = var_layout(d->cls);
+		int r;
+
+		if (!l || l->size > sizeof(v->unpacked))
+			return DECODE_MALFORMED;
+		r = unpack((unsigned char *)&v->unpacked, l, raw, size);
+		if (r < 0)
+			return r;
+		raw = h = (const struct sf_hdr *)&v->unpacked;
+		size = l->size;
+	}
 	if (size < d->size)
 		return DECODE_SHORT;
+	v->rec = raw;
 	v->type = h->type;
 	v->type_name = d->name;
 	v->cls = d->cls;
@@ -395,6 +479,8 @@ const char *decode_status_name(int status)
 		return "short record";
 	case DECODE_BAD_TYPE:
 		return "unknown event type";
+	case DECODE_MALFORMED:
+		return "variable-size record that does not add up";
 	default:
 		return "malformed record";
 	}

@@ -256,19 +256,31 @@ struct decode_event {
 	/* named extra fields: every type's via/opcode/suppressed, the
 	 * security types' own fields, exec's image, fork's namespaces */
 	struct decode_extra x;
+
+	/* the record in its struct's layout: the raw one, or for a
+	 * variable-size record (SF_F_PACKED) its copy expanded into
+	 * `unpacked`, which the view's strings then point into (so a view
+	 * is not to be copied while in use) */
+	const void *rec;
+	union {
+		struct sf_file_event file;
+	} unpacked;
 };
 
 enum decode_status {
 	DECODE_OK = 0,
 	DECODE_SHORT = -1, /* smaller than its type's struct */
 	DECODE_BAD_TYPE = -2, /* a type this agent does not know */
+	DECODE_MALFORMED = -3, /* a variable-size record that does not add up */
 };
 
 /*
  * Checks and decodes the record at raw (size bytes).  Returns DECODE_OK,
  * or a negative enum decode_status: the record is malformed, *v is not
  * usable, and the caller counts it (it never reaches a stream).  A record
- * larger than its struct is fine (the tail is ignored).
+ * larger than its struct is fine (the tail is ignored), but a
+ * variable-size one (SF_F_PACKED, bpf/sfagent.h) must be exactly as long
+ * as its lengths say; nothing past size is read.
  */
 int decode_event(struct decode_event *v, const void *raw, size_t size);
 /* "short record", "unknown event type" */

@@ -547,6 +547,20 @@ static const char *const field_names[] = {
 	"file_ctime",
 	"file_generation",
 	"file_fs",
+	"file_mtime",
+	"file_size",
+	"file_f_flags",
+	"file_fs_id",
+	"file_fs_magic",
+	"file_fs_uuid",
+	"file_path_type",
+	/* file.mmap_exec (bpf/mmap.bpf.h) */
+	"file",
+	"offset",
+	"vm_start",
+	"vm_end",
+	/* an io_uring request without its result (bpf/uring.bpf.h) */
+	"no_result",
 	/* resolved paths (agent/encoders/decode_path.c) */
 	"resolved",
 	"resolved2",

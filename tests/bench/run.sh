@@ -7,10 +7,10 @@
 # default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
 # throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
-# BENCH_ONLY="tp traced other syscall enc churn hook sinks spool short idle floor scale hash" (a
+# BENCH_ONLY="tp traced other syscall enc churn hook sinks spool short idle floor scale hash burst" (a
 # subset of sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS,
 # BENCH_SINK_EVENTS, BENCH_SHORT_RUNS, BENCH_ATTACH_RUNS, BENCH_SPOOL_EVENTS,
-# BENCH_SPOOL_AGENTS.
+# BENCH_SPOOL_AGENTS, BENCH_BURST_EVENTS.
 #
 # Every figure is taken in this run.  Workloads time themselves
 # (build/bench/loadgen), so the start-up of sfagent, bpftrace and strace
@@ -414,6 +414,7 @@ sink_rates() {
 # Wall time, start to exit, as a shell sees it (the agent's BPF load, attach,
 # the program, the stream's end and the agent's exit), interleaved.
 N_SHORT=${BENCH_SHORT_RUNS:-10}
+N_BURST=${BENCH_BURST_EVENTS:-200000}
 short_cmds() {
 	local i out
 	for ((i = 0; i < N_SHORT; i++)); do
@@ -568,7 +569,7 @@ idle_run() {
 }
 
 # ---- the run --------------------------------------------------------------------
-ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks spool short idle floor scale hash} "
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks spool short idle floor scale hash burst} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
@@ -648,6 +649,16 @@ if want idle; then
 	say "8. idle = free: untracked loops, no agent vs idle sfagent -D; $N_ATTACH registrations after idle"
 	idle_run
 fi
+if want burst; then
+	say "11. burst: what a stopped agent's ${RINGBUF:-16M} ring absorbs (tests/bench/burst.sh $N_BURST)"
+	for ((rep = 0; rep < REPS; rep++)); do
+		for k in openfail kill; do
+			out=$(BUILD=$BUILD BENCH_RINGBUF=${RINGBUF:-16M} tests/bench/burst.sh "$N_BURST" "$k")
+			rec "burst.$k.written" "$(echo "$out" | field written)"
+			rec "burst.$k.missed" "$(echo "$out" | field missed_ringbuf)"
+		done
+	done
+fi
 if want short; then
 	say "7. short commands: sfagent -X -- /bin/true vs /bin/true, $N_SHORT each"
 	short_cmds
@@ -701,6 +712,7 @@ META=$W/meta
 	echo "n_hook=$N_HOOK"
 	echo "n_sink=$N_SINK"
 	echo "n_short=$N_SHORT"
+	echo "n_burst=$N_BURST"
 	echo "n_attach=$N_ATTACH"
 	echo "scale_counts=$SCALE_COUNTS"
 	echo "n_scale=$N_SCALE"

@@ -188,6 +188,16 @@ else:
     rows.append(("7 short commands", "`sfagent -X -- /bin/true` vs `/bin/true`", "not measured",
                  "section short not run"))
 
+if nums("burst.openfail.written"):
+    n = meta.get("n_burst")
+    for k, what in [("openfail", "file.open (a 26-byte path)"), ("kill", "signal.kill")]:
+        rows.append(("11 burst", f"{what}: of {n} caused while the agent is stopped, in the ring",
+                     mmm(f"burst.{k}.written"),
+                     f"ring {meta.get('ringbuf')}; missed_ringbuf " + mmm(f"burst.{k}.missed")))
+else:
+    rows.append(("11 burst", "what a stopped agent's ring absorbs", "not measured",
+                 "section burst not run"))
+
 if nums("sys.getpid.idle_daemon"):
     for sc in ["getpid", "openclose"]:
         rows.append(("8 idle = free", f"{sc}: no agent (CPU ns per call)",

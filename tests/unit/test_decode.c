@@ -397,6 +397,209 @@ static void test_malformed(void)
 	   bad_json);
 }
 
+/* ---- variable-size records (bpf/sfagent.h: SF_F_PACKED) ------------- */
+
+struct part {
+	size_t off, cap, len;
+};
+
+/* What the kernel side's submit_var() sends for a file event whose
+ * arrays (SF_FILE_VARS) use len[i] bytes: the fixed part, the lengths,
+ * the bytes. */
+#define TEST_PART(st, f) {offsetof(struct st, f), sizeof(((struct st *)0)->f)},
+static size_t pack_file(unsigned char *out, const struct sf_file_event *f,
+			const size_t *len)
+{
+	static const size_t p[][2] = {SF_FILE_VARS(TEST_PART)};
+	const size_t n = sizeof(p) / sizeof(p[0]);
+	const unsigned char *rec = (const unsigned char *)f;
+	struct sf_var lens = {{0}};
+	size_t from = 0, at = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		memcpy(out + at, rec + from, p[i][0] - from);
+		at += p[i][0] - from;
+		from = p[i][0] + p[i][1];
+		lens.len[i] = len[i];
+	}
+	memcpy(out + at, rec + from, sizeof(*f) - from);
+	at += sizeof(*f) - from;
+	((struct sf_hdr *)out)->flags |= SF_F_PACKED;
+	memcpy(out + at, &lens, sizeof(lens));
+	at += sizeof(lens);
+	for (size_t i = 0; i < n; i++) {
+		memcpy(out + at, rec + p[i][0], len[i]);
+		at += len[i];
+	}
+	return at;
+}
+
+static const struct encoder *json_encoder(void)
+{
+	size_t n;
+	const struct encoder *e = encoder_table(&n);
+
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(e[i].name, "json"))
+			return &e[i];
+	return NULL;
+}
+
+static void view_json(struct sbuf *b, const struct decode_event *v)
+{
+	struct workload wl = {.name = "w", .slot = 3};
+
+	b->len = 0;
+	json_encoder()->ops->event(b, &wl, 1, 1, v);
+}
+
+/* A known workload's file events, fixed and packed: the same record
+ * (byte for byte once expanded) and the same JSON line. */
+static void test_packed_same(void)
+{
+	static struct sf_file_event fs[5];
+	static unsigned char packed[sizeof(struct sf_file_event) + 64];
+	struct sbuf a = {0}, b = {0};
+	struct decode_event v1, v2;
+	size_t len[5][SF_VAR_MAX], total = 0, same_rec = 0, same_json = 0;
+
+	memset(fs, 0, sizeof(fs));
+	hdr(&fs[0].hdr, SF_EV_OPEN, 257); /* a short path */
+	fs[0].hdr.ret = 3, fs[0].arg0 = -100, fs[0].arg1 = O_RDONLY;
+	strcpy(fs[0].path, "/etc/hostname");
+	fs[0].ident.flags = SF_ID_VALID, fs[0].ident.ino = 77;
+	hdr(&fs[1].hdr, SF_EV_RENAME, 316); /* two paths */
+	fs[1].arg0 = fs[1].arg1 = -100, fs[1].arg2 = 1;
+	strcpy(fs[1].path, "a/b"), strcpy(fs[1].path2, "/tmp/new name");
+	hdr(&fs[2].hdr, SF_EV_OPEN, 257); /* a full array, cut */
+	fs[2].hdr.ret = -36, fs[2].hdr.flags |= SF_F_PATH_TRUNC;
+	memset(fs[2].path, 'x', SF_PATH_MAX - 1);
+	hdr(&fs[3].hdr, SF_EV_UNLINK, 263); /* a fault: no path */
+	fs[3].hdr.flags |= SF_F_PATH_FAULT, fs[3].arg0 = 9;
+	hdr(&fs[4].hdr, SF_EV_CHMOD, 91); /* fchmod: by fd, no path */
+	fs[4].arg1 = 0600, fs[4].arg2 = 4;
+	/* resolved paths: components leaf first, NUL-terminated */
+	memcpy(fs[0].res.kp.buf, "hostname\0etc\0", 13);
+	fs[0].res.kp.n = 2, fs[0].res.kp.len = 13;
+	fs[0].res.kp.flags = SF_KP_ROOT, fs[0].res.base = SF_FP_BASE_FILE;
+	memcpy(fs[1].res.kp.buf, "a\0", 2);
+	fs[1].res.kp.n = 1, fs[1].res.kp.len = 2;
+	memcpy(fs[1].res2.kp.buf, "tmp\0", 4);
+	fs[1].res2.kp.n = 1, fs[1].res2.kp.len = 4;
+	for (int i = 0; i < 5; i++) {
+		len[i][0] = strnlen(fs[i].path, SF_PATH_MAX - 1) + 1;
+		len[i][1] = strnlen(fs[i].path2, SF_PATH_MAX - 1) + 1;
+		len[i][2] = fs[i].res.kp.len;
+		len[i][3] = fs[i].res2.kp.len;
+	}
+	for (int i = 0; i < 5; i++) {
+		size_t n = pack_file(packed, &fs[i], len[i]);
+
+		total += n;
+		ok(decode_event(&v1, &fs[i], sizeof(fs[i])) == DECODE_OK &&
+			   decode_event(&v2, packed, n) == DECODE_OK,
+		   "record %d decodes fixed and packed (%zu bytes)", i, n);
+		same_rec += v2.rec != (const void *)packed &&
+			    !memcmp(v2.rec, &fs[i], sizeof(fs[i]));
+		view_json(&a, &v1);
+		view_json(&b, &v2);
+		same_json += a.len && a.len == b.len &&
+			     !memcmp(a.data, b.data, a.len);
+	}
+	ok(same_rec == 5, "expanded, each is the fixed record byte for byte");
+	ok(same_json == 5, "each writes the same JSON line");
+	ok(total < sizeof(fs) / 2, "packed: %zu bytes, fixed: %zu", total,
+	   sizeof(fs));
+	sbuf_free(&a);
+	sbuf_free(&b);
+}
+
+/* A packed record copied to a heap block of exactly n bytes: ASan sees a
+ * read past it. */
+static int decode_exact(struct decode_event *v, const void *raw, size_t n)
+{
+	void *p = xmalloc(n ? n : 1);
+	int r;
+
+	memcpy(p, raw, n);
+	r = decode_event(v, p, n);
+	free(p);
+	return r;
+}
+
+static void test_packed_malformed(void)
+{
+	static struct sf_file_event f;
+	static unsigned char pk[sizeof(f) + 64], bad[sizeof(f) + 64];
+	struct decode_event v;
+	struct sbuf b = {0};
+	size_t n, fixed, short_ok = 0, accepted = 0, bad_json = 0;
+	unsigned seed = 777;
+	struct sf_var lens;
+
+	memset(&f, 0, sizeof(f));
+	hdr(&f.hdr, SF_EV_RENAME, 82);
+	strcpy(f.path, "/old"), strcpy(f.path2, "/new");
+	n = pack_file(pk, &f, (const size_t[]){5, 5, 0, 0});
+	fixed = n - sizeof(lens) - 10;
+	ok(decode_exact(&v, pk, n) == DECODE_OK, "packed rename decodes");
+	for (size_t s = 0; s < n; s++)
+		short_ok += decode_exact(&v, pk, s) != DECODE_OK;
+	ok(short_ok == n, "every shorter copy refused (%zu of %zu)", short_ok,
+	   n);
+	memcpy(bad, pk, n);
+	bad[n] = 'z';
+	ok(decode_exact(&v, bad, n + 1) == DECODE_MALFORMED,
+	   "a byte more than its lengths say: malformed");
+	memcpy(&lens, pk + fixed, sizeof(lens));
+	lens.len[0] = SF_PATH_MAX + 1;
+	memcpy(bad, pk, n);
+	memcpy(bad + fixed, &lens, sizeof(lens));
+	ok(decode_exact(&v, bad, n) == DECODE_MALFORMED,
+	   "a length over its array: malformed");
+	lens.len[0] = 5, lens.len[1] = 6;
+	memcpy(bad + fixed, &lens, sizeof(lens));
+	ok(decode_exact(&v, bad, n) == DECODE_MALFORMED,
+	   "lengths past the record's end: malformed");
+	lens.len[1] = 5, lens.len[3] = SF_PATH_MAX + 1;
+	memcpy(bad + fixed, &lens, sizeof(lens));
+	ok(decode_exact(&v, bad, n) == DECODE_MALFORMED,
+	   "a resolved path's length over its array: malformed");
+	memcpy(bad, pk, n);
+	((struct sf_hdr *)bad)->type = SF_EV_KILL;
+	ok(decode_exact(&v, bad, n) == DECODE_MALFORMED,
+	   "SF_F_PACKED on a fixed-size type: malformed");
+	is_str(decode_status_name(DECODE_MALFORMED),
+	       "variable-size record that does not add up", "status name");
+
+	/* random lengths and sizes on exact-size copies: refused or one
+	 * JSON line, never a read past the record (ASan) */
+	for (int i = 0; i < 20000; i++) {
+		size_t s;
+
+		memcpy(bad, pk, n);
+		for (size_t j = fixed; j < sizeof(bad); j++)
+			bad[j] = rand_r(&seed); /* no NUL promised */
+		for (int k = 0; k < SF_VAR_MAX; k++)
+			lens.len[k] = rand_r(&seed) % 24;
+		if (i % 5 == 0)
+			lens.len[rand_r(&seed) % 4] = rand_r(&seed);
+		memcpy(bad + fixed, &lens, sizeof(lens));
+		s = fixed + sizeof(lens) + lens.len[0] + lens.len[1] +
+		    lens.len[2] + lens.len[3] + rand_r(&seed) % 3 - 1;
+		if (s > sizeof(bad))
+			s = sizeof(bad);
+		if (decode_exact(&v, bad, s) != DECODE_OK)
+			continue;
+		accepted++;
+		view_json(&b, &v);
+		bad_json += !one_json_line(&b);
+	}
+	ok(accepted > 0 && bad_json == 0,
+	   "random lengths: %zu accepted, each one JSON line", accepted);
+	sbuf_free(&b);
+}
+
 static void test_every_type_has_writers(void)
 {
 	size_t nenc, missing = 0, types = 0;
@@ -430,6 +633,8 @@ int main(void)
 	test_other_classes();
 	test_schema_fixes();
 	test_malformed();
+	test_packed_same();
+	test_packed_malformed();
 	test_every_type_has_writers();
 	return tap_done();
 }
