@@ -494,8 +494,11 @@ static bool send_missed(struct workload *wl)
 		return false;
 	}
 	for (int i = 0; i < wl->nsinks; i++)
-		if (!ok[i])
+		if (!ok[i]) {
+			/* no event: stream.end's per-sink totals leave it out */
+			wl->sink_ctl_lost[i]++;
 			sink_count_dropped(wl->sinks[i], 1);
+		}
 	return true;
 }
 
@@ -509,42 +512,54 @@ static void report_ringbuf_missed(struct agent *a, struct workload *wl,
 		wl->missed_ringbuf = rb;
 }
 
-static uint64_t sinks_dropped_spool(struct workload *wl)
+static const char *sink_kind_name(const struct sink *s)
 {
-	uint64_t n = 0;
-
-	for (int i = 0; i < wl->nsinks; i++)
-		n += sink_dropped_spool(wl->sinks[i]);
-	return n;
+	return s->kind ? s->kind : s->ops->name;
 }
 
-/* Sink loss: one stream.missed for an outage, once the sinks deliver; what
- * a full spool dropped is told apart (reason spool_full). */
+/* One stream.missed naming the sink (key `sink`); false: not sent. */
+static bool send_sink_missed(struct workload *wl, int i, uint64_t count,
+			     const char *reason)
+{
+	wl->missed_for = sink_kind_name(wl->sinks[i]);
+	emit_missed(wl, count, reason);
+	wl->missed_for = NULL;
+	return send_missed(wl);
+}
+
+/* Sink loss: one stream.missed per sink for an outage, once the sinks
+ * deliver; what a full spool dropped is told apart (reason spool_full). */
 static void report_sink_missed(struct agent *a, struct workload *wl, bool final)
 {
-	uint64_t sink, spool, other;
-
 	for (int i = 0; !final && i < wl->nsinks; i++)
 		if (sink_congested(wl->sinks[i]))
 			return; /* one record for the whole outage, later */
 	stream_flush(a, wl);
-	spool = sinks_dropped_spool(wl); /* first: never above its share */
-	sink = sinks_dropped(wl);
-	if (sink <= wl->missed_sink)
-		return;
-	other = (sink - spool) - (wl->missed_sink - wl->missed_spool);
-	if (other) {
-		emit_missed(wl, other, "sink");
-		if (!send_missed(wl))
-			return;
-		wl->missed_sink += other;
-	}
-	if (spool > wl->missed_spool) {
-		emit_missed(wl, spool - wl->missed_spool, "spool_full");
-		if (!send_missed(wl))
-			return;
-		wl->missed_sink += spool - wl->missed_spool;
-		wl->missed_spool = spool;
+	for (int i = 0; i < wl->nsinks; i++) {
+		/* the spool part first: never above its share */
+		uint64_t spool = sink_dropped_spool(wl->sinks[i]);
+		uint64_t sink = sink_dropped(wl->sinks[i]);
+		uint64_t *rep = &wl->sink_reported[i];
+		uint64_t *rep_spool = &wl->sink_reported_spool[i];
+		uint64_t other = (sink - spool) - (*rep - *rep_spool);
+
+		if (sink <= *rep)
+			continue;
+		if (other) {
+			if (!send_sink_missed(wl, i, other, "sink"))
+				return;
+			*rep += other;
+			wl->missed_sink += other;
+		}
+		if (spool > *rep_spool) {
+			if (!send_sink_missed(wl, i, spool - *rep_spool,
+					      "spool_full"))
+				return;
+			*rep += spool - *rep_spool;
+			wl->missed_sink += spool - *rep_spool;
+			wl->missed_spool += spool - *rep_spool;
+			*rep_spool = spool;
+		}
 	}
 }
 
@@ -637,7 +652,47 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	probe_uring_sweep(&a->probe, wl->slot);
 	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	probe_consume(&a->probe);
+	/* the hashes its execs wait for, now: before the sinks drain, so
+	 * that what they lose of them is in stream.end (bounded) */
+	if (a->exehash)
+		exehash_collect(a->exehash, emit_exe_hash, a, wl->slot,
+				EXEHASH_SETTLE_MS);
 	stream_flush(a, wl);
+}
+
+/*
+ * Each kind of output's share of the events (several of a kind: summed):
+ * missed is what it lost of them (its dropped records without the stream
+ * records it could not take), filtered what its own filter left out,
+ * written the rest.  missed_sink: the most any one output lost, so that
+ * events - missed_sink is what the output that got least got.
+ */
+static void sink_totals(struct workload *wl, struct stream_totals *t)
+{
+	t->nsinks = 0;
+	t->missed_sink = 0;
+	for (int i = 0; i < wl->nsinks; i++) {
+		const char *kind = sink_kind_name(wl->sinks[i]);
+		uint64_t d = sink_dropped(wl->sinks[i]);
+		uint64_t f = filter_wl_sink_filtered(wl, i);
+		uint64_t m = d > wl->sink_ctl_lost[i] ? d - wl->sink_ctl_lost[i]
+						      : 0;
+		struct stream_sink_total *st = NULL;
+
+		if (m > t->missed_sink)
+			t->missed_sink = m;
+		for (int k = 0; k < t->nsinks; k++)
+			if (!strcmp(t->sinks[k].kind, kind))
+				st = &t->sinks[k];
+		if (!st) {
+			st = &t->sinks[t->nsinks++];
+			st->kind = kind;
+		}
+		st->filtered += f;
+		st->missed += m;
+		/* (never below 0: a miscount shows as a broken identity) */
+		st->written += wl->events > f + m ? wl->events - f - m : 0;
+	}
 }
 
 void agent_stream_totals(struct agent *a, struct workload *wl,
@@ -648,7 +703,7 @@ void agent_stream_totals(struct agent *a, struct workload *wl,
 	t->missed_ringbuf = probe_drops(&a->probe, wl->slot);
 	if (t->missed_ringbuf < wl->missed_ringbuf)
 		t->missed_ringbuf = wl->missed_ringbuf;
-	t->missed_sink = sinks_dropped(wl);
+	sink_totals(wl, t);
 	t->missed_quota = budget_missed(a, wl);
 	t->missed = t->missed_ringbuf + t->missed_sink + wl->malformed +
 		    t->missed_quota;
@@ -694,6 +749,13 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 	log_info("workload `%s`: %llu events, %llu filtered, %llu missed",
 		 wl->name, (unsigned long long)t.events,
 		 (unsigned long long)t.filtered, (unsigned long long)t.missed);
+	for (int i = 0; i < t.nsinks; i++)
+		log_info(
+			"workload `%s`: output %s: %llu written, %llu filtered, %llu missed",
+			wl->name, t.sinks[i].kind,
+			(unsigned long long)t.sinks[i].written,
+			(unsigned long long)t.sinks[i].filtered,
+			(unsigned long long)t.sinks[i].missed);
 	/* the stream itself may be what failed: say it where it is seen */
 	if (t.missed_sink)
 		log_warn("workload `%s`: %llu records could not be delivered",

@@ -43,6 +43,13 @@ struct workload {
 	uint64_t missed_ringbuf; /* reported so far */
 	uint64_t missed_sink; /* reported so far */
 	uint64_t missed_spool; /* of which for a full spool (spool_full) */
+	/* per sink (index of sinks[]): its loss reported so far, of which
+	 * for a full spool, and the stream records (stream.missed) it could
+	 * not take, counted in its dropped but no events */
+	uint64_t sink_reported[SF_MAX_SINKS], sink_reported_spool[SF_MAX_SINKS];
+	uint64_t sink_ctl_lost[SF_MAX_SINKS];
+	/* the sink kind the stream.missed being encoded is about, or NULL */
+	const char *missed_for;
 	uint64_t malformed; /* records decode_event() refused */
 	uint64_t missed_malformed; /* reported so far */
 	/* Daemon: what the stream may cost (daemon/budget.h), NULL: no limit;

@@ -40,6 +40,12 @@ struct stream_info {
 	unsigned flow_interval; /* -F sysflow: --flow-interval SECS, 0: 30 */
 };
 
+/* One kind of output's share of the events (stream.end's "sinks"). */
+struct stream_sink_total {
+	const char *kind; /* "file", "http", "mqtt", "nats" */
+	uint64_t written, filtered, missed; /* events only */
+};
+
 struct stream_totals {
 	uint64_t events; /* events written */
 	uint64_t missed; /* all missed, whatever the reason */
@@ -64,6 +70,9 @@ struct stream_totals {
 	/* flow counting (-F sysflow): flows the kernel could not count, its
 	 * map full (bpf/flow.bpf.h) */
 	uint64_t flows_uncounted;
+	/* per kind of output: written + filtered + missed == events */
+	int nsinks;
+	struct stream_sink_total sinks[4];
 };
 
 /* Writes the type-specific part of an event. */

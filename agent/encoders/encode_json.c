@@ -364,7 +364,31 @@ static void json_stream_missed(struct sbuf *o, const struct workload *wl,
 	sbuf_u64(o, count);
 	sbuf_key(o, "reason");
 	sbuf_json_str(o, reason, SIZE_MAX);
+	if (wl->missed_for) {
+		sbuf_key(o, "sink");
+		sbuf_json_str(o, wl->missed_for, SIZE_MAX);
+	}
 	sbuf_lit(o, "}\n");
+}
+
+/* stream.end's "sinks": each kind of output's share of the events */
+static void json_sink_totals(struct sbuf *o, const struct stream_totals *t)
+{
+	if (!t->nsinks)
+		return;
+	sbuf_key(o, "sinks");
+	for (int i = 0; i < t->nsinks; i++) {
+		sbuf_putc(o, i ? ',' : '{');
+		sbuf_json_str(o, t->sinks[i].kind, SIZE_MAX);
+		sbuf_lit(o, ":{\"written\":");
+		sbuf_u64(o, t->sinks[i].written);
+		sbuf_lit(o, ",\"filtered\":");
+		sbuf_u64(o, t->sinks[i].filtered);
+		sbuf_lit(o, ",\"missed\":");
+		sbuf_u64(o, t->sinks[i].missed);
+		sbuf_putc(o, '}');
+	}
+	sbuf_putc(o, '}');
 }
 
 /* stream.end of a stream that recorded a seccomp profile */
@@ -418,6 +442,7 @@ static void json_stream_end(struct sbuf *o, const struct workload *wl,
 	}
 	sbuf_key(o, "missed_quota");
 	sbuf_u64(o, t->missed_quota);
+	json_sink_totals(o, t);
 	json_seccomp_totals(o, t);
 	if (t->exe_hash) {
 		sbuf_key(o, "exe_hash");

@@ -299,6 +299,13 @@ void filter_wl_info(const struct workload *wl, struct stream_info *si)
 	}
 }
 
+uint64_t filter_wl_sink_filtered(const struct workload *wl, int i)
+{
+	const struct filter_wl *fw = wl->filter;
+
+	return fw && fw->split ? fw->sink_filtered[i] : 0;
+}
+
 void filter_wl_totals(const struct workload *wl, uint64_t kernel_filtered,
 		      struct stream_totals *t)
 {

@@ -96,6 +96,8 @@ size_t filter_wl_pending(const struct workload *wl);
 struct stream_info;
 struct stream_totals;
 void filter_wl_info(const struct workload *wl, struct stream_info *si);
+/* Events the i-th sink's own filter (--file-filter ...) did not take. */
+uint64_t filter_wl_sink_filtered(const struct workload *wl, int i);
 void filter_wl_totals(const struct workload *wl, uint64_t kernel_filtered,
 		      struct stream_totals *t);
 

@@ -165,10 +165,13 @@ void sinkq_rewind(struct sinkq *q)
 
 uint64_t sinkq_discard(struct sinkq *q)
 {
-	uint64_t n = q->nrec;
+	uint64_t n = 0;
 
-	for (size_t i = 0; i < q->count; i++)
+	/* events only: a stream record is no event (stream.end's totals) */
+	for (size_t i = 0; i < q->count; i++) {
+		n += sinkq_at(q, i)->nrec - sinkq_at(q, i)->nctl;
 		sbuf_free(&sinkq_at(q, i)->buf);
+	}
 	q->count = q->next = 0;
 	q->head = 0;
 	q->nrec = 0;

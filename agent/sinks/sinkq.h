@@ -74,7 +74,8 @@ struct sinkq_msg *sinkq_take(struct sinkq *q);
 void sinkq_ack(struct sinkq *q, uint64_t id);
 /* A connection broke: everything not acknowledged is to be sent again. */
 void sinkq_rewind(struct sinkq *q);
-/* Drops everything still queued; returns the number of records. */
+/* Drops everything still queued; returns the number of event records
+ * (stream records not counted). */
 uint64_t sinkq_discard(struct sinkq *q);
 
 #endif

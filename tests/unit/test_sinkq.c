@@ -45,7 +45,12 @@ static void test_queue(void)
 	sinkq_ack(&q, id1);
 	ok(q.count == 1, "a duplicate acknowledgement is ignored");
 	n = sinkq_discard(&q);
-	ok(n == 1 && q.count == 0, "discard counts what was left");
+	ok(n == 0 && q.count == 0,
+	   "discard: a stream record left is no event, not counted");
+	sinkq_push(&q, "g\nh\n", 4, false);
+	sinkq_push(&q, "N\n", 2, true);
+	n = sinkq_discard(&q);
+	ok(n == 2 && q.count == 0, "discard counts the event records left");
 	sinkq_fini(&q);
 
 	/* growth across the ring's wrap */
