@@ -139,6 +139,39 @@ except OSError: print("")' "$1" "$2"
 		'"is in use" in ev[0]["meta"]["export_notes"][0]'
 }
 
+@test "file:NAME of another stream's file: a pod cannot append to it once that stream stopped; the stream's own later runs can" {
+	# named by the runtime (Kubernetes keys as containerd sets them)
+	make_bundle "$HT/bown" '["/bin/true"]' \
+		"$(k8s_ann sfx-own '"io.sfagent.export": "file:owned.jsonl", "io.sfagent.fail": "closed"')"
+	run run_container sfx-own1 "$HT/bown"
+	assert_success
+	run run_container sfx-own2 "$HT/bown"
+	assert_success
+	assert_stream "$OUT/owned.jsonl" 'len(by("stream.start")) == 2' \
+		'set(e["container"] for e in ev) == {"sfx-own1", "sfx-own2"}'
+	[ "$(python3 -c 'import os, sys; print(os.getxattr(sys.argv[1], "user.sfagent.stream").decode())' "$OUT/owned.jsonl")" = sfx-own ]
+	# a pod asserting the same workload name and naming that file
+	make_bundle "$HT/bimp" '["/bin/true"]' \
+		'{"io.sfagent.export": "file:owned.jsonl", "io.sfagent.workload": "sfx-own", "io.sfagent.fail": "closed"}'
+	run run_container sfx-imp "$HT/bimp"
+	assert_success
+	assert_stream "$OUT/owned.jsonl" 'len(by("stream.start")) == 2' \
+		'all(e["container"] != "sfx-imp" for e in ev)'
+	assert_stream "$(pod_file sfx-own sfx-imp)" \
+		'"`file:owned.jsonl` cannot be served" in ev[0]["meta"]["export_notes"][0]' \
+		'by("process.exec")[0]["filename"] == "/bin/true"' 'ev[-1]["type"] == "stream.end"'
+	grep -q "owned.jsonl.* belongs to another stream" "$HT/agent.log"
+	# a file nobody marked (put there by hand) is nobody's: not appended to
+	echo '{"planted": true}' >"$OUT/unmarked.jsonl"
+	make_bundle "$HT/bun" '["/bin/true"]' \
+		"$(k8s_ann sfx-un '"io.sfagent.export": "file:unmarked.jsonl", "io.sfagent.fail": "closed"')"
+	run run_container sfx-un1 "$HT/bun"
+	assert_success
+	[ "$(cat "$OUT/unmarked.jsonl")" = '{"planted": true}' ]
+	assert_stream "$OUT/sfx-un.jsonl" \
+		'"`file:unmarked.jsonl` cannot be served" in ev[0]["meta"]["export_notes"][0]'
+}
+
 @test "a 128-character workload in cadets whose file exists: tracked again, under a name that fits" {
 	w=$(printf 'w%.0s' $(seq 128))
 	make_bundle "$HT/bcad" '["/bin/true"]' \

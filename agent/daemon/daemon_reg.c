@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 #include "daemon.h"
@@ -268,8 +269,25 @@ static char *default_file_name(const char *workload, const char *id,
  * Opens name inside the output directory only: relative to its fd, no
  * symlink followed, regular files only.  *created tells whether it is new.
  */
+/*
+ * Whether an existing file is the stream's own: its owner mark
+ * (SINK_FILE_OWNER, written by the file sink on every file it opens) is the
+ * stream's name.  A file without a mark (another agent version's, the
+ * operator's, or on a file system without user xattrs) is nobody's.
+ */
+static bool file_is_owned_by(int fd, const char *owner)
+{
+	char buf[512];
+	ssize_t n = fgetxattr(fd, SINK_FILE_OWNER, buf, sizeof(buf));
+
+	return n >= 0 && (size_t)n == strlen(owner) && !memcmp(buf, owner, n);
+}
+
+/* explicit: a file:NAME the container chose, which may append only to a
+ * file of its own stream (owner: the stream's name, docs/hook.md) */
 static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
-				   const char *name, bool *created,
+				   const char *name, const char *owner,
+				   bool explicit, bool *created,
 				   struct sf_error **err)
 {
 	struct sink_file_conf c = {
@@ -283,6 +301,7 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 		.new_file = encoder_new_file_fn(wl->enc),
 		.new_file_ctx = wl,
 		.count_records = wl->enc->ops->count_records,
+		.owner = owner,
 	};
 	int flags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
 	struct stat st;
@@ -323,6 +342,15 @@ static struct sink *open_file_sink(struct daemon *d, struct workload *wl,
 		sf_fail(err, 0,
 			"output `%s` in `%s` has %ju hard links: refusing to write through it (remove it)",
 			name, d->o->output_dir, (uintmax_t)st.st_nlink);
+		return NULL;
+	}
+	/* another stream's file: a pod naming it must not join that stream */
+	if (explicit && !*created && !file_is_owned_by(fd, owner)) {
+		close(fd);
+		sf_fail(err, 0,
+			"output file `%s` in `%s` belongs to another stream (or has no owner mark): choose another " ANN_EXPORT
+			"=file:NAME",
+			name, d->o->output_dir);
 		return NULL;
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | O_APPEND);
@@ -538,7 +566,8 @@ static int open_file_export(struct daemon *d, struct workload *wl,
 			"output file `%s` is in use by another running container's stream: choose another " ANN_EXPORT
 			"=file:NAME",
 			name);
-	s = open_file_sink(d, wl, name, &created[r->nfiles], err);
+	s = open_file_sink(d, wl, name, r->name, arg != NULL,
+			   &created[r->nfiles], err);
 	if (!s)
 		return -1;
 	wl->sinks[wl->nsinks++] = s;

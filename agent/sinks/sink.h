@@ -164,7 +164,13 @@ struct sink_file_conf {
 	void *new_file_ctx;
 	/* records in a batch, for the loss count (NULL: its lines) */
 	uint64_t (*count_records)(const char *buf, size_t len);
+	/* The stream that owns the file, written as the SINK_FILE_OWNER
+	 * xattr on every file the sink opens (a rotation's new one too), so
+	 * that a later explicit file:NAME can tell whose file it is (the
+	 * daemon, agent/daemon/daemon_reg.c).  NULL: no mark. */
+	const char *owner;
 };
+#define SINK_FILE_OWNER "user.sfagent.stream"
 struct sink *sink_file_open_conf(const char *path,
 				 const struct sink_file_conf *c,
 				 struct sf_error **err);

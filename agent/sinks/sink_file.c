@@ -22,6 +22,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <time.h>
 
 #include "sink.h"
@@ -36,6 +37,7 @@ struct sink_file {
 	bool own_fd;
 	uint64_t rotated_bytes; /* in the rotated files kept, when rotating */
 	struct sink_file_conf c;
+	char *owner; /* c.owner's copy */
 	uint64_t size; /* bytes in the current file */
 	uint64_t opened_mono; /* for -G */
 	time_t opened_wall; /* the rotated file's suffix */
@@ -69,6 +71,16 @@ static size_t slen(const char *s)
 	return s ? strlen(s) : 0;
 }
 
+/* The owner mark (sink.h).  A file system without user xattrs keeps no
+ * mark: the daemon then treats the file as nobody's (docs/hook.md). */
+static void mark_owner(struct sink_file *f, int fd)
+{
+	if (f->owner &&
+	    fsetxattr(fd, SINK_FILE_OWNER, f->owner, strlen(f->owner), 0) < 0)
+		log_debug("%s: no owner mark: %s", f->base.desc,
+			  strerror(errno));
+}
+
 /* Opens f->path inside f->dirfd: a regular file with one link, never
  * through a symlink, never blocking on a FIFO. */
 static int open_in_dir(struct sink_file *f, bool append, struct sf_error **err)
@@ -89,6 +101,7 @@ static int open_in_dir(struct sink_file *f, bool append, struct sf_error **err)
 			f->base.desc);
 	}
 	fcntl(fd, F_SETFL, O_WRONLY | (append ? O_APPEND : 0));
+	mark_owner(f, fd);
 	return fd;
 }
 
@@ -456,6 +469,7 @@ static void file_close(struct sink *s)
 		close(f->dirfd);
 	sbuf_free(&f->tmp);
 	free(f->path);
+	free(f->owner);
 	free(s->desc);
 	free(f);
 }
@@ -558,6 +572,8 @@ struct sink *sink_file_openat(int dirfd, const char *name, int fd, char *desc,
 	f->in_dir = true;
 	f->own_fd = true;
 	f->c = *c;
+	f->owner = c->owner ? xstrdup(c->owner) : NULL;
+	f->c.owner = f->owner;
 	f->fd = -1;
 	f->dirfd = fcntl(dirfd, F_DUPFD_CLOEXEC, 0);
 	if (f->dirfd < 0) {
@@ -575,6 +591,7 @@ struct sink *sink_file_openat(int dirfd, const char *name, int fd, char *desc,
 	} else {
 		/* the caller's fd, opened as open_in_dir() would */
 		f->fd = fd;
+		mark_owner(f, fd);
 		f->size = fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
 		f->opened_mono = mono_ns();
 		f->opened_wall = time(NULL);
