@@ -121,13 +121,16 @@ static int on_event(void *ctx, void *data, size_t size)
 		wl->malformed++;
 		return 0;
 	}
-	/* the stream's filter, then the outputs' (agent/filter/filter_wl.h) */
-	if (!filter_wl_pass(wl, v.type, filter_event_get, &v))
-		return 0;
-	/* the digest of what ran, from the cache or asked for (exehash.h);
-	 * hashes done since are handed out first, which frees their jobs */
+	/* hashes done since are handed out first, which frees their jobs;
+	 * before this event's filter: each record passes the filters right
+	 * before it is encoded (the outputs' choice is one per record,
+	 * agent/filter/filter_wl.h) */
 	if (exehash_has_done(a->exehash))
 		exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
+	/* the stream's filter, then the outputs' */
+	if (!filter_wl_pass(wl, v.type, filter_event_get, &v))
+		return 0;
+	/* the digest of what ran, from the cache or asked for (exehash.h) */
 	if (v.type == SF_EV_EXEC && a->exehash)
 		exehash_exec(a->exehash, wl->slot, wl->seq + 1, v.rec, &v);
 	else if ((v.type == SF_EV_OPEN || v.type == SF_EV_MMAP_EXEC) &&

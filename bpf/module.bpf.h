@@ -29,15 +29,7 @@ int BPF_PROG(sf_module_load, struct module___sf *mod)
 		return 0;
 	/* no syscall and no ret: the load is under way */
 	fill_hdr(&e->hdr, SF_EV_MODULE_LOAD, slot, cgid);
-	for (int i = 0; i < 6; i++)
-		e->arg[i] = 0;
-	for (int i = 0; i < 4; i++)
-		e->aux[i] = 0;
-	e->family = 0, e->port = 0, e->pad = 0;
-	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
-	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
-	e->ident.flags = 0;
-	fpath_none(&e->res);
+	sec_clear(e);
 	if (bpf_core_read_str(e->str[0], SF_STR_MAX, &mod->name) < 0)
 		e->hdr.flags |= SF_F_UNRESOLVED;
 	submit(e);

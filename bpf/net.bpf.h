@@ -11,6 +11,18 @@
 #define AF_INET	 2
 #define AF_INET6 10
 
+/* The struct sock behind the current task's fd, or NULL. */
+static __always_inline struct sock *fd_sock(int fd)
+{
+	struct file *f = fd_file(fd);
+	struct socket *sock;
+
+	if (!f)
+		return 0;
+	sock = BPF_CORE_READ(f, private_data);
+	return BPF_CORE_READ(sock, sk);
+}
+
 /* AF_UNIX: the name the socket was bound to, if any ('@' for abstract) */
 static __always_inline void sock_read_unix_path(struct sf_net_event *e,
 						struct sock *sk)
@@ -37,19 +49,8 @@ static __always_inline void sock_read_unix_path(struct sf_net_event *e,
 static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
 					   bool peer)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
-	struct file *f = 0;
-	struct socket *sock;
-	struct sock *sk;
+	struct sock *sk = fd_sock(fd);
 
-	if (fd < 0)
-		return;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	if (!f)
-		return;
-	sock = BPF_CORE_READ(f, private_data);
-	sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return;
 	e->family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -82,20 +83,9 @@ static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
  * sport), from the kernel's socket once the call bound it */
 static __always_inline void sock_read_local(struct sf_net_event *e, int fd)
 {
-	struct task_struct *t = bpf_get_current_task_btf();
-	struct file **fds = BPF_CORE_READ(t, files, fdt, fd);
-	struct file *f = 0;
-	struct socket *sock;
-	struct sock *sk;
+	struct sock *sk = fd_sock(fd);
 	__u16 fam;
 
-	if (fd < 0)
-		return;
-	bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]);
-	if (!f)
-		return;
-	sock = BPF_CORE_READ(f, private_data);
-	sk = BPF_CORE_READ(sock, sk);
 	if (!sk)
 		return;
 	fam = BPF_CORE_READ(sk, __sk_common.skc_family);

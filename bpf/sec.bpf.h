@@ -26,6 +26,21 @@ struct vma_probe {
 	bool anon;
 };
 
+/* A record with nothing known yet (io_uring requests, module loads): every
+ * argument, string, path and identity empty. */
+static __always_inline void sec_clear(struct sf_sec_event *e)
+{
+	for (int i = 0; i < 6; i++)
+		e->arg[i] = 0;
+	for (int i = 0; i < 4; i++)
+		e->aux[i] = 0;
+	e->family = 0, e->port = 0, e->pad = 0;
+	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
+	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
+	e->ident.flags = 0;
+	fpath_none(&e->res);
+}
+
 static long vma_is_anon(struct task_struct *t, struct vm_area_struct *vma,
 			struct vma_probe *p)
 {

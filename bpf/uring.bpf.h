@@ -304,15 +304,7 @@ static __always_inline void uring_xattr(struct sf_uring_pending *p,
 
 	p->size = sizeof(*e);
 	e->hdr.type = SF_EV_SETXATTR;
-	for (int i = 0; i < 6; i++)
-		e->arg[i] = 0;
-	for (int i = 0; i < 4; i++)
-		e->aux[i] = 0;
-	e->family = 0, e->port = 0, e->pad = 0;
-	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
-	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
-	e->ident.flags = 0;
-	fpath_none(&e->res);
+	sec_clear(e);
 	if (op == IORING_OP_FSETXATTR)
 		e->arg[0] = BPF_CORE_READ(req, cqe.fd);
 	else
@@ -341,16 +333,8 @@ static __always_inline void uring_other(struct sf_uring_pending *p, __u8 op)
 
 	p->size = sizeof(*e);
 	e->hdr.type = SF_EV_URING_OP;
-	for (int i = 0; i < 6; i++)
-		e->arg[i] = 0;
-	for (int i = 0; i < 4; i++)
-		e->aux[i] = 0;
+	sec_clear(e);
 	e->arg[0] = op;
-	e->family = 0, e->port = 0, e->pad = 0;
-	e->str[0][0] = e->str[1][0] = e->str[2][0] = 0;
-	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
-	e->ident.flags = 0;
-	fpath_none(&e->res);
 }
 
 /*

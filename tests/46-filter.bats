@@ -191,7 +191,7 @@ sel_file = lambda e: e["type"].startswith("file.") and not ("path" in e and glob
 sel_mqtt = lambda e: e["type"] in ("process.exec", "process.setuid", "file.chmod", "file.chown") or e.get("ret", 0) < 0
 for name, got, sel in (("file", fil, sel_file), ("mqtt", mq, sel_mqtt)):
     want = [e for e in full if e["type"].startswith("stream.") or sel(e)]
-    assert got == want, "%s: %d records, want %d" % (name, len(got), len(want))
+    assert got == want, "%s: %d records, want %d; missing %s; extra %s" % (name, len(got), len(want), [(e["type"], e.get("seq")) for e in want if e not in got], [(e["type"], e.get("seq")) for e in got if e not in want])
     assert full[-1]["sink_filtered"][name] == len(ev) - (len(want) - 2), (name, full[-1])
     assert full[0]["sink_filters"][name], full[0]
 assert "http" not in full[-1]["sink_filtered"]
