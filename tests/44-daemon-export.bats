@@ -199,6 +199,8 @@ PY
 	run run_container dx-pweb2 "$HT/bpweb"
 	assert_success
 	for c in dx-pweb1 dx-pweb2; do
+		# the stream ends once the agent has seen the container go
+		wait_for 30 has_end "$(pod_file web $c)"
 		assert_stream "$(pod_file web $c)" \
 			'all(e["container"] == "'"$c"'" for e in ev)' \
 			'ev[-1]["type"] == "stream.end" and one("file.open", path="/tmp/only-p")'
