@@ -101,18 +101,7 @@ PY
 	P=$(free_port)
 	mqtt_start "$P"
 	sub_start a 'k/#'
-	"$SFAGENT" -X -w killed -b 127.0.0.1 -p "$P" -t k/x -- "$SINKLOAD" rate 1000000 "$RATE" \
-		2>"$SINK_DIR/agent.err" &
-	AGENT_PID=$!
-	wait_for 30 grep -q '"file.open"' "$SINK_DIR/a.out"
-	mqtt_stop
-	wait_for 30 grep -q 'connection lost' "$SINK_DIR/agent.err"
-	wait_for 60 spool_over 600000
-	load_pid=$(pgrep -P "$AGENT_PID" | head -1)
-	kill -KILL "$AGENT_PID"
-	wait "$AGENT_PID" 2>/dev/null || true
-	AGENT_PID=
-	[ -z "$load_pid" ] || kill -KILL "$load_pid" 2>/dev/null || true
+	left_behind k/x killed
 	left=$(spool_bytes)
 	mqtt_start "$P"
 	run "$SFAGENT" -X -w killed -b 127.0.0.1 -p "$P" -t k/x -- "$SINKLOAD" opens 100
@@ -142,10 +131,10 @@ print("# first run: %d records replayed in order, seq 1-%d" % (len(seqs), seqs[-
 PY
 }
 
-# left SPOOL TOPIC: an agent streaming to TOPIC SIGKILLed while the broker
-# is down, its spool over 600 kB (the stream never opens again)
+# left_behind TOPIC [WORKLOAD]: an agent streaming to TOPIC SIGKILLed while
+# the broker is down, its spool over 600 kB
 left_behind() {
-	"$SFAGENT" -X -w gone -b 127.0.0.1 -p "$P" -t "$1" -- "$SINKLOAD" rate 1000000 "$RATE" \
+	"$SFAGENT" -X -w "${2:-gone}" -b 127.0.0.1 -p "$P" -t "$1" -- "$SINKLOAD" rate 1000000 "$RATE" \
 		2>"$SINK_DIR/agent.err" &
 	AGENT_PID=$!
 	wait_for 30 grep -q '"file.open"' "$SINK_DIR/a.out"

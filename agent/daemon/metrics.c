@@ -181,18 +181,12 @@ static void expire(struct metrics *m)
 	m->nended = k;
 }
 
-static void hash_sample(struct sbuf *o, const char *result, uint64_t n)
+/* sfagent_exe_hashes_total or sfagent_file_hashes_total{result=...} */
+static void hash_sample(struct sbuf *o, const char *metric, const char *result,
+			uint64_t n)
 {
-	sbuf_lit(o, "sfagent_exe_hashes_total{");
-	label(o, "result", result, true);
-	sbuf_lit(o, "} ");
-	sbuf_u64(o, n);
-	sbuf_putc(o, '\n');
-}
-
-static void file_hash_sample(struct sbuf *o, const char *result, uint64_t n)
-{
-	sbuf_lit(o, "sfagent_file_hashes_total{");
+	sbuf_puts(o, metric);
+	sbuf_putc(o, '{');
 	label(o, "result", result, true);
 	sbuf_lit(o, "} ");
 	sbuf_u64(o, n);
@@ -302,13 +296,13 @@ void metrics_render(struct metrics *m, struct sbuf *o)
 
 		head(o, "sfagent_exe_hashes_total", "counter",
 		     "Executables' digests (--hash): computed, answered from the cache, dropped (backlog), failed.");
-		hash_sample(o, "computed",
+		hash_sample(o, "sfagent_exe_hashes_total", "computed",
 			    __atomic_load_n(&h->computed, __ATOMIC_RELAXED));
-		hash_sample(o, "cached",
+		hash_sample(o, "sfagent_exe_hashes_total", "cached",
 			    __atomic_load_n(&h->cached, __ATOMIC_RELAXED));
-		hash_sample(o, "dropped",
+		hash_sample(o, "sfagent_exe_hashes_total", "dropped",
 			    __atomic_load_n(&h->dropped, __ATOMIC_RELAXED));
-		hash_sample(o, "failed",
+		hash_sample(o, "sfagent_exe_hashes_total", "failed",
 			    __atomic_load_n(&h->failed, __ATOMIC_RELAXED));
 	}
 	if (a->exehash && a->exehash->mode == EXEHASH_OPEN) {
@@ -316,15 +310,14 @@ void metrics_render(struct metrics *m, struct sbuf *o)
 
 		head(o, "sfagent_file_hashes_total", "counter",
 		     "Files' digests (--hash open): computed, answered from the cache, dropped (backlog).");
-		file_hash_sample(o, "computed",
-				 __atomic_load_n(&h->file_computed,
-						 __ATOMIC_RELAXED));
-		file_hash_sample(o, "cached",
-				 __atomic_load_n(&h->file_cached,
-						 __ATOMIC_RELAXED));
-		file_hash_sample(o, "dropped",
-				 __atomic_load_n(&h->file_dropped,
-						 __ATOMIC_RELAXED));
+		hash_sample(o, "sfagent_file_hashes_total", "computed",
+			    __atomic_load_n(&h->file_computed,
+					    __ATOMIC_RELAXED));
+		hash_sample(o, "sfagent_file_hashes_total", "cached",
+			    __atomic_load_n(&h->file_cached, __ATOMIC_RELAXED));
+		hash_sample(o, "sfagent_file_hashes_total", "dropped",
+			    __atomic_load_n(&h->file_dropped,
+					    __ATOMIC_RELAXED));
 	}
 	render_progs(m, o);
 	head(o, "sfagent_scrapes_total", "counter", "Requests for /metrics.");
