@@ -26,6 +26,9 @@ teardown() {
 # check_exactly_once FILE: the natsread output holds every record of each
 # stream (told apart by the tag in Nats-Msg-Id) once, seq from 1 without a
 # gap; prints a summary.  With `ended`, the newest stream has its end.
+# Storage order is not checked: a record in flight when a connection broke
+# can be stored after newer ones (docs/outputs.md, "Order"), so the records
+# are put in seq order first and how many were stored out of it is printed.
 check_exactly_once() {
 	python3 - "$@" <<'PY'
 import json, sys
@@ -37,13 +40,17 @@ for line in open(sys.argv[1]):
 assert streams, "no records"
 for tag in sorted(streams):
     ev = streams[tag]
+    stored = [e["seq"] for e in ev]
+    late = sum(1 for a, b in zip(stored, stored[1:]) if b < a)
+    ev.sort(key=lambda e: e["seq"])
     seqs = [e["seq"] for e in ev]
     dups = len(seqs) - len(set(seqs))
     assert dups == 0, "stream %d: %d records stored twice" % (tag, dups)
     assert seqs == list(range(1, len(seqs) + 1)), \
-        "stream %d: gap or disorder near %s" % (tag, [s for a, s in zip(seqs, seqs[1:]) if s != a + 1][:3])
+        "stream %d: gap near %s" % (tag, [s for a, s in zip(seqs, seqs[1:]) if s != a + 1][:3])
     assert ev[0]["type"] == "stream.start"
-    print("# stream %d: %d records, seq 1-%d, each once" % (tag, len(ev), seqs[-1]))
+    print("# stream %d: %d records, seq 1-%d, each once; %d stored after a newer one" %
+          (tag, len(ev), seqs[-1], late))
 newest = streams[max(streams)]
 if len(sys.argv) > 2:
     assert newest[-1]["type"] == "stream.end" and newest[-1]["missed"] == 0, newest[-1]
