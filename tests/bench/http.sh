@@ -28,7 +28,11 @@
 # overhead ratios against none; the "at most half of bpftrace" figure is
 # (sfagent - none) / (bpftrace - none) of the medians.
 # Environment: BUILD (default build), BPFTRACE_STRLEN (default 64, as run.sh),
-# HTTP_KEEP=DIR (keep each run's sfagent and bpftrace output in DIR).
+# HTTP_KEEP=DIR (keep each run's sfagent and bpftrace output in DIR),
+# HTTP_PERF=DIR (perf record -a -g for HTTP_PERF_SECS, default 3, at the start
+# of each traced ab run: DIR/VARIANT.ROUND.data; the run itself then counts
+# perf's cost, so use it to profile, not to measure); HTTP_PERF_TRACER=1:
+# only the tracer's process, with DWARF call graphs.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$TOP"
@@ -162,7 +166,16 @@ run_variant() {
 	before=$(records "$v")
 	u0=$(cg_usage_us "$CG")
 	[ -n "$tracer" ] && t0=$(proc_cpu_us "$tracer")
+	local perf=''
+	if [ -n "${HTTP_PERF:-}" ] && [ "$v" != none ]; then # where the time goes
+		mkdir -p "$HTTP_PERF"
+		local what=(-a -g)
+		[ -z "${HTTP_PERF_TRACER:-}" ] || what=(-p "$tracer" --call-graph dwarf)
+		perf record "${what[@]}" -o "$HTTP_PERF/$v.$r.data" -- sleep "${HTTP_PERF_SECS:-3}" >/dev/null 2>&1 &
+		perf=$!
+	fi
 	out=$(ab -n "$N" -c "$CONC" "http://127.0.0.1:$p/index.html" 2>&1)
+	[ -z "$perf" ] || wait "$perf" || true
 	u1=$(cg_usage_us "$CG")
 	rps=$(echo "$out" | sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p')
 	failed=$(echo "$out" | sed -n 's/^Failed requests: *\([0-9]*\).*/\1/p')
@@ -220,29 +233,40 @@ done
 say "load average at the end $(cut -d' ' -f1-3 /proc/loadavg)"
 python3 - "$W/res" "$N" "$CONC" <<'EOF'
 import statistics as st, sys
-rows = {}
+rows, by_round = {}, {}
 for line in open(sys.argv[1]):
     v, r, rps, cpu, tcpu, recs, missed, failed = line.split()
-    rows.setdefault(v, []).append((float(rps), int(cpu), int(tcpu), int(recs), int(missed), int(failed)))
-f = lambda xs: "%s / %s / %s" % tuple(format(round(x), ",") for x in (min(xs), st.median(xs), max(xs)))
-med = {v: (st.median(x[0] for x in xs), st.median(x[1] for x in xs)) for v, xs in rows.items()}
-print("HTTP workload: busybox httpd in a runc container, ab -n %s -c %s from the host, %d rounds"
-      % (sys.argv[2], sys.argv[3], len(rows["none"])))
-print("%-9s %-26s %-26s %-22s %-12s %s" % ("variant", "requests/s min/med/max", "server ns CPU/req", "tracer ns CPU/req", "records/req", "lost, failed"))
+    x = dict(rps=float(rps), cpu=int(cpu), tcpu=int(tcpu), tot=int(cpu) + int(tcpu),
+             recs=int(recs), missed=int(missed), failed=int(failed))
+    rows.setdefault(v, []).append(x)
+    by_round.setdefault(r, {})[v] = x
+n = int(sys.argv[2])
+mmm = lambda xs: "%s / %s / %s" % tuple(format(round(x), ",") for x in (min(xs), st.median(xs), max(xs)))
+rmm = lambda xs: "%.2f (%.2f-%.2f)" % (st.median(xs), min(xs), max(xs))
+print("HTTP workload: busybox httpd in a runc container, ab -n %d -c %s from the host, %d rounds"
+      % (n, sys.argv[3], len(rows["none"])))
+print("%-9s %-22s %-26s %-24s %-26s %-8s %s" % ("variant", "requests/s", "server ns CPU/request",
+      "tracer ns CPU/request", "server+tracer ns/request", "rec/req", "lost, failed"))
 for v in ("none", "sfagent", "bpftrace"):
     xs = rows[v]
-    print("%-9s %-26s %-26s %-22s %-12.1f %d, %d" % (v, f([x[0] for x in xs]), f([x[1] for x in xs]),
-          f([x[2] for x in xs]) if v != "none" else "-", st.median(x[3] / int(sys.argv[2]) for x in xs),
-          sum(x[4] for x in xs), sum(x[5] for x in xs)))
-n_rps, n_cpu = med["none"]
+    col = lambda k: mmm([x[k] for x in xs])
+    print("%-9s %-22s %-26s %-24s %-26s %-8.1f %d, %d" % (v, col("rps"), col("cpu"),
+          col("tcpu") if v != "none" else "-", col("tot"), st.median(x["recs"] / n for x in xs),
+          sum(x["missed"] for x in xs), sum(x["failed"] for x in xs)))
+print("(min / median / max over the rounds; CPU from cpu.stat of the container's cgroup and")
+print(" /proc/PID/stat of the tracer, clock ticks of 10 ms for the tracer)")
+# ratios to none of the same round (the variants ran back to back), then
+# the median over rounds
 ov = {}
 for v in ("sfagent", "bpftrace"):
-    rps, cpu = med[v]
-    ov[v] = (n_rps / rps - 1, cpu / n_cpu - 1)
-    print("%-9s throughput %.3fx of none (overhead %+.1f%%), server CPU/request %.3fx of none (overhead %+.1f%%)"
-          % (v, rps / n_rps, 100 * ov[v][0], cpu / n_cpu, 100 * ov[v][1]))
-for i, what in ((0, "requests/s"), (1, "server CPU per request")):
+    rr = [(d["none"]["rps"] / d[v]["rps"], d[v]["cpu"] / d["none"]["cpu"], d[v]["tot"] / d["none"]["cpu"])
+          for d in by_round.values()]
+    ov[v] = [st.median(x[i] for x in rr) - 1 for i in range(3)]
+    print("%-9s slowdown (none's requests/s / its) %s; server CPU/request %s of none; server+tracer CPU/request %s of none's server"
+          % (v, rmm([x[0] for x in rr]), rmm([x[1] for x in rr]), rmm([x[2] for x in rr])))
+for i, what in ((0, "requests/s"), (1, "server CPU per request"), (2, "server+tracer CPU per request")):
     b = ov["bpftrace"][i]
-    print("sfagent overhead / bpftrace overhead (%s): %s  (goal <= 0.5)"
-          % (what, "%.2f" % (ov["sfagent"][i] / b) if b > 0 else "n/a (bpftrace no overhead)"))
+    g = ov["sfagent"][i] / b if b > 0 else None
+    print("sfagent overhead / bpftrace overhead (%s): %s" % (what, "n/a (bpftrace's within noise)" if g is None else
+          "%.2f  goal <= 0.5 (%s)" % (g, "met" if g <= 0.5 else "MISSED")))
 EOF
