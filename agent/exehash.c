@@ -170,8 +170,8 @@ struct exehash *exehash_new(enum exehash_mode mode)
 	/* each queued file is an open fd: at most half of what the agent may
 	 * open, the rest is for its outputs and clients */
 	h->max_open = EXEHASH_JOBS;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur / 2 < h->max_open)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 2 < h->max_open)
 		h->max_open = rl.rlim_cur > 2 ? (unsigned)(rl.rlim_cur / 2) : 1;
 	/* no signal for the worker: the main thread's signalfd (SIGCHLD of
 	 * -X's program, SIGTERM) must get them all, also when the thread is
@@ -429,7 +429,8 @@ static void start(struct exehash *h, const struct want *w, int fd,
 		return;
 	}
 	j = &h->jobs[h->free[--h->nfree]];
-	h->queue[(h->qhead + h->qlen++) % EXEHASH_JOBS] = (unsigned)(j - h->jobs);
+	h->queue[(h->qhead + h->qlen++) % EXEHASH_JOBS] =
+		(unsigned)(j - h->jobs);
 	h->inflight++;
 	h->queued_bytes += size;
 	*j = (struct exehash_job){.used = true,
@@ -688,8 +689,7 @@ void exehash_collect(struct exehash *h, exehash_emit_fn emit, void *ctx,
 	pthread_mutex_unlock(&h->mu);
 }
 
-void exehash_forget(struct exehash *h, uint32_t slot,
-		    struct exehash_count *out)
+void exehash_forget(struct exehash *h, uint32_t slot, struct exehash_count *out)
 {
 	struct exehash_count *c;
 

@@ -46,9 +46,9 @@ enum exehash_mode {
 /* bytes of files queued and not yet hashed; more: backlog (a larger file
  * is taken when nothing else waits) */
 #define EXEHASH_QUEUE_BYTES (64ull << 20)
-#define EXEHASH_WAITERS	  8 /* workloads waiting for one hash */
-#define EXEHASH_CACHE	  4096 /* binaries remembered (direct-mapped) */
-#define EXEHASH_SETTLE_MS 1000 /* a stream's end waits for its hashes */
+#define EXEHASH_WAITERS	    8 /* workloads waiting for one hash */
+#define EXEHASH_CACHE	    4096 /* binaries remembered (direct-mapped) */
+#define EXEHASH_SETTLE_MS   1000 /* a stream's end waits for its hashes */
 
 struct exehash_id {
 	uint64_t dev; /* the kernel's dev_t: major << 20 | minor */
