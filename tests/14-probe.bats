@@ -76,7 +76,7 @@ assert_attached() {
 
 idle_daemon() {
 	hook_suite_setup
-	SFAGENT_TEST_IDLE_DETACH_MS=3000 start_daemon -v "$@"
+	SFAGENT_TEST_IDLE_DETACH_MS=5000 start_daemon -v "$@"
 }
 
 @test "-D idle: no BPF link at all; the first container attaches before its first exec; detached after the hysteresis" {
@@ -99,9 +99,9 @@ idle_daemon() {
 		'by("process.exec")[0]["filename"] == "/bin/sh"' \
 		'one("file.open", path="/etc/passwd") is not None' \
 		'ev[-1]["missed"] == 0'
-	# attached still during the hysteresis, then detached and released
-	sleep 1
-	assert_attached
+	# attached still during the hysteresis (unless a loaded machine took
+	# longer than it to get here), then detached and released
+	grep -q "nothing tracked for" "$HT/agent.log" || assert_attached
 	wait_for "probe detached" 20 grep -q "nothing tracked for" "$HT/agent.log"
 	wait_for "links released" 20 no_links
 	run grep -c "probe attached in" "$HT/agent.log"
@@ -222,8 +222,10 @@ bundle_sync() {
 		'by("process.exec")[0]["filename"] == "/bin/cat"' \
 		'one("file.open", path="/etc/group") is not None' \
 		'ev[-1]["missed"] == 0'
-	# within the hysteresis (3 s) it stays, a failed exec seen once
-	has_prog sf_sys_exit
+	# within the hysteresis it stays (unless a loaded machine took longer
+	# than it to get here: then it was detached and said so)
+	has_prog sf_sys_exit ||
+		wait_for "sys_exit detached" 5 grep -q "probe: sys_exit,.* detached" "$HT/agent.log"
 	touch "$HT/sync/2"
 	wait_for "sys_exit detached" 20 grep -q "probe: sys_exit,.* detached, no workload needed them" "$HT/agent.log"
 	wait_for "sys_exit link gone" 20 lacks_prog sf_sys_exit
