@@ -250,7 +250,9 @@ __noinline int flow_exit(long nr, long ret, __u32 slot, __u64 cgid,
  * begins its flow then, a close ends it; an open's fd is never known, so
  * it begins none.
  */
-#define SF_URING_FLOW_MAX     4096
+#define SF_URING_FLOW_MAX 4096
+/* req->flags bits the kernel defines as the uapi's IOSQE_* bits
+ * (IOSQE_FIXED_FILE_BIT, IOSQE_CQE_SKIP_SUCCESS_BIT): stable */
 #define REQ_F_FIXED_FILE_     (1ULL << 0)
 #define REQ_F_CQE_SKIP_	      (1ULL << 6)
 #define CQE_F_MORE_	      (1U << 1)
