@@ -13,6 +13,12 @@
  *            with sendto(2), which the client receives with 2 recvfrom(2)
  *            (MSG_WAITALL)
  * FACTS gets the pid and both ports.
+ *
+ *   flow32 loop N FILE
+ *
+ * For tests/bench/uring-flow.sh: N pwrite64 + pread64 of 64 bytes at offset
+ * 0 of FILE (opened: a flow); prints the CPU time (user + system) per
+ * syscall in ns.
  */
 typedef unsigned int u32;
 
@@ -162,10 +168,44 @@ static void net_part(int *sport, int *cport)
 	sys3(6, srv, 0, 0);
 }
 
+static long cpu_us(void)
+{
+	long ru[18] = {0}; /* struct compat_rusage: utime, stime first */
+
+	sys3(77, 0, ru, 0); /* getrusage(RUSAGE_SELF) */
+	return (ru[0] + ru[2]) * 1000000L + ru[1] + ru[3];
+}
+
+static void loop(const char *num, const char *file)
+{
+	long n = 0, t0, ns;
+	int fd, k;
+
+	while (*num >= '0' && *num <= '9')
+		n = n * 10 + *num++ - '0';
+	fd = sys3(5, file, 02 | O_CREAT | O_TRUNC, 0644); /* O_RDWR */
+	if (fd < 0 || n <= 0)
+		quit(2);
+	t0 = cpu_us();
+	for (long i = 0; i < n; i++) {
+		want(sys(181, fd, (long)buf, 64, 0, 0), 64, 3);
+		want(sys(180, fd, (long)buf, 64, 0, 0), 64, 4);
+	}
+	/* ns per syscall: us * 1000 / 2n, in 32-bit arithmetic */
+	ns = (cpu_us() - t0) / (2 * n / 1000 ? 2 * n / 1000 : 1);
+	k = put(facts, "ns_per_op=");
+	k += putn(facts + k, ns);
+	facts[k++] = '\n';
+	sys3(4, 1, facts, k);
+	quit(0);
+}
+
 static void run(int argc, char **argv)
 {
 	int sport, cport, n = 0, fd;
 
+	if (argc == 4 && argv[1][0] == 'l')
+		loop(argv[2], argv[3]);
 	if (argc != 3)
 		quit(2);
 	file_part(argv[1]);
