@@ -286,6 +286,7 @@ static __always_inline __u8 flow_uring_kind(__u8 op)
 	case IORING_OP_RECV:
 	case IORING_OP_RECVMSG:
 	case IORING_OP_READV_FIXED:
+	case IORING_OP_RECV_ZC: /* zero-copy receive: each completion's bytes */
 		return FU_READ;
 	case IORING_OP_WRITE:
 	case IORING_OP_WRITEV:
