@@ -187,7 +187,7 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	if (slot == SF_SLOT_NONE)
 		return 0;
 	if (compat)
-		nr = compat_sys_args(regs, &a);
+		nr = compat_sys_args_g(&a);
 	else
 		read_args(&a);
 	/* one call for both: inlined (and verified) once */
