@@ -762,6 +762,8 @@ void agent_stream_totals(struct agent *a, struct workload *wl,
 		    t->missed_quota;
 	filter_wl_totals(wl, probe_filtered(&a->probe, wl->slot), t);
 	t->flows_uncounted = probe_flow_full(&a->probe, wl->slot);
+	probe_flow_fixed(&a->probe, wl->slot, &t->uring_fixed_ops,
+			 &t->uring_fixed_bytes);
 }
 
 void stream_finish_end(struct agent *a, struct workload *wl)

@@ -697,6 +697,8 @@ static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 		sum.filtered += d[i].filtered;
 		sum.paused += d[i].paused;
 		sum.flow_full += d[i].flow_full;
+		sum.uring_fixed_ops += d[i].uring_fixed_ops;
+		sum.uring_fixed_bytes += d[i].uring_fixed_bytes;
 	}
 	return sum;
 }
@@ -736,6 +738,8 @@ static void bpf_snapshot(struct probe *p, bool on)
 			s->filtered += v[c].filtered;
 			s->paused += v[c].paused;
 			s->flow_full += v[c].flow_full;
+			s->uring_fixed_ops += v[c].uring_fixed_ops;
+			s->uring_fixed_bytes += v[c].uring_fixed_bytes;
 		}
 	}
 	b->snap_on = true;
@@ -834,6 +838,15 @@ static int bpf_flow_get(struct probe *p, const struct sf_flow_key *k, bool take,
 static uint64_t bpf_flow_full(struct probe *p, uint32_t slot)
 {
 	return bpf_drop_sum(p, slot).flow_full;
+}
+
+static void bpf_flow_fixed(struct probe *p, uint32_t slot, uint64_t *ops,
+			   uint64_t *bytes)
+{
+	struct sf_drop d = bpf_drop_sum(p, slot);
+
+	*ops = d.uring_fixed_ops;
+	*bytes = d.uring_fixed_bytes;
 }
 
 static int bpf_epoll_fd(struct probe *p)
@@ -1006,5 +1019,6 @@ const struct probe_ops probe_bpf_ops = {
 	.flow_count = bpf_flow_count,
 	.flow_get = bpf_flow_get,
 	.flow_full = bpf_flow_full,
+	.flow_fixed = bpf_flow_fixed,
 	.uring_sweep = bpf_uring_sweep,
 };

@@ -170,7 +170,7 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	struct task_struct *t = bpf_get_current_task_btf();
 	bool compat = BPF_CORE_READ(t, thread_info.status) & TS_COMPAT;
 	struct sys_args a;
-	long nr = 0;
+	long nr = 0, flow_nr = -1;
 	__u64 cgid;
 	__u32 slot;
 
@@ -186,18 +186,20 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	slot = current_slot(cgid);
 	if (slot == SF_SLOT_NONE)
 		return 0;
-	if (compat)
-		nr = compat_sys_args_g(&a);
-	else
+	if (compat) {
+		nr = compat_sys_args_g(&a, &flow_nr);
+	} else {
 		read_args(&a);
+		flow_nr = nr;
+	}
 	/* one call for both: inlined (and verified) once */
-	if (nr < 0)
-		return 0;
-	on_sys_exit(nr, ret, slot, cgid, &a, compat ? SF_F_COMPAT : 0);
+	if (nr >= 0)
+		on_sys_exit(nr, ret, slot, cgid, &a, compat ? SF_F_COMPAT : 0);
 	/* after the event: a flow's counter begins after its open record
-	 * (and its end is sent after it) */
-	if (flow_slots && !compat)
-		flow_exit(nr, ret, slot, cgid, &a);
+	 * (and its end is sent after it); ia32 reads and writes too */
+	if (flow_slots && flow_nr >= 0)
+		flow_exit(flow_nr | (compat ? SF_FLOW_COMPAT : 0), ret, slot,
+			  cgid, &a);
 	return 0;
 }
 
