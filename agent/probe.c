@@ -210,11 +210,10 @@ static int plan_syscalls(struct probe_bpf *b, unsigned group,
 	return 0;
 }
 
-/* Does the kernel's BTF have this type (btf_trace_<tracepoint>)? */
+/* Does this BTF file have this type (btf_trace_<tracepoint>)? */
 static bool kernel_btf_has(const char *btf_path, const char *name)
 {
-	struct btf *btf = btf_path ? btf__parse(btf_path, NULL)
-				   : btf__load_vmlinux_btf();
+	struct btf *btf = btf__parse(btf_path, NULL);
 	bool has;
 
 	if (!btf)
@@ -224,10 +223,28 @@ static bool kernel_btf_has(const char *btf_path, const char *name)
 	return has;
 }
 
+/* Has the running kernel the tracepoint <group>/<name>?  Asked of tracefs
+ * (mounted by probe_mount_fs), not of the kernel's BTF: parsing those 5 MB
+ * costs ~30 ms of start-up, and libbpf parses them again to load.  A
+ * --btf file is asked itself (its btf_trace_<name> typedef). */
+static bool tracepoint_exists(const char *btf_path, const char *group,
+			      const char *name)
+{
+	char path[256];
+
+	if (btf_path) {
+		snprintf(path, sizeof(path), "btf_trace_%s", name);
+		return kernel_btf_has(btf_path, path);
+	}
+	snprintf(path, sizeof(path), "%s/events/%s/%s", tracing_dir(), group,
+		 name);
+	return access(path, F_OK) == 0;
+}
+
 /* Programs on hooks some kernels lack: not loaded there, said at -v. */
 static void skip_absent_hooks(struct sfagent_bpf *s, const char *btf_path)
 {
-	if (!kernel_btf_has(btf_path, "btf_trace_module_load")) {
+	if (!tracepoint_exists(btf_path, "module", "module_load")) {
 		bpf_program__set_autoload(s->progs.sf_module_load, false);
 		log_debug(
 			"no module:module_load tracepoint on this kernel (no loadable modules): its program is not loaded; module syscalls are still seen by number");
