@@ -259,49 +259,96 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	return 0;
 }
 
-/* The probe attached for a workload about to be tracked (-D after idle). */
-static int probe_need(struct agent *a, struct sf_error **err)
+/* The programs of groups attached for a workload about to be tracked (-D:
+ * after idle, or the first workload that needs them). */
+static int probe_need(struct agent *a, unsigned groups, struct sf_error **err)
 {
+	bool from_idle = !a->probe.attached;
+	unsigned added = groups & ~a->probe.groups;
+	char what[128];
 	uint64_t t0;
 
-	a->idle_since = 0;
-	if (a->probe.attached)
+	a->need_groups |= groups;
+	if (!added)
 		return 0;
 	t0 = sf_monotonic_ns();
-	if (probe_attach(&a->probe, err) < 0)
+	if (probe_attach_groups(&a->probe, groups, err) < 0)
 		return -1;
 	a->last_attach_ns = sf_monotonic_ns() - t0;
 	a->attaches++;
-	log_info("probe attached in %.1f ms: first workload after idle",
-		 a->last_attach_ns / 1e6);
+	if (from_idle)
+		log_info(
+			"probe attached in %.1f ms: first workload after idle (%s)",
+			a->last_attach_ns / 1e6,
+			probe_groups_str(a->probe.groups, what, sizeof(what)));
+	else
+		log_info(
+			"probe: %s added in %.1f ms for a workload that needs them",
+			probe_groups_str(added, what, sizeof(what)),
+			a->last_attach_ns / 1e6);
 	return 0;
 }
 
-/* -D: detached once nothing was tracked for idle_detach_ns (hysteresis:
- * containers started one after another keep it attached).  The slow part
- * of the detach happens on the probe's own thread (probe.h). */
+/* The groups the tracked workloads need, again when the table changed. */
+static unsigned needed_groups(struct agent *a)
+{
+	if (a->need_stale || a->need_count != a->wl.count) {
+		a->need_groups = 0;
+		for (struct workload *wl = a->wl.active; wl; wl = wl->next)
+			a->need_groups |= wl->probe_groups;
+		/* sf_sys_exit has the failed execs too */
+		if (a->need_groups & PROBE_G_SYSCALL)
+			a->need_groups &= ~PROBE_G_EXEC_FAIL;
+		a->need_count = a->wl.count;
+		a->need_stale = false;
+	}
+	return a->need_groups;
+}
+
+/* -D: what no workload needed for idle_detach_ns is detached (hysteresis:
+ * containers started one after another keep it attached); with nothing
+ * tracked, all of it.  The slow part of the detach happens on the probe's
+ * own thread (probe.h). */
 static void idle_check(struct agent *a)
 {
+	unsigned need, extra;
+	struct sf_error *err = NULL;
+	char what[128];
 	uint64_t now;
 
 	if (!a->lazy_attach || !a->probe.attached)
 		return;
-	if (a->wl.count) {
+	need = a->wl.count ? needed_groups(a) : 0;
+	/* sf_exec_fail before sf_sys_exit goes, for the failed execs */
+	if ((need & ~a->probe.groups) && probe_need(a, need, &err) < 0) {
+		log_warn("probe: %s", err->msg);
+		sf_error_free(err);
+	}
+	extra = a->probe.groups & ~need;
+	if (!extra) {
 		a->idle_since = 0;
 		return;
 	}
 	now = sf_monotonic_ns();
-	if (!a->idle_since) {
+	/* the hysteresis counts from when these became unneeded */
+	if (!a->idle_since || extra != a->idle_groups) {
 		a->idle_since = now;
+		a->idle_groups = extra;
 		return;
 	}
 	if (now - a->idle_since < a->idle_detach_ns)
 		return;
-	probe_detach(&a->probe);
+	probe_detach_groups(&a->probe, extra);
 	a->detaches++;
 	a->idle_since = 0;
-	log_info("nothing tracked for %llu ms: probe detached",
-		 (unsigned long long)(a->idle_detach_ns / 1000000));
+	if (!a->probe.attached)
+		log_info("nothing tracked for %llu ms: probe detached",
+			 (unsigned long long)(a->idle_detach_ns / 1000000));
+	else
+		log_info(
+			"probe: %s detached, no workload needed them for %llu ms",
+			probe_groups_str(extra, what, sizeof(what)),
+			(unsigned long long)(a->idle_detach_ns / 1000000));
 }
 
 int agent_signalfd(sigset_t *old, struct sf_error **err)
@@ -624,7 +671,10 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	/* attach and track before the start record leaves (and before the
 	 * daemon's ACK): whoever sees stream.start may rely on the workload
 	 * being watched already, its first exec included */
-	if (probe_need(a, err) < 0 ||
+	wl->probe_groups = probe_groups_for(&a->probe, wl->kernel_drop,
+					    wl->flow_get != NULL);
+	a->need_stale = true;
+	if (probe_need(a, wl->probe_groups, err) < 0 ||
 	    probe_track(&a->probe, wl->cgid, wl->slot, err) < 0) {
 		stream_flush_control(wl);
 		if (wl->flow_get)

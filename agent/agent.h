@@ -35,12 +35,18 @@ struct agent {
 	struct filter_conf filters; /* --filter, --file-filter ... */
 	int epfd; /* ring buffer + the caller's signalfd */
 	int epfd_sig;
-	/* Idle = free (-D): the probe is attached while something is tracked
-	 * only.  The first stream_begin attaches (before the hook's ACK);
-	 * agent_wait detaches once no workload is left for idle_detach_ns. */
+	/* Idle = free (-D): the probe's programs are attached while some
+	 * workload needs them only (probe.h, PROBE_G_*).  stream_begin
+	 * attaches what its workload needs (before the hook's ACK);
+	 * agent_wait detaches what no workload needed for idle_detach_ns. */
 	bool lazy_attach;
 	uint64_t idle_detach_ns;
-	uint64_t idle_since; /* monotonic ns the table became empty, 0: not */
+	/* monotonic ns since attached groups are not needed, 0: all are */
+	uint64_t idle_since;
+	unsigned idle_groups; /* those groups */
+	unsigned need_groups; /* the workloads' union (need_count: of how many) */
+	unsigned need_count;
+	bool need_stale; /* a stream began: compute need_groups again */
 	uint64_t attaches, detaches;
 	uint64_t last_attach_ns; /* how long the last attach took */
 	/* slots whose out got events since the last drain: the drain between

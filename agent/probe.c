@@ -29,6 +29,7 @@ struct attachment {
 	struct bpf_program *prog;
 	char *tp; /* NULL: the program's section says where */
 	const char *what; /* for messages */
+	unsigned group; /* PROBE_G_* */
 	struct bpf_link *link;
 };
 
@@ -62,6 +63,7 @@ struct probe_bpf {
 	int natt;
 	int ncpus;
 	struct release_queue rq;
+	unsigned groups; /* attached */
 	/* the loss counters of every slot, summed over CPUs (snapshot) */
 	struct sf_drop *snap;
 	bool snap_on;
@@ -141,8 +143,9 @@ int probe_mount_fs(struct sf_error **err)
 			       err);
 }
 
-static void add_attachment(struct probe_bpf *b, struct bpf_program *prog,
-			   const char *tp, const char *what)
+static void add_attachment(struct probe_bpf *b, unsigned group,
+			   struct bpf_program *prog, const char *tp,
+			   const char *what)
 {
 	struct attachment *at;
 
@@ -151,6 +154,7 @@ static void add_attachment(struct probe_bpf *b, struct bpf_program *prog,
 	at->prog = prog;
 	at->tp = tp ? xstrdup(tp) : NULL;
 	at->what = what ? what : at->tp;
+	at->group = group;
 	at->link = NULL;
 }
 
@@ -165,13 +169,18 @@ static bool syscall_tp_exists(const char *dir, const char *name)
 /* Plans prog on syscalls/<prefix><tp> of every exported syscall that has
  * all of the flags in `need`; a missing tracepoint fails here, at open, not
  * at the first attach (the daemon attaches only when a workload comes). */
-static int plan_syscalls(struct probe_bpf *b, struct bpf_program *prog,
-			 const char *prefix, unsigned need,
-			 struct sf_error **err)
+static const char *tracing_dir(void)
 {
-	const char *dir = access("/sys/kernel/debug/tracing/events", F_OK) == 0
-				  ? "/sys/kernel/debug/tracing"
-				  : "/sys/kernel/tracing";
+	return access("/sys/kernel/debug/tracing/events", F_OK) == 0
+		       ? "/sys/kernel/debug/tracing"
+		       : "/sys/kernel/tracing";
+}
+
+static int plan_syscalls(struct probe_bpf *b, unsigned group,
+			 struct bpf_program *prog, const char *prefix,
+			 unsigned need, struct sf_error **err)
+{
+	const char *dir = tracing_dir();
 	size_t n = sizeof(exported_syscalls) / sizeof(exported_syscalls[0]);
 
 	for (size_t i = 0; i < n; i++) {
@@ -196,7 +205,7 @@ static int plan_syscalls(struct probe_bpf *b, struct bpf_program *prog,
 				"tracepoint syscalls/%s not found under %s/events: sfagent needs a kernel with CONFIG_FTRACE_SYSCALLS=y",
 				tp, dir);
 		}
-		add_attachment(b, prog, tp, NULL);
+		add_attachment(b, group, prog, tp, NULL);
 	}
 	return 0;
 }
@@ -227,24 +236,106 @@ static void skip_absent_hooks(struct sfagent_bpf *s, const char *btf_path)
 
 static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 {
+	static const char *const exec_tps[] = {"sys_exit_execve",
+					       "sys_exit_execveat"};
 	struct sfagent_bpf *s = b->skel;
 
-	add_attachment(b, s->progs.sf_exec, NULL, "sched_process_exec");
-	add_attachment(b, s->progs.sf_fork, NULL, "sched_process_fork");
-	add_attachment(b, s->progs.sf_exit, NULL, "sched_process_exit");
-	add_attachment(b, s->progs.sf_capable, NULL, "cap_capable");
+	add_attachment(b, PROBE_G_SCHED, s->progs.sf_exec, NULL,
+		       "sched_process_exec");
+	add_attachment(b, PROBE_G_SCHED, s->progs.sf_fork, NULL,
+		       "sched_process_fork");
+	add_attachment(b, PROBE_G_SCHED, s->progs.sf_exit, NULL,
+		       "sched_process_exit");
+	add_attachment(b, PROBE_G_CAP, s->progs.sf_capable, NULL,
+		       "cap_capable");
 	/* every syscall's exit: one link, not one per exported syscall (see
 	 * sf_sys_exit) */
-	add_attachment(b, s->progs.sf_sys_exit, NULL, "sys_exit");
+	add_attachment(b, PROBE_G_SYSCALL, s->progs.sf_sys_exit, NULL,
+		       "sys_exit");
 	/* io_uring requests: the same events as their syscalls */
-	add_attachment(b, s->progs.sf_uring_submit, NULL,
+	add_attachment(b, PROBE_G_URING, s->progs.sf_uring_submit, NULL,
 		       "io_uring_submit_req");
-	add_attachment(b, s->progs.sf_uring_complete, NULL,
+	add_attachment(b, PROBE_G_URING, s->progs.sf_uring_complete, NULL,
 		       "io_uring_complete");
 	if (bpf_program__autoload(s->progs.sf_module_load))
-		add_attachment(b, s->progs.sf_module_load, NULL, "module_load");
-	return plan_syscalls(b, s->progs.sf_sys_enter_cred, "sys_enter_",
-			     SF_SC_ENTER, err);
+		add_attachment(b, PROBE_G_MODULE, s->progs.sf_module_load, NULL,
+			       "module_load");
+	for (size_t i = 0; i < sizeof(exec_tps) / sizeof(exec_tps[0]); i++) {
+		if (!syscall_tp_exists(tracing_dir(), exec_tps[i]))
+			return sf_fail(
+				err, 0,
+				"tracepoint syscalls/%s not found under %s/events: sfagent needs a kernel with CONFIG_FTRACE_SYSCALLS=y",
+				exec_tps[i], tracing_dir());
+		add_attachment(b, PROBE_G_EXEC_FAIL, s->progs.sf_exec_fail,
+			       exec_tps[i], NULL);
+	}
+	return plan_syscalls(b, PROBE_G_CRED, s->progs.sf_sys_enter_cred,
+			     "sys_enter_", SF_SC_ENTER, err);
+}
+
+/*
+ * The one table of which programs can send which event types (types made
+ * by the agent: those of the records they come from).  A type missing here
+ * counts as sf_sys_exit's, so that a new one is never silently lost.
+ */
+static const uint8_t type_groups[SF_EV_MAX] = {
+	/* successful execs from sched_process_exec, failed ones from the
+	 * execve exits (sf_sys_exit, or sf_exec_fail without it) */
+	[SF_EV_EXEC] = PROBE_G_SCHED | PROBE_G_EXEC_FAIL,
+	[SF_EV_FORK] = PROBE_G_SCHED,
+	[SF_EV_EXIT] = PROBE_G_SCHED,
+	[SF_EV_EXE_HASH] = PROBE_G_SCHED,
+	[SF_EV_SETUID] = PROBE_G_SYSCALL | PROBE_G_CRED,
+	[SF_EV_CAPABLE] = PROBE_G_CAP,
+	[SF_EV_MODULE_LOAD] = PROBE_G_SYSCALL | PROBE_G_MODULE,
+	[SF_EV_URING_OP] = PROBE_G_URING,
+	/* the file and network types io_uring requests map onto */
+	[SF_EV_OPEN] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_UNLINK] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_RENAME] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_MKDIR] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_RMDIR] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_LINK] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_SYMLINK] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_SOCKET] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_CONNECT] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_ACCEPT] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_BIND] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_LISTEN] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_SENDTO] = PROBE_G_SYSCALL | PROBE_G_URING,
+	[SF_EV_SETXATTR] = PROBE_G_SYSCALL | PROBE_G_URING,
+	/* from the opens of both */
+	[SF_EV_FILE_HASH] = PROBE_G_SYSCALL | PROBE_G_URING,
+};
+
+static unsigned bpf_groups_for(struct probe *p, const uint64_t *drop,
+			       bool flows)
+{
+	/* with anything tracked: they run per exec, fork and exit only,
+	 * never per syscall, and the agent's process view needs them */
+	unsigned g = PROBE_G_SCHED;
+
+	(void)p;
+	for (unsigned t = 1; t < SF_EV_MAX && t < SF_TYPE_MASK_BITS; t++)
+		if (!(drop[t / 64] & (1ull << (t % 64))))
+			g |= type_groups[t] ? type_groups[t] : PROBE_G_SYSCALL;
+	/* -F sysflow's read/write counting: syscalls and io_uring */
+	if (flows)
+		g |= PROBE_G_SYSCALL | PROBE_G_URING;
+	if (g & PROBE_G_SYSCALL) /* it has the failed execs, ia32 ones too */
+		g &= ~PROBE_G_EXEC_FAIL;
+	return g;
+}
+
+/* Which program reports native failed execs (bpf/sfagent.bpf.c): set
+ * before sf_sys_exit goes and after it came, so none is lost or sent
+ * twice while both are attached. */
+static void set_exec_tp(struct probe_bpf *b, unsigned groups)
+{
+	__atomic_store_n(&b->skel->bss->exec_tp_on,
+			 (groups & PROBE_G_EXEC_FAIL) &&
+				 !(groups & PROBE_G_SYSCALL),
+			 __ATOMIC_SEQ_CST);
 }
 
 /* ---- releasing perf tracepoint links off everyone's path -------------- */
@@ -305,17 +396,24 @@ static void release_later(struct probe_bpf *b, int idx)
 		releaser(q);
 }
 
-/* Attach takes back what the releaser has not released yet (still attached
- * and working) and waits for the one it is releasing now. */
-static void release_take_back(struct probe_bpf *b)
+/* Attach takes back what the releaser has not released yet of groups (still
+ * attached and working) and waits for the one it is releasing now. */
+static void release_take_back(struct probe_bpf *b, unsigned groups)
 {
 	struct release_queue *q = &b->rq;
+	int kept = 0;
 
 	pthread_mutex_lock(&q->lock);
-	for (int i = 0; i < q->n; i++)
-		b->att[q->items[i].idx].link = q->items[i].link;
-	q->n = 0;
-	while (q->busy_idx >= 0)
+	for (int i = 0; i < q->n; i++) {
+		struct attachment *at = &b->att[q->items[i].idx];
+
+		if (at->group & groups)
+			at->link = q->items[i].link;
+		else
+			q->items[kept++] = q->items[i];
+	}
+	q->n = kept;
+	while (q->busy_idx >= 0 && b->att[q->busy_idx].group & groups)
 		pthread_cond_wait(&q->more, &q->lock);
 	pthread_mutex_unlock(&q->lock);
 }
@@ -463,12 +561,14 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 	return 0;
 }
 
-static void bpf_detach(struct probe *p)
+static void bpf_detach(struct probe *p, unsigned groups)
 {
 	struct probe_bpf *b = bpf_of(p);
 
+	b->groups &= ~groups;
+	set_exec_tp(b, b->groups);
 	for (int i = 0; i < b->natt; i++) {
-		if (!b->att[i].link)
+		if (!b->att[i].link || !(b->att[i].group & groups))
 			continue;
 		if (b->att[i].tp) {
 			release_later(b, i);
@@ -479,16 +579,17 @@ static void bpf_detach(struct probe *p)
 	}
 }
 
-static int bpf_attach(struct probe *p, struct sf_error **err)
+static int bpf_attach(struct probe *p, unsigned groups, struct sf_error **err)
 {
 	struct probe_bpf *b = bpf_of(p);
+	char what[128];
 	int n = 0;
 
-	release_take_back(b);
+	release_take_back(b, groups);
 	for (int i = 0; i < b->natt; i++) {
 		struct attachment *at = &b->att[i];
 
-		if (at->link)
+		if (at->link || !(at->group & groups))
 			continue;
 		at->link = at->tp ? bpf_program__attach_tracepoint(
 					    at->prog, "syscalls", at->tp)
@@ -496,12 +597,15 @@ static int bpf_attach(struct probe *p, struct sf_error **err)
 		if (!at->link) {
 			sf_fail(err, errno, "attach BPF program to %s",
 				at->what);
-			bpf_detach(p);
+			bpf_detach(p, groups & ~b->groups);
 			return -1;
 		}
 		n++;
 	}
-	log_debug("BPF attached: %d links, %d new", b->natt, n);
+	b->groups |= groups;
+	set_exec_tp(b, b->groups);
+	log_debug("BPF attached: %s (%d new links)",
+		  probe_groups_str(b->groups, what, sizeof(what)), n);
 	return 0;
 }
 
@@ -866,6 +970,7 @@ const struct probe_ops probe_bpf_ops = {
 	.open = bpf_open,
 	.attach = bpf_attach,
 	.detach = bpf_detach,
+	.groups_for = bpf_groups_for,
 	.poll = bpf_poll,
 	.close = bpf_close,
 	.epoll_fd = bpf_epoll_fd,

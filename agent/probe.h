@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sfagent.h"
@@ -38,12 +39,60 @@ struct probe_opts {
 struct sf_filter_mask;
 struct sf_seccomp_bits;
 
+/*
+ * The programs, in the groups attached and detached together.  What a
+ * workload needs follows from the event types its kernel mask keeps
+ * (groups_for: the one table of which programs send which types is the
+ * backend's); -D attaches the union of its workloads' groups.
+ */
+enum probe_group {
+	PROBE_G_SCHED = 1u << 0, /* exec, fork, exit: with anything tracked */
+	PROBE_G_SYSCALL = 1u << 1, /* every syscall's exit, the ia32 ones too */
+	PROBE_G_CRED = 1u << 2, /* the setuid family's enters */
+	PROBE_G_CAP = 1u << 3, /* capability checks */
+	PROBE_G_URING = 1u << 4, /* io_uring requests */
+	PROBE_G_MODULE = 1u << 5, /* module loads */
+	/* native failed execs on their own two tracepoints, for a workload
+	 * that needs no other syscall event (never with PROBE_G_SYSCALL) */
+	PROBE_G_EXEC_FAIL = 1u << 6,
+	PROBE_G_NUM = 7,
+	/* what -X, -w, -P and -R attach, and the check at start */
+	PROBE_G_ALL = ((1u << PROBE_G_NUM) - 1) & ~PROBE_G_EXEC_FAIL,
+};
+
+/* "sched,syscall,..." for messages */
+static inline const char *probe_groups_str(unsigned groups, char *buf, size_t n)
+{
+	static const char *const names[PROBE_G_NUM] = {
+		"sched",    "sys_exit", "cred",	     "cap",
+		"io_uring", "module",	"exec_fail",
+	};
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (int i = 0; i < PROBE_G_NUM; i++)
+		if (groups & (1u << i) && len < n)
+			len += snprintf(buf + len, n - len, "%s%s",
+					len ? "," : "", names[i]);
+	if (!len)
+		snprintf(buf, n, "none");
+	return buf;
+}
+
 struct probe_ops {
 	const char *name;
 	int (*open)(struct probe *p, const struct probe_opts *o,
 		    struct sf_error **err);
-	int (*attach)(struct probe *p, struct sf_error **err);
-	void (*detach)(struct probe *p);
+	/* Attaches the programs of groups (those not attached yet). */
+	int (*attach)(struct probe *p, unsigned groups, struct sf_error **err);
+	/* Detaches the programs of groups (those attached). */
+	void (*detach)(struct probe *p, unsigned groups);
+	/* Optional.  The groups whose programs can send an event type that
+	 * drop (the kernel mask's drop bits, SF_TYPE_MASK_BITS) keeps, and
+	 * those the read/write counting of -F sysflow needs when flows is
+	 * set.  Absent: PROBE_G_ALL. */
+	unsigned (*groups_for)(struct probe *p, const uint64_t *drop,
+			       bool flows);
 	/* Consumes what is there now; returns records or -errno. */
 	int (*poll)(struct probe *p);
 	/* Detaches if attached; frees everything. */
@@ -114,7 +163,8 @@ struct probe_ops {
 struct probe {
 	const struct probe_ops *ops;
 	void *state; /* the backend's */
-	bool attached;
+	bool attached; /* some group is */
+	unsigned groups; /* PROBE_G_* attached */
 };
 
 /* Loads the BPF programs (probe.c). */
@@ -126,25 +176,49 @@ static inline int probe_open(struct probe *p, const struct probe_ops *ops,
 	p->ops = ops;
 	p->state = NULL;
 	p->attached = false;
+	p->groups = 0;
 	return ops->open(p, o, err);
 }
 
-static inline int probe_attach(struct probe *p, struct sf_error **err)
+/* Attaches the groups in g not attached yet (the others stay as they are). */
+static inline int probe_attach_groups(struct probe *p, unsigned g,
+				      struct sf_error **err)
 {
-	if (p->attached)
+	g &= ~p->groups;
+	if (!g)
 		return 0;
-	if (p->ops->attach(p, err) < 0)
+	if (p->ops->attach(p, g, err) < 0)
 		return -1;
+	p->groups |= g;
 	p->attached = true;
 	return 0;
 }
 
+static inline void probe_detach_groups(struct probe *p, unsigned g)
+{
+	g &= p->groups;
+	if (!g)
+		return;
+	p->ops->detach(p, g);
+	p->groups &= ~g;
+	p->attached = p->groups != 0;
+}
+
+static inline int probe_attach(struct probe *p, struct sf_error **err)
+{
+	return probe_attach_groups(p, PROBE_G_ALL, err);
+}
+
 static inline void probe_detach(struct probe *p)
 {
-	if (!p->attached)
-		return;
-	p->ops->detach(p);
-	p->attached = false;
+	probe_detach_groups(p, p->groups);
+}
+
+static inline unsigned probe_groups_for(struct probe *p, const uint64_t *drop,
+					bool flows)
+{
+	return p->ops->groups_for ? p->ops->groups_for(p, drop, flows)
+				  : PROBE_G_ALL;
 }
 
 static inline void probe_close(struct probe *p)
@@ -154,6 +228,7 @@ static inline void probe_close(struct probe *p)
 	p->ops = NULL;
 	p->state = NULL;
 	p->attached = false;
+	p->groups = 0;
 }
 
 static inline int probe_consume(struct probe *p)

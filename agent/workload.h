@@ -79,6 +79,10 @@ struct workload {
 	uint64_t start_ts; /* stream.start's time, ns since the epoch */
 	/* Untracked, being drained (daemon): the main loop leaves it alone. */
 	bool closing;
+	/* the kernel's type mask (filter_wl_setup) and the probe's program
+	 * groups it needs (probe.h), from stream_begin on */
+	uint64_t kernel_drop[SF_TYPE_MASK_BITS / 64];
+	unsigned probe_groups;
 
 	struct workload *next; /* active list */
 };

@@ -46,6 +46,10 @@ char LICENSE[] SEC("license") = "GPL";
 #include "mmap.bpf.h"
 #include "flow.bpf.h"
 
+/* 1: sf_exec_fail reports the native failed execs, not sf_sys_exit (the
+ * loader sets it while only the former is attached: agent/probe.c) */
+volatile __u32 exec_tp_on = 0;
+
 /* The classes of syscalls.def: which <class>_event() decodes a syscall. */
 enum sys_class {
 	SC_none,
@@ -91,7 +95,9 @@ static __always_inline void on_sys_exit(long nr, long ret, __u32 slot,
 		cred_event(nr, ret, slot, cgid, a, xf);
 		break;
 	case SC_exec_fail:
-		exec_fail_event(nr, ret, slot, cgid, a, xf);
+		/* native ones from sf_exec_fail while it is the one attached */
+		if (!exec_tp_on || (xf & SF_F_COMPAT))
+			exec_fail_event(nr, ret, slot, cgid, a, xf);
 		break;
 	case SC_sec:
 		if (mmap_exec_wanted(nr, ret, a))
@@ -166,6 +172,32 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	 * (and its end is sent after it) */
 	if (flow_slots && !compat)
 		flow_exit(nr, ret, slot, cgid, &a);
+	return 0;
+}
+
+/*
+ * Failed execs for workloads that need nothing else of sf_sys_exit (a
+ * filter that keeps process.exec but no syscall event): on the two
+ * syscalls' own tracepoints, which cost every other syscall the kernel's
+ * bitmap test only, where sf_sys_exit runs on each.  ia32 execs never reach
+ * these tracepoints (docs/design.md, "which programs are attached").
+ */
+SEC("tracepoint")
+int sf_exec_fail(struct syscall_trace_exit *ctx)
+{
+	long nr = ctx->nr, ret = ctx->ret;
+	struct sys_args a;
+	__u64 cgid;
+	__u32 slot;
+
+	if (ret >= 0 || !exec_tp_on)
+		return 0;
+	cgid = bpf_get_current_cgroup_id();
+	slot = current_slot(cgid);
+	if (slot == SF_SLOT_NONE)
+		return 0;
+	read_args(&a);
+	exec_fail_event(nr, ret, slot, cgid, &a, 0);
 	return 0;
 }
 

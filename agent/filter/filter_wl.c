@@ -102,6 +102,7 @@ int filter_wl_setup(struct workload *wl, const struct filter_conf *c,
 
 	for (int i = 0; c && i < wl->nsinks; i++)
 		any |= sink_conf(c, wl->sinks[i]) != NULL;
+	memset(wl->kernel_drop, 0, sizeof(wl->kernel_drop));
 	if (!any)
 		return probe ? probe_set_filter_mask(probe, wl->slot, &m, err)
 			     : 0;
@@ -130,6 +131,7 @@ int filter_wl_setup(struct workload *wl, const struct filter_conf *c,
 		fw->split = true;
 	}
 	kernel_mask(wl, fw, &m);
+	memcpy(wl->kernel_drop, m.drop, sizeof(wl->kernel_drop));
 	return probe ? probe_set_filter_mask(probe, wl->slot, &m, err) : 0;
 }
 

@@ -57,13 +57,13 @@ static int fake_open(struct probe *p, const struct probe_opts *o,
 	return 0;
 }
 
-static int fake_attach(struct probe *p, struct sf_error **err)
+static int fake_attach(struct probe *p, unsigned groups, struct sf_error **err)
 {
 	fake_of(p)->attaches++;
 	return 0;
 }
 
-static void fake_detach(struct probe *p)
+static void fake_detach(struct probe *p, unsigned groups)
 {
 	fake_of(p)->detaches++;
 }
