@@ -198,7 +198,7 @@ bundle_sync() {
 	refute_line sf_sys_exit
 	refute_line sf_capable
 	refute_line sf_uring_submit
-	refute_line sf_sys_enter_cr
+	refute_line sf_sys_enter_cred
 	touch "$HT/sync/go"
 	wait "$c1"
 	grep -q ran "$HT/p1.out"
