@@ -774,6 +774,8 @@ void agent_stream_totals(struct agent *a, struct workload *wl,
 		    t->missed_quota;
 	filter_wl_totals(wl, probe_filtered(&a->probe, wl->slot), t);
 	t->flows_uncounted = probe_flow_full(&a->probe, wl->slot);
+	probe_flow_fixed(&a->probe, wl->slot, &t->uring_fixed_ops,
+			 &t->uring_fixed_bytes);
 }
 
 void stream_finish_end(struct agent *a, struct workload *wl)
@@ -782,19 +784,20 @@ void stream_finish_end(struct agent *a, struct workload *wl)
 
 	/* the hashes its execs wait for, before its end (bounded) */
 	if (a->exehash) {
-		const struct exehash_count *c = &a->exehash->count[wl->slot];
+		struct exehash_count c;
 
 		exehash_collect(a->exehash, emit_exe_hash, a, wl->slot,
 				EXEHASH_SETTLE_MS);
+		/* what is still pending is dropped now, and counted */
+		exehash_forget(a->exehash, wl->slot, &c);
 		t.exe_hash = true;
-		t.exe_hashed = c->computed;
-		t.exe_hash_cached = c->cached;
-		t.exe_hash_dropped = c->dropped;
+		t.exe_hashed = c.computed;
+		t.exe_hash_cached = c.cached;
+		t.exe_hash_dropped = c.dropped;
 		t.file_hash = a->opt->hash_mode == EXEHASH_OPEN;
-		t.file_hashed = c->file_computed;
-		t.file_hash_cached = c->file_cached;
-		t.file_hash_dropped = c->file_dropped;
-		exehash_forget(a->exehash, wl->slot);
+		t.file_hashed = c.file_computed;
+		t.file_hash_cached = c.file_cached;
+		t.file_hash_dropped = c.file_dropped;
 	}
 	check_missed(a, wl, true);
 	if (wl->seccomp)

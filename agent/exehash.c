@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
@@ -92,21 +93,22 @@ static void *worker(void *arg)
 
 	pthread_mutex_lock(&h->mu);
 	for (;;) {
-		struct exehash_job *j = NULL;
+		struct exehash_job *j;
 		struct exehash_id after;
 		struct stat st;
 		const char *fail;
 		char hex[65];
 
-		for (unsigned i = 0; i < EXEHASH_JOBS && !j; i++)
-			if (h->jobs[i].used && h->jobs[i].queued)
-				j = &h->jobs[i];
-		if (!j) {
+		if (!h->qlen) {
 			if (h->stop)
 				break;
 			pthread_cond_wait(&h->work, &h->mu);
 			continue;
 		}
+		/* the oldest first */
+		j = &h->jobs[h->queue[h->qhead]];
+		h->qhead = (h->qhead + 1) % EXEHASH_JOBS;
+		h->qlen--;
 		j->queued = false;
 		pthread_mutex_unlock(&h->mu);
 		fail = hash_fd(h, j->fd, j->size, hex);
@@ -127,6 +129,9 @@ static void *worker(void *arg)
 		if (!fail)
 			memcpy(j->hex, hex, sizeof(hex));
 		j->done = true;
+		h->inflight--;
+		h->queued_bytes -= j->size;
+		h->done_list[h->ndone++] = (unsigned)(j - h->jobs);
 		__atomic_store_n(&h->done_hint, 1, __ATOMIC_RELEASE);
 		pthread_cond_broadcast(&h->done);
 	}
@@ -141,6 +146,7 @@ struct exehash *exehash_new(enum exehash_mode mode)
 	unsigned char probe[EVP_MAX_MD_SIZE];
 	sigset_t all, old;
 	struct exehash *h;
+	struct rlimit rl;
 	int rc;
 
 	if (mode == EXEHASH_NONE)
@@ -157,8 +163,16 @@ struct exehash *exehash_new(enum exehash_mode mode)
 	pthread_mutex_init(&h->mu, NULL);
 	pthread_cond_init(&h->work, NULL);
 	pthread_cond_init(&h->done, NULL);
-	for (unsigned i = 0; i < EXEHASH_JOBS; i++)
+	for (unsigned i = 0; i < EXEHASH_JOBS; i++) {
 		h->jobs[i].fd = -1;
+		h->free[h->nfree++] = EXEHASH_JOBS - 1 - i;
+	}
+	/* each queued file is an open fd: at most half of what the agent may
+	 * open, the rest is for its outputs and clients */
+	h->max_open = EXEHASH_JOBS;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur / 2 < h->max_open)
+		h->max_open = rl.rlim_cur > 2 ? (unsigned)(rl.rlim_cur / 2) : 1;
 	/* no signal for the worker: the main thread's signalfd (SIGCHLD of
 	 * -X's program, SIGTERM) must get them all, also when the thread is
 	 * made before they are blocked */
@@ -180,9 +194,8 @@ void exehash_free(struct exehash *h)
 		return;
 	pthread_mutex_lock(&h->mu);
 	h->stop = true;
-	/* queued, not started: not hashed */
-	for (unsigned i = 0; i < EXEHASH_JOBS; i++)
-		h->jobs[i].queued = false;
+	/* queued, not started: not hashed (their fds are closed below) */
+	h->qlen = 0;
 	pthread_cond_broadcast(&h->work);
 	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->thread, NULL);
@@ -236,6 +249,9 @@ static bool job_wait(struct exehash_job *j, uint32_t slot, uint64_t seq,
 	return true;
 }
 
+/* the open failed for lack of fds: no room (backlog), not the file's fault */
+static const char no_fd[] = "backlog";
+
 /* Opens what runs in pid and checks it is what the kernel said: the fd,
  * or -1 with *state set. */
 static int open_exe(const struct sf_exec_event *e, const struct exehash_id *id,
@@ -264,7 +280,8 @@ static int open_exe(const struct sf_exec_event *e, const struct exehash_id *id,
 					   O_NOFOLLOW | O_NONBLOCK);
 	}
 	if (fd < 0) {
-		*state = errno == ENOENT || errno == ESRCH || errno == ELOOP
+		*state = errno == EMFILE || errno == ENFILE ? no_fd
+			 : errno == ENOENT || errno == ESRCH || errno == ELOOP
 				 ? "exited"
 				 : "unreadable";
 		return -1;
@@ -338,15 +355,32 @@ static void count(struct exehash *h, const struct want *w, int what)
 
 enum { COUNT_COMPUTED, COUNT_CACHED, COUNT_DROPPED };
 
-/* The cache answers (true: v has its field) or a free job is handed out
- * (*jp; NULL: none, and v says backlog). */
+/* no room for the hash the event wants: counted */
+static void backlog(struct exehash *h, const struct want *w,
+		    struct decode_event *v)
+{
+	count(h, w, COUNT_DROPPED);
+	add_state(v, "backlog", w->file);
+}
+
+/* Room for one more hash of `size` bytes (0: not known yet), under mu:
+ * a free job, an fd to spare, and the bytes waiting stay under the bound
+ * (one file larger than that is taken when nothing else waits). */
+static bool room(const struct exehash *h, uint64_t size)
+{
+	return h->nfree && h->inflight < h->max_open &&
+	       (!h->queued_bytes ||
+		h->queued_bytes + size <= EXEHASH_QUEUE_BYTES);
+}
+
+/* The cache answers, or there is no room (true: v has its field), or a
+ * hash may be started (false). */
 static bool lookup(struct exehash *h, const struct want *w,
-		   struct decode_event *v, struct exehash_job **jp)
+		   struct decode_event *v)
 {
 	struct exehash_entry *c = cache_slot(h, &w->id);
-	bool same;
+	bool same, go;
 
-	*jp = NULL;
 	pthread_mutex_lock(&h->mu);
 	if (c->used && id_eq(&c->id, &w->id) && c->job >= 0 &&
 	    h->jobs[c->job].done)
@@ -371,25 +405,34 @@ static bool lookup(struct exehash *h, const struct want *w,
 		add_state(v, ok ? "pending" : "backlog", w->file);
 		return true;
 	}
-	for (unsigned i = 0; i < EXEHASH_JOBS && !*jp; i++)
-		if (!h->jobs[i].used)
-			*jp = &h->jobs[i];
+	go = room(h, w->size);
 	pthread_mutex_unlock(&h->mu);
-	if (*jp)
+	if (go)
 		return false;
-	count(h, w, COUNT_DROPPED);
-	add_state(v, "backlog", w->file);
+	backlog(h, w, v);
 	return true;
 }
 
-/* fd (checked against w->id) to the worker, as job j */
-static void start(struct exehash *h, const struct want *w,
-		  struct exehash_job *j, int fd, uint64_t size, bool strict,
-		  struct decode_event *v)
+/* fd (checked against w->id) to the worker, when there is still room for
+ * its size; else closed, backlog */
+static void start(struct exehash *h, const struct want *w, int fd,
+		  uint64_t size, bool strict, struct decode_event *v)
 {
 	struct exehash_entry *c = cache_slot(h, &w->id);
+	struct exehash_job *j;
 
 	pthread_mutex_lock(&h->mu);
+	if (!room(h, size)) {
+		pthread_mutex_unlock(&h->mu);
+		close(fd);
+		backlog(h, w, v);
+		return;
+	}
+	j = &h->jobs[h->free[--h->nfree]];
+	h->queue[(h->qhead + h->qlen++) % EXEHASH_JOBS] =
+		(unsigned)(j - h->jobs);
+	h->inflight++;
+	h->queued_bytes += size;
 	*j = (struct exehash_job){.used = true,
 				  .queued = true,
 				  .strict = strict,
@@ -418,7 +461,6 @@ void exehash_exec(struct exehash *h, uint32_t slot, uint64_t seq,
 			 .slot = slot,
 			 .seq = seq,
 			 .hdr = &e->hdr};
-	struct exehash_job *j;
 	const char *state;
 	bool strict = false;
 	uint64_t size;
@@ -428,15 +470,16 @@ void exehash_exec(struct exehash *h, uint32_t slot, uint64_t seq,
 		return; /* a failed exec ran nothing */
 	if (e->exe.flags & SF_KP_NONE)
 		return; /* no image reported */
-	if (lookup(h, &w, v, &j))
+	if (lookup(h, &w, v))
 		return;
 	/* at once: a short-lived process is gone soon */
 	fd = open_exe(e, &w.id, v, &size, &state, &strict);
-	if (fd < 0) {
+	if (fd < 0 && state == no_fd)
+		backlog(h, &w, v);
+	else if (fd < 0)
 		add_state(v, state, false);
-		return;
-	}
-	start(h, &w, j, fd, size, strict, v);
+	else
+		start(h, &w, fd, size, strict, v);
 }
 
 /* file systems whose files' bytes are made at each read */
@@ -471,7 +514,7 @@ static int open_file(const struct decode_event *v, const void *raw,
 {
 	char p[SF_PATH_MAX + 64];
 	const char *name = NULL, *host = NULL;
-	bool opened = false;
+	bool opened = false, nofd = false;
 	int fd = -1, fdnum = -1;
 	struct exehash_id now;
 	struct stat st;
@@ -520,6 +563,8 @@ static int open_file(const struct decode_event *v, const void *raw,
 		if (fd < 0) {
 			if (errno == EACCES || errno == EPERM)
 				opened = true; /* there, but not for us */
+			if (errno == EMFILE || errno == ENFILE)
+				nofd = true;
 			continue;
 		}
 		opened = true;
@@ -541,7 +586,7 @@ static int open_file(const struct decode_event *v, const void *raw,
 		return fd;
 	}
 	/* nothing leads to it any more, or only to something else */
-	*state = opened ? "changed" : "exited";
+	*state = opened ? "changed" : nofd ? no_fd : "exited";
 	return -1;
 }
 
@@ -550,7 +595,6 @@ void exehash_file(struct exehash *h, uint32_t slot, uint64_t seq,
 {
 	const struct sf_ident *id = v->ident;
 	struct want w = {.slot = slot, .seq = seq, .hdr = raw, .file = true};
-	struct exehash_job *j;
 	const char *state;
 	int fd;
 
@@ -565,14 +609,15 @@ void exehash_file(struct exehash *h, uint32_t slot, uint64_t seq,
 				   .mtime = id->mtime,
 				   .ctime = id->ctime};
 	w.size = id->size;
-	if (lookup(h, &w, v, &j))
+	if (lookup(h, &w, v))
 		return;
 	fd = open_file(v, raw, &w.id, id->size, &state);
-	if (fd < 0) {
+	if (fd < 0 && state == no_fd)
+		backlog(h, &w, v);
+	else if (fd < 0)
 		add_state(v, state, true);
-		return;
-	}
-	start(h, &w, j, fd, id->size, true, v);
+	else
+		start(h, &w, fd, id->size, true, v);
 }
 
 static bool slot_waits(struct exehash *h, uint32_t slot)
@@ -592,8 +637,7 @@ static bool slot_waits(struct exehash *h, uint32_t slot)
 void exehash_collect(struct exehash *h, exehash_emit_fn emit, void *ctx,
 		     uint32_t slot, unsigned wait_ms)
 {
-	struct exehash_job done[EXEHASH_JOBS];
-	unsigned n = 0;
+	unsigned idx[EXEHASH_JOBS], n;
 
 	if (!h)
 		return;
@@ -613,49 +657,74 @@ void exehash_collect(struct exehash *h, exehash_emit_fn emit, void *ctx,
 		       pthread_cond_timedwait(&h->done, &h->mu, &until) == 0)
 			;
 	}
-	for (unsigned i = 0; i < EXEHASH_JOBS; i++) {
-		struct exehash_job *j = &h->jobs[i];
-
-		if (!j->used || !j->done)
-			continue;
-		job_settle(h, j);
-		done[n++] = *j;
-		j->used = false;
-	}
+	n = h->ndone;
+	memcpy(idx, h->done_list, n * sizeof(idx[0]));
+	h->ndone = 0;
+	for (unsigned i = 0; i < n; i++)
+		job_settle(h, &h->jobs[idx[i]]);
 	pthread_mutex_unlock(&h->mu);
-	/* outside the lock: emit() encodes into the streams */
+	/* outside the lock: emit() encodes into the streams.  The worker
+	 * no longer touches a done job, and only this (the consumer's)
+	 * thread hands jobs out, after they are freed below. */
 	for (unsigned i = 0; i < n; i++) {
-		for (unsigned k = 0; k < done[i].nwaiters; k++) {
+		const struct exehash_job *j = &h->jobs[idx[i]];
+
+		for (unsigned k = 0; k < j->nwaiters; k++) {
 			struct exehash_result r = {
-				.w = &done[i].w[k],
-				.id = &done[i].id,
-				.size = done[i].size,
-				.hex = done[i].fail ? NULL : done[i].hex,
-				.fail = done[i].fail,
+				.w = &j->w[k],
+				.id = &j->id,
+				.size = j->size,
+				.hex = j->fail ? NULL : j->hex,
+				.fail = j->fail,
 			};
 
 			emit(ctx, &r);
 		}
 	}
+	pthread_mutex_lock(&h->mu);
+	for (unsigned i = 0; i < n; i++) {
+		h->jobs[idx[i]].used = false;
+		h->free[h->nfree++] = idx[i];
+	}
+	pthread_mutex_unlock(&h->mu);
 }
 
-void exehash_forget(struct exehash *h, uint32_t slot)
+void exehash_forget(struct exehash *h, uint32_t slot, struct exehash_count *out)
 {
-	if (!h)
+	struct exehash_count *c;
+
+	if (!h) {
+		if (out)
+			memset(out, 0, sizeof(*out));
 		return;
+	}
+	c = &h->count[slot % SF_MAX_SLOTS];
 	pthread_mutex_lock(&h->mu);
 	for (unsigned i = 0; i < EXEHASH_JOBS; i++) {
 		struct exehash_job *j = &h->jobs[i];
 
-		for (unsigned k = 0; k < j->nwaiters; k++) {
-			if (j->w[k].slot != slot)
+		for (unsigned k = 0; j->used && k < j->nwaiters; k++) {
+			const struct exehash_waiter *w = &j->w[k];
+
+			if (w->slot != slot)
 				continue;
+			/* still pending at the stream's end: no record will
+			 * say it, counted as without a digest */
+			if (w->file) {
+				c->file_dropped += w->execs;
+				h->file_dropped += w->execs;
+			} else {
+				c->dropped += w->execs;
+				h->dropped += w->execs;
+			}
 			j->w[k] = j->w[--j->nwaiters];
 			k--;
 		}
 	}
 	pthread_mutex_unlock(&h->mu);
-	memset(&h->count[slot % SF_MAX_SLOTS], 0, sizeof(h->count[0]));
+	if (out)
+		*out = *c;
+	memset(c, 0, sizeof(*c));
 }
 
 void exehash_result_view(const struct exehash_result *r, struct decode_event *v)

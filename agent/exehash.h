@@ -12,9 +12,13 @@
  * worker thread that hashes it (sha256, OpenSSL libcrypto): the exec record
  * is never held back, it says exe_hash_state "pending", and once the hash
  * is done exehash_collect() gives a process.exe_hash record to every
- * workload that waited for it.  The queue is bounded (EXEHASH_JOBS); an
- * exec that finds it full says "backlog" and is counted, the consumer never
- * waits for the worker except at a stream's end (EXEHASH_SETTLE_MS).
+ * workload that waited for it.  The queue is bounded by entries
+ * (EXEHASH_JOBS, and by the open files it may hold: half the agent's
+ * RLIMIT_NOFILE) and by the bytes of file content waiting to be hashed
+ * (EXEHASH_QUEUE_BYTES); its own memory is fixed (allocated at start).  An
+ * event that finds no room says "backlog" and is counted; the consumer
+ * never waits for the worker except at a stream's end (EXEHASH_SETTLE_MS),
+ * and what a stream's end leaves pending is counted too (dropped).
  *
  * The cache and the waiters are the consumer's; the worker only sees jobs,
  * under the mutex.
@@ -37,10 +41,14 @@ enum exehash_mode {
 };
 
 #define EXEHASH_MAX_BYTES (256ull << 20) /* larger: too_large */
-#define EXEHASH_JOBS	  64 /* hashes queued or running; more: backlog */
-#define EXEHASH_WAITERS	  8 /* workloads waiting for one hash */
-#define EXEHASH_CACHE	  4096 /* binaries remembered (direct-mapped) */
-#define EXEHASH_SETTLE_MS 1000 /* a stream's end waits for its hashes */
+/* hashes queued, running or done and not yet handed out; more: backlog */
+#define EXEHASH_JOBS 1024
+/* bytes of files queued and not yet hashed; more: backlog (a larger file
+ * is taken when nothing else waits) */
+#define EXEHASH_QUEUE_BYTES (64ull << 20)
+#define EXEHASH_WAITERS	    8 /* workloads waiting for one hash */
+#define EXEHASH_CACHE	    4096 /* binaries remembered (direct-mapped) */
+#define EXEHASH_SETTLE_MS   1000 /* a stream's end waits for its hashes */
 
 struct exehash_id {
 	uint64_t dev; /* the kernel's dev_t: major << 20 | minor */
@@ -91,6 +99,14 @@ struct exehash {
 	pthread_cond_t work, done;
 	bool stop;
 	struct exehash_job jobs[EXEHASH_JOBS];
+	/* under mu: free jobs (a stack), the worker's queue (FIFO), jobs
+	 * done and not yet collected; each queued or running job holds an
+	 * open file (at most max_open) and queued_bytes counts their sizes */
+	unsigned free[EXEHASH_JOBS], nfree;
+	unsigned queue[EXEHASH_JOBS], qhead, qlen;
+	unsigned done_list[EXEHASH_JOBS], ndone;
+	unsigned inflight, max_open;
+	uint64_t queued_bytes;
 	struct exehash_entry cache[EXEHASH_CACHE];
 	struct exehash_count count[SF_MAX_SLOTS];
 	uint64_t computed, cached, dropped, failed; /* the agent's */
@@ -144,8 +160,11 @@ typedef void (*exehash_emit_fn)(void *ctx, const struct exehash_result *r);
  * up to wait_ms for the hashes `slot` waits for (0: no wait). */
 void exehash_collect(struct exehash *h, exehash_emit_fn emit, void *ctx,
 		     uint32_t slot, unsigned wait_ms);
-/* The stream in slot ends (after a collect): its waiters are forgotten. */
-void exehash_forget(struct exehash *h, uint32_t slot);
+/* The stream in slot ends (after a collect): its waiters are forgotten,
+ * counted as dropped (no record will tell them), and its counts are
+ * copied to *out (may be NULL) before they are reset. */
+void exehash_forget(struct exehash *h, uint32_t slot,
+		    struct exehash_count *out);
 
 /* The later record's fields, on a view of type SF_EV_EXE_HASH. */
 void exehash_result_view(const struct exehash_result *r,

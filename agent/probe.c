@@ -210,11 +210,10 @@ static int plan_syscalls(struct probe_bpf *b, unsigned group,
 	return 0;
 }
 
-/* Does the kernel's BTF have this type (btf_trace_<tracepoint>)? */
+/* Does this BTF file have this type (btf_trace_<tracepoint>)? */
 static bool kernel_btf_has(const char *btf_path, const char *name)
 {
-	struct btf *btf = btf_path ? btf__parse(btf_path, NULL)
-				   : btf__load_vmlinux_btf();
+	struct btf *btf = btf__parse(btf_path, NULL);
 	bool has;
 
 	if (!btf)
@@ -224,10 +223,28 @@ static bool kernel_btf_has(const char *btf_path, const char *name)
 	return has;
 }
 
+/* Has the running kernel the tracepoint <group>/<name>?  Asked of tracefs
+ * (mounted by probe_mount_fs), not of the kernel's BTF: parsing those 5 MB
+ * costs ~30 ms of start-up, and libbpf parses them again to load.  A
+ * --btf file is asked itself (its btf_trace_<name> typedef). */
+static bool tracepoint_exists(const char *btf_path, const char *group,
+			      const char *name)
+{
+	char path[256];
+
+	if (btf_path) {
+		snprintf(path, sizeof(path), "btf_trace_%s", name);
+		return kernel_btf_has(btf_path, path);
+	}
+	snprintf(path, sizeof(path), "%s/events/%s/%s", tracing_dir(), group,
+		 name);
+	return access(path, F_OK) == 0;
+}
+
 /* Programs on hooks some kernels lack: not loaded there, said at -v. */
 static void skip_absent_hooks(struct sfagent_bpf *s, const char *btf_path)
 {
-	if (!kernel_btf_has(btf_path, "btf_trace_module_load")) {
+	if (!tracepoint_exists(btf_path, "module", "module_load")) {
 		bpf_program__set_autoload(s->progs.sf_module_load, false);
 		log_debug(
 			"no module:module_load tracepoint on this kernel (no loadable modules): its program is not loaded; module syscalls are still seen by number");
@@ -684,6 +701,8 @@ static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 		sum.filtered += d[i].filtered;
 		sum.paused += d[i].paused;
 		sum.flow_full += d[i].flow_full;
+		sum.uring_fixed_ops += d[i].uring_fixed_ops;
+		sum.uring_fixed_bytes += d[i].uring_fixed_bytes;
 	}
 	return sum;
 }
@@ -723,6 +742,8 @@ static void bpf_snapshot(struct probe *p, bool on)
 			s->filtered += v[c].filtered;
 			s->paused += v[c].paused;
 			s->flow_full += v[c].flow_full;
+			s->uring_fixed_ops += v[c].uring_fixed_ops;
+			s->uring_fixed_bytes += v[c].uring_fixed_bytes;
 		}
 	}
 	b->snap_on = true;
@@ -821,6 +842,15 @@ static int bpf_flow_get(struct probe *p, const struct sf_flow_key *k, bool take,
 static uint64_t bpf_flow_full(struct probe *p, uint32_t slot)
 {
 	return bpf_drop_sum(p, slot).flow_full;
+}
+
+static void bpf_flow_fixed(struct probe *p, uint32_t slot, uint64_t *ops,
+			   uint64_t *bytes)
+{
+	struct sf_drop d = bpf_drop_sum(p, slot);
+
+	*ops = d.uring_fixed_ops;
+	*bytes = d.uring_fixed_bytes;
 }
 
 static int bpf_epoll_fd(struct probe *p)
@@ -993,5 +1023,6 @@ const struct probe_ops probe_bpf_ops = {
 	.flow_count = bpf_flow_count,
 	.flow_get = bpf_flow_get,
 	.flow_full = bpf_flow_full,
+	.flow_fixed = bpf_flow_fixed,
 	.uring_sweep = bpf_uring_sweep,
 };

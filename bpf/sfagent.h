@@ -447,6 +447,8 @@ struct sf_drop {
 	__u64 filtered; /* dropped by the workload's filter_mask */
 	__u64 paused; /* not sent: the agent paused the slot (over budget) */
 	__u64 flow_full; /* flows not counted: flow_counts was full */
+	/* io_uring requests on fixed files and their bytes (in no flow) */
+	__u64 uring_fixed_ops, uring_fixed_bytes;
 };
 
 /* Seccomp recording (bpf/seccomp.bpf.h): per workload slot, one bit per

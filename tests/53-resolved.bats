@@ -7,6 +7,7 @@
 
 load test_helper
 load hook_helper
+load helpers/podman
 
 setup() {
 	T=$(mktemp -d)
@@ -19,6 +20,10 @@ teardown() {
 		sort -r | xargs -r -n1 umount -l 2>/dev/null || true
 	rm -rf "$T"
 	if [ -n "${HT:-}" ]; then
+		if [ -n "${PM_DRIVER:-}" ]; then
+			touch "$HT/vol/go" 2>/dev/null || true
+			pm rm -af -t 1 >/dev/null 2>&1 || true
+		fi
 		hook_suite_teardown
 		HT=
 	fi
@@ -126,4 +131,69 @@ PY
 		want=$(python3 -c 'import json,sys; e=json.loads(open(sys.argv[1]).readline()); print("%d:%d" % (e["st_dev"], e["st_ino"]))' "$HT/vol/${x%%:*}.json")
 		[ "$(stat -c %d:%i "${x#*:}")" = "$want" ]
 	done
+}
+
+@test "resolved: podman container on podman's overlay storage via hooks.d: relative, '..', a symlink, the upper layer, a volume, a tmpfs; host_path = the merged dir's file (stat from the host)" {
+	hook_suite_setup
+	start_daemon --hash none
+	PM_DRIVER=overlay
+	podman_suite_setup
+	# an image with the workload, a file and a relative symlink to it in
+	# its (lower) layer
+	mkdir -p "$HT/img" "$HT/vol"
+	cp -a "$ROOTFS/." "$HT/img/"
+	mkdir -p "$HT/img/sf" "$HT/img/etc"
+	cp "$X" "$HT/img/sf/"
+	echo x >"$HT/img/etc/sf-file"
+	ln -s etc/sf-file "$HT/img/sf-link"
+	echo v >"$HT/vol/vfile"
+	tar -C "$HT/img" -cf "$HT/img.tar" .
+	pm import "$HT/img.tar" localhost/sfagent-resolved:test >/dev/null
+	run pm_run -d --cidfile "$HT/cid" --annotation io.sfagent.export=file \
+		--annotation io.sfagent.workload=pov -v "$HT/vol:/vol" --tmpfs /scratch \
+		localhost/sfagent-resolved:test /bin/sh -c '
+		cd /etc && /sf/resolved open ../etc/sf-file /vol/rel.json &&
+		cd /sf && /sf/resolved open ../sf-link /vol/sym.json &&
+		echo u >/etc/upper && /sf/resolved open /etc/upper /vol/up.json &&
+		cd /vol && /sf/resolved open ./vfile /vol/v.json &&
+		echo t >/scratch/t && /sf/resolved open /scratch/t /vol/t.json &&
+		touch /vol/ready && while [ ! -e /vol/go ]; do sleep 0.1; done'
+	echo "$output"
+	assert_success
+	cid=$(cat "$HT/cid")
+	wait_for "the workload" 60 test -e "$HT/vol/ready"
+	# podman's own word for the container's root on the host: the
+	# overlay's merged dir, as the mount table has it
+	merged=$(pm inspect --format '{{.GraphDriver.Data.MergedDir}}' "$cid")
+	[ "$(pm inspect --format '{{.GraphDriver.Name}}' "$cid")" = overlay ]
+	[ "$(stat -f -c %T "$merged")" = overlayfs ]
+	f=$(pod_file pov "$cid")
+	wait_for "the last open" 30 grep -q '"path":"/scratch/t"' "$f"
+	# while it runs: each host_path in the stream is the container's file
+	# (device and inode as its fstat)
+	for x in "rel:$merged/etc/sf-file" "sym:$merged/etc/sf-file" "up:$merged/etc/upper" "v:$(realpath "$HT/vol/vfile")"; do
+		run python3 "$CHECK" "$f" "$HT/vol/${x%%:*}.json" --host-path "${x#*:}"
+		echo "$output"
+		assert_success
+		want=$(python3 -c 'import json,sys; e=json.loads(open(sys.argv[1]).readline()); print("%d:%d" % (e["st_dev"], e["st_ino"]))' "$HT/vol/${x%%:*}.json")
+		[ "$(stat -c %d:%i "${x#*:}")" = "$want" ]
+	done
+	# the container's tmpfs: no host path, rather than a wrong one
+	run python3 "$CHECK" "$f" "$HT/vol/t.json" --no-host-path
+	echo "$output"
+	assert_success
+	# the root is the overlay, the volume the host's file system, /scratch tmpfs
+	run python3 - "$f" "$(stat -f -c %T "$HT/vol" | sed 's/ext2\/ext3/ext4/')" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+fs = {e["path"]: e.get("file_fs") for e in ev if e.get("type") == "file.open" and e.get("ret", 0) >= 0}
+want = {"../etc/sf-file": "overlay", "../sf-link": "overlay", "/etc/upper": "overlay",
+        "./vfile": sys.argv[2], "/scratch/t": "tmpfs"}
+bad = {p: (fs.get(p), w) for p, w in want.items() if fs.get(p) != w}
+assert not bad, bad
+PY
+	echo "$output"
+	assert_success
+	touch "$HT/vol/go"
+	wait_for "stream.end" 60 stream_check "$f" 'ev[-1]["type"] == "stream.end"'
 }

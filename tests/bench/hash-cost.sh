@@ -5,6 +5,12 @@
 #     hashed over the time from the first open to the last file.hash
 #     record, `dropped` the opens that found the queue full (backlog), and
 #     missed_ringbuf whether the consumer fell behind the kernel.
+#  1b. a burst: BENCH_HASH_BURST new files of 4 KiB opened by one
+#     cat while the agent is stopped (its child stops it, cat runs, the
+#     child resumes it), so that the consumer finds every open at once:
+#     how many got a digest, how many found the queue full (backlog) or
+#     were still pending at the stream's end (late), checked exactly by
+#     tests/helpers/hash_accounting.py.
 #  2. the agent's CPU per event with --hash none, exec and open, on an exec
 #     loop (/bin/true, dynamic: its loader opens and maps libc) and an open
 #     loop (one file opened again and again: the cache), interleaved
@@ -21,13 +27,14 @@ ROUNDS=${BENCH_HASH_ROUNDS:-5}
 NFILES=${BENCH_HASH_FILES:-1000}
 NEXEC=${BENCH_HASH_EXECS:-1000}
 NOPEN=${BENCH_HASH_OPENS:-20000}
+NBURST=${BENCH_HASH_BURST:-500}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 
 mmm() { sort -n | awk '{ v[NR] = $1 } END { if (NR) printf "%s %s %s", v[1], v[int((NR + 1) / 2)], v[NR] }'; }
 
 echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min), $(nproc) cores"
-PARTS=" ${BENCH_HASH_PARTS:-worker cpu} "
+PARTS=" ${BENCH_HASH_PARTS:-worker burst cpu} "
 if [[ $PARTS == *" worker "* ]]; then
 echo "1. worker: $NFILES distinct files per size ($((NFILES / 5)) of 1 MiB), opened by one process (cat)"
 for size in 4096 65536 1048576; do
@@ -58,6 +65,20 @@ PY
 	done
 done
 
+fi
+if [[ $PARTS == *" burst "* ]]; then
+echo "1b. burst: $NBURST new 4 KiB files opened at once (the agent stopped meanwhile)"
+for r in $(seq "$ROUNDS"); do
+	rm -rf "$T/burst" "$T/b.jsonl" && mkdir "$T/burst"
+	for i in $(seq "$NBURST"); do head -c 4096 /dev/urandom >"$T/burst/$i"; done
+	"$SF" -X --hash open -w hb -o "$T/b.jsonl" -- \
+		sh -c 'trap "kill -CONT \$PPID" EXIT; kill -STOP $PPID; cat "$1"/* >/dev/null' sh "$T/burst"
+	python3 tests/helpers/hash_accounting.py "$T/b.jsonl" "$T/burst" | tail -1
+done | tee "$T/burst.all"
+for k in digests backlog late; do
+	printf '   %s of %s: %s (min median max)\n' "$k" "$NBURST" \
+		"$(sed -n "s/.* $k=\([0-9]*\).*/\1/p" "$T/burst.all" | mmm)"
+done
 fi
 [[ $PARTS == *" cpu "* ]] || exit 0
 echo "2. agent CPU per loop iteration and per record (ns), --hash none|exec|open, interleaved"

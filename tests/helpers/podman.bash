@@ -1,16 +1,17 @@
 # podman for the suites: private storage under the suite's temp dir ($HT),
 # cgroupfs, the suite's hooks dir ($HOOKS_DIR or $HT/hooks).
 
-# podman on private storage; the ulimits are needed on this machine
+# podman on private storage (driver $PM_DRIVER, vfs by default); the
+# ulimits are needed on this machine
 pm() {
-	podman --root "$HT/storage" --runroot "$HT/runroot" --storage-driver vfs \
+	podman --root "$HT/storage" --runroot "$HT/runroot" --storage-driver "${PM_DRIVER:-vfs}" \
 		--cgroup-manager cgroupfs --events-backend file \
 		--hooks-dir "${HOOKS_DIR:-$HT/hooks}" "$@"
 }
 
 pm_run() {
 	timeout 120 podman --runtime runc --root "$HT/storage" --runroot "$HT/runroot" \
-		--storage-driver vfs --cgroup-manager cgroupfs --events-backend file \
+		--storage-driver "${PM_DRIVER:-vfs}" --cgroup-manager cgroupfs --events-backend file \
 		--hooks-dir "${HOOKS_DIR:-$HT/hooks}" run --rm --network none \
 		--ulimit nofile=1024:1024 --ulimit nproc=1024:1024 "$@"
 }
