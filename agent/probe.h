@@ -149,11 +149,15 @@ struct probe_ops {
 	 * flow_count turns it on or off for slot (off forgets the slot's
 	 * counters); flow_get reads one flow's counters (take: and deletes
 	 * them), -errno when there are none (ENOENT); flow_full counts the
-	 * flows that found the map full, since the last reset_drops. */
+	 * flows that found the map full, since the last reset_drops;
+	 * flow_fixed the io_uring requests on fixed files and their bytes,
+	 * which are in no flow. */
 	void (*flow_count)(struct probe *p, uint32_t slot, bool on);
 	int (*flow_get)(struct probe *p, const struct sf_flow_key *k, bool take,
 			struct sf_flow_counts *out);
 	uint64_t (*flow_full)(struct probe *p, uint32_t slot);
+	void (*flow_fixed)(struct probe *p, uint32_t slot, uint64_t *ops,
+			   uint64_t *bytes);
 };
 
 /* a request of a process that is gone is swept once this old: the kernel's
@@ -332,6 +336,14 @@ static inline int probe_flow_get(struct probe *p, const struct sf_flow_key *k,
 static inline uint64_t probe_flow_full(struct probe *p, uint32_t slot)
 {
 	return p->ops->flow_full ? p->ops->flow_full(p, slot) : 0;
+}
+
+static inline void probe_flow_fixed(struct probe *p, uint32_t slot,
+				    uint64_t *ops, uint64_t *bytes)
+{
+	*ops = *bytes = 0;
+	if (p->ops->flow_fixed)
+		p->ops->flow_fixed(p, slot, ops, bytes);
 }
 
 /* Make sure bpffs and tracefs are mounted (mounts them if absent). */

@@ -60,11 +60,17 @@ static unsigned u64_digits(uint64_t v)
 void sbuf_u64(struct sbuf *b, uint64_t v)
 {
 	unsigned n = u64_digits(v);
-	char *p;
 
 	sbuf_reserve(b, n);
-	p = b->data + b->len + n;
+	sbuf_fmt_u64(b->data + b->len, v);
 	b->len += n;
+}
+
+char *sbuf_fmt_u64(char *out, uint64_t v)
+{
+	unsigned n = u64_digits(v);
+	char *p = out + n;
+
 	while (v >= 100) {
 		unsigned d = (v % 100) * 2;
 
@@ -78,6 +84,34 @@ void sbuf_u64(struct sbuf *b, uint64_t v)
 	} else {
 		*--p = '0' + v;
 	}
+	return out + n;
+}
+
+char *sbuf_fmt_oct(char *out, uint64_t v)
+{
+	unsigned n = v ? (66 - __builtin_clzll(v)) / 3 : 1;
+
+	for (char *p = out + n; p > out; v >>= 3)
+		*--p = '0' + (v & 7);
+	return out + n;
+}
+
+char *sbuf_fmt_hex(char *out, uint64_t v, unsigned min)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned n = v ? (67 - __builtin_clzll(v)) / 4 : 1;
+
+	if (n < min)
+		n = min;
+	for (char *p = out + n; p > out; v >>= 4)
+		*--p = hex[v & 15];
+	return out + n;
+}
+
+void sbuf_hex(struct sbuf *b, uint64_t v)
+{
+	sbuf_reserve(b, 16);
+	b->len = sbuf_fmt_hex(b->data + b->len, v, 1) - b->data;
 }
 
 void sbuf_i64(struct sbuf *b, int64_t v)

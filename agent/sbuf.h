@@ -48,6 +48,17 @@ static inline void sbuf_puts(struct sbuf *b, const char *s)
 
 void sbuf_u64(struct sbuf *b, uint64_t v);
 void sbuf_i64(struct sbuf *b, int64_t v);
+/* v in lowercase hex, no 0x */
+void sbuf_hex(struct sbuf *b, uint64_t v);
+/*
+ * The same digits into a plain buffer with room for them (20 decimal, 22
+ * octal, 16 hex): they return the end of what they wrote, no NUL.  printf
+ * would do, at ten times the cost on paths run once per event.  hex: at
+ * least min digits, zero-padded.
+ */
+char *sbuf_fmt_u64(char *out, uint64_t v);
+char *sbuf_fmt_oct(char *out, uint64_t v);
+char *sbuf_fmt_hex(char *out, uint64_t v, unsigned min);
 __attribute__((format(printf, 2, 3))) void sbuf_printf(struct sbuf *b,
 						       const char *fmt, ...);
 

@@ -23,6 +23,15 @@
 #define SYS_LISTEN  4
 #define SYS_ACCEPT  5
 #define SYS_ACCEPT4 18
+/* socketcall's reads and writes (flows only) */
+#define SYS_SEND     9
+#define SYS_RECV     10
+#define SYS_SENDTO   11
+#define SYS_RECVFROM 12
+#define SYS_SENDMSG  16
+#define SYS_RECVMSG  17
+#define SYS_RECVMMSG 19
+#define SYS_SENDMMSG 20
 
 static __always_inline long ia32_to_native(long nr)
 {
@@ -133,10 +142,89 @@ static __always_inline long ia32_to_native(long nr)
 	}
 }
 
+/*
+ * The reads, writes and close of -F sysflow's flows (flow.bpf.h), which
+ * are no events: a native number for flow_exit() only, -1 for the rest.
+ * Their fd, length and message-vector arguments are where the native
+ * ones are (pread64's offset, in two registers, is not used); the only
+ * layout that differs, struct compat_mmsghdr, flow_exit() is told of.
+ */
+static __always_inline long ia32_flow_nr(long nr32)
+{
+	switch (nr32) {
+	case 3:
+		return __NR_read;
+	case 4:
+		return __NR_write;
+	case 6:
+		return __NR_close;
+	case 145:
+		return __NR_readv;
+	case 146:
+		return __NR_writev;
+	case 180:
+		return __NR_pread64;
+	case 181:
+		return __NR_pwrite64;
+	case 187: /* sendfile */
+	case 239: /* sendfile64 */
+		return __NR_sendfile;
+	case 313:
+		return __NR_splice;
+	case 333:
+		return __NR_preadv;
+	case 334:
+		return __NR_pwritev;
+	case 337: /* recvmmsg */
+	case 417: /* recvmmsg_time64 */
+		return __NR_recvmmsg;
+	case 345:
+		return __NR_sendmmsg;
+	case 369:
+		return __NR_sendto;
+	case 370:
+		return __NR_sendmsg;
+	case 371:
+		return __NR_recvfrom;
+	case 372:
+		return __NR_recvmsg;
+	case 378:
+		return __NR_preadv2;
+	case 379:
+		return __NR_pwritev2;
+	default:
+		return -1;
+	}
+}
+
+static __always_inline long socketcall_flow_nr(long call)
+{
+	switch (call) {
+	case SYS_SEND:
+	case SYS_SENDTO:
+		return __NR_sendto;
+	case SYS_RECV:
+	case SYS_RECVFROM:
+		return __NR_recvfrom;
+	case SYS_SENDMSG:
+		return __NR_sendmsg;
+	case SYS_RECVMSG:
+		return __NR_recvmsg;
+	case SYS_RECVMMSG:
+		return __NR_recvmmsg;
+	case SYS_SENDMMSG:
+		return __NR_sendmmsg;
+	default:
+		return -1;
+	}
+}
+
 /* A 32-bit syscall (sf_sys_exit saw TS_COMPAT): its native number, or -1
- * for one not exported, and its arguments from the ia32 registers. */
-static __always_inline long compat_sys_args(struct pt_regs *regs,
-					    struct sys_args *args)
+ * for one not exported, and its arguments from the ia32 registers; in
+ * *flow_nr the number flow_exit() goes by (the native one, or a read's,
+ * write's or close's from ia32_flow_nr(), or -1). */
+static __always_inline long
+compat_sys_args(struct pt_regs *regs, struct sys_args *args, long *flow_nr)
 {
 	struct sys_args a;
 	long nr32, nr;
@@ -161,8 +249,10 @@ static __always_inline long compat_sys_args(struct pt_regs *regs,
 		     : call == SYS_ACCEPT  ? __NR_accept
 		     : call == SYS_ACCEPT4 ? __NR_accept4
 					   : -1;
+		*flow_nr = nr >= 0 ? nr : socketcall_flow_nr(call);
 	} else {
 		nr = ia32_to_native(nr32);
+		*flow_nr = nr >= 0 ? nr : ia32_flow_nr(nr32);
 		/* truncate64/ftruncate64: the length comes in two registers */
 		if (nr32 == 193 || nr32 == 194)
 			a.a[1] |= a.a[2] << 32;
@@ -177,6 +267,21 @@ static __always_inline long compat_sys_args(struct pt_regs *regs,
 	}
 	*args = a;
 	return nr;
+}
+
+/* The same, as a global function: verified once, and the caller sees an
+ * unknown number, not each constant ia32_to_native() returns (each of
+ * which took its own path through on_sys_exit()'s switch).  The registers
+ * are the task's own (those sys_exit passes): a global function takes no
+ * kernel pointer. */
+__noinline int compat_sys_args_g(struct sys_args *args, long *flow_nr)
+{
+	struct pt_regs *regs =
+		(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	if (!args || !flow_nr)
+		return -1;
+	return compat_sys_args(regs, args, flow_nr);
 }
 
 #endif

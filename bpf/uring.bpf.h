@@ -381,6 +381,8 @@ int BPF_PROG(sf_uring_submit, struct io_kiocb *req)
 	if (slot == SF_SLOT_NONE)
 		return 0;
 	op = BPF_CORE_READ(req, opcode);
+	/* -F sysflow's read/write counting (flow.bpf.h) */
+	flow_uring_submit(slot, req, op, cgid);
 	p = bpf_map_lookup_elem(&uring_scratch, &zero);
 	if (!p)
 		return 0;
@@ -446,6 +448,10 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 
 	if (slot == SF_SLOT_NONE && !in_kthread())
 		return 0;
+	res = BPF_CORE_READ(cqe, res);
+	/* -F sysflow's read/write counting (flow.bpf.h); a kworker's
+	 * completions (cancellations: nothing to count) delete the entry */
+	flow_uring_complete(key, res, BPF_CORE_READ(cqe, flags), cgid);
 	p = bpf_map_lookup_elem(&uring_pending, &key);
 	d = bpf_map_lookup_elem(&uring_done, &zero);
 	if (!p || !d)
@@ -456,7 +462,6 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 	if (bpf_map_delete_elem(&uring_pending, &key))
 		return 0;
 	p = d;
-	res = BPF_CORE_READ(cqe, res);
 	set_ret(&p->r.hdr, res);
 	/* the fds are the task's: not there in a kworker (whose results
 	 * are cancellations anyway) */

@@ -202,3 +202,36 @@ flow_workload() { # FORMAT [SPLIT_SECS]: tests/helpers/flow_workload.py
 	# stream's end), which are not counted as lost events
 	[ "$lost" -le $((recs - 1)) ] && [ "$lost" -ge $((recs - 5)) ]
 }
+
+uring_flows() { # FORMAT: tests/workloads/uringflow.c, the maps looked at mid-run
+	# --hash none: no process.exe_hash records (kernel events only)
+	run "$SFAGENT" -v -X -w ur -F "$1" --hash none -o "$T/s.$1" -- "$SF_WORKLOADS/uringflow" "$T/work" "$T/facts.json" \
+		"'$PYAVRO' '$SF_TOP/tests/helpers/flow_workload.py' --maps '$T/maps.json'"
+	assert_success
+	END=$(echo "$output" | grep '"type":"stream.end"' || true)
+}
+
+@test "sysflow: io_uring reads, writes, sends and receives are counted into FileFlows and NetworkFlows exactly" {
+	uring_flows sysflow
+	run "$PYAVRO" "$CHECK" --uring-flows "$T/s.sysflow" "$T/facts.json"
+	assert_success
+	# mid-run: the socket pair's counters, and the receive waiting for
+	# its completion
+	run jq -c . "$T/maps.json"
+	assert_output '{"flow_counts":2,"flow_uring":1}'
+	# the fixed file's 2 writes of 10 bytes: in no flow, in stream.end
+	echo "$END" | grep -q '"sysflow_uring_fixed_ops":2,"sysflow_uring_fixed_bytes":20}'
+}
+
+@test "sysflow: a json stream counts nothing through io_uring either" {
+	uring_flows json
+	run jq -c . "$T/maps.json"
+	assert_output '{"flow_counts":0,"flow_uring":0}'
+}
+
+@test "sysflow: 32-bit (ia32) reads, writes, sends and receives are counted exactly" {
+	run "$SFAGENT" -v -X -w f32 -F sysflow --hash none -o "$T/s.avro" -- "$SF_WORKLOADS/flow32" "$T/work" "$T/facts.json"
+	assert_success
+	run "$PYAVRO" "$CHECK" --flows32 "$T/s.avro" "$T/facts.json"
+	assert_success
+}

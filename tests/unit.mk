@@ -33,6 +33,10 @@ WL_LDFLAGS_escape := -static
 WL_LDFLAGS_uring := -static -luring
 WL_LDFLAGS_resolved := -static
 WL_LDFLAGS_filehash := -luring
+WL_LDFLAGS_uringflow := -luring
+# flow32: a 32-bit static program with no libc (ia32 syscalls by int $0x80),
+# built by the 64-bit compiler alone (no gcc-multilib)
+WL_LDFLAGS_flow32 := -m32 -static -nostdlib -ffreestanding -fno-pic -fno-stack-protector
 $(BUILD)/tests/%: tests/workloads/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)

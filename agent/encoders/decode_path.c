@@ -142,10 +142,11 @@ static int host_of(const struct sf_fpath *fp, const struct comps *cs,
 		rest = resolved + mpl;
 	}
 	if (!strcmp(fsroot, "/"))
-		n = snprintf(fspath, sizeof(fspath), "%s", *rest ? rest : "/");
+		n = hostpath_join(fspath, sizeof(fspath), "",
+				  *rest ? rest : "/");
 	else
-		n = snprintf(fspath, sizeof(fspath), "%s%s", fsroot, rest);
-	if (n < 0 || (size_t)n >= sizeof(fspath))
+		n = hostpath_join(fspath, sizeof(fspath), fsroot, rest);
+	if (n < 0)
 		return -1;
 	return hostpath_lookup(fp->dev, fspath, out, cap);
 }

@@ -70,6 +70,8 @@ struct stream_totals {
 	/* flow counting (-F sysflow): flows the kernel could not count, its
 	 * map full (bpf/flow.bpf.h) */
 	uint64_t flows_uncounted;
+	/* and io_uring requests on fixed files, in no flow, and their bytes */
+	uint64_t uring_fixed_ops, uring_fixed_bytes;
 	/* per kind of output: written + filtered + missed == events */
 	int nsinks;
 	struct stream_sink_total sinks[4];

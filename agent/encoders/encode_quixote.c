@@ -121,23 +121,27 @@ const char *enc_quixote_type_name(const char *tsem)
 	return tsem;
 }
 
-/* ,"k":"v" with a number */
-static void qnum(struct sbuf *o, const char *k, int64_t v)
+/* ,"k":"v" with a number; k a literal (its quoted form is built by the
+ * compiler: no strlen per field) */
+static void qnum_(struct sbuf *o, const char *kq, size_t kl, int64_t v)
 {
-	sbuf_lit(o, ",\"");
-	sbuf_puts(o, k);
-	sbuf_lit(o, "\":\"");
+	sbuf_put(o, kq, kl);
 	sbuf_i64(o, v);
 	sbuf_putc(o, '"');
 }
+#define qnum(o, k, v) qnum_(o, ",\"" k "\":\"", sizeof(",\"" k "\":\"") - 1, v)
 
-static void qstr(struct sbuf *o, const char *k, const char *v, size_t n)
+/* "k":"v" with a number, no comma before */
+#define qnum0(o, k, v) qnum_(o, "\"" k "\":\"", sizeof("\"" k "\":\"") - 1, v)
+
+static void qstr_(struct sbuf *o, const char *kq, size_t kl, const char *v,
+		  size_t n)
 {
-	sbuf_lit(o, ",\"");
-	sbuf_puts(o, k);
-	sbuf_lit(o, "\":");
+	sbuf_put(o, kq, kl);
 	sbuf_json_str(o, v, n);
 }
+#define qstr(o, k, v, n) \
+	qstr_(o, ",\"" k "\":", sizeof(",\"" k "\":") - 1, v, n)
 
 /* {"path":{"pathname":"..."}} as TSEM describes a file's path */
 static void qpath(struct sbuf *o, const char *k, const struct decode_str *p)
@@ -160,9 +164,20 @@ static void pathname(struct sbuf *o, const struct decode_str *p)
 		sbuf_json_str(o, p->s, p->len);
 }
 
+/* "0%o", no printf */
+static void q_oct(struct sbuf *o, uint32_t v)
+{
+	sbuf_reserve(o, 24);
+	o->data[o->len++] = '0';
+	o->len = sbuf_fmt_oct(o->data + o->len, v) - o->data;
+}
+
 static void qmode(struct sbuf *o, const char *lead, uint32_t mode)
 {
-	sbuf_printf(o, "%s\"mode\":\"0%o\"", lead, mode);
+	sbuf_puts(o, lead);
+	sbuf_lit(o, "\"mode\":\"");
+	q_oct(o, mode);
+	sbuf_putc(o, '"');
 }
 
 /*
@@ -173,15 +188,22 @@ static void qmode(struct sbuf *o, const char *lead, uint32_t mode)
  */
 static void q_inode(struct sbuf *o, const struct sf_ident *id)
 {
-	sbuf_printf(
-		o,
-		"\"inode\":{\"uid\":\"%u\",\"gid\":\"%u\",\"mode\":\"0%o\",\"s_magic\":\"0x%llx\",\"s_id\":",
-		id->uid, id->gid, id->mode & 0177777,
-		(unsigned long long)id->magic);
+	/* every file event: no printf */
+	sbuf_lit(o, "\"inode\":{\"uid\":\"");
+	sbuf_u64(o, id->uid);
+	sbuf_lit(o, "\",\"gid\":\"");
+	sbuf_u64(o, id->gid);
+	sbuf_lit(o, "\",\"mode\":\"");
+	q_oct(o, id->mode & 0177777);
+	sbuf_lit(o, "\",\"s_magic\":\"0x");
+	sbuf_hex(o, id->magic);
+	sbuf_lit(o, "\",\"s_id\":");
 	sbuf_json_str(o, id->s_id, strnlen(id->s_id, sizeof(id->s_id)));
 	sbuf_lit(o, ",\"s_uuid\":\"");
+	sbuf_reserve(o, 2 * sizeof(id->s_uuid));
 	for (size_t i = 0; i < sizeof(id->s_uuid); i++)
-		sbuf_printf(o, "%02x", id->s_uuid[i]);
+		sbuf_fmt_hex(o->data + o->len + 2 * i, id->s_uuid[i], 2);
+	o->len += 2 * sizeof(id->s_uuid);
 	sbuf_lit(o, "\"}");
 }
 
@@ -204,13 +226,15 @@ static void q_path(struct sbuf *o, const struct decode_event *v,
 	const struct sf_ident *id = v->has & DECODE_HAS_IDENT ? v->ident : NULL;
 
 	sbuf_lit(o, "\"path\":{");
-	if (id)
-		sbuf_printf(
-			o,
-			"\"dev\":{\"major\":\"%u\",\"minor\":\"%u\"},\"type\":\"%s\",",
-			(unsigned)(id->dev >> 20),
-			(unsigned)(id->dev & 0xfffff),
-			decode_sec_path_type(id->flags));
+	if (id) {
+		sbuf_lit(o, "\"dev\":{\"major\":\"");
+		sbuf_u64(o, (unsigned)(id->dev >> 20));
+		sbuf_lit(o, "\",\"minor\":\"");
+		sbuf_u64(o, (unsigned)(id->dev & 0xfffff));
+		sbuf_lit(o, "\"},\"type\":\"");
+		sbuf_puts(o, decode_sec_path_type(id->flags));
+		sbuf_lit(o, "\",");
+	}
 	q_pathname(o, v, p);
 	sbuf_putc(o, '}');
 }
@@ -373,31 +397,36 @@ static void body_mmap(struct sbuf *o, const struct decode_event *v)
 			       .fault = !f || !f->s};
 
 	q_file(o, v, &p, -1, "file_sha256");
-	sbuf_printf(o, ",\"prot\":\"%u\",\"flags\":\"%u\"", v->mmap_prot,
-		    v->mmap_flags);
+	qnum(o, "prot", v->mmap_prot);
+	qnum(o, "flags", v->mmap_flags);
 }
 
 static void body_fork(struct sbuf *o, const struct decode_event *v)
 {
-	sbuf_printf(
-		o,
-		"\"child_pid\":\"%u\",\"child_tid\":\"%u\",\"thread\":\"%d\"",
-		v->child_pid, v->child_tid, v->thread);
+	qnum0(o, "child_pid", v->child_pid);
+	qnum(o, "child_tid", v->child_tid);
+	qnum(o, "thread", (int)v->thread);
 }
 
 static void body_exit(struct sbuf *o, const struct decode_event *v)
 {
-	sbuf_printf(o, "\"exit_code\":\"%d\",\"signal\":\"%d\"", v->exit_code,
-		    v->exit_sig);
+	qnum0(o, "exit_code", v->exit_code);
+	qnum(o, "signal", v->exit_sig);
 }
 
 static void body_cred(struct sbuf *o, const struct decode_event *v)
 {
-	sbuf_printf(
-		o,
-		"\"old\":{\"uid\":\"%u\",\"euid\":\"%u\",\"gid\":\"%u\",\"egid\":\"%u\"},\"new\":{\"uid\":\"%u\",\"euid\":\"%u\",\"gid\":\"%u\",\"egid\":\"%u\"}",
-		v->old_uid, v->old_euid, v->old_gid, v->old_egid, v->new_uid,
-		v->new_euid, v->new_gid, v->new_egid);
+	sbuf_lit(o, "\"old\":{");
+	qnum0(o, "uid", v->old_uid);
+	qnum(o, "euid", v->old_euid);
+	qnum(o, "gid", v->old_gid);
+	qnum(o, "egid", v->old_egid);
+	sbuf_lit(o, "},\"new\":{");
+	qnum0(o, "uid", v->new_uid);
+	qnum(o, "euid", v->new_euid);
+	qnum(o, "gid", v->new_gid);
+	qnum(o, "egid", v->new_egid);
+	sbuf_putc(o, '}');
 }
 
 static void body_net(struct sbuf *o, const struct decode_event *v)
@@ -433,17 +462,18 @@ static void body_net(struct sbuf *o, const struct decode_event *v)
 
 static void body_kill(struct sbuf *o, const struct decode_event *v)
 {
-	sbuf_printf(o,
-		    "\"cross_model\":\"0\",\"signal\":\"%d\",\"target\":\"%d\"",
-		    v->sig, v->target);
+	sbuf_lit(o, "\"cross_model\":\"0\"");
+	qnum(o, "signal", v->sig);
+	qnum(o, "target", v->target);
 }
 
 static void body_cap(struct sbuf *o, const struct decode_event *v)
 {
-	sbuf_printf(
-		o,
-		"\"cap\":\"%d\",\"opts\":\"0\",\"name\":\"%s\",\"result\":\"%d\"",
-		v->cap, v->cap_name, v->cap_result);
+	qnum0(o, "cap", v->cap);
+	sbuf_lit(o, ",\"opts\":\"0\",\"name\":\"");
+	sbuf_puts(o, v->cap_name ? v->cap_name : "(null)"); /* as printf */
+	sbuf_putc(o, '"');
+	qnum(o, "result", v->cap_result);
 }
 
 /* the security types: their fields (decode_sec.c) as strings; the body's

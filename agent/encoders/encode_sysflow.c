@@ -912,6 +912,8 @@ static void sysflow_stream_end(struct sbuf *o, const struct workload *wl,
 		while ((fl = sysflow_flow_take_any(s)) != NULL)
 			flow_close(s, fl, ts);
 		s->uncounted = t->flows_uncounted;
+		s->fixed_ops = t->uring_fixed_ops;
+		s->fixed_bytes = t->uring_fixed_bytes;
 		avro_file_writer_flush(s->writer);
 		s->out = NULL;
 	}

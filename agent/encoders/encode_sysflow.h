@@ -86,6 +86,8 @@ struct sysflow_state {
 	char *exporter, *container_id;
 	uint64_t records, errors, unmapped;
 	uint64_t uncounted; /* flows the kernel could not count (map full) */
+	/* io_uring requests on fixed files (no fd, no flow), their bytes */
+	uint64_t fixed_ops, fixed_bytes;
 	bool had_root; /* the first process seen is the entry */
 	bool restart; /* the file sink began a new file: header next */
 	uint64_t last_ts, last_split; /* the newest event's time; the last

@@ -117,13 +117,17 @@ void sysflow_side_end(struct sysflow_state *s, struct sbuf *side)
 	if (side->len < 2 || side->data[side->len - 2] != '}')
 		return;
 	side->len -= 2;
-	sbuf_printf(
-		&tail,
-		",\"sysflow_records\":%llu,\"sysflow_unmapped\":%llu,"
-		"\"sysflow_errors\":%llu,\"sysflow_flows_uncounted\":%llu}\n",
-		(unsigned long long)s->records, (unsigned long long)s->unmapped,
-		(unsigned long long)s->errors,
-		(unsigned long long)s->uncounted);
+	sbuf_printf(&tail,
+		    ",\"sysflow_records\":%llu,\"sysflow_unmapped\":%llu,"
+		    "\"sysflow_errors\":%llu,\"sysflow_flows_uncounted\":%llu,"
+		    "\"sysflow_uring_fixed_ops\":%llu,"
+		    "\"sysflow_uring_fixed_bytes\":%llu}\n",
+		    (unsigned long long)s->records,
+		    (unsigned long long)s->unmapped,
+		    (unsigned long long)s->errors,
+		    (unsigned long long)s->uncounted,
+		    (unsigned long long)s->fixed_ops,
+		    (unsigned long long)s->fixed_bytes);
 	sbuf_put(side, tail.data, tail.len);
 	sbuf_free(&tail);
 }

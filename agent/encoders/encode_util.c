@@ -95,7 +95,9 @@ static void extra_one(struct sbuf *o, const struct decode_kv *kv, bool strings)
 			sbuf_putc(o, '"');
 		break;
 	case DECODE_KV_HEX:
-		sbuf_printf(o, "\"0x%llx\"", (unsigned long long)kv->i);
+		sbuf_lit(o, "\"0x");
+		sbuf_hex(o, (uint64_t)kv->i);
+		sbuf_putc(o, '"');
 		break;
 	case DECODE_KV_BOOL:
 		if (strings)

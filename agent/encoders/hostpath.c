@@ -167,6 +167,17 @@ static const struct hp_mount *find(uint64_t dev, const char *fspath)
 	return best;
 }
 
+int hostpath_join(char *out, size_t cap, const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la + lb >= cap)
+		return -1;
+	memcpy(out, a, la);
+	memcpy(out + la, b, lb + 1);
+	return (int)(la + lb);
+}
+
 int hostpath_lookup(uint64_t dev, const char *fspath, char *out, size_t cap)
 {
 	const struct hp_mount *m;
@@ -189,10 +200,8 @@ int hostpath_lookup(uint64_t dev, const char *fspath, char *out, size_t cap)
 		bool slash_root = !strcmp(m->mnt, "/");
 
 		/* "/" + "/etc" is "/etc"; "/mnt" + "" is "/mnt" */
-		n = snprintf(out, cap, "%s%s",
-			     slash_root && *rest ? "" : m->mnt, rest);
-		if (n < 0 || (size_t)n >= cap)
-			n = -1;
+		n = hostpath_join(out, cap, slash_root && *rest ? "" : m->mnt,
+				  rest);
 	}
 out:
 	pthread_mutex_unlock(&hp.mu);

@@ -41,6 +41,10 @@ bool hostpath_is_host_ns(uint32_t mnt_ns);
  * small). */
 int hostpath_lookup(uint64_t dev, const char *fspath, char *out, size_t cap);
 
+/* a then b into out (cap bytes), NUL-terminated: their length, or -1 when
+ * that does not fit (snprintf "%s%s" without its cost, once per event) */
+int hostpath_join(char *out, size_t cap, const char *a, const char *b);
+
 /* Parses one mountinfo line's device, root and mount point (the octal
  * escapes undone, in place).  Returns 0, or -1 for a malformed line.
  * Exported for the unit test. */

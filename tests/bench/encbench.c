@@ -4,9 +4,10 @@
  * encoder (agent/encoders/encode_json.c on
  * the hand-written writer agent/sbuf.c) against the same records written
  * with yajl_gen, on the same synthetic events, single-threaded, no I/O.
- *   encbench [N [sbuf]]   prints ns/record for each (kind, writer), then for
- *                         the other formats (writer: the format's name);
- *                         "sbuf" skips yajl (for profiling)
+ *   encbench [N [sbuf [FORMAT]]]   prints ns/record for each (kind, writer),
+ *                         then for the other formats (writer: the format's
+ *                         name); "sbuf" skips yajl, FORMAT runs that format
+ *                         only (for profiling)
  * yajl_gen is measured with UTF-8 validation off (the fast setting); it then
  * passes invalid UTF-8 through and writes invalid JSON, and with validation
  * on it refuses such strings: see tests/unit/test_sbuf.c for what the
@@ -166,13 +167,14 @@ int main(int argc, char **argv)
 	struct sbuf o = { 0 };
 	size_t nenc;
 	const struct encoder *encs = encoder_table(&nenc);
+	const char *only = argc > 3 ? argv[3] : NULL;
 
 	fill(&k.hdr, SF_EV_KILL, 62);
 	k.target_pid = 123456;
 	fill(&f.hdr, SF_EV_OPEN, 257);
 	f.arg0 = -100;
 	strcpy(f.path, "/usr/lib/x86_64-linux-gnu/libc.so.6");
-	for (int i = 0; i < 2; i++) {
+	for (int i = 0; i < 2 && !only; i++) {
 		uint64_t t0, t1;
 
 		bench_sbuf(encoder_find("json"), names[i], n, &wl, evs[i], sizes[i]);
@@ -200,7 +202,8 @@ int main(int argc, char **argv)
 		printf("%-12s yajl  %6.1f ns/record\n", names[i], (double)(t1 - t0) / n);
 	}
 	for (size_t e = 0; e < nenc; e++) {
-		if (!strcmp(encs[e].name, "json"))
+		if (only ? strcmp(encs[e].name, only)
+			 : !strcmp(encs[e].name, "json"))
 			continue;
 		for (int i = 0; i < 2; i++)
 			bench_sbuf(&encs[e], names[i], n, &wl, evs[i], sizes[i]);

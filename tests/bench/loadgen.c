@@ -5,8 +5,8 @@
  *
  *   loadgen kill N [RATE [PROCS]]      kill(getpid(), 0) N times (signal.kill)
  *   loadgen openfail N [RATE [PROCS]]  open() of a missing path (file.open)
- *   loadgen orc N FILE           open/read/close of FILE
- *   loadgen openclose N FILE     open/close of FILE
+ *   loadgen orc N FILE [RATE [PROCS]]        open/read/close of FILE
+ *   loadgen openclose N FILE [RATE [PROCS]]  open/close of FILE
  *   loadgen getpid N             getpid() through syscall(2)
  *   loadgen forkexec N PROG      fork + exec PROG noop + wait
  *   loadgen noop                 exit 0
@@ -60,6 +60,21 @@ static void pace(uint64_t start, uint64_t done, double rate)
 
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* PROCS > 1: fork PROCS - 1 more processes, each doing *n / PROCS of the
+ * work; *total is what all do.  Returns 1 in the first (which reports),
+ * 0 in the others.  The children's CPU time joins ours once reaped. */
+static int split(int procs, uint64_t *n, uint64_t *total)
+{
+	if (procs <= 1)
+		return 1;
+	*n /= procs;
+	*total = *n * procs;
+	for (int p = 1; p < procs; p++)
+		if (fork() == 0)
+			return 0;
+	return 1;
 }
 
 static void report(uint64_t ops, uint64_t start, int who)
@@ -127,17 +142,8 @@ int main(int argc, char **argv)
 		int procs = argc > 4 ? atoi(argv[4]) : 1;
 
 		rate = argc > 3 ? atof(argv[3]) : 0;
-		if (procs > 1) {
-			/* the children's CPU time joins ours once reaped */
-			rate /= procs;
-			n /= procs;
-			total = n * procs;
-			for (int p = 1; p < procs; p++)
-				if (fork() == 0) {
-					children = 0;
-					break;
-				}
-		}
+		rate /= procs > 1 ? procs : 1;
+		children = split(procs, &n, &total);
 		for (i = 0; i < n; i++) {
 			if (kill_mode)
 				kill(me, 0);
@@ -157,6 +163,11 @@ int main(int argc, char **argv)
 
 		if (argc < 4)
 			return usage();
+		int procs = argc > 5 ? atoi(argv[5]) : 1;
+
+		rate = argc > 4 ? atof(argv[4]) : 0;
+		rate /= procs > 1 ? procs : 1;
+		children = split(procs, &n, &total);
 		for (i = 0; i < n; i++) {
 			int fd = open(argv[3], O_RDONLY);
 
@@ -167,6 +178,14 @@ int main(int argc, char **argv)
 			if (rd && read(fd, buf, sizeof(buf)) < 0)
 				return 1;
 			close(fd);
+			if ((i & 255) == 255)
+				pace(start, i + 1, rate);
+		}
+		if (total != n) {
+			if (!children)
+				return 0;
+			while (wait(NULL) > 0)
+				;
 		}
 	} else if (!strcmp(mode, "rw")) {
 		/* one fd, N x (pwrite + pread) of 64 bytes: -F sysflow's

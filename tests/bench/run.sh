@@ -213,46 +213,76 @@ bt_stop() {
 }
 
 # ---- 1. throughput -----------------------------------------------------------
-# One trial: COUNT kill(getpid(),0) at RATE/s (0 = flat out) under sfagent -X.
-# Prints "achieved_rate events missed agent_cpu_s maxrss_kb".
+# Variants, run in turn in every round: FORMAT (TP_PROCS kill(getpid(),0)
+# loops: signal.kill events; -F sysflow has no SysFlow record for them: they
+# are decoded and counted as unmapped) and FORMAT.files (TP_PROCS open+close
+# loops of one file: file.open events, path resolution included; -F sysflow
+# writes one FileFlow per open+close).  The agent as shipped (every event
+# class, path resolution, --hash exec).
+# One trial: COUNT events at RATE/s (0 = flat out) under sfagent -X.
+# Prints "achieved_rate events missed agent_cpu_ns maxrss_kb records".
+# agent_cpu_ns: the agent's threads' run time (schedstat) from the loop's
+# start to 0.5 s after its end, read by the workload's shell, so loading the
+# BPF programs before and releasing them after are not counted.
 tp_trial() {
-	local rate=$1 fmt=$2 count out ev missed
-	if [ "$rate" = 0 ]; then count=$((TP_SECS * 600000)); else count=$((TP_SECS * rate)); fi
+	local rate=$1 v=$2 fmt=${2%.files} count out lg
+	local cpu='cat /proc/$PPID/task/*/schedstat | awk "{ s += \$1 } END { print s }"'
+	if [ "$v" = "$fmt" ]; then
+		if [ "$rate" = 0 ]; then count=$((TP_SECS * 600000)); else count=$((TP_SECS * rate)); fi
+		lg=(kill "$count" "$rate" "$TP_PROCS")
+	else
+		if [ "$rate" = 0 ]; then count=$((TP_SECS * 200000)); else count=$((TP_SECS * rate)); fi
+		lg=(openclose "$count" "$DATA/small" "$rate" "$TP_PROCS")
+	fi
+	rm -f "$W/tp.out" "$W/tp.log" "$W/cpu.a" "$W/cpu.b"
 	out=$(/usr/bin/time -f 'TIME user=%U sys=%S rss=%M' -o "$W/time.txt" \
-		"$SF" -X -F "$fmt" "${RBOPT[@]}" -o "$W/tp.out" -- "$LG" kill "$count" "$rate" "$TP_PROCS")
-	read -r ev missed < <(stream_end "$W/tp.out")
-	python3 - "$out" "$(cat "$W/time.txt")" "$ev" "$missed" <<'EOF'
-import re, sys
+		"$SF" -v -X -F "$fmt" "${RBOPT[@]}" -o "$W/tp.out" -- \
+		sh -c "$cpu"' >"$0.a"; "$@"; sleep 0.5; '"$cpu"' >"$0.b"' "$W/cpu" "$LG" "${lg[@]}" 2>"$W/tp.log")
+	python3 - "$out" "$(cat "$W/time.txt")" "$(cat "$W/cpu.a" 2>/dev/null)" "$(cat "$W/cpu.b" 2>/dev/null)" \
+		"$fmt" "$W/tp.out" "$W/tp.log" <<'EOF'
+import json, re, sys
 lg = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[1]))
 tm = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[2]))
-agent_cpu = float(tm["user"]) + float(tm["sys"]) - (int(lg["user_ns"]) + int(lg["sys_ns"])) / 1e9
-print(lg["rate"], sys.argv[3], sys.argv[4], "%.3f" % max(agent_cpu, 0), tm["rss"])
+# stream.end: in the stream; -F sysflow has no record for it: the agent's log
+end = None
+for line in open(sys.argv[7] if sys.argv[5] == "sysflow" else sys.argv[6], errors="replace"):
+    if '"stream.end"' in line:
+        end = json.loads(line[line.index("{"):])
+        end = end.get("sfagent", end)  # -F quixote wraps the native record
+if not end or not sys.argv[3] or not sys.argv[4]:
+    print(lg.get("rate", 0), 0, -1, 0, tm.get("rss", 0), 0)
+    sys.exit(0)
+print(lg["rate"], end["events"], end["missed"], int(sys.argv[4]) - int(sys.argv[3]), tm["rss"],
+      end.get("sysflow_records", end["events"]))
 EOF
 }
 
 # Largest rate with 0 missed: flat out first; if that loses events, bisect
-# between 0 and the flat-out rate.
+# between 0 and the flat-out rate.  Records the agent's CPU ns per event of
+# every trial with 0 missed.
 tp_search() {
-	local fmt=$1 best=0 lo hi mid r ev missed cpu rss
-	read -r r ev missed cpu rss < <(tp_trial 0 "$fmt")
-	say "  $fmt flat out: $r ev/s, $ev events, $missed missed"
-	rec "tp.$fmt.flatout_rate" "$r"
-	rec "tp.$fmt.flatout_missed" "$missed"
-	if [ "$ev" -gt 0 ] && [ "$fmt" = json ]; then
-		rec "res.cpu_per_mev" "$(python3 -c "print('%.3f' % ($cpu / $ev * 1e6))")"
-		rec "res.rss_load_kb" "$rss"
+	local v=$1 best=0 lo hi mid r ev missed cpu rss recs
+	read -r r ev missed cpu rss recs < <(tp_trial 0 "$v")
+	say "  $v flat out: $r ev/s, $ev events, $missed missed, agent $(tp_ns "$cpu" "$ev") ns/event, $recs records"
+	rec "tp.$v.flatout_rate" "$r"
+	rec "tp.$v.flatout_missed" "$missed"
+	if [ "$ev" -gt 0 ]; then
+		rec "tp.$v.cpu_ns" "$(tp_ns "$cpu" "$ev")"
+		rec "tp.$v.records_per_ev" "$(python3 -c "print('%.3f' % ($recs / $ev))")"
+		[ "$v" = json ] && rec "res.rss_load_kb" "$rss"
 	fi
 	if [ "$missed" = 0 ]; then
-		rec "tp.$fmt.limit" source
-		rec "tp.$fmt" "$r"
+		rec "tp.$v.limit" source
+		rec "tp.$v" "$r"
+		rec "tp.$v.core" "$(python3 -c "print('%.3f' % ($r * $cpu / $ev / 1e9))")"
 		return
 	fi
-	rec "tp.$fmt.limit" agent
+	rec "tp.$v.limit" agent
 	lo=0 hi=${r%.*}
 	for ((i = 0; i < TP_STEPS; i++)); do
 		mid=$(((lo + hi) / 2))
-		read -r r ev missed cpu rss < <(tp_trial "$mid" "$fmt")
-		say "  $fmt at $mid/s: $r ev/s, $missed missed"
+		read -r r ev missed cpu rss recs < <(tp_trial "$mid" "$v")
+		say "  $v at $mid/s: $r ev/s, $missed missed"
 		if [ "$missed" = 0 ]; then
 			lo=$mid
 			best=${r%.*}
@@ -260,9 +290,10 @@ tp_search() {
 			hi=$mid
 		fi
 	done
-	rec "tp.$fmt" "$best"
-	[ "$best" != 0 ] || rec "tp.$fmt.below" "$hi"
+	rec "tp.$v" "$best"
+	[ "$best" != 0 ] || rec "tp.$v.below" "$hi"
 }
+tp_ns() { python3 -c "print('%.0f' % ($1 / $2) if $2 else 0)"; }
 
 # ---- 4. per-syscall cost for an untracked process -----------------------------
 # CPU (user+sys) ns per call: less disturbed than wall time by the other
@@ -429,14 +460,16 @@ short_cmds() {
 # Untracked getpid and open+close while a busy workload runs (the kill loop
 # of section 3): untracked and no BPF at all; untracked with the floor
 # (tests/bench/floor.bpf.c: one empty program on one syscall tracepoint,
-# the least any syscall-tracepoint design costs); tracked by sfagent -X.
+# the least any syscall-tracepoint design costs); tracked by sfagent -X
+# (everything: sf_sys_exit on every syscall); tracked by sfagent -X with a
+# filter keeping process exec/fork/exit (floor_sfproc: no sf_sys_exit).
 floor_run() {
 	local rep
 	for ((rep = 0; rep < REPS; rep++)); do
 		rec floor.others_links "$(others_links)"
 		busy_start 0
 		untracked_ns floor_none
-		"$ATTACH" "$FLOOR" >"$W/floor.out" &
+		BPFATTACH_ONLY=bench_floor "$ATTACH" "$FLOOR" >"$W/floor.out" &
 		FL=$!
 		PIDS+=("$FL")
 		wait_for "$W/floor.out" ready 60 || { say "bpfattach floor failed"; exit 1; }
@@ -444,9 +477,28 @@ floor_run() {
 		kill -TERM "$FL"
 		wait "$FL" || true
 		forget "$FL"
+		# the ia32 guard's least: one program on the generic sys_exit
+		BPFATTACH_ONLY=bench_floor_raw "$ATTACH" "$FLOOR" >"$W/floor.out" &
+		FL=$!
+		PIDS+=("$FL")
+		wait_for "$W/floor.out" ready 60 || { say "bpfattach floor_raw failed"; exit 1; }
+		untracked_ns floor_raw
+		kill -TERM "$FL"
+		wait "$FL" || true
+		forget "$FL"
 		busy_stop
 		busy_start 1
 		untracked_ns floor_sfagent
+		busy_stop
+		# the busy workload filtered to process exec/fork/exit: only the
+		# sched programs and the execve exits are attached
+		"$SF" -X --filter '[type process.exec] | [type process.fork] | [type process.exit]' \
+			-o "$W/busy.json" -- "$LG" kill 1000000000000 "$BUSY_RATE" >/dev/null &
+		BUSY=$!
+		PIDS+=("$BUSY")
+		wait_for "$W/busy.json" stream.start 60 || { say "busy agent did not start"; exit 1; }
+		sleep 0.5
+		untracked_ns floor_sfproc
 		busy_stop
 	done
 }
@@ -574,7 +626,11 @@ want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
 FORMATS=(json)
-if "$SF" -X -F quixote -o /dev/null -- true 2>/dev/null; then FORMATS+=(quixote); fi
+for f in quixote sysflow; do
+	if "$SF" -X -F "$f" -o /dev/null -- true 2>/dev/null; then FORMATS+=("$f"); fi
+done
+TP_VARIANTS=()
+for f in "${FORMATS[@]}"; do TP_VARIANTS+=("$f" "$f.files"); done
 
 if want enc; then
 	say "encoder: hand-written writer vs yajl_gen"
@@ -585,10 +641,10 @@ if want enc; then
 	done
 fi
 
-say "1. throughput (kill(getpid(),0) under sfagent -X; ${TP_SECS}s per trial)"
+say "1. throughput (kill(getpid(),0) and open+close loops under sfagent -X; ${TP_SECS}s per trial)"
 for ((rep = 0; rep < TP_REPS; rep++)); do
 	want tp || break
-	for f in "${FORMATS[@]}"; do tp_search "$f"; done
+	for v in "${TP_VARIANTS[@]}"; do tp_search "$v"; done
 done
 
 if want tp; then
@@ -710,6 +766,7 @@ META=$W/meta
 	echo "tp_procs=$TP_PROCS"
 	echo "busy_rate=$BUSY_RATE"
 	echo "formats=${FORMATS[*]}"
+	echo "tp_variants=${TP_VARIANTS[*]}"
 	for wl in "${WORKLOADS[@]}"; do echo "wl.$wl=$(wl_desc "$wl")"; done
 	echo "n_getpid=$N_GETPID"
 	echo "n_openclose=$N_OC"

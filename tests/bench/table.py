@@ -56,22 +56,36 @@ def ratio(k, base, fmt="{:.2f}x"):
 rows = []  # (section, measurement, value, note)
 W = ["orc", "fork", "tar"]
 
-for f in ["json", "quixote"]:
-    if f in meta.get("formats", "").split():
-        lim = vals.get(f"tp.{f}.limit", ["?"])
-        lim = "source (the traced generator could go no faster; no loss)" if all(
-            x == "source" for x in lim) else "agent (bisected to the largest rate with 0 missed)"
-        v = mmm(f"tp.{f}")
-        if med(f"tp.{f}") == 0 and nums(f"tp.{f}.below"):
-            v = "below {:,.0f}".format(min(nums(f"tp.{f}.below")))
-        rows.append(("1 throughput", f"{f} to a file, 0 missed (ev/s)",
-                     v, f"ring buffer {meta.get('ringbuf')}; limit: {lim}"))
-        rows.append(("1 throughput", f"{f} flat out (ev/s, missed)",
-                     mmm(f"tp.{f}.flatout_rate") + ", missed " + mmm(f"tp.{f}.flatout_missed"),
-                     f"{meta.get('tp_procs')} kill(getpid(),0) loops as fast as they go"))
-    else:
-        rows.append(("1 throughput", f"{f} to a file, 0 missed (ev/s)", "not measured",
-                     "`sfagent -X -F quixote` did not run on this build"))
+TP_DESC = {
+    "kill": "kill(getpid(),0) loops: signal.kill",
+    "files": "open+close loops of one file: file.open, path resolved",
+}
+for v in meta.get("tp_variants", "json quixote").split():
+    f, _, wl = v.partition(".")
+    wl = wl or "kill"
+    what = TP_DESC[wl]
+    if f == "sysflow":
+        what += ", no SysFlow record: decoded, counted unmapped" if wl == "kill" else ", one FileFlow each"
+    lim = vals.get(f"tp.{v}.limit", ["?"])
+    lim = "source (the traced generators could go no faster; no loss)" if all(
+        x == "source" for x in lim) else "agent (bisected to the largest rate with 0 missed)"
+    r = mmm(f"tp.{v}")
+    if med(f"tp.{v}") == 0 and nums(f"tp.{v}.below"):
+        r = "below {:,.0f}".format(min(nums(f"tp.{v}.below")))
+    rows.append(("1 throughput", f"{f} to a file, 0 missed (ev/s): {what}",
+                 r, f"ring buffer {meta.get('ringbuf')}; {meta.get('tp_procs')} generators; limit: {lim}"))
+    rows.append(("1 throughput", f"{f} flat out (ev/s, missed): {wl}",
+                 mmm(f"tp.{v}.flatout_rate") + ", missed " + mmm(f"tp.{v}.flatout_missed"),
+                 "as fast as the generators go"))
+    c = med(f"tp.{v}.cpu_ns")
+    note = "the agent's threads' run time from the loop's start to 0.5 s after, per event"
+    if c:
+        note += "; capacity {:,.0f} ev/s per core (derived: 1e9 / median)".format(1e9 / c)
+    if nums(f"tp.{v}.core"):
+        note += "; share of a core at the 0-missed rate " + mmm(f"tp.{v}.core", "{:.2f}")
+    if f == "sysflow":
+        note += "; SysFlow records per event " + mmm(f"tp.{v}.records_per_ev", "{:.3f}")
+    rows.append(("1 throughput", f"{f} agent CPU per event (ns): {wl}", mmm(f"tp.{v}.cpu_ns"), note))
 
 for w in W:
     desc = meta.get(f"wl.{w}", w)
@@ -114,12 +128,12 @@ for kind in ["signal.kill", "file.open"]:
         rows.append(("4 agent resources", f"encode one {kind} record: {what} (ns)",
                      mmm(f"enc.{kind}.{wr}", "{:,.0f}"),
                      "" if wr == "sbuf" else "yajl/sbuf " + ratio(f"enc.{kind}.yajl", f"enc.{kind}.sbuf", "{:.1f}x")))
-rows.append(("4 agent resources", "CPU seconds per million events", mmm("res.cpu_per_mev", "{:.2f}"),
-             "agent user+sys in the flat-out json trial, its start-up (BPF load, attach) included"))
-c = med("res.cpu_per_mev")
+rows.append(("4 agent resources", "CPU seconds per million events", mmm("tp.json.cpu_ns", "{:.2f}", 1e-3),
+             "the agent's threads in the flat-out json kill trials, start-up (BPF load, attach) excluded"))
+c = med("tp.json.cpu_ns")
 if c:
-    rows.append(("4 agent resources", "agent capacity per CPU core (derived)", "{:,.0f} ev/s".format(1e6 / c),
-                 "1 / (CPU seconds per event): not a measured rate; the json trials lost no event"))
+    rows.append(("4 agent resources", "agent capacity per CPU core (derived)", "{:,.0f} ev/s".format(1e9 / c),
+                 "1 / (CPU seconds per event): not a measured rate"))
 rows.append(("4 agent resources", "RSS idle (1 tracked workload)", mmm("res.rss_idle_kb") + " KiB", "VmRSS"))
 for rb in ["1M", "64M"]:
     rows.append(("4 agent resources", f"RSS idle with --ringbuf-size {rb}", mmm(f"res.rss_idle_kb.{rb}") + " KiB",
@@ -232,11 +246,21 @@ if nums("sys.getpid.floor_sfagent"):
                      mmm(f"sys.{sc}.floor_floor", "{:,.1f}") + " ns",
                      "{:+,.1f} ns/call".format((med(f"sys.{sc}.floor_floor") or 0) - base)))
         fl = (med(f"sys.{sc}.floor_floor") or 0) - base
+        if nums(f"sys.{sc}.floor_raw"):
+            rows.append(("9 busy vs floor", f"{sc}: the ia32 guard's least, an empty program on the generic sys_exit",
+                         mmm(f"sys.{sc}.floor_raw", "{:,.1f}") + " ns",
+                         "{:+,.1f} ns/call".format((med(f"sys.{sc}.floor_raw") or 0) - base)))
         sf = (med(f"sys.{sc}.floor_sfagent") or 0) - base
         rows.append(("9 busy vs floor", f"{sc}: sfagent tracking the busy loop",
                      mmm(f"sys.{sc}.floor_sfagent", "{:,.1f}") + " ns",
                      "{:+,.1f} ns/call; added / the floor's added: {}; goal <= 1.2".format(
                          sf, "{:.1f}".format(sf / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
+        if nums(f"sys.{sc}.floor_sfproc"):
+            sp = (med(f"sys.{sc}.floor_sfproc") or 0) - base
+            rows.append(("9 busy vs floor", f"{sc}: sfagent tracking it, filtered to process exec/fork/exit (no sys_exit program)",
+                         mmm(f"sys.{sc}.floor_sfproc", "{:,.1f}") + " ns",
+                         "{:+,.1f} ns/call; added / the floor's added: {}".format(
+                             sp, "{:.1f}".format(sp / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
     rows.append(("9 busy vs floor", "BPF links of other processes on the host during the runs",
                  mmm("floor.others_links"), "their syscall tracepoints are on in every variant"))
 else:

@@ -2,6 +2,7 @@
 """A workload with known reads and writes, for -F sysflow's flow counts.
 
 usage: flow_workload.py DIR FACTS [SPLIT_SECS]
+       flow_workload.py --maps OUT   (run by a workload under the agent)
 
   DIR/w      written with 5 write(2) of 100 bytes, closed, read back with
              4 read(2) of 125 bytes, closed
@@ -18,6 +19,10 @@ agent's fds, /proc/PID/fdinfo) is dumped with bpftool: its entry count
 goes to FACTS as map_entries (the flows still open then: the socket
 pair and the file held).  Every other number the checks need goes to
 FACTS too.
+
+With --maps, the entry counts of the agent's flow_counts and flow_uring
+(io_uring requests waiting to be counted) go to OUT as JSON, for
+tests/workloads/uringflow.c, which runs this while a receive waits.
 """
 import json
 import os
@@ -38,8 +43,8 @@ def agent_pid():
     raise SystemExit("no sfagent above this process")
 
 
-def flow_map_entries(apid):
-    """entries of the agent's flow_counts map, or None: no such map"""
+def flow_map_entries(apid, name="flow_counts"):
+    """entries of the agent's map NAME, or None: no such map"""
     seen = set()
     for fd in os.listdir("/proc/%d/fdinfo" % apid):
         try:
@@ -52,7 +57,7 @@ def flow_map_entries(apid):
         seen.add(ids[0])
         show = json.loads(subprocess.check_output(
             ["bpftool", "-j", "map", "show", "id", ids[0]]))
-        if show.get("name") != "flow_counts":
+        if show.get("name") != name:
             continue
         dump = json.loads(subprocess.check_output(
             ["bpftool", "-j", "map", "dump", "id", ids[0]]))
@@ -61,6 +66,13 @@ def flow_map_entries(apid):
 
 
 def main():
+    if sys.argv[1] == "--maps":
+        apid = agent_pid()
+        # counted before OUT is opened (an open file is a flow)
+        n = {m: flow_map_entries(apid, m) for m in ("flow_counts", "flow_uring")}
+        with open(sys.argv[2], "w") as f:
+            json.dump(n, f)
+        return
     d, facts_path = sys.argv[1], sys.argv[2]
     split = float(sys.argv[3]) if len(sys.argv) > 3 else 0
     facts = {"pid": os.getpid()}

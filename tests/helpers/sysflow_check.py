@@ -6,6 +6,8 @@ usage: sysflow_check.py FILE FACTS AVSC      the fidelity workload's file
        sysflow_check.py --count FILE         records readable (a cut file too)
        sysflow_check.py --syncs FILE         offsets just after each sync marker
        sysflow_check.py --flows FILE FACTS   flow counts of flow_workload.py
+       sysflow_check.py --uring-flows FILE FACTS   of tests/workloads/uringflow.c
+       sysflow_check.py --flows32 FILE FACTS     of tests/workloads/flow32.c
 """
 import json
 import sys
@@ -138,8 +140,79 @@ def check_flows(path, facts):
         assert all(f["numWSendOps"] < facts["long_writes"] for f in lf), lf
     print(n)
 
+def flows_of(path, facts):
+    """the workload's FileFlows by file name (a list each, in order), and
+    the client's and the server's NetworkFlows of the loopback pair"""
+    facts = json.load(open(facts))
+    schema, recs = records(path)
+    kinds, procs = self_contained(schema, recs)
+    by = lambda k: [r for kk, r in zip(kinds, recs) if kk == k
+                    and r["procOID"]["hpid"] == facts["pid"]]
+    path_of = {r["oid"]: r["path"] for r in recs if "restype" in r}
+    files = {}
+    for f in by("FileFlow"):
+        files.setdefault(path_of[f["fileOID"]].rsplit("/", 1)[-1], []).append(f)
+    lo = 0x0100007F
+    tup = lambda f: (f["sip"], f["sport"], f["dip"], f["dport"], f["proto"])
+    want = (lo, facts["client_port"], lo, facts["server_port"], 6)
+    nf = [f for f in by("NetworkFlow") if tup(f) == want]
+    con = [f for f in nf if f["opFlags"] & OP["CONNECT"]]
+    acc = [f for f in nf if f["opFlags"] & OP["ACCEPT"]]
+    return files, con, acc
+
+
+def mode(fl, m):
+    return [f for f in fl if f["openFlags"] & 3 == m]
+
+
+def check_closed(*fls):
+    for fl in fls:
+        assert fl and fl[-1]["opFlags"] & OP["CLOSE"], fl
+
+
+def check_uring_flows(path, facts):
+    """the counts uringflow.c made through io_uring, exactly"""
+    files, con, acc = flows_of(path, facts)
+    u = files["u"]
+    wr, rd = mode(u, 1), mode(u, 0)
+    check_closed(wr, rd, con, acc)
+    # 4 writes of 256 and a writev of 128; the ring's openat, 3 reads of
+    # 384, the ring's close (which ended the flow)
+    assert total(wr) == (0, 0, 5, 1152), u
+    assert total(rd) == (3, 1152, 0, 0), u
+    # a write of 33 and a writev of 2 x 16 with no completion
+    # (CQE_SKIP_SUCCESS), a write of 7
+    assert total(files["s"]) == (0, 0, 3, 72), files["s"]
+    # the fixed file's writes are in no flow (stream.end counts them)
+    assert total(files["fx"]) == (0, 0, 0, 0), files["fx"]
+    # send 3 x 1000, recvmsg 100; recv 3000, sendmsg 2 x 50 (the second
+    # with no completion)
+    assert total(con) == (1, 100, 3, 3000), con
+    assert total(acc) == (1, 3000, 2, 100), acc
+
+
+def check_flows32(path, facts):
+    """the counts flow32.c made through ia32 syscalls, exactly"""
+    files, con, acc = flows_of(path, facts)
+    f = files["f32"]
+    wr, rd = mode(f, 1), mode(f, 0)
+    check_closed(wr, rd, con, acc)
+    # write 3 x 100, writev 40, pwrite64 8; read 2 x 150, pread64 48
+    assert total(wr) == (0, 0, 5, 348), f
+    assert total(rd) == (3, 348, 0, 0), f
+    # send 3 x 500 + sendmsg 10, recvfrom 2 x 25; recv 1500 + recvmsg 10,
+    # sendto 2 x 25
+    assert total(con) == (2, 50, 4, 1510), con
+    assert total(acc) == (2, 1510, 2, 50), acc
+
 
 def main():
+    if sys.argv[1] == "--uring-flows":
+        check_uring_flows(sys.argv[2], sys.argv[3])
+        return
+    if sys.argv[1] == "--flows32":
+        check_flows32(sys.argv[2], sys.argv[3])
+        return
     if sys.argv[1] == "--flows":
         check_flows(sys.argv[2], sys.argv[3])
         return

@@ -5,6 +5,7 @@
  * field as docs/formats.md maps them.
  */
 #include <fcntl.h>
+#include <stdlib.h>
 
 #include "decode.h"
 #include "encode.h"
@@ -294,10 +295,52 @@ static void test_registry(void)
 		   strncmp(encoder_names(), "json, quixote, cadets, ", 23) == 0,
 	   "names for messages: %s", encoder_names());
 }
+#define QGOLD_FORK \
+	"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"7\",\"type\":\"task_alloc\",\"ts\":\"1700\",\"pid\":\"10\",\"tid\":\"11\",\"ppid\":\"1\",\"process\":\"sh\",\"workload\":\"w\",\"syscall\":\"clone\",\"ret\":\"0\"},\"COE\":{\"uid\":\"1000\",\"euid\":\"0\",\"suid\":\"0\",\"gid\":\"1001\",\"egid\":\"1001\",\"sgid\":\"1001\",\"fsuid\":\"0\",\"fsgid\":\"1001\"},\"task_alloc\":{\"child_pid\":\"4000000000\",\"child_tid\":\"12\",\"thread\":\"1\"}}"
+#define QGOLD_SETUID \
+	"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"7\",\"type\":\"task_fix_setuid\",\"ts\":\"1700\",\"pid\":\"10\",\"tid\":\"11\",\"ppid\":\"1\",\"process\":\"sh\",\"workload\":\"w\",\"syscall\":\"setresuid\",\"ret\":\"0\"},\"COE\":{\"uid\":\"1000\",\"euid\":\"0\",\"suid\":\"0\",\"gid\":\"1001\",\"egid\":\"1001\",\"sgid\":\"1001\",\"fsuid\":\"0\",\"fsgid\":\"1001\"},\"task_fix_setuid\":{\"old\":{\"uid\":\"1\",\"euid\":\"2\",\"gid\":\"3\",\"egid\":\"4\"},\"new\":{\"uid\":\"4294967295\",\"euid\":\"0\",\"gid\":\"7\",\"egid\":\"8\"}}}"
+#define QGOLD_MMAP \
+	"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"7\",\"type\":\"mmap_file\",\"ts\":\"1700\",\"pid\":\"10\",\"tid\":\"11\",\"ppid\":\"1\",\"process\":\"sh\",\"workload\":\"w\",\"syscall\":\"mmap\",\"ret\":\"0\"},\"COE\":{\"uid\":\"1000\",\"euid\":\"0\",\"suid\":\"0\",\"gid\":\"1001\",\"egid\":\"1001\",\"sgid\":\"1001\",\"fsuid\":\"0\",\"fsgid\":\"1001\"},\"mmap_file\":{\"file\":{\"path\":{\"pathname\":null}},\"prot\":\"5\",\"flags\":\"2147483650\"}}"
+#define QGOLD_CAP \
+	"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"7\",\"type\":\"capable\",\"ts\":\"1700\",\"pid\":\"10\",\"tid\":\"11\",\"ppid\":\"1\",\"process\":\"sh\",\"workload\":\"w\",\"ret\":\"0\"},\"COE\":{\"uid\":\"1000\",\"euid\":\"0\",\"suid\":\"0\",\"gid\":\"1001\",\"egid\":\"1001\",\"sgid\":\"1001\",\"fsuid\":\"0\",\"fsgid\":\"1001\"},\"capable\":{\"cap\":\"21\",\"opts\":\"0\",\"name\":\"CAP_SYS_ADMIN\",\"result\":\"-1\"}}"
+
+/* quixote's bodies that lost their printf (docs/performance.md): the
+ * exact bytes they had before */
+static void test_quixote_bodies_golden(void)
+{
+	static const char *const want[] = {QGOLD_FORK, QGOLD_SETUID, QGOLD_MMAP,
+					   QGOLD_CAP};
+	struct decode_event v[4];
+
+	v[0] = view(SF_EV_FORK, "process.fork", DECODE_CLASS_FORK, "clone");
+	v[0].has = DECODE_HAS_CHILD;
+	v[0].child_pid = 4000000000u, v[0].child_tid = 12, v[0].thread = true;
+	v[1] = view(SF_EV_SETUID, "process.setuid", DECODE_CLASS_CRED,
+		    "setresuid");
+	v[1].old_uid = 1, v[1].old_euid = 2, v[1].old_gid = 3;
+	v[1].old_egid = 4, v[1].new_uid = 4294967295u, v[1].new_euid = 0;
+	v[1].new_gid = 7, v[1].new_egid = 8;
+	v[2] = view(SF_EV_MMAP_EXEC, "file.mmap_exec", DECODE_CLASS_SEC,
+		    "mmap");
+	v[2].has = DECODE_HAS_MMAP;
+	v[2].mmap_prot = 5, v[2].mmap_flags = 0x80000002u;
+	v[3] = view(SF_EV_CAPABLE, "cap.capable", DECODE_CLASS_CAP, NULL);
+	v[3].has = DECODE_HAS_CAP;
+	v[3].cap = 21, v[3].cap_name = "CAP_SYS_ADMIN", v[3].cap_result = -1;
+	for (int i = 0; i < 4; i++) {
+		const char *got = enc("quixote", &v[i], NULL);
+
+		if (getenv("SF_GOLDEN_PRINT"))
+			printf("# %d %s\n", i, got);
+		is_str(got, want[i], "quixote %s: byte for byte as before",
+		       v[i].type_name);
+	}
+}
 
 int main(void)
 {
 	test_quixote();
+	test_quixote_bodies_golden();
 	test_cadets();
 	test_registry();
 	return tap_done();

@@ -89,6 +89,43 @@ int main(void)
 	is_str(b.data, "0 18446744073709551615 -9223372036854775808 -42",
 	       "integers");
 
+	/* the printf-free writers give what printf gives */
+	{
+		static const uint64_t vals[] = {0,	    1,	       7,
+						8,	    9,	       10,
+						15,	    16,	       0100644,
+						0177777,    0xef53,    999999,
+						1ull << 63, UINT64_MAX};
+		char mine[80], want[80], *e;
+		int bad_fmt = 0;
+
+		for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
+			uint64_t v = vals[i];
+
+			e = sbuf_fmt_u64(mine, v);
+			*e++ = ' ';
+			e = sbuf_fmt_oct(e, v);
+			*e++ = ' ';
+			e = sbuf_fmt_hex(e, v, 1);
+			*e++ = ' ';
+			e = sbuf_fmt_hex(e, v & 0xff, 2);
+			*e = 0;
+			snprintf(want, sizeof(want), "%llu %llo %llx %02llx",
+				 (unsigned long long)v, (unsigned long long)v,
+				 (unsigned long long)v,
+				 (unsigned long long)(v & 0xff));
+			if (strcmp(mine, want)) {
+				printf("#   %s, printf: %s\n", mine, want);
+				bad_fmt++;
+			}
+		}
+		ok(bad_fmt == 0, "sbuf_fmt_u64/oct/hex match printf");
+		b.len = 0;
+		sbuf_hex(&b, 0xdeadbeef);
+		sbuf_putc(&b, 0);
+		is_str(b.data, "deadbeef", "sbuf_hex");
+	}
+
 	sbuf_free(&b);
 	return tap_done();
 }
