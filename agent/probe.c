@@ -582,6 +582,10 @@ static void bpf_detach(struct probe *p, unsigned groups)
 {
 	struct probe_bpf *b = bpf_of(p);
 
+	char what[128];
+
+	log_debug("BPF detached: %s",
+		  probe_groups_str(groups, what, sizeof(what)));
 	b->groups &= ~groups;
 	set_exec_tp(b, b->groups);
 	for (int i = 0; i < b->natt; i++) {
@@ -790,6 +794,34 @@ static uint64_t bpf_paused_drops(struct probe *p, uint32_t slot)
 	return bpf_drop_sum(p, slot).paused;
 }
 
+/* The slot's io_uring requests whose completion never came (a process
+ * gone with requests in flight, a completion on a kworker's ring exit not
+ * seen): deleted with its flows. */
+static void flow_uring_forget(struct probe_bpf *b, uint32_t slot)
+{
+	int fd = bpf_map__fd(b->skel->maps.flow_uring);
+	/* no request is at address 0: the walk starts at the first */
+	const uint64_t none = 0;
+	const uint64_t *prev = &none;
+	struct sf_flow_uring v;
+	uint64_t k, next;
+	unsigned left = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		memset(&v, 0, sizeof(v)); /* valgrind: the kernel fills it */
+		if (bpf_map_lookup_elem(fd, &k, &v) == 0 && v.slot == slot &&
+		    bpf_map_delete_elem(fd, &k) == 0) {
+			left++;
+			prev = &none; /* deleted: start over */
+		}
+	}
+	if (left)
+		log_debug("slot %u: %u io_uring requests counted no completion",
+			  slot, left);
+}
+
 /* -F sysflow's flow counting (bpf/flow.bpf.h) for slot: on or off.  Off
  * deletes what the slot's processes left in the map (fds closed unseen). */
 static void bpf_flow_count(struct probe *p, uint32_t slot, bool on)
@@ -822,6 +854,7 @@ static void bpf_flow_count(struct probe *p, uint32_t slot, bool on)
 	if (left)
 		log_debug("slot %u: %u flow counters left by closes not seen",
 			  slot, left);
+	flow_uring_forget(b, slot);
 }
 
 static int bpf_flow_get(struct probe *p, const struct sf_flow_key *k, bool take,
