@@ -536,12 +536,14 @@ static __always_inline void
 flow_uring_complete(__u64 ring, __u64 key, struct io_uring_cqe *cqe, __u64 cgid)
 {
 	struct sf_flow_ms_key mk = {.ring = ring};
-	long res = BPF_CORE_READ(cqe, res);
-	__u32 cflags = BPF_CORE_READ(cqe, flags);
 	struct sf_flow_uring *p, u;
+	__u32 cflags;
+	long res;
 
 	if (!flow_slots)
 		return;
+	res = BPF_CORE_READ(cqe, res);
+	cflags = BPF_CORE_READ(cqe, flags);
 	mk.user_data = BPF_CORE_READ(cqe, user_data);
 	if (!key) { /* a multishot request's completion but its last */
 		p = bpf_map_lookup_elem(&flow_uring_ms, &mk);
