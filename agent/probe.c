@@ -582,6 +582,10 @@ static void bpf_detach(struct probe *p, unsigned groups)
 {
 	struct probe_bpf *b = bpf_of(p);
 
+	char what[128];
+
+	log_debug("BPF detached: %s",
+		  probe_groups_str(groups, what, sizeof(what)));
 	b->groups &= ~groups;
 	set_exec_tp(b, b->groups);
 	for (int i = 0; i < b->natt; i++) {

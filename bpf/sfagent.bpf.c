@@ -168,7 +168,9 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	bool compat = BPF_CORE_READ(t, thread_info.status) & TS_COMPAT;
+	/* direct loads through the BTF pointers, no probe-read helper call:
+	 * this runs on every syscall of every task */
+	bool compat = t->thread_info.status & TS_COMPAT;
 	struct sys_args a;
 	long nr = 0, flow_nr = -1;
 	__u64 cgid;
@@ -177,7 +179,7 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	if (!compat) {
 		enum sys_class c;
 
-		nr = BPF_CORE_READ(regs, orig_ax);
+		nr = regs->orig_ax;
 		c = sys_class_of(nr);
 		if (c == SC_none || (c == SC_flow && !flow_slots))
 			return 0;
