@@ -7,10 +7,10 @@
 # default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
 # throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
-# BENCH_ONLY="tp traced other syscall enc churn hook sinks spool short idle floor scale hash burst" (a
+# BENCH_ONLY="tp traced other syscall enc churn hook sinks spool short idle floor scale hash burst http" (a
 # subset of sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS,
 # BENCH_SINK_EVENTS, BENCH_SHORT_RUNS, BENCH_ATTACH_RUNS, BENCH_SPOOL_EVENTS,
-# BENCH_SPOOL_AGENTS, BENCH_BURST_EVENTS.
+# BENCH_SPOOL_AGENTS, BENCH_BURST_EVENTS, BENCH_HTTP_REQUESTS.
 #
 # Every figure is taken in this run.  Workloads time themselves
 # (build/bench/loadgen), so the start-up of sfagent, bpftrace and strace
@@ -621,7 +621,7 @@ idle_run() {
 }
 
 # ---- the run --------------------------------------------------------------------
-ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks spool short idle floor scale hash burst} "
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks spool short idle floor scale hash burst http} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
@@ -737,6 +737,13 @@ if want spool; then
 	say "12. network sinks: throughput, spool cost, replay, NATS, scale-out: tests/bench/spool-nats.sh $N_SPOOL $REPS ${BENCH_SPOOL_AGENTS:-4}"
 	BUILD=$BUILD tests/bench/spool-nats.sh "$N_SPOOL" "$REPS" "${BENCH_SPOOL_AGENTS:-4}" >&2 ||
 		say "  spool-nats.sh failed"
+fi
+if want http; then
+	# its own report (min-median-max per variant), not in the table:
+	# docs/performance.md "HTTP workload"
+	N_HTTP=${BENCH_HTTP_REQUESTS:-$([ "$QUICK" = 1 ] && echo 1000 || echo 5000)}
+	say "13. HTTP server container vs bpftrace: tests/bench/http.sh $N_HTTP $((REPS < 3 ? 3 : REPS)) 4"
+	BUILD=$BUILD tests/bench/http.sh "$N_HTTP" $((REPS < 3 ? 3 : REPS)) 4 >&2 || say "  http.sh failed"
 fi
 if want hash; then
 	# printed, not in the table: docs/performance.md "Digests"
