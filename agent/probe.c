@@ -210,11 +210,10 @@ static int plan_syscalls(struct probe_bpf *b, unsigned group,
 	return 0;
 }
 
-/* Does the kernel's BTF have this type (btf_trace_<tracepoint>)? */
+/* Does this BTF file have this type (btf_trace_<tracepoint>)? */
 static bool kernel_btf_has(const char *btf_path, const char *name)
 {
-	struct btf *btf = btf_path ? btf__parse(btf_path, NULL)
-				   : btf__load_vmlinux_btf();
+	struct btf *btf = btf__parse(btf_path, NULL);
 	bool has;
 
 	if (!btf)
@@ -224,10 +223,28 @@ static bool kernel_btf_has(const char *btf_path, const char *name)
 	return has;
 }
 
+/* Has the running kernel the tracepoint <group>/<name>?  Asked of tracefs
+ * (mounted by probe_mount_fs), not of the kernel's BTF: parsing those 5 MB
+ * costs ~30 ms of start-up, and libbpf parses them again to load.  A
+ * --btf file is asked itself (its btf_trace_<name> typedef). */
+static bool tracepoint_exists(const char *btf_path, const char *group,
+			      const char *name)
+{
+	char path[256];
+
+	if (btf_path) {
+		snprintf(path, sizeof(path), "btf_trace_%s", name);
+		return kernel_btf_has(btf_path, path);
+	}
+	snprintf(path, sizeof(path), "%s/events/%s/%s", tracing_dir(), group,
+		 name);
+	return access(path, F_OK) == 0;
+}
+
 /* Programs on hooks some kernels lack: not loaded there, said at -v. */
 static void skip_absent_hooks(struct sfagent_bpf *s, const char *btf_path)
 {
-	if (!kernel_btf_has(btf_path, "btf_trace_module_load")) {
+	if (!tracepoint_exists(btf_path, "module", "module_load")) {
 		bpf_program__set_autoload(s->progs.sf_module_load, false);
 		log_debug(
 			"no module:module_load tracepoint on this kernel (no loadable modules): its program is not loaded; module syscalls are still seen by number");
@@ -565,6 +582,10 @@ static void bpf_detach(struct probe *p, unsigned groups)
 {
 	struct probe_bpf *b = bpf_of(p);
 
+	char what[128];
+
+	log_debug("BPF detached: %s",
+		  probe_groups_str(groups, what, sizeof(what)));
 	b->groups &= ~groups;
 	set_exec_tp(b, b->groups);
 	for (int i = 0; i < b->natt; i++) {
@@ -773,6 +794,34 @@ static uint64_t bpf_paused_drops(struct probe *p, uint32_t slot)
 	return bpf_drop_sum(p, slot).paused;
 }
 
+/* The slot's io_uring requests whose completion never came (a process
+ * gone with requests in flight, a completion on a kworker's ring exit not
+ * seen): deleted with its flows. */
+static void flow_uring_forget(struct probe_bpf *b, uint32_t slot)
+{
+	int fd = bpf_map__fd(b->skel->maps.flow_uring);
+	/* no request is at address 0: the walk starts at the first */
+	const uint64_t none = 0;
+	const uint64_t *prev = &none;
+	struct sf_flow_uring v;
+	uint64_t k, next;
+	unsigned left = 0;
+
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		k = next;
+		prev = &k;
+		memset(&v, 0, sizeof(v)); /* valgrind: the kernel fills it */
+		if (bpf_map_lookup_elem(fd, &k, &v) == 0 && v.slot == slot &&
+		    bpf_map_delete_elem(fd, &k) == 0) {
+			left++;
+			prev = &none; /* deleted: start over */
+		}
+	}
+	if (left)
+		log_debug("slot %u: %u io_uring requests counted no completion",
+			  slot, left);
+}
+
 /* -F sysflow's flow counting (bpf/flow.bpf.h) for slot: on or off.  Off
  * deletes what the slot's processes left in the map (fds closed unseen). */
 static void bpf_flow_count(struct probe *p, uint32_t slot, bool on)
@@ -805,6 +854,7 @@ static void bpf_flow_count(struct probe *p, uint32_t slot, bool on)
 	if (left)
 		log_debug("slot %u: %u flow counters left by closes not seen",
 			  slot, left);
+	flow_uring_forget(b, slot);
 }
 
 static int bpf_flow_get(struct probe *p, const struct sf_flow_key *k, bool take,

@@ -269,4 +269,19 @@ compat_sys_args(struct pt_regs *regs, struct sys_args *args, long *flow_nr)
 	return nr;
 }
 
+/* The same, as a global function: verified once, and the caller sees an
+ * unknown number, not each constant ia32_to_native() returns (each of
+ * which took its own path through on_sys_exit()'s switch).  The registers
+ * are the task's own (those sys_exit passes): a global function takes no
+ * kernel pointer. */
+__noinline int compat_sys_args_g(struct sys_args *args, long *flow_nr)
+{
+	struct pt_regs *regs =
+		(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+
+	if (!args || !flow_nr)
+		return -1;
+	return compat_sys_args(regs, args, flow_nr);
+}
+
 #endif

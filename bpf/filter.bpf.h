@@ -32,8 +32,10 @@ struct {
 	__type(value, struct cg_cache_entry);
 } cg_cache SEC(".maps");
 
-/* Returns the workload slot of the current task, or SF_SLOT_NONE. */
-static __always_inline __u32 current_slot(__u64 cgid)
+/* Returns the workload slot of the current task, or SF_SLOT_NONE.  A
+ * global function: its ancestor walk is verified once per program, not at
+ * each caller's state (it was half of sf_sys_exit's own instructions). */
+__noinline int current_slot_g(__u64 cgid)
 {
 	struct cg_cache_entry *c, fresh;
 	__u32 gen = track_gen; /* read before the walk: see docs/design.md */
@@ -63,6 +65,11 @@ static __always_inline __u32 current_slot(__u64 cgid)
 	fresh.gen = gen;
 	bpf_map_update_elem(&cg_cache, &cgid, &fresh, BPF_ANY);
 	return slot;
+}
+
+static __always_inline __u32 current_slot(__u64 cgid)
+{
+	return current_slot_g(cgid);
 }
 
 #endif

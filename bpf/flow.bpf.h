@@ -245,7 +245,8 @@ __noinline int flow_exit(long nr, long ret, __u32 slot, __u64 cgid,
  *
  * A request whose success posts no completion (IOSQE_CQE_SKIP_SUCCESS) is
  * counted at submission, as if it succeeded: one operation of the length
- * asked for (a read or write that succeeds has done it in full: a short
+ * asked for, the vectored and msghdr forms' from the caller's iovecs (the
+ * first 16), as a read or write that succeeds has done it in full (a short
  * one fails, and posts a completion that is not counted again); a connect
  * begins its flow then, a close ends it; an open's fd is never known, so
  * it begins none.
@@ -268,13 +269,6 @@ enum flow_uring_kind {
 	FU_CLOSE,
 };
 
-struct sf_flow_uring {
-	__u32 slot, tgid;
-	__s32 fd, fd2;
-	__u8 kind, op, fixed, pad;
-	__u32 pad2;
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, SF_URING_FLOW_MAX);
@@ -292,6 +286,7 @@ static __always_inline __u8 flow_uring_kind(__u8 op)
 	case IORING_OP_RECV:
 	case IORING_OP_RECVMSG:
 	case IORING_OP_READV_FIXED:
+	case IORING_OP_RECV_ZC: /* zero-copy receive: each completion's bytes */
 		return FU_READ;
 	case IORING_OP_WRITE:
 	case IORING_OP_WRITEV:
@@ -368,10 +363,61 @@ static __always_inline void flow_uring_count(const struct sf_flow_uring *u,
 	}
 }
 
-/* The length a read or write asks for (IOSQE_CQE_SKIP_SUCCESS). */
+/* The bytes of n iovecs in user memory: struct iovec (16 bytes, iov_len at
+ * 8) or, for a 32-bit ring, struct compat_iovec (8 bytes, at 4); the
+ * first SF_FLOW_IOV_MAX. */
+#define SF_FLOW_IOV_MAX 16
+static __always_inline __u64 flow_iov_sum(const void *iov, __u64 n, bool compat)
+{
+	__u32 size = compat ? 8 : 16, at = compat ? 4 : 8;
+	__u64 sum = 0;
+
+	for (int i = 0; i < SF_FLOW_IOV_MAX; i++) {
+		__u64 len = 0;
+
+		if (i >= n)
+			break;
+		bpf_probe_read_user(&len, compat ? 4 : 8, iov + i * size + at);
+		sum += len;
+	}
+	return sum;
+}
+
+/* A sendmsg's or recvmsg's user msghdr: the bytes of its iovecs (struct
+ * user_msghdr: msg_iov at 16, msg_iovlen at 24; compat_msghdr: 8, 12). */
+static __always_inline __u64 flow_msg_len(const void *m, bool compat)
+{
+	__u64 iov = 0, n = 0;
+
+	if (!m)
+		return 0;
+	bpf_probe_read_user(&iov, compat ? 4 : 8, m + (compat ? 8 : 16));
+	bpf_probe_read_user(&n, compat ? 4 : 8, m + (compat ? 12 : 24));
+	return flow_iov_sum((const void *)iov, n, compat);
+}
+
+/* The length a read or write asks for (IOSQE_CQE_SKIP_SUCCESS), read
+ * where the prep left it (the request's io_rw or io_sr_msg) and, for the
+ * vectored and msghdr forms, from the caller's iovecs: the submission
+ * runs in the caller or its SQPOLL thread, which share its memory. */
 static __always_inline __u64 flow_uring_len(struct io_kiocb *req, __u8 op)
 {
+	struct io_ring_ctx *ctx = BPF_CORE_READ(req, ctx);
+	bool compat = BPF_CORE_READ_BITFIELD_PROBED(ctx, compat);
+	struct io_rw *rw = (void *)req;
+
 	switch (op) {
+	case IORING_OP_READV:
+	case IORING_OP_WRITEV:
+	case IORING_OP_READV_FIXED:
+	case IORING_OP_WRITEV_FIXED:
+		return flow_iov_sum((const void *)BPF_CORE_READ(rw, addr),
+				    BPF_CORE_READ(rw, len), compat);
+	case IORING_OP_SENDMSG:
+	case IORING_OP_RECVMSG:
+	case IORING_OP_SENDMSG_ZC:
+		return flow_msg_len(
+			BPF_CORE_READ((struct io_sr_msg *)req, umsg), compat);
 	case IORING_OP_READ:
 	case IORING_OP_WRITE:
 	case IORING_OP_READ_FIXED:
@@ -383,7 +429,7 @@ static __always_inline __u64 flow_uring_len(struct io_kiocb *req, __u8 op)
 		return BPF_CORE_READ((struct io_sr_msg *)req, len);
 	case IORING_OP_SPLICE:
 		return BPF_CORE_READ((struct io_splice *)req, len);
-	default: /* vectored, msghdr: the sum is not kept (docs/formats.md) */
+	default:
 		return 0;
 	}
 }

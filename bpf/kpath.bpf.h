@@ -13,13 +13,19 @@
 #define KPATH_DEPTH 32
 #define KPATH_NAME  255 /* NAME_MAX */
 
+/*
+ * The walks' running offset into kp->buf is kp->len itself, not a field of
+ * these contexts: the verifier tracks a bpf_loop() context on the stack,
+ * and an offset there (a new range at every step) made it check the
+ * callbacks ~50 times over before their states matched; the record's
+ * memory is not tracked, so they match at once.
+ */
 struct kpath_ctx {
 	struct sf_kpath *kp;
 	struct dentry *dentry, *root_d;
 	struct vfsmount *vfsmnt, *root_m;
 	struct mount *mnt;
 	__u64 mnt_off;
-	__u32 off;
 	/* where the walk left the first mount (sf_fpath's n_fs part) */
 	struct dentry *first_d;
 	__u32 n_mnt;
@@ -45,7 +51,7 @@ static long kpath_step(__u64 i, struct kpath_ctx *c)
 	struct vfsmount *vm = c->vfsmnt;
 	struct mount *m = c->mnt;
 	const unsigned char *name;
-	__u32 off = c->off;
+	__u32 off = kp->len;
 	long n;
 
 	if (d == c->root_d && vm == c->root_m) {
@@ -74,7 +80,7 @@ static long kpath_step(__u64 i, struct kpath_ctx *c)
 				      KPATH_NAME + 1, name);
 	if (n <= 0)
 		return 1;
-	c->off = off + n;
+	kp->len = off + n;
 	kp->n++;
 	if (parent == d) {
 		/* a dentry of its own (memfd, pipe: the kernel names it so),
@@ -105,7 +111,6 @@ static __always_inline void kpath_run(struct kpath_ctx *c,
 	if (to_ns)
 		c->root_d = 0, c->root_m = 0;
 	c->mnt_off = bpf_core_field_offset(struct mount, mnt);
-	c->off = 0;
 	c->first_d = 0;
 	c->n_mnt = 0;
 	kp->n = 0;
@@ -122,7 +127,6 @@ static __always_inline void kpath_run(struct kpath_ctx *c,
 	if (BPF_CORE_READ(dentry, d_op, d_dname))
 		kp->flags |= SF_KP_DNAME;
 	bpf_loop(KPATH_DEPTH, kpath_step, c, 0);
-	kp->len = c->off;
 }
 
 /* Verified once, not at each of its callers (the exec image, the cwd, a
@@ -176,7 +180,6 @@ static __always_inline void kpath_file(struct sf_kpath *kp, struct file *f)
 struct fpath_fs_ctx {
 	struct sf_kpath *kp;
 	struct dentry *dentry;
-	__u32 off;
 	__u16 n;
 	bool cut;
 };
@@ -184,7 +187,7 @@ struct fpath_fs_ctx {
 static long fpath_fs_step(__u64 i, struct fpath_fs_ctx *c)
 {
 	struct dentry *d = c->dentry, *parent = BPF_CORE_READ(d, d_parent);
-	__u32 off = c->off;
+	__u32 off = c->kp->len;
 	long n;
 
 	if (parent == d)
@@ -200,7 +203,7 @@ static long fpath_fs_step(__u64 i, struct fpath_fs_ctx *c)
 		c->cut = true;
 		return 1;
 	}
-	c->off = off + n;
+	c->kp->len = off + n;
 	c->n++;
 	c->dentry = parent;
 	return 0;
@@ -241,9 +244,7 @@ static __always_inline void fpath_walk_in(struct sf_fpath *fp, __u16 base,
 	}
 	fp->n_mnt = c.n_mnt;
 	f.dentry = c.first_d;
-	f.off = c.off;
 	bpf_loop(KPATH_DEPTH, fpath_fs_step, &f, 0);
-	fp->kp.len = f.off;
 	fp->n_fs = f.n;
 	if (f.cut)
 		fp->flags |= SF_FP_FS_CUT;

@@ -371,30 +371,32 @@ int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
 #define CLONE_NEWNET_	 0x40000000
 
 /* The namespaces the child got of its own, as CLONE_NEW* bits: compared in
- * the kernel's structs, whatever the clone/clone3 arguments said. */
+ * the kernel's structs, whatever the clone/clone3 arguments said.  Probe
+ * reads, not direct loads through the BTF pointers: the verifier looks up
+ * each nested pointer load by name in the whole kernel BTF
+ * (btf_nested_type_is_trusted), which made this small program one of the
+ * slowest to load; once a fork the reads cost nothing to speak of. */
 static __always_inline __u32 ns_diff(struct task_struct *p,
 				     struct task_struct *c)
 {
-	struct nsproxy *a = p->nsproxy, *b = c->nsproxy;
+	struct nsproxy *a = BPF_CORE_READ(p, nsproxy),
+		       *b = BPF_CORE_READ(c, nsproxy);
 	__u32 f = 0;
 
 	if (!a || !b)
 		return 0;
-	if (a->mnt_ns != b->mnt_ns)
-		f |= CLONE_NEWNS_;
-	if (a->uts_ns != b->uts_ns)
-		f |= CLONE_NEWUTS_;
-	if (a->ipc_ns != b->ipc_ns)
-		f |= CLONE_NEWIPC_;
-	if (a->pid_ns_for_children != b->pid_ns_for_children)
-		f |= CLONE_NEWPID_;
-	if (a->net_ns != b->net_ns)
-		f |= CLONE_NEWNET_;
-	if (a->cgroup_ns != b->cgroup_ns)
-		f |= CLONE_NEWCGROUP_;
-	if (a->time_ns_for_children != b->time_ns_for_children)
-		f |= CLONE_NEWTIME_;
-	if (p->cred->user_ns != c->cred->user_ns)
+#define NS_DIFF(field, bit)                                     \
+	if (BPF_CORE_READ(a, field) != BPF_CORE_READ(b, field)) \
+		f |= bit;
+	NS_DIFF(mnt_ns, CLONE_NEWNS_)
+	NS_DIFF(uts_ns, CLONE_NEWUTS_)
+	NS_DIFF(ipc_ns, CLONE_NEWIPC_)
+	NS_DIFF(pid_ns_for_children, CLONE_NEWPID_)
+	NS_DIFF(net_ns, CLONE_NEWNET_)
+	NS_DIFF(cgroup_ns, CLONE_NEWCGROUP_)
+	NS_DIFF(time_ns_for_children, CLONE_NEWTIME_)
+#undef NS_DIFF
+	if (BPF_CORE_READ(p, cred, user_ns) != BPF_CORE_READ(c, cred, user_ns))
 		f |= CLONE_NEWUSER_;
 	return f;
 }

@@ -271,7 +271,7 @@ static __always_inline bool is_caps_name(const char *n)
  *   io_uring.setup aux0 = params.flags, aux1 = sq_thread_cpu
  *   fsmount etc.   plain arguments
  */
-static __always_inline void sec_fill(struct sf_sec_event *e, long nr, long ret,
+static __always_inline void sec_fill(struct sf_sec_event *e, long nr,
 				     struct sys_args *a)
 {
 	struct file *f, *kf = 0;
@@ -434,6 +434,38 @@ static __always_inline void sec_resolve(struct sf_sec_event *e, long nr,
 	}
 }
 
+/* sec_fill and sec_resolve as global functions: each verified once on
+ * its own, not once per state its caller's switches leave. */
+__noinline int sec_fill_g(struct sf_sec_event *e, long nr, struct sys_args *a)
+{
+	if (e && a)
+		sec_fill(e, nr, a);
+	return 0;
+}
+
+__noinline int sec_resolve_g(struct sf_sec_event *e, long nr, long ret,
+			     struct sys_args *a)
+{
+	if (e && a)
+		sec_resolve(e, nr, ret, a);
+	return 0;
+}
+
+/* The three user strings, read in a global function: checked once, not
+ * once per combination of present and absent ones sec_strings() leaves. */
+__noinline int sec_ustrs_g(struct sf_sec_event *e, __u64 s0, __u64 s1, __u64 s2)
+{
+	if (!e)
+		return 0;
+	read_ustr(e->str[0], (const void *)s0, &e->hdr.flags, SF_F_PATH_TRUNC,
+		  SF_F_PATH_FAULT);
+	read_ustr(e->str[1], (const void *)s1, &e->hdr.flags, SF_F_PATH2_TRUNC,
+		  SF_F_PATH2_FAULT);
+	read_ustr(e->str[2], (const void *)s2, &e->hdr.flags, SF_F_STR3_TRUNC,
+		  SF_F_STR3_FAULT);
+	return 0;
+}
+
 /* Which arguments are user strings: str[0], str[1], str[2]. */
 static __always_inline void sec_strings(long nr, struct sys_args *a,
 					const void **s0, const void **s1,
@@ -492,20 +524,28 @@ static __always_inline void sec_strings(long nr, struct sys_args *a,
 	}
 }
 
-static __always_inline void sec_event(long nr, long ret, __u32 slot, __u64 cgid,
-				      struct sys_args *a, __u16 xf)
+/*
+ * The record of a wanted call, its type known.  A global function: inlined
+ * after sec_wanted(), it was verified once per type (each a constant there,
+ * ~40 paths that never met); here the type is one unknown number.  The
+ * slot, the flags and the type share the last argument (five at most).
+ */
+__noinline int sec_emit_g(long nr, long ret, __u64 cgid, struct sys_args *a,
+			  __u64 slot_xf_type)
 {
+	__u32 slot = (__u32)slot_xf_type;
+	__u16 xf = (__u16)(slot_xf_type >> 32);
+	__u16 type = (__u16)(slot_xf_type >> 48), carry = 0;
 	const void *s0 = 0, *s1 = 0, *s2 = 0;
 	struct sf_sec_event *e;
-	__u16 type = 0, carry = 0;
 
-	if (!sec_wanted(nr, ret, a, &type))
-		return;
+	if (!a)
+		return 0;
 	if (type == SF_EV_MEM_EXEC && !rate_ok(type, 0, &carry))
-		return;
+		return 0;
 	e = reserve(slot, type, sizeof(*e));
 	if (!e)
-		return;
+		return 0;
 	fill_sys_hdr(&e->hdr, type, slot, cgid, nr, ret, xf);
 	e->hdr.suppressed = carry;
 	for (int i = 0; i < 6; i++)
@@ -516,15 +556,22 @@ static __always_inline void sec_event(long nr, long ret, __u32 slot, __u64 cgid,
 	__builtin_memset(e->addr, 0, sizeof(e->addr));
 	e->kpath.n = 0, e->kpath.flags = SF_KP_NONE, e->kpath.buf[0] = 0;
 	sec_strings(nr, a, &s0, &s1, &s2);
-	read_ustr(e->str[0], s0, &e->hdr.flags, SF_F_PATH_TRUNC,
-		  SF_F_PATH_FAULT);
-	read_ustr(e->str[1], s1, &e->hdr.flags, SF_F_PATH2_TRUNC,
-		  SF_F_PATH2_FAULT);
-	read_ustr(e->str[2], s2, &e->hdr.flags, SF_F_STR3_TRUNC,
-		  SF_F_STR3_FAULT);
-	sec_fill(e, nr, ret, a);
-	sec_resolve(e, nr, ret, a);
+	sec_ustrs_g(e, (__u64)s0, (__u64)s1, (__u64)s2);
+	sec_fill_g(e, nr, a);
+	sec_resolve_g(e, nr, ret, a);
 	submit(e);
+	return 0;
+}
+
+static __always_inline void sec_event(long nr, long ret, __u32 slot, __u64 cgid,
+				      struct sys_args *a, __u16 xf)
+{
+	__u16 type = 0;
+
+	if (!sec_wanted(nr, ret, a, &type))
+		return;
+	sec_emit_g(nr, ret, cgid, a,
+		   slot | (__u64)xf << 32 | (__u64)type << 48);
 }
 
 #endif

@@ -62,13 +62,39 @@ enum sys_class {
 	SC_flow, /* flow.bpf.h only (flow_on_exit) */
 };
 
+/*
+ * Each class's decoder is a global function: the verifier checks it once,
+ * on its own, with its arguments unknown, instead of on every path that
+ * reaches it (the native and the ia32 path reach on_sys_exit() with
+ * different states, so inlined, it was verified at least twice, and every
+ * branch before it multiplied the states).  A decoder never returns
+ * anything; the int is what a global function must return.  At most five
+ * arguments: the slot and the flags share one.
+ */
+#define SYS_DECODER_GLOBAL(fn)                                   \
+	__noinline int fn##_g(long nr, long ret, __u64 cgid,     \
+			      struct sys_args *a, __u64 slot_xf) \
+	{                                                        \
+		if (a)                                           \
+			fn(nr, ret, (__u32)slot_xf, cgid, a,     \
+			   (__u16)(slot_xf >> 32));              \
+		return 0;                                        \
+	}
+SYS_DECODER_GLOBAL(file_event)
+SYS_DECODER_GLOBAL(net_event)
+SYS_DECODER_GLOBAL(kill_event)
+SYS_DECODER_GLOBAL(cred_event)
+SYS_DECODER_GLOBAL(exec_fail_event)
+SYS_DECODER_GLOBAL(sec_event)
+SYS_DECODER_GLOBAL(mmap_exec_event)
+
 /* One exported syscall's exit, native numbering, arguments already read.
- * Two steps, number -> class -> decoder, so each decoder is inlined once
- * (not once per syscall of its class). */
+ * Two steps, number -> class -> decoder. */
 static __always_inline void on_sys_exit(long nr, long ret, __u32 slot,
 					__u64 cgid, struct sys_args *a,
 					__u16 xf)
 {
+	__u64 sx = slot | (__u64)xf << 32;
 	enum sys_class c;
 
 	switch (nr) {
@@ -83,27 +109,27 @@ static __always_inline void on_sys_exit(long nr, long ret, __u32 slot,
 	}
 	switch (c) {
 	case SC_file:
-		file_event(nr, ret, slot, cgid, a, xf);
+		file_event_g(nr, ret, cgid, a, sx);
 		break;
 	case SC_net:
-		net_event(nr, ret, slot, cgid, a, xf);
+		net_event_g(nr, ret, cgid, a, sx);
 		break;
 	case SC_kill:
-		kill_event(nr, ret, slot, cgid, a, xf);
+		kill_event_g(nr, ret, cgid, a, sx);
 		break;
 	case SC_cred:
-		cred_event(nr, ret, slot, cgid, a, xf);
+		cred_event_g(nr, ret, cgid, a, sx);
 		break;
 	case SC_exec_fail:
 		/* native ones from sf_exec_fail while it is the one attached */
 		if (!exec_tp_on || (xf & SF_F_COMPAT))
-			exec_fail_event(nr, ret, slot, cgid, a, xf);
+			exec_fail_event_g(nr, ret, cgid, a, sx);
 		break;
 	case SC_sec:
 		if (mmap_exec_wanted(nr, ret, a))
-			mmap_exec_event(nr, ret, slot, cgid, a, xf);
+			mmap_exec_event_g(nr, ret, cgid, a, sx);
 		else
-			sec_event(nr, ret, slot, cgid, a, xf);
+			sec_event_g(nr, ret, cgid, a, sx);
 		break;
 	case SC_flow:
 	case SC_none:
@@ -142,16 +168,18 @@ SEC("tp_btf/sys_exit")
 int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	bool compat = BPF_CORE_READ(t, thread_info.status) & TS_COMPAT;
+	/* direct loads through the BTF pointers, no probe-read helper call:
+	 * this runs on every syscall of every task */
+	bool compat = t->thread_info.status & TS_COMPAT;
 	struct sys_args a;
-	long nr = 0, flow_nr;
+	long nr = 0, flow_nr = -1;
 	__u64 cgid;
 	__u32 slot;
 
 	if (!compat) {
 		enum sys_class c;
 
-		nr = BPF_CORE_READ(regs, orig_ax);
+		nr = regs->orig_ax;
 		c = sys_class_of(nr);
 		if (c == SC_none || (c == SC_flow && !flow_slots))
 			return 0;
@@ -161,7 +189,7 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	if (slot == SF_SLOT_NONE)
 		return 0;
 	if (compat) {
-		nr = compat_sys_args(regs, &a, &flow_nr);
+		nr = compat_sys_args_g(&a, &flow_nr);
 	} else {
 		read_args(&a);
 		flow_nr = nr;

@@ -423,6 +423,15 @@ struct sf_flow_rec {
 	__u32 pad;
 	struct sf_flow_counts c;
 };
+/* An io_uring request of a counting slot waiting for its completion (the
+ * value of flow.bpf.h's flow_uring, keyed by the request's address): what
+ * the completion's result is counted into. */
+struct sf_flow_uring {
+	__u32 slot, tgid;
+	__s32 fd, fd2; /* fd2: a splice's input */
+	__u8 kind, op, fixed, pad; /* kind: flow.bpf.h's enum flow_uring_kind */
+	__u32 pad2;
+};
 
 /* A workload's filter as far as the kernel can decide it (filter_mask map,
  * indexed by slot): bit t of drop set drops event type t; each SF_NEED_*

@@ -449,10 +449,9 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 	if (slot == SF_SLOT_NONE && !in_kthread())
 		return 0;
 	res = BPF_CORE_READ(cqe, res);
-	/* -F sysflow's read/write counting (flow.bpf.h): the process's own
-	 * completions (a kworker's are cancellations) */
-	if (slot != SF_SLOT_NONE)
-		flow_uring_complete(key, res, BPF_CORE_READ(cqe, flags), cgid);
+	/* -F sysflow's read/write counting (flow.bpf.h); a kworker's
+	 * completions (cancellations: nothing to count) delete the entry */
+	flow_uring_complete(key, res, BPF_CORE_READ(cqe, flags), cgid);
 	p = bpf_map_lookup_elem(&uring_pending, &key);
 	d = bpf_map_lookup_elem(&uring_done, &zero);
 	if (!p || !d)

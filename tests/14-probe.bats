@@ -138,6 +138,22 @@ idle_daemon() {
 
 # ---- -D: only the programs the tracked workloads need ---------------------
 
+@test "-X: a filter keeping process exec/fork/exit only detaches sys_exit; failed execs come once each from the execve exits" {
+	mkdir -p "$T/work"
+	run "$SFAGENT" -X -v -w xf -o "$T/s.jsonl" --hash none \
+		--filter '[type process.exec] | [type process.fork] | [type process.exit]' \
+		-- "$SF_WORKLOADS/execfail" "$T/work" short
+	[ "$status" -eq 0 ]
+	echo "$output" | grep -q "probe: exec_fail added in" || { echo "$output" | grep -v libbpf; false; }
+	echo "$output" | grep -q "probe: sys_exit,cred,cap,io_uring,module detached" || { echo "$output" | grep -v libbpf; false; }
+	assert_stream "$T/s.jsonl" \
+		"[e['filename'] for e in by('process.exec') if e['ret'] == -2] == ['$T/work/nosuch-execve', '$T/work/nosuch-execveat']" \
+		"one('process.exec', filename='$T/work/nosuch-execveat')['syscall'] == 'execveat'" \
+		"one('process.exec', filename='$T/work/nosuch-execve')['argv'][:3] == ['nosuch-execve', 'two words', 'short']" \
+		"[e['ret'] for e in by('process.exec') if e['filename'] == '/bin/true'] == [-14, -14]" \
+		"not by('file.open')"
+}
+
 # linked_progs PID: the names of the programs PID's BPF links run, sorted,
 # one a line (a link's fdinfo has its program's id)
 linked_progs() {
@@ -182,7 +198,7 @@ bundle_sync() {
 	refute_line sf_sys_exit
 	refute_line sf_capable
 	refute_line sf_uring_submit
-	refute_line sf_sys_enter_cr
+	refute_line sf_sys_enter_cred
 	touch "$HT/sync/go"
 	wait "$c1"
 	grep -q ran "$HT/p1.out"

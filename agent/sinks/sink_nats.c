@@ -8,14 +8,16 @@
  * its own Nats-Msg-Id, and up to WINDOW queue messages (WINDOW * BATCH
  * acknowledgements) are outstanding; a queue message is acknowledged to the
  * base once JetStream acknowledged each of its records, and only then leaves
- * the queue and the spool.  The Nats-Msg-Id is made
- * of the exporter id, the stream's tag (the time its sink started, ns,
- * kept across an agent restart by the spool) and the record's number in
- * it (a queue message's records have consecutive numbers), so what is sent again after a reconnect, a server failover or an
- * agent restart is stored once within the stream's duplicate window:
- * exactly once into the stream.  cnats reconnects by itself (to any server
- * of --nats); its callbacks tell the base, which then sends again all that
- * was not acknowledged.
+ * the queue and the spool.  The Nats-Msg-Id is made of the exporter id, the
+ * stream's tag (the time its sink started, ns, kept across an agent restart
+ * by the spool) and the record's number in it (a queue message's records
+ * have consecutive numbers), so what is sent again after a reconnect, a
+ * server failover or an agent restart is stored once within the stream's
+ * duplicate window: exactly once into the stream.  The Nats-Msg-Id is also
+ * how an acknowledgement finds its queue message (no header of our own: a
+ * header costs a hash map in cnats per message and bytes in the stream).
+ * cnats reconnects by itself (to any server of --nats); its callbacks tell
+ * the base, which then sends again all that was not acknowledged.
  */
 #include <errno.h>
 #include <string.h>
@@ -31,7 +33,6 @@
 #define SLOTS	     (WINDOW * 4) /* acks still counted, by queue id */
 #define ACK_WAIT_MS  5000
 #define CONNECT_MS   2000
-#define SEND_HEADER  "Sfagent-Send" /* "QUEUE-ID GEN": which ack is whose */
 #define NATS_SERVERS 16
 
 struct sink_nats {
@@ -40,27 +41,47 @@ struct sink_nats {
 	natsConnection *nc;
 	jsCtx *js;
 	char *subject, *stream, *stream_subject, *exporter, *password;
+	char *msg_id; /* the Nats-Msg-Id being made (sender thread) */
+	size_t msg_id_size;
 	bool create_stream, closing, told_no_stream;
 	int replicas;
 	char last_err[256]; /* the last connect failure, for the open */
-	/* per queue message sent: the records whose ack is awaited */
+	/* per queue message sent: the records whose ack is awaited, found
+	 * by the record's number (tag, rid) in its Nats-Msg-Id */
 	pthread_mutex_t slot_mu;
 	struct nats_slot {
-		uint64_t id;
-		uint32_t gen, left;
+		uint64_t id, tag, rid; /* queue message, its first record */
+		uint64_t left; /* bit i: record rid + i not acked yet */
+		uint32_t gen, nrec;
 	} slots[SLOTS];
+	unsigned hint; /* the slot the last ack was for */
 };
 
-/* One record of queue message (id, gen) is done: true once all are. */
-static bool slot_done(struct sink_nats *s, uint64_t id, uint32_t gen)
+/* Record (tag, rid) is stored; true once all of its queue message are,
+ * with that message's id and connection.  A bit per record, not a count:
+ * an ack from an earlier connection for a record sent again clears the
+ * same bit (it is stored), never another record's. */
+static bool slot_done(struct sink_nats *s, uint64_t tag, uint64_t rid,
+		      uint64_t *id, uint32_t *gen)
 {
-	struct nats_slot *sl = &s->slots[id % SLOTS];
 	bool done = false;
 
 	pthread_mutex_lock(&s->slot_mu);
-	if (sl->id == id && sl->gen == gen && sl->left) {
-		sl->left--;
+	for (unsigned k = 0; k < SLOTS; k++) {
+		unsigned i = (s->hint + k) % SLOTS;
+		struct nats_slot *sl = &s->slots[i];
+
+		if (!sl->left || sl->tag != tag || rid < sl->rid ||
+		    rid - sl->rid >= sl->nrec)
+			continue;
+		s->hint = i;
+		if (!(sl->left & (1ull << (rid - sl->rid))))
+			break;
+		sl->left &= ~(1ull << (rid - sl->rid));
 		done = !sl->left;
+		*id = sl->id;
+		*gen = sl->gen;
+		break;
 	}
 	pthread_mutex_unlock(&s->slot_mu);
 	return done;
@@ -85,32 +106,54 @@ static void on_reconnected(natsConnection *nc, void *ctx)
 	sink_net_up(&s->net);
 }
 
-/* The first record of a message is its id and connection: see nats_send. */
-static bool send_of(natsMsg *msg, uint64_t *id, uint32_t *gen)
+static uint64_t parse_u64(const char *p, const char *end, bool *ok)
 {
-	const char *v = NULL;
-	unsigned long long i;
-	unsigned g;
+	uint64_t v = 0;
 
-	if (natsMsgHeader_Get(msg, SEND_HEADER, &v) != NATS_OK || !v ||
-	    sscanf(v, "%llu %u", &i, &g) != 2)
+	*ok = p < end;
+	for (; p < end; p++) {
+		if (*p < '0' || *p > '9') {
+			*ok = false;
+			return 0;
+		}
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	return v;
+}
+
+/* The record's tag and number from its Nats-Msg-Id "EXPORTER.TAG.RID"
+ * (the exporter id may hold dots: from the end). */
+static bool record_of(natsMsg *msg, uint64_t *tag, uint64_t *rid)
+{
+	const char *v = NULL, *end, *dot, *dot2;
+	bool ok1, ok2;
+
+	if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &v) != NATS_OK || !v)
 		return false;
-	*id = i;
-	*gen = g;
-	return true;
+	end = v + strlen(v);
+	dot = strrchr(v, '.');
+	if (!dot)
+		return false;
+	for (dot2 = dot - 1; dot2 >= v && *dot2 != '.'; dot2--)
+		;
+	if (dot2 < v)
+		return false;
+	*rid = parse_u64(dot + 1, end, &ok1);
+	*tag = parse_u64(dot2 + 1, dot, &ok2);
+	return ok1 && ok2;
 }
 
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 		   void *ctx)
 {
 	struct sink_nats *s = ctx;
-	uint64_t id;
-	uint32_t gen;
+	uint64_t tag, rid, id = 0;
+	uint32_t gen = 0;
 
-	if (!send_of(msg, &id, &gen))
+	if (!record_of(msg, &tag, &rid))
 		goto out;
 	if (pa) {
-		if (slot_done(s, id, gen))
+		if (slot_done(s, tag, rid, &id, &gen))
 			sink_net_acked(&s->net, id, gen);
 	} else if (pae && (pae->Err == NATS_NO_RESPONDERS ||
 			   pae->ErrCode == JSStreamNotFoundErr)) {
@@ -133,7 +176,7 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 		if (!strstr(natsMsg_GetData(msg) ? natsMsg_GetData(msg) : "",
 			    "\"type\":\"stream."))
 			sink_count_dropped(&s->net.base, 1);
-		if (slot_done(s, id, gen))
+		if (slot_done(s, tag, rid, &id, &gen))
 			sink_net_acked(&s->net, id, gen);
 	}
 out:
@@ -236,21 +279,31 @@ static int nats_connect(struct sink_net *n)
 	return 0;
 }
 
-/* One record of a queue message, with its own Nats-Msg-Id. */
-static natsStatus publish(struct sink_nats *s, const struct sink_net_msg *m,
+/* v in decimal at p; returns the length (at most 20). */
+static size_t put_u64(char *p, uint64_t v)
+{
+	char t[20];
+	size_t n = 0, i;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	for (i = 0; i < n; i++)
+		p[i] = t[n - 1 - i];
+	return n;
+}
+
+/* One record of a queue message, with its own Nats-Msg-Id: id holds
+ * "EXPORTER.TAG." (plen bytes), the record's number is put after it. */
+static natsStatus publish(struct sink_nats *s, char *id, size_t plen,
 			  const char *rec, size_t len, uint64_t rid)
 {
-	char id[200], q[48];
 	natsMsg *msg = NULL;
 	jsPubOptions po;
 	natsStatus st;
 
-	snprintf(id, sizeof(id), "%s.%llu.%llu", s->exporter,
-		 (unsigned long long)m->tag, (unsigned long long)rid);
-	snprintf(q, sizeof(q), "%llu %u", (unsigned long long)m->id, m->gen);
+	id[plen + put_u64(id + plen, rid)] = 0;
 	st = natsMsg_Create(&msg, s->subject, NULL, rec, (int)len);
-	if (st == NATS_OK)
-		st = natsMsgHeader_Set(msg, SEND_HEADER, q);
 	jsPubOptions_Init(&po);
 	po.MsgId = id;
 	po.MaxWait = ACK_WAIT_MS;
@@ -269,21 +322,31 @@ static enum sink_net_sent nats_send(struct sink_net *n,
 	uint64_t rid = m->rid;
 	natsStatus st = NATS_OK;
 	uint32_t nrec = 0;
+	char *id = s->msg_id;
+	int plen;
 
-	for (const char *c = p; c < end; c++)
-		nrec += *c == '\n';
+	for (const char *c = p; c < end && (c = memchr(c, '\n', end - c)); c++)
+		nrec++;
+	if (!nrec || nrec > BATCH)
+		return SINK_NET_REJECTED; /* the base cuts whole records */
+	/* room for the record's number: see nats_open */
+	plen = snprintf(id, s->msg_id_size - 21, "%s.%llu.", s->exporter,
+			(unsigned long long)m->tag);
 	pthread_mutex_lock(&s->slot_mu);
 	s->slots[m->id % SLOTS] = (struct nats_slot){
 		.id = m->id,
+		.tag = m->tag,
+		.rid = m->rid,
+		.left = nrec == 64 ? ~0ull : (1ull << nrec) - 1,
 		.gen = m->gen,
-		.left = nrec ? nrec : 1,
+		.nrec = nrec,
 	};
 	pthread_mutex_unlock(&s->slot_mu);
 	/* one bare JSON object per message, as on MQTT */
 	for (; p < end && st == NATS_OK; p = nl, rid++) {
 		nl = memchr(p, '\n', end - p);
 		nl = nl ? nl + 1 : end;
-		st = publish(s, m, p, nl - p - (nl[-1] == '\n'), rid);
+		st = publish(s, id, plen, p, nl - p - (nl[-1] == '\n'), rid);
 	}
 	if (st == NATS_OK)
 		return SINK_NET_PENDING;
@@ -315,6 +378,7 @@ static void nats_close(struct sink_net *n)
 	free(s->stream);
 	free(s->stream_subject);
 	free(s->exporter);
+	free(s->msg_id);
 	sink_net_free_secret(s->password);
 }
 
@@ -451,6 +515,9 @@ struct sink *sink_nats_open(const struct sf_options *o, const char *subject,
 		      xasprintf("NATS %s subject `%s`", o->nats_url, subject));
 	s->subject = xstrdup(subject);
 	s->exporter = xstrdup(exporter);
+	/* EXPORTER "." TAG (20 digits) "." RID (20 digits) NUL */
+	s->msg_id_size = strlen(exporter) + 44;
+	s->msg_id = xmalloc(s->msg_id_size);
 	s->create_stream = o->nats_create_stream;
 	s->replicas = o->nats_replicas ? o->nats_replicas : 1;
 	if (o->nats_stream) {

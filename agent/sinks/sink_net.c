@@ -217,14 +217,15 @@ static void send_some(struct sink_net *n)
 		m = sinkq_take(&n->q);
 		if (!m)
 			return;
-		/* our copy: an ack from another thread may free the message */
-		n->scratch.len = 0;
-		sbuf_put(&n->scratch, m->buf.data, m->buf.len);
+		/* read in place, outside the lock: while SINKQ_BUSY nothing
+		 * appends to it (which could move it) or frees it (an ack
+		 * from another thread, of an earlier send of it) */
+		m->flags |= SINKQ_BUSY;
 		msg = (struct sink_net_msg){
 			.id = m->id,
 			.gen = n->gen,
-			.buf = n->scratch.data,
-			.len = n->scratch.len,
+			.buf = m->buf.data,
+			.len = m->buf.len,
 			.nrec = m->nrec - m->nctl,
 			.tag = m->tag,
 			.rid = m->rid,
@@ -234,6 +235,7 @@ static void send_some(struct sink_net *n)
 		pthread_mutex_unlock(&n->q.mu);
 		r = n->ops->send(n, &msg, why, sizeof(why));
 		pthread_mutex_lock(&n->q.mu);
+		sinkq_unbusy(&n->q, msg.id);
 		sent(n, r, msg.id, msg.gen, msg.nrec, why);
 	}
 }
@@ -562,8 +564,8 @@ static bool keep_in_memory(struct sink_net *n, const char *buf, size_t len,
 	uint64_t lines = 0;
 	struct sinkq_msg *t;
 
-	for (p = buf; p < end; p++)
-		lines += *p == '\n';
+	for (p = buf; p < end && (p = memchr(p, '\n', end - p)); p++)
+		lines++;
 	pthread_mutex_lock(&n->q.mu);
 	if (control || n->state != SINK_NET_UP || n->failing ||
 	    !sink_spool_ok(n->spool) || sink_spool_unread(n->spool) ||
@@ -769,7 +771,6 @@ static void net_close(struct sink *s)
 	sink_spool_close(n->spool);
 	sinkq_fini(&n->q);
 	pthread_mutex_destroy(&n->spool_mu);
-	sbuf_free(&n->scratch);
 	sbuf_free(&n->verdict);
 	sbuf_free(&n->fill);
 	free(n->fillv);

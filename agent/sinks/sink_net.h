@@ -114,7 +114,6 @@ struct sink_net {
 	unsigned drain_timeout;
 	bool stop, dead, draining, failing, thread_running;
 	pthread_t thread;
-	struct sbuf scratch; /* the message being sent (sender thread) */
 	pthread_mutex_t spool_mu; /* before q.mu: the spool, fill, marks */
 	struct sink_spool *spool; /* NULL: memory only */
 	uint64_t spool_unread; /* records on disk only (q.mu) */

@@ -31,6 +31,8 @@ void sinkq_init(struct sinkq *q, uint64_t max_rec, uint32_t batch)
 void sinkq_fini(struct sinkq *q)
 {
 	sinkq_discard(q);
+	while (q->nspare)
+		sbuf_free(&q->spare[--q->nspare]);
 	free(q->ring);
 	q->ring = NULL;
 	pthread_cond_destroy(&q->cv);
@@ -60,14 +62,17 @@ static struct sinkq_msg *tail_for_append(struct sinkq *q, uint64_t tag,
 	 * (tag, rid + i) names its i-th record (NATS Msg-Ids) */
 	if (q->count > q->next) {
 		m = sinkq_at(q, q->count - 1);
-		if (!(m->flags & SINKQ_SENT) && m->nrec < q->batch &&
-		    m->tag == tag && m->rid + m->nrec == rid)
+		if (!(m->flags & (SINKQ_SENT | SINKQ_BUSY)) &&
+		    m->nrec < q->batch && m->tag == tag &&
+		    m->rid + m->nrec == rid)
 			return m;
 	}
 	if (q->count == q->cap)
 		grow(q);
 	m = sinkq_at(q, q->count++);
 	memset(m, 0, sizeof(*m));
+	if (q->nspare)
+		m->buf = q->spare[--q->nspare];
 	m->id = q->next_id++;
 	m->born = mono_ns();
 	return m;
@@ -128,13 +133,20 @@ struct sinkq_msg *sinkq_take(struct sinkq *q)
 
 static void pop_done(struct sinkq *q)
 {
-	while (q->count && (sinkq_at(q, 0)->flags & SINKQ_ACKED)) {
+	while (q->count && (sinkq_at(q, 0)->flags &
+			    (SINKQ_ACKED | SINKQ_BUSY)) == SINKQ_ACKED) {
 		struct sinkq_msg *m = sinkq_at(q, 0);
 
 		q->nrec -= m->nrec;
 		if (m->mark)
 			q->done_mark = m->mark;
-		sbuf_free(&m->buf);
+		if (q->nspare < SINKQ_SPARE) {
+			m->buf.len = 0;
+			q->spare[q->nspare++] = m->buf;
+			m->buf = (struct sbuf){0};
+		} else {
+			sbuf_free(&m->buf);
+		}
 		q->head = (q->head + 1) % q->cap;
 		q->count--;
 		if (q->next)
@@ -156,8 +168,23 @@ void sinkq_ack(struct sinkq *q, uint64_t id)
 	pthread_cond_broadcast(&q->cv);
 }
 
+void sinkq_unbusy(struct sinkq *q, uint64_t id)
+{
+	uint64_t first;
+
+	if (!q->count)
+		return;
+	first = sinkq_at(q, 0)->id;
+	if (id < first || id - first >= q->count)
+		return;
+	sinkq_at(q, id - first)->flags &= ~SINKQ_BUSY;
+	pop_done(q);
+	pthread_cond_broadcast(&q->cv);
+}
+
 void sinkq_rewind(struct sinkq *q)
 {
+	/* (a message being read stays SINKQ_BUSY: the sender clears it) */
 	for (size_t i = 0; i < q->count; i++)
 		sinkq_at(q, i)->flags &= ~SINKQ_SENT;
 	q->next = 0;

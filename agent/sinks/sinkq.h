@@ -26,6 +26,11 @@
 
 #define SINKQ_SENT  (1u << 0)
 #define SINKQ_ACKED (1u << 1)
+/* Being read by a send outside the lock: not appended to, not freed. */
+#define SINKQ_BUSY (1u << 2)
+/* Buffers of freed messages kept for new ones (no malloc and regrowth of
+ * a batch-sized buffer per message). */
+#define SINKQ_SPARE 4
 
 struct sinkq_msg {
 	struct sbuf buf; /* records, each ending in '\n' */
@@ -50,6 +55,8 @@ struct sinkq {
 	uint32_t batch; /* records per message */
 	uint64_t tag, next_rid; /* records pushed without an origin get these */
 	uint64_t done_mark; /* mark of the last message freed at the head */
+	struct sbuf spare[SINKQ_SPARE];
+	unsigned nspare;
 };
 
 void sinkq_init(struct sinkq *q, uint64_t max_rec, uint32_t batch);
@@ -72,6 +79,9 @@ static inline struct sinkq_msg *sinkq_at(struct sinkq *q, size_t i)
 struct sinkq_msg *sinkq_take(struct sinkq *q);
 /* Delivered (or given up): frees what is done at the head. */
 void sinkq_ack(struct sinkq *q, uint64_t id);
+/* Message id (marked SINKQ_BUSY by the sender) is no longer being read:
+ * freed if it was acknowledged meanwhile. */
+void sinkq_unbusy(struct sinkq *q, uint64_t id);
 /* A connection broke: everything not acknowledged is to be sent again. */
 void sinkq_rewind(struct sinkq *q);
 /* Drops everything still queued; returns the number of event records

@@ -4,12 +4,14 @@
  * stdout and hold the links until SIGINT/SIGTERM.  Used to measure what an
  * attached-but-filtering program costs processes it does not track.
  *   bpfattach OBJECT.bpf.o [CGROUP_ID_TO_TRACK]
+ *   BPFATTACH_ONLY=NAME: load and attach program NAME only
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 static int quiet(enum libbpf_print_level l, const char *f, va_list ap)
@@ -31,6 +33,12 @@ int main(int argc, char **argv)
 	}
 	libbpf_set_print(quiet);
 	obj = bpf_object__open_file(argv[1], NULL);
+	/* BPFATTACH_ONLY=NAME: that program only (an object of variants) */
+	if (obj && getenv("BPFATTACH_ONLY"))
+		bpf_object__for_each_program(prog, obj)
+			bpf_program__set_autoload(
+				prog, !strcmp(bpf_program__name(prog),
+					      getenv("BPFATTACH_ONLY")));
 	if (!obj || bpf_object__load(obj)) {
 		fprintf(stderr, "bpfattach: cannot load %s\n", argv[1]);
 		return 1;
@@ -43,6 +51,8 @@ int main(int argc, char **argv)
 		bpf_map__update_elem(tracked, &cg, sizeof(cg), &slot, sizeof(slot), 0);
 	}
 	bpf_object__for_each_program(prog, obj) {
+		if (!bpf_program__autoload(prog))
+			continue;
 		if (!bpf_program__attach(prog)) {
 			fprintf(stderr, "bpfattach: cannot attach %s\n",
 				bpf_program__name(prog));

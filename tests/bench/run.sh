@@ -472,14 +472,16 @@ short_cmds() {
 # Untracked getpid and open+close while a busy workload runs (the kill loop
 # of section 3): untracked and no BPF at all; untracked with the floor
 # (tests/bench/floor.bpf.c: one empty program on one syscall tracepoint,
-# the least any syscall-tracepoint design costs); tracked by sfagent -X.
+# the least any syscall-tracepoint design costs); tracked by sfagent -X
+# (everything: sf_sys_exit on every syscall); tracked by sfagent -X with a
+# filter keeping process exec/fork/exit (floor_sfproc: no sf_sys_exit).
 floor_run() {
 	local rep
 	for ((rep = 0; rep < REPS; rep++)); do
 		rec floor.others_links "$(others_links)"
 		busy_start 0
 		untracked_ns floor_none
-		"$ATTACH" "$FLOOR" >"$W/floor.out" &
+		BPFATTACH_ONLY=bench_floor "$ATTACH" "$FLOOR" >"$W/floor.out" &
 		FL=$!
 		PIDS+=("$FL")
 		wait_for "$W/floor.out" ready 60 || { say "bpfattach floor failed"; exit 1; }
@@ -487,9 +489,28 @@ floor_run() {
 		kill -TERM "$FL"
 		wait "$FL" || true
 		forget "$FL"
+		# the ia32 guard's least: one program on the generic sys_exit
+		BPFATTACH_ONLY=bench_floor_raw "$ATTACH" "$FLOOR" >"$W/floor.out" &
+		FL=$!
+		PIDS+=("$FL")
+		wait_for "$W/floor.out" ready 60 || { say "bpfattach floor_raw failed"; exit 1; }
+		untracked_ns floor_raw
+		kill -TERM "$FL"
+		wait "$FL" || true
+		forget "$FL"
 		busy_stop
 		busy_start 1
 		untracked_ns floor_sfagent
+		busy_stop
+		# the busy workload filtered to process exec/fork/exit: only the
+		# sched programs and the execve exits are attached
+		"$SF" -X --filter '[type process.exec] | [type process.fork] | [type process.exit]' \
+			-o "$W/busy.json" -- "$LG" kill 1000000000000 "$BUSY_RATE" >/dev/null &
+		BUSY=$!
+		PIDS+=("$BUSY")
+		wait_for "$W/busy.json" stream.start 60 || { say "busy agent did not start"; exit 1; }
+		sleep 0.5
+		untracked_ns floor_sfproc
 		busy_stop
 	done
 }

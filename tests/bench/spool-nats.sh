@@ -18,7 +18,7 @@
 #      3-node cluster, R3: aggregate events/s, bytes per event stored
 # The other workload opens /dev/null N times.
 #
-# usage: tests/bench/spool-nats.sh [N] [REPS] [AGENTS]   (default 200000 3 4;
+# usage: [SPOOL_AGENT=BINARY] tests/bench/spool-nats.sh [N] [REPS] [AGENTS]   (default 200000 3 4;
 #        root, make build unit bench-tools)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -26,7 +26,7 @@ N="${1:-200000}"
 REPS="${2:-3}"
 AGENTS="${3:-4}"
 LG=${BUILD:-build}/bench/loadgen
-SFAGENT=build/sfagent
+SFAGENT=${SPOOL_AGENT:-build/sfagent}
 LOAD=build/tests/sinkload
 READ=build/tests/natsread
 DIR="$(mktemp -d)"
@@ -115,16 +115,34 @@ sleep 1
 # agent exited, COLLECT gathers what the consumer got into OUT, which is
 # checked; prints "LABEL events rate"
 t_run() {
-	local label=$1 out=$2 collect=$3 t0 t1 ev
+	local label=$1 out=$2 collect=$3 t0 t1 ev lg
 	shift 3
-	"$SFAGENT" -X -w tp --ringbuf-size 256M -q 1000000 --drain-timeout 120 "$@" \
-		-- "$LG" kill "$N" 0 2 >/dev/null 2>"$DIR/agent.err"
+	lg=$(/usr/bin/time -f 'TIME user=%U sys=%S' -o "$DIR/time.txt" \
+		"$SFAGENT" -X -w tp --ringbuf-size 256M -q 1000000 --drain-timeout 120 "$@" \
+		-- "$LG" kill "$N" 0 2 2>"$DIR/agent.err")
 	t1=$(now)
 	$collect
 	ev=$(verify "$out")
 	t0=$(python3 -c 'import json,sys; print([json.loads(l[l.index("{"):])["ts"] for l in open(sys.argv[1]) if "stream.start" in l][0]/1e9)' "$out")
-	python3 -c 'import sys; ev,t0,t1=int(sys.argv[1]),float(sys.argv[2]),float(sys.argv[3]); print("%-30s %8d events %9.0f events/s zero loss" % (sys.argv[4], ev, ev/(t1-t0)))' \
-		"$ev" "$t0" "$t1" "$label"
+	# the agent's CPU (all its threads) per event: its user + sys with the
+	# workload's own (loadgen's) and the start-up's (STARTUP) taken out
+	python3 - "$ev" "$t0" "$t1" "$label" "$lg" "$(cat "$DIR/time.txt")" "$STARTUP" <<'PY'
+import re, sys
+ev, t0, t1 = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
+lg = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[5]))
+tm = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[6]))
+cpu = float(tm["user"]) + float(tm["sys"]) - (int(lg["user_ns"]) + int(lg["sys_ns"])) / 1e9
+cpu -= float(sys.argv[7])
+print("%-30s %8d events %9.0f events/s zero loss, agent CPU %5.0f ns/event" % (sys.argv[4], ev, ev / (t1 - t0), cpu / ev * 1e9))
+PY
+}
+# startup: the agent's CPU (s) for a stream of one event (BPF load and
+# set-up), which t_run takes out of its per-event CPU
+STARTUP=0
+startup() {
+	/usr/bin/time -f 'TIME user=%U sys=%S' -o "$DIR/time.txt" \
+		"$SFAGENT" -X -w su -o /dev/null -- "$LG" kill 1 0 1 >/dev/null 2>"$DIR/agent.err"
+	STARTUP=$(python3 -c 'import re,sys; t=dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[1])); print(float(t["user"])+float(t["sys"]))' "$(cat "$DIR/time.txt")")
 }
 sub_done() { # the subscriber got stream.end
 	for _ in $(seq 1200); do grep -q '"type":"stream.end"' "$DIR/$T.out" && break; sleep 0.1; done
@@ -160,7 +178,8 @@ sub_done_t() {
 	for _ in $(seq 1200); do grep -q '"type":"stream.end"' "$DIR/$1.out" && break; sleep 0.1; done
 	kill "$SUB"; wait "$SUB" 2>/dev/null || true
 }
-# SPOOL_PARTS=paced: only this part; tail: only parts 2 to 4
+# SPOOL_PARTS=paced: only this part; throughput: only part 1; tail: only
+# parts 2 to 4
 if [ "${SPOOL_PARTS:-all}" = paced ] || [ "${SPOOL_PARTS:-all}" = all ]; then
 	for r in $(seq "$REPS"); do
 		for sp in spool memory; do
@@ -188,37 +207,53 @@ fi
 THROUGHPUT=$DIR/throughput.txt
 : >>"$THROUGHPUT"
 [ "${SPOOL_PARTS:-all}" = tail ] && REPS=0
+# SPOOL_SINKS: which of file mqtt http nats part 1 runs (default all);
+# SPOOL_BASE=BINARY: each round runs that agent too (rows marked "base"),
+# interleaved, for before/after figures of a change
+want() { case " ${SPOOL_SINKS:-file mqtt http nats} " in *" $1 "*) return 0 ;; esac; return 1; }
+BINS=("$SFAGENT")
+[ -z "${SPOOL_BASE:-}" ] || BINS+=("$SPOOL_BASE")
 for r in $(seq "$REPS"); do
-	rm -f "$DIR/tp.jsonl"
-	t_run "file (-o)" "$DIR/tp.jsonl" : -o "$DIR/tp.jsonl" | tee -a "$THROUGHPUT"
-	for sp in spool memory; do
-		spo=()
-		[ "$sp" = memory ] && spo=(--spool-max 0)
-		for b in 64 1024; do
-			T="tp$r$sp$b"
-			sub_up "$T"
-			t_run "MQTT qos=1 batch=$b $sp" "$DIR/$T.out" sub_done -b 127.0.0.1 -p "$MP" -t "$T" \
-				--mqtt-batch "$b" "${spo[@]}" | tee -a "$THROUGHPUT"
+	for bi in "${!BINS[@]}"; do
+		SFAGENT=${BINS[$bi]}
+		X=
+		[ "$bi" = 0 ] || X=" base"
+		startup
+		rm -f "$DIR/tp.jsonl"
+		want file && t_run "file (-o)$X" "$DIR/tp.jsonl" : -o "$DIR/tp.jsonl" | tee -a "$THROUGHPUT"
+		for sp in spool memory; do
+			spo=()
+			[ "$sp" = memory ] && spo=(--spool-max 0)
+			for b in 64 1024; do
+				want mqtt || continue
+				T="tp$r$bi$sp$b"
+				sub_up "$T"
+				t_run "MQTT qos=1 batch=$b$X $sp" "$DIR/$T.out" sub_done -b 127.0.0.1 -p "$MP" -t "$T" \
+					--mqtt-batch "$b" "${spo[@]}" | tee -a "$THROUGHPUT"
+			done
+			: >"$DIR/http/bodies.ndjson"
+			want http && t_run "HTTP batch=5000$X $sp" "$DIR/http/bodies.ndjson" : --http "http://127.0.0.1:$HP/" \
+				--http-batch 5000 --http-interval 100 "${spo[@]}" | tee -a "$THROUGHPUT"
+			T="TP$r$bi$sp"
+			want nats && t_run "NATS R1$X $sp" "$DIR/$T.jsonl" nats_done --nats "nats://127.0.0.1:$P0" --nats-subject "$T.x" \
+				--nats-stream "$T" --nats-create-stream "${spo[@]}" | tee -a "$THROUGHPUT"
 		done
-		: >"$DIR/http/bodies.ndjson"
-		t_run "HTTP batch=5000 $sp" "$DIR/http/bodies.ndjson" : --http "http://127.0.0.1:$HP/" \
-			--http-batch 5000 --http-interval 100 "${spo[@]}" | tee -a "$THROUGHPUT"
-		T="TP$r$sp"
-		t_run "NATS R1 $sp" "$DIR/$T.jsonl" nats_done --nats "nats://127.0.0.1:$P0" --nats-subject "$T.x" \
-			--nats-stream "$T" --nats-create-stream "${spo[@]}" | tee -a "$THROUGHPUT"
 	done
 done
+SFAGENT=${BINS[0]}
 echo
 # min-median-max per variant
 python3 - "$THROUGHPUT" <<'PY'
 import re, sys, statistics
-rows = {}
+rows, cpus = {}, {}
 for l in open(sys.argv[1]):
-    m = re.match(r"(.*?)\s+(\d+) events\s+(\d+) events/s", l)
+    m = re.match(r"(.*?)\s+(\d+) events\s+(\d+) events/s.*?CPU\s+(-?\d+) ns", l)
     if m:
         rows.setdefault(m.group(1).strip(), []).append(int(m.group(3)))
+        cpus.setdefault(m.group(1).strip(), []).append(int(m.group(4)))
 for k, v in rows.items():
-    print("%-34s min %8d  median %8d  max %8d  (%d runs)" % (k, min(v), statistics.median(v), max(v), len(v)))
+    c = cpus[k]
+    print("%-34s min %8d  median %8d  max %8d  (%d runs); agent CPU ns/event %5d / %5d / %5d" % (k, min(v), statistics.median(v), max(v), len(v), min(c), statistics.median(c), max(c)))
 for k, v in rows.items():
     if k.endswith(" spool"):
         m = rows.get(k[:-6] + " memory")
@@ -229,6 +264,7 @@ q = rows.get("MQTT qos=1 batch=1024 spool")
 if f and q:
     print("file / MQTT qos=1 batch=1024 spool, medians: %.2f" % (statistics.median(f) / statistics.median(q)))
 PY
+[ "${SPOOL_PARTS:-all}" = throughput ] && exit 0
 
 # 2. replay after an outage, RSS during it
 sub_up replay

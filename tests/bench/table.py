@@ -244,11 +244,21 @@ if nums("sys.getpid.floor_sfagent"):
                      mmm(f"sys.{sc}.floor_floor", "{:,.1f}") + " ns",
                      "{:+,.1f} ns/call".format((med(f"sys.{sc}.floor_floor") or 0) - base)))
         fl = (med(f"sys.{sc}.floor_floor") or 0) - base
+        if nums(f"sys.{sc}.floor_raw"):
+            rows.append(("9 busy vs floor", f"{sc}: the ia32 guard's least, an empty program on the generic sys_exit",
+                         mmm(f"sys.{sc}.floor_raw", "{:,.1f}") + " ns",
+                         "{:+,.1f} ns/call".format((med(f"sys.{sc}.floor_raw") or 0) - base)))
         sf = (med(f"sys.{sc}.floor_sfagent") or 0) - base
         rows.append(("9 busy vs floor", f"{sc}: sfagent tracking the busy loop",
                      mmm(f"sys.{sc}.floor_sfagent", "{:,.1f}") + " ns",
                      "{:+,.1f} ns/call; added / the floor's added: {}; goal <= 1.2".format(
                          sf, "{:.1f}".format(sf / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
+        if nums(f"sys.{sc}.floor_sfproc"):
+            sp = (med(f"sys.{sc}.floor_sfproc") or 0) - base
+            rows.append(("9 busy vs floor", f"{sc}: sfagent tracking it, filtered to process exec/fork/exit (no sys_exit program)",
+                         mmm(f"sys.{sc}.floor_sfproc", "{:,.1f}") + " ns",
+                         "{:+,.1f} ns/call; added / the floor's added: {}".format(
+                             sp, "{:.1f}".format(sp / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
     rows.append(("9 busy vs floor", "BPF links of other processes on the host during the runs",
                  mmm("floor.others_links"), "their syscall tracepoints are on in every variant"))
 else:

@@ -72,6 +72,42 @@ static void test_queue(void)
 	sinkq_fini(&q);
 }
 
+/* A message being read by a send outside the lock (SINKQ_BUSY): an ack of
+ * an earlier send of it does not free it, nothing is appended to it after a
+ * rewind; once no longer busy it goes, and its buffer serves a new one. */
+static void test_busy(void)
+{
+	struct sinkq q;
+	struct sinkq_msg *m;
+	const char *data;
+	uint64_t id;
+
+	sinkq_init(&q, 100, 4);
+	sinkq_push(&q, "a\nb\n", 4, false);
+	m = sinkq_take(&q);
+	id = m->id;
+	m->flags |= SINKQ_BUSY;
+	data = m->buf.data;
+	sinkq_ack(&q, id);
+	ok(q.count == 1 && sinkq_at(&q, 0)->buf.data == data,
+	   "acknowledged while busy: kept, its buffer in place");
+	sinkq_rewind(&q);
+	sinkq_push(&q, "c\n", 2, false);
+	ok(q.count == 2 && sinkq_at(&q, 0)->nrec == 2,
+	   "after a rewind a busy message takes no more records");
+	sinkq_unbusy(&q, id);
+	ok(q.count == 1 && q.nrec == 1, "no longer busy: freed");
+	ok(q.nspare == 1 && q.spare[0].data == data && !q.spare[0].len,
+	   "its buffer is kept for a new message");
+	m = sinkq_take(&q);
+	sinkq_ack(&q, m->id);
+	sinkq_push(&q, "d\n", 2, false);
+	ok(q.count == 1 && sinkq_at(&q, 0)->buf.cap >= 4 &&
+		   memcmp(sinkq_at(&q, 0)->buf.data, "d\n", 2) == 0,
+	   "a new message takes a kept buffer");
+	sinkq_fini(&q);
+}
+
 static void test_topics(void)
 {
 	struct sf_error *err = NULL;
@@ -127,6 +163,7 @@ static void test_topics(void)
 int main(void)
 {
 	test_queue();
+	test_busy();
 	test_topics();
 	return tap_done();
 }

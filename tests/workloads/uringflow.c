@@ -9,8 +9,9 @@
  *            bytes and 1 IORING_OP_WRITEV of 2 x 64, closed with close(2);
  *            opened again with IORING_OP_OPENAT, read back with 3
  *            IORING_OP_READ of 384 bytes, closed with IORING_OP_CLOSE
- *   DIR/s    1 write of 33 bytes with IOSQE_CQE_SKIP_SUCCESS (no
- *            completion: it is linked to a nop waited for), 1 of 7
+ *   DIR/s    1 write of 33 bytes and 1 writev of 2 x 16 with
+ *            IOSQE_CQE_SKIP_SUCCESS (no completion: each is linked to a
+ *            nop waited for), 1 write of 7
  *   DIR/fx   registered as a fixed file: 2 writes of 10 bytes on the fixed
  *            file (in no flow: stream.end counts them); its fd, open, has
  *            no reads or writes of its own
@@ -18,7 +19,8 @@
  *            1000 (MSG_WAITALL) is submitted first and waits; CMD runs
  *            then (the test looks at the agent's maps); the client sends
  *            3 x 1000 with IORING_OP_SEND, the server answers 2 x 50 with
- *            IORING_OP_SENDMSG, the client receives them with
+ *            IORING_OP_SENDMSG (the second with IOSQE_CQE_SKIP_SUCCESS,
+ *            linked to a nop), the client receives them with
  *            IORING_OP_RECVMSG (MSG_WAITALL)
  * FACTS gets the pid and both ports.
  *
@@ -116,6 +118,7 @@ static void file_part(const char *dir)
 static void skip_and_fixed(const char *dir)
 {
 	char path[512], buf[33];
+	struct iovec iov[2] = {{buf, 16}, {buf, 16}};
 	struct io_uring_sqe *q;
 	int fd;
 
@@ -129,7 +132,12 @@ static void skip_and_fixed(const char *dir)
 	q->flags |= IOSQE_CQE_SKIP_SUCCESS | IOSQE_IO_LINK;
 	io_uring_prep_nop(sqe());
 	want(wait1(), 0, "nop after a skipped write");
-	io_uring_prep_write(sqe(), fd, buf, 7, 33);
+	q = sqe();
+	io_uring_prep_writev(q, fd, iov, 2, 33);
+	q->flags |= IOSQE_CQE_SKIP_SUCCESS | IOSQE_IO_LINK;
+	io_uring_prep_nop(sqe());
+	want(wait1(), 0, "nop after a skipped writev");
+	io_uring_prep_write(sqe(), fd, buf, 7, 65);
 	want(wait1(), 7, "write");
 	close(fd);
 
@@ -205,10 +213,13 @@ static void net_part(const char *cmd, int *sport, int *cport)
 	want(recvd, 3000, "recv");
 	memset(small, 's', sizeof(small));
 	iov.iov_len = 50;
-	for (int i = 0; i < 2; i++) {
-		io_uring_prep_sendmsg(sqe(), conn, &m, 0);
-		want(wait1(), 50, "sendmsg");
-	}
+	io_uring_prep_sendmsg(sqe(), conn, &m, 0);
+	want(wait1(), 50, "sendmsg");
+	q = sqe();
+	io_uring_prep_sendmsg(q, conn, &m, 0);
+	q->flags |= IOSQE_CQE_SKIP_SUCCESS | IOSQE_IO_LINK;
+	io_uring_prep_nop(sqe());
+	want(wait1(), 0, "nop after a skipped sendmsg");
 	iov.iov_len = 100;
 	io_uring_prep_recvmsg(sqe(), cli, &m, MSG_WAITALL);
 	want(wait1(), 100, "recvmsg");
