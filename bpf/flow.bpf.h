@@ -276,6 +276,25 @@ struct {
 	__type(value, struct sf_flow_uring);
 } flow_uring SEC(".maps");
 
+/*
+ * A multishot request's completions before its last are posted with no
+ * request (io_uring_complete's req is NULL): they are found by the ring
+ * and the request's user_data, under which the request is noted too.  Two
+ * multishot requests of one ring with the same user_data in flight at
+ * once: the later one's counts get the earlier one's completions.
+ */
+#define SF_URING_FLOW_MS_MAX 1024
+struct sf_flow_ms_key {
+	__u64 ring, user_data;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SF_URING_FLOW_MS_MAX);
+	__type(key, struct sf_flow_ms_key);
+	__type(value, struct sf_flow_uring);
+} flow_uring_ms SEC(".maps");
+#define IORING_RECV_MULTISHOT_ (1U << 1)
+
 static __always_inline __u8 flow_uring_kind(__u8 op)
 {
 	switch (op) {
@@ -440,6 +459,7 @@ static __always_inline void flow_uring_submit(__u32 slot, struct io_kiocb *req,
 {
 	struct sf_flow_uring u = {};
 	__u64 key = (__u64)req;
+	bool full = false;
 	__u64 flags;
 
 	if (!flow_slots || !flow_counting(slot))
@@ -487,7 +507,23 @@ static __always_inline void flow_uring_submit(__u32 slot, struct io_kiocb *req,
 			flow_uring_count(&u, flow_uring_len(req, op), cgid);
 		return;
 	}
-	if (bpf_map_update_elem(&flow_uring, &key, &u, BPF_ANY)) {
+	u.ms = op == IORING_OP_READ_MULTISHOT || op == IORING_OP_RECV_ZC ||
+	       ((op == IORING_OP_RECV || op == IORING_OP_RECVMSG) &&
+		(BPF_CORE_READ((struct io_sr_msg *)req, flags) &
+		 IORING_RECV_MULTISHOT_));
+	if (u.ms) {
+		struct sf_flow_ms_key mk = {
+			.ring = (__u64)BPF_CORE_READ(req, ctx),
+			.user_data = BPF_CORE_READ(req, cqe.user_data),
+		};
+
+		/* full: its completions but the last are not counted */
+		if (bpf_map_update_elem(&flow_uring_ms, &mk, &u, BPF_ANY))
+			u.ms = 0, full = true;
+	}
+	if (bpf_map_update_elem(&flow_uring, &key, &u, BPF_ANY))
+		full = true;
+	if (full) {
 		struct sf_drop *d = bpf_map_lookup_elem(&drops, &slot);
 
 		if (d)
@@ -495,14 +531,30 @@ static __always_inline void flow_uring_submit(__u32 slot, struct io_kiocb *req,
 	}
 }
 
-/* io_uring:io_uring_complete of a tracked slot */
-static __always_inline void flow_uring_complete(__u64 key, long res,
-						__u32 cflags, __u64 cgid)
+/* io_uring:io_uring_complete of a tracked slot (or a kworker's) */
+static __always_inline void
+flow_uring_complete(__u64 ring, __u64 key, struct io_uring_cqe *cqe, __u64 cgid)
 {
+	struct sf_flow_ms_key mk = {.ring = ring};
 	struct sf_flow_uring *p, u;
+	__u32 cflags;
+	long res;
 
 	if (!flow_slots)
 		return;
+	res = BPF_CORE_READ(cqe, res);
+	cflags = BPF_CORE_READ(cqe, flags);
+	mk.user_data = BPF_CORE_READ(cqe, user_data);
+	if (!key) { /* a multishot request's completion but its last */
+		p = bpf_map_lookup_elem(&flow_uring_ms, &mk);
+		if (!p)
+			return;
+		u = *p;
+		if (!(cflags & CQE_F_MORE_))
+			bpf_map_delete_elem(&flow_uring_ms, &mk);
+		flow_uring_count(&u, res, cgid);
+		return;
+	}
 	p = bpf_map_lookup_elem(&flow_uring, &key);
 	if (!p)
 		return;
@@ -510,8 +562,11 @@ static __always_inline void flow_uring_complete(__u64 key, long res,
 	/* a multishot request completes again (recv, read); a zero-copy
 	 * send's second completion, its notification, is another request */
 	if (!(cflags & CQE_F_MORE_) || u.op == IORING_OP_SEND_ZC ||
-	    u.op == IORING_OP_SENDMSG_ZC)
+	    u.op == IORING_OP_SENDMSG_ZC) {
 		bpf_map_delete_elem(&flow_uring, &key);
+		if (u.ms && !(cflags & CQE_F_MORE_))
+			bpf_map_delete_elem(&flow_uring_ms, &mk);
+	}
 	flow_uring_count(&u, res, cgid);
 }
 
