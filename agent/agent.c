@@ -2,12 +2,15 @@
 #include "agent.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "cgroup.h"
 #include "exehash.h"
 #include "hostpath.h"
 #include "filter_event.h"
@@ -704,6 +707,35 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 	return 0;
 }
 
+/*
+ * No task left in the workload's cgroup (cgroup.events: populated 0, which
+ * counts its descendants too).  A task leaves that count in cgroup_exit(),
+ * after the last of its syscalls, its sched_process_exit and its io_uring
+ * teardown: every program it ran has returned, so none of them can still
+ * be filling a record for this stream.
+ */
+static bool wl_cgroup_empty(const struct workload *wl)
+{
+	cleanup_error struct sf_error *err = NULL;
+	cleanup_free char *mnt = NULL, *path = NULL;
+	cleanup_close int fd = -1;
+	char buf[256];
+	ssize_t n;
+
+	if (!wl->cgroup_path || !strcmp(wl->cgroup_path, "/") ||
+	    cg2_mount_point(&mnt, &err) < 0)
+		return false;
+	path = xasprintf("%s%s/cgroup.events", mnt, wl->cgroup_path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	return strstr(buf, "populated 0") != NULL;
+}
+
 void stream_finish_begin(struct agent *a, struct workload *wl)
 {
 	probe_consume(&a->probe);
@@ -711,12 +743,16 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	/* Events already in the ring buffer still belong to this stream.  A
 	 * program that passed the filter just before the untrack may still be
 	 * filling its record on another CPU: BPF programs do not sleep, so a
-	 * millisecond is ample before the last look.  Its io_uring requests
-	 * still waiting for a completion go out without a result. */
+	 * millisecond is ample before the last look; not needed when the
+	 * cgroup has no task left (a poststop, -X's end), which kept every
+	 * poststop hook 1 ms longer.  Its io_uring requests still waiting for
+	 * a completion go out without a result. */
 	probe_consume(&a->probe);
 	probe_uring_sweep(&a->probe, wl->slot);
-	nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-	probe_consume(&a->probe);
+	if (!wl_cgroup_empty(wl)) {
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
+		probe_consume(&a->probe);
+	}
 	/* the hashes its execs wait for, now: before the sinks drain, so
 	 * that what they lose of them is in stream.end (bounded) */
 	if (a->exehash)

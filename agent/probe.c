@@ -797,26 +797,38 @@ static uint64_t bpf_paused_drops(struct probe *p, uint32_t slot)
 /* The slot's io_uring requests whose completion never came (a process
  * gone with requests in flight, a completion on a kworker's ring exit not
  * seen): deleted with its flows. */
-static void flow_uring_forget(struct probe_bpf *b, uint32_t slot)
+static unsigned flow_uring_forget_in(int fd, uint32_t slot)
 {
-	int fd = bpf_map__fd(b->skel->maps.flow_uring);
-	/* no request is at address 0: the walk starts at the first */
-	const uint64_t none = 0;
-	const uint64_t *prev = &none;
+	/* keys of 8 (a request's address) or 16 bytes (ring, user_data);
+	 * none is all zero: the walk starts at the first */
+	const uint64_t none[2] = {0};
+	const uint64_t *prev = none;
+	uint64_t k[2], next[2];
 	struct sf_flow_uring v;
-	uint64_t k, next;
 	unsigned left = 0;
 
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		k = next;
-		prev = &k;
-		memset(&v, 0, sizeof(v)); /* valgrind: the kernel fills it */
-		if (bpf_map_lookup_elem(fd, &k, &v) == 0 && v.slot == slot &&
-		    bpf_map_delete_elem(fd, &k) == 0) {
+	memset(next, 0, sizeof(next)); /* valgrind: the kernel fills it */
+	while (bpf_map_get_next_key(fd, prev, next) == 0) {
+		memcpy(k, next, sizeof(k));
+		prev = k;
+		memset(&v, 0, sizeof(v));
+		if (bpf_map_lookup_elem(fd, k, &v) == 0 && v.slot == slot &&
+		    bpf_map_delete_elem(fd, k) == 0) {
 			left++;
-			prev = &none; /* deleted: start over */
+			prev = none; /* deleted: start over */
 		}
 	}
+	return left;
+}
+
+static void flow_uring_forget(struct probe_bpf *b, uint32_t slot)
+{
+	unsigned left =
+		flow_uring_forget_in(bpf_map__fd(b->skel->maps.flow_uring),
+				     slot) +
+		flow_uring_forget_in(bpf_map__fd(b->skel->maps.flow_uring_ms),
+				     slot);
+
 	if (left)
 		log_debug("slot %u: %u io_uring requests counted no completion",
 			  slot, left);

@@ -276,6 +276,25 @@ struct {
 	__type(value, struct sf_flow_uring);
 } flow_uring SEC(".maps");
 
+/*
+ * A multishot request's completions before its last are posted with no
+ * request (io_uring_complete's req is NULL): they are found by the ring
+ * and the request's user_data, under which the request is noted too.  Two
+ * multishot requests of one ring with the same user_data in flight at
+ * once: the later one's counts get the earlier one's completions.
+ */
+#define SF_URING_FLOW_MS_MAX 1024
+struct sf_flow_ms_key {
+	__u64 ring, user_data;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, SF_URING_FLOW_MS_MAX);
+	__type(key, struct sf_flow_ms_key);
+	__type(value, struct sf_flow_uring);
+} flow_uring_ms SEC(".maps");
+#define IORING_RECV_MULTISHOT_ (1U << 1)
+
 static __always_inline __u8 flow_uring_kind(__u8 op)
 {
 	switch (op) {
@@ -383,6 +402,14 @@ static __always_inline __u64 flow_iov_sum(const void *iov, __u64 n, bool compat)
 	return sum;
 }
 
+/* The same as a global function: its unrolled loop verified once, not at
+ * each caller's state (inlined, it was a third of sf_uring_submit's
+ * verification).  The user pointer comes as an integer. */
+__noinline __u64 flow_iov_sum_g(__u64 iov, __u64 n, __u32 compat)
+{
+	return flow_iov_sum((const void *)iov, n, compat);
+}
+
 /* A sendmsg's or recvmsg's user msghdr: the bytes of its iovecs (struct
  * user_msghdr: msg_iov at 16, msg_iovlen at 24; compat_msghdr: 8, 12). */
 static __always_inline __u64 flow_msg_len(const void *m, bool compat)
@@ -393,7 +420,7 @@ static __always_inline __u64 flow_msg_len(const void *m, bool compat)
 		return 0;
 	bpf_probe_read_user(&iov, compat ? 4 : 8, m + (compat ? 8 : 16));
 	bpf_probe_read_user(&n, compat ? 4 : 8, m + (compat ? 12 : 24));
-	return flow_iov_sum((const void *)iov, n, compat);
+	return flow_iov_sum_g(iov, n, compat);
 }
 
 /* The length a read or write asks for (IOSQE_CQE_SKIP_SUCCESS), read
@@ -411,8 +438,8 @@ static __always_inline __u64 flow_uring_len(struct io_kiocb *req, __u8 op)
 	case IORING_OP_WRITEV:
 	case IORING_OP_READV_FIXED:
 	case IORING_OP_WRITEV_FIXED:
-		return flow_iov_sum((const void *)BPF_CORE_READ(rw, addr),
-				    BPF_CORE_READ(rw, len), compat);
+		return flow_iov_sum_g((__u64)BPF_CORE_READ(rw, addr),
+				      BPF_CORE_READ(rw, len), compat);
 	case IORING_OP_SENDMSG:
 	case IORING_OP_RECVMSG:
 	case IORING_OP_SENDMSG_ZC:
@@ -440,6 +467,7 @@ static __always_inline void flow_uring_submit(__u32 slot, struct io_kiocb *req,
 {
 	struct sf_flow_uring u = {};
 	__u64 key = (__u64)req;
+	bool full = false;
 	__u64 flags;
 
 	if (!flow_slots || !flow_counting(slot))
@@ -487,7 +515,23 @@ static __always_inline void flow_uring_submit(__u32 slot, struct io_kiocb *req,
 			flow_uring_count(&u, flow_uring_len(req, op), cgid);
 		return;
 	}
-	if (bpf_map_update_elem(&flow_uring, &key, &u, BPF_ANY)) {
+	u.ms = op == IORING_OP_READ_MULTISHOT || op == IORING_OP_RECV_ZC ||
+	       ((op == IORING_OP_RECV || op == IORING_OP_RECVMSG) &&
+		(BPF_CORE_READ((struct io_sr_msg *)req, flags) &
+		 IORING_RECV_MULTISHOT_));
+	if (u.ms) {
+		struct sf_flow_ms_key mk = {
+			.ring = (__u64)BPF_CORE_READ(req, ctx),
+			.user_data = BPF_CORE_READ(req, cqe.user_data),
+		};
+
+		/* full: its completions but the last are not counted */
+		if (bpf_map_update_elem(&flow_uring_ms, &mk, &u, BPF_ANY))
+			u.ms = 0, full = true;
+	}
+	if (bpf_map_update_elem(&flow_uring, &key, &u, BPF_ANY))
+		full = true;
+	if (full) {
 		struct sf_drop *d = bpf_map_lookup_elem(&drops, &slot);
 
 		if (d)
@@ -495,14 +539,30 @@ static __always_inline void flow_uring_submit(__u32 slot, struct io_kiocb *req,
 	}
 }
 
-/* io_uring:io_uring_complete of a tracked slot */
-static __always_inline void flow_uring_complete(__u64 key, long res,
-						__u32 cflags, __u64 cgid)
+/* io_uring:io_uring_complete of a tracked slot (or a kworker's) */
+static __always_inline void
+flow_uring_complete(__u64 ring, __u64 key, struct io_uring_cqe *cqe, __u64 cgid)
 {
+	struct sf_flow_ms_key mk = {.ring = ring};
 	struct sf_flow_uring *p, u;
+	__u32 cflags;
+	long res;
 
 	if (!flow_slots)
 		return;
+	res = BPF_CORE_READ(cqe, res);
+	cflags = BPF_CORE_READ(cqe, flags);
+	mk.user_data = BPF_CORE_READ(cqe, user_data);
+	if (!key) { /* a multishot request's completion but its last */
+		p = bpf_map_lookup_elem(&flow_uring_ms, &mk);
+		if (!p)
+			return;
+		u = *p;
+		if (!(cflags & CQE_F_MORE_))
+			bpf_map_delete_elem(&flow_uring_ms, &mk);
+		flow_uring_count(&u, res, cgid);
+		return;
+	}
 	p = bpf_map_lookup_elem(&flow_uring, &key);
 	if (!p)
 		return;
@@ -510,8 +570,11 @@ static __always_inline void flow_uring_complete(__u64 key, long res,
 	/* a multishot request completes again (recv, read); a zero-copy
 	 * send's second completion, its notification, is another request */
 	if (!(cflags & CQE_F_MORE_) || u.op == IORING_OP_SEND_ZC ||
-	    u.op == IORING_OP_SENDMSG_ZC)
+	    u.op == IORING_OP_SENDMSG_ZC) {
 		bpf_map_delete_elem(&flow_uring, &key);
+		if (u.ms && !(cflags & CQE_F_MORE_))
+			bpf_map_delete_elem(&flow_uring_ms, &mk);
+	}
 	flow_uring_count(&u, res, cgid);
 }
 

@@ -429,7 +429,9 @@ struct sf_flow_rec {
 struct sf_flow_uring {
 	__u32 slot, tgid;
 	__s32 fd, fd2; /* fd2: a splice's input */
-	__u8 kind, op, fixed, pad; /* kind: flow.bpf.h's enum flow_uring_kind */
+	/* kind: flow.bpf.h's enum flow_uring_kind; ms: multishot (also in
+	 * flow_uring_ms) */
+	__u8 kind, op, fixed, ms;
 	__u32 pad2;
 };
 

@@ -451,7 +451,7 @@ int BPF_PROG(sf_uring_complete, struct io_ring_ctx *ring, void *req,
 	res = BPF_CORE_READ(cqe, res);
 	/* -F sysflow's read/write counting (flow.bpf.h); a kworker's
 	 * completions (cancellations: nothing to count) delete the entry */
-	flow_uring_complete(key, res, BPF_CORE_READ(cqe, flags), cgid);
+	flow_uring_complete((__u64)ring, key, cqe, cgid);
 	p = bpf_map_lookup_elem(&uring_pending, &key);
 	d = bpf_map_lookup_elem(&uring_done, &zero);
 	if (!p || !d)

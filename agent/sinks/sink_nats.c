@@ -44,6 +44,7 @@ struct sink_nats {
 	char *msg_id; /* the Nats-Msg-Id being made (sender thread) */
 	size_t msg_id_size;
 	bool create_stream, closing, told_no_stream;
+	bool closed; /* cnats's closed callback ran (atomic) */
 	int replicas;
 	char last_err[256]; /* the last connect failure, for the open */
 	/* per queue message sent: the records whose ack is awaited, found
@@ -104,6 +105,25 @@ static void on_reconnected(natsConnection *nc, void *ctx)
 	struct sink_nats *s = ctx;
 
 	sink_net_up(&s->net);
+}
+
+/* cnats's last callback of a connection: the ones before it (disconnected)
+ * have run, on cnats's thread, so the sink may be freed once it did. */
+static void on_closed(natsConnection *nc, void *ctx)
+{
+	struct sink_nats *s = ctx;
+
+	__atomic_store_n(&s->closed, true, __ATOMIC_RELEASE);
+}
+
+/* Closes nc, and waits (bounded) for its callbacks to be over. */
+static void close_connection(struct sink_nats *s, natsConnection *nc)
+{
+	natsConnection_Close(nc);
+	for (int i = 0;
+	     i < 400 && !__atomic_load_n(&s->closed, __ATOMIC_ACQUIRE); i++)
+		usleep(5000);
+	natsConnection_Destroy(nc);
 }
 
 static uint64_t parse_u64(const char *p, const char *end, bool *ok)
@@ -250,6 +270,7 @@ static int nats_connect(struct sink_net *n)
 			sink_net_up(n);
 		return 0;
 	}
+	__atomic_store_n(&s->closed, false, __ATOMIC_RELEASE);
 	st = natsConnection_Connect(&nc, s->opts);
 	if (st != NATS_OK) {
 		snprintf(s->last_err, sizeof(s->last_err), "%s",
@@ -268,7 +289,7 @@ static int nats_connect(struct sink_net *n)
 			snprintf(s->last_err, sizeof(s->last_err),
 				 "JetStream: %s", natsStatus_GetText(st));
 		jsCtx_Destroy(js);
-		natsConnection_Destroy(nc);
+		close_connection(s, nc);
 		return -1;
 	}
 	pthread_mutex_lock(&n->q.mu);
@@ -368,10 +389,8 @@ static void nats_close(struct sink_net *n)
 	pthread_mutex_unlock(&n->q.mu);
 	if (s->js)
 		jsCtx_Destroy(s->js);
-	if (s->nc) {
-		natsConnection_Close(s->nc);
-		natsConnection_Destroy(s->nc);
-	}
+	if (s->nc)
+		close_connection(s, s->nc);
 	natsOptions_Destroy(s->opts);
 	pthread_mutex_destroy(&s->slot_mu);
 	free(s->subject);
@@ -467,6 +486,7 @@ static int nats_setup(struct sink_nats *s, const struct sf_options *o,
 	natsOptions_SetMaxPingsOut(s->opts, 2);
 	natsOptions_SetDisconnectedCB(s->opts, on_disconnected, s);
 	natsOptions_SetReconnectedCB(s->opts, on_reconnected, s);
+	natsOptions_SetClosedCB(s->opts, on_closed, s);
 	return 0;
 }
 

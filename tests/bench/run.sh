@@ -228,7 +228,7 @@ bt_stop() {
 # BPF programs before and releasing them after are not counted.
 tp_trial() {
 	local rate=$1 v=$2 fmt=${2%.files} count out lg
-	local cpu='cat /proc/$PPID/task/*/schedstat | awk "{ s += \$1 } END { print s }"'
+	local cpu='cat /proc/$PPID/task/*/schedstat | awk "{ s += \$1 } END { printf \"%.0f\\n\", s }"'
 	if [ "$v" = "$fmt" ]; then
 		if [ "$rate" = 0 ]; then count=$((TP_SECS * 600000)); else count=$((TP_SECS * rate)); fi
 		lg=(kill "$count" "$rate" "$TP_PROCS")
@@ -254,7 +254,7 @@ for line in open(sys.argv[7] if sys.argv[5] == "sysflow" else sys.argv[6], error
 if not end or not sys.argv[3] or not sys.argv[4]:
     print(lg.get("rate", 0), 0, -1, 0, tm.get("rss", 0), 0)
     sys.exit(0)
-print(lg["rate"], end["events"], end["missed"], int(sys.argv[4]) - int(sys.argv[3]), tm["rss"],
+print(lg["rate"], end["events"], end["missed"], int(float(sys.argv[4]) - float(sys.argv[3])), tm["rss"],
       end.get("sysflow_records", end["events"]))
 EOF
 }
@@ -273,10 +273,10 @@ tp_search() {
 		rec "tp.$v.records_per_ev" "$(python3 -c "print('%.3f' % ($recs / $ev))")"
 		[ "$v" = json ] && rec "res.rss_load_kb" "$rss"
 	fi
+	rec "tp.$v.flatout_core" "$(python3 -c "print('%.3f' % ($r * $cpu / $ev / 1e9 if $ev else 0))")"
 	if [ "$missed" = 0 ]; then
 		rec "tp.$v.limit" source
 		rec "tp.$v" "$r"
-		rec "tp.$v.core" "$(python3 -c "print('%.3f' % ($r * $cpu / $ev / 1e9))")"
 		return
 	fi
 	rec "tp.$v.limit" agent
@@ -288,6 +288,7 @@ tp_search() {
 		if [ "$missed" = 0 ]; then
 			lo=$mid
 			best=${r%.*}
+			[ "$ev" -gt 0 ] && rec "tp.$v.cpu_ns_bisect" "$(tp_ns "$cpu" "$ev")"
 		else
 			hi=$mid
 		fi
@@ -296,6 +297,17 @@ tp_search() {
 	[ "$best" != 0 ] || rec "tp.$v.below" "$hi"
 }
 tp_ns() { python3 -c "print('%.0f' % ($1 / $2) if $2 else 0)"; }
+
+# The same generators with no agent (kill, files), once per round: the
+# rate this machine gives them at the time, the ceiling of every trial.
+tp_bare() {
+	local out
+	out=$("$LG" kill $((TP_SECS * 600000)) 0 "$TP_PROCS")
+	rec "tp.bare.kill" "$(echo "$out" | field rate)"
+	out=$("$LG" openclose $((TP_SECS * 200000)) "$DATA/small" 0 "$TP_PROCS")
+	rec "tp.bare.files" "$(echo "$out" | field rate)"
+	say "  no agent: kill $(tail -2 "$RES" | head -1 | cut -f2) ev/s, open+close $(tail -1 "$RES" | cut -f2)/s"
+}
 
 # ---- 4. per-syscall cost for an untracked process -----------------------------
 # CPU (user+sys) ns per call: less disturbed than wall time by the other
@@ -646,6 +658,7 @@ fi
 say "1. throughput (kill(getpid(),0) and open+close loops under sfagent -X; ${TP_SECS}s per trial)"
 for ((rep = 0; rep < TP_REPS; rep++)); do
 	want tp || break
+	tp_bare
 	for v in "${TP_VARIANTS[@]}"; do tp_search "$v"; done
 done
 

@@ -81,11 +81,15 @@ for v in meta.get("tp_variants", "json quixote").split():
     note = "the agent's threads' run time from the loop's start to 0.5 s after, per event"
     if c:
         note += "; capacity {:,.0f} ev/s per core (derived: 1e9 / median)".format(1e9 / c)
-    if nums(f"tp.{v}.core"):
-        note += "; share of a core at the 0-missed rate " + mmm(f"tp.{v}.core", "{:.2f}")
+    if nums(f"tp.{v}.flatout_core"):
+        note += "; share of a core flat out " + mmm(f"tp.{v}.flatout_core", "{:.2f}")
     if f == "sysflow":
         note += "; SysFlow records per event " + mmm(f"tp.{v}.records_per_ev", "{:.3f}")
     rows.append(("1 throughput", f"{f} agent CPU per event (ns): {wl}", mmm(f"tp.{v}.cpu_ns"), note))
+for wl in ["kill", "files"]:
+    if nums(f"tp.bare.{wl}"):
+        rows.append(("1 throughput", f"the generators alone, no agent (ev/s): {wl}", mmm(f"tp.bare.{wl}"),
+                     "the same loops untraced, once per round: the machine's ceiling for every trial"))
 
 for w in W:
     desc = meta.get(f"wl.{w}", w)

@@ -5,13 +5,15 @@
  * (tests/62-sysflow.bats):
  *
  *   DIR/f32  opened, 3 write(2) of 100 bytes, 1 writev(2) of 2 x 20, 1
- *            pwrite64(2) of 8, closed; opened again, 2 read(2) of 150, 1
- *            pread64(2) of 48, closed
+ *            pwrite64(2) of 8, closed; opened again, 1 read(2) of 150, 1
+ *            readv(2) of 2 x 75, 1 pread64(2) of 48, closed
  *   loopback TCP through socketcall(2): the client sends 3 x 500 (SYS_SEND)
  *            and 10 with sendmsg(2); the server receives 1500 with one
  *            SYS_RECV and 10 with recvmsg(2) (MSG_WAITALL), answers 2 x 25
  *            with sendto(2), which the client receives with 2 recvfrom(2)
- *            (MSG_WAITALL)
+ *            (MSG_WAITALL); the client sends 2 messages of 5 with one
+ *            sendmmsg(2), the server receives them with one recvmmsg(2)
+ *            (struct compat_mmsghdr)
  * FACTS gets the pid and both ports.
  *
  *   flow32 loop N FILE
@@ -42,6 +44,10 @@ struct iovec32 {
 };
 struct msghdr32 { /* struct compat_msghdr */
 	u32 name, namelen, iov, iovlen, control, controllen, flags;
+};
+struct mmsghdr32 { /* struct compat_mmsghdr */
+	struct msghdr32 hdr;
+	u32 len;
 };
 struct sockaddr_in32 {
 	unsigned short family, port; /* port in network order */
@@ -124,8 +130,9 @@ static void file_part(const char *dir)
 	fd = sys3(5, path, 0, 0);
 	if (fd < 0)
 		quit(7);
-	for (int i = 0; i < 2; i++)
-		want(sys3(3, fd, buf, 150), 150, 8); /* read */
+	want(sys3(3, fd, buf, 150), 150, 8); /* read */
+	iov[0].len = iov[1].len = 75;
+	want(sys3(145, fd, iov, 2), 150, 8); /* readv */
 	want(sys(180, fd, (long)buf, 48, 300, 0), 48, 9); /* pread64 */
 	sys3(6, fd, 0, 0);
 }
@@ -135,6 +142,7 @@ static void net_part(int *sport, int *cport)
 	struct sockaddr_in32 a = {AF_INET, 0, 0x0100007f, {0}};
 	struct iovec32 iov = {(u32)buf, 10};
 	struct msghdr32 m = {0, 0, (u32)&iov, 1, 0, 0, 0};
+	struct mmsghdr32 mm[2];
 	u32 al = sizeof(a);
 	int srv, cli, conn;
 
@@ -163,6 +171,12 @@ static void net_part(int *sport, int *cport)
 		want(sys(369, conn, (long)buf, 25, 0, 0), 25, 17);
 	for (int i = 0; i < 2; i++)
 		want(sys(371, cli, (long)buf, 25, MSG_WAITALL, 0), 25, 18);
+	iov.len = 5;
+	mm[0].hdr = mm[1].hdr = m;
+	want(sys(345, cli, (long)mm, 2, 0, 0), 2, 20); /* sendmmsg */
+	mm[0].len = mm[1].len = 0;
+	want(sys(337, conn, (long)mm, 2, MSG_WAITALL, 0), 2, 21); /* recvmmsg */
+	want(mm[0].len + mm[1].len, 10, 22);
 	sys3(6, conn, 0, 0);
 	sys3(6, cli, 0, 0);
 	sys3(6, srv, 0, 0);

@@ -21,7 +21,9 @@
  *            3 x 1000 with IORING_OP_SEND, the server answers 2 x 50 with
  *            IORING_OP_SENDMSG (the second with IOSQE_CQE_SKIP_SUCCESS,
  *            linked to a nop), the client receives them with
- *            IORING_OP_RECVMSG (MSG_WAITALL)
+ *            IORING_OP_RECVMSG (MSG_WAITALL); then the server's multishot
+ *            IORING_OP_RECV (provided buffers) gets 3 x 100 the client
+ *            sends with send(2), one completion each, and is cancelled
  * FACTS gets the pid and both ports.
  *
  *   uringflow loop N FILE
@@ -44,7 +46,11 @@
 
 static struct io_uring ring;
 
-#define RECV_TAG 1
+#define RECV_TAG	1
+#define MSHOT_TAG	2
+#define MSHOT_GROUP	7
+static char pbufs[4][128]; /* the multishot receive's provided buffers */
+
 
 #define die(what)                   \
 	do {                        \
@@ -155,6 +161,43 @@ static void skip_and_fixed(const char *dir)
 	close(fd);
 }
 
+/* a multishot receive on conn: 3 completions of the client's 3 sends of
+ * 100, one at a time, then its cancel */
+static void multishot(int cli, int conn)
+{
+	struct io_uring_cqe *cqe;
+	struct io_uring_sqe *q;
+	char b[100] = {0};
+
+	io_uring_prep_provide_buffers(sqe(), pbufs, sizeof(pbufs[0]), 4,
+				      MSHOT_GROUP, 0);
+	want(wait1(), 0, "provide buffers");
+	q = sqe();
+	io_uring_prep_recv_multishot(q, conn, NULL, 0, 0);
+	q->flags |= IOSQE_BUFFER_SELECT;
+	q->buf_group = MSHOT_GROUP;
+	io_uring_sqe_set_data64(q, MSHOT_TAG);
+	io_uring_submit(&ring);
+	for (int i = 0; i < 3; i++) {
+		want(send(cli, b, sizeof(b), 0), sizeof(b), "send");
+		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+			die("multishot recv");
+		want(cqe->user_data == MSHOT_TAG && (cqe->flags & IORING_CQE_F_MORE),
+		     1, "a multishot completion");
+		want(cqe->res, sizeof(b), "multishot recv");
+		io_uring_cqe_seen(&ring, cqe);
+	}
+	q = sqe();
+	io_uring_prep_cancel64(q, MSHOT_TAG, 0);
+	io_uring_sqe_set_data64(q, 0);
+	io_uring_submit(&ring);
+	for (int n = 0; n < 2; n++) { /* the cancel's and the receive's last */
+		if (io_uring_wait_cqe(&ring, &cqe) < 0)
+			die("cancel");
+		io_uring_cqe_seen(&ring, cqe);
+	}
+}
+
 static void net_part(const char *cmd, int *sport, int *cport)
 {
 	struct sockaddr_in a = {.sin_family = AF_INET};
@@ -223,6 +266,7 @@ static void net_part(const char *cmd, int *sport, int *cport)
 	iov.iov_len = 100;
 	io_uring_prep_recvmsg(sqe(), cli, &m, MSG_WAITALL);
 	want(wait1(), 100, "recvmsg");
+	multishot(cli, conn);
 	close(conn);
 	close(cli);
 	close(srv);
