@@ -10,7 +10,8 @@
 # BENCH_ONLY="tp traced other syscall enc churn hook sinks spool short idle floor scale hash burst http" (a
 # subset of sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS,
 # BENCH_SINK_EVENTS, BENCH_SHORT_RUNS, BENCH_ATTACH_RUNS, BENCH_SPOOL_EVENTS,
-# BENCH_SPOOL_AGENTS, BENCH_BURST_EVENTS, BENCH_HTTP_REQUESTS.
+# BENCH_SPOOL_AGENTS, BENCH_BURST_EVENTS, BENCH_HTTP_REQUESTS,
+# BENCH_TRACED_WORKLOADS (sections 2 and 3: a subset of "orc fork tar").
 #
 # Every figure is taken in this run.  Workloads time themselves
 # (build/bench/loadgen), so the start-up of sfagent, bpftrace and strace
@@ -144,7 +145,8 @@ tar -cf "$DATA/out.tar" -C "$DATA/x" .
 EOF
 chmod +x "$DATA/tarjob"
 
-WORKLOADS=(orc fork tar)
+# shellcheck disable=SC2206 # BENCH_TRACED_WORKLOADS: a subset, for A/B runs
+WORKLOADS=(${BENCH_TRACED_WORKLOADS:-orc fork tar})
 wl_desc() {
 	case $1 in
 	orc) echo "open/read/close x$N_ORC" ;;
