@@ -52,7 +52,7 @@ PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
 PKGS_TEST += mandoc
 # -F sysflow read back (tests/62-sysflow.bats)
 PKGS_TEST += avro-bin python3-avro
-PKGS_BENCH := hyperfine bpftrace strace linux-perf time
+PKGS_BENCH := hyperfine bpftrace strace linux-perf time apache2-utils
 
 LIB_SRCS := $(wildcard lib/*.c)
 AGENT_SRCS := $(foreach d,$(AGENT_DIRS),$(wildcard $(d)/*.c))

@@ -7,10 +7,10 @@
 # default 3; 1 when quick), BENCH_TP_PROCS (generator processes in the
 # throughput trials, default 2), BENCH_RINGBUF=SIZE (agent ring buffer, default
 # the agent's own default), BUILD (build dir, default build),
-# BENCH_ONLY="tp traced other syscall enc churn hook sinks spool short idle floor scale hash burst" (a
+# BENCH_ONLY="tp traced other syscall enc churn hook sinks spool short idle floor scale hash burst http" (a
 # subset of sections, for A/B runs), BENCH_CHURN_SECS, BENCH_HOOK_RUNS,
 # BENCH_SINK_EVENTS, BENCH_SHORT_RUNS, BENCH_ATTACH_RUNS, BENCH_SPOOL_EVENTS,
-# BENCH_SPOOL_AGENTS, BENCH_BURST_EVENTS.
+# BENCH_SPOOL_AGENTS, BENCH_BURST_EVENTS, BENCH_HTTP_REQUESTS.
 #
 # Every figure is taken in this run.  Workloads time themselves
 # (build/bench/loadgen), so the start-up of sfagent, bpftrace and strace
@@ -226,7 +226,7 @@ bt_stop() {
 # BPF programs before and releasing them after are not counted.
 tp_trial() {
 	local rate=$1 v=$2 fmt=${2%.files} count out lg
-	local cpu='cat /proc/$PPID/task/*/schedstat | awk "{ s += \$1 } END { print s }"'
+	local cpu='cat /proc/$PPID/task/*/schedstat | awk "{ s += \$1 } END { printf \"%.0f\\n\", s }"'
 	if [ "$v" = "$fmt" ]; then
 		if [ "$rate" = 0 ]; then count=$((TP_SECS * 600000)); else count=$((TP_SECS * rate)); fi
 		lg=(kill "$count" "$rate" "$TP_PROCS")
@@ -252,7 +252,7 @@ for line in open(sys.argv[7] if sys.argv[5] == "sysflow" else sys.argv[6], error
 if not end or not sys.argv[3] or not sys.argv[4]:
     print(lg.get("rate", 0), 0, -1, 0, tm.get("rss", 0), 0)
     sys.exit(0)
-print(lg["rate"], end["events"], end["missed"], int(sys.argv[4]) - int(sys.argv[3]), tm["rss"],
+print(lg["rate"], end["events"], end["missed"], int(float(sys.argv[4]) - float(sys.argv[3])), tm["rss"],
       end.get("sysflow_records", end["events"]))
 EOF
 }
@@ -271,10 +271,10 @@ tp_search() {
 		rec "tp.$v.records_per_ev" "$(python3 -c "print('%.3f' % ($recs / $ev))")"
 		[ "$v" = json ] && rec "res.rss_load_kb" "$rss"
 	fi
+	rec "tp.$v.flatout_core" "$(python3 -c "print('%.3f' % ($r * $cpu / $ev / 1e9 if $ev else 0))")"
 	if [ "$missed" = 0 ]; then
 		rec "tp.$v.limit" source
 		rec "tp.$v" "$r"
-		rec "tp.$v.core" "$(python3 -c "print('%.3f' % ($r * $cpu / $ev / 1e9))")"
 		return
 	fi
 	rec "tp.$v.limit" agent
@@ -286,6 +286,7 @@ tp_search() {
 		if [ "$missed" = 0 ]; then
 			lo=$mid
 			best=${r%.*}
+			[ "$ev" -gt 0 ] && rec "tp.$v.cpu_ns_bisect" "$(tp_ns "$cpu" "$ev")"
 		else
 			hi=$mid
 		fi
@@ -294,6 +295,17 @@ tp_search() {
 	[ "$best" != 0 ] || rec "tp.$v.below" "$hi"
 }
 tp_ns() { python3 -c "print('%.0f' % ($1 / $2) if $2 else 0)"; }
+
+# The same generators with no agent (kill, files), once per round: the
+# rate this machine gives them at the time, the ceiling of every trial.
+tp_bare() {
+	local out
+	out=$("$LG" kill $((TP_SECS * 600000)) 0 "$TP_PROCS")
+	rec "tp.bare.kill" "$(echo "$out" | field rate)"
+	out=$("$LG" openclose $((TP_SECS * 200000)) "$DATA/small" 0 "$TP_PROCS")
+	rec "tp.bare.files" "$(echo "$out" | field rate)"
+	say "  no agent: kill $(tail -2 "$RES" | head -1 | cut -f2) ev/s, open+close $(tail -1 "$RES" | cut -f2)/s"
+}
 
 # ---- 4. per-syscall cost for an untracked process -----------------------------
 # CPU (user+sys) ns per call: less disturbed than wall time by the other
@@ -621,7 +633,7 @@ idle_run() {
 }
 
 # ---- the run --------------------------------------------------------------------
-ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks spool short idle floor scale hash burst} "
+ONLY=" ${BENCH_ONLY:-tp traced other syscall enc churn hook sinks spool short idle floor scale hash burst http} "
 want() { [[ $ONLY == *" $1 "* ]]; }
 T0=$(date +%s)
 say "reps=$REPS quick=$QUICK; workloads: orc=$N_ORC fork=$N_FORK tar=$N_FILES files"
@@ -644,6 +656,7 @@ fi
 say "1. throughput (kill(getpid(),0) and open+close loops under sfagent -X; ${TP_SECS}s per trial)"
 for ((rep = 0; rep < TP_REPS; rep++)); do
 	want tp || break
+	tp_bare
 	for v in "${TP_VARIANTS[@]}"; do tp_search "$v"; done
 done
 
@@ -737,6 +750,13 @@ if want spool; then
 	say "12. network sinks: throughput, spool cost, replay, NATS, scale-out: tests/bench/spool-nats.sh $N_SPOOL $REPS ${BENCH_SPOOL_AGENTS:-4}"
 	BUILD=$BUILD tests/bench/spool-nats.sh "$N_SPOOL" "$REPS" "${BENCH_SPOOL_AGENTS:-4}" >&2 ||
 		say "  spool-nats.sh failed"
+fi
+if want http; then
+	# its own report (min-median-max per variant), not in the table:
+	# docs/performance.md "HTTP workload"
+	N_HTTP=${BENCH_HTTP_REQUESTS:-$([ "$QUICK" = 1 ] && echo 1000 || echo 5000)}
+	say "13. HTTP server container vs bpftrace: tests/bench/http.sh $N_HTTP $((REPS < 3 ? 3 : REPS)) 4"
+	BUILD=$BUILD tests/bench/http.sh "$N_HTTP" $((REPS < 3 ? 3 : REPS)) 4 >&2 || say "  http.sh failed"
 fi
 if want hash; then
 	# printed, not in the table: docs/performance.md "Digests"
