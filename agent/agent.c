@@ -95,34 +95,85 @@ static int agent_flow_get(const struct workload *wl, uint32_t pid, int32_t fd,
 	return probe_flow_get(&a->probe, &k, take, out);
 }
 
+static void handle_event(struct agent *a, void *data, size_t size);
+
+/*
+ * libbpf's consume goes on while records keep coming: a workload that
+ * makes them faster than the agent handles them would keep the main loop
+ * there for ever (no client, hook, signal or flush served).  So each call
+ * takes at most consume_left records; a negative return stops libbpf
+ * after this record (which it counts as consumed).
+ */
 static int on_event(void *ctx, void *data, size_t size)
 {
 	struct agent *a = ctx;
+
+	handle_event(a, data, size);
+	if (a->consume_delay_ns) /* tests only: a slow consumer */
+		nanosleep(&(struct timespec){.tv_nsec = a->consume_delay_ns},
+			  NULL);
+	if (!a->consume_left)
+		return 0;
+	if (!--a->consume_left)
+		return -EAGAIN;
+	/* and at most AGENT_CONSUME_NS of it, looked at now and then */
+	if (!(a->consume_left % 64) &&
+	    sf_monotonic_ns() - a->consume_start >= AGENT_CONSUME_NS)
+		return -EAGAIN;
+	return 0;
+}
+
+/* Up to max records (0: no bound) and AGENT_CONSUME_NS; true when it
+ * stopped at a bound (consume_took: how many it took). */
+static bool consume_some(struct agent *a, unsigned max)
+{
+	int r;
+
+	a->consume_left = max;
+	a->consume_start = sf_monotonic_ns();
+	r = probe_consume(&a->probe);
+	a->consume_took = max - a->consume_left;
+	a->consume_left = 0;
+	return r == -EAGAIN;
+}
+
+/* Everything in the ring buffer when called, however fast more comes:
+ * the ring is consumed in order and holds at most ring_max records. */
+static void consume_all(struct agent *a)
+{
+	uint64_t n = 0;
+
+	while (consume_some(a, AGENT_CONSUME_MAX) && n < a->ring_max)
+		n += a->consume_took;
+}
+
+static void handle_event(struct agent *a, void *data, size_t size)
+{
 	const struct sf_hdr *h = data;
 	struct decode_event v;
 	struct workload *wl;
 
 	if (size < sizeof(*h)) {
 		a->malformed++;
-		return 0;
+		return;
 	}
 	wl = wl_table_get(&a->wl, h->slot);
 	if (!wl || wl->closing) {
 		a->orphans++;
-		return 0;
+		return;
 	}
 	if (h->type == SF_REC_FLOW_END) {
 		flow_end(a, wl, data, size);
-		return 0;
+		return;
 	}
 	/* over budget (daemon): dropped before any work, counted */
 	if (wl->budget && !budget_admit(a, wl, h->ts_boot))
-		return 0;
+		return;
 	/* checked and decoded once, for the filter and the encoder */
 	if (decode_event(&v, data, size) < 0) {
 		a->malformed++;
 		wl->malformed++;
-		return 0;
+		return;
 	}
 	/* hashes done since are handed out first, which frees their jobs;
 	 * before this event's filter: each record passes the filters right
@@ -132,7 +183,7 @@ static int on_event(void *ctx, void *data, size_t size)
 		exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	/* the stream's filter, then the outputs' */
 	if (!filter_wl_pass(wl, v.type, filter_event_get, &v))
-		return 0;
+		return;
 	/* the digest of what ran, from the cache or asked for (exehash.h) */
 	if (v.type == SF_EV_EXEC && a->exehash)
 		exehash_exec(a->exehash, wl->slot, wl->seq + 1, v.rec, &v);
@@ -140,7 +191,6 @@ static int on_event(void *ctx, void *data, size_t size)
 		 a->exehash)
 		exehash_file(a->exehash, wl->slot, wl->seq + 1, v.rec, &v);
 	emit_view(a, wl, &v);
-	return 0;
 }
 
 /* A process.exe_hash record for a workload whose exec said "pending". */
@@ -230,6 +280,16 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 			"cannot read /proc/1/mountinfo: records carry no host_path (run the agent in the host's PID namespace)");
 	a->lazy_attach = o->mode == SF_MODE_DAEMON;
 	a->idle_detach_ns = idle_detach_ns();
+	/* the most records the ring can hold: each at least a header, with
+	 * the ring's own 8 bytes, 8-aligned */
+	a->ring_max = (o->ringbuf_bytes ? o->ringbuf_bytes : 16u << 20) /
+			      ((sizeof(struct sf_hdr) + 8 + 7) & ~7ul) +
+		      1;
+	if (getenv("SFAGENT_TEST_CONSUME_DELAY_NS"))
+		a->consume_delay_ns =
+			strtoul(getenv("SFAGENT_TEST_CONSUME_DELAY_NS"), NULL,
+				10) %
+			1000000000ul;
 	if (probe_open(&a->probe, ops, &po, err) < 0 ||
 	    probe_attach(&a->probe, err) < 0) {
 		probe_close(&a->probe);
@@ -389,6 +449,10 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 	/* detached (-D idle), no record can come: the caller's own pace */
 	if (timeout_ms < 0 || (timeout_ms > POLL_MAX_MS && a->probe.attached))
 		timeout_ms = POLL_MAX_MS;
+	/* records left in the ring by the last round's bound: the edge-
+	 * triggered ring fd would not wake for them */
+	if (a->ring_more)
+		timeout_ms = 0;
 	n = epoll_wait(a->epfd, ev, 4, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;
@@ -738,7 +802,7 @@ static bool wl_cgroup_empty(const struct workload *wl)
 
 void stream_finish_begin(struct agent *a, struct workload *wl)
 {
-	probe_consume(&a->probe);
+	consume_some(a, AGENT_CONSUME_MAX);
 	probe_untrack(&a->probe, wl->cgid);
 	/* Events already in the ring buffer still belong to this stream.  A
 	 * program that passed the filter just before the untrack may still be
@@ -747,11 +811,11 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	 * cgroup has no task left (a poststop, -X's end), which kept every
 	 * poststop hook 1 ms longer.  Its io_uring requests still waiting for
 	 * a completion go out without a result. */
-	probe_consume(&a->probe);
+	consume_all(a);
 	probe_uring_sweep(&a->probe, wl->slot);
 	if (!wl_cgroup_empty(wl)) {
 		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
-		probe_consume(&a->probe);
+		consume_all(a);
 	}
 	/* the hashes its execs wait for, now: before the sinks drain, so
 	 * that what they lose of them is in stream.end (bounded) */
@@ -884,7 +948,8 @@ void agent_drain(struct agent *a)
 	uint64_t now = sf_monotonic_ns();
 	bool check = now - a->last_missed_check >= MISSED_CHECK_NS;
 
-	probe_consume(&a->probe);
+	/* the rest at the next round, which then does not sleep */
+	a->ring_more = consume_some(a, AGENT_CONSUME_MAX);
 	/* hashes finished since: process.exe_hash records */
 	exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (check) {

@@ -54,7 +54,21 @@ struct agent {
 	uint32_t dirty[SF_MAX_SLOTS];
 	unsigned ndirty;
 	bool is_dirty[SF_MAX_SLOTS];
+	/* the consumer's bound per round (agent.c, on_event): records this
+	 * call may still take (0: no bound), whether the last round left
+	 * some, how many the ring can hold at most */
+	unsigned consume_left, consume_took;
+	uint64_t consume_start; /* monotonic ns */
+	bool ring_more;
+	uint64_t ring_max;
+	long consume_delay_ns; /* tests only: SFAGENT_TEST_CONSUME_DELAY_NS */
 };
+
+/* Records one round of the main loop takes from the ring buffer at most,
+ * and how long it may take them: then clients, hooks and signals are
+ * served, however fast a workload makes events. */
+#define AGENT_CONSUME_MAX 16384
+#define AGENT_CONSUME_NS  (20 * 1000000ull)
 
 /* How long -D keeps its programs attached after the last stream ended, so
  * that containers started one after another do not attach and detach each

@@ -382,6 +382,7 @@ static void *releaser(void *arg)
 static void release_later(struct probe_bpf *b, int idx)
 {
 	struct release_queue *q = &b->rq;
+	bool threaded;
 	int r;
 
 	pthread_mutex_lock(&q->lock);
@@ -408,8 +409,10 @@ static void release_later(struct probe_bpf *b, int idx)
 		if (r)
 			log_debug("releaser thread: %s", strerror(r));
 	}
+	/* read under the lock: the releaser clears it when it is done */
+	threaded = q->running;
 	pthread_mutex_unlock(&q->lock);
-	if (!q->running) /* no thread: release here, slowly but surely */
+	if (!threaded) /* no thread: release here, slowly but surely */
 		releaser(q);
 }
 

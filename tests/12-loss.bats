@@ -2,6 +2,7 @@
 # Loss is never silent: a deliberately tiny ring buffer under a flood.
 
 load test_helper
+load hook_helper
 
 setup() {
 	T=$(mktemp -d)
@@ -9,6 +10,7 @@ setup() {
 
 teardown() {
 	rm -rf "$T"
+	[ -z "${HT:-}" ] || hook_suite_teardown
 }
 
 @test "ring buffer overflow: stream.missed counts + events written = what happened" {
@@ -74,4 +76,47 @@ teardown() {
 		"ev[-1]['missed_ringbuf'] > 0" \
 		"len([e for e in by('file.open') if e['path'] == '/nonexistent/sfagent-flood']) >= 300" \
 		"len([e for e in by('file.open') if e['path'] == '/nonexistent/sfagent-flood']) + ev[-1]['missed_ringbuf'] >= 2000"
+}
+
+# A workload making events faster than the agent handles them must not hold
+# its main loop: libbpf's consume goes on while records keep coming.  The
+# other container's records share the ring, so they may be lost: counted.  The
+# consumer is made slow on purpose (SFAGENT_TEST_CONSUME_DELAY_NS, tests
+# only: 20 us a record, about 50,000 a second, which a shell's kill loop
+# outruns here; on a real host many busy cores outrun a fast consumer).
+@test "a container flooding a slow consumer holds up no one: another container is registered and streamed, status answers, the flood's loss is counted" {
+	hook_suite_setup
+	SFAGENT_TEST_CONSUME_DELAY_NS=20000 start_daemon --ringbuf-size 1M --hash none
+	make_bundle "$HT/flood" '["/bin/sh", "-c", "while :; do kill -0 $$; done"]' \
+		'{"io.sfagent.workload": "flood"}'
+	run_container sfl-flood "$HT/flood" >/dev/null 2>&1 &
+	FLOOD=$!
+	f=$(pod_file flood sfl-flood)
+	wait_for "the flood's records" 30 bash -c "[ \$(cat '$f' 2>/dev/null | wc -l) -gt 20000 ]"
+	# while the ring is never empty: a fail-closed container starts, tracked
+	make_bundle "$HT/two" '["/bin/sh", "-c", "cat /etc/passwd >/dev/null"]' \
+		'{"io.sfagent.workload": "two", "io.sfagent.fail": "closed"}'
+	hook_timeout "$HT/two" 5000
+	run run_container sfl-two "$HT/two"
+	assert_success
+	run timeout 10 "$SFAGENT" status --socket "$HT/sfagent-watch.sock"
+	assert_success
+	assert_output --partial flood
+	# (runc run deletes it once it is gone)
+	runc --root "$RUNC_ROOT" kill sfl-flood KILL
+	wait "$FLOOD" || true
+	wait_for "stream.end of two" 30 grep -q stream.end "$(pod_file two sfl-two)"
+	# its records share the flooded ring: what is not there is counted
+	assert_stream "$(pod_file two sfl-two)" \
+		'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
+		'by("process.exec") or ev[-1]["missed_ringbuf"] > 0' \
+		'sum(e["count"] for e in by("stream.missed")) == ev[-1]["missed"]' \
+		'ev[-1]["events"] == len(ev) - 2 - len(by("stream.missed"))'
+	wait_for "stream.end of the flood" 60 grep -q stream.end "$f"
+	assert_seq_no_gaps "$f"
+	assert_stream "$f" \
+		'ev[-1]["type"] == "stream.end"' \
+		'ev[-1]["missed_ringbuf"] > 0' \
+		'sum(e["count"] for e in by("stream.missed")) == ev[-1]["missed"]' \
+		'ev[-1]["events"] == len(ev) - 2 - len(by("stream.missed"))'
 }
