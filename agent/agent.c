@@ -755,18 +755,8 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 		}
 		return sf_error_wrap(err, "workload `%s`", wl->name);
 	}
-	/* -X: its one workload is known now; what it cannot need goes (the
-	 * slow part of that off its path, probe.h) */
-	if (a->opt->mode == SF_MODE_EXECUTE &&
-	    (a->probe.groups & ~wl->probe_groups)) {
-		char what[128];
-
-		log_info("probe: %s detached, the workload needs none of them",
-			 probe_groups_str(a->probe.groups & ~wl->probe_groups,
-					  what, sizeof(what)));
-		probe_detach_groups(&a->probe,
-				    a->probe.groups & ~wl->probe_groups);
-	}
+	/* -X keeps every program: with one workload, what its filter cannot
+	 * keep is still counted in `filtered` (docs/filters.md) */
 	stream_flush_control(wl);
 	return 0;
 }
