@@ -35,6 +35,8 @@
 # only the tracer's process, with DWARF call graphs.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/bench/hooked.sh
+. "$TOP/tests/bench/hooked.sh"
 cd "$TOP"
 BUILD=${BUILD:-build}
 SF=$TOP/$BUILD/sfagent
@@ -103,14 +105,7 @@ make_bundle() {
 			     "options": ["rbind", "ro"]}]' \
 		bundles/shell-demo/config.json >"$1/config.json"
 	[ "$3" = 1 ] || return 0
-	"$SF" --inject-hook "$1" --hook-path "$HOOK" --socket "$W/d.sock" >/dev/null
-	# a loaded machine must not turn a slow ACK into a fail-open start
-	jq '(.hooks.prestart[], .hooks.poststop[]) |=
-		(.args |= ((indices("--timeout") | first) as $i |
-			   if $i then .[$i + 1] = "10000"
-			   else .[0:1] + ["--timeout", "10000"] + .[1:] end) |
-		 .timeout = 20)' \
-		"$1/config.json" >"$1/c.tmp" && mv "$1/c.tmp" "$1/config.json"
+	hook_bundle "$1" "$SF" "$HOOK" "$W/d.sock"
 }
 
 # CONTAINER ID BUNDLE PORT: started, answering; sets CPID, CG

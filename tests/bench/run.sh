@@ -20,6 +20,8 @@
 set -euo pipefail
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
+# shellcheck source=tests/bench/hooked.sh
+. "$TOP/tests/bench/hooked.sh"
 cd "$TOP"
 BUILD=${BUILD:-build}
 SF=$BUILD/sfagent
@@ -382,14 +384,7 @@ churn_bundle() { # DIR ARGS-JSON
 		.mounts += [{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
 			     "options": ["nosuid", "nodev", "mode=1777"]}]' \
 		bundles/shell-demo/config.json >"$1/config.json"
-	"$SF" --inject-hook "$1" --hook-path "$TOP/$BUILD/sfhook" --socket "$W/d.sock" >/dev/null
-	# a loaded machine must not turn a slow ACK into a fail-open start
-	jq '(.hooks.prestart[], .hooks.poststop[]) |=
-		(.args |= ((indices("--timeout") | first) as $i |
-			   if $i then .[$i + 1] = "10000"
-			   else .[0:1] + ["--timeout", "10000"] + .[1:] end) |
-		 .timeout = 20)' \
-		"$1/config.json" >"$1/c.tmp" && mv "$1/c.tmp" "$1/config.json"
+	hook_bundle "$1" "$SF" "$TOP/$BUILD/sfhook" "$W/d.sock"
 }
 churn_run() {
 	local rr=$W/runc i n t_end d
@@ -478,29 +473,27 @@ short_cmds() {
 # (everything: sf_sys_exit on every syscall).  (A process-only variant,
 # floor_sfproc, ran while -X detached what its filter could not keep; -X
 # keeps every program now, so that the totals hold: docs/filters.md.)
+# floor_bpf PROGRAM VARIANT: untracked_ns VARIANT while bpfattach holds
+# only PROGRAM of tests/bench/floor.bpf.c
+floor_bpf() {
+	BPFATTACH_ONLY=$1 "$ATTACH" "$FLOOR" >"$W/floor.out" &
+	FL=$!
+	PIDS+=("$FL")
+	wait_for "$W/floor.out" ready 60 || { say "bpfattach $1 failed"; exit 1; }
+	untracked_ns "$2"
+	kill -TERM "$FL"
+	wait "$FL" || true
+	forget "$FL"
+}
 floor_run() {
 	local rep
 	for ((rep = 0; rep < REPS; rep++)); do
 		rec floor.others_links "$(others_links)"
 		busy_start 0
 		untracked_ns floor_none
-		BPFATTACH_ONLY=bench_floor "$ATTACH" "$FLOOR" >"$W/floor.out" &
-		FL=$!
-		PIDS+=("$FL")
-		wait_for "$W/floor.out" ready 60 || { say "bpfattach floor failed"; exit 1; }
-		untracked_ns floor_floor
-		kill -TERM "$FL"
-		wait "$FL" || true
-		forget "$FL"
+		floor_bpf bench_floor floor_floor
 		# the ia32 guard's least: one program on the generic sys_exit
-		BPFATTACH_ONLY=bench_floor_raw "$ATTACH" "$FLOOR" >"$W/floor.out" &
-		FL=$!
-		PIDS+=("$FL")
-		wait_for "$W/floor.out" ready 60 || { say "bpfattach floor_raw failed"; exit 1; }
-		untracked_ns floor_raw
-		kill -TERM "$FL"
-		wait "$FL" || true
-		forget "$FL"
+		floor_bpf bench_floor_raw floor_raw
 		busy_stop
 		busy_start 1
 		untracked_ns floor_sfagent
