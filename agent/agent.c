@@ -432,6 +432,36 @@ int agent_signalfd(sigset_t *old, struct sf_error **err)
 	return fd;
 }
 
+/*
+ * While records come, the agent polls the ring every AGENT_POLL_HOT_MS and
+ * tells the kernel side, which then does not wake it (a forced wake-up is
+ * an IPI the traced task pays: bpf/event.bpf.h wake_flags).  After a round
+ * that took none it says it sleeps, and looks once more: a record
+ * submitted while the flag still said "polls" did not wake it.  (One whose
+ * program read the flag before the store and commits after this look waits
+ * for the next wake-up or the POLL_MAX_MS poll, as a record within
+ * WAKE_MIN_NS of a wake-up always did.)
+ */
+static int ring_wait_ms(struct agent *a, int timeout_ms)
+{
+	if (a->ring_took) {
+		if (!a->polls) {
+			a->polls = true;
+			probe_polls(&a->probe, true);
+		}
+		return timeout_ms < AGENT_POLL_HOT_MS ? timeout_ms
+						      : AGENT_POLL_HOT_MS;
+	}
+	if (a->polls) {
+		a->polls = false;
+		probe_polls(&a->probe, false);
+		/* what came since the last round: drained without sleeping */
+		if (consume_some(a, AGENT_CONSUME_MAX) || a->consume_took)
+			return 0;
+	}
+	return timeout_ms;
+}
+
 int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 	       struct signalfd_siginfo *si)
 {
@@ -453,6 +483,8 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 	 * triggered ring fd would not wake for them */
 	if (a->ring_more)
 		timeout_ms = 0;
+	else
+		timeout_ms = ring_wait_ms(a, timeout_ms);
 	n = epoll_wait(a->epfd, ev, 4, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;
@@ -940,6 +972,7 @@ void agent_drain(struct agent *a)
 
 	/* the rest at the next round, which then does not sleep */
 	a->ring_more = consume_some(a, AGENT_CONSUME_MAX);
+	a->ring_took = a->consume_took > 0;
 	/* hashes finished since: process.exe_hash records */
 	exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (check) {

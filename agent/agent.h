@@ -60,6 +60,9 @@ struct agent {
 	unsigned consume_left, consume_took;
 	uint64_t consume_start; /* monotonic ns */
 	bool ring_more;
+	/* the last drain took records: the next wait polls on the agent's
+	 * own clock (AGENT_POLL_HOT_MS), and the probe knows (polls) */
+	bool ring_took, polls;
 	uint64_t ring_max;
 	long consume_delay_ns; /* tests only: SFAGENT_TEST_CONSUME_DELAY_NS */
 };
@@ -69,6 +72,9 @@ struct agent {
  * served, however fast a workload makes events. */
 #define AGENT_CONSUME_MAX 16384
 #define AGENT_CONSUME_NS  (20 * 1000000ull)
+/* While records come: the longest wait between rounds, in which no record
+ * wakes the agent (bpf/event.bpf.h wake_flags) */
+#define AGENT_POLL_HOT_MS 1
 
 /* How long -D keeps its programs attached after the last stream ended, so
  * that containers started one after another do not attach and detach each

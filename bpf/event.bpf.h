@@ -23,12 +23,20 @@
  * wake_bytes are waiting, and in any case when the last wake-up is WAKE_NS
  * old.  The agent's poll timeout bounds the delay of records that fall
  * between (a burst's last records within WAKE_MIN_NS of a wake-up).
+ *
+ * While records keep coming the agent polls the ring on its own clock
+ * (agent/agent.c agent_wait: every AGENT_POLL_HOT_MS after a round that took
+ * records) and says so in agent_polls: then no record wakes it unless
+ * wake_bytes wait (asked at most every WAKE_MIN_NS).  A forced wake-up is
+ * an irq_work self-IPI from the traced task: with the agent keeping up,
+ * one per WAKE_MIN_NS was a tenth of a flat-out kill loop's samples.
  */
 #define WAKE_NS		 (10 * 1000 * 1000)
 #define WAKE_MIN_NS	 (100 * 1000)
 #define WAKE_ALONE_BYTES 2048 /* more than any one record */
 volatile const __u64 wake_bytes = 1 << 20; /* the agent sets it */
 __u64 last_wake = 0;
+volatile __u32 agent_polls = 0; /* the agent sets it: see above */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -155,6 +163,16 @@ static __always_inline __u64 wake_flags(__u64 ts, __u64 alone)
 {
 	__u64 since = ts - last_wake, avail;
 
+	if (agent_polls) {
+		if (since < WAKE_MIN_NS)
+			return BPF_RB_NO_WAKEUP;
+		/* last_wake: the last look here */
+		last_wake = ts;
+		return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
+				       wake_bytes
+			       ? BPF_RB_FORCE_WAKEUP
+			       : BPF_RB_NO_WAKEUP;
+	}
 	if (since >= WAKE_NS ||
 	    (since >= WAKE_MIN_NS &&
 	     ((avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA)) >=
