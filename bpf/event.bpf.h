@@ -308,8 +308,7 @@ static __always_inline void submit_var(void *rec, const __u32 size,
 __noinline int fill_hdr_g(struct sf_hdr *h, __u32 type, __u32 slot, __u64 cgid)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 uid_gid = bpf_get_current_uid_gid();
+	const struct cred *cr;
 
 	if (!h)
 		return 0;
@@ -318,17 +317,20 @@ __noinline int fill_hdr_g(struct sf_hdr *h, __u32 type, __u32 slot, __u64 cgid)
 	h->slot = slot;
 	h->ts_boot = bpf_ktime_get_boot_ns();
 	h->cgid = cgid;
-	h->pid = pid_tgid >> 32;
-	h->tid = (__u32)pid_tgid;
-	/* probe-reads, not direct loads through the BTF pointers: the verifier
-	 * looks each nested pointer load up by name in the whole kernel BTF
-	 * (btf_nested_type_is_trusted), at every inlined copy of this, which
-	 * was a fifth of the agent's start-up; per event the difference was
-	 * within noise (docs/performance.md) */
-	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	h->uid = (__u32)uid_gid;
-	h->gid = uid_gid >> 32;
-	h->euid = BPF_CORE_READ(t, cred, euid.val);
+	/* direct loads through the BTF pointers, no helper call and no
+	 * probe-read (four of those and the uid/gid helper were a tenth of a
+	 * traced kill loop's samples); the verifier's cost of each nested
+	 * load (btf_nested_type_is_trusted looks it up by name in the whole
+	 * kernel BTF) is paid once per program: this is a global function.
+	 * The ids as bpf_get_current_pid_tgid/_uid_gid give them: the
+	 * kernel's kuid/kgid are the initial namespace's ids. */
+	h->pid = t->tgid;
+	h->tid = t->pid;
+	h->ppid = t->real_parent->tgid;
+	cr = t->cred;
+	h->uid = cr->uid.val;
+	h->gid = cr->gid.val;
+	h->euid = cr->euid.val;
 	h->ret = 0;
 	h->syscall = 0;
 	h->via = SF_VIA_SYSCALL;
