@@ -336,7 +336,13 @@ __noinline int fill_hdr_g(struct sf_hdr *h, __u32 type, __u32 slot, __u64 cgid)
 	h->via = SF_VIA_SYSCALL;
 	h->uring_op = 0;
 	h->suppressed = 0;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	/* two 8-byte loads, not bpf_get_current_comm()'s strscpy_pad: the
+	 * kernel writes comm with strscpy_pad (exec, prctl, fork copies it),
+	 * so the bytes after its NUL are zeroes either way, and the agent
+	 * reads up to the NUL */
+	_Static_assert(SF_COMM_LEN == 16, "comm");
+	((__u64 *)h->comm)[0] = *(const __u64 *)&t->comm[0];
+	((__u64 *)h->comm)[1] = *(const __u64 *)&t->comm[8];
 	return 0;
 }
 
@@ -526,21 +532,26 @@ struct sys_args {
 #endif
 #endif
 
-/* The native syscall's arguments, from the task's saved user registers. */
-static __always_inline void read_args(struct sys_args *args)
+/* The native syscall's arguments from its saved user registers, a BTF
+ * pointer (sys_exit's own argument, or bpf_task_pt_regs()): the _SYSCALL
+ * macros load through it directly (no probe-read), in the architecture's
+ * syscall argument registers. */
+static __always_inline void read_args_regs(struct sys_args *args,
+					   struct pt_regs *regs)
 {
-	struct pt_regs *regs =
-		(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-
-	/* bpf_task_pt_regs() returns a BTF pointer: the _SYSCALL macros load
-	 * through it directly (no probe-read), in the architecture's syscall
-	 * argument registers */
 	args->a[0] = PT_REGS_PARM1_SYSCALL(regs);
 	args->a[1] = PT_REGS_PARM2_SYSCALL(regs);
 	args->a[2] = PT_REGS_PARM3_SYSCALL(regs);
 	args->a[3] = PT_REGS_PARM4_SYSCALL(regs);
 	args->a[4] = PT_REGS_PARM5_SYSCALL(regs);
 	args->a[5] = PT_REGS_PARM6_SYSCALL(regs);
+}
+
+/* The same from the current task's saved registers. */
+static __always_inline void read_args(struct sys_args *args)
+{
+	read_args_regs(args, (struct pt_regs *)bpf_task_pt_regs(
+				     bpf_get_current_task_btf()));
 }
 
 /* The header of an event that comes from a syscall's exit. */

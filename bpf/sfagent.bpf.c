@@ -191,7 +191,9 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 	if (compat) {
 		nr = compat_sys_args_g(&a, &flow_nr);
 	} else {
-		read_args(&a);
+		/* sys_exit's regs are the task's saved user registers:
+		 * no bpf_task_pt_regs() call */
+		read_args_regs(&a, regs);
 		flow_nr = nr;
 	}
 	/* one call for both: inlined (and verified) once */
