@@ -22,9 +22,11 @@ cleanup() {
 	rm -rf "$t"
 }
 trap cleanup EXIT
+# the bundle's config as hook-start.sh makes it
 mkdir "$t/bundle"
-echo '{"ociVersion": "1.0.2", "process": {"args": ["/bin/true"], "cwd": "/"}, "root": {"path": "rootfs"}, "hostname": "bench", "annotations": {"io.sfagent.workload": "bench"}}' \
-	>"$t/bundle/config.json"
+jq --arg r "$PWD/bundles/shell-demo/rootfs" '.root.path = $r | .root.readonly = true |
+	.process.args = ["/bin/true"] | .annotations = {"io.sfagent.workload": "bench"}' \
+	bundles/shell-demo/config.json >"$t/bundle/config.json"
 specs=()
 i=0
 for b in "$@"; do
@@ -35,7 +37,6 @@ for b in "$@"; do
 	specs+=("$b/sfhook" "$t/s$i.sock")
 	i=$((i + 1))
 done
-for s in "$t"/s*.sock; do :; done
 for _ in $(seq 300); do
 	ok=1
 	for ((j = 0; j < i; j++)); do [ -S "$t/s$j.sock" ] || ok=; done
@@ -45,11 +46,14 @@ done
 cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 cg="$cg2/sfhook-ab-$$"
 mkdir "$cg"
-python3 - "$cg" "$t/bundle" "$runs" "${specs[@]}" <<'PY'
-import json, statistics, subprocess, sys, time
-cg, bundle, runs = sys.argv[1], sys.argv[2], int(sys.argv[3])
-v = sys.argv[4:]
-variants = [("%s" % v[k], [v[k], "--socket", v[k + 1]]) for k in range(0, len(v), 2)]
+python3 - "$cg" "$t/bundle" "$runs" "${agents[*]}" "${specs[@]}" <<'PY'
+import glob, json, statistics, subprocess, sys, time
+cg, bundle, runs, pids = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split()
+v = sys.argv[5:]
+def cpu_ns(pid): # the agent's CPU so far, all threads
+    return sum(int(open(f).read().split()[0]) for f in glob.glob("/proc/%s/task/*/schedstat" % pid))
+cpu0 = [cpu_ns(p) for p in pids]
+variants = [("%d:%s" % (k // 2, v[k]), [v[k], "--socket", v[k + 1]]) for k in range(0, len(v), 2)]
 variants.append(("/bin/true", ["/bin/true"]))
 def timed(argv, state):
     s = time.perf_counter_ns()
@@ -71,6 +75,7 @@ for i in range(runs):
         p.kill()
         p.wait()
         res[name].append((pre, timed(argv + ["poststop"], state)))
+cpu = [(cpu_ns(p) - c) / 1e3 / runs for p, c in zip(pids, cpu0)]
 med = statistics.median
 print("hook alone (no runc), %d runs each, interleaved, ms: median (min)" % runs)
 print("%-36s %16s %16s %16s" % ("", "prestart", "poststop", "both"))
@@ -83,6 +88,8 @@ for name, r in res.items():
         b = [x[0] + x[1] for x in r]
         print("share %-30s +%.2f ms at the median (+%.2f at the min) over /bin/true"
               % (name[-30:], med(b) - med(t), min(b) - min(t)))
+for k, c in enumerate(cpu):
+    print("agent %d: %.0f us CPU per prestart + poststop (idle time included)" % (k, c))
 PY
 for ((j = 0; j < i; j++)); do
 	n=$(cat "$t/out$j"/* 2>/dev/null | grep -c '"stream.end"' || true)
