@@ -86,7 +86,7 @@ t = [x[0] + x[1] for x in res["/bin/true"]]
 for name, r in res.items():
     if name != "/bin/true":
         b = [x[0] + x[1] for x in r]
-        print("share %-30s +%.2f ms at the median (+%.2f at the min) over /bin/true"
+        print("share %-30s %+.2f ms at the median (%+.2f at the min) over /bin/true"
               % (name[-30:], med(b) - med(t), min(b) - min(t)))
 for k, c in enumerate(cpu):
     print("agent %d: %.0f us CPU per prestart + poststop (idle time included)" % (k, c))
