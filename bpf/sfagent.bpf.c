@@ -184,7 +184,10 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 		if (c == SC_none || (c == SC_flow && !flow_slots))
 			return 0;
 	}
-	cgid = bpf_get_current_cgroup_id();
+	/* bpf_get_current_cgroup_id() by direct loads (the helper's
+	 * task_dfl_cgroup()->kn->id; this program runs under RCU): no helper
+	 * call and rcu_read_lock pair on every exported syscall of every task */
+	cgid = t->cgroups->dfl_cgrp->kn->id;
 	slot = current_slot(cgid);
 	if (slot == SF_SLOT_NONE)
 		return 0;
