@@ -67,6 +67,8 @@ struct sink_nats {
 	 * spool at the first send, dropped once the queue is past them */
 	struct sink_spool_cut *cuts;
 	size_t ncuts, cuts_cap;
+	size_t prune_at; /* ncuts at which to look for cut points to drop */
+	uint64_t cuts_added; /* recorded by this run (-d: told at the end) */
 	bool cuts_loaded;
 	char last_err[256]; /* the last connect failure, for the open */
 	/* per queue message sent: the records whose ack is awaited, found
@@ -467,8 +469,10 @@ static void cuts_prune(struct sink_nats *s)
 	bool all_acked = true;
 	size_t k;
 
-	if (!s->ncuts)
+	/* now and then (it takes both locks), not per message */
+	if (s->ncuts < s->prune_at)
 		return;
+	s->prune_at = s->ncuts + 64;
 	if (n->spool) {
 		pthread_mutex_lock(&n->spool_mu);
 		all_acked = !sink_spool_bytes(n->spool) &&
@@ -492,6 +496,7 @@ static void cuts_prune(struct sink_nats *s)
 		return;
 	memmove(s->cuts, s->cuts + k, (s->ncuts - k) * sizeof(*s->cuts));
 	s->ncuts -= k;
+	s->prune_at = s->ncuts + 64;
 	if (!n->spool)
 		return;
 	pthread_mutex_lock(&n->spool_mu);
@@ -517,6 +522,7 @@ static void cut_add(struct sink_nats *s, uint64_t tag, uint64_t rid)
 		(s->ncuts - at) * sizeof(*s->cuts));
 	s->cuts[at] = (struct sink_spool_cut){.tag = tag, .rid = rid};
 	s->ncuts++;
+	s->cuts_added++;
 	if (!n->spool)
 		return; /* nothing is replayed after a restart */
 	pthread_mutex_lock(&n->spool_mu);
@@ -538,6 +544,8 @@ static void piece_of(const struct sink_nats *s, uint64_t tag, uint64_t rid,
 		*hi = s->cuts[at].rid;
 	if (at && s->cuts[at - 1].tag == tag && s->cuts[at - 1].rid >= wlo)
 		*lo = s->cuts[at - 1].rid + 1;
+	if (!*lo)
+		*lo = 1; /* numbers start at 1 */
 }
 
 /* The end of the record at p (after its newline). */
@@ -637,6 +645,9 @@ static void nats_close(struct sink_net *n)
 	pthread_mutex_lock(&n->q.mu);
 	s->closing = true;
 	pthread_mutex_unlock(&n->q.mu);
+	if (s->batch > 1)
+		log_debug("%s: %llu batch cut points recorded", n->base.desc,
+			  (unsigned long long)s->cuts_added);
 	if (s->js)
 		jsCtx_Destroy(s->js);
 	if (s->nc)
