@@ -487,6 +487,8 @@ void agent_fini(struct agent *a)
 	filter_conf_fini(&a->filters);
 	free(a->exporter);
 	a->exporter = NULL;
+	free(a->cg_mnt);
+	a->cg_mnt = NULL;
 }
 
 struct workload *agent_workload_new(struct agent *a, const char *name,
@@ -768,18 +770,18 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
  * teardown: every program it ran has returned, so none of them can still
  * be filling a record for this stream.
  */
-static bool wl_cgroup_empty(const struct workload *wl)
+static bool wl_cgroup_empty(struct agent *a, const struct workload *wl)
 {
 	cleanup_error struct sf_error *err = NULL;
-	cleanup_free char *mnt = NULL, *path = NULL;
+	cleanup_free char *path = NULL;
 	cleanup_close int fd = -1;
 	char buf[256];
 	ssize_t n;
 
 	if (!wl->cgroup_path || !strcmp(wl->cgroup_path, "/") ||
-	    cg2_mount_point(&mnt, &err) < 0)
+	    (!a->cg_mnt && cg2_mount_point(&a->cg_mnt, &err) < 0))
 		return false;
-	path = xasprintf("%s%s/cgroup.events", mnt, wl->cgroup_path);
+	path = xasprintf("%s%s/cgroup.events", a->cg_mnt, wl->cgroup_path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -803,7 +805,7 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	 * a completion go out without a result. */
 	consume_all(a);
 	probe_uring_sweep(&a->probe, wl->slot);
-	if (!wl_cgroup_empty(wl)) {
+	if (!wl_cgroup_empty(a, wl)) {
 		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 		consume_all(a);
 	}

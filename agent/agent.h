@@ -62,6 +62,9 @@ struct agent {
 	bool ring_more;
 	uint64_t ring_max;
 	long consume_delay_ns; /* tests only: SFAGENT_TEST_CONSUME_DELAY_NS */
+	/* cgroup v2 mount point, read at the first stream's end (NULL: not
+	 * yet): a poststop's ACK waited for a mountinfo read each time */
+	char *cg_mnt;
 };
 
 /* Records one round of the main loop takes from the ring buffer at most,
