@@ -8,6 +8,9 @@
 # Exec to exit of each hook run; median (min) per variant, and each build's
 # share (prestart + poststop) over /bin/true's at the median and the min.
 # Usage: tests/bench/hook-ab.sh RUNS BUILD...   (e.g. 60 build /tmp/before)
+# CONFIG=FILE: the bundle's config.json (default: shell-demo's, as
+# hook-start.sh makes it); BIG_CONFIG=1: that config with a runtime's bulk
+# added (a 450-syscall seccomp allow-list, 40 environment variables: ~28 KiB).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ $# -ge 2 ] || { echo "usage: $0 RUNS BUILD..." >&2; exit 2; }
@@ -24,9 +27,22 @@ cleanup() {
 trap cleanup EXIT
 # the bundle's config as hook-start.sh makes it
 mkdir "$t/bundle"
-jq --arg r "$PWD/bundles/shell-demo/rootfs" '.root.path = $r | .root.readonly = true |
-	.process.args = ["/bin/true"] | .annotations = {"io.sfagent.workload": "bench"}' \
-	bundles/shell-demo/config.json >"$t/bundle/config.json"
+if [ -n "${CONFIG:-}" ]; then
+	cp "$CONFIG" "$t/bundle/config.json"
+else
+	jq --arg r "$PWD/bundles/shell-demo/rootfs" '.root.path = $r | .root.readonly = true |
+		.process.args = ["/bin/true"] | .annotations = {"io.sfagent.workload": "bench"}' \
+		bundles/shell-demo/config.json >"$t/bundle/config.json"
+fi
+if [ -n "${BIG_CONFIG:-}" ]; then
+	jq '.linux.seccomp = {defaultAction: "SCMP_ACT_ERRNO", architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86"],
+		syscalls: ([{names: [range(420) | "syscall_name_\(.)"], action: "SCMP_ACT_ALLOW"}] +
+			[range(30) as $v | {names: ["personality"], action: "SCMP_ACT_ALLOW",
+				args: [{index: 0, value: $v, op: "SCMP_CMP_EQ"}]}])} |
+		.process.env = [range(40) | "VAR_\(.)=" + ("x" * 40)]' "$t/bundle/config.json" >"$t/c.json"
+	mv "$t/c.json" "$t/bundle/config.json"
+fi
+echo "config.json: $(wc -c <"$t/bundle/config.json") bytes"
 specs=()
 i=0
 for b in "$@"; do
