@@ -35,9 +35,10 @@ SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION
 DEPFLAGS = -MMD -MP
 LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lnats -lavro -lcrypto -lpthread
 # sfhook runs at every container start: linked static-pie it skips the
-# dynamic loader (libyajl, libc: ~0.5 ms of each prestart + poststop pair,
+# dynamic loader (libyajl, libc: ~0.9 ms of CPU per prestart + poststop pair,
 # docs/performance.md) and keeps ASLR.  HOOK_LINK=dynamic links it against
-# the shared libraries instead (libc updates then reach it without a rebuild).
+# the shared libraries instead (libc updates then reach it without a rebuild;
+# and for CFLAGS=-fsanitize=address builds: ASan cannot link static).
 HOOK_LINK ?= static
 ifeq ($(HOOK_LINK),static)
 HOOK_LDFLAGS := -static-pie
