@@ -252,6 +252,7 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	char host[256];
 
 	memset(a, 0, sizeof(*a));
+	a->poll_hot_rate = AGENT_POLL_HOT_RATE;
 	a->epfd = -1;
 	a->epfd_sig = -1;
 	a->opt = o;
@@ -432,6 +433,36 @@ int agent_signalfd(sigset_t *old, struct sf_error **err)
 	return fd;
 }
 
+/*
+ * While records come fast, the agent polls the ring every AGENT_POLL_HOT_MS
+ * and tells the kernel side, which then does not wake it (a forced wake-up is
+ * an IPI the traced task pays: bpf/event.bpf.h wake_flags).  After a round
+ * that took none (or few) it says it sleeps, and looks once more: a record
+ * submitted while the flag still said "polls" did not wake it.  (One whose
+ * program read the flag before the store and commits after this look waits
+ * for the next wake-up or the POLL_MAX_MS poll, as a record within
+ * WAKE_MIN_NS of a wake-up always did.)
+ */
+static int ring_wait_ms(struct agent *a, int timeout_ms)
+{
+	if (a->ring_hot) {
+		if (!a->polls) {
+			a->polls = true;
+			probe_polls(&a->probe, true);
+		}
+		return timeout_ms < AGENT_POLL_HOT_MS ? timeout_ms
+						      : AGENT_POLL_HOT_MS;
+	}
+	if (a->polls) {
+		a->polls = false;
+		probe_polls(&a->probe, false);
+		/* what came since the last round: drained without sleeping */
+		if (consume_some(a, AGENT_CONSUME_MAX) || a->consume_took)
+			return 0;
+	}
+	return timeout_ms;
+}
+
 int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 	       struct signalfd_siginfo *si)
 {
@@ -453,6 +484,8 @@ int agent_wait(struct agent *a, int sigfd, int timeout_ms,
 	 * triggered ring fd would not wake for them */
 	if (a->ring_more)
 		timeout_ms = 0;
+	else
+		timeout_ms = ring_wait_ms(a, timeout_ms);
 	n = epoll_wait(a->epfd, ev, 4, timeout_ms);
 	if (n < 0 && errno != EINTR)
 		return -errno;
@@ -487,6 +520,8 @@ void agent_fini(struct agent *a)
 	filter_conf_fini(&a->filters);
 	free(a->exporter);
 	a->exporter = NULL;
+	free(a->cg_mnt);
+	a->cg_mnt = NULL;
 }
 
 struct workload *agent_workload_new(struct agent *a, const char *name,
@@ -768,18 +803,18 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
  * teardown: every program it ran has returned, so none of them can still
  * be filling a record for this stream.
  */
-static bool wl_cgroup_empty(const struct workload *wl)
+static bool wl_cgroup_empty(struct agent *a, const struct workload *wl)
 {
 	cleanup_error struct sf_error *err = NULL;
-	cleanup_free char *mnt = NULL, *path = NULL;
+	cleanup_free char *path = NULL;
 	cleanup_close int fd = -1;
 	char buf[256];
 	ssize_t n;
 
 	if (!wl->cgroup_path || !strcmp(wl->cgroup_path, "/") ||
-	    cg2_mount_point(&mnt, &err) < 0)
+	    (!a->cg_mnt && cg2_mount_point(&a->cg_mnt, &err) < 0))
 		return false;
-	path = xasprintf("%s%s/cgroup.events", mnt, wl->cgroup_path);
+	path = xasprintf("%s%s/cgroup.events", a->cg_mnt, wl->cgroup_path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return false;
@@ -803,7 +838,7 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	 * a completion go out without a result. */
 	consume_all(a);
 	probe_uring_sweep(&a->probe, wl->slot);
-	if (!wl_cgroup_empty(wl)) {
+	if (!wl_cgroup_empty(a, wl)) {
 		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 		consume_all(a);
 	}
@@ -940,6 +975,12 @@ void agent_drain(struct agent *a)
 
 	/* the rest at the next round, which then does not sleep */
 	a->ring_more = consume_some(a, AGENT_CONSUME_MAX);
+	/* records a second since the last round: polls only while they
+	 * come fast (AGENT_POLL_HOT_RATE) */
+	a->ring_hot = a->consume_took &&
+		      (uint64_t)a->consume_took * 1000000000ull >=
+			      a->poll_hot_rate * (now - a->last_drain_ns);
+	a->last_drain_ns = now;
 	/* hashes finished since: process.exe_hash records */
 	exehash_collect(a->exehash, emit_exe_hash, a, 0, 0);
 	if (check) {

@@ -219,6 +219,7 @@ static void set_defaults(struct sf_options *o)
 	o->ringbuf_bytes = DEFAULT_RINGBUF;
 	o->mqtt_qos = 1;
 	o->mqtt_batch = 1;
+	o->nats_batch = 1;
 	o->drain_timeout = 10;
 	o->spool_max = 256ull << 20;
 	o->spool_total = 1ull << 30;
@@ -381,7 +382,7 @@ static int check_sinks(const struct sf_options *o, struct sf_error **err)
 	if ((o->nats_subject || o->nats_stream || o->nats_create_stream ||
 	     o->nats_replicas || o->nats_creds || o->nats_user ||
 	     o->nats_password_file || o->nats_cafile || o->nats_cert ||
-	     o->nats_key) &&
+	     o->nats_key || o->nats_batch != 1) &&
 	    !o->nats_url)
 		return sf_usage(err, "--nats-* options need --nats URL");
 	if ((o->nats_create_stream || o->nats_replicas) && !o->nats_stream)

@@ -68,6 +68,7 @@ struct sf_options {
 	const char *nats_stream; /* --nats-stream NAME */
 	bool nats_create_stream; /* --nats-create-stream */
 	unsigned nats_replicas; /* --nats-replicas N */
+	unsigned nats_batch; /* --nats-batch N: records per message */
 	unsigned rotate_secs; /* -G */
 	unsigned flow_interval; /* --flow-interval SECS (-F sysflow) */
 	uint64_t max_size; /* --max-size MB, in bytes */

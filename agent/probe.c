@@ -792,6 +792,14 @@ static void bpf_pause(struct probe *p, uint32_t slot, bool paused)
 		paused, __ATOMIC_RELAXED);
 }
 
+static void bpf_polls(struct probe *p, bool on)
+{
+	/* a store into the mmapped .bss; seq_cst: the agent's look at the
+	 * ring after clearing it must not pass it (agent/agent.c) */
+	__atomic_store_n(&bpf_of(p)->skel->bss->agent_polls, on,
+			 __ATOMIC_SEQ_CST);
+}
+
 static uint64_t bpf_paused_drops(struct probe *p, uint32_t slot)
 {
 	return bpf_drop_sum(p, slot).paused;
@@ -1069,4 +1077,5 @@ const struct probe_ops probe_bpf_ops = {
 	.flow_full = bpf_flow_full,
 	.flow_fixed = bpf_flow_fixed,
 	.uring_sweep = bpf_uring_sweep,
+	.polls = bpf_polls,
 };

@@ -158,6 +158,10 @@ struct probe_ops {
 	uint64_t (*flow_full)(struct probe *p, uint32_t slot);
 	void (*flow_fixed)(struct probe *p, uint32_t slot, uint64_t *ops,
 			   uint64_t *bytes);
+	/* Optional.  on: the consumer polls on its own clock for now, so
+	 * records need not wake it (the kernel side's wake-up costs the
+	 * traced task an IPI); off: it may sleep, records wake it. */
+	void (*polls)(struct probe *p, bool on);
 };
 
 /* a request of a process that is gone is swept once this old: the kernel's
@@ -290,6 +294,12 @@ static inline void probe_pause(struct probe *p, uint32_t slot, bool paused)
 {
 	if (p->ops->pause)
 		p->ops->pause(p, slot, paused);
+}
+
+static inline void probe_polls(struct probe *p, bool on)
+{
+	if (p->ops->polls)
+		p->ops->polls(p, on);
 }
 
 static inline void probe_snapshot(struct probe *p, bool on)

@@ -21,70 +21,15 @@ void sbuf_free(struct sbuf *b)
 	b->len = b->cap = 0;
 }
 
-/* Two digits per division: a record has a dozen numbers, this is hot. */
-static const char digit_pairs[201] =
-	"00010203040506070809101112131415161718192021222324252627282930313233343536373839404142434445464748495051525354555657585960616263646566676869707172737475767778798081828384858687888990919293949596979899";
-
-/* Decimal digits of v from its bit length, no division (v | 1 has as many
- * digits as v, and makes 0 one digit). */
-static unsigned u64_digits(uint64_t v)
-{
-	static const uint64_t pow10[20] = {1ull,
-					   10ull,
-					   100ull,
-					   1000ull,
-					   10000ull,
-					   100000ull,
-					   1000000ull,
-					   10000000ull,
-					   100000000ull,
-					   1000000000ull,
-					   10000000000ull,
-					   100000000000ull,
-					   1000000000000ull,
-					   10000000000000ull,
-					   100000000000000ull,
-					   1000000000000000ull,
-					   10000000000000000ull,
-					   100000000000000000ull,
-					   1000000000000000000ull,
-					   10000000000000000000ull};
-	uint64_t w = v | 1;
-	unsigned t = ((64 - __builtin_clzll(w)) * 1233) >> 12;
-
-	return t + 1 - (w < pow10[t]);
-}
-
 /* Written in place, back to front: a temporary copied with memcpy stalls on
  * store forwarding. */
 void sbuf_u64(struct sbuf *b, uint64_t v)
 {
-	unsigned n = u64_digits(v);
+	unsigned n = sbuf_u64_digits(v);
 
 	sbuf_reserve(b, n);
-	sbuf_fmt_u64(b->data + b->len, v);
+	sbuf_fmt_u64_n(b->data + b->len, v, n);
 	b->len += n;
-}
-
-char *sbuf_fmt_u64(char *out, uint64_t v)
-{
-	unsigned n = u64_digits(v);
-	char *p = out + n;
-
-	while (v >= 100) {
-		unsigned d = (v % 100) * 2;
-
-		v /= 100;
-		*--p = digit_pairs[d + 1];
-		*--p = digit_pairs[d];
-	}
-	if (v >= 10) {
-		*--p = digit_pairs[v * 2 + 1];
-		*--p = digit_pairs[v * 2];
-	} else {
-		*--p = '0' + v;
-	}
-	return out + n;
 }
 
 char *sbuf_fmt_oct(char *out, uint64_t v)

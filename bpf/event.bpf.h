@@ -23,12 +23,20 @@
  * wake_bytes are waiting, and in any case when the last wake-up is WAKE_NS
  * old.  The agent's poll timeout bounds the delay of records that fall
  * between (a burst's last records within WAKE_MIN_NS of a wake-up).
+ *
+ * While records keep coming the agent polls the ring on its own clock
+ * (agent/agent.c agent_wait: every AGENT_POLL_HOT_MS after a round that took
+ * records) and says so in agent_polls: then no record wakes it unless
+ * wake_bytes wait (asked at most every WAKE_MIN_NS).  A forced wake-up is
+ * an irq_work self-IPI from the traced task: with the agent keeping up,
+ * one per WAKE_MIN_NS was a tenth of a flat-out kill loop's samples.
  */
 #define WAKE_NS		 (10 * 1000 * 1000)
 #define WAKE_MIN_NS	 (100 * 1000)
 #define WAKE_ALONE_BYTES 2048 /* more than any one record */
 volatile const __u64 wake_bytes = 1 << 20; /* the agent sets it */
 __u64 last_wake = 0;
+volatile __u32 agent_polls = 0; /* the agent sets it: see above */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -155,6 +163,16 @@ static __always_inline __u64 wake_flags(__u64 ts, __u64 alone)
 {
 	__u64 since = ts - last_wake, avail;
 
+	if (agent_polls) {
+		if (since < WAKE_MIN_NS)
+			return BPF_RB_NO_WAKEUP;
+		/* last_wake: the last look here */
+		last_wake = ts;
+		return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
+				       wake_bytes
+			       ? BPF_RB_FORCE_WAKEUP
+			       : BPF_RB_NO_WAKEUP;
+	}
 	if (since >= WAKE_NS ||
 	    (since >= WAKE_MIN_NS &&
 	     ((avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA)) >=
@@ -290,8 +308,7 @@ static __always_inline void submit_var(void *rec, const __u32 size,
 __noinline int fill_hdr_g(struct sf_hdr *h, __u32 type, __u32 slot, __u64 cgid)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
-	__u64 pid_tgid = bpf_get_current_pid_tgid();
-	__u64 uid_gid = bpf_get_current_uid_gid();
+	const struct cred *cr;
 
 	if (!h)
 		return 0;
@@ -300,23 +317,32 @@ __noinline int fill_hdr_g(struct sf_hdr *h, __u32 type, __u32 slot, __u64 cgid)
 	h->slot = slot;
 	h->ts_boot = bpf_ktime_get_boot_ns();
 	h->cgid = cgid;
-	h->pid = pid_tgid >> 32;
-	h->tid = (__u32)pid_tgid;
-	/* probe-reads, not direct loads through the BTF pointers: the verifier
-	 * looks each nested pointer load up by name in the whole kernel BTF
-	 * (btf_nested_type_is_trusted), at every inlined copy of this, which
-	 * was a fifth of the agent's start-up; per event the difference was
-	 * within noise (docs/performance.md) */
-	h->ppid = BPF_CORE_READ(t, real_parent, tgid);
-	h->uid = (__u32)uid_gid;
-	h->gid = uid_gid >> 32;
-	h->euid = BPF_CORE_READ(t, cred, euid.val);
+	/* direct loads through the BTF pointers, no helper call and no
+	 * probe-read (four of those and the uid/gid helper were a tenth of a
+	 * traced kill loop's samples); the verifier's cost of each nested
+	 * load (btf_nested_type_is_trusted looks it up by name in the whole
+	 * kernel BTF) is paid once per program: this is a global function.
+	 * The ids as bpf_get_current_pid_tgid/_uid_gid give them: the
+	 * kernel's kuid/kgid are the initial namespace's ids. */
+	h->pid = t->tgid;
+	h->tid = t->pid;
+	h->ppid = t->real_parent->tgid;
+	cr = t->cred;
+	h->uid = cr->uid.val;
+	h->gid = cr->gid.val;
+	h->euid = cr->euid.val;
 	h->ret = 0;
 	h->syscall = 0;
 	h->via = SF_VIA_SYSCALL;
 	h->uring_op = 0;
 	h->suppressed = 0;
-	bpf_get_current_comm(h->comm, sizeof(h->comm));
+	/* two 8-byte loads, not bpf_get_current_comm()'s strscpy_pad: the
+	 * kernel writes comm with strscpy_pad (exec, prctl, fork copies it),
+	 * so the bytes after its NUL are zeroes either way, and the agent
+	 * reads up to the NUL */
+	_Static_assert(SF_COMM_LEN == 16, "comm");
+	((__u64 *)h->comm)[0] = *(const __u64 *)&t->comm[0];
+	((__u64 *)h->comm)[1] = *(const __u64 *)&t->comm[8];
 	return 0;
 }
 
@@ -506,21 +532,26 @@ struct sys_args {
 #endif
 #endif
 
-/* The native syscall's arguments, from the task's saved user registers. */
-static __always_inline void read_args(struct sys_args *args)
+/* The native syscall's arguments from its saved user registers, a BTF
+ * pointer (sys_exit's own argument, or bpf_task_pt_regs()): the _SYSCALL
+ * macros load through it directly (no probe-read), in the architecture's
+ * syscall argument registers. */
+static __always_inline void read_args_regs(struct sys_args *args,
+					   struct pt_regs *regs)
 {
-	struct pt_regs *regs =
-		(struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
-
-	/* bpf_task_pt_regs() returns a BTF pointer: the _SYSCALL macros load
-	 * through it directly (no probe-read), in the architecture's syscall
-	 * argument registers */
 	args->a[0] = PT_REGS_PARM1_SYSCALL(regs);
 	args->a[1] = PT_REGS_PARM2_SYSCALL(regs);
 	args->a[2] = PT_REGS_PARM3_SYSCALL(regs);
 	args->a[3] = PT_REGS_PARM4_SYSCALL(regs);
 	args->a[4] = PT_REGS_PARM5_SYSCALL(regs);
 	args->a[5] = PT_REGS_PARM6_SYSCALL(regs);
+}
+
+/* The same from the current task's saved registers. */
+static __always_inline void read_args(struct sys_args *args)
+{
+	read_args_regs(args, (struct pt_regs *)bpf_task_pt_regs(
+				     bpf_get_current_task_btf()));
 }
 
 /* The header of an event that comes from a syscall's exit. */

@@ -184,14 +184,19 @@ int BPF_PROG(sf_sys_exit, struct pt_regs *regs, long ret)
 		if (c == SC_none || (c == SC_flow && !flow_slots))
 			return 0;
 	}
-	cgid = bpf_get_current_cgroup_id();
+	/* bpf_get_current_cgroup_id() by direct loads (the helper's
+	 * task_dfl_cgroup()->kn->id; this program runs under RCU): no helper
+	 * call and rcu_read_lock pair on every exported syscall of every task */
+	cgid = t->cgroups->dfl_cgrp->kn->id;
 	slot = current_slot(cgid);
 	if (slot == SF_SLOT_NONE)
 		return 0;
 	if (compat) {
 		nr = compat_sys_args_g(&a, &flow_nr);
 	} else {
-		read_args(&a);
+		/* sys_exit's regs are the task's saved user registers:
+		 * no bpf_task_pt_regs() call */
+		read_args_regs(&a, regs);
 		flow_nr = nr;
 	}
 	/* one call for both: inlined (and verified) once */

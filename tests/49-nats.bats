@@ -26,18 +26,33 @@ teardown() {
 # check_exactly_once FILE: the natsread output holds every record of each
 # stream (told apart by the tag in Nats-Msg-Id) once, seq from 1 without a
 # gap; prints a summary.  With `ended`, the newest stream has its end.
+# $BATCH (default 1): at most that many records per NATS message (one
+# Nats-Msg-Id: EXPORTER.TAG.RID or EXPORTER.TAG.FIRST-LAST, the records in
+# FIRST..LAST), a stream record alone in its message when BATCH > 1.
 # Storage order is not checked: a record in flight when a connection broke
 # can be stored after newer ones (docs/outputs.md, "Order"), so the records
 # are put in seq order first and how many were stored out of it is printed.
 check_exactly_once() {
 	python3 - "$@" <<'PY'
-import json, sys
-streams = {}
+import json, os, sys
+batch = int(os.environ.get("BATCH", "1"))
+streams, msgs = {}, {}
 for line in open(sys.argv[1]):
     mid, subject, data = line.rstrip("\n").split("\t", 2)
-    exporter, tag, rid = mid.rsplit(".", 2)
-    streams.setdefault(int(tag), []).append(json.loads(data))
+    exporter, tag, rids = mid.rsplit(".", 2)
+    lo, _, hi = rids.partition("-")
+    assert int(lo) <= int(hi or lo) < int(lo) + batch, mid
+    assert int(lo) // batch == int(hi or lo) // batch, ("spans two windows", mid)
+    ev = json.loads(data)
+    streams.setdefault(int(tag), []).append(ev)
+    msgs.setdefault(mid, []).append(ev)
 assert streams, "no records"
+for mid, ev in msgs.items():
+    assert len(ev) <= batch, (mid, len(ev))
+    if batch > 1 and len(ev) > 1:
+        assert not any(e["type"].startswith("stream.") for e in ev), mid
+print("# %d messages, %d of them with more than one record" %
+      (len(msgs), sum(1 for ev in msgs.values() if len(ev) > 1)))
 for tag in sorted(streams):
     ev = streams[tag]
     stored = [e["seq"] for e in ev]
@@ -106,6 +121,82 @@ PY
 	assert_success
 	# both streams: the killed run's and the new one
 	[ "$(grep -c '^# stream' <<<"$output")" -eq 2 ]
+}
+
+@test "nats: --nats-batch 16, R3 stream; its leader killed mid-stream and restarted: every record stored once, seq without gaps" {
+	nats_cluster_start
+	"$SFAGENT" -X -v -w leadb --nats "$NATS_URLS" --nats-stream SB --nats-create-stream \
+		--nats-replicas 3 --nats-batch 16 -- "$SINKLOAD" rate 30000 5000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q 'created JetStream stream `SB`' "$SINK_DIR/agent.err"
+	sleep 1.5
+	leader=$(nats_stream_leader SB)
+	echo "# killing n$leader, the stream's leader" >&3
+	nats_node_kill "$leader"
+	sleep 2
+	nats_node_start "$leader"
+	wait "$AGENT_PID"
+	AGENT_PID=
+	cat "$SINK_DIR/agent.err"
+	nats_read SB 'sfagent.>' "$SINK_DIR/r.out"
+	BATCH=16 run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 30000 ]
+	# batched: far fewer messages than records
+	[ "$(cut -f1 "$SINK_DIR/r.out" | sort -u | wc -l)" -lt 10000 ]
+}
+
+# A slow stream cuts its windows short (a message as soon as a record is
+# there): the cut points must reach the spool before those messages go out,
+# or the run after the SIGKILL cuts the replayed records into other
+# messages (other ids) and JetStream stores what was in flight twice.  The
+# cluster is frozen (SIGSTOP), not killed, so what was sent to it before
+# the agent died is stored once it goes on.
+@test "nats: --nats-batch 16, slow stream; cluster frozen with messages in flight, agent SIGKILLed, both go on: every record once (cut points kept in the spool)" {
+	nats_cluster_start
+	"$SFAGENT" -X -v -w cuts --nats "$NATS_URLS" --nats-stream SC --nats-create-stream \
+		--nats-replicas 3 --nats-batch 16 -- "$SINKLOAD" opens 100000 2000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q 'created JetStream stream `SC`' "$SINK_DIR/agent.err"
+	sleep 1.5
+	for i in 1 2 3; do kill -STOP "$(cat "$NATS_DIR/n$i.pid")"; done
+	# in flight for more than SINK_NET_SPILL_MS: on disk
+	sleep 2
+	ls -l "$SPOOL" >&3
+	[ -s "$(ls "$SPOOL"/*.cuts | head -1)" ]
+	load_pid=$(pgrep -P "$AGENT_PID" | head -1)
+	kill -KILL "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+	[ -z "$load_pid" ] || kill -KILL "$load_pid" 2>/dev/null || true
+	for i in 1 2 3; do kill -CONT "$(cat "$NATS_DIR/n$i.pid")"; done
+	wait_for 60 nats_ready
+	run "$SFAGENT" -X -v -w cuts --nats "$NATS_URLS" --nats-stream SC --nats-batch 16 \
+		-- "$SINKLOAD" opens 200
+	echo "$output"
+	assert_success
+	assert_output --regexp 'replaying [0-9]+ records an earlier run left'
+	assert_output --regexp '[0-9]+ batch cut points from the spool'
+	nats_read SC 'sfagent.>' "$SINK_DIR/r.out"
+	BATCH=16 run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	[ "$(grep -c '^# stream' <<<"$output")" -eq 2 ]
+	# all acked: the spool and its cut points are gone
+	! ls "$SPOOL"/*.cuts 2>/dev/null
+}
+
+@test "nats: bad --nats-batch: 0, 65, abc, without --nats" {
+	for b in 0 65 abc -1 ''; do
+		run "$SFAGENT" -X --nats nats://127.0.0.1:1 --nats-batch "$b" -- /bin/true
+		assert_failure 2
+		assert_output --partial "bad --nats-batch \`$b\`: want 1-64"
+		[ "${#lines[@]}" -eq 1 ]
+	done
+	run "$SFAGENT" -X --nats-batch 16 -o - -- /bin/true
+	assert_failure 2
+	assert_output --partial '--nats-* options need --nats URL'
 }
 
 @test "nats: bad input: wildcards or spaces in the subject, bad URL, no server, wrong password, missing stream" {

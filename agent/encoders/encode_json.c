@@ -11,12 +11,16 @@
 static void head(struct sbuf *o, const char *type, const struct workload *wl,
 		 uint64_t seq, uint64_t ts)
 {
+	char *p;
+
 	sbuf_lit(o, "{\"type\":\"");
 	sbuf_puts(o, type);
-	sbuf_lit(o, "\",\"seq\":");
-	sbuf_u64(o, seq);
-	sbuf_key(o, "ts");
-	sbuf_u64(o, ts);
+	/* the numbers through a cursor (sbuf.h): one reserve for all */
+	p = sbuf_cur(o, 2 * SBUF_U64_MAX + 16);
+	p = sbuf_cur_lit(p, "\",\"seq\":");
+	p = sbuf_fmt_u64(p, seq);
+	p = sbuf_cur_key_u64(p, "ts", ts);
+	sbuf_cur_end(o, p);
 	sbuf_key(o, "workload");
 	sbuf_json_str(o, wl->name, SIZE_MAX);
 	if (wl->container_id) {
@@ -267,23 +271,22 @@ static const encoder_body_fn json_bodies[SF_EV_MAX] = {
 static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
 		       uint64_t ts, const struct decode_event *v)
 {
+	char *p;
+
 	head(o, v->type_name, wl, seq, ts);
-	sbuf_key(o, "pid");
-	sbuf_u64(o, v->pid);
-	sbuf_key(o, "tid");
-	sbuf_u64(o, v->tid);
-	sbuf_key(o, "ppid");
-	sbuf_u64(o, v->ppid);
-	sbuf_key(o, "uid");
-	sbuf_u64(o, v->uid);
-	sbuf_key(o, "gid");
-	sbuf_u64(o, v->gid);
-	sbuf_key(o, "euid");
-	sbuf_u64(o, v->euid);
+	p = sbuf_cur(o, 6 * (SBUF_U64_MAX + 8));
+	p = sbuf_cur_key_u64(p, "pid", v->pid);
+	p = sbuf_cur_key_u64(p, "tid", v->tid);
+	p = sbuf_cur_key_u64(p, "ppid", v->ppid);
+	p = sbuf_cur_key_u64(p, "uid", v->uid);
+	p = sbuf_cur_key_u64(p, "gid", v->gid);
+	p = sbuf_cur_key_u64(p, "euid", v->euid);
+	sbuf_cur_end(o, p);
 	sbuf_key(o, "comm");
 	sbuf_json_str(o, v->comm.s, v->comm.len);
-	sbuf_key(o, "cgroup");
-	sbuf_u64(o, v->cgid);
+	p = sbuf_cur(o, SBUF_U64_MAX + 12);
+	p = sbuf_cur_key_u64(p, "cgroup", v->cgid);
+	sbuf_cur_end(o, p);
 	if (v->syscall) {
 		sbuf_key(o, "syscall");
 		encode_util_name(o, v->syscall);

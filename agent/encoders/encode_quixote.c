@@ -131,6 +131,16 @@ static void qnum_(struct sbuf *o, const char *kq, size_t kl, int64_t v)
 }
 #define qnum(o, k, v) qnum_(o, ",\"" k "\":\"", sizeof(",\"" k "\":\"") - 1, v)
 
+/* ,"k":"v" with an unsigned number at a cursor (sbuf_cur): at most
+ * sizeof(k) + 5 + SBUF_U64_MAX bytes */
+#define q_cur_num(p, k, v) \
+	q_cur_close(sbuf_fmt_u64(sbuf_cur_lit(p, ",\"" k "\":\""), v))
+static inline char *q_cur_close(char *p)
+{
+	*p = '"';
+	return p + 1;
+}
+
 /* "k":"v" with a number, no comma before */
 #define qnum0(o, k, v) qnum_(o, "\"" k "\":\"", sizeof("\"" k "\":\"") - 1, v)
 
@@ -501,18 +511,22 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 {
 	const char *name = tsem_name(v);
 
+	char *p;
+
 	sbuf_lit(
 		o,
 		"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"");
 	sbuf_u64(o, seq);
 	sbuf_lit(o, "\",\"type\":\"");
 	sbuf_puts(o, name);
-	sbuf_lit(o, "\",\"ts\":\"");
-	sbuf_u64(o, ts);
-	sbuf_putc(o, '"');
-	qnum(o, "pid", v->pid);
-	qnum(o, "tid", v->tid);
-	qnum(o, "ppid", v->ppid);
+	/* the numbers through a cursor (sbuf.h): one reserve for all */
+	p = sbuf_cur(o, 4 * (SBUF_U64_MAX + 10));
+	p = sbuf_cur_lit(p, "\",\"ts\":\"");
+	p = q_cur_close(sbuf_fmt_u64(p, ts));
+	p = q_cur_num(p, "pid", v->pid);
+	p = q_cur_num(p, "tid", v->tid);
+	p = q_cur_num(p, "ppid", v->ppid);
+	sbuf_cur_end(o, p);
 	qstr(o, "process", v->comm.s, v->comm.len);
 	qstr(o, "workload", wl->name, SIZE_MAX);
 	if (wl->container_id)
@@ -526,16 +540,18 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 	/* the BPF side reads uid, gid, euid: the rest of TSEM's COE is
 	 * derived, see docs/formats.md */
 	/* no printf on the hot path: one field after the other */
-	sbuf_lit(o, "},\"COE\":{\"uid\":\"");
-	sbuf_u64(o, v->uid);
-	sbuf_lit(o, "\"");
-	qnum(o, "euid", v->euid);
-	qnum(o, "suid", v->euid);
-	qnum(o, "gid", v->gid);
-	qnum(o, "egid", v->gid);
-	qnum(o, "sgid", v->gid);
-	qnum(o, "fsuid", v->euid);
-	qnum(o, "fsgid", v->gid);
+	p = sbuf_cur(o, 8 * (SBUF_U64_MAX + 12) + 16);
+	p = sbuf_cur_lit(p, "},\"COE\":{\"uid\":\"");
+	p = sbuf_fmt_u64(p, v->uid);
+	*p++ = '"';
+	p = q_cur_num(p, "euid", v->euid);
+	p = q_cur_num(p, "suid", v->euid);
+	p = q_cur_num(p, "gid", v->gid);
+	p = q_cur_num(p, "egid", v->gid);
+	p = q_cur_num(p, "sgid", v->gid);
+	p = q_cur_num(p, "fsuid", v->euid);
+	p = q_cur_num(p, "fsgid", v->gid);
+	sbuf_cur_end(o, p);
 	sbuf_lit(o, "},\"");
 	sbuf_puts(o, name);
 	sbuf_lit(o, "\":{");

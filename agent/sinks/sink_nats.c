@@ -3,21 +3,37 @@
  * NATS JetStream sink (cnats): the protocol part of a network sink
  * (sink_net.h has the queue, the spool, the thread, backoff and drain).
  *
- * One record per NATS message, published asynchronously: the base hands
- * over BATCH records at a time (one queue message), each is published with
- * its own Nats-Msg-Id, and up to WINDOW queue messages (WINDOW * BATCH
- * acknowledgements) are outstanding; a queue message is acknowledged to the
- * base once JetStream acknowledged each of its records, and only then leaves
- * the queue and the spool.  The Nats-Msg-Id is made of the exporter id, the
- * stream's tag (the time its sink started, ns, kept across an agent restart
- * by the spool) and the record's number in it (a queue message's records
- * have consecutive numbers), so what is sent again after a reconnect, a
- * server failover or an agent restart is stored once within the stream's
- * duplicate window: exactly once into the stream.  The Nats-Msg-Id is also
- * how an acknowledgement finds its queue message (no header of our own: a
- * header costs a hash map in cnats per message and bytes in the stream).
- * cnats reconnects by itself (to any server of --nats); its callbacks tell
- * the base, which then sends again all that was not acknowledged.
+ * Records are published asynchronously, up to --nats-batch (N) of them per
+ * NATS message, newline-separated (1 by default: one JSON object per
+ * message).  The base hands over BATCH records at a time (one queue
+ * message), and up to WINDOW queue messages are outstanding; a queue
+ * message is acknowledged to the base once JetStream acknowledged each of
+ * its records, and only then leaves the queue and the spool.
+ *
+ * Exactly once into the stream: a NATS message's Nats-Msg-Id is
+ * EXPORTER.TAG.FIRST-LAST (EXPORTER.TAG.RID for one record): the exporter
+ * id, the stream's tag (the time its sink started, ns, kept across an
+ * agent restart by the spool) and its records' numbers; what is sent again
+ * after a reconnect, a server failover or an agent restart is stored once
+ * within the stream's duplicate window, provided it is cut into the same
+ * messages.  So cuts are deterministic: the numbers are split into aligned
+ * windows of N (window k: kN .. kN+N-1), and a message ends at its
+ * window's end or at a recorded cut point.  A message that would end
+ * elsewhere (a partial window: nothing more queued now; before a stream
+ * record, which goes alone) records its end as a cut point first, in the
+ * spool (KEY.cuts, sink_spool.h) before it is published, so that a later
+ * run cuts its records the same way.  At full rate windows are full (the
+ * queue cuts its messages at window ends: sink_net_conf.align) and nothing
+ * is written.  Records of an earlier run (replayed from the spool) are
+ * never cut anew: where some of a window's records are gone (acked, or
+ * lost with the run) the message keeps the id of the whole piece between
+ * its cut points, so that what the earlier run stored is not stored again.
+ *
+ * The Nats-Msg-Id is also how an acknowledgement finds its queue message
+ * (no header of our own: a header costs a hash map in cnats per message and
+ * bytes in the stream).  cnats reconnects by itself (to any server of
+ * --nats); its callbacks tell the base, which then sends again all that
+ * was not acknowledged.
  */
 #include <errno.h>
 #include <string.h>
@@ -46,6 +62,14 @@ struct sink_nats {
 	bool create_stream, closing, told_no_stream;
 	bool closed; /* cnats's closed callback ran (atomic) */
 	int replicas;
+	unsigned batch; /* --nats-batch: records per NATS message */
+	/* cut points, in (tag, rid) order (the sender thread): read from the
+	 * spool at the first send, dropped once the queue is past them */
+	struct sink_spool_cut *cuts;
+	size_t ncuts, cuts_cap;
+	size_t prune_at; /* ncuts at which to look for cut points to drop */
+	uint64_t cuts_added; /* recorded by this run (-d: told at the end) */
+	bool cuts_loaded;
 	char last_err[256]; /* the last connect failure, for the open */
 	/* per queue message sent: the records whose ack is awaited, found
 	 * by the record's number (tag, rid) in its Nats-Msg-Id */
@@ -58,12 +82,13 @@ struct sink_nats {
 	unsigned hint; /* the slot the last ack was for */
 };
 
-/* Record (tag, rid) is stored; true once all of its queue message are,
+/* Records lo..hi of tag are stored (those of them in one queue message: a
+ * NATS message never spans two); true once all of its queue message are,
  * with that message's id and connection.  A bit per record, not a count:
- * an ack from an earlier connection for a record sent again clears the
- * same bit (it is stored), never another record's. */
-static bool slot_done(struct sink_nats *s, uint64_t tag, uint64_t rid,
-		      uint64_t *id, uint32_t *gen)
+ * an ack from an earlier connection for records sent again clears the same
+ * bits (they are stored), never another record's. */
+static bool slot_done(struct sink_nats *s, uint64_t tag, uint64_t lo,
+		      uint64_t hi, uint64_t *id, uint32_t *gen)
 {
 	bool done = false;
 
@@ -71,14 +96,20 @@ static bool slot_done(struct sink_nats *s, uint64_t tag, uint64_t rid,
 	for (unsigned k = 0; k < SLOTS; k++) {
 		unsigned i = (s->hint + k) % SLOTS;
 		struct nats_slot *sl = &s->slots[i];
+		uint64_t a, b, bits;
 
-		if (!sl->left || sl->tag != tag || rid < sl->rid ||
-		    rid - sl->rid >= sl->nrec)
+		if (!sl->left || sl->tag != tag || hi < sl->rid ||
+		    lo >= sl->rid + sl->nrec)
 			continue;
 		s->hint = i;
-		if (!(sl->left & (1ull << (rid - sl->rid))))
+		a = (lo > sl->rid ? lo : sl->rid) - sl->rid;
+		b = (hi < sl->rid + sl->nrec - 1 ? hi
+						 : sl->rid + sl->nrec - 1) -
+		    sl->rid;
+		bits = (b - a == 63 ? ~0ull : (1ull << (b - a + 1)) - 1) << a;
+		if (!(sl->left & bits))
 			break;
-		sl->left &= ~(1ull << (rid - sl->rid));
+		sl->left &= ~bits;
 		done = !sl->left;
 		*id = sl->id;
 		*gen = sl->gen;
@@ -141,12 +172,13 @@ static uint64_t parse_u64(const char *p, const char *end, bool *ok)
 	return v;
 }
 
-/* The record's tag and number from its Nats-Msg-Id "EXPORTER.TAG.RID"
- * (the exporter id may hold dots: from the end). */
-static bool record_of(natsMsg *msg, uint64_t *tag, uint64_t *rid)
+/* The tag and the records' numbers from a Nats-Msg-Id "EXPORTER.TAG.RID"
+ * or "EXPORTER.TAG.FIRST-LAST" (the exporter id may hold dots: from the
+ * end). */
+static bool records_of(natsMsg *msg, uint64_t *tag, uint64_t *lo, uint64_t *hi)
 {
-	const char *v = NULL, *end, *dot, *dot2;
-	bool ok1, ok2;
+	const char *v = NULL, *end, *dot, *dot2, *dash;
+	bool ok1, ok2, ok3 = true;
 
 	if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &v) != NATS_OK || !v)
 		return false;
@@ -158,22 +190,47 @@ static bool record_of(natsMsg *msg, uint64_t *tag, uint64_t *rid)
 		;
 	if (dot2 < v)
 		return false;
-	*rid = parse_u64(dot + 1, end, &ok1);
+	dash = memchr(dot + 1, '-', end - dot - 1);
+	*lo = parse_u64(dot + 1, dash ? dash : end, &ok1);
+	*hi = dash ? parse_u64(dash + 1, end, &ok3) : *lo;
 	*tag = parse_u64(dot2 + 1, dot, &ok2);
-	return ok1 && ok2;
+	return ok1 && ok2 && ok3 && *lo <= *hi;
+}
+
+/* A stream record (stream.start/missed/end): never counted as dropped, and
+ * in a message of its own. */
+static bool is_stream_record(const char *rec, size_t len)
+{
+	static const char key[] = "\"type\":\"stream.";
+
+	return memmem(rec, len, key, sizeof(key) - 1);
+}
+
+/* The event records (not stream records) of a message's data. */
+static uint64_t event_records(const char *p, size_t len)
+{
+	const char *end = p + len, *nl;
+	uint64_t n = 0;
+
+	for (; p < end; p = nl) {
+		nl = memchr(p, '\n', end - p);
+		nl = nl ? nl + 1 : end;
+		n += !is_stream_record(p, nl - p);
+	}
+	return n;
 }
 
 static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 		   void *ctx)
 {
 	struct sink_nats *s = ctx;
-	uint64_t tag, rid, id = 0;
+	uint64_t tag, lo, hi, id = 0;
 	uint32_t gen = 0;
 
-	if (!record_of(msg, &tag, &rid))
+	if (!records_of(msg, &tag, &lo, &hi))
 		goto out;
 	if (pa) {
-		if (slot_done(s, tag, rid, &id, &gen))
+		if (slot_done(s, tag, lo, hi, &id, &gen))
 			sink_net_acked(&s->net, id, gen);
 	} else if (pae && (pae->Err == NATS_NO_RESPONDERS ||
 			   pae->ErrCode == JSStreamNotFoundErr)) {
@@ -187,16 +244,20 @@ static void on_ack(jsCtx *js, natsMsg *msg, jsPubAck *pa, jsPubAckErr *pae,
 	} else if (pae) {
 		/* the server refused it (too large, stream full with discard
 		 * new, ...): sending again would not help */
-		log_error("%s: JetStream refused a record: %s (error %d)",
+		log_error("%s: JetStream refused a message: %s (error %d)",
 			  s->net.base.desc,
 			  pae->ErrText ? pae->ErrText
 				       : natsStatus_GetText(pae->Err),
 			  (int)pae->ErrCode);
-		/* that record only: the others of its message were stored */
-		if (!strstr(natsMsg_GetData(msg) ? natsMsg_GetData(msg) : "",
-			    "\"type\":\"stream."))
-			sink_count_dropped(&s->net.base, 1);
-		if (slot_done(s, tag, rid, &id, &gen))
+		/* its records only: the others of the queue message were
+		 * stored */
+		if (natsMsg_GetData(msg))
+			sink_count_dropped(
+				&s->net.base,
+				event_records(
+					natsMsg_GetData(msg),
+					(size_t)natsMsg_GetDataLength(msg)));
+		if (slot_done(s, tag, lo, hi, &id, &gen))
 			sink_net_acked(&s->net, id, gen);
 	}
 out:
@@ -314,17 +375,23 @@ static size_t put_u64(char *p, uint64_t v)
 	return n;
 }
 
-/* One record of a queue message, with its own Nats-Msg-Id: id holds
- * "EXPORTER.TAG." (plen bytes), the record's number is put after it. */
+/* Records lo..hi (some of them, in data) as one NATS message: id holds
+ * "EXPORTER.TAG." (plen bytes), the numbers are put after it. */
 static natsStatus publish(struct sink_nats *s, char *id, size_t plen,
-			  const char *rec, size_t len, uint64_t rid)
+			  const char *data, size_t len, uint64_t lo,
+			  uint64_t hi)
 {
 	natsMsg *msg = NULL;
 	jsPubOptions po;
 	natsStatus st;
+	size_t k = plen + put_u64(id + plen, lo);
 
-	id[plen + put_u64(id + plen, rid)] = 0;
-	st = natsMsg_Create(&msg, s->subject, NULL, rec, (int)len);
+	if (hi != lo) {
+		id[k++] = '-';
+		k += put_u64(id + k, hi);
+	}
+	id[k] = 0;
+	st = natsMsg_Create(&msg, s->subject, NULL, data, (int)len);
 	jsPubOptions_Init(&po);
 	po.MsgId = id;
 	po.MaxWait = ACK_WAIT_MS;
@@ -334,12 +401,168 @@ static natsStatus publish(struct sink_nats *s, char *id, size_t plen,
 	return st;
 }
 
+static int cut_cmp(const struct sink_spool_cut *a, uint64_t tag, uint64_t rid)
+{
+	if (a->tag != tag)
+		return a->tag < tag ? -1 : 1;
+	return a->rid < rid ? -1 : a->rid > rid;
+}
+
+/* The index of the first cut point at or after (tag, rid). */
+static size_t cut_find(const struct sink_nats *s, uint64_t tag, uint64_t rid)
+{
+	size_t lo = 0, hi = s->ncuts;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (cut_cmp(&s->cuts[mid], tag, rid) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The cut points an earlier run left in the spool, once. */
+static void cuts_load(struct sink_nats *s)
+{
+	struct sink_net *n = &s->net;
+	const struct sink_spool_cut *v;
+	size_t k;
+
+	s->cuts_loaded = true;
+	if (!n->spool)
+		return;
+	pthread_mutex_lock(&n->spool_mu);
+	k = sink_spool_cuts(n->spool, &v);
+	for (size_t i = 0; i < k; i++) {
+		size_t at = cut_find(s, v[i].tag, v[i].rid);
+
+		if (at < s->ncuts && !cut_cmp(&s->cuts[at], v[i].tag, v[i].rid))
+			continue;
+		if (s->ncuts == s->cuts_cap) {
+			s->cuts_cap = s->cuts_cap ? s->cuts_cap * 2 : 64;
+			s->cuts = xrealloc(s->cuts,
+					   s->cuts_cap * sizeof(*s->cuts));
+		}
+		memmove(s->cuts + at + 1, s->cuts + at,
+			(s->ncuts - at) * sizeof(*s->cuts));
+		s->cuts[at] = v[i];
+		s->ncuts++;
+	}
+	pthread_mutex_unlock(&n->spool_mu);
+	if (s->ncuts)
+		log_info("%s: %zu batch cut points from the spool",
+			 n->base.desc, s->ncuts);
+}
+
+/* Cut points no later run needs are dropped: before what a replay could
+ * start with (with a spool: the record at its saved acked position, or
+ * when all it holds is acked and saved, the queue's oldest record, as
+ * without one), of an older tag or more than a window before it.  The
+ * spool's file is rewritten with the rest once it has grown. */
+static void cuts_prune(struct sink_nats *s)
+{
+	struct sink_net *n = &s->net;
+	uint64_t tag = 0, rid = 0;
+	bool all_acked = true;
+	size_t k;
+
+	/* now and then (it takes both locks), not per message */
+	if (s->ncuts < s->prune_at)
+		return;
+	s->prune_at = s->ncuts + 64;
+	if (n->spool) {
+		pthread_mutex_lock(&n->spool_mu);
+		all_acked = !sink_spool_bytes(n->spool) &&
+			    sink_spool_ack_saved(n->spool);
+		pthread_mutex_unlock(&n->spool_mu);
+	}
+	pthread_mutex_lock(&n->q.mu);
+	if (!all_acked) {
+		tag = n->spool_saved_tag;
+		rid = n->spool_saved_rid;
+	} else if (n->q.count) {
+		tag = sinkq_at(&n->q, 0)->tag;
+		rid = sinkq_at(&n->q, 0)->rid;
+	}
+	pthread_mutex_unlock(&n->q.mu);
+	if (!tag)
+		return;
+	rid = rid > s->batch ? rid - s->batch : 0;
+	k = cut_find(s, tag, rid);
+	if (!k)
+		return;
+	memmove(s->cuts, s->cuts + k, (s->ncuts - k) * sizeof(*s->cuts));
+	s->ncuts -= k;
+	s->prune_at = s->ncuts + 64;
+	if (!n->spool)
+		return;
+	pthread_mutex_lock(&n->spool_mu);
+	if (sink_spool_cuts_written(n->spool) > 4 * s->ncuts + 1024)
+		sink_spool_cuts_set(n->spool, s->cuts, s->ncuts);
+	pthread_mutex_unlock(&n->spool_mu);
+}
+
+/* Records (tag, rid) as a cut point, on disk (with a spool) before the
+ * message ending there is published. */
+static void cut_add(struct sink_nats *s, uint64_t tag, uint64_t rid)
+{
+	struct sink_net *n = &s->net;
+	size_t at = cut_find(s, tag, rid);
+
+	if (at < s->ncuts && !cut_cmp(&s->cuts[at], tag, rid))
+		return;
+	if (s->ncuts == s->cuts_cap) {
+		s->cuts_cap = s->cuts_cap ? s->cuts_cap * 2 : 64;
+		s->cuts = xrealloc(s->cuts, s->cuts_cap * sizeof(*s->cuts));
+	}
+	memmove(s->cuts + at + 1, s->cuts + at,
+		(s->ncuts - at) * sizeof(*s->cuts));
+	s->cuts[at] = (struct sink_spool_cut){.tag = tag, .rid = rid};
+	s->ncuts++;
+	s->cuts_added++;
+	if (!n->spool)
+		return; /* nothing is replayed after a restart */
+	pthread_mutex_lock(&n->spool_mu);
+	/* a failure is told: a restart may then store the window twice */
+	sink_spool_cut_add(n->spool, tag, rid);
+	pthread_mutex_unlock(&n->spool_mu);
+}
+
+/* The piece of rid's window that rid is in, between cut points: lo..hi. */
+static void piece_of(const struct sink_nats *s, uint64_t tag, uint64_t rid,
+		     uint64_t *lo, uint64_t *hi)
+{
+	uint64_t wlo = rid - rid % s->batch, whi = wlo + s->batch - 1;
+	size_t at = cut_find(s, tag, rid);
+
+	*lo = wlo;
+	*hi = whi;
+	if (at < s->ncuts && s->cuts[at].tag == tag && s->cuts[at].rid < whi)
+		*hi = s->cuts[at].rid;
+	if (at && s->cuts[at - 1].tag == tag && s->cuts[at - 1].rid >= wlo)
+		*lo = s->cuts[at - 1].rid + 1;
+	if (!*lo)
+		*lo = 1; /* numbers start at 1 */
+}
+
+/* The end of the record at p (after its newline). */
+static const char *rec_end(const char *p, const char *end)
+{
+	const char *nl = memchr(p, '\n', end - p);
+
+	return nl ? nl + 1 : end;
+}
+
 static enum sink_net_sent nats_send(struct sink_net *n,
 				    const struct sink_net_msg *m, char *why,
 				    size_t why_len)
 {
 	struct sink_nats *s = (struct sink_nats *)n;
-	const char *p = m->buf, *end = m->buf + m->len, *nl;
+	const char *p = m->buf, *end = m->buf + m->len;
+	bool ours = m->tag == n->q.tag; /* this run's records (not replayed) */
 	uint64_t rid = m->rid;
 	natsStatus st = NATS_OK;
 	uint32_t nrec = 0;
@@ -350,8 +573,12 @@ static enum sink_net_sent nats_send(struct sink_net *n,
 		nrec++;
 	if (!nrec || nrec > BATCH)
 		return SINK_NET_REJECTED; /* the base cuts whole records */
-	/* room for the record's number: see nats_open */
-	plen = snprintf(id, s->msg_id_size - 21, "%s.%llu.", s->exporter,
+	if (!s->cuts_loaded)
+		cuts_load(s);
+	if (s->batch > 1)
+		cuts_prune(s);
+	/* room for the records' numbers: see nats_open */
+	plen = snprintf(id, s->msg_id_size - 42, "%s.%llu.", s->exporter,
 			(unsigned long long)m->tag);
 	pthread_mutex_lock(&s->slot_mu);
 	s->slots[m->id % SLOTS] = (struct nats_slot){
@@ -363,11 +590,42 @@ static enum sink_net_sent nats_send(struct sink_net *n,
 		.nrec = nrec,
 	};
 	pthread_mutex_unlock(&s->slot_mu);
-	/* one bare JSON object per message, as on MQTT */
-	for (; p < end && st == NATS_OK; p = nl, rid++) {
-		nl = memchr(p, '\n', end - p);
-		nl = nl ? nl + 1 : end;
-		st = publish(s, id, plen, p, nl - p - (nl[-1] == '\n'), rid);
+	/* one message per piece: the records of the queue message with the
+	 * same window and cut points */
+	while (p < end && st == NATS_OK) {
+		const char *start = p, *q = rec_end(p, end);
+		uint64_t lo, hi;
+		bool alone = s->batch > 1 && is_stream_record(p, q - p);
+
+		if (alone && ours) {
+			/* a stream record goes alone: the message before it
+			 * ends before it, it ends at it */
+			if (rid % s->batch && p > m->buf)
+				cut_add(s, m->tag, rid - 1);
+			if ((rid + 1) % s->batch)
+				cut_add(s, m->tag, rid);
+		}
+		piece_of(s, m->tag, rid, &lo, &hi);
+		for (p = q, rid++; p < end && rid <= hi; p = q, rid++) {
+			q = rec_end(p, end);
+			if (s->batch > 1 && ours &&
+			    is_stream_record(p, q - p)) {
+				if (rid % s->batch)
+					cut_add(s, m->tag, rid - 1);
+				break;
+			}
+		}
+		if (ours && rid - 1 < hi) {
+			/* a partial window (all there is now), or before a
+			 * stream record: the same cut when sent again */
+			cut_add(s, m->tag, rid - 1);
+			hi = rid - 1;
+		}
+		/* the records newline-separated, without the last newline (one
+		 * bare JSON object per message with --nats-batch 1, as on
+		 * MQTT) */
+		st = publish(s, id, plen, start, p - start - (p[-1] == '\n'),
+			     lo, hi);
 	}
 	if (st == NATS_OK)
 		return SINK_NET_PENDING;
@@ -387,6 +645,9 @@ static void nats_close(struct sink_net *n)
 	pthread_mutex_lock(&n->q.mu);
 	s->closing = true;
 	pthread_mutex_unlock(&n->q.mu);
+	if (s->batch > 1)
+		log_debug("%s: %llu batch cut points recorded", n->base.desc,
+			  (unsigned long long)s->cuts_added);
 	if (s->js)
 		jsCtx_Destroy(s->js);
 	if (s->nc)
@@ -398,6 +659,7 @@ static void nats_close(struct sink_net *n)
 	free(s->stream_subject);
 	free(s->exporter);
 	free(s->msg_id);
+	free(s->cuts);
 	sink_net_free_secret(s->password);
 }
 
@@ -524,6 +786,10 @@ struct sink *sink_nats_open(const struct sf_options *o, const char *subject,
 		.dest = subject,
 		.max_rec = o->queue_size,
 		.batch = BATCH,
+		/* full queue messages end at window ends: no cut points */
+		.align = o->nats_batch > 1
+				 ? BATCH / o->nats_batch * o->nats_batch
+				 : 0,
 		.window = WINDOW,
 		.drain_timeout = o->drain_timeout,
 	};
@@ -535,8 +801,9 @@ struct sink *sink_nats_open(const struct sf_options *o, const char *subject,
 		      xasprintf("NATS %s subject `%s`", o->nats_url, subject));
 	s->subject = xstrdup(subject);
 	s->exporter = xstrdup(exporter);
-	/* EXPORTER "." TAG (20 digits) "." RID (20 digits) NUL */
-	s->msg_id_size = strlen(exporter) + 44;
+	/* EXPORTER "." TAG (20 digits) "." FIRST "-" LAST (20 digits) NUL */
+	s->msg_id_size = strlen(exporter) + 65;
+	s->batch = o->nats_batch ? o->nats_batch : 1;
 	s->msg_id = xmalloc(s->msg_id_size);
 	s->create_stream = o->nats_create_stream;
 	s->replicas = o->nats_replicas ? o->nats_replicas : 1;

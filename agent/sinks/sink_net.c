@@ -378,11 +378,17 @@ static size_t fill_read(struct sink_net *n, uint64_t room)
 	n->fill.len = 0;
 	if (room > FILL_MAX)
 		room = FILL_MAX;
-	if (n->fill_cap < room) {
-		n->fill_cap = FILL_MAX;
+	if (n->fill_cap < room + 2 * n->q.align) {
+		n->fill_cap = FILL_MAX + 2 * n->q.align;
 		n->fillv = xrealloc(n->fillv, n->fill_cap * sizeof(*n->fillv));
 	}
-	while (k < room && sink_spool_next(n->spool, &r)) {
+	/* with align, on to a window's end: a window of records read back
+	 * is not cut where the room ran out (records beyond -q, at most
+	 * align - 1, and as many again for the next tag's first window when
+	 * a tag ends there) */
+	while ((k < room ||
+		(n->q.align && k && (n->fillv[k - 1].rid + 1) % n->q.align)) &&
+	       k < n->fill_cap && sink_spool_next(n->spool, &r)) {
 		n->fillv[k++] = (struct sink_net_fill){
 			.off = n->fill.len,
 			.len = r.len,
@@ -401,7 +407,7 @@ static size_t fill_read(struct sink_net *n, uint64_t room)
  * exit, dropped around the disk I/O (spool_mu is taken first). */
 static void spool_fill(struct sink_net *n)
 {
-	uint64_t done, room;
+	uint64_t done, done_tag, done_rid, room, max;
 	size_t k;
 
 	if (!n->spool)
@@ -414,6 +420,8 @@ static void spool_fill(struct sink_net *n)
 		pthread_mutex_lock(&n->q.mu);
 	}
 	done = n->q.done_mark;
+	done_tag = n->q.done_tag;
+	done_rid = n->q.done_rid;
 	room = n->q.nrec < n->q.max_rec ? n->q.max_rec - n->q.nrec : 0;
 	if (done == n->spool_acked && n->spool_saved &&
 	    !(room && n->spool_unread))
@@ -426,14 +434,22 @@ static void spool_fill(struct sink_net *n)
 	 * when nothing waits on disk, and it waits for spool_mu */
 	k = room ? fill_read(n, room) : 0;
 	pthread_mutex_lock(&n->q.mu);
+	/* all of them: those beyond room end a window (fill_read) */
+	max = n->q.max_rec;
+	n->q.max_rec = UINT64_MAX;
 	for (size_t i = 0; i < k; i++) {
 		const struct sink_net_fill *f = &n->fillv[i];
 
 		sinkq_put(&n->q, n->fill.data + f->off, f->len, f->control,
 			  f->tag, f->rid, f->mark);
 	}
+	n->q.max_rec = max;
 	n->spool_acked = done;
 	n->spool_saved = sink_spool_ack_saved(n->spool);
+	if (n->spool_saved && done) {
+		n->spool_saved_tag = done_tag;
+		n->spool_saved_rid = done_rid;
+	}
 	n->spool_unread = sink_spool_unread(n->spool);
 	pthread_mutex_unlock(&n->spool_mu);
 }
@@ -859,6 +875,7 @@ void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 	n->base.desc = desc;
 	n->ops = ops;
 	sinkq_init(&n->q, c->max_rec, c->batch);
+	n->q.align = c->align;
 	pthread_mutex_init(&n->spool_mu, NULL);
 	n->spool_saved = true;
 	clock_gettime(CLOCK_REALTIME, &now);

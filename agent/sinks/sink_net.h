@@ -92,6 +92,11 @@ struct sink_net_conf {
 			   * spool left behind to it (sink_leftover.h) */
 	uint64_t max_rec; /* records in memory, in flight (-q) */
 	uint32_t batch; /* records per message */
+	/* 0, or a multiple of the protocol's batch window: queue messages
+	 * are cut at multiples of it (sinkq.h), and what is read back from
+	 * the spool into the queue ends at one when the spool has the
+	 * records (a window read back whole, as it was sent) */
+	uint32_t align;
 	unsigned window; /* messages in flight */
 	uint64_t interval_ns; /* a partial batch waits this long; 0: never */
 	unsigned drain_timeout; /* seconds (--drain-timeout) */
@@ -120,6 +125,9 @@ struct sink_net {
 	unsigned writing; /* writes between their two locks (q.mu) */
 	uint64_t spool_acked; /* the done_mark given to the spool (q.mu) */
 	bool spool_saved; /* and its position is on disk (q.mu) */
+	/* a record at or before the saved position (q.mu): a later run
+	 * replays nothing older (0, 0: not known yet) */
+	uint64_t spool_saved_tag, spool_saved_rid;
 	/* Records kept in memory only, not on disk yet (q.mu): the queue's
 	 * records from message mo_id, byte mo_off (record mo_rid) on. */
 	uint64_t mo_id, mo_off, mo_rid;

@@ -22,6 +22,7 @@
 #define MARK_OFF(m)    ((m) & ((1ull << 40) - 1))
 #define READ_CHUNK     (256 * 1024)
 #define MAX_RECORD     (64u << 20)
+#define CUT_LEN	       20 /* tag 8, rid 8, crc 4 */
 #define ACK_SAVE_NS    (50 * 1000000ull)
 
 struct seg {
@@ -47,6 +48,10 @@ struct sink_spool {
 	uint64_t unread, staged; /* records */
 	bool full; /* the last record was refused for room */
 	bool broken;
+	int cutsfd; /* KEY.cuts, opened at the first cut added */
+	uint64_t cuts_size;
+	struct sink_spool_cut *cuts; /* read at open */
+	size_t ncuts;
 };
 
 /* Bytes in the segments of every open spool of the process (not an option:
@@ -272,6 +277,120 @@ static void load_ack(struct sink_spool *sp)
 	sp->ack_mark = sp->saved_mark = get64(b + 8);
 }
 
+/* KEY.cuts: whole entries whose checksum holds (a damaged one is told and
+ * skipped: its window may then be stored twice). */
+static void load_cuts(struct sink_spool *sp)
+{
+	cleanup_free char *name = xasprintf("%s.cuts", sp->key);
+	cleanup_close int fd =
+		openat(sp->dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat st;
+	char b[CUT_LEN];
+	size_t cap = 0;
+	bool told = false;
+
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		return;
+	for (off_t off = 0; pread(fd, b, CUT_LEN, off) == CUT_LEN;
+	     off += CUT_LEN) {
+		if (crc(b, 16) != get32(b + 16)) {
+			if (!told)
+				log_warn(
+					"spool `%s/%s`: damaged entry skipped (records around it may be stored twice)",
+					sp->stem, name);
+			told = true;
+			continue;
+		}
+		if (sp->ncuts == cap) {
+			cap = cap ? cap * 2 : 64;
+			sp->cuts = xrealloc(sp->cuts, cap * sizeof(*sp->cuts));
+		}
+		sp->cuts[sp->ncuts++] = (struct sink_spool_cut){
+			.tag = get64(b),
+			.rid = get64(b + 8),
+		};
+	}
+	sp->cuts_size = (uint64_t)st.st_size / CUT_LEN * CUT_LEN;
+}
+
+size_t sink_spool_cuts(const struct sink_spool *sp,
+		       const struct sink_spool_cut **v)
+{
+	*v = sp->cuts;
+	return sp->ncuts;
+}
+
+static int open_cuts(struct sink_spool *sp, const char *name, int flags)
+{
+	int fd = openat(sp->dirfd, name,
+			O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | flags,
+			0600);
+	struct stat st;
+
+	if (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		close(fd);
+		errno = EINVAL;
+		return -1;
+	}
+	return fd;
+}
+
+static void put_cut(char *b, const struct sink_spool_cut *c)
+{
+	put64(b, c->tag);
+	put64(b + 8, c->rid);
+	put32(b + 16, crc(b, 16));
+}
+
+int sink_spool_cut_add(struct sink_spool *sp, uint64_t tag, uint64_t rid)
+{
+	cleanup_free char *name = xasprintf("%s.cuts", sp->key);
+	char b[CUT_LEN];
+
+	if (sp->cutsfd < 0)
+		sp->cutsfd = open_cuts(sp, name, 0);
+	put_cut(b, &(struct sink_spool_cut){.tag = tag, .rid = rid});
+	if (sp->cutsfd < 0 ||
+	    pwrite(sp->cutsfd, b, CUT_LEN, (off_t)sp->cuts_size) != CUT_LEN) {
+		log_error("%s: spool `%s/%s`: %s", sp->desc, sp->stem, name,
+			  strerror(errno));
+		return -1;
+	}
+	sp->cuts_size += CUT_LEN;
+	return 0;
+}
+
+uint64_t sink_spool_cuts_written(const struct sink_spool *sp)
+{
+	return sp->cuts_size / CUT_LEN;
+}
+
+int sink_spool_cuts_set(struct sink_spool *sp, const struct sink_spool_cut *v,
+			size_t n)
+{
+	cleanup_free char *name = xasprintf("%s.cuts", sp->key);
+	cleanup_free char *tmp = xasprintf("%s.cuts.new", sp->key);
+	cleanup_free char *buf = xmalloc(n * CUT_LEN + 1);
+	int fd = open_cuts(sp, tmp, O_TRUNC);
+
+	for (size_t i = 0; i < n; i++)
+		put_cut(buf + i * CUT_LEN, &v[i]);
+	if (fd < 0 || write(fd, buf, n * CUT_LEN) != (ssize_t)(n * CUT_LEN) ||
+	    renameat(sp->dirfd, tmp, sp->dirfd, name) < 0) {
+		log_error("%s: spool `%s/%s`: %s", sp->desc, sp->stem, tmp,
+			  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		unlinkat(sp->dirfd, tmp, 0);
+		return -1;
+	}
+	if (sp->cutsfd >= 0)
+		close(sp->cutsfd);
+	sp->cutsfd = fd;
+	sp->cuts_size = n * CUT_LEN;
+	return 0;
+}
+
 /* Old segments, the acked position, the read cursor. */
 static void load(struct sink_spool *sp)
 {
@@ -357,7 +476,7 @@ struct sink_spool *sink_spool_open(const char *dir, const char *key,
 	if (mkdirs(dir, err) < 0)
 		return NULL;
 	sp = xzalloc(sizeof(*sp));
-	sp->lockfd = sp->ackfd = -1;
+	sp->lockfd = sp->ackfd = sp->cutsfd = -1;
 	sp->desc = xstrdup(desc);
 	sp->stem = xstrdup(dir);
 	sp->max_bytes = max_bytes;
@@ -383,6 +502,7 @@ struct sink_spool *sink_spool_open(const char *dir, const char *key,
 		goto fail;
 	}
 	load(sp);
+	load_cuts(sp);
 	if (sp->replayed)
 		log_warn(
 			"%s: replaying %llu records an earlier run left in `%s/%s.*`",
@@ -410,7 +530,10 @@ void sink_spool_close(struct sink_spool *sp)
 
 		cleanup_free char *dest = xasprintf("%s.dest", sp->key);
 
+		cleanup_free char *cuts = xasprintf("%s.cuts", sp->key);
+
 		unlinkat(sp->dirfd, ack, 0);
+		unlinkat(sp->dirfd, cuts, 0);
 		unlinkat(sp->dirfd, dest, 0);
 		unlinkat(sp->dirfd, lk, 0);
 	}
@@ -421,6 +544,9 @@ void sink_spool_close(struct sink_spool *sp)
 	free(sp->segs);
 	if (sp->ackfd >= 0)
 		close(sp->ackfd);
+	if (sp->cutsfd >= 0)
+		close(sp->cutsfd);
+	free(sp->cuts);
 	if (sp->lockfd >= 0)
 		close(sp->lockfd);
 	if (sp->dirfd >= 0)

@@ -9,6 +9,7 @@
  *   KEY.lock          flock()ed while an agent uses the spool
  *   KEY.NNNNNNNNNN    segments, appended in order, removed once acked whole
  *   KEY.ack           the position up to which everything was acked
+ *   KEY.cuts          NATS batch cut points (see sink_spool_cut_add)
  *   KEY.dest          the sink's kind and destination (topic, subject, URL),
  *                     "KIND\nDEST\n": what a later agent replays it to
  * A segment starts with a header (magic, the writing sink's tag) and holds
@@ -91,5 +92,24 @@ const char *sink_spool_key(const struct sink_spool *sp);
 /* Writes KEY.dest (see above); failures are told, not fatal. */
 void sink_spool_set_dest(struct sink_spool *sp, const char *kind,
 			 const char *dest);
+
+/* Cut points of the NATS sink's batches (sink_nats.c): where a message
+ * ended before its window's end, recorded before it is published so that
+ * a later run cuts the records it replays the same way.  In KEY.cuts,
+ * appended (one pwrite each: it survives a SIGKILL, as the spool does),
+ * read back at open, removed with the spool. */
+struct sink_spool_cut {
+	uint64_t tag, rid; /* the message's last record */
+};
+/* Those an earlier run left (read at open; valid until close). */
+size_t sink_spool_cuts(const struct sink_spool *sp,
+		       const struct sink_spool_cut **v);
+/* Appends one; < 0: not written (told on stderr). */
+int sink_spool_cut_add(struct sink_spool *sp, uint64_t tag, uint64_t rid);
+/* Entries in the file (appended or set). */
+uint64_t sink_spool_cuts_written(const struct sink_spool *sp);
+/* Replaces the file by the n cut points of v (those still needed). */
+int sink_spool_cuts_set(struct sink_spool *sp, const struct sink_spool_cut *v,
+			size_t n);
 
 #endif

@@ -64,7 +64,8 @@ static struct sinkq_msg *tail_for_append(struct sinkq *q, uint64_t tag,
 		m = sinkq_at(q, q->count - 1);
 		if (!(m->flags & (SINKQ_SENT | SINKQ_BUSY)) &&
 		    m->nrec < q->batch && m->tag == tag &&
-		    m->rid + m->nrec == rid)
+		    m->rid + m->nrec == rid &&
+		    !(q->align && rid % q->align == 0))
 			return m;
 	}
 	if (q->count == q->cap)
@@ -138,8 +139,11 @@ static void pop_done(struct sinkq *q)
 		struct sinkq_msg *m = sinkq_at(q, 0);
 
 		q->nrec -= m->nrec;
-		if (m->mark)
+		if (m->mark) {
 			q->done_mark = m->mark;
+			q->done_tag = m->tag;
+			q->done_rid = m->rid;
+		}
 		if (q->nspare < SINKQ_SPARE) {
 			m->buf.len = 0;
 			q->spare[q->nspare++] = m->buf;

@@ -53,8 +53,12 @@ struct sinkq {
 	uint64_t nrec; /* records queued, sent or not, not acknowledged */
 	uint64_t max_rec; /* bound for ordinary records */
 	uint32_t batch; /* records per message */
+	/* 0, or: a message never holds both rid k*align - 1 and k*align (a
+	 * full message ends where a NATS batch window does) */
+	uint32_t align;
 	uint64_t tag, next_rid; /* records pushed without an origin get these */
 	uint64_t done_mark; /* mark of the last message freed at the head */
+	uint64_t done_tag, done_rid; /* and its first record */
 	struct sbuf spare[SINKQ_SPARE];
 	unsigned nspare;
 };

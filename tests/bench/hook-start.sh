@@ -7,11 +7,13 @@
 # interleaved; median and p95 printed.  Then sfhook alone, without runc: the
 # hook's own exec-to-exit time against /bin/true's (below).
 # Usage: tests/bench/hook-start.sh [RUNS]   (default 100)
+# BUILD=DIR takes sfagent and sfhook from DIR (default build).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 runs=${1:-100}
 top=$PWD
-[ -x build/sfagent ] && [ -x build/sfhook ] || { echo "run 'make build' first" >&2; exit 1; }
+b=$(cd "${BUILD:-build}" && pwd)
+[ -x "$b/sfagent" ] && [ -x "$b/sfhook" ] || { echo "run 'make build' first" >&2; exit 1; }
 [ -x bundles/shell-demo/rootfs/bin/busybox ] || make -s bundles
 t=$(mktemp -d)
 agent=
@@ -38,9 +40,9 @@ mk "$t/noagent"
 mk "$t/noop"
 jq '.hooks = {"prestart": [{"path": "/bin/true"}], "poststop": [{"path": "/bin/true"}]}' \
 	"$t/noop/config.json" >"$t/noop/c" && mv "$t/noop/c" "$t/noop/config.json"
-build/sfagent --inject-hook "$t/hooked" --hook-path "$top/build/sfhook" --socket "$t/s.sock" >/dev/null
-build/sfagent --inject-hook "$t/noagent" --hook-path "$top/build/sfhook" --socket "$t/absent.sock" >/dev/null
-build/sfagent -D --socket "$t/s.sock" --output-dir "$t/out" 2>"$t/agent.log" &
+"$b/sfagent" --inject-hook "$t/hooked" --hook-path "$b/sfhook" --socket "$t/s.sock" >/dev/null
+"$b/sfagent" --inject-hook "$t/noagent" --hook-path "$b/sfhook" --socket "$t/absent.sock" >/dev/null
+"$b/sfagent" -D --socket "$t/s.sock" --output-dir "$t/out" 2>"$t/agent.log" &
 agent=$!
 for _ in $(seq 300); do [ -S "$t/s.sock" ] && break; sleep 0.1; done
 
@@ -91,7 +93,7 @@ echo "streams written: $n file(s), $(cat "$t/out"/* | grep -c '"stream.end"') st
 cg2=$(awk '$9 == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
 cg="$cg2/sfhook-bench-$$"
 mkdir "$cg"
-python3 - "$top/build/sfhook" "$t/s.sock" "$cg" "$t/hooked" "$runs" <<'PY' || true
+python3 - "$b/sfhook" "$t/s.sock" "$cg" "$t/hooked" "$runs" <<'PY' || true
 import json, statistics, subprocess, sys, time
 hook, sock, cg, bundle, runs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])
 def timed(argv, state):
@@ -122,7 +124,7 @@ for name, v in res.items():
     print("%-16s %s" % ("alone: " + name, " ".join("%8.2f (%5.2f)" % (med(c), min(c)) for c in cols)))
 b = [x[0] + x[1] for x in res["sfhook"]]
 t = [x[0] + x[1] for x in res["/bin/true"]]
-print("sfhook's own share: +%.2f ms at the median (+%.2f at the min) over /bin/true" % (med(b) - med(t), min(b) - min(t)))
+print("sfhook's own share: %+.2f ms at the median (%+.2f at the min) over /bin/true" % (med(b) - med(t), min(b) - min(t)))
 PY
 rmdir "$cg" 2>/dev/null || true
 cg=

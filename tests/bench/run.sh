@@ -439,6 +439,11 @@ hook_start() {
 	echo "$out" | awk '/^(hook \+ agent|hook, no agent|\/bin\/true hook|without hook) / {
 		k = $0; sub(/ +[0-9.-]+ +[0-9.-]+ +[0-9.-]+ +[0-9.-]+ +[0-9.-]+$/, "", k); gsub(/[ ,+\/]+/, "_", k)
 		printf "hook.%s.med\t%s\nhook.%s.p95\t%s\nhook.%s.dmed\t%s\nhook.%s.dp95\t%s\n", k, $(NF-4), k, $(NF-3), k, $(NF-1), k, $NF }' >>"$RES"
+	# the hook alone: "alone: NAME  pre (min)  post (min)  both (min)", then the share
+	echo "$out" | awk '/^alone: sfhook / { printf "hook.alone.sfhook\t%s\n", $(NF-2) }
+		/^alone: \/bin\/true / { printf "hook.alone.true\t%s\n", $(NF-2) }
+		/^sfhook.s own share: / { printf "hook.alone.share_med\t%s\nhook.alone.share_min\t%s\n", $4, $9 }' |
+		tr -d '(+' >>"$RES"
 }
 sink_rates() {
 	local out

@@ -12,6 +12,7 @@
 #      exit - stream.start's ts): the agent exits once every record is
 #      acknowledged (PUBACK, HTTP 2xx, JetStream ack) or written (file);
 #      zero loss is then checked at the consumer for every run.
+#      SPOOL_NATS_BATCH="1 16 64": NATS rows for each --nats-batch.
 #   2. replay rate after an outage (broker down while N events are spooled)
 #      and the agent's RSS at the start and at the end of the outage
 #   3. NATS JetStream, R1 (one server) and R3 (3-node cluster): events/s
@@ -152,10 +153,11 @@ sub_done() { # the subscriber got stream.end
 	for _ in $(seq 1200); do grep -q '"type":"stream.end"' "$DIR/$T.out" && break; sleep 0.1; done
 	kill "$SUB"; wait "$SUB" 2>/dev/null || true
 }
-nats_done() { # the stream's records, each once
+nats_done() { # the stream's records, each once (a line per record: a
+	# message stored twice repeats its id and records)
 	"$READ" "nats://127.0.0.1:$P0" "$T" "$T.x" 2000 >"$DIR/$T.nats" 2>/dev/null
 	cut -f3 "$DIR/$T.nats" >"$DIR/$T.jsonl"
-	[ "$(wc -l <"$DIR/$T.nats")" = "$(sort -u -t$'\t' -k1,1 "$DIR/$T.nats" | wc -l)" ]
+	[ "$(wc -l <"$DIR/$T.nats")" = "$(sort -u "$DIR/$T.nats" | wc -l)" ]
 }
 # 1b. the spool's cost while the destination keeps up: the kill workload
 # paced at PACE events/s (below every sink's rate here), MQTT QoS 1 batch 64,
@@ -238,9 +240,16 @@ for r in $(seq "$REPS"); do
 			: >"$DIR/http/bodies.ndjson"
 			want http && t_run "HTTP batch=5000$X $sp" "$DIR/http/bodies.ndjson" : --http "http://127.0.0.1:$HP/" \
 				--http-batch 5000 --http-interval 100 "${spo[@]}" | tee -a "$THROUGHPUT"
-			T="TP$r$bi$sp"
-			want nats && t_run "NATS R1$X $sp" "$DIR/$T.jsonl" nats_done --nats "nats://127.0.0.1:$P0" --nats-subject "$T.x" \
-				--nats-stream "$T" --nats-create-stream "${spo[@]}" | tee -a "$THROUGHPUT"
+			# SPOOL_NATS_BATCH: the --nats-batch values (default 1)
+			for nb in ${SPOOL_NATS_BATCH:-1}; do
+				want nats || continue
+				T="TP$r$bi$sp$nb"
+				XB=
+				[ "$nb" = 1 ] || XB=" batch=$nb"
+				t_run "NATS R1$XB$X $sp" "$DIR/$T.jsonl" nats_done --nats "nats://127.0.0.1:$P0" --nats-subject "$T.x" \
+					--nats-stream "$T" --nats-create-stream --nats-batch "$nb" "${spo[@]}" | tee -a "$THROUGHPUT"
+				rm -f "$DIR/$T.nats" "$DIR/$T.jsonl"
+			done
 		done
 	done
 done
@@ -306,7 +315,7 @@ nats_run() { # LABEL URLS REPLICAS
 	"$READ" "$2" "NB$3" '>' 2000 >"$DIR/nats$3.out" 2>/dev/null
 	cut -f3 "$DIR/nats$3.out" >"$DIR/nats$3.jsonl"
 	ev=$(verify "$DIR/nats$3.jsonl")
-	[ "$(wc -l <"$DIR/nats$3.out")" = "$(sort -u -t$'\t' -k1,1 "$DIR/nats$3.out" | wc -l)" ]
+	[ "$(wc -l <"$DIR/nats$3.out")" = "$(sort -u "$DIR/nats$3.out" | wc -l)" ]
 	python3 -c 'import json,sys; ev,t1=int(sys.argv[1]),float(sys.argv[2]); t0=json.loads(open(sys.argv[3]).readline())["ts"]/1e9; print("NATS JetStream %s: %8d events %9.0f events/s, every record once" % (sys.argv[4], ev, ev/(t1-t0)))' \
 		"$ev" "$t1" "$DIR/nats$3.jsonl" "$1"
 }

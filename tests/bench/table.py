@@ -183,6 +183,11 @@ if nums("hook.without_hook.med"):
                          "{:+.1f}, {:+.1f}".format(med(f"hook.{k}.dmed"), med(f"hook.{k}.dp95")),
                          "start to exit of `runc run` vs without hook; median {:.1f}, p95 {:.1f} ms".format(
                              med(f"hook.{k}.med"), med(f"hook.{k}.p95"))))
+    if nums("hook.alone.share_med"):
+        rows.append(("6 peers' figures", "sfhook's own share of a start (the hook alone, prestart + poststop over `/bin/true`'s): median, min (ms)",
+                     "{:+.2f}, {:+.2f}".format(med("hook.alone.share_med"), med("hook.alone.share_min")),
+                     "tests/bench/hook-start.sh, hook alone, exec to exit; sfhook {:.2f} ms, /bin/true {:.2f} ms at the median".format(
+                         med("hook.alone.sfhook"), med("hook.alone.true"))))
 else:
     rows.append(("6 peers' figures", "hook cost on container start (median, p95)", "not measured",
                  "section hook not run or tests/bench/hook-start.sh failed"))

@@ -32,11 +32,18 @@ for ((r = 0; r < R; r++)); do
 		f=$T/out
 		[ "$fmt" = sysflow ] && f=$T/log
 		read -r ev missed < <(grep -a '"stream.end"' "$f" | sed -n 's/.*"events":\([0-9]*\),"missed":\([0-9]*\).*/\1 \2/p' | tail -1)
-		echo "$b $(((($(cat "$T/cpu.b") - $(cat "$T/cpu.a"))) / ev)) ns/event, rate $(echo "$out" | sed -n 's/.*rate=\([0-9]*\).*/\1/p'), missed $missed"
+		# the generators' own user+sys CPU per call: the traced task's
+		# cost, less disturbed by the machine's other users than the rate
+		gen=$(echo "$out" | sed -n 's/.*ops=\([0-9]*\).*user_ns=\([0-9]*\) sys_ns=\([0-9]*\).*/\1 \2 \3/p' | awk '{ printf "%.0f", ($2 + $3) / $1 }')
+		echo "$b $(((($(cat "$T/cpu.b") - $(cat "$T/cpu.a"))) / ev)) ns/event, rate $(echo "$out" | sed -n 's/.*rate=\([0-9]*\).*/\1/p'), missed $missed, generator $gen ns/call"
 	done
 done | tee "$T/raw"
 for b in "$@"; do
 	grep "^$b " "$T/raw" | awk '{ print $2 }' | sort -n |
 		awk -v b="$b" '{ v[NR] = $1 } END { printf "%s: %s / %s / %s ns/event (min / median / max of %d)\n", b, v[1], v[int((NR + 1) / 2)], v[NR], NR }'
+	for k in rate generator; do
+		grep "^$b " "$T/raw" | sed -n "s/.*$k \([0-9]*\).*/\1/p" | sort -n |
+			awk -v b="$b" -v k="$k" '{ v[NR] = $1 } END { printf "%s: %s %s / %s / %s (min / median / max)\n", b, k, v[1], v[int((NR + 1) / 2)], v[NR] }'
+	done
 done
 echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"

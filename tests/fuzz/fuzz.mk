@@ -9,7 +9,7 @@ FUZZ_SECS ?= 300
 FUZZ_CFLAGS := -O1 -g -fsanitize=fuzzer,address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all -Wall -Wextra -Werror -Wno-unused-parameter -std=gnu11 \
 	-D_GNU_SOURCE -DSF_VERSION='"$(VERSION)"' $(SF_INCLUDES) -Itests/fuzz
-FUZZ_LIB := lib/util.c lib/json.c lib/oci.c lib/proto.c lib/formats.c
+FUZZ_LIB := lib/util.c lib/json.c lib/oci.c lib/oci_config.c lib/proto.c lib/formats.c
 FUZZ_NAMES := oci proto xattr inject filter
 FUZZERS := $(FUZZ_NAMES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_EXTRA_inject := agent/modes/run_inject.c

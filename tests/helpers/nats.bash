@@ -117,7 +117,16 @@ sys.exit(1)' "$1" && return 0
 	return 1
 }
 
-# nats_read STREAM SUBJECT OUT [IDLE_MS]: the stream's messages from the start.
+# nats_read STREAM SUBJECT OUT [IDLE_MS]: the stream's records from the
+# start.  A consumer that cannot be made yet (a node just restarted, the
+# stream's leader being elected: natsread exits 1 before reading) is tried
+# again, up to 10 times.
 nats_read() {
-	"$SF_WORKLOADS/natsread" "$NATS_URLS" "$1" "$2" "${4:-2000}" >"$3" 2>"$3.err"
+	local i
+	for i in $(seq 10); do
+		"$SF_WORKLOADS/natsread" "$NATS_URLS" "$1" "$2" "${4:-2000}" >"$3" 2>"$3.err" && return 0
+		cat "$3.err" >&2
+		sleep 1
+	done
+	return 1
 }

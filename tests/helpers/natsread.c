@@ -2,8 +2,10 @@
 /*
  * natsread URL STREAM SUBJECT IDLE_MS: prints every message of a JetStream
  * stream (from its first, through an ordered consumer) as
- * "NATS-MSG-ID<TAB>SUBJECT<TAB>DATA", then exits once IDLE_MS pass without one.
- * The consumer the NATS suite checks exactly-once delivery with.
+ * "NATS-MSG-ID<TAB>SUBJECT<TAB>RECORD", a line per record (a message holds
+ * one record, or with --nats-batch several, newline-separated), then exits
+ * once IDLE_MS pass without one.  The consumer the NATS suite checks
+ * exactly-once delivery with.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +22,7 @@ int main(int argc, char **argv)
 	jsSubOptions so;
 	jsErrCode jerr = 0;
 	natsStatus s;
-	long n = 0;
+	long n = 0, nrec = 0;
 
 	if (argc != 5) {
 		fprintf(stderr, "usage: natsread URL STREAM SUBJECT IDLE_MS\n");
@@ -44,13 +46,22 @@ int main(int argc, char **argv)
 	while (natsSubscription_NextMsg(&msg, sub, atol(argv[4])) == NATS_OK) {
 		const char *id = "-";
 
+		const char *p = natsMsg_GetData(msg);
+		const char *end = p + natsMsg_GetDataLength(msg), *nl;
+
 		natsMsgHeader_Get(msg, "Nats-Msg-Id", &id);
-		printf("%s\t%s\t%.*s\n", id, natsMsg_GetSubject(msg),
-		       natsMsg_GetDataLength(msg), natsMsg_GetData(msg));
+		for (; p < end; p = nl + 1) {
+			nl = memchr(p, '\n', end - p);
+			if (!nl)
+				nl = end;
+			printf("%s\t%s\t%.*s\n", id, natsMsg_GetSubject(msg),
+			       (int)(nl - p), p);
+			nrec++;
+		}
 		natsMsg_Destroy(msg);
 		n++;
 	}
-	fprintf(stderr, "natsread: %ld messages\n", n);
+	fprintf(stderr, "natsread: %ld messages, %ld records\n", n, nrec);
 	natsSubscription_Destroy(sub);
 	jsCtx_Destroy(js);
 	natsConnection_Destroy(nc);

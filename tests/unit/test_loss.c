@@ -37,6 +37,10 @@ struct fake_probe {
 	uint32_t slot[MAX_CGROUPS];
 	int attaches, detaches, polls;
 	bool closed;
+	/* the agent's "I poll, do not wake me" (probe op polls), how often
+	 * it was set, and records that come without a wake-up as it clears it */
+	bool polling;
+	int polls_set, quiet_on_sleep;
 };
 
 static struct fake_probe *fake_of(struct probe *p)
@@ -134,6 +138,21 @@ static void fake_reset_drops(struct probe *p, uint32_t slot)
 	fake_of(p)->drops[slot] = 0;
 }
 
+static void kernel_emit_quiet(struct fake_probe *f, uint64_t cgid, int n);
+
+static void fake_polls(struct probe *p, bool on)
+{
+	struct fake_probe *f = fake_of(p);
+
+	f->polling = on;
+	f->polls_set += on;
+	/* submitted while the flag still said "polls": no wake-up */
+	if (!on && f->quiet_on_sleep) {
+		kernel_emit_quiet(f, f->cgid[0], f->quiet_on_sleep);
+		f->quiet_on_sleep = 0;
+	}
+}
+
 static const struct probe_ops fake_ops = {
 	.name = "test",
 	.open = fake_open,
@@ -146,11 +165,14 @@ static const struct probe_ops fake_ops = {
 	.untrack = fake_untrack,
 	.drops = fake_drops,
 	.reset_drops = fake_reset_drops,
+	.polls = fake_polls,
 };
 
 /* The kernel side: n kill events by a task of cgroup cgid.  Only a tracked
- * cgroup's events are written; what does not fit the ring is counted. */
-static void kernel_emit(struct fake_probe *f, uint64_t cgid, int n)
+ * cgroup's events are written; what does not fit the ring is counted.
+ * wake: the ring's fd becomes readable (a forced wake-up). */
+static void kernel_emit_wake(struct fake_probe *f, uint64_t cgid, int n,
+			     bool wake)
 {
 	uint32_t slot = SF_SLOT_NONE;
 	uint64_t v = 1;
@@ -178,8 +200,18 @@ static void kernel_emit(struct fake_probe *f, uint64_t cgid, int n)
 		e->target_pid = e->target_tid = 200;
 		e->sig = 15;
 	}
-	if (write(f->efd, &v, sizeof(v)) < 0)
+	if (wake && write(f->efd, &v, sizeof(v)) < 0)
 		abort();
+}
+
+static void kernel_emit(struct fake_probe *f, uint64_t cgid, int n)
+{
+	kernel_emit_wake(f, cgid, n, true);
+}
+
+static void kernel_emit_quiet(struct fake_probe *f, uint64_t cgid, int n)
+{
+	kernel_emit_wake(f, cgid, n, false);
 }
 
 /* ---- the sink: keeps what it is given; refuses writes while `full` ----- */
@@ -579,6 +611,41 @@ static void test_lazy_attach(void)
 	run_free(&r);
 }
 
+/* While records come the agent polls the ring on its own clock and says
+ * so (the kernel side then does not wake it: bpf/event.bpf.h wake_flags);
+ * after a round that took none it says it sleeps and looks once more, so
+ * that records submitted while the flag still said "polls" (no wake-up)
+ * are taken before it sleeps, not at the next poll. */
+static void test_polls(void)
+{
+	struct run r;
+	struct totals t;
+	struct signalfd_siginfo si;
+	int before;
+
+	run_start(&r, 42);
+	r.a.poll_hot_rate = 0; /* any rate is fast */
+	kernel_emit(r.f, 42, 3);
+	agent_round(&r);
+	ok(!r.f->polling && r.wl->events == 3,
+	   "a wake-up: the round takes the records (%llu)",
+	   (unsigned long long)r.wl->events);
+	agent_wait(&r.a, -1, 200, &si);
+	ok(r.f->polling && r.f->polls_set == 1,
+	   "after a round that took records the agent polls and says so");
+	r.f->quiet_on_sleep = 2;
+	before = r.f->polls;
+	agent_wait(&r.a, -1, 200, &si);
+	ok(!r.f->polling, "after a round that took none it says it sleeps");
+	ok(r.wl->events == 5 && r.f->polls - before == 2,
+	   "and looks once more before it sleeps: the records that came without a wake-up are taken (%llu events, %d looks)",
+	   (unsigned long long)r.wl->events, r.f->polls - before);
+	run_end(&r, &t);
+	ok(t.events == 5 && t.end_events == 5 && t.end_missed == 0,
+	   "the stream is whole (%d events)", t.events);
+	run_free(&r);
+}
+
 int main(void)
 {
 	sf_log_init("test_loss", SF_LOG_ERROR, NULL);
@@ -588,5 +655,6 @@ int main(void)
 	test_both_losses();
 	test_slot_reuse();
 	test_lazy_attach();
+	test_polls();
 	return tap_done();
 }

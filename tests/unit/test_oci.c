@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* lib/oci.c and lib/proto.c: annotations, export specs, the wire format. */
+/* lib/oci.c, lib/oci_config.c and lib/proto.c: annotations, export specs,
+ * config.json, the wire format. */
 #include <string.h>
 
 #include "oci.h"
@@ -159,6 +160,121 @@ static void test_state(void)
 	sf_error_free(err);
 }
 
+/* config.json's error (its message), or NULL when it parses */
+static char *config_error(const char *json)
+{
+	struct oci_config c;
+	struct sf_error *err = NULL;
+	char *m = NULL;
+
+	if (oci_config_parse(json, "c.json", &c, &err) == 0)
+		oci_config_free(&c);
+	else
+		m = xstrdup(err->msg);
+	sf_error_free(err);
+	return m;
+}
+
+static void config_refuses(const char *json, const char *want, const char *what)
+{
+	char *m = config_error(json);
+
+	ok(m && strstr(m, want), "%s", what);
+	if (!m || !strstr(m, want))
+		printf("#   got: %s\n", m ? m : "(parsed)");
+	free(m);
+}
+
+static void test_config(void)
+{
+	struct oci_config c;
+	struct sf_error *err = NULL;
+	char *big, *p;
+	int r;
+
+	/* a runtime's config: what the hook keeps, past a seccomp profile
+	 * (the parse keeps none of it) and comments */
+	big = xmalloc(64 << 10);
+	p = big +
+	    sprintf(big,
+		    "/* runc */ {\"ociVersion\": \"1.0.2\", \"linux\": {\"seccomp\": {\"syscalls\": [{\"names\": [");
+	for (int i = 0; i < 500; i++)
+		p += sprintf(p, "%s\"call_%d\"", i ? "," : "", i);
+	sprintf(p,
+		"], \"action\": \"SCMP_ACT_ALLOW\", \"args\": [{\"index\": 0, \"value\": 8, \"op\": \"SCMP_CMP_EQ\"}]}]}},"
+		" \"process\": {\"args\": [\"/bin/sh\", \"-c\", \"x\\u00e9\"], \"cwd\": \"/w\", \"env\": [\"SECRET=1\"], \"args2\": 5},"
+		" \"hostname\": \"h\", \"root\": {\"path\": \"rootfs\", \"readonly\": true},"
+		" \"annotations\": {\"io.sfagent.workload\": \"web\", \"b\": \"\"}, \"x\": {\"process\": 5}} // end");
+	r = oci_config_parse(big, "c.json", &c, &err);
+	ok(r == 0,
+	   "a config with a 500-name seccomp profile and comments parses");
+	ok(r == 0 && c.nargs == 3 && !strcmp(c.args[2], "x\xc3\xa9") &&
+		   !c.args[3],
+	   "process.args kept, decoded, NULL-terminated");
+	ok(r == 0 && c.cwd && !strcmp(c.cwd, "/w") && c.hostname &&
+		   !strcmp(c.hostname, "h") && c.root_path &&
+		   !strcmp(c.root_path, "rootfs"),
+	   "cwd, hostname, root.path kept");
+	ok(r == 0 && c.nann == 2 &&
+		   !strcmp(c.ann[0].key, "io.sfagent.workload") &&
+		   !strcmp(c.ann[0].value, "web") && !strcmp(c.ann[1].key, "b"),
+	   "annotations kept in order");
+	if (r == 0)
+		oci_config_free(&c);
+	sf_error_free(err);
+	err = NULL;
+	free(big);
+	r = oci_config_parse(
+		"{\"annotations\": null, \"hostname\": 5, \"root\": [], \"process\": {\"cwd\": {}}}",
+		"c.json", &c, &err);
+	ok(r == 0 && !c.nann && !c.hostname && !c.root_path && !c.cwd &&
+		   !c.args,
+	   "null annotations, fields of another type: none");
+	if (r == 0)
+		oci_config_free(&c);
+	sf_error_free(err);
+
+	/* json_parse()'s order: text, syntax, a key twice, the root's type,
+	 * then the fields in the order the hook reads them */
+	config_refuses("{\"a\": 1, \"a\": 2", "is not valid JSON",
+		       "a syntax error comes before a key twice");
+	config_refuses("{\"a\": \"\\u0000\" ", "NUL",
+		       "the text's checks come before the syntax");
+	config_refuses(
+		"{\"z\": {\"y\": 1, \"y\": 2}, \"b\": 1, \"b\": 2}",
+		"key `b` twice",
+		"a key twice: the first object in document order (the root before what it holds)");
+	config_refuses(
+		"{\"z\": {\"y\": 1, \"q\": {\"w\": 1, \"w\": 1}, \"y\": 2}, \"process\": {\"x\": 1, \"x\": 1}}",
+		"key `y` twice",
+		"a key twice: an object before the ones it holds and those after it");
+	config_refuses("{\"m\": {\"s\": 1, \"s\": 1, \"r\": 1, \"r\": 1}}",
+		       "key `r` twice",
+		       "a key twice: the smallest such key of the object");
+	config_refuses("[{\"a\": 1, \"a\": 1}]", "key `a` twice",
+		       "a key twice comes before the root's type");
+	config_refuses("[1]", "is not a JSON object", "the root is an object");
+	config_refuses("{\"process\": 5, \"z\": {\"q\": 1, \"q\": 1}}",
+		       "key `q` twice",
+		       "a key twice comes before the fields' types");
+	config_refuses("{\"annotations\": 5, \"process\": null}",
+		       "\"process\" is not an object",
+		       "process before annotations, wherever they stand");
+	config_refuses(
+		"{\"annotations\": {\"k\": 1}, \"process\": {\"args\": {}}}",
+		"\"process.args\" is not an array", "args before annotations");
+	config_refuses(
+		"{\"annotations\": {\"k\": [], \"j\": 2}, \"process\": {\"args\": [\"a\", [\"b\"]]}}",
+		"\"process.args\" holds a non-string",
+		"args' items before annotations");
+	config_refuses("{\"annotations\": []}",
+		       "\"annotations\" is not an object",
+		       "annotations: an object");
+	config_refuses("{\"annotations\": {\"k\": \"v\", \"j\": {}, \"i\": 2}}",
+		       "annotation `j` is not a string",
+		       "the first annotation that is not a string is named");
+}
+
 static void test_workload(void)
 {
 	struct oci_kv k8s[] = {{"io.kubernetes.cri.container-name", "web"},
@@ -252,6 +368,7 @@ int main(void)
 {
 	test_export();
 	test_state();
+	test_config();
 	test_workload();
 	test_proto();
 	return tap_done();

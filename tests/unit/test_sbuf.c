@@ -120,6 +120,34 @@ int main(void)
 			}
 		}
 		ok(bad_fmt == 0, "sbuf_fmt_u64/oct/hex match printf");
+		/* every digit count, and each side of the eight-digit
+		 * chunks: 10^k - 1, 10^k, 10^k + 1, 2^k - 1, 2^k */
+		bad_fmt = 0;
+		for (int k = 0; k < 64; k++) {
+			uint64_t p10 = 1, c[5];
+
+			for (int j = 0; j < k % 20; j++)
+				p10 *= 10;
+			c[0] = p10 - 1, c[1] = p10, c[2] = p10 + 1;
+			c[3] = (1ull << k) - 1, c[4] = 1ull << k;
+			for (int j = 0; j < 5; j++) {
+				b.len = 0;
+				sbuf_u64(&b, c[j]);
+				e = sbuf_fmt_u64(mine, c[j]);
+				*e = 0;
+				snprintf(want, sizeof(want), "%llu",
+					 (unsigned long long)c[j]);
+				if (b.len != strlen(want) ||
+				    memcmp(b.data, want, b.len) ||
+				    strcmp(mine, want)) {
+					printf("#   %s, printf: %s\n", mine,
+					       want);
+					bad_fmt++;
+				}
+			}
+		}
+		ok(bad_fmt == 0,
+		   "sbuf_u64 and sbuf_fmt_u64 match printf at every digit count and chunk edge");
 		b.len = 0;
 		sbuf_hex(&b, 0xdeadbeef);
 		sbuf_putc(&b, 0);

@@ -286,6 +286,60 @@ static void test_total(void)
 	sf_error_free(err);
 }
 
+/* NATS batch cut points: appended, read back by the next run, replaced,
+ * a damaged entry skipped, removed with a spool wholly acked. */
+static void test_cuts(void)
+{
+	struct sf_error *err = NULL;
+	struct sink_spool *sp =
+		sink_spool_open(dir, "c", "test", 1 << 20, 9, &err);
+	const struct sink_spool_cut *v;
+	struct sink_spool_cut keep[1] = {{.tag = 9, .rid = 40}};
+	char path[128];
+	size_t n;
+	int fd;
+
+	ok(sp && sink_spool_cuts(sp, &v) == 0, "a new spool has no cut points");
+	if (!sp)
+		return;
+	sink_spool_add(sp, "a\n", 2, false, 1);
+	sink_spool_commit(sp);
+	ok(sink_spool_cut_add(sp, 9, 17) == 0 &&
+		   sink_spool_cut_add(sp, 9, 33) == 0 &&
+		   sink_spool_cuts_written(sp) == 2,
+	   "two appended");
+	sink_spool_close(sp); /* record a unacked: kept */
+	sp = sink_spool_open(dir, "c", "test", 1 << 20, 10, &err);
+	n = sp ? sink_spool_cuts(sp, &v) : 0;
+	ok(n == 2 && v[0].tag == 9 && v[0].rid == 17 && v[1].rid == 33,
+	   "read back by the next run (%zu)", n);
+	ok(sp && sink_spool_cuts_set(sp, keep, 1) == 0 &&
+		   sink_spool_cuts_written(sp) == 1 &&
+		   sink_spool_cut_add(sp, 10, 5) == 0,
+	   "replaced by the one still needed, then one appended");
+	sink_spool_close(sp);
+	snprintf(path, sizeof(path), "%s/c.cuts", dir);
+	fd = open(path, O_WRONLY);
+	ok(fd >= 0 && pwrite(fd, "X", 1, 3) == 1, "first entry damaged");
+	if (fd >= 0)
+		close(fd);
+	sp = sink_spool_open(dir, "c", "test", 1 << 20, 11, &err);
+	n = sp ? sink_spool_cuts(sp, &v) : 0;
+	ok(n == 1 && v[0].tag == 10 && v[0].rid == 5,
+	   "the damaged one skipped, the next read (%zu)", n);
+	if (!sp)
+		return;
+	{
+		struct sink_spool_rec r;
+
+		ok(sink_spool_next(sp, &r), "the record to ack");
+		sink_spool_ack(sp, r.mark, true);
+	}
+	sink_spool_close(sp);
+	ok(access(path, F_OK) < 0, "wholly acked: the cuts file removed too");
+	sf_error_free(err);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -300,6 +354,7 @@ int main(void)
 	test_bound_and_segments();
 	test_lock();
 	test_total();
+	test_cuts();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# cannot remove %s\n", dir);

@@ -108,6 +108,31 @@ static void test_busy(void)
 	sinkq_fini(&q);
 }
 
+/* align (NATS batch windows): a message never holds both k*align - 1 and
+ * k*align, so full messages end at window ends. */
+static void test_align(void)
+{
+	struct sinkq q;
+	bool aligned = true;
+	char r[16];
+
+	sinkq_init(&q, 1000, 64);
+	q.align = 48;
+	for (int i = 0; i < 200; i++) {
+		int n = snprintf(r, sizeof(r), "%d\n", i);
+
+		sinkq_push(&q, r, n, false);
+	}
+	ok(sinkq_at(&q, 0)->rid == 1 && sinkq_at(&q, 0)->nrec == 47,
+	   "rids 1-47: the first window (%u)", sinkq_at(&q, 0)->nrec);
+	for (size_t i = 1; i + 1 < q.count; i++)
+		aligned &= sinkq_at(&q, i)->rid % 48 == 0 &&
+			   sinkq_at(&q, i)->nrec == 48;
+	ok(aligned && q.count == 5, "then whole windows of 48 (%zu messages)",
+	   q.count);
+	sinkq_fini(&q);
+}
+
 static void test_topics(void)
 {
 	struct sf_error *err = NULL;
@@ -164,6 +189,7 @@ int main(void)
 {
 	test_queue();
 	test_busy();
+	test_align();
 	test_topics();
 	return tap_done();
 }
