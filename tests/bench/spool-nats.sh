@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Benchmark of the network sinks' spool, their throughput and NATS JetStream:
 #   1. throughput and the spool's cost when connected: a fast workload
-#      (build/bench/loadgen kill N 0 2: two processes calling kill(pid, 0),
-#      one signal.kill event each) into the file sink, MQTT QoS 1 (batch 64
+#      (build/bench/loadgen kill TP_N 0 2: two processes calling kill(pid, 0),
+#      one signal.kill event each; TP_N = SPOOL_TP_EVENTS, default 5 * N,
+#      so that a trial lasts seconds and the fixed costs of a start and an
+#      exit -- paho's threads take ~0.2 s to stop at an MQTT sink's close --
+#      do not decide the rate) into the file sink, MQTT QoS 1 (batch 64
 #      and 1024), HTTP (batch 5000) and NATS JetStream R1, each network sink
 #      with the default spool and with --spool-max 0, all variants
 #      interleaved in each of REPS rounds.  Events/s = events / (the agent's
@@ -25,6 +28,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 N="${1:-200000}"
 REPS="${2:-3}"
+TP_N=${SPOOL_TP_EVENTS:-$((N * 5))}
 AGENTS="${3:-4}"
 LG=${BUILD:-build}/bench/loadgen
 SFAGENT=${SPOOL_AGENT:-build/sfagent}
@@ -90,7 +94,7 @@ rate() {
 		"$ev" "$t1" "$DIR/$1.out"
 }
 
-echo "sfagent spool and NATS benchmark: $N events, $(nproc) CPUs shared with other users, load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "sfagent spool and NATS benchmark: $N events ($TP_N in part 1), $(nproc) CPUs shared with other users, load $(cut -d' ' -f1-3 /proc/loadavg)"
 mqtt_up
 nats_conf() { # NAME PORT [CLUSTERPORT ROUTES [MONITORPORT]]
 	{
@@ -120,7 +124,7 @@ t_run() {
 	shift 3
 	lg=$(/usr/bin/time -f 'TIME user=%U sys=%S' -o "$DIR/time.txt" \
 		"$SFAGENT" -X -w tp --ringbuf-size 256M -q 1000000 --drain-timeout 120 "$@" \
-		-- "$LG" kill "$N" 0 2 2>"$DIR/agent.err")
+		-- "$LG" kill "$TP_N" 0 2 2>"$DIR/agent.err")
 	t1=$(now)
 	$collect
 	ev=$(verify "$out")
