@@ -835,10 +835,14 @@ void stream_finish_begin(struct agent *a, struct workload *wl)
 	 * millisecond is ample before the last look; not needed when the
 	 * cgroup has no task left (a poststop, -X's end), which kept every
 	 * poststop hook 1 ms longer.  Its io_uring requests still waiting for
-	 * a completion go out without a result. */
+	 * a completion go out without a result.  But a kworker, in no
+	 * cgroup, cancels what a ring had in flight when its last task left,
+	 * maybe while the sweep runs: a request it took from the table before
+	 * the sweep could is sent by its program, which may still be filling
+	 * the record: so a stream that kept any request waits too. */
 	consume_all(a);
 	probe_uring_sweep(&a->probe, wl->slot);
-	if (!wl_cgroup_empty(a, wl)) {
+	if (!wl_cgroup_empty(a, wl) || probe_uring_kept(&a->probe, wl->slot)) {
 		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 		consume_all(a);
 	}

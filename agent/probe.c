@@ -706,6 +706,7 @@ static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 		sum.flow_full += d[i].flow_full;
 		sum.uring_fixed_ops += d[i].uring_fixed_ops;
 		sum.uring_fixed_bytes += d[i].uring_fixed_bytes;
+		sum.uring_kept += d[i].uring_kept;
 	}
 	return sum;
 }
@@ -747,6 +748,7 @@ static void bpf_snapshot(struct probe *p, bool on)
 			s->flow_full += v[c].flow_full;
 			s->uring_fixed_ops += v[c].uring_fixed_ops;
 			s->uring_fixed_bytes += v[c].uring_fixed_bytes;
+			s->uring_kept += v[c].uring_kept;
 		}
 	}
 	b->snap_on = true;
@@ -891,6 +893,11 @@ static int bpf_flow_get(struct probe *p, const struct sf_flow_key *k, bool take,
 	return bpf_map_lookup_elem(fd, k, out);
 }
 
+static uint64_t bpf_uring_kept(struct probe *p, uint32_t slot)
+{
+	return bpf_drop_sum(p, slot).uring_kept;
+}
+
 static uint64_t bpf_flow_full(struct probe *p, uint32_t slot)
 {
 	return bpf_drop_sum(p, slot).flow_full;
@@ -991,24 +998,63 @@ static bool pending_orphan(const struct sf_uring_pending *v, uint64_t now)
 	       kill((pid_t)v->r.hdr.pid, 0) < 0 && errno == ESRCH;
 }
 
+/* Adds k (a request's address: never 0) to the open-addressing set; false
+ * when it was there. */
+static bool key_set_add(__u64 *set, unsigned size, __u64 k)
+{
+	unsigned i = (unsigned)(((k >> 6) * 0x9e3779b97f4a7c15ull) >> 40);
+
+	for (;; i++) {
+		i &= size - 1;
+		if (set[i] == k)
+			return false;
+		if (!set[i]) {
+			set[i] = k;
+			return true;
+		}
+	}
+}
+
+/*
+ * The keys of uring_pending, each once.  The walk's next key after one
+ * deleted meanwhile (a completion; a kworker cancelling what a ring had in
+ * flight when its last task left, while the sweep at that stream's end
+ * walks) is the table's first again: taken keys are skipped, so the walk
+ * still reaches those it had not seen (before, it took the same keys
+ * again until the array was full and never saw the rest: requests left
+ * in the table with no record).  Bounded: a table that keeps changing
+ * gives up after four table-sizes of steps.
+ */
+static int pending_keys(int fd, __u64 *keys, int max)
+{
+	static __u64 seen[2 * SF_URING_PENDING_MAX];
+	__u64 k, prev = 0;
+	int n = 0;
+
+	memset(seen, 0, sizeof(seen));
+	for (int step = 0; step < 4 * max && n < max; step++) {
+		if (bpf_map_get_next_key(fd, step ? &prev : NULL, &k))
+			break;
+		prev = k;
+		if (k && key_set_add(seen, 2 * SF_URING_PENDING_MAX, k))
+			keys[n++] = k;
+	}
+	return n;
+}
+
 static int bpf_uring_sweep(struct probe *p, uint32_t slot)
 {
 	struct probe_bpf *b = bpf_of(p);
-	int fd = bpf_map__fd(b->skel->maps.uring_pending), n = 0, sent = 0;
+	int fd = bpf_map__fd(b->skel->maps.uring_pending), n, sent = 0;
 	static __u64 keys[SF_URING_PENDING_MAX];
 	struct sf_uring_pending v;
 	struct timespec ts;
-	__u64 k, *prev = NULL;
 	uint64_t now;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
 	/* the keys first: a delete while walking restarts the walk */
-	while (n < SF_URING_PENDING_MAX &&
-	       bpf_map_get_next_key(fd, prev, &k) == 0) {
-		keys[n++] = k;
-		prev = &keys[n - 1];
-	}
+	n = pending_keys(fd, keys, SF_URING_PENDING_MAX);
 	for (int i = 0; i < n; i++) {
 		memset(&v, 0, sizeof(v));
 		if (bpf_map_lookup_elem(fd, &keys[i], &v) < 0)
@@ -1077,5 +1123,6 @@ const struct probe_ops probe_bpf_ops = {
 	.flow_full = bpf_flow_full,
 	.flow_fixed = bpf_flow_fixed,
 	.uring_sweep = bpf_uring_sweep,
+	.uring_kept = bpf_uring_kept,
 	.polls = bpf_polls,
 };

@@ -141,6 +141,9 @@ struct probe_ops {
 	 * process is gone and that are SF_URING_SWEEP_AGE_NS old, go to
 	 * on_event without a result (SF_F_URING_NO_CQE).  Returns how many. */
 	int (*uring_sweep)(struct probe *p, uint32_t slot);
+	/* Optional.  io_uring requests of slot kept waiting for their
+	 * completion since the last reset_drops (zero: it had none). */
+	uint64_t (*uring_kept)(struct probe *p, uint32_t slot);
 	void (*prog_stats)(struct probe *p,
 			   void (*fn)(void *ctx, const char *name,
 				      uint64_t run_ns, uint64_t runs),
@@ -248,6 +251,11 @@ static inline int probe_consume(struct probe *p)
 static inline int probe_uring_sweep(struct probe *p, uint32_t slot)
 {
 	return p->ops->uring_sweep ? p->ops->uring_sweep(p, slot) : 0;
+}
+
+static inline uint64_t probe_uring_kept(struct probe *p, uint32_t slot)
+{
+	return p->ops->uring_kept ? p->ops->uring_kept(p, slot) : 0;
 }
 
 static inline int probe_epoll_fd(struct probe *p)

@@ -460,6 +460,10 @@ struct sf_drop {
 	__u64 flow_full; /* flows not counted: flow_counts was full */
 	/* io_uring requests on fixed files and their bytes (in no flow) */
 	__u64 uring_fixed_ops, uring_fixed_bytes;
+	/* io_uring requests kept waiting for their completion: a stream
+	 * that had any waits at its end for completions a kworker may still
+	 * be sending (agent/agent.c stream_finish_begin) */
+	__u64 uring_kept;
 };
 
 /* Seccomp recording (bpf/seccomp.bpf.h): per workload slot, one bit per

@@ -342,12 +342,22 @@ static __always_inline void uring_other(struct sf_uring_pending *p, __u8 op)
  * request whose completion was never seen: it goes out without a result.
  * A full table: p goes out now, without a result.
  */
+static __always_inline void uring_kept(__u32 slot)
+{
+	struct sf_drop *d = bpf_map_lookup_elem(&drops, &slot);
+
+	if (d)
+		d->uring_kept++;
+}
+
 static __always_inline void uring_keep(struct sf_uring_pending *p, __u64 key)
 {
 	struct sf_uring_pending *old;
 
-	if (!bpf_map_update_elem(&uring_pending, &key, p, BPF_NOEXIST))
+	if (!bpf_map_update_elem(&uring_pending, &key, p, BPF_NOEXIST)) {
+		uring_kept(p->r.hdr.slot);
 		return;
+	}
 	old = bpf_map_lookup_elem(&uring_pending, &key);
 	if (old) {
 		struct sf_uring_pending *d;
@@ -361,8 +371,11 @@ static __always_inline void uring_keep(struct sf_uring_pending *p, __u64 key)
 				uring_send(d);
 			}
 		}
-		if (!bpf_map_update_elem(&uring_pending, &key, p, BPF_NOEXIST))
+		if (!bpf_map_update_elem(&uring_pending, &key, p,
+					 BPF_NOEXIST)) {
+			uring_kept(p->r.hdr.slot);
 			return;
+		}
 	}
 	p->r.hdr.flags |= SF_F_URING_FULL;
 	uring_send(p);
