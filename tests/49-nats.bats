@@ -72,14 +72,19 @@ if len(sys.argv) > 2:
 PY
 }
 
-@test "nats: R3 stream; the node leading it killed mid-stream and restarted: every record stored once, seq without gaps" {
+# leader_killed STREAM WORKLOAD [SFAGENT-OPTIONS...]: a workload streams
+# into an R3 stream whose leader is killed mid-stream and restarted; the
+# records read back (r.out) are then checked by the caller
+leader_killed() {
+	local stream=$1 name=$2
+	shift 2
 	nats_cluster_start
-	"$SFAGENT" -X -v -w lead --nats "$NATS_URLS" --nats-stream SF --nats-create-stream \
-		--nats-replicas 3 -- "$SINKLOAD" rate 30000 5000 2>"$SINK_DIR/agent.err" &
+	"$SFAGENT" -X -v -w "$name" --nats "$NATS_URLS" --nats-stream "$stream" --nats-create-stream \
+		--nats-replicas 3 "$@" -- "$SINKLOAD" rate 30000 5000 2>"$SINK_DIR/agent.err" &
 	AGENT_PID=$!
-	wait_for 30 grep -q 'created JetStream stream `SF`' "$SINK_DIR/agent.err"
+	wait_for 30 grep -q "created JetStream stream \`$stream\`" "$SINK_DIR/agent.err"
 	sleep 1.5
-	leader=$(nats_stream_leader SF)
+	leader=$(nats_stream_leader "$stream")
 	echo "# killing n$leader, the stream's leader" >&3
 	nats_node_kill "$leader"
 	sleep 2
@@ -87,7 +92,11 @@ PY
 	wait "$AGENT_PID"
 	AGENT_PID=
 	cat "$SINK_DIR/agent.err"
-	nats_read SF 'sfagent.>' "$SINK_DIR/r.out"
+	nats_read "$stream" 'sfagent.>' "$SINK_DIR/r.out"
+}
+
+@test "nats: R3 stream; the node leading it killed mid-stream and restarted: every record stored once, seq without gaps" {
+	leader_killed SF lead
 	run check_exactly_once "$SINK_DIR/r.out" ended
 	echo "$output" >&3
 	assert_success
@@ -124,21 +133,7 @@ PY
 }
 
 @test "nats: --nats-batch 16, R3 stream; its leader killed mid-stream and restarted: every record stored once, seq without gaps" {
-	nats_cluster_start
-	"$SFAGENT" -X -v -w leadb --nats "$NATS_URLS" --nats-stream SB --nats-create-stream \
-		--nats-replicas 3 --nats-batch 16 -- "$SINKLOAD" rate 30000 5000 2>"$SINK_DIR/agent.err" &
-	AGENT_PID=$!
-	wait_for 30 grep -q 'created JetStream stream `SB`' "$SINK_DIR/agent.err"
-	sleep 1.5
-	leader=$(nats_stream_leader SB)
-	echo "# killing n$leader, the stream's leader" >&3
-	nats_node_kill "$leader"
-	sleep 2
-	nats_node_start "$leader"
-	wait "$AGENT_PID"
-	AGENT_PID=
-	cat "$SINK_DIR/agent.err"
-	nats_read SB 'sfagent.>' "$SINK_DIR/r.out"
+	leader_killed SB leadb --nats-batch 16
 	BATCH=16 run check_exactly_once "$SINK_DIR/r.out" ended
 	echo "$output" >&3
 	assert_success
