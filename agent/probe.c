@@ -687,6 +687,19 @@ static int bpf_untrack(struct probe *p, uint64_t cgid)
 	return r;
 }
 
+/* s += v, counter by counter: sf_drop is all __u64 counters, so a field
+ * added to it is summed without a list here to forget it in */
+static void drop_add(struct sf_drop *s, const struct sf_drop *v)
+{
+	_Static_assert(sizeof(struct sf_drop) % sizeof(__u64) == 0,
+		       "struct sf_drop: __u64 counters only");
+	__u64 *d = (__u64 *)s;
+	const __u64 *a = (const __u64 *)v;
+
+	for (size_t i = 0; i < sizeof(*s) / sizeof(__u64); i++)
+		d[i] += a[i];
+}
+
 /* The slot's sf_drop counters summed over CPUs. */
 static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 {
@@ -699,15 +712,8 @@ static struct sf_drop bpf_drop_sum(struct probe *p, uint32_t slot)
 	if (bpf_map__lookup_elem(b->skel->maps.drops, &slot, sizeof(slot), d,
 				 sizeof(d), 0) < 0)
 		return sum;
-	for (int i = 0; i < b->ncpus; i++) {
-		sum.ringbuf += d[i].ringbuf;
-		sum.filtered += d[i].filtered;
-		sum.paused += d[i].paused;
-		sum.flow_full += d[i].flow_full;
-		sum.uring_fixed_ops += d[i].uring_fixed_ops;
-		sum.uring_fixed_bytes += d[i].uring_fixed_bytes;
-		sum.uring_kept += d[i].uring_kept;
-	}
+	for (int i = 0; i < b->ncpus; i++)
+		drop_add(&sum, &d[i]);
 	return sum;
 }
 
@@ -741,15 +747,8 @@ static void bpf_snapshot(struct probe *p, bool on)
 		struct sf_drop *s = &b->snap[keys[i] & (SF_MAX_SLOTS - 1)];
 		const struct sf_drop *v = &vals[(size_t)i * b->ncpus];
 
-		for (int c = 0; c < b->ncpus; c++) {
-			s->ringbuf += v[c].ringbuf;
-			s->filtered += v[c].filtered;
-			s->paused += v[c].paused;
-			s->flow_full += v[c].flow_full;
-			s->uring_fixed_ops += v[c].uring_fixed_ops;
-			s->uring_fixed_bytes += v[c].uring_fixed_bytes;
-			s->uring_kept += v[c].uring_kept;
-		}
+		for (int c = 0; c < b->ncpus; c++)
+			drop_add(s, &v[c]);
 	}
 	b->snap_on = true;
 }
