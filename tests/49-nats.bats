@@ -80,7 +80,7 @@ leader_killed() {
 	shift 2
 	nats_cluster_start
 	"$SFAGENT" -X -v -w "$name" --nats "$NATS_URLS" --nats-stream "$stream" --nats-create-stream \
-		--nats-replicas 3 "$@" -- "$SINKLOAD" rate 30000 5000 2>"$SINK_DIR/agent.err" &
+		--nats-replicas 3 --drain-timeout 60 "$@" -- "$SINKLOAD" rate 30000 5000 2>"$SINK_DIR/agent.err" &
 	AGENT_PID=$!
 	wait_for 30 grep -q "created JetStream stream \`$stream\`" "$SINK_DIR/agent.err"
 	sleep 1.5
