@@ -67,7 +67,7 @@ link_fds() {
 
 no_links() { [ "$(link_fds "$AGENT_PID")" -eq 0 ]; }
 
-# the 5 tp_btf links and the sys_enter_set*id ones
+# the tp_btf links (sched_process_* 3, cap_capable, sys_exit, io_uring 2)
 assert_attached() {
 	local n
 	n=$(link_fds "$AGENT_PID")
@@ -179,6 +179,63 @@ bundle_sync() {
 	jq --arg s "$HT/sync" '.mounts += [{"destination": "/sync", "type": "bind",
 		"source": $s, "options": ["rbind", "rw"]}]' \
 		"$1/config.json" >"$1/config.json.tmp" && mv "$1/config.json.tmp" "$1/config.json"
+}
+
+# linked_tps PID: the hooks of PID's BPF links, sorted, one a line (a
+# per-syscall tracepoint's is sys_enter_<name> or sys_exit_<name>)
+linked_tps() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf_link" ] || continue
+		sed -n 's/^tp_name:[[:space:]]*//p' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null
+	done | sort
+}
+
+@test "-X: every program linked, none on a per-syscall entry tracepoint (the setuid family's old ids need none)" {
+	"$SFAGENT" -X -w cw -o "$T/x.jsonl" -- "$SF_WORKLOADS/credwait" "$T/go" native &
+	ag=$!
+	for _ in $(seq 200); do grep -q '"process.exec"' "$T/x.jsonl" 2>/dev/null && break; sleep 0.1; done
+	run linked_tps "$ag"
+	touch "$T/go"
+	wait "$ag"
+	echo "$output"
+	assert_line sys_exit
+	assert_line sched_process_fork
+	assert_line sched_process_exec
+	refute_line --regexp '^sys_enter_'
+	assert_stream "$T/x.jsonl" \
+		"(lambda m: m['old_uid'] == 0 and m['old_gid'] == 4321 and 'old_unknown' not in m)(one('process.setuid', syscall='setresuid', new_uid=4321))"
+}
+
+@test "-D: a workload keeping process.setuid only holds sys_exit and sched_process_fork/_exec (its old ids), no entry tracepoint; old ids right" {
+	idle_daemon --hash none
+	wait_for "idle daemon without links" 20 no_links
+	make_bundle "$HT/s1" '["/tmp/credwait", "/sync/go", "native"]' \
+		'{"io.sfagent.workload": "cred1", "io.sfagent.filter": "[type process.setuid]"}'
+	bundle_sync "$HT/s1"
+	jq --arg c "$SF_WORKLOADS/credwait" '.mounts += [{"destination": "/tmp/credwait",
+		"type": "bind", "source": $c, "options": ["bind", "ro"]}]' \
+		"$HT/s1/config.json" >"$HT/s1/c.json" && mv "$HT/s1/c.json" "$HT/s1/config.json"
+	run_container sfp-cred1 "$HT/s1" >"$HT/s1.out" &
+	c1=$!
+	f=$(pod_file cred1 sfp-cred1)
+	wait_for "its setresgid" 20 stream_check "$f" 'one("process.setuid", syscall="setresgid")'
+	run linked_tps "$AGENT_PID"
+	touch "$HT/sync/go"
+	echo "$output"
+	assert_line sys_exit
+	assert_line sched_process_fork
+	assert_line sched_process_exec
+	refute_line --regexp '^sys_enter_'
+	refute_line cap_capable
+	wait "$c1"
+	wait_for "stream.end" 20 grep -q stream.end "$f"
+	assert_stream "$f" \
+		'set(e["type"] for e in ev if not e["type"].startswith("stream.")) == {"process.setuid"}' \
+		'(lambda g: g["old_gid"] == 0 and g["new_gid"] == 4321 and "old_unknown" not in g)(one("process.setuid", syscall="setresgid"))' \
+		'(lambda m: m["old_uid"] == 0 and m["old_gid"] == 4321 and m["new_uid"] == 4321 and "old_unknown" not in m)(one("process.setuid", syscall="setresuid", new_uid=4321))' \
+		'(lambda t: t["tid"] != t["pid"] and t["old_uid"] == 0 and t["old_gid"] == 0 and "old_unknown" not in t)(one("process.setuid", syscall="setresuid", new_uid=5432))' \
+		'ev[-1]["missed"] == 0'
 }
 
 @test "-D: a workload keeping process exec/fork/exit only holds no sys_exit link; its execs, failed ones too, forks and exits are there" {
