@@ -414,3 +414,25 @@ split_run() {
 	done
 	diff "$T/whole.att" "$T/split.att"
 }
+
+# ---- -X's child: born in its cgroup (agent/modes/run_exec.c fork_into) ----
+
+@test "-X: the program is born in its cgroup (clone3), or joins it after a fork (SFAGENT_TEST_FORK=1); seen from its first exec either way" {
+	for v in clone3 fork; do
+		if [ $v = fork ]; then export SFAGENT_TEST_FORK=1; else unset SFAGENT_TEST_FORK; fi
+		run "$SFAGENT" -X -vv -w t -o "$T/$v.jsonl" -- /bin/cat /proc/self/cgroup
+		assert_success
+		# the program itself says where it runs
+		grep -q "^0::/.*sfagent/x-[0-9]*$" <<<"$output" || { grep -v libbpf <<<"$output"; false; }
+		if [ $v = fork ]; then
+			grep -q "fork into the cgroup: .*: fork, then join it" <<<"$output"
+		else
+			! grep -q "fork into the cgroup" <<<"$output"
+		fi
+		assert_stream "$T/$v.jsonl" \
+			"by('process.exec')[0]['filename'] == '/bin/cat'" \
+			"one('file.open', path='/proc/self/cgroup') is not None" \
+			"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
+	done
+	unset SFAGENT_TEST_FORK
+}
