@@ -238,6 +238,36 @@ batch_restart() {
 	batch_restart 1 16
 }
 
+# A stream record the killed or stopped run never sent (the server away
+# when the stream ended) goes alone when a later run replays it, as the
+# run that wrote it would have sent it: the stream.end is put after the
+# window of messages in flight is full, so it waits in the spool.
+@test "nats: --nats-batch 16, server frozen until the agent gave up draining; the next run (--nats-batch 4) sends the stream.end left in the spool alone, every record once" {
+	nats_single_start
+	"$SFAGENT" -X -v -w re --nats "$NATS_URL0" --nats-stream RE --nats-create-stream \
+		--nats-batch 16 --drain-timeout 1 -- "$SINKLOAD" rate 40000 20000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q 'created JetStream stream `RE`' "$SINK_DIR/agent.err"
+	sleep 1
+	kill -STOP "$(cat "$NATS_DIR/n0.pid")"
+	wait "$AGENT_PID" || true
+	AGENT_PID=
+	kill -CONT "$(cat "$NATS_DIR/n0.pid")"
+	grep 'kept in the spool' "$SINK_DIR/agent.err"
+	run "$SFAGENT" -X -v -w re --nats "$NATS_URL0" --nats-stream RE --nats-batch 4 \
+		-- "$SINKLOAD" opens 200
+	echo "$output"
+	assert_success
+	assert_output --regexp 'replaying [0-9]+ records an earlier run left'
+	"$SF_WORKLOADS/natsread" "$NATS_URL0" RE '>' 2000 >"$SINK_DIR/r.out"
+	BATCH=16,4 run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	# each stream's end, the first run's too, with nothing missed
+	[ "$(grep -c '"type":"stream.end".*"missed":0' "$SINK_DIR/r.out")" -eq 2 ]
+	! ls "$SPOOL"/nats-* 2>/dev/null
+}
+
 @test "nats: bad --nats-batch: 0, 65, abc, without --nats" {
 	for b in 0 65 abc -1 ''; do
 		run "$SFAGENT" -X --nats nats://127.0.0.1:1 --nats-batch "$b" -- /bin/true

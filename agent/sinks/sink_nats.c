@@ -30,7 +30,8 @@
  * are not cut anew at a partial window: where some of a window's records
  * are gone (acked, or lost with the run) the message keeps the id of the
  * whole piece between its cut points, so that what the earlier run stored
- * is not stored again.
+ * is not stored again.  A stream record goes alone in them too: that run
+ * cut around it if it sent it; if not, the cuts are recorded now.
  *
  * The Nats-Msg-Id is also how an acknowledgement finds its queue message
  * (no header of our own: a header costs a hash map in cnats per message and
@@ -604,10 +605,14 @@ static enum sink_net_sent nats_send(struct sink_net *n,
 		const char *start = p, *q = rec_end(p, end);
 		uint64_t lo, hi;
 		bool alone = pack > 1 && is_stream_record(p, q - p);
+		bool before_stream = false;
 
-		if (alone && ours) {
-			/* a stream record goes alone: the message before it
-			 * ends before it, it ends at it */
+		/* a stream record goes alone, also one an earlier run left
+		 * unsent (its cut points then first recorded now, so a later
+		 * run cuts the same; one it sent was cut so by it) */
+		if (alone) {
+			/* the message before it ends before it, it ends at
+			 * it */
 			if (rid % pack && p > m->buf)
 				cut_add(s, m->tag, rid - 1);
 			if ((rid + 1) % pack)
@@ -616,15 +621,16 @@ static enum sink_net_sent nats_send(struct sink_net *n,
 		piece_of(s, pack, m->tag, rid, &lo, &hi);
 		for (p = q, rid++; p < end && rid <= hi; p = q, rid++) {
 			q = rec_end(p, end);
-			if (pack > 1 && ours && is_stream_record(p, q - p)) {
-				if (rid % pack)
-					cut_add(s, m->tag, rid - 1);
+			if (pack > 1 && is_stream_record(p, q - p)) {
+				before_stream = true;
 				break;
 			}
 		}
-		if (ours && rid - 1 < hi) {
-			/* a partial window (all there is now), or before a
-			 * stream record: the same cut when sent again */
+		if ((ours || before_stream) && rid - 1 < hi) {
+			/* a partial window (all there is now: this run's
+			 * records only, an earlier run's may have been sent
+			 * whole), or before a stream record: the same cut
+			 * when sent again */
 			cut_add(s, m->tag, rid - 1);
 			hi = rid - 1;
 		}
