@@ -16,6 +16,7 @@
 #include <sys/statfs.h>
 #include <linux/magic.h>
 
+#include "btfcache.h"
 #include "sfagent.h"
 #include "sfagent.skel.h"
 
@@ -514,31 +515,15 @@ static bool release_in_child(struct probe_bpf *b)
 	return pid > 0;
 }
 
-static int bpf_open(struct probe *p, const struct probe_opts *o,
-		    struct sf_error **err)
+/* Opens, sets up and loads the object; core_btf: the BTF for CO-RE (NULL:
+ * the kernel's). */
+static int bpf_load(struct probe_bpf *b, const struct probe_opts *o,
+		    const char *core_btf, struct sf_error **err)
 {
 	const char *btf = o->btf_path ? o->btf_path : DEFAULT_BTF;
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
-	struct probe_bpf *b;
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = core_btf);
 	struct sfagent_bpf *s;
-	struct stat st;
 	int r;
-
-	libbpf_set_print(libbpf_log);
-	if (stat(btf, &st) < 0 || st.st_size == 0)
-		return sf_fail(
-			err, 0,
-			"kernel BTF not found at %s: sfagent needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
-			btf);
-	if (probe_mount_fs(err) < 0)
-		return -1;
-	b = p->state = xzalloc(sizeof(*b));
-	pthread_mutex_init(&b->rq.lock, NULL);
-	pthread_cond_init(&b->rq.more, NULL);
-	b->rq.busy_idx = -1;
-	b->ncpus = libbpf_num_possible_cpus();
-	if (b->ncpus <= 0)
-		return sf_fail(err, -b->ncpus, "count possible CPUs");
 
 	s = sfagent_bpf__open_opts(&oo);
 	if (!s)
@@ -569,11 +554,66 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 			"load BPF programs: %s (kernel BTF %s; run with -d FILE for libbpf's and the verifier's log)",
 			msg, btf);
 	}
+	return 0;
+}
+
+static int bpf_open(struct probe *p, const struct probe_opts *o,
+		    struct sf_error **err)
+{
+	const char *btf = o->btf_path ? o->btf_path : DEFAULT_BTF;
+	struct btfcache cache = {.fd = -1, .dfd = -1};
+	const char *core_btf = o->btf_path;
+	struct probe_bpf *b;
+	struct stat st;
+	int r;
+
+	libbpf_set_print(libbpf_log);
+	if (stat(btf, &st) < 0 || st.st_size == 0)
+		return sf_fail(
+			err, 0,
+			"kernel BTF not found at %s: sfagent needs a kernel built with CONFIG_DEBUG_INFO_BTF=y",
+			btf);
+	if (probe_mount_fs(err) < 0)
+		return -1;
+	b = p->state = xzalloc(sizeof(*b));
+	pthread_mutex_init(&b->rq.lock, NULL);
+	pthread_cond_init(&b->rq.more, NULL);
+	b->rq.busy_idx = -1;
+	b->ncpus = libbpf_num_possible_cpus();
+	if (b->ncpus <= 0)
+		return sf_fail(err, -b->ncpus, "count possible CPUs");
+
+	/* the kernel's BTF for CO-RE costs ~100 ms of matching at each start:
+	 * a copy of the types this object needs (agent/btfcache.h) */
+	if (!o->btf_path && o->btf_cache_dir) {
+		size_t elf_len;
+		const void *elf = sfagent_bpf__elf_bytes(&elf_len);
+
+		if (btfcache_open(&cache, o->btf_cache_dir, DEFAULT_BTF, elf,
+				  elf_len) == 0)
+			core_btf = cache.path;
+	}
+	r = bpf_load(b, o, core_btf, err);
+	if (r < 0 && core_btf != o->btf_path) {
+		/* never worse than without the cache */
+		log_info(
+			"%s (with the BTF cache of %s): again with the kernel's BTF",
+			*err ? (*err)->msg : "load failed", o->btf_cache_dir);
+		sf_error_free(*err);
+		*err = NULL;
+		btfcache_discard(&cache);
+		sfagent_bpf__destroy(b->skel);
+		b->skel = NULL;
+		r = bpf_load(b, o, o->btf_path, err);
+	}
+	btfcache_close(&cache);
+	if (r < 0)
+		return -1;
 	if (plan_attachments(b, err) < 0)
 		return -1;
 	b->on_event = o->on_event;
 	b->ctx = o->ctx;
-	b->rb = ring_buffer__new(bpf_map__fd(s->maps.events), o->on_event,
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), o->on_event,
 				 o->ctx, NULL);
 	if (!b->rb)
 		return sf_fail(err, errno, "create ring buffer reader");

@@ -263,3 +263,125 @@ bundle_sync() {
 		'not by("file.open")' \
 		'ev[-1]["missed"] == 0'
 }
+
+# ---- the kernel BTF's types for CO-RE, cached (agent/btfcache.h) ----------
+
+# btf_run DIR|none LOG: one short -X run, libbpf's log in LOG
+btf_run() {
+	run "$SFAGENT" -X -w t -o "$T/s.jsonl" --btf-cache "$1" -d "$2" -- /bin/true
+	assert_success
+	assert_stream "$T/s.jsonl" "by('process.exec')[0]['filename'] == '/bin/true'" \
+		"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
+}
+
+# relos LOG: what each CO-RE relocation came to (patched offsets, misses)
+relos() {
+	grep -o "prog '[a-z_0-9]*': relo #[0-9]*: \(patched.*\|no matching.*\|substituting.*\)" "$1" | sort
+}
+
+# cands LOG: the candidates' type ids libbpf matched against
+cands() {
+	grep -o "found target candidate \[[0-9]*\] [a-z]* [a-z_0-9]*" "$1" | sort -u
+}
+
+@test "btf cache: a copy built once, used next, relocations exactly the kernel BTF's" {
+	mkdir -m 700 "$T/c"
+	btf_run none "$T/full.log"
+	btf_run "$T/c" "$T/build.log"
+	grep -q "BTF cache: btf-.* built" "$T/build.log" || { grep "BTF cache" "$T/build.log"; false; }
+	btf_run "$T/c" "$T/hit.log"
+	grep -q "BTF cache: btf-[0-9a-f-]*\.btf (" "$T/hit.log"
+	! grep -q "BTF cache: .* built" "$T/hit.log"
+	[ "$(ls "$T/c" | wc -l)" = 1 ]
+	[ "$(stat -c %a "$T/c"/btf-*.btf)" = 600 ]
+	# libbpf matched against the copy (other type ids) ...
+	[ -n "$(cands "$T/full.log")" ]
+	[ "$(cands "$T/full.log")" != "$(cands "$T/hit.log")" ]
+	# ... and every relocation came out as against the kernel's own BTF
+	[ "$(relos "$T/full.log" | wc -l)" -gt 100 ]
+	diff <(relos "$T/full.log") <(relos "$T/build.log")
+	diff <(relos "$T/full.log") <(relos "$T/hit.log")
+}
+
+@test "btf cache: a damaged entry is removed and rebuilt, never used" {
+	mkdir -m 700 "$T/c"
+	btf_run none "$T/full.log"
+	btf_run "$T/c" "$T/build.log"
+	f=$(ls "$T/c"/btf-*.btf)
+	# one byte of a member's offset changed, the name (its key) kept
+	python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//3] ^= 0x10; open(p,"wb").write(b)' "$f"
+	btf_run "$T/c" "$T/damaged.log"
+	grep -q "BTF cache: $(basename "$f") damaged, removed" "$T/damaged.log"
+	grep -q "BTF cache: btf-.* built" "$T/damaged.log"
+	diff <(relos "$T/full.log") <(relos "$T/damaged.log")
+	# and a truncated one
+	f=$(ls "$T/c"/btf-*.btf)
+	truncate -s 100 "$f"
+	btf_run "$T/c" "$T/short.log"
+	grep -q "BTF cache: $(basename "$f") damaged, removed" "$T/short.log"
+	diff <(relos "$T/full.log") <(relos "$T/short.log")
+}
+
+@test "btf cache: another kernel's entry is not used and is removed" {
+	mkdir -m 700 "$T/c"
+	btf_run "$T/c" "$T/build.log"
+	f=$(ls "$T/c"/btf-*.btf)
+	# the same bytes under another kernel BTF's hash
+	other="$T/c/btf-0123456789abcdef-${f#*/btf-*-}"
+	mv "$f" "$other"
+	btf_run "$T/c" "$T/other.log"
+	grep -q "BTF cache: btf-.* built" "$T/other.log"
+	[ ! -e "$other" ]
+	[ -e "$f" ]
+}
+
+@test "btf cache: a directory others can write, or a symlink, is not used" {
+	mkdir -m 777 "$T/c"
+	btf_run "$T/c" "$T/open.log"
+	grep -q "BTF cache $T/c: not used (owned by uid 0, mode 777" "$T/open.log"
+	[ -z "$(ls "$T/c")" ]
+	mkdir -m 700 "$T/real"
+	ln -s "$T/real" "$T/link"
+	btf_run "$T/link" "$T/link.log"
+	grep -q "BTF cache $T/link: " "$T/link.log"
+	[ -z "$(ls "$T/real")" ]
+	# none: not kept, not looked for
+	btf_run none "$T/none.log"
+	! grep -q "BTF cache" "$T/none.log"
+}
+
+@test "btf cache: an entry that libbpf cannot use: loaded with the kernel's BTF, the entry removed" {
+	mkdir -m 700 "$T/c"
+	btf_run none "$T/full.log"
+	btf_run "$T/c" "$T/build.log"
+	f=$(ls "$T/c"/btf-*.btf)
+	# not BTF, under the name its bytes hash to (agent/btfcache.c hash64)
+	bad=$(python3 - "$f" <<'PY'
+import os, sys
+M = (1 << 64) - 1
+def h64(b):
+    n = len(b); h = 0x9e3779b97f4a7c15 ^ n; i = 0
+    while i + 8 <= n:
+        h = ((h ^ int.from_bytes(b[i:i + 8], "little")) * 0xff51afd7ed558ccd) & M
+        h ^= h >> 32; i += 8
+    for c in b[i:]:
+        h = ((h ^ c) * 0x100000001b3) & M
+    h ^= h >> 33; h = (h * 0xc4ceb9fe1a85ec53) & M
+    return h ^ (h >> 33)
+f = sys.argv[1]
+assert "%016x.btf" % h64(open(f, "rb").read()) == f.rsplit("-", 1)[1]
+b = b"not BTF at all\n" * 100
+bad = "%s-%016x.btf" % (f.rsplit("-", 1)[0], h64(b))
+open(bad, "wb").write(b)
+os.unlink(f)
+print(bad)
+PY
+)
+	btf_run "$T/c" "$T/bad.log"
+	grep -q "again with the kernel's BTF" "$T/bad.log"
+	grep -q "BTF cache: $(basename "$bad") removed" "$T/bad.log"
+	[ ! -e "$bad" ]
+	diff <(relos "$T/full.log") <(relos "$T/bad.log")
+	btf_run "$T/c" "$T/again.log"
+	grep -q "BTF cache: btf-.* built" "$T/again.log"
+}
