@@ -22,6 +22,7 @@
 #include "btfcache.h"
 #include "sfagent.h"
 #include "sfagent.skel.h"
+#include "uring_keys.h"
 
 #define DEFAULT_BTF "/sys/kernel/btf/vmlinux"
 
@@ -72,6 +73,7 @@ struct probe_bpf {
 	/* the loss counters of every slot, summed over CPUs (snapshot) */
 	struct sf_drop *snap;
 	bool snap_on;
+	bool told_uring_keys; /* the table could not be read: said once */
 	/* seccomp recording programs, attached while some slot records */
 	struct bpf_link *seccomp_links[2];
 	unsigned seccomp_users;
@@ -1185,63 +1187,26 @@ static bool pending_orphan(const struct sf_uring_pending *v, uint64_t now)
 	       kill((pid_t)v->r.hdr.pid, 0) < 0 && errno == ESRCH;
 }
 
-/* Adds k (a request's address: never 0) to the open-addressing set; false
- * when it was there. */
-static bool key_set_add(__u64 *set, unsigned size, __u64 k)
-{
-	unsigned i = (unsigned)(((k >> 6) * 0x9e3779b97f4a7c15ull) >> 40);
-
-	for (;; i++) {
-		i &= size - 1;
-		if (set[i] == k)
-			return false;
-		if (!set[i]) {
-			set[i] = k;
-			return true;
-		}
-	}
-}
-
-/*
- * The keys of uring_pending, each once.  The walk's next key after one
- * deleted meanwhile (a completion; a kworker cancelling what a ring had in
- * flight when its last task left, while the sweep at that stream's end
- * walks) is the table's first again: taken keys are skipped, so the walk
- * still reaches those it had not seen (before, it took the same keys
- * again until the array was full and never saw the rest: requests left
- * in the table with no record).  Bounded: a table that keeps changing
- * gives up after four table-sizes of steps.
- */
-static int pending_keys(int fd, __u64 *keys, int max)
-{
-	static __u64 seen[2 * SF_URING_PENDING_MAX];
-	__u64 k, prev = 0;
-	int n = 0;
-
-	memset(seen, 0, sizeof(seen));
-	for (int step = 0; step < 4 * max && n < max; step++) {
-		if (bpf_map_get_next_key(fd, step ? &prev : NULL, &k))
-			break;
-		prev = k;
-		if (k && key_set_add(seen, 2 * SF_URING_PENDING_MAX, k))
-			keys[n++] = k;
-	}
-	return n;
-}
-
 static int bpf_uring_sweep(struct probe *p, uint32_t slot)
 {
 	struct probe_bpf *b = bpf_of(p);
 	int fd = bpf_map__fd(b->skel->maps.uring_pending), n, sent = 0;
-	static __u64 keys[SF_URING_PENDING_MAX];
+	static uint64_t keys[SF_URING_PENDING_MAX];
 	struct sf_uring_pending v;
 	struct timespec ts;
 	uint64_t now;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	/* the keys first: a delete while walking restarts the walk */
-	n = pending_keys(fd, keys, SF_URING_PENDING_MAX);
+	/* the keys first (each entry there all along, once:
+	 * uring_keys.h), then each entry taken */
+	n = uring_keys_collect(fd, sizeof(v), keys, SF_URING_PENDING_MAX);
+	if (n < 0 && !b->told_uring_keys) {
+		b->told_uring_keys = true;
+		log_warn(
+			"io_uring: cannot read the table of requests waiting for a completion: %s (what the kernel never completes is not sent)",
+			strerror(-n));
+	}
 	for (int i = 0; i < n; i++) {
 		memset(&v, 0, sizeof(v));
 		if (bpf_map_lookup_elem(fd, &keys[i], &v) < 0)
