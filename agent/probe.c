@@ -6,7 +6,10 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 #include <string.h>
 #include <unistd.h>
@@ -60,6 +63,7 @@ struct release_queue {
 /* The BPF backend's state (probe->state). */
 struct probe_bpf {
 	struct sfagent_bpf *skel;
+	struct sfagent_bpf *skel_sys; /* sf_sys_exit's, or NULL (bpf_load) */
 	struct ring_buffer *rb;
 	struct attachment *att;
 	int natt;
@@ -270,7 +274,8 @@ static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 		       "cap_capable");
 	/* every syscall's exit: one link, not one per exported syscall (see
 	 * sf_sys_exit) */
-	add_attachment(b, PROBE_G_SYSCALL, s->progs.sf_sys_exit, NULL,
+	add_attachment(b, PROBE_G_SYSCALL,
+		       (b->skel_sys ? b->skel_sys : s)->progs.sf_sys_exit, NULL,
 		       "sys_exit");
 	/* io_uring requests: the same events as their syscalls */
 	add_attachment(b, PROBE_G_URING, s->progs.sf_uring_submit, NULL,
@@ -517,24 +522,27 @@ static bool release_in_child(struct probe_bpf *b)
 	return pid > 0;
 }
 
-/* Opens, sets up and loads the object; core_btf: the BTF for CO-RE (NULL:
- * the kernel's). */
-static int bpf_load(struct probe_bpf *b, const struct probe_opts *o,
-		    const char *core_btf, struct sf_error **err)
+/* One instance of the object, opened and set up to load; NULL: failed. */
+static struct sfagent_bpf *bpf_instance(const struct probe_opts *o,
+					const char *core_btf,
+					struct sf_error **err)
 {
-	const char *btf = o->btf_path ? o->btf_path : DEFAULT_BTF;
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = core_btf);
 	struct sfagent_bpf *s;
 	int r;
 
 	s = sfagent_bpf__open_opts(&oo);
-	if (!s)
-		return sf_fail(err, errno, "open BPF object");
-	b->skel = s;
+	if (!s) {
+		sf_fail(err, errno, "open BPF object");
+		return NULL;
+	}
 	r = bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
-	if (r < 0)
-		return sf_fail(err, -r, "set ring buffer size to %u bytes",
-			       o->ringbuf_bytes);
+	if (r < 0) {
+		sf_fail(err, -r, "set ring buffer size to %u bytes",
+			o->ringbuf_bytes);
+		sfagent_bpf__destroy(s);
+		return NULL;
+	}
 	/* wake the agent early once an eighth of the ring waits */
 	s->rodata->wake_bytes = o->ringbuf_bytes / 8;
 	/* tests fill the flow counters' map with a few flows */
@@ -545,18 +553,159 @@ static int bpf_load(struct probe_bpf *b, const struct probe_opts *o,
 				10));
 	s->rodata->hash_open = o->hash_open;
 	s->rodata->host_mnt_ns = o->host_mnt_ns;
-	skip_absent_hooks(s, o->btf_path);
-	r = sfagent_bpf__load(s);
-	if (r < 0) {
-		char msg[128];
+	return s;
+}
 
-		libbpf_strerror(r, msg, sizeof(msg));
-		return sf_fail(
-			err, 0,
-			"load BPF programs: %s (kernel BTF %s; run with -d FILE for libbpf's and the verifier's log)",
-			msg, btf);
+static int load_failed(int r, const struct probe_opts *o, struct sf_error **err)
+{
+	char msg[128];
+
+	libbpf_strerror(r, msg, sizeof(msg));
+	return sf_fail(
+		err, 0,
+		"load BPF programs: %s (kernel BTF %s; run with -d FILE for libbpf's and the verifier's log)",
+		msg, o->btf_path ? o->btf_path : DEFAULT_BTF);
+}
+
+/* Frees what a load left, loaded or not. */
+static void bpf_unload(struct probe_bpf *b)
+{
+	sfagent_bpf__destroy(b->skel_sys);
+	sfagent_bpf__destroy(b->skel);
+	b->skel_sys = b->skel = NULL;
+}
+
+static int bpf_load_one(struct probe_bpf *b, const struct probe_opts *o,
+			const char *core_btf, struct sf_error **err)
+{
+	int r;
+
+	b->skel = bpf_instance(o, core_btf, err);
+	if (!b->skel)
+		return -1;
+	skip_absent_hooks(b->skel, o->btf_path);
+	r = sfagent_bpf__load(b->skel);
+	return r < 0 ? load_failed(r, o, err) : 0;
+}
+
+static void *load_thread(void *skel)
+{
+	return (void *)(intptr_t)sfagent_bpf__load(skel);
+}
+
+/*
+ * The verifier takes most of the start, sf_sys_exit about half of it, and
+ * libbpf loads an object's programs one after the other.  So, given two
+ * CPUs, three instances of the object: the first creates the maps and
+ * loads no program; the other two take its maps and load at once in two
+ * threads, sf_sys_exit in one (b->skel_sys), the other programs in the
+ * other (b->skel, whose maps, .bss and .rodata the agent uses).
+ */
+static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
+			  const char *core_btf, struct sf_error **err)
+{
+	struct sfagent_bpf *maps, *s, *x;
+	struct bpf_program *prog;
+	struct bpf_map *m, *ms, *mx;
+	sigset_t all, old;
+	pthread_t thread;
+	void *xr = NULL;
+	bool threaded;
+	int r;
+
+	maps = bpf_instance(o, core_btf, err);
+	if (!maps)
+		return -1;
+	bpf_object__for_each_program(prog, maps->obj)
+		bpf_program__set_autoload(prog, false);
+	r = sfagent_bpf__load(maps);
+	if (r < 0) {
+		sfagent_bpf__destroy(maps);
+		return load_failed(r, o, err);
 	}
+	b->skel = s = bpf_instance(o, core_btf, err);
+	b->skel_sys = x = s ? bpf_instance(o, core_btf, err) : NULL;
+	if (!x) {
+		sfagent_bpf__destroy(maps);
+		return -1;
+	}
+	skip_absent_hooks(s, o->btf_path);
+	bpf_program__set_autoload(s->progs.sf_sys_exit, false);
+	bpf_object__for_each_program(prog, x->obj)
+		bpf_program__set_autoload(prog, prog == x->progs.sf_sys_exit);
+	/* one ELF: the same maps in the same order */
+	m = bpf_object__next_map(maps->obj, NULL);
+	ms = bpf_object__next_map(s->obj, NULL);
+	mx = bpf_object__next_map(x->obj, NULL);
+	for (; m && ms && mx; m = bpf_object__next_map(maps->obj, m),
+			      ms = bpf_object__next_map(s->obj, ms),
+			      mx = bpf_object__next_map(x->obj, mx)) {
+		r = bpf_map__reuse_fd(ms, bpf_map__fd(m));
+		if (!r)
+			r = bpf_map__reuse_fd(mx, bpf_map__fd(m));
+		if (r < 0) {
+			sfagent_bpf__destroy(maps);
+			return sf_fail(err, -r, "share BPF map %s",
+				       bpf_map__name(m));
+		}
+	}
+	/* the two instances hold the maps now */
+	sfagent_bpf__destroy(maps);
+	/* born with every signal blocked, as the releaser (release_later) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&thread, NULL, load_thread, x);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	threaded = r == 0;
+	if (!threaded)
+		log_debug("loader thread: %s", strerror(r));
+	r = sfagent_bpf__load(s);
+	if (threaded)
+		pthread_join(thread, &xr);
+	else
+		xr = load_thread(x);
+	if (r < 0)
+		return load_failed(r, o, err);
+	if ((intptr_t)xr < 0)
+		return load_failed((intptr_t)xr, o, err);
 	return 0;
+}
+
+/* Is a CPU this process may use idle now?  /proc/loadavg's runnable count
+ * (this task included) against the CPUs of its affinity: a second loader
+ * thread only helps where it does not wait for a CPU (2 CPUs, load ~4:
+ * 359 ms at the median split, 295 whole). */
+static bool cpu_free(void)
+{
+	cleanup_fclose FILE *f = fopen("/proc/loadavg", "re");
+	cpu_set_t set;
+	int running;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2)
+		return false;
+	if (!f || fscanf(f, "%*f %*f %*f %d/", &running) != 1)
+		return false;
+	return running < CPU_COUNT(&set);
+}
+
+/* Opens and loads the object; core_btf: the BTF for CO-RE (NULL: the
+ * kernel's).  In two threads only with the BTF cache's copy (against the
+ * kernel's BTF each instance would match its relocations again, ~100 ms,
+ * agent/btfcache.h) and a CPU free.  SFAGENT_LOAD_SPLIT=0|1 forces one way (tests,
+ * benchmarks). */
+static int bpf_load(struct probe_bpf *b, const struct probe_opts *o,
+		    const char *core_btf, struct sf_error **err)
+{
+	const char *force = getenv("SFAGENT_LOAD_SPLIT");
+	bool split = force ? strcmp(force, "0") != 0
+			   : core_btf && !o->btf_path && cpu_free();
+	int r;
+
+	r = split ? bpf_load_split(b, o, core_btf, err)
+		  : bpf_load_one(b, o, core_btf, err);
+	log_debug("BPF object loaded %s",
+		  split ? "in two threads" : "whole (no CPU free, or forced)");
+	return r;
 }
 
 static int bpf_open(struct probe *p, const struct probe_opts *o,
@@ -604,8 +753,7 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 		sf_error_free(*err);
 		*err = NULL;
 		btfcache_discard(&cache);
-		sfagent_bpf__destroy(b->skel);
-		b->skel = NULL;
+		bpf_unload(b);
 		r = bpf_load(b, o, o->btf_path, err);
 	}
 	btfcache_close(&cache);
@@ -693,7 +841,7 @@ static void bpf_close(struct probe *p)
 	for (int i = 0; i < 2; i++)
 		bpf_link__destroy(b->seccomp_links[i]);
 	ring_buffer__free(b->rb);
-	sfagent_bpf__destroy(b->skel);
+	bpf_unload(b);
 	pthread_mutex_destroy(&b->rq.lock);
 	pthread_cond_destroy(&b->rq.more);
 	free(b);
@@ -1085,19 +1233,27 @@ static void bpf_prog_stats(struct probe *p,
 				      uint64_t run_ns, uint64_t runs),
 			   void *ctx)
 {
+	struct sfagent_bpf *objs[] = {bpf_of(p)->skel, bpf_of(p)->skel_sys};
 	struct bpf_program *prog;
 
-	bpf_object__for_each_program(prog, bpf_of(p)->skel->obj)
-	{
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		memset(&info, 0, sizeof(info));
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+	/* a program is loaded in one of them (bpf_load), its fd < 0 in
+	 * the other */
+	for (int i = 0; i < 2; i++) {
+		if (!objs[i])
 			continue;
-		fn(ctx, bpf_program__name(prog), info.run_time_ns,
-		   info.run_cnt);
+		bpf_object__for_each_program(prog, objs[i]->obj)
+		{
+			struct bpf_prog_info info;
+			__u32 len = sizeof(info);
+			int fd = bpf_program__fd(prog);
+
+			memset(&info, 0, sizeof(info));
+			if (fd < 0 ||
+			    bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+				continue;
+			fn(ctx, bpf_program__name(prog), info.run_time_ns,
+			   info.run_cnt);
+		}
 	}
 }
 

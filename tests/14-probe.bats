@@ -274,9 +274,11 @@ btf_run() {
 		"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
 }
 
-# relos LOG: what each CO-RE relocation came to (patched offsets, misses)
+# relos LOG: what each CO-RE relocation came to (patched offsets, misses);
+# once each: loaded in two threads (bpf_load_split), a subprogram shared by
+# programs of both instances is relocated in each
 relos() {
-	grep -o "prog '[a-z_0-9]*': relo #[0-9]*: \(patched.*\|no matching.*\|substituting.*\)" "$1" | sort
+	grep -o "prog '[a-z_0-9]*': relo #[0-9]*: \(patched.*\|no matching.*\|substituting.*\)" "$1" | sort -u
 }
 
 # cands LOG: the candidates' type ids libbpf matched against
@@ -384,4 +386,53 @@ PY
 	diff <(relos "$T/full.log") <(relos "$T/bad.log")
 	btf_run "$T/c" "$T/again.log"
 	grep -q "BTF cache: btf-.* built" "$T/again.log"
+}
+
+# ---- the load in two threads (agent/probe.c bpf_load_split) ---------------
+
+# split_run 0|1 NAME: a -X run of a file workload, loaded whole or split
+split_run() {
+	SFAGENT_LOAD_SPLIT=$1 run "$SFAGENT" -X -w t -o "$T/$2.jsonl" --btf-cache "$T/c" -d "$T/$2.log" \
+		-- /bin/sh -c "cat /etc/hostname >/dev/null; ls /nosuch-$2 2>/dev/null; exit 3"
+	[ "$status" -eq 3 ]
+}
+
+@test "load in two threads: the same programs attached, every class of event there, the totals whole" {
+	mkdir -m 700 "$T/c"
+	split_run 0 whole
+	grep -q "BPF object loaded whole (no CPU free, or forced)" "$T/whole.log"
+	split_run 1 split
+	grep -q "BPF object loaded in two threads" "$T/split.log"
+	for v in whole split; do
+		grep -o "BPF attached: .*" "$T/$v.log" >"$T/$v.att"
+		assert_stream "$T/$v.jsonl" \
+			"one('file.open', path='/etc/hostname') is not None" \
+			"[e.get('ret', 0) for e in by('process.exec') if e['filename'].endswith('/cat')] == [0]" \
+			"by('process.exit')[-1]['exit_code'] == 3" \
+			"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0" \
+			"ev[-1]['events'] == len([e for e in ev if not e['type'].startswith('stream.')])"
+	done
+	diff "$T/whole.att" "$T/split.att"
+}
+
+# ---- -X's child: born in its cgroup (agent/modes/run_exec.c fork_into) ----
+
+@test "-X: the program is born in its cgroup (clone3), or joins it after a fork (SFAGENT_TEST_FORK=1); seen from its first exec either way" {
+	for v in clone3 fork; do
+		if [ $v = fork ]; then export SFAGENT_TEST_FORK=1; else unset SFAGENT_TEST_FORK; fi
+		run "$SFAGENT" -X -vv -w t -o "$T/$v.jsonl" -- /bin/cat /proc/self/cgroup
+		assert_success
+		# the program itself says where it runs
+		grep -q "^0::/.*sfagent/x-[0-9]*$" <<<"$output" || { grep -v libbpf <<<"$output"; false; }
+		if [ $v = fork ]; then
+			grep -q "fork into the cgroup: .*: fork, then join it" <<<"$output"
+		else
+			! grep -q "fork into the cgroup" <<<"$output"
+		fi
+		assert_stream "$T/$v.jsonl" \
+			"by('process.exec')[0]['filename'] == '/bin/cat'" \
+			"one('file.open', path='/proc/self/cgroup') is not None" \
+			"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
+	done
+	unset SFAGENT_TEST_FORK
 }
