@@ -117,8 +117,13 @@ int main(void)
 	chase = false;
 
 	/* what is left: the even keys; room for fewer than there are */
+	/* a batch call returns whole buckets: the bucket that does not fit
+	 * in what is left is not read, so a few fewer may come (how many
+	 * depends on the map's random hash seed); the sweep asks for the
+	 * table's max_entries, which every bucket fits in */
 	n = uring_keys_collect(map_fd, VSIZE, keys, 100);
-	ok(n == 100, "at most max keys (%d)", n);
+	ok(n <= 100 && n >= 90,
+	   "at most max keys, a bucket fewer at least (%d)", n);
 	for (uint64_t k = 2; k <= MAX; k += 2)
 		bpf_map_delete_elem(map_fd, &k);
 	n = uring_keys_collect(map_fd, VSIZE, keys, MAX);
