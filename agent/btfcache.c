@@ -24,6 +24,8 @@
 #define CORE_TYPE_ID_LOCAL  6
 #define CORE_TYPE_ID_TARGET 7
 #define CORE_TYPE_MATCHES   12
+/* an enum of the copy: the kernel's ids of a few types, by name */
+#define KERNEL_IDS "sfagent_kernel_ids"
 
 /* Not a cryptographic hash: it tells kernels, objects and torn or damaged
  * files apart; only root writes the cache. */
@@ -369,6 +371,7 @@ static void *build_min(const struct btf *kernel, struct roots *r, size_t *size)
 	const void *raw;
 	uint32_t raw_size;
 	void *out = NULL;
+	int tid;
 
 	m.dst = btf__new_empty();
 	if (!m.dst)
@@ -389,6 +392,11 @@ static void *build_min(const struct btf *kernel, struct roots *r, size_t *size)
 		if (copy_type(&m, id) < 0)
 			goto out;
 	}
+	/* the kernel's own ids the programs need (btfcache.h) */
+	tid = btf__find_by_name_kind(kernel, "task_struct", BTF_KIND_STRUCT);
+	if (tid > 0 && (btf__add_enum(m.dst, KERNEL_IDS, 4) < 0 ||
+			btf__add_enum_value(m.dst, "task_struct", tid) < 0))
+		goto out;
 	for (size_t i = 0; i < r->cap; i++)
 		if (r->slot[i].name && !r->slot[i].found) {
 			/* libbpf would look for it in the modules' BTF */
@@ -480,6 +488,35 @@ static int find_entry(int dfd, const char *prefix, char *name, size_t size)
 	}
 	closedir(d);
 	return found;
+}
+
+/* The kernel's id of type name kept in the copy at fd, 0: none. */
+static uint32_t kernel_id(int fd, const char *name)
+{
+	cleanup_free char *buf = NULL;
+	struct btf *btf;
+	uint32_t id = 0;
+	size_t len;
+	int e;
+
+	if (lseek(fd, 0, SEEK_SET) < 0 ||
+	    read_fd(fd, &buf, &len, MAX_CACHED_BTF) < 0)
+		return 0;
+	btf = btf__new(buf, len);
+	if (!btf)
+		return 0;
+	e = btf__find_by_name_kind(btf, KERNEL_IDS, BTF_KIND_ENUM);
+	if (e > 0) {
+		const struct btf_type *t = btf__type_by_id(btf, e);
+		const struct btf_enum *v = btf_enum(t);
+
+		for (unsigned i = 0; i < btf_vlen(t); i++)
+			if (!strcmp(btf__name_by_offset(btf, v[i].name_off),
+				    name))
+				id = (uint32_t)v[i].val;
+	}
+	btf__free(btf);
+	return id;
 }
 
 /* Removes the entries made for other kernels' BTF (keep: "btf-K-"). */
@@ -578,6 +615,7 @@ int btfcache_open(struct btfcache *c, const char *dir, const char *kernel_btf,
 	struct timespec t0, t1;
 
 	c->fd = c->dfd = -1;
+	c->task_struct_id = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	dfd = open_dir(dir);
 	if (dfd < 0)
@@ -608,12 +646,14 @@ int btfcache_open(struct btfcache *c, const char *dir, const char *kernel_btf,
 	remove_stale(dfd, kprefix);
 	c->fd = store(dfd, prefix, min, min_size, c->name, sizeof(c->name));
 done:
+	if (c->fd >= 0)
+		c->task_struct_id = kernel_id(c->fd, "task_struct");
 	if (c->fd >= 0) {
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		snprintf(c->path, sizeof(c->path), "/proc/self/fd/%d", c->fd);
 		c->dfd = get_and_reset(&dfd);
-		log_debug("BTF cache: %s%s (%.1f ms)", c->name,
-			  min ? " built" : "",
+		log_debug("BTF cache: %s%s, task_struct %u (%.1f ms)", c->name,
+			  min ? " built" : "", c->task_struct_id,
 			  (t1.tv_sec - t0.tv_sec) * 1e3 +
 				  (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	}

@@ -18,6 +18,7 @@
 #define SF_BTFCACHE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #define BTFCACHE_DEFAULT_DIR "/var/cache/sfagent"
 
@@ -26,6 +27,9 @@ struct btfcache {
 	int dfd; /* the directory */
 	char name[96]; /* the file's, in it */
 	char path[64]; /* /proc/self/fd/<fd>: what libbpf opens */
+	/* the kernel's BTF id of struct task_struct, kept in the copy as the
+	 * enum sfagent_kernel_ids (bpf/event.bpf.h task_btf_id); 0: none */
+	uint32_t task_struct_id;
 };
 
 /*

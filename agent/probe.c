@@ -524,7 +524,7 @@ static bool release_in_child(struct probe_bpf *b)
 
 /* One instance of the object, opened and set up to load; NULL: failed. */
 static struct sfagent_bpf *bpf_instance(const struct probe_opts *o,
-					const char *core_btf,
+					const char *core_btf, uint32_t task_id,
 					struct sf_error **err)
 {
 	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = core_btf);
@@ -553,6 +553,7 @@ static struct sfagent_bpf *bpf_instance(const struct probe_opts *o,
 				10));
 	s->rodata->hash_open = o->hash_open;
 	s->rodata->host_mnt_ns = o->host_mnt_ns;
+	s->rodata->task_btf_id = task_id;
 	return s;
 }
 
@@ -576,11 +577,12 @@ static void bpf_unload(struct probe_bpf *b)
 }
 
 static int bpf_load_one(struct probe_bpf *b, const struct probe_opts *o,
-			const char *core_btf, struct sf_error **err)
+			const char *core_btf, uint32_t task_id,
+			struct sf_error **err)
 {
 	int r;
 
-	b->skel = bpf_instance(o, core_btf, err);
+	b->skel = bpf_instance(o, core_btf, task_id, err);
 	if (!b->skel)
 		return -1;
 	skip_absent_hooks(b->skel, o->btf_path);
@@ -602,7 +604,8 @@ static void *load_thread(void *skel)
  * other (b->skel, whose maps, .bss and .rodata the agent uses).
  */
 static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
-			  const char *core_btf, struct sf_error **err)
+			  const char *core_btf, uint32_t task_id,
+			  struct sf_error **err)
 {
 	struct sfagent_bpf *maps, *s, *x;
 	struct bpf_program *prog;
@@ -613,7 +616,7 @@ static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 	bool threaded;
 	int r;
 
-	maps = bpf_instance(o, core_btf, err);
+	maps = bpf_instance(o, core_btf, task_id, err);
 	if (!maps)
 		return -1;
 	bpf_object__for_each_program(prog, maps->obj)
@@ -623,8 +626,8 @@ static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 		sfagent_bpf__destroy(maps);
 		return load_failed(r, o, err);
 	}
-	b->skel = s = bpf_instance(o, core_btf, err);
-	b->skel_sys = x = s ? bpf_instance(o, core_btf, err) : NULL;
+	b->skel = s = bpf_instance(o, core_btf, task_id, err);
+	b->skel_sys = x = s ? bpf_instance(o, core_btf, task_id, err) : NULL;
 	if (!x) {
 		sfagent_bpf__destroy(maps);
 		return -1;
@@ -694,15 +697,16 @@ static bool cpu_free(void)
  * agent/btfcache.h) and a CPU free.  SFAGENT_LOAD_SPLIT=0|1 forces one way (tests,
  * benchmarks). */
 static int bpf_load(struct probe_bpf *b, const struct probe_opts *o,
-		    const char *core_btf, struct sf_error **err)
+		    const char *core_btf, uint32_t task_id,
+		    struct sf_error **err)
 {
 	const char *force = getenv("SFAGENT_LOAD_SPLIT");
 	bool split = force ? strcmp(force, "0") != 0
 			   : core_btf && !o->btf_path && cpu_free();
 	int r;
 
-	r = split ? bpf_load_split(b, o, core_btf, err)
-		  : bpf_load_one(b, o, core_btf, err);
+	r = split ? bpf_load_split(b, o, core_btf, task_id, err)
+		  : bpf_load_one(b, o, core_btf, task_id, err);
 	log_debug("BPF object loaded %s",
 		  split ? "in two threads" : "whole (no CPU free, or forced)");
 	return r;
@@ -744,7 +748,7 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 				  elf_len) == 0)
 			core_btf = cache.path;
 	}
-	r = bpf_load(b, o, core_btf, err);
+	r = bpf_load(b, o, core_btf, core_btf ? cache.task_struct_id : 0, err);
 	if (r < 0 && core_btf != o->btf_path) {
 		/* never worse than without the cache */
 		log_info(
@@ -754,7 +758,7 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 		*err = NULL;
 		btfcache_discard(&cache);
 		bpf_unload(b);
-		r = bpf_load(b, o, o->btf_path, err);
+		r = bpf_load(b, o, o->btf_path, 0, err);
 	}
 	btfcache_close(&cache);
 	if (r < 0)

@@ -292,8 +292,8 @@ cands() {
 	btf_run "$T/c" "$T/build.log"
 	grep -q "BTF cache: btf-.* built" "$T/build.log" || { grep "BTF cache" "$T/build.log"; false; }
 	btf_run "$T/c" "$T/hit.log"
-	grep -q "BTF cache: btf-[0-9a-f-]*\.btf (" "$T/hit.log"
-	! grep -q "BTF cache: .* built" "$T/hit.log"
+	grep -q "BTF cache: btf-[0-9a-f-]*\.btf, task_struct [0-9]* (" "$T/hit.log"
+	if grep -q "BTF cache: .* built" "$T/hit.log"; then false; fi
 	[ "$(ls "$T/c" | wc -l)" = 1 ]
 	[ "$(stat -c %a "$T/c"/btf-*.btf)" = 600 ]
 	# libbpf matched against the copy (other type ids) ...
@@ -349,7 +349,7 @@ cands() {
 	[ -z "$(ls "$T/real")" ]
 	# none: not kept, not looked for
 	btf_run none "$T/none.log"
-	! grep -q "BTF cache" "$T/none.log"
+	if grep -q "BTF cache" "$T/none.log"; then false; fi
 }
 
 @test "btf cache: an entry that libbpf cannot use: loaded with the kernel's BTF, the entry removed" {
@@ -386,6 +386,27 @@ PY
 	diff <(relos "$T/full.log") <(relos "$T/bad.log")
 	btf_run "$T/c" "$T/again.log"
 	grep -q "BTF cache: btf-.* built" "$T/again.log"
+}
+
+
+@test "btf cache: the task read through the kernel's task_struct id it keeps (bpf_rdonly_cast): pid, ppid, uid, gid, comm right" {
+	mkdir -m 700 "$T/c"
+	for v in build hit none; do
+		c="$T/c"
+		[ $v = none ] && c=none
+		run "$SFAGENT" -X -w t -o "$T/$v.jsonl" --btf-cache "$c" -d "$T/$v.log" \
+			-- /bin/sh -c 'echo "$PPID $$ $(id -u) $(id -g)"'
+		assert_success
+		read -r ppid pid uid gid <<<"$output"
+		assert_stream "$T/$v.jsonl" \
+			"[(e['pid'], e['ppid'], e['uid'], e['gid'], e['euid'], e['comm']) for e in by('process.exec') if e['pid'] == $pid][0] == ($pid, $ppid, $uid, $gid, $uid, 'sh')" \
+			"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
+		if grep -q "again with the kernel's BTF" "$T/$v.log"; then false; fi
+	done
+	# the id came from the copy, built and used
+	id=$(sed -n 's/.*BTF cache: btf-.* built, task_struct \([0-9]*\) .*/\1/p' "$T/build.log")
+	[ -n "$id" ] && [ "$id" -gt 0 ]
+	grep -q "BTF cache: btf-[0-9a-f-]*\.btf, task_struct $id (" "$T/hit.log"
 }
 
 # ---- the load in two threads (agent/probe.c bpf_load_split) ---------------
@@ -427,7 +448,7 @@ split_run() {
 		if [ $v = fork ]; then
 			grep -q "fork into the cgroup: .*: fork, then join it" <<<"$output"
 		else
-			! grep -q "fork into the cgroup" <<<"$output"
+			if grep -q "fork into the cgroup" <<<"$output"; then false; fi
 		fi
 		assert_stream "$T/$v.jsonl" \
 			"by('process.exec')[0]['filename'] == '/bin/cat'" \
