@@ -14,6 +14,7 @@
 #include "exehash.h"
 #include "hostpath.h"
 #include "filter_event.h"
+#include "btfcache.h"
 #include "budget.h"
 #include "sink.h"
 #include "seccomp_record.h"
@@ -243,6 +244,9 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 {
 	struct probe_opts po = {
 		.btf_path = o->btf_path,
+		.btf_cache_dir = !o->btf_cache ? BTFCACHE_DEFAULT_DIR
+				 : strcmp(o->btf_cache, "none") ? o->btf_cache
+								: NULL,
 		.ringbuf_bytes = o->ringbuf_bytes,
 		.hash_open = o->hash_mode == EXEHASH_OPEN,
 		.host_mnt_ns = host_mnt_ns(),

@@ -38,6 +38,7 @@ struct sf_options {
 	uint32_t ringbuf_bytes; /* --ringbuf-size */
 	const char *bundle_dir; /* -B, SFAGENT_BUNDLES */
 	const char *btf_path; /* --btf (tests, unusual kernels) */
+	const char *btf_cache; /* --btf-cache DIR, "none"; NULL: default */
 
 	/* sinks (issue 4): MQTT, HTTP, file rotation */
 	int mqtt_qos; /* --mqtt-qos 0|1 */

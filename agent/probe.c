@@ -6,7 +6,10 @@
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <time.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,8 +19,10 @@
 #include <sys/statfs.h>
 #include <linux/magic.h>
 
+#include "btfcache.h"
 #include "sfagent.h"
 #include "sfagent.skel.h"
+#include "uring_keys.h"
 
 #define DEFAULT_BTF "/sys/kernel/btf/vmlinux"
 
@@ -58,6 +63,7 @@ struct release_queue {
 /* The BPF backend's state (probe->state). */
 struct probe_bpf {
 	struct sfagent_bpf *skel;
+	struct sfagent_bpf *skel_sys; /* sf_sys_exit's, or NULL (bpf_load) */
 	struct ring_buffer *rb;
 	struct attachment *att;
 	int natt;
@@ -67,6 +73,7 @@ struct probe_bpf {
 	/* the loss counters of every slot, summed over CPUs (snapshot) */
 	struct sf_drop *snap;
 	bool snap_on;
+	bool told_uring_keys; /* the table could not be read: said once */
 	/* seccomp recording programs, attached while some slot records */
 	struct bpf_link *seccomp_links[2];
 	unsigned seccomp_users;
@@ -267,7 +274,8 @@ static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 		       "cap_capable");
 	/* every syscall's exit: one link, not one per exported syscall (see
 	 * sf_sys_exit) */
-	add_attachment(b, PROBE_G_SYSCALL, s->progs.sf_sys_exit, NULL,
+	add_attachment(b, PROBE_G_SYSCALL,
+		       (b->skel_sys ? b->skel_sys : s)->progs.sf_sys_exit, NULL,
 		       "sys_exit");
 	/* io_uring requests: the same events as their syscalls */
 	add_attachment(b, PROBE_G_URING, s->progs.sf_uring_submit, NULL,
@@ -514,13 +522,203 @@ static bool release_in_child(struct probe_bpf *b)
 	return pid > 0;
 }
 
+/* One instance of the object, opened and set up to load; NULL: failed. */
+static struct sfagent_bpf *bpf_instance(const struct probe_opts *o,
+					const char *core_btf, uint32_t task_id,
+					struct sf_error **err)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = core_btf);
+	struct sfagent_bpf *s;
+	int r;
+
+	s = sfagent_bpf__open_opts(&oo);
+	if (!s) {
+		sf_fail(err, errno, "open BPF object");
+		return NULL;
+	}
+	r = bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
+	if (r < 0) {
+		sf_fail(err, -r, "set ring buffer size to %u bytes",
+			o->ringbuf_bytes);
+		sfagent_bpf__destroy(s);
+		return NULL;
+	}
+	/* wake the agent early once an eighth of the ring waits */
+	s->rodata->wake_bytes = o->ringbuf_bytes / 8;
+	/* tests fill the flow counters' map with a few flows */
+	if (getenv("SFAGENT_TEST_FLOW_MAP_ENTRIES"))
+		bpf_map__set_max_entries(
+			s->maps.flow_counts,
+			strtoul(getenv("SFAGENT_TEST_FLOW_MAP_ENTRIES"), NULL,
+				10));
+	s->rodata->hash_open = o->hash_open;
+	s->rodata->host_mnt_ns = o->host_mnt_ns;
+	s->rodata->task_btf_id = task_id;
+	return s;
+}
+
+static int load_failed(int r, const struct probe_opts *o, struct sf_error **err)
+{
+	char msg[128];
+
+	libbpf_strerror(r, msg, sizeof(msg));
+	return sf_fail(
+		err, 0,
+		"load BPF programs: %s (kernel BTF %s; run with -d FILE for libbpf's and the verifier's log)",
+		msg, o->btf_path ? o->btf_path : DEFAULT_BTF);
+}
+
+/* Frees what a load left, loaded or not. */
+static void bpf_unload(struct probe_bpf *b)
+{
+	sfagent_bpf__destroy(b->skel_sys);
+	sfagent_bpf__destroy(b->skel);
+	b->skel_sys = b->skel = NULL;
+}
+
+static int bpf_load_one(struct probe_bpf *b, const struct probe_opts *o,
+			const char *core_btf, uint32_t task_id,
+			struct sf_error **err)
+{
+	int r;
+
+	b->skel = bpf_instance(o, core_btf, task_id, err);
+	if (!b->skel)
+		return -1;
+	skip_absent_hooks(b->skel, o->btf_path);
+	r = sfagent_bpf__load(b->skel);
+	return r < 0 ? load_failed(r, o, err) : 0;
+}
+
+static void *load_thread(void *skel)
+{
+	return (void *)(intptr_t)sfagent_bpf__load(skel);
+}
+
+/*
+ * The verifier takes most of the start, sf_sys_exit about half of it, and
+ * libbpf loads an object's programs one after the other.  So, given two
+ * CPUs, three instances of the object: the first creates the maps and
+ * loads no program; the other two take its maps and load at once in two
+ * threads, sf_sys_exit in one (b->skel_sys), the other programs in the
+ * other (b->skel, whose maps, .bss and .rodata the agent uses).
+ */
+static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
+			  const char *core_btf, uint32_t task_id,
+			  struct sf_error **err)
+{
+	struct sfagent_bpf *maps, *s, *x;
+	struct bpf_program *prog;
+	struct bpf_map *m, *ms, *mx;
+	sigset_t all, old;
+	pthread_t thread;
+	void *xr = NULL;
+	bool threaded;
+	int r;
+
+	maps = bpf_instance(o, core_btf, task_id, err);
+	if (!maps)
+		return -1;
+	bpf_object__for_each_program(prog, maps->obj)
+		bpf_program__set_autoload(prog, false);
+	r = sfagent_bpf__load(maps);
+	if (r < 0) {
+		sfagent_bpf__destroy(maps);
+		return load_failed(r, o, err);
+	}
+	b->skel = s = bpf_instance(o, core_btf, task_id, err);
+	b->skel_sys = x = s ? bpf_instance(o, core_btf, task_id, err) : NULL;
+	if (!x) {
+		sfagent_bpf__destroy(maps);
+		return -1;
+	}
+	skip_absent_hooks(s, o->btf_path);
+	bpf_program__set_autoload(s->progs.sf_sys_exit, false);
+	bpf_object__for_each_program(prog, x->obj)
+		bpf_program__set_autoload(prog, prog == x->progs.sf_sys_exit);
+	/* one ELF: the same maps in the same order */
+	m = bpf_object__next_map(maps->obj, NULL);
+	ms = bpf_object__next_map(s->obj, NULL);
+	mx = bpf_object__next_map(x->obj, NULL);
+	for (; m && ms && mx; m = bpf_object__next_map(maps->obj, m),
+			      ms = bpf_object__next_map(s->obj, ms),
+			      mx = bpf_object__next_map(x->obj, mx)) {
+		r = bpf_map__reuse_fd(ms, bpf_map__fd(m));
+		if (!r)
+			r = bpf_map__reuse_fd(mx, bpf_map__fd(m));
+		if (r < 0) {
+			sfagent_bpf__destroy(maps);
+			return sf_fail(err, -r, "share BPF map %s",
+				       bpf_map__name(m));
+		}
+	}
+	/* the two instances hold the maps now */
+	sfagent_bpf__destroy(maps);
+	/* born with every signal blocked, as the releaser (release_later) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&thread, NULL, load_thread, x);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	threaded = r == 0;
+	if (!threaded)
+		log_debug("loader thread: %s", strerror(r));
+	r = sfagent_bpf__load(s);
+	if (threaded)
+		pthread_join(thread, &xr);
+	else
+		xr = load_thread(x);
+	if (r < 0)
+		return load_failed(r, o, err);
+	if ((intptr_t)xr < 0)
+		return load_failed((intptr_t)xr, o, err);
+	return 0;
+}
+
+/* Is a CPU this process may use idle now?  /proc/loadavg's runnable count
+ * (this task included) against the CPUs of its affinity: a second loader
+ * thread only helps where it does not wait for a CPU (2 CPUs, load ~4:
+ * 359 ms at the median split, 295 whole). */
+static bool cpu_free(void)
+{
+	cleanup_fclose FILE *f = fopen("/proc/loadavg", "re");
+	cpu_set_t set;
+	int running;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2)
+		return false;
+	if (!f || fscanf(f, "%*f %*f %*f %d/", &running) != 1)
+		return false;
+	return running < CPU_COUNT(&set);
+}
+
+/* Opens and loads the object; core_btf: the BTF for CO-RE (NULL: the
+ * kernel's).  In two threads only with the BTF cache's copy (against the
+ * kernel's BTF each instance would match its relocations again, ~100 ms,
+ * agent/btfcache.h) and a CPU free.  SFAGENT_LOAD_SPLIT=0|1 forces one way (tests,
+ * benchmarks). */
+static int bpf_load(struct probe_bpf *b, const struct probe_opts *o,
+		    const char *core_btf, uint32_t task_id,
+		    struct sf_error **err)
+{
+	const char *force = getenv("SFAGENT_LOAD_SPLIT");
+	bool split = force ? strcmp(force, "0") != 0
+			   : core_btf && !o->btf_path && cpu_free();
+	int r;
+
+	r = split ? bpf_load_split(b, o, core_btf, task_id, err)
+		  : bpf_load_one(b, o, core_btf, task_id, err);
+	log_debug("BPF object loaded %s",
+		  split ? "in two threads" : "whole (no CPU free, or forced)");
+	return r;
+}
+
 static int bpf_open(struct probe *p, const struct probe_opts *o,
 		    struct sf_error **err)
 {
 	const char *btf = o->btf_path ? o->btf_path : DEFAULT_BTF;
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .btf_custom_path = o->btf_path);
+	struct btfcache cache = {.fd = -1, .dfd = -1};
+	const char *core_btf = o->btf_path;
 	struct probe_bpf *b;
-	struct sfagent_bpf *s;
 	struct stat st;
 	int r;
 
@@ -540,40 +738,36 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 	if (b->ncpus <= 0)
 		return sf_fail(err, -b->ncpus, "count possible CPUs");
 
-	s = sfagent_bpf__open_opts(&oo);
-	if (!s)
-		return sf_fail(err, errno, "open BPF object");
-	b->skel = s;
-	r = bpf_map__set_max_entries(s->maps.events, o->ringbuf_bytes);
-	if (r < 0)
-		return sf_fail(err, -r, "set ring buffer size to %u bytes",
-			       o->ringbuf_bytes);
-	/* wake the agent early once an eighth of the ring waits */
-	s->rodata->wake_bytes = o->ringbuf_bytes / 8;
-	/* tests fill the flow counters' map with a few flows */
-	if (getenv("SFAGENT_TEST_FLOW_MAP_ENTRIES"))
-		bpf_map__set_max_entries(
-			s->maps.flow_counts,
-			strtoul(getenv("SFAGENT_TEST_FLOW_MAP_ENTRIES"), NULL,
-				10));
-	s->rodata->hash_open = o->hash_open;
-	s->rodata->host_mnt_ns = o->host_mnt_ns;
-	skip_absent_hooks(s, o->btf_path);
-	r = sfagent_bpf__load(s);
-	if (r < 0) {
-		char msg[128];
+	/* the kernel's BTF for CO-RE costs ~100 ms of matching at each start:
+	 * a copy of the types this object needs (agent/btfcache.h) */
+	if (!o->btf_path && o->btf_cache_dir) {
+		size_t elf_len;
+		const void *elf = sfagent_bpf__elf_bytes(&elf_len);
 
-		libbpf_strerror(r, msg, sizeof(msg));
-		return sf_fail(
-			err, 0,
-			"load BPF programs: %s (kernel BTF %s; run with -d FILE for libbpf's and the verifier's log)",
-			msg, btf);
+		if (btfcache_open(&cache, o->btf_cache_dir, DEFAULT_BTF, elf,
+				  elf_len) == 0)
+			core_btf = cache.path;
 	}
+	r = bpf_load(b, o, core_btf, core_btf ? cache.task_struct_id : 0, err);
+	if (r < 0 && core_btf != o->btf_path) {
+		/* never worse than without the cache */
+		log_info(
+			"%s (with the BTF cache of %s): again with the kernel's BTF",
+			*err ? (*err)->msg : "load failed", o->btf_cache_dir);
+		sf_error_free(*err);
+		*err = NULL;
+		btfcache_discard(&cache);
+		bpf_unload(b);
+		r = bpf_load(b, o, o->btf_path, 0, err);
+	}
+	btfcache_close(&cache);
+	if (r < 0)
+		return -1;
 	if (plan_attachments(b, err) < 0)
 		return -1;
 	b->on_event = o->on_event;
 	b->ctx = o->ctx;
-	b->rb = ring_buffer__new(bpf_map__fd(s->maps.events), o->on_event,
+	b->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.events), o->on_event,
 				 o->ctx, NULL);
 	if (!b->rb)
 		return sf_fail(err, errno, "create ring buffer reader");
@@ -651,7 +845,7 @@ static void bpf_close(struct probe *p)
 	for (int i = 0; i < 2; i++)
 		bpf_link__destroy(b->seccomp_links[i]);
 	ring_buffer__free(b->rb);
-	sfagent_bpf__destroy(b->skel);
+	bpf_unload(b);
 	pthread_mutex_destroy(&b->rq.lock);
 	pthread_cond_destroy(&b->rq.more);
 	free(b);
@@ -997,63 +1191,26 @@ static bool pending_orphan(const struct sf_uring_pending *v, uint64_t now)
 	       kill((pid_t)v->r.hdr.pid, 0) < 0 && errno == ESRCH;
 }
 
-/* Adds k (a request's address: never 0) to the open-addressing set; false
- * when it was there. */
-static bool key_set_add(__u64 *set, unsigned size, __u64 k)
-{
-	unsigned i = (unsigned)(((k >> 6) * 0x9e3779b97f4a7c15ull) >> 40);
-
-	for (;; i++) {
-		i &= size - 1;
-		if (set[i] == k)
-			return false;
-		if (!set[i]) {
-			set[i] = k;
-			return true;
-		}
-	}
-}
-
-/*
- * The keys of uring_pending, each once.  The walk's next key after one
- * deleted meanwhile (a completion; a kworker cancelling what a ring had in
- * flight when its last task left, while the sweep at that stream's end
- * walks) is the table's first again: taken keys are skipped, so the walk
- * still reaches those it had not seen (before, it took the same keys
- * again until the array was full and never saw the rest: requests left
- * in the table with no record).  Bounded: a table that keeps changing
- * gives up after four table-sizes of steps.
- */
-static int pending_keys(int fd, __u64 *keys, int max)
-{
-	static __u64 seen[2 * SF_URING_PENDING_MAX];
-	__u64 k, prev = 0;
-	int n = 0;
-
-	memset(seen, 0, sizeof(seen));
-	for (int step = 0; step < 4 * max && n < max; step++) {
-		if (bpf_map_get_next_key(fd, step ? &prev : NULL, &k))
-			break;
-		prev = k;
-		if (k && key_set_add(seen, 2 * SF_URING_PENDING_MAX, k))
-			keys[n++] = k;
-	}
-	return n;
-}
-
 static int bpf_uring_sweep(struct probe *p, uint32_t slot)
 {
 	struct probe_bpf *b = bpf_of(p);
 	int fd = bpf_map__fd(b->skel->maps.uring_pending), n, sent = 0;
-	static __u64 keys[SF_URING_PENDING_MAX];
+	static uint64_t keys[SF_URING_PENDING_MAX];
 	struct sf_uring_pending v;
 	struct timespec ts;
 	uint64_t now;
 
 	clock_gettime(CLOCK_BOOTTIME, &ts);
 	now = ts.tv_sec * 1000000000ull + ts.tv_nsec;
-	/* the keys first: a delete while walking restarts the walk */
-	n = pending_keys(fd, keys, SF_URING_PENDING_MAX);
+	/* the keys first (each entry there all along, once:
+	 * uring_keys.h), then each entry taken */
+	n = uring_keys_collect(fd, sizeof(v), keys, SF_URING_PENDING_MAX);
+	if (n < 0 && !b->told_uring_keys) {
+		b->told_uring_keys = true;
+		log_warn(
+			"io_uring: cannot read the table of requests waiting for a completion: %s (what the kernel never completes is not sent)",
+			strerror(-n));
+	}
 	for (int i = 0; i < n; i++) {
 		memset(&v, 0, sizeof(v));
 		if (bpf_map_lookup_elem(fd, &keys[i], &v) < 0)
@@ -1080,19 +1237,27 @@ static void bpf_prog_stats(struct probe *p,
 				      uint64_t run_ns, uint64_t runs),
 			   void *ctx)
 {
+	struct sfagent_bpf *objs[] = {bpf_of(p)->skel, bpf_of(p)->skel_sys};
 	struct bpf_program *prog;
 
-	bpf_object__for_each_program(prog, bpf_of(p)->skel->obj)
-	{
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		memset(&info, 0, sizeof(info));
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+	/* a program is loaded in one of them (bpf_load), its fd < 0 in
+	 * the other */
+	for (int i = 0; i < 2; i++) {
+		if (!objs[i])
 			continue;
-		fn(ctx, bpf_program__name(prog), info.run_time_ns,
-		   info.run_cnt);
+		bpf_object__for_each_program(prog, objs[i]->obj)
+		{
+			struct bpf_prog_info info;
+			__u32 len = sizeof(info);
+			int fd = bpf_program__fd(prog);
+
+			memset(&info, 0, sizeof(info));
+			if (fd < 0 ||
+			    bpf_obj_get_info_by_fd(fd, &info, &len) < 0)
+				continue;
+			fn(ctx, bpf_program__name(prog), info.run_time_ns,
+			   info.run_cnt);
+		}
 	}
 }
 

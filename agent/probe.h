@@ -28,6 +28,7 @@ struct probe;
 
 struct probe_opts {
 	const char *btf_path; /* NULL: /sys/kernel/btf/vmlinux */
+	const char *btf_cache_dir; /* agent/btfcache.h; NULL: no cache */
 	uint32_t ringbuf_bytes;
 	bool hash_open; /* --hash open: file.mmap_exec records (bpf/mmap.bpf.h) */
 	uint32_t host_mnt_ns; /* inode of /proc/1/ns/mnt, 0: unknown */

@@ -303,6 +303,20 @@ static __always_inline void submit_var(void *rec, const __u32 size,
 		return 0;                                                     \
 	}
 
+/*
+ * The kernel's BTF id of struct task_struct, from the agent's BTF cache
+ * (agent/btfcache.h), 0: unknown.  A load of a pointer through a trusted
+ * BTF pointer makes the verifier look its type's __safe_trusted/__safe_rcu
+ * variants up by name, a linear walk of the kernel's BTF (~20% of a short
+ * -X's CPU in btf_find_by_name_kind): through the read-only cast below the
+ * task pointer is untrusted and those lookups are not made.  The loads are
+ * the same probe-mem loads either way.  Where the kernel lacks the kfunc
+ * (before 6.2) the load fails and the agent loads again without the cache
+ * (agent/probe.c), the id 0.
+ */
+volatile const __u32 task_btf_id = 0;
+extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+
 /* A global function, verified once per program rather than at each of the
  * event types' copies. */
 __noinline int fill_hdr_g(struct sf_hdr *h, __u32 type, __u32 slot, __u64 cgid)
@@ -312,6 +326,8 @@ __noinline int fill_hdr_g(struct sf_hdr *h, __u32 type, __u32 slot, __u64 cgid)
 
 	if (!h)
 		return 0;
+	if (task_btf_id)
+		t = bpf_rdonly_cast(t, task_btf_id);
 	h->type = type;
 	h->flags = 0;
 	h->slot = slot;

@@ -30,3 +30,5 @@ run_unit() {
 @test "unit: loss accounting of the consumer loop, fed by a probe without BPF" { run_unit test_loss; }
 @test "unit: seccomp profiles (recorded bits, base merge, modes, safe writes)" { run_unit test_seccomp; }
 @test "unit: stream budgets (token bucket, bytes budgets over a real file, kernel pause, once-a-second report, options)" { run_unit test_budget; }
+@test "unit: disk spool (order, replay with origin and pack, torn and damaged records, bounds, locks, cut points)" { run_unit test_sink_spool; }
+@test "unit: io_uring sweep's walk of a real BPF hash map: every entry once while entries are deleted" { run_unit test_uring_keys; }

@@ -263,3 +263,197 @@ bundle_sync() {
 		'not by("file.open")' \
 		'ev[-1]["missed"] == 0'
 }
+
+# ---- the kernel BTF's types for CO-RE, cached (agent/btfcache.h) ----------
+
+# btf_run DIR|none LOG: one short -X run, libbpf's log in LOG
+btf_run() {
+	run "$SFAGENT" -X -w t -o "$T/s.jsonl" --btf-cache "$1" -d "$2" -- /bin/true
+	assert_success
+	assert_stream "$T/s.jsonl" "by('process.exec')[0]['filename'] == '/bin/true'" \
+		"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
+}
+
+# relos LOG: what each CO-RE relocation came to (patched offsets, misses);
+# once each: loaded in two threads (bpf_load_split), a subprogram shared by
+# programs of both instances is relocated in each
+relos() {
+	grep -o "prog '[a-z_0-9]*': relo #[0-9]*: \(patched.*\|no matching.*\|substituting.*\)" "$1" | sort -u
+}
+
+# cands LOG: the candidates' type ids libbpf matched against
+cands() {
+	grep -o "found target candidate \[[0-9]*\] [a-z]* [a-z_0-9]*" "$1" | sort -u
+}
+
+@test "btf cache: a copy built once, used next, relocations exactly the kernel BTF's" {
+	mkdir -m 700 "$T/c"
+	btf_run none "$T/full.log"
+	btf_run "$T/c" "$T/build.log"
+	grep -q "BTF cache: btf-.* built" "$T/build.log" || { grep "BTF cache" "$T/build.log"; false; }
+	btf_run "$T/c" "$T/hit.log"
+	grep -q "BTF cache: btf-[0-9a-f-]*\.btf, task_struct [0-9]* (" "$T/hit.log"
+	if grep -q "BTF cache: .* built" "$T/hit.log"; then false; fi
+	[ "$(ls "$T/c" | wc -l)" = 1 ]
+	[ "$(stat -c %a "$T/c"/btf-*.btf)" = 600 ]
+	# libbpf matched against the copy (other type ids) ...
+	[ -n "$(cands "$T/full.log")" ]
+	[ "$(cands "$T/full.log")" != "$(cands "$T/hit.log")" ]
+	# ... and every relocation came out as against the kernel's own BTF
+	[ "$(relos "$T/full.log" | wc -l)" -gt 100 ]
+	diff <(relos "$T/full.log") <(relos "$T/build.log")
+	diff <(relos "$T/full.log") <(relos "$T/hit.log")
+}
+
+@test "btf cache: a damaged entry is removed and rebuilt, never used" {
+	mkdir -m 700 "$T/c"
+	btf_run none "$T/full.log"
+	btf_run "$T/c" "$T/build.log"
+	f=$(ls "$T/c"/btf-*.btf)
+	# one byte of a member's offset changed, the name (its key) kept
+	python3 -c 'import sys; p=sys.argv[1]; b=bytearray(open(p,"rb").read()); b[len(b)//3] ^= 0x10; open(p,"wb").write(b)' "$f"
+	btf_run "$T/c" "$T/damaged.log"
+	grep -q "BTF cache: $(basename "$f") damaged, removed" "$T/damaged.log"
+	grep -q "BTF cache: btf-.* built" "$T/damaged.log"
+	diff <(relos "$T/full.log") <(relos "$T/damaged.log")
+	# and a truncated one
+	f=$(ls "$T/c"/btf-*.btf)
+	truncate -s 100 "$f"
+	btf_run "$T/c" "$T/short.log"
+	grep -q "BTF cache: $(basename "$f") damaged, removed" "$T/short.log"
+	diff <(relos "$T/full.log") <(relos "$T/short.log")
+}
+
+@test "btf cache: another kernel's entry is not used and is removed" {
+	mkdir -m 700 "$T/c"
+	btf_run "$T/c" "$T/build.log"
+	f=$(ls "$T/c"/btf-*.btf)
+	# the same bytes under another kernel BTF's hash
+	other="$T/c/btf-0123456789abcdef-${f#*/btf-*-}"
+	mv "$f" "$other"
+	btf_run "$T/c" "$T/other.log"
+	grep -q "BTF cache: btf-.* built" "$T/other.log"
+	[ ! -e "$other" ]
+	[ -e "$f" ]
+}
+
+@test "btf cache: a directory others can write, or a symlink, is not used" {
+	mkdir -m 777 "$T/c"
+	btf_run "$T/c" "$T/open.log"
+	grep -q "BTF cache $T/c: not used (owned by uid 0, mode 777" "$T/open.log"
+	[ -z "$(ls "$T/c")" ]
+	mkdir -m 700 "$T/real"
+	ln -s "$T/real" "$T/link"
+	btf_run "$T/link" "$T/link.log"
+	grep -q "BTF cache $T/link: " "$T/link.log"
+	[ -z "$(ls "$T/real")" ]
+	# none: not kept, not looked for
+	btf_run none "$T/none.log"
+	if grep -q "BTF cache" "$T/none.log"; then false; fi
+}
+
+@test "btf cache: an entry that libbpf cannot use: loaded with the kernel's BTF, the entry removed" {
+	mkdir -m 700 "$T/c"
+	btf_run none "$T/full.log"
+	btf_run "$T/c" "$T/build.log"
+	f=$(ls "$T/c"/btf-*.btf)
+	# not BTF, under the name its bytes hash to (agent/btfcache.c hash64)
+	bad=$(python3 - "$f" <<'PY'
+import os, sys
+M = (1 << 64) - 1
+def h64(b):
+    n = len(b); h = 0x9e3779b97f4a7c15 ^ n; i = 0
+    while i + 8 <= n:
+        h = ((h ^ int.from_bytes(b[i:i + 8], "little")) * 0xff51afd7ed558ccd) & M
+        h ^= h >> 32; i += 8
+    for c in b[i:]:
+        h = ((h ^ c) * 0x100000001b3) & M
+    h ^= h >> 33; h = (h * 0xc4ceb9fe1a85ec53) & M
+    return h ^ (h >> 33)
+f = sys.argv[1]
+assert "%016x.btf" % h64(open(f, "rb").read()) == f.rsplit("-", 1)[1]
+b = b"not BTF at all\n" * 100
+bad = "%s-%016x.btf" % (f.rsplit("-", 1)[0], h64(b))
+open(bad, "wb").write(b)
+os.unlink(f)
+print(bad)
+PY
+)
+	btf_run "$T/c" "$T/bad.log"
+	grep -q "again with the kernel's BTF" "$T/bad.log"
+	grep -q "BTF cache: $(basename "$bad") removed" "$T/bad.log"
+	[ ! -e "$bad" ]
+	diff <(relos "$T/full.log") <(relos "$T/bad.log")
+	btf_run "$T/c" "$T/again.log"
+	grep -q "BTF cache: btf-.* built" "$T/again.log"
+}
+
+
+@test "btf cache: the task read through the kernel's task_struct id it keeps (bpf_rdonly_cast): pid, ppid, uid, gid, comm right" {
+	mkdir -m 700 "$T/c"
+	for v in build hit none; do
+		c="$T/c"
+		[ $v = none ] && c=none
+		run "$SFAGENT" -X -w t -o "$T/$v.jsonl" --btf-cache "$c" -d "$T/$v.log" \
+			-- /bin/sh -c 'echo "$PPID $$ $(id -u) $(id -g)"'
+		assert_success
+		read -r ppid pid uid gid <<<"$output"
+		assert_stream "$T/$v.jsonl" \
+			"[(e['pid'], e['ppid'], e['uid'], e['gid'], e['euid'], e['comm']) for e in by('process.exec') if e['pid'] == $pid][0] == ($pid, $ppid, $uid, $gid, $uid, 'sh')" \
+			"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
+		if grep -q "again with the kernel's BTF" "$T/$v.log"; then false; fi
+	done
+	# the id came from the copy, built and used
+	id=$(sed -n 's/.*BTF cache: btf-.* built, task_struct \([0-9]*\) .*/\1/p' "$T/build.log")
+	[ -n "$id" ] && [ "$id" -gt 0 ]
+	grep -q "BTF cache: btf-[0-9a-f-]*\.btf, task_struct $id (" "$T/hit.log"
+}
+
+# ---- the load in two threads (agent/probe.c bpf_load_split) ---------------
+
+# split_run 0|1 NAME: a -X run of a file workload, loaded whole or split
+split_run() {
+	SFAGENT_LOAD_SPLIT=$1 run "$SFAGENT" -X -w t -o "$T/$2.jsonl" --btf-cache "$T/c" -d "$T/$2.log" \
+		-- /bin/sh -c "cat /etc/hostname >/dev/null; ls /nosuch-$2 2>/dev/null; exit 3"
+	[ "$status" -eq 3 ]
+}
+
+@test "load in two threads: the same programs attached, every class of event there, the totals whole" {
+	mkdir -m 700 "$T/c"
+	split_run 0 whole
+	grep -q "BPF object loaded whole (no CPU free, or forced)" "$T/whole.log"
+	split_run 1 split
+	grep -q "BPF object loaded in two threads" "$T/split.log"
+	for v in whole split; do
+		grep -o "BPF attached: .*" "$T/$v.log" >"$T/$v.att"
+		assert_stream "$T/$v.jsonl" \
+			"one('file.open', path='/etc/hostname') is not None" \
+			"[e.get('ret', 0) for e in by('process.exec') if e['filename'].endswith('/cat')] == [0]" \
+			"by('process.exit')[-1]['exit_code'] == 3" \
+			"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0" \
+			"ev[-1]['events'] == len([e for e in ev if not e['type'].startswith('stream.')])"
+	done
+	diff "$T/whole.att" "$T/split.att"
+}
+
+# ---- -X's child: born in its cgroup (agent/modes/run_exec.c fork_into) ----
+
+@test "-X: the program is born in its cgroup (clone3), or joins it after a fork (SFAGENT_TEST_FORK=1); seen from its first exec either way" {
+	for v in clone3 fork; do
+		if [ $v = fork ]; then export SFAGENT_TEST_FORK=1; else unset SFAGENT_TEST_FORK; fi
+		run "$SFAGENT" -X -vv -w t -o "$T/$v.jsonl" -- /bin/cat /proc/self/cgroup
+		assert_success
+		# the program itself says where it runs
+		grep -q "^0::/.*sfagent/x-[0-9]*$" <<<"$output" || { grep -v libbpf <<<"$output"; false; }
+		if [ $v = fork ]; then
+			grep -q "fork into the cgroup: .*: fork, then join it" <<<"$output"
+		else
+			if grep -q "fork into the cgroup" <<<"$output"; then false; fi
+		fi
+		assert_stream "$T/$v.jsonl" \
+			"by('process.exec')[0]['filename'] == '/bin/cat'" \
+			"one('file.open', path='/proc/self/cgroup') is not None" \
+			"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
+	done
+	unset SFAGENT_TEST_FORK
+}

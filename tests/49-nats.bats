@@ -28,26 +28,30 @@ teardown() {
 # gap; prints a summary.  With `ended`, the newest stream has its end.
 # $BATCH (default 1): at most that many records per NATS message (one
 # Nats-Msg-Id: EXPORTER.TAG.RID or EXPORTER.TAG.FIRST-LAST, the records in
-# FIRST..LAST), a stream record alone in its message when BATCH > 1.
+# FIRST..LAST, within one aligned window of BATCH), a stream record alone
+# in its message when BATCH > 1.  BATCH=A,B,...: the streams' in tag order
+# (each run's --nats-batch, the last one for streams past the list).
 # Storage order is not checked: a record in flight when a connection broke
 # can be stored after newer ones (docs/outputs.md, "Order"), so the records
 # are put in seq order first and how many were stored out of it is printed.
 check_exactly_once() {
 	python3 - "$@" <<'PY'
 import json, os, sys
-batch = int(os.environ.get("BATCH", "1"))
+batches = [int(b) for b in os.environ.get("BATCH", "1").split(",")]
 streams, msgs = {}, {}
 for line in open(sys.argv[1]):
     mid, subject, data = line.rstrip("\n").split("\t", 2)
-    exporter, tag, rids = mid.rsplit(".", 2)
-    lo, _, hi = rids.partition("-")
-    assert int(lo) <= int(hi or lo) < int(lo) + batch, mid
-    assert int(lo) // batch == int(hi or lo) // batch, ("spans two windows", mid)
     ev = json.loads(data)
-    streams.setdefault(int(tag), []).append(ev)
+    streams.setdefault(int(mid.rsplit(".", 2)[1]), []).append(ev)
     msgs.setdefault(mid, []).append(ev)
 assert streams, "no records"
+order = sorted(streams)
 for mid, ev in msgs.items():
+    exporter, tag, rids = mid.rsplit(".", 2)
+    batch = batches[min(order.index(int(tag)), len(batches) - 1)]
+    lo, _, hi = rids.partition("-")
+    assert int(lo) <= int(hi or lo) < int(lo) + batch, (mid, batch)
+    assert int(lo) // batch == int(hi or lo) // batch, ("spans two windows", mid, batch)
     assert len(ev) <= batch, (mid, len(ev))
     if batch > 1 and len(ev) > 1:
         assert not any(e["type"].startswith("stream.") for e in ev), mid
@@ -180,6 +184,88 @@ leader_killed() {
 	[ "$(grep -c '^# stream' <<<"$output")" -eq 2 ]
 	# all acked: the spool and its cut points are gone
 	! ls "$SPOOL"/*.cuts 2>/dev/null
+}
+
+# batch_restart FROM TO: a stream at 20,000 records/s with --nats-batch
+# FROM into a JetStream server that is frozen (SIGSTOP: the connection
+# holds, what was sent waits in its socket, nothing is acked) until the
+# records in flight are on disk; the agent is SIGKILLed, the server goes
+# on (storing what was sent to it), and the agent runs again with
+# --nats-batch TO.  What it replays of the killed run must go out in the
+# messages that run made of it (its windows of FROM), or JetStream takes
+# the resends, under other ids, for new messages and stores them twice.
+batch_restart() {
+	local from=$1 to=$2
+	nats_single_start
+	"$SFAGENT" -X -v -w rb --nats "$NATS_URL0" --nats-stream RB --nats-create-stream \
+		--nats-batch "$from" -- "$SINKLOAD" rate 1000000 20000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q 'created JetStream stream `RB`' "$SINK_DIR/agent.err"
+	sleep 1.5
+	kill -STOP "$(cat "$NATS_DIR/n0.pid")"
+	# in flight for more than SINK_NET_SPILL_MS: on disk
+	sleep 2
+	load_pid=$(pgrep -P "$AGENT_PID" | head -1)
+	kill -KILL "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+	[ -z "$load_pid" ] || kill -KILL "$load_pid" 2>/dev/null || true
+	kill -CONT "$(cat "$NATS_DIR/n0.pid")"
+	run "$SFAGENT" -X -v -w rb --nats "$NATS_URL0" --nats-stream RB --nats-batch "$to" \
+		-- "$SINKLOAD" opens 200
+	echo "$output"
+	assert_success
+	assert_output --regexp 'replaying [0-9]+ records an earlier run left'
+	"$SF_WORKLOADS/natsread" "$NATS_URL0" RB '>' 2000 >"$SINK_DIR/r.out"
+	BATCH=$from,$to run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	# both streams: the killed run's (stored before the kill, in flight
+	# and replayed) and the new one
+	[ "$(grep -c '^# stream' <<<"$output")" -eq 2 ]
+	! ls "$SPOOL"/nats-* 2>/dev/null
+}
+
+@test "nats: SIGKILLed with --nats-batch 16 while messages were in flight, run again with --nats-batch 4: every record once" {
+	batch_restart 16 4
+}
+
+@test "nats: SIGKILLed with --nats-batch 64 while messages were in flight, run again with --nats-batch 1: every record once" {
+	batch_restart 64 1
+}
+
+@test "nats: SIGKILLed with --nats-batch 1 while messages were in flight, run again with --nats-batch 16: every record once, the replayed ones one per message" {
+	batch_restart 1 16
+}
+
+# A stream record the killed or stopped run never sent (the server away
+# when the stream ended) goes alone when a later run replays it, as the
+# run that wrote it would have sent it: the stream.end is put after the
+# window of messages in flight is full, so it waits in the spool.
+@test "nats: --nats-batch 16, server frozen until the agent gave up draining; the next run (--nats-batch 4) sends the stream.end left in the spool alone, every record once" {
+	nats_single_start
+	"$SFAGENT" -X -v -w re --nats "$NATS_URL0" --nats-stream RE --nats-create-stream \
+		--nats-batch 16 --drain-timeout 1 -- "$SINKLOAD" rate 40000 20000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q 'created JetStream stream `RE`' "$SINK_DIR/agent.err"
+	sleep 1
+	kill -STOP "$(cat "$NATS_DIR/n0.pid")"
+	wait "$AGENT_PID" || true
+	AGENT_PID=
+	kill -CONT "$(cat "$NATS_DIR/n0.pid")"
+	grep 'kept in the spool' "$SINK_DIR/agent.err"
+	run "$SFAGENT" -X -v -w re --nats "$NATS_URL0" --nats-stream RE --nats-batch 4 \
+		-- "$SINKLOAD" opens 200
+	echo "$output"
+	assert_success
+	assert_output --regexp 'replaying [0-9]+ records an earlier run left'
+	"$SF_WORKLOADS/natsread" "$NATS_URL0" RE '>' 2000 >"$SINK_DIR/r.out"
+	BATCH=16,4 run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	# each stream's end, the first run's too, with nothing missed
+	[ "$(grep -c '"type":"stream.end".*"missed":0' "$SINK_DIR/r.out")" -eq 2 ]
+	! ls "$SPOOL"/nats-* 2>/dev/null
 }
 
 @test "nats: bad --nats-batch: 0, 65, abc, without --nats" {

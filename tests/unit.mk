@@ -10,9 +10,10 @@ UNIT_SRCS := agent/agent.c agent/exehash.c agent/sinks/sink_spec.c agent/sinks/s
 	$(wildcard agent/encoders/*.c) agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
 	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_topic.c agent/modes/bundle.c \
 	lib/util.c lib/cgroup.c lib/json.c lib/oci.c lib/oci_config.c lib/proto.c lib/formats.c $(wildcard agent/filter/*.c) \
-	agent/seccomp/seccomp_profile.c agent/seccomp/seccomp_record.c agent/daemon/budget.c
+	agent/seccomp/seccomp_profile.c agent/seccomp/seccomp_record.c agent/daemon/budget.c \
+	agent/uring_keys.c
 # the libraries what they link needs (tests/fuzz/fuzz.mk uses them too)
-UNIT_LIBS := -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lnats -lavro -lcrypto -lz -lpthread
+UNIT_LIBS := -lbpf -ldl -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lnats -lavro -lcrypto -lz -lpthread
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
 
 $(BUILD)/unit-obj/%.o: %.c

@@ -7,10 +7,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <linux/sched.h> /* struct clone_args, CLONE_INTO_CGROUP */
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "agent.h"
 #include "seccomp_record.h"
@@ -61,17 +66,50 @@ static char *resolve_program(const char *prog, struct sf_error **err)
 	return NULL;
 }
 
+/*
+ * fork(), the child born in the cgroup cgfd (clone3 CLONE_INTO_CGROUP,
+ * Linux 5.7): a write to cgroup.procs takes cgroup_threadgroup_rwsem for
+ * writing, which waits for an RCU grace period (15 ms of a 25 ms -X
+ * /bin/true in strace), a fork into the cgroup takes it for reading.  The
+ * child only calls async-signal-safe functions, as after fork().  -1 with
+ * errno ENOSYS, EINVAL, E2BIG... on older kernels: fork and write.
+ * SFAGENT_TEST_FORK=1 takes that way (tests).
+ */
+static pid_t fork_into(int cgfd)
+{
+	struct clone_args ca = {
+		.flags = CLONE_INTO_CGROUP,
+		.exit_signal = SIGCHLD,
+		.cgroup = (__u64)cgfd,
+	};
+
+	if (cgfd < 0 || getenv("SFAGENT_TEST_FORK")) {
+		errno = ENOSYS;
+		return -1;
+	}
+	return syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
 /* Forks the program into the cgroup at cgpath.  *exec_errno: why it could
  * not be run (0 if it runs).  Returns the child's pid or -1. */
 static pid_t spawn(const char *prog, char **argv, const sigset_t *oldmask,
 		   const char *cgpath, int *exec_errno, struct sf_error **err)
 {
+	cleanup_close int cgfd =
+		open(cgpath, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	bool entered = true;
 	int pipefd[2];
 	pid_t child;
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0)
 		return sf_fail(err, errno, "pipe");
-	child = fork();
+	child = fork_into(cgfd);
+	if (child < 0) {
+		log_debug("fork into the cgroup: %s: fork, then join it",
+			  strerror(errno));
+		entered = false;
+		child = fork();
+	}
 	if (child < 0) {
 		sf_fail(err, errno, "fork");
 		close(pipefd[0]);
@@ -79,12 +117,13 @@ static pid_t spawn(const char *prog, char **argv, const sigset_t *oldmask,
 		return -1;
 	}
 	if (child == 0) {
-		int e;
+		int e = 0;
 
 		close(pipefd[0]);
 		sigprocmask(SIG_SETMASK, oldmask, NULL);
 		signal(SIGPIPE, SIG_DFL);
-		e = -cgdir_enter_self(cgpath);
+		if (!entered)
+			e = -cgdir_enter_self(cgpath);
 		if (!e) {
 			execv(prog, argv);
 			e = errno;

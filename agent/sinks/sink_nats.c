@@ -23,11 +23,15 @@
  * record, which goes alone) records its end as a cut point first, in the
  * spool (KEY.cuts, sink_spool.h) before it is published, so that a later
  * run cuts its records the same way.  At full rate windows are full (the
- * queue cuts its messages at window ends: sink_net_conf.align) and nothing
- * is written.  Records of an earlier run (replayed from the spool) are
- * never cut anew: where some of a window's records are gone (acked, or
- * lost with the run) the message keeps the id of the whole piece between
- * its cut points, so that what the earlier run stored is not stored again.
+ * queue cuts its messages at window ends: sink_net_conf.pack) and nothing
+ * is written.  Records of an earlier run (replayed from the spool) keep
+ * the N of the run that wrote them (the spool keeps it in each segment's
+ * header: sink_net_conf.pack), whatever this run's --nats-batch is, and
+ * are not cut anew at a partial window: where some of a window's records
+ * are gone (acked, or lost with the run) the message keeps the id of the
+ * whole piece between its cut points, so that what the earlier run stored
+ * is not stored again.  A stream record goes alone in them too: that run
+ * cut around it if it sent it; if not, the cuts are recorded now.
  *
  * The Nats-Msg-Id is also how an acknowledgement finds its queue message
  * (no header of our own: a header costs a hash map in cnats per message and
@@ -490,7 +494,8 @@ static void cuts_prune(struct sink_nats *s)
 	pthread_mutex_unlock(&n->q.mu);
 	if (!tag)
 		return;
-	rid = rid > s->batch ? rid - s->batch : 0;
+	/* a window of any run's pack (at most BATCH: --nats-batch 1-64) */
+	rid = rid > BATCH ? rid - BATCH : 0;
 	k = cut_find(s, tag, rid);
 	if (!k)
 		return;
@@ -531,11 +536,12 @@ static void cut_add(struct sink_nats *s, uint64_t tag, uint64_t rid)
 	pthread_mutex_unlock(&n->spool_mu);
 }
 
-/* The piece of rid's window that rid is in, between cut points: lo..hi. */
-static void piece_of(const struct sink_nats *s, uint64_t tag, uint64_t rid,
-		     uint64_t *lo, uint64_t *hi)
+/* The piece of rid's window (of pack records) that rid is in, between cut
+ * points: lo..hi. */
+static void piece_of(const struct sink_nats *s, unsigned pack, uint64_t tag,
+		     uint64_t rid, uint64_t *lo, uint64_t *hi)
 {
-	uint64_t wlo = rid - rid % s->batch, whi = wlo + s->batch - 1;
+	uint64_t wlo = rid - rid % pack, whi = wlo + pack - 1;
 	size_t at = cut_find(s, tag, rid);
 
 	*lo = wlo;
@@ -563,6 +569,9 @@ static enum sink_net_sent nats_send(struct sink_net *n,
 	struct sink_nats *s = (struct sink_nats *)n;
 	const char *p = m->buf, *end = m->buf + m->len;
 	bool ours = m->tag == n->q.tag; /* this run's records (not replayed) */
+	/* the windows its records were first sent in: replayed records keep
+	 * their run's (its --nats-batch, kept in the spool), whatever ours is */
+	unsigned pack = m->pack && m->pack <= BATCH ? m->pack : s->batch;
 	uint64_t rid = m->rid;
 	natsStatus st = NATS_OK;
 	uint32_t nrec = 0;
@@ -575,7 +584,7 @@ static enum sink_net_sent nats_send(struct sink_net *n,
 		return SINK_NET_REJECTED; /* the base cuts whole records */
 	if (!s->cuts_loaded)
 		cuts_load(s);
-	if (s->batch > 1)
+	if (s->ncuts)
 		cuts_prune(s);
 	/* room for the records' numbers: see nats_open */
 	plen = snprintf(id, s->msg_id_size - 42, "%s.%llu.", s->exporter,
@@ -595,29 +604,33 @@ static enum sink_net_sent nats_send(struct sink_net *n,
 	while (p < end && st == NATS_OK) {
 		const char *start = p, *q = rec_end(p, end);
 		uint64_t lo, hi;
-		bool alone = s->batch > 1 && is_stream_record(p, q - p);
+		bool alone = pack > 1 && is_stream_record(p, q - p);
+		bool before_stream = false;
 
-		if (alone && ours) {
-			/* a stream record goes alone: the message before it
-			 * ends before it, it ends at it */
-			if (rid % s->batch && p > m->buf)
+		/* a stream record goes alone, also one an earlier run left
+		 * unsent (its cut points then first recorded now, so a later
+		 * run cuts the same; one it sent was cut so by it) */
+		if (alone) {
+			/* the message before it ends before it, it ends at
+			 * it */
+			if (rid % pack && p > m->buf)
 				cut_add(s, m->tag, rid - 1);
-			if ((rid + 1) % s->batch)
+			if ((rid + 1) % pack)
 				cut_add(s, m->tag, rid);
 		}
-		piece_of(s, m->tag, rid, &lo, &hi);
+		piece_of(s, pack, m->tag, rid, &lo, &hi);
 		for (p = q, rid++; p < end && rid <= hi; p = q, rid++) {
 			q = rec_end(p, end);
-			if (s->batch > 1 && ours &&
-			    is_stream_record(p, q - p)) {
-				if (rid % s->batch)
-					cut_add(s, m->tag, rid - 1);
+			if (pack > 1 && is_stream_record(p, q - p)) {
+				before_stream = true;
 				break;
 			}
 		}
-		if (ours && rid - 1 < hi) {
-			/* a partial window (all there is now), or before a
-			 * stream record: the same cut when sent again */
+		if ((ours || before_stream) && rid - 1 < hi) {
+			/* a partial window (all there is now: this run's
+			 * records only, an earlier run's may have been sent
+			 * whole), or before a stream record: the same cut
+			 * when sent again */
 			cut_add(s, m->tag, rid - 1);
 			hi = rid - 1;
 		}
@@ -786,10 +799,9 @@ struct sink *sink_nats_open(const struct sf_options *o, const char *subject,
 		.dest = subject,
 		.max_rec = o->queue_size,
 		.batch = BATCH,
-		/* full queue messages end at window ends: no cut points */
-		.align = o->nats_batch > 1
-				 ? BATCH / o->nats_batch * o->nats_batch
-				 : 0,
+		/* full queue messages end at window ends: no cut points; the
+		 * spool keeps it with the records (restarts with another) */
+		.pack = o->nats_batch ? o->nats_batch : 1,
 		.window = WINDOW,
 		.drain_timeout = o->drain_timeout,
 	};

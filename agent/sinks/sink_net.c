@@ -232,6 +232,7 @@ static void send_some(struct sink_net *n)
 			.nrec = m->nrec - m->nctl,
 			.tag = m->tag,
 			.rid = m->rid,
+			.pack = m->pack,
 		};
 		n->inflight++;
 		n->progress_at = now;
@@ -369,6 +370,7 @@ struct sink_net_fill {
 	size_t off, len;
 	bool control;
 	uint64_t tag, rid, mark;
+	uint32_t pack;
 };
 
 #define FILL_MAX 1024 /* records read back per round */
@@ -377,22 +379,29 @@ struct sink_net_fill {
 static size_t fill_read(struct sink_net *n, uint64_t room)
 {
 	struct sink_spool_rec r;
+	uint32_t align = 0;
 	size_t k = 0;
 
 	n->fill.len = 0;
 	if (room > FILL_MAX)
 		room = FILL_MAX;
-	if (n->fill_cap < room + 2 * n->q.align) {
-		n->fill_cap = FILL_MAX + 2 * n->q.align;
+	if (n->fill_cap < room + 2 * n->q.batch) {
+		n->fill_cap = FILL_MAX + 2 * n->q.batch;
 		n->fillv = xrealloc(n->fillv, n->fill_cap * sizeof(*n->fillv));
 	}
-	/* with align, on to a window's end: a window of records read back
-	 * is not cut where the room ran out (records beyond -q, at most
-	 * align - 1, and as many again for the next tag's first window when
-	 * a tag ends there) */
+	/* with an align (the records' pack's, which an earlier run may have
+	 * had another of), on to a window's end: a window of records read
+	 * back is not cut where the room ran out (records beyond -q, at most
+	 * align - 1, and as many again for the next tag's first window when a
+	 * tag ends there) */
 	while ((k < room ||
-		(n->q.align && k && (n->fillv[k - 1].rid + 1) % n->q.align)) &&
+		(align && k && (n->fillv[k - 1].rid + 1) % align)) &&
 	       k < n->fill_cap && sink_spool_next(n->spool, &r)) {
+		/* a segment written before segments told their pack (0):
+		 * this run's */
+		uint32_t pack = r.pack ? r.pack : n->q.pack;
+
+		align = sinkq_align(&n->q, pack);
 		n->fillv[k++] = (struct sink_net_fill){
 			.off = n->fill.len,
 			.len = r.len,
@@ -400,6 +409,7 @@ static size_t fill_read(struct sink_net *n, uint64_t room)
 			.tag = r.tag,
 			.rid = r.rid,
 			.mark = r.mark,
+			.pack = pack,
 		};
 		sbuf_put(&n->fill, r.data, r.len);
 	}
@@ -445,7 +455,7 @@ static void spool_fill(struct sink_net *n)
 		const struct sink_net_fill *f = &n->fillv[i];
 
 		sinkq_put(&n->q, n->fill.data + f->off, f->len, f->control,
-			  f->tag, f->rid, f->mark);
+			  f->tag, f->rid, f->pack, f->mark);
 	}
 	n->q.max_rec = max;
 	n->spool_acked = done;
@@ -588,7 +598,7 @@ static void hand_over(struct sink_net *n, const char *buf, size_t len,
 		if (n->verdict.data[i] != REC_SPOOLED)
 			continue;
 		if (!sinkq_put(&n->q, p, nl - p, control, n->q.tag, rid,
-			       n->marks[i]))
+			       n->q.pack, n->marks[i]))
 			break;
 		rid++;
 		last = n->marks[i];
@@ -619,7 +629,8 @@ static bool keep_in_memory(struct sink_net *n, const char *buf, size_t len,
 	for (p = buf; p < end; p = nl) {
 		nl = memchr(p, '\n', end - p);
 		nl = nl ? nl + 1 : end;
-		sinkq_put(&n->q, p, nl - p, false, n->q.tag, n->q.next_rid, 0);
+		sinkq_put(&n->q, p, nl - p, false, n->q.tag, n->q.next_rid,
+			  n->q.pack, 0);
 		if (!n->mo) {
 			t = sinkq_at(&n->q, n->q.count - 1);
 			n->mo = true;
@@ -694,7 +705,7 @@ static void write_spooled(struct sink_net *n, const char *buf, size_t len,
 			nl = nl ? nl + 1 : end;
 			if (n->verdict.data[i] != REC_FULL &&
 			    !sinkq_put(&n->q, p, nl - p, control, n->q.tag,
-				       n->q.next_rid++, 0))
+				       n->q.next_rid++, n->q.pack, 0))
 				dropped++;
 		}
 	}
@@ -902,7 +913,7 @@ void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 	n->base.desc = desc;
 	n->ops = ops;
 	sinkq_init(&n->q, c->max_rec, c->batch);
-	n->q.align = c->align;
+	n->q.pack = c->pack;
 	pthread_mutex_init(&n->spool_mu, NULL);
 	n->spool_saved = true;
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -946,6 +957,7 @@ static int open_spool(struct sink_net *n, struct sf_error **err)
 	if (n->spool) {
 		n->spool_unread = sink_spool_unread(n->spool);
 		sink_spool_set_total(n->spool, n->spool_total);
+		sink_spool_set_pack(n->spool, n->q.pack);
 		if (n->spool_dest)
 			sink_spool_set_dest(n->spool, n->spool_kind,
 					    n->spool_dest);

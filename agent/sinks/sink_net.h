@@ -69,6 +69,10 @@ struct sink_net_msg {
 	 * kept across an agent restart by the spool) and the record's number
 	 * in it, from 1: a resend has the same pair (idempotent publishing). */
 	uint64_t tag, rid;
+	/* The pack its records were written with (sink_net_conf.pack): the
+	 * sink's own, or an earlier run's for records it left in the spool;
+	 * 0: not known (a spool of a version before it was kept). */
+	uint32_t pack;
 };
 
 struct sink_net_ops {
@@ -99,11 +103,13 @@ struct sink_net_conf {
 			   * spool left behind to it (sink_leftover.h) */
 	uint64_t max_rec; /* records in memory, in flight (-q) */
 	uint32_t batch; /* records per message */
-	/* 0, or a multiple of the protocol's batch window: queue messages
-	 * are cut at multiples of it (sinkq.h), and what is read back from
-	 * the spool into the queue ends at one when the spool has the
-	 * records (a window read back whole, as it was sent) */
-	uint32_t align;
+	/* 0, or the protocol's batch window (records per protocol message:
+	 * NATS --nats-batch): queue messages are cut at multiples of it that
+	 * fit in batch (sinkq.h), and what is read back from the spool into
+	 * the queue ends at one when the spool has the records (a window read
+	 * back whole, as it was sent).  Kept with the records in the spool:
+	 * records an earlier run left are cut by its pack, not this one's. */
+	uint32_t pack;
 	unsigned window; /* messages in flight */
 	uint64_t interval_ns; /* a partial batch waits this long; 0: never */
 	unsigned drain_timeout; /* seconds (--drain-timeout) */

@@ -12,9 +12,10 @@
 
 #include "sink_spool.h"
 
-#define SEG_MAGIC      "SFSPOOL1"
+#define SEG_MAGIC      "SFSPOOL2"
+#define SEG_MAGIC_V1   "SFSPOOL1" /* no pack: still read */
 #define ACK_MAGIC      "SFSPACK1"
-#define HDR_LEN	       24 /* magic 8, tag 8, crc 4, reserved 4 */
+#define HDR_LEN	       24 /* magic 8, tag 8, crc 4, pack 4 */
 #define FRAME_LEN      16 /* len 4, crc 4, rid|control 8 */
 #define CONTROL_BIT    (1ull << 63)
 #define MARK(seg, off) (((uint64_t)(seg) << 40) | (off))
@@ -30,12 +31,14 @@ struct seg {
 	int fd;
 	uint64_t size; /* bytes of whole frames (and the header) */
 	uint64_t tag;
+	uint32_t pack; /* its writer's (sink_spool_set_pack), 0: not told */
 };
 
 struct sink_spool {
 	char *desc, *key, *stem; /* stem: DIR/KEY, for messages */
 	int dirfd, lockfd, ackfd;
 	uint64_t max_bytes, seg_limit, tag, total_max;
+	uint32_t pack; /* this run's, for its segments' headers */
 	struct seg *segs; /* oldest first */
 	size_t nsegs, cap;
 	size_t rseg; /* read cursor: segs[rseg], offset roff */
@@ -105,6 +108,14 @@ static uint64_t get64(const char *p)
 static uint32_t crc(const char *p, size_t len)
 {
 	return crc32(crc32(0, Z_NULL, 0), (const Bytef *)p, len);
+}
+
+/* The header's checksum: magic and tag, and the pack after it (v2). */
+static uint32_t hdr_crc(const char *h, bool v2)
+{
+	uint32_t c = crc32(crc32(0, Z_NULL, 0), (const Bytef *)h, 16);
+
+	return v2 ? crc32(c, (const Bytef *)h + 20, 4) : c;
 }
 
 static char *seg_name(const struct sink_spool *sp, uint32_t num)
@@ -232,7 +243,8 @@ static size_t list_segs(struct sink_spool *sp, uint32_t **out)
 	return n;
 }
 
-/* One segment found at open: header checked, frames scanned. */
+/* One segment found at open: header checked (a v1 one, written before
+ * segments told their pack, is read as pack 0), frames scanned. */
 static void load_seg(struct sink_spool *sp, uint32_t num)
 {
 	cleanup_free char *name = seg_name(sp, num);
@@ -240,11 +252,17 @@ static void load_seg(struct sink_spool *sp, uint32_t num)
 	char h[HDR_LEN];
 	struct stat st;
 	uint64_t nrec = 0;
+	bool v2 = false, good;
 
 	g.fd = openat(sp->dirfd, name, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (g.fd < 0 || fstat(g.fd, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    pread(g.fd, h, HDR_LEN, 0) != HDR_LEN ||
-	    memcmp(h, SEG_MAGIC, 8) != 0 || crc(h, 16) != get32(h + 16)) {
+	good = g.fd >= 0 && fstat(g.fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	       pread(g.fd, h, HDR_LEN, 0) == HDR_LEN;
+	if (good) {
+		v2 = memcmp(h, SEG_MAGIC, 8) == 0;
+		good = (v2 || memcmp(h, SEG_MAGIC_V1, 8) == 0) &&
+		       hdr_crc(h, v2) == get32(h + 16);
+	}
+	if (!good) {
 		log_error(
 			"spool `%s/%s`: not a spool segment (bad header): not replayed, left for you to look at",
 			sp->stem, name);
@@ -253,6 +271,7 @@ static void load_seg(struct sink_spool *sp, uint32_t num)
 		return;
 	}
 	g.tag = get64(h + 8);
+	g.pack = v2 ? get32(h + 20) : 0;
 	g.size = seg_scan(sp, &g, st.st_size,
 			  num == MARK_SEG(sp->ack_mark) ? MARK_OFF(sp->ack_mark)
 							: HDR_LEN,
@@ -578,7 +597,8 @@ static int new_seg(struct sink_spool *sp)
 	uint32_t num = sp->nsegs ? sp->segs[sp->nsegs - 1].num + 1
 				 : MARK_SEG(sp->ack_mark) + 1;
 	cleanup_free char *name = NULL;
-	struct seg g = {.num = num, .tag = sp->tag, .size = HDR_LEN};
+	struct seg g = {
+		.num = num, .tag = sp->tag, .pack = sp->pack, .size = HDR_LEN};
 	char h[HDR_LEN] = SEG_MAGIC;
 
 	if (num > 0xffffff) {
@@ -589,7 +609,8 @@ static int new_seg(struct sink_spool *sp)
 	g.fd = openat(sp->dirfd, name,
 		      O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	put64(h + 8, sp->tag);
-	put32(h + 16, crc(h, 16));
+	put32(h + 20, sp->pack);
+	put32(h + 16, hdr_crc(h, true));
 	if (g.fd < 0 || pwrite(g.fd, h, HDR_LEN, 0) != HDR_LEN) {
 		set_broken(sp, "cannot create a segment", errno);
 		if (g.fd >= 0)
@@ -688,6 +709,11 @@ bool sink_spool_full(const struct sink_spool *sp)
 			     sink_spool_total() + 64 * 1024 > sp->total_max));
 }
 
+void sink_spool_set_pack(struct sink_spool *sp, uint32_t pack)
+{
+	sp->pack = pack;
+}
+
 void sink_spool_set_total(struct sink_spool *sp, uint64_t total_max)
 {
 	sp->total_max = total_max;
@@ -764,6 +790,7 @@ bool sink_spool_next(struct sink_spool *sp, struct sink_spool_rec *r)
 			.control = rid & CONTROL_BIT,
 			.rid = rid & ~CONTROL_BIT,
 			.tag = g->tag,
+			.pack = g->pack,
 		};
 		sp->roff += FRAME_LEN + len;
 		r->mark = MARK(g->num, sp->roff);

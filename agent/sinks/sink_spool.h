@@ -12,9 +12,9 @@
  *   KEY.cuts          NATS batch cut points (see sink_spool_cut_add)
  *   KEY.dest          the sink's kind and destination (topic, subject, URL),
  *                     "KIND\nDEST\n": what a later agent replays it to
- * A segment starts with a header (magic, the writing sink's tag) and holds
- * frames: length, CRC-32 over the rest, the record's number (rid, with a
- * control bit) and the record.  A torn frame at the tail (a crash during a
+ * A segment starts with a header (magic, the writing sink's tag and pack,
+ * a CRC-32) and holds frames: length, CRC-32 over the rest, the record's
+ * number (rid, with a control bit) and the record.  A torn frame at the tail (a crash during a
  * write) is cut off when the spool is opened again; a frame whose checksum
  * does not match ends what is read from that segment, and is reported.
  *
@@ -56,6 +56,12 @@ uint64_t sink_spool_add(struct sink_spool *sp, const char *rec, size_t len,
  * on (told on stderr), and what was staged is not on disk. */
 int sink_spool_commit(struct sink_spool *sp);
 
+/* The records' pack (records per protocol message window: NATS
+ * --nats-batch; 0: none), kept in the header of every segment this run
+ * writes and given back with each record read (sink_spool_rec.pack), so a
+ * later run sends replayed records in the messages this run made of them.
+ * Set before the first add. */
+void sink_spool_set_pack(struct sink_spool *sp, uint32_t pack);
 /* Bounds the bytes of all the process's spools together (0: no bound):
  * a record that would pass it is refused as for the spool's own bound. */
 void sink_spool_set_total(struct sink_spool *sp, uint64_t total_max);
@@ -71,6 +77,7 @@ struct sink_spool_rec {
 	size_t len;
 	bool control;
 	uint64_t tag, rid, mark;
+	uint32_t pack; /* its writer's (sink_spool_set_pack); 0: not told */
 };
 bool sink_spool_next(struct sink_spool *sp, struct sink_spool_rec *r);
 /* The nrec records up to mark (all committed, the oldest unread ones) were

@@ -54,7 +54,7 @@ static void grow(struct sinkq *q)
 
 /* The message the next record goes into: the unsent tail if it has room. */
 static struct sinkq_msg *tail_for_append(struct sinkq *q, uint64_t tag,
-					 uint64_t rid)
+					 uint64_t rid, uint32_t pack)
 {
 	struct sinkq_msg *m;
 
@@ -64,8 +64,8 @@ static struct sinkq_msg *tail_for_append(struct sinkq *q, uint64_t tag,
 		m = sinkq_at(q, q->count - 1);
 		if (!(m->flags & (SINKQ_SENT | SINKQ_BUSY)) &&
 		    m->nrec < q->batch && m->tag == tag &&
-		    m->rid + m->nrec == rid &&
-		    !(q->align && rid % q->align == 0))
+		    m->rid + m->nrec == rid && m->pack == pack &&
+		    !(m->align && rid % m->align == 0))
 			return m;
 	}
 	if (q->count == q->cap)
@@ -80,16 +80,18 @@ static struct sinkq_msg *tail_for_append(struct sinkq *q, uint64_t tag,
 }
 
 bool sinkq_put(struct sinkq *q, const char *rec, size_t len, bool control,
-	       uint64_t tag, uint64_t rid, uint64_t mark)
+	       uint64_t tag, uint64_t rid, uint32_t pack, uint64_t mark)
 {
 	struct sinkq_msg *m;
 
 	if (!control && q->nrec >= q->max_rec)
 		return false;
-	m = tail_for_append(q, tag, rid);
+	m = tail_for_append(q, tag, rid, pack);
 	if (!m->nrec) {
 		m->tag = tag;
 		m->rid = rid;
+		m->pack = pack;
+		m->align = sinkq_align(q, pack);
 	}
 	sbuf_put(&m->buf, rec, len);
 	m->nrec++;
@@ -109,7 +111,8 @@ uint64_t sinkq_push(struct sinkq *q, const char *buf, size_t len, bool control)
 	for (; p < end; p = nl) {
 		nl = memchr(p, '\n', end - p);
 		nl = nl ? nl + 1 : end;
-		if (sinkq_put(q, p, nl - p, control, q->tag, q->next_rid, 0))
+		if (sinkq_put(q, p, nl - p, control, q->tag, q->next_rid,
+			      q->pack, 0))
 			q->next_rid++;
 		else
 			dropped++;

@@ -40,6 +40,7 @@ struct sinkq_msg {
 	uint32_t nctl; /* of which control records */
 	uint32_t flags;
 	uint64_t tag, rid; /* of its first record: see sink_net_msg */
+	uint32_t pack, align; /* its records' (see sinkq.pack) */
 	uint64_t mark; /* the spool position after its last record, or 0 */
 };
 
@@ -53,10 +54,14 @@ struct sinkq {
 	uint64_t nrec; /* records queued, sent or not, not acknowledged */
 	uint64_t max_rec; /* bound for ordinary records */
 	uint32_t batch; /* records per message */
-	/* 0, or: a message never holds both rid k*align - 1 and k*align (a
-	 * full message ends where a NATS batch window does) */
-	uint32_t align;
-	uint64_t tag, next_rid; /* records pushed without an origin get these */
+	/* Records pushed without an origin get these: tag, the next rid and
+	 * pack, the records per protocol window (NATS --nats-batch; 0 or 1:
+	 * none).  A message never holds both rid k*align - 1 and k*align,
+	 * align being the largest multiple of its records' pack up to batch
+	 * (sinkq_align): a full message ends where a NATS batch window does,
+	 * also for records of an earlier run with another pack. */
+	uint64_t tag, next_rid;
+	uint32_t pack;
 	uint64_t done_mark; /* mark of the last message freed at the head */
 	uint64_t done_tag, done_rid; /* and its first record */
 	struct sbuf spare[SINKQ_SPARE];
@@ -71,10 +76,15 @@ uint64_t sinkq_push(struct sinkq *q, const char *buf, size_t len, bool control);
 
 /* The rest run with q->mu held. */
 
-/* One record (ending in '\n') with its origin (tag, rid) and spool mark;
- * false when the bound refuses it (control records never are). */
+/* One record (ending in '\n') with its origin (tag, rid, pack) and spool
+ * mark; false when the bound refuses it (control records never are). */
 bool sinkq_put(struct sinkq *q, const char *rec, size_t len, bool control,
-	       uint64_t tag, uint64_t rid, uint64_t mark);
+	       uint64_t tag, uint64_t rid, uint32_t pack, uint64_t mark);
+/* Where messages of records with that pack are cut (0: anywhere). */
+static inline uint32_t sinkq_align(const struct sinkq *q, uint32_t pack)
+{
+	return pack > 1 ? q->batch / pack * pack : 0;
+}
 static inline struct sinkq_msg *sinkq_at(struct sinkq *q, size_t i)
 {
 	return &q->ring[(q->head + i) % q->cap];

@@ -10,6 +10,8 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 
+#include <zlib.h>
+
 #include "sink_spool.h"
 #include "tap.h"
 
@@ -340,6 +342,67 @@ static void test_cuts(void)
 	sf_error_free(err);
 }
 
+/* The pack (--nats-batch) of the run that wrote a segment comes back with
+ * its records, whatever the reading run's; a segment of the format before
+ * (SFSPOOL1: no pack) is still read, as pack 0; a header whose pack was
+ * changed fails its checksum. */
+static void test_pack(void)
+{
+	struct sf_error *err = NULL;
+	struct sink_spool *sp =
+		sink_spool_open(dir, "p", "test", 1 << 20, 21, &err);
+	struct sink_spool_rec r;
+	cleanup_free char *seg = NULL;
+	char h[24];
+	uint32_t c;
+	int fd;
+
+	ok(sp != NULL, "opened");
+	if (!sp)
+		return;
+	sink_spool_set_pack(sp, 16);
+	sink_spool_add(sp, "a\n", 2, false, 1);
+	sink_spool_commit(sp);
+	sink_spool_close(sp);
+	sp = sink_spool_open(dir, "p", "test", 1 << 20, 22, &err);
+	sink_spool_set_pack(sp, 4);
+	ok(sp && sink_spool_next(sp, &r) && r.tag == 21 && r.pack == 16,
+	   "replayed with its writer's pack 16, not the reader's 4 (%u)",
+	   sp ? r.pack : 0);
+	sink_spool_close(sp); /* not acked: kept */
+
+	/* the same segment as the format before wrote it */
+	seg = last_seg("p");
+	fd = open(seg, O_RDWR);
+	ok(fd >= 0 && pread(fd, h, 24, 0) == 24, "header read");
+	memcpy(h, "SFSPOOL1", 8);
+	memset(h + 20, 0, 4);
+	c = crc32(crc32(0, Z_NULL, 0), (const Bytef *)h, 16);
+	memcpy(h + 16, &c, 4);
+	ok(pwrite(fd, h, 24, 0) == 24, "rewritten as v1");
+	sp = sink_spool_open(dir, "p", "test", 1 << 20, 23, &err);
+	ok(sp && sink_spool_next(sp, &r) && r.tag == 21 && r.pack == 0 &&
+		   r.len == 2 && memcmp(r.data, "a\n", 2) == 0,
+	   "a v1 segment is replayed, with pack 0 (not told)");
+	sink_spool_close(sp);
+
+	/* a v2 header with its pack changed by hand: not replayed */
+	memcpy(h, "SFSPOOL2", 8);
+	c = crc32(crc32(crc32(0, Z_NULL, 0), (const Bytef *)h, 16),
+		  (const Bytef *)"\x10\0\0\0", 4);
+	memcpy(h + 16, &c, 4);
+	memcpy(h + 20, "\x04\0\0\0", 4);
+	ok(fd >= 0 && pwrite(fd, h, 24, 0) == 24, "pack changed to 4");
+	sp = sink_spool_open(dir, "p", "test", 1 << 20, 24, &err);
+	ok(sp && !sink_spool_next(sp, &r),
+	   "a header whose pack does not match its checksum: not replayed");
+	sink_spool_close(sp);
+	if (fd >= 0)
+		close(fd);
+	unlink(seg);
+	sf_error_free(err);
+}
+
 int main(void)
 {
 	char cmd[128];
@@ -355,6 +418,7 @@ int main(void)
 	test_lock();
 	test_total();
 	test_cuts();
+	test_pack();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		printf("# cannot remove %s\n", dir);

@@ -109,7 +109,8 @@ static void test_busy(void)
 }
 
 /* align (NATS batch windows): a message never holds both k*align - 1 and
- * k*align, so full messages end at window ends. */
+ * k*align, align the largest multiple of the pack up to the batch, so full
+ * messages end at window ends. */
 static void test_align(void)
 {
 	struct sinkq q;
@@ -117,7 +118,7 @@ static void test_align(void)
 	char r[16];
 
 	sinkq_init(&q, 1000, 64);
-	q.align = 48;
+	q.pack = 24; /* align 48 */
 	for (int i = 0; i < 200; i++) {
 		int n = snprintf(r, sizeof(r), "%d\n", i);
 
@@ -129,6 +130,34 @@ static void test_align(void)
 		aligned &= sinkq_at(&q, i)->rid % 48 == 0 &&
 			   sinkq_at(&q, i)->nrec == 48;
 	ok(aligned && q.count == 5, "then whole windows of 48 (%zu messages)",
+	   q.count);
+	sinkq_fini(&q);
+
+	/* records of an earlier run (replayed) keep their pack's windows,
+	 * whatever the queue's own pack; the queue's own follow with its */
+	sinkq_init(&q, 1000, 64);
+	q.pack = 4;
+	q.tag = 9;
+	q.next_rid = 1;
+	for (int i = 1; i <= 130; i++)
+		sinkq_put(&q, "r\n", 2, false, 7, i, 5, 0);
+	for (int i = 0; i < 70; i++)
+		sinkq_push(&q, "o\n", 2, false);
+	aligned = q.count == 5;
+	for (size_t i = 0; aligned && i < 3; i++)
+		aligned &= sinkq_at(&q, i)->tag == 7 &&
+			   sinkq_at(&q, i)->pack == 5 &&
+			   sinkq_at(&q, i)->rid == (i ? 60 * i : 1) &&
+			   sinkq_at(&q, i)->nrec == (i == 0   ? 59
+						     : i == 1 ? 60
+							      : 11);
+	for (size_t i = 3; aligned && i < 5; i++)
+		aligned &= sinkq_at(&q, i)->tag == 9 &&
+			   sinkq_at(&q, i)->pack == 4 &&
+			   sinkq_at(&q, i)->rid == (i == 3 ? 1 : 64) &&
+			   sinkq_at(&q, i)->nrec == (i == 3 ? 63 : 7);
+	ok(aligned,
+	   "an earlier run's records (pack 5) in windows of 60, the queue's (pack 4) in windows of 64 (%zu messages)",
 	   q.count);
 	sinkq_fini(&q);
 }
