@@ -519,11 +519,15 @@ static uint32_t kernel_id(int fd, const char *name)
 	return id;
 }
 
-/* Removes the entries made for other kernels' BTF (keep: "btf-K-"). */
+/* Removes the entries made for other kernels' BTF (keep: "btf-K-"), and
+ * those of other objects (other agent builds) written more than a day ago
+ * (STALE_OBJECT_SECS): a few builds side by side keep theirs, old ones go. */
+#define STALE_OBJECT_SECS (24 * 3600)
 static void remove_stale(int dfd, const char *keep)
 {
 	int dup_fd = dup(dfd);
 	struct dirent *e;
+	time_t now = time(NULL);
 	DIR *d;
 
 	if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
@@ -532,10 +536,16 @@ static void remove_stale(int dfd, const char *keep)
 		return;
 	}
 	rewinddir(d);
-	while ((e = readdir(d)))
-		if (!strncmp(e->d_name, "btf-", 4) &&
-		    strncmp(e->d_name, keep, strlen(keep)))
+	while ((e = readdir(d))) {
+		struct stat st;
+
+		if (strncmp(e->d_name, "btf-", 4))
+			continue;
+		if (strncmp(e->d_name, keep, strlen(keep)) ||
+		    (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     now - st.st_mtime > STALE_OBJECT_SECS))
 			unlinkat(dfd, e->d_name, 0);
+	}
 	closedir(d);
 }
 

@@ -335,6 +335,20 @@ cands() {
 	grep -q "BTF cache: btf-.* built" "$T/other.log"
 	[ ! -e "$other" ]
 	[ -e "$f" ]
+	# other objects' (other builds') entries of this kernel: kept while
+	# recent, removed once a day old, when an entry is written
+	k=${f#*/btf-}; k=${k%%-*}
+	recent="$T/c/btf-$k-0000000000000001-0000000000000001.btf"
+	old="$T/c/btf-$k-0000000000000002-0000000000000002.btf"
+	echo x >"$recent"
+	echo x >"$old"
+	touch -d "2 days ago" "$old"
+	rm "$f"
+	btf_run "$T/c" "$T/objects.log"
+	grep -q "BTF cache: btf-.* built" "$T/objects.log"
+	[ -e "$recent" ]
+	[ ! -e "$old" ]
+	[ -e "$f" ]
 }
 
 @test "btf cache: a directory others can write, or a symlink, is not used" {
