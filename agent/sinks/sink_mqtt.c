@@ -9,6 +9,24 @@
  * order: at QoS 1 nothing is lost while the backlog fits the queue (a
  * message may arrive twice: at-least-once).  Paho's own reconnect and
  * offline buffering are not used: they cannot tell us what they dropped.
+ *
+ * Paho's send thread (one per process) sleeps on a condition variable
+ * without a predicate, for up to 1 s, and only a new command signals it
+ * (paho 1.3.12, MQTTAsync_sendThread): a signal sent while it is busy is
+ * lost, and neither a PUBACK nor the end of a partial write of a big
+ * message wakes it.  With our window full nothing new is sent, so the
+ * connection idled ~1 s at a time (3-4 times per second of throughput
+ * flat out at batch 1024).  The base's kick (sink_net_ops.kick) calls in
+ * after SINK_NET_KICK_MS without progress: a publish to a second client
+ * that is never connected (kick_client), which keeps at most one such
+ * command buffered, never sent, and whose only effect is that signal.
+ *
+ * The kick client is the process's, made once and never destroyed, so
+ * that closing a sink never destroys paho's last client: that stops paho's
+ * threads (MQTTAsync_destroy -> MQTTAsync_terminate -> MQTTAsync_stop),
+ * which polls for them in 100 ms sleeps: 100-200 ms at every -X exit and
+ * at every last MQTT stream's end of a daemon.  Paho's threads then live
+ * until the process exits (idle: no socket, no command).
  */
 #include <errno.h>
 #include <string.h>
@@ -163,6 +181,34 @@ static enum sink_net_sent mqtt_send(struct sink_net *n,
 					    : SINK_NET_RESEND;
 }
 
+static MQTTAsync kick_client; /* see the top of the file */
+static pthread_once_t kick_once = PTHREAD_ONCE_INIT;
+
+static void kick_create(void)
+{
+	MQTTAsync_createOptions o = MQTTAsync_createOptions_initializer;
+
+	o.sendWhileDisconnected = 1;
+	o.allowDisconnectedSendAtAnyTime = 1;
+	o.maxBufferedMessages = 1;
+	o.deleteOldestMessages = 1;
+	/* never connected: the address is not used */
+	if (MQTTAsync_createWithOptions(&kick_client, "tcp://127.0.0.1:1",
+					"sfagent-kick",
+					MQTTCLIENT_PERSISTENCE_NONE, NULL,
+					&o) != MQTTASYNC_SUCCESS) {
+		log_debug("MQTT: no kick client: paho may idle up to 1 s");
+		kick_client = NULL;
+	}
+}
+
+/* Wakes paho's send thread (see the top of the file). */
+static void mqtt_kick(struct sink_net *n)
+{
+	if (kick_client)
+		MQTTAsync_send(kick_client, "kick", 0, "", 0, 0, NULL);
+}
+
 static void mqtt_close(struct sink_net *n)
 {
 	struct sink_mqtt *m = (struct sink_mqtt *)n;
@@ -174,10 +220,12 @@ static void mqtt_close(struct sink_net *n)
 
 			d.timeout = 1000;
 			MQTTAsync_disconnect(m->client, &d);
-			/* no callback: destroy waits for paho's threads */
+			/* no callback: destroy waits for paho's threads; the
+			 * send thread closes at once when nothing is in
+			 * flight (all acked: the usual case) */
 			for (int i = 0;
-			     i < 100 && MQTTAsync_isConnected(m->client); i++)
-				usleep(10000);
+			     i < 1000 && MQTTAsync_isConnected(m->client); i++)
+				usleep(1000);
 		}
 		MQTTAsync_destroy(&m->client);
 	}
@@ -194,6 +242,7 @@ static const struct sink_net_ops mqtt_net_ops = {
 	.connect = mqtt_connect,
 	.send = mqtt_send,
 	.close = mqtt_close,
+	.kick = mqtt_kick,
 };
 
 static const char *connack_reason(int code)
@@ -282,6 +331,7 @@ static int mqtt_setup(struct sink_mqtt *m, const struct sf_options *o,
 				    on_message, NULL);
 	if (rc != MQTTASYNC_SUCCESS)
 		return sf_fail(err, 0, "MQTT client setup: error %d", rc);
+	pthread_once(&kick_once, kick_create);
 	set_conn(m, o, tls);
 	return 0;
 }

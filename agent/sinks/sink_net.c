@@ -14,6 +14,7 @@
 #define BACKOFF_MAX_NS	(5 * 1000000000ull)
 #define IDLE_NS		(100 * 1000000ull)
 #define RESEND_PAUSE_NS (10 * 1000000ull)
+#define KICK_NS		(SINK_NET_KICK_MS * 1000000ull)
 
 static uint64_t mono_ns(void)
 {
@@ -42,6 +43,7 @@ static void set_up(struct sink_net *n)
 	n->gen++;
 	n->inflight = 0;
 	n->backoff = BACKOFF_MIN_NS;
+	n->progress_at = mono_ns();
 	sinkq_rewind(&n->q);
 	pthread_cond_broadcast(&n->q.cv);
 }
@@ -116,6 +118,7 @@ void sink_net_acked(struct sink_net *n, uint64_t id, uint32_t gen)
 	pthread_mutex_lock(&n->q.mu);
 	if (gen == n->gen && n->inflight)
 		n->inflight--;
+	n->progress_at = mono_ns();
 	/* even from an older connection: the destination has it */
 	sinkq_ack(&n->q, id);
 	delivered(n);
@@ -232,6 +235,7 @@ static void send_some(struct sink_net *n)
 			.pack = m->pack,
 		};
 		n->inflight++;
+		n->progress_at = now;
 		why[0] = 0;
 		pthread_mutex_unlock(&n->q.mu);
 		r = n->ops->send(n, &msg, why, sizeof(why));
@@ -464,13 +468,33 @@ static void spool_fill(struct sink_net *n)
 	pthread_mutex_unlock(&n->spool_mu);
 }
 
+/* Messages in flight and no progress for KICK_NS: the protocol's thread
+ * is woken (q.mu held, dropped around the call).  False: not due; *wake
+ * is then when it would be. */
+static bool kick_due(struct sink_net *n, uint64_t now, uint64_t *wake)
+{
+	if (!n->ops->kick || n->state != SINK_NET_UP || !n->inflight)
+		return false;
+	if (now - n->progress_at < KICK_NS) {
+		if (n->progress_at + KICK_NS < *wake)
+			*wake = n->progress_at + KICK_NS;
+		return false;
+	}
+	n->progress_at = now;
+	n->kicks++;
+	pthread_mutex_unlock(&n->q.mu);
+	n->ops->kick(n);
+	pthread_mutex_lock(&n->q.mu);
+	return true;
+}
+
 static void *sender(void *arg)
 {
 	struct sink_net *n = arg;
 
 	pthread_mutex_lock(&n->q.mu);
 	while (!n->stop) {
-		uint64_t now = mono_ns();
+		uint64_t now = mono_ns(), wake;
 
 		spool_fill(n);
 		if (n->state == SINK_NET_DOWN && now >= n->retry_at) {
@@ -480,13 +504,16 @@ static void *sender(void *arg)
 		send_some(n);
 		if (n->stop)
 			break;
+		wake = now + IDLE_NS;
+		if (kick_due(n, mono_ns(), &wake))
+			continue;
 		if (n->state == SINK_NET_DOWN && n->retry_at < now + IDLE_NS)
 			wait_until(n, n->retry_at);
 		else if (!(n->state == SINK_NET_UP && n->inflight < n->window &&
 			   n->q.next < n->q.count) &&
 			 !(n->spool && n->q.nrec < n->q.max_rec &&
 			   n->spool_unread))
-			wait_until(n, now + IDLE_NS);
+			wait_until(n, wake);
 	}
 	pthread_mutex_unlock(&n->q.mu);
 	return NULL;

@@ -42,6 +42,7 @@
 #include "sinkq.h"
 
 #define SINK_NET_SPILL_MS 500
+#define SINK_NET_KICK_MS  10
 
 enum sink_net_state { SINK_NET_DOWN, SINK_NET_CONNECTING, SINK_NET_UP };
 
@@ -88,6 +89,12 @@ struct sink_net_ops {
 	/* Frees the protocol's part (disconnect, client handle); the sender
 	 * thread is stopped.  The base frees the struct itself. */
 	void (*close)(struct sink_net *n);
+	/* Optional.  Messages are in flight and for SINK_NET_KICK_MS nothing
+	 * was acknowledged or sent: the protocol's own thread may sleep with
+	 * work to do (MQTT: paho's send thread misses wake-ups), so wake it.
+	 * Called by the sender thread without q.mu, at most once per
+	 * SINK_NET_KICK_MS without progress. */
+	void (*kick)(struct sink_net *n);
 };
 
 struct sink_net_conf {
@@ -147,6 +154,8 @@ struct sink_net {
 	uint64_t spool_max, spool_total;
 	bool spool_dir_given;
 	struct sbuf verdict; /* per record of a write: spooled or not */
+	uint64_t progress_at; /* monotonic ns of the last ack, send or kick */
+	uint64_t kicks; /* ops->kick calls (tests, -v at close) */
 	uint64_t connects; /* connections made (status, metrics) */
 	char last_error[160]; /* the last reason it went down */
 };

@@ -26,6 +26,7 @@ struct fake {
 	uint64_t pending_id[64];
 	uint32_t pending_gen[64];
 	unsigned npending;
+	unsigned kicks, kicked; /* kick calls; pending acked by them */
 };
 
 static enum sink_net_sent fake_send(struct sink_net *n,
@@ -62,6 +63,28 @@ static void fake_close(struct sink_net *n)
 static const struct sink_net_ops fake_ops = {
 	.send = fake_send,
 	.close = fake_close,
+};
+
+/* Like paho's send thread that missed its wake-up: what is in flight is
+ * acknowledged only once the base kicks. */
+static void fake_kick(struct sink_net *n)
+{
+	struct fake *f = (struct fake *)n;
+	unsigned from, to;
+
+	pthread_mutex_lock(&f->mu);
+	f->kicks++;
+	from = f->kicked;
+	to = f->kicked = f->npending;
+	pthread_mutex_unlock(&f->mu);
+	for (unsigned i = from; i < to; i++)
+		sink_net_acked(n, f->pending_id[i], f->pending_gen[i]);
+}
+
+static const struct sink_net_ops fake_kick_ops = {
+	.send = fake_send,
+	.close = fake_close,
+	.kick = fake_kick,
 };
 
 static char spool_dir[64]; /* set: the fakes spool there */
@@ -230,6 +253,30 @@ static void test_resend(void)
 	sink_close(s);
 }
 
+/* Messages in flight and no ack for SINK_NET_KICK_MS: the protocol is
+ * kicked, and what it then acknowledges ends the stream in time (without
+ * the kick the drain gives up and counts the three as missed). */
+static void test_kick(void)
+{
+	struct fake *f = fake_open(100, 1, 8);
+	struct sink *s = &f->net.base;
+	unsigned kicks;
+
+	f->net.ops = &fake_kick_ops;
+	f->then = SINK_NET_PENDING;
+	sink_write(s, "a\nb\nc\n", 6, NULL);
+	sink_net_start(&f->net, NULL);
+	sink_flush(s, NULL);
+	pthread_mutex_lock(&f->mu);
+	kicks = f->kicks;
+	pthread_mutex_unlock(&f->mu);
+	ok(kicks >= 1 && kicks == f->net.kicks, "kicked (%u times)", kicks);
+	ok(got_is(f, "a\nb\nc\n") && sink_dropped(s) == 0,
+	   "what the kick got acknowledged is delivered, nothing counted (%llu)",
+	   (unsigned long long)sink_dropped(s));
+	sink_close(s);
+}
+
 static size_t spool_files(void)
 {
 	struct dirent *de;
@@ -327,6 +374,7 @@ int main(void)
 	test_rejected();
 	test_give_up();
 	test_resend();
+	test_kick();
 	test_spool();
 	return tap_done();
 }
