@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "credseed.h"
 #include "exehash.h"
 #include "hostpath.h"
 #include "filter_event.h"
@@ -325,6 +326,24 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 		log_debug("probe detached until a workload is tracked");
 	}
 	return 0;
+}
+
+/* The old ids of the tasks already in wl's cgroup and below, for their
+ * set*id events (agent/credseed.h): once it is tracked. */
+static void seed_ids(struct agent *a, struct workload *wl)
+{
+	cleanup_error struct sf_error *err = NULL;
+	cleanup_free char *dir = NULL;
+	struct credseed_count c;
+
+	if (!wl->cgroup_path ||
+	    (!a->cg_mnt && cg2_mount_point(&a->cg_mnt, &err) < 0))
+		return;
+	dir = xasprintf("%s%s", a->cg_mnt, wl->cgroup_path);
+	credseed_cgroup(&a->probe, dir, &c);
+	log_debug(
+		"workload `%s`: old ids of %u threads seeded (%u gone, %u failed)",
+		wl->name, c.seeded, c.gone, c.failed);
 }
 
 /* The programs of groups attached for a workload about to be tracked (-D:
@@ -794,6 +813,8 @@ int stream_begin(struct agent *a, struct workload *wl, int resumed,
 		}
 		return sf_error_wrap(err, "workload `%s`", wl->name);
 	}
+	/* tracked: a task forked from here on gets its entry at its fork */
+	seed_ids(a, wl);
 	/* -X keeps every program: with one workload, what its filter cannot
 	 * keep is still counted in `filtered` (docs/filters.md) */
 	stream_flush_control(wl);

@@ -87,19 +87,6 @@ static struct probe_bpf *bpf_of(struct probe *p)
 	return p->state;
 }
 
-/* Exported syscalls: the one list in bpf/syscalls.def, which the BPF side's
- * dispatch comes from; those with SF_SC_ENTER get syscalls/sys_enter_<tp>. */
-struct exported_syscall {
-	const char *tp;
-	unsigned flags; /* SF_SC_* */
-};
-
-static const struct exported_syscall exported_syscalls[] = {
-#define SF_SYSCALL(tp, nr, class, flags) {#tp, flags},
-#include "syscalls.def"
-#undef SF_SYSCALL
-};
-
 static int libbpf_log(enum libbpf_print_level level, const char *fmt,
 		      va_list ap)
 {
@@ -173,48 +160,12 @@ static bool syscall_tp_exists(const char *dir, const char *name)
 	return access(path, F_OK) == 0;
 }
 
-/* Plans prog on syscalls/<prefix><tp> of every exported syscall that has
- * all of the flags in `need`; a missing tracepoint fails here, at open, not
- * at the first attach (the daemon attaches only when a workload comes). */
+/* Where libbpf finds the syscall tracepoints (probe_mount_fs). */
 static const char *tracing_dir(void)
 {
 	return access("/sys/kernel/debug/tracing/events", F_OK) == 0
 		       ? "/sys/kernel/debug/tracing"
 		       : "/sys/kernel/tracing";
-}
-
-static int plan_syscalls(struct probe_bpf *b, unsigned group,
-			 struct bpf_program *prog, const char *prefix,
-			 unsigned need, struct sf_error **err)
-{
-	const char *dir = tracing_dir();
-	size_t n = sizeof(exported_syscalls) / sizeof(exported_syscalls[0]);
-
-	for (size_t i = 0; i < n; i++) {
-		const struct exported_syscall *sc = &exported_syscalls[i];
-		char tp[64];
-
-		if ((sc->flags & need) != need)
-			continue;
-		snprintf(tp, sizeof(tp), "%s%s", prefix, sc->tp);
-		if (!syscall_tp_exists(dir, tp)) {
-			/* an optional one is newer than some kernels; every other
-			 * one must be there, or a whole class of events would be
-			 * silently missing */
-			if (sc->flags & SF_SC_OPTIONAL) {
-				log_debug(
-					"no tracepoint syscalls/%s on this kernel",
-					tp);
-				continue;
-			}
-			return sf_fail(
-				err, 0,
-				"tracepoint syscalls/%s not found under %s/events: sfagent needs a kernel with CONFIG_FTRACE_SYSCALLS=y",
-				tp, dir);
-		}
-		add_attachment(b, group, prog, tp, NULL);
-	}
-	return 0;
 }
 
 /* Does this BTF file have this type (btf_trace_<tracepoint>)? */
@@ -294,8 +245,7 @@ static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 		add_attachment(b, PROBE_G_EXEC_FAIL, s->progs.sf_exec_fail,
 			       exec_tps[i], NULL);
 	}
-	return plan_syscalls(b, PROBE_G_CRED, s->progs.sf_sys_enter_cred,
-			     "sys_enter_", SF_SC_ENTER, err);
+	return 0;
 }
 
 /*
@@ -310,7 +260,9 @@ static const uint8_t type_groups[SF_EV_MAX] = {
 	[SF_EV_FORK] = PROBE_G_SCHED,
 	[SF_EV_EXIT] = PROBE_G_SCHED,
 	[SF_EV_EXE_HASH] = PROBE_G_SCHED,
-	[SF_EV_SETUID] = PROBE_G_SYSCALL | PROBE_G_CRED,
+	/* the set*id exits; the old ids' task storage is kept by them and by
+	 * sched_process_fork and _exec (bpf/process.bpf.h task_ids) */
+	[SF_EV_SETUID] = PROBE_G_SYSCALL | PROBE_G_SCHED,
 	[SF_EV_CAPABLE] = PROBE_G_CAP,
 	[SF_EV_MODULE_LOAD] = PROBE_G_SYSCALL | PROBE_G_MODULE,
 	[SF_EV_URING_OP] = PROBE_G_URING,
@@ -820,6 +772,12 @@ static int bpf_attach(struct probe *p, unsigned groups, struct sf_error **err)
 		}
 		n++;
 	}
+	/* the set*id calls made while sf_sys_exit was away were not seen:
+	 * the old ids kept before this are not believed (bpf/process.bpf.h
+	 * task_ids); after the attach, so none from before slips through */
+	if (groups & PROBE_G_SYSCALL & ~b->groups)
+		__atomic_add_fetch(&b->skel->data->cred_gen, 1,
+				   __ATOMIC_SEQ_CST);
 	b->groups |= groups;
 	set_exec_tp(b, b->groups);
 	log_debug("BPF attached: %s (%d new links)",
@@ -869,6 +827,35 @@ static int bpf_track(struct probe *p, uint64_t cgid, uint32_t slot,
 			       (unsigned long long)cgid);
 	bump_gen(b);
 	return 0;
+}
+
+/*
+ * A running task's ids for its next set*id event (task storage takes a
+ * pidfd as the key from user space).  Never over what the kernel side has
+ * written since the agent read them (BPF_NOEXIST), unless that entry is
+ * from before sf_sys_exit's last attach (its gen), which it replaces.
+ */
+static int bpf_seed_ids(struct probe *p, int pidfd, const uint32_t ids[4])
+{
+	struct probe_bpf *b = bpf_of(p);
+	int fd = bpf_map__fd(b->skel->maps.task_ids);
+	struct sf_task_ids v = {
+		.uid = ids[0],
+		.euid = ids[1],
+		.gid = ids[2],
+		.egid = ids[3],
+		.gen = __atomic_load_n(&b->skel->data->cred_gen,
+				       __ATOMIC_SEQ_CST),
+	};
+	struct sf_task_ids cur;
+
+	if (bpf_map_update_elem(fd, &pidfd, &v, BPF_NOEXIST) == 0)
+		return 0;
+	if (errno != EEXIST)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &pidfd, &cur) < 0 || cur.gen == v.gen)
+		return 0;
+	return bpf_map_update_elem(fd, &pidfd, &v, BPF_EXIST) < 0 ? -errno : 0;
 }
 
 static int bpf_untrack(struct probe *p, uint64_t cgid)
@@ -1272,6 +1259,7 @@ const struct probe_ops probe_bpf_ops = {
 	.epoll_fd = bpf_epoll_fd,
 	.track = bpf_track,
 	.untrack = bpf_untrack,
+	.seed_ids = bpf_seed_ids,
 	.drops = bpf_drops,
 	.reset_drops = bpf_reset_drops,
 	.filtered = bpf_filtered,

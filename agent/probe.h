@@ -49,14 +49,13 @@ struct sf_seccomp_bits;
 enum probe_group {
 	PROBE_G_SCHED = 1u << 0, /* exec, fork, exit: with anything tracked */
 	PROBE_G_SYSCALL = 1u << 1, /* every syscall's exit, the ia32 ones too */
-	PROBE_G_CRED = 1u << 2, /* the setuid family's enters */
-	PROBE_G_CAP = 1u << 3, /* capability checks */
-	PROBE_G_URING = 1u << 4, /* io_uring requests */
-	PROBE_G_MODULE = 1u << 5, /* module loads */
+	PROBE_G_CAP = 1u << 2, /* capability checks */
+	PROBE_G_URING = 1u << 3, /* io_uring requests */
+	PROBE_G_MODULE = 1u << 4, /* module loads */
 	/* native failed execs on their own two tracepoints, for a workload
 	 * that needs no other syscall event (never with PROBE_G_SYSCALL) */
-	PROBE_G_EXEC_FAIL = 1u << 6,
-	PROBE_G_NUM = 7,
+	PROBE_G_EXEC_FAIL = 1u << 5,
+	PROBE_G_NUM = 6,
 	/* what -X, -w, -P and -R attach, and the check at start */
 	PROBE_G_ALL = ((1u << PROBE_G_NUM) - 1) & ~PROBE_G_EXEC_FAIL,
 };
@@ -65,8 +64,7 @@ enum probe_group {
 static inline const char *probe_groups_str(unsigned groups, char *buf, size_t n)
 {
 	static const char *const names[PROBE_G_NUM] = {
-		"sched",    "sys_exit", "cred",	     "cap",
-		"io_uring", "module",	"exec_fail",
+		"sched", "sys_exit", "cap", "io_uring", "module", "exec_fail",
 	};
 	size_t len = 0;
 
@@ -104,6 +102,10 @@ struct probe_ops {
 	int (*track)(struct probe *p, uint64_t cgid, uint32_t slot,
 		     struct sf_error **err);
 	int (*untrack)(struct probe *p, uint64_t cgid);
+	/* Optional.  The uid, euid, gid and egid of the task behind pidfd (a
+	 * thread's: PIDFD_THREAD) before its next set*id call, for a task
+	 * running before its stream began (agent/credseed.c).  0 or -errno. */
+	int (*seed_ids)(struct probe *p, int pidfd, const uint32_t ids[4]);
 	/* Records for slot that could not be written (ring buffer full),
 	 * since the last reset. */
 	uint64_t (*drops)(struct probe *p, uint32_t slot);
@@ -268,6 +270,12 @@ static inline int probe_track(struct probe *p, uint64_t cgid, uint32_t slot,
 			      struct sf_error **err)
 {
 	return p->ops->track(p, cgid, slot, err);
+}
+
+static inline int probe_seed_ids(struct probe *p, int pidfd,
+				 const uint32_t ids[4])
+{
+	return p->ops->seed_ids ? p->ops->seed_ids(p, pidfd, ids) : -ENOTSUP;
 }
 
 static inline int probe_untrack(struct probe *p, uint64_t cgid)

@@ -28,18 +28,48 @@ struct {
 	__type(value, __u8);
 } cap_seen SEC(".maps");
 
-struct cred_stash {
-	__u32 uid, euid, gid, egid;
-};
+/*
+ * The setuid family's old ids: each tracked task's ids as last seen, in
+ * storage that lives and dies with the task (nothing grows with churn),
+ * written at fork (the child, threads too), at exec (a set-id binary) and
+ * at every set*id exit after its event, and seeded by the agent for the
+ * tasks already there when a stream begins (agent/credseed.c).  Not an
+ * entry tracepoint on the setuid family: any enabled sys_enter tracepoint
+ * costs every syscall of every task the kernel's bitmap test.
+ *
+ * An entry is good while its gen is cred_gen: the agent bumps it after it
+ * attached sf_sys_exit (it was not there to see the set*id calls before),
+ * so entries written while it was detached are not believed.  It starts
+ * at 1: a zeroed entry is never good.
+ */
+volatile __u32 cred_gen = 1;
 
 struct {
-	/* LRU: an entry whose exit never comes (tracking ended in between)
-	 * must not stay forever */
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 8192);
-	__type(key, __u32); /* tid */
-	__type(value, struct cred_stash);
-} cred_stash SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sf_task_ids);
+} task_ids SEC(".maps");
+
+static __always_inline void ids_of(struct task_struct *t, struct sf_task_ids *v)
+{
+	v->uid = BPF_CORE_READ(t, cred, uid.val);
+	v->euid = BPF_CORE_READ(t, cred, euid.val);
+	v->gid = BPF_CORE_READ(t, cred, gid.val);
+	v->egid = BPF_CORE_READ(t, cred, egid.val);
+	v->gen = cred_gen;
+	v->pad = 0;
+}
+
+/* t's ids now, for its next set*id exit */
+static __always_inline void task_ids_note(struct task_struct *t)
+{
+	struct sf_task_ids *s = bpf_task_storage_get(
+		&task_ids, t, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (s)
+		ids_of(t, s);
+}
 
 static __always_inline void kill_event(long nr, long ret, __u32 slot,
 				       __u64 cgid, struct sys_args *a, __u16 xf)
@@ -70,30 +100,31 @@ static __always_inline void cred_event(long nr, long ret, __u32 slot,
 				       __u64 cgid, struct sys_args *a, __u16 xf)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
+	struct sf_task_ids now, *old;
 	struct sf_cred_event *e;
-	struct cred_stash *old;
-	__u32 tid = (__u32)bpf_get_current_pid_tgid();
 
+	ids_of(t, &now);
+	old = bpf_task_storage_get(&task_ids, t, 0,
+				   BPF_LOCAL_STORAGE_GET_F_CREATE);
 	e = reserve(slot, SF_EV_SETUID, sizeof(*e));
-	if (!e) {
-		bpf_map_delete_elem(&cred_stash, &tid);
-		return;
+	if (e) {
+		fill_sys_hdr(&e->hdr, SF_EV_SETUID, slot, cgid, nr, ret, xf);
+		e->new_uid = now.uid, e->new_euid = now.euid;
+		e->new_gid = now.gid, e->new_egid = now.egid;
+		if (old && old->gen == now.gen) {
+			e->old_uid = old->uid, e->old_euid = old->euid;
+			e->old_gid = old->gid, e->old_egid = old->egid;
+		} else {
+			/* not known: said so, never guessed */
+			e->old_uid = now.uid, e->old_euid = now.euid;
+			e->old_gid = now.gid, e->old_egid = now.egid;
+			e->hdr.flags |= SF_F_OLD_UNKNOWN;
+		}
+		submit(e);
 	}
-	fill_sys_hdr(&e->hdr, SF_EV_SETUID, slot, cgid, nr, ret, xf);
-	e->new_uid = BPF_CORE_READ(t, cred, uid.val);
-	e->new_euid = BPF_CORE_READ(t, cred, euid.val);
-	e->new_gid = BPF_CORE_READ(t, cred, gid.val);
-	e->new_egid = BPF_CORE_READ(t, cred, egid.val);
-	old = bpf_map_lookup_elem(&cred_stash, &tid);
-	if (old) {
-		e->old_uid = old->uid, e->old_euid = old->euid;
-		e->old_gid = old->gid, e->old_egid = old->egid;
-		bpf_map_delete_elem(&cred_stash, &tid);
-	} else {
-		e->old_uid = e->new_uid, e->old_euid = e->new_euid;
-		e->old_gid = e->new_gid, e->old_egid = e->new_egid;
-	}
-	submit(e);
+	/* whether or not the event went (ring full, filtered out) */
+	if (old)
+		*old = now;
 }
 
 /*
@@ -189,27 +220,6 @@ static __always_inline void exec_fail_event(long nr, long ret, __u32 slot,
 	kpath_walk(&e->cwd, 0, 0);
 	e->exe_id.flags = 0;
 	submit(e);
-}
-
-/* setuid family: remember the ids before the call for the exit event. */
-SEC("tracepoint")
-int sf_sys_enter_cred(void *ctx)
-{
-	__u64 cgid = bpf_get_current_cgroup_id();
-	struct task_struct *t;
-	struct cred_stash s;
-	__u32 tid;
-
-	if (current_slot(cgid) == SF_SLOT_NONE)
-		return 0;
-	t = bpf_get_current_task_btf();
-	tid = (__u32)bpf_get_current_pid_tgid();
-	s.uid = BPF_CORE_READ(t, cred, uid.val);
-	s.euid = BPF_CORE_READ(t, cred, euid.val);
-	s.gid = BPF_CORE_READ(t, cred, gid.val);
-	s.egid = BPF_CORE_READ(t, cred, egid.val);
-	bpf_map_update_elem(&cred_stash, &tid, &s, BPF_ANY);
-	return 0;
 }
 
 #define TMPFS_MAGIC_	 0x01021994
@@ -332,6 +342,8 @@ int BPF_PROG(sf_exec, struct task_struct *p, pid_t old_pid,
 
 	if (slot == SF_SLOT_NONE)
 		return 0;
+	/* a set-id binary's ids, before anything can fail */
+	task_ids_note(bpf_get_current_task_btf());
 	e = reserve(slot, SF_EV_EXEC, sizeof(*e));
 	if (!e)
 		return 0;
@@ -410,6 +422,8 @@ int BPF_PROG(sf_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (slot == SF_SLOT_NONE)
 		return 0;
+	/* the child's (a thread's too), whether or not the event goes */
+	task_ids_note(child);
 	e = reserve(slot, SF_EV_FORK, sizeof(*e));
 	if (!e)
 		return 0;

@@ -27,7 +27,6 @@
 
 /* syscalls.def flags (read by the loader) */
 #define SF_SC_OPTIONAL (1u << 0) /* a kernel may lack it: skip, do not fail */
-#define SF_SC_ENTER    (1u << 1) /* attach the sys_enter side too */
 
 /* Deepest cgroup level the filter looks at for tracked ancestors. */
 #define SF_MAX_CGROUP_DEPTH 16
@@ -126,6 +125,9 @@ enum sf_event_type {
 /* the size of that table: requests of tracked workloads in flight at once */
 #define SF_URING_PENDING_MAX 2048
 #define SF_F_PACKED	     (1u << 15) /* a variable-size record: see sf_var */
+/* setuid family (which has no exit's group): the ids before the call were
+ * not known (a task the agent had not seen yet), old = new */
+#define SF_F_OLD_UNKNOWN SF_F_GROUP_DEAD
 
 struct sf_hdr {
 	__u16 type;
@@ -332,11 +334,20 @@ struct sf_exit_event {
 	struct sf_supp supp[SF_SUPP_MAX];
 };
 
-/* setuid family: old ids come from the task's creds before the call */
+/* setuid family: old ids are the task's as last seen (bpf/process.bpf.h
+ * task_ids); SF_F_OLD_UNKNOWN: none was known, old = new */
 struct sf_cred_event {
 	struct sf_hdr hdr;
 	__u32 old_uid, old_euid, old_gid, old_egid;
 	__u32 new_uid, new_euid, new_gid, new_egid;
+};
+
+/* A tracked task's ids as last seen (bpf/process.bpf.h task_ids, seeded by
+ * the agent): the old ids of its next set*id event while gen is cred_gen. */
+struct sf_task_ids {
+	__u32 uid, euid, gid, egid;
+	__u32 gen;
+	__u32 pad;
 };
 
 struct sf_net_event {

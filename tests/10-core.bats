@@ -93,6 +93,35 @@ teardown() {
 		)(f)"
 }
 
+@test "setuid: ia32 (int 0x80) set*id calls carry the ids before the call, each thread its own" {
+	run "$SFAGENT" -X -w cw -o "$T/c.jsonl" -- "$SF_WORKLOADS/credwait" - ia32
+	[ "$status" -eq 0 ]
+	assert_stream "$T/c.jsonl" \
+		"(lambda g: g['compat'] is True and g['old_gid'] == 0 and g['new_gid'] == 4321 and 'old_unknown' not in g)(one('process.setuid', syscall='setresgid'))" \
+		"(lambda m: m['compat'] is True and m['tid'] == m['pid'] and m['old_uid'] == 0 and m['old_euid'] == 0 and m['old_gid'] == 4321 and m['new_euid'] == 4321 and 'old_unknown' not in m)(one('process.setuid', syscall='setresuid', new_uid=4321))" \
+		"(lambda t: 'compat' not in t and t['tid'] != t['pid'] and t['old_uid'] == 0 and t['old_gid'] == 0 and t['new_gid'] == 0 and 'old_unknown' not in t)(one('process.setuid', syscall='setresuid', new_uid=5432))"
+}
+
+@test "setuid: a task moved into a tracked cgroup from outside has old_unknown, its old ids the new ones" {
+	# the workload: a shell waiting for go; credwait starts outside it
+	"$SF_WORKLOADS/credwait" "$T/go" native &
+	cw=$!
+	"$SFAGENT" -X -w mv -o "$T/m.jsonl" -- /bin/sh -c "echo \$\$ >$T/sh.pid; while [ ! -e $T/go ]; do sleep 0.05; done; sleep 0.3" &
+	ag=$!
+	for _ in $(seq 200); do [ -s "$T/sh.pid" ] && break; sleep 0.1; done
+	cg=$(awk -F: '$1 == "0" { print $3 }' "/proc/$(cat "$T/sh.pid")/cgroup")
+	mnt=$(awk '$(NF-2) == "cgroup2" { print $5; exit }' /proc/self/mountinfo)
+	echo "$cw" >"$mnt$cg/cgroup.procs" || moved=no
+	touch "$T/go" # whatever happened: nothing is left waiting
+	[ -z "${moved:-}" ]
+	wait "$cw"
+	wait "$ag"
+	assert_stream "$T/m.jsonl" \
+		"(lambda m: m['pid'] == $cw and m['old_unknown'] is True and m['old_uid'] == 4321 and m['new_uid'] == 4321 and m['old_gid'] == 4321)(one('process.setuid', syscall='setresuid', new_uid=4321))" \
+		"(lambda t: t['old_unknown'] is True and t['old_uid'] == 5432)(one('process.setuid', syscall='setresuid', new_uid=5432))" \
+		"not one('process.setuid', syscall='setresgid')"
+}
+
 @test "schema: the fidelity stream is what docs/events.md says (keys, types, presence)" {
 	run "$SFAGENT" -X -w fid -o "$T/s.jsonl" -- "$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"
 	[ "$status" -eq 3 ]

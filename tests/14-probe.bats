@@ -21,27 +21,49 @@ alive() {
 	[ "$st" != Z ]
 }
 
-@test "exit: the tracepoints are left to a child that holds nothing else, and it goes" {
+# only_links PID: PID is gone, or is sfagent-release holding BPF links only
+only_links() {
+	local fd l
+	alive "$1" || return 0
+	[ "$(cat "/proc/$1/comm" 2>/dev/null)" = sfagent-release ] || return 1
+	for fd in /proc/"$1"/fd/*; do
+		[ -e "$fd" ] || continue # gone meanwhile
+		l=$(readlink "$fd") || continue
+		[ "$l" = "anon_inode:bpf_link" ] || return 1
+	done
+}
+
+@test "exit: -X holds no perf tracepoint link, so none is left to a child; its stream is whole" {
 	# stdout through a pipe: if anything of sfagent's kept it open, cat
 	# would not see the end and this would hang
 	timeout 60 "$SFAGENT" -X -vv -w t -o - -- /bin/true 2>"$T/err" | timeout 60 cat >"$T/s.jsonl"
 	assert_stream "$T/s.jsonl" "ev[0]['type'] == 'stream.start'" \
 		"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
-	run sed -n 's/.* \([0-9]*\) tracepoint links left to process \([0-9]*\) to release/\1 \2/p' "$T/err"
+	grep -q "BPF attached" "$T/err" || { cat "$T/err"; false; }
+	! grep "tracepoint links left to process" "$T/err"
+}
+
+@test "exit: the daemon's tracepoints (exec_fail's) are left to a child that holds nothing else, and it goes" {
+	SFAGENT_TEST_IDLE_DETACH_MS=5000 hook_suite_setup
+	SFAGENT_TEST_IDLE_DETACH_MS=5000 start_daemon -v --hash none
+	make_bundle "$HT/p1" '["/bin/sh", "-c", "while [ ! -e /sync/go ]; do sleep 0.1; done"]' \
+		"{\"io.sfagent.workload\": \"rel1\", \"io.sfagent.filter\": \"$PROC_ONLY\"}"
+	bundle_sync "$HT/p1"
+	run_container sfp-rel1 "$HT/p1" >/dev/null 2>&1 &
+	c1=$!
+	wait_for "exec_fail attached" 20 has_prog sf_exec_fail
+	stop_daemon TERM
+	touch "$HT/sync/go"
+	wait "$c1" || true
+	run sed -n 's/.* \([0-9]*\) tracepoint links left to process \([0-9]*\) to release/\1 \2/p' "$HT/agent.log"
 	assert_success
-	[ -n "$output" ] || { cat "$T/err"; false; }
+	[ -n "$output" ] || { grep -v libbpf "$HT/agent.log"; false; }
 	read -r n pid <<<"$output"
-	[ "$n" -ge 1 ]
-	# while it lives, it holds the links and nothing else
-	if alive "$pid"; then
-		run cat "/proc/$pid/comm"
-		[ "$status" -ne 0 ] || [ "$output" = sfagent-release ]
-		for fd in /proc/"$pid"/fd/*; do
-			[ -e "$fd" ] || continue # gone meanwhile
-			l=$(readlink "$fd") || continue
-			[ "$l" = "anon_inode:bpf_link" ] || { echo "child holds $fd -> $l"; false; }
-		done
-	fi
+	[ "$n" -eq 2 ]
+	# while it lives, it holds the links and nothing else (once it has
+	# closed the rest: the daemon's exit may come first)
+	for _ in $(seq 20); do only_links "$pid" && break; sleep 0.1; done
+	only_links "$pid" || { ls -l "/proc/$pid/fd/"; cat "/proc/$pid/comm"; false; }
 	# and it ends once the kernel has released them (~40 ms each)
 	for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
 	! alive "$pid"
@@ -67,7 +89,7 @@ link_fds() {
 
 no_links() { [ "$(link_fds "$AGENT_PID")" -eq 0 ]; }
 
-# the 5 tp_btf links and the sys_enter_set*id ones
+# the tp_btf links (sched_process_* 3, cap_capable, sys_exit, io_uring 2)
 assert_attached() {
 	local n
 	n=$(link_fds "$AGENT_PID")
@@ -179,6 +201,63 @@ bundle_sync() {
 	jq --arg s "$HT/sync" '.mounts += [{"destination": "/sync", "type": "bind",
 		"source": $s, "options": ["rbind", "rw"]}]' \
 		"$1/config.json" >"$1/config.json.tmp" && mv "$1/config.json.tmp" "$1/config.json"
+}
+
+# linked_tps PID: the hooks of PID's BPF links, sorted, one a line (a
+# per-syscall tracepoint's is sys_enter_<name> or sys_exit_<name>)
+linked_tps() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf_link" ] || continue
+		sed -n 's/^tp_name:[[:space:]]*//p' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null
+	done | sort
+}
+
+@test "-X: every program linked, none on a per-syscall entry tracepoint (the setuid family's old ids need none)" {
+	"$SFAGENT" -X -w cw -o "$T/x.jsonl" -- "$SF_WORKLOADS/credwait" "$T/go" native &
+	ag=$!
+	for _ in $(seq 200); do grep -q '"process.exec"' "$T/x.jsonl" 2>/dev/null && break; sleep 0.1; done
+	run linked_tps "$ag"
+	touch "$T/go"
+	wait "$ag"
+	echo "$output"
+	assert_line sys_exit
+	assert_line sched_process_fork
+	assert_line sched_process_exec
+	refute_line --regexp '^sys_enter_'
+	assert_stream "$T/x.jsonl" \
+		"(lambda m: m['old_uid'] == 0 and m['old_gid'] == 4321 and 'old_unknown' not in m)(one('process.setuid', syscall='setresuid', new_uid=4321))"
+}
+
+@test "-D: a workload keeping process.setuid only holds sys_exit and sched_process_fork/_exec (its old ids), no entry tracepoint; old ids right" {
+	idle_daemon --hash none
+	wait_for "idle daemon without links" 20 no_links
+	make_bundle "$HT/s1" '["/tmp/credwait", "/sync/go", "native"]' \
+		'{"io.sfagent.workload": "cred1", "io.sfagent.filter": "[type process.setuid]"}'
+	bundle_sync "$HT/s1"
+	jq --arg c "$SF_WORKLOADS/credwait" '.mounts += [{"destination": "/tmp/credwait",
+		"type": "bind", "source": $c, "options": ["bind", "ro"]}]' \
+		"$HT/s1/config.json" >"$HT/s1/c.json" && mv "$HT/s1/c.json" "$HT/s1/config.json"
+	run_container sfp-cred1 "$HT/s1" >"$HT/s1.out" &
+	c1=$!
+	f=$(pod_file cred1 sfp-cred1)
+	wait_for "its setresgid" 20 stream_check "$f" 'one("process.setuid", syscall="setresgid")'
+	run linked_tps "$AGENT_PID"
+	touch "$HT/sync/go"
+	echo "$output"
+	assert_line sys_exit
+	assert_line sched_process_fork
+	assert_line sched_process_exec
+	refute_line --regexp '^sys_enter_'
+	refute_line cap_capable
+	wait "$c1"
+	wait_for "stream.end" 20 grep -q stream.end "$f"
+	assert_stream "$f" \
+		'set(e["type"] for e in ev if not e["type"].startswith("stream.")) == {"process.setuid"}' \
+		'(lambda g: g["old_gid"] == 0 and g["new_gid"] == 4321 and "old_unknown" not in g)(one("process.setuid", syscall="setresgid"))' \
+		'(lambda m: m["old_uid"] == 0 and m["old_gid"] == 4321 and m["new_uid"] == 4321 and "old_unknown" not in m)(one("process.setuid", syscall="setresuid", new_uid=4321))' \
+		'(lambda t: t["tid"] != t["pid"] and t["old_uid"] == 0 and t["old_gid"] == 0 and "old_unknown" not in t)(one("process.setuid", syscall="setresuid", new_uid=5432))' \
+		'ev[-1]["missed"] == 0'
 }
 
 @test "-D: a workload keeping process exec/fork/exit only holds no sys_exit link; its execs, failed ones too, forks and exits are there" {

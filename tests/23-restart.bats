@@ -160,3 +160,28 @@ os.setxattr(d, "trusted.sfagent.register", b"{\"v\":1,\"op\":\"register\",\"cont
 	wait_for "stream.end" 30 holds "$f" 'ev[-1]["type"] == "stream.end"'
 	assert_stream "$f" 'len(by("stream.start")) == 1 and len(by("stream.end")) == 1'
 }
+
+@test "restart: a task running before the agent restarted has its old ids right at its set*id calls, each thread its own" {
+	mkdir -p "$HT/sync"
+	make_bundle "$HT/b" '["/tmp/credwait", "/sync/go", "native"]' '{"io.sfagent.workload": "cred"}'
+	jq --arg c "$SF_WORKLOADS/credwait" --arg s "$HT/sync" '.mounts += [
+		{"destination": "/tmp/credwait", "type": "bind", "source": $c, "options": ["bind", "ro"]},
+		{"destination": "/sync", "type": "bind", "source": $s, "options": ["rbind", "rw"]}]' \
+		"$HT/b/config.json" >"$HT/b/c.json" && mv "$HT/b/c.json" "$HT/b/config.json"
+	run_detached sfh-cred1 "$HT/b"
+	f=$(pod_file cred sfh-cred1)
+	wait_for "its setresgid" 30 holds "$f" 'one("process.setuid", syscall="setresgid")'
+	stop_daemon TERM
+	start_daemon
+	grep -q "1 streams resumed" "$HT/agent.log"
+	touch "$HT/sync/go"
+	wait_for "its setresuid calls" 30 holds "$f" 'len([e for e in by("process.setuid") if e["syscall"] == "setresuid"]) == 2'
+	stop_container sfh-cred1
+	runc --root "$RUNC_ROOT" delete sfh-cred1
+	wait_for "stream.end" 30 holds "$f" 'len(by("stream.end")) == 2'
+	assert_stream "$f" \
+		'(lambda g: g["old_gid"] == 0 and g["new_gid"] == 4321 and "old_unknown" not in g)(one("process.setuid", syscall="setresgid"))' \
+		'ev.index(by("stream.start")[1]) < ev.index(one("process.setuid", syscall="setresuid", new_uid=4321))' \
+		'(lambda m: m["tid"] == m["pid"] and m["old_uid"] == 0 and m["old_euid"] == 0 and m["old_gid"] == 4321 and m["new_euid"] == 4321 and "old_unknown" not in m)(one("process.setuid", syscall="setresuid", new_uid=4321))' \
+		'(lambda t: t["tid"] != t["pid"] and t["old_uid"] == 0 and t["old_gid"] == 0 and t["new_gid"] == 0 and "old_unknown" not in t)(one("process.setuid", syscall="setresuid", new_uid=5432))'
+}

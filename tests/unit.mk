@@ -5,7 +5,7 @@ UNIT_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=all $(WARN) -std=gnu11 -D_GNU_SOURCE \
 	-DSF_VERSION='"$(VERSION)"' $(SF_INCLUDES) -Itests/unit
 UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/unit/test_*.c))
-UNIT_SRCS := agent/agent.c agent/exehash.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
+UNIT_SRCS := agent/agent.c agent/credseed.c agent/exehash.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
 	agent/sinks/sink_http.c agent/sinks/sink_nats.c agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c \
 	$(wildcard agent/encoders/*.c) agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
 	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_topic.c agent/modes/bundle.c \
@@ -33,6 +33,7 @@ WORKLOADS := $(patsubst tests/workloads/%.c,$(BUILD)/tests/%,$(wildcard tests/wo
 WL_LDFLAGS_escape := -static
 WL_LDFLAGS_uring := -static -luring
 WL_LDFLAGS_resolved := -static
+WL_LDFLAGS_credwait := -static -pthread
 WL_LDFLAGS_filehash := -luring
 WL_LDFLAGS_uringflow := -luring
 # flow32: a 32-bit static program with no libc (ia32 syscalls by int $0x80),

@@ -257,6 +257,7 @@ static void dec_cred(struct decode_event *v, const void *raw)
 	v->new_euid = e->new_euid;
 	v->new_gid = e->new_gid;
 	v->new_egid = e->new_egid;
+	v->old_unknown = e->hdr.flags & SF_F_OLD_UNKNOWN;
 	v->has |= DECODE_HAS_CRED;
 }
 

@@ -216,9 +216,11 @@ struct decode_event {
 	int exit_sig; /* 0: exited; else the signal that killed it */
 	bool core_dumped;
 
-	/* setuid family */
+	/* setuid family; old_unknown: the ids before the call were not
+	 * known (SF_F_OLD_UNKNOWN), old = new */
 	uint32_t old_uid, old_euid, old_gid, old_egid;
 	uint32_t new_uid, new_euid, new_gid, new_egid;
+	bool old_unknown;
 
 	/* net */
 	int32_t net_fd;

@@ -194,6 +194,10 @@ static void body_cred(struct sbuf *o, const struct decode_event *v)
 		",\"old_uid\":%u,\"old_euid\":%u,\"old_gid\":%u,\"old_egid\":%u,\"new_uid\":%u,\"new_euid\":%u,\"new_gid\":%u,\"new_egid\":%u",
 		v->old_uid, v->old_euid, v->old_gid, v->old_egid, v->new_uid,
 		v->new_euid, v->new_gid, v->new_egid);
+	if (v->old_unknown) {
+		sbuf_key(o, "old_unknown");
+		sbuf_lit(o, "true");
+	}
 }
 
 static void body_net(struct sbuf *o, const struct decode_event *v)

@@ -124,6 +124,10 @@ static const char *const allowed[] = {
 	"kill",
 	"tgkill",
 	"tkill",
+	/* the old ids of running tasks: a pidfd is task storage's key, and
+	 * signal 0 says its task still lives (agent/credseed.c) */
+	"pidfd_open",
+	"pidfd_send_signal",
 	"rt_sigaction",
 	"rt_sigprocmask",
 	"rt_sigreturn",

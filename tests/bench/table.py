@@ -163,7 +163,7 @@ else:
                  "section churn not run (or runc/jq/sfhook missing)"))
 
 for sc in ["getpid", "openclose"]:
-    for lab, what in [("none", "no agent"), ("sfagent", "sfagent (tp_btf sys_exit + sys_enter_set*id x8 + tp_btf sched/cap)"),
+    for lab, what in [("none", "no agent"), ("sfagent", "sfagent (tp_btf sys_exit + tp_btf sched/cap)"),
                       ("rawtp", "alternative: raw_tp sys_enter+sys_exit, same filter")]:
         v = mmm(f"sys.{sc}.{lab}", "{:,.1f}") + " ns"
         note = "" if lab == "none" else "+" + "{:,.1f}".format(
