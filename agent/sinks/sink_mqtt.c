@@ -50,8 +50,9 @@
 	128 /* messages in flight: paho scans its in-flight list per send */
 #define CONNECT_TIMEOUT_S 5
 /* bytes in flight: paho's writes are then not cut by a full socket send
- * buffer (see the top of the file); about one message of batch 1024 */
-#define WINDOW_BYTES (256u << 10)
+ * buffer (see the top of the file): what a window of batch 64 holds (128 x
+ * 16 KB), 8 messages of batch 1024 */
+#define WINDOW_BYTES (2u << 20)
 
 struct sink_mqtt;
 
