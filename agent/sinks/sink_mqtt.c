@@ -21,6 +21,15 @@
  * that is never connected (kick_client), which keeps at most one such
  * command buffered, never sent, and whose only effect is that signal.
  *
+ * Paho's receive thread continues a write that the socket cut (its send
+ * buffer full) only once it reads something or its 1 s poll times out
+ * (Socket_getReadySocket polls the write set without waiting): with a
+ * window of 128 big messages (batch 1024: ~250 KB each, 32 MB) the socket
+ * buffer was full most of the time, and the stream stalled up to 1 s when
+ * nothing was left to acknowledge.  So the base also bounds the bytes in
+ * flight (WINDOW_BYTES): a message goes to paho when it fits beside those
+ * not yet acknowledged, or alone.
+ *
  * The kick client is the process's, made once and never destroyed, so
  * that closing a sink never destroys paho's last client: that stops paho's
  * threads (MQTTAsync_destroy -> MQTTAsync_terminate -> MQTTAsync_stop),
@@ -40,6 +49,10 @@
 #define WINDOW \
 	128 /* messages in flight: paho scans its in-flight list per send */
 #define CONNECT_TIMEOUT_S 5
+/* bytes in flight: paho's writes are then not cut by a full socket send
+ * buffer (see the top of the file): what a window of batch 64 holds (128 x
+ * 16 KB), 8 messages of batch 1024 */
+#define WINDOW_BYTES (2u << 20)
 
 struct sink_mqtt;
 
@@ -375,6 +388,7 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 		.max_rec = o->queue_size,
 		.batch = o->mqtt_batch,
 		.window = WINDOW,
+		.window_bytes = WINDOW_BYTES,
 		.drain_timeout = o->drain_timeout,
 		.kind = "mqtt",
 		.dest = topic,

@@ -42,6 +42,7 @@ static void set_up(struct sink_net *n)
 	n->connects++;
 	n->gen++;
 	n->inflight = 0;
+	n->inflight_bytes = 0;
 	n->backoff = BACKOFF_MIN_NS;
 	n->progress_at = mono_ns();
 	sinkq_rewind(&n->q);
@@ -75,6 +76,7 @@ static void set_down(struct sink_net *n, const char *why)
 	n->state = SINK_NET_DOWN;
 	n->gen++;
 	n->inflight = 0;
+	n->inflight_bytes = 0;
 	sinkq_rewind(&n->q);
 	n->retry_at = mono_ns() + n->backoff;
 	n->backoff = n->backoff * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS
@@ -86,8 +88,29 @@ static void resend(struct sink_net *n)
 {
 	n->gen++;
 	n->inflight = 0;
+	n->inflight_bytes = 0;
 	sinkq_rewind(&n->q);
 	pthread_cond_broadcast(&n->q.cv);
+}
+
+/* Message id of connection gen is answered: no longer in flight. */
+static void unflight(struct sink_net *n, uint64_t id, uint32_t gen)
+{
+	uint64_t first = n->q.count ? sinkq_at(&n->q, 0)->id : 0;
+	struct sinkq_msg *m = NULL;
+
+	if (gen == n->gen && n->inflight)
+		n->inflight--;
+	if (n->q.count && id >= first && id - first < n->q.count)
+		m = sinkq_at(&n->q, id - first);
+	/* an answer to an earlier send of it (older gen) counts too: the
+	 * destination has it, though that send's bytes may be on the way */
+	if (m && m->sent_gen == n->gen && m->sent_len) {
+		n->inflight_bytes -= m->sent_len < n->inflight_bytes
+					     ? m->sent_len
+					     : n->inflight_bytes;
+		m->sent_len = 0;
+	}
 }
 
 void sink_net_up(struct sink_net *n)
@@ -116,8 +139,7 @@ static void spool_acked(struct sink_net *n, uint64_t done_mark, bool force)
 void sink_net_acked(struct sink_net *n, uint64_t id, uint32_t gen)
 {
 	pthread_mutex_lock(&n->q.mu);
-	if (gen == n->gen && n->inflight)
-		n->inflight--;
+	unflight(n, id, gen);
 	n->progress_at = mono_ns();
 	/* even from an older connection: the destination has it */
 	sinkq_ack(&n->q, id);
@@ -160,16 +182,14 @@ static void sent(struct sink_net *n, enum sink_net_sent r, uint64_t id,
 	case SINK_NET_PENDING:
 		break;
 	case SINK_NET_DONE:
-		if (gen == n->gen && n->inflight)
-			n->inflight--;
+		unflight(n, id, gen);
 		sinkq_ack(&n->q, id);
 		delivered(n);
 		break;
 	case SINK_NET_REJECTED:
 		/* stream records are not counted: they would only be
 		 * reported again, and rejected again */
-		if (gen == n->gen && n->inflight)
-			n->inflight--;
+		unflight(n, id, gen);
 		sink_count_dropped(&n->base, nrec);
 		sinkq_ack(&n->q, id);
 		break;
@@ -201,11 +221,33 @@ void sink_net_rejected(struct sink_net *n, uint64_t id, uint32_t gen)
 	pthread_mutex_unlock(&n->q.mu);
 }
 
+/* Room in the window for the next message to send: fewer than window
+ * messages in flight, and its bytes fit beside theirs in window_bytes (or
+ * nothing is in flight: a message bigger than the bound goes alone). */
+static bool window_open(struct sink_net *n)
+{
+	size_t i;
+
+	if (n->inflight >= n->window)
+		return false;
+	if (!n->window_bytes || !n->inflight)
+		return true;
+	/* the one sinkq_take() would take */
+	for (i = n->q.next; i < n->q.count; i++) {
+		struct sinkq_msg *m = sinkq_at(&n->q, i);
+
+		if (!(m->flags & (SINKQ_ACKED | SINKQ_SENT)))
+			return n->inflight_bytes + m->buf.len <=
+			       n->window_bytes;
+	}
+	return true; /* nothing to send */
+}
+
 static void send_some(struct sink_net *n)
 {
 	char why[256];
 
-	while (n->state == SINK_NET_UP && n->inflight < n->window && !n->stop) {
+	while (n->state == SINK_NET_UP && window_open(n) && !n->stop) {
 		uint64_t now = mono_ns();
 		struct sinkq_msg *m;
 		struct sink_net_msg msg;
@@ -235,6 +277,9 @@ static void send_some(struct sink_net *n)
 			.pack = m->pack,
 		};
 		n->inflight++;
+		n->inflight_bytes += m->buf.len;
+		m->sent_len = m->buf.len;
+		m->sent_gen = n->gen;
 		n->progress_at = now;
 		why[0] = 0;
 		pthread_mutex_unlock(&n->q.mu);
@@ -509,7 +554,7 @@ static void *sender(void *arg)
 			continue;
 		if (n->state == SINK_NET_DOWN && n->retry_at < now + IDLE_NS)
 			wait_until(n, n->retry_at);
-		else if (!(n->state == SINK_NET_UP && n->inflight < n->window &&
+		else if (!(n->state == SINK_NET_UP && window_open(n) &&
 			   n->q.next < n->q.count) &&
 			 !(n->spool && n->q.nrec < n->q.max_rec &&
 			   n->spool_unread))
@@ -919,6 +964,7 @@ void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 	clock_gettime(CLOCK_REALTIME, &now);
 	n->q.tag = (uint64_t)now.tv_sec * 1000000000ull + now.tv_nsec;
 	n->window = c->window ? c->window : 1;
+	n->window_bytes = c->window_bytes;
 	n->interval_ns = c->interval_ns;
 	n->drain_timeout = c->drain_timeout;
 	n->backoff = BACKOFF_MIN_NS;

@@ -111,6 +111,10 @@ struct sink_net_conf {
 	 * records an earlier run left are cut by its pack, not this one's. */
 	uint32_t pack;
 	unsigned window; /* messages in flight */
+	/* 0, or bytes in flight: a message is sent only when what is in
+	 * flight and it fit, or nothing is in flight (MQTT: a write of paho's
+	 * that the socket cuts waits up to 1 s to be continued) */
+	uint64_t window_bytes;
 	uint64_t interval_ns; /* a partial batch waits this long; 0: never */
 	unsigned drain_timeout; /* seconds (--drain-timeout) */
 	/* The spool (sink_spool.h): NULL dir or 0 bytes: memory only.
@@ -128,6 +132,7 @@ struct sink_net {
 	enum sink_net_state state;
 	uint32_t gen; /* connection number: stale acks are told apart */
 	unsigned inflight, window;
+	uint64_t inflight_bytes, window_bytes; /* 0: no bound */
 	uint64_t interval_ns, retry_at, backoff;
 	unsigned drain_timeout;
 	bool stop, dead, draining, failing, thread_running;

@@ -42,6 +42,10 @@ struct sinkq_msg {
 	uint64_t tag, rid; /* of its first record: see sink_net_msg */
 	uint32_t pack, align; /* its records' (see sinkq.pack) */
 	uint64_t mark; /* the spool position after its last record, or 0 */
+	/* The sender's (sink_net.c): the bytes of its send on connection
+	 * sent_gen counted in sink_net.inflight_bytes, 0 once answered. */
+	uint64_t sent_len;
+	uint32_t sent_gen;
 };
 
 struct sinkq {

@@ -131,27 +131,32 @@ t_run() {
 	t0=$(python3 -c 'import json,sys; print([json.loads(l[l.index("{"):])["ts"] for l in open(sys.argv[1]) if "stream.start" in l][0]/1e9)' "$out")
 	# the agent's CPU (all its threads) per event: its user + sys with the
 	# workload's own (loadgen's) and the start-up's (STARTUP) taken out
-	python3 - "$ev" "$t0" "$t1" "$label" "$lg" "$(cat "$DIR/time.txt")" "$STARTUP" <<'PY'
+	python3 - "$ev" "$t0" "$t1" "$label" "$lg" "$(cat "$DIR/time.txt")" "$STARTUP" "$GAPS" <<'PY'
 import re, sys
 ev, t0, t1 = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 lg = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[5]))
 tm = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[6]))
 cpu = float(tm["user"]) + float(tm["sys"]) - (int(lg["user_ns"]) + int(lg["sys_ns"])) / 1e9
 cpu -= float(sys.argv[7])
-print("%-30s %8d events %9.0f events/s zero loss, agent CPU %5.0f ns/event" % (sys.argv[4], ev, ev / (t1 - t0), cpu / ev * 1e9))
+print("%-30s %8d events %9.0f events/s zero loss, agent CPU %5.0f ns/event%s" % (sys.argv[4], ev, ev / (t1 - t0), cpu / ev * 1e9, sys.argv[8]))
 PY
+	GAPS=
 }
 # startup: the agent's CPU (s) for a stream of one event (BPF load and
 # set-up), which t_run takes out of its per-event CPU
 STARTUP=0
+GAPS=
 startup() {
 	/usr/bin/time -f 'TIME user=%U sys=%S' -o "$DIR/time.txt" \
 		"$SFAGENT" -X -w su -o /dev/null -- "$LG" kill 1 0 1 >/dev/null 2>"$DIR/agent.err"
 	STARTUP=$(python3 -c 'import re,sys; t=dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[1])); print(float(t["user"])+float(t["sys"]))' "$(cat "$DIR/time.txt")")
 }
-sub_done() { # the subscriber got stream.end
+sub_done() { # the subscriber got stream.end; GAPS: its stalls
 	for _ in $(seq 1200); do grep -q '"type":"stream.end"' "$DIR/$T.out" && break; sleep 0.1; done
 	kill "$SUB"; wait "$SUB" 2>/dev/null || true
+	# between messages (a line not starting with '{' starts one: "%U %p")
+	GAPS=$(awk '!/^\{/ { t = $1 + 0; if (p && t - p >= 0.3) n++; if (p && t - p > m) m = t - p; p = t }
+		END { printf ", gaps >= 0.3 s: %d, max %.2f s", n, m }' "$DIR/$T.out")
 }
 nats_done() { # the stream's records, each once (a line per record: a
 	# message stored twice repeats its id and records)
@@ -258,15 +263,20 @@ echo
 # min-median-max per variant
 python3 - "$THROUGHPUT" <<'PY'
 import re, sys, statistics
-rows, cpus = {}, {}
+rows, cpus, gaps = {}, {}, {}
 for l in open(sys.argv[1]):
     m = re.match(r"(.*?)\s+(\d+) events\s+(\d+) events/s.*?CPU\s+(-?\d+) ns", l)
     if m:
         rows.setdefault(m.group(1).strip(), []).append(int(m.group(3)))
         cpus.setdefault(m.group(1).strip(), []).append(int(m.group(4)))
+        g = re.search(r"gaps >= 0.3 s: (\d+), max ([\d.]+)", l)
+        if g:
+            gaps.setdefault(m.group(1).strip(), []).append((int(g.group(1)), float(g.group(2))))
 for k, v in rows.items():
     c = cpus[k]
     print("%-34s min %8d  median %8d  max %8d  (%d runs); agent CPU ns/event %5d / %5d / %5d" % (k, min(v), statistics.median(v), max(v), len(v), min(c), statistics.median(c), max(c)))
+for k, v in gaps.items():
+    print("%-34s gaps >= 0.3 s at the subscriber: %d in %d runs, the longest %.2f s" % (k, sum(n for n, _ in v), len(v), max(x for _, x in v)))
 for k, v in rows.items():
     if k.endswith(" spool"):
         m = rows.get(k[:-6] + " memory")

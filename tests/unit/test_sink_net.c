@@ -277,6 +277,68 @@ static void test_kick(void)
 	sink_close(s);
 }
 
+static unsigned npending(struct fake *f)
+{
+	unsigned k;
+
+	pthread_mutex_lock(&f->mu);
+	k = f->npending;
+	pthread_mutex_unlock(&f->mu);
+	return k;
+}
+
+/* Waits (up to 1 s) for want sends in flight, then gives a sender that
+ * would wrongly send more 50 ms to do so. */
+static unsigned pending_settled(struct fake *f, unsigned want)
+{
+	for (int i = 0; i < 200 && npending(f) < want; i++)
+		usleep(5000);
+	usleep(50000);
+	return npending(f);
+}
+
+static void ack_pending(struct fake *f, unsigned i)
+{
+	sink_net_acked(&f->net, f->pending_id[i], f->pending_gen[i]);
+}
+
+/* The window bounded by bytes (window_bytes, MQTT: paho's writes are not
+ * cut by a full socket buffer): a message goes out only when it fits
+ * beside what is in flight, or alone; acks open the window again, and
+ * nothing is lost or reordered. */
+static void test_window_bytes(void)
+{
+	struct fake *f = fake_open(100, 1, 8);
+	struct sink *s = &f->net.base;
+	unsigned k;
+
+	f->net.window_bytes = 5;
+	f->then = SINK_NET_PENDING;
+	sink_write(s, "a\nb\nc\ndddddddd\n", 15, NULL);
+	sink_net_start(&f->net, NULL);
+	k = pending_settled(f, 2);
+	ok(k == 2, "5 bytes: two 2-byte messages in flight, not more (%u)", k);
+	ack_pending(f, 0);
+	k = pending_settled(f, 3);
+	ok(k == 3, "one acked: the next one fits (%u)", k);
+	ack_pending(f, 1);
+	k = pending_settled(f, 3);
+	ok(k == 3, "9 bytes do not fit beside 2 in flight (%u)", k);
+	ack_pending(f, 2);
+	k = pending_settled(f, 4);
+	ok(k == 4, "nothing in flight: the 9-byte message goes alone (%u)", k);
+	ack_pending(f, 3);
+	sink_flush(s, NULL);
+	pthread_mutex_lock(&f->net.q.mu);
+	ok(f->net.inflight_bytes == 0 && f->net.inflight == 0,
+	   "all acked: no bytes in flight (%llu)",
+	   (unsigned long long)f->net.inflight_bytes);
+	pthread_mutex_unlock(&f->net.q.mu);
+	ok(got_is(f, "a\nb\nc\ndddddddd\n") && sink_dropped(s) == 0,
+	   "delivered in order, nothing counted");
+	sink_close(s);
+}
+
 static size_t spool_files(void)
 {
 	struct dirent *de;
@@ -375,6 +437,7 @@ int main(void)
 	test_give_up();
 	test_resend();
 	test_kick();
+	test_window_bytes();
 	test_spool();
 	return tap_done();
 }
