@@ -523,6 +523,7 @@ static uint32_t kernel_id(int fd, const char *name)
  * those of other objects (other agent builds) written more than a day ago
  * (STALE_OBJECT_SECS): a few builds side by side keep theirs, old ones go. */
 #define STALE_OBJECT_SECS (24 * 3600)
+#define STALE_TMP_SECS	  600 /* a .tmp- file no writer has held for 10 min */
 static void remove_stale(int dfd, const char *keep)
 {
 	int dup_fd = dup(dfd);
@@ -539,6 +540,15 @@ static void remove_stale(int dfd, const char *keep)
 	while ((e = readdir(d))) {
 		struct stat st;
 
+		/* a writer that died between open and rename left its
+		 * .tmp-PID: gone once it is older than any write takes */
+		if (!strncmp(e->d_name, ".tmp-", 5)) {
+			if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
+				    0 &&
+			    now - st.st_mtime > STALE_TMP_SECS)
+				unlinkat(dfd, e->d_name, 0);
+			continue;
+		}
 		if (strncmp(e->d_name, "btf-", 4))
 			continue;
 		if (strncmp(e->d_name, keep, strlen(keep)) ||

@@ -403,7 +403,7 @@ cands() {
 	diff <(relos "$T/full.log") <(relos "$T/short.log")
 }
 
-@test "btf cache: another kernel's entry is not used and is removed" {
+@test "btf cache: another kernel's entry is not used and is removed; old builds' entries and dead writers' temporary files too" {
 	mkdir -m 700 "$T/c"
 	btf_run "$T/c" "$T/build.log"
 	f=$(ls "$T/c"/btf-*.btf)
@@ -422,12 +422,19 @@ cands() {
 	echo x >"$recent"
 	echo x >"$old"
 	touch -d "2 days ago" "$old"
+	# a writer killed between open and rename: its .tmp-PID goes once
+	# it is older than a write takes, a recent one (a writer now) stays
+	echo x >"$T/c/.tmp-999999"
+	touch -d "1 hour ago" "$T/c/.tmp-999999"
+	echo x >"$T/c/.tmp-999998"
 	rm "$f"
 	btf_run "$T/c" "$T/objects.log"
 	grep -q "BTF cache: btf-.* built" "$T/objects.log"
 	[ -e "$recent" ]
 	[ ! -e "$old" ]
 	[ -e "$f" ]
+	[ ! -e "$T/c/.tmp-999999" ]
+	[ -e "$T/c/.tmp-999998" ]
 }
 
 @test "btf cache: a directory others can write, or a symlink, is not used" {
