@@ -40,7 +40,7 @@ only_links() {
 	assert_stream "$T/s.jsonl" "ev[0]['type'] == 'stream.start'" \
 		"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
 	grep -q "BPF attached" "$T/err" || { cat "$T/err"; false; }
-	! grep "tracepoint links left to process" "$T/err"
+	if grep "tracepoint links left to process" "$T/err"; then false; fi
 }
 
 @test "exit: the daemon's tracepoints (exec_fail's) are left to a child that holds nothing else, and it goes" {
@@ -66,7 +66,7 @@ only_links() {
 	only_links "$pid" || { ls -l "/proc/$pid/fd/"; cat "/proc/$pid/comm"; false; }
 	# and it ends once the kernel has released them (~40 ms each)
 	for _ in $(seq 100); do alive "$pid" || break; sleep 0.1; done
-	! alive "$pid"
+	if alive "$pid"; then false; fi
 }
 
 @test "exit: without -v nothing is said about the release" {

@@ -183,7 +183,7 @@ leader_killed() {
 	assert_success
 	[ "$(grep -c '^# stream' <<<"$output")" -eq 2 ]
 	# all acked: the spool and its cut points are gone
-	! ls "$SPOOL"/*.cuts 2>/dev/null
+	if ls "$SPOOL"/*.cuts 2>/dev/null; then false; fi
 }
 
 # batch_restart FROM TO: a stream at 20,000 records/s with --nats-batch
@@ -223,7 +223,7 @@ batch_restart() {
 	# both streams: the killed run's (stored before the kill, in flight
 	# and replayed) and the new one
 	[ "$(grep -c '^# stream' <<<"$output")" -eq 2 ]
-	! ls "$SPOOL"/nats-* 2>/dev/null
+	if ls "$SPOOL"/nats-* 2>/dev/null; then false; fi
 }
 
 @test "nats: SIGKILLed with --nats-batch 16 while messages were in flight, run again with --nats-batch 4: every record once" {
@@ -265,7 +265,7 @@ batch_restart() {
 	assert_success
 	# each stream's end, the first run's too, with nothing missed
 	[ "$(grep -c '"type":"stream.end".*"missed":0' "$SINK_DIR/r.out")" -eq 2 ]
-	! ls "$SPOOL"/nats-* 2>/dev/null
+	if ls "$SPOOL"/nats-* 2>/dev/null; then false; fi
 }
 
 @test "nats: bad --nats-batch: 0, 65, abc, without --nats" {
