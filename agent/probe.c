@@ -20,6 +20,7 @@
 #include <linux/magic.h>
 
 #include "btfcache.h"
+#include "ia32.h"
 #include "sfagent.h"
 #include "sfagent.skel.h"
 #include "uring_keys.h"
@@ -69,6 +70,10 @@ struct probe_bpf {
 	int natt;
 	int ncpus;
 	struct release_queue rq;
+	/* syscall events from the per-syscall tracepoints (sf_sys_exit_tp),
+	 * not the generic sys_exit (sf_sys_exit): this kernel cannot run
+	 * ia32 syscalls (agent/ia32.h) */
+	bool per_syscall;
 	unsigned groups; /* attached */
 	/* the loss counters of every slot, summed over CPUs (snapshot) */
 	struct sf_drop *snap;
@@ -209,6 +214,69 @@ static void skip_absent_hooks(struct sfagent_bpf *s, const char *btf_path)
 	}
 }
 
+/* The program that sends the syscall events, of instance s. */
+static struct bpf_program *syscall_prog(const struct probe_bpf *b,
+					struct sfagent_bpf *s)
+{
+	return b->per_syscall ? s->progs.sf_sys_exit_tp : s->progs.sf_sys_exit;
+}
+
+/* Instance s loads the syscall program of the mode, or none. */
+static void load_syscall_prog(const struct probe_bpf *b, struct sfagent_bpf *s,
+			      bool load)
+{
+	bpf_program__set_autoload(s->progs.sf_sys_exit,
+				  load && !b->per_syscall);
+	bpf_program__set_autoload(s->progs.sf_sys_exit_tp,
+				  load && b->per_syscall);
+}
+
+/*
+ * Per-syscall mode: sf_sys_exit_tp on the exit tracepoint of each syscall
+ * of syscalls.def, the flow-only ones in their own group (attached while
+ * a stream counts flows).  A syscall the kernel was built without has no
+ * tracepoint (on this one: the module calls, CONFIG_MODULES off) and runs
+ * nothing but its ENOSYS: that attempt is not seen in this mode, said at
+ * -v.
+ */
+static void plan_per_syscall(struct probe_bpf *b, struct bpf_program *prog)
+{
+	/* automatic: strcmp() is no constant expression (the compiler folds
+	 * it all the same) */
+	const struct {
+		const char *tp;
+		bool flow, optional;
+	} sys[] = {
+#define SF_SYSCALL(tp, nr_name, class, flags) \
+	{#tp, !strcmp(#class, "flow"), (flags)&SF_SC_OPTIONAL},
+#include "syscalls.def"
+#undef SF_SYSCALL
+	};
+	char tp[64], absent[512];
+	size_t len = 0;
+	int n = 0;
+
+	absent[0] = 0;
+	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
+		snprintf(tp, sizeof(tp), "sys_exit_%s", sys[i].tp);
+		if (!syscall_tp_exists(tracing_dir(), tp)) {
+			if (!sys[i].optional && len < sizeof(absent))
+				len += snprintf(absent + len,
+						sizeof(absent) - len, " %s",
+						sys[i].tp);
+			continue;
+		}
+		add_attachment(b, sys[i].flow ? PROBE_G_FLOW : PROBE_G_SYSCALL,
+			       prog, tp, NULL);
+		n++;
+	}
+	log_debug("per-syscall mode: %d syscall tracepoints planned", n);
+	if (len)
+		log_debug(
+			"per-syscall mode: no tracepoint (the syscall is not built in, so it only fails with ENOSYS; the attempt is not seen):%s",
+			absent);
+}
+
 static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 {
 	static const char *const exec_tps[] = {"sys_exit_execve",
@@ -224,10 +292,14 @@ static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 	add_attachment(b, PROBE_G_CAP, s->progs.sf_capable, NULL,
 		       "cap_capable");
 	/* every syscall's exit: one link, not one per exported syscall (see
-	 * sf_sys_exit) */
-	add_attachment(b, PROBE_G_SYSCALL,
-		       (b->skel_sys ? b->skel_sys : s)->progs.sf_sys_exit, NULL,
-		       "sys_exit");
+	 * sf_sys_exit); where ia32 syscalls cannot run, one per syscall */
+	if (b->per_syscall)
+		plan_per_syscall(b, syscall_prog(b, b->skel_sys ? b->skel_sys
+								: s));
+	else
+		add_attachment(b, PROBE_G_SYSCALL,
+			       syscall_prog(b, b->skel_sys ? b->skel_sys : s),
+			       NULL, "sys_exit");
 	/* io_uring requests: the same events as their syscalls */
 	add_attachment(b, PROBE_G_URING, s->progs.sf_uring_submit, NULL,
 		       "io_uring_submit_req");
@@ -296,9 +368,10 @@ static unsigned bpf_groups_for(struct probe *p, const uint64_t *drop,
 	for (unsigned t = 1; t < SF_EV_MAX && t < SF_TYPE_MASK_BITS; t++)
 		if (!(drop[t / 64] & (1ull << (t % 64))))
 			g |= type_groups[t] ? type_groups[t] : PROBE_G_SYSCALL;
-	/* -F sysflow's read/write counting: syscalls and io_uring */
+	/* -F sysflow's read/write counting: syscalls and io_uring (the
+	 * flow-only syscalls' own tracepoints in per-syscall mode) */
 	if (flows)
-		g |= PROBE_G_SYSCALL | PROBE_G_URING;
+		g |= PROBE_G_SYSCALL | PROBE_G_FLOW | PROBE_G_URING;
 	if (g & PROBE_G_SYSCALL) /* it has the failed execs, ia32 ones too */
 		g &= ~PROBE_G_EXEC_FAIL;
 	return g;
@@ -538,6 +611,7 @@ static int bpf_load_one(struct probe_bpf *b, const struct probe_opts *o,
 	if (!b->skel)
 		return -1;
 	skip_absent_hooks(b->skel, o->btf_path);
+	load_syscall_prog(b, b->skel, true);
 	r = sfagent_bpf__load(b->skel);
 	return r < 0 ? load_failed(r, o, err) : 0;
 }
@@ -552,7 +626,8 @@ static void *load_thread(void *skel)
  * libbpf loads an object's programs one after the other.  So, given two
  * CPUs, three instances of the object: the first creates the maps and
  * loads no program; the other two take its maps and load at once in two
- * threads, sf_sys_exit in one (b->skel_sys), the other programs in the
+ * threads, sf_sys_exit (or sf_sys_exit_tp: syscall_prog) in one
+ * (b->skel_sys), the other programs in the
  * other (b->skel, whose maps, .bss and .rodata the agent uses).
  */
 static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
@@ -585,9 +660,9 @@ static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 		return -1;
 	}
 	skip_absent_hooks(s, o->btf_path);
-	bpf_program__set_autoload(s->progs.sf_sys_exit, false);
+	load_syscall_prog(b, s, false);
 	bpf_object__for_each_program(prog, x->obj)
-		bpf_program__set_autoload(prog, prog == x->progs.sf_sys_exit);
+		bpf_program__set_autoload(prog, prog == syscall_prog(b, x));
 	/* one ELF: the same maps in the same order */
 	m = bpf_object__next_map(maps->obj, NULL);
 	ms = bpf_object__next_map(s->obj, NULL);
@@ -689,6 +764,17 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 	b->ncpus = libbpf_num_possible_cpus();
 	if (b->ncpus <= 0)
 		return sf_fail(err, -b->ncpus, "count possible CPUs");
+	/* before the load: the mode decides which program is loaded */
+	{
+		char why[256];
+
+		b->per_syscall = !ia32_syscalls_run(why, sizeof(why));
+		log_debug("syscall events: %s (ia32 syscalls %s: %s)",
+			  b->per_syscall
+				  ? "per-syscall tracepoints (sf_sys_exit_tp)"
+				  : "generic sys_exit (sf_sys_exit)",
+			  b->per_syscall ? "cannot run" : "can run", why);
+	}
 
 	/* the kernel's BTF for CO-RE costs ~100 ms of matching at each start:
 	 * a copy of the types this object needs (agent/btfcache.h) */
