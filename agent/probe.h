@@ -186,6 +186,9 @@ struct probe {
 	void *state; /* the backend's */
 	bool attached; /* some group is */
 	unsigned groups; /* PROBE_G_* attached */
+	/* syscall events from the per-syscall tracepoints: this kernel
+	 * cannot run ia32 syscalls (agent/ia32.h; set by open) */
+	bool per_syscall;
 };
 
 /* Loads the BPF programs (probe.c). */
@@ -198,6 +201,7 @@ static inline int probe_open(struct probe *p, const struct probe_ops *ops,
 	p->state = NULL;
 	p->attached = false;
 	p->groups = 0;
+	p->per_syscall = false;
 	return ops->open(p, o, err);
 }
 

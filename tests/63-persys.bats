@@ -62,12 +62,17 @@ same_events() {
 	assert_stream "$T/p1.jsonl" "len(ev) > 3" "ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
 }
 
-@test "probe: this kernel runs int \$0x80 (ia32 emulation on): the generic sys_exit, and ia32 calls are seen" {
+@test "probe: this kernel runs int \$0x80 (ia32 emulation on): the generic sys_exit, and ia32 calls are seen; the daemon's metrics say so" {
 	in_mode generic c32 -- "$SF_WORKLOADS/compat32" "$T/work"
 	assert_success
 	grep -q "syscall events: generic sys_exit (sf_sys_exit) (ia32 syscalls can run: int \$0x80 ran getpid)" "$T/c32.log" ||
 		{ grep -v libbpf "$T/c32.log"; false; }
 	assert_stream "$T/c32.jsonl" "one('file.mkdir', path='$T/work/int80-dir')['compat'] is True"
+	hook_suite_setup
+	unset SFAGENT_TEST_IA32
+	start_daemon --metrics 127.0.0.1:0
+	port=$(sed -n 's/.*metrics on http:\/\/127.0.0.1:\([0-9]*\)\/metrics.*/\1/p' "$HT/agent.log" | tail -1)
+	curl -sf "http://127.0.0.1:$port/metrics" | grep -qx "sfagent_probe_per_syscall 0"
 }
 
 @test "per-syscall mode (simulated: no ia32 emulation): chosen from the probe; sf_sys_exit not loaded, so int \$0x80 calls go unseen, native ones seen" {
@@ -189,8 +194,11 @@ linked_progs() {
 
 @test "per-syscall mode -D: a process-only workload attaches no syscall tracepoint but execve's; a file one attaches them before its ACK" {
 	hook_suite_setup
-	SFAGENT_TEST_IA32=absent SFAGENT_TEST_IDLE_DETACH_MS=5000 start_daemon --hash none -d "$HT/debug.log"
+	SFAGENT_TEST_IA32=absent SFAGENT_TEST_IDLE_DETACH_MS=5000 start_daemon --hash none -d "$HT/debug.log" \
+		--metrics 127.0.0.1:0
 	grep -q "syscall events: per-syscall tracepoints" "$HT/debug.log"
+	port=$(sed -n 's/.*metrics on http:\/\/127.0.0.1:\([0-9]*\)\/metrics.*/\1/p' "$HT/agent.log" | tail -1)
+	curl -sf "http://127.0.0.1:$port/metrics" | grep -qx "sfagent_probe_per_syscall 1"
 	make_bundle "$HT/p1" '["/bin/sh", "-c", "ls /nosuch 2>/dev/null; cat /etc/passwd >/dev/null"]' \
 		'{"io.sfagent.workload": "pp1", "io.sfagent.filter": "[type process.exec] | [type process.fork] | [type process.exit]"}'
 	run run_container sfp-pp1 "$HT/p1"
