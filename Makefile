@@ -33,7 +33,12 @@ SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION
 	$(SF_INCLUDES) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
 # header dependencies come from the compiler (build/**/*.d)
 DEPFLAGS = -MMD -MP
-LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lnats -lavro -lcrypto -lpthread
+# libcurl, paho-mqtt and cnats are not linked: the sink that needs one opens
+# it (agent/lazylib.h), by the SONAME of the one built against
+LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lavro -lcrypto -lpthread -ldl
+soname = $(shell objdump -p $$($(CC) -print-file-name=lib$(1).so) 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
+LAZY_SONAMES := -DLAZY_SONAME_CURL='"$(call soname,curl)"' -DLAZY_SONAME_PAHO='"$(call soname,paho-mqtt3as)"' \
+	-DLAZY_SONAME_NATS='"$(call soname,nats)"'
 # sfhook runs at every container start: linked static-pie it skips the
 # dynamic loader (libyajl, libc: ~0.9 ms of CPU per prestart + poststop pair,
 # docs/performance.md) and keeps ASLR.  HOOK_LINK=dynamic links it against
@@ -127,6 +132,7 @@ $(BUILD)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(SF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(BUILD)/agent/sinks/lazy.o: SF_CFLAGS += $(LAZY_SONAMES)
 
 # only the loader includes the BPF skeleton
 $(BUILD)/agent/probe.o: $(SKELS)
