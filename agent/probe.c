@@ -90,17 +90,21 @@ static struct probe_bpf *bpf_of(struct probe *p)
 static int libbpf_log(enum libbpf_print_level level, const char *fmt,
 		      va_list ap)
 {
+	int lvl = level == LIBBPF_WARN ? SF_LOG_INFO : SF_LOG_DEBUG;
 	cleanup_free char *buf = NULL;
 	char *line, *save = NULL;
 
+	/* ~5,000 debug lines a load (each relocation's): not formatted
+	 * unless shown */
+	if (lvl > sf_log_level())
+		return 0;
 	/* the verifier's log comes in one piece and its verdict is at the
 	 * end: keep all of it, one log line per line */
 	if (vasprintf(&buf, fmt, ap) < 0)
 		return 0;
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
-		sf_log(level == LIBBPF_WARN ? SF_LOG_INFO : SF_LOG_DEBUG, "%s",
-		       line);
+		sf_log(lvl, "%s", line);
 	return 0;
 }
 

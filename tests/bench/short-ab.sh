@@ -23,14 +23,15 @@ for ((i = 0; i < REPS; i++)); do
 	done
 done | python3 -c '
 import sys, statistics as st
-v, cpu = {}, {}
+v, usr, krn = {}, {}, {}
 for line in sys.stdin:
     k, ns, user, sys_ = line.split()[:4]
     v.setdefault(int(k), []).append(int(ns) / 1e6)
-    cpu.setdefault(int(k), []).append((int(user) + int(sys_)) / 1e6)
+    usr.setdefault(int(k), []).append(int(user) / 1e6)
+    krn.setdefault(int(k), []).append(int(sys_) / 1e6)
 t = st.median(v[0])
 for k, name in enumerate(["/bin/true"] + sys.argv[1:]):
-    x, c = v[k], cpu[k]
-    print("%-24s wall min %6.1f median %6.1f max %6.1f ms (%+6.1f) | cpu median %6.1f ms (n=%d)"
-          % (name, min(x), st.median(x), max(x), st.median(x) - t, st.median(c), len(x)))' "$@"
+    x = v[k]
+    print("%-24s wall min %6.1f median %6.1f max %6.1f ms (%+6.1f) | cpu median user %5.1f sys %5.1f ms (n=%d)"
+          % (name, min(x), st.median(x), max(x), st.median(x) - t, st.median(usr[k]), st.median(krn[k]), len(x)))' "$@"
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
