@@ -91,7 +91,7 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 all: build
 
-build: $(BUILD)/.libexecdir $(BUILD)/sfagent $(if $(HOOK_SRCS),$(BUILD)/sfhook)
+build: $(BUILD)/.libexecdir $(BUILD)/sfagent $(BUILD)/sfagent.dlopen $(if $(HOOK_SRCS),$(BUILD)/sfhook)
 
 # Install only what is missing; apt-get update only when something is.
 define install_pkgs
@@ -168,6 +168,13 @@ FORCE:
 $(BUILD)/sfagent: $(AGENT_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(SF_CFLAGS) -o $@ $^ $(LDLIBS_AGENT)
+
+# what ldd does not show: the SONAMEs the agent opens when a sink needs one
+# (agent/lazylib.h), one a line, for deploy/Containerfile's runtime packages
+$(BUILD)/sfagent.dlopen: Makefile
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)printf '%s\n' $(call soname,curl) $(call soname,paho-mqtt3as) $(call soname,nats) >$@
 
 # relinked when HOOK_LINK changes
 $(BUILD)/sfhook: $(HOOK_OBJS) $(LIB_OBJS) $(BUILD)/.hooklink
