@@ -422,14 +422,14 @@ static unsigned bpf_groups_for(struct probe *p, const uint64_t *drop,
 	 * never per syscall, and the agent's process view needs them */
 	unsigned g = PROBE_G_SCHED;
 
-	(void)p;
 	for (unsigned t = 1; t < SF_EV_MAX && t < SF_TYPE_MASK_BITS; t++)
 		if (!(drop[t / 64] & (1ull << (t % 64))))
 			g |= type_groups[t] ? type_groups[t] : PROBE_G_SYSCALL;
 	/* -F sysflow's read/write counting: syscalls and io_uring (the
 	 * flow-only syscalls' own tracepoints in per-syscall mode) */
 	if (flows)
-		g |= PROBE_G_SYSCALL | PROBE_G_FLOW | PROBE_G_URING;
+		g |= PROBE_G_SYSCALL | PROBE_G_URING |
+		     (bpf_of(p)->per_syscall ? PROBE_G_FLOW : 0);
 	if (g & PROBE_G_SYSCALL) /* it has the failed execs, ia32 ones too */
 		g &= ~PROBE_G_EXEC_FAIL;
 	return g;
