@@ -217,3 +217,9 @@ linked_progs() {
 	assert_output --partial "sys_exit"
 	refute_output --partial "flow_syscalls"
 }
+
+@test "per-syscall mode, the object loaded in two threads (SFAGENT_LOAD_SPLIT=1: sf_sys_exit_tp in the second): the same events" {
+	export SFAGENT_LOAD_SPLIT=1
+	same_events 3 --hash none -- "$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"
+	grep -q "BPF object loaded in two threads" "$T/p1.log"
+}

@@ -9,7 +9,8 @@ ports, inode numbers...) is what differs between REF and AGAIN, type by
 type, on top of a fixed list of such fields; the rest of every record
 must be the same in REF and OTHER, as multisets (records of different
 processes interleave differently from run to run).  A type whose count
-differs between REF and AGAIN is left out (said).  UNSEEN: syscalls
+differs between REF and AGAIN is left out (said), and so are interrupted
+syscalls (how many a timer interrupts is timing).  UNSEEN: syscalls
 (comma-separated) OTHER is known not to see: their records are left out
 of REF and must not be in OTHER.  Prints what differs.
 """
@@ -37,10 +38,17 @@ def values(ev):
     return out
 
 
+def left_out(e, unseen):
+    # how many syscalls a timer interrupts (fidelity's fifo open) is
+    # timing, not the mode
+    return e.get("syscall") in unseen or e.get("interrupted")
+
+
 def drop_unseen(ev, unseen):
-    """ev without the records of those syscalls, its stream.end counts too"""
-    n = sum(1 for e in ev if e.get("syscall") in unseen)
-    out = [e for e in ev if e.get("syscall") not in unseen]
+    """ev without the records of those syscalls and the interrupted ones,
+    its stream.end counts too"""
+    n = sum(1 for e in ev if left_out(e, unseen))
+    out = [e for e in ev if not left_out(e, unseen)]
     for e in out:
         if e["type"] == "stream.end" and n:
             e["events"] -= n
@@ -59,6 +67,7 @@ def main():
             bad = 1
     ref = drop_unseen(ref, unseen)
     again = drop_unseen(again, unseen)
+    other = drop_unseen(other, set())
     ca = collections.Counter(e["type"] for e in ref)
     cb = collections.Counter(e["type"] for e in again)
     vary = {t for t in set(ca) | set(cb) if ca[t] != cb[t]}
