@@ -4,6 +4,8 @@
 
 #include <fcntl.h>
 
+bool encode_memo_on = true;
+
 /* open(2)'s access mode, which is a number, not a bit */
 static void accmode(struct sbuf *o, uint64_t flags)
 {
