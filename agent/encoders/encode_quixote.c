@@ -125,9 +125,13 @@ const char *enc_quixote_type_name(const char *tsem)
  * compiler: no strlen per field) */
 static void qnum_(struct sbuf *o, const char *kq, size_t kl, int64_t v)
 {
-	sbuf_put(o, kq, kl);
-	sbuf_i64(o, v);
-	sbuf_putc(o, '"');
+	/* one reserve for the key, the number and the quote (sbuf_cur) */
+	char *p = sbuf_cur(o, kl + 1 + SBUF_U64_MAX + 1);
+
+	memcpy(p, kq, kl);
+	p = sbuf_fmt_i64(p + kl, v);
+	*p++ = '"';
+	sbuf_cur_end(o, p);
 }
 #define qnum(o, k, v) qnum_(o, ",\"" k "\":\"", sizeof(",\"" k "\":\"") - 1, v)
 
