@@ -217,6 +217,10 @@ static inline void encode_memo_keep(struct encode_memo_slot *s, const void *key,
 	s->len = n;
 }
 
+/* ,"workload":"NAME"[,"container":"ID"] of every json and quixote record,
+ * kept escaped per slot (compared with wl's strings, not escaped again;
+ * names of 128 bytes and more are escaped each time) */
+void encode_util_ident(struct sbuf *o, const struct workload *wl);
 /* a quoted string that needs no escaping (names from the decoder) */
 static inline void encode_util_name(struct sbuf *o, const char *s)
 {

@@ -21,12 +21,7 @@ static void head(struct sbuf *o, const char *type, const struct workload *wl,
 	p = sbuf_fmt_u64(p, seq);
 	p = sbuf_cur_key_u64(p, "ts", ts);
 	sbuf_cur_end(o, p);
-	sbuf_key(o, "workload");
-	sbuf_json_str(o, wl->name, SIZE_MAX);
-	if (wl->container_id) {
-		sbuf_key(o, "container");
-		sbuf_json_str(o, wl->container_id, SIZE_MAX);
-	}
+	encode_util_ident(o, wl);
 }
 
 static void path_field(struct sbuf *o, const char *key, size_t klen,

@@ -594,9 +594,7 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 	p = q_cur_close(sbuf_fmt_u64(p, ts));
 	sbuf_cur_end(o, p);
 	task_fields(o, v);
-	qstr(o, "workload", wl->name, SIZE_MAX);
-	if (wl->container_id)
-		qstr(o, "container", wl->container_id, SIZE_MAX);
+	encode_util_ident(o, wl);
 	if (v->syscall)
 		qstr(o, "syscall", v->syscall, SIZE_MAX);
 	if (v->has_ret)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The encoders' memo of a task's fields (encode.h): a record written with
+ * The encoders' memos (encode.h): of a task's fields and of the workload's
+ * name and container (encode_util_ident).  A record written with
  * the memo is the same bytes as without it, over a random run of records
  * whose header fields come from a few values each (so slots are hit, missed
  * and overwritten, and two keys that differ in one field meet in one slot).
@@ -46,11 +47,20 @@ static void random_hdr(struct sf_hdr *h, unsigned type)
 static void same_bytes(const char *fmt, int n)
 {
 	const struct encoder *enc = encoder_find(fmt);
-	struct workload wl = {.slot = 1, .name = "wl\"1", .cgid = 5000};
+	static char long_name[200], cid[65];
+	char *names[] = {"wl\"1", "wl2", "wl2\n", long_name};
+	char *cids[] = {NULL, "c1", cid};
 	struct sbuf with = {0}, without = {0};
 	int differ = -1;
 
+	memset(long_name, 'n', sizeof(long_name) - 1);
+	memset(cid, 'f', sizeof(cid) - 1);
 	for (int i = 0; i < n && differ < 0; i++) {
+		/* slots 1 and 17 share a memo entry (encode_util_ident) */
+		struct workload wl = {.slot = 1 + 16 * (rand() % 2),
+				      .name = names[rand() % 4],
+				      .container_id = cids[rand() % 3],
+				      .cgid = 5000};
 		struct sf_kill_event k;
 		struct decode_event d;
 
