@@ -224,9 +224,14 @@ void encode_util_ident(struct sbuf *o, const struct workload *wl);
 /* a quoted string that needs no escaping (names from the decoder) */
 static inline void encode_util_name(struct sbuf *o, const char *s)
 {
-	sbuf_putc(o, '"');
-	sbuf_puts(o, s);
-	sbuf_putc(o, '"');
+	size_t n = strlen(s);
+	/* one reserve for the quotes and the name (sbuf_cur) */
+	char *p = sbuf_cur(o, n + 2);
+
+	*p++ = '"';
+	memcpy(p, s, n);
+	p[n] = '"';
+	sbuf_cur_end(o, p + n + 1);
 }
 
 #endif
