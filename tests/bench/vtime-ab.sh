@@ -5,8 +5,9 @@
 # both alike; prints per program the median (min-max) of each, in ms of the
 # verifier's own clock, and the instructions it processed.
 # Usage: tests/bench/vtime-ab.sh A.bpf.o B.bpf.o [ROUNDS [CORE_BTF]]
-# CORE_BTF: the agent's BTF cache copy for CO-RE (default: the newest file of
-# /var/cache/sfagent, else the kernel's BTF); VTIME_ONLY=PROGRAM: one only.
+# CORE_BTF: a BTF for CO-RE (default the kernel's; the agent's BTF cache copy
+# of one of the objects opens faster, and verifies the same);
+# VTIME_ONLY=PROGRAM: one program only.
 set -euo pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD:-build}
@@ -14,8 +15,7 @@ VT=$TOP/$BUILD/bench/vtime
 A=${1:?usage: vtime-ab.sh A.bpf.o B.bpf.o [ROUNDS [CORE_BTF]]}
 B=${2:?usage: vtime-ab.sh A.bpf.o B.bpf.o [ROUNDS [CORE_BTF]]}
 ROUNDS=${3:-10}
-# shellcheck disable=SC2012 # newest first; names have no odd characters
-CORE=${4:-$(ls -t /var/cache/sfagent/btf-*.btf 2>/dev/null | head -1 || true)}
+CORE=${4:-}
 [ -x "$VT" ] || { echo "vtime-ab: $VT missing: make bench-tools" >&2; exit 1; }
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for ((i = 0; i < ROUNDS; i++)); do

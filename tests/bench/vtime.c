@@ -13,10 +13,8 @@
  *   vtime PROGRAM usec=N insns=N states=N
  * (usec=-1: did not load here, e.g. a tracepoint this kernel lacks; usec is
  * the verifier's own clock, wall time: a busy machine's preemptions count)
- * and per round "vtime total usec=N cpu_usec=N": the sums, cpu_usec the
- * loading thread's CPU time in the loads (the verifier's, and the maps'
- * creation, the same for every program).  VTIME_ONLY=PROGRAM: that one only
- * (for perf record).
+ * and per round "vtime total usec=N", their sum.  VTIME_ONLY=PROGRAM: that
+ * one only (for perf record).
  */
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
@@ -25,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #define LOG_SIZE (8u << 20)
 
@@ -68,14 +65,6 @@ static void set_rodata(struct bpf_object *obj, const char *name,
 			continue;
 		memcpy(data + v->offset, &val, v->size); /* little-endian */
 	}
-}
-
-static long cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1000000000L + ts.tv_nsec;
 }
 
 static long field(const char *log, const char *key)
@@ -139,7 +128,7 @@ int main(int argc, char **argv)
 		 * (as the agent's split load), so a load is the program's */
 		struct bpf_object *maps = open_obj(obj_path, &oo, task_id, mnt_ns);
 		struct bpf_program *p;
-		long total = 0, total_cpu = 0;
+		long total = 0;
 
 		if (!maps)
 			return 1;
@@ -153,11 +142,10 @@ int main(int argc, char **argv)
 		bpf_object__for_each_program(p, maps) {
 			const char *name = bpf_program__name(p);
 			const char *only = getenv("VTIME_ONLY");
-			long us = -1, insns = -1, states = -1, t0, cpu;
+			long us = -1, insns = -1, states = -1;
 			struct bpf_map *m, *mm;
 			struct bpf_object *obj;
 			struct bpf_program *q;
-			bool ok;
 
 			if (only && strcmp(only, name))
 				continue;
@@ -182,22 +170,17 @@ int main(int argc, char **argv)
 					bpf_program__set_log_level(q, 4);
 				}
 			}
-			t0 = cpu_ns();
-			ok = bpf_object__load(obj) == 0;
-			cpu = cpu_ns() - t0;
-			if (ok) {
+			if (bpf_object__load(obj) == 0) {
 				us = field(log, "verification time ");
 				insns = field(log, "processed ");
 				states = field(log, "total_states ");
 				total += us > 0 ? us : 0;
-				total_cpu += cpu;
 			}
-			printf("vtime %s usec=%ld insns=%ld states=%ld cpu_usec=%ld\n",
-			       name, us, insns, states, ok ? cpu / 1000 : -1);
+			printf("vtime %s usec=%ld insns=%ld states=%ld\n", name, us,
+			       insns, states);
 			bpf_object__close(obj);
 		}
-		printf("vtime total usec=%ld cpu_usec=%ld\n", total,
-		       total_cpu / 1000);
+		printf("vtime total usec=%ld\n", total);
 		fflush(stdout);
 		bpf_object__close(maps);
 	}
