@@ -315,8 +315,8 @@ static __always_inline void fpath_none(struct sf_fpath *fp)
  * An absolute path starts at the task's root, a relative one at the cwd
  * (AT_FDCWD) or at the dirfd's file.  first is the path's first byte.
  */
-static __always_inline void fpath_base(struct sf_fpath *fp, long dirfd,
-				       char first)
+static __always_inline void fpath_base_in(struct sf_fpath *fp, long dirfd,
+					  char first)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 
@@ -338,6 +338,22 @@ static __always_inline void fpath_base(struct sf_fpath *fp, long dirfd,
 			   BPF_CORE_READ(f, f_path.dentry),
 			   BPF_CORE_READ(f, f_path.mnt));
 	}
+}
+
+/* The same as a global function: its three bases (and the dirfd's file
+ * lookup) verified once per program, not at each of its five callers in a
+ * file event's resolution on each of their paths. */
+__noinline int fpath_base_g(struct sf_fpath *fp, long dirfd, __u32 first)
+{
+	if (fp)
+		fpath_base_in(fp, dirfd, first);
+	return 0;
+}
+
+static __always_inline void fpath_base(struct sf_fpath *fp, long dirfd,
+				       char first)
+{
+	fpath_base_g(fp, dirfd, (__u8)first);
 }
 
 #endif
