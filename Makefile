@@ -33,7 +33,12 @@ SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION
 	$(SF_INCLUDES) -DSF_LIBEXECDIR='"$(LIBEXECDIR)"'
 # header dependencies come from the compiler (build/**/*.d)
 DEPFLAGS = -MMD -MP
-LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lpaho-mqtt3as -lcurl -lnats -lavro -lcrypto -lpthread
+# libcurl, paho-mqtt and cnats are not linked: the sink that needs one opens
+# it (agent/lazylib.h), by the SONAME of the one built against
+LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lavro -lcrypto -lpthread -ldl
+soname = $(shell objdump -p $$($(CC) -print-file-name=lib$(1).so) 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
+LAZY_SONAMES := -DLAZY_SONAME_CURL='"$(call soname,curl)"' -DLAZY_SONAME_PAHO='"$(call soname,paho-mqtt3as)"' \
+	-DLAZY_SONAME_NATS='"$(call soname,nats)"'
 # sfhook runs at every container start: linked static-pie it skips the
 # dynamic loader (libyajl, libc: ~0.9 ms of CPU per prestart + poststop pair,
 # docs/performance.md) and keeps ASLR.  HOOK_LINK=dynamic links it against
@@ -86,7 +91,7 @@ SKELS := $(BPF_SRCS:bpf/%.bpf.c=$(BUILD)/%.skel.h)
 
 all: build
 
-build: $(BUILD)/.libexecdir $(BUILD)/sfagent $(if $(HOOK_SRCS),$(BUILD)/sfhook)
+build: $(BUILD)/.libexecdir $(BUILD)/sfagent $(BUILD)/sfagent.dlopen $(if $(HOOK_SRCS),$(BUILD)/sfhook)
 
 # Install only what is missing; apt-get update only when something is.
 define install_pkgs
@@ -127,6 +132,7 @@ $(BUILD)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(SF_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(BUILD)/agent/sinks/lazy.o: SF_CFLAGS += $(LAZY_SONAMES)
 
 # only the loader includes the BPF skeleton
 $(BUILD)/agent/probe.o: $(SKELS)
@@ -162,6 +168,13 @@ FORCE:
 $(BUILD)/sfagent: $(AGENT_OBJS) $(LIB_OBJS)
 	$(call msg,LD,$@)
 	$(Q)$(CC) $(SF_CFLAGS) -o $@ $^ $(LDLIBS_AGENT)
+
+# what ldd does not show: the SONAMEs the agent opens when a sink needs one
+# (agent/lazylib.h), one a line, for deploy/Containerfile's runtime packages
+$(BUILD)/sfagent.dlopen: Makefile
+	@mkdir -p $(@D)
+	$(call msg,GEN,$@)
+	$(Q)printf '%s\n' $(call soname,curl) $(call soname,paho-mqtt3as) $(call soname,nats) >$@
 
 # relinked when HOOK_LINK changes
 $(BUILD)/sfhook: $(HOOK_OBJS) $(LIB_OBJS) $(BUILD)/.hooklink

@@ -90,17 +90,21 @@ static struct probe_bpf *bpf_of(struct probe *p)
 static int libbpf_log(enum libbpf_print_level level, const char *fmt,
 		      va_list ap)
 {
+	int lvl = level == LIBBPF_WARN ? SF_LOG_INFO : SF_LOG_DEBUG;
 	cleanup_free char *buf = NULL;
 	char *line, *save = NULL;
 
+	/* ~5,000 debug lines a load (each relocation's): not formatted
+	 * unless shown */
+	if (lvl > sf_log_level())
+		return 0;
 	/* the verifier's log comes in one piece and its verdict is at the
 	 * end: keep all of it, one log line per line */
 	if (vasprintf(&buf, fmt, ap) < 0)
 		return 0;
 	for (line = strtok_r(buf, "\n", &save); line;
 	     line = strtok_r(NULL, "\n", &save))
-		sf_log(level == LIBBPF_WARN ? SF_LOG_INFO : SF_LOG_DEBUG, "%s",
-		       line);
+		sf_log(lvl, "%s", line);
 	return 0;
 }
 
@@ -509,6 +513,25 @@ static struct sfagent_bpf *bpf_instance(const struct probe_opts *o,
 	return s;
 }
 
+static int preset_attach(struct bpf_program *prog)
+{
+	const char *sec = bpf_program__section_name(prog);
+	const char *name = strchr(sec, '/');
+
+	return name ? bpf_program__set_attach_target(prog, 0, name + 1)
+		    : -EINVAL;
+}
+
+/* sfagent_bpf__load, with sf_exec's attach id found first (gate_prepare) */
+static int instance_load(struct sfagent_bpf *s)
+{
+	int r = 0;
+
+	if (bpf_program__autoload(s->progs.sf_exec))
+		r = preset_attach(s->progs.sf_exec);
+	return r < 0 ? r : sfagent_bpf__load(s);
+}
+
 static int load_failed(int r, const struct probe_opts *o, struct sf_error **err)
 {
 	char msg[128];
@@ -538,92 +561,205 @@ static int bpf_load_one(struct probe_bpf *b, const struct probe_opts *o,
 	if (!b->skel)
 		return -1;
 	skip_absent_hooks(b->skel, o->btf_path);
-	r = sfagent_bpf__load(b->skel);
+	r = instance_load(b->skel);
 	return r < 0 ? load_failed(r, o, err) : 0;
+}
+
+/*
+ * The moment in bpf_load_split when the first instance's maps exist and the
+ * second may take them.  libbpf has no hook after it creates an object's
+ * maps but one just before it loads each program: the section handler's
+ * prog_prepare_load_fn, after the maps and the relocations.  So sf_exec's
+ * section (the first program libbpf loads; were it not, the gate would
+ * open later, no less right) has a handler of ours, registered once per
+ * process because libbpf keeps it for every object opened after.  Outside
+ * a split load it does what libbpf's tp_btf handler would at that point,
+ * given the attach id found before the load (instance_load): nothing.
+ */
+static struct maps_gate {
+	pthread_mutex_t lock;
+	pthread_cond_t changed;
+	const struct bpf_program *prog; /* from's sf_exec; NULL: no gate */
+	struct sfagent_bpf *from, *to; /* to: NULL until its side is ready */
+	bool abandoned; /* to's side failed before being ready */
+	bool share_failed; /* state: share_maps's error */
+	int state; /* 0: maps not shared yet, 1: shared, < 0: failed */
+} gate = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.changed = PTHREAD_COND_INITIALIZER,
+};
+
+/* to takes from's maps (one ELF: the same maps in the same order) */
+static int share_maps(struct sfagent_bpf *from, struct sfagent_bpf *to)
+{
+	struct bpf_map *m = bpf_object__next_map(from->obj, NULL);
+	struct bpf_map *mt = bpf_object__next_map(to->obj, NULL);
+	int r;
+
+	for (; m && mt; m = bpf_object__next_map(from->obj, m),
+			mt = bpf_object__next_map(to->obj, mt)) {
+		r = bpf_map__reuse_fd(mt, bpf_map__fd(m));
+		if (r < 0) {
+			log_debug("share BPF map %s: %s", bpf_map__name(m),
+				  strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* In from's loader thread, libbpf about to load its first program: its maps
+ * exist until this returns, so they are shared here (once to's side is
+ * ready) rather than by the other thread, which a failed load could race to
+ * their close. */
+static int gate_prepare(struct bpf_program *prog,
+			struct bpf_prog_load_opts *opts, long cookie)
+{
+	int r = 0;
+
+	(void)opts;
+	(void)cookie;
+	pthread_mutex_lock(&gate.lock);
+	if (prog == gate.prog && gate.state == 0) {
+		while (!gate.to && !gate.abandoned)
+			pthread_cond_wait(&gate.changed, &gate.lock);
+		r = gate.abandoned ? -ECANCELED
+				   : share_maps(gate.from, gate.to);
+		gate.share_failed = r < 0 && !gate.abandoned;
+		gate.state = r < 0 ? r : 1;
+		pthread_cond_broadcast(&gate.changed);
+	}
+	pthread_mutex_unlock(&gate.lock);
+	return r;
+}
+
+static int gate_attach(const struct bpf_program *prog, long cookie,
+		       struct bpf_link **link)
+{
+	(void)cookie;
+	*link = bpf_program__attach_trace(prog);
+	return libbpf_get_error(*link);
+}
+
+/* Before the first open of the object; false: no gate, no split load */
+static bool gate_register(void)
+{
+	static int id;
+	LIBBPF_OPTS(libbpf_prog_handler_opts, ho,
+		    .prog_prepare_load_fn = gate_prepare,
+		    .prog_attach_fn = gate_attach);
+
+	if (id == 0) {
+		id = libbpf_register_prog_handler("tp_btf/sched_process_exec",
+						  BPF_PROG_TYPE_TRACING,
+						  BPF_TRACE_RAW_TP, &ho);
+		if (id < 0)
+			log_debug("register a libbpf section handler: %s",
+				  strerror(-id));
+	}
+	return id > 0;
 }
 
 static void *load_thread(void *skel)
 {
-	return (void *)(intptr_t)sfagent_bpf__load(skel);
+	int r = instance_load(skel);
+
+	pthread_mutex_lock(&gate.lock);
+	if (gate.state == 0) /* failed before its maps were shared */
+		gate.state = r < 0 ? r : -EINVAL;
+	pthread_cond_broadcast(&gate.changed);
+	pthread_mutex_unlock(&gate.lock);
+	return (void *)(intptr_t)r;
+}
+
+/* The second instance's side of the gate: ready (to) or abandoned (NULL);
+ * returns the gate's outcome. */
+static int gate_arrive(struct sfagent_bpf *to)
+{
+	int state;
+
+	pthread_mutex_lock(&gate.lock);
+	gate.to = to;
+	gate.abandoned = !to;
+	pthread_cond_broadcast(&gate.changed);
+	while (to && gate.state == 0)
+		pthread_cond_wait(&gate.changed, &gate.lock);
+	state = gate.state;
+	pthread_mutex_unlock(&gate.lock);
+	return state;
 }
 
 /*
  * The verifier takes most of the start, sf_sys_exit about half of it, and
  * libbpf loads an object's programs one after the other.  So, given two
- * CPUs, three instances of the object: the first creates the maps and
- * loads no program; the other two take its maps and load at once in two
- * threads, sf_sys_exit in one (b->skel_sys), the other programs in the
- * other (b->skel, whose maps, .bss and .rodata the agent uses).
+ * CPUs, two instances of the object loading at once: b->skel (whose maps,
+ * .bss and .rodata the agent uses) creates the maps and loads every program
+ * but sf_sys_exit in a thread; meanwhile b->skel_sys is opened and parses
+ * the kernel's BTF (its attach id: libbpf needs that BTF for tp_btf
+ * programs and the kfunc extern, one parse per object), takes the maps at
+ * the gate (maps_gate) and loads sf_sys_exit.
  */
 static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 			  const char *core_btf, uint32_t task_id,
 			  struct sf_error **err)
 {
-	struct sfagent_bpf *maps, *s, *x;
 	struct bpf_program *prog;
-	struct bpf_map *m, *ms, *mx;
+	struct sfagent_bpf *s, *x;
 	sigset_t all, old;
 	pthread_t thread;
-	void *xr = NULL;
-	bool threaded;
-	int r;
+	void *sr = NULL;
+	int r, xr = 0, state;
 
-	maps = bpf_instance(o, core_btf, task_id, err);
-	if (!maps)
-		return -1;
-	bpf_object__for_each_program(prog, maps->obj)
-		bpf_program__set_autoload(prog, false);
-	r = sfagent_bpf__load(maps);
-	if (r < 0) {
-		sfagent_bpf__destroy(maps);
-		return load_failed(r, o, err);
-	}
 	b->skel = s = bpf_instance(o, core_btf, task_id, err);
-	b->skel_sys = x = s ? bpf_instance(o, core_btf, task_id, err) : NULL;
-	if (!x) {
-		sfagent_bpf__destroy(maps);
+	if (!s)
 		return -1;
-	}
 	skip_absent_hooks(s, o->btf_path);
 	bpf_program__set_autoload(s->progs.sf_sys_exit, false);
-	bpf_object__for_each_program(prog, x->obj)
-		bpf_program__set_autoload(prog, prog == x->progs.sf_sys_exit);
-	/* one ELF: the same maps in the same order */
-	m = bpf_object__next_map(maps->obj, NULL);
-	ms = bpf_object__next_map(s->obj, NULL);
-	mx = bpf_object__next_map(x->obj, NULL);
-	for (; m && ms && mx; m = bpf_object__next_map(maps->obj, m),
-			      ms = bpf_object__next_map(s->obj, ms),
-			      mx = bpf_object__next_map(x->obj, mx)) {
-		r = bpf_map__reuse_fd(ms, bpf_map__fd(m));
-		if (!r)
-			r = bpf_map__reuse_fd(mx, bpf_map__fd(m));
-		if (r < 0) {
-			sfagent_bpf__destroy(maps);
-			return sf_fail(err, -r, "share BPF map %s",
-				       bpf_map__name(m));
-		}
-	}
-	/* the two instances hold the maps now */
-	sfagent_bpf__destroy(maps);
+	pthread_mutex_lock(&gate.lock);
+	gate.prog = s->progs.sf_exec;
+	gate.from = s;
+	gate.to = NULL;
+	gate.abandoned = gate.share_failed = false;
+	gate.state = 0;
+	pthread_mutex_unlock(&gate.lock);
 	/* born with every signal blocked, as the releaser (release_later) */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	r = pthread_create(&thread, NULL, load_thread, x);
+	r = pthread_create(&thread, NULL, load_thread, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	threaded = r == 0;
-	if (!threaded)
-		log_debug("loader thread: %s", strerror(r));
-	r = sfagent_bpf__load(s);
-	if (threaded)
-		pthread_join(thread, &xr);
-	else
-		xr = load_thread(x);
-	if (r < 0)
-		return load_failed(r, o, err);
-	if ((intptr_t)xr < 0)
-		return load_failed((intptr_t)xr, o, err);
-	return 0;
+	if (r) {
+		log_debug("loader thread: %s: loading whole", strerror(r));
+		gate.prog = NULL;
+		sfagent_bpf__destroy(s);
+		b->skel = NULL;
+		return bpf_load_one(b, o, core_btf, task_id, err);
+	}
+	/* s is not opened again: libelf, not thread-safe, is done with it */
+	b->skel_sys = x = bpf_instance(o, core_btf, task_id, err);
+	if (x) {
+		bpf_object__for_each_program(prog, x->obj)
+			bpf_program__set_autoload(prog,
+						  prog == x->progs.sf_sys_exit);
+		xr = preset_attach(x->progs.sf_sys_exit);
+	}
+	state = gate_arrive(x && xr >= 0 ? x : NULL);
+	if (state > 0)
+		xr = sfagent_bpf__load(x);
+	pthread_join(thread, &sr);
+	pthread_mutex_lock(&gate.lock);
+	gate.prog = NULL;
+	gate.from = gate.to = NULL;
+	pthread_mutex_unlock(&gate.lock);
+	if (!x)
+		return -1;
+	if (gate.share_failed)
+		return sf_fail(err, -state, "share the BPF maps");
+	if ((intptr_t)sr < 0 && (intptr_t)sr != -ECANCELED)
+		return load_failed((intptr_t)sr, o, err);
+	if (xr < 0)
+		return load_failed(xr, o, err);
+	/* < 0: the gate never opened (sf_exec not loaded?) */
+	return state < 0 ? load_failed(state, o, err) : 0;
 }
 
 /* Is a CPU this process may use idle now?  /proc/loadavg's runnable count
@@ -653,8 +789,9 @@ static int bpf_load(struct probe_bpf *b, const struct probe_opts *o,
 		    struct sf_error **err)
 {
 	const char *force = getenv("SFAGENT_LOAD_SPLIT");
-	bool split = force ? strcmp(force, "0") != 0
-			   : core_btf && !o->btf_path && cpu_free();
+	bool split = !gate_register() ? false
+		     : force	      ? strcmp(force, "0") != 0
+				      : core_btf && !o->btf_path && cpu_free();
 	int r;
 
 	r = split ? bpf_load_split(b, o, core_btf, task_id, err)

@@ -151,3 +151,31 @@ assert_no_leftover_cgroup() {
 	assert_stream "$T/s.jsonl" "ev[-1]['type'] == 'stream.end'" \
 		"one('process.exec', filename='$T/badelf')['ret'] == -8"
 }
+
+# The network outputs' libraries are opened by the first sink that needs one
+# (agent/lazylib.h).  SFAGENT_TEST_LIB_* names another library: here one that
+# does not exist, which simulates a host without libcurl, paho-mqtt or cnats
+# (uninstalling them is not possible on a shared test host).
+@test "a network output's library missing (simulated): one line naming it, status 1, the program not run" {
+	for o in curl:http paho:mqtt nats:nats; do
+		lib=${o%%:*} kind=${o#*:}
+		case $kind in
+		http) args=(--http http://127.0.0.1:1/x) what="the HTTP output" ;;
+		mqtt) args=(-b 127.0.0.1 -t x) what="the MQTT output" ;;
+		nats) args=(--nats nats://127.0.0.1:1) what="the NATS output" ;;
+		esac
+		env_var=SFAGENT_TEST_LIB_$(tr a-z A-Z <<<"$lib")
+		run_pid env "$env_var=libsfagent-nosuch-$lib.so.1" \
+			"$SFAGENT" -X -w t "${args[@]}" -- /bin/sh -c "touch $T/ran"
+		[ "$status" -eq 1 ]
+		[ "$output" = "sfagent: workload \`t\`: cannot load libsfagent-nosuch-$lib.so.1 for $what: libsfagent-nosuch-$lib.so.1: cannot open shared object file: No such file or directory" ]
+		[ ! -e "$T/ran" ]
+		assert_no_leftover_cgroup
+	done
+	# and a library without the functions: named, with the first missing
+	run_pid env SFAGENT_TEST_LIB_NATS=libz.so.1 "$SFAGENT" -X -w t --nats nats://127.0.0.1:1 -- /bin/true
+	[ "$status" -eq 1 ]
+	[ "$output" = "sfagent: workload \`t\`: cannot load libz.so.1 for the NATS output: no jsCtx_Destroy in it" ]
+	# the agent itself links none of them: they cost its start nothing
+	if ldd "$SFAGENT" | grep -E "libcurl|libpaho|libnats"; then false; fi
+}

@@ -536,6 +536,52 @@ split_run() {
 	diff "$T/whole.att" "$T/split.att"
 }
 
+@test "load in two threads: two instances of the object, each map created once, the kernel's BTF parsed once by each" {
+	mkdir -m 700 "$T/c"
+	split_run 0 warm # the cache built (its own parse of the kernel's BTF)
+	split_run 1 split
+	grep -q "BPF object loaded in two threads" "$T/split.log"
+	# no third instance that only creates the maps (and parses the
+	# kernel's BTF for its kfunc extern before the other two may start)
+	[ "$(grep -c "libbpf: loading object 'sfagent_bpf'" "$T/split.log")" = 2 ]
+	[ "$(grep -c "libbpf: loading kernel BTF '/sys/kernel/btf/vmlinux'" "$T/split.log")" = 2 ]
+	# the first creates every map, the second takes each of them
+	n=$(grep -c "libbpf: map '[^']*': created successfully" "$T/split.log")
+	[ "$n" -gt 10 ]
+	[ "$(grep -c "libbpf: map '[^']*': skipping creation (preset fd" "$T/split.log")" = "$n" ]
+}
+
+# tiny_btf FILE: a raw BTF of one type (int): none of the kernel's
+tiny_btf() {
+	python3 -c '
+import struct, sys
+strs = b"\0int\0"
+types = struct.pack("<IIII", 1, 1 << 24, 4, 32)  # "int": kind INT, 4 bytes, 32 bits
+hdr = struct.pack("<HBBIIIII", 0xEB9F, 1, 0, 24, 0, len(types), len(types), len(strs))
+open(sys.argv[1], "wb").write(hdr + types + strs)' "$1"
+}
+
+# A load that fails, whole or in two threads: one line, status 1, and no
+# thread left waiting for the other (timeout: 124).  Real refusals of the
+# kernel: a map of 0 entries as the first instance creates the maps (before
+# the second may take them), and a BTF without the kernel's types (the
+# verifier refuses sf_exec after the maps were taken).
+@test "load in two threads: a load that fails before or after the maps are shared fails as a whole load does" {
+	mkdir -m 700 "$T/c"
+	tiny_btf "$T/tiny.btf"
+	for split in 0 1; do
+		SFAGENT_TEST_FLOW_MAP_ENTRIES=0 SFAGENT_LOAD_SPLIT=$split run timeout 60 \
+			"$SFAGENT" -X -w t -o "$T/m$split.jsonl" --btf-cache "$T/c" -- /bin/true
+		[ "$status" -eq 1 ]
+		[ "$output" = "sfagent: load BPF programs: Invalid argument (kernel BTF /sys/kernel/btf/vmlinux; run with -d FILE for libbpf's and the verifier's log)" ]
+		SFAGENT_LOAD_SPLIT=$split run timeout 60 \
+			"$SFAGENT" -X -w t -o "$T/b$split.jsonl" --btf "$T/tiny.btf" -- /bin/true
+		[ "$status" -eq 1 ]
+		[ "$(grep -c "load BPF programs: " <<<"$output")" = 1 ]
+		[ "$(echo "$output" | tail -1)" = "sfagent: load BPF programs: Invalid argument (kernel BTF $T/tiny.btf; run with -d FILE for libbpf's and the verifier's log)" ]
+	done
+}
+
 # ---- -X's child: born in its cgroup (agent/modes/run_exec.c fork_into) ----
 
 @test "-X: the program is born in its cgroup (clone3), or joins it after a fork (SFAGENT_TEST_FORK=1); seen from its first exec either way" {

@@ -369,6 +369,10 @@ EOF
 	assert_line libbpf1
 	assert_line libyajl2
 	assert_line libc6
+	# and those the network sinks open when used (not in ldd's list)
+	assert_line libcurl4
+	assert_line libnats3.4
+	assert_line --regexp '^libpaho-mqtt1'
 	# static (static-pie: ASLR kept): no program interpreter, no library
 	run readelf -lW "$STATIC_HOOK"
 	assert_success

@@ -11,15 +11,16 @@ UNIT_SRCS := agent/agent.c agent/credseed.c agent/exehash.c agent/sinks/sink_spe
 	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_topic.c agent/modes/bundle.c \
 	lib/util.c lib/cgroup.c lib/json.c lib/oci.c lib/oci_config.c lib/proto.c lib/formats.c $(wildcard agent/filter/*.c) \
 	agent/seccomp/seccomp_profile.c agent/seccomp/seccomp_record.c agent/daemon/budget.c \
-	agent/uring_keys.c
+	agent/uring_keys.c agent/lazylib.c agent/sinks/lazy.c
 # the libraries what they link needs (tests/fuzz/fuzz.mk uses them too)
-UNIT_LIBS := -lbpf -ldl -lseccomp -lyajl -lpaho-mqtt3as -lcurl -lnats -lavro -lcrypto -lz -lpthread
+UNIT_LIBS := -lbpf -ldl -lseccomp -lyajl -lavro -lcrypto -lz -lpthread
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
 
 $(BUILD)/unit-obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -c $< -o $@
+$(BUILD)/unit-obj/agent/sinks/lazy.o: UNIT_CFLAGS += $(LAZY_SONAMES)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS)
 	@mkdir -p $(@D)

@@ -437,6 +437,11 @@ static void body_cred(struct sbuf *o, const struct decode_event *v)
 	qnum(o, "gid", v->new_gid);
 	qnum(o, "egid", v->new_egid);
 	sbuf_putc(o, '}');
+	/* the ids before the call were not known: "old" holds the new ones
+	 * (docs/events.md, "Old ids"); absent otherwise, as TSEM has no such
+	 * key */
+	if (v->old_unknown)
+		sbuf_lit(o, ",\"old_unknown\":\"1\"");
 }
 
 static void body_net(struct sbuf *o, const struct decode_event *v)

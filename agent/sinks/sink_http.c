@@ -14,9 +14,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include <curl/curl.h>
-
 #include "agent.h"
+#include "lazy_curl.h"
 #include "options.h"
 #include "sink_net.h"
 
@@ -183,6 +182,8 @@ struct sink *sink_http_open(const struct sf_options *o, const char *url,
 	};
 	struct sink_http *h;
 
+	if (lazy_curl_load(err) < 0)
+		return NULL;
 	pthread_once(&curl_once, curl_init_once);
 	if (check_url(url, err) < 0)
 		return NULL;

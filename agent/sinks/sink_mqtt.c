@@ -40,9 +40,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include <MQTTAsync.h>
-
 #include "agent.h"
+#include "lazy_paho.h"
 #include "options.h"
 #include "sink_net.h"
 
@@ -382,8 +381,8 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 			      struct sf_error **err)
 {
 	bool tls = o->mqtt_cafile || o->mqtt_cert;
-	cleanup_free char *uri = broker_uri(o, tls);
-	struct sink_mqtt *m = xzalloc(sizeof(*m));
+	cleanup_free char *uri = NULL;
+	struct sink_mqtt *m;
 	struct sink_net_conf c = {
 		.max_rec = o->queue_size,
 		.batch = o->mqtt_batch,
@@ -394,6 +393,10 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 		.dest = topic,
 	};
 
+	if (lazy_paho_load(err) < 0)
+		return NULL;
+	uri = broker_uri(o, tls);
+	m = xzalloc(sizeof(*m));
 	sink_net_conf_spool(&c, o);
 	sink_net_init(&m->net, &mqtt_net_ops, &c,
 		      xasprintf("MQTT %s topic `%s`", uri, topic));

@@ -42,9 +42,8 @@
 #include <errno.h>
 #include <string.h>
 
-#include <nats/nats.h>
-
 #include "agent.h"
+#include "lazy_nats.h"
 #include "options.h"
 #include "sink_net.h"
 
@@ -805,8 +804,11 @@ struct sink *sink_nats_open(const struct sf_options *o, const char *subject,
 		.window = WINDOW,
 		.drain_timeout = o->drain_timeout,
 	};
-	struct sink_nats *s = xzalloc(sizeof(*s));
+	struct sink_nats *s;
 
+	if (lazy_nats_load(err) < 0)
+		return NULL;
+	s = xzalloc(sizeof(*s));
 	pthread_mutex_init(&s->slot_mu, NULL);
 	sink_net_conf_spool(&c, o);
 	sink_net_init(&s->net, &nats_net_ops, &c,

@@ -5,13 +5,21 @@
 #      one signal.kill event each; TP_N = SPOOL_TP_EVENTS, default 5 * N,
 #      so that a trial lasts seconds and the fixed costs of a start and an
 #      exit -- paho's threads take ~0.2 s to stop at an MQTT sink's close --
-#      do not decide the rate) into the file sink, MQTT QoS 1 (batch 64
-#      and 1024), HTTP (batch 5000) and NATS JetStream R1, each network sink
-#      with the default spool and with --spool-max 0, all variants
-#      interleaved in each of REPS rounds.  Events/s = events / (the agent's
-#      exit - stream.start's ts): the agent exits once every record is
-#      acknowledged (PUBACK, HTTP 2xx, JetStream ack) or written (file);
-#      zero loss is then checked at the consumer for every run.
+#      do not decide the rate) into the file sink, MQTT QoS 1 (batch 64,
+#      1024 and 4096, or SPOOL_MQTT_BATCHES), HTTP (batch 5000) and NATS
+#      JetStream R1, each network sink with the default spool and with
+#      --spool-max 0, all variants interleaved in each of REPS rounds.
+#      Events/s = events / (the agent's exit - stream.start's ts): the
+#      agent exits once every record is acknowledged (PUBACK, HTTP 2xx,
+#      JetStream ack) or written (file); zero loss is then checked at the
+#      consumer for every run.  MQTT rows
+#      also tell the broker's and the subscriber's CPU per event (the
+#      generator, the agent, mosquitto and mosquitto_sub share the CPUs);
+#      SPOOL_MQTT_SUB="live after" adds rows "sub after" for each spool
+#      variant: the subscriber's session is made before, but it connects
+#      only once the agent exited (the broker queues meanwhile), so the rate
+#      is the agent's to the broker with no consumer on these CPUs, as the
+#      file sink's (zero loss checked as for the others).
 #      SPOOL_NATS_BATCH="1 16 64": NATS rows for each --nats-batch.
 #   2. replay rate after an outage (broker down while N events are spooled)
 #      and the agent's RSS at the start and at the end of the outage
@@ -77,8 +85,16 @@ mqtt_up() {
 }
 mqtt_down() { kill "$MQ"; wait "$MQ" 2>/dev/null || true; }
 
+# CPU ticks (user + sys, 1/CLK_TCK s) of process PID so far
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# the persistent session (QoS 1: the broker keeps what it gets until this
+# client has it), then the subscriber
+sub_session() { mosquitto_sub -h 127.0.0.1 -p "$MP" -q 1 -c -i "bench-$1" -t "$1" -E; }
 sub_up() {
-	mosquitto_sub -h 127.0.0.1 -p "$MP" -q 1 -c -i "bench-$1" -t "$1" -E
+	sub_session "$1"
+	sub_live "$1"
+}
+sub_live() {
 	mosquitto_sub -h 127.0.0.1 -p "$MP" -q 1 -c -i "bench-$1" -t "$1" -F '%U %p' >"$DIR/$1.out" &
 	SUB=$!
 	PIDS="$PIDS $SUB"
@@ -122,41 +138,64 @@ sleep 1
 t_run() {
 	local label=$1 out=$2 collect=$3 t0 t1 ev lg
 	shift 3
+	local b0 b1
+	b0=$(ticks "$MQ")
 	lg=$(/usr/bin/time -f 'TIME user=%U sys=%S' -o "$DIR/time.txt" \
 		"$SFAGENT" -X -w tp --ringbuf-size 256M -q 1000000 --drain-timeout 120 "$@" \
 		-- "$LG" kill "$TP_N" 0 2 2>"$DIR/agent.err")
 	t1=$(now)
+	# the broker's CPU up to the agent's exit ("sub after": what it took
+	# in, queued), or up to the live subscriber's stream.end (what it took
+	# in and passed on)
+	b1=$(ticks "$MQ")
 	$collect
+	[ "$SUBAFTER" = 1 ] || b1=$(ticks "$MQ")
+	BROKER=$((b1 - b0))
 	ev=$(verify "$out")
 	t0=$(python3 -c 'import json,sys; print([json.loads(l[l.index("{"):])["ts"] for l in open(sys.argv[1]) if "stream.start" in l][0]/1e9)' "$out")
 	# the agent's CPU (all its threads) per event: its user + sys with the
 	# workload's own (loadgen's) and the start-up's (STARTUP) taken out
-	python3 - "$ev" "$t0" "$t1" "$label" "$lg" "$(cat "$DIR/time.txt")" "$STARTUP" "$GAPS" <<'PY'
-import re, sys
+	python3 - "$ev" "$t0" "$t1" "$label" "$lg" "$(cat "$DIR/time.txt")" "$STARTUP" "$GAPS" "${SUBCPU:+$BROKER}" "$SUBCPU" <<'PY'
+import os, re, sys
 ev, t0, t1 = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 lg = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[5]))
 tm = dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[6]))
 cpu = float(tm["user"]) + float(tm["sys"]) - (int(lg["user_ns"]) + int(lg["sys_ns"])) / 1e9
 cpu -= float(sys.argv[7])
-print("%-30s %8d events %9.0f events/s zero loss, agent CPU %5.0f ns/event%s" % (sys.argv[4], ev, ev / (t1 - t0), cpu / ev * 1e9, sys.argv[8]))
+extra = ""
+if sys.argv[9]:
+    tck = os.sysconf("SC_CLK_TCK")
+    extra = ", broker CPU %d, subscriber CPU %d ns/event" % (int(sys.argv[9]) / tck / ev * 1e9, int(sys.argv[10]) / tck / ev * 1e9)
+print("%-38s %8d events %9.0f events/s zero loss, agent CPU %5.0f ns/event%s%s" % (sys.argv[4], ev, ev / (t1 - t0), cpu / ev * 1e9, extra, sys.argv[8]))
 PY
 	GAPS=
+	SUBCPU=
 }
 # startup: the agent's CPU (s) for a stream of one event (BPF load and
 # set-up), which t_run takes out of its per-event CPU
 STARTUP=0
 GAPS=
+SUBCPU=
+SUBAFTER=0
 startup() {
 	/usr/bin/time -f 'TIME user=%U sys=%S' -o "$DIR/time.txt" \
 		"$SFAGENT" -X -w su -o /dev/null -- "$LG" kill 1 0 1 >/dev/null 2>"$DIR/agent.err"
 	STARTUP=$(python3 -c 'import re,sys; t=dict(re.findall(r"(\w+)=([\d.]+)", sys.argv[1])); print(float(t["user"])+float(t["sys"]))' "$(cat "$DIR/time.txt")")
 }
-sub_done() { # the subscriber got stream.end; GAPS: its stalls
+sub_done() { # the subscriber got stream.end; GAPS: its stalls; SUBCPU
 	for _ in $(seq 1200); do grep -q '"type":"stream.end"' "$DIR/$T.out" && break; sleep 0.1; done
+	SUBCPU=$(ticks "$SUB")
 	kill "$SUB"; wait "$SUB" 2>/dev/null || true
 	# between messages (a line not starting with '{' starts one: "%U %p")
 	GAPS=$(awk '!/^\{/ { t = $1 + 0; if (p && t - p >= 0.3) n++; if (p && t - p > m) m = t - p; p = t }
 		END { printf ", gaps >= 0.3 s: %d, max %.2f s", n, m }' "$DIR/$T.out")
+}
+sub_after() { # "sub after": the subscriber connects now; it took no CPU
+	# during the run, and its gaps (a burst of what was queued) say nothing
+	sub_live "$T"
+	for _ in $(seq 1200); do grep -q '"type":"stream.end"' "$DIR/$T.out" && break; sleep 0.1; done
+	kill "$SUB"; wait "$SUB" 2>/dev/null || true
+	SUBCPU=0
 }
 nats_done() { # the stream's records, each once (a line per record: a
 	# message stored twice repeats its id and records)
@@ -235,12 +274,27 @@ for r in $(seq "$REPS"); do
 		for sp in spool memory; do
 			spo=()
 			[ "$sp" = memory ] && spo=(--spool-max 0)
-			for b in 64 1024; do
+			for b in ${SPOOL_MQTT_BATCHES:-64 1024 4096}; do
 				want mqtt || continue
-				T="tp$r$bi$sp$b"
-				sub_up "$T"
-				t_run "MQTT qos=1 batch=$b$X $sp" "$DIR/$T.out" sub_done -b 127.0.0.1 -p "$MP" -t "$T" \
-					--mqtt-batch "$b" "${spo[@]}" | tee -a "$THROUGHPUT"
+				for sm in ${SPOOL_MQTT_SUB:-live}; do
+					[ "$sm" = live ] || [ "$sp" = spool ] || continue
+					T="tp$r$bi$sp$b$sm"
+					XS=
+					SUBAFTER=0
+					if [ "$sm" = live ]; then
+						sub_up "$T"
+						col=sub_done
+					else
+						sub_session "$T"
+						col=sub_after
+						XS=" sub after"
+						SUBAFTER=1
+					fi
+					t_run "MQTT qos=1 batch=$b$X $sp$XS" "$DIR/$T.out" $col -b 127.0.0.1 -p "$MP" -t "$T" \
+						--mqtt-batch "$b" "${spo[@]}" | tee -a "$THROUGHPUT"
+					SUBAFTER=0
+					rm -f "$DIR/$T.out"
+				done
 			done
 			: >"$DIR/http/bodies.ndjson"
 			want http && t_run "HTTP batch=5000$X $sp" "$DIR/http/bodies.ndjson" : --http "http://127.0.0.1:$HP/" \
@@ -263,29 +317,34 @@ echo
 # min-median-max per variant
 python3 - "$THROUGHPUT" <<'PY'
 import re, sys, statistics
-rows, cpus, gaps = {}, {}, {}
+rows, cpus, gaps, others = {}, {}, {}, {}
 for l in open(sys.argv[1]):
     m = re.match(r"(.*?)\s+(\d+) events\s+(\d+) events/s.*?CPU\s+(-?\d+) ns", l)
     if m:
         rows.setdefault(m.group(1).strip(), []).append(int(m.group(3)))
         cpus.setdefault(m.group(1).strip(), []).append(int(m.group(4)))
+        o = re.search(r"broker CPU (\d+), subscriber CPU (\d+)", l)
+        if o:
+            others.setdefault(m.group(1).strip(), []).append((int(o.group(1)), int(o.group(2))))
         g = re.search(r"gaps >= 0.3 s: (\d+), max ([\d.]+)", l)
         if g:
             gaps.setdefault(m.group(1).strip(), []).append((int(g.group(1)), float(g.group(2))))
 for k, v in rows.items():
     c = cpus[k]
-    print("%-34s min %8d  median %8d  max %8d  (%d runs); agent CPU ns/event %5d / %5d / %5d" % (k, min(v), statistics.median(v), max(v), len(v), min(c), statistics.median(c), max(c)))
+    print("%-40s min %8d  median %8d  max %8d  (%d runs); agent CPU ns/event %5d / %5d / %5d" % (k, min(v), statistics.median(v), max(v), len(v), min(c), statistics.median(c), max(c)))
+for k, v in others.items():
+    print("%-40s broker / subscriber CPU ns/event, medians: %d / %d" % (k, statistics.median(b for b, _ in v), statistics.median(x for _, x in v)))
 for k, v in gaps.items():
-    print("%-34s gaps >= 0.3 s at the subscriber: %d in %d runs, the longest %.2f s" % (k, sum(n for n, _ in v), len(v), max(x for _, x in v)))
+    print("%-40s gaps >= 0.3 s at the subscriber: %d in %d runs, the longest %.2f s" % (k, sum(n for n, _ in v), len(v), max(x for _, x in v)))
 for k, v in rows.items():
     if k.endswith(" spool"):
         m = rows.get(k[:-6] + " memory")
         if m:
             print("%-28s spool / memory-only, medians: %.2f" % (k[:-6], statistics.median(v) / statistics.median(m)))
 f = rows.get("file (-o)")
-q = rows.get("MQTT qos=1 batch=1024 spool")
-if f and q:
-    print("file / MQTT qos=1 batch=1024 spool, medians: %.2f" % (statistics.median(f) / statistics.median(q)))
+for k, q in rows.items():
+    if f and k.startswith("MQTT") and " base" not in k and (" spool" in k):
+        print("file / %s, medians: %.2f" % (k, statistics.median(f) / statistics.median(q)))
 PY
 [ "${SPOOL_PARTS:-all}" = throughput ] && exit 0
 

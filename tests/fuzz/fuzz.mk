@@ -17,6 +17,7 @@ FUZZ_EXTRA_inject := agent/modes/run_inject.c
 # tests link (tests/unit.mk), so it follows their refactors
 FUZZ_EXTRA_filter = $(filter-out $(FUZZ_LIB),$(UNIT_SRCS))
 FUZZ_LIBS_filter = $(UNIT_LIBS)
+$(BUILD)/fuzz/fuzz_filter: FUZZ_CFLAGS += $(LAZY_SONAMES)
 
 .SECONDEXPANSION:
 $(BUILD)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(FUZZ_LIB) $$(FUZZ_EXTRA_$$*) $(wildcard lib/*.h agent/*.h agent/*/*.h)

@@ -299,6 +299,8 @@ static void test_registry(void)
 	"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"7\",\"type\":\"task_alloc\",\"ts\":\"1700\",\"pid\":\"10\",\"tid\":\"11\",\"ppid\":\"1\",\"process\":\"sh\",\"workload\":\"w\",\"syscall\":\"clone\",\"ret\":\"0\"},\"COE\":{\"uid\":\"1000\",\"euid\":\"0\",\"suid\":\"0\",\"gid\":\"1001\",\"egid\":\"1001\",\"sgid\":\"1001\",\"fsuid\":\"0\",\"fsgid\":\"1001\"},\"task_alloc\":{\"child_pid\":\"4000000000\",\"child_tid\":\"12\",\"thread\":\"1\"}}"
 #define QGOLD_SETUID \
 	"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"7\",\"type\":\"task_fix_setuid\",\"ts\":\"1700\",\"pid\":\"10\",\"tid\":\"11\",\"ppid\":\"1\",\"process\":\"sh\",\"workload\":\"w\",\"syscall\":\"setresuid\",\"ret\":\"0\"},\"COE\":{\"uid\":\"1000\",\"euid\":\"0\",\"suid\":\"0\",\"gid\":\"1001\",\"egid\":\"1001\",\"sgid\":\"1001\",\"fsuid\":\"0\",\"fsgid\":\"1001\"},\"task_fix_setuid\":{\"old\":{\"uid\":\"1\",\"euid\":\"2\",\"gid\":\"3\",\"egid\":\"4\"},\"new\":{\"uid\":\"4294967295\",\"euid\":\"0\",\"gid\":\"7\",\"egid\":\"8\"}}}"
+#define QGOLD_SETUID_HEAD \
+	"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"7\",\"type\":\"task_fix_setuid\",\"ts\":\"1700\",\"pid\":\"10\",\"tid\":\"11\",\"ppid\":\"1\",\"process\":\"sh\",\"workload\":\"w\",\"syscall\":\"setresuid\",\"ret\":\"0\"},\"COE\":{\"uid\":\"1000\",\"euid\":\"0\",\"suid\":\"0\",\"gid\":\"1001\",\"egid\":\"1001\",\"sgid\":\"1001\",\"fsuid\":\"0\",\"fsgid\":\"1001\"},\"task_fix_setuid\":{\"old\":{\"uid\":\"1\",\"euid\":\"2\",\"gid\":\"3\",\"egid\":\"4\"},\"new\":{\"uid\":\"4294967295\",\"euid\":\"0\",\"gid\":\"7\",\"egid\":\"8\""
 #define QGOLD_MMAP \
 	"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"7\",\"type\":\"mmap_file\",\"ts\":\"1700\",\"pid\":\"10\",\"tid\":\"11\",\"ppid\":\"1\",\"process\":\"sh\",\"workload\":\"w\",\"syscall\":\"mmap\",\"ret\":\"0\"},\"COE\":{\"uid\":\"1000\",\"euid\":\"0\",\"suid\":\"0\",\"gid\":\"1001\",\"egid\":\"1001\",\"sgid\":\"1001\",\"fsuid\":\"0\",\"fsgid\":\"1001\"},\"mmap_file\":{\"file\":{\"path\":{\"pathname\":null}},\"prot\":\"5\",\"flags\":\"2147483650\"}}"
 #define QGOLD_CAP \
@@ -335,6 +337,11 @@ static void test_quixote_bodies_golden(void)
 		is_str(got, want[i], "quixote %s: byte for byte as before",
 		       v[i].type_name);
 	}
+	/* old ids not known: said after "new", the rest unchanged */
+	v[1].old_unknown = true;
+	is_str(enc("quixote", &v[1], NULL),
+	       QGOLD_SETUID_HEAD "},\"old_unknown\":\"1\"}}",
+	       "quixote task_fix_setuid: old_unknown when the old ids were not known");
 }
 
 int main(void)
