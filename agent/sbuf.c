@@ -61,12 +61,9 @@ void sbuf_hex(struct sbuf *b, uint64_t v)
 
 void sbuf_i64(struct sbuf *b, int64_t v)
 {
-	if (v < 0) {
-		sbuf_putc(b, '-');
-		sbuf_u64(b, -(uint64_t)v);
-	} else {
-		sbuf_u64(b, v);
-	}
+	char *p = sbuf_cur(b, 1 + SBUF_U64_MAX);
+
+	sbuf_cur_end(b, sbuf_fmt_i64(p, v));
 }
 
 void sbuf_printf(struct sbuf *b, const char *fmt, ...)

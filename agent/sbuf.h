@@ -134,6 +134,16 @@ static inline char *sbuf_fmt_u64(char *out, uint64_t v)
 	return out + n;
 }
 
+/* v with its sign, at most 1 + SBUF_U64_MAX bytes */
+static inline char *sbuf_fmt_i64(char *out, int64_t v)
+{
+	if (v < 0) {
+		*out++ = '-';
+		return sbuf_fmt_u64(out, -(uint64_t)v);
+	}
+	return sbuf_fmt_u64(out, v);
+}
+
 void sbuf_u64(struct sbuf *b, uint64_t v);
 void sbuf_i64(struct sbuf *b, int64_t v);
 /* v in lowercase hex, no 0x */

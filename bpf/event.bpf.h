@@ -27,15 +27,18 @@
  * While records keep coming the agent polls the ring on its own clock
  * (agent/agent.c agent_wait: every AGENT_POLL_HOT_MS after a round that took
  * records) and says so in agent_polls: then no record wakes it unless
- * wake_bytes wait (asked at most every WAKE_MIN_NS).  A forced wake-up is
- * an irq_work self-IPI from the traced task: with the agent keeping up,
- * one per WAKE_MIN_NS was a tenth of a flat-out kill loop's samples.
+ * wake_bytes wait (asked at most every WAKE_MIN_NS) and the agent took no
+ * record since the last look (a busy agent, behind but consuming, needs no
+ * wake-up).  A forced wake-up is an irq_work self-IPI from the traced task:
+ * with the agent keeping up, one per WAKE_MIN_NS was a tenth of a flat-out
+ * kill loop's samples.
  */
 #define WAKE_NS		 (10 * 1000 * 1000)
 #define WAKE_MIN_NS	 (100 * 1000)
 #define WAKE_ALONE_BYTES 2048 /* more than any one record */
 volatile const __u64 wake_bytes = 1 << 20; /* the agent sets it */
 __u64 last_wake = 0;
+__u64 last_cons = 0; /* the consumer's position at the last look */
 volatile __u32 agent_polls = 0; /* the agent sets it: see above */
 
 struct {
@@ -164,10 +167,20 @@ static __always_inline __u64 wake_flags(__u64 ts, __u64 alone)
 	__u64 since = ts - last_wake, avail;
 
 	if (agent_polls) {
+		__u64 cons;
+
 		if (since < WAKE_MIN_NS)
 			return BPF_RB_NO_WAKEUP;
 		/* last_wake: the last look here */
 		last_wake = ts;
+		/* the agent took records since the last look: it is awake
+		 * and will look again (a wake-up would only cost this task
+		 * the IPI); it took none: wake it if wake_bytes wait */
+		cons = bpf_ringbuf_query(&events, BPF_RB_CONS_POS);
+		if (cons != last_cons) {
+			last_cons = cons;
+			return BPF_RB_NO_WAKEUP;
+		}
 		return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
 				       wake_bytes
 			       ? BPF_RB_FORCE_WAKEUP

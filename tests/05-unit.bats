@@ -21,6 +21,7 @@ run_unit() {
 @test "unit: OCI state, io.sfagent.* annotations, agent<->hook protocol" { run_unit test_oci; }
 @test "unit: decoder on crafted, short, oversized and garbage records; every type has a writer per format" { run_unit test_decode; }
 @test "unit: quixote and cadets writers on decoded views, field by field" { run_unit test_encode_formats; }
+@test "unit: the encoders' memo of a task's fields: the same bytes with it as without" { run_unit test_encode_memo; }
 @test "unit: security types decoded: kernel paths, named flags, io_uring header, exec image" { run_unit test_decode_sec; }
 @test "unit: resolved paths: lexical join, host path from a mount table, cut and garbage walks" { run_unit test_decode_path; }
 @test "unit: network-sink queue (drop newest, control records, resend) and topic templates" { run_unit test_sinkq; }

@@ -158,12 +158,80 @@ void encode_util_wrap_native_end(struct sbuf *o);
  * writes them.  A cut string adds ,"key_truncated":true. */
 void encode_util_extra(struct sbuf *o, const struct decode_event *v,
 		       unsigned from, unsigned to, bool strings);
+/*
+ * A memo of a run of fields that depends only on a key of the view's
+ * values (json: pid .. cgroup; quixote: pid .. process, the COE block):
+ * consecutive records come mostly from a few tasks, and formatting the
+ * same numbers and escaping the same comm again was the most of an
+ * encoder's samples (docs/performance.md).  Direct-mapped by a hash of
+ * the key; a slot keeps the key and the bytes the encoder wrote for it,
+ * so a hit writes what the encoder would have written.  A memo is the
+ * encoder's own (file-static: every encoder runs on the agent's consumer
+ * thread).  The key is compared as bytes: build it zeroed (padding too).
+ */
+#define ENCODE_MEMO_SLOTS 16 /* a power of two */
+#define ENCODE_MEMO_KEY	  64
+#define ENCODE_MEMO_TEXT  256
+struct encode_memo_slot {
+	unsigned char key[ENCODE_MEMO_KEY];
+	uint16_t len; /* 0: empty */
+	char text[ENCODE_MEMO_TEXT];
+};
+struct encode_memo {
+	struct encode_memo_slot slot[ENCODE_MEMO_SLOTS];
+};
+/* false turns every memo off (tests: the output with and without) */
+extern bool encode_memo_on;
+
+/* The slot of key (klen <= ENCODE_MEMO_KEY bytes, hash: its hash); a hit
+ * appends the kept run to o and returns NULL; a miss returns the slot
+ * for encode_memo_keep. */
+static inline struct encode_memo_slot *
+encode_memo_find(struct encode_memo *m, const void *key, size_t klen,
+		 uint32_t hash, struct sbuf *o)
+{
+	struct encode_memo_slot *s =
+		&m->slot[(hash * 0x9e3779b1u) >> 28 & (ENCODE_MEMO_SLOTS - 1)];
+
+	if (s->len && encode_memo_on && !memcmp(s->key, key, klen)) {
+		sbuf_put(o, s->text, s->len);
+		return NULL;
+	}
+	return s;
+}
+
+/* After a miss: keeps o's bytes from `from` on as key's run, when they
+ * fit (a longer run is written each time). */
+static inline void encode_memo_keep(struct encode_memo_slot *s, const void *key,
+				    size_t klen, const struct sbuf *o,
+				    size_t from)
+{
+	size_t n = o->len - from;
+
+	if (!n || n > ENCODE_MEMO_TEXT) {
+		s->len = 0;
+		return;
+	}
+	memcpy(s->key, key, klen);
+	memcpy(s->text, o->data + from, n);
+	s->len = n;
+}
+
+/* ,"workload":"NAME"[,"container":"ID"] of every json and quixote record,
+ * kept escaped per slot (compared with wl's strings, not escaped again;
+ * names of 128 bytes and more are escaped each time) */
+void encode_util_ident(struct sbuf *o, const struct workload *wl);
 /* a quoted string that needs no escaping (names from the decoder) */
 static inline void encode_util_name(struct sbuf *o, const char *s)
 {
-	sbuf_putc(o, '"');
-	sbuf_puts(o, s);
-	sbuf_putc(o, '"');
+	size_t n = strlen(s);
+	/* one reserve for the quotes and the name (sbuf_cur) */
+	char *p = sbuf_cur(o, n + 2);
+
+	*p++ = '"';
+	memcpy(p, s, n);
+	p[n] = '"';
+	sbuf_cur_end(o, p + n + 1);
 }
 
 #endif

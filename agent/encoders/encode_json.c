@@ -21,12 +21,7 @@ static void head(struct sbuf *o, const char *type, const struct workload *wl,
 	p = sbuf_fmt_u64(p, seq);
 	p = sbuf_cur_key_u64(p, "ts", ts);
 	sbuf_cur_end(o, p);
-	sbuf_key(o, "workload");
-	sbuf_json_str(o, wl->name, SIZE_MAX);
-	if (wl->container_id) {
-		sbuf_key(o, "container");
-		sbuf_json_str(o, wl->container_id, SIZE_MAX);
-	}
+	encode_util_ident(o, wl);
 }
 
 static void path_field(struct sbuf *o, const char *key, size_t klen,
@@ -272,12 +267,32 @@ static void body_sec(struct sbuf *o, const struct decode_event *v)
 static const encoder_body_fn json_bodies[SF_EV_MAX] = {
 	DECODE_EVENTS(DECODE_WRITER_ENTRY)};
 
-static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
-		       uint64_t ts, const struct decode_event *v)
+/* ,"pid":N .. ,"cgroup":N: what a task's records share (encode.h memo) */
+struct task_key {
+	uint64_t cgid;
+	uint32_t pid, tid, ppid, uid, gid, euid;
+	uint32_t comm_len;
+	char comm[SF_COMM_LEN];
+};
+_Static_assert(sizeof(struct task_key) <= ENCODE_MEMO_KEY, "memo key");
+static struct encode_memo task_memo;
+
+static void task_fields(struct sbuf *o, const struct decode_event *v)
 {
+	struct encode_memo_slot *slot;
+	struct task_key k;
+	size_t from = o->len;
 	char *p;
 
-	head(o, v->type_name, wl, seq, ts);
+	memset(&k, 0, sizeof(k));
+	k.cgid = v->cgid;
+	k.pid = v->pid, k.tid = v->tid, k.ppid = v->ppid;
+	k.uid = v->uid, k.gid = v->gid, k.euid = v->euid;
+	k.comm_len = v->comm.len < SF_COMM_LEN ? v->comm.len : SF_COMM_LEN;
+	memcpy(k.comm, v->comm.s, k.comm_len);
+	slot = encode_memo_find(&task_memo, &k, sizeof(k), v->tid, o);
+	if (!slot)
+		return;
 	p = sbuf_cur(o, 6 * (SBUF_U64_MAX + 8));
 	p = sbuf_cur_key_u64(p, "pid", v->pid);
 	p = sbuf_cur_key_u64(p, "tid", v->tid);
@@ -287,10 +302,18 @@ static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
 	p = sbuf_cur_key_u64(p, "euid", v->euid);
 	sbuf_cur_end(o, p);
 	sbuf_key(o, "comm");
-	sbuf_json_str(o, v->comm.s, v->comm.len);
+	sbuf_json_str(o, k.comm, k.comm_len);
 	p = sbuf_cur(o, SBUF_U64_MAX + 12);
 	p = sbuf_cur_key_u64(p, "cgroup", v->cgid);
 	sbuf_cur_end(o, p);
+	encode_memo_keep(slot, &k, sizeof(k), o, from);
+}
+
+static void json_event(struct sbuf *o, const struct workload *wl, uint64_t seq,
+		       uint64_t ts, const struct decode_event *v)
+{
+	head(o, v->type_name, wl, seq, ts);
+	task_fields(o, v);
 	if (v->syscall) {
 		sbuf_key(o, "syscall");
 		encode_util_name(o, v->syscall);

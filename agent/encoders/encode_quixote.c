@@ -125,9 +125,13 @@ const char *enc_quixote_type_name(const char *tsem)
  * compiler: no strlen per field) */
 static void qnum_(struct sbuf *o, const char *kq, size_t kl, int64_t v)
 {
-	sbuf_put(o, kq, kl);
-	sbuf_i64(o, v);
-	sbuf_putc(o, '"');
+	/* one reserve for the key, the number and the quote (sbuf_cur) */
+	char *p = sbuf_cur(o, kl + 1 + SBUF_U64_MAX + 1);
+
+	memcpy(p, kq, kl);
+	p = sbuf_fmt_i64(p + kl, v);
+	*p++ = '"';
+	sbuf_cur_end(o, p);
 }
 #define qnum(o, k, v) qnum_(o, ",\"" k "\":\"", sizeof(",\"" k "\":\"") - 1, v)
 
@@ -510,6 +514,71 @@ static void body_sec(struct sbuf *o, const struct decode_event *v)
 static const encoder_body_fn quixote_bodies[SF_EV_MAX] = {
 	DECODE_EVENTS(DECODE_WRITER_ENTRY)};
 
+/* ,"pid":"N","tid":"N","ppid":"N","process":"comm": what a task's records
+ * share (encode.h memo) */
+struct task_key {
+	uint32_t pid, tid, ppid;
+	uint32_t comm_len;
+	char comm[SF_COMM_LEN];
+};
+_Static_assert(sizeof(struct task_key) <= ENCODE_MEMO_KEY, "memo key");
+static struct encode_memo task_memo;
+
+static void task_fields(struct sbuf *o, const struct decode_event *v)
+{
+	struct encode_memo_slot *slot;
+	struct task_key k;
+	size_t from = o->len;
+	char *p;
+
+	memset(&k, 0, sizeof(k));
+	k.pid = v->pid, k.tid = v->tid, k.ppid = v->ppid;
+	k.comm_len = v->comm.len < SF_COMM_LEN ? v->comm.len : SF_COMM_LEN;
+	memcpy(k.comm, v->comm.s, k.comm_len);
+	slot = encode_memo_find(&task_memo, &k, sizeof(k), v->tid, o);
+	if (!slot)
+		return;
+	p = sbuf_cur(o, 3 * (SBUF_U64_MAX + 10));
+	p = q_cur_num(p, "pid", v->pid);
+	p = q_cur_num(p, "tid", v->tid);
+	p = q_cur_num(p, "ppid", v->ppid);
+	sbuf_cur_end(o, p);
+	qstr(o, "process", k.comm, k.comm_len);
+	encode_memo_keep(slot, &k, sizeof(k), o, from);
+}
+
+/* the COE block, from uid, euid, gid (encode.h memo) */
+struct coe_key {
+	uint32_t uid, euid, gid;
+};
+static struct encode_memo coe_memo;
+
+static void coe(struct sbuf *o, const struct decode_event *v)
+{
+	struct coe_key k = {.uid = v->uid, .euid = v->euid, .gid = v->gid};
+	struct encode_memo_slot *slot;
+	size_t from = o->len;
+	char *p;
+
+	slot = encode_memo_find(&coe_memo, &k, sizeof(k),
+				k.uid ^ k.euid ^ k.gid, o);
+	if (!slot)
+		return;
+	p = sbuf_cur(o, 8 * (SBUF_U64_MAX + 12) + 16);
+	p = sbuf_cur_lit(p, "},\"COE\":{\"uid\":\"");
+	p = sbuf_fmt_u64(p, v->uid);
+	*p++ = '"';
+	p = q_cur_num(p, "euid", v->euid);
+	p = q_cur_num(p, "suid", v->euid);
+	p = q_cur_num(p, "gid", v->gid);
+	p = q_cur_num(p, "egid", v->gid);
+	p = q_cur_num(p, "sgid", v->gid);
+	p = q_cur_num(p, "fsuid", v->euid);
+	p = q_cur_num(p, "fsgid", v->gid);
+	sbuf_cur_end(o, p);
+	encode_memo_keep(slot, &k, sizeof(k), o, from);
+}
+
 static void quixote_event(struct sbuf *o, const struct workload *wl,
 			  uint64_t seq, uint64_t ts,
 			  const struct decode_event *v)
@@ -528,14 +597,9 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 	p = sbuf_cur(o, 4 * (SBUF_U64_MAX + 10));
 	p = sbuf_cur_lit(p, "\",\"ts\":\"");
 	p = q_cur_close(sbuf_fmt_u64(p, ts));
-	p = q_cur_num(p, "pid", v->pid);
-	p = q_cur_num(p, "tid", v->tid);
-	p = q_cur_num(p, "ppid", v->ppid);
 	sbuf_cur_end(o, p);
-	qstr(o, "process", v->comm.s, v->comm.len);
-	qstr(o, "workload", wl->name, SIZE_MAX);
-	if (wl->container_id)
-		qstr(o, "container", wl->container_id, SIZE_MAX);
+	task_fields(o, v);
+	encode_util_ident(o, wl);
 	if (v->syscall)
 		qstr(o, "syscall", v->syscall, SIZE_MAX);
 	if (v->has_ret)
@@ -545,18 +609,7 @@ static void quixote_event(struct sbuf *o, const struct workload *wl,
 	/* the BPF side reads uid, gid, euid: the rest of TSEM's COE is
 	 * derived, see docs/formats.md */
 	/* no printf on the hot path: one field after the other */
-	p = sbuf_cur(o, 8 * (SBUF_U64_MAX + 12) + 16);
-	p = sbuf_cur_lit(p, "},\"COE\":{\"uid\":\"");
-	p = sbuf_fmt_u64(p, v->uid);
-	*p++ = '"';
-	p = q_cur_num(p, "euid", v->euid);
-	p = q_cur_num(p, "suid", v->euid);
-	p = q_cur_num(p, "gid", v->gid);
-	p = q_cur_num(p, "egid", v->gid);
-	p = q_cur_num(p, "sgid", v->gid);
-	p = q_cur_num(p, "fsuid", v->euid);
-	p = q_cur_num(p, "fsgid", v->gid);
-	sbuf_cur_end(o, p);
+	coe(o, v);
 	sbuf_lit(o, "},\"");
 	sbuf_puts(o, name);
 	sbuf_lit(o, "\":{");

@@ -4,6 +4,58 @@
 
 #include <fcntl.h>
 
+#include "workload.h"
+
+bool encode_memo_on = true;
+
+/* encode_util_ident's memo: per slot, the strings it was written from */
+#define IDENT_RAW 128
+struct ident_memo {
+	char name[IDENT_RAW], cid[IDENT_RAW];
+	bool has_cid;
+	uint16_t len; /* 0: empty */
+	char text[2 * (16 + 6 * IDENT_RAW)];
+};
+static struct ident_memo ident_memo[16];
+
+static void ident_write(struct sbuf *o, const struct workload *wl)
+{
+	sbuf_key(o, "workload");
+	sbuf_json_str(o, wl->name, SIZE_MAX);
+	if (wl->container_id) {
+		sbuf_key(o, "container");
+		sbuf_json_str(o, wl->container_id, SIZE_MAX);
+	}
+}
+
+void encode_util_ident(struct sbuf *o, const struct workload *wl)
+{
+	struct ident_memo *m = &ident_memo[wl->slot & 15];
+	size_t from = o->len, nl, cl = 0;
+
+	if (m->len && encode_memo_on && !strcmp(m->name, wl->name) &&
+	    (wl->container_id ? m->has_cid && !strcmp(m->cid, wl->container_id)
+			      : !m->has_cid)) {
+		sbuf_put(o, m->text, m->len);
+		return;
+	}
+	ident_write(o, wl);
+	m->len = 0;
+	nl = strnlen(wl->name, IDENT_RAW);
+	if (wl->container_id)
+		cl = strnlen(wl->container_id, IDENT_RAW);
+	/* a string too long for the memo: written each time */
+	if (nl == IDENT_RAW || cl == IDENT_RAW ||
+	    o->len - from > sizeof(m->text))
+		return;
+	memcpy(m->name, wl->name, nl + 1);
+	m->has_cid = wl->container_id != NULL;
+	if (m->has_cid)
+		memcpy(m->cid, wl->container_id, cl + 1);
+	memcpy(m->text, o->data + from, o->len - from);
+	m->len = o->len - from;
+}
+
 /* open(2)'s access mode, which is a number, not a bit */
 static void accmode(struct sbuf *o, uint64_t flags)
 {

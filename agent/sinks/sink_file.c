@@ -356,8 +356,10 @@ static int do_write(struct sink *s, const char *buf, size_t len, bool control,
 		    struct sf_error **err)
 {
 	struct sink_file *f = (struct sink_file *)s;
-	uint64_t nrec = f->c.count_records ? f->c.count_records(buf, len)
-					   : count_records(buf, len);
+	/* the batch as given: counted only when it is lost (a scan of every
+	 * batch for its lines was 2-3% of the agent's samples) */
+	const char *batch = buf;
+	size_t batch_len = len;
 	bool had_sep = f->need_sep;
 
 	if (f->fd < 0 && file_open_fd(f, true, err) < 0)
@@ -427,7 +429,10 @@ static int do_write(struct sink *s, const char *buf, size_t len, bool control,
 	return 0;
 lost:
 	if (!control)
-		sink_count_dropped(s, nrec);
+		sink_count_dropped(
+			s, f->c.count_records
+				   ? f->c.count_records(batch, batch_len)
+				   : count_records(batch, batch_len));
 	if (!f->failing)
 		log_warn(
 			"%s; records are counted as missed until writing works again",
