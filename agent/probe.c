@@ -17,9 +17,12 @@
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/syscall.h>
 #include <linux/magic.h>
+#include <linux/perf_event.h>
 
 #include "btfcache.h"
+#include "ia32.h"
 #include "sfagent.h"
 #include "sfagent.skel.h"
 #include "uring_keys.h"
@@ -35,6 +38,7 @@ struct attachment {
 	char *tp; /* NULL: the program's section says where */
 	const char *what; /* for messages */
 	unsigned group; /* PROBE_G_* */
+	int tp_id; /* tp's id in tracefs, read once (tp_attach); 0: not yet */
 	struct bpf_link *link;
 };
 
@@ -69,6 +73,10 @@ struct probe_bpf {
 	int natt;
 	int ncpus;
 	struct release_queue rq;
+	/* syscall events from the per-syscall tracepoints (sf_sys_exit_tp),
+	 * not the generic sys_exit (sf_sys_exit): this kernel cannot run
+	 * ia32 syscalls (agent/ia32.h) */
+	bool per_syscall;
 	unsigned groups; /* attached */
 	/* the loss counters of every slot, summed over CPUs (snapshot) */
 	struct sf_drop *snap;
@@ -153,6 +161,7 @@ static void add_attachment(struct probe_bpf *b, unsigned group,
 	at->tp = tp ? xstrdup(tp) : NULL;
 	at->what = what ? what : at->tp;
 	at->group = group;
+	at->tp_id = 0;
 	at->link = NULL;
 }
 
@@ -162,6 +171,54 @@ static bool syscall_tp_exists(const char *dir, const char *name)
 
 	snprintf(path, sizeof(path), "%s/events/syscalls/%s", dir, name);
 	return access(path, F_OK) == 0;
+}
+
+/* The id of tracepoint syscalls/<name>, or -errno. */
+static int syscall_tp_id(const char *dir, const char *name)
+{
+	char path[256];
+	cleanup_fclose FILE *f = NULL;
+	int id;
+
+	snprintf(path, sizeof(path), "%s/events/syscalls/%s/id", dir, name);
+	f = fopen(path, "re");
+	if (!f)
+		return -errno;
+	return fscanf(f, "%d", &id) == 1 && id > 0 ? id : -EINVAL;
+}
+
+/*
+ * A program on perf tracepoint syscalls/<at->tp>, as libbpf's
+ * bpf_program__attach_tracepoint() does it, but with the tracepoint's id
+ * read once (plan time) rather than from tracefs at each attach: per-syscall
+ * mode attaches ~90 of them on the hook's path (a file open and two reads
+ * each, ~a quarter of the attach).
+ */
+static struct bpf_link *tp_attach(struct attachment *at)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_TRACEPOINT,
+		.size = sizeof(attr),
+		.config = (__u64)at->tp_id,
+	};
+	struct bpf_link *l;
+	int pfd, e;
+
+	if (at->tp_id <= 0)
+		return bpf_program__attach_tracepoint(at->prog, "syscalls",
+						      at->tp);
+	pfd = syscall(__NR_perf_event_open, &attr, -1, 0, -1,
+		      PERF_FLAG_FD_CLOEXEC);
+	if (pfd < 0)
+		return NULL;
+	/* the link owns pfd from here on (closed with it) */
+	l = bpf_program__attach_perf_event(at->prog, pfd);
+	if (!l) {
+		e = errno;
+		close(pfd);
+		errno = e;
+	}
+	return l;
 }
 
 /* Where libbpf finds the syscall tracepoints (probe_mount_fs). */
@@ -213,6 +270,71 @@ static void skip_absent_hooks(struct sfagent_bpf *s, const char *btf_path)
 	}
 }
 
+/* The program that sends the syscall events, of instance s. */
+static struct bpf_program *syscall_prog(const struct probe_bpf *b,
+					struct sfagent_bpf *s)
+{
+	return b->per_syscall ? s->progs.sf_sys_exit_tp : s->progs.sf_sys_exit;
+}
+
+/* Instance s loads the syscall program of the mode, or none. */
+static void load_syscall_prog(const struct probe_bpf *b, struct sfagent_bpf *s,
+			      bool load)
+{
+	bpf_program__set_autoload(s->progs.sf_sys_exit,
+				  load && !b->per_syscall);
+	bpf_program__set_autoload(s->progs.sf_sys_exit_tp,
+				  load && b->per_syscall);
+}
+
+/*
+ * Per-syscall mode: sf_sys_exit_tp on the exit tracepoint of each syscall
+ * of syscalls.def, the flow-only ones in their own group (attached while
+ * a stream counts flows).  A syscall the kernel was built without has no
+ * tracepoint (on this one: the module calls, CONFIG_MODULES off) and runs
+ * nothing but its ENOSYS: that attempt is not seen in this mode, said at
+ * -v.
+ */
+static void plan_per_syscall(struct probe_bpf *b, struct bpf_program *prog)
+{
+	/* automatic: strcmp() is no constant expression (the compiler folds
+	 * it all the same) */
+	const struct {
+		const char *tp;
+		bool flow, optional;
+	} sys[] = {
+#define SF_SYSCALL(tp, nr_name, class, flags) \
+	{#tp, !strcmp(#class, "flow"), (flags)&SF_SC_OPTIONAL},
+#include "syscalls.def"
+#undef SF_SYSCALL
+	};
+	char tp[64], absent[512];
+	size_t len = 0;
+	int n = 0, id;
+
+	absent[0] = 0;
+	for (size_t i = 0; i < sizeof(sys) / sizeof(sys[0]); i++) {
+		snprintf(tp, sizeof(tp), "sys_exit_%s", sys[i].tp);
+		id = syscall_tp_id(tracing_dir(), tp);
+		if (id < 0) {
+			if (!sys[i].optional && len < sizeof(absent))
+				len += snprintf(absent + len,
+						sizeof(absent) - len, " %s",
+						sys[i].tp);
+			continue;
+		}
+		add_attachment(b, sys[i].flow ? PROBE_G_FLOW : PROBE_G_SYSCALL,
+			       prog, tp, NULL);
+		b->att[b->natt - 1].tp_id = id;
+		n++;
+	}
+	log_debug("per-syscall mode: %d syscall tracepoints planned", n);
+	if (len)
+		log_debug(
+			"per-syscall mode: no tracepoint (the syscall is not built in, so it only fails with ENOSYS; the attempt is not seen):%s",
+			absent);
+}
+
 static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 {
 	static const char *const exec_tps[] = {"sys_exit_execve",
@@ -228,10 +350,14 @@ static int plan_attachments(struct probe_bpf *b, struct sf_error **err)
 	add_attachment(b, PROBE_G_CAP, s->progs.sf_capable, NULL,
 		       "cap_capable");
 	/* every syscall's exit: one link, not one per exported syscall (see
-	 * sf_sys_exit) */
-	add_attachment(b, PROBE_G_SYSCALL,
-		       (b->skel_sys ? b->skel_sys : s)->progs.sf_sys_exit, NULL,
-		       "sys_exit");
+	 * sf_sys_exit); where ia32 syscalls cannot run, one per syscall */
+	if (b->per_syscall)
+		plan_per_syscall(b, syscall_prog(b, b->skel_sys ? b->skel_sys
+								: s));
+	else
+		add_attachment(b, PROBE_G_SYSCALL,
+			       syscall_prog(b, b->skel_sys ? b->skel_sys : s),
+			       NULL, "sys_exit");
 	/* io_uring requests: the same events as their syscalls */
 	add_attachment(b, PROBE_G_URING, s->progs.sf_uring_submit, NULL,
 		       "io_uring_submit_req");
@@ -296,13 +422,14 @@ static unsigned bpf_groups_for(struct probe *p, const uint64_t *drop,
 	 * never per syscall, and the agent's process view needs them */
 	unsigned g = PROBE_G_SCHED;
 
-	(void)p;
 	for (unsigned t = 1; t < SF_EV_MAX && t < SF_TYPE_MASK_BITS; t++)
 		if (!(drop[t / 64] & (1ull << (t % 64))))
 			g |= type_groups[t] ? type_groups[t] : PROBE_G_SYSCALL;
-	/* -F sysflow's read/write counting: syscalls and io_uring */
+	/* -F sysflow's read/write counting: syscalls and io_uring (the
+	 * flow-only syscalls' own tracepoints in per-syscall mode) */
 	if (flows)
-		g |= PROBE_G_SYSCALL | PROBE_G_URING;
+		g |= PROBE_G_SYSCALL | PROBE_G_URING |
+		     (bpf_of(p)->per_syscall ? PROBE_G_FLOW : 0);
 	if (g & PROBE_G_SYSCALL) /* it has the failed execs, ia32 ones too */
 		g &= ~PROBE_G_EXEC_FAIL;
 	return g;
@@ -561,6 +688,7 @@ static int bpf_load_one(struct probe_bpf *b, const struct probe_opts *o,
 	if (!b->skel)
 		return -1;
 	skip_absent_hooks(b->skel, o->btf_path);
+	load_syscall_prog(b, b->skel, true);
 	r = instance_load(b->skel);
 	return r < 0 ? load_failed(r, o, err) : 0;
 }
@@ -697,7 +825,8 @@ static int gate_arrive(struct sfagent_bpf *to)
  * but sf_sys_exit in a thread; meanwhile b->skel_sys is opened and parses
  * the kernel's BTF (its attach id: libbpf needs that BTF for tp_btf
  * programs and the kfunc extern, one parse per object), takes the maps at
- * the gate (maps_gate) and loads sf_sys_exit.
+ * the gate (maps_gate) and loads sf_sys_exit (sf_sys_exit_tp in per-syscall mode:
+ * syscall_prog).
  */
 static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 			  const char *core_btf, uint32_t task_id,
@@ -714,7 +843,7 @@ static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 	if (!s)
 		return -1;
 	skip_absent_hooks(s, o->btf_path);
-	bpf_program__set_autoload(s->progs.sf_sys_exit, false);
+	load_syscall_prog(b, s, false);
 	pthread_mutex_lock(&gate.lock);
 	gate.prog = s->progs.sf_exec;
 	gate.from = s;
@@ -739,8 +868,9 @@ static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 	if (x) {
 		bpf_object__for_each_program(prog, x->obj)
 			bpf_program__set_autoload(prog,
-						  prog == x->progs.sf_sys_exit);
-		xr = preset_attach(x->progs.sf_sys_exit);
+						  prog == syscall_prog(b, x));
+		/* a tracepoint program has no attach target to find */
+		xr = b->per_syscall ? 0 : preset_attach(x->progs.sf_sys_exit);
 	}
 	state = gate_arrive(x && xr >= 0 ? x : NULL);
 	if (state > 0)
@@ -826,6 +956,18 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 	b->ncpus = libbpf_num_possible_cpus();
 	if (b->ncpus <= 0)
 		return sf_fail(err, -b->ncpus, "count possible CPUs");
+	/* before the load: the mode decides which program is loaded */
+	{
+		char why[256];
+
+		p->per_syscall = b->per_syscall =
+			!ia32_syscalls_run(why, sizeof(why));
+		log_debug("syscall events: %s (ia32 syscalls %s: %s)",
+			  b->per_syscall
+				  ? "per-syscall tracepoints (sf_sys_exit_tp)"
+				  : "generic sys_exit (sf_sys_exit)",
+			  b->per_syscall ? "cannot run" : "can run", why);
+	}
 
 	/* the kernel's BTF for CO-RE costs ~100 ms of matching at each start:
 	 * a copy of the types this object needs (agent/btfcache.h) */
@@ -890,16 +1032,17 @@ static int bpf_attach(struct probe *p, unsigned groups, struct sf_error **err)
 {
 	struct probe_bpf *b = bpf_of(p);
 	char what[128];
+	struct timespec t0, t1;
 	int n = 0;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	release_take_back(b, groups);
 	for (int i = 0; i < b->natt; i++) {
 		struct attachment *at = &b->att[i];
 
 		if (at->link || !(at->group & groups))
 			continue;
-		at->link = at->tp ? bpf_program__attach_tracepoint(
-					    at->prog, "syscalls", at->tp)
+		at->link = at->tp ? tp_attach(at)
 				  : bpf_program__attach(at->prog);
 		if (!at->link) {
 			sf_fail(err, errno, "attach BPF program to %s",
@@ -917,8 +1060,13 @@ static int bpf_attach(struct probe *p, unsigned groups, struct sf_error **err)
 				   __ATOMIC_SEQ_CST);
 	b->groups |= groups;
 	set_exec_tp(b, b->groups);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* the same line whatever the timing (tests/14-probe.bats diffs it) */
 	log_debug("BPF attached: %s (%d new links)",
 		  probe_groups_str(b->groups, what, sizeof(what)), n);
+	log_debug("BPF attach: %.1f ms",
+		  (t1.tv_sec - t0.tv_sec) * 1e3 +
+			  (t1.tv_nsec - t0.tv_nsec) / 1e6);
 	return 0;
 }
 

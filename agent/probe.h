@@ -55,16 +55,23 @@ enum probe_group {
 	/* native failed execs on their own two tracepoints, for a workload
 	 * that needs no other syscall event (never with PROBE_G_SYSCALL) */
 	PROBE_G_EXEC_FAIL = 1u << 5,
-	PROBE_G_NUM = 6,
-	/* what -X, -w, -P and -R attach, and the check at start */
-	PROBE_G_ALL = ((1u << PROBE_G_NUM) - 1) & ~PROBE_G_EXEC_FAIL,
+	/* per-syscall mode (agent/ia32.h): the flow-only syscalls' own
+	 * tracepoints (read, write, close, ...), for -F sysflow's counting;
+	 * empty in the generic mode, where PROBE_G_SYSCALL has them */
+	PROBE_G_FLOW = 1u << 6,
+	PROBE_G_NUM = 7,
+	/* what -X, -w, -P and -R attach, and the check at start (the flow
+	 * syscalls come with a stream that counts flows: groups_for) */
+	PROBE_G_ALL = ((1u << PROBE_G_NUM) - 1) & ~PROBE_G_EXEC_FAIL &
+		      ~PROBE_G_FLOW,
 };
 
 /* "sched,syscall,..." for messages */
 static inline const char *probe_groups_str(unsigned groups, char *buf, size_t n)
 {
 	static const char *const names[PROBE_G_NUM] = {
-		"sched", "sys_exit", "cap", "io_uring", "module", "exec_fail",
+		"sched",  "sys_exit",  "cap",		"io_uring",
+		"module", "exec_fail", "flow_syscalls",
 	};
 	size_t len = 0;
 
@@ -179,6 +186,9 @@ struct probe {
 	void *state; /* the backend's */
 	bool attached; /* some group is */
 	unsigned groups; /* PROBE_G_* attached */
+	/* syscall events from the per-syscall tracepoints: this kernel
+	 * cannot run ia32 syscalls (agent/ia32.h; set by open) */
+	bool per_syscall;
 };
 
 /* Loads the BPF programs (probe.c). */
@@ -191,6 +201,7 @@ static inline int probe_open(struct probe *p, const struct probe_ops *ops,
 	p->state = NULL;
 	p->attached = false;
 	p->groups = 0;
+	p->per_syscall = false;
 	return ops->open(p, o, err);
 }
 

@@ -283,6 +283,10 @@ void metrics_render(struct metrics *m, struct sbuf *o)
 	     "1 while the BPF programs are attached.");
 	sample(o, "sfagent_probe_attached", NULL, NULL, NULL, NULL,
 	       a->probe.attached);
+	head(o, "sfagent_probe_per_syscall", "gauge",
+	     "1: syscall events from the per-syscall tracepoints, this kernel cannot run ia32 syscalls; 0: from the generic sys_exit.");
+	sample(o, "sfagent_probe_per_syscall", NULL, NULL, NULL, NULL,
+	       a->probe.per_syscall);
 	head(o, "sfagent_registrations_refused_total", "counter",
 	     "Registrations the agent refused: a fail-open hook then starts the container untracked.");
 	sample(o, "sfagent_registrations_refused_total", NULL, NULL, NULL, NULL,

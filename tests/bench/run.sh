@@ -27,6 +27,7 @@ BUILD=${BUILD:-build}
 SF=$BUILD/sfagent
 LG=$BUILD/bench/loadgen
 ATTACH=$BUILD/bench/bpfattach
+VTIME=$BUILD/bench/vtime
 ENCBENCH=$BUILD/bench/encbench
 RAWTP=$BUILD/bench/rawtp.bpf.o
 FLOOR=$BUILD/bench/floor.bpf.o
@@ -40,7 +41,7 @@ RBOPT=()
 [ -n "$RINGBUF" ] && RBOPT=(--ringbuf-size "$RINGBUF")
 export BPFTRACE_STRLEN=64
 
-for t in "$SF" "$LG" "$ATTACH" "$RAWTP" "$FLOOR" "$ENCBENCH"; do
+for t in "$SF" "$LG" "$ATTACH" "$RAWTP" "$FLOOR" "$ENCBENCH" "$VTIME"; do
 	[ -e "$t" ] || { echo "bench: $t missing: run \`make bench\`" >&2; exit 1; }
 done
 for t in bpftrace strace python3 tar /usr/bin/time; do
@@ -351,9 +352,11 @@ run_other() { # workload label
 	rec "other.$1.$2" "$(echo "$out" | field elapsed_ns)"
 	rec "other_cpu.$1.$2" "$(echo "$out" | cpu_ns)"
 }
-busy_start() { # with_agent(0/1)
-	if [ "$1" = 1 ]; then
-		"$SF" -X -o "$W/busy.json" -- "$LG" kill 1000000000000 "$BUSY_RATE" >/dev/null &
+busy_start() { # with_agent(0/1/persys: per-syscall mode, simulated)
+	if [ "$1" != 0 ]; then
+		local mode=()
+		[ "$1" = persys ] && mode=(SFAGENT_TEST_IA32=absent)
+		env "${mode[@]}" "$SF" -X -o "$W/busy.json" -- "$LG" kill 1000000000000 "$BUSY_RATE" >/dev/null &
 		BUSY=$!
 		wait_for "$W/busy.json" signal.kill 60 || { say "busy agent did not start"; exit 1; }
 	else
@@ -460,6 +463,9 @@ sink_rates() {
 # the program, the stream's end and the agent's exit), interleaved.
 N_SHORT=${BENCH_SHORT_RUNS:-10}
 N_BURST=${BENCH_BURST_EVENTS:-200000}
+# Then what most of that load is, the verifier's time per program of the
+# agent's object (build/bench/vtime: each program loaded alone, the kernel's
+# own clock), REPS rounds: vtime.PROGRAM and vtime.total in microseconds.
 short_cmds() {
 	local i out
 	for ((i = 0; i < N_SHORT; i++)); do
@@ -468,6 +474,8 @@ short_cmds() {
 		out=$("$LG" time "$SF" -X -w t -o /dev/null -- /bin/true)
 		rec short.sfagent "$(echo "$out" | field elapsed_ns)"
 	done
+	"$VTIME" "$BUILD/sfagent.bpf.o" "" "$REPS" |
+		awk '$1 == "vtime" { sub(/^usec=/, "", $3); if ($3 >= 0) printf "vtime.%s\t%s\n", $2, $3 }' >>"$RES"
 }
 
 # ---- 9. busy = floor? ------------------------------------------------------------
@@ -478,6 +486,8 @@ short_cmds() {
 # (everything: sf_sys_exit on every syscall).  (A process-only variant,
 # floor_sfproc, ran while -X detached what its filter could not keep; -X
 # keeps every program now, so that the totals hold: docs/filters.md.)
+# Then sfagent in per-syscall mode (a kernel without ia32 emulation,
+# simulated with SFAGENT_TEST_IA32=absent: bpf/persys.bpf.h), the same way.
 # floor_bpf PROGRAM VARIANT: untracked_ns VARIANT while bpfattach holds
 # only PROGRAM of tests/bench/floor.bpf.c
 floor_bpf() {
@@ -489,6 +499,14 @@ floor_bpf() {
 	kill -TERM "$FL"
 	wait "$FL" || true
 	forget "$FL"
+}
+links_back_to() { # N: until the host's BPF links are N or fewer (30 s at most)
+	local i
+	for ((i = 0; i < 300; i++)); do
+		[ "$(others_links)" -le "$1" ] && return 0
+		sleep 0.1
+	done
+	say "  (BPF links still $(others_links), were $1: others' work)"
 }
 floor_run() {
 	local rep
@@ -503,6 +521,13 @@ floor_run() {
 		busy_start 1
 		untracked_ns floor_sfagent
 		busy_stop
+		links=$(others_links)
+		busy_start persys
+		untracked_ns floor_persys
+		busy_stop
+		# its ~90 perf links go in a child after it (sfagent-release,
+		# ~40 ms each): the next rep's no-BPF variant waits for them
+		links_back_to "$links"
 	done
 }
 
@@ -570,9 +595,11 @@ scale_run() {
 # and one while attached.  The daemon detaches 200 ms after its last stream
 # here (SFAGENT_TEST_IDLE_DETACH_MS; 5 s by default) so cycles are short.
 N_ATTACH=${BENCH_ATTACH_RUNS:-10}
-idle_daemon_start() {
+idle_daemon_start() { # [persys: per-syscall mode, simulated]
+	local mode=()
+	[ "${1:-}" = persys ] && mode=(SFAGENT_TEST_IA32=absent)
 	rm -f "$W/idled.log"
-	SFAGENT_TEST_IDLE_DETACH_MS=200 "$SF" -D -v --socket "$W/idled.sock" \
+	env "${mode[@]}" SFAGENT_TEST_IDLE_DETACH_MS=200 "$SF" -D -v --socket "$W/idled.sock" \
 		--output-dir "$W/idled-out" 2>"$W/idled.log" &
 	IDLED=$!
 	PIDS+=("$IDLED")
@@ -619,6 +646,17 @@ idle_run() {
 	done
 	sed -n 's/.*probe attached in \([0-9.]*\) ms.*/\1/p' "$W/idled.log" | while read -r ms; do
 		rec attach.probe_ms "$ms"
+	done
+	idle_daemon_stop
+	# per-syscall mode (simulated): ~90 perf tracepoints to attach
+	idle_daemon_start persys
+	python3 tests/bench/reg.py "$W/idled.sock" "$BCG/reg" attach "$N_ATTACH" \
+		"$W/idled.log" "$IDLED" | while read -r cold warm; do
+		rec attach.persys_cold_ms "${cold#cold_ms=}"
+		rec attach.persys_warm_ms "${warm#warm_ms=}"
+	done
+	sed -n 's/.*probe attached in \([0-9.]*\) ms.*/\1/p' "$W/idled.log" | while read -r ms; do
+		rec attach.persys_probe_ms "$ms"
 	done
 	idle_daemon_stop
 }

@@ -216,6 +216,14 @@ if nums("short.sfagent"):
 else:
     rows.append(("7 short commands", "`sfagent -X -- /bin/true` vs `/bin/true`", "not measured",
                  "section short not run"))
+if nums("vtime.total"):
+    progs = [k[len("vtime."):] for k in vals if k.startswith("vtime.") and k != "vtime.total"]
+    per = ", ".join("{} {}".format(p, mmm("vtime." + p, "{:,.1f}", 1e-3).split(" (")[0]) for p in
+                    sorted(progs, key=lambda p: -(med("vtime." + p) or 0)))
+    rows.append(("7 short commands", "verifier time per program (ms)", mmm("vtime.total", "{:,.1f}", 1e-3),
+                 "sum over the programs, each loaded alone (build/bench/vtime, the kernel's "
+                 "\"verification time\"; {} rounds), median per program: {}; the agent loads "
+                 "sf_sys_exit beside the rest (agent/probe.c bpf_load_split)".format(meta.get("reps"), per)))
 
 if nums("burst.openfail.written"):
     n = meta.get("n_burst")
@@ -243,6 +251,12 @@ if nums("sys.getpid.idle_daemon"):
     rows.append(("8 idle = free", "  of which the attach (ms)", mmm("attach.probe_ms", "{:,.1f}"),
                  "the daemon's own measure (`probe attached in`)"))
     rows.append(("8 idle = free", "REGISTER while attached: round trip (ms)", mmm("attach.warm_ms", "{:,.1f}"), ""))
+    if nums("attach.persys_cold_ms"):
+        rows.append(("8 idle = free", "per-syscall mode (a kernel without ia32 emulation; simulated here): first REGISTER after idle (ms)",
+                     mmm("attach.persys_cold_ms", "{:,.1f}"), "~90 perf tracepoints attach; goal < 20 ms at the median"))
+        rows.append(("8 idle = free", "  of which the attach (ms)", mmm("attach.persys_probe_ms", "{:,.1f}"),
+                     "the daemon's own measure (`probe attached in`)"))
+        rows.append(("8 idle = free", "per-syscall mode: REGISTER while attached (ms)", mmm("attach.persys_warm_ms", "{:,.1f}"), ""))
 else:
     rows.append(("8 idle = free", "idle daemon vs no agent; attach cost", "not measured", "section idle not run"))
 
@@ -270,6 +284,12 @@ if nums("sys.getpid.floor_sfagent"):
                          mmm(f"sys.{sc}.floor_sfproc", "{:,.1f}") + " ns",
                          "{:+,.1f} ns/call; added / the floor's added: {}".format(
                              sp, "{:.1f}".format(sp / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
+        if nums(f"sys.{sc}.floor_persys"):
+            pp = (med(f"sys.{sc}.floor_persys") or 0) - base
+            rows.append(("9 busy vs floor", f"{sc}: sfagent, per-syscall mode (a kernel without ia32 emulation; simulated here)",
+                         mmm(f"sys.{sc}.floor_persys", "{:,.1f}") + " ns",
+                         "{:+,.1f} ns/call; added / the floor's added: {}; goal <= 1.2".format(
+                             pp, "{:.1f}".format(pp / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
     rows.append(("9 busy vs floor", "BPF links of other processes on the host during the runs",
                  mmm("floor.others_links"), "their syscall tracepoints are on in every variant"))
 else:
