@@ -206,7 +206,8 @@ demo: deps-demo build bundles
 
 # ---- benchmarks (tests/bench/run.sh; BENCH_QUICK=1 for a short smoke run) --
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
-	$(BUILD)/bench/floor.bpf.o $(BUILD)/bench/encbench $(BUILD)/bench/filterbench
+	$(BUILD)/bench/floor.bpf.o $(BUILD)/bench/encbench $(BUILD)/bench/filterbench \
+	$(BUILD)/bench/vtime
 ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c lib/json.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
@@ -214,6 +215,11 @@ $(BUILD)/bench/loadgen: tests/bench/loadgen.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $<
 $(BUILD)/bench/bpfattach: tests/bench/bpfattach.c
+	@mkdir -p $(@D)
+	$(call msg,CC,$@)
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
+# the verifier's time per program of the agent's object (section 7)
+$(BUILD)/bench/vtime: tests/bench/vtime.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz

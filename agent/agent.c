@@ -251,6 +251,10 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 		.ringbuf_bytes = o->ringbuf_bytes,
 		.hash_open = o->hash_mode == EXEHASH_OPEN,
 		.host_mnt_ns = host_mnt_ns(),
+		.no_seccomp = o->mode != SF_MODE_DAEMON && !o->seccomp_profile,
+		.no_exec_fail = o->mode != SF_MODE_DAEMON && !o->filter &&
+				!o->file_filter && !o->mqtt_filter &&
+				!o->http_filter,
 		.on_event = on_event,
 		.ctx = a,
 	};

@@ -260,9 +260,18 @@ static bool tracepoint_exists(const char *btf_path, const char *group,
 	return access(path, F_OK) == 0;
 }
 
-/* Programs on hooks some kernels lack: not loaded there, said at -v. */
-static void skip_absent_hooks(struct sfagent_bpf *s, const char *btf_path)
+/* Programs on hooks some kernels lack: not loaded there, said at -v; nor
+ * those the run can never attach (probe_opts no_seccomp, no_exec_fail). */
+static void skip_absent_hooks(struct sfagent_bpf *s, const struct probe_opts *o)
 {
+	const char *btf_path = o->btf_path;
+
+	if (o->no_seccomp) {
+		bpf_program__set_autoload(s->progs.sf_seccomp_enter, false);
+		bpf_program__set_autoload(s->progs.sf_seccomp_uring, false);
+	}
+	if (o->no_exec_fail)
+		bpf_program__set_autoload(s->progs.sf_exec_fail, false);
 	if (!tracepoint_exists(btf_path, "module", "module_load")) {
 		bpf_program__set_autoload(s->progs.sf_module_load, false);
 		log_debug(
@@ -687,7 +696,7 @@ static int bpf_load_one(struct probe_bpf *b, const struct probe_opts *o,
 	b->skel = bpf_instance(o, core_btf, task_id, err);
 	if (!b->skel)
 		return -1;
-	skip_absent_hooks(b->skel, o->btf_path);
+	skip_absent_hooks(b->skel, o);
 	load_syscall_prog(b, b->skel, true);
 	r = instance_load(b->skel);
 	return r < 0 ? load_failed(r, o, err) : 0;
@@ -842,7 +851,7 @@ static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 	b->skel = s = bpf_instance(o, core_btf, task_id, err);
 	if (!s)
 		return -1;
-	skip_absent_hooks(s, o->btf_path);
+	skip_absent_hooks(s, o);
 	load_syscall_prog(b, s, false);
 	pthread_mutex_lock(&gate.lock);
 	gate.prog = s->progs.sf_exec;

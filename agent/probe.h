@@ -32,6 +32,11 @@ struct probe_opts {
 	uint32_t ringbuf_bytes;
 	bool hash_open; /* --hash open: file.mmap_exec records (bpf/mmap.bpf.h) */
 	uint32_t host_mnt_ns; /* inode of /proc/1/ns/mnt, 0: unknown */
+	/* programs this run can never attach, not loaded (verifier time at
+	 * every start): seccomp recording's (no --seccomp-profile, not -D);
+	 * the failed-exec tracepoints' (no filter, not -D: PROBE_G_EXEC_FAIL
+	 * only goes with a filter that needs no other syscall event) */
+	bool no_seccomp, no_exec_fail;
 	/* called for every record, from poll() */
 	int (*on_event)(void *ctx, void *data, size_t size);
 	void *ctx;

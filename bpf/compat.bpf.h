@@ -33,169 +33,107 @@
 #define SYS_RECVMMSG 19
 #define SYS_SENDMMSG 20
 
-static __always_inline long ia32_to_native(long nr)
-{
-	switch (nr) {
-	case 5:
-		return __NR_open;
-	case 8:
-		return __NR_creat;
-	case 9:
-		return __NR_link;
-	case 10:
-		return __NR_unlink;
-	case 11:
-		return __NR_execve;
-	case 15:
-		return __NR_chmod;
-	case 16:
-	case 198:
-		return __NR_lchown;
-	case 23:
-	case 213:
-		return __NR_setuid;
-	case 37:
-		return __NR_kill;
-	case 38:
-		return __NR_rename;
-	case 39:
-		return __NR_mkdir;
-	case 40:
-		return __NR_rmdir;
-	case 46:
-	case 214:
-		return __NR_setgid;
-	case 70:
-	case 203:
-		return __NR_setreuid;
-	case 71:
-	case 204:
-		return __NR_setregid;
-	case 83:
-		return __NR_symlink;
-	case 92:
-	case 193:
-		return __NR_truncate;
-	case 93:
-	case 194:
-		return __NR_ftruncate;
-	case 94:
-		return __NR_fchmod;
-	case 95:
-	case 207:
-		return __NR_fchown;
-	case 138:
-	case 215:
-		return __NR_setfsuid;
-	case 139:
-	case 216:
-		return __NR_setfsgid;
-	case 164:
-	case 208:
-		return __NR_setresuid;
-	case 170:
-	case 210:
-		return __NR_setresgid;
-	case 182:
-	case 212:
-		return __NR_chown;
-	case 238:
-		return __NR_tkill;
-	case 270:
-		return __NR_tgkill;
-	case 295:
-		return __NR_openat;
-	case 296:
-		return __NR_mkdirat;
-	case 298:
-		return __NR_fchownat;
-	case 301:
-		return __NR_unlinkat;
-	case 302:
-		return __NR_renameat;
-	case 303:
-		return __NR_linkat;
-	case 304:
-		return __NR_symlinkat;
-	case 306:
-		return __NR_fchmodat;
-	case 353:
-		return __NR_renameat2;
-	case 358:
-		return __NR_execveat;
-	case 359:
-		return __NR_socket;
-	case 361:
-		return __NR_bind;
-	case 362:
-		return __NR_connect;
-	case 363:
-		return __NR_listen;
-	case 364:
-		return __NR_accept4;
-	case 437:
-		return __NR_openat2;
-	case 452:
-		return __NR_fchmodat2; /* the same number on ia32 */
-	default:
-		return -1;
-	}
-}
-
 /*
- * The reads, writes and close of -F sysflow's flows (flow.bpf.h), which
- * are no events: a native number for flow_exit() only, -1 for the rest.
- * Their fd, length and message-vector arguments are where the native
- * ones are (pread64's offset, in two registers, is not used); the only
- * layout that differs, struct compat_mmsghdr, flow_exit() is told of.
+ * ia32 number -> what sf_sys_exit makes of it, one load: the native number
+ * + 1 (0: not exported, no flow) with IA32_FLOW_ONLY for the reads, writes
+ * and close of -F sysflow's flows (flow.bpf.h), which are no events: a
+ * native number for flow_exit() only; their fd, length and message-vector
+ * arguments are where the native ones are (pread64's offset, in two
+ * registers, is not used); the only layout that differs, struct
+ * compat_mmsghdr, flow_exit() is told of.  IA32_FD_ARG0: the first
+ * argument is a 32-bit int that means -1/AT_FDCWD when negative.
+ * A table, not a switch: each of a switch's constants took its own path
+ * through the verifier (a seventh of sf_sys_exit's instructions).
  */
-static __always_inline long ia32_flow_nr(long nr32)
-{
-	switch (nr32) {
-	case 3:
-		return __NR_read;
-	case 4:
-		return __NR_write;
-	case 6:
-		return __NR_close;
-	case 145:
-		return __NR_readv;
-	case 146:
-		return __NR_writev;
-	case 180:
-		return __NR_pread64;
-	case 181:
-		return __NR_pwrite64;
-	case 187: /* sendfile */
-	case 239: /* sendfile64 */
-		return __NR_sendfile;
-	case 313:
-		return __NR_splice;
-	case 333:
-		return __NR_preadv;
-	case 334:
-		return __NR_pwritev;
-	case 337: /* recvmmsg */
-	case 417: /* recvmmsg_time64 */
-		return __NR_recvmmsg;
-	case 345:
-		return __NR_sendmmsg;
-	case 369:
-		return __NR_sendto;
-	case 370:
-		return __NR_sendmsg;
-	case 371:
-		return __NR_recvfrom;
-	case 372:
-		return __NR_recvmsg;
-	case 378:
-		return __NR_preadv2;
-	case 379:
-		return __NR_pwritev2;
-	default:
-		return -1;
-	}
-}
+#define IA32_NR_MAX	   453
+#define IA32_NR_MASK	   0x0fff
+#define IA32_FLOW_ONLY	   0x1000
+#define IA32_FD_ARG0	   0x2000
+#define IA32_EV(nr, flags) (1 + (nr) + (flags))
+#define IA32_FLOW(nr)	   (1 + (nr) + IA32_FLOW_ONLY)
+static const __u16 ia32_nr[IA32_NR_MAX] = {
+	[5] = IA32_EV(__NR_open, 0),
+	[8] = IA32_EV(__NR_creat, 0),
+	[9] = IA32_EV(__NR_link, 0),
+	[10] = IA32_EV(__NR_unlink, 0),
+	[11] = IA32_EV(__NR_execve, 0),
+	[15] = IA32_EV(__NR_chmod, 0),
+	[16] = IA32_EV(__NR_lchown, 0),
+	[23] = IA32_EV(__NR_setuid, 0),
+	[37] = IA32_EV(__NR_kill, 0),
+	[38] = IA32_EV(__NR_rename, 0),
+	[39] = IA32_EV(__NR_mkdir, 0),
+	[40] = IA32_EV(__NR_rmdir, 0),
+	[46] = IA32_EV(__NR_setgid, 0),
+	[70] = IA32_EV(__NR_setreuid, 0),
+	[71] = IA32_EV(__NR_setregid, 0),
+	[83] = IA32_EV(__NR_symlink, 0),
+	[92] = IA32_EV(__NR_truncate, 0),
+	[93] = IA32_EV(__NR_ftruncate, 0),
+	[94] = IA32_EV(__NR_fchmod, 0),
+	[95] = IA32_EV(__NR_fchown, 0),
+	[138] = IA32_EV(__NR_setfsuid, 0),
+	[139] = IA32_EV(__NR_setfsgid, 0),
+	[164] = IA32_EV(__NR_setresuid, 0),
+	[170] = IA32_EV(__NR_setresgid, 0),
+	[182] = IA32_EV(__NR_chown, 0),
+	[193] = IA32_EV(__NR_truncate, 0), /* 64: the length in two registers */
+	[194] = IA32_EV(__NR_ftruncate,
+			0), /* 64: the length in two registers */
+	[198] = IA32_EV(__NR_lchown, 0),
+	[203] = IA32_EV(__NR_setreuid, 0),
+	[204] = IA32_EV(__NR_setregid, 0),
+	[207] = IA32_EV(__NR_fchown, 0),
+	[208] = IA32_EV(__NR_setresuid, 0),
+	[210] = IA32_EV(__NR_setresgid, 0),
+	[212] = IA32_EV(__NR_chown, 0),
+	[213] = IA32_EV(__NR_setuid, 0),
+	[214] = IA32_EV(__NR_setgid, 0),
+	[215] = IA32_EV(__NR_setfsuid, 0),
+	[216] = IA32_EV(__NR_setfsgid, 0),
+	[238] = IA32_EV(__NR_tkill, 0),
+	[270] = IA32_EV(__NR_tgkill, 0),
+	[295] = IA32_EV(__NR_openat, IA32_FD_ARG0),
+	[296] = IA32_EV(__NR_mkdirat, IA32_FD_ARG0),
+	[298] = IA32_EV(__NR_fchownat, IA32_FD_ARG0),
+	[301] = IA32_EV(__NR_unlinkat, IA32_FD_ARG0),
+	[302] = IA32_EV(__NR_renameat, IA32_FD_ARG0),
+	[303] = IA32_EV(__NR_linkat, IA32_FD_ARG0),
+	[304] = IA32_EV(__NR_symlinkat, 0),
+	[306] = IA32_EV(__NR_fchmodat, IA32_FD_ARG0),
+	[353] = IA32_EV(__NR_renameat2, IA32_FD_ARG0),
+	[358] = IA32_EV(__NR_execveat, IA32_FD_ARG0),
+	[359] = IA32_EV(__NR_socket, 0),
+	[361] = IA32_EV(__NR_bind, 0),
+	[362] = IA32_EV(__NR_connect, 0),
+	[363] = IA32_EV(__NR_listen, 0),
+	[364] = IA32_EV(__NR_accept4, 0),
+	[437] = IA32_EV(__NR_openat2, IA32_FD_ARG0),
+	[452] = IA32_EV(__NR_fchmodat2,
+			IA32_FD_ARG0), /* the same number on ia32 */
+	/* flows only */
+	[3] = IA32_FLOW(__NR_read),
+	[4] = IA32_FLOW(__NR_write),
+	[6] = IA32_FLOW(__NR_close),
+	[145] = IA32_FLOW(__NR_readv),
+	[146] = IA32_FLOW(__NR_writev),
+	[180] = IA32_FLOW(__NR_pread64),
+	[181] = IA32_FLOW(__NR_pwrite64),
+	[187] = IA32_FLOW(__NR_sendfile), /* sendfile */
+	[239] = IA32_FLOW(__NR_sendfile), /* sendfile64 */
+	[313] = IA32_FLOW(__NR_splice),
+	[333] = IA32_FLOW(__NR_preadv),
+	[334] = IA32_FLOW(__NR_pwritev),
+	[337] = IA32_FLOW(__NR_recvmmsg), /* recvmmsg */
+	[345] = IA32_FLOW(__NR_sendmmsg),
+	[369] = IA32_FLOW(__NR_sendto),
+	[370] = IA32_FLOW(__NR_sendmsg),
+	[371] = IA32_FLOW(__NR_recvfrom),
+	[372] = IA32_FLOW(__NR_recvmsg),
+	[378] = IA32_FLOW(__NR_preadv2),
+	[379] = IA32_FLOW(__NR_pwritev2),
+	[417] = IA32_FLOW(__NR_recvmmsg), /* recvmmsg_time64 */
+};
 
 static __always_inline long socketcall_flow_nr(long call)
 {
@@ -251,18 +189,16 @@ compat_sys_args(struct pt_regs *regs, struct sys_args *args, long *flow_nr)
 					   : -1;
 		*flow_nr = nr >= 0 ? nr : socketcall_flow_nr(call);
 	} else {
-		nr = ia32_to_native(nr32);
-		*flow_nr = nr >= 0 ? nr : ia32_flow_nr(nr32);
+		__u16 m = nr32 >= 0 && nr32 < IA32_NR_MAX ? ia32_nr[nr32] : 0;
+		long native = (long)(m & IA32_NR_MASK) - 1;
+
+		nr = m & IA32_FLOW_ONLY ? -1 : native;
+		*flow_nr = native;
 		/* truncate64/ftruncate64: the length comes in two registers */
 		if (nr32 == 193 || nr32 == 194)
 			a.a[1] |= a.a[2] << 32;
 		/* 32-bit ints that mean -1/AT_FDCWD must stay negative */
-		if (nr == __NR_openat || nr == __NR_mkdirat ||
-		    nr == __NR_fchownat || nr == __NR_unlinkat ||
-		    nr == __NR_renameat || nr == __NR_linkat ||
-		    nr == __NR_fchmodat || nr == __NR_renameat2 ||
-		    nr == __NR_openat2 || nr == __NR_execveat ||
-		    nr == __NR_fchmodat2)
+		if (m & IA32_FD_ARG0)
 			a.a[0] = (__s32)a.a[0];
 	}
 	*args = a;
@@ -270,8 +206,8 @@ compat_sys_args(struct pt_regs *regs, struct sys_args *args, long *flow_nr)
 }
 
 /* The same, as a global function: verified once, and the caller sees an
- * unknown number, not each constant ia32_to_native() returns (each of
- * which took its own path through on_sys_exit()'s switch).  The registers
+ * unknown number, not each constant the mapping can give (each of which
+ * took its own path through on_sys_exit()'s switch).  The registers
  * are the task's own (those sys_exit passes): a global function takes no
  * kernel pointer. */
 __noinline int compat_sys_args_g(struct sys_args *args, long *flow_nr)

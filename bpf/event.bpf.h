@@ -330,6 +330,15 @@ static __always_inline void submit_var(void *rec, const __u32 size,
 volatile const __u32 task_btf_id = 0;
 extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
 
+/* t, untrusted (when the id is known): loads through it are the same
+ * probe-mem loads (bpf_rdonly_cast is inlined as a register move), and the
+ * verifier makes none of the by-name lookups for a pointer loaded through
+ * it, on however many paths reach the load. */
+static __always_inline struct task_struct *task_ro(struct task_struct *t)
+{
+	return task_btf_id ? bpf_rdonly_cast(t, task_btf_id) : t;
+}
+
 /* A global function, verified once per program rather than at each of the
  * event types' copies. */
 __noinline int fill_hdr_g(struct sf_hdr *h, __u32 type, __u32 slot, __u64 cgid)
@@ -339,8 +348,7 @@ __noinline int fill_hdr_g(struct sf_hdr *h, __u32 type, __u32 slot, __u64 cgid)
 
 	if (!h)
 		return 0;
-	if (task_btf_id)
-		t = bpf_rdonly_cast(t, task_btf_id);
+	t = task_ro(t);
 	h->type = type;
 	h->flags = 0;
 	h->slot = slot;

@@ -68,14 +68,39 @@ struct {
 	__type(value, struct cg_cache_entry);
 } cg_cache SEC(".maps");
 
+/* The ancestor walk's state: the cgroup asked for, the deepest tracked
+ * ancestor's slot so far. */
+struct anc_walk {
+	__u64 cgid;
+	__u32 slot;
+};
+
+/* One ancestor level, bpf_loop()'s callback; 1 ends the walk. */
+static long anc_level(__u64 lvl, struct anc_walk *w)
+{
+	__u64 anc = bpf_get_current_ancestor_cgroup_id(lvl);
+	__u32 *s;
+
+	if (!anc)
+		return 1;
+	s = bpf_map_lookup_elem(&tracked, &anc);
+	if (s)
+		w->slot = *s;
+	return anc == w->cgid;
+}
+
 /* Returns the workload slot of the current task, or SF_SLOT_NONE.  A
  * global function: its ancestor walk is verified once per program, not at
- * each caller's state (it was half of sf_sys_exit's own instructions). */
+ * each caller's state (it was half of sf_sys_exit's own instructions); the
+ * walk, on a cache miss only, is a bpf_loop(), whose body the verifier
+ * checks until its states repeat, not once per level as an unrolled loop
+ * (the levels were 900 of every program's instructions). */
 __noinline int current_slot_g(__u64 cgid)
 {
+	struct anc_walk w = {.cgid = cgid, .slot = SF_SLOT_NONE};
 	struct cg_cache_entry *c, fresh;
 	__u32 gen = track_gen; /* read before the walk: see docs/design.md */
-	__u32 slot = SF_SLOT_NONE, zero = 0;
+	__u32 slot, zero = 0;
 	struct cg_last *last = bpf_map_lookup_elem(&cg_last, &zero);
 
 	if (last) {
@@ -95,18 +120,8 @@ __noinline int current_slot_g(__u64 cgid)
 
 	/* Deepest tracked ancestor wins, so an excluded child of a tracked
 	 * parent stays excluded. */
-	for (int lvl = 0; lvl < SF_MAX_CGROUP_DEPTH; lvl++) {
-		__u64 anc = bpf_get_current_ancestor_cgroup_id(lvl);
-		__u32 *s;
-
-		if (!anc)
-			break;
-		s = bpf_map_lookup_elem(&tracked, &anc);
-		if (s)
-			slot = *s;
-		if (anc == cgid)
-			break;
-	}
+	bpf_loop(SF_MAX_CGROUP_DEPTH, anc_level, &w, 0);
+	slot = w.slot;
 	if (slot == SF_SLOT_EXCLUDED)
 		slot = SF_SLOT_NONE;
 	fresh.slot = slot;

@@ -97,22 +97,36 @@ static __always_inline void flow_add(__u32 slot, __u32 tgid, long fd,
  * struct mmsghdr (64 bytes, msg_len at 56) or, from a 32-bit caller, a
  * struct compat_mmsghdr (32 bytes, msg_len at 28) */
 #define SF_FLOW_MMSG_MAX 64
+struct flow_mmsg_ctx {
+	const void *v;
+	__u64 n, size, at, bytes;
+};
+
+/* One message's msg_len, bpf_loop()'s callback (an unrolled loop had the
+ * verifier check each of the 64 messages at both callers). */
+static long flow_mmsg_one(__u64 i, struct flow_mmsg_ctx *c)
+{
+	unsigned int len = 0;
+
+	if (i >= c->n)
+		return 1;
+	bpf_probe_read_user(&len, sizeof(len), c->v + i * c->size + c->at);
+	c->bytes += len;
+	return 0;
+}
+
 static __always_inline void flow_add_mmsg(__u32 slot, long fd, bool write,
 					  const void *v, long n, bool compat)
 {
-	__u32 size = compat ? 32 : sizeof(struct mmsghdr);
-	__u32 at = compat ? 28 : offsetof(struct mmsghdr, msg_len);
-	__u64 bytes = 0;
+	struct flow_mmsg_ctx c = {
+		.v = v,
+		.n = n,
+		.size = compat ? 32 : sizeof(struct mmsghdr),
+		.at = compat ? 28 : offsetof(struct mmsghdr, msg_len),
+	};
 
-	for (int i = 0; i < SF_FLOW_MMSG_MAX; i++) {
-		unsigned int len = 0;
-
-		if (i >= n)
-			break;
-		bpf_probe_read_user(&len, sizeof(len), v + i * size + at);
-		bytes += len;
-	}
-	flow_add(slot, flow_tgid(), fd, write, n, bytes);
+	bpf_loop(SF_FLOW_MMSG_MAX, flow_mmsg_one, &c, 0);
+	flow_add(slot, flow_tgid(), fd, write, n, c.bytes);
 }
 
 static __always_inline void flow_end(long nr, __u32 slot, __u64 cgid,
@@ -295,40 +309,37 @@ struct {
 } flow_uring_ms SEC(".maps");
 #define IORING_RECV_MULTISHOT_ (1U << 1)
 
+/* An opcode's kind, by one load: a switch's constants each took their own
+ * path through the rest of the submission (flow_uring_submit), a table's
+ * value is one unknown number to the verifier. */
+static const __u8 flow_uring_kinds[256] = {
+	[IORING_OP_READ] = FU_READ,
+	[IORING_OP_READV] = FU_READ,
+	[IORING_OP_READ_FIXED] = FU_READ, /* a registered buffer, not a fixed file */
+	[IORING_OP_READ_MULTISHOT] = FU_READ,
+	[IORING_OP_RECV] = FU_READ,
+	[IORING_OP_RECVMSG] = FU_READ,
+	[IORING_OP_READV_FIXED] = FU_READ,
+	[IORING_OP_RECV_ZC] = FU_READ, /* zero-copy receive: each completion's bytes */
+	[IORING_OP_WRITE] = FU_WRITE,
+	[IORING_OP_WRITEV] = FU_WRITE,
+	[IORING_OP_WRITE_FIXED] = FU_WRITE,
+	[IORING_OP_SEND] = FU_WRITE,
+	[IORING_OP_SENDMSG] = FU_WRITE,
+	[IORING_OP_SEND_ZC] = FU_WRITE,
+	[IORING_OP_SENDMSG_ZC] = FU_WRITE,
+	[IORING_OP_WRITEV_FIXED] = FU_WRITE,
+	[IORING_OP_SPLICE] = FU_SPLICE,
+	[IORING_OP_OPENAT] = FU_OPEN,
+	[IORING_OP_OPENAT2] = FU_OPEN,
+	[IORING_OP_ACCEPT] = FU_OPEN,
+	[IORING_OP_CONNECT] = FU_CONNECT,
+	[IORING_OP_CLOSE] = FU_CLOSE,
+};
+
 static __always_inline __u8 flow_uring_kind(__u8 op)
 {
-	switch (op) {
-	case IORING_OP_READ:
-	case IORING_OP_READV:
-	case IORING_OP_READ_FIXED: /* a registered buffer, not a fixed file */
-	case IORING_OP_READ_MULTISHOT:
-	case IORING_OP_RECV:
-	case IORING_OP_RECVMSG:
-	case IORING_OP_READV_FIXED:
-	case IORING_OP_RECV_ZC: /* zero-copy receive: each completion's bytes */
-		return FU_READ;
-	case IORING_OP_WRITE:
-	case IORING_OP_WRITEV:
-	case IORING_OP_WRITE_FIXED:
-	case IORING_OP_SEND:
-	case IORING_OP_SENDMSG:
-	case IORING_OP_SEND_ZC:
-	case IORING_OP_SENDMSG_ZC:
-	case IORING_OP_WRITEV_FIXED:
-		return FU_WRITE;
-	case IORING_OP_SPLICE:
-		return FU_SPLICE;
-	case IORING_OP_OPENAT:
-	case IORING_OP_OPENAT2:
-	case IORING_OP_ACCEPT:
-		return FU_OPEN;
-	case IORING_OP_CONNECT:
-		return FU_CONNECT;
-	case IORING_OP_CLOSE:
-		return FU_CLOSE;
-	default:
-		return FU_NONE;
-	}
+	return flow_uring_kinds[op];
 }
 
 /* Bytes of a fixed file's request, per slot. */
@@ -386,28 +397,40 @@ static __always_inline void flow_uring_count(const struct sf_flow_uring *u,
  * 8) or, for a 32-bit ring, struct compat_iovec (8 bytes, at 4); the
  * first SF_FLOW_IOV_MAX. */
 #define SF_FLOW_IOV_MAX 16
-static __always_inline __u64 flow_iov_sum(const void *iov, __u64 n, bool compat)
+struct flow_iov_ctx {
+	const void *iov;
+	__u64 n, size, at, sum;
+};
+
+/* One iovec's length, bpf_loop()'s callback: checked once, not once per
+ * iovec as the unrolled loop was (600 instructions). */
+static long flow_iov_one(__u64 i, struct flow_iov_ctx *c)
 {
-	__u32 size = compat ? 8 : 16, at = compat ? 4 : 8;
-	__u64 sum = 0;
+	__u64 len = 0;
 
-	for (int i = 0; i < SF_FLOW_IOV_MAX; i++) {
-		__u64 len = 0;
-
-		if (i >= n)
-			break;
-		bpf_probe_read_user(&len, compat ? 4 : 8, iov + i * size + at);
-		sum += len;
-	}
-	return sum;
+	if (i >= c->n)
+		return 1;
+	/* iov_len: 4 bytes of a compat_iovec, 8 of an iovec (little-endian:
+	 * the low bytes first) */
+	bpf_probe_read_user(&len, c->size / 2, c->iov + i * c->size + c->at);
+	c->sum += len;
+	return 0;
 }
 
-/* The same as a global function: its unrolled loop verified once, not at
- * each caller's state (inlined, it was a third of sf_uring_submit's
- * verification).  The user pointer comes as an integer. */
+/* As a global function: verified once, not at each caller's state
+ * (inlined, it was a third of sf_uring_submit's verification).  The user
+ * pointer comes as an integer. */
 __noinline __u64 flow_iov_sum_g(__u64 iov, __u64 n, __u32 compat)
 {
-	return flow_iov_sum((const void *)iov, n, compat);
+	struct flow_iov_ctx c = {
+		.iov = (const void *)iov,
+		.n = n,
+		.size = compat ? 8 : 16,
+		.at = compat ? 4 : 8,
+	};
+
+	bpf_loop(SF_FLOW_IOV_MAX, flow_iov_one, &c, 0);
+	return c.sum;
 }
 
 /* A sendmsg's or recvmsg's user msghdr: the bytes of its iovecs (struct
@@ -461,6 +484,14 @@ static __always_inline __u64 flow_uring_len(struct io_kiocb *req, __u8 op)
 	}
 }
 
+/* The same as a global function: its per-opcode paths end here, not at
+ * the end of the submission.  The request comes as its address, on the
+ * caller's stack (a global function takes no kernel pointer). */
+__noinline __u64 flow_uring_len_g(const __u64 *req, __u32 op)
+{
+	return req ? flow_uring_len((struct io_kiocb *)*req, op) : 0;
+}
+
 /* io_uring:io_uring_submit_req of a tracked slot */
 static __always_inline void flow_uring_submit(__u32 slot, struct io_kiocb *req,
 					      __u8 op, __u64 cgid)
@@ -512,7 +543,7 @@ static __always_inline void flow_uring_submit(__u32 slot, struct io_kiocb *req,
 	if (flags & REQ_F_CQE_SKIP_) {
 		/* no completion if it succeeds: counted now */
 		if (u.kind != FU_OPEN)
-			flow_uring_count(&u, flow_uring_len(req, op), cgid);
+			flow_uring_count(&u, flow_uring_len_g(&key, op), cgid);
 		return;
 	}
 	u.ms = op == IORING_OP_READ_MULTISHOT || op == IORING_OP_RECV_ZC ||

@@ -36,7 +36,7 @@ static __always_inline bool ident_chrooted(struct task_struct *t)
 	return BPF_CORE_READ(up, mnt_parent) != up;
 }
 
-static __always_inline void ident_file(struct sf_ident *id, struct file *f)
+static __always_inline void ident_file_in(struct sf_ident *id, struct file *f)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct inode *ino;
@@ -81,6 +81,23 @@ static __always_inline void ident_file(struct sf_ident *id, struct file *f)
 		id->flags |= SF_ID_HOSTNS;
 	if (ident_chrooted(t))
 		id->flags |= SF_ID_CHROOT;
+}
+
+/* A file's identity, as a global function: verified once per program, not
+ * on each path to each of its callers (inlined, it was checked as often as
+ * the file's resolution around it).  The file comes as an integer (a
+ * global function takes no kernel pointer); it is only read through
+ * BPF_CORE_READ and probe reads. */
+__noinline int ident_file_g(struct sf_ident *id, __u64 f)
+{
+	if (id)
+		ident_file_in(id, (struct file *)f);
+	return 0;
+}
+
+static __always_inline void ident_file(struct sf_ident *id, struct file *f)
+{
+	ident_file_g(id, (__u64)f);
 }
 
 #endif

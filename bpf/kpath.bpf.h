@@ -103,16 +103,13 @@ static __always_inline void kpath_run(struct kpath_ctx *c,
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	struct sf_kpath *kp = c->kp;
+	__u64 zero;
 
-	c->dentry = dentry;
-	c->vfsmnt = vfsmnt;
 	c->root_d = BPF_CORE_READ(t, fs, root.dentry);
 	c->root_m = BPF_CORE_READ(t, fs, root.mnt);
 	if (to_ns)
 		c->root_d = 0, c->root_m = 0;
 	c->mnt_off = bpf_core_field_offset(struct mount, mnt);
-	c->first_d = 0;
-	c->n_mnt = 0;
 	kp->n = 0;
 	kp->flags = 0;
 	kp->len = 0;
@@ -121,7 +118,20 @@ static __always_inline void kpath_run(struct kpath_ctx *c,
 		kp->flags = SF_KP_NONE;
 		return;
 	}
-	c->mnt = (void *)vfsmnt - c->mnt_off;
+	/*
+	 * The walk's state starts as little known to the verifier as it
+	 * becomes: a zero read back from the record (whose memory it does
+	 * not track) is any number to it.  A callback's state is pruned
+	 * only where an earlier one's ranges hold it, so with constants
+	 * (and the non-NULL learnt above) here, each field's first change
+	 * made the states differ again: ~20 passes over kpath_step.
+	 */
+	zero = *(volatile __u32 *)&kp->len;
+	c->dentry = (void *)((__u64)dentry ^ zero);
+	c->vfsmnt = (void *)((__u64)vfsmnt ^ zero);
+	c->first_d = (void *)zero;
+	c->n_mnt = zero;
+	c->mnt = (void *)c->vfsmnt - c->mnt_off;
 	if (BPF_CORE_READ(dentry, d_inode, __i_nlink) == 0)
 		kp->flags |= SF_KP_DELETED;
 	if (BPF_CORE_READ(dentry, d_op, d_dname))
@@ -305,8 +315,8 @@ static __always_inline void fpath_none(struct sf_fpath *fp)
  * An absolute path starts at the task's root, a relative one at the cwd
  * (AT_FDCWD) or at the dirfd's file.  first is the path's first byte.
  */
-static __always_inline void fpath_base(struct sf_fpath *fp, long dirfd,
-				       char first)
+static __always_inline void fpath_base_in(struct sf_fpath *fp, long dirfd,
+					  char first)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 
@@ -328,6 +338,22 @@ static __always_inline void fpath_base(struct sf_fpath *fp, long dirfd,
 			   BPF_CORE_READ(f, f_path.dentry),
 			   BPF_CORE_READ(f, f_path.mnt));
 	}
+}
+
+/* The same as a global function: its three bases (and the dirfd's file
+ * lookup) verified once per program, not at each of its five callers in a
+ * file event's resolution on each of their paths. */
+__noinline int fpath_base_g(struct sf_fpath *fp, long dirfd, __u32 first)
+{
+	if (fp)
+		fpath_base_in(fp, dirfd, first);
+	return 0;
+}
+
+static __always_inline void fpath_base(struct sf_fpath *fp, long dirfd,
+				       char first)
+{
+	fpath_base_g(fp, dirfd, (__u8)first);
 }
 
 #endif

@@ -46,8 +46,8 @@ static __always_inline void sock_read_unix_path(struct sf_net_event *e,
 		e->unix_path[0] = '@';
 }
 
-static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
-					   bool peer)
+static __always_inline void sock_read_addr_in(struct sf_net_event *e, int fd,
+					      bool peer)
 {
 	struct sock *sk = fd_sock(fd);
 
@@ -81,7 +81,7 @@ static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
 
 /* connect, accept: the socket's local address and port (SysFlow's sip,
  * sport), from the kernel's socket once the call bound it */
-static __always_inline void sock_read_local(struct sf_net_event *e, int fd)
+static __always_inline void sock_read_local_in(struct sf_net_event *e, int fd)
 {
 	struct sock *sk = fd_sock(fd);
 	__u16 fam;
@@ -104,8 +104,8 @@ static __always_inline void sock_read_local(struct sf_net_event *e, int fd)
 	e->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
 }
 
-static __always_inline void user_read_addr(struct sf_net_event *e,
-					   const void *uaddr, __u32 len)
+static __always_inline void user_read_addr_in(struct sf_net_event *e,
+					      const void *uaddr, __u32 len)
 {
 	struct sockaddr_in6 sa = {};
 	__u64 n = len;
@@ -141,6 +141,50 @@ static __always_inline void user_read_addr(struct sf_net_event *e,
 		if (!e->unix_path[0] && plen > 1)
 			e->unix_path[0] = '@';
 	}
+}
+
+/*
+ * The three address readers as global functions: each verified once per
+ * program, not on every path its callers reach it by (their own branches,
+ * on the address family, then took the rest of the event with them).
+ * Kernel and user pointers come as integers.
+ */
+__noinline int sock_read_addr_g(struct sf_net_event *e, int fd, __u32 peer)
+{
+	if (e)
+		sock_read_addr_in(e, fd, peer);
+	return 0;
+}
+
+__noinline int sock_read_local_g(struct sf_net_event *e, int fd)
+{
+	if (e)
+		sock_read_local_in(e, fd);
+	return 0;
+}
+
+__noinline int user_read_addr_g(struct sf_net_event *e, __u64 uaddr, __u32 len)
+{
+	if (e)
+		user_read_addr_in(e, (const void *)uaddr, len);
+	return 0;
+}
+
+static __always_inline void sock_read_addr(struct sf_net_event *e, int fd,
+					   bool peer)
+{
+	sock_read_addr_g(e, fd, peer);
+}
+
+static __always_inline void sock_read_local(struct sf_net_event *e, int fd)
+{
+	sock_read_local_g(e, fd);
+}
+
+static __always_inline void user_read_addr(struct sf_net_event *e,
+					   const void *uaddr, __u32 len)
+{
+	user_read_addr_g(e, (__u64)uaddr, len);
 }
 
 static __always_inline void net_event(long nr, long ret, __u32 slot, __u64 cgid,

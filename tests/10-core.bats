@@ -210,6 +210,7 @@ teardown() {
 	assert_stream "$T/s.jsonl" \
 		"one('file.mkdir', path='$T/work/int80-dir')['compat'] is True" \
 		"one('file.mkdir', path='$T/work/int80-dir')['mode'] == '0750'" \
+		"(lambda o: o['compat'] is True and o['dirfd'] == -100 and o['syscall'] == 'openat')(one('file.open', path='$T/work/int80-dir'))" \
 		"set(one('file.open', path='$T/work/int80-file')['flags'].split('|')) >= {'O_WRONLY', 'O_CREAT'}" \
 		"one('file.open', path='$T/work/int80-file')['ret'] >= 3" \
 		"one('file.unlink', path='$T/work/int80-file')['compat'] is True" \

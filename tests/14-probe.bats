@@ -603,3 +603,30 @@ open(sys.argv[1], "wb").write(hdr + types + strs)' "$1"
 	done
 	unset SFAGENT_TEST_FORK
 }
+
+# prog_loaded LOG NAME: the load in LOG (-d) verified program NAME (each
+# instance says "skipped loading" for what it did not load)
+prog_loaded() {
+	local skipped instances
+	skipped=$(grep -c "libbpf: prog '$2': skipped loading" "$1" || true)
+	instances=$(grep -c "libbpf: loading object 'sfagent_bpf'" "$1" || true)
+	[ "$skipped" -lt "$instances" ]
+}
+
+@test "-X: programs it can never attach are not loaded (seccomp recording's without --seccomp-profile, failed execs' without a filter); with them they are" {
+	"$SFAGENT" -X -w p0 -o "$T/p0.jsonl" -d "$T/p0.log" -- /bin/sh -c '/nonexistent 2>/dev/null; true'
+	if prog_loaded "$T/p0.log" sf_seccomp_enter; then false; fi
+	if prog_loaded "$T/p0.log" sf_seccomp_uring; then false; fi
+	if prog_loaded "$T/p0.log" sf_exec_fail; then false; fi
+	prog_loaded "$T/p0.log" sf_exec
+	# the failed exec is still there, from sf_sys_exit
+	assert_stream "$T/p0.jsonl" "one('process.exec', ret=-2)"
+	# a filter may need the failed-exec tracepoints: loaded
+	"$SFAGENT" -X -w p1 -o "$T/p1.jsonl" -d "$T/p1.log" --filter '[type process]' -- /bin/true
+	prog_loaded "$T/p1.log" sf_exec_fail
+	# --seccomp-profile records: loaded, and the profile written
+	"$SFAGENT" -X -w p2 -o "$T/p2.jsonl" -d "$T/p2.log" --seccomp-profile "$T/p2.json" -- /bin/true
+	prog_loaded "$T/p2.log" sf_seccomp_enter
+	prog_loaded "$T/p2.log" sf_seccomp_uring
+	python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert "execve" in json.dumps(p)' "$T/p2.json"
+}

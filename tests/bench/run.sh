@@ -27,6 +27,7 @@ BUILD=${BUILD:-build}
 SF=$BUILD/sfagent
 LG=$BUILD/bench/loadgen
 ATTACH=$BUILD/bench/bpfattach
+VTIME=$BUILD/bench/vtime
 ENCBENCH=$BUILD/bench/encbench
 RAWTP=$BUILD/bench/rawtp.bpf.o
 FLOOR=$BUILD/bench/floor.bpf.o
@@ -40,7 +41,7 @@ RBOPT=()
 [ -n "$RINGBUF" ] && RBOPT=(--ringbuf-size "$RINGBUF")
 export BPFTRACE_STRLEN=64
 
-for t in "$SF" "$LG" "$ATTACH" "$RAWTP" "$FLOOR" "$ENCBENCH"; do
+for t in "$SF" "$LG" "$ATTACH" "$RAWTP" "$FLOOR" "$ENCBENCH" "$VTIME"; do
 	[ -e "$t" ] || { echo "bench: $t missing: run \`make bench\`" >&2; exit 1; }
 done
 for t in bpftrace strace python3 tar /usr/bin/time; do
@@ -462,6 +463,9 @@ sink_rates() {
 # the program, the stream's end and the agent's exit), interleaved.
 N_SHORT=${BENCH_SHORT_RUNS:-10}
 N_BURST=${BENCH_BURST_EVENTS:-200000}
+# Then what most of that load is, the verifier's time per program of the
+# agent's object (build/bench/vtime: each program loaded alone, the kernel's
+# own clock), REPS rounds: vtime.PROGRAM and vtime.total in microseconds.
 short_cmds() {
 	local i out
 	for ((i = 0; i < N_SHORT; i++)); do
@@ -470,6 +474,8 @@ short_cmds() {
 		out=$("$LG" time "$SF" -X -w t -o /dev/null -- /bin/true)
 		rec short.sfagent "$(echo "$out" | field elapsed_ns)"
 	done
+	"$VTIME" "$BUILD/sfagent.bpf.o" "" "$REPS" |
+		awk '$1 == "vtime" { sub(/^usec=/, "", $3); if ($3 >= 0) printf "vtime.%s\t%s\n", $2, $3 }' >>"$RES"
 }
 
 # ---- 9. busy = floor? ------------------------------------------------------------

@@ -216,6 +216,14 @@ if nums("short.sfagent"):
 else:
     rows.append(("7 short commands", "`sfagent -X -- /bin/true` vs `/bin/true`", "not measured",
                  "section short not run"))
+if nums("vtime.total"):
+    progs = [k[len("vtime."):] for k in vals if k.startswith("vtime.") and k != "vtime.total"]
+    per = ", ".join("{} {}".format(p, mmm("vtime." + p, "{:,.1f}", 1e-3).split(" (")[0]) for p in
+                    sorted(progs, key=lambda p: -(med("vtime." + p) or 0)))
+    rows.append(("7 short commands", "verifier time per program (ms)", mmm("vtime.total", "{:,.1f}", 1e-3),
+                 "sum over the programs, each loaded alone (build/bench/vtime, the kernel's "
+                 "\"verification time\"; {} rounds), median per program: {}; the agent loads "
+                 "sf_sys_exit beside the rest (agent/probe.c bpf_load_split)".format(meta.get("reps"), per)))
 
 if nums("burst.openfail.written"):
     n = meta.get("n_burst")

@@ -3,8 +3,10 @@
  * compat32 DIR: file work through 32-bit syscalls (int $0x80) from a 64-bit
  * program, as a workload hiding from 64-bit-only tracing would do it.
  * The strings live in static storage, below 4 GiB in this non-PIE binary.
- * Last, an ia32 execve of DIR/nosuch-int80 that fails (ENOENT), with a
- * 32-bit argv (tests/10-core.bats: a failed exec's argv).
+ * The directory is opened by an ia32 openat(AT_FDCWD), whose 32-bit dirfd
+ * the agent must keep negative.  Last, an ia32 execve of DIR/nosuch-int80
+ * that fails (ENOENT), with a 32-bit argv (tests/10-core.bats: a failed
+ * exec's argv).
  */
 #include <stdio.h>
 #include <string.h>
@@ -33,6 +35,11 @@ int main(int argc, char **argv)
 	argv32[1] = (unsigned int)(unsigned long)arg1;
 	if (int80(39, (long)dir_path, 0750, 0) < 0) /* ia32 mkdir */
 		return 3;
+	/* openat(AT_FDCWD, dir, O_RDONLY|O_DIRECTORY): a 32-bit -100 */
+	long dfd = int80(295, -100, (long)dir_path, 0200000);
+	if (dfd < 0)
+		return 6;
+	int80(6, dfd, 0, 0); /* close */
 	long fd = int80(5, (long)file_path, 0101, 0600); /* open O_WRONLY|O_CREAT */
 	if (fd < 0)
 		return 4;
