@@ -240,6 +240,15 @@ static uint32_t host_mnt_ns(void)
 						: 0xeffffff8u;
 }
 
+/* Will -F's encoder count flows (sysflow's FileFlow/NetworkFlow)? */
+static bool counts_flows(const struct sf_options *o)
+{
+	const struct encoder *e =
+		encoder_find(o->format ? o->format : SF_FORMAT_DEFAULT);
+
+	return e && e->ops->flow_end;
+}
+
 int agent_init_probe(struct agent *a, const struct sf_options *o,
 		     const struct probe_ops *ops, struct sf_error **err)
 {
@@ -255,6 +264,7 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 		.no_exec_fail = o->mode != SF_MODE_DAEMON && !o->filter &&
 				!o->file_filter && !o->mqtt_filter &&
 				!o->http_filter,
+		.no_flows = o->mode != SF_MODE_DAEMON && !counts_flows(o),
 		.on_event = on_event,
 		.ctx = a,
 	};

@@ -637,6 +637,13 @@ static struct sfagent_bpf *bpf_instance(const struct probe_opts *o,
 	}
 	/* wake the agent early once an eighth of the ring waits */
 	s->rodata->wake_bytes = o->ringbuf_bytes / 8;
+	/* no stream counts flows: their maps are not preallocated at full
+	 * size (flow_counts' 65,536 entries took ~5 ms of the load) */
+	if (o->no_flows) {
+		bpf_map__set_max_entries(s->maps.flow_counts, 1);
+		bpf_map__set_max_entries(s->maps.flow_uring, 1);
+		bpf_map__set_max_entries(s->maps.flow_uring_ms, 1);
+	}
 	/* tests fill the flow counters' map with a few flows */
 	if (getenv("SFAGENT_TEST_FLOW_MAP_ENTRIES"))
 		bpf_map__set_max_entries(

@@ -37,6 +37,9 @@ struct probe_opts {
 	 * the failed-exec tracepoints' (no filter, not -D: PROBE_G_EXEC_FAIL
 	 * only goes with a filter that needs no other syscall event) */
 	bool no_seccomp, no_exec_fail;
+	/* no stream will count flows (not -D, no -F sysflow): the flow maps
+	 * get one entry each, not 65,536 preallocated (~5 ms at the load) */
+	bool no_flows;
 	/* called for every record, from poll() */
 	int (*on_event)(void *ctx, void *data, size_t size);
 	void *ctx;

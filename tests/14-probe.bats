@@ -630,3 +630,29 @@ prog_loaded() {
 	prog_loaded "$T/p2.log" sf_seccomp_uring
 	python3 -c 'import json,sys; p=json.load(open(sys.argv[1])); assert "execve" in json.dumps(p)' "$T/p2.json"
 }
+
+# flow_entries PID: max_entries of flow_counts among PID's BPF maps (a hash
+# of 16-byte keys and 40-byte values: struct sf_flow_key, sf_flow_counts)
+flow_entries() {
+	local f
+	for f in /proc/"$1"/fdinfo/*; do
+		awk '$1 == "map_type:" { t = $2 } $1 == "key_size:" { k = $2 }
+			$1 == "value_size:" { v = $2 } $1 == "max_entries:" { m = $2 }
+			END { if (t == 1 && k == 16 && v == 40) print m }' "$f" 2>/dev/null
+	done | head -1
+}
+
+@test "-X: the flow counters' maps take one entry unless a stream counts flows (-F sysflow: full size)" {
+	local fmt want
+	for fmt in json sysflow; do
+		"$SFAGENT" -X -F "$fmt" -w "f$fmt" -o "$T/f.$fmt" -- /bin/sleep 1.5 &
+		ag=$!
+		for _ in $(seq 100); do [ -n "$(flow_entries "$ag")" ] && break; sleep 0.05; done
+		n=$(flow_entries "$ag")
+		wait "$ag"
+		want=1
+		[ "$fmt" = json ] || want=65536
+		echo "$fmt: flow_counts max_entries $n, want $want"
+		[ "$n" = "$want" ]
+	done
+}
