@@ -4,7 +4,9 @@
 #include <bpf/bpf.h>
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <signal.h>
@@ -908,21 +910,62 @@ static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 	return state < 0 ? load_failed(state, o, err) : 0;
 }
 
+/* This process's threads that are runnable now (this one included). */
+static int own_running(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	while (d && (e = readdir(d))) {
+		char path[300], buf[256], *p;
+		cleanup_close int fd = -1;
+		ssize_t len;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/stat",
+			 e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		len = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (len <= 0)
+			continue;
+		buf[len] = 0;
+		/* "PID (COMM) S ...": the state after the comm's last ')' */
+		p = strrchr(buf, ')');
+		n += p && p[1] == ' ' && p[2] == 'R';
+	}
+	if (d)
+		closedir(d);
+	return n ? n : 1;
+}
+
 /* Is a CPU this process may use idle now?  /proc/loadavg's runnable count
- * (this task included) against the CPUs of its affinity: a second loader
+ * less this process's own runnable threads (the exe hash worker, just
+ * made, was one in a third of the starts on an idle machine) against the
+ * CPUs of its affinity, or, as that count also catches a kernel worker
+ * passing by (freeing the maps of a command that just ended: another 3 in
+ * 10 there), a 1-minute load average a CPU below them.  A second loader
  * thread only helps where it does not wait for a CPU (2 CPUs, load ~4:
- * 359 ms at the median split, 295 whole). */
+ * 359 ms at the median split, 295 whole, with the old maps-only third
+ * instance). */
 static bool cpu_free(void)
 {
 	cleanup_fclose FILE *f = fopen("/proc/loadavg", "re");
 	cpu_set_t set;
-	int running;
+	int running, own, ncpu;
+	double load1;
 
 	if (sched_getaffinity(0, sizeof(set), &set) < 0 || CPU_COUNT(&set) < 2)
 		return false;
-	if (!f || fscanf(f, "%*f %*f %*f %d/", &running) != 1)
+	if (!f || fscanf(f, "%lf %*f %*f %d/", &load1, &running) != 2)
 		return false;
-	return running < CPU_COUNT(&set);
+	own = own_running();
+	ncpu = CPU_COUNT(&set);
+	log_debug("runnable: %d, %d of them this process's; load %.2f; %d CPUs",
+		  running, own, load1, ncpu);
+	/* others runnable, besides this thread and its loader */
+	return running - own < ncpu - 1 || load1 < ncpu - 1;
 }
 
 /* Opens and loads the object; core_btf: the BTF for CO-RE (NULL: the
