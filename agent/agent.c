@@ -261,9 +261,6 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 		.hash_open = o->hash_mode == EXEHASH_OPEN,
 		.host_mnt_ns = host_mnt_ns(),
 		.no_seccomp = o->mode != SF_MODE_DAEMON && !o->seccomp_profile,
-		.no_exec_fail = o->mode != SF_MODE_DAEMON && !o->filter &&
-				!o->file_filter && !o->mqtt_filter &&
-				!o->http_filter,
 		.no_flows = o->mode != SF_MODE_DAEMON && !counts_flows(o),
 		.on_event = on_event,
 		.ctx = a,
@@ -292,6 +289,10 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 		a->exporter = NULL;
 		return -1;
 	}
+	/* no filter of any output: PROBE_G_EXEC_FAIL is never attached */
+	po.no_exec_fail = o->mode != SF_MODE_DAEMON && !a->filters.stream &&
+			  !a->filters.file && !a->filters.mqtt &&
+			  !a->filters.http;
 	/* its worker thread before any sandbox, which covers it too */
 	a->exehash = exehash_new(o->hash_mode);
 	/* host_path (issue 12): the host's mount table, from its init */

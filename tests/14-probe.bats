@@ -178,17 +178,6 @@ idle_daemon() {
 		"not by('file.open')"
 }
 
-# linked_progs PID: the names of the programs PID's BPF links run, sorted,
-# one a line (a link's fdinfo has its program's id)
-linked_progs() {
-	local fd id
-	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf_link" ] || continue
-		id=$(sed -n 's/^prog_id:[[:space:]]*//p' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null)
-		[ -n "$id" ] && bpftool prog show id "$id" --json 2>/dev/null | jq -r .name
-	done | sort
-}
-
 has_prog() { linked_progs "$AGENT_PID" | grep -qx "$1"; }
 lacks_prog() { ! has_prog "$1"; }
 
@@ -201,16 +190,6 @@ bundle_sync() {
 	jq --arg s "$HT/sync" '.mounts += [{"destination": "/sync", "type": "bind",
 		"source": $s, "options": ["rbind", "rw"]}]' \
 		"$1/config.json" >"$1/config.json.tmp" && mv "$1/config.json.tmp" "$1/config.json"
-}
-
-# linked_tps PID: the hooks of PID's BPF links, sorted, one a line (a
-# per-syscall tracepoint's is sys_enter_<name> or sys_exit_<name>)
-linked_tps() {
-	local fd
-	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf_link" ] || continue
-		sed -n 's/^tp_name:[[:space:]]*//p' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null
-	done | sort
 }
 
 @test "-X: every program linked, none on a per-syscall entry tracepoint (the setuid family's old ids need none)" {

@@ -114,24 +114,6 @@ same_events() {
 		"(lambda m: m['old_uid'] == 0 and m['old_gid'] == 4321 and 'old_unknown' not in m)(one('process.setuid', syscall='setresuid', new_uid=4321))"
 }
 
-# linked_tps / linked_progs PID: the tracepoints / program names of PID's
-# BPF links, sorted, one a line (as tests/14-probe.bats)
-linked_tps() {
-	local fd
-	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf_link" ] || continue
-		sed -n 's/^tp_name:[[:space:]]*//p' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null
-	done | sort
-}
-linked_progs() {
-	local fd id
-	for fd in /proc/"$1"/fd/*; do
-		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf_link" ] || continue
-		id=$(sed -n 's/^prog_id:[[:space:]]*//p' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null)
-		[ -n "$id" ] && bpftool prog show id "$id" --json 2>/dev/null | jq -r .name
-	done | sort -u
-}
-
 @test "equivalence: the fidelity workload's events (file, net, process, signals, set*id) are the same in both modes" {
 	same_events 3 --hash none -- "$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"
 	same_events 3 -- "$SF_WORKLOADS/fidelity" "$T/work" "$T/facts.json"

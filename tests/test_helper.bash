@@ -55,3 +55,24 @@ assert_stream() {
 assert_seq_no_gaps() {
 	assert_stream "$1" '[e["seq"] for e in ev] == list(range(1, len(ev) + 1))'
 }
+
+# linked_tps PID: the hooks of PID's BPF links, sorted, one a line (a
+# per-syscall tracepoint's is sys_exit_<name>)
+linked_tps() {
+	local fd
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf_link" ] || continue
+		sed -n 's/^tp_name:[[:space:]]*//p' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null
+	done | sort
+}
+
+# linked_progs PID: the names of the programs PID's BPF links run, sorted,
+# once each (a link's fdinfo has its program's id)
+linked_progs() {
+	local fd id
+	for fd in /proc/"$1"/fd/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" = "anon_inode:bpf_link" ] || continue
+		id=$(sed -n 's/^prog_id:[[:space:]]*//p' "/proc/$1/fdinfo/${fd##*/}" 2>/dev/null)
+		[ -n "$id" ] && bpftool prog show id "$id" --json 2>/dev/null | jq -r .name
+	done | sort -u
+}
