@@ -32,6 +32,11 @@ spool_over() {
 	[ "$(spool_bytes)" -gt "$1" ]
 }
 
+# rss_kb PID: its resident set now, in kB.
+rss_kb() {
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
 # Enough events for the outage plus 2 s on each side.
 events() {
 	echo $(((OUTAGE + 4) * RATE))
@@ -48,10 +53,16 @@ events() {
 	sleep 1
 	mqtt_stop
 	wait_for 30 grep -q 'connection lost' "$SINK_DIR/agent.err"
+	rss0=$(rss_kb "$AGENT_PID")
 	sleep "$OUTAGE"
 	# the backlog is past what memory holds (-q 1000 records, ~300 bytes)
 	spool_over 600000
-	echo "# spool during the outage: $(spool_bytes) bytes" >&3
+	rss1=$(rss_kb "$AGENT_PID")
+	spooled=$(spool_bytes)
+	echo "# spool during the outage: $spooled bytes; agent RSS ${rss0} kB at its start, ${rss1} kB at its end" >&3
+	# the backlog is on disk: the agent grew by far less than it (a
+	# backlog kept in memory would have grown it by about its size)
+	[ $(((rss1 - rss0) * 1024)) -lt $((spooled / 4)) ]
 	mqtt_start "$P"
 	wait "$AGENT_PID"
 	AGENT_PID=
