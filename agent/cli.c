@@ -435,6 +435,16 @@ static int check_sink_values(const struct sf_options *o, struct sf_error **err)
 			return -1;
 		free(t);
 	}
+	/* JetStream takes a stream's name into its API subjects and its
+	 * store's directory: refused here in one line, not by a server as a
+	 * timeout or an error number */
+	if (o->nats_stream)
+		for (const char *p = o->nats_stream; *p; p++)
+			if (*p <= ' ' || *p > '~' || strchr(".*>/\\", *p))
+				return sf_usage(
+					err,
+					"bad --nats-stream `%s`: a JetStream stream name has no spaces, control characters, `.`, `*`, `>`, `/` or `\\`",
+					o->nats_stream);
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		if (files[i] && access(files[i], R_OK) < 0)
 			return sf_fail(

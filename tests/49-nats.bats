@@ -280,7 +280,7 @@ batch_restart() {
 	assert_output --partial '--nats-* options need --nats URL'
 }
 
-@test "nats: bad input: wildcards or spaces in the subject, bad URL, no server, wrong password, missing stream" {
+@test "nats: bad input: wildcards or spaces in the subject, bad stream name, bad URL, no server, wrong password or creds file, missing stream: one line each" {
 	for s in 'a.*' 'a.>' 'a b' 'a..b' '.a' 'a.%q'; do
 		run "$SFAGENT" -X --nats nats://127.0.0.1:1 --nats-subject "$s" -- /bin/true
 		assert_failure 2
@@ -295,6 +295,14 @@ batch_restart() {
 	run "$SFAGENT" -X --nats nats://127.0.0.1:1 --nats-replicas 3 -- /bin/true
 	assert_failure 2
 	assert_output --partial 'need --nats-stream NAME'
+	# names JetStream refuses (as a timeout or an error number, if sent)
+	for n in 'a b' 'a.b' 'a*' 'a>' 'a/b' 'a\b' $'a\tb'; do
+		run "$SFAGENT" -X --nats nats://127.0.0.1:1 --nats-stream "$n" -- /bin/true
+		assert_failure 2
+		assert_output --partial 'bad --nats-stream `a'
+		assert_output --partial ': a JetStream stream name has no spaces'
+		[ "${#lines[@]}" -eq 1 ]
+	done
 	P=$(free_port)
 	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" -- /bin/true
 	assert_failure 1
