@@ -321,11 +321,19 @@ CONF
 		-- /bin/true
 	assert_failure 1
 	assert_output --partial 'Authorization Violation'
+	[ "${#lines[@]}" -eq 1 ]
+	echo 'not a creds file' >"$SINK_DIR/bad.creds"
+	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" --nats-creds "$SINK_DIR/bad.creds" -- /bin/true
+	assert_failure 1
+	assert_output --partial "no nkey user seed found in '$SINK_DIR/bad.creds'"
+	[ "${#lines[@]}" -eq 1 ]
 	echo right >"$SINK_DIR/pw"
 	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" --nats-user sf --nats-password-file "$SINK_DIR/pw" \
 		--nats-stream NOPE -- /bin/true
 	assert_failure 1
 	assert_output --partial 'JetStream stream `NOPE` does not exist (create it, or add --nats-create-stream)'
+	# the cause alone, not also the test connection's end as an outage
+	[ "${#lines[@]}" -eq 1 ]
 	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" --nats-user sf --nats-password-file "$SINK_DIR/pw" \
 		--nats-stream OK --nats-create-stream --nats-subject 'lab.%w' -w x.y -- "$SINKLOAD" opens 20
 	assert_success
@@ -373,4 +381,29 @@ assert len([e for e in by["sfagent.hostN.wn1"] if e["type"] == "file.open"]) >= 
 PY
 	# file,nats: the file too
 	ls "$OUT" | grep -q wn2
+}
+
+# The daemon checks its servers at start; a container's stream connects in
+# the background: servers gone then are told once with the cause, and the
+# stream waits in the spool until they are back.
+@test "nats: daemon mode: the servers gone when a container starts: told with the cause, the stream spooled and stored once they are back" {
+	hook_suite_setup
+	nats_single_start
+	start_daemon -e hostN --nats "$NATS_URL0" --nats-stream SG --nats-create-stream
+	nats_node_stop 0
+	make_bundle "$HT/b1" '["/bin/sh", "-c", "sleep 3; i=0; while [ $i -lt 50 ]; do cat /etc/group >/dev/null; i=$((i+1)); done"]' \
+		'{"io.sfagent.workload": "wg", "io.sfagent.export": "nats"}'
+	run_container dg-1 "$HT/b1" &
+	CPID=$!
+	# its workload name asserted by the container: %w carries the id
+	wait_for 30 grep -q 'subject `sfagent.hostN.wg_dg-1`: .*No server available for connection; retrying with backoff' "$HT/agent.log"
+	nats_node_start 0
+	wait "$CPID"
+	wait_for 30 grep -q 'workload `wg`: [0-9]* events' "$HT/agent.log"
+	sleep 1
+	"$SF_WORKLOADS/natsread" "$NATS_URL0" SG '>' 1500 >"$SINK_DIR/r.out"
+	run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 50 ]
 }
