@@ -343,6 +343,59 @@ CONF
 	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 20 ]
 }
 
+@test "nats: TLS (tls:// URL, --nats-cafile, --nats-cert, --nats-key) with certificates made by the test; a wrong CA or no client certificate refused in one line" {
+	cd "$SINK_DIR"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sfagent-test-ca \
+		-keyout ca.key -out ca.crt 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
+	openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+		-extfile san.ext -out srv.crt 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=client -keyout cli.key -out cli.csr 2>/dev/null
+	openssl x509 -req -in cli.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+		-out cli.crt 2>/dev/null
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca \
+		-keyout other.key -out other.crt 2>/dev/null
+	P=$(free_port)
+	cat >"$NATS_DIR/tls.conf" <<CONF
+listen: 127.0.0.1:$P
+jetstream { store_dir: "$NATS_DIR/tls" }
+tls {
+  cert_file: "$SINK_DIR/srv.crt"
+  key_file: "$SINK_DIR/srv.key"
+  ca_file: "$SINK_DIR/ca.crt"
+  verify: true
+}
+CONF
+	nats-server -c "$NATS_DIR/tls.conf" >"$NATS_DIR/tls.log" 2>&1 &
+	echo $! >"$NATS_DIR/n1.pid"
+	wait_for 30 port_open "$P"
+	run "$SFAGENT" -X -w tls --nats "tls://127.0.0.1:$P" --nats-cafile ca.crt --nats-cert cli.crt \
+		--nats-key cli.key --nats-stream TLS --nats-create-stream -- "$SINKLOAD" opens 20
+	assert_success
+	NATSREAD_CAFILE=ca.crt NATSREAD_CERT=cli.crt NATSREAD_KEY=cli.key \
+		"$SF_WORKLOADS/natsread" "tls://127.0.0.1:$P" TLS '>' 1000 >"$SINK_DIR/r.out"
+	run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 20 ]
+	# the server's certificate from another CA; no client certificate
+	run "$SFAGENT" -X --nats "tls://127.0.0.1:$P" --nats-cafile other.crt --nats-cert cli.crt \
+		--nats-key cli.key -- /bin/true
+	assert_failure 1
+	assert_output --partial "cannot connect to NATS tls://127.0.0.1:$P"
+	[ "${#lines[@]}" -eq 1 ]
+	run "$SFAGENT" -X --nats "tls://127.0.0.1:$P" --nats-cafile ca.crt -- /bin/true
+	assert_failure 1
+	assert_output --partial "cannot connect to NATS tls://127.0.0.1:$P"
+	[ "${#lines[@]}" -eq 1 ]
+	# a plain connection to a server that wants TLS
+	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" -- /bin/true
+	assert_failure 1
+	assert_output --partial "cannot connect to NATS nats://127.0.0.1:$P"
+	[ "${#lines[@]}" -eq 1 ]
+}
+
 @test "nats: daemon mode: io.sfagent.export=nats and nats:SUBJECT per container; a subject with a wildcard refused by the hook" {
 	hook_suite_setup
 	nats_single_start
