@@ -146,6 +146,40 @@ leader_killed() {
 	[ "$(cut -f1 "$SINK_DIR/r.out" | sort -u | wc -l)" -lt 10000 ]
 }
 
+# What the agent sent to a frozen cluster (SIGSTOP: the connection holds,
+# nothing is acked) is stored once the cluster goes on, after the agent
+# was SIGKILLed; the next run replays it from the spool: only the
+# Nats-Msg-Id keeps it from being stored twice (a cluster stopped instead
+# stores nothing of it: the test above passes without the id).
+@test "nats: R3 cluster frozen with 20,000 records/s in flight, agent SIGKILLed, both go on: the replayed records stored once (Nats-Msg-Id)" {
+	nats_cluster_start
+	"$SFAGENT" -X -v -w frozen --nats "$NATS_URLS" --nats-stream SF3 --nats-create-stream \
+		--nats-replicas 3 -- "$SINKLOAD" rate 1000000 20000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q 'created JetStream stream `SF3`' "$SINK_DIR/agent.err"
+	sleep 1.5
+	for i in 1 2 3; do kill -STOP "$(cat "$NATS_DIR/n$i.pid")"; done
+	# in flight for more than SINK_NET_SPILL_MS: on disk
+	sleep 2
+	load_pid=$(pgrep -P "$AGENT_PID" | head -1)
+	kill -KILL "$AGENT_PID"
+	wait "$AGENT_PID" 2>/dev/null || true
+	AGENT_PID=
+	[ -z "$load_pid" ] || kill -KILL "$load_pid" 2>/dev/null || true
+	for i in 1 2 3; do kill -CONT "$(cat "$NATS_DIR/n$i.pid")"; done
+	wait_for 60 nats_ready
+	run "$SFAGENT" -X -v -w frozen --nats "$NATS_URLS" --nats-stream SF3 -- "$SINKLOAD" opens 200
+	echo "$output"
+	assert_success
+	assert_output --regexp 'replaying [0-9]+ records an earlier run left'
+	nats_read SF3 'sfagent.>' "$SINK_DIR/r.out"
+	run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	[ "$(grep -c '^# stream' <<<"$output")" -eq 2 ]
+	if ls "$SPOOL"/nats-* 2>/dev/null; then false; fi
+}
+
 # A slow stream cuts its windows short (a message as soon as a record is
 # there): the cut points must reach the spool before those messages go out,
 # or the run after the SIGKILL cuts the replayed records into other
