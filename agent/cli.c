@@ -15,6 +15,7 @@
 #include "formats.h"
 #include "proto.h"
 #include "sink.h"
+#include "sink_spool.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
 /* getopt_long's value for an option without a letter: its table index + this */
@@ -221,7 +222,7 @@ static void set_defaults(struct sf_options *o)
 	o->mqtt_batch = 1;
 	o->nats_batch = 1;
 	o->drain_timeout = 10;
-	o->spool_max = 256ull << 20;
+	o->spool_max = SINK_SPOOL_MAX_DEFAULT;
 	o->spool_total = 1ull << 30;
 	o->http_batch = 1000;
 	o->http_interval_ms = 1000;
