@@ -97,6 +97,7 @@ static void replay(struct sink_leftover *l, int dirfd, const char *key,
 	const char *why = NULL;
 	const char *by = ended ? "of a stream that ended undelivered"
 			       : "left by an earlier run";
+	struct sf_options o;
 	char kind[16];
 	struct sink *s;
 
@@ -109,7 +110,10 @@ static void replay(struct sink_leftover *l, int dirfd, const char *key,
 			l->dir, key, kind, dest, by, LEFTOVER_MAX);
 		return;
 	}
-	s = open_one(l->o, l->exporter, key, kind, dest, &why, &err);
+	/* that very spool, also one named KEY-N while KEY is free now */
+	o = *l->o;
+	o.spool_key = key;
+	s = open_one(&o, l->exporter, key, kind, dest, &why, &err);
 	if (s && strcmp(sink_net_spool_key(s) ? sink_net_spool_key(s) : "",
 			key) != 0) {
 		why = "this agent's server for it is another one (options changed?)";
