@@ -219,10 +219,11 @@ $(BUILD)/bench/bpfattach: tests/bench/bpfattach.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
 # the verifier's time per program of the agent's object (section 7)
-$(BUILD)/bench/vtime: tests/bench/vtime.c
+VTIME_SRCS := agent/kernel_ids.c lib/util.c
+$(BUILD)/bench/vtime: tests/bench/vtime.c $(VTIME_SRCS) agent/kernel_ids.h bpf/sfagent.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iagent -Ilib -Ibpf -o $@ $< $(VTIME_SRCS) -lbpf -lelf -lz
 # the filter's cost per event (agent/filter on decoded events)
 FILTERBENCH_SRCS := $(ENCBENCH_SRCS) agent/filter/filter.c agent/filter/filter_event.c
 $(BUILD)/bench/filterbench: tests/bench/filterbench.c $(FILTERBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
