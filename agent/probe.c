@@ -67,6 +67,21 @@ struct release_queue {
 	pthread_t thread;
 };
 
+/*
+ * The ring buffer's map, made on a thread of its own from the start of
+ * bpf_open while the main one probes ia32, opens the BTF cache and the
+ * object: the kernel allocates and maps its 16 MiB page by page, ~3 ms of
+ * the first loader thread before the maps gate otherwise (maps_gate).  The
+ * first instance takes it (bpf_map__reuse_fd), the second takes it from the
+ * first with the other maps (share_maps).
+ */
+struct ring_early {
+	pthread_t thread;
+	bool started; /* and not joined */
+	uint32_t bytes;
+	int fd; /* < 0: not made (-errno), libbpf makes it */
+};
+
 /* The BPF backend's state (probe->state). */
 struct probe_bpf {
 	struct sfagent_bpf *skel;
@@ -76,6 +91,7 @@ struct probe_bpf {
 	int natt;
 	int ncpus;
 	struct release_queue rq;
+	struct ring_early ring;
 	/* syscall events from the per-syscall tracepoints (sf_sys_exit_tp),
 	 * not the generic sys_exit (sf_sys_exit): this kernel cannot run
 	 * ia32 syscalls (agent/ia32.h) */
@@ -617,6 +633,69 @@ static bool release_in_child(struct probe_bpf *b)
 	return pid > 0;
 }
 
+static void *ring_make(void *arg)
+{
+	struct ring_early *r = arg;
+
+	r->fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "events", 0, 0, r->bytes,
+			       NULL);
+	return NULL;
+}
+
+static void ring_early_start(struct ring_early *r, uint32_t bytes)
+{
+	sigset_t all, old;
+	int e;
+
+	r->fd = -ENOENT;
+	r->bytes = bytes;
+	if (!bytes)
+		return;
+	/* born with every signal blocked, as the releaser (release_later) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&r->thread, NULL, ring_make, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r->started = e == 0;
+	if (e)
+		log_debug("ring buffer thread: %s: libbpf makes it",
+			  strerror(e));
+}
+
+static void ring_early_join(struct ring_early *r)
+{
+	if (!r->started)
+		return;
+	pthread_join(r->thread, NULL);
+	r->started = false;
+	if (r->fd < 0)
+		log_debug("ring buffer made early: %s: libbpf makes it",
+			  strerror(-r->fd));
+}
+
+/* The first instance s takes the ring made early, if it was. */
+static void ring_early_use(struct ring_early *r, struct sfagent_bpf *s)
+{
+	int e;
+
+	ring_early_join(r);
+	if (r->fd < 0)
+		return;
+	e = bpf_map__reuse_fd(s->maps.events, r->fd);
+	if (e < 0)
+		log_debug("ring buffer made early: %s: libbpf makes it",
+			  strerror(-e));
+}
+
+/* The object loaded (or not): its own copy of the fd is what stays. */
+static void ring_early_done(struct ring_early *r)
+{
+	ring_early_join(r);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -ENOENT;
+}
+
 /* One instance of the object, opened and set up to load; NULL: failed. */
 static struct sfagent_bpf *bpf_instance(const struct probe_opts *o,
 					const char *core_btf, uint32_t task_id,
@@ -700,6 +779,7 @@ static int bpf_load_one(struct probe_bpf *b, const struct probe_opts *o,
 	b->skel = bpf_instance(o, core_btf, task_id, err);
 	if (!b->skel)
 		return -1;
+	ring_early_use(&b->ring, b->skel);
 	skip_absent_hooks(b->skel, o);
 	load_syscall_prog(b, b->skel, true);
 	r = instance_load(b->skel);
@@ -893,6 +973,7 @@ static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 	b->skel = s = bpf_instance(o, core_btf, task_id, err);
 	if (!s)
 		return -1;
+	ring_early_use(&b->ring, s);
 	skip_absent_hooks(s, o);
 	load_syscall_prog(b, s, false);
 	pthread_mutex_lock(&gate.lock);
@@ -1050,6 +1131,7 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 	pthread_mutex_init(&b->rq.lock, NULL);
 	pthread_cond_init(&b->rq.more, NULL);
 	b->rq.busy_idx = -1;
+	ring_early_start(&b->ring, o->ringbuf_bytes);
 	b->ncpus = libbpf_num_possible_cpus();
 	if (b->ncpus <= 0)
 		return sf_fail(err, -b->ncpus, "count possible CPUs");
@@ -1090,6 +1172,7 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 		r = bpf_load(b, o, o->btf_path, NULL, err);
 	}
 	btfcache_close(&cache);
+	ring_early_done(&b->ring);
 	if (r < 0)
 		return -1;
 	if (plan_attachments(b, err) < 0)
@@ -1174,6 +1257,7 @@ static void bpf_close(struct probe *p)
 
 	if (!b)
 		return;
+	ring_early_done(&b->ring);
 	release_stop(b);
 	release_in_child(b);
 	for (int i = 0; i < b->natt; i++) {
