@@ -511,8 +511,8 @@ static int open_dir(const char *dir)
 	return fd;
 }
 
-/* Opens the entry of prefix ("btf-K-O-") whose bytes hash to the name's
- * last part; removes damaged ones.  Returns the fd or -1. */
+/* Opens the entry of prefix ("btf-K-O-", "boot-B-O-") whose bytes hash to
+ * the name's last part; removes damaged ones.  Returns the fd or -1. */
 static int find_entry(int dfd, const char *prefix, char *name, size_t size)
 {
 	size_t plen = strlen(prefix);
@@ -536,7 +536,9 @@ static int find_entry(int dfd, const char *prefix, char *name, size_t size)
 
 		if (strncmp(e->d_name, prefix, plen))
 			continue;
-		want = strtoull(e->d_name + plen, &end, 16);
+		/* the last part: "boot-B-O-K-C.btf" has K before it */
+		want = strtoull(strrchr(e->d_name + plen - 1, '-') + 1, &end,
+				16);
 		if (strcmp(end, ".btf"))
 			continue;
 		fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -629,6 +631,61 @@ static void remove_stale(int dfd, const char *keep)
 	closedir(d);
 }
 
+/*
+ * This boot's key: a hash of the kernel's boot id (random, made at each
+ * boot) and the size of its BTF, which cannot change while it runs (module
+ * BTF is not vmlinux's).  An entry linked under it ("boot-B-O-K-C.btf", a
+ * hard link of "btf-K-O-C.btf" once that was found for this boot's kernel
+ * by the hash of its BTF) is this kernel's until the next boot: the next
+ * start need not read (map) and hash the kernel's 5.5 MB, ~2 ms.  The
+ * directory is root's alone (open_dir), as for every entry.  0: no boot id
+ * (no /proc): the kernel's BTF is hashed at every start.
+ */
+static uint64_t boot_key(const char *kernel_btf)
+{
+	char buf[64 + sizeof(off_t)];
+	struct stat st;
+	ssize_t n;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, 64);
+	close(fd);
+	if (n < 32 || stat(kernel_btf, &st) < 0)
+		return 0;
+	memcpy(buf + n, &st.st_size, sizeof(st.st_size));
+	return hash64(buf, n + sizeof(st.st_size)) | 1;
+}
+
+/* Other boots' links go when one is made for this boot (keep: "boot-B-"),
+ * this boot's of other objects once a day old. */
+static void remove_other_boots(int dfd, const char *keep)
+{
+	int dup_fd = dup(dfd);
+	struct dirent *e;
+	time_t now = time(NULL);
+	DIR *d;
+
+	if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return;
+	}
+	rewinddir(d);
+	while ((e = readdir(d))) {
+		struct stat st;
+
+		if (strncmp(e->d_name, "boot-", 5))
+			continue;
+		if (strncmp(e->d_name, keep, strlen(keep)) ||
+		    (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     now - st.st_mtime > STALE_OBJECT_SECS))
+			unlinkat(dfd, e->d_name, 0);
+	}
+	closedir(d);
+}
+
 /* The kernel's BTF: mapped where sysfs lets it be (6.16 on), else read in
  * its 4 KiB pieces (~9 ms for 5.5 MB here). */
 struct kbtf {
@@ -700,29 +757,46 @@ int btfcache_open(struct btfcache *c, const char *dir, const char *kernel_btf,
 	struct roots roots = {0};
 	struct btf *kernel = NULL, *local = NULL;
 	const void *lraw;
-	char kprefix[32], prefix[64], ids[512];
+	char kprefix[32], prefix[64], bprefix[64], bname[96], ids[512];
 	size_t llen, min_size = 0, nw, ids_len = 0;
 	struct timespec t0, t1;
 	struct wanted w[32];
+	uint64_t obj = hash64(elf, elf_len) ^ FORMAT;
+	uint64_t boot = boot_key(kernel_btf);
 
 	c->fd = c->dfd = -1;
 	c->task_struct_id = 0;
 	c->ids = (struct kernel_ids){.stand_in_fd = -1};
+	c->other_name[0] = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	dfd = open_dir(dir);
 	if (dfd < 0)
 		return -1;
+	/* this boot's link: the kernel's BTF not read at all */
+	snprintf(bprefix, sizeof(bprefix),
+		 "boot-%016" PRIx64 "-%016" PRIx64 "-", boot, obj);
+	if (boot) {
+		c->fd = find_entry(dfd, bprefix, c->name, sizeof(c->name));
+		/* "boot-B-O-K-C.btf": the entry it links, "btf-K-O-C.btf" */
+		if (c->fd >= 0 &&
+		    strlen(c->name) == strlen(bprefix) + 17 + 16 + 4)
+			snprintf(c->other_name, sizeof(c->other_name),
+				 "btf-%.16s-%016" PRIx64 "-%.16s.btf",
+				 c->name + strlen(bprefix), obj,
+				 c->name + strlen(bprefix) + 17);
+		if (c->fd >= 0)
+			goto done;
+	}
 	if (kbtf_open(&k, kernel_btf) < 0) {
 		log_debug("BTF cache: cannot read %s", kernel_btf);
 		return -1;
 	}
 	snprintf(kprefix, sizeof(kprefix), "btf-%016" PRIx64 "-",
 		 hash64(k.data, k.len));
-	snprintf(prefix, sizeof(prefix), "%s%016" PRIx64 "-", kprefix,
-		 hash64(elf, elf_len) ^ FORMAT);
+	snprintf(prefix, sizeof(prefix), "%s%016" PRIx64 "-", kprefix, obj);
 	c->fd = find_entry(dfd, prefix, c->name, sizeof(c->name));
 	if (c->fd >= 0)
-		goto done;
+		goto link;
 	lraw = elf_section(elf, elf_len, ".BTF", &llen);
 	local = lraw ? btf__new(lraw, llen) : NULL;
 	if (!local || collect_roots(elf, elf_len, local, &roots) < 0) {
@@ -738,6 +812,19 @@ int btfcache_open(struct btfcache *c, const char *dir, const char *kernel_btf,
 		goto out;
 	remove_stale(dfd, kprefix);
 	c->fd = store(dfd, prefix, min, min_size, c->name, sizeof(c->name));
+link:
+	/* this boot's link to it, for the next starts */
+	if (c->fd >= 0 && boot) {
+		snprintf(bname, sizeof(bname), "%s%.16s-%s", bprefix,
+			 c->name + 4, c->name + strlen(prefix));
+		remove_other_boots(dfd, bprefix);
+		if (linkat(dfd, c->name, dfd, bname, 0) == 0 || errno == EEXIST)
+			snprintf(c->other_name, sizeof(c->other_name), "%s",
+				 bname);
+		else
+			log_debug("BTF cache: link %s: %s", bname,
+				  strerror(errno));
+	}
 done:
 	if (c->fd >= 0) {
 		kernel_ids_read(c->fd, &c->ids);
@@ -769,6 +856,10 @@ void btfcache_discard(struct btfcache *c)
 {
 	if (c->dfd >= 0 && unlinkat(c->dfd, c->name, 0) == 0)
 		log_info("BTF cache: %s removed", c->name);
+	/* the entry and this boot's link to it: both */
+	if (c->dfd >= 0 && c->other_name[0] &&
+	    unlinkat(c->dfd, c->other_name, 0) == 0)
+		log_info("BTF cache: %s removed", c->other_name);
 }
 
 void btfcache_close(struct btfcache *c)

@@ -12,10 +12,12 @@
  * CO-RE never follows them.  It also keeps the kernel's ids of the few
  * types the load itself needs (kernel_ids.h), so that libbpf need not parse
  * the kernel's BTF at all.  The file's name is its key: a hash of the
- * kernel's BTF (read at every start), a hash of the object (and of the
- * copy's format), a hash of the file's own bytes (checked before use);
- * anything that does not match is rebuilt, anything that cannot be used
- * falls back to the kernel's BTF.
+ * kernel's BTF, a hash of the object (and of the copy's format), a hash of
+ * the file's own bytes (checked before use); anything that does not match
+ * is rebuilt, anything that cannot be used falls back to the kernel's BTF.
+ * The entry found for this boot's kernel is linked under a key of the boot
+ * (boot_key in btfcache.c), so that the next starts find it without
+ * hashing the kernel's BTF.
  */
 #ifndef SF_BTFCACHE_H
 #define SF_BTFCACHE_H
@@ -31,6 +33,10 @@ struct btfcache {
 	int fd; /* the verified file, open until the object is loaded */
 	int dfd; /* the directory */
 	char name[96]; /* the file's, in it */
+	/* the same file's other name: the entry ("btf-K-O-C.btf") when name
+	 * is this boot's link to it ("boot-B-O-K-C.btf"), or that link when
+	 * name is the entry; "": none */
+	char other_name[96];
 	char path[64]; /* /proc/self/fd/<fd>: what libbpf opens */
 	/* the kernel's BTF id of struct task_struct, kept in the copy as the
 	 * enum sfagent_kernel_ids (bpf/event.bpf.h task_btf_id); 0: none */
