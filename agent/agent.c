@@ -573,6 +573,11 @@ struct workload *agent_workload_new(struct agent *a, const char *name,
 		return NULL;
 	}
 	wl->enc = encoder_find(a->opt->format);
+	if (encoder_load(wl->enc, err) < 0) {
+		sf_error_wrap(err, "workload `%s`", name);
+		wl_table_remove(&a->wl, wl);
+		return NULL;
+	}
 	return wl;
 }
 
