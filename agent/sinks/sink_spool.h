@@ -36,7 +36,7 @@
 #include "util.h"
 
 #define SINK_SPOOL_DIR_DEFAULT "/var/lib/sfagent/spool"
-#define SINK_SPOOL_MAX_DEFAULT (256ull << 20)
+#define SINK_SPOOL_MAX_DEFAULT (512ull << 20)
 
 struct sink_spool;
 
