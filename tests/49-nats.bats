@@ -430,6 +430,50 @@ CONF
 	[ "${#lines[@]}" -eq 1 ]
 }
 
+# --nats-creds with a server in operator mode: the operator, its accounts
+# and users made by the test (helpers/natsjwt.py, Ed25519 NKeys), the
+# accounts preloaded.  The user of the account with JetStream streams; a
+# user the server does not know, a JWT changed after signing, a JWT with
+# another user's seed and an account without JetStream are each refused in
+# one line.
+@test "nats: --nats-creds against an operator-mode server (JWTs and NKeys made by the test): every record stored once; an unknown account, a tampered JWT, the wrong seed, no JetStream refused in one line" {
+	nats_operator_start
+	run "$SFAGENT" -X -w cr --nats "$NATS_URL0" --nats-creds "$NATS_JWT/a.creds" \
+		--nats-stream CR --nats-create-stream -- "$SINKLOAD" opens 200
+	echo "$output"
+	assert_success
+	NATSREAD_CREDS="$NATS_JWT/a.creds" "$SF_WORKLOADS/natsread" "$NATS_URL0" CR '>' 1000 >"$SINK_DIR/r.out"
+	run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 200 ]
+	# the stream is the account's: nobody else reads it
+	run "$SF_WORKLOADS/natsread" "$NATS_URL0" CR '>' 500
+	assert_failure 1
+	for c in c a-tampered a-wrongseed; do
+		run "$SFAGENT" -X --nats "$NATS_URL0" --nats-creds "$NATS_JWT/$c.creds" --nats-stream CR \
+			-- "$SINKLOAD" opens 20
+		echo "$c: $output"
+		assert_failure 1
+		assert_output --partial "cannot connect to NATS $NATS_URL0: (conn.c:"
+		assert_output --partial "Authorization Violation"
+		[ "${#lines[@]}" -eq 1 ]
+	done
+	run "$SFAGENT" -X --nats "$NATS_URL0" --nats-creds "$NATS_JWT/b.creds" --nats-stream CR \
+		--nats-create-stream -- "$SINKLOAD" opens 20
+	echo "$output"
+	assert_failure 1
+	assert_output --partial 'JetStream stream `CR`: '
+	assert_output --partial 'JetStream not enabled for account (error 10039)'
+	[ "${#lines[@]}" -eq 1 ]
+	# the server refused each for its credentials (and natsread without
+	# any): four authentication errors, not a connection cut otherwise
+	[ "$(grep -c 'authentication error' "$NATS_DIR/n0.log")" -eq 4 ]
+	# nothing of the refused runs reached the stream
+	NATSREAD_CREDS="$NATS_JWT/a.creds" "$SF_WORKLOADS/natsread" "$NATS_URL0" CR '>' 1000 >"$SINK_DIR/r2.out"
+	cmp "$SINK_DIR/r.out" "$SINK_DIR/r2.out"
+}
+
 @test "nats: daemon mode: io.sfagent.export=nats and nats:SUBJECT per container; a subject with a wildcard refused by the hook" {
 	hook_suite_setup
 	nats_single_start

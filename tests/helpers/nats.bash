@@ -98,6 +98,29 @@ CONF
 	wait_for 60 curl -fs "http://127.0.0.1:$h/healthz" -o /dev/null
 }
 
+# nats_operator_start: node 0 in operator mode: the operator, accounts and
+# users made by helpers/natsjwt.py in $NATS_DIR/jwt (a.creds: a user of
+# the account with JetStream; see there for the others), the accounts
+# preloaded (resolver: MEMORY).
+nats_operator_start() {
+	local p h
+	p=$(free_port)
+	h=$(free_port)
+	NATS_JWT="$NATS_DIR/jwt"
+	mkdir -p "$NATS_DIR/n0" "$NATS_JWT"
+	python3 "$BATS_TEST_DIRNAME/helpers/natsjwt.py" "$NATS_JWT"
+	cat >"$NATS_DIR/n0.conf" <<CONF
+server_name: n0
+listen: 127.0.0.1:$p
+http: 127.0.0.1:$h
+jetstream { store_dir: "$NATS_DIR/n0" }
+$(cat "$NATS_JWT/resolver.conf")
+CONF
+	NATS_URL0="nats://127.0.0.1:$p"
+	nats_node_start 0
+	wait_for 60 curl -fs "http://127.0.0.1:$h/healthz" -o /dev/null
+}
+
 # nats_stream_leader STREAM: the node number (1-3) leading the stream.
 nats_stream_leader() {
 	local i
