@@ -153,3 +153,56 @@ nats_read() {
 	done
 	return 1
 }
+
+# check_exactly_once FILE: the natsread output holds every record of each
+# stream (told apart by the tag in Nats-Msg-Id) once, seq from 1 without a
+# gap; prints a summary.  With `ended`, the newest stream has its end.
+# $BATCH (default 1): at most that many records per NATS message (one
+# Nats-Msg-Id: EXPORTER.TAG.RID or EXPORTER.TAG.FIRST-LAST, the records in
+# FIRST..LAST, within one aligned window of BATCH), a stream record alone
+# in its message when BATCH > 1.  BATCH=A,B,...: the streams' in tag order
+# (each run's --nats-batch, the last one for streams past the list).
+# Storage order is not checked: a record in flight when a connection broke
+# can be stored after newer ones (docs/outputs.md, "Order"), so the records
+# are put in seq order first and how many were stored out of it is printed.
+check_exactly_once() {
+	python3 - "$@" <<'PY'
+import json, os, sys
+batches = [int(b) for b in os.environ.get("BATCH", "1").split(",")]
+streams, msgs = {}, {}
+for line in open(sys.argv[1]):
+    mid, subject, data = line.rstrip("\n").split("\t", 2)
+    ev = json.loads(data)
+    streams.setdefault(int(mid.rsplit(".", 2)[1]), []).append(ev)
+    msgs.setdefault(mid, []).append(ev)
+assert streams, "no records"
+order = sorted(streams)
+for mid, ev in msgs.items():
+    exporter, tag, rids = mid.rsplit(".", 2)
+    batch = batches[min(order.index(int(tag)), len(batches) - 1)]
+    lo, _, hi = rids.partition("-")
+    assert int(lo) <= int(hi or lo) < int(lo) + batch, (mid, batch)
+    assert int(lo) // batch == int(hi or lo) // batch, ("spans two windows", mid, batch)
+    assert len(ev) <= batch, (mid, len(ev))
+    if batch > 1 and len(ev) > 1:
+        assert not any(e["type"].startswith("stream.") for e in ev), mid
+print("# %d messages, %d of them with more than one record" %
+      (len(msgs), sum(1 for ev in msgs.values() if len(ev) > 1)))
+for tag in sorted(streams):
+    ev = streams[tag]
+    stored = [e["seq"] for e in ev]
+    late = sum(1 for a, b in zip(stored, stored[1:]) if b < a)
+    ev.sort(key=lambda e: e["seq"])
+    seqs = [e["seq"] for e in ev]
+    dups = len(seqs) - len(set(seqs))
+    assert dups == 0, "stream %d: %d records stored twice" % (tag, dups)
+    assert seqs == list(range(1, len(seqs) + 1)), \
+        "stream %d: gap near %s" % (tag, [s for a, s in zip(seqs, seqs[1:]) if s != a + 1][:3])
+    assert ev[0]["type"] == "stream.start"
+    print("# stream %d: %d records, seq 1-%d, each once; %d stored after a newer one" %
+          (tag, len(ev), seqs[-1], late))
+newest = streams[max(streams)]
+if len(sys.argv) > 2:
+    assert newest[-1]["type"] == "stream.end" and newest[-1]["missed"] == 0, newest[-1]
+PY
+}
