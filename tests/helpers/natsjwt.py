@@ -25,7 +25,8 @@ import sys
 import time
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from cryptography.hazmat.primitives.serialization import (
+    Encoding, NoEncryption, PrivateFormat, PublicFormat)
 
 PREFIX_SEED = 18 << 3
 PREFIX_OPERATOR = 14 << 3
@@ -59,7 +60,9 @@ class Key:
     def __init__(self, prefix):
         self.priv = Ed25519PrivateKey.generate()
         pub = self.priv.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
-        seed = self.priv.private_bytes_raw()
+        # private_bytes_raw() is newer than Debian 12's python3-cryptography
+        seed = self.priv.private_bytes(Encoding.Raw, PrivateFormat.Raw,
+                                       NoEncryption())
         self.public = nkey(bytes([prefix]) + pub)
         self.seed = nkey(
             bytes([PREFIX_SEED | prefix >> 5, (prefix & 31) << 3]) + seed)
