@@ -512,3 +512,57 @@ PY
 		'ev[-1]["missed"] == sum(e["count"] for e in by("stream.missed"))'
 	python3 -c 'import json, sys; ev = [json.loads(l) for l in open(sys.argv[1])]; m = [(e["reason"], e["count"]) for e in ev if e["type"] == "stream.missed"]; print("# %d records at the consumer, %d missing, stream.missed: %s" % (len(ev), ev[-1]["seq"] - len(ev), m[:8]))' "$SINK_DIR/r.uniq" >&3
 }
+
+@test "nats: a frame damaged in the middle of a spool segment: the stream.missed (spool_damaged) stored once with the exact count, also when the damaged spool is replayed a second time (its Nats-Msg-Id made again)" {
+	nats_single_start
+	# 1 MiB segments (--spool-max / 8); the stream ends while the server
+	# is down, its end spooled; --drain-timeout 1: kept for the next start
+	"$SFAGENT" -X -v -w dmg --spool-max 8M --drain-timeout 1 --nats "$NATS_URL0" --nats-stream SDMG \
+		--nats-create-stream -- "$SINKLOAD" rate 6000 1000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q 'created JetStream stream `SDMG`' "$SINK_DIR/agent.err"
+	nats_node_stop 0
+	wait "$AGENT_PID" || true
+	AGENT_PID=
+	grep -q 'kept in the spool' "$SINK_DIR/agent.err"
+	mapfile -t segs < <(find "$SPOOL" -name 'nats-*.[0-9]*' | sort)
+	[ "${#segs[@]}" -ge 3 ]
+	size=$(stat -c %s "${segs[1]}")
+	printf 'X' | dd of="${segs[1]}" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	cp -a "$SPOOL" "$SINK_DIR/spool.damaged"
+	nats_node_start 0
+	wait_for 60 curl -fs "$(sed -n 's/^http: /http:\/\//p' "$NATS_DIR/n0.conf")/healthz" -o /dev/null
+	for run in 1 2; do
+		run "$SFAGENT" -X -w dmg --nats "$NATS_URL0" --nats-stream SDMG -- /bin/true
+		assert_success
+		assert_output --partial 'told in the stream (stream.missed, reason spool_damaged)'
+		# the same damaged spool once more: made again, the same ids
+		rm -rf "$SPOOL"
+		cp -a "$SINK_DIR/spool.damaged" "$SPOOL"
+	done
+	"$SF_WORKLOADS/natsread" "$NATS_URL0" SDMG '>' 2000 >"$SINK_DIR/r.out"
+	python3 - "$SINK_DIR/r.out" <<'PY'
+import json, sys
+by_tag = {}
+for line in open(sys.argv[1]):
+    mid, subject, data = line.rstrip("\n").split("\t", 2)
+    by_tag.setdefault(int(mid.rsplit(".", 2)[1]), []).append((mid, json.loads(data)))
+old = by_tag[min(by_tag)]
+dmg = [(m, e) for m, e in old if e["type"] == "stream.missed"]
+assert len(dmg) == 1, dmg  # stored once, though made twice
+mid, d = dmg[0]
+assert d["reason"] == "spool_damaged" and "count_at_least" not in d and d["count"] > 0, d
+seqs = [e["seq"] for m, e in old if "seq" in e]
+assert len(seqs) == len(set(seqs)), "records stored twice"
+end = [e for m, e in old if e["type"] == "stream.end"][0]
+assert end["missed"] == 0, end
+assert len(seqs) + d["count"] == end["seq"], (len(seqs), d["count"], end["seq"])
+missing = sorted(set(range(1, end["seq"] + 1)) - set(seqs))
+assert missing == list(range(missing[0], missing[0] + d["count"])), missing[:3]
+# its number: the last record lost's (the rid of seq N is N here: the
+# stream's records are numbered as they were handed to the output)
+assert mid.endswith("." + str(missing[-1])), (mid, missing[-1])
+print("# gap %d-%d, stream.missed %s count %d, stream.end seq %d, %d streams" %
+      (missing[0], missing[-1], mid, d["count"], end["seq"], len(by_tag)))
+PY
+}
