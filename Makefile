@@ -68,6 +68,8 @@ PKGS_TEST := prometheus curl $(PKGS_DEMO) clang-format bats bats-assert bats-sup
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
 # systemd-analyze verify of the unit, shellcheck of the node scripts.
 PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
+# NATS operator-mode JWTs and NKeys made by tests/helpers/natsjwt.py
+PKGS_TEST += python3-cryptography
 # the man pages: mandoc -T lint (tests/06-docs.bats)
 PKGS_TEST += mandoc
 # -F sysflow read back (tests/62-sysflow.bats)

@@ -15,6 +15,7 @@
 #include "formats.h"
 #include "proto.h"
 #include "sink.h"
+#include "sink_spool.h"
 
 #define DEFAULT_RINGBUF (16u << 20)
 /* getopt_long's value for an option without a letter: its table index + this */
@@ -221,7 +222,7 @@ static void set_defaults(struct sf_options *o)
 	o->mqtt_batch = 1;
 	o->nats_batch = 1;
 	o->drain_timeout = 10;
-	o->spool_max = 256ull << 20;
+	o->spool_max = SINK_SPOOL_MAX_DEFAULT;
 	o->spool_total = 1ull << 30;
 	o->http_batch = 1000;
 	o->http_interval_ms = 1000;
@@ -435,6 +436,16 @@ static int check_sink_values(const struct sf_options *o, struct sf_error **err)
 			return -1;
 		free(t);
 	}
+	/* JetStream takes a stream's name into its API subjects and its
+	 * store's directory: refused here in one line, not by a server as a
+	 * timeout or an error number */
+	if (o->nats_stream)
+		for (const char *p = o->nats_stream; *p; p++)
+			if (*p <= ' ' || *p > '~' || strchr(".*>/\\", *p))
+				return sf_usage(
+					err,
+					"bad --nats-stream `%s`: a JetStream stream name has no spaces, control characters, `.`, `*`, `>`, `/` or `\\`",
+					o->nats_stream);
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		if (files[i] && access(files[i], R_OK) < 0)
 			return sf_fail(

@@ -415,6 +415,8 @@ PY
 	has_end "$(pod_file dm10 dx-10)"
 	[ $((SECONDS - start)) -lt 15 ]
 	grep -q 'container `dx-9`: draining in the background' "$HT/agent.log"
+	# its stream connects in the background: the cause is told
+	grep -q 'topic `sfagent/hostT/dm9.dx-9`: cannot connect: .*; retrying with backoff' "$HT/agent.log"
 	broker_start
 	wait_for 30 has_end "$SINK_DIR/m9.out"
 	unique_stream "$SINK_DIR/m9.out" "$SINK_DIR/m9.u"

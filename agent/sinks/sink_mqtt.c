@@ -71,6 +71,7 @@ struct sink_mqtt {
 	MQTTAsync_connectOptions conn;
 	MQTTAsync_SSLOptions ssl;
 	char *user, *password;
+	bool background; /* connected by the sender thread only (-D) */
 	bool first_failed; /* the connect at open was refused: why */
 	int first_code;
 	char *first_msg;
@@ -95,6 +96,8 @@ static void on_connect_ok(void *ctx, MQTTAsync_successData *d)
 	sink_net_up(ctx);
 }
 
+static const char *connack_reason(int code);
+
 static void on_connect_fail(void *ctx, MQTTAsync_failureData *d)
 {
 	struct sink_mqtt *m = ctx;
@@ -106,7 +109,19 @@ static void on_connect_fail(void *ctx, MQTTAsync_failureData *d)
 		m->first_failed = true;
 	}
 	pthread_mutex_unlock(&m->net.q.mu);
-	sink_net_down(&m->net, NULL);
+	if (m->background) {
+		/* no open waits to tell it: told here, once until it works */
+		const char *why = connack_reason(d ? d->code : 0);
+		char buf[256];
+
+		snprintf(buf, sizeof(buf), "cannot connect: %s",
+			 why		   ? why
+			 : d && d->message ? d->message
+					   : "connection failed");
+		sink_net_down(&m->net, buf);
+	} else {
+		sink_net_down(&m->net, NULL);
+	}
 }
 
 static void on_connection_lost(void *ctx, char *cause)
@@ -402,6 +417,7 @@ static struct sink *mqtt_open(const struct sf_options *o, const char *topic,
 		      xasprintf("MQTT %s topic `%s`", uri, topic));
 	m->topic = xstrdup(topic);
 	m->qos = o->mqtt_qos;
+	m->background = !wait;
 	if (mqtt_setup(m, o, uri, client_id, tls, err) < 0)
 		goto fail;
 	if (wait && first_connect(m, uri, tls, err) < 0)

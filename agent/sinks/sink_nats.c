@@ -62,7 +62,8 @@ struct sink_nats {
 	char *subject, *stream, *stream_subject, *exporter, *password;
 	char *msg_id; /* the Nats-Msg-Id being made (sender thread) */
 	size_t msg_id_size;
-	bool create_stream, closing, told_no_stream;
+	bool create_stream, closing;
+	bool background; /* connected by the sender thread only (-D) */
 	bool closed; /* cnats's closed callback ran (atomic) */
 	int replicas;
 	unsigned batch; /* --nats-batch: records per NATS message */
@@ -267,6 +268,16 @@ out:
 	natsMsg_Destroy(msg);
 }
 
+/* The cause of a failed cnats call: the server's words where it sent
+ * some (a JetStream API error's description), else the status's name
+ * (which for an API error is only "Error"). */
+static const char *st_text(natsStatus st)
+{
+	const char *e = nats_GetLastError(NULL);
+
+	return e ? e : natsStatus_GetText(st);
+}
+
 /* --nats-stream: there, or made with --nats-create-stream. */
 static int ensure_stream(struct sink_nats *s, jsCtx *js)
 {
@@ -291,7 +302,7 @@ static int ensure_stream(struct sink_nats *s, jsCtx *js)
 	if (jerr != JSStreamNotFoundErr) {
 		snprintf(s->last_err, sizeof(s->last_err),
 			 "JetStream stream `%s`: %s (error %d)", s->stream,
-			 natsStatus_GetText(st), (int)jerr);
+			 st_text(st), (int)jerr);
 		return -1;
 	}
 	jsStreamConfig_Init(&c);
@@ -305,8 +316,8 @@ static int ensure_stream(struct sink_nats *s, jsCtx *js)
 		snprintf(
 			s->last_err, sizeof(s->last_err),
 			"cannot create JetStream stream `%s` for `%s` with %d replicas: %s (error %d)",
-			s->stream, s->stream_subject, s->replicas,
-			natsStatus_GetText(st), (int)jerr);
+			s->stream, s->stream_subject, s->replicas, st_text(st),
+			(int)jerr);
 		return -1;
 	}
 	jsStreamInfo_Destroy(si);
@@ -314,6 +325,16 @@ static int ensure_stream(struct sink_nats *s, jsCtx *js)
 		"%s: created JetStream stream `%s` (subjects `%s`, %d replicas)",
 		s->net.base.desc, s->stream, s->stream_subject, s->replicas);
 	return 0;
+}
+
+/* A connect that failed: at start (-X, -P, -R, -w: sink_nats_open waits
+ * for it) the open tells the cause; in the background (-D's container
+ * streams) it is told here, once until it works. */
+static int fail(struct sink_nats *s)
+{
+	if (s->background)
+		sink_net_down(&s->net, s->last_err);
+	return -1;
 }
 
 static int nats_connect(struct sink_net *n)
@@ -340,7 +361,7 @@ static int nats_connect(struct sink_net *n)
 		snprintf(s->last_err, sizeof(s->last_err), "%s",
 			 nats_GetLastError(NULL) ? nats_GetLastError(NULL)
 						 : natsStatus_GetText(st));
-		return -1;
+		return fail(s);
 	}
 	jsOptions_Init(&jo);
 	jo.Wait = ACK_WAIT_MS;
@@ -353,8 +374,16 @@ static int nats_connect(struct sink_net *n)
 			snprintf(s->last_err, sizeof(s->last_err),
 				 "JetStream: %s", natsStatus_GetText(st));
 		jsCtx_Destroy(js);
+		/* a connection never put to use: its end is no outage to
+		 * tell (on_disconnected), the cause is */
+		pthread_mutex_lock(&n->q.mu);
+		s->closing = true;
+		pthread_mutex_unlock(&n->q.mu);
 		close_connection(s, nc);
-		return -1;
+		pthread_mutex_lock(&n->q.mu);
+		s->closing = false;
+		pthread_mutex_unlock(&n->q.mu);
+		return fail(s);
 	}
 	pthread_mutex_lock(&n->q.mu);
 	s->nc = nc;
@@ -820,6 +849,7 @@ struct sink *sink_nats_open(const struct sf_options *o, const char *subject,
 	s->batch = o->nats_batch ? o->nats_batch : 1;
 	s->msg_id = xmalloc(s->msg_id_size);
 	s->create_stream = o->nats_create_stream;
+	s->background = !wait;
 	s->replicas = o->nats_replicas ? o->nats_replicas : 1;
 	if (o->nats_stream) {
 		s->stream = xstrdup(o->nats_stream);

@@ -25,7 +25,7 @@
 #      and the agent's RSS at the start and at the end of the outage
 #   3. NATS JetStream, R1 (one server) and R3 (3-node cluster): events/s
 #      stored with the file.open workload, every record once (checked with
-#      tests/helpers/natsread.c)
+#      tests/helpers/natsread.c); for each --nats-batch of SPOOL_NATS_BATCH
 #   4. scale-out: AGENTS agents (distinct exporter ids) at once into the
 #      3-node cluster, R3: aggregate events/s, bytes per event stored
 # The other workload opens /dev/null N times.
@@ -377,17 +377,23 @@ mqtt_down
 
 # 3. NATS JetStream R1 and R3
 nats_run() { # LABEL URLS REPLICAS
-	"$SFAGENT" -X -w nb --ringbuf-size 256M -q 100000 --drain-timeout 120 --nats "$2" \
-		--nats-stream "NB$3" --nats-create-stream --nats-replicas "$3" \
-		-- "$LOAD" opens "$N" 2>"$DIR/agent.err"
-	local t1
-	t1=$(now)
-	"$READ" "$2" "NB$3" '>' 2000 >"$DIR/nats$3.out" 2>/dev/null
-	cut -f3 "$DIR/nats$3.out" >"$DIR/nats$3.jsonl"
-	ev=$(verify "$DIR/nats$3.jsonl")
-	[ "$(wc -l <"$DIR/nats$3.out")" = "$(sort -u "$DIR/nats$3.out" | wc -l)" ]
-	python3 -c 'import json,sys; ev,t1=int(sys.argv[1]),float(sys.argv[2]); t0=json.loads(open(sys.argv[3]).readline())["ts"]/1e9; print("NATS JetStream %s: %8d events %9.0f events/s, every record once" % (sys.argv[4], ev, ev/(t1-t0)))' \
-		"$ev" "$t1" "$DIR/nats$3.jsonl" "$1"
+	local t1 nb s
+	for nb in ${SPOOL_NATS_BATCH:-1}; do
+		# a stream and subjects of its own per batch (one server's
+		# streams cannot share subjects)
+		s="NB$3B$nb"
+		"$SFAGENT" -X -w nb --ringbuf-size 256M -q 100000 --drain-timeout 120 --nats "$2" \
+			--nats-subject "nb$nb.%h.%w" --nats-stream "$s" --nats-create-stream \
+			--nats-replicas "$3" --nats-batch "$nb" \
+			-- "$LOAD" opens "$N" 2>"$DIR/agent.err"
+		t1=$(now)
+		"$READ" "$2" "$s" '>' 2000 >"$DIR/nats$3.out" 2>/dev/null
+		cut -f3 "$DIR/nats$3.out" >"$DIR/nats$3.jsonl"
+		ev=$(verify "$DIR/nats$3.jsonl")
+		[ "$(wc -l <"$DIR/nats$3.out")" = "$(sort -u "$DIR/nats$3.out" | wc -l)" ]
+		python3 -c 'import json,sys; ev,t1=int(sys.argv[1]),float(sys.argv[2]); t0=json.loads(open(sys.argv[3]).readline())["ts"]/1e9; print("NATS JetStream %s, --nats-batch %2s: %8d events %9.0f events/s, every record once" % (sys.argv[4], sys.argv[5], ev, ev/(t1-t0)))' \
+			"$ev" "$t1" "$DIR/nats$3.jsonl" "$1" "$nb"
+	done
 }
 nats_run "R1 (1 server)  " "nats://127.0.0.1:$P0" 1
 P1=$(port); P2=$(port); P3=$(port); C1=$(port); C2=$(port); C3=$(port)
