@@ -34,11 +34,12 @@ SF_CFLAGS := $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE -DSF_VERSION='"$(VERSION
 # header dependencies come from the compiler (build/**/*.d)
 DEPFLAGS = -MMD -MP
 # libcurl, paho-mqtt and cnats are not linked: the sink that needs one opens
-# it (agent/lazylib.h), by the SONAME of the one built against
-LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lavro -lcrypto -lpthread -ldl
+# it (agent/lazylib.h), by the SONAME of the one built against; libavro
+# likewise for -F sysflow (agent/encoders/lazy_avro.h)
+LDLIBS_AGENT := -lbpf -lelf -lz -lyajl -lseccomp -lcrypto -lpthread -ldl
 soname = $(shell objdump -p $$($(CC) -print-file-name=lib$(1).so) 2>/dev/null | awk '$$1 == "SONAME" { print $$2 }')
 LAZY_SONAMES := -DLAZY_SONAME_CURL='"$(call soname,curl)"' -DLAZY_SONAME_PAHO='"$(call soname,paho-mqtt3as)"' \
-	-DLAZY_SONAME_NATS='"$(call soname,nats)"'
+	-DLAZY_SONAME_NATS='"$(call soname,nats)"' -DLAZY_SONAME_AVRO='"$(call soname,avro)"'
 # sfhook runs at every container start: linked static-pie it skips the
 # dynamic loader (libyajl, libc: ~0.9 ms of CPU per prestart + poststop pair,
 # docs/performance.md) and keeps ASLR.  HOOK_LINK=dynamic links it against
@@ -67,6 +68,8 @@ PKGS_TEST := prometheus curl $(PKGS_DEMO) clang-format bats bats-assert bats-sup
 # deploy/ checks: YAML + the Kubernetes API schema (python3-kubernetes),
 # systemd-analyze verify of the unit, shellcheck of the node scripts.
 PKGS_TEST += python3-yaml python3-kubernetes yamllint systemd shellcheck
+# NATS operator-mode JWTs and NKeys made by tests/helpers/natsjwt.py
+PKGS_TEST += python3-cryptography
 # the man pages: mandoc -T lint (tests/06-docs.bats)
 PKGS_TEST += mandoc
 # -F sysflow read back (tests/62-sysflow.bats)
@@ -132,7 +135,7 @@ $(BUILD)/agent/%.o: agent/%.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(SF_CFLAGS) $(DEPFLAGS) -c $< -o $@
-$(BUILD)/agent/sinks/lazy.o: SF_CFLAGS += $(LAZY_SONAMES)
+$(BUILD)/agent/sinks/lazy.o $(BUILD)/agent/encoders/lazy_avro.o: SF_CFLAGS += $(LAZY_SONAMES)
 
 # only the loader includes the BPF skeleton
 $(BUILD)/agent/probe.o: $(SKELS)
@@ -174,7 +177,7 @@ $(BUILD)/sfagent: $(AGENT_OBJS) $(LIB_OBJS)
 $(BUILD)/sfagent.dlopen: Makefile
 	@mkdir -p $(@D)
 	$(call msg,GEN,$@)
-	$(Q)printf '%s\n' $(call soname,curl) $(call soname,paho-mqtt3as) $(call soname,nats) >$@
+	$(Q)printf '%s\n' $(call soname,curl) $(call soname,paho-mqtt3as) $(call soname,nats) $(call soname,avro) >$@
 
 # relinked when HOOK_LINK changes
 $(BUILD)/sfhook: $(HOOK_OBJS) $(LIB_OBJS) $(BUILD)/.hooklink
@@ -208,7 +211,7 @@ demo: deps-demo build bundles
 BENCH_TOOLS := $(BUILD)/bench/loadgen $(BUILD)/bench/bpfattach $(BUILD)/bench/rawtp.bpf.o \
 	$(BUILD)/bench/floor.bpf.o $(BUILD)/bench/encbench $(BUILD)/bench/filterbench \
 	$(BUILD)/bench/vtime
-ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) lib/util.c lib/formats.c lib/json.c
+ENCBENCH_SRCS := agent/sbuf.c $(wildcard agent/encoders/*.c) agent/lazylib.c lib/util.c lib/formats.c lib/json.c
 bench-tools: $(BENCH_TOOLS)
 $(BUILD)/bench/loadgen: tests/bench/loadgen.c
 	@mkdir -p $(@D)
@@ -219,20 +222,21 @@ $(BUILD)/bench/bpfattach: tests/bench/bpfattach.c
 	$(call msg,CC,$@)
 	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
 # the verifier's time per program of the agent's object (section 7)
-$(BUILD)/bench/vtime: tests/bench/vtime.c
+VTIME_SRCS := agent/kernel_ids.c lib/util.c
+$(BUILD)/bench/vtime: tests/bench/vtime.c $(VTIME_SRCS) agent/kernel_ids.h bpf/sfagent.h
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -o $@ $< -lbpf -lelf -lz
+	$(Q)$(CC) -O2 -Wall -Wextra -Werror -D_GNU_SOURCE -Iagent -Ilib -Ibpf -o $@ $< $(VTIME_SRCS) -lbpf -lelf -lz
 # the filter's cost per event (agent/filter on decoded events)
 FILTERBENCH_SRCS := $(ENCBENCH_SRCS) agent/filter/filter.c agent/filter/filter_event.c
 $(BUILD)/bench/filterbench: tests/bench/filterbench.c $(FILTERBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(FILTERBENCH_SRCS) -lyajl -lseccomp -lavro -lcrypto
+	$(Q)$(CC) $(SF_CFLAGS) $(LAZY_SONAMES) -o $@ $< $(FILTERBENCH_SRCS) -lyajl -lseccomp -lcrypto -ldl
 $(BUILD)/bench/encbench: tests/bench/encbench.c $(ENCBENCH_SRCS) $(foreach d,$(AGENT_DIRS) lib bpf,$(wildcard $(d)/*.h))
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(SF_CFLAGS) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp -lavro -lcrypto
+	$(Q)$(CC) $(SF_CFLAGS) $(LAZY_SONAMES) -o $@ $< $(ENCBENCH_SRCS) -lyajl -lseccomp -lcrypto -ldl
 $(BUILD)/bench/%.bpf.o: tests/bench/%.bpf.c $(wildcard bpf/*.h) $(BUILD)/vmlinux.h
 	@mkdir -p $(@D)
 	$(call msg,BPF,$@)

@@ -293,8 +293,6 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	po.no_exec_fail = o->mode != SF_MODE_DAEMON && !a->filters.stream &&
 			  !a->filters.file && !a->filters.mqtt &&
 			  !a->filters.http;
-	/* its worker thread before any sandbox, which covers it too */
-	a->exehash = exehash_new(o->hash_mode);
 	/* host_path (issue 12): the host's mount table, from its init */
 	if (hostpath_enable("/proc/1") < 0)
 		log_warn(
@@ -314,13 +312,16 @@ int agent_init_probe(struct agent *a, const struct sf_options *o,
 	if (probe_open(&a->probe, ops, &po, err) < 0 ||
 	    probe_attach(&a->probe, err) < 0) {
 		probe_close(&a->probe);
-		exehash_free(a->exehash);
-		a->exehash = NULL;
 		filter_conf_fini(&a->filters);
 		free(a->exporter);
 		a->exporter = NULL;
 		return -1;
 	}
+	/* its worker thread before any sandbox, which covers it too; after
+	 * the load, so that its set-up (OpenSSL's, exehash.c crypto_init)
+	 * does not take a CPU from the loader threads but runs beside what
+	 * follows; before any record is consumed (agent_wait) */
+	a->exehash = exehash_new(o->hash_mode);
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (a->epfd < 0 ||
 	    /* edge-triggered: every wait drains the ring, and a level-triggered
@@ -572,6 +573,11 @@ struct workload *agent_workload_new(struct agent *a, const char *name,
 		return NULL;
 	}
 	wl->enc = encoder_find(a->opt->format);
+	if (encoder_load(wl->enc, err) < 0) {
+		sf_error_wrap(err, "workload `%s`", name);
+		wl_table_remove(&a->wl, wl);
+		return NULL;
+	}
 	return wl;
 }
 

@@ -26,6 +26,9 @@
 #define CORE_TYPE_MATCHES   12
 /* an enum of the copy: the kernel's ids of a few types, by name */
 #define KERNEL_IDS "sfagent_kernel_ids"
+/* what the copy holds besides the types: part of every entry's key (the
+ * object's part), so that an entry of another layout is never taken */
+#define FORMAT 2 /* 2: the kfunc's and tp_btf attach targets' ids */
 
 /* Not a cryptographic hash: it tells kernels, objects and torn or damaged
  * files apart; only root writes the cache. */
@@ -78,12 +81,13 @@ static int read_fd(int fd, char **out, size_t *len, size_t max)
 	return 0;
 }
 
-/* The section name of elf (ELF64, the build's own object), or NULL. */
-static const void *elf_section(const void *elf, size_t len, const char *name,
-			       size_t *size)
+/* The section headers of elf (ELF64, the build's own object) and their
+ * names' table, checked to lie within it; NULL: not such an ELF. */
+static const Elf64_Shdr *elf_headers(const void *elf, size_t len, unsigned *n,
+				     const char **strs, size_t *strs_size)
 {
 	const Elf64_Ehdr *eh = elf;
-	const Elf64_Shdr *sh, *strs;
+	const Elf64_Shdr *sh, *st;
 
 	if (len < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG) ||
 	    eh->e_ident[EI_CLASS] != ELFCLASS64 ||
@@ -92,16 +96,39 @@ static const void *elf_section(const void *elf, size_t len, const char *name,
 	    (len - eh->e_shoff) / sizeof(*sh) < eh->e_shnum)
 		return NULL;
 	sh = (const Elf64_Shdr *)((const char *)elf + eh->e_shoff);
-	strs = &sh[eh->e_shstrndx];
-	if (strs->sh_offset > len || strs->sh_size > len - strs->sh_offset)
+	st = &sh[eh->e_shstrndx];
+	if (st->sh_offset > len || st->sh_size > len - st->sh_offset)
 		return NULL;
-	for (unsigned i = 0; i < eh->e_shnum; i++) {
-		const char *n = (const char *)elf + strs->sh_offset;
+	*n = eh->e_shnum;
+	*strs = (const char *)elf + st->sh_offset;
+	*strs_size = st->sh_size;
+	return sh;
+}
 
-		if (sh[i].sh_name >= strs->sh_size ||
-		    strnlen(n + sh[i].sh_name, strs->sh_size - sh[i].sh_name) ==
-			    strs->sh_size - sh[i].sh_name ||
-		    strcmp(n + sh[i].sh_name, name))
+/* Section i's name (sh from elf_headers), NULL if it is not a string of
+ * the table. */
+static const char *section_name(const Elf64_Shdr *sh, const char *strs,
+				size_t strs_size)
+{
+	if (sh->sh_name >= strs_size ||
+	    strnlen(strs + sh->sh_name, strs_size - sh->sh_name) ==
+		    strs_size - sh->sh_name)
+		return NULL;
+	return strs + sh->sh_name;
+}
+
+/* The section name of elf, or NULL. */
+static const void *elf_section(const void *elf, size_t len, const char *name,
+			       size_t *size)
+{
+	const char *strs, *n;
+	size_t strs_size;
+	unsigned nsec;
+	const Elf64_Shdr *sh = elf_headers(elf, len, &nsec, &strs, &strs_size);
+
+	for (unsigned i = 0; sh && i < nsec; i++) {
+		n = section_name(&sh[i], strs, strs_size);
+		if (!n || strcmp(n, name))
 			continue;
 		if (sh[i].sh_offset > len ||
 		    sh[i].sh_size > len - sh[i].sh_offset)
@@ -110,6 +137,43 @@ static const void *elf_section(const void *elf, size_t len, const char *name,
 		return (const char *)elf + sh[i].sh_offset;
 	}
 	return NULL;
+}
+
+/* The kernel types whose ids the object's load needs (kernel_ids.h), by
+ * name, with their kinds: the task (bpf/event.bpf.h task_btf_id), the kfunc
+ * its programs call, and the attach target of each of its tp_btf programs
+ * (section "tp_btf/NAME": the typedef btf_trace_NAME).  Returns how many
+ * (at most max). */
+struct wanted {
+	char name[128];
+	unsigned kind;
+};
+
+static size_t wanted_ids(const void *elf, size_t len, struct wanted *w,
+			 size_t max)
+{
+	const char *strs, *n;
+	size_t strs_size, nw = 0;
+	unsigned nsec;
+	const Elf64_Shdr *sh = elf_headers(elf, len, &nsec, &strs, &strs_size);
+
+	snprintf(w[nw].name, sizeof(w[nw].name), "task_struct");
+	w[nw++].kind = BTF_KIND_STRUCT;
+	snprintf(w[nw].name, sizeof(w[nw].name), "bpf_rdonly_cast");
+	w[nw++].kind = BTF_KIND_FUNC;
+	for (unsigned i = 0; sh && i < nsec && nw < max; i++) {
+		bool dup = false;
+
+		n = section_name(&sh[i], strs, strs_size);
+		if (!n || strncmp(n, "tp_btf/", 7))
+			continue;
+		snprintf(w[nw].name, sizeof(w[nw].name), "btf_trace_%s", n + 7);
+		for (size_t j = 0; j < nw; j++)
+			dup = dup || !strcmp(w[j].name, w[nw].name);
+		if (!dup)
+			w[nw++].kind = BTF_KIND_TYPEDEF;
+	}
+	return nw;
 }
 
 /* libbpf's bpf_core_essential_name_len: "task_struct___old" -> 11 */
@@ -364,7 +428,8 @@ static int copy_type(struct minbtf *m, uint32_t id)
 }
 
 /* The copy of kernel's types that the roots can match, as raw BTF. */
-static void *build_min(const struct btf *kernel, struct roots *r, size_t *size)
+static void *build_min(const struct btf *kernel, struct roots *r,
+		       const struct wanted *w, size_t nw, size_t *size)
 {
 	struct minbtf m = {.src = kernel};
 	uint32_t n = btf__type_cnt(kernel);
@@ -392,11 +457,16 @@ static void *build_min(const struct btf *kernel, struct roots *r, size_t *size)
 		if (copy_type(&m, id) < 0)
 			goto out;
 	}
-	/* the kernel's own ids the programs need (btfcache.h) */
-	tid = btf__find_by_name_kind(kernel, "task_struct", BTF_KIND_STRUCT);
-	if (tid > 0 && (btf__add_enum(m.dst, KERNEL_IDS, 4) < 0 ||
-			btf__add_enum_value(m.dst, "task_struct", tid) < 0))
+	/* the kernel's own ids the load needs (btfcache.h); what this
+	 * kernel lacks is left out (a tracepoint it has not: that program is
+	 * not loaded; the kfunc before 6.2) */
+	if (btf__add_enum(m.dst, KERNEL_IDS, 4) < 0)
 		goto out;
+	for (size_t i = 0; i < nw; i++) {
+		tid = btf__find_by_name_kind(kernel, w[i].name, w[i].kind);
+		if (tid > 0 && btf__add_enum_value(m.dst, w[i].name, tid) < 0)
+			goto out;
+	}
 	for (size_t i = 0; i < r->cap; i++)
 		if (r->slot[i].name && !r->slot[i].found) {
 			/* libbpf would look for it in the modules' BTF */
@@ -441,8 +511,8 @@ static int open_dir(const char *dir)
 	return fd;
 }
 
-/* Opens the entry of prefix ("btf-K-O-") whose bytes hash to the name's
- * last part; removes damaged ones.  Returns the fd or -1. */
+/* Opens the entry of prefix ("btf-K-O-", "boot-B-O-") whose bytes hash to
+ * the name's last part; removes damaged ones.  Returns the fd or -1. */
 static int find_entry(int dfd, const char *prefix, char *name, size_t size)
 {
 	size_t plen = strlen(prefix);
@@ -466,7 +536,9 @@ static int find_entry(int dfd, const char *prefix, char *name, size_t size)
 
 		if (strncmp(e->d_name, prefix, plen))
 			continue;
-		want = strtoull(e->d_name + plen, &end, 16);
+		/* the last part: "boot-B-O-K-C.btf" has K before it */
+		want = strtoull(strrchr(e->d_name + plen - 1, '-') + 1, &end,
+				16);
 		if (strcmp(end, ".btf"))
 			continue;
 		fd = openat(dfd, e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
@@ -490,33 +562,33 @@ static int find_entry(int dfd, const char *prefix, char *name, size_t size)
 	return found;
 }
 
-/* The kernel's id of type name kept in the copy at fd, 0: none. */
-static uint32_t kernel_id(int fd, const char *name)
+/* The kernel's ids kept in the copy at fd, into k. */
+static void kernel_ids_read(int fd, struct kernel_ids *k)
 {
 	cleanup_free char *buf = NULL;
 	struct btf *btf;
-	uint32_t id = 0;
 	size_t len;
 	int e;
 
 	if (lseek(fd, 0, SEEK_SET) < 0 ||
 	    read_fd(fd, &buf, &len, MAX_CACHED_BTF) < 0)
-		return 0;
+		return;
 	btf = btf__new(buf, len);
 	if (!btf)
-		return 0;
+		return;
 	e = btf__find_by_name_kind(btf, KERNEL_IDS, BTF_KIND_ENUM);
 	if (e > 0) {
 		const struct btf_type *t = btf__type_by_id(btf, e);
 		const struct btf_enum *v = btf_enum(t);
 
 		for (unsigned i = 0; i < btf_vlen(t); i++)
-			if (!strcmp(btf__name_by_offset(btf, v[i].name_off),
-				    name))
-				id = (uint32_t)v[i].val;
+			if (v[i].val > 0)
+				kernel_ids_add(
+					k,
+					btf__name_by_offset(btf, v[i].name_off),
+					(uint32_t)v[i].val);
 	}
 	btf__free(btf);
-	return id;
 }
 
 /* Removes the entries made for other kernels' BTF (keep: "btf-K-"), and
@@ -550,6 +622,61 @@ static void remove_stale(int dfd, const char *keep)
 			continue;
 		}
 		if (strncmp(e->d_name, "btf-", 4))
+			continue;
+		if (strncmp(e->d_name, keep, strlen(keep)) ||
+		    (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		     now - st.st_mtime > STALE_OBJECT_SECS))
+			unlinkat(dfd, e->d_name, 0);
+	}
+	closedir(d);
+}
+
+/*
+ * This boot's key: a hash of the kernel's boot id (random, made at each
+ * boot) and the size of its BTF, which cannot change while it runs (module
+ * BTF is not vmlinux's).  An entry linked under it ("boot-B-O-K-C.btf", a
+ * hard link of "btf-K-O-C.btf" once that was found for this boot's kernel
+ * by the hash of its BTF) is this kernel's until the next boot: the next
+ * start need not read (map) and hash the kernel's 5.5 MB, ~2 ms.  The
+ * directory is root's alone (open_dir), as for every entry.  0: no boot id
+ * (no /proc): the kernel's BTF is hashed at every start.
+ */
+static uint64_t boot_key(const char *kernel_btf)
+{
+	char buf[64 + sizeof(off_t)];
+	struct stat st;
+	ssize_t n;
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, 64);
+	close(fd);
+	if (n < 32 || stat(kernel_btf, &st) < 0)
+		return 0;
+	memcpy(buf + n, &st.st_size, sizeof(st.st_size));
+	return hash64(buf, n + sizeof(st.st_size)) | 1;
+}
+
+/* Other boots' links go when one is made for this boot (keep: "boot-B-"),
+ * this boot's of other objects once a day old. */
+static void remove_other_boots(int dfd, const char *keep)
+{
+	int dup_fd = dup(dfd);
+	struct dirent *e;
+	time_t now = time(NULL);
+	DIR *d;
+
+	if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
+		if (dup_fd >= 0)
+			close(dup_fd);
+		return;
+	}
+	rewinddir(d);
+	while ((e = readdir(d))) {
+		struct stat st;
+
+		if (strncmp(e->d_name, "boot-", 5))
 			continue;
 		if (strncmp(e->d_name, keep, strlen(keep)) ||
 		    (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -630,27 +757,46 @@ int btfcache_open(struct btfcache *c, const char *dir, const char *kernel_btf,
 	struct roots roots = {0};
 	struct btf *kernel = NULL, *local = NULL;
 	const void *lraw;
-	char kprefix[32], prefix[64];
-	size_t llen, min_size = 0;
+	char kprefix[32], prefix[64], bprefix[64], bname[96], ids[512];
+	size_t llen, min_size = 0, nw, ids_len = 0;
 	struct timespec t0, t1;
+	struct wanted w[32];
+	uint64_t obj = hash64(elf, elf_len) ^ FORMAT;
+	uint64_t boot = boot_key(kernel_btf);
 
 	c->fd = c->dfd = -1;
 	c->task_struct_id = 0;
+	c->ids = (struct kernel_ids){.stand_in_fd = -1};
+	c->other_name[0] = 0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	dfd = open_dir(dir);
 	if (dfd < 0)
 		return -1;
+	/* this boot's link: the kernel's BTF not read at all */
+	snprintf(bprefix, sizeof(bprefix),
+		 "boot-%016" PRIx64 "-%016" PRIx64 "-", boot, obj);
+	if (boot) {
+		c->fd = find_entry(dfd, bprefix, c->name, sizeof(c->name));
+		/* "boot-B-O-K-C.btf": the entry it links, "btf-K-O-C.btf" */
+		if (c->fd >= 0 &&
+		    strlen(c->name) == strlen(bprefix) + 17 + 16 + 4)
+			snprintf(c->other_name, sizeof(c->other_name),
+				 "btf-%.16s-%016" PRIx64 "-%.16s.btf",
+				 c->name + strlen(bprefix), obj,
+				 c->name + strlen(bprefix) + 17);
+		if (c->fd >= 0)
+			goto done;
+	}
 	if (kbtf_open(&k, kernel_btf) < 0) {
 		log_debug("BTF cache: cannot read %s", kernel_btf);
 		return -1;
 	}
 	snprintf(kprefix, sizeof(kprefix), "btf-%016" PRIx64 "-",
 		 hash64(k.data, k.len));
-	snprintf(prefix, sizeof(prefix), "%s%016" PRIx64 "-", kprefix,
-		 hash64(elf, elf_len));
+	snprintf(prefix, sizeof(prefix), "%s%016" PRIx64 "-", kprefix, obj);
 	c->fd = find_entry(dfd, prefix, c->name, sizeof(c->name));
 	if (c->fd >= 0)
-		goto done;
+		goto link;
 	lraw = elf_section(elf, elf_len, ".BTF", &llen);
 	local = lraw ? btf__new(lraw, llen) : NULL;
 	if (!local || collect_roots(elf, elf_len, local, &roots) < 0) {
@@ -660,15 +806,30 @@ int btfcache_open(struct btfcache *c, const char *dir, const char *kernel_btf,
 	kernel = btf__new(k.data, k.len);
 	if (!kernel)
 		goto out;
-	min = build_min(kernel, &roots, &min_size);
+	nw = wanted_ids(elf, elf_len, w, sizeof(w) / sizeof(w[0]));
+	min = build_min(kernel, &roots, w, nw, &min_size);
 	if (!min)
 		goto out;
 	remove_stale(dfd, kprefix);
 	c->fd = store(dfd, prefix, min, min_size, c->name, sizeof(c->name));
+link:
+	/* this boot's link to it, for the next starts */
+	if (c->fd >= 0 && boot) {
+		snprintf(bname, sizeof(bname), "%s%.16s-%s", bprefix,
+			 c->name + 4, c->name + strlen(prefix));
+		remove_other_boots(dfd, bprefix);
+		if (linkat(dfd, c->name, dfd, bname, 0) == 0 || errno == EEXIST)
+			snprintf(c->other_name, sizeof(c->other_name), "%s",
+				 bname);
+		else
+			log_debug("BTF cache: link %s: %s", bname,
+				  strerror(errno));
+	}
 done:
-	if (c->fd >= 0)
-		c->task_struct_id = kernel_id(c->fd, "task_struct");
 	if (c->fd >= 0) {
+		kernel_ids_read(c->fd, &c->ids);
+		c->ids.stand_in_fd = c->fd; /* a file, no BPF program */
+		c->task_struct_id = kernel_ids_get(&c->ids, "task_struct");
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		snprintf(c->path, sizeof(c->path), "/proc/self/fd/%d", c->fd);
 		c->dfd = get_and_reset(&dfd);
@@ -676,6 +837,12 @@ done:
 			  min ? " built" : "", c->task_struct_id,
 			  (t1.tv_sec - t0.tv_sec) * 1e3 +
 				  (t1.tv_nsec - t0.tv_nsec) / 1e6);
+		ids[0] = 0;
+		for (size_t i = 0; i < c->ids.n && ids_len < sizeof(ids); i++)
+			ids_len += snprintf(ids + ids_len,
+					    sizeof(ids) - ids_len, " %s %u",
+					    c->ids.v[i].name, c->ids.v[i].id);
+		log_debug("BTF cache: the kernel's ids:%s", ids);
 	}
 out:
 	btf__free(kernel);
@@ -689,10 +856,16 @@ void btfcache_discard(struct btfcache *c)
 {
 	if (c->dfd >= 0 && unlinkat(c->dfd, c->name, 0) == 0)
 		log_info("BTF cache: %s removed", c->name);
+	/* the entry and this boot's link to it: both */
+	if (c->dfd >= 0 && c->other_name[0] &&
+	    unlinkat(c->dfd, c->other_name, 0) == 0)
+		log_info("BTF cache: %s removed", c->other_name);
 }
 
 void btfcache_close(struct btfcache *c)
 {
+	kernel_ids_free(&c->ids);
+	c->ids.stand_in_fd = -1;
 	if (c->fd >= 0)
 		close(c->fd);
 	if (c->dfd >= 0)

@@ -9,10 +9,15 @@
  * name is a root's (all of them, in the kernel's order, so the candidates
  * are the same) and what those types embed (members, arrays, typedefs,
  * modifiers: every offset and size the same); pointers point to void, as
- * CO-RE never follows them.  The file's name is its key: a hash of the
- * kernel's BTF (read at every start), a hash of the object, a hash of the
- * file's own bytes (checked before use); anything that does not match is
- * rebuilt, anything that cannot be used falls back to the kernel's BTF.
+ * CO-RE never follows them.  It also keeps the kernel's ids of the few
+ * types the load itself needs (kernel_ids.h), so that libbpf need not parse
+ * the kernel's BTF at all.  The file's name is its key: a hash of the
+ * kernel's BTF, a hash of the object (and of the copy's format), a hash of
+ * the file's own bytes (checked before use); anything that does not match
+ * is rebuilt, anything that cannot be used falls back to the kernel's BTF.
+ * The entry found for this boot's kernel is linked under a key of the boot
+ * (boot_key in btfcache.c), so that the next starts find it without
+ * hashing the kernel's BTF.
  */
 #ifndef SF_BTFCACHE_H
 #define SF_BTFCACHE_H
@@ -20,16 +25,25 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel_ids.h"
+
 #define BTFCACHE_DEFAULT_DIR "/var/cache/sfagent"
 
 struct btfcache {
 	int fd; /* the verified file, open until the object is loaded */
 	int dfd; /* the directory */
 	char name[96]; /* the file's, in it */
+	/* the same file's other name: the entry ("btf-K-O-C.btf") when name
+	 * is this boot's link to it ("boot-B-O-K-C.btf"), or that link when
+	 * name is the entry; "": none */
+	char other_name[96];
 	char path[64]; /* /proc/self/fd/<fd>: what libbpf opens */
 	/* the kernel's BTF id of struct task_struct, kept in the copy as the
 	 * enum sfagent_kernel_ids (bpf/event.bpf.h task_btf_id); 0: none */
 	uint32_t task_struct_id;
+	/* all the kernel's ids kept there (that one, the kfunc's, the
+	 * tp_btf programs' attach targets: kernel_ids.h); stand_in_fd is fd */
+	struct kernel_ids ids;
 };
 
 /*

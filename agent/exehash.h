@@ -98,6 +98,7 @@ struct exehash {
 	pthread_mutex_t mu;
 	pthread_cond_t work, done;
 	bool stop;
+	bool ready; /* OpenSSL set up, h->md too (crypto_init) */
 	struct exehash_job jobs[EXEHASH_JOBS];
 	/* under mu: free jobs (a stack), the worker's queue (FIFO), jobs
 	 * done and not yet collected; each queued or running job holds an
@@ -124,8 +125,11 @@ static inline bool exehash_has_done(const struct exehash *h)
 	return h && __atomic_load_n(&h->done_hint, __ATOMIC_ACQUIRE);
 }
 
-/* The worker started (NULL for --hash none). */
+/* The worker started (NULL for --hash none); it sets OpenSSL up first. */
 struct exehash *exehash_new(enum exehash_mode mode);
+/* Returns once the worker has set OpenSSL up (read its configuration):
+ * before a sandbox that would refuse that. */
+void exehash_ready(struct exehash *h);
 void exehash_free(struct exehash *h);
 
 /*

@@ -25,6 +25,7 @@
 
 #include "btfcache.h"
 #include "ia32.h"
+#include "kernel_ids.h"
 #include "sfagent.h"
 #include "sfagent.skel.h"
 #include "uring_keys.h"
@@ -66,6 +67,21 @@ struct release_queue {
 	pthread_t thread;
 };
 
+/*
+ * The ring buffer's map, made on a thread of its own from the start of
+ * bpf_open while the main one probes ia32, opens the BTF cache and the
+ * object: the kernel allocates and maps its 16 MiB page by page, ~3 ms of
+ * the first loader thread before the maps gate otherwise (maps_gate).  The
+ * first instance takes it (bpf_map__reuse_fd), the second takes it from the
+ * first with the other maps (share_maps).
+ */
+struct ring_early {
+	pthread_t thread;
+	bool started; /* and not joined */
+	uint32_t bytes;
+	int fd; /* < 0: not made (-errno), libbpf makes it */
+};
+
 /* The BPF backend's state (probe->state). */
 struct probe_bpf {
 	struct sfagent_bpf *skel;
@@ -75,6 +91,7 @@ struct probe_bpf {
 	int natt;
 	int ncpus;
 	struct release_queue rq;
+	struct ring_early ring;
 	/* syscall events from the per-syscall tracepoints (sf_sys_exit_tp),
 	 * not the generic sys_exit (sf_sys_exit): this kernel cannot run
 	 * ia32 syscalls (agent/ia32.h) */
@@ -616,6 +633,69 @@ static bool release_in_child(struct probe_bpf *b)
 	return pid > 0;
 }
 
+static void *ring_make(void *arg)
+{
+	struct ring_early *r = arg;
+
+	r->fd = bpf_map_create(BPF_MAP_TYPE_RINGBUF, "events", 0, 0, r->bytes,
+			       NULL);
+	return NULL;
+}
+
+static void ring_early_start(struct ring_early *r, uint32_t bytes)
+{
+	sigset_t all, old;
+	int e;
+
+	r->fd = -ENOENT;
+	r->bytes = bytes;
+	if (!bytes)
+		return;
+	/* born with every signal blocked, as the releaser (release_later) */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	e = pthread_create(&r->thread, NULL, ring_make, r);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	r->started = e == 0;
+	if (e)
+		log_debug("ring buffer thread: %s: libbpf makes it",
+			  strerror(e));
+}
+
+static void ring_early_join(struct ring_early *r)
+{
+	if (!r->started)
+		return;
+	pthread_join(r->thread, NULL);
+	r->started = false;
+	if (r->fd < 0)
+		log_debug("ring buffer made early: %s: libbpf makes it",
+			  strerror(-r->fd));
+}
+
+/* The first instance s takes the ring made early, if it was. */
+static void ring_early_use(struct ring_early *r, struct sfagent_bpf *s)
+{
+	int e;
+
+	ring_early_join(r);
+	if (r->fd < 0)
+		return;
+	e = bpf_map__reuse_fd(s->maps.events, r->fd);
+	if (e < 0)
+		log_debug("ring buffer made early: %s: libbpf makes it",
+			  strerror(-e));
+}
+
+/* The object loaded (or not): its own copy of the fd is what stays. */
+static void ring_early_done(struct ring_early *r)
+{
+	ring_early_join(r);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->fd = -ENOENT;
+}
+
 /* One instance of the object, opened and set up to load; NULL: failed. */
 static struct sfagent_bpf *bpf_instance(const struct probe_opts *o,
 					const char *core_btf, uint32_t task_id,
@@ -658,22 +738,16 @@ static struct sfagent_bpf *bpf_instance(const struct probe_opts *o,
 	return s;
 }
 
-static int preset_attach(struct bpf_program *prog)
-{
-	const char *sec = bpf_program__section_name(prog);
-	const char *name = strchr(sec, '/');
+/* The kernel's ids of this load (kernel_ids.h), NULL: libbpf finds them.
+ * Set before the loader threads start, read-only while they run. */
+static const struct kernel_ids *load_ids;
 
-	return name ? bpf_program__set_attach_target(prog, 0, name + 1)
-		    : -EINVAL;
-}
-
-/* sfagent_bpf__load, with sf_exec's attach id found first (gate_prepare) */
+/* sfagent_bpf__load, with the tp_btf programs' attach ids set first: our
+ * section handlers (sec_register) leave that to us */
 static int instance_load(struct sfagent_bpf *s)
 {
-	int r = 0;
+	int r = kernel_ids_preset(s->obj, load_ids);
 
-	if (bpf_program__autoload(s->progs.sf_exec))
-		r = preset_attach(s->progs.sf_exec);
 	return r < 0 ? r : sfagent_bpf__load(s);
 }
 
@@ -705,6 +779,7 @@ static int bpf_load_one(struct probe_bpf *b, const struct probe_opts *o,
 	b->skel = bpf_instance(o, core_btf, task_id, err);
 	if (!b->skel)
 		return -1;
+	ring_early_use(&b->ring, b->skel);
 	skip_absent_hooks(b->skel, o);
 	load_syscall_prog(b, b->skel, true);
 	r = instance_load(b->skel);
@@ -715,12 +790,12 @@ static int bpf_load_one(struct probe_bpf *b, const struct probe_opts *o,
  * The moment in bpf_load_split when the first instance's maps exist and the
  * second may take them.  libbpf has no hook after it creates an object's
  * maps but one just before it loads each program: the section handler's
- * prog_prepare_load_fn, after the maps and the relocations.  So sf_exec's
- * section (the first program libbpf loads; were it not, the gate would
- * open later, no less right) has a handler of ours, registered once per
- * process because libbpf keeps it for every object opened after.  Outside
- * a split load it does what libbpf's tp_btf handler would at that point,
- * given the attach id found before the load (instance_load): nothing.
+ * prog_prepare_load_fn, after the maps and the relocations.  So the tp_btf
+ * sections, sf_exec's (the first program libbpf loads; were it not, the
+ * gate would open later, no less right) among them, have a handler of
+ * ours, registered once per process because libbpf keeps it for every
+ * object opened after; it also gives the load the kernel's ids
+ * (kernel_ids_prepare), as the tracepoint sections' handler does.
  */
 static struct maps_gate {
 	pthread_mutex_t lock;
@@ -761,10 +836,11 @@ static int share_maps(struct sfagent_bpf *from, struct sfagent_bpf *to)
 static int gate_prepare(struct bpf_program *prog,
 			struct bpf_prog_load_opts *opts, long cookie)
 {
-	int r = 0;
+	int r = kernel_ids_prepare(prog, opts, load_ids);
 
-	(void)opts;
 	(void)cookie;
+	if (r < 0)
+		return r;
 	pthread_mutex_lock(&gate.lock);
 	if (prog == gate.prog && gate.state == 0) {
 		while (!gate.to && !gate.abandoned)
@@ -787,23 +863,60 @@ static int gate_attach(const struct bpf_program *prog, long cookie,
 	return libbpf_get_error(*link);
 }
 
-/* Before the first open of the object; false: no gate, no split load */
-static bool gate_register(void)
+static int tp_prepare(struct bpf_program *prog, struct bpf_prog_load_opts *opts,
+		      long cookie)
 {
-	static int id;
+	(void)cookie;
+	return kernel_ids_prepare(prog, opts, load_ids);
+}
+
+/* SEC("tracepoint/GROUP/NAME") as libbpf attaches it; SEC("tracepoint")
+ * is attached by the agent (tp_attach) */
+static int tp_sec_attach(const struct bpf_program *prog, long cookie,
+			 struct bpf_link **link)
+{
+	const char *sec = bpf_program__section_name(prog);
+	const char *group = strchr(sec, '/'), *name;
+	char g[64];
+
+	(void)cookie;
+	*link = NULL;
+	if (!group)
+		return 0;
+	name = strchr(++group, '/');
+	if (!name || (size_t)(name - group) >= sizeof(g))
+		return -EINVAL;
+	snprintf(g, sizeof(g), "%.*s", (int)(name - group), group);
+	*link = bpf_program__attach_tracepoint(prog, g, name + 1);
+	return libbpf_get_error(*link);
+}
+
+/* Before the first open of the object: the handlers of the object's tp_btf
+ * and tracepoint sections.  false: none, so no gate and no split load (the
+ * kernel's ids are then libbpf's to find, as all of them would be) */
+static bool sec_register(void)
+{
+	static int id, tp_id;
 	LIBBPF_OPTS(libbpf_prog_handler_opts, ho,
 		    .prog_prepare_load_fn = gate_prepare,
 		    .prog_attach_fn = gate_attach);
+	LIBBPF_OPTS(libbpf_prog_handler_opts, to,
+		    .prog_prepare_load_fn = tp_prepare,
+		    .prog_attach_fn = tp_sec_attach);
 
 	if (id == 0) {
-		id = libbpf_register_prog_handler("tp_btf/sched_process_exec",
+		id = libbpf_register_prog_handler("tp_btf+",
 						  BPF_PROG_TYPE_TRACING,
 						  BPF_TRACE_RAW_TP, &ho);
-		if (id < 0)
+		tp_id = id < 0 ? id
+			       : libbpf_register_prog_handler(
+					 "tracepoint+",
+					 BPF_PROG_TYPE_TRACEPOINT, 0, &to);
+		if (id < 0 || tp_id < 0)
 			log_debug("register a libbpf section handler: %s",
-				  strerror(-id));
+				  strerror(id < 0 ? -id : -tp_id));
 	}
-	return id > 0;
+	return id > 0 && tp_id > 0;
 }
 
 static void *load_thread(void *skel)
@@ -860,6 +973,7 @@ static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 	b->skel = s = bpf_instance(o, core_btf, task_id, err);
 	if (!s)
 		return -1;
+	ring_early_use(&b->ring, s);
 	skip_absent_hooks(s, o);
 	load_syscall_prog(b, s, false);
 	pthread_mutex_lock(&gate.lock);
@@ -887,8 +1001,7 @@ static int bpf_load_split(struct probe_bpf *b, const struct probe_opts *o,
 		bpf_object__for_each_program(prog, x->obj)
 			bpf_program__set_autoload(prog,
 						  prog == syscall_prog(b, x));
-		/* a tracepoint program has no attach target to find */
-		xr = b->per_syscall ? 0 : preset_attach(x->progs.sf_sys_exit);
+		xr = kernel_ids_preset(x->obj, load_ids);
 	}
 	state = gate_arrive(x && xr >= 0 ? x : NULL);
 	if (state > 0)
@@ -974,17 +1087,23 @@ static bool cpu_free(void)
  * agent/btfcache.h) and a CPU free.  SFAGENT_LOAD_SPLIT=0|1 forces one way (tests,
  * benchmarks). */
 static int bpf_load(struct probe_bpf *b, const struct probe_opts *o,
-		    const char *core_btf, uint32_t task_id,
+		    const char *core_btf, const struct kernel_ids *ids,
 		    struct sf_error **err)
 {
 	const char *force = getenv("SFAGENT_LOAD_SPLIT");
-	bool split = !gate_register() ? false
-		     : force	      ? strcmp(force, "0") != 0
-				      : core_btf && !o->btf_path && cpu_free();
+	bool handlers = sec_register();
+	bool split = !handlers ? false
+		     : force   ? strcmp(force, "0") != 0
+			       : core_btf && !o->btf_path && cpu_free();
+	/* without our handlers nothing makes the kfunc calls: no task id,
+	 * which leaves them out (bpf/event.bpf.h task_ro) */
+	uint32_t task_id = handlers ? kernel_ids_get(ids, "task_struct") : 0;
 	int r;
 
+	load_ids = handlers ? ids : NULL;
 	r = split ? bpf_load_split(b, o, core_btf, task_id, err)
 		  : bpf_load_one(b, o, core_btf, task_id, err);
+	load_ids = NULL;
 	log_debug("BPF object loaded %s",
 		  split ? "in two threads" : "whole (no CPU free, or forced)");
 	return r;
@@ -1012,6 +1131,7 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 	pthread_mutex_init(&b->rq.lock, NULL);
 	pthread_cond_init(&b->rq.more, NULL);
 	b->rq.busy_idx = -1;
+	ring_early_start(&b->ring, o->ringbuf_bytes);
 	b->ncpus = libbpf_num_possible_cpus();
 	if (b->ncpus <= 0)
 		return sf_fail(err, -b->ncpus, "count possible CPUs");
@@ -1038,7 +1158,8 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 				  elf_len) == 0)
 			core_btf = cache.path;
 	}
-	r = bpf_load(b, o, core_btf, core_btf ? cache.task_struct_id : 0, err);
+	r = bpf_load(b, o, core_btf, core_btf == cache.path ? &cache.ids : NULL,
+		     err);
 	if (r < 0 && core_btf != o->btf_path) {
 		/* never worse than without the cache */
 		log_info(
@@ -1048,9 +1169,10 @@ static int bpf_open(struct probe *p, const struct probe_opts *o,
 		*err = NULL;
 		btfcache_discard(&cache);
 		bpf_unload(b);
-		r = bpf_load(b, o, o->btf_path, 0, err);
+		r = bpf_load(b, o, o->btf_path, NULL, err);
 	}
 	btfcache_close(&cache);
+	ring_early_done(&b->ring);
 	if (r < 0)
 		return -1;
 	if (plan_attachments(b, err) < 0)
@@ -1135,6 +1257,7 @@ static void bpf_close(struct probe *p)
 
 	if (!b)
 		return;
+	ring_early_done(&b->ring);
 	release_stop(b);
 	release_in_child(b);
 	for (int i = 0; i < b->natt; i++) {

@@ -324,11 +324,16 @@ static __always_inline void submit_var(void *rec, const __u32 size,
  * -X's CPU in btf_find_by_name_kind): through the read-only cast below the
  * task pointer is untrusted and those lookups are not made.  The loads are
  * the same probe-mem loads either way.  Where the kernel lacks the kfunc
- * (before 6.2) the load fails and the agent loads again without the cache
- * (agent/probe.c), the id 0.
+ * (before 6.2) the agent makes the call a move of t (agent/kernel_ids.c):
+ * the loads through the trusted pointer, as with the id 0.
  */
 volatile const __u32 task_btf_id = 0;
-extern void *bpf_rdonly_cast(const void *obj, __u32 btf_id) __ksym __weak;
+/* bpf_rdonly_cast(), not as an extern __ksym: for that libbpf would parse
+ * the kernel's whole BTF (5.5 MB) at every load to find its id; the agent
+ * has it from its BTF cache and makes each call of this number the kfunc
+ * call as libbpf would (agent/kernel_ids.h) */
+static void *(*const bpf_rdonly_cast)(const void *obj, __u32 btf_id) = (void *)
+	SF_CALL_RDONLY_CAST;
 
 /* t, untrusted (when the id is known): loads through it are the same
  * probe-mem loads (bpf_rdonly_cast is inlined as a register move), and the

@@ -31,6 +31,11 @@
 /* Deepest cgroup level the filter looks at for tracked ancestors. */
 #define SF_MAX_CGROUP_DEPTH 16
 
+/* The helper number the programs call bpf_rdonly_cast() by: no helper has
+ * it; the agent makes each such call the kfunc call, with the kernel's id
+ * of the function (agent/kernel_ids.h) */
+#define SF_CALL_RDONLY_CAST 0x53460001
+
 enum sf_event_type {
 	SF_EV_NONE = 0,
 	SF_EV_EXEC,

@@ -179,3 +179,19 @@ assert_no_leftover_cgroup() {
 	# the agent itself links none of them: they cost its start nothing
 	if ldd "$SFAGENT" | grep -E "libcurl|libpaho|libnats"; then false; fi
 }
+
+# libavro likewise, opened for -F sysflow (agent/encoders/lazy_avro.h)
+@test "-F sysflow's library missing (simulated): one line naming it, status 1, the program not run; other formats need it not" {
+	run_pid env SFAGENT_TEST_LIB_AVRO=libsfagent-nosuch-avro.so.1 \
+		"$SFAGENT" -X -w t -F sysflow -o "$T/s.avro" -- /bin/sh -c "touch $T/ran"
+	[ "$status" -eq 1 ]
+	[ "$output" = "sfagent: workload \`t\`: cannot load libsfagent-nosuch-avro.so.1 for the sysflow format: libsfagent-nosuch-avro.so.1: cannot open shared object file: No such file or directory" ]
+	[ ! -e "$T/ran" ]
+	assert_no_leftover_cgroup
+	run env SFAGENT_TEST_LIB_AVRO=libsfagent-nosuch-avro.so.1 \
+		"$SFAGENT" -X -w t -o "$T/s.jsonl" -- /bin/true
+	assert_success
+	assert_stream "$T/s.jsonl" "ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
+	# not linked: it (and jansson, snappy, libstdc++...) costs no start
+	if ldd "$SFAGENT" | grep -E "libavro|libstdc"; then false; fi
+}

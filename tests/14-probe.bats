@@ -350,9 +350,10 @@ cands() {
 	btf_run "$T/c" "$T/build.log"
 	grep -q "BTF cache: btf-.* built" "$T/build.log" || { grep "BTF cache" "$T/build.log"; false; }
 	btf_run "$T/c" "$T/hit.log"
-	grep -q "BTF cache: btf-[0-9a-f-]*\.btf, task_struct [0-9]* (" "$T/hit.log"
+	grep -q "BTF cache: boot-[0-9a-f-]*\.btf, task_struct [0-9]* (" "$T/hit.log"
 	if grep -q "BTF cache: .* built" "$T/hit.log"; then false; fi
-	[ "$(ls "$T/c" | wc -l)" = 1 ]
+	# the entry and this boot's link to it
+	[ "$(ls "$T/c" | wc -l)" = 2 ]
 	[ "$(stat -c %a "$T/c"/btf-*.btf)" = 600 ]
 	# libbpf matched against the copy (other type ids) ...
 	[ -n "$(cands "$T/full.log")" ]
@@ -386,9 +387,11 @@ cands() {
 	mkdir -m 700 "$T/c"
 	btf_run "$T/c" "$T/build.log"
 	f=$(ls "$T/c"/btf-*.btf)
-	# the same bytes under another kernel BTF's hash
+	# the same bytes under another kernel BTF's hash (another kernel:
+	# another boot, so no link of this boot's)
 	other="$T/c/btf-0123456789abcdef-${f#*/btf-*-}"
 	mv "$f" "$other"
+	rm "$T/c"/boot-*
 	btf_run "$T/c" "$T/other.log"
 	grep -q "BTF cache: btf-.* built" "$T/other.log"
 	[ ! -e "$other" ]
@@ -406,7 +409,7 @@ cands() {
 	echo x >"$T/c/.tmp-999999"
 	touch -d "1 hour ago" "$T/c/.tmp-999999"
 	echo x >"$T/c/.tmp-999998"
-	rm "$f"
+	rm "$f" "$T/c"/boot-*
 	btf_run "$T/c" "$T/objects.log"
 	grep -q "BTF cache: btf-.* built" "$T/objects.log"
 	[ -e "$recent" ]
@@ -458,6 +461,7 @@ os.unlink(f)
 print(bad)
 PY
 )
+	rm "$T/c"/boot-* # found by the kernel BTF's hash: bad
 	btf_run "$T/c" "$T/bad.log"
 	grep -q "again with the kernel's BTF" "$T/bad.log"
 	grep -q "BTF cache: $(basename "$bad") removed" "$T/bad.log"
@@ -485,7 +489,61 @@ PY
 	# the id came from the copy, built and used
 	id=$(sed -n 's/.*BTF cache: btf-.* built, task_struct \([0-9]*\) .*/\1/p' "$T/build.log")
 	[ -n "$id" ] && [ "$id" -gt 0 ]
-	grep -q "BTF cache: btf-[0-9a-f-]*\.btf, task_struct $id (" "$T/hit.log"
+	grep -q "BTF cache: boot-[0-9a-f-]*\.btf, task_struct $id (" "$T/hit.log"
+}
+
+@test "btf cache: this boot's link finds the entry without the kernel's BTF read; another boot's is not used and goes; a link libbpf cannot use goes with its entry" {
+	mkdir -m 700 "$T/c"
+	btf_run "$T/c" "$T/build.log"
+	b=$(ls "$T/c"/boot-*.btf)
+	f=$(ls "$T/c"/btf-*.btf)
+	# a hard link of the entry
+	[ "$(stat -c %i "$b")" = "$(stat -c %i "$f")" ]
+	strace -f -qq -e trace=openat -o "$T/st" \
+		"$SFAGENT" -X -w t -o "$T/s.jsonl" --btf-cache "$T/c" -d "$T/hit.log" -- /bin/true
+	grep -q "BTF cache: $(basename "$b"), task_struct [0-9]* (" "$T/hit.log"
+	grep -q "openat(.*$(basename "$b")" "$T/st"
+	if grep -q "/sys/kernel/btf/vmlinux" "$T/st"; then false; fi
+	assert_stream "$T/s.jsonl" "by('process.exec')[0]['filename'] == '/bin/true'" \
+		"ev[-1]['type'] == 'stream.end' and ev[-1]['missed'] == 0"
+	# another boot's link: not used; found by the kernel BTF's hash, and
+	# this boot's link made again, the other removed
+	other="$T/c/boot-0123456789abcdef-${b#*/boot-*-}"
+	mv "$b" "$other"
+	btf_run "$T/c" "$T/other.log"
+	grep -q "BTF cache: $(basename "$f"), task_struct" "$T/other.log"
+	if grep -q "BTF cache: .* built" "$T/other.log"; then false; fi
+	[ ! -e "$other" ]
+	[ -e "$b" ]
+	# a link whose bytes libbpf cannot use (their hash in its name, as
+	# tests above): it and its entry removed, the load again with the
+	# kernel's BTF, the next start builds them again
+	python3 -c 'import sys; open(sys.argv[1], "wb").write(b"not BTF at all\n" * 100)' "$T/bad"
+	h=$(python3 - "$T/bad" <<'PY'
+import sys
+M = (1 << 64) - 1
+b = open(sys.argv[1], "rb").read(); n = len(b); h = 0x9e3779b97f4a7c15 ^ n; i = 0
+while i + 8 <= n:
+    h = ((h ^ int.from_bytes(b[i:i + 8], "little")) * 0xff51afd7ed558ccd) & M
+    h ^= h >> 32; i += 8
+for c in b[i:]:
+    h = ((h ^ c) * 0x100000001b3) & M
+h ^= h >> 33; h = (h * 0xc4ceb9fe1a85ec53) & M
+print("%016x" % (h ^ (h >> 33)))
+PY
+)
+	rm "$b" "$f"
+	bad_link="${b%-*}-$h.btf"
+	bad_entry="${f%-*}-$h.btf"
+	cp "$T/bad" "$bad_entry"
+	ln "$bad_entry" "$bad_link"
+	btf_run "$T/c" "$T/bad.log"
+	grep -q "again with the kernel's BTF" "$T/bad.log"
+	grep -q "BTF cache: $(basename "$bad_link") removed" "$T/bad.log"
+	grep -q "BTF cache: $(basename "$bad_entry") removed" "$T/bad.log"
+	[ ! -e "$bad_link" ] && [ ! -e "$bad_entry" ]
+	btf_run "$T/c" "$T/again.log"
+	grep -q "BTF cache: btf-.* built" "$T/again.log"
 }
 
 # ---- the load in two threads (agent/probe.c bpf_load_split) ---------------
@@ -515,19 +573,37 @@ split_run() {
 	diff "$T/whole.att" "$T/split.att"
 }
 
-@test "load in two threads: two instances of the object, each map created once, the kernel's BTF parsed once by each" {
+@test "load in two threads: two instances of the object, each map created once, the kernel's BTF parsed by neither (its ids from the cache)" {
 	mkdir -m 700 "$T/c"
 	split_run 0 warm # the cache built (its own parse of the kernel's BTF)
+	split_run 0 whole
 	split_run 1 split
 	grep -q "BPF object loaded in two threads" "$T/split.log"
-	# no third instance that only creates the maps (and parses the
-	# kernel's BTF for its kfunc extern before the other two may start)
+	# no third instance that only creates the maps
 	[ "$(grep -c "libbpf: loading object 'sfagent_bpf'" "$T/split.log")" = 2 ]
-	[ "$(grep -c "libbpf: loading kernel BTF '/sys/kernel/btf/vmlinux'" "$T/split.log")" = 2 ]
-	# the first creates every map, the second takes each of them
+	# libbpf parses the kernel's BTF (5.5 MB) for any tp_btf attach
+	# target or kfunc it has to find itself: none (agent/kernel_ids.h),
+	# loaded whole or split; every bpf_rdonly_cast a kfunc call
+	for v in whole split; do
+		[ "$(grep -c "libbpf: loading kernel BTF" "$T/$v.log")" = 0 ]
+		grep -q "prog 'sf_sys_exit': 2 calls of bpf_rdonly_cast made kfunc calls" "$T/$v.log"
+		grep -q "prog 'sf_exec': 1 calls of bpf_rdonly_cast made kfunc calls" "$T/$v.log"
+		if grep -q "bpf_rdonly_cast made moves\|libbpf's to find" "$T/$v.log"; then false; fi
+	done
+	# without the cache libbpf finds them, once per instance, and the
+	# cast is a move (no task id: bpf/event.bpf.h task_ro)
+	SFAGENT_LOAD_SPLIT=1 run "$SFAGENT" -X -w t -o "$T/none.jsonl" --btf-cache none -d "$T/none.log" -- /bin/true
+	assert_success
+	[ "$(grep -c "libbpf: loading kernel BTF '/sys/kernel/btf/vmlinux'" "$T/none.log")" = 2 ]
+	grep -q "prog 'sf_sys_exit': 2 calls of bpf_rdonly_cast made moves" "$T/none.log"
+	# the first creates every map but the ring (made on a thread of its
+	# own beforehand: agent/probe.c ring_early), the second takes each of
+	# them
 	n=$(grep -c "libbpf: map '[^']*': created successfully" "$T/split.log")
 	[ "$n" -gt 10 ]
-	[ "$(grep -c "libbpf: map '[^']*': skipping creation (preset fd" "$T/split.log")" = "$n" ]
+	if grep -q "libbpf: map 'events': created successfully" "$T/split.log"; then false; fi
+	[ "$(grep -c "libbpf: map 'events': skipping creation (preset fd" "$T/split.log")" = 2 ]
+	[ "$(grep -c "libbpf: map '[^']*': skipping creation (preset fd" "$T/split.log")" = $((n + 2)) ]
 }
 
 # tiny_btf FILE: a raw BTF of one type (int): none of the kernel's

@@ -343,12 +343,83 @@ PY
 	assert_output --partial 'not replayed'
 	wait_for 60 grep -q '"stream.end"' "$SINK_DIR/a.out"
 	# what came before the damage is replayed, in order; nothing after it
+	# but the stream.missed telling it (the run's only segment: how many
+	# followed is not known, a lower bound)
 	python3 - "$SINK_DIR/a.out" <<'PY'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
 last_start = [i for i, e in enumerate(ev) if e["type"] == "stream.start"][-1]
-old = [e["seq"] for e in ev[:last_start]]
+old = [e["seq"] for e in ev[:last_start] if "seq" in e]
 assert old == list(range(old[0], old[0] + len(old))), old[:5]
 assert 50 < len(old) < 1000, len(old)
+d = ev[last_start - 1]
+assert d["type"] == "stream.missed" and d["reason"] == "spool_damaged", d
+assert d["count"] == 1 and d["count_at_least"] is True, d
 PY
+}
+
+@test "spool: a frame damaged in the middle of a segment: the records before it, a stream.missed (spool_damaged) with the exact count, the later segments; seq + missed add up to stream.end's" {
+	P=$(free_port)
+	mqtt_start "$P"
+	sub_start a 'g/#'
+	# 1 MiB segments (--spool-max / 8); the stream ends during the outage
+	# and its end is spooled; --drain-timeout 1: kept for the next start
+	"$SFAGENT" -X -w dmg2 -b 127.0.0.1 -p "$P" -t g/x --spool-max 8M --drain-timeout 1 \
+		-- "$SINKLOAD" rate 6000 1000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 60 compgen -G "$SPOOL/mqtt-*.dest"
+	mqtt_stop
+	kill "$SUB_PID_a"
+	wait "$SUB_PID_a" 2>/dev/null || true
+	cp "$SINK_DIR/a.out" "$SINK_DIR/a1.out"
+	wait "$AGENT_PID" || true
+	AGENT_PID=
+	grep -q 'kept in the spool' "$SINK_DIR/agent.err"
+	mapfile -t segs < <(find "$SPOOL" -name 'mqtt-*.[0-9]*' | sort)
+	[ "${#segs[@]}" -ge 3 ]
+	# a byte half-way into the second segment: a frame there is damaged
+	size=$(stat -c %s "${segs[1]}")
+	printf 'X' | dd of="${segs[1]}" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	mqtt_start "$P"
+	# the same persistent session: what was queued for it, then the replay
+	sub_start a 'g/#'
+	run "$SFAGENT" -X -w dmg2 -b 127.0.0.1 -p "$P" -t g/x -- /bin/true
+	assert_success
+	assert_output --partial 'checksum does not match (damaged)'
+	assert_output --partial 'told in the stream (stream.missed, reason spool_damaged)'
+	wait_for 60 test "$(grep -c '"stream.end"' "$SINK_DIR/a.out")" -ge 2
+	python3 - "$SINK_DIR/a1.out" "$SINK_DIR/a.out" "$SINK_DIR/d.jsonl" <<'PY'
+import json, sys
+before = [json.loads(l) for l in open(sys.argv[1])]
+after = [json.loads(l) for l in open(sys.argv[2])]
+# the new run's stream begins at its stream.start: the old one is before it
+new_start = [i for i, e in enumerate(after) if e["type"] == "stream.start"][-1]
+replay = after[:new_start]
+old = before + replay
+dmg = [e for e in old if e["type"] == "stream.missed" and e["reason"] == "spool_damaged"]
+assert len(dmg) == 1, dmg
+d = dmg[0]
+assert "count_at_least" not in d and d["count"] > 0 and d["sink"] == "mqtt", d
+assert d["workload"] == "dmg2", d
+end = [e for e in old if e["type"] == "stream.end"]
+assert len(end) == 1, end
+end = end[0]
+seqs = {e["seq"] for e in old if "seq" in e}
+missing = sorted(set(range(1, end["seq"] + 1)) - seqs)
+other = sum(e["count"] for e in old if e["type"] == "stream.missed" and e is not d)
+assert end["missed"] == other == 0, (end, other)
+# the counts add up: every seq up to stream.end's is there or told missed
+assert len(seqs) + d["count"] == end["seq"], (len(seqs), d["count"], end["seq"])
+# one gap, exactly where the record is, with later segments after it
+assert missing == list(range(missing[0], missing[0] + d["count"])), missing[:3]
+k = replay.index(d)
+assert replay[k - 1]["seq"] == missing[0] - 1, replay[k - 1]
+assert replay[k + 1]["seq"] == missing[-1] + 1, replay[k + 1]
+assert sum(1 for e in replay[k + 1:] if e["type"] == "file.open") > 500
+print("gap", missing[0], "..", missing[-1], "count", d["count"], "end seq", end["seq"])
+json.dump(d, open(sys.argv[3], "w"))
+PY
+	# the record as docs/events.md has it (no seq: `spool` instead)
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$SINK_DIR/d.jsonl"
+	assert_success
 }

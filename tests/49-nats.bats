@@ -23,59 +23,6 @@ teardown() {
 	sinks_teardown
 }
 
-# check_exactly_once FILE: the natsread output holds every record of each
-# stream (told apart by the tag in Nats-Msg-Id) once, seq from 1 without a
-# gap; prints a summary.  With `ended`, the newest stream has its end.
-# $BATCH (default 1): at most that many records per NATS message (one
-# Nats-Msg-Id: EXPORTER.TAG.RID or EXPORTER.TAG.FIRST-LAST, the records in
-# FIRST..LAST, within one aligned window of BATCH), a stream record alone
-# in its message when BATCH > 1.  BATCH=A,B,...: the streams' in tag order
-# (each run's --nats-batch, the last one for streams past the list).
-# Storage order is not checked: a record in flight when a connection broke
-# can be stored after newer ones (docs/outputs.md, "Order"), so the records
-# are put in seq order first and how many were stored out of it is printed.
-check_exactly_once() {
-	python3 - "$@" <<'PY'
-import json, os, sys
-batches = [int(b) for b in os.environ.get("BATCH", "1").split(",")]
-streams, msgs = {}, {}
-for line in open(sys.argv[1]):
-    mid, subject, data = line.rstrip("\n").split("\t", 2)
-    ev = json.loads(data)
-    streams.setdefault(int(mid.rsplit(".", 2)[1]), []).append(ev)
-    msgs.setdefault(mid, []).append(ev)
-assert streams, "no records"
-order = sorted(streams)
-for mid, ev in msgs.items():
-    exporter, tag, rids = mid.rsplit(".", 2)
-    batch = batches[min(order.index(int(tag)), len(batches) - 1)]
-    lo, _, hi = rids.partition("-")
-    assert int(lo) <= int(hi or lo) < int(lo) + batch, (mid, batch)
-    assert int(lo) // batch == int(hi or lo) // batch, ("spans two windows", mid, batch)
-    assert len(ev) <= batch, (mid, len(ev))
-    if batch > 1 and len(ev) > 1:
-        assert not any(e["type"].startswith("stream.") for e in ev), mid
-print("# %d messages, %d of them with more than one record" %
-      (len(msgs), sum(1 for ev in msgs.values() if len(ev) > 1)))
-for tag in sorted(streams):
-    ev = streams[tag]
-    stored = [e["seq"] for e in ev]
-    late = sum(1 for a, b in zip(stored, stored[1:]) if b < a)
-    ev.sort(key=lambda e: e["seq"])
-    seqs = [e["seq"] for e in ev]
-    dups = len(seqs) - len(set(seqs))
-    assert dups == 0, "stream %d: %d records stored twice" % (tag, dups)
-    assert seqs == list(range(1, len(seqs) + 1)), \
-        "stream %d: gap near %s" % (tag, [s for a, s in zip(seqs, seqs[1:]) if s != a + 1][:3])
-    assert ev[0]["type"] == "stream.start"
-    print("# stream %d: %d records, seq 1-%d, each once; %d stored after a newer one" %
-          (tag, len(ev), seqs[-1], late))
-newest = streams[max(streams)]
-if len(sys.argv) > 2:
-    assert newest[-1]["type"] == "stream.end" and newest[-1]["missed"] == 0, newest[-1]
-PY
-}
-
 # leader_killed STREAM WORKLOAD [SFAGENT-OPTIONS...]: a workload streams
 # into an R3 stream whose leader is killed mid-stream and restarted; the
 # records read back (r.out) are then checked by the caller
@@ -430,6 +377,50 @@ CONF
 	[ "${#lines[@]}" -eq 1 ]
 }
 
+# --nats-creds with a server in operator mode: the operator, its accounts
+# and users made by the test (helpers/natsjwt.py, Ed25519 NKeys), the
+# accounts preloaded.  The user of the account with JetStream streams; a
+# user the server does not know, a JWT changed after signing, a JWT with
+# another user's seed and an account without JetStream are each refused in
+# one line.
+@test "nats: --nats-creds against an operator-mode server (JWTs and NKeys made by the test): every record stored once; an unknown account, a tampered JWT, the wrong seed, no JetStream refused in one line" {
+	nats_operator_start
+	run "$SFAGENT" -X -w cr --nats "$NATS_URL0" --nats-creds "$NATS_JWT/a.creds" \
+		--nats-stream CR --nats-create-stream -- "$SINKLOAD" opens 200
+	echo "$output"
+	assert_success
+	NATSREAD_CREDS="$NATS_JWT/a.creds" "$SF_WORKLOADS/natsread" "$NATS_URL0" CR '>' 1000 >"$SINK_DIR/r.out"
+	run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 200 ]
+	# the stream is the account's: nobody else reads it
+	run "$SF_WORKLOADS/natsread" "$NATS_URL0" CR '>' 500
+	assert_failure 1
+	for c in c a-tampered a-wrongseed; do
+		run "$SFAGENT" -X --nats "$NATS_URL0" --nats-creds "$NATS_JWT/$c.creds" --nats-stream CR \
+			-- "$SINKLOAD" opens 20
+		echo "$c: $output"
+		assert_failure 1
+		assert_output --partial "cannot connect to NATS $NATS_URL0: (conn.c:"
+		assert_output --partial "Authorization Violation"
+		[ "${#lines[@]}" -eq 1 ]
+	done
+	run "$SFAGENT" -X --nats "$NATS_URL0" --nats-creds "$NATS_JWT/b.creds" --nats-stream CR \
+		--nats-create-stream -- "$SINKLOAD" opens 20
+	echo "$output"
+	assert_failure 1
+	assert_output --partial 'JetStream stream `CR`: '
+	assert_output --partial 'JetStream not enabled for account (error 10039)'
+	[ "${#lines[@]}" -eq 1 ]
+	# the server refused each for its credentials (and natsread without
+	# any): four authentication errors, not a connection cut otherwise
+	[ "$(grep -c 'authentication error' "$NATS_DIR/n0.log")" -eq 4 ]
+	# nothing of the refused runs reached the stream
+	NATSREAD_CREDS="$NATS_JWT/a.creds" "$SF_WORKLOADS/natsread" "$NATS_URL0" CR '>' 1000 >"$SINK_DIR/r2.out"
+	cmp "$SINK_DIR/r.out" "$SINK_DIR/r2.out"
+}
+
 @test "nats: daemon mode: io.sfagent.export=nats and nats:SUBJECT per container; a subject with a wildcard refused by the hook" {
 	hook_suite_setup
 	nats_single_start
@@ -545,4 +536,58 @@ PY
 		'ev[-1]["seq"] - len(ev) == sum(e["count"] for e in by("stream.missed"))' \
 		'ev[-1]["missed"] == sum(e["count"] for e in by("stream.missed"))'
 	python3 -c 'import json, sys; ev = [json.loads(l) for l in open(sys.argv[1])]; m = [(e["reason"], e["count"]) for e in ev if e["type"] == "stream.missed"]; print("# %d records at the consumer, %d missing, stream.missed: %s" % (len(ev), ev[-1]["seq"] - len(ev), m[:8]))' "$SINK_DIR/r.uniq" >&3
+}
+
+@test "nats: a frame damaged in the middle of a spool segment: the stream.missed (spool_damaged) stored once with the exact count, also when the damaged spool is replayed a second time (its Nats-Msg-Id made again)" {
+	nats_single_start
+	# 1 MiB segments (--spool-max / 8); the stream ends while the server
+	# is down, its end spooled; --drain-timeout 1: kept for the next start
+	"$SFAGENT" -X -v -w dmg --spool-max 8M --drain-timeout 1 --nats "$NATS_URL0" --nats-stream SDMG \
+		--nats-create-stream -- "$SINKLOAD" rate 6000 1000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 30 grep -q 'created JetStream stream `SDMG`' "$SINK_DIR/agent.err"
+	nats_node_stop 0
+	wait "$AGENT_PID" || true
+	AGENT_PID=
+	grep -q 'kept in the spool' "$SINK_DIR/agent.err"
+	mapfile -t segs < <(find "$SPOOL" -name 'nats-*.[0-9]*' | sort)
+	[ "${#segs[@]}" -ge 3 ]
+	size=$(stat -c %s "${segs[1]}")
+	printf 'X' | dd of="${segs[1]}" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	cp -a "$SPOOL" "$SINK_DIR/spool.damaged"
+	nats_node_start 0
+	wait_for 60 curl -fs "$(sed -n 's/^http: /http:\/\//p' "$NATS_DIR/n0.conf")/healthz" -o /dev/null
+	for run in 1 2; do
+		run "$SFAGENT" -X -w dmg --nats "$NATS_URL0" --nats-stream SDMG -- /bin/true
+		assert_success
+		assert_output --partial 'told in the stream (stream.missed, reason spool_damaged)'
+		# the same damaged spool once more: made again, the same ids
+		rm -rf "$SPOOL"
+		cp -a "$SINK_DIR/spool.damaged" "$SPOOL"
+	done
+	"$SF_WORKLOADS/natsread" "$NATS_URL0" SDMG '>' 2000 >"$SINK_DIR/r.out"
+	python3 - "$SINK_DIR/r.out" <<'PY'
+import json, sys
+by_tag = {}
+for line in open(sys.argv[1]):
+    mid, subject, data = line.rstrip("\n").split("\t", 2)
+    by_tag.setdefault(int(mid.rsplit(".", 2)[1]), []).append((mid, json.loads(data)))
+old = by_tag[min(by_tag)]
+dmg = [(m, e) for m, e in old if e["type"] == "stream.missed"]
+assert len(dmg) == 1, dmg  # stored once, though made twice
+mid, d = dmg[0]
+assert d["reason"] == "spool_damaged" and "count_at_least" not in d and d["count"] > 0, d
+seqs = [e["seq"] for m, e in old if "seq" in e]
+assert len(seqs) == len(set(seqs)), "records stored twice"
+end = [e for m, e in old if e["type"] == "stream.end"][0]
+assert end["missed"] == 0, end
+assert len(seqs) + d["count"] == end["seq"], (len(seqs), d["count"], end["seq"])
+missing = sorted(set(range(1, end["seq"] + 1)) - set(seqs))
+assert missing == list(range(missing[0], missing[0] + d["count"])), missing[:3]
+# its number: the last record lost's (the rid of seq N is N here: the
+# stream's records are numbered as they were handed to the output)
+assert mid.endswith("." + str(missing[-1])), (mid, missing[-1])
+print("# gap %d-%d, stream.missed %s count %d, stream.end seq %d, %d streams" %
+      (missing[0], missing[-1], mid, d["count"], end["seq"], len(by_tag)))
+PY
 }

@@ -13,14 +13,14 @@ UNIT_SRCS := agent/agent.c agent/credseed.c agent/exehash.c agent/sinks/sink_spe
 	agent/seccomp/seccomp_profile.c agent/seccomp/seccomp_record.c agent/daemon/budget.c \
 	agent/uring_keys.c agent/lazylib.c agent/sinks/lazy.c
 # the libraries what they link needs (tests/fuzz/fuzz.mk uses them too)
-UNIT_LIBS := -lbpf -ldl -lseccomp -lyajl -lavro -lcrypto -lz -lpthread
+UNIT_LIBS := -lbpf -ldl -lseccomp -lyajl -lcrypto -lz -lpthread
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/unit-obj/%.o)
 
 $(BUILD)/unit-obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(UNIT_CFLAGS) $(DEPFLAGS) -c $< -o $@
-$(BUILD)/unit-obj/agent/sinks/lazy.o: UNIT_CFLAGS += $(LAZY_SONAMES)
+$(BUILD)/unit-obj/agent/sinks/lazy.o $(BUILD)/unit-obj/agent/encoders/lazy_avro.o: UNIT_CFLAGS += $(LAZY_SONAMES)
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(UNIT_OBJS)
 	@mkdir -p $(@D)

@@ -714,6 +714,10 @@ int daemon_register(struct daemon *d, const struct sf_msg *req, bool resumed,
 				" `%s` is not a format of this agent: use %s",
 				req->format, encoder_names());
 		}
+		if (encoder_load(wl->enc, err) < 0) {
+			wl_table_remove(&d->a->wl, wl);
+			return -1;
+		}
 	}
 	r = xzalloc(sizeof(*r));
 	r->name = stream_name(req, &r->pod_named);

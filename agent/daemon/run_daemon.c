@@ -18,6 +18,7 @@
 #include "metrics.h"
 #include "cgroup.h"
 #include "daemon.h"
+#include "exehash.h"
 #include "run.h"
 #include "sink.h"
 
@@ -294,7 +295,9 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 	 * from now on those of streams that end undelivered */
 	leftover = sink_leftover_start(o, a.exporter);
 	d.leftover = leftover;
-	/* loaded, attached, recovered: from here on it only serves */
+	/* loaded, attached, recovered: from here on it only serves; OpenSSL
+	 * has read its configuration (the hash worker does it) */
+	exehash_ready(a.exehash);
 	if (!o->no_sandbox && seccomp_self_sandbox(err) < 0)
 		goto out;
 	if (o->sandbox_selftest)

@@ -19,6 +19,11 @@ const struct encoder *encoder_find(const char *name)
 	return NULL;
 }
 
+int encoder_load(const struct encoder *enc, struct sf_error **err)
+{
+	return enc && enc->ops->load ? enc->ops->load(err) : 0;
+}
+
 static void encoder_new_file(void *ctx)
 {
 	struct workload *wl = ctx;

@@ -110,6 +110,9 @@ struct encoder_ops {
 			 const struct sf_flow_rec *r);
 	/* optional: frees the encoder's per-stream state (wl->enc_state) */
 	void (*release)(struct workload *wl);
+	/* optional: opens what the format needs (a library it is not linked
+	 * with: agent/lazylib.h) before a stream of it is made; -1: err set */
+	int (*load)(struct sf_error **err);
 	/* the per-type writers event() dispatches to, indexed by v->type;
 	 * tests/unit check that every type the decoder knows has one */
 	const encoder_body_fn *bodies;
@@ -127,6 +130,9 @@ struct encoder {
 SF_FORMATS(ENCODE_OPS_DECL, )
 
 const struct encoder *encoder_find(const char *name);
+/* Before a stream of format enc is made (ops.load): -1, err set, if it
+ * cannot be. */
+int encoder_load(const struct encoder *enc, struct sf_error **err);
 /* For sink_file_conf.new_file, ctx a struct workload *: its encoder's
  * new_file; NULL when the workload's format does not want it. */
 void (*encoder_new_file_fn(const struct encoder *enc))(void *ctx);

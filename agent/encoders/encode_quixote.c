@@ -481,9 +481,14 @@ static void body_net(struct sbuf *o, const struct decode_event *v)
 
 static void body_kill(struct sbuf *o, const struct decode_event *v)
 {
-	sbuf_lit(o, "\"cross_model\":\"0\"");
-	qnum(o, "signal", v->sig);
-	qnum(o, "target", v->target);
+	/* the generators' record: one reserve for the three fields */
+	char *p = sbuf_cur(o, 48 + 2 * (1 + SBUF_U64_MAX));
+
+	p = sbuf_cur_lit(p, "\"cross_model\":\"0\",\"signal\":\"");
+	p = q_cur_close(sbuf_fmt_i64(p, v->sig));
+	p = sbuf_cur_lit(p, ",\"target\":\"");
+	p = q_cur_close(sbuf_fmt_i64(p, v->target));
+	sbuf_cur_end(o, p);
 }
 
 static void body_cap(struct sbuf *o, const struct decode_event *v)
@@ -579,40 +584,84 @@ static void coe(struct sbuf *o, const struct decode_event *v)
 	encode_memo_keep(slot, &k, sizeof(k), o, from);
 }
 
-static void quixote_event(struct sbuf *o, const struct workload *wl,
-			  uint64_t seq, uint64_t ts,
-			  const struct decode_event *v)
-{
-	const char *name = tsem_name(v);
+/* ,"syscall":..,"ret":.. (the extras of the header) },"COE":{..},"NAME":{
+ * : what a task's calls of one kind share (encode.h memo) when the header
+ * has no extra fields; the names are the decoder's and tsem_names' own
+ * strings, which live as long as the process, so their addresses are a
+ * key */
+struct tail_key {
+	const char *syscall, *name;
+	int64_t ret;
+	uint32_t has_ret, uid, euid, gid;
+};
+_Static_assert(sizeof(struct tail_key) <= ENCODE_MEMO_KEY, "memo key");
+static struct encode_memo tail_memo;
 
+static void event_tail(struct sbuf *o, const struct decode_event *v,
+		       const char *name, size_t nl)
+{
+	struct encode_memo_slot *slot = NULL;
+	struct tail_key k;
+	size_t from = o->len;
 	char *p;
 
-	sbuf_lit(
-		o,
-		"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"");
-	sbuf_u64(o, seq);
-	sbuf_lit(o, "\",\"type\":\"");
-	sbuf_puts(o, name);
-	/* the numbers through a cursor (sbuf.h): one reserve for all */
-	p = sbuf_cur(o, 4 * (SBUF_U64_MAX + 10));
-	p = sbuf_cur_lit(p, "\",\"ts\":\"");
-	p = q_cur_close(sbuf_fmt_u64(p, ts));
-	sbuf_cur_end(o, p);
-	task_fields(o, v);
-	encode_util_ident(o, wl);
-	if (v->syscall)
-		qstr(o, "syscall", v->syscall, SIZE_MAX);
+	if (!v->x.nhdr) {
+		memset(&k, 0, sizeof(k));
+		k.syscall = v->syscall, k.name = name;
+		k.has_ret = v->has_ret, k.ret = v->has_ret ? v->ret : 0;
+		k.uid = v->uid, k.euid = v->euid, k.gid = v->gid;
+		slot = encode_memo_find(
+			&tail_memo, &k, sizeof(k),
+			(uint32_t)k.ret ^ k.uid ^
+				(uint32_t)((uintptr_t)name >> 3) ^
+				(uint32_t)((uintptr_t)k.syscall >> 3),
+			o);
+		if (!slot)
+			return;
+	}
+	/* a name from the decoder's table: nothing to escape */
+	if (v->syscall) {
+		sbuf_lit(o, ",\"syscall\":");
+		encode_util_name(o, v->syscall);
+	}
 	if (v->has_ret)
 		qnum(o, "ret", v->ret);
 	/* via, opcode, suppressed: sfagent's additions to event */
 	encode_util_extra(o, v, 0, v->x.nhdr, true);
 	/* the BPF side reads uid, gid, euid: the rest of TSEM's COE is
 	 * derived, see docs/formats.md */
-	/* no printf on the hot path: one field after the other */
 	coe(o, v);
-	sbuf_lit(o, "},\"");
-	sbuf_puts(o, name);
-	sbuf_lit(o, "\":{");
+	p = sbuf_cur(o, nl + 8);
+	p = sbuf_cur_lit(p, "},\"");
+	p = (char *)memcpy(p, name, nl) + nl;
+	p = sbuf_cur_lit(p, "\":{");
+	sbuf_cur_end(o, p);
+	if (slot)
+		encode_memo_keep(slot, &k, sizeof(k), o, from);
+}
+
+static void quixote_event(struct sbuf *o, const struct workload *wl,
+			  uint64_t seq, uint64_t ts,
+			  const struct decode_event *v)
+{
+	const char *name = tsem_name(v);
+	size_t nl = strlen(name);
+	char *p;
+
+	/* up to ts through a cursor (sbuf.h): one reserve for all */
+	p = sbuf_cur(o, 80 + nl + 2 * SBUF_U64_MAX);
+	p = sbuf_cur_lit(
+		p,
+		"{\"export\":{\"type\":\"async_event\"},\"event\":{\"number\":\"");
+	p = sbuf_fmt_u64(p, seq);
+	p = sbuf_cur_lit(p, "\",\"type\":\"");
+	p = (char *)memcpy(p, name, nl) + nl;
+	p = sbuf_cur_lit(p, "\",\"ts\":\"");
+	p = q_cur_close(sbuf_fmt_u64(p, ts));
+	sbuf_cur_end(o, p);
+	task_fields(o, v);
+	encode_util_ident(o, wl);
+	event_tail(o, v, name, nl);
 	if (quixote_bodies[v->type])
 		quixote_bodies[v->type](o, v);
 	/* exec's image, fork's namespaces (body_sec wrote its own); the

@@ -26,8 +26,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <avro.h>
-
 #include "encode.h"
 #include "encode_sysflow.h"
 #include "json.h"
@@ -1053,6 +1051,7 @@ const struct encoder_ops encode_sysflow_ops = {
 	.count_records = sysflow_count_records,
 	.flow_end = sysflow_flow_end,
 	.release = sysflow_release,
+	.load = lazy_avro_load,
 	.bodies = bodies,
 };
 

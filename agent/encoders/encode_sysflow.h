@@ -14,6 +14,8 @@
 
 #include <avro.h>
 
+#include "lazy_avro.h"
+
 #include "decode.h"
 #include "sbuf.h"
 

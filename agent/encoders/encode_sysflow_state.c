@@ -20,8 +20,15 @@ struct sysflow_state *sysflow_state_new(const struct workload *wl,
 					const unsigned char *schema,
 					size_t schema_len)
 {
-	struct sysflow_state *s = xzalloc(sizeof(*s));
+	cleanup_error struct sf_error *err = NULL;
+	struct sysflow_state *s;
 
+	/* loaded already when the workload was made (encoder_load) */
+	if (lazy_avro_load(&err) < 0) {
+		log_error("sysflow: %s", err->msg);
+		return NULL;
+	}
+	s = xzalloc(sizeof(*s));
 	if (avro_schema_from_json_length((const char *)schema, schema_len,
 					 &s->schema)) {
 		log_error("sysflow: the built-in schema: %s", avro_strerror());

@@ -268,6 +268,16 @@ out:
 	natsMsg_Destroy(msg);
 }
 
+/* The cause of a failed cnats call: the server's words where it sent
+ * some (a JetStream API error's description), else the status's name
+ * (which for an API error is only "Error"). */
+static const char *st_text(natsStatus st)
+{
+	const char *e = nats_GetLastError(NULL);
+
+	return e ? e : natsStatus_GetText(st);
+}
+
 /* --nats-stream: there, or made with --nats-create-stream. */
 static int ensure_stream(struct sink_nats *s, jsCtx *js)
 {
@@ -292,7 +302,7 @@ static int ensure_stream(struct sink_nats *s, jsCtx *js)
 	if (jerr != JSStreamNotFoundErr) {
 		snprintf(s->last_err, sizeof(s->last_err),
 			 "JetStream stream `%s`: %s (error %d)", s->stream,
-			 natsStatus_GetText(st), (int)jerr);
+			 st_text(st), (int)jerr);
 		return -1;
 	}
 	jsStreamConfig_Init(&c);
@@ -306,8 +316,8 @@ static int ensure_stream(struct sink_nats *s, jsCtx *js)
 		snprintf(
 			s->last_err, sizeof(s->last_err),
 			"cannot create JetStream stream `%s` for `%s` with %d replicas: %s (error %d)",
-			s->stream, s->stream_subject, s->replicas,
-			natsStatus_GetText(st), (int)jerr);
+			s->stream, s->stream_subject, s->replicas, st_text(st),
+			(int)jerr);
 		return -1;
 	}
 	jsStreamInfo_Destroy(si);

@@ -32,6 +32,12 @@ struct seg {
 	uint64_t size; /* bytes of whole frames (and the header) */
 	uint64_t tag;
 	uint32_t pack; /* its writer's (sink_spool_set_pack), 0: not told */
+	/* its good frames' numbers (seg_scan), when nrid: the first and last */
+	uint64_t nrid, first_rid, last_rid, first_off, last_off;
+	/* what seg_scan cut off, from damage_at to damage_end: damage, or a
+	 * torn tail (damage too when a segment of its run follows) */
+	uint64_t damage_at, damage_end;
+	bool damaged, torn;
 };
 
 struct sink_spool {
@@ -162,10 +168,20 @@ static uint64_t seg_scan(struct sink_spool *sp, struct seg *g, uint64_t fsize,
 			break;
 		}
 		*nrec += off >= count_from;
+		g->last_rid = get64(b.data) & ~CONTROL_BIT;
+		g->last_off = off;
+		if (!g->nrid++) {
+			g->first_rid = g->last_rid;
+			g->first_off = off;
+		}
 		off += FRAME_LEN + len;
 	}
 	sbuf_free(&b);
 	if (what) {
+		g->damaged = strncmp(what, "a torn", 6) != 0;
+		g->torn = !g->damaged;
+		g->damage_at = off;
+		g->damage_end = fsize;
 		log_error(
 			"spool `%s/%s`: %s at offset %llu: the %llu bytes from there are discarded, not replayed",
 			sp->stem, name, what, (unsigned long long)off,
@@ -410,6 +426,138 @@ int sink_spool_cuts_set(struct sink_spool *sp, const struct sink_spool_cut *v,
 	return 0;
 }
 
+static void save_ack(struct sink_spool *sp);
+
+/* The `workload` of the record framed at off in g (a JSON string's body,
+ * escaped as it is there), or "" (caller frees). */
+static char *frame_workload(const struct seg *g, uint64_t off)
+{
+	static const char key[] = "\"workload\":\"";
+	char h[FRAME_LEN];
+	cleanup_free char *rec = NULL;
+	const char *p, *q;
+	uint32_t len;
+
+	if (pread(g->fd, h, FRAME_LEN, off) != FRAME_LEN)
+		return xstrdup("");
+	len = get32(h);
+	rec = xmalloc(len + 1);
+	if (pread(g->fd, rec, len, off + FRAME_LEN) != len)
+		return xstrdup("");
+	rec[len] = 0;
+	p = memmem(rec, len, key, sizeof(key) - 1);
+	if (!p)
+		return xstrdup("");
+	p += sizeof(key) - 1;
+	for (q = p; q < rec + len && *q != '"'; q++)
+		if (*q == '\\' && q + 1 < rec + len)
+			q++;
+	return xasprintf("%.*s", (int)(q - p), p);
+}
+
+/*
+ * What seg_scan cut off segs[i] at open is told in the stream: a control
+ * frame with a stream.missed record (reason spool_damaged) goes where the
+ * damage began, so that it is replayed in order, where the gap is, and a
+ * later run replays the same bytes (the same NATS Nats-Msg-Id).  Records
+ * are numbered per run (tag) from 1 without gaps, so what is lost is told
+ * by the numbers of the last good record before the damage (in this
+ * segment or the one before, of the same run) and the first of the next
+ * segment of the same run: count = next - last - 1.  When either is not
+ * there (the damage reaches the run's last segment, or nothing good is
+ * left before it), or records up to the acked position were delivered
+ * before it, count is a lower bound (1) and the record says
+ * "count_at_least": true.  The frame takes the number of the last record
+ * lost when the next is known (the least likely of them to have reached a
+ * destination that deduplicates by it, NATS), else the first's.
+ */
+static void tell_damage(struct sink_spool *sp, size_t i)
+{
+	struct seg *g = &sp->segs[i];
+	const struct seg *prev = i ? &sp->segs[i - 1] : NULL;
+	const struct seg *next = i + 1 < sp->nsegs ? &sp->segs[i + 1] : NULL;
+	bool in_ack = g->num == MARK_SEG(sp->ack_mark);
+	bool lo_ok = false, hi_ok = false, exact;
+	uint64_t lo = 0, hi = 0, count, rid, lo_off = 0;
+	cleanup_free char *cut = seg_name(sp, g->num);
+	cleanup_free char *wl = NULL, *kind = NULL, *rec = NULL;
+	const struct seg *wseg_of = NULL;
+	size_t klen = strcspn(sp->key, "-");
+	struct timespec ts;
+	char h[FRAME_LEN];
+	uint32_t len;
+
+	if (in_ack && MARK_OFF(sp->ack_mark) >= g->damage_end)
+		return; /* all delivered before the damage */
+	if (g->nrid) {
+		lo = g->last_rid;
+		lo_ok = true;
+		lo_off = g->last_off;
+		wseg_of = g;
+	} else if (prev && prev->tag == g->tag && prev->nrid &&
+		   !prev->damaged && !prev->torn) {
+		lo = prev->last_rid;
+		lo_ok = true;
+		lo_off = prev->last_off;
+		wseg_of = prev;
+	}
+	if (next && next->tag == g->tag && next->nrid) {
+		hi = next->first_rid;
+		hi_ok = true;
+		if (!wseg_of) {
+			wseg_of = next;
+			lo_off = next->first_off;
+		}
+	}
+	if (lo_ok && hi_ok && hi <= lo + 1)
+		return; /* no record of the run in what was cut */
+	exact = lo_ok && hi_ok &&
+		!(in_ack && MARK_OFF(sp->ack_mark) > g->damage_at);
+	count = exact ? hi - lo - 1 : 1;
+	rid = hi_ok && hi > 1 ? hi - 1 : lo_ok ? lo + 1 : 1;
+	wl = wseg_of ? frame_workload(wseg_of, lo_off) : xstrdup("");
+	kind = xasprintf("%.*s", (int)klen, sp->key);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	rec = xasprintf(
+		"{\"type\":\"stream.missed\",\"ts\":%llu,\"workload\":\"%s\",\"count\":%llu,\"reason\":\"spool_damaged\",\"sink\":\"%s\",\"spool\":\"%s\"%s}\n",
+		(unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec, wl,
+		(unsigned long long)count, kind, cut,
+		exact ? "" : ",\"count_at_least\":true");
+	len = strlen(rec);
+	put32(h, len);
+	put64(h + 8, rid | CONTROL_BIT);
+	{
+		cleanup_free char *body = xmalloc(8 + len);
+
+		memcpy(body, h + 8, 8);
+		memcpy(body + 8, rec, len);
+		put32(h + 4, crc(body, 8 + len));
+	}
+	if (pwrite(g->fd, h, FRAME_LEN, g->size) != FRAME_LEN ||
+	    pwrite(g->fd, rec, len, g->size + FRAME_LEN) != len) {
+		log_error(
+			"spool `%s/%s`: cannot write the stream.missed record for the damage: %s",
+			sp->stem, cut, strerror(errno));
+		if (ftruncate(g->fd, g->size) < 0)
+			log_debug("spool: cut back: %s", strerror(errno));
+		return;
+	}
+	log_error(
+		"spool `%s/%s`: %s%llu records lost to the damage: told in the stream (stream.missed, reason spool_damaged)",
+		sp->stem, cut, exact ? "" : "at least ",
+		(unsigned long long)count);
+	/* what was delivered before the damage is acked: the cursor starts
+	 * at the record, not before what was delivered */
+	if (in_ack && MARK_OFF(sp->ack_mark) > g->size) {
+		/* on disk now: an older position would skip the record */
+		sp->ack_mark = MARK(g->num, g->size);
+		save_ack(sp);
+	}
+	g->size += FRAME_LEN + len;
+	account(FRAME_LEN + len);
+	sp->replayed++;
+}
+
 /* Old segments, the acked position, the read cursor. */
 static void load(struct sink_spool *sp)
 {
@@ -428,6 +576,17 @@ static void load(struct sink_spool *sp)
 		load_seg(sp, nums[i]);
 	}
 	free(nums);
+	for (size_t i = 0; i < sp->nsegs; i++)
+		if (sp->segs[i].damaged ||
+		    (sp->segs[i].torn && i + 1 < sp->nsegs &&
+		     sp->segs[i + 1].tag == sp->segs[i].tag))
+			tell_damage(sp, i);
+	/* damage cut before the acked position: all there was delivered */
+	if (sp->nsegs && sp->segs[0].num == MARK_SEG(sp->ack_mark) &&
+	    MARK_OFF(sp->ack_mark) > sp->segs[0].size) {
+		sp->ack_mark = MARK(sp->segs[0].num, sp->segs[0].size);
+		save_ack(sp);
+	}
 	sp->rseg = 0;
 	sp->roff = HDR_LEN;
 	if (sp->nsegs && sp->segs[0].num == MARK_SEG(sp->ack_mark) &&

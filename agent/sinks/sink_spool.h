@@ -16,7 +16,11 @@
  * a CRC-32) and holds frames: length, CRC-32 over the rest, the record's
  * number (rid, with a control bit) and the record.  A torn frame at the tail (a crash during a
  * write) is cut off when the spool is opened again; a frame whose checksum
- * does not match ends what is read from that segment, and is reported.
+ * does not match ends what is read from that segment, and is reported: on
+ * stderr, and in the stream by a control frame written where the damage
+ * began, a stream.missed record (reason spool_damaged) with the number of
+ * records lost, from the numbers (rid) around the gap, or a lower bound
+ * ("count_at_least") when they are not known (sink_spool.c: tell_damage).
  *
  * Positions ("marks") are (segment << 40 | offset after the frame), so they
  * compare in the order records were written.  Records are written (the

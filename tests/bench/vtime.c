@@ -4,7 +4,8 @@
  * on its own (the others not autoloaded, so one that cannot load here costs
  * the rest nothing), with the verifier's statistics asked for (log level 4),
  * its .rodata set as the agent sets it where that changes what is verified
- * (task_btf_id: the kernel's id of struct task_struct; host_mnt_ns).
+ * (task_btf_id: the kernel's id of struct task_struct; host_mnt_ns), its
+ * kfunc calls made as the agent makes them (agent/kernel_ids.h).
  *
  *   vtime OBJECT [CORE_BTF] [ROUNDS]
  *
@@ -24,7 +25,32 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "kernel_ids.h"
+
 #define LOG_SIZE (8u << 20)
+
+/* the kfunc's id; the attach targets are libbpf's to find */
+static struct kernel_ids ids = {.stand_in_fd = -1};
+
+static int prepare(struct bpf_program *prog, struct bpf_prog_load_opts *opts,
+		   long cookie)
+{
+	(void)cookie;
+	return kernel_ids_prepare(prog, opts, &ids);
+}
+
+/* the agent's section handlers' load side (agent/probe.c sec_register) */
+static int handlers(void)
+{
+	LIBBPF_OPTS(libbpf_prog_handler_opts, ho, .prog_prepare_load_fn = prepare);
+
+	if (libbpf_register_prog_handler("tp_btf+", BPF_PROG_TYPE_TRACING,
+					 BPF_TRACE_RAW_TP, &ho) < 0 ||
+	    libbpf_register_prog_handler("tracepoint+",
+					 BPF_PROG_TYPE_TRACEPOINT, 0, &ho) < 0)
+		return -1;
+	return 0;
+}
 
 static int quiet(enum libbpf_print_level l, const char *f, va_list ap)
 {
@@ -115,9 +141,20 @@ int main(int argc, char **argv)
 	task_id = vmlinux ? btf__find_by_name_kind(vmlinux, "task_struct",
 						   BTF_KIND_STRUCT)
 			  : -1;
+	if (task_id > 0) {
+		int f = btf__find_by_name_kind(vmlinux, "bpf_rdonly_cast",
+					       BTF_KIND_FUNC);
+
+		if (f > 0)
+			kernel_ids_add(&ids, "bpf_rdonly_cast", f);
+	}
 	btf__free(vmlinux);
 	if (task_id <= 0) {
 		fprintf(stderr, "vtime: no task_struct in the kernel's BTF\n");
+		return 1;
+	}
+	if (handlers() < 0) {
+		fprintf(stderr, "vtime: cannot register libbpf section handlers\n");
 		return 1;
 	}
 	if (stat("/proc/self/ns/mnt", &st) == 0)
@@ -170,7 +207,8 @@ int main(int argc, char **argv)
 					bpf_program__set_log_level(q, 4);
 				}
 			}
-			if (bpf_object__load(obj) == 0) {
+			if (kernel_ids_preset(obj, NULL) == 0 &&
+			    bpf_object__load(obj) == 0) {
 				us = field(log, "verification time ");
 				insns = field(log, "processed ");
 				states = field(log, "total_states ");

@@ -6,7 +6,8 @@
  * one record, or with --nats-batch several, newline-separated), then exits
  * once IDLE_MS pass without one.  The consumer the NATS suite checks
  * exactly-once delivery with.  TLS (a tls:// URL) with the files in
- * $NATSREAD_CAFILE, $NATSREAD_CERT and $NATSREAD_KEY.
+ * $NATSREAD_CAFILE, $NATSREAD_CERT and $NATSREAD_KEY; a NATS user
+ * credentials file (user JWT and NKey seed) in $NATSREAD_CREDS.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,21 +30,24 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: natsread URL STREAM SUBJECT IDLE_MS\n");
 		return 2;
 	}
-	if (getenv("NATSREAD_CAFILE")) {
+	if (getenv("NATSREAD_CAFILE") || getenv("NATSREAD_CREDS")) {
 		natsOptions *o = NULL;
 
 		s = natsOptions_Create(&o);
 		if (s == NATS_OK)
 			s = natsOptions_SetURL(o, argv[1]);
-		if (s == NATS_OK)
+		if (s == NATS_OK && getenv("NATSREAD_CAFILE"))
 			s = natsOptions_SetSecure(o, true);
-		if (s == NATS_OK)
+		if (s == NATS_OK && getenv("NATSREAD_CAFILE"))
 			s = natsOptions_LoadCATrustedCertificates(
 				o, getenv("NATSREAD_CAFILE"));
 		if (s == NATS_OK && getenv("NATSREAD_CERT"))
 			s = natsOptions_LoadCertificatesChain(
 				o, getenv("NATSREAD_CERT"),
 				getenv("NATSREAD_KEY"));
+		if (s == NATS_OK && getenv("NATSREAD_CREDS"))
+			s = natsOptions_SetUserCredentialsFromFiles(
+				o, getenv("NATSREAD_CREDS"), NULL);
 		if (s == NATS_OK)
 			s = natsConnection_Connect(&nc, o);
 		natsOptions_Destroy(o);

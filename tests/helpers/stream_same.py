@@ -13,9 +13,10 @@ are the kernel's or the hasher's timing, not the mode, are settled first
 in all three (settle()): the exit of an io_uring worker thread (the
 kernel starts one only for a request it could not do at once, which
 depends on what its caches held at that moment) is left out, and a
-`--hash open` record whose digest was still pending gets the digest its
-file.hash record brought (whether the hasher had finished by the time a
-library was mapped is a race).  A type whose count
+record whose digest was still pending (`--hash open`, `--hash exec`) gets
+the digest its file.hash or process.exe_hash record brought (whether the
+hasher had finished by the time a library was mapped or a binary ran is a
+race).  A type whose count
 differs between REF and AGAIN is left out (said), and so are interrupted
 syscalls (how many a timer interrupts is timing).  UNSEEN: syscalls
 (comma-separated) OTHER is known not to see: their records are left out
@@ -26,7 +27,7 @@ import json
 import sys
 
 # differ from run to run whatever the mode
-RUN_KEYS = {"ts", "seq", "event_seq", "start", "cgroup", "cgroup_path", "pid", "ppid",
+RUN_KEYS = {"ts", "seq", "event_seq", "exec_seq", "start", "cgroup", "cgroup_path", "pid", "ppid",
             "tid", "child_pid", "child_tid", "target_pid", "target_tid",
             "port", "lport", "file_ino", "file_generation", "file_ctime",
             "file_mtime", "file_atime"}
@@ -51,17 +52,28 @@ def left_out(e, unseen):
     return e.get("syscall") in unseen or e.get("interrupted")
 
 
-def drop_unseen(ev, unseen):
-    """ev without the records of those syscalls and the interrupted ones,
-    its stream.end counts too"""
-    n = sum(1 for e in ev if left_out(e, unseen))
-    out = [e for e in ev if not left_out(e, unseen)]
-    for e in out:
+def drop(ev, gone):
+    """ev without the records gone(e) says, each stream.end's counts less
+    those of its own stream (a file may hold several streams, one after
+    the other: -o appends)"""
+    out, n = [], 0
+    for e in ev:
+        if gone(e):
+            n += 1
+            continue
         if e["type"] == "stream.end" and n:
             e["events"] -= n
             for sink in e.get("sinks", {}).values():
                 sink["written"] -= n
+        if e["type"] == "stream.end":
+            n = 0
+        out.append(e)
     return out
+
+
+def drop_unseen(ev, unseen):
+    """ev without the records of those syscalls and the interrupted ones"""
+    return drop(ev, lambda e: left_out(e, unseen))
 
 
 def io_worker_exit(e):
@@ -69,26 +81,30 @@ def io_worker_exit(e):
             and str(e.get("comm", "")).startswith("iou-"))
 
 
+# the digests' records: (the record bringing a digest, its prefix, the key
+# of how many records waited, stream.end's counter)
+DIGESTS = (("file.hash", "file", "events", "file_hash"),
+           ("process.exe_hash", "exe", "execs", "exe_hash"))
+
+
 def settle(ev):
     """ev with the timing-only outcomes above settled; the records left
     out are taken off stream.end's counts"""
-    n = sum(1 for e in ev if io_worker_exit(e))
-    out = [e for e in ev if not io_worker_exit(e)]
-    digest = {(e["file_dev"], e["file_ino"]): e["file_sha256"]
-              for e in out if e["type"] == "file.hash" and "file_sha256" in e}
-    for e in out:
-        key = (e.get("file_dev"), e.get("file_ino"))
-        if e.get("file_hash_state") == "pending" and key in digest:
-            del e["file_hash_state"]
-            e["file_sha256"] = digest[key]
-        if e["type"] == "file.hash":
-            e.pop("events", None)  # how many records waited: the race
-        if e["type"] == "stream.end":
-            e.get("file_hash", {}).pop("cached", None)  # the same race
-            if n:
-                e["events"] -= n
-                for sink in e.get("sinks", {}).values():
-                    sink["written"] -= n
+    out = drop(ev, io_worker_exit)
+    for kind, pre, waited, counter in DIGESTS:
+        dev, ino, sha, state = (pre + "_dev", pre + "_ino", pre + "_sha256",
+                                pre + "_hash_state")
+        digest = {(e[dev], e[ino]): e[sha]
+                  for e in out if e["type"] == kind and sha in e}
+        for e in out:
+            key = (e.get(dev), e.get(ino))
+            if e.get(state) == "pending" and key in digest:
+                del e[state]
+                e[sha] = digest[key]
+            if e["type"] == kind:
+                e.pop(waited, None)  # how many records waited: the race
+            if e["type"] == "stream.end":
+                e.get(counter, {}).pop("cached", None)  # the same race
     return out
 
 

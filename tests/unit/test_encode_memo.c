@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The encoders' memos (encode.h): of a task's fields and of the workload's
- * name and container (encode_util_ident).  A record written with
+ * The encoders' memos (encode.h): of a task's fields, of the workload's
+ * name and container (encode_util_ident) and quixote's of the event's tail
+ * (the syscall, its return, COE, the type's name).  A record written with
  * the memo is the same bytes as without it, over a random run of records
  * whose header fields come from a few values each (so slots are hit, missed
  * and overwritten, and two keys that differ in one field meet in one slot).
@@ -26,8 +27,12 @@ static void random_hdr(struct sf_hdr *h, unsigned type)
 	memset(h, 0, sizeof(*h));
 	h->type = type;
 	h->slot = 1;
-	h->flags = SF_F_HAS_RET;
-	h->syscall = 62;
+	static const uint32_t nrs[] = {62, 200, 234}; /* kill, tkill, tgkill */
+	static const int64_t rets[] = {0, -1, -3, 5};
+
+	h->flags = rand() % 4 ? SF_F_HAS_RET : 0;
+	h->syscall = nrs[rand() % 3];
+	h->ret = rets[rand() % 4];
 	h->cgid = 5000 + rand() % 2;
 	h->pid = 100 + rand() % 3;
 	/* 16 apart: the same slot for tids that differ */
@@ -62,12 +67,25 @@ static void same_bytes(const char *fmt, int n)
 				      .container_id = cids[rand() % 3],
 				      .cgid = 5000};
 		struct sf_kill_event k;
+		struct sf_fork_event f;
 		struct decode_event d;
+		int r;
 
-		random_hdr(&k.hdr, SF_EV_KILL);
-		k.target_pid = rand() % 5;
-		k.sig = rand() % 3;
-		if (decode_event(&d, &k, sizeof(k)) < 0)
+		/* two types: their records meet in the memos' slots */
+		if (rand() % 4) {
+			random_hdr(&k.hdr, SF_EV_KILL);
+			k.target_pid = rand() % 5;
+			k.target_tid = 0;
+			k.sig = rand() % 3;
+			k.pad = 0;
+			r = decode_event(&d, &k, sizeof(k));
+		} else {
+			memset(&f, 0, sizeof(f));
+			random_hdr(&f.hdr, SF_EV_FORK);
+			f.child_pid = f.child_tid = 200 + rand() % 3;
+			r = decode_event(&d, &f, sizeof(f));
+		}
+		if (r < 0)
 			break;
 		with.len = without.len = 0;
 		encode_memo_on = true;

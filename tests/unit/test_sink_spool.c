@@ -169,10 +169,113 @@ static void test_torn_and_damaged(void)
 	sp = sink_spool_open(dir, "t", "test", 1 << 20, 3, &err);
 	b = next_is(sp, "one\n", 1, 1, NULL);
 	ok(b, "damaged: what is before it is replayed");
+	{
+		struct sink_spool_rec r = {0};
+
+		/* the run's last segment: how many followed is not known */
+		b = sink_spool_next(sp, &r) && r.control && r.rid == 2 &&
+		    memmem(r.data, r.len, "\"reason\":\"spool_damaged\"", 24) &&
+		    memmem(r.data, r.len, "\"count\":1,", 10) &&
+		    memmem(r.data, r.len, "\"count_at_least\":true", 21);
+		ok(b, "then a stream.missed, spool_damaged, at least 1: %.*s",
+		   (int)r.len, r.data);
+	}
 	ok(!sink_spool_next(sp, &(struct sink_spool_rec){0}),
 	   "the damaged record and what follows are not");
 	sink_spool_close(sp);
 	unlink(seg);
+}
+
+/* Damage in the middle of a segment that a segment of the same run
+ * follows: the records lost are counted exactly from the numbers around
+ * them, and the count is told once, in order, the same in a later run. */
+static void test_damage_count(void)
+{
+	struct sf_error *err = NULL;
+	struct sink_spool *sp =
+		sink_spool_open(dir, "d", "test", 8 << 20, 5, &err);
+	cleanup_free char *seg = NULL;
+	char rec[1000], first[256] = "";
+	uint64_t n = 2500, got = 0, prev = 0, missed = 0, missed_rid = 0;
+	uint64_t after = 0, last = 0;
+	struct sink_spool_rec r;
+	bool in_order = true;
+	int fd;
+
+	memset(rec, 'x', sizeof(rec) - 1);
+	rec[sizeof(rec) - 1] = '\n';
+	for (uint64_t i = 1; i <= n; i++) {
+		int k = snprintf(
+			rec, sizeof(rec),
+			"{\"type\":\"file.open\",\"seq\":%llu,\"workload\":\"w1\",\"pad\":\"",
+			(unsigned long long)i);
+
+		rec[k] = 'x';
+		sink_spool_add(sp, rec, sizeof(rec), false, i);
+		if (i % 100 == 0)
+			sink_spool_commit(sp);
+	}
+	sink_spool_commit(sp);
+	sink_spool_close(sp);
+	ok(count_files(NULL) >= 3, "three segments of 1 MiB or more (%zu)",
+	   count_files(NULL));
+	/* a byte of the 301st record of the first segment */
+	seg = xasprintf("%s/d.0000000001", dir);
+	fd = open(seg, O_RDWR);
+	ok(fd >= 0 && pwrite(fd, "Y", 1, 24 + 300 * 1016 + 16 + 500) == 1,
+	   "a byte in the middle of the first segment changed");
+	close(fd);
+	for (int run = 0; run < 2; run++) {
+		sp = sink_spool_open(dir, "d", "test", 8 << 20, 6 + run, &err);
+		got = prev = missed = missed_rid = after = 0;
+		in_order = true;
+		while (sp && sink_spool_next(sp, &r)) {
+			const char *c;
+
+			last = r.mark;
+			if (r.control) {
+				c = memmem(r.data, r.len, "\"count\":", 8);
+				missed = c ? strtoull(c + 8, NULL, 10) : 0;
+				missed_rid = r.rid;
+				after = prev;
+				if (!run)
+					snprintf(first, sizeof(first), "%.*s",
+						 (int)r.len, r.data);
+				else
+					in_order &=
+						strlen(first) == r.len &&
+						!memcmp(first, r.data, r.len);
+				in_order &=
+					memmem(r.data, r.len,
+					       "\"reason\":\"spool_damaged\"",
+					       24) &&
+					!memmem(r.data, r.len, "at_least", 8) &&
+					memmem(r.data, r.len,
+					       "\"workload\":\"w1\"", 15);
+				continue;
+			}
+			in_order &= r.rid > prev && r.tag == 5;
+			prev = r.rid;
+			got++;
+		}
+		ok(after == 300,
+		   "run %d: the record comes after the last good one (rid %llu)",
+		   run, (unsigned long long)after);
+		ok(missed && got + missed == n,
+		   "run %d: %llu replayed + %llu told missed = %llu written",
+		   run, (unsigned long long)got, (unsigned long long)missed,
+		   (unsigned long long)n);
+		ok(missed_rid == 300 + missed,
+		   "run %d: it has the number of the last one lost (%llu)", run,
+		   (unsigned long long)missed_rid);
+		ok(in_order,
+		   run ? "run 1: the same record again, in order"
+		       : "run 0: in order, exact (no at_least), the workload's");
+		if (run && sp)
+			sink_spool_ack(sp, last, true); /* the files go */
+		sink_spool_close(sp);
+	}
+	printf("# %s\n", first);
 }
 
 static void test_bound_and_segments(void)
@@ -414,6 +517,7 @@ int main(void)
 	}
 	test_replay();
 	test_torn_and_damaged();
+	test_damage_count();
 	test_bound_and_segments();
 	test_lock();
 	test_total();
