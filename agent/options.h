@@ -54,6 +54,9 @@ struct sf_options {
 				  /var/lib/sfagent/spool */
 	uint64_t spool_max; /* --spool-max BYTES; 0: no spool */
 	uint64_t spool_total; /* --spool-total BYTES: all sinks; 0: no bound */
+	/* Not an option: the spool a replay's sink is to use, KEY or KEY-N
+	 * (sink_leftover.c, on a copy of the options); NULL: its own. */
+	const char *spool_key;
 	const char *http_url; /* --http */
 	unsigned http_batch; /* --http-batch */
 	unsigned http_interval_ms; /* --http-interval */

@@ -429,6 +429,59 @@ PY
 		'len([e for e in ev if not e["type"].startswith("stream.")]) + ev[-1]["missed"] == ev[-1]["events"]'
 }
 
+@test "broker down past --drain-timeout when a stream ends: the running daemon delivers its spool once the broker is back, no restart, nothing left on disk" {
+	local sock2="$HT/lo.sock" spool="$HT/spool-lo"
+	sub_start lo 'sfagent/hostL/dlo'
+	SFAGENT_SPOOL_DIR="$spool" "$SFAGENT" -D --socket "$sock2" --output-dir "$HT/outlo" -e hostL \
+		-b 127.0.0.1 -p "$D_MQTT" --drain-timeout 1 -v 2>"$HT/lo.log" &
+	AGENT2_PID=$!
+	wait_for 30 grep -q "listening on" "$HT/lo.log"
+	# a burst, a pause (nothing in flight when the broker stops), a burst
+	# while it is away, then the container ends
+	SOCK="$sock2" make_bundle "$HT/blo" \
+		'["/bin/sh", "-c", "i=0; while [ $i -lt 20 ]; do cat /etc/group >/dev/null; i=$((i+1)); done; sleep 3; i=0; while [ $i -lt 200 ]; do cat /etc/group >/dev/null; i=$((i+1)); done"]' \
+		"$(k8s_ann dlo '"io.sfagent.export": "mqtt"')"
+	run_container dx-lo "$HT/blo" &
+	c=$!
+	# the first burst delivered (runc's own open of /etc/group and 20
+	# cats'), its acks back: the container sleeps
+	wait_for 30 count_at_least 21 '"path":"/etc/group"' "$SINK_DIR/lo.out"
+	sleep 0.5
+	broker_stop
+	wait "$c"
+	# given up after 1 s: kept in the spool, not lost, not counted
+	wait_for 30 grep -q 'records not delivered within 1s: kept in the spool' "$HT/lo.log"
+	sleep 3
+	run has_end "$SINK_DIR/lo.out"
+	assert_failure
+	broker_start
+	# the same daemon replays it: no restart
+	wait_for 60 has_end "$SINK_DIR/lo.out"
+	kill -0 "$AGENT2_PID"
+	grep -q 'of a stream that ended undelivered: replaying it' "$HT/lo.log"
+	wait_for 30 grep -q 'of a stream that ended undelivered: all delivered' "$HT/lo.log"
+	# every record once: seq 1 to stream.end, no gap, no duplicate
+	python3 - "$SINK_DIR/lo.out" <<'PY'
+import collections, json, sys
+seqs = [json.loads(l)["seq"] for l in open(sys.argv[1]) if l.strip()]
+dup = [s for s, n in collections.Counter(seqs).items() if n > 1]
+gap = sorted(set(range(1, max(seqs) + 1)) - set(seqs))
+back = [(a, b) for a, b in zip(seqs, seqs[1:]) if b != a + 1]
+assert not dup and not gap and not back, ("dup", dup[:10], "gap", gap[:10], "jumps", back[:10], len(seqs))
+PY
+	assert_stream "$SINK_DIR/lo.out" \
+		'ev[0]["type"] == "stream.start" and ev[-1]["type"] == "stream.end"' \
+		'ev[-1]["missed"] == 0 and not by("stream.missed")' \
+		'ev[-1]["events"] == len(ev) - 2' \
+		'len([e for e in by("file.open") if e.get("path") == "/etc/group"]) >= 220'
+	# nothing of it left on disk
+	run ls -A "$spool"
+	assert_output ""
+	kill -TERM "$AGENT2_PID"
+	wait "$AGENT2_PID"
+	AGENT2_PID=
+}
+
 @test "sfagent status: a network output's state, backlog, connections and last error through a broker outage" {
 	make_bundle "$HT/bst" '["/bin/sh", "-c", "while :; do cat /etc/group >/dev/null; sleep 0.1; done"]' \
 		'{"io.sfagent.workload": "dst", "io.sfagent.export": "file,mqtt"}'
@@ -560,6 +613,9 @@ PY
 	stop_container dx-vg3
 	runc --root "$RUNC_ROOT" delete dx-vg3
 	wait_for 30 grep -q 'dx-vg3`: draining in the background' "$HT/vg.log"
+	# given up on (3 s): its spool goes to the replay, which is still
+	# waiting for the broker when the agent stops
+	wait_for 60 grep -q 'of a stream that ended undelivered: replaying it' "$HT/vg.log"
 	kill -TERM "$AGENT2_PID"
 	rc=0
 	wait "$AGENT2_PID" || rc=$?

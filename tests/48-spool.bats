@@ -240,6 +240,42 @@ print("# %d records, seq 1-%d, delivered by the daemon's replay" % (len(seqs), s
 PY
 }
 
+@test "spool: a daemon replays a spool named KEY-2 (a second sink of one destination made it) while KEY itself is free" {
+	P=$(free_port)
+	mqtt_start "$P"
+	sub_start a 'g2/#'
+	left_behind g2/gone
+	# as if a second stream to g2/gone had made it while the first held KEY
+	for f in "$SPOOL"/mqtt-*; do
+		b=${f##*/}
+		mv "$f" "$SPOOL/${b%%.*}-2.${b#*.}"
+	done
+	ls "$SPOOL" | grep -q -- '-2\.dest$'
+	D="$SINK_DIR/d"
+	mkdir -p "$D/out"
+	mqtt_start "$P"
+	"$SFAGENT" -D --socket "$D/s" --output-dir "$D/out" -v -b 127.0.0.1 -p "$P" 2>"$D/d.log" &
+	AGENT_PID=$!
+	wait_for 30 grep -q -- "-2.\*\` (mqtt \`g2/gone\`) left by an earlier run: replaying it" "$D/d.log"
+	wait_for 120 grep -q "left by an earlier run: all delivered" "$D/d.log"
+	kill -TERM "$AGENT_PID"
+	wait "$AGENT_PID" || true
+	AGENT_PID=
+	run ls -A "$SPOOL"
+	assert_output ""
+	sleep 1
+	python3 - "$SINK_DIR/a.out" <<'PY'
+import json, sys
+ev = {}
+for l in open(sys.argv[1]):
+    e = json.loads(l)
+    ev.setdefault(e["seq"], e)
+seqs = sorted(ev)
+assert seqs == list(range(1, len(seqs) + 1)), [s for a, s in zip(seqs, seqs[1:]) if s != a + 1][:5]
+assert len(seqs) > 1000, len(seqs)
+PY
+}
+
 @test "spool: HTTP collector down ${OUTAGE:-3} s: nothing lost, seq contiguous" {
 	P=$(free_port)
 	"$SFAGENT" -X -w hdown --http "http://127.0.0.1:$P/" --http-interval 50 \

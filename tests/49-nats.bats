@@ -486,6 +486,31 @@ PY
 	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 50 ]
 }
 
+@test "nats: daemon mode: the server gone past --drain-timeout when a stream ends: the running daemon stores its spool once it is back, every record once, nothing left on disk" {
+	hook_suite_setup
+	nats_single_start
+	start_daemon -e hostN --nats "$NATS_URL0" --nats-stream SL --nats-create-stream --drain-timeout 1
+	make_bundle "$HT/b1" '["/bin/sh", "-c", "i=0; while [ $i -lt 50 ]; do cat /etc/group >/dev/null; i=$((i+1)); done"]' \
+		'{"io.sfagent.workload": "wl", "io.sfagent.export": "nats"}'
+	nats_node_stop 0
+	run run_container dl-1 "$HT/b1"
+	assert_success
+	wait_for 30 grep -q 'records not delivered within 1s: kept in the spool' "$HT/agent.log"
+	wait_for 30 grep -q 'of a stream that ended undelivered: replaying it' "$HT/agent.log"
+	sleep 2
+	nats_node_start 0
+	# the same daemon, not restarted, delivers it
+	wait_for 60 grep -q 'of a stream that ended undelivered: all delivered' "$HT/agent.log"
+	kill -0 "$AGENT_PID"
+	"$SF_WORKLOADS/natsread" "$NATS_URL0" SL '>' 1500 >"$SINK_DIR/r.out"
+	run check_exactly_once "$SINK_DIR/r.out" ended
+	echo "$output" >&3
+	assert_success
+	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 50 ]
+	run ls -A "$SPOOL"
+	assert_output ""
+}
+
 # The spool smaller than an outage: what the consumer misses is what the
 # stream.missed records it got say (spool_full), counted in records also
 # with several records per message.

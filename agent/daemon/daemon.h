@@ -40,6 +40,7 @@ struct daemon_reg {
 	enum daemon_phase phase;
 	uint64_t deadline_ns; /* monotonic: when the current phase gives up */
 	uint64_t gone_since; /* monotonic ns the cgroup was first seen gone */
+	bool undelivered; /* a sink was given up on (its spool keeps it) */
 	struct budget *budget; /* the workload's, NULL: none */
 };
 
@@ -52,6 +53,9 @@ struct daemon {
 	struct server srv;
 	struct watch_hub *watch; /* sfagent watch/status (watch.h) */
 	struct metrics *metrics; /* --metrics (metrics.h), or NULL */
+	/* spools left undelivered (sink_leftover.h), NULL: none yet or no
+	 * spool */
+	struct sink_leftover *leftover;
 	uint64_t refused; /* registrations refused (fail-open: untracked) */
 	uint64_t late; /* ACKs the hook no longer read (daemon_register_late) */
 	struct budget_dir budget_dir; /* --output-max-bytes */

@@ -10,7 +10,10 @@
  * stream closing: the main loop looks at it every round, and once the sinks
  * have delivered (or the drain timeout is up: the rest is counted as missed)
  * it reports the loss, writes stream.end, waits for that to be delivered in
- * turn (at most a second more past the timeout) and closes the sinks.
+ * turn (at most a second more past the timeout) and closes the sinks.  A
+ * sink given up on keeps what it did not deliver in its spool: once it is
+ * closed, that spool goes to the leftover set (sink_leftover.h), which
+ * replays it when the destination is back.
  */
 #include <pthread.h>
 #include <time.h>
@@ -18,6 +21,8 @@
 #include "daemon.h"
 #include "metrics.h"
 #include "sink.h"
+#include "sink_leftover.h"
+#include "sink_net.h"
 
 #define ENDING_MIN_NS (1000 * 1000000ull)
 
@@ -33,16 +38,26 @@ static unsigned closers;
 
 struct closer {
 	struct sink *sinks[SF_MAX_SINKS];
+	/* the spool each keeps undelivered records in, or NULL */
+	char *left[SF_MAX_SINKS];
+	struct sink_leftover *leftover;
 	int n;
 };
 
+/* Offered once closed: the spool's lock is released then. */
+static void close_all(struct closer *c)
+{
+	for (int i = 0; i < c->n; i++) {
+		sink_close(c->sinks[i]);
+		sink_leftover_offer(c->leftover, c->left[i]);
+		free(c->left[i]);
+	}
+	free(c);
+}
+
 static void *closer_thread(void *arg)
 {
-	struct closer *c = arg;
-
-	for (int i = 0; i < c->n; i++)
-		sink_close(c->sinks[i]);
-	free(c);
+	close_all(arg);
 	pthread_mutex_lock(&closers_mu);
 	closers--;
 	pthread_cond_broadcast(&closers_cv);
@@ -50,15 +65,21 @@ static void *closer_thread(void *arg)
 	return NULL;
 }
 
-/* Takes the sinks away from wl and closes them, network ones off the loop. */
-static void close_sinks(struct workload *wl)
+/* Takes the sinks away from wl and closes them, network ones off the loop.
+ * undelivered: some were given up on; their spools go to the leftover set. */
+static void close_sinks(struct daemon *d, struct workload *wl, bool undelivered)
 {
 	struct closer *c = xzalloc(sizeof(*c));
 	bool network = false;
 	pthread_attr_t attr;
 	pthread_t t;
 
+	c->leftover = d->leftover;
 	for (int i = 0; i < wl->nsinks; i++) {
+		const char *key = sink_net_spool_key(wl->sinks[i]);
+
+		if (undelivered && key)
+			c->left[c->n] = xstrdup(key);
 		c->sinks[c->n++] = wl->sinks[i];
 		network |= wl->sinks[i]->ops->drain != NULL;
 	}
@@ -76,9 +97,7 @@ static void close_sinks(struct workload *wl)
 		if (!c)
 			return;
 	}
-	for (int i = 0; i < c->n; i++)
-		sink_close(c->sinks[i]);
-	free(c);
+	close_all(c);
 }
 
 void daemon_close_wait(void)
@@ -117,12 +136,15 @@ static bool step(struct daemon *d, struct workload *wl)
 	struct daemon_reg *r = d->reg[wl->slot];
 	uint64_t now = sf_monotonic_ns();
 	uint64_t left = pending(wl, false);
+	bool undelivered;
 
 	if (r->phase == DAEMON_DRAIN) {
 		if (left && now < r->deadline_ns)
 			return false;
-		if (left)
+		if (left) {
 			pending(wl, true); /* counted: stream.end tells it */
+			r->undelivered = true;
+		}
 		stream_finish_end(d->a, wl);
 		metrics_stream_ended(d->metrics, wl);
 		r->phase = DAEMON_ENDING;
@@ -137,11 +159,13 @@ static bool step(struct daemon *d, struct workload *wl)
 			"container `%s`: stream.end not delivered to every output",
 			wl->container_id);
 		pending(wl, true);
+		r->undelivered = true;
 	}
+	undelivered = r->undelivered;
 	d->reg[wl->slot] = NULL;
 	wl->budget = NULL;
 	daemon_reg_free(r);
-	close_sinks(wl);
+	close_sinks(d, wl, undelivered);
 	wl_table_remove(&d->a->wl, wl);
 	return true;
 }

@@ -291,8 +291,10 @@ int run_daemon(const struct sf_options *o, struct sf_error **err)
 		goto out;
 	if (daemon_recover(&d, err) < 0)
 		goto out;
-	/* spools of streams that will not open again (sink_leftover.h) */
+	/* spools of streams that will not open again (sink_leftover.h), and
+	 * from now on those of streams that end undelivered */
 	leftover = sink_leftover_start(o, a.exporter);
+	d.leftover = leftover;
 	/* loaded, attached, recovered: from here on it only serves; OpenSSL
 	 * has read its configuration (the hash worker does it) */
 	exehash_ready(a.exehash);

@@ -877,6 +877,7 @@ static void net_close(struct sink *s)
 	free(n->spool_dir);
 	free(n->spool_kind);
 	free(n->spool_dest);
+	free(n->spool_want);
 	free(s->desc);
 	free(n);
 }
@@ -941,6 +942,7 @@ void sink_net_conf_spool(struct sink_net_conf *c, const struct sf_options *o)
 	c->spool_max = o->spool_max;
 	c->spool_total = o->spool_total;
 	c->spool_dir_given = o->spool_dir != NULL;
+	c->spool_key = o->spool_key;
 	if (o->spool_dir)
 		c->spool_dir = o->spool_dir;
 	else if (env && *env)
@@ -976,6 +978,7 @@ void sink_net_init(struct sink_net *n, const struct sink_net_ops *ops,
 		n->spool_max = c->spool_max;
 		n->spool_total = c->spool_total;
 		n->spool_dir_given = c->spool_dir_given;
+		n->spool_want = c->spool_key ? xstrdup(c->spool_key) : NULL;
 	}
 }
 
@@ -990,6 +993,22 @@ static char *spool_key(const struct sink_net *n)
 	return xasprintf("%s-%016llx", n->spool_kind, (unsigned long long)h);
 }
 
+/* want is base or base-N (N > 1): a spool of the same destination, the
+ * N-th sink's that used it at once (sink_spool.c, lock_key). */
+static bool is_key_of(const char *want, const char *base)
+{
+	size_t l = strlen(base);
+	const char *p = want + l;
+
+	if (strncmp(want, base, l) != 0)
+		return false;
+	if (!*p)
+		return true;
+	if (*p++ != '-' || !*p)
+		return false;
+	return strspn(p, "0123456789") == strlen(p);
+}
+
 static int open_spool(struct sink_net *n, struct sf_error **err)
 {
 	cleanup_error struct sf_error *e = NULL;
@@ -998,6 +1017,10 @@ static int open_spool(struct sink_net *n, struct sf_error **err)
 	if (!n->spool_dir)
 		return 0;
 	key = spool_key(n);
+	if (n->spool_want && is_key_of(n->spool_want, key)) {
+		free(key);
+		key = xstrdup(n->spool_want);
+	}
 	n->spool = sink_spool_open(n->spool_dir, key, n->base.desc,
 				   n->spool_max, n->q.tag, &e);
 	if (n->spool) {

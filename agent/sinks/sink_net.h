@@ -123,6 +123,9 @@ struct sink_net_conf {
 	const char *spool_dir;
 	uint64_t spool_max, spool_total;
 	bool spool_dir_given;
+	/* NULL, or the spool to use when it is one of this destination's
+	 * (KEY or KEY-N: a replay, sink_leftover.h) */
+	const char *spool_key;
 };
 
 struct sink_net {
@@ -158,6 +161,7 @@ struct sink_net {
 	char *spool_dir, *spool_kind, *spool_dest;
 	uint64_t spool_max, spool_total;
 	bool spool_dir_given;
+	char *spool_want; /* sink_net_conf.spool_key */
 	struct sbuf verdict; /* per record of a write: spooled or not */
 	uint64_t progress_at; /* monotonic ns of the last ack, send or kick */
 	uint64_t kicks; /* ops->kick calls (tests, -v at close) */
