@@ -326,17 +326,7 @@ CONF
 
 @test "nats: TLS (tls:// URL, --nats-cafile, --nats-cert, --nats-key) with certificates made by the test; a wrong CA or no client certificate refused in one line" {
 	cd "$SINK_DIR"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sfagent-test-ca \
-		-keyout ca.key -out ca.crt 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
-	openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
-		-extfile san.ext -out srv.crt 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -subj /CN=client -keyout cli.key -out cli.csr 2>/dev/null
-	openssl x509 -req -in cli.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
-		-out cli.crt 2>/dev/null
-	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca \
-		-keyout other.key -out other.crt 2>/dev/null
+	make_certs
 	P=$(free_port)
 	cat >"$NATS_DIR/tls.conf" <<CONF
 listen: 127.0.0.1:$P
