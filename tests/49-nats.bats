@@ -403,6 +403,13 @@ CONF
 	assert_output --partial 'JetStream stream `CR`: '
 	assert_output --partial 'JetStream not enabled for account (error 10039)'
 	[ "${#lines[@]}" -eq 1 ]
+	# without --nats-stream too: refused at start, not every record spooled
+	# for an ack that never comes
+	run "$SFAGENT" -X --nats "$NATS_URL0" --nats-creds "$NATS_JWT/b.creds" -- "$SINKLOAD" opens 20
+	echo "$output"
+	assert_failure 1
+	assert_output --partial 'JetStream not enabled for account (error 10039): enable JetStream for this account on the server'
+	[ "${#lines[@]}" -eq 1 ]
 	# the server refused each for its credentials (and natsread without
 	# any): four authentication errors, not a connection cut otherwise
 	[ "$(grep -c 'authentication error' "$NATS_DIR/n0.log")" -eq 4 ]

@@ -327,6 +327,41 @@ static int ensure_stream(struct sink_nats *s, jsCtx *js)
 	return 0;
 }
 
+/* No --nats-stream: JetStream must at least serve the account, or every
+ * publish would wait for an ack that never comes (records spooled, the
+ * cause untold).  Only the server's "not enabled" answers (or no
+ * responder at all to JetStream's API) stop it: a user
+ * whose permissions do not reach $JS.API.INFO (least privilege: publish to
+ * the subjects, the acks' inbox) gets no answer or a permission error,
+ * and is let through as before. */
+static int check_account(struct sink_nats *s, jsCtx *js)
+{
+	jsAccountInfo *ai = NULL;
+	jsErrCode jerr = 0;
+	jsOptions jo;
+	natsStatus st;
+
+	jsOptions_Init(&jo);
+	jo.Wait = 1000; /* an unanswered request: let through, soon */
+	st = js_GetAccountInfo(&ai, js, &jo, &jerr);
+	if (st == NATS_OK) {
+		jsAccountInfo_Destroy(ai);
+		return 0;
+	}
+	/* no responders: nothing serves JetStream's API to this account */
+	if (jerr != JSNotEnabledForAccountErr && jerr != JSNotEnabledErr &&
+	    st != NATS_NO_RESPONDERS) {
+		log_debug("%s: JetStream account info: %s (error %d)",
+			  s->net.base.desc, st_text(st), (int)jerr);
+		return 0;
+	}
+	snprintf(s->last_err, sizeof(s->last_err),
+		 "JetStream: %s (error %d): enable JetStream for this account "
+		 "on the server",
+		 st_text(st), (int)jerr);
+	return -1;
+}
+
 /* A connect that failed: at start (-X, -P, -R, -w: sink_nats_open waits
  * for it) the open tells the cause; in the background (-D's container
  * streams) it is told here, once until it works. */
@@ -369,7 +404,8 @@ static int nats_connect(struct sink_net *n)
 	jo.PublishAsync.AckHandler = on_ack;
 	jo.PublishAsync.AckHandlerClosure = s;
 	st = natsConnection_JetStream(&js, nc, &jo);
-	if (st != NATS_OK || (s->stream && ensure_stream(s, js) < 0)) {
+	if (st != NATS_OK ||
+	    (s->stream ? ensure_stream(s, js) : check_account(s, js)) < 0) {
 		if (st != NATS_OK)
 			snprintf(s->last_err, sizeof(s->last_err),
 				 "JetStream: %s", natsStatus_GetText(st));
