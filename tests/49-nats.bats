@@ -292,7 +292,14 @@ batch_restart() {
 	cat >"$NATS_DIR/auth.conf" <<CONF
 listen: 127.0.0.1:$P
 jetstream { store_dir: "$NATS_DIR/auth" }
-authorization { user: sf, password: right }
+authorization {
+	users = [
+		{ user: sf, password: right }
+		# least privilege: its subjects and the acks' inbox, no JetStream API
+		{ user: pub, password: right, permissions: {
+			publish: ["lab.>"], subscribe: ["_INBOX.>"] } }
+	]
+}
 CONF
 	nats-server -c "$NATS_DIR/auth.conf" >"$NATS_DIR/auth.log" 2>&1 &
 	echo $! >"$NATS_DIR/n1.pid"
@@ -322,6 +329,16 @@ CONF
 	# a workload name cannot add subject tokens: '.' became '_'
 	grep -q $'\tlab.x_y\t{"type":"stream.start".*"workload":"x.y"' "$SINK_DIR/r.out"
 	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 20 ]
+	# a user that may publish to its subjects but not ask JetStream's API
+	# (no --nats-stream then): not refused for the unanswered account check
+	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" --nats-user pub --nats-password-file "$SINK_DIR/pw" \
+		--nats-subject 'lab.%w' -w lp -- "$SINKLOAD" opens 20
+	echo "$output"
+	assert_success
+	"$SF_WORKLOADS/natsread" "nats://sf:right@127.0.0.1:$P" OK 'lab.lp' 1000 >"$SINK_DIR/lp.out"
+	run check_exactly_once "$SINK_DIR/lp.out" ended
+	assert_success
+	[ "$(grep -c '"file.open"' "$SINK_DIR/lp.out")" -ge 20 ]
 }
 
 @test "nats: TLS (tls:// URL, --nats-cafile, --nats-cert, --nats-key) with certificates made by the test; a wrong CA or no client certificate refused in one line" {
