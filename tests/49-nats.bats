@@ -376,6 +376,7 @@ CONF
 	run "$SFAGENT" -X --nats "tls://127.0.0.1:$P" --nats-cafile ca.crt -- /bin/true
 	assert_failure 1
 	assert_output --partial "cannot connect to NATS tls://127.0.0.1:$P"
+	assert_output --partial "does it want a client certificate? --nats-cert FILE --nats-key FILE"
 	[ "${#lines[@]}" -eq 1 ]
 	# a plain connection to a server that wants TLS
 	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" -- /bin/true

@@ -64,6 +64,7 @@ struct sink_nats {
 	size_t msg_id_size;
 	bool create_stream, closing;
 	bool background; /* connected by the sender thread only (-D) */
+	bool tls_no_cert; /* TLS without --nats-cert: the hint below */
 	bool closed; /* cnats's closed callback ran (atomic) */
 	int replicas;
 	unsigned batch; /* --nats-batch: records per NATS message */
@@ -393,9 +394,19 @@ static int nats_connect(struct sink_net *n)
 	__atomic_store_n(&s->closed, false, __ATOMIC_RELEASE);
 	st = natsConnection_Connect(&nc, s->opts);
 	if (st != NATS_OK) {
-		snprintf(s->last_err, sizeof(s->last_err), "%s",
-			 nats_GetLastError(NULL) ? nats_GetLastError(NULL)
-						 : natsStatus_GetText(st));
+		const char *e = nats_GetLastError(NULL)
+					? nats_GetLastError(NULL)
+					: natsStatus_GetText(st);
+
+		/* a server that wants a client certificate drops the TLS
+		 * connection without a word: cnats says "Expected 'PONG',
+		 * got ''" */
+		snprintf(s->last_err, sizeof(s->last_err), "%s%s", e,
+			 s->tls_no_cert && strstr(e, "PONG")
+				 ? " (the server closed the TLS connection: "
+				   "does it want a client certificate? "
+				   "--nats-cert FILE --nats-key FILE)"
+				 : "");
 		return fail(s);
 	}
 	jsOptions_Init(&jo);
@@ -818,6 +829,7 @@ static int nats_setup(struct sink_nats *s, const struct sf_options *o,
 	if (set_servers(s->opts, o->nats_url, &tls, err) < 0 ||
 	    set_auth(s, o, tls, err) < 0)
 		return -1;
+	s->tls_no_cert = tls && !o->nats_cert;
 	natsOptions_SetTimeout(s->opts, CONNECT_MS);
 	natsOptions_SetMaxReconnect(s->opts, -1);
 	natsOptions_SetReconnectWait(s->opts, 100);
