@@ -591,14 +591,18 @@ static void kernel_ids_read(int fd, struct kernel_ids *k)
 	btf__free(btf);
 }
 
-/* Removes the entries made for other kernels' BTF (keep: "btf-K-"), and
- * those of other objects (other agent builds) written more than a day ago
- * (STALE_OBJECT_SECS): a few builds side by side keep theirs, old ones go. */
+/* Removes the entries of one family (names starting with family: "btf-"
+ * for the entries, "boot-" for this boot's links) that are not keep's
+ * (other kernels' "btf-K-", other boots' "boot-B-"), and keep's own of
+ * other objects (other agent builds) written more than a day ago
+ * (STALE_OBJECT_SECS): a few builds side by side keep theirs, old ones go.
+ * With the entries, a writer's .tmp- file no writer can still hold. */
 #define STALE_OBJECT_SECS (24 * 3600)
 #define STALE_TMP_SECS	  600 /* a .tmp- file no writer has held for 10 min */
-static void remove_stale(int dfd, const char *keep)
+static void remove_stale(int dfd, const char *family, const char *keep)
 {
 	int dup_fd = dup(dfd);
+	bool tmp = !strcmp(family, "btf-");
 	struct dirent *e;
 	time_t now = time(NULL);
 	DIR *d;
@@ -614,14 +618,14 @@ static void remove_stale(int dfd, const char *keep)
 
 		/* a writer that died between open and rename left its
 		 * .tmp-PID: gone once it is older than any write takes */
-		if (!strncmp(e->d_name, ".tmp-", 5)) {
+		if (tmp && !strncmp(e->d_name, ".tmp-", 5)) {
 			if (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) ==
 				    0 &&
 			    now - st.st_mtime > STALE_TMP_SECS)
 				unlinkat(dfd, e->d_name, 0);
 			continue;
 		}
-		if (strncmp(e->d_name, "btf-", 4))
+		if (strncmp(e->d_name, family, strlen(family)))
 			continue;
 		if (strncmp(e->d_name, keep, strlen(keep)) ||
 		    (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
@@ -656,34 +660,6 @@ static uint64_t boot_key(const char *kernel_btf)
 		return 0;
 	memcpy(buf + n, &st.st_size, sizeof(st.st_size));
 	return hash64(buf, n + sizeof(st.st_size)) | 1;
-}
-
-/* Other boots' links go when one is made for this boot (keep: "boot-B-"),
- * this boot's of other objects once a day old. */
-static void remove_other_boots(int dfd, const char *keep)
-{
-	int dup_fd = dup(dfd);
-	struct dirent *e;
-	time_t now = time(NULL);
-	DIR *d;
-
-	if (dup_fd < 0 || !(d = fdopendir(dup_fd))) {
-		if (dup_fd >= 0)
-			close(dup_fd);
-		return;
-	}
-	rewinddir(d);
-	while ((e = readdir(d))) {
-		struct stat st;
-
-		if (strncmp(e->d_name, "boot-", 5))
-			continue;
-		if (strncmp(e->d_name, keep, strlen(keep)) ||
-		    (fstatat(dfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
-		     now - st.st_mtime > STALE_OBJECT_SECS))
-			unlinkat(dfd, e->d_name, 0);
-	}
-	closedir(d);
 }
 
 /* The kernel's BTF: mapped where sysfs lets it be (6.16 on), else read in
@@ -810,14 +786,14 @@ int btfcache_open(struct btfcache *c, const char *dir, const char *kernel_btf,
 	min = build_min(kernel, &roots, w, nw, &min_size);
 	if (!min)
 		goto out;
-	remove_stale(dfd, kprefix);
+	remove_stale(dfd, "btf-", kprefix);
 	c->fd = store(dfd, prefix, min, min_size, c->name, sizeof(c->name));
 link:
 	/* this boot's link to it, for the next starts */
 	if (c->fd >= 0 && boot) {
 		snprintf(bname, sizeof(bname), "%s%.16s-%s", bprefix,
 			 c->name + 4, c->name + strlen(prefix));
-		remove_other_boots(dfd, bprefix);
+		remove_stale(dfd, "boot-", bprefix);
 		if (linkat(dfd, c->name, dfd, bname, 0) == 0 || errno == EEXIST)
 			snprintf(c->other_name, sizeof(c->other_name), "%s",
 				 bname);

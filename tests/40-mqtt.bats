@@ -158,17 +158,7 @@ password_file $SINK_DIR/passwd"
 
 @test "mqtt: TLS with certificates made by the test (server and client auth)" {
 	cd "$SINK_DIR"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sfagent-test-ca \
-		-keyout ca.key -out ca.crt 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
-	openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
-		-extfile san.ext -out srv.crt 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -subj /CN=client -keyout cli.key -out cli.csr 2>/dev/null
-	openssl x509 -req -in cli.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
-		-out cli.crt 2>/dev/null
-	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca \
-		-keyout other.key -out other.crt 2>/dev/null
+	make_certs
 	mqtt_start 17316 "listener 17316 127.0.0.1
 allow_anonymous true
 cafile $SINK_DIR/ca.crt

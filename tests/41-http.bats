@@ -121,12 +121,7 @@ assert end["missed_sink"] == end["events"], end
 
 @test "http: https with --http-cafile (certificates made by the test)" {
 	cd "$SINK_DIR"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sfagent-test-ca \
-		-keyout ca.key -out ca.crt 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
-	openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
-		-extfile san.ext -out srv.crt 2>/dev/null
+	make_certs
 	http_start 17336 --tls srv.crt srv.key
 	run "$SFAGENT" -X -w tls --http https://127.0.0.1:17336/ --http-cafile ca.crt \
 		-- "$SINKLOAD" opens 20

@@ -292,7 +292,14 @@ batch_restart() {
 	cat >"$NATS_DIR/auth.conf" <<CONF
 listen: 127.0.0.1:$P
 jetstream { store_dir: "$NATS_DIR/auth" }
-authorization { user: sf, password: right }
+authorization {
+	users = [
+		{ user: sf, password: right }
+		# least privilege: its subjects and the acks' inbox, no JetStream API
+		{ user: pub, password: right, permissions: {
+			publish: ["lab.>"], subscribe: ["_INBOX.>"] } }
+	]
+}
 CONF
 	nats-server -c "$NATS_DIR/auth.conf" >"$NATS_DIR/auth.log" 2>&1 &
 	echo $! >"$NATS_DIR/n1.pid"
@@ -322,21 +329,21 @@ CONF
 	# a workload name cannot add subject tokens: '.' became '_'
 	grep -q $'\tlab.x_y\t{"type":"stream.start".*"workload":"x.y"' "$SINK_DIR/r.out"
 	[ "$(grep -c '"file.open"' "$SINK_DIR/r.out")" -ge 20 ]
+	# a user that may publish to its subjects but not ask JetStream's API
+	# (no --nats-stream then): not refused for the unanswered account check
+	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" --nats-user pub --nats-password-file "$SINK_DIR/pw" \
+		--nats-subject 'lab.%w' -w lp -- "$SINKLOAD" opens 20
+	echo "$output"
+	assert_success
+	"$SF_WORKLOADS/natsread" "nats://sf:right@127.0.0.1:$P" OK 'lab.lp' 1000 >"$SINK_DIR/lp.out"
+	run check_exactly_once "$SINK_DIR/lp.out" ended
+	assert_success
+	[ "$(grep -c '"file.open"' "$SINK_DIR/lp.out")" -ge 20 ]
 }
 
 @test "nats: TLS (tls:// URL, --nats-cafile, --nats-cert, --nats-key) with certificates made by the test; a wrong CA or no client certificate refused in one line" {
 	cd "$SINK_DIR"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sfagent-test-ca \
-		-keyout ca.key -out ca.crt 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr 2>/dev/null
-	printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
-	openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
-		-extfile san.ext -out srv.crt 2>/dev/null
-	openssl req -newkey rsa:2048 -nodes -subj /CN=client -keyout cli.key -out cli.csr 2>/dev/null
-	openssl x509 -req -in cli.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
-		-out cli.crt 2>/dev/null
-	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca \
-		-keyout other.key -out other.crt 2>/dev/null
+	make_certs
 	P=$(free_port)
 	cat >"$NATS_DIR/tls.conf" <<CONF
 listen: 127.0.0.1:$P
@@ -369,6 +376,7 @@ CONF
 	run "$SFAGENT" -X --nats "tls://127.0.0.1:$P" --nats-cafile ca.crt -- /bin/true
 	assert_failure 1
 	assert_output --partial "cannot connect to NATS tls://127.0.0.1:$P"
+	assert_output --partial "does it want a client certificate? --nats-cert FILE --nats-key FILE"
 	[ "${#lines[@]}" -eq 1 ]
 	# a plain connection to a server that wants TLS
 	run "$SFAGENT" -X --nats "nats://127.0.0.1:$P" -- /bin/true
@@ -412,6 +420,13 @@ CONF
 	assert_failure 1
 	assert_output --partial 'JetStream stream `CR`: '
 	assert_output --partial 'JetStream not enabled for account (error 10039)'
+	[ "${#lines[@]}" -eq 1 ]
+	# without --nats-stream too: refused at start, not every record spooled
+	# for an ack that never comes
+	run "$SFAGENT" -X --nats "$NATS_URL0" --nats-creds "$NATS_JWT/b.creds" -- "$SINKLOAD" opens 20
+	echo "$output"
+	assert_failure 1
+	assert_output --partial 'JetStream not enabled for account (error 10039): enable JetStream for this account on the server'
 	[ "${#lines[@]}" -eq 1 ]
 	# the server refused each for its credentials (and natsread without
 	# any): four authentication errors, not a connection cut otherwise

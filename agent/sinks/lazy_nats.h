@@ -9,12 +9,14 @@
 
 /* every function of the library the agent calls */
 #define LAZY_NATS_FNS(X)                           \
+	X(jsAccountInfo_Destroy)                   \
 	X(jsCtx_Destroy)                           \
 	X(jsOptions_Init)                          \
 	X(jsPubOptions_Init)                       \
 	X(jsStreamConfig_Init)                     \
 	X(jsStreamInfo_Destroy)                    \
 	X(js_AddStream)                            \
+	X(js_GetAccountInfo)                       \
 	X(js_GetStreamInfo)                        \
 	X(js_PublishMsgAsync)                      \
 	X(natsConnection_Close)                    \
@@ -58,12 +60,14 @@ extern struct lazy_nats lazy_nats;
 int lazy_nats_load(struct sf_error **err);
 
 #ifndef LAZY_NO_REDIRECT
+#define jsAccountInfo_Destroy	 (lazy_nats.jsAccountInfo_Destroy)
 #define jsCtx_Destroy		 (lazy_nats.jsCtx_Destroy)
 #define jsOptions_Init		 (lazy_nats.jsOptions_Init)
 #define jsPubOptions_Init	 (lazy_nats.jsPubOptions_Init)
 #define jsStreamConfig_Init	 (lazy_nats.jsStreamConfig_Init)
 #define jsStreamInfo_Destroy	 (lazy_nats.jsStreamInfo_Destroy)
 #define js_AddStream		 (lazy_nats.js_AddStream)
+#define js_GetAccountInfo	 (lazy_nats.js_GetAccountInfo)
 #define js_GetStreamInfo	 (lazy_nats.js_GetStreamInfo)
 #define js_PublishMsgAsync	 (lazy_nats.js_PublishMsgAsync)
 #define natsConnection_Close	 (lazy_nats.natsConnection_Close)

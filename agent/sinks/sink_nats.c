@@ -64,6 +64,7 @@ struct sink_nats {
 	size_t msg_id_size;
 	bool create_stream, closing;
 	bool background; /* connected by the sender thread only (-D) */
+	bool tls_no_cert; /* TLS without --nats-cert: the hint below */
 	bool closed; /* cnats's closed callback ran (atomic) */
 	int replicas;
 	unsigned batch; /* --nats-batch: records per NATS message */
@@ -327,6 +328,41 @@ static int ensure_stream(struct sink_nats *s, jsCtx *js)
 	return 0;
 }
 
+/* No --nats-stream: JetStream must at least serve the account, or every
+ * publish would wait for an ack that never comes (records spooled, the
+ * cause untold).  Only the server's "not enabled" answers (or no
+ * responder at all to JetStream's API) stop it: a user
+ * whose permissions do not reach $JS.API.INFO (least privilege: publish to
+ * the subjects, the acks' inbox) gets no answer or a permission error,
+ * and is let through as before. */
+static int check_account(struct sink_nats *s, jsCtx *js)
+{
+	jsAccountInfo *ai = NULL;
+	jsErrCode jerr = 0;
+	jsOptions jo;
+	natsStatus st;
+
+	jsOptions_Init(&jo);
+	jo.Wait = 1000; /* an unanswered request: let through, soon */
+	st = js_GetAccountInfo(&ai, js, &jo, &jerr);
+	if (st == NATS_OK) {
+		jsAccountInfo_Destroy(ai);
+		return 0;
+	}
+	/* no responders: nothing serves JetStream's API to this account */
+	if (jerr != JSNotEnabledForAccountErr && jerr != JSNotEnabledErr &&
+	    st != NATS_NO_RESPONDERS) {
+		log_debug("%s: JetStream account info: %s (error %d)",
+			  s->net.base.desc, st_text(st), (int)jerr);
+		return 0;
+	}
+	snprintf(s->last_err, sizeof(s->last_err),
+		 "JetStream: %s (error %d): enable JetStream for this account "
+		 "on the server",
+		 st_text(st), (int)jerr);
+	return -1;
+}
+
 /* A connect that failed: at start (-X, -P, -R, -w: sink_nats_open waits
  * for it) the open tells the cause; in the background (-D's container
  * streams) it is told here, once until it works. */
@@ -358,9 +394,19 @@ static int nats_connect(struct sink_net *n)
 	__atomic_store_n(&s->closed, false, __ATOMIC_RELEASE);
 	st = natsConnection_Connect(&nc, s->opts);
 	if (st != NATS_OK) {
-		snprintf(s->last_err, sizeof(s->last_err), "%s",
-			 nats_GetLastError(NULL) ? nats_GetLastError(NULL)
-						 : natsStatus_GetText(st));
+		const char *e = nats_GetLastError(NULL)
+					? nats_GetLastError(NULL)
+					: natsStatus_GetText(st);
+
+		/* a server that wants a client certificate drops the TLS
+		 * connection without a word: cnats says "Expected 'PONG',
+		 * got ''" */
+		snprintf(s->last_err, sizeof(s->last_err), "%s%s", e,
+			 s->tls_no_cert && strstr(e, "PONG")
+				 ? " (the server closed the TLS connection: "
+				   "does it want a client certificate? "
+				   "--nats-cert FILE --nats-key FILE)"
+				 : "");
 		return fail(s);
 	}
 	jsOptions_Init(&jo);
@@ -369,7 +415,8 @@ static int nats_connect(struct sink_net *n)
 	jo.PublishAsync.AckHandler = on_ack;
 	jo.PublishAsync.AckHandlerClosure = s;
 	st = natsConnection_JetStream(&js, nc, &jo);
-	if (st != NATS_OK || (s->stream && ensure_stream(s, js) < 0)) {
+	if (st != NATS_OK ||
+	    (s->stream ? ensure_stream(s, js) : check_account(s, js)) < 0) {
 		if (st != NATS_OK)
 			snprintf(s->last_err, sizeof(s->last_err),
 				 "JetStream: %s", natsStatus_GetText(st));
@@ -782,6 +829,7 @@ static int nats_setup(struct sink_nats *s, const struct sf_options *o,
 	if (set_servers(s->opts, o->nats_url, &tls, err) < 0 ||
 	    set_auth(s, o, tls, err) < 0)
 		return -1;
+	s->tls_no_cert = tls && !o->nats_cert;
 	natsOptions_SetTimeout(s->opts, CONNECT_MS);
 	natsOptions_SetMaxReconnect(s->opts, -1);
 	natsOptions_SetReconnectWait(s->opts, 100);

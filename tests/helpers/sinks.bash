@@ -133,3 +133,21 @@ http_start() {
 	HTTP_PID=$!
 	wait_for 15 test -e "$SINK_DIR/http/ready"
 }
+
+# make_certs: in the current directory, a test CA (ca.crt/ca.key), a
+# server certificate for 127.0.0.1 signed by it (srv.crt/srv.key), a
+# client certificate (cli.crt/cli.key) and another CA (other.crt/other.key)
+# that signed neither: what the TLS tests of the sinks need
+make_certs() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=sfagent-test-ca \
+		-keyout ca.key -out ca.crt 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout srv.key -out srv.csr 2>/dev/null
+	printf 'subjectAltName=IP:127.0.0.1\n' >san.ext
+	openssl x509 -req -in srv.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+		-extfile san.ext -out srv.crt 2>/dev/null
+	openssl req -newkey rsa:2048 -nodes -subj /CN=client -keyout cli.key -out cli.csr 2>/dev/null
+	openssl x509 -req -in cli.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 1 \
+		-out cli.crt 2>/dev/null
+	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca \
+		-keyout other.key -out other.crt 2>/dev/null
+}
