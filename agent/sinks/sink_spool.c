@@ -917,6 +917,87 @@ static bool fill(struct sink_spool *sp, struct seg *g, size_t want)
 	return sp->rbuf.len >= want;
 }
 
+/* The number of the first frame of g, when it checks out (into
+ * g->first_rid, first_off, nrid 1), unless seg_scan numbered g already. */
+static bool first_frame(struct seg *g)
+{
+	char h[FRAME_LEN];
+	cleanup_free char *b = NULL;
+	uint32_t len;
+
+	if (g->nrid)
+		return true;
+	if (g->size < HDR_LEN + FRAME_LEN ||
+	    pread(g->fd, h, FRAME_LEN, HDR_LEN) != FRAME_LEN)
+		return false;
+	len = get32(h);
+	if (len > MAX_RECORD || g->size - HDR_LEN - FRAME_LEN < len)
+		return false;
+	b = xmalloc(8 + len);
+	memcpy(b, h + 8, 8);
+	if (pread(g->fd, b + 8, len, HDR_LEN + FRAME_LEN) != len ||
+	    crc(b, 8 + len) != get32(h + 4))
+		return false;
+	g->first_rid = g->last_rid = get64(b) & ~CONTROL_BIT;
+	g->first_off = g->last_off = HDR_LEN;
+	g->nrid = 1;
+	return true;
+}
+
+/* Frames in g from off (whole ones, by their lengths alone). */
+static uint64_t count_frames(const struct seg *g, uint64_t off)
+{
+	uint64_t n = 0;
+	char h[4];
+
+	while (off + FRAME_LEN <= g->size &&
+	       pread(g->fd, h, sizeof(h), off) == sizeof(h)) {
+		off += FRAME_LEN + get32(h);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * The read cursor met a frame that does not check out in segs[i], after
+ * the spool was opened (a running agent reading back its backlog): told as
+ * at open.  The segment is scanned again (cut at the damage, its good
+ * frames numbered), the next one's first number read, and tell_damage
+ * writes the stream.missed record at the cut, where the cursor is, so the
+ * reader gives it next, and a later run that replays the segment the same
+ * bytes.  Not for the last segment, still being appended to (the rest of
+ * it is skipped, told on stderr only): false then, or when the cut is not
+ * where the cursor is.
+ */
+static bool damage_found(struct sink_spool *sp, size_t i)
+{
+	struct seg *g = &sp->segs[i];
+	uint64_t old = g->size, nrec = 0, cut;
+
+	if (i + 1 >= sp->nsegs)
+		return false;
+	g->nrid = 0;
+	g->damaged = g->torn = false;
+	cut = seg_scan(sp, g, old, old, &nrec);
+	if (!g->damaged && !g->torn)
+		return false; /* it checks out now (a short read?) */
+	g->size = cut;
+	account(-(int64_t)(old - cut));
+	/* whole frames up to g->size, so a bad length is damage too */
+	g->damaged = true;
+	g->torn = false;
+	first_frame(&sp->segs[i + 1]);
+	tell_damage(sp, i);
+	sp->rbuf.len = 0;
+	if (sp->roff != cut)
+		sp->roff = g->size;
+	/* what is unread now: the lost records are not */
+	sp->unread = count_frames(g, sp->roff);
+	for (size_t j = i + 1; j < sp->nsegs; j++)
+		sp->unread += count_frames(&sp->segs[j], HDR_LEN);
+	return sp->roff == cut;
+}
+
 bool sink_spool_next(struct sink_spool *sp, struct sink_spool_rec *r)
 {
 	while (sp->rseg < sp->nsegs) {
@@ -957,6 +1038,8 @@ bool sink_spool_next(struct sink_spool *sp, struct sink_spool_rec *r)
 			sp->unread--;
 		return true;
 	bad:
+		if (damage_found(sp, sp->rseg))
+			continue; /* the stream.missed record is at roff */
 		log_error(
 			"spool `%s` segment %u: unreadable record at offset %llu: the rest of the segment is skipped",
 			sp->stem, g->num, (unsigned long long)sp->roff);
