@@ -28,6 +28,11 @@ spool_bytes() {
 		-printf '%s\n' 2>/dev/null | awk '{ n += $1 } END { print n + 0 }'
 }
 
+# segs_ge N: at least N segments in the spool now.
+segs_ge() {
+	[ "$(find "$SPOOL" -name '*.[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' | wc -l)" -ge "$1" ]
+}
+
 spool_over() {
 	[ "$(spool_bytes)" -gt "$1" ]
 }
@@ -66,7 +71,7 @@ events() {
 	mqtt_start "$P"
 	wait "$AGENT_PID"
 	AGENT_PID=
-	wait_for 120 has_end "$SINK_DIR/a.out"
+	wait_for 120 has_end "$SINK_DIR/a.out" || { cat "$SINK_DIR/agent.err"; tail -c 600 "$SINK_DIR/a.out"; wc -l "$SINK_DIR/a.out"; false; }
 	cat "$SINK_DIR/agent.err"
 	unique_stream "$SINK_DIR/a.out" "$SINK_DIR/a.uniq"
 	assert_seq_no_gaps "$SINK_DIR/a.uniq"
@@ -100,7 +105,7 @@ PY
 	mqtt_start "$P"
 	wait "$AGENT_PID"
 	AGENT_PID=
-	wait_for 120 has_end "$SINK_DIR/a.out"
+	wait_for 120 has_end "$SINK_DIR/a.out" || { cat "$SINK_DIR/agent.err"; tail -c 600 "$SINK_DIR/a.out"; wc -l "$SINK_DIR/a.out"; false; }
 	unique_stream "$SINK_DIR/a.out" "$SINK_DIR/a.uniq"
 	assert_stream "$SINK_DIR/a.uniq" \
 		'sum(e["count"] for e in by("stream.missed") if e["reason"] == "spool_full") > 0' \
@@ -120,7 +125,7 @@ PY
 	run "$SFAGENT" -X -w killed -b 127.0.0.1 -p "$P" -t k/x -- "$SINKLOAD" opens 100
 	assert_success
 	assert_output --regexp 'replaying [0-9]+ records an earlier run left'
-	wait_for 120 has_end "$SINK_DIR/a.out"
+	wait_for 120 has_end "$SINK_DIR/a.out" || { cat "$SINK_DIR/agent.err"; tail -c 600 "$SINK_DIR/a.out"; wc -l "$SINK_DIR/a.out"; false; }
 	echo "# ${left} bytes in the spool at the kill" >&3
 	python3 - "$SINK_DIR/a.out" <<'PY'
 import json, sys
@@ -174,7 +179,7 @@ left_behind() {
 	assert_success
 	assert_output --partial 'a torn record at the tail (a crash while writing?)'
 	assert_output --partial 'discarded, not replayed'
-	wait_for 120 has_end "$SINK_DIR/a.out"
+	wait_for 120 has_end "$SINK_DIR/a.out" || { cat "$SINK_DIR/agent.err"; tail -c 600 "$SINK_DIR/a.out"; wc -l "$SINK_DIR/a.out"; false; }
 	python3 - "$SINK_DIR/a.out" <<'PY'
 import json, sys
 ev = [json.loads(l) for l in open(sys.argv[1])]
@@ -422,4 +427,67 @@ PY
 	# the record as docs/events.md has it (no seq: `spool` instead)
 	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$SINK_DIR/d.jsonl"
 	assert_success
+}
+
+@test "spool: a frame damaged by hand while the agent runs and the broker is down: the records before it, a stream.missed (spool_damaged) with the exact count at the gap, the records after; seq + missed add up to stream.end's" {
+	P=$(free_port)
+	mqtt_start "$P"
+	sub_start a 'r/#'
+	# 1 MiB segments (--spool-max / 8)
+	"$SFAGENT" -X -w dmgrun -b 127.0.0.1 -p "$P" -t r/x --spool-max 8M \
+		-- "$SINKLOAD" rate 12000 1000 2>"$SINK_DIR/agent.err" &
+	AGENT_PID=$!
+	wait_for 60 grep -q '"file.open"' "$SINK_DIR/a.out"
+	mqtt_stop
+	wait_for 30 grep -q 'connection lost' "$SINK_DIR/agent.err"
+	# three segments on disk, the agent still running: a byte half-way
+	# into the second, which the agent has not read back yet
+	wait_for 60 segs_ge 3
+	kill -0 "$AGENT_PID"
+	mapfile -t segs < <(find "$SPOOL" -name 'mqtt-*.[0-9]*' | sort)
+	size=$(stat -c %s "${segs[1]}")
+	printf 'X' | dd of="${segs[1]}" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	mqtt_start "$P"
+	wait "$AGENT_PID"
+	AGENT_PID=
+	wait_for 120 has_end "$SINK_DIR/a.out" || { cat "$SINK_DIR/agent.err"; tail -c 600 "$SINK_DIR/a.out"; wc -l "$SINK_DIR/a.out"; false; }
+	cat "$SINK_DIR/agent.err"
+	grep -q 'told in the stream (stream.missed, reason spool_damaged)' "$SINK_DIR/agent.err"
+	python3 - "$SINK_DIR/a.out" "$SINK_DIR/d.jsonl" <<'PY'
+import json, sys
+raw = [json.loads(l) for l in open(sys.argv[1])]
+# QoS 1 is at-least-once: each record once, in the order it first came
+ev, seen = [], set()
+for e in raw:
+    k = json.dumps(e, sort_keys=True)
+    if k not in seen:
+        seen.add(k)
+        ev.append(e)
+dmg = [e for e in ev if e["type"] == "stream.missed" and e.get("reason") == "spool_damaged"]
+assert len(dmg) == 1, dmg
+d = dmg[0]
+assert "count_at_least" not in d and d["count"] > 0 and d["sink"] == "mqtt", d
+assert d["workload"] == "dmgrun", d
+end = [e for e in ev if e["type"] == "stream.end"]
+assert len(end) == 1, end
+end = end[0]
+seqs = {e["seq"] for e in ev if "seq" in e}
+missing = sorted(set(range(1, end["seq"] + 1)) - seqs)
+other = sum(e["count"] for e in ev if e["type"] == "stream.missed" and e is not d)
+assert end["missed"] == other == 0, (end, other)
+# the counts add up: every seq up to stream.end's is there or told missed
+assert len(seqs) + d["count"] == end["seq"], (len(seqs), d["count"], end["seq"])
+# one gap, exactly where the record is, records after it
+assert missing == list(range(missing[0], missing[0] + d["count"])), missing[:3]
+k = ev.index(d)
+assert ev[k - 1]["seq"] == missing[0] - 1, ev[k - 1]
+assert ev[k + 1]["seq"] == missing[-1] + 1, ev[k + 1]
+assert sum(1 for e in ev[k + 1:] if e["type"] == "file.open") > 500
+print("# gap", missing[0], "..", missing[-1], "count", d["count"], "end seq", end["seq"])
+json.dump(d, open(sys.argv[2], "w"))
+PY
+	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$SINK_DIR/d.jsonl"
+	assert_success
+	# delivered and acked: nothing is left on disk
+	[ "$(spool_bytes)" = 0 ]
 }

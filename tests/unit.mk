@@ -8,7 +8,7 @@ UNIT_TESTS := $(patsubst tests/unit/%.c,$(BUILD)/tests/unit/%,$(wildcard tests/u
 UNIT_SRCS := agent/agent.c agent/credseed.c agent/exehash.c agent/sinks/sink_spec.c agent/sinks/sink_mqtt.c \
 	agent/sinks/sink_http.c agent/sinks/sink_nats.c agent/sbuf.c agent/cli.c agent/cli_opts.c agent/cli_doc.c \
 	$(wildcard agent/encoders/*.c) agent/workload.c agent/sinks/sink.c agent/sinks/sink_file.c \
-	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_topic.c agent/modes/bundle.c \
+	agent/sinks/sinkq.c agent/sinks/sink_net.c agent/sinks/sink_spool.c agent/sinks/sink_spool_damage.c agent/sinks/sink_topic.c agent/modes/bundle.c \
 	lib/util.c lib/cgroup.c lib/json.c lib/oci.c lib/oci_config.c lib/proto.c lib/formats.c $(wildcard agent/filter/*.c) \
 	agent/seccomp/seccomp_profile.c agent/seccomp/seccomp_record.c agent/daemon/budget.c \
 	agent/uring_keys.c agent/lazylib.c agent/sinks/lazy.c

@@ -10,64 +10,13 @@
 
 #include <zlib.h>
 
-#include "sink_spool.h"
-
-#define SEG_MAGIC      "SFSPOOL2"
-#define SEG_MAGIC_V1   "SFSPOOL1" /* no pack: still read */
-#define ACK_MAGIC      "SFSPACK1"
-#define HDR_LEN	       24 /* magic 8, tag 8, crc 4, pack 4 */
-#define FRAME_LEN      16 /* len 4, crc 4, rid|control 8 */
-#define CONTROL_BIT    (1ull << 63)
-#define MARK(seg, off) (((uint64_t)(seg) << 40) | (off))
-#define MARK_SEG(m)    ((uint32_t)((m) >> 40))
-#define MARK_OFF(m)    ((m) & ((1ull << 40) - 1))
-#define READ_CHUNK     (256 * 1024)
-#define MAX_RECORD     (64u << 20)
-#define CUT_LEN	       20 /* tag 8, rid 8, crc 4 */
-#define ACK_SAVE_NS    (50 * 1000000ull)
-
-struct seg {
-	uint32_t num;
-	int fd;
-	uint64_t size; /* bytes of whole frames (and the header) */
-	uint64_t tag;
-	uint32_t pack; /* its writer's (sink_spool_set_pack), 0: not told */
-	/* its good frames' numbers (seg_scan), when nrid: the first and last */
-	uint64_t nrid, first_rid, last_rid, first_off, last_off;
-	/* what seg_scan cut off, from damage_at to damage_end: damage, or a
-	 * torn tail (damage too when a segment of its run follows) */
-	uint64_t damage_at, damage_end;
-	bool damaged, torn;
-};
-
-struct sink_spool {
-	char *desc, *key, *stem; /* stem: DIR/KEY, for messages */
-	int dirfd, lockfd, ackfd;
-	uint64_t max_bytes, seg_limit, tag, total_max;
-	uint32_t pack; /* this run's, for its segments' headers */
-	struct seg *segs; /* oldest first */
-	size_t nsegs, cap;
-	size_t rseg; /* read cursor: segs[rseg], offset roff */
-	uint64_t roff;
-	uint64_t ack_mark, saved_mark, saved_at;
-	struct sbuf stage; /* frames not written yet, for the last segment */
-	struct sbuf rbuf; /* frames read, from rbuf_off in segs[rseg] */
-	uint64_t rbuf_off;
-	uint64_t replayed; /* records found at open */
-	uint64_t unread, staged; /* records */
-	bool full; /* the last record was refused for room */
-	bool broken;
-	int cutsfd; /* KEY.cuts, opened at the first cut added */
-	uint64_t cuts_size;
-	struct sink_spool_cut *cuts; /* read at open */
-	size_t ncuts;
-};
+#include "sink_spool_int.h"
 
 /* Bytes in the segments of every open spool of the process (not an option:
  * the state --spool-total bounds). */
 static uint64_t all_bytes;
 
-static void account(int64_t delta)
+void spool_account(int64_t delta)
 {
 	__atomic_fetch_add(&all_bytes, (uint64_t)delta, __ATOMIC_RELAXED);
 }
@@ -85,37 +34,6 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-static void put32(char *p, uint32_t v)
-{
-	memcpy(p, &v, 4);
-}
-
-static void put64(char *p, uint64_t v)
-{
-	memcpy(p, &v, 8);
-}
-
-static uint32_t get32(const char *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return v;
-}
-
-static uint64_t get64(const char *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
-static uint32_t crc(const char *p, size_t len)
-{
-	return crc32(crc32(0, Z_NULL, 0), (const Bytef *)p, len);
-}
-
 /* The header's checksum: magic and tag, and the pack after it (v2). */
 static uint32_t hdr_crc(const char *h, bool v2)
 {
@@ -124,7 +42,7 @@ static uint32_t hdr_crc(const char *h, bool v2)
 	return v2 ? crc32(c, (const Bytef *)h + 20, 4) : c;
 }
 
-static char *seg_name(const struct sink_spool *sp, uint32_t num)
+char *spool_seg_name(const struct sink_spool *sp, uint32_t num)
 {
 	return xasprintf("%s.%010u", sp->key, num);
 }
@@ -132,10 +50,10 @@ static char *seg_name(const struct sink_spool *sp, uint32_t num)
 /* Frames of one segment, from its header on: the size of what is whole
  * and checks out.  A short frame at the end is a torn write; a bad
  * checksum is damage: both are cut off and told. */
-static uint64_t seg_scan(struct sink_spool *sp, struct seg *g, uint64_t fsize,
-			 uint64_t count_from, uint64_t *nrec)
+uint64_t spool_seg_scan(struct sink_spool *sp, struct seg *g, uint64_t fsize,
+			uint64_t count_from, uint64_t *nrec)
 {
-	cleanup_free char *name = seg_name(sp, g->num);
+	cleanup_free char *name = spool_seg_name(sp, g->num);
 	struct sbuf b = {0};
 	uint64_t off = HDR_LEN;
 	const char *what = NULL;
@@ -204,10 +122,10 @@ static void seg_push(struct sink_spool *sp, struct seg g)
 
 static void seg_drop_first(struct sink_spool *sp)
 {
-	cleanup_free char *name = seg_name(sp, sp->segs[0].num);
+	cleanup_free char *name = spool_seg_name(sp, sp->segs[0].num);
 
 	close(sp->segs[0].fd);
-	account(-(int64_t)(sp->segs[0].size - HDR_LEN));
+	spool_account(-(int64_t)(sp->segs[0].size - HDR_LEN));
 	if (unlinkat(sp->dirfd, name, 0) < 0 && errno != ENOENT)
 		log_warn("spool `%s/%s`: cannot remove it: %s", sp->stem, name,
 			 strerror(errno));
@@ -263,7 +181,7 @@ static size_t list_segs(struct sink_spool *sp, uint32_t **out)
  * segments told their pack, is read as pack 0), frames scanned. */
 static void load_seg(struct sink_spool *sp, uint32_t num)
 {
-	cleanup_free char *name = seg_name(sp, num);
+	cleanup_free char *name = spool_seg_name(sp, num);
 	struct seg g = {.num = num};
 	char h[HDR_LEN];
 	struct stat st;
@@ -288,12 +206,13 @@ static void load_seg(struct sink_spool *sp, uint32_t num)
 	}
 	g.tag = get64(h + 8);
 	g.pack = v2 ? get32(h + 20) : 0;
-	g.size = seg_scan(sp, &g, st.st_size,
-			  num == MARK_SEG(sp->ack_mark) ? MARK_OFF(sp->ack_mark)
-							: HDR_LEN,
-			  &nrec);
+	g.size = spool_seg_scan(sp, &g, st.st_size,
+				num == MARK_SEG(sp->ack_mark)
+					? MARK_OFF(sp->ack_mark)
+					: HDR_LEN,
+				&nrec);
 	sp->replayed += nrec;
-	account(g.size - HDR_LEN);
+	spool_account(g.size - HDR_LEN);
 	seg_push(sp, g);
 }
 
@@ -426,138 +345,6 @@ int sink_spool_cuts_set(struct sink_spool *sp, const struct sink_spool_cut *v,
 	return 0;
 }
 
-static void save_ack(struct sink_spool *sp);
-
-/* The `workload` of the record framed at off in g (a JSON string's body,
- * escaped as it is there), or "" (caller frees). */
-static char *frame_workload(const struct seg *g, uint64_t off)
-{
-	static const char key[] = "\"workload\":\"";
-	char h[FRAME_LEN];
-	cleanup_free char *rec = NULL;
-	const char *p, *q;
-	uint32_t len;
-
-	if (pread(g->fd, h, FRAME_LEN, off) != FRAME_LEN)
-		return xstrdup("");
-	len = get32(h);
-	rec = xmalloc(len + 1);
-	if (pread(g->fd, rec, len, off + FRAME_LEN) != len)
-		return xstrdup("");
-	rec[len] = 0;
-	p = memmem(rec, len, key, sizeof(key) - 1);
-	if (!p)
-		return xstrdup("");
-	p += sizeof(key) - 1;
-	for (q = p; q < rec + len && *q != '"'; q++)
-		if (*q == '\\' && q + 1 < rec + len)
-			q++;
-	return xasprintf("%.*s", (int)(q - p), p);
-}
-
-/*
- * What seg_scan cut off segs[i] at open is told in the stream: a control
- * frame with a stream.missed record (reason spool_damaged) goes where the
- * damage began, so that it is replayed in order, where the gap is, and a
- * later run replays the same bytes (the same NATS Nats-Msg-Id).  Records
- * are numbered per run (tag) from 1 without gaps, so what is lost is told
- * by the numbers of the last good record before the damage (in this
- * segment or the one before, of the same run) and the first of the next
- * segment of the same run: count = next - last - 1.  When either is not
- * there (the damage reaches the run's last segment, or nothing good is
- * left before it), or records up to the acked position were delivered
- * before it, count is a lower bound (1) and the record says
- * "count_at_least": true.  The frame takes the number of the last record
- * lost when the next is known (the least likely of them to have reached a
- * destination that deduplicates by it, NATS), else the first's.
- */
-static void tell_damage(struct sink_spool *sp, size_t i)
-{
-	struct seg *g = &sp->segs[i];
-	const struct seg *prev = i ? &sp->segs[i - 1] : NULL;
-	const struct seg *next = i + 1 < sp->nsegs ? &sp->segs[i + 1] : NULL;
-	bool in_ack = g->num == MARK_SEG(sp->ack_mark);
-	bool lo_ok = false, hi_ok = false, exact;
-	uint64_t lo = 0, hi = 0, count, rid, lo_off = 0;
-	cleanup_free char *cut = seg_name(sp, g->num);
-	cleanup_free char *wl = NULL, *kind = NULL, *rec = NULL;
-	const struct seg *wseg_of = NULL;
-	size_t klen = strcspn(sp->key, "-");
-	struct timespec ts;
-	char h[FRAME_LEN];
-	uint32_t len;
-
-	if (in_ack && MARK_OFF(sp->ack_mark) >= g->damage_end)
-		return; /* all delivered before the damage */
-	if (g->nrid) {
-		lo = g->last_rid;
-		lo_ok = true;
-		lo_off = g->last_off;
-		wseg_of = g;
-	} else if (prev && prev->tag == g->tag && prev->nrid &&
-		   !prev->damaged && !prev->torn) {
-		lo = prev->last_rid;
-		lo_ok = true;
-		lo_off = prev->last_off;
-		wseg_of = prev;
-	}
-	if (next && next->tag == g->tag && next->nrid) {
-		hi = next->first_rid;
-		hi_ok = true;
-		if (!wseg_of) {
-			wseg_of = next;
-			lo_off = next->first_off;
-		}
-	}
-	if (lo_ok && hi_ok && hi <= lo + 1)
-		return; /* no record of the run in what was cut */
-	exact = lo_ok && hi_ok &&
-		!(in_ack && MARK_OFF(sp->ack_mark) > g->damage_at);
-	count = exact ? hi - lo - 1 : 1;
-	rid = hi_ok && hi > 1 ? hi - 1 : lo_ok ? lo + 1 : 1;
-	wl = wseg_of ? frame_workload(wseg_of, lo_off) : xstrdup("");
-	kind = xasprintf("%.*s", (int)klen, sp->key);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	rec = xasprintf(
-		"{\"type\":\"stream.missed\",\"ts\":%llu,\"workload\":\"%s\",\"count\":%llu,\"reason\":\"spool_damaged\",\"sink\":\"%s\",\"spool\":\"%s\"%s}\n",
-		(unsigned long long)ts.tv_sec * 1000000000ull + ts.tv_nsec, wl,
-		(unsigned long long)count, kind, cut,
-		exact ? "" : ",\"count_at_least\":true");
-	len = strlen(rec);
-	put32(h, len);
-	put64(h + 8, rid | CONTROL_BIT);
-	{
-		cleanup_free char *body = xmalloc(8 + len);
-
-		memcpy(body, h + 8, 8);
-		memcpy(body + 8, rec, len);
-		put32(h + 4, crc(body, 8 + len));
-	}
-	if (pwrite(g->fd, h, FRAME_LEN, g->size) != FRAME_LEN ||
-	    pwrite(g->fd, rec, len, g->size + FRAME_LEN) != len) {
-		log_error(
-			"spool `%s/%s`: cannot write the stream.missed record for the damage: %s",
-			sp->stem, cut, strerror(errno));
-		if (ftruncate(g->fd, g->size) < 0)
-			log_debug("spool: cut back: %s", strerror(errno));
-		return;
-	}
-	log_error(
-		"spool `%s/%s`: %s%llu records lost to the damage: told in the stream (stream.missed, reason spool_damaged)",
-		sp->stem, cut, exact ? "" : "at least ",
-		(unsigned long long)count);
-	/* what was delivered before the damage is acked: the cursor starts
-	 * at the record, not before what was delivered */
-	if (in_ack && MARK_OFF(sp->ack_mark) > g->size) {
-		/* on disk now: an older position would skip the record */
-		sp->ack_mark = MARK(g->num, g->size);
-		save_ack(sp);
-	}
-	g->size += FRAME_LEN + len;
-	account(FRAME_LEN + len);
-	sp->replayed++;
-}
-
 /* Old segments, the acked position, the read cursor. */
 static void load(struct sink_spool *sp)
 {
@@ -566,7 +353,7 @@ static void load(struct sink_spool *sp)
 
 	load_ack(sp);
 	for (size_t i = 0; i < n; i++) {
-		cleanup_free char *name = seg_name(sp, nums[i]);
+		cleanup_free char *name = spool_seg_name(sp, nums[i]);
 
 		if (nums[i] < MARK_SEG(sp->ack_mark)) {
 			/* acked whole by the last run */
@@ -580,12 +367,12 @@ static void load(struct sink_spool *sp)
 		if (sp->segs[i].damaged ||
 		    (sp->segs[i].torn && i + 1 < sp->nsegs &&
 		     sp->segs[i + 1].tag == sp->segs[i].tag))
-			tell_damage(sp, i);
+			spool_tell_damage(sp, i);
 	/* damage cut before the acked position: all there was delivered */
 	if (sp->nsegs && sp->segs[0].num == MARK_SEG(sp->ack_mark) &&
 	    MARK_OFF(sp->ack_mark) > sp->segs[0].size) {
 		sp->ack_mark = MARK(sp->segs[0].num, sp->segs[0].size);
-		save_ack(sp);
+		spool_save_ack(sp);
 	}
 	sp->rseg = 0;
 	sp->roff = HDR_LEN;
@@ -717,7 +504,7 @@ void sink_spool_close(struct sink_spool *sp)
 	}
 	for (size_t i = 0; i < sp->nsegs; i++) {
 		close(sp->segs[i].fd);
-		account(-(int64_t)(sp->segs[i].size - HDR_LEN));
+		spool_account(-(int64_t)(sp->segs[i].size - HDR_LEN));
 	}
 	free(sp->segs);
 	if (sp->ackfd >= 0)
@@ -764,7 +551,7 @@ static int new_seg(struct sink_spool *sp)
 		set_broken(sp, "too many segments", EOVERFLOW);
 		return -1;
 	}
-	name = seg_name(sp, num);
+	name = spool_seg_name(sp, num);
 	g.fd = openat(sp->dirfd, name,
 		      O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	put64(h + 8, sp->tag);
@@ -854,7 +641,7 @@ int sink_spool_commit(struct sink_spool *sp)
 		return -1;
 	}
 	g->size += sp->stage.len;
-	account(sp->stage.len);
+	spool_account(sp->stage.len);
 	sp->stage.len = 0;
 	sp->unread += sp->staged;
 	sp->staged = 0;
@@ -957,6 +744,8 @@ bool sink_spool_next(struct sink_spool *sp, struct sink_spool_rec *r)
 			sp->unread--;
 		return true;
 	bad:
+		if (spool_damage_found(sp, sp->rseg))
+			continue; /* the stream.missed record is at roff */
 		log_error(
 			"spool `%s` segment %u: unreadable record at offset %llu: the rest of the segment is skipped",
 			sp->stem, g->num, (unsigned long long)sp->roff);
@@ -980,7 +769,7 @@ void sink_spool_skip(struct sink_spool *sp, uint64_t mark, uint64_t nrec)
 	sp->rbuf.len = 0;
 }
 
-static void save_ack(struct sink_spool *sp)
+void spool_save_ack(struct sink_spool *sp)
 {
 	char b[20] = ACK_MAGIC;
 
@@ -1000,7 +789,7 @@ void sink_spool_ack(struct sink_spool *sp, uint64_t mark, bool force)
 		seg_drop_first(sp);
 	if (sp->saved_mark != sp->ack_mark &&
 	    (force || mono_ns() - sp->saved_at >= ACK_SAVE_NS))
-		save_ack(sp);
+		spool_save_ack(sp);
 }
 
 bool sink_spool_ack_saved(const struct sink_spool *sp)

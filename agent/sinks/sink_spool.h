@@ -20,7 +20,9 @@
  * stderr, and in the stream by a control frame written where the damage
  * began, a stream.missed record (reason spool_damaged) with the number of
  * records lost, from the numbers (rid) around the gap, or a lower bound
- * ("count_at_least") when they are not known (sink_spool.c: tell_damage).
+ * ("count_at_least") when they are not known (sink_spool_damage.c),
+ * when it is opened and when the read cursor meets damage later (but for
+ * the segment being written: stderr only).
  *
  * Positions ("marks") are (segment << 40 | offset after the frame), so they
  * compare in the order records were written.  Records are written (the
