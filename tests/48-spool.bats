@@ -393,37 +393,9 @@ PY
 	assert_output --partial 'checksum does not match (damaged)'
 	assert_output --partial 'told in the stream (stream.missed, reason spool_damaged)'
 	wait_for 60 test "$(grep -c '"stream.end"' "$SINK_DIR/a.out")" -ge 2
-	python3 - "$SINK_DIR/a1.out" "$SINK_DIR/a.out" "$SINK_DIR/d.jsonl" <<'PY'
-import json, sys
-before = [json.loads(l) for l in open(sys.argv[1])]
-after = [json.loads(l) for l in open(sys.argv[2])]
-# the new run's stream begins at its stream.start: the old one is before it
-new_start = [i for i, e in enumerate(after) if e["type"] == "stream.start"][-1]
-replay = after[:new_start]
-old = before + replay
-dmg = [e for e in old if e["type"] == "stream.missed" and e["reason"] == "spool_damaged"]
-assert len(dmg) == 1, dmg
-d = dmg[0]
-assert "count_at_least" not in d and d["count"] > 0 and d["sink"] == "mqtt", d
-assert d["workload"] == "dmg2", d
-end = [e for e in old if e["type"] == "stream.end"]
-assert len(end) == 1, end
-end = end[0]
-seqs = {e["seq"] for e in old if "seq" in e}
-missing = sorted(set(range(1, end["seq"] + 1)) - seqs)
-other = sum(e["count"] for e in old if e["type"] == "stream.missed" and e is not d)
-assert end["missed"] == other == 0, (end, other)
-# the counts add up: every seq up to stream.end's is there or told missed
-assert len(seqs) + d["count"] == end["seq"], (len(seqs), d["count"], end["seq"])
-# one gap, exactly where the record is, with later segments after it
-assert missing == list(range(missing[0], missing[0] + d["count"])), missing[:3]
-k = replay.index(d)
-assert replay[k - 1]["seq"] == missing[0] - 1, replay[k - 1]
-assert replay[k + 1]["seq"] == missing[-1] + 1, replay[k + 1]
-assert sum(1 for e in replay[k + 1:] if e["type"] == "file.open") > 500
-print("gap", missing[0], "..", missing[-1], "count", d["count"], "end seq", end["seq"])
-json.dump(d, open(sys.argv[3], "w"))
-PY
+	run python3 "$SF_TOP/tests/helpers/damage_check.py" dmg2 "$SINK_DIR/d.jsonl" "$SINK_DIR/a1.out" "$SINK_DIR/a.out"
+	echo "$output"
+	assert_success
 	# the record as docs/events.md has it (no seq: `spool` instead)
 	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$SINK_DIR/d.jsonl"
 	assert_success
@@ -453,39 +425,9 @@ PY
 	wait_for 120 has_end "$SINK_DIR/a.out" || { cat "$SINK_DIR/agent.err"; tail -c 600 "$SINK_DIR/a.out"; wc -l "$SINK_DIR/a.out"; false; }
 	cat "$SINK_DIR/agent.err"
 	grep -q 'told in the stream (stream.missed, reason spool_damaged)' "$SINK_DIR/agent.err"
-	python3 - "$SINK_DIR/a.out" "$SINK_DIR/d.jsonl" <<'PY'
-import json, sys
-raw = [json.loads(l) for l in open(sys.argv[1])]
-# QoS 1 is at-least-once: each record once, in the order it first came
-ev, seen = [], set()
-for e in raw:
-    k = json.dumps(e, sort_keys=True)
-    if k not in seen:
-        seen.add(k)
-        ev.append(e)
-dmg = [e for e in ev if e["type"] == "stream.missed" and e.get("reason") == "spool_damaged"]
-assert len(dmg) == 1, dmg
-d = dmg[0]
-assert "count_at_least" not in d and d["count"] > 0 and d["sink"] == "mqtt", d
-assert d["workload"] == "dmgrun", d
-end = [e for e in ev if e["type"] == "stream.end"]
-assert len(end) == 1, end
-end = end[0]
-seqs = {e["seq"] for e in ev if "seq" in e}
-missing = sorted(set(range(1, end["seq"] + 1)) - seqs)
-other = sum(e["count"] for e in ev if e["type"] == "stream.missed" and e is not d)
-assert end["missed"] == other == 0, (end, other)
-# the counts add up: every seq up to stream.end's is there or told missed
-assert len(seqs) + d["count"] == end["seq"], (len(seqs), d["count"], end["seq"])
-# one gap, exactly where the record is, records after it
-assert missing == list(range(missing[0], missing[0] + d["count"])), missing[:3]
-k = ev.index(d)
-assert ev[k - 1]["seq"] == missing[0] - 1, ev[k - 1]
-assert ev[k + 1]["seq"] == missing[-1] + 1, ev[k + 1]
-assert sum(1 for e in ev[k + 1:] if e["type"] == "file.open") > 500
-print("# gap", missing[0], "..", missing[-1], "count", d["count"], "end seq", end["seq"])
-json.dump(d, open(sys.argv[2], "w"))
-PY
+	run python3 "$SF_TOP/tests/helpers/damage_check.py" dmgrun "$SINK_DIR/d.jsonl" "$SINK_DIR/a.out"
+	echo "$output" >&3
+	assert_success
 	run python3 "$SF_TOP/tests/schema_check.py" "$SF_TOP/docs/events.md" "$SINK_DIR/d.jsonl"
 	assert_success
 	# delivered and acked: nothing is left on disk

@@ -186,6 +186,94 @@ static void test_torn_and_damaged(void)
 	unlink(seg);
 }
 
+/* Writes records 1..n of workload w (1,000 bytes each, tag 5), a commit
+ * every 100. */
+static void fill_numbered(struct sink_spool *sp, const char *w, uint64_t n)
+{
+	char rec[1000];
+
+	memset(rec, 'x', sizeof(rec) - 1);
+	rec[sizeof(rec) - 1] = '\n';
+	for (uint64_t i = 1; i <= n; i++) {
+		int k = snprintf(
+			rec, sizeof(rec),
+			"{\"type\":\"file.open\",\"seq\":%llu,\"workload\":\"%s\",\"pad\":\"",
+			(unsigned long long)i, w);
+
+		rec[k] = 'x';
+		sink_spool_add(sp, rec, sizeof(rec), false, i);
+		if (i % 100 == 0)
+			sink_spool_commit(sp);
+	}
+	sink_spool_commit(sp);
+}
+
+/* Changes a byte of the 301st record of segment seg of spool key. */
+static bool damage(const char *key, int seg)
+{
+	cleanup_free char *path = xasprintf("%s/%s.%010d", dir, key, seg);
+	int fd = open(path, O_RDWR);
+	bool done = fd >= 0 &&
+		    pwrite(fd, "Y", 1, 24 + 300 * 1016 + 16 + 500) == 1;
+
+	if (fd >= 0)
+		close(fd);
+	return done;
+}
+
+/* What reading a spool with one damaged frame back gave. */
+struct damaged_read {
+	uint64_t got; /* records read */
+	uint64_t missed; /* the stream.missed record's count */
+	uint64_t missed_rid; /* its number */
+	uint64_t after; /* the last record before it */
+	uint64_t last; /* the mark of the last one read */
+	bool in_order; /* every number once, in order, but the gap; the
+			* record exact, of workload w, as first (run > 0) */
+};
+
+static struct damaged_read read_damaged(struct sink_spool *sp, int run,
+					char *first, size_t first_size,
+					const char *w)
+{
+	struct damaged_read d = {.in_order = true};
+	cleanup_free char *wl = xasprintf("\"workload\":\"%s\"", w);
+	uint64_t prev = 0;
+	struct sink_spool_rec r;
+
+	while (sp && sink_spool_next(sp, &r)) {
+		const char *c;
+
+		d.last = r.mark;
+		if (r.control) {
+			c = memmem(r.data, r.len, "\"count\":", 8);
+			d.missed = c ? strtoull(c + 8, NULL, 10) : 0;
+			d.missed_rid = r.rid;
+			d.after = prev;
+			if (!run)
+				snprintf(first, first_size, "%.*s", (int)r.len,
+					 r.data);
+			else
+				d.in_order &= strlen(first) == r.len &&
+					      !memcmp(first, r.data, r.len);
+			d.in_order &= memmem(r.data, r.len,
+					     "\"reason\":\"spool_damaged\"",
+					     24) &&
+				      !memmem(r.data, r.len, "at_least", 8) &&
+				      memmem(r.data, r.len, wl, strlen(wl));
+			continue;
+		}
+		d.in_order &= r.rid == prev + 1 +
+					       (prev == d.after && d.after
+							? d.missed
+							: 0) &&
+			      r.tag == 5;
+		prev = r.rid;
+		d.got++;
+	}
+	return d;
+}
+
 /* Damage in the middle of a segment that a segment of the same run
  * follows: the records lost are counted exactly from the numbers around
  * them, and the count is told once, in order, the same in a later run. */
@@ -194,85 +282,34 @@ static void test_damage_count(void)
 	struct sf_error *err = NULL;
 	struct sink_spool *sp =
 		sink_spool_open(dir, "d", "test", 8 << 20, 5, &err);
-	cleanup_free char *seg = NULL;
-	char rec[1000], first[256] = "";
-	uint64_t n = 2500, got = 0, prev = 0, missed = 0, missed_rid = 0;
-	uint64_t after = 0, last = 0;
-	struct sink_spool_rec r;
-	bool in_order = true;
-	int fd;
+	char first[256] = "";
+	uint64_t n = 2500;
 
-	memset(rec, 'x', sizeof(rec) - 1);
-	rec[sizeof(rec) - 1] = '\n';
-	for (uint64_t i = 1; i <= n; i++) {
-		int k = snprintf(
-			rec, sizeof(rec),
-			"{\"type\":\"file.open\",\"seq\":%llu,\"workload\":\"w1\",\"pad\":\"",
-			(unsigned long long)i);
-
-		rec[k] = 'x';
-		sink_spool_add(sp, rec, sizeof(rec), false, i);
-		if (i % 100 == 0)
-			sink_spool_commit(sp);
-	}
-	sink_spool_commit(sp);
+	fill_numbered(sp, "w1", n);
 	sink_spool_close(sp);
 	ok(count_files(NULL) >= 3, "three segments of 1 MiB or more (%zu)",
 	   count_files(NULL));
-	/* a byte of the 301st record of the first segment */
-	seg = xasprintf("%s/d.0000000001", dir);
-	fd = open(seg, O_RDWR);
-	ok(fd >= 0 && pwrite(fd, "Y", 1, 24 + 300 * 1016 + 16 + 500) == 1,
-	   "a byte in the middle of the first segment changed");
-	close(fd);
+	ok(damage("d", 1), "a byte in the middle of the first segment changed");
 	for (int run = 0; run < 2; run++) {
-		sp = sink_spool_open(dir, "d", "test", 8 << 20, 6 + run, &err);
-		got = prev = missed = missed_rid = after = 0;
-		in_order = true;
-		while (sp && sink_spool_next(sp, &r)) {
-			const char *c;
+		struct damaged_read d;
 
-			last = r.mark;
-			if (r.control) {
-				c = memmem(r.data, r.len, "\"count\":", 8);
-				missed = c ? strtoull(c + 8, NULL, 10) : 0;
-				missed_rid = r.rid;
-				after = prev;
-				if (!run)
-					snprintf(first, sizeof(first), "%.*s",
-						 (int)r.len, r.data);
-				else
-					in_order &=
-						strlen(first) == r.len &&
-						!memcmp(first, r.data, r.len);
-				in_order &=
-					memmem(r.data, r.len,
-					       "\"reason\":\"spool_damaged\"",
-					       24) &&
-					!memmem(r.data, r.len, "at_least", 8) &&
-					memmem(r.data, r.len,
-					       "\"workload\":\"w1\"", 15);
-				continue;
-			}
-			in_order &= r.rid > prev && r.tag == 5;
-			prev = r.rid;
-			got++;
-		}
-		ok(after == 300,
+		sp = sink_spool_open(dir, "d", "test", 8 << 20, 6 + run, &err);
+		d = read_damaged(sp, run, first, sizeof(first), "w1");
+		ok(d.after == 300,
 		   "run %d: the record comes after the last good one (rid %llu)",
-		   run, (unsigned long long)after);
-		ok(missed && got + missed == n,
+		   run, (unsigned long long)d.after);
+		ok(d.missed && d.got + d.missed == n,
 		   "run %d: %llu replayed + %llu told missed = %llu written",
-		   run, (unsigned long long)got, (unsigned long long)missed,
+		   run, (unsigned long long)d.got, (unsigned long long)d.missed,
 		   (unsigned long long)n);
-		ok(missed_rid == 300 + missed,
+		ok(d.missed_rid == 300 + d.missed,
 		   "run %d: it has the number of the last one lost (%llu)", run,
-		   (unsigned long long)missed_rid);
-		ok(in_order,
+		   (unsigned long long)d.missed_rid);
+		ok(d.in_order,
 		   run ? "run 1: the same record again, in order"
 		       : "run 0: in order, exact (no at_least), the workload's");
 		if (run && sp)
-			sink_spool_ack(sp, last, true); /* the files go */
+			sink_spool_ack(sp, d.last, true); /* the files go */
 		sink_spool_close(sp);
 	}
 	printf("# %s\n", first);
@@ -286,93 +323,39 @@ static void test_damage_running(void)
 	struct sf_error *err = NULL;
 	struct sink_spool *sp =
 		sink_spool_open(dir, "e", "test", 8 << 20, 5, &err);
-	cleanup_free char *seg = NULL;
-	char rec[1000], first[256] = "";
-	uint64_t n = 2500, got = 0, prev = 0, missed = 0, missed_rid = 0;
-	uint64_t after = 0, last = 0, gap_lo = 0;
-	struct sink_spool_rec r;
-	bool in_order = true;
-	int fd;
+	char first[256] = "";
+	uint64_t n = 2500, gap_lo = 0;
 
-	memset(rec, 'x', sizeof(rec) - 1);
-	rec[sizeof(rec) - 1] = '\n';
-	for (uint64_t i = 1; i <= n; i++) {
-		int k = snprintf(
-			rec, sizeof(rec),
-			"{\"type\":\"file.open\",\"seq\":%llu,\"workload\":\"w2\",\"pad\":\"",
-			(unsigned long long)i);
-
-		rec[k] = 'x';
-		sink_spool_add(sp, rec, sizeof(rec), false, i);
-		if (i % 100 == 0)
-			sink_spool_commit(sp);
-	}
-	sink_spool_commit(sp);
+	fill_numbered(sp, "w2", n);
 	ok(count_files(NULL) >= 3, "running: three segments or more (%zu)",
 	   count_files(NULL));
-	/* a byte of the 301st record of the second segment, spool open */
-	seg = xasprintf("%s/e.0000000002", dir);
-	fd = open(seg, O_RDWR);
-	ok(fd >= 0 && pwrite(fd, "Y", 1, 24 + 300 * 1016 + 16 + 500) == 1,
+	ok(damage("e", 2),
 	   "running: a byte in the middle of the second segment changed");
-	close(fd);
 	for (int run = 0; run < 2; run++) {
+		struct damaged_read d;
+
 		if (run)
 			sp = sink_spool_open(dir, "e", "test", 8 << 20, 6,
 					     &err);
-		got = prev = missed = missed_rid = after = 0;
-		in_order = true;
-		while (sp && sink_spool_next(sp, &r)) {
-			const char *c;
-
-			last = r.mark;
-			if (r.control) {
-				c = memmem(r.data, r.len, "\"count\":", 8);
-				missed = c ? strtoull(c + 8, NULL, 10) : 0;
-				missed_rid = r.rid;
-				after = prev;
-				if (!run)
-					snprintf(first, sizeof(first), "%.*s",
-						 (int)r.len, r.data);
-				else
-					in_order &=
-						strlen(first) == r.len &&
-						!memcmp(first, r.data, r.len);
-				in_order &=
-					memmem(r.data, r.len,
-					       "\"reason\":\"spool_damaged\"",
-					       24) &&
-					!memmem(r.data, r.len, "at_least", 8) &&
-					memmem(r.data, r.len,
-					       "\"workload\":\"w2\"", 15);
-				continue;
-			}
-			in_order &= r.rid == prev + 1 +
-						     (prev == after && after
-							      ? missed
-							      : 0) &&
-				    r.tag == 5;
-			prev = r.rid;
-			got++;
-		}
+		d = read_damaged(sp, run, first, sizeof(first), "w2");
 		if (!run)
-			gap_lo = after;
-		ok(after > 300 && after == gap_lo,
+			gap_lo = d.after;
+		ok(d.after > 300 && d.after == gap_lo,
 		   "running %d: the record comes after the last good one (rid %llu)",
-		   run, (unsigned long long)after);
-		ok(missed && got + missed == n,
+		   run, (unsigned long long)d.after);
+		ok(d.missed && d.got + d.missed == n,
 		   "running %d: %llu read + %llu told missed = %llu written",
-		   run, (unsigned long long)got, (unsigned long long)missed,
+		   run, (unsigned long long)d.got, (unsigned long long)d.missed,
 		   (unsigned long long)n);
-		ok(missed_rid == after + missed,
+		ok(d.missed_rid == d.after + d.missed,
 		   "running %d: it has the number of the last one lost (%llu)",
-		   run, (unsigned long long)missed_rid);
+		   run, (unsigned long long)d.missed_rid);
 		ok(sp && sink_spool_unread(sp) == 0,
 		   "running %d: nothing left unread", run);
-		ok(in_order, "running %d: in order, exact, the workload's",
+		ok(d.in_order, "running %d: in order, exact, the workload's",
 		   run);
 		if (run && sp)
-			sink_spool_ack(sp, last, true); /* the files go */
+			sink_spool_ack(sp, d.last, true); /* the files go */
 		sink_spool_close(sp);
 	}
 	printf("# %s\n", first);
