@@ -127,26 +127,9 @@ PY
 	assert_output --regexp 'replaying [0-9]+ records an earlier run left'
 	wait_for 120 has_end "$SINK_DIR/a.out" || { cat "$SINK_DIR/agent.err"; tail -c 600 "$SINK_DIR/a.out"; wc -l "$SINK_DIR/a.out"; false; }
 	echo "# ${left} bytes in the spool at the kill" >&3
-	python3 - "$SINK_DIR/a.out" <<'PY'
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
-starts = [i for i, e in enumerate(ev) if e["type"] == "stream.start"]
-assert len({ev[i]["start"] for i in starts}) == 2, starts
-second = max(starts, key=lambda i: ev[i]["start"])
-old = {}
-for e in ev[:second]:
-    old.setdefault(e["seq"], e)
-seqs = sorted(old)
-# the first run's stream: from its stream.start, every seq it took, no gap
-assert seqs == list(range(1, len(seqs) + 1)), [s for a, s in zip(seqs, seqs[1:]) if s != a + 1][:5]
-# 600 kB spooled: well over a thousand records (file events carry
-# their file's identity now, ~430 bytes each)
-assert len(seqs) > 1000, len(seqs)
-new = ev[second:]
-assert [e["seq"] for e in new] == list(range(1, len(new) + 1))
-assert new[-1]["type"] == "stream.end" and new[-1]["missed"] == 0
-print("# first run: %d records replayed in order, seq 1-%d" % (len(seqs), seqs[-1]))
-PY
+	run python3 "$SF_TOP/tests/helpers/replay_check.py" "$SINK_DIR/a.out"
+	echo "$output" >&3
+	assert_success
 }
 
 # left_behind TOPIC [WORKLOAD]: an agent streaming to TOPIC SIGKILLed while
@@ -180,22 +163,9 @@ left_behind() {
 	assert_output --partial 'a torn record at the tail (a crash while writing?)'
 	assert_output --partial 'discarded, not replayed'
 	wait_for 120 has_end "$SINK_DIR/a.out" || { cat "$SINK_DIR/agent.err"; tail -c 600 "$SINK_DIR/a.out"; wc -l "$SINK_DIR/a.out"; false; }
-	python3 - "$SINK_DIR/a.out" <<'PY'
-import json, sys
-ev = [json.loads(l) for l in open(sys.argv[1])]
-second = [i for i, e in enumerate(ev) if e["type"] == "stream.start"][-1]
-old = {}
-for e in ev[:second]:
-    old.setdefault(e["seq"], e)
-seqs = sorted(old)
-# the killed run's stream up to the torn record: no gap, nothing half
-assert seqs == list(range(1, len(seqs) + 1)), [s for a, s in zip(seqs, seqs[1:]) if s != a + 1][:5]
-assert len(seqs) > 1000, len(seqs)
-new = ev[second:]
-assert [e["seq"] for e in new] == list(range(1, len(new) + 1))
-assert new[-1]["type"] == "stream.end" and new[-1]["missed"] == 0
-print("# the killed run's records 1-%d replayed, the torn one not" % seqs[-1])
-PY
+	run python3 "$SF_TOP/tests/helpers/replay_check.py" "$SINK_DIR/a.out"
+	echo "$output" >&3
+	assert_success
 }
 
 @test "spool: a daemon started again replays spools of streams that never come back; without their server it keeps them and says so" {
@@ -383,8 +353,7 @@ PY
 	mapfile -t segs < <(find "$SPOOL" -name 'mqtt-*.[0-9]*' | sort)
 	[ "${#segs[@]}" -ge 3 ]
 	# a byte half-way into the second segment: a frame there is damaged
-	size=$(stat -c %s "${segs[1]}")
-	printf 'X' | dd of="${segs[1]}" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	damage_middle "${segs[1]}"
 	mqtt_start "$P"
 	# the same persistent session: what was queued for it, then the replay
 	sub_start a 'g/#'
@@ -417,8 +386,7 @@ PY
 	wait_for 60 segs_ge 3
 	kill -0 "$AGENT_PID"
 	mapfile -t segs < <(find "$SPOOL" -name 'mqtt-*.[0-9]*' | sort)
-	size=$(stat -c %s "${segs[1]}")
-	printf 'X' | dd of="${segs[1]}" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	damage_middle "${segs[1]}"
 	mqtt_start "$P"
 	wait "$AGENT_PID"
 	AGENT_PID=

@@ -567,8 +567,7 @@ PY
 	grep -q 'kept in the spool' "$SINK_DIR/agent.err"
 	mapfile -t segs < <(find "$SPOOL" -name 'nats-*.[0-9]*' | sort)
 	[ "${#segs[@]}" -ge 3 ]
-	size=$(stat -c %s "${segs[1]}")
-	printf 'X' | dd of="${segs[1]}" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+	damage_middle "${segs[1]}"
 	cp -a "$SPOOL" "$SINK_DIR/spool.damaged"
 	nats_node_start 0
 	wait_for 60 curl -fs "$(sed -n 's/^http: /http:\/\//p' "$NATS_DIR/n0.conf")/healthz" -o /dev/null

@@ -151,3 +151,11 @@ make_certs() {
 	openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=other-ca \
 		-keyout other.key -out other.crt 2>/dev/null
 }
+
+# damage_middle FILE: one byte half-way into FILE (a spool segment) made
+# 'X', so that a frame there no longer matches its checksum
+damage_middle() {
+	local size
+	size=$(stat -c %s "$1")
+	printf 'X' | dd of="$1" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+}
