@@ -4,11 +4,12 @@
  * stdout and hold the links until SIGINT/SIGTERM.  Used to measure what an
  * attached-but-filtering program costs processes it does not track.
  *   bpfattach OBJECT.bpf.o [CGROUP_ID_TO_TRACK]
- *   BPFATTACH_ONLY=NAME: load and attach program NAME only
+ *   BPFATTACH_ONLY=NAME[,NAME...]: load and attach those programs only
  */
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,17 @@
 static int quiet(enum libbpf_print_level l, const char *f, va_list ap)
 {
 	return l == LIBBPF_WARN ? vfprintf(stderr, f, ap) : 0;
+}
+
+/* NAME is one of LIST's comma-separated names */
+static bool listed(const char *list, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -33,12 +45,13 @@ int main(int argc, char **argv)
 	}
 	libbpf_set_print(quiet);
 	obj = bpf_object__open_file(argv[1], NULL);
-	/* BPFATTACH_ONLY=NAME: that program only (an object of variants) */
+	/* BPFATTACH_ONLY=NAME[,NAME...]: those programs only (an object of
+	 * variants) */
 	if (obj && getenv("BPFATTACH_ONLY"))
 		bpf_object__for_each_program(prog, obj)
 			bpf_program__set_autoload(
-				prog, !strcmp(bpf_program__name(prog),
-					      getenv("BPFATTACH_ONLY")));
+				prog, listed(getenv("BPFATTACH_ONLY"),
+					     bpf_program__name(prog)));
 	if (!obj || bpf_object__load(obj)) {
 		fprintf(stderr, "bpfattach: cannot load %s\n", argv[1]);
 		return 1;

@@ -517,6 +517,9 @@ floor_run() {
 		floor_bpf bench_floor floor_floor
 		# the ia32 guard's least: one program on the generic sys_exit
 		floor_bpf bench_floor_raw floor_raw
+		# the least any design exporting the loop's syscall costs: an
+		# empty program on its own tracepoint (getpid's, openat's)
+		floor_bpf bench_own_getpid,bench_own_openat floor_own
 		busy_stop
 		busy_start 1
 		untracked_ns floor_sfagent

@@ -273,6 +273,12 @@ if nums("sys.getpid.floor_sfagent"):
             rows.append(("9 busy vs floor", f"{sc}: the ia32 guard's least, an empty program on the generic sys_exit",
                          mmm(f"sys.{sc}.floor_raw", "{:,.1f}") + " ns",
                          "{:+,.1f} ns/call".format((med(f"sys.{sc}.floor_raw") or 0) - base)))
+        if nums(f"sys.{sc}.floor_own"):
+            ow = (med(f"sys.{sc}.floor_own") or 0) - base
+            rows.append(("9 busy vs floor", f"{sc}: an empty program on the call's own tracepoint ({'getpid' if sc == 'getpid' else 'openat'}'s)",
+                         mmm(f"sys.{sc}.floor_own", "{:,.1f}") + " ns",
+                         "{:+,.1f} ns/call; added / the floor's added: {}; the least of any design exporting it".format(
+                             ow, "{:.1f}".format(ow / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
         sf = (med(f"sys.{sc}.floor_sfagent") or 0) - base
         rows.append(("9 busy vs floor", f"{sc}: sfagent tracking the busy loop",
                      mmm(f"sys.{sc}.floor_sfagent", "{:,.1f}") + " ns",
