@@ -269,33 +269,25 @@ if nums("sys.getpid.floor_sfagent"):
                      mmm(f"sys.{sc}.floor_floor", "{:,.1f}") + " ns",
                      "{:+,.1f} ns/call".format((med(f"sys.{sc}.floor_floor") or 0) - base)))
         fl = (med(f"sys.{sc}.floor_floor") or 0) - base
-        if nums(f"sys.{sc}.floor_raw"):
-            rows.append(("9 busy vs floor", f"{sc}: the ia32 guard's least, an empty program on the generic sys_exit",
-                         mmm(f"sys.{sc}.floor_raw", "{:,.1f}") + " ns",
-                         "{:+,.1f} ns/call".format((med(f"sys.{sc}.floor_raw") or 0) - base)))
-        if nums(f"sys.{sc}.floor_own"):
-            ow = (med(f"sys.{sc}.floor_own") or 0) - base
-            rows.append(("9 busy vs floor", f"{sc}: an empty program on the call's own tracepoint ({'getpid' if sc == 'getpid' else 'openat'}'s)",
-                         mmm(f"sys.{sc}.floor_own", "{:,.1f}") + " ns",
-                         "{:+,.1f} ns/call; added / the floor's added: {}; the least of any design exporting it".format(
-                             ow, "{:.1f}".format(ow / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
-        sf = (med(f"sys.{sc}.floor_sfagent") or 0) - base
-        rows.append(("9 busy vs floor", f"{sc}: sfagent tracking the busy loop",
-                     mmm(f"sys.{sc}.floor_sfagent", "{:,.1f}") + " ns",
-                     "{:+,.1f} ns/call; added / the floor's added: {}; goal <= 1.2".format(
-                         sf, "{:.1f}".format(sf / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
-        if nums(f"sys.{sc}.floor_sfproc"):
-            sp = (med(f"sys.{sc}.floor_sfproc") or 0) - base
-            rows.append(("9 busy vs floor", f"{sc}: sfagent tracking it, filtered to process exec/fork/exit (no sys_exit program)",
-                         mmm(f"sys.{sc}.floor_sfproc", "{:,.1f}") + " ns",
-                         "{:+,.1f} ns/call; added / the floor's added: {}".format(
-                             sp, "{:.1f}".format(sp / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
-        if nums(f"sys.{sc}.floor_persys"):
-            pp = (med(f"sys.{sc}.floor_persys") or 0) - base
-            rows.append(("9 busy vs floor", f"{sc}: sfagent, per-syscall mode (a kernel without ia32 emulation; simulated here)",
-                         mmm(f"sys.{sc}.floor_persys", "{:,.1f}") + " ns",
-                         "{:+,.1f} ns/call; added / the floor's added: {}; goal <= 1.2".format(
-                             pp, "{:.1f}".format(pp / fl) if fl > 0 else "n/a (the floor added nothing measurable)")))
+        def vs_floor(variant, label, tail, added=True):
+            """a row for VARIANT: its added ns and, with ADDED, their ratio
+            to the floor's"""
+            if not nums(f"sys.{sc}.{variant}"):
+                return
+            v = (med(f"sys.{sc}.{variant}") or 0) - base
+            note = "{:+,.1f} ns/call".format(v)
+            if added:
+                note += "; added / the floor's added: " + (
+                    "{:.1f}".format(v / fl) if fl > 0 else "n/a (the floor added nothing measurable)")
+            rows.append(("9 busy vs floor", f"{sc}: {label}",
+                         mmm(f"sys.{sc}.{variant}", "{:,.1f}") + " ns", note + tail))
+        vs_floor("floor_raw", "the ia32 guard's least, an empty program on the generic sys_exit", "", added=False)
+        vs_floor("floor_own", "an empty program on the call's own tracepoint ({}'s)".format(
+            "getpid" if sc == "getpid" else "openat"), "; the least of any design exporting it")
+        vs_floor("floor_sfagent", "sfagent tracking the busy loop", "; goal <= 1.2")
+        vs_floor("floor_sfproc", "sfagent tracking it, filtered to process exec/fork/exit (no sys_exit program)", "")
+        vs_floor("floor_persys", "sfagent, per-syscall mode (a kernel without ia32 emulation; simulated here)",
+                 "; goal <= 1.2")
     rows.append(("9 busy vs floor", "BPF links of other processes on the host during the runs",
                  mmm("floor.others_links"), "their syscall tracepoints are on in every variant"))
 else:
