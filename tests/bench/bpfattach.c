@@ -25,10 +25,20 @@ static bool listed(const char *list, const char *name)
 {
 	size_t n = strlen(name);
 
-	for (const char *p = list; p; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL)
+	for (const char *p = list; p; p = strchr(p, ','), p = p ? p + 1 : NULL)
 		if (!strncmp(p, name, n) && (p[n] == ',' || !p[n]))
 			return true;
 	return false;
+}
+
+/* the names in LIST (its commas and one) */
+static int names_in(const char *list)
+{
+	int n = 1;
+
+	for (const char *p = list; (p = strchr(p, ',')); p++)
+		n++;
+	return n;
 }
 
 int main(int argc, char **argv)
@@ -72,6 +82,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 		n++;
+	}
+	/* a misspelt name would measure no program as if it were one */
+	if (getenv("BPFATTACH_ONLY") && n != names_in(getenv("BPFATTACH_ONLY"))) {
+		fprintf(stderr, "bpfattach: BPFATTACH_ONLY=%s names %d programs, %s has %d of them\n",
+			getenv("BPFATTACH_ONLY"), names_in(getenv("BPFATTACH_ONLY")), argv[1], n);
+		return 1;
 	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

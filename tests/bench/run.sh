@@ -482,13 +482,16 @@ short_cmds() {
 # Untracked getpid and open+close while a busy workload runs (the kill loop
 # of section 3): untracked and no BPF at all; untracked with the floor
 # (tests/bench/floor.bpf.c: one empty program on one syscall tracepoint,
-# the least any syscall-tracepoint design costs); tracked by sfagent -X
+# the least any syscall-tracepoint design costs); the ia32 guard's least
+# (bench_floor_raw, on the generic sys_exit); an empty program on the
+# loop's own syscall's tracepoint (the least any design exporting that
+# syscall costs: tracepoints run for every task); tracked by sfagent -X
 # (everything: sf_sys_exit on every syscall).  (A process-only variant,
 # floor_sfproc, ran while -X detached what its filter could not keep; -X
 # keeps every program now, so that the totals hold: docs/filters.md.)
 # Then sfagent in per-syscall mode (a kernel without ia32 emulation,
 # simulated with SFAGENT_TEST_IA32=absent: bpf/persys.bpf.h), the same way.
-# floor_bpf PROGRAM VARIANT: untracked_ns VARIANT while bpfattach holds
+# floor_bpf PROGRAM[,PROGRAM...] VARIANT: untracked_ns VARIANT while bpfattach holds
 # only PROGRAM of tests/bench/floor.bpf.c
 floor_bpf() {
 	BPFATTACH_ONLY=$1 "$ATTACH" "$FLOOR" >"$W/floor.out" &
